@@ -1,0 +1,3 @@
+from umbrella.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+
+
+class CatalogConfig(AppConfig):
+    name = "umbrella.catalog"
+    label = "catalog"
+    verbose_name = "Catalog"
+
+    def ready(self) -> None:
+        from umbrella.catalog import importers  # noqa: F401  (registers the importer and exporter)

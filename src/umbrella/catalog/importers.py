@@ -1,0 +1,116 @@
+"""Import and export of item types and compatibility links, through the core pipeline."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Q
+
+from umbrella.catalog import services
+from umbrella.catalog.models import CapabilityArea, Compatibility, CompatibilityKind, ItemType, UnitOfIssue, ValuationBasis
+from umbrella.core import exports, imports
+from umbrella.core.access import Marking
+from umbrella.core.imports import Column, ImportContext
+
+
+def capability_area(value: str, context: ImportContext) -> CapabilityArea:
+    key = ("area", value.lower())
+    if key not in context.cache:
+        context.cache[key] = CapabilityArea.objects.filter(Q(code__iexact=value) | Q(name__iexact=value)).first()
+    if context.cache[key] is None:
+        codes = ", ".join(CapabilityArea.objects.values_list("code", flat=True))
+        raise ValueError(f"not a capability area; use one of: {codes}")
+    return context.cache[key]
+
+
+def nullable_integer(value: str, context: ImportContext) -> int:
+    return imports.integer(minimum=1, maximum=1000)(value, context)
+
+
+item_type_by_code = imports.visible_lookup(ItemType.objects.visible_to, "code", "item type")
+
+
+@imports.register
+class ItemTypeImporter(imports.Importer):
+    kind = "item-types"
+    label = "Item types"
+    columns = (
+        Column("code", imports.text(40)),
+        Column("name", imports.text(200)),
+        Column("capability_area", capability_area),
+        Column("unit_value_eur", imports.money),
+        Column("nsn", imports.text(20), required=False),
+        Column("unit_of_issue", imports.choice(UnitOfIssue), required=False, default=UnitOfIssue.EACH),
+        Column("valuation_basis", imports.choice(ValuationBasis), required=False, default=ValuationBasis.REPLACEMENT),
+        Column("standard", imports.text(60), required=False),
+        Column("sensitive", imports.boolean, required=False, default=False),
+        Column("bulk", imports.boolean, required=False, default=False),
+        Column("crew_size", nullable_integer, required=False),
+        Column("description", imports.text(5000), required=False),
+        Column("marking", imports.choice(Marking), required=False, default=Marking.PARTICIPANTS),
+    )
+
+    def write(self, values: dict[str, Any], context: ImportContext) -> ItemType:
+        return services.create_item_type(actor=context.actor, fields=values)
+
+
+@imports.register
+class CompatibilityImporter(imports.Importer):
+    kind = "compatibilities"
+    label = "Compatibility links"
+    columns = (
+        Column("item", item_type_by_code, field="source"),
+        Column("kind", imports.choice(CompatibilityKind)),
+        Column("related_item", item_type_by_code, field="target"),
+        Column("ratio", imports.positive_decimal, required=False),
+        Column("note", imports.text(300), required=False),
+    )
+
+    def write(self, values: dict[str, Any], context: ImportContext) -> Compatibility:
+        fields = {"source": values.pop("item"), "target": values.pop("related_item"), **values}
+        if fields.get("ratio") is None:
+            fields.pop("ratio", None)
+        return services.create_compatibility(actor=context.actor, fields=fields)
+
+
+@exports.register
+class ItemTypeExporter(exports.Exporter):
+    kind = "item-types"
+    columns = (
+        exports.ExportColumn("code", lambda o: o.code),
+        exports.ExportColumn("name", lambda o: o.name),
+        exports.ExportColumn("capability_area", lambda o: o.capability_area.code),
+        exports.ExportColumn("unit_value_eur", lambda o: o.unit_value_eur),
+        exports.ExportColumn("nsn", lambda o: str(o.parsed_nsn) if o.parsed_nsn else ""),
+        exports.ExportColumn("unit_of_issue", lambda o: o.unit_of_issue),
+        exports.ExportColumn("valuation_basis", lambda o: o.valuation_basis),
+        exports.ExportColumn("standard", lambda o: o.standard),
+        exports.ExportColumn("sensitive", lambda o: o.sensitive),
+        exports.ExportColumn("bulk", lambda o: o.bulk),
+        exports.ExportColumn("crew_size", lambda o: o.crew_size),
+        exports.ExportColumn("description", lambda o: o.description),
+        exports.ExportColumn("marking", lambda o: o.marking),
+    )
+
+    def queryset(self, actor):
+        return ItemType.objects.visible_to(actor).select_related("capability_area").order_by("code")
+
+
+@exports.register
+class CompatibilityExporter(exports.Exporter):
+    kind = "compatibilities"
+    columns = (
+        exports.ExportColumn("item", lambda o: o.source.code),
+        exports.ExportColumn("kind", lambda o: o.kind),
+        exports.ExportColumn("related_item", lambda o: o.target.code),
+        exports.ExportColumn("ratio", lambda o: o.ratio),
+        exports.ExportColumn("note", lambda o: o.note),
+    )
+
+    def queryset(self, actor):
+        visible_items = ItemType.objects.visible_to(actor)
+        return (
+            Compatibility.objects.visible_to(actor)
+            .filter(source__in=visible_items, target__in=visible_items)
+            .select_related("source", "target")
+        )

@@ -1,0 +1,150 @@
+"""The catalog: what can be asked for and given, and how items work together."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from umbrella.catalog.nsn import NSN, parse_nsn
+from umbrella.core.access import Marking
+from umbrella.core.models import OwnedModel, marking_field
+
+
+class CapabilityArea(models.Model):
+    """A managed list (edited in the admin by staff); the initial entries come with the first migration."""
+
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    order = models.PositiveSmallIntegerField(_("order"), default=0)
+
+    class Meta:
+        ordering = ["order", "name"]
+        verbose_name = _("capability area")
+        verbose_name_plural = _("capability areas")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class UnitOfIssue(models.TextChoices):
+    EACH = "EA", _("each")
+    ROUND = "RD", _("round")
+    SET = "SE", _("set")
+    KIT = "KT", _("kit")
+    BOX = "BX", _("box")
+    PALLET = "PL", _("pallet")
+    LITRE = "LI", _("litre")
+    KILOGRAM = "KG", _("kilogram")
+    TONNE = "TN", _("tonne")
+
+
+class ValuationBasis(models.TextChoices):
+    REPLACEMENT = "replacement", _("replacement cost")
+    BOOK = "book", _("book value")
+    PRICE_LIST = "price-list", _("price list")
+
+
+def validate_nsn(value: str) -> None:
+    try:
+        parse_nsn(value)
+    except ValueError as error:
+        raise ValidationError(str(error)) from None
+
+
+class ItemType(OwnedModel):
+    code = models.CharField(_("code"), max_length=40, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    nsn = models.CharField(
+        _("NATO Stock Number"), max_length=20, blank=True, validators=[validate_nsn],
+        help_text=_("13 digits, e.g. 1320-12-345-6789; stored without separators."),
+    )
+    capability_area = models.ForeignKey(
+        CapabilityArea, on_delete=models.PROTECT, related_name="item_types", verbose_name=_("capability area")
+    )
+    unit_of_issue = models.CharField(_("unit of issue"), max_length=2, choices=UnitOfIssue.choices, default=UnitOfIssue.EACH)
+    unit_value_eur = models.DecimalField(
+        _("unit value (EUR)"), max_digits=16, decimal_places=2, validators=[MinValueValidator(0)]
+    )
+    valuation_basis = models.CharField(
+        _("valuation basis"), max_length=12, choices=ValuationBasis.choices, default=ValuationBasis.REPLACEMENT
+    )
+    standard = models.CharField(
+        _("standard or calibre"), max_length=60, blank=True, help_text=_("e.g. 155 mm NATO, 152 mm, 5.56×45 mm NATO")
+    )
+    sensitive = models.BooleanField(_("sensitive (serial-tracked)"), default=False)
+    bulk = models.BooleanField(
+        _("bulk"), default=False, help_text=_("Divisible supply (ammunition, fuel): may be allocated in fractions.")
+    )
+    crew_size = models.PositiveSmallIntegerField(
+        _("crew size"), null=True, blank=True, help_text=_("For systems: the crew one unit needs.")
+    )
+    description = models.TextField(_("description"), blank=True)
+    marking = marking_field(Marking.PARTICIPANTS)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("item type")
+        verbose_name_plural = _("item types")
+        constraints = [
+            models.UniqueConstraint(fields=["nsn"], condition=~Q(nsn=""), name="unique_nsn_when_given"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"
+
+    def clean(self) -> None:
+        if self.nsn:
+            try:
+                self.nsn = parse_nsn(self.nsn).digits
+            except ValueError:
+                pass  # the field validator reports it
+        if self.crew_size is not None and self.bulk:
+            raise ValidationError({"crew_size": _("Bulk supply has no crew.")})
+
+    @property
+    def parsed_nsn(self) -> NSN | None:
+        try:
+            return parse_nsn(self.nsn) if self.nsn else None
+        except ValueError:
+            return None
+
+
+class CompatibilityKind(models.TextChoices):
+    FIRES = "fires", _("fires")
+    CONSUMES = "consumes", _("consumes")
+    SPARES_FOR = "spares-for", _("spares for")
+    SUBSTITUTES_FOR = "substitutes-for", _("substitutes for")
+
+
+class Compatibility(OwnedModel):
+    """`source` <kind> `target`, e.g. "M777 fires 155 mm HE M795", "DM121 substitutes-for M795".
+
+    `ratio` is how many units of the target one unit of the source stands for: for substitutes-for, the
+    units of the target one unit of the source replaces; for consumes, units consumed per unit per day."""
+
+    source = models.ForeignKey(ItemType, on_delete=models.CASCADE, related_name="links_from", verbose_name=_("item"))
+    kind = models.CharField(_("kind"), max_length=16, choices=CompatibilityKind.choices)
+    target = models.ForeignKey(ItemType, on_delete=models.CASCADE, related_name="links_to", verbose_name=_("related item"))
+    ratio = models.DecimalField(
+        _("ratio"), max_digits=12, decimal_places=4, default=1, validators=[MinValueValidator(0.0001)]
+    )
+    note = models.CharField(_("note"), max_length=300, blank=True)
+    marking = marking_field(Marking.PARTICIPANTS)
+
+    class Meta:
+        ordering = ["source__code", "kind", "target__code"]
+        verbose_name = _("compatibility")
+        verbose_name_plural = _("compatibilities")
+        constraints = [
+            models.UniqueConstraint(fields=["source", "kind", "target"], name="one_link_per_kind"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source.code} {self.kind} {self.target.code}"
+
+    def clean(self) -> None:
+        if self.source_id is not None and self.source_id == self.target_id:
+            raise ValidationError({"target": _("An item cannot be linked to itself.")})

@@ -1,0 +1,106 @@
+"""NATO Stock Numbers: 13 digits, shown NNNN-NN-NNN-NNNN.
+
+The first four digits are the NATO Supply Classification; digits 5-6 are the code of the National
+Codification Bureau that assigned the number; the last seven are the item's serial within that bureau.
+
+NCB codes below are from the NATO Codification System country-code table (AC/135 CodSP-3, "NCS Country
+Codes", as republished in the February 2026 CodSP), entries Albania to Japan, and the NCS brochure for
+00/01 (United States) and 99 (United Kingdom). A code outside this table is shown as "NCB nn", never guessed.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+NCB_COUNTRIES: dict[str, tuple[str, str]] = {
+    "00": ("USA", "United States"),
+    "01": ("USA", "United States"),
+    "12": ("DEU", "Germany"),
+    "13": ("BEL", "Belgium"),
+    "14": ("FRA", "France"),
+    "15": ("ITA", "Italy"),
+    "16": ("CZE", "Czechia"),
+    "19": ("BRA", "Brazil"),
+    "20": ("CAN", "Canada"),
+    "21": ("CAN", "Canada"),
+    "22": ("DNK", "Denmark"),
+    "23": ("GRC", "Greece"),
+    "24": ("ISL", "Iceland"),
+    "29": ("ARG", "Argentina"),
+    "30": ("JPN", "Japan"),
+    "31": ("ISR", "Israel"),
+    "36": ("EGY", "Egypt"),
+    "38": ("EST", "Estonia"),
+    "41": ("AUT", "Austria"),
+    "45": ("IDN", "Indonesia"),
+    "48": ("FJI", "Fiji"),
+    "50": ("BGR", "Bulgaria"),
+    "51": ("HUN", "Hungary"),
+    "52": ("CHL", "Chile"),
+    "53": ("HRV", "Croatia"),
+    "58": ("FIN", "Finland"),
+    "59": ("ALB", "Albania"),
+    "62": ("IRQ", "Iraq"),
+    "66": ("AUS", "Australia"),
+    "68": ("GEO", "Georgia"),
+    "72": ("IND", "India"),
+    "75": ("BIH", "Bosnia and Herzegovina"),
+    "76": ("BRN", "Brunei Darussalam"),
+    "78": ("JOR", "Jordan"),
+    "80": ("COL", "Colombia"),
+    "82": ("DZA", "Algeria"),
+    "83": ("ECU", "Ecuador"),
+    "84": ("IRL", "Ireland"),
+    "99": ("GBR", "United Kingdom"),
+}
+
+_SEPARATORS = re.compile(r"[\s\-./]")
+
+
+@dataclass(frozen=True)
+class NSN:
+    digits: str
+
+    @property
+    def supply_class(self) -> str:
+        return self.digits[:4]
+
+    @property
+    def ncb_code(self) -> str:
+        return self.digits[4:6]
+
+    @property
+    def niin(self) -> str:
+        return self.digits[4:]
+
+    @property
+    def country(self) -> str:
+        """The codifying country's name, or 'NCB nn' when the code is not in the table."""
+        known = NCB_COUNTRIES.get(self.ncb_code)
+        return known[1] if known else f"NCB {self.ncb_code}"
+
+    @property
+    def country_iso3(self) -> str | None:
+        known = NCB_COUNTRIES.get(self.ncb_code)
+        return known[0] if known else None
+
+    def __str__(self) -> str:
+        d = self.digits
+        return f"{d[:4]}-{d[4:6]}-{d[6:9]}-{d[9:]}"
+
+
+def parse_nsn(text: str) -> NSN:
+    """Accept 13 digits, plain or grouped 4-2-3-4 (or 4-2-7) with hyphens, spaces, dots or slashes.
+
+    Raises ValueError with the reason."""
+    raw = text.strip()
+    groups = [g for g in _SEPARATORS.split(raw) if g]
+    if len(groups) > 1 and [len(g) for g in groups] not in ([4, 2, 3, 4], [4, 2, 7], [4, 9]):
+        raise ValueError(f"{raw!r} is not grouped as NNNN-NN-NNN-NNNN")
+    digits = "".join(groups)
+    if not digits.isascii() or not digits.isdigit():
+        raise ValueError(f"{raw!r} must contain only digits and separators")
+    if len(digits) != 13:
+        raise ValueError(f"{raw!r} has {len(digits)} digits; an NSN has 13 (4 class + 2 bureau + 7 item)")
+    return NSN(digits)

@@ -1,0 +1,71 @@
+"""Every write to the catalog. The coordinating headquarters keeps the catalog (editor role or above)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.db import transaction
+
+from umbrella.catalog.models import Compatibility, ItemType
+from umbrella.core import services
+from umbrella.core.access import Actor, OrganizationKind, Role, get_visible, require_role
+
+ITEM_TYPE_FIELDS = frozenset({
+    "code", "name", "nsn", "capability_area", "unit_of_issue", "unit_value_eur", "valuation_basis",
+    "standard", "sensitive", "bulk", "crew_size", "description", "marking",
+})
+COMPATIBILITY_FIELDS = frozenset({"source", "kind", "target", "ratio", "note", "marking"})
+CATALOG_KEEPERS = frozenset({OrganizationKind.COORDINATOR})
+
+
+def _require_catalog_editor(actor: Actor) -> None:
+    require_role(actor, Role.EDITOR, kinds=CATALOG_KEEPERS, doing="Changing the catalog")
+
+
+def create_item_type(*, actor: Actor, fields: Mapping[str, Any]) -> ItemType:
+    with transaction.atomic():
+        _require_catalog_editor(actor)
+        values = services.writable(fields, ITEM_TYPE_FIELDS)
+        return services.create_record(actor=actor, obj=ItemType(owner=services.acting_organization(actor), **values))
+
+
+def update_item_type(*, actor: Actor, item_type_id: int, expected_version: int, changes: Mapping[str, Any]) -> ItemType:
+    with transaction.atomic():
+        item_type = get_visible(ItemType.objects.select_for_update(), actor, pk=item_type_id)
+        _require_catalog_editor(actor)
+        values = services.writable(changes, ITEM_TYPE_FIELDS)
+        return services.update_record(actor=actor, obj=item_type, changes=values, expected_version=expected_version)
+
+
+def delete_item_type(*, actor: Actor, item_type_id: int, expected_version: int) -> None:
+    with transaction.atomic():
+        item_type = get_visible(ItemType.objects.select_for_update(), actor, pk=item_type_id)
+        _require_catalog_editor(actor)
+        services.delete_record(actor=actor, obj=item_type, expected_version=expected_version)
+
+
+def create_compatibility(*, actor: Actor, fields: Mapping[str, Any]) -> Compatibility:
+    with transaction.atomic():
+        _require_catalog_editor(actor)
+        values = services.writable(fields, COMPATIBILITY_FIELDS)
+        return services.create_record(
+            actor=actor, obj=Compatibility(owner=services.acting_organization(actor), **values)
+        )
+
+
+def update_compatibility(
+    *, actor: Actor, compatibility_id: int, expected_version: int, changes: Mapping[str, Any]
+) -> Compatibility:
+    with transaction.atomic():
+        link = get_visible(Compatibility.objects.select_for_update(), actor, pk=compatibility_id)
+        _require_catalog_editor(actor)
+        values = services.writable(changes, COMPATIBILITY_FIELDS)
+        return services.update_record(actor=actor, obj=link, changes=values, expected_version=expected_version)
+
+
+def delete_compatibility(*, actor: Actor, compatibility_id: int, expected_version: int) -> None:
+    with transaction.atomic():
+        link = get_visible(Compatibility.objects.select_for_update(), actor, pk=compatibility_id)
+        _require_catalog_editor(actor)
+        services.delete_record(actor=actor, obj=link, expected_version=expected_version)

@@ -1,0 +1,40 @@
+"""The `umbrella` command (also `python -m umbrella`): Django's management commands under one name.
+
+    umbrella demo [--no-serve] [--scale N]     load the demo scenario and serve it
+    umbrella serve [--bind 127.0.0.1:8000]    serve with gunicorn
+    umbrella migrate                           create or update the database
+    umbrella import KIND FILE [--dry-run]      import item-types, compatibilities, requirements, pledges
+    umbrella export KIND --format csv|xlsx -o FILE
+    umbrella stats [--json]                    counts per entity
+    umbrella settings                          every setting with its help text
+    umbrella createsuperuser                   an account for the admin pages
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+DEMO_COMMANDS = {"demo", "serve"}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "umbrella.settings")
+    if args and args[0] in DEMO_COMMANDS:
+        # The demo is served over plain HTTP on the loopback address; secure-only cookies would never be sent.
+        os.environ.setdefault("UMBRELLA_SECURE_COOKIES", "false")
+    if not args or args[0] in ("-h", "--help", "help"):
+        print(__doc__)
+        if not args:
+            return 0
+    from umbrella.config import ConfigurationError
+
+    try:
+        from django.core.management import execute_from_command_line
+
+        execute_from_command_line(["umbrella", *args])
+    except ConfigurationError as error:
+        print(f"umbrella: configuration error: {error}", file=sys.stderr)
+        return 2
+    return 0

@@ -1,0 +1,156 @@
+"""Who may see and change what.
+
+Reads: every owned model's manager has `visible_to(actor)`; nothing reads owned data another way. What an
+actor may not see is `NotFound`, never `Forbidden`, so a refusal does not confirm that a record exists.
+Writes: services call `require_*` before changing anything.
+
+The marking of a record decides who beyond its owner sees it:
+    owner         the owning organization only
+    coordination  the owner, the coordinating headquarters and the recipient
+    participants  every member organization
+    public        everyone, signed in or not
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from umbrella.core.errors import Forbidden, NotFound
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+    from umbrella.orgs.models import Organization
+
+denials = logging.getLogger("umbrella.access")
+
+
+class Marking(models.TextChoices):
+    OWNER = "owner", _("Owner only")
+    COORDINATION = "coordination", _("Coordination (owner, HQ, recipient)")
+    PARTICIPANTS = "participants", _("All participants")
+    PUBLIC = "public", _("Public")
+
+
+class OrganizationKind(models.TextChoices):
+    DONOR = "donor", _("Donor")
+    RECIPIENT = "recipient", _("Recipient")
+    COORDINATOR = "coordinator", _("Coordinating headquarters")
+    OBSERVER = "observer", _("Observer")
+
+
+class Role(models.TextChoices):
+    VIEWER = "viewer", _("Viewer")
+    EDITOR = "editor", _("Editor")
+    APPROVER = "approver", _("Approver")
+    ADMIN = "admin", _("Administrator")
+
+
+ROLE_RANK = {Role.VIEWER: 1, Role.EDITOR: 2, Role.APPROVER: 3, Role.ADMIN: 4}
+COORDINATION_KINDS = frozenset({OrganizationKind.COORDINATOR, OrganizationKind.RECIPIENT})
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Someone acting: a user through one membership, the public, or the system itself (set-up and demo)."""
+
+    user: AbstractBaseUser | None
+    organization: Organization | None
+    role: str | None
+    is_system: bool = False
+    request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+    @classmethod
+    def anonymous(cls) -> Actor:
+        return cls(user=None, organization=None, role=None)
+
+    @classmethod
+    def system(cls, purpose: str = "system") -> Actor:
+        return cls(user=None, organization=None, role=Role.ADMIN, is_system=True, request_id=f"{purpose}-{uuid.uuid4().hex}")
+
+    @property
+    def is_member(self) -> bool:
+        return self.organization is not None and self.role is not None
+
+    @property
+    def kind(self) -> str | None:
+        return self.organization.kind if self.organization is not None else None
+
+    def has_role(self, role: str) -> bool:
+        return self.is_system or (self.role is not None and ROLE_RANK[self.role] >= ROLE_RANK[role])
+
+    def label(self) -> str:
+        if self.is_system:
+            return "system"
+        if self.user is None:
+            return "anonymous"
+        organization = self.organization.code if self.organization is not None else "-"
+        return f"{self.user.get_username()}@{organization}"
+
+
+def visible_markings(actor: Actor) -> list[str]:
+    if not actor.is_member:
+        return [Marking.PUBLIC]
+    markings = [Marking.PARTICIPANTS, Marking.PUBLIC]
+    if actor.kind in COORDINATION_KINDS:
+        markings.append(Marking.COORDINATION)
+    return markings
+
+
+def visibility_q(actor: Actor, prefix: str = "") -> Q:
+    """The filter every read of owned rows goes through. `prefix` reaches the owned row from a child."""
+    if actor.is_system:
+        return Q()
+    condition = Q(**{f"{prefix}marking__in": visible_markings(actor)})
+    if actor.is_member:
+        condition |= Q(**{f"{prefix}owner": actor.organization})
+    return condition
+
+
+class VisibleQuerySet(models.QuerySet):
+    def visible_to(self, actor: Actor) -> VisibleQuerySet:
+        return self.filter(visibility_q(actor, getattr(self.model, "visibility_path", "")))
+
+
+def can_see(actor: Actor, obj: Any) -> bool:
+    return type(obj).objects.visible_to(actor).filter(pk=obj.pk).exists()
+
+
+def get_visible(queryset: models.QuerySet, actor: Actor, **lookup: Any) -> Any:
+    """The one object matching `lookup` that `actor` may see, else NotFound (whether or not it exists)."""
+    try:
+        return queryset.visible_to(actor).get(**lookup)
+    except (queryset.model.DoesNotExist, ValueError, TypeError):
+        raise NotFound(f"No {queryset.model._meta.verbose_name} matches.", lookup=lookup) from None
+
+
+def deny(actor: Actor, message: str, **context: Any) -> Forbidden:
+    denials.warning("denied %s: %s %s", actor.label(), message, context)
+    return Forbidden(message, **context)
+
+
+def require_role(actor: Actor, role: str, *, kinds: frozenset[str] | set[str] | None = None, doing: str) -> None:
+    """Refuse unless the actor holds at least `role` in an organization of one of `kinds`."""
+    if actor.is_system:
+        return
+    if not actor.is_member or not actor.has_role(role):
+        raise deny(actor, f"{doing} needs the {Role(role).label.lower()} role.", role=role)
+    if kinds is not None and actor.kind not in kinds:
+        allowed = ", ".join(sorted(str(OrganizationKind(kind).label) for kind in kinds))
+        raise deny(actor, f"{doing} is done by: {allowed}.", kinds=sorted(kinds))
+
+
+def require_owner(actor: Actor, obj: Any, role: str, *, doing: str) -> None:
+    """Refuse unless the actor belongs to the object's owner with at least `role`."""
+    if actor.is_system:
+        return
+    require_role(actor, role, doing=doing)
+    if obj.owner_id != actor.organization.pk:
+        raise deny(actor, f"{doing} is done by the owning organization only.", owner=obj.owner_id)

@@ -1,0 +1,74 @@
+"""The one error hierarchy of Umbrella's domain.
+
+    DomainError                 anything a service refuses, with a message and context
+    ├── NotFound                the object does not exist or the actor may not see it
+    ├── Forbidden               the actor sees the object but may not do this to it
+    ├── Conflict                a stale version, a duplicate, or a record still in use
+    ├── InvalidTransition       a lifecycle step not allowed from the current state
+    ├── Invalid                 field errors: {field: [message, ...]}
+    ├── ImportRejected          row errors of an import: [RowError, ...]; nothing was written
+    └── UnreadableFile          an import file that cannot be read at all (type, encoding, columns, archive)
+
+Errors carry context, never HTTP status codes: the API and the pages each map them once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+class DomainError(Exception):
+    def __init__(self, message: str, **context: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.context = context
+
+
+class NotFound(DomainError):
+    pass
+
+
+class Forbidden(DomainError):
+    pass
+
+
+class Conflict(DomainError):
+    pass
+
+
+class InvalidTransition(DomainError):
+    pass
+
+
+class Invalid(DomainError):
+    def __init__(self, field_errors: dict[str, list[str]], message: str = "The data is not valid.") -> None:
+        super().__init__(message, field_errors=field_errors)
+        self.field_errors = field_errors
+
+    def __str__(self) -> str:
+        details = "; ".join(f"{field}: {' '.join(messages)}" for field, messages in self.field_errors.items())
+        return f"{self.message} {details}".strip()
+
+
+@dataclass(frozen=True)
+class RowError:
+    """One problem in one cell of an import file. `row` counts the header as row 1, as a spreadsheet does."""
+
+    row: int
+    column: str
+    value: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"row {self.row}, column {self.column!r}, value {self.value!r}: {self.reason}"
+
+
+class ImportRejected(DomainError):
+    def __init__(self, row_errors: list[RowError]) -> None:
+        super().__init__(f"{len(row_errors)} problem(s) found; nothing was written.", row_errors=row_errors)
+        self.row_errors = row_errors
+
+
+class UnreadableFile(DomainError):
+    pass

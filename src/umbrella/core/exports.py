@@ -1,0 +1,108 @@
+"""The one export pipeline: rows an actor may see → CSV or XLSX, safe to open in a spreadsheet.
+
+A text cell that a spreadsheet would run as a formula (starting with = + - @, a tab or a carriage return)
+gets a leading apostrophe, so an exported file never carries a formula someone typed into Umbrella.
+Numbers stay numbers. Export columns use the import column names, so an export can be imported again.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, ClassVar
+
+from django.db import models
+
+from umbrella.core.access import Actor
+from umbrella.core.errors import UnreadableFile
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+FORMATS = ("csv", "xlsx")
+
+
+def neutralise(value: Any) -> Any:
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def _plain(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (int, Decimal)):
+        return value
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    return neutralise(str(value))
+
+
+@dataclass(frozen=True)
+class ExportColumn:
+    name: str
+    value: Callable[[Any], Any]
+
+
+class Exporter:
+    kind: ClassVar[str]
+    columns: ClassVar[tuple[ExportColumn, ...]]
+
+    def queryset(self, actor: Actor) -> models.QuerySet:
+        raise NotImplementedError
+
+    def rows(self, actor: Actor, queryset: models.QuerySet | None = None) -> Iterable[list[Any]]:
+        for obj in (queryset if queryset is not None else self.queryset(actor)).iterator(chunk_size=2000):
+            yield [_plain(column.value(obj)) for column in self.columns]
+
+    @property
+    def header(self) -> list[str]:
+        return [column.name for column in self.columns]
+
+
+REGISTRY: dict[str, Exporter] = {}
+
+
+def register(exporter_class: type[Exporter]) -> type[Exporter]:
+    REGISTRY[exporter_class.kind] = exporter_class()
+    return exporter_class
+
+
+def exporter_for(kind: str) -> Exporter:
+    try:
+        return REGISTRY[kind]
+    except KeyError:
+        raise UnreadableFile(f"Nothing exports {kind!r}; choose one of: {', '.join(sorted(REGISTRY))}.") from None
+
+
+def to_csv(header: list[str], rows: Iterable[list[Any]]) -> bytes:
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow(["" if cell is None else cell for cell in row])
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+def to_xlsx(header: list[str], rows: Iterable[list[Any]], title: str) -> bytes:
+    from openpyxl import Workbook
+
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(title=title[:31])
+    sheet.append(header)
+    for row in rows:
+        sheet.append(row)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def render(exporter: Exporter, actor: Actor, fmt: str, queryset: models.QuerySet | None = None) -> bytes:
+    if fmt not in FORMATS:
+        raise UnreadableFile(f"Unknown format {fmt!r}; use csv or xlsx.")
+    rows = exporter.rows(actor, queryset)
+    return to_csv(exporter.header, rows) if fmt == "csv" else to_xlsx(exporter.header, rows, exporter.kind)

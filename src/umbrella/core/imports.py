@@ -1,0 +1,292 @@
+"""The one import pipeline: read → parse every cell → run every row through the services → report → commit.
+
+Every row is parsed, and every parsed row is written through the real service inside one transaction
+(one savepoint per row), so the report lists every problem (row, column, value, reason) that a commit
+would meet: malformed cells, unknown references, permissions, duplicates, model rules. If there is any
+problem, or the run is a dry run, the transaction is rolled back and nothing is written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any, ClassVar
+
+from django.db import models, transaction
+
+from umbrella.core.access import Actor
+from umbrella.core.errors import DomainError, Invalid, RowError, UnreadableFile
+from umbrella.core.money import eur
+from umbrella.core.tabular import Table
+
+Parser = Callable[[str, "ImportContext"], Any]
+Progress = Callable[[int, int], None]
+
+_TRUE = {"true", "yes", "y", "1", "x"}
+_FALSE = {"false", "no", "n", "0", ""}
+
+
+@dataclass
+class ImportContext:
+    actor: Actor
+    options: dict[str, Any]
+    cache: dict[Any, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    parse: Parser
+    required: bool = True
+    default: Any = None
+    field: str | None = None  # the model field the service reports errors under, when named differently
+    help: str = ""
+
+    @property
+    def field_name(self) -> str:
+        return self.field or self.name
+
+
+@dataclass
+class PreviewRow:
+    row: int
+    values: dict[str, str]
+    ok: bool
+
+
+@dataclass
+class ImportReport:
+    kind: str
+    rows: int
+    errors: list[RowError]
+    preview: list[PreviewRow]
+    written: bool
+    dry_run: bool
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "rows": self.rows,
+            "written": self.written,
+            "dry_run": self.dry_run,
+            "errors": [error.__dict__ for error in self.errors],
+        }
+
+
+class Importer:
+    """One kind of record that can be imported. Subclasses give the columns and write one row."""
+
+    kind: ClassVar[str]
+    label: ClassVar[str]
+    columns: ClassVar[tuple[Column, ...]]
+    # Columns an export writes for people to read (a state, a delivered count): accepted, never imported.
+    export_only_columns: ClassVar[tuple[str, ...]] = ()
+
+    def prepare(self, context: ImportContext) -> None:
+        """Check the options before any row is read; raise UnreadableFile for a run that cannot start."""
+
+    def write(self, values: dict[str, Any], context: ImportContext) -> models.Model:
+        raise NotImplementedError
+
+
+REGISTRY: dict[str, Importer] = {}
+
+
+def register(importer_class: type[Importer]) -> type[Importer]:
+    REGISTRY[importer_class.kind] = importer_class()
+    return importer_class
+
+
+def importer_for(kind: str) -> Importer:
+    try:
+        return REGISTRY[kind]
+    except KeyError:
+        known = ", ".join(sorted(REGISTRY))
+        raise UnreadableFile(f"Nothing imports {kind!r}; choose one of: {known}.") from None
+
+
+def check_header(importer: Importer, table: Table, filename: str) -> None:
+    known = {column.name for column in importer.columns} | set(importer.export_only_columns)
+    required = [column.name for column in importer.columns if column.required]
+    missing = [name for name in required if name not in table.header]
+    unknown = [name for name in table.header if name and name not in known]
+    duplicated = sorted({name for name in table.header if name and table.header.count(name) > 1})
+    problems = []
+    if missing:
+        problems.append(f"missing column(s): {', '.join(missing)}")
+    if unknown:
+        problems.append(f"unknown column(s): {', '.join(unknown)}")
+    if duplicated:
+        problems.append(f"repeated column(s): {', '.join(duplicated)}")
+    if problems:
+        expected = ", ".join(column.name for column in importer.columns)
+        raise UnreadableFile(f"{filename}: {'; '.join(problems)}. The columns for {importer.kind} are: {expected}.")
+
+
+def _parse_row(
+    importer: Importer, header: list[str], number: int, cells: list[str], context: ImportContext
+) -> tuple[dict[str, Any], list[RowError]]:
+    raw = dict(zip(header, cells))
+    values: dict[str, Any] = {}
+    errors: list[RowError] = []
+    for column in importer.columns:
+        text = raw.get(column.name, "").strip()
+        if not text:
+            if column.required and column.default is None:
+                errors.append(RowError(number, column.name, text, "a value is required"))
+            elif column.default is not None:
+                values[column.name] = column.default
+            continue
+        try:
+            values[column.name] = column.parse(text, context)
+        except ValueError as error:
+            errors.append(RowError(number, column.name, text, str(error)))
+    return values, errors
+
+
+def _errors_from(error: DomainError, importer: Importer, number: int, raw: Mapping[str, str]) -> list[RowError]:
+    if not isinstance(error, Invalid):
+        return [RowError(number, "", "", error.message)]
+    by_field = {column.field_name: column.name for column in importer.columns}
+    found = []
+    for field_name, messages in error.field_errors.items():
+        column = by_field.get(field_name, "" if field_name == "__all__" else field_name)
+        for message in messages:
+            found.append(RowError(number, column, raw.get(column, ""), message))
+    return found
+
+
+def run_import(
+    importer: Importer,
+    *,
+    actor: Actor,
+    table: Table,
+    filename: str,
+    dry_run: bool,
+    options: Mapping[str, Any] | None = None,
+    progress: Progress | None = None,
+) -> ImportReport:
+    check_header(importer, table, filename)
+    context = ImportContext(actor=actor, options=dict(options or {}))
+    errors: list[RowError] = []
+    preview: list[PreviewRow] = []
+    total = len(table.rows)
+    with transaction.atomic():
+        importer.prepare(context)
+        for index, (number, cells) in enumerate(table.rows, start=1):
+            raw = dict(zip(table.header, cells))
+            values, row_errors = _parse_row(importer, table.header, number, cells, context)
+            if not row_errors:
+                try:
+                    with transaction.atomic():
+                        importer.write(values, context)
+                except DomainError as error:
+                    row_errors = _errors_from(error, importer, number, raw)
+            errors.extend(row_errors)
+            preview.append(PreviewRow(row=number, values=raw, ok=not row_errors))
+            if progress is not None:
+                progress(index, total)
+        written = not errors and not dry_run
+        if not written:
+            transaction.set_rollback(True)
+    return ImportReport(importer.kind, total, errors, preview, written=written, dry_run=dry_run)
+
+
+# Cell parsers: each takes the cell's text and raises ValueError with a reason a person can act on.
+
+def text(max_length: int) -> Parser:
+    def parse(value: str, context: ImportContext) -> str:
+        if len(value) > max_length:
+            raise ValueError(f"longer than {max_length} characters")
+        return value
+    return parse
+
+
+def integer(minimum: int | None = None, maximum: int | None = None) -> Parser:
+    def parse(value: str, context: ImportContext) -> int:
+        cleaned = value.replace(" ", "").replace("\u00a0", "").replace(",", "").replace("_", "")
+        try:
+            number = Decimal(cleaned)
+        except InvalidOperation:
+            raise ValueError("not a whole number") from None
+        if not number.is_finite() or number != number.to_integral_value():
+            raise ValueError("not a whole number")
+        result = int(number)
+        if minimum is not None and result < minimum:
+            raise ValueError(f"must be at least {minimum}")
+        if maximum is not None and result > maximum:
+            raise ValueError(f"must be at most {maximum}")
+        return result
+    return parse
+
+
+def money(value: str, context: ImportContext) -> Decimal:
+    amount = eur(value.replace(",", "") if value.count(",") and value.count(".") else value.replace(",", "."))
+    if amount < 0:
+        raise ValueError("must not be negative")
+    return amount
+
+
+def date(value: str, context: ImportContext) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value[:10])
+    except ValueError:
+        raise ValueError("not a date in the form YYYY-MM-DD") from None
+
+
+def boolean(value: str, context: ImportContext) -> bool:
+    lowered = value.strip().lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise ValueError("use yes or no")
+
+
+def choice(choices: type[models.TextChoices]) -> Parser:
+    by_text = {}
+    for member in choices:
+        by_text[str(member.value).lower()] = member.value
+        by_text[str(member.label).lower()] = member.value
+
+    def parse(value: str, context: ImportContext) -> str:
+        try:
+            return by_text[value.strip().lower()]
+        except KeyError:
+            allowed = ", ".join(str(member.value) for member in choices)
+            raise ValueError(f"not one of: {allowed}") from None
+    return parse
+
+
+def visible_lookup(queryset_for: Callable[[Actor], models.QuerySet], field_name: str, noun: str) -> Parser:
+    """Resolve a cell to one record the importing actor may see, by a unique field (cached per run)."""
+
+    def parse(value: str, context: ImportContext) -> Any:
+        key = (noun, value)
+        if key not in context.cache:
+            context.cache[key] = queryset_for(context.actor).filter(**{field_name: value}).first()
+        found = context.cache[key]
+        if found is None:
+            raise ValueError(f"no {noun} with {field_name} {value!r}")
+        return found
+    return parse
+
+
+def pick(values: Mapping[str, Any], names: Iterable[str]) -> dict[str, Any]:
+    return {name: values[name] for name in names if name in values}
+
+
+def positive_decimal(value: str, context: ImportContext) -> Decimal:
+    try:
+        number = Decimal(value.replace(",", "."))
+    except InvalidOperation:
+        raise ValueError("not a number") from None
+    if not number.is_finite() or number <= 0:
+        raise ValueError("must be a number above zero")
+    return number

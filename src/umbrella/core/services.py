@@ -1,0 +1,131 @@
+"""The write path every service follows.
+
+A service function is keyword-only, takes the acting `actor` explicitly, opens one `transaction.atomic()`,
+checks the permission, checks the version of what it updates, and writes through the helpers below, which
+validate the row and append the ledger entry inside that same transaction. Views, API, CLI, importers and
+the demo call services; none of them saves a model by hand.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any, TypeVar
+
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
+from django.db.models import ProtectedError
+
+from umbrella.core.access import Actor
+from umbrella.core.errors import Conflict, Invalid
+from umbrella.core.ledger import record_change, snapshot
+
+M = TypeVar("M", bound=models.Model)
+
+
+def _require_transaction() -> None:
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("service writes must run inside transaction.atomic()")
+
+
+def validate(obj: models.Model, *, exclude: Iterable[str] = ()) -> None:
+    try:
+        obj.full_clean(exclude=list(exclude) or None)
+    except ValidationError as error:
+        raise Invalid(error.message_dict if hasattr(error, "error_dict") else {"__all__": error.messages}) from None
+
+
+def _stamp(actor: Actor, obj: models.Model, *, creating: bool) -> None:
+    if actor.user is None:
+        return
+    if creating and hasattr(obj, "created_by_id"):
+        obj.created_by = actor.user
+    if hasattr(obj, "updated_by_id"):
+        obj.updated_by = actor.user
+
+
+def create_record(*, actor: Actor, obj: M, action: str = "create") -> M:
+    _require_transaction()
+    _stamp(actor, obj, creating=True)
+    validate(obj)
+    obj.save(force_insert=True)
+    record_change(actor=actor, action=action, obj=obj, before=None, after=snapshot(obj))
+    return obj
+
+
+def check_version(obj: models.Model, expected_version: int) -> None:
+    if getattr(obj, "version", None) != expected_version:
+        raise Conflict(
+            f"This {obj._meta.verbose_name} was changed by someone else (now version {obj.version}, "
+            f"you had version {expected_version}). Reload it and apply your change again.",
+            current_version=obj.version,
+            expected_version=expected_version,
+        )
+
+
+def refuse_protected(obj: models.Model, changes: Mapping[str, Any]) -> None:
+    protected = getattr(obj, "PROTECTED_FIELDS", frozenset())
+    refused = sorted(set(changes) & protected)
+    if refused:
+        raise Invalid({name: ["This field is set by Umbrella and cannot be changed here."] for name in refused})
+
+
+def update_record(
+    *, actor: Actor, obj: M, changes: Mapping[str, Any], expected_version: int | None, action: str = "update"
+) -> M:
+    """Apply `changes` to a row the caller locked and checked, bump its version, record the change.
+
+    A versioned row needs the version the caller read; an unversioned one (a membership) passes None."""
+    _require_transaction()
+    if hasattr(obj, "version"):
+        if expected_version is None:
+            raise TypeError(f"updating a {obj._meta.label} needs expected_version")
+        check_version(obj, expected_version)
+    refuse_protected(obj, changes)
+    unknown = sorted(name for name in changes if name not in {f.name for f in obj._meta.concrete_fields})
+    if unknown:
+        raise Invalid({name: ["No such field."] for name in unknown})
+    before = snapshot(obj)
+    for name, value in changes.items():
+        setattr(obj, name, value)
+    _stamp(actor, obj, creating=False)
+    validate(obj)
+    if hasattr(obj, "version"):
+        obj.version += 1
+    obj.save()
+    record_change(actor=actor, action=action, obj=obj, before=before, after=snapshot(obj))
+    return obj
+
+
+def delete_record(*, actor: Actor, obj: models.Model, expected_version: int | None) -> None:
+    _require_transaction()
+    if expected_version is not None:
+        check_version(obj, expected_version)
+    before = snapshot(obj)
+    pk = obj.pk
+    try:
+        obj.delete()
+    except ProtectedError as error:
+        users = sorted({str(o._meta.verbose_name_plural) for o in error.protected_objects})
+        raise Conflict(
+            f"This {obj._meta.verbose_name} is still used by {', '.join(users)}; it cannot be deleted.",
+            used_by=users,
+        ) from None
+    obj.pk = pk
+    record_change(actor=actor, action="delete", obj=obj, before=before, after=None)
+
+
+
+def writable(fields: Mapping[str, Any], allowed: Iterable[str]) -> dict[str, Any]:
+    """The caller's fields, refusing any it may not set (owner, version, creator, unknown names)."""
+    allowed = frozenset(allowed)
+    refused = sorted(set(fields) - allowed)
+    if refused:
+        raise Invalid({name: ["This field cannot be set here."] for name in refused})
+    return dict(fields)
+
+
+def acting_organization(actor: Actor):
+    """The organization that will own what the actor creates."""
+    if actor.organization is None:
+        raise Invalid({"owner": ["Only a member of an organization can create records."]})
+    return actor.organization

@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+
+
+class NeedsConfig(AppConfig):
+    name = "umbrella.needs"
+    label = "needs"
+    verbose_name = "Requirements"
+
+    def ready(self) -> None:
+        from umbrella.needs import importers  # noqa: F401  (registers the importer and exporter)

@@ -1,0 +1,90 @@
+"""Import and export of requirements, through the core pipeline.
+
+An import adds requirements to draft requirement lists: the one named with the `list` option (its id, or
+its series, meaning that series' draft revision), else, row by row, the draft revision of the row's
+`list_series`. An export carries `list_series`, so it imports back into that series' next draft."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from umbrella.catalog.importers import item_type_by_code
+from umbrella.core import exports, imports
+from umbrella.core.access import Marking
+from umbrella.core.errors import Invalid, UnreadableFile
+from umbrella.core.imports import Column, ImportContext
+from umbrella.needs import services
+from umbrella.needs.models import ListState, Requirement, RequirementList
+
+def find_draft_list(actor, reference: str) -> RequirementList | None:
+    lists = RequirementList.objects.visible_to(actor)
+    if reference.isdigit():
+        return lists.filter(pk=int(reference)).first()
+    return lists.filter(series=reference, state=ListState.DRAFT).first()
+
+
+@imports.register
+class RequirementImporter(imports.Importer):
+    kind = "requirements"
+    label = "Requirements"
+    columns = (
+        Column("item_type", item_type_by_code),
+        Column("quantity", imports.integer(minimum=1)),
+        Column("priority", imports.integer(minimum=1, maximum=5)),
+        Column("needed_by", imports.date),
+        Column("destination", imports.text(120)),
+        Column("accept_substitutes", imports.boolean, required=False, default=True),
+        Column("notes", imports.text(5000), required=False),
+        Column("marking", imports.choice(Marking), required=False),
+        Column("list_series", imports.text(40), required=False),
+    )
+
+    def prepare(self, context: ImportContext) -> None:
+        reference = str(context.options.get("list") or "").strip()
+        if not reference:
+            return
+        found = find_draft_list(context.actor, reference)
+        if found is None:
+            raise UnreadableFile(f"No draft requirement list {reference!r} that you can see.")
+        context.options["list_id"] = found.pk
+
+    def _list_id(self, series: str | None, context: ImportContext) -> int:
+        if "list_id" in context.options:
+            return context.options["list_id"]
+        if not series:
+            raise Invalid({"list_series": ["Name a draft list: give list_series here, or choose a list for the whole file."]})
+        key = ("draft-list", series)
+        if key not in context.cache:
+            found = find_draft_list(context.actor, series)
+            context.cache[key] = found.pk if found is not None else None
+        if context.cache[key] is None:
+            raise Invalid({"list_series": [f"No draft revision of series {series!r} that you can see."]})
+        return context.cache[key]
+
+    def write(self, values: dict[str, Any], context: ImportContext) -> Requirement:
+        list_id = self._list_id(values.pop("list_series", None), context)
+        return services.create_requirement(actor=context.actor, list_id=list_id, fields=values)
+
+
+@exports.register
+class RequirementExporter(exports.Exporter):
+    kind = "requirements"
+    columns = (
+        exports.ExportColumn("item_type", lambda o: o.item_type.code),
+        exports.ExportColumn("quantity", lambda o: o.quantity),
+        exports.ExportColumn("priority", lambda o: o.priority),
+        exports.ExportColumn("needed_by", lambda o: o.needed_by),
+        exports.ExportColumn("destination", lambda o: o.destination),
+        exports.ExportColumn("accept_substitutes", lambda o: o.accept_substitutes),
+        exports.ExportColumn("notes", lambda o: o.notes),
+        exports.ExportColumn("marking", lambda o: o.marking),
+        exports.ExportColumn("list_series", lambda o: o.requirement_list.series),
+    )
+
+    def queryset(self, actor):
+        return (
+            Requirement.objects.visible_to(actor)
+            .filter(requirement_list__in=RequirementList.objects.visible_to(actor))
+            .select_related("requirement_list", "item_type")
+            .order_by("requirement_list__series", "requirement_list__revision", "priority", "id")
+        )

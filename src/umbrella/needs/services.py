@@ -1,0 +1,170 @@
+"""Every write to requirement lists and requirements.
+
+The recipient drafts and proposes; coordination staff (approver role) approve or return a proposal.
+Requirements change only while their list is a draft; an approved list changes by a new revision.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from umbrella.core import services
+from umbrella.core.access import Actor, OrganizationKind, Role, get_visible, require_owner, require_role
+from umbrella.core.errors import Conflict, Invalid, InvalidTransition
+from umbrella.needs.models import LIST_LIFECYCLE, ListState, Requirement, RequirementList
+
+RECIPIENT = frozenset({OrganizationKind.RECIPIENT})
+COORDINATOR = frozenset({OrganizationKind.COORDINATOR})
+LIST_FIELDS = frozenset({"series", "title", "notes", "marking"})
+REQUIREMENT_FIELDS = frozenset(
+    {"item_type", "quantity", "priority", "needed_by", "destination", "accept_substitutes", "notes", "marking"}
+)
+COPIED_REQUIREMENT_FIELDS = tuple(sorted(REQUIREMENT_FIELDS))
+
+
+def _locked_list(actor: Actor, list_id: int) -> RequirementList:
+    return get_visible(RequirementList.objects.select_for_update(), actor, pk=list_id)
+
+
+def _require_draft(requirement_list: RequirementList) -> None:
+    if not requirement_list.is_editable:
+        raise InvalidTransition(
+            f"{requirement_list} is {requirement_list.get_state_display()}: only a draft can change. "
+            "Start a new revision to change an approved list.",
+            state=requirement_list.state,
+        )
+
+
+def create_requirement_list(*, actor: Actor, fields: Mapping[str, Any]) -> RequirementList:
+    with transaction.atomic():
+        require_role(actor, Role.EDITOR, kinds=RECIPIENT, doing="Creating a requirement list")
+        values = services.writable(fields, LIST_FIELDS)
+        if RequirementList.objects.filter(series=values.get("series")).exists():
+            raise Invalid({"series": ["This series exists; start a new revision of its latest list instead."]})
+        obj = RequirementList(owner=services.acting_organization(actor), **values)
+        return services.create_record(actor=actor, obj=obj)
+
+
+def update_requirement_list(*, actor: Actor, list_id: int, expected_version: int, changes: Mapping[str, Any]) -> RequirementList:
+    with transaction.atomic():
+        requirement_list = _locked_list(actor, list_id)
+        require_owner(actor, requirement_list, Role.EDITOR, doing="Editing a requirement list")
+        _require_draft(requirement_list)
+        values = services.writable(changes, LIST_FIELDS - {"series"})
+        return services.update_record(actor=actor, obj=requirement_list, changes=values, expected_version=expected_version)
+
+
+def _step(actor: Actor, requirement_list: RequirementList, name: str, expected_version: int, **extra: Any) -> RequirementList:
+    step = LIST_LIFECYCLE.step(name, requirement_list.state)
+    changes = {"state": step.target, **extra}
+    return services.update_record(
+        actor=actor, obj=requirement_list, changes=changes, expected_version=expected_version, action=name
+    )
+
+
+def propose_requirement_list(*, actor: Actor, list_id: int, expected_version: int) -> RequirementList:
+    with transaction.atomic():
+        requirement_list = _locked_list(actor, list_id)
+        require_owner(actor, requirement_list, Role.EDITOR, doing="Proposing a requirement list")
+        if not requirement_list.requirements.exists():
+            raise Invalid({"requirements": ["An empty list cannot be proposed."]})
+        return _step(actor, requirement_list, "propose", expected_version)
+
+
+def return_requirement_list(*, actor: Actor, list_id: int, expected_version: int) -> RequirementList:
+    """Coordination sends a proposal back, or the recipient withdraws it, to draft."""
+    with transaction.atomic():
+        requirement_list = _locked_list(actor, list_id)
+        if actor.is_system or actor.kind != OrganizationKind.COORDINATOR:
+            require_owner(actor, requirement_list, Role.EDITOR, doing="Withdrawing a proposal")
+        else:
+            require_role(actor, Role.APPROVER, kinds=COORDINATOR, doing="Returning a proposal")
+        return _step(actor, requirement_list, "return", expected_version)
+
+
+def approve_requirement_list(*, actor: Actor, list_id: int, expected_version: int) -> RequirementList:
+    """Approve a proposed revision; the series' previously approved revision becomes superseded."""
+    with transaction.atomic():
+        requirement_list = _locked_list(actor, list_id)
+        require_role(actor, Role.APPROVER, kinds=COORDINATOR, doing="Approving a requirement list")
+        previous = (
+            RequirementList.objects.select_for_update()
+            .filter(series=requirement_list.series, state=ListState.APPROVED)
+            .exclude(pk=requirement_list.pk)
+        )
+        for older in previous:
+            _step(actor, older, "supersede", older.version)
+        return _step(
+            actor, requirement_list, "approve", expected_version,
+            approved_at=timezone.now(), approved_by=actor.user,
+        )
+
+
+def start_new_revision(*, actor: Actor, list_id: int) -> RequirementList:
+    """A new draft revision of an approved (or superseded) list, carrying a copy of its requirements."""
+    with transaction.atomic():
+        source = _locked_list(actor, list_id)
+        require_owner(actor, source, Role.EDITOR, doing="Starting a new revision")
+        if source.state not in (ListState.APPROVED, ListState.SUPERSEDED):
+            raise InvalidTransition("Only an approved list gets a new revision; edit the draft instead.", state=source.state)
+        open_draft = RequirementList.objects.filter(series=source.series, state__in=[ListState.DRAFT, ListState.PROPOSED])
+        if open_draft.exists():
+            raise Conflict(f"Series {source.series} already has a draft or proposed revision.")
+        latest = RequirementList.objects.filter(series=source.series).aggregate(n=Max("revision"))["n"]
+        draft = RequirementList(
+            owner=source.owner, series=source.series, revision=latest + 1, title=source.title,
+            notes=source.notes, marking=source.marking, supersedes=source,
+        )
+        services.create_record(actor=actor, obj=draft, action="new-revision")
+        for requirement in source.requirements.order_by("id"):
+            values = {name: getattr(requirement, name) for name in COPIED_REQUIREMENT_FIELDS}
+            services.create_record(actor=actor, obj=Requirement(owner=source.owner, requirement_list=draft, **values))
+        return draft
+
+
+def delete_requirement_list(*, actor: Actor, list_id: int, expected_version: int) -> None:
+    with transaction.atomic():
+        requirement_list = _locked_list(actor, list_id)
+        require_owner(actor, requirement_list, Role.EDITOR, doing="Deleting a requirement list")
+        _require_draft(requirement_list)
+        for requirement in requirement_list.requirements.all():
+            services.delete_record(actor=actor, obj=requirement, expected_version=None)
+        services.delete_record(actor=actor, obj=requirement_list, expected_version=expected_version)
+
+
+def create_requirement(*, actor: Actor, list_id: int, fields: Mapping[str, Any]) -> Requirement:
+    with transaction.atomic():
+        requirement_list = _locked_list(actor, list_id)
+        require_owner(actor, requirement_list, Role.EDITOR, doing="Adding a requirement")
+        _require_draft(requirement_list)
+        values = services.writable(fields, REQUIREMENT_FIELDS)
+        values.setdefault("marking", requirement_list.marking)
+        obj = Requirement(owner=requirement_list.owner, requirement_list=requirement_list, **values)
+        return services.create_record(actor=actor, obj=obj)
+
+
+def _locked_requirement(actor: Actor, requirement_id: int) -> Requirement:
+    requirement = get_visible(
+        Requirement.objects.select_for_update().select_related("requirement_list"), actor, pk=requirement_id
+    )
+    require_owner(actor, requirement, Role.EDITOR, doing="Changing a requirement")
+    _require_draft(requirement.requirement_list)
+    return requirement
+
+
+def update_requirement(*, actor: Actor, requirement_id: int, expected_version: int, changes: Mapping[str, Any]) -> Requirement:
+    with transaction.atomic():
+        requirement = _locked_requirement(actor, requirement_id)
+        values = services.writable(changes, REQUIREMENT_FIELDS)
+        return services.update_record(actor=actor, obj=requirement, changes=values, expected_version=expected_version)
+
+
+def delete_requirement(*, actor: Actor, requirement_id: int, expected_version: int) -> None:
+    with transaction.atomic():
+        requirement = _locked_requirement(actor, requirement_id)
+        services.delete_record(actor=actor, obj=requirement, expected_version=expected_version)

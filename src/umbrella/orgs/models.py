@@ -1,0 +1,75 @@
+"""Organizations (donor nations, the recipient, the coordinating headquarters, observers) and who acts for them."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.validators import MinValueValidator, RegexValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from umbrella.core.access import OrganizationKind, Role
+
+iso3_validator = RegexValidator(r"^[A-Z]{3}$", _("Use the ISO 3166-1 alpha-3 code: three capital letters, e.g. DEU."))
+code_validator = RegexValidator(r"^[A-Z0-9][A-Z0-9-]{1,15}$", _("Use 2 to 16 capital letters, digits or hyphens."))
+
+
+class Organization(models.Model):
+    """A member of the effort. The directory of organizations is visible to everyone who can sign in."""
+
+    code = models.CharField(_("code"), max_length=16, unique=True, validators=[code_validator])
+    name = models.CharField(_("name"), max_length=200, unique=True)
+    kind = models.CharField(_("kind"), max_length=16, choices=OrganizationKind.choices)
+    iso3 = models.CharField(
+        _("ISO 3166 alpha-3"), max_length=3, blank=True, validators=[iso3_validator],
+        help_text=_("For nations: the ISO 3166-1 alpha-3 country code."),
+    )
+    version = models.PositiveIntegerField(default=1, editable=False)
+
+    PROTECTED_FIELDS = frozenset({"id", "version"})
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("organization")
+        verbose_name_plural = _("organizations")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="memberships")
+    role = models.CharField(_("role"), max_length=16, choices=Role.choices)
+
+    class Meta:
+        ordering = ["organization__name", "user__username"]
+        constraints = [models.UniqueConstraint(fields=["user", "organization"], name="one_membership_per_organization")]
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.organization} · {self.get_role_display()}"
+
+
+class GdpFigure(models.Model):
+    """A nation's gross domestic product for one year, with where the figure comes from."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="gdp_figures")
+    year = models.PositiveSmallIntegerField(_("year"), validators=[MinValueValidator(1990)])
+    amount_bn = models.DecimalField(
+        _("GDP (billions)"), max_digits=14, decimal_places=3, validators=[MinValueValidator(0)]
+    )
+    currency = models.CharField(_("currency"), max_length=3, default="USD")
+    source = models.CharField(_("source"), max_length=300)
+
+    class Meta:
+        ordering = ["organization__name", "-year"]
+        constraints = [models.UniqueConstraint(fields=["organization", "year"], name="one_gdp_figure_per_year")]
+        verbose_name = _("GDP figure")
+
+    def __str__(self) -> str:
+        return f"{self.organization.code} {self.year}: {self.amount_bn} bn {self.currency}"
+
+    @property
+    def ledger_parent(self) -> Organization:
+        return self.organization

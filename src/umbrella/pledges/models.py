@@ -1,0 +1,117 @@
+"""What donors offer, with the sources that prove it, through its lifecycle to handover."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from umbrella.catalog.models import ValuationBasis
+from umbrella.core.access import VisibleQuerySet
+from umbrella.core.lifecycle import Lifecycle, Step
+from umbrella.core.models import OwnedModel
+
+
+class PledgeState(models.TextChoices):
+    ANNOUNCED = "announced", _("announced")
+    OFFERED = "offered", _("offered")
+    ACCEPTED = "accepted", _("accepted")
+    ALLOCATED = "allocated", _("allocated")
+    SHIPPED = "shipped", _("shipped")
+    DELIVERED = "delivered", _("delivered")
+    HANDED_OVER = "handed_over", _("handed over")
+    WITHDRAWN = "withdrawn", _("withdrawn")
+    EXPIRED = "expired", _("expired")
+
+
+S = PledgeState
+PLEDGE_LIFECYCLE = Lifecycle(
+    Step("offer", frozenset({S.ANNOUNCED}), S.OFFERED, _("Offer")),
+    Step("accept", frozenset({S.OFFERED}), S.ACCEPTED, _("Accept")),
+    Step("allocate", frozenset({S.ACCEPTED}), S.ALLOCATED, _("Allocate")),
+    Step("ship", frozenset({S.ALLOCATED}), S.SHIPPED, _("Ship")),
+    Step("deliver", frozenset({S.SHIPPED}), S.DELIVERED, _("Confirm delivery")),
+    Step("hand_over", frozenset({S.DELIVERED}), S.HANDED_OVER, _("Confirm handover")),
+    Step("withdraw", frozenset({S.ANNOUNCED, S.OFFERED, S.ACCEPTED, S.ALLOCATED}), S.WITHDRAWN, _("Withdraw")),
+    Step("expire", frozenset({S.ANNOUNCED, S.OFFERED, S.ACCEPTED}), S.EXPIRED, _("Mark expired")),
+)
+OPEN_STATES = frozenset({S.ANNOUNCED, S.OFFERED, S.ACCEPTED, S.ALLOCATED, S.SHIPPED})
+EDITABLE_STATES = frozenset({S.ANNOUNCED, S.OFFERED})
+
+
+class Pledge(OwnedModel):
+    """A donor's offer of a quantity of one item type. The owner is the donor."""
+
+    item_type = models.ForeignKey(
+        "catalog.ItemType", on_delete=models.PROTECT, related_name="pledges", verbose_name=_("item type")
+    )
+    quantity = models.PositiveIntegerField(_("quantity pledged"), validators=[MinValueValidator(1)])
+    quantity_delivered = models.PositiveIntegerField(_("quantity delivered"), default=0, editable=False)
+    available_from = models.DateField(_("available from"))
+    value_eur = models.DecimalField(
+        _("value (EUR)"), max_digits=16, decimal_places=2, validators=[MinValueValidator(0)],
+        help_text=_("Total value of the pledge on the valuation basis."),
+    )
+    valuation_basis = models.CharField(
+        _("valuation basis"), max_length=12, choices=ValuationBasis.choices, default=ValuationBasis.REPLACEMENT
+    )
+    end_use_restrictions = models.TextField(_("end-use restrictions"), blank=True)
+    retransfer_requires_consent = models.BooleanField(_("re-transfer needs the donor's consent"), default=True)
+    state = models.CharField(_("state"), max_length=12, choices=PledgeState.choices, default=S.ANNOUNCED, editable=False)
+    reference = models.CharField(_("donor reference"), max_length=80, blank=True)
+    notes = models.TextField(_("notes"), blank=True)
+
+    class Meta:
+        ordering = ["-available_from", "id"]
+        verbose_name = _("pledge")
+        verbose_name_plural = _("pledges")
+        indexes = [models.Index(fields=["state"]), models.Index(fields=["owner", "state"])]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.item_type.name} ({self.owner.code})"
+
+    def clean(self) -> None:
+        if self.quantity is not None and self.quantity_delivered > self.quantity:
+            raise ValidationError({"quantity_delivered": _("Cannot deliver more than was pledged.")})
+
+    @property
+    def quantity_outstanding(self) -> int:
+        return self.quantity - self.quantity_delivered
+
+
+class SourceKind(models.TextChoices):
+    OFFICIAL = "official", _("official")
+    MEDIA = "media", _("media")
+    DONOR_CONFIRMED = "donor-confirmed", _("donor-confirmed")
+    RECIPIENT_CONFIRMED = "recipient-confirmed", _("recipient-confirmed")
+
+
+class PledgeSource(models.Model):
+    """Evidence for a pledge. Seen by whoever sees the pledge."""
+
+    pledge = models.ForeignKey(Pledge, on_delete=models.CASCADE, related_name="sources", verbose_name=_("pledge"))
+    kind = models.CharField(_("kind"), max_length=20, choices=SourceKind.choices)
+    url = models.URLField(_("URL"), max_length=500, blank=True)
+    document_reference = models.CharField(_("document reference"), max_length=200, blank=True)
+    date = models.DateField(_("date"))
+    note = models.CharField(_("note"), max_length=300, blank=True)
+
+    objects = VisibleQuerySet.as_manager()
+    visibility_path = "pledge__"
+
+    class Meta:
+        ordering = ["date", "id"]
+        verbose_name = _("pledge source")
+        verbose_name_plural = _("pledge sources")
+
+    def __str__(self) -> str:
+        return self.url or self.document_reference
+
+    def clean(self) -> None:
+        if not self.url and not self.document_reference:
+            raise ValidationError({"url": _("Give a URL or a document reference.")})
+
+    @property
+    def ledger_parent(self) -> Pledge:
+        return self.pledge

@@ -1,0 +1,147 @@
+"""Every write to pledges and their sources.
+
+A donor (editor role) announces, offers, ships and may withdraw its own pledges; coordination staff
+(approver role) accept, allocate or mark them expired; the recipient (editor role) confirms delivery and
+handover. Illegal steps raise InvalidTransition; steps by the wrong party raise Forbidden.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from django.db import transaction
+
+from umbrella.catalog.models import ItemType
+from umbrella.core import services
+from umbrella.core.access import Actor, OrganizationKind, Role, get_visible, require_owner, require_role
+from umbrella.core.errors import Conflict, Invalid, InvalidTransition
+from umbrella.pledges.models import EDITABLE_STATES, PLEDGE_LIFECYCLE, Pledge, PledgeSource, PledgeState
+
+DONORS = frozenset({OrganizationKind.DONOR})
+PLEDGE_FIELDS = frozenset({
+    "item_type", "quantity", "available_from", "value_eur", "valuation_basis", "end_use_restrictions",
+    "retransfer_requires_consent", "reference", "notes", "marking",
+})
+SOURCE_FIELDS = frozenset({"kind", "url", "document_reference", "date", "note"})
+OWNER = "owner"
+STEP_PARTY: dict[str, tuple[str | frozenset[str], str]] = {
+    "offer": (OWNER, Role.EDITOR),
+    "ship": (OWNER, Role.EDITOR),
+    "withdraw": (OWNER, Role.EDITOR),
+    "accept": (frozenset({OrganizationKind.COORDINATOR}), Role.APPROVER),
+    "allocate": (frozenset({OrganizationKind.COORDINATOR}), Role.APPROVER),
+    "expire": (frozenset({OrganizationKind.COORDINATOR}), Role.APPROVER),
+    "deliver": (frozenset({OrganizationKind.RECIPIENT}), Role.EDITOR),
+    "hand_over": (frozenset({OrganizationKind.RECIPIENT}), Role.EDITOR),
+}
+SOURCE_KEEPERS = frozenset({OrganizationKind.COORDINATOR, OrganizationKind.RECIPIENT})
+
+
+def _default_value(values: dict[str, Any]) -> None:
+    item_type = values.get("item_type")
+    if values.get("value_eur") is None and isinstance(item_type, ItemType) and values.get("quantity"):
+        values["value_eur"] = item_type.unit_value_eur * values["quantity"]
+        values.setdefault("valuation_basis", item_type.valuation_basis)
+
+
+def _add_source(actor: Actor, pledge: Pledge, fields: Mapping[str, Any]) -> PledgeSource:
+    values = services.writable(fields, SOURCE_FIELDS)
+    return services.create_record(actor=actor, obj=PledgeSource(pledge=pledge, **values))
+
+
+def create_pledge(*, actor: Actor, fields: Mapping[str, Any], sources: Sequence[Mapping[str, Any]]) -> Pledge:
+    """Announce a pledge owned by the actor's organization, with at least one source."""
+    with transaction.atomic():
+        require_role(actor, Role.EDITOR, kinds=DONORS, doing="Pledging")
+        if not sources:
+            raise Invalid({"sources": ["A pledge needs at least one source (a URL or a document reference)."]})
+        values = services.writable(fields, PLEDGE_FIELDS)
+        _default_value(values)
+        pledge = services.create_record(actor=actor, obj=Pledge(owner=services.acting_organization(actor), **values))
+        for source in sources:
+            _add_source(actor, pledge, source)
+        return pledge
+
+
+def _locked_pledge(actor: Actor, pledge_id: int) -> Pledge:
+    return get_visible(Pledge.objects.select_for_update().select_related("item_type"), actor, pk=pledge_id)
+
+
+def update_pledge(*, actor: Actor, pledge_id: int, expected_version: int, changes: Mapping[str, Any]) -> Pledge:
+    with transaction.atomic():
+        pledge = _locked_pledge(actor, pledge_id)
+        require_owner(actor, pledge, Role.EDITOR, doing="Editing a pledge")
+        if pledge.state not in EDITABLE_STATES:
+            raise InvalidTransition(
+                f"A pledge that is {pledge.get_state_display()} can no longer be edited.", state=pledge.state
+            )
+        values = services.writable(changes, PLEDGE_FIELDS)
+        return services.update_record(actor=actor, obj=pledge, changes=values, expected_version=expected_version)
+
+
+def delete_pledge(*, actor: Actor, pledge_id: int, expected_version: int) -> None:
+    """Only an announced pledge is deleted (a mistake); later, a pledge is withdrawn so its history stays."""
+    with transaction.atomic():
+        pledge = _locked_pledge(actor, pledge_id)
+        require_owner(actor, pledge, Role.EDITOR, doing="Deleting a pledge")
+        if pledge.state != PledgeState.ANNOUNCED:
+            raise InvalidTransition("Only an announced pledge can be deleted; withdraw it instead.", state=pledge.state)
+        services.check_version(pledge, expected_version)
+        for source in pledge.sources.all():
+            services.delete_record(actor=actor, obj=source, expected_version=None)
+        services.delete_record(actor=actor, obj=pledge, expected_version=expected_version)
+
+
+def _require_step_party(actor: Actor, pledge: Pledge, step: str) -> None:
+    party, role = STEP_PARTY[step]
+    label = PLEDGE_LIFECYCLE.steps[step].label
+    if party == OWNER:
+        require_owner(actor, pledge, role, doing=str(label))
+    else:
+        require_role(actor, role, kinds=party, doing=str(label))
+
+
+def advance_pledge(
+    *, actor: Actor, pledge_id: int, step: str, expected_version: int, quantity_delivered: int | None = None
+) -> Pledge:
+    """Move a pledge one step along its lifecycle. `deliver` records the quantity that arrived."""
+    with transaction.atomic():
+        pledge = _locked_pledge(actor, pledge_id)
+        target = PLEDGE_LIFECYCLE.step(step, pledge.state).target
+        _require_step_party(actor, pledge, step)
+        changes: dict[str, Any] = {"state": target}
+        if step == "deliver":
+            delivered = pledge.quantity if quantity_delivered is None else quantity_delivered
+            if not 0 < delivered <= pledge.quantity:
+                raise Invalid({"quantity_delivered": [f"Give a quantity from 1 to {pledge.quantity}."]})
+            changes["quantity_delivered"] = delivered
+        elif quantity_delivered is not None:
+            raise Invalid({"quantity_delivered": ["Only a delivery records a delivered quantity."]})
+        return services.update_record(
+            actor=actor, obj=pledge, changes=changes, expected_version=expected_version, action=step
+        )
+
+
+def _require_source_keeper(actor: Actor, pledge: Pledge) -> None:
+    if actor.is_system or actor.kind not in SOURCE_KEEPERS:
+        require_owner(actor, pledge, Role.EDITOR, doing="Changing a pledge's sources")
+    else:
+        require_role(actor, Role.EDITOR, kinds=SOURCE_KEEPERS, doing="Changing a pledge's sources")
+
+
+def add_pledge_source(*, actor: Actor, pledge_id: int, fields: Mapping[str, Any]) -> PledgeSource:
+    """The donor, coordination staff or the recipient add evidence to a pledge they can see."""
+    with transaction.atomic():
+        pledge = _locked_pledge(actor, pledge_id)
+        _require_source_keeper(actor, pledge)
+        return _add_source(actor, pledge, fields)
+
+
+def delete_pledge_source(*, actor: Actor, source_id: int) -> None:
+    with transaction.atomic():
+        source = get_visible(PledgeSource.objects.select_for_update().select_related("pledge"), actor, pk=source_id)
+        _require_source_keeper(actor, source.pledge)
+        if source.pledge.sources.count() <= 1:
+            raise Conflict("A pledge keeps at least one source; add another before removing this one.")
+        services.delete_record(actor=actor, obj=source, expected_version=None)

@@ -1,0 +1,58 @@
+"""What the management commands share: the acting user and progress bars."""
+
+from __future__ import annotations
+
+import sys
+from contextlib import contextmanager
+
+from django.contrib.auth import get_user_model
+from django.core.management import CommandError
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from umbrella.core.access import Actor
+from umbrella.orgs.models import Organization
+from umbrella.orgs.queries import actor_for
+
+
+def add_actor_arguments(parser) -> None:
+    parser.add_argument("--user", help="Act as this user (their membership decides what they may do).")
+    parser.add_argument("--organization", help="The organization code to act for, when the user has several.")
+
+
+def actor_from_options(options, *, required: bool) -> Actor:
+    username = options.get("user")
+    if not username:
+        if required:
+            raise CommandError("Name the user to act as with --user USERNAME.", returncode=2)
+        return Actor.anonymous()
+    user = get_user_model().objects.filter(username=username).first()
+    if user is None:
+        raise CommandError(f"No user {username!r}.", returncode=2)
+    organization_id = None
+    if options.get("organization"):
+        organization = Organization.objects.filter(code=options["organization"]).first()
+        if organization is None:
+            raise CommandError(f"No organization with code {options['organization']!r}.", returncode=2)
+        organization_id = organization.pk
+    actor = actor_for(user, organization_id, request_id=f"cli-{'-'.join(sys.argv[1:3])}"[:64])
+    if organization_id is not None and (actor.organization is None or actor.organization.pk != organization_id):
+        raise CommandError(f"{username} is not a member of {options['organization']}.", returncode=2)
+    return actor
+
+
+@contextmanager
+def progress_bar(description: str, *, enabled: bool):
+    """Yields a callback(done, total); draws a bar on stderr when enabled and stderr is a terminal."""
+    if not enabled or not sys.stderr.isatty():
+        yield lambda done, total: None
+        return
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                   console=Console(stderr=True), transient=True)
+    with bar:
+        task = bar.add_task(description, total=None)
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield update

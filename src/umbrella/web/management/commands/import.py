@@ -1,0 +1,60 @@
+"""umbrella import KIND FILE [--dry-run]: exit 0 written, 1 row errors (nothing written), 2 unreadable file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management import BaseCommand, CommandError
+
+from umbrella.core import imports
+from umbrella.core.errors import DomainError, UnreadableFile
+from umbrella.core.tabular import read_table
+from umbrella.web.cli_support import actor_from_options, add_actor_arguments, progress_bar
+
+
+class Command(BaseCommand):
+    help = "Import a CSV or XLSX file. Every row is checked; nothing is written unless every row is valid."
+
+    def add_arguments(self, parser):
+        parser.add_argument("kind", help=f"What the file holds: {', '.join(sorted(imports.REGISTRY))}.")
+        parser.add_argument("file", type=Path)
+        parser.add_argument("--dry-run", action="store_true", help="Check and preview; write nothing.")
+        parser.add_argument("--list", help="requirements: the draft list to import into (id or series).")
+        parser.add_argument("--json", action="store_true", help="Print the report as JSON.")
+        add_actor_arguments(parser)
+
+    def handle(self, *args, **options):
+        try:
+            importer = imports.importer_for(options["kind"])
+            path: Path = options["file"]
+            if not path.is_file():
+                raise UnreadableFile(f"{path} does not exist or is not a file.")
+            if path.stat().st_size > settings.IMPORT_MAX_BYTES:
+                raise UnreadableFile(f"{path.name} is larger than {settings.IMPORT_MAX_BYTES:,} bytes.")
+            actor = actor_from_options(options, required=True)
+            table = read_table(path.read_bytes(), path.name, max_bytes=settings.IMPORT_MAX_BYTES)
+            with progress_bar(f"Importing {importer.kind}", enabled=not options["json"]) as progress:
+                report = imports.run_import(
+                    importer, actor=actor, table=table, filename=path.name, dry_run=options["dry_run"],
+                    options={"list": options.get("list")}, progress=progress,
+                )
+        except UnreadableFile as error:
+            raise CommandError(error.message, returncode=2) from None
+        except DomainError as error:
+            raise CommandError(error.message, returncode=2) from None
+        self._print(report, as_json=options["json"])
+        if report.errors:
+            raise CommandError(f"{len(report.errors)} problem(s) in {report.rows} row(s); nothing was written.", returncode=1)
+
+    def _print(self, report: imports.ImportReport, *, as_json: bool) -> None:
+        if as_json:
+            self.stdout.write(json.dumps(report.as_dict(), indent=2, default=str))
+            return
+        for error in report.errors:
+            self.stdout.write(str(error))
+        if report.errors:
+            return
+        verb = "checked (dry run, nothing written)" if report.dry_run else "imported"
+        self.stdout.write(self.style.SUCCESS(f"{report.rows} {report.kind} row(s) {verb}."))
