@@ -1,0 +1,279 @@
+"""The demo scenario: real nations and equipment, generated needs and pledges, loaded through the services.
+
+Deterministic: the same seed and scale give the same database, whatever the date. Every record is written
+by a service acting as the persona who would write it in real life, so the ledger reads like real work.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import math
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+
+from umbrella.catalog.models import ItemType
+from umbrella.core import imports
+from umbrella.core.access import Actor, Marking, OrganizationKind, Role
+from umbrella.core.tabular import read_table
+from umbrella.demo.personas import (
+    DEMO_PASSWORD, HQ_CODE, OBSERVER_CODE, PERSONAS, RECIPIENT_CODE, liaison_username,
+)
+from umbrella.needs import services as needs
+from umbrella.orgs import services as orgs
+from umbrella.orgs.models import Organization
+from umbrella.orgs.queries import actor_for
+from umbrella.pledges import services as pledges
+from umbrella.pledges.models import SourceKind
+
+DATA = Path(__file__).parent / "data"
+GDP_SOURCE = "World Bank WDI NY.GDP.MKTP.CD, 2023, current USD (transcribed; see demo/data/SOURCES.md)"
+BASE_DATE = dt.date(2026, 1, 1)
+REQUIREMENTS_PER_SCALE = 520
+DRAFT_REQUIREMENTS_PER_SCALE = 40
+PLEDGES_PER_SCALE = 2100
+DESTINATIONS = (
+    "Lviv logistics base", "Kyiv", "Kharkiv", "Dnipro", "Zaporizhzhia", "Odesa", "Mykolaiv", "Sumy",
+    "Chernihiv", "Poltava", "Kramatorsk", "Vinnytsia",
+)
+AREA_WEIGHTS = {
+    "artillery": 25, "iamd": 20, "armour": 12, "drones": 12, "air-force": 6, "other": 8, "demining": 5,
+    "it": 5, "medical": 5, "humanitarian": 4, "maritime": 3,
+}
+PRIORITY_WEIGHTS = (15, 25, 30, 20, 10)
+MARKING_WEIGHTS = {Marking.COORDINATION: 70, Marking.PARTICIPANTS: 15, Marking.OWNER: 10, Marking.PUBLIC: 5}
+# How far along its lifecycle each pledge is, and the steps (with who takes them) that get it there.
+STAGES = {
+    "announced": ((), 15), "offered": (("offer",), 25), "accepted": (("offer", "accept"), 28),
+    "allocated": (("offer", "accept", "allocate"), 10), "shipped": (("offer", "accept", "allocate", "ship"), 8),
+    "delivered": (("offer", "accept", "allocate", "ship", "deliver"), 5),
+    "handed_over": (("offer", "accept", "allocate", "ship", "deliver", "hand_over"), 4),
+    "withdrawn": (("offer", "withdraw"), 3), "expired": (("expire",), 2),
+}
+DONOR_ONLY_STAGES = frozenset({"announced", "offered", "withdrawn"})
+STEP_BY = {"offer": "donor", "ship": "donor", "withdraw": "donor", "accept": "hq", "allocate": "hq",
+           "expire": "hq", "deliver": "recipient", "hand_over": "recipient"}
+
+Report = Callable[[str, int, int], None]
+
+
+@dataclass
+class Summary:
+    organizations: int = 0
+    users: int = 0
+    item_types: int = 0
+    compatibilities: int = 0
+    requirements: int = 0
+    pledges: int = 0
+    sources: int = 0
+    steps: int = 0
+    donors: list[str] = field(default_factory=list)
+
+
+def is_loaded() -> bool:
+    return Organization.objects.filter(code=HQ_CODE).exists()
+
+
+def read_donors() -> list[dict[str, str]]:
+    with open(DATA / "donors.csv", newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _quiet(stage: str, done: int, total: int) -> None:
+    pass
+
+
+class Loader:
+    def __init__(self, *, scale: float, seed: int, report: Report | None) -> None:
+        if scale <= 0:
+            raise ValueError("scale must be above zero")
+        self.scale = scale
+        self.random = random.Random(seed)
+        self.report = report or _quiet
+        self.summary = Summary()
+        self.actors: dict[str, Actor] = {}
+
+    def actor(self, username: str) -> Actor:
+        if username not in self.actors:
+            user = get_user_model().objects.get(username=username)
+            self.actors[username] = actor_for(user, request_id=f"demo-{username}")
+        return self.actors[username]
+
+    def run(self) -> Summary:
+        with transaction.atomic():
+            self.organizations()
+        with transaction.atomic():
+            self.catalog()
+        with transaction.atomic():
+            self.requirements()
+        with transaction.atomic():
+            self.pledges()
+        return self.summary
+
+    def organizations(self) -> None:
+        system = Actor.system("demo")
+        hq = orgs.create_organization(actor=system, code=HQ_CODE, name="Coordination Headquarters", kind=OrganizationKind.COORDINATOR)
+        admin = orgs.create_user(actor=system, username="hq-admin", password=DEMO_PASSWORD, full_name="Headquarters Administrator")
+        orgs.set_membership(actor=system, user_id=admin.pk, organization_id=hq.pk, role=Role.ADMIN)
+        boss = self.actor("hq-admin")
+        orgs.create_organization(actor=boss, code=RECIPIENT_CODE, name="Ukraine", kind=OrganizationKind.RECIPIENT, iso3="UKR")
+        orgs.create_organization(actor=boss, code=OBSERVER_CODE, name="Parliamentary Oversight Group", kind=OrganizationKind.OBSERVER)
+        donors = read_donors()
+        for index, donor in enumerate(donors, start=1):
+            nation = orgs.create_organization(actor=boss, code=donor["iso3"], name=donor["name"], kind=OrganizationKind.DONOR, iso3=donor["iso3"])
+            orgs.record_gdp(
+                actor=boss, organization_id=nation.pk, year=int(donor["gdp_year"]),
+                amount_bn=Decimal(donor["gdp_usd_bn"]), currency="USD", source=GDP_SOURCE,
+            )
+            self._member(boss, liaison_username(donor["iso3"]), nation, Role.EDITOR, f"{donor['name']} liaison officer")
+            self.summary.donors.append(donor["iso3"])
+            self.report("organizations", index, len(donors))
+        for persona in PERSONAS:
+            if persona.username not in ("hq-admin",) and not get_user_model().objects.filter(username=persona.username).exists():
+                organization = Organization.objects.get(code=persona.organization)
+                self._member(boss, persona.username, organization, persona.role, persona.description)
+        self.summary.organizations = Organization.objects.count()
+        self.summary.users = get_user_model().objects.count()
+
+    def _member(self, boss: Actor, username: str, organization: Organization, role: str, full_name: str) -> None:
+        user = orgs.create_user(actor=boss, username=username, password=DEMO_PASSWORD, full_name=full_name)
+        orgs.set_membership(actor=boss, user_id=user.pk, organization_id=organization.pk, role=role)
+
+    def _import(self, kind: str, filename: str, actor: Actor) -> int:
+        path = DATA / filename
+        table = read_table(path.read_bytes(), path.name, max_bytes=10_000_000)
+        report = imports.run_import(
+            imports.importer_for(kind), actor=actor, table=table, filename=path.name, dry_run=False,
+            progress=lambda done, total: self.report(kind, done, total),
+        )
+        if not report.ok:
+            raise RuntimeError(f"demo data {filename} does not import: {report.errors[:5]}")
+        return report.rows
+
+    def catalog(self) -> None:
+        staff = self.actor("hq-staff")
+        self.summary.item_types = self._import("item-types", "item_types.csv", staff)
+        self.summary.compatibilities = self._import("compatibilities", "compatibilities.csv", staff)
+        self.item_types = list(ItemType.objects.select_related("capability_area").order_by("code"))
+        self.by_area: dict[str, list[ItemType]] = {}
+        for item_type in self.item_types:
+            self.by_area.setdefault(item_type.capability_area.code, []).append(item_type)
+
+    def _pick_item_type(self) -> ItemType:
+        areas = [area for area in AREA_WEIGHTS if area in self.by_area]
+        area = self.random.choices(areas, weights=[AREA_WEIGHTS[a] for a in areas])[0]
+        return self.random.choice(self.by_area[area])
+
+    def _typical_quantity(self, item_type: ItemType) -> int:
+        if item_type.unit_of_issue == "LI":
+            low, high = 50_000, 5_000_000
+        elif item_type.bulk and item_type.unit_of_issue == "RD":
+            low, high = 1_000, 200_000
+        elif item_type.crew_size:
+            low, high = 1, 24
+        elif item_type.unit_value_eur >= 100_000:
+            low, high = 2, 120
+        else:
+            low, high = 10, 5_000
+        return max(1, round(math.exp(self.random.uniform(math.log(low), math.log(high)))))
+
+    def _requirement_fields(self, item_type: ItemType) -> dict:
+        return {
+            "item_type": item_type,
+            "quantity": self._typical_quantity(item_type),
+            "priority": self.random.choices(range(1, 6), weights=PRIORITY_WEIGHTS)[0],
+            "needed_by": BASE_DATE + dt.timedelta(days=self.random.randrange(30, 720)),
+            "destination": self.random.choice(DESTINATIONS),
+            "accept_substitutes": self.random.random() < 0.8,
+        }
+
+    def requirements(self) -> None:
+        recipient, staff = self.actor("ukr-logistics"), self.actor("hq-staff")
+        approved = needs.create_requirement_list(
+            actor=recipient, fields={"series": "UA-2026", "title": "Priority requirements 2026–2027"}
+        )
+        count = round(REQUIREMENTS_PER_SCALE * self.scale)
+        for index in range(1, count + 1):
+            needs.create_requirement(actor=recipient, list_id=approved.pk, fields=self._requirement_fields(self._pick_item_type()))
+            self.report("requirements", index, count)
+        approved.refresh_from_db()
+        needs.propose_requirement_list(actor=recipient, list_id=approved.pk, expected_version=approved.version)
+        approved.refresh_from_db()
+        needs.approve_requirement_list(actor=staff, list_id=approved.pk, expected_version=approved.version)
+        draft = needs.create_requirement_list(
+            actor=recipient, fields={"series": "UA-WINTER", "title": "Winterisation and energy (draft)",
+                                     "marking": Marking.COORDINATION},
+        )
+        for _ in range(round(DRAFT_REQUIREMENTS_PER_SCALE * self.scale)):
+            area = self.random.choice(["humanitarian", "medical", "other"])
+            fields = self._requirement_fields(self.random.choice(self.by_area[area]))
+            needs.create_requirement(actor=recipient, list_id=draft.pk, fields=fields)
+        self.summary.requirements = count + round(DRAFT_REQUIREMENTS_PER_SCALE * self.scale)
+
+    def _donor_weights(self) -> tuple[list[dict[str, str]], list[float]]:
+        donors = read_donors()
+        return donors, [math.sqrt(float(d["gdp_usd_bn"])) for d in donors]
+
+    def _sources(self, iso3: str, number: int) -> list[dict]:
+        sources = []
+        for extra in range(self.random.choice((1, 1, 1, 2))):
+            kind = self.random.choice(list(SourceKind))
+            date = BASE_DATE - dt.timedelta(days=self.random.randrange(0, 400))
+            if kind == SourceKind.MEDIA or (kind == SourceKind.OFFICIAL and self.random.random() < 0.6):
+                sources.append({"kind": kind, "date": date,
+                                "url": f"https://{iso3.lower()}.announcements.invalid/{date.year}/{number:05d}-{extra}"})
+            else:
+                sources.append({"kind": kind, "date": date,
+                                "document_reference": f"{iso3}-{date.year}-{number:05d}/{extra + 1}"})
+        return sources
+
+    def pledges(self) -> None:
+        donors, weights = self._donor_weights()
+        count = round(PLEDGES_PER_SCALE * self.scale)
+        stages = list(STAGES)
+        stage_weights = [STAGES[s][1] for s in stages]
+        markings = list(MARKING_WEIGHTS)
+        parties = {"hq": self.actor("hq-staff"), "recipient": self.actor("ukr-logistics")}
+        for number in range(1, count + 1):
+            donor = self.random.choices(donors, weights=weights)[0]
+            donor_actor = self.actor(liaison_username(donor["iso3"]))
+            item_type = self._pick_item_type()
+            quantity = max(1, round(self._typical_quantity(item_type) * self.random.uniform(0.05, 0.6)))
+            fields = {
+                "item_type": item_type, "quantity": quantity,
+                "available_from": BASE_DATE + dt.timedelta(days=self.random.randrange(-180, 540)),
+                "marking": self.random.choices(markings, weights=[MARKING_WEIGHTS[m] for m in markings])[0],
+                "retransfer_requires_consent": self.random.random() < 0.9,
+                "end_use_restrictions": "Not for use outside the recipient's internationally recognised territory."
+                if self.random.random() < 0.2 else "",
+                "reference": f"{donor['iso3']}-P-{number:05d}",
+            }
+            sources = self._sources(donor["iso3"], number)
+            pledge = pledges.create_pledge(actor=donor_actor, fields=fields, sources=sources)
+            self.summary.sources += len(sources)
+            stage = self.random.choices(stages, weights=stage_weights)[0]
+            if fields["marking"] == Marking.OWNER and stage not in DONOR_ONLY_STAGES:
+                stage = "offered"  # no one but the donor sees it, so no one else can move it on
+            steps = STAGES[stage][0]
+            for step in steps:
+                actor = donor_actor if STEP_BY[step] == "donor" else parties[STEP_BY[step]]
+                delivered = None
+                if step == "deliver":
+                    delivered = pledge.quantity if self.random.random() < 0.85 else max(1, pledge.quantity * 3 // 4)
+                pledge = pledges.advance_pledge(
+                    actor=actor, pledge_id=pledge.pk, step=step, expected_version=pledge.version,
+                    quantity_delivered=delivered,
+                )
+                self.summary.steps += 1
+            self.report("pledges", number, count)
+        self.summary.pledges = count
+
+
+def load(*, scale: float = 1.0, seed: int = 2026, report: Report | None = None) -> Summary:
+    return Loader(scale=scale, seed=seed, report=report).run()
