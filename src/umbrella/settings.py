@@ -48,6 +48,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "umbrella.orgs.middleware.ActorMiddleware",
+    "umbrella.web.middleware.DomainErrorMiddleware",
 ]
 
 ROOT_URLCONF = "umbrella.urls"

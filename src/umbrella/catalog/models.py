@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
+from django.urls import reverse
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
@@ -92,6 +93,9 @@ class ItemType(OwnedModel):
             models.UniqueConstraint(fields=["nsn"], condition=~Q(nsn=""), name="unique_nsn_when_given"),
         ]
 
+    def get_absolute_url(self) -> str:
+        return reverse("item-type", args=[self.pk])
+
     def __str__(self) -> str:
         return f"{self.name} ({self.code})"
 
@@ -141,6 +145,9 @@ class Compatibility(OwnedModel):
         constraints = [
             models.UniqueConstraint(fields=["source", "kind", "target"], name="one_link_per_kind"),
         ]
+
+    def get_absolute_url(self) -> str:
+        return reverse("item-type", args=[self.source_id])
 
     def __str__(self) -> str:
         return f"{self.source.code} {self.kind} {self.target.code}"

@@ -19,13 +19,13 @@ COMPATIBILITY_FIELDS = frozenset({"source", "kind", "target", "ratio", "note", "
 CATALOG_KEEPERS = frozenset({OrganizationKind.COORDINATOR})
 
 
-def _require_catalog_editor(actor: Actor) -> None:
+def require_catalog_editor(actor: Actor) -> None:
     require_role(actor, Role.EDITOR, kinds=CATALOG_KEEPERS, doing="Changing the catalog")
 
 
 def create_item_type(*, actor: Actor, fields: Mapping[str, Any]) -> ItemType:
     with transaction.atomic():
-        _require_catalog_editor(actor)
+        require_catalog_editor(actor)
         values = services.writable(fields, ITEM_TYPE_FIELDS)
         return services.create_record(actor=actor, obj=ItemType(owner=services.acting_organization(actor), **values))
 
@@ -33,7 +33,7 @@ def create_item_type(*, actor: Actor, fields: Mapping[str, Any]) -> ItemType:
 def update_item_type(*, actor: Actor, item_type_id: int, expected_version: int, changes: Mapping[str, Any]) -> ItemType:
     with transaction.atomic():
         item_type = get_visible(ItemType.objects.select_for_update(), actor, pk=item_type_id)
-        _require_catalog_editor(actor)
+        require_catalog_editor(actor)
         values = services.writable(changes, ITEM_TYPE_FIELDS)
         return services.update_record(actor=actor, obj=item_type, changes=values, expected_version=expected_version)
 
@@ -41,13 +41,13 @@ def update_item_type(*, actor: Actor, item_type_id: int, expected_version: int, 
 def delete_item_type(*, actor: Actor, item_type_id: int, expected_version: int) -> None:
     with transaction.atomic():
         item_type = get_visible(ItemType.objects.select_for_update(), actor, pk=item_type_id)
-        _require_catalog_editor(actor)
+        require_catalog_editor(actor)
         services.delete_record(actor=actor, obj=item_type, expected_version=expected_version)
 
 
 def create_compatibility(*, actor: Actor, fields: Mapping[str, Any]) -> Compatibility:
     with transaction.atomic():
-        _require_catalog_editor(actor)
+        require_catalog_editor(actor)
         values = services.writable(fields, COMPATIBILITY_FIELDS)
         return services.create_record(
             actor=actor, obj=Compatibility(owner=services.acting_organization(actor), **values)
@@ -59,7 +59,7 @@ def update_compatibility(
 ) -> Compatibility:
     with transaction.atomic():
         link = get_visible(Compatibility.objects.select_for_update(), actor, pk=compatibility_id)
-        _require_catalog_editor(actor)
+        require_catalog_editor(actor)
         values = services.writable(changes, COMPATIBILITY_FIELDS)
         return services.update_record(actor=actor, obj=link, changes=values, expected_version=expected_version)
 
@@ -67,5 +67,5 @@ def update_compatibility(
 def delete_compatibility(*, actor: Actor, compatibility_id: int, expected_version: int) -> None:
     with transaction.atomic():
         link = get_visible(Compatibility.objects.select_for_update(), actor, pk=compatibility_id)
-        _require_catalog_editor(actor)
+        require_catalog_editor(actor)
         services.delete_record(actor=actor, obj=link, expected_version=expected_version)

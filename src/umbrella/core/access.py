@@ -13,8 +13,10 @@ The marking of a record decides who beyond its owner sees it:
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -131,9 +133,25 @@ def get_visible(queryset: models.QuerySet, actor: Actor, **lookup: Any) -> Any:
         raise NotFound(f"No {queryset.model._meta.verbose_name} matches.", lookup=lookup) from None
 
 
+_probing = contextvars.ContextVar("probing", default=False)
+
+
 def deny(actor: Actor, message: str, **context: Any) -> Forbidden:
-    denials.warning("denied %s: %s %s", actor.label(), message, context)
+    if not _probing.get():
+        denials.warning("denied %s: %s %s", actor.label(), message, context)
     return Forbidden(message, **context)
+
+
+def allowed(check: Callable[..., None], *args: Any, **kwargs: Any) -> bool:
+    """Whether a permission check passes, for deciding which buttons a page shows (not logged as a denial)."""
+    token = _probing.set(True)
+    try:
+        check(*args, **kwargs)
+        return True
+    except Forbidden:
+        return False
+    finally:
+        _probing.reset(token)
 
 
 def require_role(actor: Actor, role: str, *, kinds: frozenset[str] | set[str] | None = None, doing: str) -> None:

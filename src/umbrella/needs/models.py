@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from umbrella.core.access import Marking
@@ -53,6 +54,9 @@ class RequirementList(OwnedModel):
         verbose_name_plural = _("requirement lists")
         constraints = [models.UniqueConstraint(fields=["series", "revision"], name="one_revision_number_per_series")]
 
+    def get_absolute_url(self) -> str:
+        return reverse("requirement-list", args=[self.pk])
+
     def __str__(self) -> str:
         return f"{self.title} ({self.series} r{self.revision})"
 
@@ -86,6 +90,9 @@ class Requirement(OwnedModel):
         verbose_name = _("requirement")
         verbose_name_plural = _("requirements")
         indexes = [models.Index(fields=["requirement_list", "priority"])]
+
+    def get_absolute_url(self) -> str:
+        return reverse("requirement", args=[self.pk])
 
     def __str__(self) -> str:
         return f"P{self.priority} {self.quantity} × {self.item_type.name} → {self.destination}"

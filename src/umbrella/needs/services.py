@@ -40,9 +40,21 @@ def _require_draft(requirement_list: RequirementList) -> None:
         )
 
 
+def require_list_step(actor: Actor, requirement_list: RequirementList, step: str) -> None:
+    """Who takes each step: the recipient proposes, withdraws and starts revisions; coordination approves or returns."""
+    if step == "approve" or (step == "return" and actor.kind == OrganizationKind.COORDINATOR and not actor.is_system):
+        require_role(actor, Role.APPROVER, kinds=COORDINATOR, doing="Approving or returning a requirement list")
+    else:
+        require_owner(actor, requirement_list, Role.EDITOR, doing="Changing a requirement list")
+
+
+def require_recipient_editor(actor: Actor) -> None:
+    require_role(actor, Role.EDITOR, kinds=RECIPIENT, doing="Creating a requirement list")
+
+
 def create_requirement_list(*, actor: Actor, fields: Mapping[str, Any]) -> RequirementList:
     with transaction.atomic():
-        require_role(actor, Role.EDITOR, kinds=RECIPIENT, doing="Creating a requirement list")
+        require_recipient_editor(actor)
         values = services.writable(fields, LIST_FIELDS)
         if RequirementList.objects.filter(series=values.get("series")).exists():
             raise Invalid({"series": ["This series exists; start a new revision of its latest list instead."]})
@@ -70,7 +82,7 @@ def _step(actor: Actor, requirement_list: RequirementList, name: str, expected_v
 def propose_requirement_list(*, actor: Actor, list_id: int, expected_version: int) -> RequirementList:
     with transaction.atomic():
         requirement_list = _locked_list(actor, list_id)
-        require_owner(actor, requirement_list, Role.EDITOR, doing="Proposing a requirement list")
+        require_list_step(actor, requirement_list, "propose")
         if not requirement_list.requirements.exists():
             raise Invalid({"requirements": ["An empty list cannot be proposed."]})
         return _step(actor, requirement_list, "propose", expected_version)
@@ -80,10 +92,7 @@ def return_requirement_list(*, actor: Actor, list_id: int, expected_version: int
     """Coordination sends a proposal back, or the recipient withdraws it, to draft."""
     with transaction.atomic():
         requirement_list = _locked_list(actor, list_id)
-        if actor.is_system or actor.kind != OrganizationKind.COORDINATOR:
-            require_owner(actor, requirement_list, Role.EDITOR, doing="Withdrawing a proposal")
-        else:
-            require_role(actor, Role.APPROVER, kinds=COORDINATOR, doing="Returning a proposal")
+        require_list_step(actor, requirement_list, "return")
         return _step(actor, requirement_list, "return", expected_version)
 
 
@@ -91,7 +100,7 @@ def approve_requirement_list(*, actor: Actor, list_id: int, expected_version: in
     """Approve a proposed revision; the series' previously approved revision becomes superseded."""
     with transaction.atomic():
         requirement_list = _locked_list(actor, list_id)
-        require_role(actor, Role.APPROVER, kinds=COORDINATOR, doing="Approving a requirement list")
+        require_list_step(actor, requirement_list, "approve")
         previous = (
             RequirementList.objects.select_for_update()
             .filter(series=requirement_list.series, state=ListState.APPROVED)
@@ -109,7 +118,7 @@ def start_new_revision(*, actor: Actor, list_id: int) -> RequirementList:
     """A new draft revision of an approved (or superseded) list, carrying a copy of its requirements."""
     with transaction.atomic():
         source = _locked_list(actor, list_id)
-        require_owner(actor, source, Role.EDITOR, doing="Starting a new revision")
+        require_list_step(actor, source, "new-revision")
         if source.state not in (ListState.APPROVED, ListState.SUPERSEDED):
             raise InvalidTransition("Only an approved list gets a new revision; edit the draft instead.", state=source.state)
         open_draft = RequirementList.objects.filter(series=source.series, state__in=[ListState.DRAFT, ListState.PROPOSED])

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from umbrella.catalog.models import ValuationBasis
@@ -68,6 +69,9 @@ class Pledge(OwnedModel):
         verbose_name_plural = _("pledges")
         indexes = [models.Index(fields=["state"]), models.Index(fields=["owner", "state"])]
 
+    def get_absolute_url(self) -> str:
+        return reverse("pledge", args=[self.pk])
+
     def __str__(self) -> str:
         return f"{self.quantity} × {self.item_type.name} ({self.owner.code})"
 
@@ -104,6 +108,9 @@ class PledgeSource(models.Model):
         ordering = ["date", "id"]
         verbose_name = _("pledge source")
         verbose_name_plural = _("pledge sources")
+
+    def get_absolute_url(self) -> str:
+        return reverse("pledge", args=[self.pledge_id])
 
     def __str__(self) -> str:
         return self.url or self.document_reference

@@ -93,7 +93,7 @@ def delete_pledge(*, actor: Actor, pledge_id: int, expected_version: int) -> Non
         services.delete_record(actor=actor, obj=pledge, expected_version=expected_version)
 
 
-def _require_step_party(actor: Actor, pledge: Pledge, step: str) -> None:
+def require_step_party(actor: Actor, pledge: Pledge, step: str) -> None:
     party, role = STEP_PARTY[step]
     label = PLEDGE_LIFECYCLE.steps[step].label
     if party == OWNER:
@@ -109,7 +109,7 @@ def advance_pledge(
     with transaction.atomic():
         pledge = _locked_pledge(actor, pledge_id)
         target = PLEDGE_LIFECYCLE.step(step, pledge.state).target
-        _require_step_party(actor, pledge, step)
+        require_step_party(actor, pledge, step)
         changes: dict[str, Any] = {"state": target}
         if step == "deliver":
             delivered = pledge.quantity if quantity_delivered is None else quantity_delivered
@@ -123,7 +123,7 @@ def advance_pledge(
         )
 
 
-def _require_source_keeper(actor: Actor, pledge: Pledge) -> None:
+def require_source_keeper(actor: Actor, pledge: Pledge) -> None:
     if actor.is_system or actor.kind not in SOURCE_KEEPERS:
         require_owner(actor, pledge, Role.EDITOR, doing="Changing a pledge's sources")
     else:
@@ -134,14 +134,14 @@ def add_pledge_source(*, actor: Actor, pledge_id: int, fields: Mapping[str, Any]
     """The donor, coordination staff or the recipient add evidence to a pledge they can see."""
     with transaction.atomic():
         pledge = _locked_pledge(actor, pledge_id)
-        _require_source_keeper(actor, pledge)
+        require_source_keeper(actor, pledge)
         return _add_source(actor, pledge, fields)
 
 
 def delete_pledge_source(*, actor: Actor, source_id: int) -> None:
     with transaction.atomic():
         source = get_visible(PledgeSource.objects.select_for_update().select_related("pledge"), actor, pk=source_id)
-        _require_source_keeper(actor, source.pledge)
+        require_source_keeper(actor, source.pledge)
         if source.pledge.sources.count() <= 1:
             raise Conflict("A pledge keeps at least one source; add another before removing this one.")
         services.delete_record(actor=actor, obj=source, expected_version=None)

@@ -1,0 +1,168 @@
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from umbrella.catalog import services
+from umbrella.catalog.models import CapabilityArea, Compatibility, ItemType
+from umbrella.core.access import allowed, get_visible
+from umbrella.core.errors import DomainError
+from umbrella.core.money import format_eur
+from umbrella.web.forms import ActorForm, posted_version
+from umbrella.web.listing import Column, Filter, Listing
+from umbrella.web.pages import ConfirmPage, DetailPage, FormPage, form_page, history_rows, list_or_export
+
+YES_NO = [("True", gettext_lazy("yes")), ("False", gettext_lazy("no"))]
+
+ITEM_TYPES = Listing(
+    columns=(
+        Column(gettext_lazy("Code"), lambda o: o.code, sort="code"),
+        Column(gettext_lazy("Name"), lambda o: o.name, sort="name"),
+        Column(gettext_lazy("Capability area"), lambda o: o.capability_area.name, sort="capability_area__order"),
+        Column(gettext_lazy("Standard or calibre"), lambda o: o.standard, sort="standard"),
+        Column(gettext_lazy("NSN"), lambda o: o.parsed_nsn or "", sort="nsn"),
+        Column(gettext_lazy("Unit value"), lambda o: format_eur(o.unit_value_eur), sort="unit_value_eur", numeric=True),
+        Column(gettext_lazy("Sensitive"), lambda o: _("yes") if o.sensitive else ""),
+    ),
+    filters=(
+        Filter("area", gettext_lazy("Capability area"), "capability_area__code",
+               lambda actor: list(CapabilityArea.objects.values_list("code", "name"))),
+        Filter("sensitive", gettext_lazy("Sensitive"), "sensitive", lambda actor: YES_NO),
+        Filter("bulk", gettext_lazy("Bulk"), "bulk", lambda actor: YES_NO),
+    ),
+    search=("code", "name", "standard", "nsn", "description"),
+    default_sort="code",
+)
+
+
+class ItemTypeForm(ActorForm):
+    class Meta:
+        model = ItemType
+        fields = ["code", "name", "capability_area", "nsn", "unit_of_issue", "unit_value_eur", "valuation_basis",
+                  "standard", "sensitive", "bulk", "crew_size", "description", "marking"]
+
+
+class CompatibilityForm(ActorForm):
+    class Meta:
+        model = Compatibility
+        fields = ["kind", "target", "ratio", "note"]
+
+
+def _may_edit(request: HttpRequest) -> bool:
+    return allowed(services.require_catalog_editor, request.actor)
+
+
+def item_type_list(request: HttpRequest) -> HttpResponse:
+    queryset = ItemType.objects.visible_to(request.actor).select_related("capability_area")
+    return list_or_export(
+        request, ITEM_TYPES, queryset, title=_("Catalog"), export_kind="item-types",
+        create_url=reverse("item-type-new") if _may_edit(request) else None, create_label=_("New item type"),
+    )
+
+
+def item_type_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    item = get_visible(ItemType.objects.select_related("capability_area", "owner"), request.actor, pk=pk)
+    nsn = item.parsed_nsn
+    visible = ItemType.objects.visible_to(request.actor)
+    links = Compatibility.objects.visible_to(request.actor).select_related("source", "target")
+    page = DetailPage(
+        title=item.name,
+        obj=item,
+        fields=[
+            (_("Code"), item.code), (_("Capability area"), item.capability_area.name),
+            (_("NATO Stock Number"), f"{nsn} (codified by {nsn.country})" if nsn else None),
+            (_("Standard or calibre"), item.standard), (_("Unit of issue"), item.get_unit_of_issue_display()),
+            (_("Unit value"), f"{format_eur(item.unit_value_eur)} ({item.get_valuation_basis_display()})"),
+            (_("Sensitive (serial-tracked)"), _("yes") if item.sensitive else _("no")),
+            (_("Bulk"), _("yes") if item.bulk else _("no")), (_("Crew size"), item.crew_size),
+            (_("Description"), item.description), (_("Marking"), item.get_marking_display()),
+            (_("Owner"), item.owner.name), (_("Version"), item.version),
+        ],
+        history=history_rows(item),
+        extra={
+            "links_from": links.filter(source=item, target__in=visible),
+            "links_to": links.filter(target=item, source__in=visible),
+            "may_edit": _may_edit(request),
+        },
+    )
+    return render(request, "catalog/item_type_detail.html", {"page": page})
+
+
+@login_required
+def item_type_create(request: HttpRequest) -> HttpResponse:
+    form = ItemTypeForm(request.POST or None, actor=request.actor)
+    if request.method == "POST" and form.is_valid():
+        try:
+            item = services.create_item_type(actor=request.actor, fields=form.cleaned_data)
+        except DomainError as error:
+            form.show(error)
+        else:
+            messages.success(request, _("Item type %(code)s created.") % {"code": item.code})
+            return redirect(item)
+    page = FormPage(title=_("New item type"), forms=[form], submit_label=_("Create"), cancel_url=reverse("item-types"))
+    return form_page(request, page, status=400 if form.errors else 200)
+
+
+@login_required
+def item_type_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    item = get_visible(ItemType.objects.all(), request.actor, pk=pk)
+    form = ItemTypeForm(request.POST or None, instance=item, actor=request.actor)
+    version = item.version
+    if request.method == "POST" and form.is_valid():
+        try:
+            version = posted_version(request)
+            item = services.update_item_type(actor=request.actor, item_type_id=pk, expected_version=version, changes=form.changed_values())
+        except DomainError as error:
+            form.show(error)
+        else:
+            messages.success(request, _("Saved."))
+            return redirect(item)
+    page = FormPage(title=_("Edit %(name)s") % {"name": item.name}, forms=[form], submit_label=_("Save"),
+                    cancel_url=item.get_absolute_url(), version=version)
+    return form_page(request, page, status=400 if form.errors else 200)
+
+
+@login_required
+def item_type_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    item = get_visible(ItemType.objects.all(), request.actor, pk=pk)
+    if request.method == "POST":
+        services.delete_item_type(actor=request.actor, item_type_id=pk, expected_version=posted_version(request))
+        messages.success(request, _("Item type %(code)s deleted.") % {"code": item.code})
+        return redirect("item-types")
+    page = ConfirmPage(title=_("Delete %(name)s") % {"name": item.name}, question=_("Delete this item type? This cannot be undone."),
+                       submit_label=_("Delete"), cancel_url=item.get_absolute_url(), version=item.version)
+    return render(request, "web/confirm_page.html", {"page": page})
+
+
+@login_required
+def compatibility_create(request: HttpRequest, pk: int) -> HttpResponse:
+    item = get_visible(ItemType.objects.all(), request.actor, pk=pk)
+    form = CompatibilityForm(request.POST or None, actor=request.actor)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.create_compatibility(actor=request.actor, fields={"source": item, **form.cleaned_data})
+        except DomainError as error:
+            form.show(error)
+        else:
+            messages.success(request, _("Link added."))
+            return redirect(item)
+    page = FormPage(title=_("Link %(name)s to another item") % {"name": item.name}, forms=[form],
+                    submit_label=_("Add link"), cancel_url=item.get_absolute_url())
+    return form_page(request, page, status=400 if form.errors else 200)
+
+
+@login_required
+def compatibility_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    link = get_visible(Compatibility.objects.select_related("source", "target"), request.actor, pk=pk)
+    if request.method == "POST":
+        services.delete_compatibility(actor=request.actor, compatibility_id=pk, expected_version=posted_version(request))
+        messages.success(request, _("Link removed."))
+        return redirect(link.source)
+    page = ConfirmPage(title=_("Remove link"), question=str(link), submit_label=_("Remove"),
+                       cancel_url=link.source.get_absolute_url(), version=link.version)
+    return render(request, "web/confirm_page.html", {"page": page})

@@ -1,0 +1,240 @@
+from __future__ import annotations
+
+from django.contrib import messages
+from django.db.models import Count
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from umbrella.catalog.models import CapabilityArea
+from umbrella.core.access import Role, allowed, get_visible, require_owner, visibility_q
+from umbrella.core.errors import DomainError, InvalidTransition
+from umbrella.needs import services
+from umbrella.needs.models import LIST_LIFECYCLE, ListState, Requirement, RequirementList
+from umbrella.web import listing
+from umbrella.web.forms import ActorForm, posted_version
+from umbrella.web.listing import Column, Filter, Listing
+from umbrella.web.pages import ConfirmPage, DetailPage, FormPage, form_page, history_rows, list_or_export
+
+LISTS = Listing(
+    columns=(
+        Column(gettext_lazy("Title"), lambda o: o.title, sort="title"),
+        Column(gettext_lazy("Series"), lambda o: o.series, sort="series"),
+        Column(gettext_lazy("Revision"), lambda o: o.revision, sort="revision", numeric=True),
+        Column(gettext_lazy("State"), lambda o: o.get_state_display(), sort="state"),
+        Column(gettext_lazy("Requirements"), lambda o: o.requirement_count, sort="requirement_count", numeric=True),
+        Column(gettext_lazy("Owner"), lambda o: o.owner.name, sort="owner__name"),
+    ),
+    filters=(Filter("state", gettext_lazy("State"), "state", lambda actor: ListState.choices),),
+    search=("title", "series", "notes"),
+    default_sort="series,-revision",
+)
+
+REQUIREMENTS = Listing(
+    columns=(
+        Column(gettext_lazy("Item"), lambda o: o.item_type.name, sort="item_type__name"),
+        Column(gettext_lazy("Priority"), lambda o: o.priority, sort="priority", numeric=True),
+        Column(gettext_lazy("Quantity"), lambda o: o.quantity, sort="quantity", numeric=True),
+        Column(gettext_lazy("Needed by"), lambda o: o.needed_by, sort="needed_by"),
+        Column(gettext_lazy("Destination"), lambda o: o.destination, sort="destination"),
+        Column(gettext_lazy("Capability area"), lambda o: o.item_type.capability_area.name, sort="item_type__capability_area__order"),
+        Column(gettext_lazy("Substitutes"), lambda o: _("accepted") if o.accept_substitutes else _("exact only")),
+    ),
+    filters=(
+        Filter("priority", gettext_lazy("Priority"), "priority", lambda actor: [(str(p), f"P{p}") for p in range(1, 6)]),
+        Filter("area", gettext_lazy("Capability area"), "item_type__capability_area__code",
+               lambda actor: list(CapabilityArea.objects.values_list("code", "name"))),
+    ),
+    search=("item_type__name", "item_type__code", "destination", "notes"),
+    default_sort="priority,needed_by",
+)
+
+
+class RequirementListForm(ActorForm):
+    class Meta:
+        model = RequirementList
+        fields = ["series", "title", "notes", "marking"]
+
+
+class RequirementListEditForm(ActorForm):
+    class Meta:
+        model = RequirementList
+        fields = ["title", "notes", "marking"]
+
+
+class RequirementForm(ActorForm):
+    class Meta:
+        model = Requirement
+        fields = ["item_type", "quantity", "priority", "needed_by", "destination", "accept_substitutes", "notes", "marking"]
+
+
+def requirement_list_list(request: HttpRequest) -> HttpResponse:
+    visible_requirements = Count("requirements", filter=visibility_q(request.actor, prefix="requirements__"))
+    queryset = RequirementList.objects.visible_to(request.actor).select_related("owner").annotate(requirement_count=visible_requirements)
+    may_create = allowed(services.require_recipient_editor, request.actor)
+    return list_or_export(
+        request, LISTS, queryset, title=_("Requirement lists"),
+        create_url=reverse("requirement-list-new") if may_create else None, create_label=_("New requirement list"),
+        intro=_("The recipient's needs, in priority order. Coordination staff approve a list; a change to an approved list is a new revision."),
+    )
+
+
+def _list_actions(request: HttpRequest, lst: RequirementList) -> list[dict]:
+    steps = [(step, LIST_LIFECYCLE.steps[step].label) for step in LIST_LIFECYCLE.possible(lst.state) if step != "supersede"]
+    if lst.state in (ListState.APPROVED, ListState.SUPERSEDED):
+        steps.append(("new-revision", _("Start a new revision")))
+    return [{"step": step, "label": label} for step, label in steps
+            if allowed(services.require_list_step, request.actor, lst, step)]
+
+
+def requirement_list_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    lst = get_visible(RequirementList.objects.select_related("owner", "approved_by", "supersedes"), request.actor, pk=pk)
+    requirements = Requirement.objects.visible_to(request.actor).filter(requirement_list=lst).select_related("item_type__capability_area")
+    result = listing.run(REQUIREMENTS, requirements, request.GET, request.actor)
+    editable = lst.is_editable and allowed(require_owner, request.actor, lst, Role.EDITOR, doing="")
+    page = DetailPage(
+        title=lst.title, obj=lst,
+        fields=[
+            (_("Series"), lst.series), (_("Revision"), lst.revision), (_("State"), lst.get_state_display()),
+            (_("Owner"), lst.owner.name), (_("Approved"), f"{lst.approved_at:%Y-%m-%d} by {lst.approved_by}" if lst.approved_at else None),
+            (_("Supersedes"), str(lst.supersedes) if lst.supersedes else None), (_("Marking"), lst.get_marking_display()),
+            (_("Notes"), lst.notes), (_("Version"), lst.version),
+        ],
+        history=history_rows(lst), actions=_list_actions(request, lst),
+        extra={"result": result, "editable": editable},
+    )
+    return render(request, "needs/requirement_list_detail.html", {"page": page})
+
+
+@login_required
+def requirement_list_create(request: HttpRequest) -> HttpResponse:
+    form = RequirementListForm(request.POST or None, actor=request.actor)
+    if request.method == "POST" and form.is_valid():
+        try:
+            lst = services.create_requirement_list(actor=request.actor, fields=form.cleaned_data)
+        except DomainError as error:
+            form.show(error)
+        else:
+            return redirect(lst)
+    page = FormPage(title=_("New requirement list"), forms=[form], submit_label=_("Create"), cancel_url=reverse("requirement-lists"))
+    return form_page(request, page, status=400 if form.errors else 200)
+
+
+@login_required
+def requirement_list_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    lst = get_visible(RequirementList.objects.all(), request.actor, pk=pk)
+    form = RequirementListEditForm(request.POST or None, instance=lst, actor=request.actor)
+    version = lst.version
+    if request.method == "POST" and form.is_valid():
+        try:
+            version = posted_version(request)
+            lst = services.update_requirement_list(actor=request.actor, list_id=pk, expected_version=version, changes=form.changed_values())
+        except DomainError as error:
+            form.show(error)
+        else:
+            return redirect(lst)
+    page = FormPage(title=_("Edit %(title)s") % {"title": lst.title}, forms=[form], submit_label=_("Save"),
+                    cancel_url=lst.get_absolute_url(), version=version)
+    return form_page(request, page, status=400 if form.errors else 200)
+
+
+@login_required
+def requirement_list_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    lst = get_visible(RequirementList.objects.all(), request.actor, pk=pk)
+    if request.method == "POST":
+        services.delete_requirement_list(actor=request.actor, list_id=pk, expected_version=posted_version(request))
+        messages.success(request, _("Requirement list deleted."))
+        return redirect("requirement-lists")
+    page = ConfirmPage(title=_("Delete %(title)s") % {"title": lst.title}, question=_("Delete this draft list and its requirements?"),
+                       submit_label=_("Delete"), cancel_url=lst.get_absolute_url(), version=lst.version)
+    return render(request, "web/confirm_page.html", {"page": page})
+
+
+STEPS = {
+    "propose": services.propose_requirement_list,
+    "approve": services.approve_requirement_list,
+    "return": services.return_requirement_list,
+}
+
+
+@require_POST
+@login_required
+def requirement_list_step(request: HttpRequest, pk: int, step: str) -> HttpResponse:
+    if step == "new-revision":
+        draft = services.start_new_revision(actor=request.actor, list_id=pk)
+        messages.success(request, _("Revision %(n)s started as a draft.") % {"n": draft.revision})
+        return redirect(draft)
+    if step not in STEPS:
+        get_visible(RequirementList.objects.all(), request.actor, pk=pk)
+        raise InvalidTransition(_("There is no step called %(step)s.") % {"step": step})
+    lst = STEPS[step](actor=request.actor, list_id=pk, expected_version=posted_version(request))
+    messages.success(request, _("The list is now %(state)s.") % {"state": lst.get_state_display()})
+    return redirect(lst)
+
+
+def requirement_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    requirement = get_visible(Requirement.objects.select_related("item_type", "requirement_list", "owner"), request.actor, pk=pk)
+    editable = requirement.requirement_list.is_editable and allowed(require_owner, request.actor, requirement, Role.EDITOR, doing="")
+    page = DetailPage(
+        title=str(requirement), obj=requirement,
+        fields=[
+            (_("Requirement list"), str(requirement.requirement_list)), (_("Item type"), str(requirement.item_type)),
+            (_("Quantity"), requirement.quantity), (_("Priority"), requirement.priority),
+            (_("Needed by"), requirement.needed_by), (_("Destination"), requirement.destination),
+            (_("Substitutes"), _("accepted") if requirement.accept_substitutes else _("exact item only")),
+            (_("Notes"), requirement.notes), (_("Marking"), requirement.get_marking_display()), (_("Version"), requirement.version),
+        ],
+        history=history_rows(requirement), extra={"editable": editable},
+    )
+    return render(request, "needs/requirement_detail.html", {"page": page})
+
+
+@login_required
+def requirement_create(request: HttpRequest, pk: int) -> HttpResponse:
+    lst = get_visible(RequirementList.objects.all(), request.actor, pk=pk)
+    form = RequirementForm(request.POST or None, actor=request.actor, initial={"marking": lst.marking})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.create_requirement(actor=request.actor, list_id=pk, fields=form.cleaned_data)
+        except DomainError as error:
+            form.show(error)
+        else:
+            messages.success(request, _("Requirement added."))
+            return redirect(lst)
+    page = FormPage(title=_("Add a requirement to %(title)s") % {"title": lst.title}, forms=[form],
+                    submit_label=_("Add"), cancel_url=lst.get_absolute_url())
+    return form_page(request, page, status=400 if form.errors else 200)
+
+
+@login_required
+def requirement_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    requirement = get_visible(Requirement.objects.all(), request.actor, pk=pk)
+    form = RequirementForm(request.POST or None, instance=requirement, actor=request.actor)
+    version = requirement.version
+    if request.method == "POST" and form.is_valid():
+        try:
+            version = posted_version(request)
+            requirement = services.update_requirement(actor=request.actor, requirement_id=pk, expected_version=version, changes=form.changed_values())
+        except DomainError as error:
+            form.show(error)
+        else:
+            return redirect(requirement)
+    page = FormPage(title=_("Edit requirement"), forms=[form], submit_label=_("Save"),
+                    cancel_url=requirement.get_absolute_url(), version=version)
+    return form_page(request, page, status=400 if form.errors else 200)
+
+
+@login_required
+def requirement_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    requirement = get_visible(Requirement.objects.select_related("requirement_list"), request.actor, pk=pk)
+    if request.method == "POST":
+        services.delete_requirement(actor=request.actor, requirement_id=pk, expected_version=posted_version(request))
+        messages.success(request, _("Requirement deleted."))
+        return redirect(requirement.requirement_list)
+    page = ConfirmPage(title=_("Delete requirement"), question=str(requirement), submit_label=_("Delete"),
+                       cancel_url=requirement.get_absolute_url(), version=requirement.version)
+    return render(request, "web/confirm_page.html", {"page": page})

@@ -1,0 +1,202 @@
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from umbrella.catalog.models import CapabilityArea
+from umbrella.core.access import Marking, OrganizationKind, Role, allowed, get_visible, require_owner, require_role
+from umbrella.core.errors import DomainError, Invalid
+from umbrella.core.money import format_eur
+from umbrella.orgs.models import Organization
+from umbrella.pledges import services
+from umbrella.pledges.models import EDITABLE_STATES, PLEDGE_LIFECYCLE, Pledge, PledgeSource, PledgeState
+from umbrella.web.forms import ActorForm, posted_version
+from umbrella.web.listing import Column, Filter, Listing
+from umbrella.web.pages import ConfirmPage, DetailPage, FormPage, form_page, history_rows, list_or_export
+
+
+def _donor_choices(actor) -> list[tuple[str, str]]:
+    donors = Organization.objects.filter(kind=OrganizationKind.DONOR, pk__in=Pledge.objects.visible_to(actor).values("owner"))
+    return [(donor.code, donor.name) for donor in donors]
+
+
+PLEDGES = Listing(
+    columns=(
+        Column(gettext_lazy("Pledge"), lambda o: f"{o.quantity} × {o.item_type.name}", sort="item_type__name"),
+        Column(gettext_lazy("Donor"), lambda o: o.owner.name, sort="owner__name"),
+        Column(gettext_lazy("State"), lambda o: o.get_state_display(), sort="state"),
+        Column(gettext_lazy("Available from"), lambda o: o.available_from, sort="available_from"),
+        Column(gettext_lazy("Delivered"), lambda o: o.quantity_delivered, sort="quantity_delivered", numeric=True),
+        Column(gettext_lazy("Value"), lambda o: format_eur(o.value_eur), sort="value_eur", numeric=True),
+        Column(gettext_lazy("Capability area"), lambda o: o.item_type.capability_area.name, sort="item_type__capability_area__order"),
+        Column(gettext_lazy("Marking"), lambda o: o.get_marking_display(), sort="marking"),
+    ),
+    filters=(
+        Filter("state", gettext_lazy("State"), "state", lambda actor: PledgeState.choices),
+        Filter("donor", gettext_lazy("Donor"), "owner__code", _donor_choices),
+        Filter("area", gettext_lazy("Capability area"), "item_type__capability_area__code",
+               lambda actor: list(CapabilityArea.objects.values_list("code", "name"))),
+        Filter("marking", gettext_lazy("Marking"), "marking", lambda actor: Marking.choices),
+    ),
+    search=("item_type__name", "item_type__code", "reference", "notes", "owner__name"),
+    default_sort="-available_from",
+)
+
+
+class PledgeForm(ActorForm):
+    class Meta:
+        model = Pledge
+        fields = ["item_type", "quantity", "available_from", "value_eur", "valuation_basis", "end_use_restrictions",
+                  "retransfer_requires_consent", "reference", "notes", "marking"]
+        widgets = {"available_from": forms.DateInput(attrs={"type": "date"})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["value_eur"].required = False
+        self.fields["value_eur"].help_text = _("Leave empty to use quantity × the item type's unit value.")
+
+
+class SourceForm(ActorForm):
+    legend = gettext_lazy("Source")
+
+    class Meta:
+        model = PledgeSource
+        fields = ["kind", "url", "document_reference", "date", "note"]
+        widgets = {"date": forms.DateInput(attrs={"type": "date"})}
+
+
+def pledge_list(request: HttpRequest) -> HttpResponse:
+    queryset = Pledge.objects.visible_to(request.actor).select_related("owner", "item_type__capability_area")
+    may_create = allowed(require_role, request.actor, Role.EDITOR, kinds=services.DONORS, doing="")
+    return list_or_export(
+        request, PLEDGES, queryset, title=_("Pledges"), export_kind="pledges",
+        create_url=reverse("pledge-new") if may_create else None, create_label=_("New pledge"),
+    )
+
+
+def _actions(request: HttpRequest, pledge: Pledge) -> list[dict]:
+    return [
+        {"step": step, "label": PLEDGE_LIFECYCLE.steps[step].label, "asks_quantity": step == "deliver"}
+        for step in PLEDGE_LIFECYCLE.possible(pledge.state)
+        if allowed(services.require_step_party, request.actor, pledge, step)
+    ]
+
+
+def pledge_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    pledge = get_visible(Pledge.objects.select_related("owner", "item_type"), request.actor, pk=pk)
+    owner_editor = allowed(require_owner, request.actor, pledge, Role.EDITOR, doing="")
+    page = DetailPage(
+        title=str(pledge), obj=pledge,
+        fields=[
+            (_("Donor"), pledge.owner.name), (_("Item type"), str(pledge.item_type)), (_("State"), pledge.get_state_display()),
+            (_("Quantity pledged"), pledge.quantity), (_("Quantity delivered"), pledge.quantity_delivered),
+            (_("Available from"), pledge.available_from),
+            (_("Value"), f"{format_eur(pledge.value_eur)} ({pledge.get_valuation_basis_display()})"),
+            (_("End-use restrictions"), pledge.end_use_restrictions),
+            (_("Re-transfer needs consent"), _("yes") if pledge.retransfer_requires_consent else _("no")),
+            (_("Donor reference"), pledge.reference), (_("Notes"), pledge.notes),
+            (_("Marking"), pledge.get_marking_display()), (_("Version"), pledge.version),
+        ],
+        history=history_rows(pledge), actions=_actions(request, pledge),
+        extra={
+            "sources": pledge.sources.all(),
+            "editable": owner_editor and pledge.state in EDITABLE_STATES,
+            "deletable": owner_editor and pledge.state == PledgeState.ANNOUNCED,
+            "may_add_source": allowed(services.require_source_keeper, request.actor, pledge),
+        },
+    )
+    return render(request, "pledges/pledge_detail.html", {"page": page})
+
+
+@login_required
+def pledge_create(request: HttpRequest) -> HttpResponse:
+    form = PledgeForm(request.POST or None, actor=request.actor, prefix="pledge", initial={"marking": Marking.COORDINATION})
+    source_form = SourceForm(request.POST or None, actor=request.actor, prefix="source")
+    if request.method == "POST" and form.is_valid() and source_form.is_valid():
+        fields = {name: value for name, value in form.cleaned_data.items() if not (name == "value_eur" and value is None)}
+        try:
+            pledge = services.create_pledge(actor=request.actor, fields=fields, sources=[source_form.cleaned_data])
+        except DomainError as error:
+            target = source_form if isinstance(error, Invalid) and set(error.field_errors) & set(source_form.fields) else form
+            target.show(error)
+        else:
+            messages.success(request, _("Pledge announced."))
+            return redirect(pledge)
+    page = FormPage(title=_("New pledge"), forms=[form, source_form], submit_label=_("Announce the pledge"), cancel_url=reverse("pledges"))
+    return form_page(request, page, status=400 if form.errors or source_form.errors else 200)
+
+
+@login_required
+def pledge_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    pledge = get_visible(Pledge.objects.all(), request.actor, pk=pk)
+    form = PledgeForm(request.POST or None, instance=pledge, actor=request.actor, prefix="pledge")
+    version = pledge.version
+    if request.method == "POST" and form.is_valid():
+        try:
+            version = posted_version(request)
+            pledge = services.update_pledge(actor=request.actor, pledge_id=pk, expected_version=version, changes=form.changed_values())
+        except DomainError as error:
+            form.show(error)
+        else:
+            messages.success(request, _("Saved."))
+            return redirect(pledge)
+    page = FormPage(title=_("Edit pledge"), forms=[form], submit_label=_("Save"), cancel_url=pledge.get_absolute_url(), version=version)
+    return form_page(request, page, status=400 if form.errors else 200)
+
+
+@login_required
+def pledge_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    pledge = get_visible(Pledge.objects.select_related("item_type", "owner"), request.actor, pk=pk)
+    if request.method == "POST":
+        services.delete_pledge(actor=request.actor, pledge_id=pk, expected_version=posted_version(request))
+        messages.success(request, _("Pledge deleted."))
+        return redirect("pledges")
+    page = ConfirmPage(title=_("Delete pledge"), question=_("Delete %(pledge)s? Only an announced pledge can be deleted.") % {"pledge": pledge},
+                       submit_label=_("Delete"), cancel_url=pledge.get_absolute_url(), version=pledge.version)
+    return render(request, "web/confirm_page.html", {"page": page})
+
+
+@require_POST
+@login_required
+def pledge_step(request: HttpRequest, pk: int, step: str) -> HttpResponse:
+    delivered = request.POST.get("quantity_delivered") or None
+    if delivered is not None and not delivered.isdigit():
+        raise Invalid({"quantity_delivered": [_("Give a whole number.")]})
+    pledge = services.advance_pledge(
+        actor=request.actor, pledge_id=pk, step=step, expected_version=posted_version(request),
+        quantity_delivered=int(delivered) if delivered is not None else None,
+    )
+    messages.success(request, _("The pledge is now %(state)s.") % {"state": pledge.get_state_display()})
+    return redirect(pledge)
+
+
+@login_required
+def source_create(request: HttpRequest, pk: int) -> HttpResponse:
+    pledge = get_visible(Pledge.objects.select_related("item_type", "owner"), request.actor, pk=pk)
+    form = SourceForm(request.POST or None, actor=request.actor)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.add_pledge_source(actor=request.actor, pledge_id=pk, fields=form.cleaned_data)
+        except DomainError as error:
+            form.show(error)
+        else:
+            messages.success(request, _("Source added."))
+            return redirect(pledge)
+    page = FormPage(title=_("Add a source to %(pledge)s") % {"pledge": pledge}, forms=[form], submit_label=_("Add"), cancel_url=pledge.get_absolute_url())
+    return form_page(request, page, status=400 if form.errors else 200)
+
+
+@require_POST
+@login_required
+def source_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    source = get_visible(PledgeSource.objects.select_related("pledge"), request.actor, pk=pk)
+    services.delete_pledge_source(actor=request.actor, source_id=pk)
+    messages.success(request, _("Source removed."))
+    return redirect(source.pledge)

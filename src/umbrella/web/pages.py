@@ -1,0 +1,95 @@
+"""One context object per page, and the helpers every app's views share."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django import forms as django_forms
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.text import slugify
+
+from umbrella.core import exports
+from umbrella.core.ledger import history
+from umbrella.web import listing
+from umbrella.web.listing import Listing, ListResult
+
+HISTORY_LIMIT = 50
+
+
+@dataclass
+class ListPage:
+    title: str
+    result: ListResult
+    create_url: str | None = None
+    create_label: str = ""
+    intro: str = ""
+    export_kind: str | None = None
+
+
+@dataclass
+class FormPage:
+    title: str
+    forms: list[django_forms.BaseForm]
+    submit_label: str
+    cancel_url: str
+    version: int | None = None
+    intro: str = ""
+
+    @property
+    def form(self) -> django_forms.BaseForm:
+        return self.forms[0]
+
+
+@dataclass
+class ConfirmPage:
+    title: str
+    question: str
+    submit_label: str
+    cancel_url: str
+    version: int
+
+
+@dataclass
+class DetailPage:
+    title: str
+    obj: Any
+    fields: list[tuple[str, Any]]
+    history: list[dict[str, Any]]
+    actions: list[dict[str, Any]] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def history_rows(obj: Any) -> list[dict[str, Any]]:
+    rows = []
+    for change in history(obj)[:HISTORY_LIMIT]:
+        before, after = change.before or {}, change.after or {}
+        changed = sorted(name for name in set(before) | set(after)
+                         if before.get(name) != after.get(name) and name not in ("version", "updated_at", "updated_by_id"))
+        rows.append({
+            "at": change.at, "action": change.action, "user": change.actor_user,
+            "organization": change.actor_organization, "fields": changed if change.action not in ("create", "delete") else [],
+        })
+    return rows
+
+
+def list_or_export(
+    request: HttpRequest, spec: Listing, queryset, *, title: str, export_kind: str | None = None, **page: Any
+) -> HttpResponse:
+    """A list page, or (with ?format=csv|xlsx) the same filtered rows as a file."""
+    fmt = request.GET.get("format")
+    if export_kind and fmt in exports.FORMATS:
+        exporter = exports.exporter_for(export_kind)
+        narrowed = listing.filtered(spec, exporter.queryset(request.actor).filter(pk__in=queryset.values("pk")), request.GET, request.actor)
+        content = exports.render(exporter, request.actor, fmt, queryset=narrowed)
+        content_type = "text/csv; charset=utf-8" if fmt == "csv" else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        response = HttpResponse(content, content_type=content_type)
+        response["Content-Disposition"] = f'attachment; filename="{slugify(title)}.{fmt}"'
+        return response
+    result = listing.run(spec, queryset, request.GET, request.actor)
+    return render(request, "web/list_page.html", {"page": ListPage(title=title, result=result, export_kind=export_kind, **page)})
+
+
+def form_page(request: HttpRequest, page: FormPage, status: int = 200) -> HttpResponse:
+    return render(request, "web/form_page.html", {"page": page}, status=status)

@@ -1,0 +1,126 @@
+from __future__ import annotations
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db.models import Count, Sum
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from umbrella.core import imports
+from umbrella.core.errors import UnreadableFile
+from umbrella.core.tabular import read_table
+from umbrella.needs.models import ListState, Requirement, RequirementList
+from umbrella.orgs.queries import SESSION_ORGANIZATION_KEY, memberships_of
+from umbrella.pledges.models import Pledge
+from umbrella.web import uploads
+
+PREVIEW_ROWS = 200
+AFTER_IMPORT = {"item-types": "item-types", "compatibilities": "item-types", "requirements": "requirement-lists", "pledges": "pledges"}
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    actor = request.actor
+    pledges = Pledge.objects.visible_to(actor)
+    approved = RequirementList.objects.visible_to(actor).filter(state=ListState.APPROVED)
+    requirements = Requirement.objects.visible_to(actor).filter(requirement_list__in=approved)
+    context = {
+        "page": {
+            "title": _("Overview"),
+            "pledges_by_state": pledges.values("state").annotate(n=Count("pk"), value=Sum("value_eur")).order_by("state"),
+            "own_pledges": pledges.filter(owner=actor.organization).count() if actor.organization else None,
+            "requirements": requirements.count(),
+            "requirements_by_priority": requirements.values("priority").annotate(n=Count("pk")).order_by("priority"),
+            "approved_lists": approved,
+            "memberships": memberships_of(request.user) if request.user.is_authenticated else [],
+        }
+    }
+    return render(request, "web/home.html", context)
+
+
+@require_POST
+@login_required
+def switch_organization(request: HttpRequest) -> HttpResponse:
+    wanted = request.POST.get("organization")
+    chosen = next((m for m in memberships_of(request.user) if str(m.organization_id) == wanted), None)
+    if chosen is not None:
+        request.session[SESSION_ORGANIZATION_KEY] = chosen.organization_id
+        messages.success(request, _("You now act for %(organization)s.") % {"organization": chosen.organization.name})
+    return redirect("home")
+
+
+class ImportForm(forms.Form):
+    kind = forms.ChoiceField(label=gettext_lazy("What the file holds"))
+    file = forms.FileField(label=gettext_lazy("CSV or XLSX file"))
+    requirement_list = forms.CharField(
+        label=gettext_lazy("Requirement list (for requirements)"), required=False,
+        help_text=gettext_lazy("The draft list to add to: its series, e.g. UA-WINTER. Leave empty when the file has a list_series column."),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["kind"].choices = [(kind, importer.label) for kind, importer in sorted(imports.REGISTRY.items())]
+
+
+def _preview(request: HttpRequest, pending: uploads.PendingImport, report: imports.ImportReport, status: int = 200) -> HttpResponse:
+    importer = imports.importer_for(pending.kind)
+    page = {
+        "title": _("Check the import"), "pending": pending, "report": report,
+        "columns": [column.name for column in importer.columns],
+        "rows": report.preview[:PREVIEW_ROWS], "more_rows": max(0, len(report.preview) - PREVIEW_ROWS),
+    }
+    return render(request, "web/import_preview.html", {"page": page}, status=status)
+
+
+def _run(request: HttpRequest, pending: uploads.PendingImport, data: bytes, *, dry_run: bool) -> imports.ImportReport:
+    table = read_table(data, pending.filename, max_bytes=settings.IMPORT_MAX_BYTES)
+    return imports.run_import(
+        imports.importer_for(pending.kind), actor=request.actor, table=table, filename=pending.filename,
+        dry_run=dry_run, options={"list": pending.list_reference},
+    )
+
+
+@login_required
+def import_upload(request: HttpRequest) -> HttpResponse:
+    form = ImportForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        if upload.size > settings.IMPORT_MAX_BYTES:
+            form.add_error("file", _("The file is larger than %(limit)s bytes.") % {"limit": f"{settings.IMPORT_MAX_BYTES:,}"})
+        else:
+            data = upload.read()
+            pending = uploads.keep(
+                data, user_id=request.user.pk, organization_id=getattr(request.actor.organization, "pk", None),
+                kind=form.cleaned_data["kind"], filename=upload.name, list_reference=form.cleaned_data["requirement_list"],
+            )
+            try:
+                return _preview(request, pending, _run(request, pending, data, dry_run=True))
+            except UnreadableFile as error:
+                uploads.discard(pending.token)
+                form.add_error("file", error.message)
+    drafts = RequirementList.objects.visible_to(request.actor).filter(state=ListState.DRAFT, owner=request.actor.organization)
+    return render(request, "web/import_upload.html", {"page": {"title": _("Import"), "form": form, "drafts": drafts,
+                                                              "importers": sorted(imports.REGISTRY.values(), key=lambda i: i.kind)}},
+                  status=400 if form.errors else 200)
+
+
+@require_POST
+@login_required
+def import_commit(request: HttpRequest, token: str) -> HttpResponse:
+    pending, data = uploads.fetch(token, user_id=request.user.pk)
+    try:
+        report = _run(request, pending, data, dry_run=False)
+    except UnreadableFile as error:
+        uploads.discard(token)
+        messages.error(request, error.message)
+        return redirect("import")
+    if not report.written:
+        return _preview(request, pending, report, status=400)
+    uploads.discard(token)
+    messages.success(request, _("%(rows)s rows imported.") % {"rows": report.rows})
+    return redirect(reverse(AFTER_IMPORT.get(pending.kind, "home")))
