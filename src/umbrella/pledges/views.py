@@ -65,6 +65,7 @@ class PledgeForm(ActorForm):
 
 class SourceForm(ActorForm):
     legend = gettext_lazy("Source")
+    url = forms.URLField(label=gettext_lazy("URL"), max_length=500, required=False, assume_scheme="https")
 
     class Meta:
         model = PledgeSource

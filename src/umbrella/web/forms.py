@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 
 from umbrella.core.access import Actor
-from umbrella.core.errors import DomainError, Invalid
+from umbrella.core.errors import DomainError, Forbidden, Invalid, NotFound
 
 
 class ActorForm(forms.ModelForm):
@@ -26,6 +26,9 @@ class ActorForm(forms.ModelForm):
         return {name: self.cleaned_data[name] for name in self.changed_data if name in self.cleaned_data}
 
     def show(self, error: DomainError) -> None:
+        """Put a service's refusal on the form; NotFound and Forbidden go on to become a 404 or 403."""
+        if isinstance(error, (NotFound, Forbidden)):
+            raise error
         if isinstance(error, Invalid):
             for field_name, messages in error.field_errors.items():
                 target = field_name if field_name in self.fields else None

@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+import pytest
+from django.conf import settings
+
+from umbrella.core.testing import build_personas, load_personas
+
+
+def pytest_configure(config):
+    # Argon2 is deliberately slow; tests that check the production hasher read umbrella.settings itself.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock():
+        build_personas()
+
+
+@pytest.fixture
+def personas(db):
+    return load_personas()
+
+
+@pytest.fixture
+def as_client(client, personas):
+    """A test client signed in as the named persona (anonymous: not signed in)."""
+
+    def sign_in(name: str):
+        client.logout()
+        actor = personas[name]
+        if actor.user is not None:
+            client.force_login(actor.user)
+        return client
+
+    return sign_in
