@@ -188,3 +188,17 @@ def test_import_page_previews_every_error_then_commits_a_fixed_file(personas, as
     client = as_client("donor_editor")
     assert client.post(f"/import/{token}/commit/").status_code == 302
     assert item.pledges.filter(quantity=4).exists()
+
+
+@pytest.mark.django_db
+def test_staff_read_the_admin_but_cannot_change_ledgered_records_there(personas, client):
+    from django.contrib.auth import get_user_model
+
+    item = factories.item_type(personas)
+    staff = get_user_model().objects.create_user("staffer", is_staff=True)
+    client.force_login(staff)
+    assert client.get(f"/admin/catalog/itemtype/{item.pk}/change/").status_code == 200
+    assert client.get("/admin/catalog/itemtype/add/").status_code == 403
+    assert client.post(f"/admin/catalog/itemtype/{item.pk}/delete/", {"post": "yes"}).status_code == 403
+    item.refresh_from_db()
+    assert item.name.startswith("Test item")

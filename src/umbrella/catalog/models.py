@@ -15,7 +15,7 @@ from umbrella.core.models import OwnedModel, marking_field
 
 
 class CapabilityArea(models.Model):
-    """A managed list (edited in the admin by staff); the initial entries come with the first migration."""
+    """The managed list of capability areas, set by migrations (the first one holds the agreed list)."""
 
     code = models.SlugField(_("code"), max_length=40, unique=True)
     name = models.CharField(_("name"), max_length=100, unique=True)

@@ -119,7 +119,8 @@ class Loader:
     def organizations(self) -> None:
         system = Actor.system("demo")
         hq = orgs.create_organization(actor=system, code=HQ_CODE, name="Coordination Headquarters", kind=OrganizationKind.COORDINATOR)
-        admin = orgs.create_user(actor=system, username="hq-admin", password=DEMO_PASSWORD, full_name="Headquarters Administrator")
+        admin = orgs.create_user(actor=system, username="hq-admin", password=DEMO_PASSWORD,
+                                full_name="Headquarters Administrator", staff=True)
         orgs.set_membership(actor=system, user_id=admin.pk, organization_id=hq.pk, role=Role.ADMIN)
         boss = self.actor("hq-admin")
         orgs.create_organization(actor=boss, code=RECIPIENT_CODE, name="Ukraine", kind=OrganizationKind.RECIPIENT, iso3="UKR")

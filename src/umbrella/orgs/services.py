@@ -22,17 +22,19 @@ def create_organization(*, actor: Actor, code: str, name: str, kind: str, iso3: 
         return services.create_record(actor=actor, obj=Organization(code=code, name=name, kind=kind, iso3=iso3))
 
 
-def create_user(*, actor: Actor, username: str, password: str, email: str = "", full_name: str = "") -> object:
-    """A sign-in account; what it may do comes from its memberships."""
+def create_user(
+    *, actor: Actor, username: str, password: str, email: str = "", full_name: str = "", staff: bool = False
+) -> object:
+    """A sign-in account; what it may do comes from its memberships. Staff may also read the admin pages."""
     with transaction.atomic():
         require_role(actor, Role.ADMIN, kinds=HQ_ONLY, doing="Adding a user")
         user_model = get_user_model()
         first, _, last = full_name.partition(" ")
-        user = user_model(username=username, email=email, first_name=first, last_name=last)
+        user = user_model(username=username, email=email, first_name=first, last_name=last, is_staff=staff)
         user.set_password(password)
         services.validate(user, exclude=["password"])
         user.save()
-        after = {"username": username, "email": email, "full_name": full_name}
+        after = {"username": username, "email": email, "full_name": full_name, "staff": staff}
         record_change(actor=actor, action="create", obj=user, before=None, after=after)
         return user
 

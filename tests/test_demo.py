@@ -1,0 +1,50 @@
+"""The demo scenario at full size, through the real services and the `umbrella stats --json` command."""
+
+import io
+import json
+
+import pytest
+from django.core.management import call_command
+from django.db import transaction
+
+from umbrella.core.access import Marking
+from umbrella.demo import scenario
+from umbrella.pledges.models import Pledge, PledgeSource
+
+
+@pytest.mark.django_db
+def test_the_demo_loads_the_promised_sizes_and_stats_reports_them():
+    summary = scenario.load(scale=1.0)
+    out = io.StringIO()
+    call_command("stats", json=True, stdout=out)
+    stats = json.loads(out.getvalue())
+    nations = scenario.read_donors()
+    assert len(nations) >= 32 + 5 and sum(d["nato_member"] == "yes" for d in nations) == 32
+    assert stats["organizations"]["by_kind"]["donor"] >= len(nations)
+    assert stats["organizations"]["by_kind"]["recipient"] >= 1 and stats["organizations"]["by_kind"]["coordinator"] >= 1
+    assert stats["gdp_figures"] >= len(nations)
+    assert stats["item_types"]["total"] >= 150
+    assert set(stats["item_types"]["by_capability_area"]) == {
+        "air-force", "iamd", "artillery", "armour", "maritime", "it", "demining", "drones", "medical", "humanitarian", "other"}
+    assert stats["requirements"]["on_approved_lists"] >= 500
+    assert stats["pledges"]["total"] == summary.pledges >= 2000
+    assert not Pledge.objects.filter(sources__isnull=True).exists()
+    assert stats["pledge_sources"] == PledgeSource.objects.count() >= 2000
+    assert stats["ledger_entries"] > stats["pledges"]["total"] + stats["pledge_sources"]
+    assert not Pledge.objects.filter(marking=Marking.OWNER).exclude(state__in=["announced", "offered", "withdrawn"]).exists()
+
+
+def _load_and_sign(seed: int) -> list[tuple]:
+    with transaction.atomic():
+        scenario.load(scale=0.05, seed=seed)
+        signature = sorted(Pledge.objects.values_list("owner__code", "item_type__code", "quantity", "state", "available_from", "marking"))
+        transaction.set_rollback(True)
+    return signature
+
+
+@pytest.mark.django_db
+def test_the_same_seed_gives_the_same_scenario_and_another_seed_does_not():
+    first = _load_and_sign(seed=7)
+    assert len(first) == round(scenario.PLEDGES_PER_SCALE * 0.05)
+    assert _load_and_sign(seed=7) == first
+    assert _load_and_sign(seed=8) != first
