@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: demo test bench serve clean-demo
+.PHONY: demo test serve clean-demo
 
 $(INSTALLED): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,9 +22,6 @@ serve: $(INSTALLED)
 
 test: $(INSTALLED)
 	scripts/test
-
-bench: $(INSTALLED)
-	$(BIN)/python benchmarks/run.py
 
 clean-demo:
 	rm -f var/umbrella.sqlite3 var/umbrella.sqlite3-wal var/umbrella.sqlite3-shm

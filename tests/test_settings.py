@@ -61,3 +61,14 @@ def test_passwords_are_hashed_with_argon2_in_production_settings():
     import umbrella.settings as production
 
     assert production.PASSWORD_HASHERS[0] == "django.contrib.auth.hashers.Argon2PasswordHasher"
+
+
+def test_docs_list_every_import_column():
+    from umbrella.core import imports
+
+    docs = (ROOT / "docs" / "import-export.md").read_text()
+    for kind, importer in imports.REGISTRY.items():
+        section = docs.split(f"### `{kind}`")[1].split("###")[0]
+        for column in importer.columns:
+            marker = f"`{column.name}`*" if column.required else f"`{column.name}`"
+            assert marker in section, f"docs/import-export.md: {kind} lacks {marker}"
