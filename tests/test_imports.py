@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
-from hypothesis import given, settings as hypothesis_settings, strategies as st
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from openpyxl import Workbook, load_workbook
 
 from tests import factories
@@ -93,7 +95,7 @@ def _zip_bomb(path: Path) -> None:
 
 def _entity_expansion(path: Path) -> None:
     entities = '<!ENTITY lol0 "lol">' + "".join(
-        f'<!ENTITY lol{level} "{("&lol%d;" % (level - 1)) * 10}">' for level in range(1, 10)
+        '<!ENTITY lol{} "{}">'.format(level, f"&lol{level - 1};" * 10) for level in range(1, 10)
     )
     laughs = (f'<?xml version="1.0"?><!DOCTYPE lolz [{entities}]>'
               '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'

@@ -202,3 +202,31 @@ def test_staff_read_the_admin_but_cannot_change_ledgered_records_there(personas,
     assert client.post(f"/admin/catalog/itemtype/{item.pk}/delete/", {"post": "yes"}).status_code == 403
     item.refresh_from_db()
     assert item.name.startswith("Test item")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("persona, url, status", [
+    ("donor_editor", "/catalog/new/", 403), ("coordinator", "/catalog/new/", 200),
+    ("recipient", "/pledges/new/", 403), ("donor_editor", "/pledges/new/", 200),
+    ("donor_editor", "/requirements/new/", 403), ("recipient", "/requirements/new/", 200),
+])
+def test_a_form_the_persona_may_not_use_is_refused_before_it_is_filled_in(as_client, persona, url, status):
+    assert as_client(persona).get(url).status_code == status
+
+
+@pytest.mark.django_db
+def test_editing_a_record_in_the_wrong_state_explains_why_without_a_redirect_loop(personas, as_client):
+    offered = factories.advance(personas, factories.pledge(personas), "offer", "accept")
+    response = as_client("donor_editor").get(f"/pledges/{offered.pk}/edit/")
+    assert response.status_code == 409
+    assert "can no longer be edited" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_refused_button_press_returns_to_the_page_with_the_reason(personas, as_client):
+    pledge = factories.pledge(personas)
+    client = as_client("donor_editor")
+    page = f"http://testserver/pledges/{pledge.pk}/"
+    response = client.post(f"/pledges/{pledge.pk}/ship/", {"version": pledge.version}, HTTP_REFERER=page)
+    assert response.status_code == 302 and response["Location"] == page
+    assert "Cannot ship from state" in client.get(page).content.decode()

@@ -95,6 +95,7 @@ def item_type_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def item_type_create(request: HttpRequest) -> HttpResponse:
+    services.require_catalog_editor(request.actor)
     form = ItemTypeForm(request.POST or None, actor=request.actor)
     if request.method == "POST" and form.is_valid():
         try:
@@ -111,6 +112,7 @@ def item_type_create(request: HttpRequest) -> HttpResponse:
 @login_required
 def item_type_edit(request: HttpRequest, pk: int) -> HttpResponse:
     item = get_visible(ItemType.objects.all(), request.actor, pk=pk)
+    services.require_catalog_editor(request.actor)
     form = ItemTypeForm(request.POST or None, instance=item, actor=request.actor)
     version = item.version
     if request.method == "POST" and form.is_valid():
@@ -130,6 +132,7 @@ def item_type_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def item_type_delete(request: HttpRequest, pk: int) -> HttpResponse:
     item = get_visible(ItemType.objects.all(), request.actor, pk=pk)
+    services.require_catalog_editor(request.actor)
     if request.method == "POST":
         services.delete_item_type(actor=request.actor, item_type_id=pk, expected_version=posted_version(request))
         messages.success(request, _("Item type %(code)s deleted.") % {"code": item.code})
@@ -142,6 +145,7 @@ def item_type_delete(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def compatibility_create(request: HttpRequest, pk: int) -> HttpResponse:
     item = get_visible(ItemType.objects.all(), request.actor, pk=pk)
+    services.require_catalog_editor(request.actor)
     form = CompatibilityForm(request.POST or None, actor=request.actor)
     if request.method == "POST" and form.is_valid():
         try:
@@ -159,6 +163,7 @@ def compatibility_create(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def compatibility_delete(request: HttpRequest, pk: int) -> HttpResponse:
     link = get_visible(Compatibility.objects.select_related("source", "target"), request.actor, pk=pk)
+    services.require_catalog_editor(request.actor)
     if request.method == "POST":
         services.delete_compatibility(actor=request.actor, compatibility_id=pk, expected_version=posted_version(request))
         messages.success(request, _("Link removed."))

@@ -24,7 +24,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from umbrella.core.errors import Forbidden, NotFound
+from umbrella.core.errors import Forbidden, InvalidTransition, NotFound
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -143,12 +143,13 @@ def deny(actor: Actor, message: str, **context: Any) -> Forbidden:
 
 
 def allowed(check: Callable[..., None], *args: Any, **kwargs: Any) -> bool:
-    """Whether a permission check passes, for deciding which buttons a page shows (not logged as a denial)."""
+    """Whether a check (who may, and whether the record's state lets them now) passes, for deciding which
+    buttons a page shows. A refusal here is not logged as a denied attempt."""
     token = _probing.set(True)
     try:
         check(*args, **kwargs)
         return True
-    except Forbidden:
+    except (Forbidden, InvalidTransition):
         return False
     finally:
         _probing.reset(token)

@@ -132,7 +132,7 @@ def check_header(importer: Importer, table: Table, filename: str) -> None:
 def _parse_row(
     importer: Importer, header: list[str], number: int, cells: list[str], context: ImportContext
 ) -> tuple[dict[str, Any], list[RowError]]:
-    raw = dict(zip(header, cells))
+    raw = dict(zip(header, cells, strict=False))
     values: dict[str, Any] = {}
     errors: list[RowError] = []
     for column in importer.columns:
@@ -180,7 +180,7 @@ def run_import(
     with transaction.atomic():
         importer.prepare(context)
         for index, (number, cells) in enumerate(table.rows, start=1):
-            raw = dict(zip(table.header, cells))
+            raw = dict(zip(table.header, cells, strict=False))
             values, row_errors = _parse_row(importer, table.header, number, cells, context)
             if not row_errors:
                 try:

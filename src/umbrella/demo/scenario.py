@@ -23,7 +23,12 @@ from umbrella.core import imports
 from umbrella.core.access import Actor, Marking, OrganizationKind, Role
 from umbrella.core.tabular import read_table
 from umbrella.demo.personas import (
-    DEMO_PASSWORD, HQ_CODE, OBSERVER_CODE, PERSONAS, RECIPIENT_CODE, liaison_username,
+    DEMO_PASSWORD,
+    HQ_CODE,
+    OBSERVER_CODE,
+    PERSONAS,
+    RECIPIENT_CODE,
+    liaison_username,
 )
 from umbrella.needs import services as needs
 from umbrella.orgs import services as orgs

@@ -16,6 +16,7 @@ from umbrella.core.imports import Column, ImportContext
 from umbrella.needs import services
 from umbrella.needs.models import ListState, Requirement, RequirementList
 
+
 def find_draft_list(actor, reference: str) -> RequirementList | None:
     lists = RequirementList.objects.visible_to(actor)
     if reference.isdigit():

@@ -48,6 +48,12 @@ def require_list_step(actor: Actor, requirement_list: RequirementList, step: str
         require_owner(actor, requirement_list, Role.EDITOR, doing="Changing a requirement list")
 
 
+def require_list_editor(actor: Actor, requirement_list: RequirementList) -> None:
+    """Requirements and list details change only in a draft, and only by the recipient that owns it."""
+    require_owner(actor, requirement_list, Role.EDITOR, doing="Changing a requirement list")
+    _require_draft(requirement_list)
+
+
 def require_recipient_editor(actor: Actor) -> None:
     require_role(actor, Role.EDITOR, kinds=RECIPIENT, doing="Creating a requirement list")
 
@@ -65,8 +71,7 @@ def create_requirement_list(*, actor: Actor, fields: Mapping[str, Any]) -> Requi
 def update_requirement_list(*, actor: Actor, list_id: int, expected_version: int, changes: Mapping[str, Any]) -> RequirementList:
     with transaction.atomic():
         requirement_list = _locked_list(actor, list_id)
-        require_owner(actor, requirement_list, Role.EDITOR, doing="Editing a requirement list")
-        _require_draft(requirement_list)
+        require_list_editor(actor, requirement_list)
         values = services.writable(changes, LIST_FIELDS - {"series"})
         return services.update_record(actor=actor, obj=requirement_list, changes=values, expected_version=expected_version)
 
@@ -139,8 +144,7 @@ def start_new_revision(*, actor: Actor, list_id: int) -> RequirementList:
 def delete_requirement_list(*, actor: Actor, list_id: int, expected_version: int) -> None:
     with transaction.atomic():
         requirement_list = _locked_list(actor, list_id)
-        require_owner(actor, requirement_list, Role.EDITOR, doing="Deleting a requirement list")
-        _require_draft(requirement_list)
+        require_list_editor(actor, requirement_list)
         for requirement in requirement_list.requirements.all():
             services.delete_record(actor=actor, obj=requirement, expected_version=None)
         services.delete_record(actor=actor, obj=requirement_list, expected_version=expected_version)
@@ -149,8 +153,7 @@ def delete_requirement_list(*, actor: Actor, list_id: int, expected_version: int
 def create_requirement(*, actor: Actor, list_id: int, fields: Mapping[str, Any]) -> Requirement:
     with transaction.atomic():
         requirement_list = _locked_list(actor, list_id)
-        require_owner(actor, requirement_list, Role.EDITOR, doing="Adding a requirement")
-        _require_draft(requirement_list)
+        require_list_editor(actor, requirement_list)
         values = services.writable(fields, REQUIREMENT_FIELDS)
         values.setdefault("marking", requirement_list.marking)
         obj = Requirement(owner=requirement_list.owner, requirement_list=requirement_list, **values)
@@ -161,8 +164,7 @@ def _locked_requirement(actor: Actor, requirement_id: int) -> Requirement:
     requirement = get_visible(
         Requirement.objects.select_for_update().select_related("requirement_list"), actor, pk=requirement_id
     )
-    require_owner(actor, requirement, Role.EDITOR, doing="Changing a requirement")
-    _require_draft(requirement.requirement_list)
+    require_list_editor(actor, requirement.requirement_list)
     return requirement
 
 

@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.db.models import Count
 from django.contrib.auth.decorators import login_required
+from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from umbrella.catalog.models import CapabilityArea
-from umbrella.core.access import Role, allowed, get_visible, require_owner, visibility_q
+from umbrella.core.access import allowed, get_visible, visibility_q
 from umbrella.core.errors import DomainError, InvalidTransition
 from umbrella.needs import services
 from umbrella.needs.models import LIST_LIFECYCLE, ListState, Requirement, RequirementList
@@ -95,7 +95,7 @@ def requirement_list_detail(request: HttpRequest, pk: int) -> HttpResponse:
     lst = get_visible(RequirementList.objects.select_related("owner", "approved_by", "supersedes"), request.actor, pk=pk)
     requirements = Requirement.objects.visible_to(request.actor).filter(requirement_list=lst).select_related("item_type__capability_area")
     result = listing.run(REQUIREMENTS, requirements, request.GET, request.actor)
-    editable = lst.is_editable and allowed(require_owner, request.actor, lst, Role.EDITOR, doing="")
+    editable = allowed(services.require_list_editor, request.actor, lst)
     page = DetailPage(
         title=lst.title, obj=lst,
         fields=[
@@ -112,6 +112,7 @@ def requirement_list_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def requirement_list_create(request: HttpRequest) -> HttpResponse:
+    services.require_recipient_editor(request.actor)
     form = RequirementListForm(request.POST or None, actor=request.actor)
     if request.method == "POST" and form.is_valid():
         try:
@@ -127,6 +128,7 @@ def requirement_list_create(request: HttpRequest) -> HttpResponse:
 @login_required
 def requirement_list_edit(request: HttpRequest, pk: int) -> HttpResponse:
     lst = get_visible(RequirementList.objects.all(), request.actor, pk=pk)
+    services.require_list_editor(request.actor, lst)
     form = RequirementListEditForm(request.POST or None, instance=lst, actor=request.actor)
     version = lst.version
     if request.method == "POST" and form.is_valid():
@@ -145,6 +147,7 @@ def requirement_list_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def requirement_list_delete(request: HttpRequest, pk: int) -> HttpResponse:
     lst = get_visible(RequirementList.objects.all(), request.actor, pk=pk)
+    services.require_list_editor(request.actor, lst)
     if request.method == "POST":
         services.delete_requirement_list(actor=request.actor, list_id=pk, expected_version=posted_version(request))
         messages.success(request, _("Requirement list deleted."))
@@ -178,7 +181,7 @@ def requirement_list_step(request: HttpRequest, pk: int, step: str) -> HttpRespo
 
 def requirement_detail(request: HttpRequest, pk: int) -> HttpResponse:
     requirement = get_visible(Requirement.objects.select_related("item_type", "requirement_list", "owner"), request.actor, pk=pk)
-    editable = requirement.requirement_list.is_editable and allowed(require_owner, request.actor, requirement, Role.EDITOR, doing="")
+    editable = allowed(services.require_list_editor, request.actor, requirement.requirement_list)
     page = DetailPage(
         title=str(requirement), obj=requirement,
         fields=[
@@ -196,6 +199,7 @@ def requirement_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def requirement_create(request: HttpRequest, pk: int) -> HttpResponse:
     lst = get_visible(RequirementList.objects.all(), request.actor, pk=pk)
+    services.require_list_editor(request.actor, lst)
     form = RequirementForm(request.POST or None, actor=request.actor, initial={"marking": lst.marking})
     if request.method == "POST" and form.is_valid():
         try:
@@ -212,7 +216,8 @@ def requirement_create(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def requirement_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    requirement = get_visible(Requirement.objects.all(), request.actor, pk=pk)
+    requirement = get_visible(Requirement.objects.select_related("requirement_list"), request.actor, pk=pk)
+    services.require_list_editor(request.actor, requirement.requirement_list)
     form = RequirementForm(request.POST or None, instance=requirement, actor=request.actor)
     version = requirement.version
     if request.method == "POST" and form.is_valid():
@@ -231,6 +236,7 @@ def requirement_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def requirement_delete(request: HttpRequest, pk: int) -> HttpResponse:
     requirement = get_visible(Requirement.objects.select_related("requirement_list"), request.actor, pk=pk)
+    services.require_list_editor(request.actor, requirement.requirement_list)
     if request.method == "POST":
         services.delete_requirement(actor=request.actor, requirement_id=pk, expected_version=posted_version(request))
         messages.success(request, _("Requirement deleted."))

@@ -53,7 +53,7 @@ def _add_source(actor: Actor, pledge: Pledge, fields: Mapping[str, Any]) -> Pled
 def create_pledge(*, actor: Actor, fields: Mapping[str, Any], sources: Sequence[Mapping[str, Any]]) -> Pledge:
     """Announce a pledge owned by the actor's organization, with at least one source."""
     with transaction.atomic():
-        require_role(actor, Role.EDITOR, kinds=DONORS, doing="Pledging")
+        require_donor_editor(actor)
         if not sources:
             raise Invalid({"sources": ["A pledge needs at least one source (a URL or a document reference)."]})
         values = services.writable(fields, PLEDGE_FIELDS)
@@ -68,14 +68,20 @@ def _locked_pledge(actor: Actor, pledge_id: int) -> Pledge:
     return get_visible(Pledge.objects.select_for_update().select_related("item_type"), actor, pk=pledge_id)
 
 
+def require_donor_editor(actor: Actor) -> None:
+    require_role(actor, Role.EDITOR, kinds=DONORS, doing="Pledging")
+
+
+def require_pledge_editor(actor: Actor, pledge: Pledge) -> None:
+    require_owner(actor, pledge, Role.EDITOR, doing="Editing a pledge")
+    if pledge.state not in EDITABLE_STATES:
+        raise InvalidTransition(f"A pledge that is {pledge.get_state_display()} can no longer be edited.", state=pledge.state)
+
+
 def update_pledge(*, actor: Actor, pledge_id: int, expected_version: int, changes: Mapping[str, Any]) -> Pledge:
     with transaction.atomic():
         pledge = _locked_pledge(actor, pledge_id)
-        require_owner(actor, pledge, Role.EDITOR, doing="Editing a pledge")
-        if pledge.state not in EDITABLE_STATES:
-            raise InvalidTransition(
-                f"A pledge that is {pledge.get_state_display()} can no longer be edited.", state=pledge.state
-            )
+        require_pledge_editor(actor, pledge)
         values = services.writable(changes, PLEDGE_FIELDS)
         return services.update_record(actor=actor, obj=pledge, changes=values, expected_version=expected_version)
 

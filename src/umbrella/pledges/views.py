@@ -11,12 +11,12 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from umbrella.catalog.models import CapabilityArea
-from umbrella.core.access import Marking, OrganizationKind, Role, allowed, get_visible, require_owner, require_role
+from umbrella.core.access import Marking, OrganizationKind, Role, allowed, get_visible, require_owner
 from umbrella.core.errors import DomainError, Invalid
 from umbrella.core.money import format_eur
 from umbrella.orgs.models import Organization
 from umbrella.pledges import services
-from umbrella.pledges.models import EDITABLE_STATES, PLEDGE_LIFECYCLE, Pledge, PledgeSource, PledgeState
+from umbrella.pledges.models import PLEDGE_LIFECYCLE, Pledge, PledgeSource, PledgeState
 from umbrella.web.forms import ActorForm, posted_version
 from umbrella.web.listing import Column, Filter, Listing
 from umbrella.web.pages import ConfirmPage, DetailPage, FormPage, form_page, history_rows, list_or_export
@@ -75,7 +75,7 @@ class SourceForm(ActorForm):
 
 def pledge_list(request: HttpRequest) -> HttpResponse:
     queryset = Pledge.objects.visible_to(request.actor).select_related("owner", "item_type__capability_area")
-    may_create = allowed(require_role, request.actor, Role.EDITOR, kinds=services.DONORS, doing="")
+    may_create = allowed(services.require_donor_editor, request.actor)
     return list_or_export(
         request, PLEDGES, queryset, title=_("Pledges"), export_kind="pledges",
         create_url=reverse("pledge-new") if may_create else None, create_label=_("New pledge"),
@@ -108,7 +108,7 @@ def pledge_detail(request: HttpRequest, pk: int) -> HttpResponse:
         history=history_rows(pledge), actions=_actions(request, pledge),
         extra={
             "sources": pledge.sources.all(),
-            "editable": owner_editor and pledge.state in EDITABLE_STATES,
+            "editable": allowed(services.require_pledge_editor, request.actor, pledge),
             "deletable": owner_editor and pledge.state == PledgeState.ANNOUNCED,
             "may_add_source": allowed(services.require_source_keeper, request.actor, pledge),
         },
@@ -118,6 +118,7 @@ def pledge_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def pledge_create(request: HttpRequest) -> HttpResponse:
+    services.require_donor_editor(request.actor)
     form = PledgeForm(request.POST or None, actor=request.actor, prefix="pledge", initial={"marking": Marking.COORDINATION})
     source_form = SourceForm(request.POST or None, actor=request.actor, prefix="source")
     if request.method == "POST" and form.is_valid() and source_form.is_valid():
@@ -137,6 +138,7 @@ def pledge_create(request: HttpRequest) -> HttpResponse:
 @login_required
 def pledge_edit(request: HttpRequest, pk: int) -> HttpResponse:
     pledge = get_visible(Pledge.objects.all(), request.actor, pk=pk)
+    services.require_pledge_editor(request.actor, pledge)
     form = PledgeForm(request.POST or None, instance=pledge, actor=request.actor, prefix="pledge")
     version = pledge.version
     if request.method == "POST" and form.is_valid():
@@ -155,6 +157,7 @@ def pledge_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def pledge_delete(request: HttpRequest, pk: int) -> HttpResponse:
     pledge = get_visible(Pledge.objects.select_related("item_type", "owner"), request.actor, pk=pk)
+    require_owner(request.actor, pledge, Role.EDITOR, doing="Deleting a pledge")
     if request.method == "POST":
         services.delete_pledge(actor=request.actor, pledge_id=pk, expected_version=posted_version(request))
         messages.success(request, _("Pledge deleted."))
@@ -181,6 +184,7 @@ def pledge_step(request: HttpRequest, pk: int, step: str) -> HttpResponse:
 @login_required
 def source_create(request: HttpRequest, pk: int) -> HttpResponse:
     pledge = get_visible(Pledge.objects.select_related("item_type", "owner"), request.actor, pk=pk)
+    services.require_source_keeper(request.actor, pledge)
     form = SourceForm(request.POST or None, actor=request.actor)
     if request.method == "POST" and form.is_valid():
         try:

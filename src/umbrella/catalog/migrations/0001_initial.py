@@ -2,9 +2,10 @@
 
 import django.core.validators
 import django.db.models.deletion
-import umbrella.catalog.models
 from django.conf import settings
 from django.db import migrations, models
+
+import umbrella.catalog.models
 
 
 class Migration(migrations.Migration):
