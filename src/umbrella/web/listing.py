@@ -59,7 +59,7 @@ class SortLink:
 @dataclass
 class ListResult:
     page: Any
-    rows: list[tuple[Any, list[Any]]]
+    rows: list[tuple[Any, list[tuple[Any, bool]]]]  # (record, [(cell, numeric), ...])
     headers: list[SortLink]
     filters: list[FilterState]
     search: str
@@ -119,7 +119,7 @@ def run(listing: Listing, queryset: QuerySet, params: QueryDict, actor: Actor) -
         else:
             headers.append(SortLink(column.label, None, "", "", column.numeric))
     filters = [FilterState(spec.name, spec.label, spec.choices(actor), params.get(spec.name, "")) for spec in listing.filters]
-    rows = [(obj, [column.value(obj) for column in listing.columns]) for obj in page.object_list]
+    rows = [(obj, [(column.value(obj), column.numeric) for column in listing.columns]) for obj in page.object_list]
     return ListResult(
         page=page, rows=rows, headers=headers, filters=filters, search=params.get("q", ""),
         total=paginator.count, querystring=_querystring(params, page=None), columns=listing.columns,
