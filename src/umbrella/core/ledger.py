@@ -1,24 +1,49 @@
-"""The ledger seam: every service writes one entry per change, inside the change's own transaction.
+"""The ledger: every service appends one entry per change, inside the change's own transaction.
 
-The hash-linked, signed form of this ledger arrives with the trust layer; its writers stay this one function.
+Entries are hash-linked (each names the leaf hash of the one before) and form an RFC 6962 Merkle tree
+(`core.merkle`), so a signed checkpoint of (size, root) taken today proves tomorrow that nothing before it
+was changed, removed, inserted or reordered. `record_change` is the only writer.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import secrets
+from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
+from django.utils import timezone
 
-from umbrella.core.access import Actor, Marking
-from umbrella.core.models import ChangeRecord
+from umbrella.core import checkpoints, merkle
+from umbrella.core.access import Actor, Marking, visible_markings
+from umbrella.core.models import ChangeRecord, LedgerCheckpoint, LedgerHead
+
+GENESIS_HASH = "0" * 64
+CONTENT_FIELDS = (
+    "sequence", "at", "actor_user", "actor_organization", "request_id", "action", "entity", "entity_id",
+    "before", "after", "marking", "owner", "salt", "previous_hash",
+)
+
+
+def canonical_json(value: Any) -> bytes:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, cls=DjangoJSONEncoder).encode("utf-8")
+
+
+def _stored_value(field: models.Field, value: Any) -> Any:
+    """The value as the database gives it back, so a replay compares equal to a fresh read."""
+    if isinstance(value, Decimal) and isinstance(field, models.DecimalField):
+        return value.quantize(Decimal(1).scaleb(-field.decimal_places))
+    return value
 
 
 def snapshot(obj: models.Model) -> dict[str, Any]:
     """The stored values of a row, as canonical JSON-ready data (foreign keys by id)."""
-    values = {field.attname: getattr(obj, field.attname) for field in obj._meta.concrete_fields}
-    return json.loads(json.dumps(values, cls=DjangoJSONEncoder, sort_keys=True))
+    values = {field.attname: _stored_value(field, getattr(obj, field.attname)) for field in obj._meta.concrete_fields}
+    return json.loads(canonical_json(values))
 
 
 def entity_name(obj: models.Model) -> str:
@@ -26,21 +51,46 @@ def entity_name(obj: models.Model) -> str:
 
 
 def marking_of(obj: models.Model) -> str:
-    marking = getattr(obj, "marking", None)
-    if marking is None:
-        parent = getattr(obj, "ledger_parent", None)
-        marking = getattr(parent, "marking", None) if parent is not None else None
-    return marking or Marking.PUBLIC
+    if hasattr(obj, "marking"):
+        return obj.marking
+    if hasattr(obj, "ledger_marking"):
+        return obj.ledger_marking
+    parent = getattr(obj, "ledger_parent", None)
+    return marking_of(parent) if parent is not None else Marking.PARTICIPANTS
+
+
+def owner_of(obj: models.Model) -> str:
+    if getattr(obj, "owner_id", None) is not None:
+        return obj.owner.code
+    if hasattr(obj, "ledger_owner_code"):
+        return obj.ledger_owner_code
+    parent = getattr(obj, "ledger_parent", None)
+    return owner_of(parent) if parent is not None else ""
+
+
+def timestamp(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).isoformat(timespec="microseconds")
+
+
+def content(entry: ChangeRecord) -> dict[str, Any]:
+    values = {name: getattr(entry, name) for name in CONTENT_FIELDS}
+    values["at"] = timestamp(entry.at)
+    return values
+
+
+def compute_leaf_hash(entry: ChangeRecord) -> str:
+    return merkle.leaf_hash(canonical_json(content(entry))).hex()
 
 
 def record_change(
     *, actor: Actor, action: str, obj: models.Model, before: dict[str, Any] | None, after: dict[str, Any] | None
 ) -> ChangeRecord:
-    user = actor.user.get_username() if actor.user is not None else actor.label()
-    organization = actor.organization.name if actor.organization is not None else actor.label()
-    return ChangeRecord.objects.create(
-        actor_user=user,
-        actor_organization=organization,
+    head = LedgerHead.objects.select_for_update().get(pk=1)
+    entry = ChangeRecord(
+        sequence=head.size + 1,
+        at=timezone.now(),
+        actor_user=actor.user.get_username() if actor.user is not None else actor.label(),
+        actor_organization=actor.organization.name if actor.organization is not None else actor.label(),
         request_id=actor.request_id,
         action=action,
         entity=entity_name(obj),
@@ -48,8 +98,38 @@ def record_change(
         before=before,
         after=after,
         marking=marking_of(obj),
+        owner=owner_of(obj),
+        salt=secrets.token_hex(16),
+        previous_hash=head.last_hash,
     )
+    entry.leaf_hash = compute_leaf_hash(entry)
+    entry.save(force_insert=True)
+    head.size, head.last_hash = entry.sequence, entry.leaf_hash
+    head.save(update_fields=["size", "last_hash"])
+    return entry
 
 
 def history(obj: models.Model) -> models.QuerySet[ChangeRecord]:
     return ChangeRecord.objects.filter(entity=entity_name(obj), entity_id=str(obj.pk)).order_by("-sequence")
+
+
+def entry_visible_to(entry: ChangeRecord, actor: Actor) -> bool:
+    """An actor reads an entry in full if it may see the record it is about; otherwise only its hash."""
+    if actor.is_system:
+        return True
+    if actor.organization is not None and entry.owner == actor.organization.code:
+        return True
+    return entry.marking in visible_markings(actor)
+
+
+def leaf_hashes() -> list[bytes]:
+    return [bytes.fromhex(value) for value in ChangeRecord.objects.order_by("sequence").values_list("leaf_hash", flat=True)]
+
+
+def current_checkpoint() -> dict[str, Any]:
+    """Sign and keep a checkpoint of the ledger as it is now."""
+    leaves = leaf_hashes()
+    key = checkpoints.load_or_create_key(settings.DATA_DIR)
+    signed = checkpoints.sign(key, len(leaves), merkle.root(leaves).hex())
+    LedgerCheckpoint.objects.create(**signed)
+    return signed

@@ -31,6 +31,7 @@ class OwnedModel(models.Model):
 
     objects = VisibleQuerySet.as_manager()
 
+    ledgered = True  # every change goes through the services and the ledger (checked by `umbrella ledger verify`)
     # Fields the services own: never taken from a form, an import row or an API body.
     PROTECTED_FIELDS = frozenset({"id", "owner", "owner_id", "version", "created_at", "updated_at", "created_by", "updated_by"})
 
@@ -42,10 +43,12 @@ class ChangeRecord(models.Model):
     """One entry of the append-only ledger: who changed what, when, from what to what.
 
     Written only by `umbrella.core.ledger.record_change`, in the same transaction as the change itself.
+    Each entry carries the hash of the one before it and its own RFC 6962 leaf hash over its canonical
+    JSON (with a random salt, so someone who sees only the hash cannot guess the content).
     """
 
-    sequence = models.BigAutoField(primary_key=True)
-    at = models.DateTimeField(auto_now_add=True)
+    sequence = models.PositiveBigIntegerField(primary_key=True)
+    at = models.DateTimeField()
     actor_user = models.CharField(max_length=150)
     actor_organization = models.CharField(max_length=200)
     request_id = models.CharField(max_length=100)
@@ -55,15 +58,40 @@ class ChangeRecord(models.Model):
     before = models.JSONField(null=True)
     after = models.JSONField(null=True)
     marking = models.CharField(max_length=16, choices=Marking.choices)
+    owner = models.CharField(max_length=16, blank=True, help_text="Code of the organization owning the record.")
+    salt = models.CharField(max_length=32)
+    previous_hash = models.CharField(max_length=64)
+    leaf_hash = models.CharField(max_length=64)
 
     class Meta:
         ordering = ["sequence"]
         indexes = [models.Index(fields=["entity", "entity_id"])]
 
     def save(self, *args, **kwargs):
-        if self.pk is not None and not self._state.adding:
-            raise RuntimeError("ledger entries are never changed")
+        if not kwargs.get("force_insert"):
+            raise RuntimeError("ledger entries are only ever inserted")
         super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):
         raise RuntimeError("ledger entries are never deleted")
+
+
+class LedgerHead(models.Model):
+    """The size and last hash of the ledger: the one row every writer locks, so entries get gapless
+    sequence numbers in commit order. A cache of the ledger's end; `umbrella ledger verify` checks it."""
+
+    size = models.PositiveBigIntegerField(default=0)
+    last_hash = models.CharField(max_length=64)
+
+
+class LedgerCheckpoint(models.Model):
+    """A signed statement of the ledger's size and root at a moment, for nations to keep outside Umbrella."""
+
+    tree_size = models.PositiveBigIntegerField()
+    root_hash = models.CharField(max_length=64)
+    timestamp = models.CharField(max_length=40)
+    public_key = models.CharField(max_length=64)
+    signature = models.CharField(max_length=128)
+
+    class Meta:
+        ordering = ["-tree_size", "-id"]

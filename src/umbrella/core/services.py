@@ -15,7 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import ProtectedError
 
-from umbrella.core.access import Actor
+from umbrella.core.access import Actor, deny
 from umbrella.core.errors import Conflict, Invalid
 from umbrella.core.ledger import record_change, snapshot
 
@@ -43,11 +43,21 @@ def _stamp(actor: Actor, obj: models.Model, *, creating: bool) -> None:
         obj.updated_by = actor.user
 
 
+def _recheck_visible(actor: Actor, obj: models.Model) -> None:
+    """A write must leave the record visible to whoever made it (say, not marked away from its own author)."""
+    manager = type(obj)._default_manager
+    if actor.is_system or not hasattr(manager, "visible_to"):
+        return
+    if not manager.visible_to(actor).filter(pk=obj.pk).exists():
+        raise deny(actor, "After this change you could no longer see the record, so it was not saved.")
+
+
 def create_record(*, actor: Actor, obj: M, action: str = "create") -> M:
     _require_transaction()
     _stamp(actor, obj, creating=True)
     validate(obj)
     obj.save(force_insert=True)
+    _recheck_visible(actor, obj)
     record_change(actor=actor, action=action, obj=obj, before=None, after=snapshot(obj))
     return obj
 
@@ -92,6 +102,7 @@ def update_record(
     if hasattr(obj, "version"):
         obj.version += 1
     obj.save()
+    _recheck_visible(actor, obj)
     record_change(actor=actor, action=action, obj=obj, before=before, after=snapshot(obj))
     return obj
 

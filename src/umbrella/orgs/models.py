@@ -26,6 +26,8 @@ class Organization(models.Model):
     version = models.PositiveIntegerField(default=1, editable=False)
 
     PROTECTED_FIELDS = frozenset({"id", "version"})
+    ledgered = True
+    ledger_marking = "public"
 
     class Meta:
         ordering = ["name"]
@@ -35,11 +37,17 @@ class Organization(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def ledger_owner_code(self) -> str:
+        return self.code
+
 
 class Membership(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
     organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="memberships")
     role = models.CharField(_("role"), max_length=16, choices=Role.choices)
+    ledgered = True
+    ledger_marking = "participants"
 
     class Meta:
         ordering = ["organization__name", "user__username"]
@@ -49,6 +57,10 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} · {self.organization} · {self.get_role_display()}"
+
+    @property
+    def ledger_owner_code(self) -> str:
+        return self.organization.code
 
 
 class GdpFigure(models.Model):
@@ -61,6 +73,7 @@ class GdpFigure(models.Model):
     )
     currency = models.CharField(_("currency"), max_length=3, default="USD")
     source = models.CharField(_("source"), max_length=300)
+    ledgered = True
 
     class Meta:
         ordering = ["organization__name", "-year"]

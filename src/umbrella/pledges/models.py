@@ -103,6 +103,7 @@ class PledgeSource(models.Model):
 
     objects = VisibleQuerySet.as_manager()
     visibility_path = "pledge__"
+    ledgered = True
 
     class Meta:
         ordering = ["date", "id"]

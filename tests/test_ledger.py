@@ -1,0 +1,199 @@
+"""The ledger detects tampering behind the application's back, and reproduces every ledgered table."""
+
+import io
+import json
+import random
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection, transaction
+
+from tests import factories
+from umbrella.core.ledger import GENESIS_HASH, compute_leaf_hash, current_checkpoint
+from umbrella.core.models import ChangeRecord, LedgerHead
+from umbrella.core.verify import ledgered_models, verify
+from umbrella.pledges.models import Pledge
+
+LEDGER = ChangeRecord._meta.db_table
+HEAD = LedgerHead._meta.db_table
+TEXT_COLUMNS = ("actor_user", "actor_organization", "request_id", "action", "entity", "entity_id", "marking", "salt")
+
+
+def execute(sql: str, params=()) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def json_cast() -> str:
+    return "::jsonb" if connection.vendor == "postgresql" else ""
+
+
+def build_history(personas) -> None:
+    for _ in range(6):
+        pledge = factories.pledge(personas)
+        factories.advance(personas, pledge, "offer", "accept")
+    factories.requirement_list(personas, requirements=4)
+
+
+def entries() -> list[ChangeRecord]:
+    return list(ChangeRecord.objects.order_by("sequence"))
+
+
+def fix_head() -> None:
+    last = ChangeRecord.objects.order_by("-sequence").first()
+    execute(f"UPDATE {HEAD} SET size = %s, last_hash = %s WHERE id = 1",
+            [last.sequence if last else 0, last.leaf_hash if last else GENESIS_HASH])
+
+
+def change_a_byte(rng: random.Random, checkpoint_size: int) -> str:
+    entry = rng.choice(entries())
+    column = rng.choice((*TEXT_COLUMNS, "after", "at"))
+    if column == "after":
+        after = dict(entry.after or {"id": entry.entity_id})
+        key = rng.choice(sorted(after))
+        after[key] = f"{after[key]}x"
+        execute(f"UPDATE {LEDGER} SET after = %s{json_cast()} WHERE sequence = %s", [json.dumps(after), entry.sequence])
+    elif column == "at":
+        execute(f"UPDATE {LEDGER} SET at = %s WHERE sequence = %s", [entry.at.replace(microsecond=(entry.at.microsecond + 1) % 10**6), entry.sequence])
+    else:
+        value = getattr(entry, column)
+        position = rng.randrange(len(value))
+        replacement = "Z" if value[position] != "Z" else "Y"
+        execute(f"UPDATE {LEDGER} SET {column} = %s WHERE sequence = %s", [value[:position] + replacement + value[position + 1:], entry.sequence])
+    return f"change {column} of entry {entry.sequence}"
+
+
+def delete_an_entry(rng: random.Random, checkpoint_size: int) -> str:
+    entry = rng.choice(entries())
+    execute(f"DELETE FROM {LEDGER} WHERE sequence = %s", [entry.sequence])
+    fix_head()
+    return f"delete entry {entry.sequence}"
+
+
+def insert_an_entry(rng: random.Random, checkpoint_size: int) -> str:
+    """A forger who knows the algorithm appends a well-formed entry claiming a change nobody made."""
+    last = entries()[-1]
+    pledge = rng.choice(list(Pledge.objects.all()))
+    forged = ChangeRecord(**{f.attname: getattr(last, f.attname) for f in ChangeRecord._meta.concrete_fields})
+    forged.sequence, forged.previous_hash = last.sequence + 1, last.leaf_hash
+    forged.entity, forged.entity_id, forged.action = "pledges.pledge", str(pledge.pk), "update"
+    forged.after = {**(ChangeRecord.objects.filter(entity="pledges.pledge", entity_id=str(pledge.pk)).last().after), "quantity": 999_999}
+    forged.leaf_hash = compute_leaf_hash(forged)
+    forged.save(force_insert=True)
+    fix_head()
+    return f"insert a forged entry for pledge {pledge.pk}"
+
+
+def reorder_entries(rng: random.Random, checkpoint_size: int) -> str:
+    size = len(entries())
+    first, second = sorted(rng.sample(range(1, size + 1), 2))
+    parked = size + 1_000
+    execute(f"UPDATE {LEDGER} SET sequence = %s WHERE sequence = %s", [parked, first])
+    execute(f"UPDATE {LEDGER} SET sequence = %s WHERE sequence = %s", [first, second])
+    execute(f"UPDATE {LEDGER} SET sequence = %s WHERE sequence = %s", [second, parked])
+    return f"swap entries {first} and {second}"
+
+
+def rewrite_from_a_point(rng: random.Random, checkpoint_size: int) -> str:
+    """The strongest forger: rewrites an entry the checkpoint covers, then re-hashes and re-links every
+    entry after it and the head, so every entry matches its hash and the chain is unbroken."""
+    start = rng.randint(1, checkpoint_size)
+    previous = GENESIS_HASH
+    for entry in entries():
+        if entry.sequence == start:
+            entry.actor_user = "someone-else"
+        if entry.sequence >= start:
+            entry.previous_hash = previous
+            entry.leaf_hash = compute_leaf_hash(entry)
+            execute(f"UPDATE {LEDGER} SET actor_user = %s, previous_hash = %s, leaf_hash = %s WHERE sequence = %s",
+                    [entry.actor_user, entry.previous_hash, entry.leaf_hash, entry.sequence])
+        previous = entry.leaf_hash
+    fix_head()
+    return f"rewrite the chain from entry {start}"
+
+
+def change_a_row_without_an_entry(rng: random.Random, checkpoint_size: int) -> str:
+    editable = {
+        model: [f for f in model._meta.concrete_fields
+                if not f.primary_key and not f.choices and f.get_internal_type() in ("CharField", "PositiveIntegerField", "TextField")]
+        for model in ledgered_models() if model.objects.exists()
+    }
+    model = rng.choice(sorted((m for m, fields in editable.items() if fields), key=lambda m: m._meta.label))
+    row = rng.choice(list(model.objects.order_by("pk")))
+    field = rng.choice(editable[model])
+    value = getattr(row, field.attname)
+    if isinstance(value, int):
+        new = value + 1
+    else:  # same length, so the column's limit holds on every database
+        new = (value[:-1] + ("?" if value.endswith("!") else "!")) if value else "!"
+    execute(f"UPDATE {model._meta.db_table} SET {field.column} = %s WHERE {model._meta.pk.column} = %s", [new, row.pk])
+    return f"change {model._meta.label_lower} {row.pk}.{field.name} without an entry"
+
+
+TAMPERINGS = (change_a_byte, delete_an_entry, insert_an_entry, reorder_entries, rewrite_from_a_point, change_a_row_without_an_entry)
+
+
+@pytest.mark.django_db
+def test_an_untouched_ledger_verifies_and_reproduces_every_table(personas):
+    build_history(personas)
+    report = verify(current_checkpoint())
+    assert report.ok, report.as_dict()
+    assert report.size == ChangeRecord.objects.count()
+    assert report.rows_checked == sum(model.objects.count() for model in ledgered_models())
+
+
+@pytest.mark.django_db
+def test_a_thousand_random_tamperings_are_each_detected_against_an_earlier_checkpoint(personas):
+    build_history(personas)
+    checkpoint = current_checkpoint()
+    factories.pledge(personas)  # the ledger grows after the checkpoint, as it does in real life
+    assert verify(checkpoint).ok
+    rng = random.Random(6962)
+    undetected = []
+    for attempt in range(1000):
+        tamper = TAMPERINGS[attempt % len(TAMPERINGS)]
+        with transaction.atomic():
+            description = tamper(rng, checkpoint["tree_size"])
+            if verify(checkpoint).ok:
+                undetected.append(description)
+            transaction.set_rollback(True)
+    assert not undetected, undetected[:10]
+    assert verify(checkpoint).ok
+
+
+@pytest.mark.django_db
+def test_a_forged_or_stale_checkpoint_is_refused(personas):
+    build_history(personas)
+    checkpoint = current_checkpoint()
+    assert not verify({**checkpoint, "tree_size": checkpoint["tree_size"] - 1}).ok  # signature no longer matches
+    assert not verify({**checkpoint, "signature": "00" * 64}).ok
+
+
+@pytest.mark.django_db
+def test_the_command_verifies_and_names_the_row_edited_behind_its_back(personas):
+    build_history(personas)
+    out = io.StringIO()
+    call_command("ledger", "checkpoint", json=True, stdout=out)
+    saved = json.loads(out.getvalue())
+    out = io.StringIO()
+    call_command("ledger", "verify", json=True, stdout=out)
+    report = json.loads(out.getvalue())
+    assert report["ok"] and report["size"] == saved["tree_size"] and report["root"] == saved["root_hash"]
+    pledge = Pledge.objects.order_by("pk").first()
+    execute(f"UPDATE {Pledge._meta.db_table} SET quantity = 12345 WHERE id = %s", [pledge.pk])
+    out = io.StringIO()
+    with pytest.raises(CommandError) as failure:
+        call_command("ledger", "verify", json=True, stdout=out)
+    assert failure.value.returncode == 1
+    problem = json.loads(out.getvalue())["first_problem"]
+    assert problem["row"] == f"pledges.pledge {pledge.pk}" and "quantity" in problem["message"]
+
+
+@pytest.mark.django_db
+def test_ledger_entries_cannot_be_changed_or_deleted_through_the_application(personas):
+    build_history(personas)
+    entry = ChangeRecord.objects.first()
+    with pytest.raises(RuntimeError):
+        entry.save()
+    with pytest.raises(RuntimeError):
+        entry.delete()
