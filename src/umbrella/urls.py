@@ -1,8 +1,11 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from umbrella.api import api
+
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("api/v1/", api.urls),
     path("", include("umbrella.web.urls")),
     path("catalog/", include("umbrella.catalog.urls")),
     path("requirements/", include("umbrella.needs.urls")),

@@ -95,3 +95,19 @@ class LedgerCheckpoint(models.Model):
 
     class Meta:
         ordering = ["-tree_size", "-id"]
+
+
+class IdempotencyRecord(models.Model):
+    """The first response to a create sent with an Idempotency-Key, replayed when the same key comes again.
+
+    Scoped to the organization and the user, so one organization's keys never collide with another's."""
+
+    scope = models.CharField(max_length=100)
+    key = models.CharField(max_length=200)
+    request_hash = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField(null=True)
+    response = models.JSONField(null=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["scope", "key"], name="one_response_per_idempotency_key")]

@@ -86,3 +86,30 @@ class GdpFigure(models.Model):
     @property
     def ledger_parent(self) -> Organization:
         return self.organization
+
+
+class ApiToken(models.Model):
+    """A user's key to the API, acting for one of their organizations. Only a hash of the secret is kept;
+    the secret is shown once, when the token is issued. Revocation takes effect on the next request."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(_("name"), max_length=100)
+    prefix = models.CharField(max_length=16, unique=True)
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(_("expires at"))
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("API token")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def ledger_owner_code(self) -> str:
+        return self.organization.code
+
+    ledger_marking = "owner"

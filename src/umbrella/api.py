@@ -1,0 +1,97 @@
+"""API v1: /api/v1/, its OpenAPI document at /api/v1/openapi.json and its docs at /api/v1/docs, served
+by the app itself (no CDN). Authentication: `Authorization: Bearer <token>` (see `umbrella token`);
+without it, a request acts as the public and sees only what is marked public."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.http import Http404
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import ValidationError as NinjaValidationError
+from ninja.security import HttpBearer
+
+from umbrella.core.access import Actor
+from umbrella.core.api import domain_error_response, problem
+from umbrella.core.errors import DomainError, Forbidden
+from umbrella.orgs.services import token_actor
+
+
+class TokenAuth(HttpBearer):
+    """A valid bearer token acts for its user and organization; no Authorization header acts as the public;
+    anything else is 401 (a bad token never falls back to the public)."""
+
+    def __call__(self, request):
+        request_id = (request.headers.get("X-Request-ID") or uuid.uuid4().hex)[:64]
+        header = request.headers.get("Authorization")
+        if not header:
+            request.actor = Actor.anonymous()
+            return request.actor
+        scheme, _, secret = header.partition(" ")
+        actor = token_actor(secret.strip(), request_id) if scheme.lower() == "bearer" else None
+        if actor is None:
+            raise AuthenticationError()
+        request.actor = actor
+        return actor
+
+    def authenticate(self, request, token):  # required by HttpBearer; __call__ does the work
+        return None
+
+
+api = NinjaAPI(
+    title="Umbrella API",
+    version="1",
+    urls_namespace="api-v1",
+    auth=TokenAuth(),
+    description=__doc__,
+)
+
+
+@api.exception_handler(DomainError)
+def _domain_error(request, error: DomainError):
+    actor = getattr(request, "actor", None)
+    if isinstance(error, Forbidden) and (actor is None or actor.user is None):
+        response = problem(401, "Send a bearer token to do this.")
+        response["WWW-Authenticate"] = "Bearer"
+        return response
+    return domain_error_response(error)
+
+
+@api.exception_handler(NinjaValidationError)
+def _validation_error(request, error: NinjaValidationError):
+    return problem(422, "The request is not valid.", errors=error.errors)
+
+
+@api.exception_handler(AuthenticationError)
+def _authentication_error(request, error):
+    response = problem(401, "The token is unknown, expired or revoked.")
+    response["WWW-Authenticate"] = "Bearer"
+    return response
+
+
+@api.exception_handler(Http404)
+def _not_found(request, error):
+    return problem(404, "No such resource.")
+
+
+@api.exception_handler(HttpError)
+def _http_error(request, error: HttpError):
+    return problem(error.status_code, str(error))
+
+
+def _add_routers() -> None:
+    from umbrella.catalog.api import router as catalog
+    from umbrella.core.ledger_api import router as ledger
+    from umbrella.needs.api import router as needs
+    from umbrella.orgs.api import router as orgs
+    from umbrella.pledges.api import router as pledges
+
+    api.add_router("/organizations", orgs, tags=["organizations"])
+    api.add_router("/", catalog, tags=["catalog"])
+    api.add_router("/", needs, tags=["requirements"])
+    api.add_router("/", pledges, tags=["pledges"])
+    api.add_router("/ledger", ledger, tags=["ledger"])
+
+
+_add_routers()

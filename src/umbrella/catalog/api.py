@@ -1,0 +1,225 @@
+
+import datetime as dt
+from decimal import Decimal
+
+from django.http import HttpResponse
+from ninja import Field, Query, Router, Schema, Status
+from ninja.pagination import PageNumberPagination, paginate
+from pydantic import ConfigDict
+
+from umbrella.catalog import services
+from umbrella.catalog.models import CapabilityArea, Compatibility, CompatibilityKind, ItemType, UnitOfIssue, ValuationBasis
+from umbrella.catalog.views import ITEM_TYPES
+from umbrella.core.access import Marking, get_visible
+from umbrella.core.api import created, expected_version, idempotent, scope_of, with_etag
+from umbrella.core.errors import Invalid
+from umbrella.web.listing import filtered
+
+router = Router()
+
+
+class ItemTypeOut(Schema):
+    id: int
+    code: str
+    name: str
+    nsn: str = Field(description="NNNN-NN-NNN-NNNN, or empty")
+    nsn_country: str | None
+    capability_area: str
+    unit_of_issue: str
+    unit_value_eur: Decimal
+    valuation_basis: str
+    standard: str
+    sensitive: bool
+    bulk: bool
+    crew_size: int | None
+    description: str
+    marking: str
+    owner: str
+    version: int
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+    @staticmethod
+    def resolve_nsn(obj) -> str:
+        return str(obj.parsed_nsn) if obj.parsed_nsn else ""
+
+    @staticmethod
+    def resolve_nsn_country(obj) -> str | None:
+        return obj.parsed_nsn.country if obj.parsed_nsn else None
+
+    @staticmethod
+    def resolve_capability_area(obj) -> str:
+        return obj.capability_area.code
+
+    @staticmethod
+    def resolve_owner(obj) -> str:
+        return obj.owner.code
+
+
+class ItemTypeChange(Schema):
+    """Fields a client may set. Owner, marking, version and creator are refused (see the marking operation)."""
+
+    model_config = ConfigDict(extra="forbid")
+    code: str | None = Field(None, max_length=40)
+    name: str | None = Field(None, max_length=200)
+    capability_area: str | None = Field(None, description="Capability area code, e.g. artillery")
+    nsn: str | None = Field(None, max_length=20)
+    unit_of_issue: UnitOfIssue | None = None
+    unit_value_eur: Decimal | None = Field(None, ge=0, max_digits=16, decimal_places=2)
+    valuation_basis: ValuationBasis | None = None
+    standard: str | None = Field(None, max_length=60)
+    sensitive: bool | None = None
+    bulk: bool | None = None
+    crew_size: int | None = Field(None, ge=1, le=1000)
+    description: str | None = None
+
+
+class ItemTypeCreate(ItemTypeChange):
+    code: str = Field(max_length=40)
+    name: str = Field(max_length=200)
+    capability_area: str
+    unit_value_eur: Decimal = Field(ge=0, max_digits=16, decimal_places=2)
+
+
+class MarkingChange(Schema):
+    model_config = ConfigDict(extra="forbid")
+    marking: Marking
+
+
+class ItemTypeFilters(Schema):
+    q: str | None = Field(None, description="Search in code, name, standard, NSN, description")
+    area: str | None = Field(None, description="Capability area code")
+    sensitive: bool | None = None
+    bulk: bool | None = None
+    sort: str | None = Field(None, description="code, name, capability_area__order, standard, nsn, unit_value_eur; prefix - to reverse")
+
+
+class CompatibilityOut(Schema):
+    id: int
+    item: str
+    kind: str
+    related_item: str
+    ratio: Decimal
+    note: str
+    version: int
+
+    @staticmethod
+    def resolve_item(obj) -> str:
+        return obj.source.code
+
+    @staticmethod
+    def resolve_related_item(obj) -> str:
+        return obj.target.code
+
+
+class CompatibilityCreate(Schema):
+    model_config = ConfigDict(extra="forbid")
+    item: str = Field(description="Item type code")
+    kind: CompatibilityKind
+    related_item: str = Field(description="Item type code")
+    ratio: Decimal = Field(Decimal(1), gt=0, max_digits=12, decimal_places=4)
+    note: str = Field("", max_length=300)
+
+
+def _fields(actor, data: Schema) -> dict:
+    values = data.model_dump(exclude_unset=True)
+    if "capability_area" in values:
+        area = CapabilityArea.objects.filter(code=values["capability_area"]).first()
+        if area is None:
+            raise Invalid({"capability_area": [f"No capability area {values['capability_area']!r}."]})
+        values["capability_area"] = area
+    for name in ("nsn", "standard", "description"):
+        if name in values and values[name] is None:
+            values[name] = ""
+    return values
+
+
+def _item(actor, code: str, field: str) -> ItemType:
+    found = ItemType.objects.visible_to(actor).filter(code=code).first()
+    if found is None:
+        raise Invalid({field: [f"No item type {code!r} that you can see."]})
+    return found
+
+
+@router.get("/item-types", response=list[ItemTypeOut], summary="List item types (the pages' filters)")
+@paginate(PageNumberPagination, page_size=50)
+def list_item_types(request, filters: Query[ItemTypeFilters]):
+    queryset = ItemType.objects.visible_to(request.actor).select_related("capability_area", "owner")
+    return filtered(ITEM_TYPES, queryset, request.GET, request.actor)
+
+
+@router.post("/item-types", response={201: ItemTypeOut}, summary="Create an item type (coordination editors)")
+def create_item_type(request, data: ItemTypeCreate):
+    def create():
+        item = services.create_item_type(actor=request.actor, fields=_fields(request.actor, data))
+        return created(ItemTypeOut, item, f"/api/v1/item-types/{item.pk}")
+    return idempotent(request, scope_of(request.actor), create)
+
+
+@router.get("/item-types/{item_type_id}", response=ItemTypeOut, summary="One item type, with its ETag")
+def get_item_type(request, item_type_id: int, response: HttpResponse):
+    item = get_visible(ItemType.objects.select_related("capability_area", "owner"), request.actor, pk=item_type_id)
+    with_etag(response, item.version)
+    return item
+
+
+@router.patch("/item-types/{item_type_id}", response=ItemTypeOut, summary="Change an item type (If-Match required)")
+def update_item_type(request, item_type_id: int, data: ItemTypeChange, response: HttpResponse):
+    get_visible(ItemType.objects.all(), request.actor, pk=item_type_id)
+    item = services.update_item_type(actor=request.actor, item_type_id=item_type_id,
+                                     expected_version=expected_version(request), changes=_fields(request.actor, data))
+    with_etag(response, item.version)
+    return item
+
+
+@router.put("/item-types/{item_type_id}/marking", response=ItemTypeOut, summary="Change who may see an item type (If-Match required)")
+def mark_item_type(request, item_type_id: int, data: MarkingChange, response: HttpResponse):
+    get_visible(ItemType.objects.all(), request.actor, pk=item_type_id)
+    item = services.update_item_type(actor=request.actor, item_type_id=item_type_id,
+                                     expected_version=expected_version(request), changes={"marking": data.marking})
+    with_etag(response, item.version)
+    return item
+
+
+@router.delete("/item-types/{item_type_id}", response={204: None}, summary="Delete an unused item type (If-Match required)")
+def delete_item_type(request, item_type_id: int):
+    get_visible(ItemType.objects.all(), request.actor, pk=item_type_id)
+    services.delete_item_type(actor=request.actor, item_type_id=item_type_id, expected_version=expected_version(request))
+    return Status(204, None)
+
+
+@router.get("/compatibilities", response=list[CompatibilityOut], summary="List compatibility links")
+@paginate(PageNumberPagination, page_size=100)
+def list_compatibilities(request, item: str | None = None, kind: CompatibilityKind | None = None):
+    visible = ItemType.objects.visible_to(request.actor)
+    links = (Compatibility.objects.visible_to(request.actor).filter(source__in=visible, target__in=visible)
+             .select_related("source", "target").order_by("source__code", "kind", "target__code", "pk"))
+    if item:
+        links = links.filter(source__code=item) | links.filter(target__code=item)
+    if kind:
+        links = links.filter(kind=kind)
+    return links
+
+
+@router.post("/compatibilities", response={201: CompatibilityOut}, summary="Link two item types (coordination editors)")
+def create_compatibility(request, data: CompatibilityCreate):
+    def create():
+        fields = {"source": _item(request.actor, data.item, "item"), "kind": data.kind,
+                  "target": _item(request.actor, data.related_item, "related_item"), "ratio": data.ratio, "note": data.note}
+        link = services.create_compatibility(actor=request.actor, fields=fields)
+        return created(CompatibilityOut, link, f"/api/v1/compatibilities/{link.pk}")
+    return idempotent(request, scope_of(request.actor), create)
+
+
+@router.get("/compatibilities/{compatibility_id}", response=CompatibilityOut, summary="One compatibility link")
+def get_compatibility(request, compatibility_id: int, response: HttpResponse):
+    link = get_visible(Compatibility.objects.select_related("source", "target"), request.actor, pk=compatibility_id)
+    with_etag(response, link.version)
+    return link
+
+
+@router.delete("/compatibilities/{compatibility_id}", response={204: None}, summary="Remove a link (If-Match required)")
+def delete_compatibility(request, compatibility_id: int):
+    get_visible(Compatibility.objects.all(), request.actor, pk=compatibility_id)
+    services.delete_compatibility(actor=request.actor, compatibility_id=compatibility_id, expected_version=expected_version(request))
+    return Status(204, None)

@@ -1,0 +1,124 @@
+"""What every API operation shares: errors as application/problem+json, ETags and If-Match for updates,
+and Idempotency-Key for creates. No domain here; `umbrella/api.py` assembles the API from app routers."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest, HttpResponse, JsonResponse
+
+from umbrella.core.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    ImportRejected,
+    Invalid,
+    InvalidTransition,
+    NotFound,
+    UnreadableFile,
+)
+from umbrella.core.models import IdempotencyRecord
+
+PROBLEM = "application/problem+json"
+STATUS = {NotFound: 404, Forbidden: 403, Conflict: 409, InvalidTransition: 409, Invalid: 422,
+          ImportRejected: 422, UnreadableFile: 400}
+TITLES = {400: "Bad request", 401: "Not signed in", 403: "Forbidden", 404: "Not found", 409: "Conflict",
+          412: "Precondition failed", 422: "Unprocessable content", 428: "Precondition required"}
+
+
+class PreconditionFailed(DomainError):
+    """If-Match names a version that is no longer current."""
+
+
+class PreconditionRequired(DomainError):
+    """An update came without If-Match."""
+
+
+def problem(status: int, detail: str, **extra: Any) -> JsonResponse:
+    body = {"type": "about:blank", "title": TITLES.get(status, "Error"), "status": status, "detail": detail, **extra}
+    return JsonResponse(body, status=status, content_type=PROBLEM)
+
+
+def domain_error_response(error: DomainError) -> JsonResponse:
+    if isinstance(error, PreconditionFailed) or (isinstance(error, Conflict) and "current_version" in error.context):
+        return problem(412, error.message, current_version=error.context.get("current_version"))
+    if isinstance(error, PreconditionRequired):
+        return problem(428, error.message)
+    status = next((code for kind, code in STATUS.items() if isinstance(error, kind)), 400)
+    extra: dict[str, Any] = {}
+    if isinstance(error, Invalid):
+        extra["errors"] = error.field_errors
+    if isinstance(error, ImportRejected):
+        extra["errors"] = [row.__dict__ for row in error.row_errors]
+    return problem(status, error.message, **extra)
+
+
+def etag(version: int) -> str:
+    return f'"v{version}"'
+
+
+def with_etag(response: HttpResponse, version: int) -> HttpResponse:
+    response["ETag"] = etag(version)
+    return response
+
+
+def expected_version(request: HttpRequest) -> int:
+    """The version an update was based on, from If-Match: 428 if missing, 412 if it is not one of ours."""
+    header = request.headers.get("If-Match")
+    if not header:
+        raise PreconditionRequired("Send If-Match with the ETag of the record you changed.")
+    value = header.strip().removeprefix("W/").strip('"')
+    if not value.startswith("v") or not value[1:].isdigit():
+        raise PreconditionFailed(f"If-Match {header!r} is not an ETag this API gave out.")
+    return int(value[1:])
+
+
+def _request_hash(request: HttpRequest) -> str:
+    return hashlib.sha256(request.method.encode() + b" " + request.path.encode() + b"\n" + request.body).hexdigest()
+
+
+def idempotent(request: HttpRequest, scope: str, create: Callable[[], HttpResponse]) -> HttpResponse:
+    """Run `create` once per Idempotency-Key (within `scope`): a replay gets the first response, the same
+    key with a different body is 422, and a duplicate arriving while the first is still running is 409."""
+    key = request.headers.get("Idempotency-Key")
+    if not key:
+        return create()
+    if len(key) > 200:
+        return problem(422, "Idempotency-Key is longer than 200 characters.")
+    digest = _request_hash(request)
+    try:
+        with transaction.atomic():
+            record = IdempotencyRecord.objects.create(scope=scope, key=key, request_hash=digest)
+    except IntegrityError:
+        earlier = IdempotencyRecord.objects.get(scope=scope, key=key)
+        if earlier.request_hash != digest:
+            return problem(422, "This Idempotency-Key was used for a different request.")
+        if earlier.status_code is None:
+            return problem(409, "A request with this Idempotency-Key is still being processed.")
+        replay = JsonResponse(earlier.response, status=earlier.status_code, safe=False,
+                              content_type=PROBLEM if earlier.status_code >= 400 else "application/json")
+        replay["Idempotent-Replayed"] = "true"
+        return replay
+    response = create()
+    body = json.loads(response.content or b"null")
+    IdempotencyRecord.objects.filter(pk=record.pk).update(status_code=response.status_code, response=body)
+    return response
+
+
+def created(schema: Any, obj: Any, location: str) -> JsonResponse:
+    response = JsonResponse(schema.from_orm(obj).model_dump(mode="json"), status=201)
+    response["Location"] = location
+    if hasattr(obj, "version"):
+        with_etag(response, obj.version)
+    return response
+
+
+def scope_of(actor: Any) -> str:
+    """Idempotency keys are scoped to the organization and the user."""
+    organization = actor.organization.pk if actor.organization is not None else "-"
+    user = actor.user.pk if actor.user is not None else "-"
+    return f"{organization}:{user}"

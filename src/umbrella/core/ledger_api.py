@@ -1,0 +1,129 @@
+"""The ledger through the API: entries (in full where the actor may see the record, else only the salted
+hash), a signed checkpoint of the current tree, and inclusion and consistency proofs."""
+
+
+import datetime as dt
+from typing import Any
+
+from django.conf import settings
+from ninja import Field, Query, Router, Schema
+
+from umbrella.core import checkpoints, merkle
+from umbrella.core.errors import Invalid, NotFound
+from umbrella.core.ledger import entry_visible_to, leaf_hashes, timestamp
+from umbrella.core.models import ChangeRecord
+
+router = Router()
+PAGE = 200
+
+
+class EntryOut(Schema):
+    sequence: int
+    leaf_hash: str
+    redacted: bool = Field(description="True when you may not see this entry: only its hash is given")
+    at: str | None = None
+    actor_user: str | None = None
+    actor_organization: str | None = None
+    request_id: str | None = None
+    action: str | None = None
+    entity: str | None = None
+    entity_id: str | None = None
+    before: Any = None
+    after: Any = None
+    marking: str | None = None
+    owner: str | None = None
+    salt: str | None = None
+    previous_hash: str | None = None
+
+
+class EntryPage(Schema):
+    items: list[EntryOut]
+    next_after: int | None = Field(description="Pass as `after` for the next page; null at the end")
+
+
+class CheckpointOut(Schema):
+    tree_size: int
+    root_hash: str
+    timestamp: str
+    public_key: str
+    signature: str
+
+
+class InclusionOut(Schema):
+    sequence: int
+    tree_size: int
+    leaf_hash: str
+    path: list[str]
+    checkpoint: CheckpointOut
+
+
+class ConsistencyOut(Schema):
+    first: int
+    second: int
+    path: list[str]
+    checkpoint: CheckpointOut
+
+
+def _entry(entry: ChangeRecord, actor) -> dict[str, Any]:
+    if not entry_visible_to(entry, actor):
+        return {"sequence": entry.sequence, "leaf_hash": entry.leaf_hash, "redacted": True}
+    fields = {name: getattr(entry, name) for name in (
+        "sequence", "leaf_hash", "actor_user", "actor_organization", "request_id", "action", "entity", "entity_id",
+        "before", "after", "marking", "owner", "salt", "previous_hash")}
+    return {**fields, "at": timestamp(entry.at), "redacted": False}
+
+
+def _signed(leaves: list[bytes], size: int) -> dict[str, Any]:
+    key = checkpoints.load_or_create_key(settings.DATA_DIR)
+    return checkpoints.sign(key, size, merkle.root(leaves[:size]).hex(), dt.datetime.now(dt.UTC))
+
+
+def _size(leaves: list[bytes], tree_size: int | None) -> int:
+    size = len(leaves) if tree_size is None else tree_size
+    if not 1 <= size <= len(leaves):
+        raise Invalid({"tree_size": [f"Give a size from 1 to {len(leaves)}."]})
+    return size
+
+
+@router.get("/entries", response=EntryPage, summary="Ledger entries in order; redacted to a hash where you may not see them")
+def list_entries(request, after: int = Query(0, ge=0), limit: int = Query(PAGE, ge=1, le=1000)):
+    rows = list(ChangeRecord.objects.filter(sequence__gt=after).order_by("sequence")[: limit + 1])
+    items = [_entry(row, request.actor) for row in rows[:limit]]
+    return {"items": items, "next_after": rows[limit - 1].sequence if len(rows) > limit else None}
+
+
+@router.get("/entries/{sequence}", response=EntryOut, summary="One ledger entry")
+def get_entry(request, sequence: int):
+    entry = ChangeRecord.objects.filter(sequence=sequence).first()
+    if entry is None:
+        raise NotFound("No such ledger entry.")
+    return _entry(entry, request.actor)
+
+
+@router.get("/checkpoint", response=CheckpointOut, summary="A signed checkpoint of the ledger as it is now")
+def checkpoint(request):
+    leaves = leaf_hashes()
+    if not leaves:
+        raise NotFound("The ledger is empty.")
+    return _signed(leaves, len(leaves))
+
+
+@router.get("/proofs/inclusion", response=InclusionOut, summary="Proof that an entry is in the tree of a given size")
+def inclusion(request, sequence: int = Query(..., ge=1), tree_size: int | None = Query(None, ge=1)):
+    leaves = leaf_hashes()
+    size = _size(leaves, tree_size)
+    if sequence > size:
+        raise Invalid({"sequence": [f"Entry {sequence} is not in a tree of size {size}."]})
+    path = merkle.inclusion_proof(leaves[:size], sequence - 1)
+    return {"sequence": sequence, "tree_size": size, "leaf_hash": leaves[sequence - 1].hex(),
+            "path": [node.hex() for node in path], "checkpoint": _signed(leaves, size)}
+
+
+@router.get("/proofs/consistency", response=ConsistencyOut, summary="Proof that the tree of size `second` extends the one of size `first`")
+def consistency(request, first: int = Query(..., ge=1), second: int | None = Query(None, ge=1)):
+    leaves = leaf_hashes()
+    size = _size(leaves, second)
+    if first > size:
+        raise Invalid({"first": [f"Give a size from 1 to {size}."]})
+    path = merkle.consistency_proof(leaves[:size], first)
+    return {"first": first, "second": size, "path": [node.hex() for node in path], "checkpoint": _signed(leaves, size)}

@@ -1,0 +1,204 @@
+
+import datetime as dt
+from decimal import Decimal
+
+from django.http import HttpResponse
+from ninja import Field, Query, Router, Schema, Status
+from ninja.pagination import PageNumberPagination, paginate
+from pydantic import ConfigDict
+
+from umbrella.catalog.api import MarkingChange
+from umbrella.catalog.models import ItemType, ValuationBasis
+from umbrella.core.access import get_visible
+from umbrella.core.api import created, expected_version, idempotent, scope_of, with_etag
+from umbrella.core.errors import Invalid
+from umbrella.pledges import services
+from umbrella.pledges.models import Pledge, PledgeSource, PledgeState, SourceKind
+from umbrella.pledges.views import PLEDGES
+from umbrella.web.listing import filtered
+
+router = Router()
+
+
+class SourceOut(Schema):
+    id: int
+    kind: str
+    url: str
+    document_reference: str
+    date: dt.date
+    note: str
+
+
+class SourceIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+    kind: SourceKind
+    url: str = Field("", max_length=500)
+    document_reference: str = Field("", max_length=200)
+    date: dt.date
+    note: str = Field("", max_length=300)
+
+
+class PledgeOut(Schema):
+    id: int
+    donor: str
+    item_type: str
+    quantity: int
+    quantity_delivered: int
+    available_from: dt.date
+    value_eur: Decimal
+    valuation_basis: str
+    end_use_restrictions: str
+    retransfer_requires_consent: bool
+    state: str
+    reference: str
+    notes: str
+    marking: str
+    version: int
+    sources: list[SourceOut]
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+    @staticmethod
+    def resolve_donor(obj) -> str:
+        return obj.owner.code
+
+    @staticmethod
+    def resolve_item_type(obj) -> str:
+        return obj.item_type.code
+
+    @staticmethod
+    def resolve_sources(obj) -> list:
+        return list(obj.sources.all())
+
+
+class PledgeChange(Schema):
+    """Fields a donor may set. Owner, marking, state, version and creator are refused."""
+
+    model_config = ConfigDict(extra="forbid")
+    item_type: str | None = Field(None, description="Item type code")
+    quantity: int | None = Field(None, ge=1, le=2_000_000_000)
+    available_from: dt.date | None = None
+    value_eur: Decimal | None = Field(None, ge=0, max_digits=16, decimal_places=2)
+    valuation_basis: ValuationBasis | None = None
+    end_use_restrictions: str | None = None
+    retransfer_requires_consent: bool | None = None
+    reference: str | None = Field(None, max_length=80)
+    notes: str | None = None
+
+
+class PledgeCreate(PledgeChange):
+    item_type: str = Field(description="Item type code")
+    quantity: int = Field(ge=1, le=2_000_000_000)
+    available_from: dt.date
+    sources: list[SourceIn] = Field(min_length=1, description="At least one source")
+
+
+class StepIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+    quantity_delivered: int | None = Field(None, ge=1, description="For the deliver step: the quantity that arrived")
+
+
+class PledgeFilters(Schema):
+    q: str | None = None
+    state: PledgeState | None = None
+    donor: str | None = Field(None, description="Donor organization code")
+    area: str | None = Field(None, description="Capability area code")
+    marking: str | None = None
+    sort: str | None = None
+
+
+def _fields(actor, data: Schema) -> dict:
+    values = data.model_dump(exclude_unset=True, exclude={"sources"})
+    if "item_type" in values:
+        item = ItemType.objects.visible_to(actor).filter(code=values["item_type"]).first()
+        if item is None:
+            raise Invalid({"item_type": [f"No item type {values['item_type']!r} that you can see."]})
+        values["item_type"] = item
+    for name in ("end_use_restrictions", "reference", "notes"):
+        if name in values and values[name] is None:
+            values[name] = ""
+    return values
+
+
+def _visible(actor, pledge_id: int) -> Pledge:
+    return get_visible(Pledge.objects.select_related("owner", "item_type").prefetch_related("sources"), actor, pk=pledge_id)
+
+
+@router.get("/pledges", response=list[PledgeOut], summary="List pledges (the pages' filters)")
+@paginate(PageNumberPagination, page_size=50)
+def list_pledges(request, filters: Query[PledgeFilters]):
+    queryset = Pledge.objects.visible_to(request.actor).select_related("owner", "item_type").prefetch_related("sources")
+    return filtered(PLEDGES, queryset, request.GET, request.actor)
+
+
+@router.post("/pledges", response={201: PledgeOut}, summary="Announce a pledge (donor editors)")
+def create_pledge(request, data: PledgeCreate):
+    def create():
+        sources = [source.model_dump() for source in data.sources]
+        pledge = services.create_pledge(actor=request.actor, fields=_fields(request.actor, data), sources=sources)
+        return created(PledgeOut, _visible(request.actor, pledge.pk), f"/api/v1/pledges/{pledge.pk}")
+    return idempotent(request, scope_of(request.actor), create)
+
+
+@router.get("/pledges/{pledge_id}", response=PledgeOut, summary="One pledge, with its ETag")
+def get_pledge(request, pledge_id: int, response: HttpResponse):
+    pledge = _visible(request.actor, pledge_id)
+    with_etag(response, pledge.version)
+    return pledge
+
+
+@router.patch("/pledges/{pledge_id}", response=PledgeOut, summary="Change an announced or offered pledge (If-Match required)")
+def update_pledge(request, pledge_id: int, data: PledgeChange, response: HttpResponse):
+    _visible(request.actor, pledge_id)
+    pledge = services.update_pledge(actor=request.actor, pledge_id=pledge_id, expected_version=expected_version(request),
+                                    changes=_fields(request.actor, data))
+    with_etag(response, pledge.version)
+    return _visible(request.actor, pledge.pk)
+
+
+@router.put("/pledges/{pledge_id}/marking", response=PledgeOut, summary="Change who may see a pledge (If-Match required)")
+def mark_pledge(request, pledge_id: int, data: MarkingChange, response: HttpResponse):
+    _visible(request.actor, pledge_id)
+    pledge = services.update_pledge(actor=request.actor, pledge_id=pledge_id, expected_version=expected_version(request),
+                                    changes={"marking": data.marking})
+    with_etag(response, pledge.version)
+    return _visible(request.actor, pledge.pk)
+
+
+@router.post("/pledges/{pledge_id}/steps/{step}", response=PledgeOut,
+             summary="Move a pledge along its lifecycle: offer, accept, allocate, ship, deliver, hand_over, withdraw, expire")
+def advance_pledge(request, pledge_id: int, step: str, data: StepIn, response: HttpResponse):
+    _visible(request.actor, pledge_id)
+    pledge = services.advance_pledge(actor=request.actor, pledge_id=pledge_id, step=step,
+                                     expected_version=expected_version(request), quantity_delivered=data.quantity_delivered)
+    with_etag(response, pledge.version)
+    return _visible(request.actor, pledge.pk)
+
+
+@router.delete("/pledges/{pledge_id}", response={204: None}, summary="Delete an announced pledge (If-Match required)")
+def delete_pledge(request, pledge_id: int):
+    _visible(request.actor, pledge_id)
+    services.delete_pledge(actor=request.actor, pledge_id=pledge_id, expected_version=expected_version(request))
+    return Status(204, None)
+
+
+@router.get("/pledges/{pledge_id}/sources", response=list[SourceOut], summary="A pledge's sources")
+def list_sources(request, pledge_id: int):
+    return list(_visible(request.actor, pledge_id).sources.all())
+
+
+@router.post("/pledges/{pledge_id}/sources", response={201: SourceOut}, summary="Add a source to a pledge")
+def add_source(request, pledge_id: int, data: SourceIn):
+    _visible(request.actor, pledge_id)
+
+    def create():
+        source = services.add_pledge_source(actor=request.actor, pledge_id=pledge_id, fields=data.model_dump())
+        return created(SourceOut, source, f"/api/v1/pledges/{pledge_id}/sources")
+    return idempotent(request, scope_of(request.actor), create)
+
+
+@router.delete("/sources/{source_id}", response={204: None}, summary="Remove a source (a pledge keeps at least one)")
+def delete_source(request, source_id: int):
+    get_visible(PledgeSource.objects.all(), request.actor, pk=source_id)
+    services.delete_pledge_source(actor=request.actor, source_id=source_id)
+    return Status(204, None)

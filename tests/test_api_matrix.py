@@ -1,0 +1,185 @@
+"""Every API operation × every persona × (an object it may see / one it may not), against its expected status.
+
+The operations come from the OpenAPI document; one missing from MATRIX fails the suite, so a new endpoint
+cannot ship without saying who may call it.
+"""
+
+import datetime as dt
+import json
+
+import pytest
+from django.db import transaction
+from django.test import Client
+
+from tests import factories
+from umbrella.api import api
+from umbrella.core.access import Actor, Marking
+from umbrella.core.models import ChangeRecord
+from umbrella.core.testing import PERSONA_NAMES
+from umbrella.needs import services as needs
+from umbrella.orgs.services import issue_token
+from umbrella.pledges import services as pledges
+
+HQ_EDITORS = {"coordinator", "hq_admin"}
+HQ_APPROVERS = {"coordinator", "hq_admin"}
+SOURCE_KEEPERS = {"donor_editor", "coordinator", "hq_admin", "recipient"}
+EVERYONE = set(PERSONA_NAMES)
+MISSING = 10**9
+
+
+def build_world(personas) -> dict:
+    """One visible (public) and one hidden (owner-only) object of every kind, in the states each operation needs."""
+    coordinator, recipient, donor_a, donor_b = personas.coordinator, personas.recipient, personas.donor_editor, personas.second_donor
+    item = factories.item_type(personas, marking=Marking.PUBLIC)
+    other = factories.item_type(personas, marking=Marking.PUBLIC)
+    hidden_item = factories.item_type(personas, marking=Marking.OWNER)
+    from umbrella.catalog import services as catalog
+    link = catalog.create_compatibility(actor=coordinator, fields={"source": item, "kind": "fires", "target": other, "marking": Marking.PUBLIC})
+    hidden_link = catalog.create_compatibility(actor=coordinator, fields={"source": other, "kind": "fires", "target": item, "marking": Marking.OWNER})
+    draft = factories.requirement_list(personas, requirements=1, marking=Marking.PUBLIC, item=item)
+    hidden_draft = factories.requirement_list(personas, requirements=1, marking=Marking.OWNER, item=item)
+    approved = factories.requirement_list(personas, requirements=1, marking=Marking.PUBLIC, item=item)
+    approved = needs.propose_requirement_list(actor=recipient, list_id=approved.pk, expected_version=approved.version)
+    approved = needs.approve_requirement_list(actor=coordinator, list_id=approved.pk, expected_version=approved.version)
+    pledge = factories.pledge(personas, marking=Marking.PUBLIC, item=item)
+    pledges.add_pledge_source(actor=donor_a, pledge_id=pledge.pk, fields=factories.source(url="https://example.invalid/2"))
+    hidden_pledge = pledges.create_pledge(actor=donor_b, fields={"item_type": item, "quantity": 2, "available_from": dt.date(2026, 5, 1),
+                                                                 "marking": Marking.OWNER}, sources=[factories.source(), factories.source()])
+    return {
+        "item": item, "hidden_item": hidden_item, "link": link, "hidden_link": hidden_link,
+        "draft": draft, "hidden_draft": hidden_draft, "approved": approved,
+        "requirement": draft.requirements.get(), "hidden_requirement": hidden_draft.requirements.get(),
+        "pledge": pledge, "hidden_pledge": hidden_pledge,
+        "source": pledge.sources.order_by("pk").first(), "hidden_source": hidden_pledge.sources.order_by("pk").first(),
+    }
+
+
+def pick(world, name, visible, persona, personas):
+    """The object's id; when the persona happens to see even the hidden one (it owns it), a missing id."""
+    if visible:
+        return world[name].pk
+    hidden = world[f"hidden_{name}"]
+    actor = personas[persona]
+    return MISSING if type(hidden).objects.visible_to(actor).filter(pk=hidden.pk).exists() else hidden.pk
+
+
+def writes(allowed: set[str], ok: int = 200):
+    """Expected status of a write on a visible object: ok for `allowed`, 401 for the public, else 403."""
+    return lambda persona: ok if persona in allowed else 401 if persona == "anonymous" else 403
+
+
+def reads(persona):
+    return 200
+
+
+item_body = {"code": "API-NEW", "name": "New", "capability_area": "drones", "unit_value_eur": "10.00"}
+pledge_body = {"item_type": None, "quantity": 3, "available_from": "2026-06-01",
+               "sources": [{"kind": "official", "url": "https://example.invalid/x", "date": "2026-05-01"}]}
+requirement_body = {"item_type": None, "quantity": 4, "priority": 2, "needed_by": "2026-09-01", "destination": "Odesa"}
+source_body = {"kind": "media", "url": "https://example.invalid/m", "date": "2026-05-02"}
+
+# (method, path) → (path parameters(world, visible, persona, personas), body(world), If-Match version(world), expected(persona), parent-hidden → 404?)
+MATRIX = {
+    ("GET", "/api/v1/organizations"): (lambda w, v, p, ps: "/api/v1/organizations", None, None, reads, False),
+    ("GET", "/api/v1/organizations/{code}"): (lambda w, v, p, ps: f"/api/v1/organizations/{'XDA' if v else 'NOPE'}", None, None, reads, True),
+    ("GET", "/api/v1/item-types"): (lambda w, v, p, ps: "/api/v1/item-types", None, None, reads, False),
+    ("POST", "/api/v1/item-types"): (lambda w, v, p, ps: "/api/v1/item-types", lambda w: item_body, None, writes(HQ_EDITORS, 201), False),
+    ("GET", "/api/v1/item-types/{item_type_id}"): (lambda w, v, p, ps: f"/api/v1/item-types/{pick(w, 'item', v, p, ps)}", None, None, reads, True),
+    ("PATCH", "/api/v1/item-types/{item_type_id}"): (lambda w, v, p, ps: f"/api/v1/item-types/{pick(w, 'item', v, p, ps)}", lambda w: {"name": "Renamed"}, "item", writes(HQ_EDITORS), True),
+    ("PUT", "/api/v1/item-types/{item_type_id}/marking"): (lambda w, v, p, ps: f"/api/v1/item-types/{pick(w, 'item', v, p, ps)}/marking", lambda w: {"marking": "participants"}, "item", writes(HQ_EDITORS), True),
+    ("DELETE", "/api/v1/item-types/{item_type_id}"): (lambda w, v, p, ps: f"/api/v1/item-types/{pick(w, 'item', v, p, ps)}", None, "item", lambda p: 409 if p in HQ_EDITORS else writes(set())(p), True),
+    ("GET", "/api/v1/compatibilities"): (lambda w, v, p, ps: "/api/v1/compatibilities", None, None, reads, False),
+    ("POST", "/api/v1/compatibilities"): (lambda w, v, p, ps: "/api/v1/compatibilities", lambda w: {"item": w["item"].code, "kind": "consumes", "related_item": w["link"].target.code}, None, writes(HQ_EDITORS, 201), False),
+    ("GET", "/api/v1/compatibilities/{compatibility_id}"): (lambda w, v, p, ps: f"/api/v1/compatibilities/{pick(w, 'link', v, p, ps)}", None, None, reads, True),
+    ("DELETE", "/api/v1/compatibilities/{compatibility_id}"): (lambda w, v, p, ps: f"/api/v1/compatibilities/{pick(w, 'link', v, p, ps)}", None, "link", writes(HQ_EDITORS, 204), True),
+    ("GET", "/api/v1/requirement-lists"): (lambda w, v, p, ps: "/api/v1/requirement-lists", None, None, reads, False),
+    ("POST", "/api/v1/requirement-lists"): (lambda w, v, p, ps: "/api/v1/requirement-lists", lambda w: {"series": "API-S", "title": "From the API"}, None, writes({"recipient"}, 201), False),
+    ("GET", "/api/v1/requirement-lists/{list_id}"): (lambda w, v, p, ps: f"/api/v1/requirement-lists/{pick(w, 'draft', v, p, ps)}", None, None, reads, True),
+    ("PATCH", "/api/v1/requirement-lists/{list_id}"): (lambda w, v, p, ps: f"/api/v1/requirement-lists/{pick(w, 'draft', v, p, ps)}", lambda w: {"title": "Renamed"}, "draft", writes({"recipient"}), True),
+    ("PUT", "/api/v1/requirement-lists/{list_id}/marking"): (lambda w, v, p, ps: f"/api/v1/requirement-lists/{pick(w, 'draft', v, p, ps)}/marking", lambda w: {"marking": "participants"}, "draft", writes({"recipient"}), True),
+    ("POST", "/api/v1/requirement-lists/{list_id}/steps/{step}"): (lambda w, v, p, ps: f"/api/v1/requirement-lists/{pick(w, 'draft', v, p, ps)}/steps/propose", None, "draft", writes({"recipient"}), True),
+    ("POST", "/api/v1/requirement-lists/{list_id}/revisions"): (lambda w, v, p, ps: f"/api/v1/requirement-lists/{w['approved'].pk if v else pick(w, 'draft', False, p, ps)}/revisions", None, None, writes({"recipient"}, 201), True),
+    ("DELETE", "/api/v1/requirement-lists/{list_id}"): (lambda w, v, p, ps: f"/api/v1/requirement-lists/{pick(w, 'draft', v, p, ps)}", None, "draft", writes({"recipient"}, 204), True),
+    ("GET", "/api/v1/requirement-lists/{list_id}/requirements"): (lambda w, v, p, ps: f"/api/v1/requirement-lists/{pick(w, 'draft', v, p, ps)}/requirements", None, None, reads, True),
+    ("POST", "/api/v1/requirement-lists/{list_id}/requirements"): (lambda w, v, p, ps: f"/api/v1/requirement-lists/{pick(w, 'draft', v, p, ps)}/requirements", lambda w: {**requirement_body, "item_type": w["item"].code}, None, writes({"recipient"}, 201), True),
+    ("GET", "/api/v1/requirements/{requirement_id}"): (lambda w, v, p, ps: f"/api/v1/requirements/{pick(w, 'requirement', v, p, ps)}", None, None, reads, True),
+    ("PATCH", "/api/v1/requirements/{requirement_id}"): (lambda w, v, p, ps: f"/api/v1/requirements/{pick(w, 'requirement', v, p, ps)}", lambda w: {"quantity": 99}, "requirement", writes({"recipient"}), True),
+    ("DELETE", "/api/v1/requirements/{requirement_id}"): (lambda w, v, p, ps: f"/api/v1/requirements/{pick(w, 'requirement', v, p, ps)}", None, "requirement", writes({"recipient"}, 204), True),
+    ("GET", "/api/v1/pledges"): (lambda w, v, p, ps: "/api/v1/pledges", None, None, reads, False),
+    ("POST", "/api/v1/pledges"): (lambda w, v, p, ps: "/api/v1/pledges", lambda w: {**pledge_body, "item_type": w["item"].code}, None, writes({"donor_editor", "second_donor"}, 201), False),
+    ("GET", "/api/v1/pledges/{pledge_id}"): (lambda w, v, p, ps: f"/api/v1/pledges/{pick(w, 'pledge', v, p, ps)}", None, None, reads, True),
+    ("PATCH", "/api/v1/pledges/{pledge_id}"): (lambda w, v, p, ps: f"/api/v1/pledges/{pick(w, 'pledge', v, p, ps)}", lambda w: {"quantity": 7}, "pledge", writes({"donor_editor"}), True),
+    ("PUT", "/api/v1/pledges/{pledge_id}/marking"): (lambda w, v, p, ps: f"/api/v1/pledges/{pick(w, 'pledge', v, p, ps)}/marking", lambda w: {"marking": "coordination"}, "pledge", writes({"donor_editor"}), True),
+    ("POST", "/api/v1/pledges/{pledge_id}/steps/{step}"): (lambda w, v, p, ps: f"/api/v1/pledges/{pick(w, 'pledge', v, p, ps)}/steps/offer", lambda w: {}, "pledge", writes({"donor_editor"}), True),
+    ("DELETE", "/api/v1/pledges/{pledge_id}"): (lambda w, v, p, ps: f"/api/v1/pledges/{pick(w, 'pledge', v, p, ps)}", None, "pledge", writes({"donor_editor"}, 204), True),
+    ("GET", "/api/v1/pledges/{pledge_id}/sources"): (lambda w, v, p, ps: f"/api/v1/pledges/{pick(w, 'pledge', v, p, ps)}/sources", None, None, reads, True),
+    ("POST", "/api/v1/pledges/{pledge_id}/sources"): (lambda w, v, p, ps: f"/api/v1/pledges/{pick(w, 'pledge', v, p, ps)}/sources", lambda w: source_body, None, writes(SOURCE_KEEPERS, 201), True),
+    ("DELETE", "/api/v1/sources/{source_id}"): (lambda w, v, p, ps: f"/api/v1/sources/{pick(w, 'source', v, p, ps)}", None, None, writes(SOURCE_KEEPERS, 204), True),
+    ("GET", "/api/v1/ledger/entries"): (lambda w, v, p, ps: "/api/v1/ledger/entries", None, None, reads, False),
+    ("GET", "/api/v1/ledger/entries/{sequence}"): (lambda w, v, p, ps: f"/api/v1/ledger/entries/{1 if v else MISSING}", None, None, reads, True),
+    ("GET", "/api/v1/ledger/checkpoint"): (lambda w, v, p, ps: "/api/v1/ledger/checkpoint", None, None, reads, False),
+    ("GET", "/api/v1/ledger/proofs/inclusion"): (lambda w, v, p, ps: "/api/v1/ledger/proofs/inclusion?sequence=1", None, None, reads, False),
+    ("GET", "/api/v1/ledger/proofs/consistency"): (lambda w, v, p, ps: "/api/v1/ledger/proofs/consistency?first=1", None, None, reads, False),
+}
+
+
+def operations() -> set[tuple[str, str]]:
+    document = api.get_openapi_schema(path_prefix="/api/v1")
+    return {(method.upper(), path) for path, methods in document["paths"].items() for method in methods}
+
+
+def test_every_operation_in_the_openapi_document_is_in_the_matrix():
+    assert operations() == set(MATRIX), {"missing": operations() - set(MATRIX), "stale": set(MATRIX) - operations()}
+
+
+@pytest.fixture
+def clients(personas):
+    system = Actor.system("tests")
+    made = {"anonymous": Client()}
+    for name in PERSONA_NAMES:
+        actor = personas[name]
+        if actor.user is None:
+            continue
+        _, secret = issue_token(actor=system, user_id=actor.user.pk, organization_id=actor.organization.pk, name="matrix")
+        made[name] = Client(HTTP_AUTHORIZATION=f"Bearer {secret}")
+    return made
+
+
+CELLS = []
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("operation", sorted(MATRIX), ids=lambda o: f"{o[0]} {o[1]}")
+def test_operation_matrix(operation, personas, clients):
+    method, _ = operation
+    path_of, body_of, versioned, expected_of, hidden_is_404 = MATRIX[operation]
+    world = build_world(personas)
+    failures = []
+    for persona in PERSONA_NAMES:
+        for visible in (True, False):
+            expected = expected_of(persona) if (visible or not hidden_is_404) else 404
+            with transaction.atomic():
+                path = path_of(world, visible, persona, personas)
+                headers = {}
+                if versioned:
+                    headers["HTTP_IF_MATCH"] = f'"v{type(world[versioned]).objects.get(pk=world[versioned].pk).version}"'
+                body = json.dumps(body_of(world)) if body_of else None
+                ledger_before = ChangeRecord.objects.count()
+                response = clients[persona].generic(method, path, body or "", content_type="application/json", **headers)
+                wrote = ChangeRecord.objects.count() > ledger_before
+                if response.status_code != expected:
+                    failures.append(f"{persona} {'visible' if visible else 'hidden'}: {response.status_code} != {expected} {response.content[:200]!r}")
+                elif response.status_code >= 400 and wrote:
+                    failures.append(f"{persona}: a refused request wrote to the ledger")
+                elif response.status_code >= 400 and response["Content-Type"] != "application/problem+json":
+                    failures.append(f"{persona}: error is {response['Content-Type']}, not problem+json")
+                CELLS.append(operation)
+                transaction.set_rollback(True)
+    assert not failures, "\n".join(failures)
+
+
+def test_the_matrix_size_is_reported():
+    """operations × personas × (visible, hidden); printed so the number can be quoted."""
+    cells = len(MATRIX) * len(PERSONA_NAMES) * 2
+    print(f"API matrix: {len(MATRIX)} operations × {len(PERSONA_NAMES)} personas × 2 = {cells} cells")
+    assert cells == len(operations()) * len(EVERYONE) * 2
