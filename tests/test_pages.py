@@ -230,3 +230,25 @@ def test_a_refused_button_press_returns_to_the_page_with_the_reason(personas, as
     response = client.post(f"/pledges/{pledge.pk}/ship/", {"version": pledge.version}, HTTP_REFERER=page)
     assert response.status_code == 302 and response["Location"] == page
     assert "Cannot ship from state" in client.get(page).content.decode()
+
+
+@pytest.mark.django_db
+def test_sign_in_is_throttled_after_repeated_failures(personas, client):
+    from umbrella.core.testing import PERSONA_PASSWORD
+
+    for _ in range(5):
+        response = client.post("/sign-in/", {"username": "alice", "password": "wrong"})
+        assert response.status_code == 200 and "correct username and password" in response.content.decode()
+    refused = client.post("/sign-in/", {"username": "alice", "password": PERSONA_PASSWORD})
+    assert "Too many failed sign-ins" in refused.content.decode() and "_auth_user_id" not in client.session
+    assert client.post("/sign-in/", {"username": "bob", "password": PERSONA_PASSWORD}).status_code == 302
+
+
+@pytest.mark.django_db
+def test_pages_carry_a_content_security_policy_and_forms_need_csrf(personas):
+    from django.test import Client
+
+    strict = Client(enforce_csrf_checks=True)
+    page = strict.get("/sign-in/")
+    assert "default-src 'self'" in page["Content-Security-Policy"] and "script-src 'self'" in page["Content-Security-Policy"]
+    assert strict.post("/sign-in/", {"username": "alice", "password": "x"}).status_code == 403

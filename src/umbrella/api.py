@@ -39,7 +39,31 @@ class TokenAuth(HttpBearer):
         return None
 
 
-api = NinjaAPI(
+PROBLEM_SCHEMA = {
+    "type": "object",
+    "required": ["type", "title", "status", "detail"],
+    "properties": {
+        "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
+        "detail": {"type": "string"}, "errors": {}, "current_version": {"type": ["integer", "null"]},
+    },
+}
+
+
+class UmbrellaAPI(NinjaAPI):
+    """Every operation also documents its errors: application/problem+json (RFC 9457)."""
+
+    def get_openapi_schema(self, *args, **kwargs):
+        document = super().get_openapi_schema(*args, **kwargs)
+        document.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
+        problem_response = {"description": "A problem (application/problem+json)",
+                            "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+        for methods in document["paths"].values():
+            for operation in methods.values():
+                operation["responses"].setdefault("default", problem_response)
+        return document
+
+
+api = UmbrellaAPI(
     title="Umbrella API",
     version="1",
     urls_namespace="api-v1",

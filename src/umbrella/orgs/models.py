@@ -113,3 +113,11 @@ class ApiToken(models.Model):
         return self.organization.code
 
     ledger_marking = "owner"
+
+
+class FailedSignIn(models.Model):
+    """A refused sign-in, for throttling: kept in the database so every server process sees it."""
+
+    username = models.CharField(max_length=150, db_index=True)
+    address = models.CharField(max_length=64, db_index=True)
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
