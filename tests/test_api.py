@@ -159,3 +159,11 @@ def test_the_docs_are_served_without_the_internet(client):
     assert "/static/ninja/swagger-ui-bundle.js" in body and "cdn" not in body.lower()
     assert client.get("/static/ninja/swagger-ui-bundle.js").status_code == 200
     assert client.get("/api/v1/openapi.json").json()["info"]["title"] == "Umbrella API"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("query", ["page=173442335208576768", "page=0", "page_size=100000"])
+def test_an_out_of_range_page_is_refused_not_a_server_error(query):
+    """Found by schemathesis: PostgreSQL overflowed a bigint OFFSET on a huge page number."""
+    response = Client().get(f"/api/v1/item-types?{query}")
+    assert response.status_code == 422 and response["Content-Type"] == "application/problem+json"

@@ -4,14 +4,14 @@ from decimal import Decimal
 
 from django.http import HttpResponse
 from ninja import Field, Query, Router, Schema, Status
-from ninja.pagination import PageNumberPagination, paginate
+from ninja.pagination import paginate
 from pydantic import ConfigDict
 
 from umbrella.catalog import services
 from umbrella.catalog.models import CapabilityArea, Compatibility, CompatibilityKind, ItemType, UnitOfIssue, ValuationBasis
 from umbrella.catalog.views import ITEM_TYPES
 from umbrella.core.access import Marking, get_visible
-from umbrella.core.api import created, expected_version, idempotent, scope_of, with_etag
+from umbrella.core.api import Pagination, created, expected_version, idempotent, scope_of, with_etag
 from umbrella.core.errors import Invalid
 from umbrella.web.listing import filtered
 
@@ -142,7 +142,7 @@ def _item(actor, code: str, field: str) -> ItemType:
 
 
 @router.get("/item-types", response=list[ItemTypeOut], summary="List item types (the pages' filters)")
-@paginate(PageNumberPagination, page_size=50)
+@paginate(Pagination, page_size=50)
 def list_item_types(request, filters: Query[ItemTypeFilters]):
     queryset = ItemType.objects.visible_to(request.actor).select_related("capability_area", "owner")
     return filtered(ITEM_TYPES, queryset, request.GET, request.actor)
@@ -189,7 +189,7 @@ def delete_item_type(request, item_type_id: int):
 
 
 @router.get("/compatibilities", response=list[CompatibilityOut], summary="List compatibility links")
-@paginate(PageNumberPagination, page_size=100)
+@paginate(Pagination, page_size=100)
 def list_compatibilities(request, item: str | None = None, kind: CompatibilityKind | None = None):
     visible = ItemType.objects.visible_to(request.actor)
     links = (Compatibility.objects.visible_to(request.actor).filter(source__in=visible, target__in=visible)

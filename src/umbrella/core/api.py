@@ -10,6 +10,8 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from ninja import Field, Schema
+from ninja.pagination import PageNumberPagination
 
 from umbrella.core.errors import (
     Conflict,
@@ -122,3 +124,16 @@ def scope_of(actor: Any) -> str:
     organization = actor.organization.pk if actor.organization is not None else "-"
     user = actor.user.pk if actor.user is not None else "-"
     return f"{organization}:{user}"
+
+
+MAX_PAGE = 1_000_000
+MAX_PAGE_SIZE = 500
+
+
+class Pagination(PageNumberPagination):
+    """Page-number pagination with limits in its schema: a page past any database's OFFSET range is a 422,
+    not a server error (schemathesis found PostgreSQL overflowing a bigint OFFSET)."""
+
+    class Input(Schema):
+        page: int = Field(1, ge=1, le=MAX_PAGE)
+        page_size: int | None = Field(None, ge=1, le=MAX_PAGE_SIZE)

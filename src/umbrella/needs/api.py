@@ -4,13 +4,13 @@ from typing import Literal
 
 from django.http import HttpResponse
 from ninja import Field, Query, Router, Schema, Status
-from ninja.pagination import PageNumberPagination, paginate
+from ninja.pagination import paginate
 from pydantic import ConfigDict
 
 from umbrella.catalog.api import MarkingChange
 from umbrella.catalog.models import ItemType
 from umbrella.core.access import get_visible
-from umbrella.core.api import created, expected_version, idempotent, scope_of, with_etag
+from umbrella.core.api import Pagination, created, expected_version, idempotent, scope_of, with_etag
 from umbrella.core.errors import Invalid
 from umbrella.needs import services
 from umbrella.needs.models import ListState, Requirement, RequirementList
@@ -121,7 +121,7 @@ def _list(actor, list_id: int) -> RequirementList:
 
 
 @router.get("/requirement-lists", response=list[RequirementListOut], summary="List requirement lists")
-@paginate(PageNumberPagination, page_size=50)
+@paginate(Pagination, page_size=50)
 def list_requirement_lists(request, filters: Query[ListFilters]):
     return filtered(LISTS, RequirementList.objects.visible_to(request.actor).select_related("owner"), request.GET, request.actor)
 
@@ -191,7 +191,7 @@ def delete_requirement_list(request, list_id: int):
 
 
 @router.get("/requirement-lists/{list_id}/requirements", response=list[RequirementOut], summary="Requirements on a list")
-@paginate(PageNumberPagination, page_size=100)
+@paginate(Pagination, page_size=100)
 def list_requirements(request, list_id: int, filters: Query[RequirementFilters]):
     lst = _list(request.actor, list_id)
     queryset = Requirement.objects.visible_to(request.actor).filter(requirement_list=lst).select_related("item_type")

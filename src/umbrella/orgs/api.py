@@ -1,8 +1,9 @@
 
 from ninja import Field, Query, Router, Schema
-from ninja.pagination import PageNumberPagination, paginate
+from ninja.pagination import paginate
 
 from umbrella.core.access import OrganizationKind
+from umbrella.core.api import Pagination
 from umbrella.core.errors import NotFound
 from umbrella.orgs.models import Organization
 
@@ -22,7 +23,7 @@ class OrganizationFilters(Schema):
 
 
 @router.get("", response=list[OrganizationOut], summary="List organizations (a public directory)")
-@paginate(PageNumberPagination, page_size=100)
+@paginate(Pagination, page_size=100)
 def list_organizations(request, filters: Query[OrganizationFilters]):
     organizations = Organization.objects.order_by("name")
     if filters.kind:

@@ -4,13 +4,13 @@ from decimal import Decimal
 
 from django.http import HttpResponse
 from ninja import Field, Query, Router, Schema, Status
-from ninja.pagination import PageNumberPagination, paginate
+from ninja.pagination import paginate
 from pydantic import ConfigDict
 
 from umbrella.catalog.api import MarkingChange
 from umbrella.catalog.models import ItemType, ValuationBasis
 from umbrella.core.access import get_visible
-from umbrella.core.api import created, expected_version, idempotent, scope_of, with_etag
+from umbrella.core.api import Pagination, created, expected_version, idempotent, scope_of, with_etag
 from umbrella.core.errors import Invalid
 from umbrella.pledges import services
 from umbrella.pledges.models import Pledge, PledgeSource, PledgeState, SourceKind
@@ -125,7 +125,7 @@ def _visible(actor, pledge_id: int) -> Pledge:
 
 
 @router.get("/pledges", response=list[PledgeOut], summary="List pledges (the pages' filters)")
-@paginate(PageNumberPagination, page_size=50)
+@paginate(Pagination, page_size=50)
 def list_pledges(request, filters: Query[PledgeFilters]):
     queryset = Pledge.objects.visible_to(request.actor).select_related("owner", "item_type").prefetch_related("sources")
     return filtered(PLEDGES, queryset, request.GET, request.actor)
