@@ -33,3 +33,40 @@ def test_an_invisible_record_is_not_found_exactly_like_a_missing_one(personas):
     with pytest.raises(NotFound) as missing:
         get_visible(Pledge.objects.all(), personas.second_donor, pk=pledge.pk + 10_000)
     assert hidden.value.message == missing.value.message
+
+
+@pytest.mark.django_db
+def test_a_denied_attempt_is_logged_and_a_probe_for_a_button_is_not(personas, caplog):
+    from umbrella.catalog import services as catalog
+    from umbrella.core.access import allowed
+    from umbrella.core.errors import Forbidden
+
+    caplog.set_level("WARNING", logger="umbrella.access")
+    assert not allowed(catalog.require_catalog_editor, personas.donor_editor)
+    assert not caplog.records
+    with pytest.raises(Forbidden):
+        catalog.create_item_type(actor=personas.donor_editor, fields={"code": "X", "name": "x"})
+    assert any("denied alice@XDA" in record.getMessage() for record in caplog.records)
+
+
+@pytest.mark.django_db
+def test_no_password_or_token_secret_reaches_the_logs(personas, client, caplog):
+    from umbrella.core.access import Actor
+    from umbrella.orgs.services import issue_token
+
+    caplog.set_level("DEBUG")
+    client.post("/sign-in/", {"username": "alice", "password": "a-secret-password-typo"})
+    _, secret = issue_token(actor=Actor.system("tests"), user_id=personas.donor_editor.user.pk,
+                            organization_id=personas.donor_editor.organization.pk, name="t")
+    client.get("/api/v1/pledges", HTTP_AUTHORIZATION=f"Bearer {secret}x")
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "refused sign-in for 'alice'" in logged
+    assert "a-secret-password-typo" not in logged and secret not in logged
+
+
+def test_cookies_are_https_only_and_a_csp_is_sent_outside_debug():
+    import umbrella.settings as production
+
+    assert not production.DEBUG
+    assert production.SESSION_COOKIE_SECURE and production.CSRF_COOKIE_SECURE and production.SESSION_COOKIE_HTTPONLY
+    assert "csp.middleware.CSPMiddleware" in production.MIDDLEWARE

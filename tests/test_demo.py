@@ -8,6 +8,7 @@ from django.core.management import call_command
 from django.db import transaction
 
 from umbrella.core.access import Marking
+from umbrella.core.verify import verify
 from umbrella.demo import scenario
 from umbrella.pledges.models import Pledge, PledgeSource
 
@@ -32,6 +33,9 @@ def test_the_demo_loads_the_promised_sizes_and_stats_reports_them():
     assert stats["pledge_sources"] == PledgeSource.objects.count() >= 2000
     assert stats["ledger_entries"] > stats["pledges"]["total"] + stats["pledge_sources"]
     assert not Pledge.objects.filter(marking=Marking.OWNER).exclude(state__in=["announced", "offered", "withdrawn"]).exists()
+    report = verify()
+    assert report.ok, report.as_dict()["first_problem"]
+    assert report.size == stats["ledger_entries"]
 
 
 def _load_and_sign(seed: int) -> list[tuple]:
