@@ -11,11 +11,10 @@ from django.utils.translation import gettext_lazy
 from umbrella.catalog import services
 from umbrella.catalog.models import CapabilityArea, Compatibility, ItemType
 from umbrella.core.access import allowed, get_visible
-from umbrella.core.errors import DomainError
 from umbrella.core.money import format_eur
 from umbrella.web.forms import ActorForm, posted_version
 from umbrella.web.listing import Column, Filter, Listing
-from umbrella.web.pages import ConfirmPage, DetailPage, FormPage, form_page, history_rows, list_or_export
+from umbrella.web.pages import ConfirmPage, DetailPage, FormPage, history_rows, list_or_export, submit
 
 YES_NO = [("True", gettext_lazy("yes")), ("False", gettext_lazy("no"))]
 
@@ -97,16 +96,9 @@ def item_type_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def item_type_create(request: HttpRequest) -> HttpResponse:
     services.require_catalog_editor(request.actor)
     form = ItemTypeForm(request.POST or None, actor=request.actor)
-    if request.method == "POST" and form.is_valid():
-        try:
-            item = services.create_item_type(actor=request.actor, fields=form.cleaned_data)
-        except DomainError as error:
-            form.show(error)
-        else:
-            messages.success(request, _("Item type %(code)s created.") % {"code": item.code})
-            return redirect(item)
     page = FormPage(title=_("New item type"), forms=[form], submit_label=_("Create"), cancel_url=reverse("item-types"))
-    return form_page(request, page, status=400 if form.errors else 200)
+    return submit(request, page, lambda: services.create_item_type(actor=request.actor, fields=form.cleaned_data),
+                  done=_("Item type created."))
 
 
 @login_required
@@ -114,19 +106,11 @@ def item_type_edit(request: HttpRequest, pk: int) -> HttpResponse:
     item = get_visible(ItemType.objects.all(), request.actor, pk=pk)
     services.require_catalog_editor(request.actor)
     form = ItemTypeForm(request.POST or None, instance=item, actor=request.actor)
-    version = item.version
-    if request.method == "POST" and form.is_valid():
-        try:
-            version = posted_version(request)
-            item = services.update_item_type(actor=request.actor, item_type_id=pk, expected_version=version, changes=form.changed_values())
-        except DomainError as error:
-            form.show(error)
-        else:
-            messages.success(request, _("Saved."))
-            return redirect(item)
     page = FormPage(title=_("Edit %(name)s") % {"name": item.name}, forms=[form], submit_label=_("Save"),
-                    cancel_url=item.get_absolute_url(), version=version)
-    return form_page(request, page, status=400 if form.errors else 200)
+                    cancel_url=item.get_absolute_url(), version=item.version)
+    return submit(request, page, lambda: services.update_item_type(
+        actor=request.actor, item_type_id=pk, expected_version=posted_version(request), changes=form.changed_values()),
+        done=_("Saved."))
 
 
 @login_required
@@ -147,17 +131,10 @@ def compatibility_create(request: HttpRequest, pk: int) -> HttpResponse:
     item = get_visible(ItemType.objects.all(), request.actor, pk=pk)
     services.require_catalog_editor(request.actor)
     form = CompatibilityForm(request.POST or None, actor=request.actor)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.create_compatibility(actor=request.actor, fields={"source": item, **form.cleaned_data})
-        except DomainError as error:
-            form.show(error)
-        else:
-            messages.success(request, _("Link added."))
-            return redirect(item)
     page = FormPage(title=_("Link %(name)s to another item") % {"name": item.name}, forms=[form],
                     submit_label=_("Add link"), cancel_url=item.get_absolute_url())
-    return form_page(request, page, status=400 if form.errors else 200)
+    return submit(request, page, lambda: services.create_compatibility(actor=request.actor, fields={"source": item, **form.cleaned_data}),
+                  done=_("Link added."), redirect_to=item.get_absolute_url())
 
 
 @login_required

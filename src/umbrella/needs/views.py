@@ -12,13 +12,13 @@ from django.views.decorators.http import require_POST
 
 from umbrella.catalog.models import CapabilityArea
 from umbrella.core.access import allowed, get_visible, visibility_q
-from umbrella.core.errors import DomainError, InvalidTransition
+from umbrella.core.errors import InvalidTransition
 from umbrella.needs import services
 from umbrella.needs.models import LIST_LIFECYCLE, ListState, Requirement, RequirementList
 from umbrella.web import listing
 from umbrella.web.forms import ActorForm, posted_version
 from umbrella.web.listing import Column, Filter, Listing
-from umbrella.web.pages import ConfirmPage, DetailPage, FormPage, form_page, history_rows, list_or_export
+from umbrella.web.pages import ConfirmPage, DetailPage, FormPage, history_rows, list_or_export, submit
 
 LISTS = Listing(
     columns=(
@@ -114,15 +114,8 @@ def requirement_list_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def requirement_list_create(request: HttpRequest) -> HttpResponse:
     services.require_recipient_editor(request.actor)
     form = RequirementListForm(request.POST or None, actor=request.actor)
-    if request.method == "POST" and form.is_valid():
-        try:
-            lst = services.create_requirement_list(actor=request.actor, fields=form.cleaned_data)
-        except DomainError as error:
-            form.show(error)
-        else:
-            return redirect(lst)
     page = FormPage(title=_("New requirement list"), forms=[form], submit_label=_("Create"), cancel_url=reverse("requirement-lists"))
-    return form_page(request, page, status=400 if form.errors else 200)
+    return submit(request, page, lambda: services.create_requirement_list(actor=request.actor, fields=form.cleaned_data))
 
 
 @login_required
@@ -130,18 +123,10 @@ def requirement_list_edit(request: HttpRequest, pk: int) -> HttpResponse:
     lst = get_visible(RequirementList.objects.all(), request.actor, pk=pk)
     services.require_list_editor(request.actor, lst)
     form = RequirementListEditForm(request.POST or None, instance=lst, actor=request.actor)
-    version = lst.version
-    if request.method == "POST" and form.is_valid():
-        try:
-            version = posted_version(request)
-            lst = services.update_requirement_list(actor=request.actor, list_id=pk, expected_version=version, changes=form.changed_values())
-        except DomainError as error:
-            form.show(error)
-        else:
-            return redirect(lst)
     page = FormPage(title=_("Edit %(title)s") % {"title": lst.title}, forms=[form], submit_label=_("Save"),
-                    cancel_url=lst.get_absolute_url(), version=version)
-    return form_page(request, page, status=400 if form.errors else 200)
+                    cancel_url=lst.get_absolute_url(), version=lst.version)
+    return submit(request, page, lambda: services.update_requirement_list(
+        actor=request.actor, list_id=pk, expected_version=posted_version(request), changes=form.changed_values()))
 
 
 @login_required
@@ -201,17 +186,10 @@ def requirement_create(request: HttpRequest, pk: int) -> HttpResponse:
     lst = get_visible(RequirementList.objects.all(), request.actor, pk=pk)
     services.require_list_editor(request.actor, lst)
     form = RequirementForm(request.POST or None, actor=request.actor, initial={"marking": lst.marking})
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.create_requirement(actor=request.actor, list_id=pk, fields=form.cleaned_data)
-        except DomainError as error:
-            form.show(error)
-        else:
-            messages.success(request, _("Requirement added."))
-            return redirect(lst)
     page = FormPage(title=_("Add a requirement to %(title)s") % {"title": lst.title}, forms=[form],
                     submit_label=_("Add"), cancel_url=lst.get_absolute_url())
-    return form_page(request, page, status=400 if form.errors else 200)
+    return submit(request, page, lambda: services.create_requirement(actor=request.actor, list_id=pk, fields=form.cleaned_data),
+                  done=_("Requirement added."), redirect_to=lst.get_absolute_url())
 
 
 @login_required
@@ -219,18 +197,10 @@ def requirement_edit(request: HttpRequest, pk: int) -> HttpResponse:
     requirement = get_visible(Requirement.objects.select_related("requirement_list"), request.actor, pk=pk)
     services.require_list_editor(request.actor, requirement.requirement_list)
     form = RequirementForm(request.POST or None, instance=requirement, actor=request.actor)
-    version = requirement.version
-    if request.method == "POST" and form.is_valid():
-        try:
-            version = posted_version(request)
-            requirement = services.update_requirement(actor=request.actor, requirement_id=pk, expected_version=version, changes=form.changed_values())
-        except DomainError as error:
-            form.show(error)
-        else:
-            return redirect(requirement)
     page = FormPage(title=_("Edit requirement"), forms=[form], submit_label=_("Save"),
-                    cancel_url=requirement.get_absolute_url(), version=version)
-    return form_page(request, page, status=400 if form.errors else 200)
+                    cancel_url=requirement.get_absolute_url(), version=requirement.version)
+    return submit(request, page, lambda: services.update_requirement(
+        actor=request.actor, requirement_id=pk, expected_version=posted_version(request), changes=form.changed_values()))
 
 
 @login_required

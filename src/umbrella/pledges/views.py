@@ -12,14 +12,14 @@ from django.views.decorators.http import require_POST
 
 from umbrella.catalog.models import CapabilityArea
 from umbrella.core.access import Marking, OrganizationKind, Role, allowed, get_visible, require_owner
-from umbrella.core.errors import DomainError, Invalid
+from umbrella.core.errors import Invalid
 from umbrella.core.money import format_eur
 from umbrella.orgs.models import Organization
 from umbrella.pledges import services
 from umbrella.pledges.models import PLEDGE_LIFECYCLE, Pledge, PledgeSource, PledgeState
 from umbrella.web.forms import ActorForm, posted_version
 from umbrella.web.listing import Column, Filter, Listing
-from umbrella.web.pages import ConfirmPage, DetailPage, FormPage, form_page, history_rows, list_or_export
+from umbrella.web.pages import ConfirmPage, DetailPage, FormPage, history_rows, list_or_export, submit
 
 
 def _donor_choices(actor) -> list[tuple[str, str]]:
@@ -121,18 +121,13 @@ def pledge_create(request: HttpRequest) -> HttpResponse:
     services.require_donor_editor(request.actor)
     form = PledgeForm(request.POST or None, actor=request.actor, prefix="pledge", initial={"marking": Marking.COORDINATION})
     source_form = SourceForm(request.POST or None, actor=request.actor, prefix="source")
-    if request.method == "POST" and form.is_valid() and source_form.is_valid():
+
+    def save():
         fields = {name: value for name, value in form.cleaned_data.items() if not (name == "value_eur" and value is None)}
-        try:
-            pledge = services.create_pledge(actor=request.actor, fields=fields, sources=[source_form.cleaned_data])
-        except DomainError as error:
-            target = source_form if isinstance(error, Invalid) and set(error.field_errors) & set(source_form.fields) else form
-            target.show(error)
-        else:
-            messages.success(request, _("Pledge announced."))
-            return redirect(pledge)
+        return services.create_pledge(actor=request.actor, fields=fields, sources=[source_form.cleaned_data])
+
     page = FormPage(title=_("New pledge"), forms=[form, source_form], submit_label=_("Announce the pledge"), cancel_url=reverse("pledges"))
-    return form_page(request, page, status=400 if form.errors or source_form.errors else 200)
+    return submit(request, page, save, done=_("Pledge announced."))
 
 
 @login_required
@@ -140,18 +135,10 @@ def pledge_edit(request: HttpRequest, pk: int) -> HttpResponse:
     pledge = get_visible(Pledge.objects.all(), request.actor, pk=pk)
     services.require_pledge_editor(request.actor, pledge)
     form = PledgeForm(request.POST or None, instance=pledge, actor=request.actor, prefix="pledge")
-    version = pledge.version
-    if request.method == "POST" and form.is_valid():
-        try:
-            version = posted_version(request)
-            pledge = services.update_pledge(actor=request.actor, pledge_id=pk, expected_version=version, changes=form.changed_values())
-        except DomainError as error:
-            form.show(error)
-        else:
-            messages.success(request, _("Saved."))
-            return redirect(pledge)
-    page = FormPage(title=_("Edit pledge"), forms=[form], submit_label=_("Save"), cancel_url=pledge.get_absolute_url(), version=version)
-    return form_page(request, page, status=400 if form.errors else 200)
+    page = FormPage(title=_("Edit pledge"), forms=[form], submit_label=_("Save"), cancel_url=pledge.get_absolute_url(), version=pledge.version)
+    return submit(request, page, lambda: services.update_pledge(
+        actor=request.actor, pledge_id=pk, expected_version=posted_version(request), changes=form.changed_values()),
+        done=_("Saved."))
 
 
 @login_required
@@ -186,16 +173,9 @@ def source_create(request: HttpRequest, pk: int) -> HttpResponse:
     pledge = get_visible(Pledge.objects.select_related("item_type", "owner"), request.actor, pk=pk)
     services.require_source_keeper(request.actor, pledge)
     form = SourceForm(request.POST or None, actor=request.actor)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.add_pledge_source(actor=request.actor, pledge_id=pk, fields=form.cleaned_data)
-        except DomainError as error:
-            form.show(error)
-        else:
-            messages.success(request, _("Source added."))
-            return redirect(pledge)
     page = FormPage(title=_("Add a source to %(pledge)s") % {"pledge": pledge}, forms=[form], submit_label=_("Add"), cancel_url=pledge.get_absolute_url())
-    return form_page(request, page, status=400 if form.errors else 200)
+    return submit(request, page, lambda: services.add_pledge_source(actor=request.actor, pledge_id=pk, fields=form.cleaned_data),
+                  done=_("Source added."), redirect_to=pledge.get_absolute_url())
 
 
 @require_POST

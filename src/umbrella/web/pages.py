@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from django import forms as django_forms
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils.text import slugify
 
 from umbrella.core import exports
+from umbrella.core.errors import DomainError, Invalid
 from umbrella.core.ledger import history
 from umbrella.web import listing
 from umbrella.web.listing import Listing, ListResult
@@ -93,3 +96,27 @@ def list_or_export(
 
 def form_page(request: HttpRequest, page: FormPage, status: int = 200) -> HttpResponse:
     return render(request, "web/form_page.html", {"page": page}, status=status)
+
+
+def _form_for(error: DomainError, forms: list) -> Any:
+    fields = set(error.field_errors) if isinstance(error, Invalid) else set()
+    return next((form for form in forms if fields & set(form.fields)), forms[0])
+
+
+def submit(request: HttpRequest, page: FormPage, save: Callable[[], Any], *, done: str = "",
+           redirect_to: str | None = None) -> HttpResponse:
+    """The one form flow of every create and edit page: on a valid POST, `save` calls a service; its refusal
+    goes onto the form that holds the field; success redirects to the saved record (or `redirect_to`)."""
+    if request.method == "POST":
+        if page.version is not None:
+            page.version = request.POST.get("version", page.version)
+        if all([form.is_valid() for form in page.forms]):
+            try:
+                saved = save()
+            except DomainError as error:
+                _form_for(error, page.forms).show(error)
+            else:
+                if done:
+                    messages.success(request, done)
+                return redirect(redirect_to or saved)
+    return form_page(request, page, status=400 if any(form.errors for form in page.forms) else 200)
