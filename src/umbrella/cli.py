@@ -6,6 +6,7 @@
     umbrella import KIND FILE [--dry-run]      import item-types, compatibilities, requirements, pledges
     umbrella export KIND --format csv|xlsx -o FILE
     umbrella stats [--json]                    counts per entity
+    umbrella match-file PROBLEM.json [--json]  solve a standalone matching problem (no database)
     umbrella settings                          every setting with its help text
     umbrella createsuperuser                   an account for the admin pages
 """
@@ -20,6 +21,10 @@ DEMO_COMMANDS = {"demo", "serve"}
 
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
+    if args and args[0] == "match-file":
+        from umbrella.matching.problem_file import main as match_file
+
+        return match_file(args[1:])
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "umbrella.settings")
     if args and args[0] in DEMO_COMMANDS:
         # The demo is served over plain HTTP on the loopback address; secure-only cookies would never be sent.
