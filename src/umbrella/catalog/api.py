@@ -9,7 +9,7 @@ from pydantic import ConfigDict
 
 from umbrella.catalog import services
 from umbrella.catalog.models import CapabilityArea, Compatibility, CompatibilityKind, ItemType, UnitOfIssue, ValuationBasis
-from umbrella.catalog.views import ITEM_TYPES
+from umbrella.catalog.queries import ITEM_TYPES
 from umbrella.core.access import Marking, get_visible
 from umbrella.core.api import Pagination, created, expected_version, idempotent, scope_of, with_etag
 from umbrella.core.errors import Invalid

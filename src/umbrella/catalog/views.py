@@ -6,37 +6,14 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from umbrella.catalog import services
-from umbrella.catalog.models import CapabilityArea, Compatibility, ItemType
+from umbrella.catalog.models import Compatibility, ItemType
+from umbrella.catalog.queries import ITEM_TYPES
 from umbrella.core.access import allowed, get_visible
 from umbrella.core.money import format_eur
 from umbrella.web.forms import ActorForm, posted_version
-from umbrella.web.listing import Column, Filter, Listing
 from umbrella.web.pages import ConfirmPage, DetailPage, FormPage, history_rows, list_or_export, submit
-
-YES_NO = [("True", gettext_lazy("yes")), ("False", gettext_lazy("no"))]
-
-ITEM_TYPES = Listing(
-    columns=(
-        Column(gettext_lazy("Code"), lambda o: o.code, sort="code"),
-        Column(gettext_lazy("Name"), lambda o: o.name, sort="name"),
-        Column(gettext_lazy("Capability area"), lambda o: o.capability_area.name, sort="capability_area__order"),
-        Column(gettext_lazy("Standard or calibre"), lambda o: o.standard, sort="standard"),
-        Column(gettext_lazy("NSN"), lambda o: o.parsed_nsn or "", sort="nsn"),
-        Column(gettext_lazy("Unit value"), lambda o: format_eur(o.unit_value_eur), sort="unit_value_eur", numeric=True),
-        Column(gettext_lazy("Sensitive"), lambda o: _("yes") if o.sensitive else ""),
-    ),
-    filters=(
-        Filter("area", gettext_lazy("Capability area"), "capability_area__code",
-               lambda actor: list(CapabilityArea.objects.values_list("code", "name"))),
-        Filter("sensitive", gettext_lazy("Sensitive"), "sensitive", lambda actor: YES_NO),
-        Filter("bulk", gettext_lazy("Bulk"), "bulk", lambda actor: YES_NO),
-    ),
-    search=("code", "name", "standard", "nsn", "description"),
-    default_sort="code",
-)
 
 
 class ItemTypeForm(ActorForm):

@@ -14,7 +14,7 @@ from umbrella.core.api import Pagination, created, expected_version, idempotent,
 from umbrella.core.errors import Invalid
 from umbrella.needs import services
 from umbrella.needs.models import ListState, Requirement, RequirementList
-from umbrella.needs.views import LISTS, REQUIREMENTS
+from umbrella.needs.queries import LISTS, REQUIREMENTS
 from umbrella.web.listing import filtered
 
 router = Router()

@@ -14,7 +14,7 @@ from umbrella.core.api import Pagination, created, expected_version, idempotent,
 from umbrella.core.errors import Invalid
 from umbrella.pledges import services
 from umbrella.pledges.models import Pledge, PledgeSource, PledgeState, SourceKind
-from umbrella.pledges.views import PLEDGES
+from umbrella.pledges.queries import PLEDGES
 from umbrella.web.listing import filtered
 
 router = Router()

@@ -10,44 +10,14 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from umbrella.catalog.models import CapabilityArea
-from umbrella.core.access import Marking, OrganizationKind, Role, allowed, get_visible, require_owner
+from umbrella.core.access import Marking, Role, allowed, get_visible, require_owner
 from umbrella.core.errors import Invalid
 from umbrella.core.money import format_eur
-from umbrella.orgs.models import Organization
 from umbrella.pledges import services
 from umbrella.pledges.models import PLEDGE_LIFECYCLE, Pledge, PledgeSource, PledgeState
+from umbrella.pledges.queries import PLEDGES
 from umbrella.web.forms import ActorForm, posted_version
-from umbrella.web.listing import Column, Filter, Listing
 from umbrella.web.pages import ConfirmPage, DetailPage, FormPage, history_rows, list_or_export, submit
-
-
-def _donor_choices(actor) -> list[tuple[str, str]]:
-    donors = Organization.objects.filter(kind=OrganizationKind.DONOR, pk__in=Pledge.objects.visible_to(actor).values("owner"))
-    return [(donor.code, donor.name) for donor in donors]
-
-
-PLEDGES = Listing(
-    columns=(
-        Column(gettext_lazy("Pledge"), lambda o: f"{o.quantity} × {o.item_type.name}", sort="item_type__name"),
-        Column(gettext_lazy("Donor"), lambda o: o.owner.name, sort="owner__name"),
-        Column(gettext_lazy("State"), lambda o: o.get_state_display(), sort="state"),
-        Column(gettext_lazy("Available from"), lambda o: o.available_from, sort="available_from"),
-        Column(gettext_lazy("Delivered"), lambda o: o.quantity_delivered, sort="quantity_delivered", numeric=True),
-        Column(gettext_lazy("Value"), lambda o: format_eur(o.value_eur), sort="value_eur", numeric=True),
-        Column(gettext_lazy("Capability area"), lambda o: o.item_type.capability_area.name, sort="item_type__capability_area__order"),
-        Column(gettext_lazy("Marking"), lambda o: o.get_marking_display(), sort="marking"),
-    ),
-    filters=(
-        Filter("state", gettext_lazy("State"), "state", lambda actor: PledgeState.choices),
-        Filter("donor", gettext_lazy("Donor"), "owner__code", _donor_choices),
-        Filter("area", gettext_lazy("Capability area"), "item_type__capability_area__code",
-               lambda actor: list(CapabilityArea.objects.values_list("code", "name"))),
-        Filter("marking", gettext_lazy("Marking"), "marking", lambda actor: Marking.choices),
-    ),
-    search=("item_type__name", "item_type__code", "reference", "notes", "owner__name"),
-    default_sort="-available_from",
-)
 
 
 class PledgeForm(ActorForm):
