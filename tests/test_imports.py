@@ -194,3 +194,20 @@ def test_any_csv_reads_back_the_cells_it_was_written_with(header, body, delimite
 def test_a_file_over_the_size_limit_is_refused():
     with pytest.raises(UnreadableFile, match="is 8 bytes; the limit is 7"):
         read_table(b"a,b\n1,2\n", "t.csv", max_bytes=7)
+
+
+def test_an_upload_left_in_preview_for_more_than_a_day_is_forgotten():
+    import os
+    import time as clock
+
+    from umbrella.web import uploads
+
+    old = uploads.keep(b"a,b\n", user_id=1, organization_id=None, kind="pledges", filename="old.csv", list_reference="")
+    folder = uploads._folder()
+    two_days_ago = clock.time() - 2 * uploads.KEEP_SECONDS
+    for suffix in (".bin", ".json"):
+        os.utime(folder / f"{old.token}{suffix}", (two_days_ago, two_days_ago))
+    fresh = uploads.keep(b"a,b\n", user_id=1, organization_id=None, kind="pledges", filename="new.csv", list_reference="")
+    assert not (folder / f"{old.token}.bin").exists() and not (folder / f"{old.token}.json").exists()
+    assert uploads.fetch(fresh.token, user_id=1)[1] == b"a,b\n"
+    uploads.discard(fresh.token)

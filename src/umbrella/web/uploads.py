@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import secrets
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from django.conf import settings
 from umbrella.core.errors import NotFound
 
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,40}$")
+KEEP_SECONDS = 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -31,7 +33,16 @@ def _folder() -> Path:
     return folder
 
 
+def sweep(now: float | None = None) -> None:
+    """Forget uploads left in preview for more than a day."""
+    limit = (now or time.time()) - KEEP_SECONDS
+    for path in _folder().glob("*.*"):
+        if path.suffix in (".bin", ".json") and path.stat().st_mtime < limit:
+            path.unlink(missing_ok=True)
+
+
 def keep(data: bytes, *, user_id: int, organization_id: int | None, kind: str, filename: str, list_reference: str) -> PendingImport:
+    sweep()
     pending = PendingImport(secrets.token_urlsafe(18), user_id, organization_id, kind, Path(filename).name, list_reference)
     (_folder() / f"{pending.token}.bin").write_bytes(data)
     (_folder() / f"{pending.token}.json").write_text(json.dumps(asdict(pending)))
