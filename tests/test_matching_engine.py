@@ -84,6 +84,91 @@ def test_unit_assignment_reaches_the_optimum_of_linear_sum_assignment(n, seed):
     check_feasible(problem, solution.flow)
 
 
+@st.composite
+def rich_problems(draw):
+    """Mixed integrality, substitution gains and the fleet-diversity term (a MIP)."""
+    base = draw(problems(integer=False))
+    n_arcs, n_off = len(base.arc_cost), len(base.offer_quantity)
+    offer_integer = draw(st.lists(st.booleans(), min_size=n_off, max_size=n_off))
+    quantity = np.where(offer_integer, np.round(base.offer_quantity), base.offer_quantity)
+    gain = draw(st.lists(st.sampled_from([0.5, 1.0, 1.0, 2.0, 4.0]), min_size=n_arcs, max_size=n_arcs))
+    group = draw(st.lists(st.integers(-1, 2), min_size=n_arcs, max_size=n_arcs))
+    kind = draw(st.lists(st.integers(0, 3), min_size=n_arcs, max_size=n_arcs))
+    penalty = draw(st.sampled_from([0.0, 0.5, 3.0, 25.0]))
+    return Problem(base.requirement_quantity, base.requirement_weight, quantity, base.arc_offer, base.arc_requirement,
+                   base.arc_cost, offer_integer=offer_integer, arc_gain=gain, arc_group=group, arc_kind=kind,
+                   diversity_penalty=penalty)
+
+
+def rich_reference_objective(problem: Problem) -> float:
+    """Written independently: a per-arc link (flow ≤ its own bound × on[group, kind]) instead of the engine's
+    aggregated one, every arc kept (no dropping of worthless or parallel arcs), solved by scipy's milp."""
+    n = len(problem.arc_cost)
+    if n == 0:
+        return 0.0
+    value = problem.requirement_weight[problem.arc_requirement] * problem.arc_gain - problem.arc_cost
+    pairs = sorted({(g, k) for g, k in zip(problem.arc_group, problem.arc_kind, strict=True) if g >= 0})
+    groups = sorted({g for g, _ in pairs})
+    penalty = problem.diversity_penalty if pairs else 0.0
+    columns = n + len(pairs) + len(groups)
+    n_off, n_req = len(problem.offer_quantity), len(problem.requirement_quantity)
+    rows, upper = [], []
+    for o in range(n_off):
+        rows.append(np.where(problem.arc_offer == o, 1.0, 0.0).tolist() + [0.0] * (columns - n))
+        upper.append(problem.offer_quantity[o])
+    for r in range(n_req):
+        rows.append(np.where(problem.arc_requirement == r, problem.arc_gain, 0.0).tolist() + [0.0] * (columns - n))
+        upper.append(problem.requirement_quantity[r])
+    bound = np.minimum(problem.offer_quantity[problem.arc_offer], problem.requirement_quantity[problem.arc_requirement] / problem.arc_gain)
+    for a in range(n):
+        if problem.arc_group[a] >= 0 and penalty > 0:
+            row = np.zeros(columns)
+            row[a] = 1.0
+            row[n + pairs.index((problem.arc_group[a], problem.arc_kind[a]))] = -bound[a]
+            rows.append(row.tolist())
+            upper.append(0.0)
+    for index, g in enumerate(groups):
+        row = np.zeros(columns)
+        row[n + len(pairs) + index] = 1.0
+        for p_index, (pg, _) in enumerate(pairs):
+            if pg == g:
+                row[n + p_index] = -1.0
+        rows.append(row.tolist())
+        upper.append(0.0)
+    objective = np.concatenate([value, np.full(len(pairs), -penalty), np.full(len(groups), penalty)])
+    integrality = np.concatenate([problem.offer_integer[problem.arc_offer], np.ones(len(pairs)), np.zeros(len(groups))])
+    bounds = Bounds(np.zeros(columns), np.concatenate([np.full(n, np.inf), np.ones(len(pairs) + len(groups))]))
+    result = milp(-objective, constraints=LinearConstraint(np.array(rows), -np.inf, np.array(upper)),
+                  integrality=integrality, bounds=bounds, options={"mip_rel_gap": 0})
+    assert result.status == 0
+    return max(0.0, -result.fun)
+
+
+@settings(max_examples=200, deadline=None)
+@given(rich_problems())
+def test_gains_mixed_integrality_and_the_diversity_term_match_an_independent_milp(problem):
+    solution = solve(problem)
+    flow = solution.flow
+    assert np.all(flow >= -1e-7)
+    out = np.bincount(problem.arc_offer, weights=flow, minlength=len(problem.offer_quantity))
+    into = np.bincount(problem.arc_requirement, weights=flow * problem.arc_gain, minlength=len(problem.requirement_quantity))
+    assert np.all(out <= problem.offer_quantity + 1e-7) and np.all(into <= problem.requirement_quantity + 1e-7)
+    integral = problem.offer_integer[problem.arc_offer]
+    assert np.all(flow[integral] == np.round(flow[integral]))
+    assert solution.objective == pytest.approx(rich_reference_objective(problem), rel=1e-9, abs=1e-7)
+    assert solution.objective == pytest.approx(problem.objective_of(flow), rel=1e-12, abs=1e-9)
+
+
+def test_the_diversity_term_prefers_one_kind_per_group_when_the_penalty_outweighs_the_gain():
+    # One requirement of 10 in group 0; two offers of 5 of different kinds. Without the penalty both are
+    # used; with a penalty above the value of the second offer's 5 units, only one kind is delivered.
+    problem = Problem([10], [3], [5, 5], [0, 1], [0, 0], [0, 0], arc_group=[0, 0], arc_kind=[1, 2], diversity_penalty=20)
+    solution = solve(problem)
+    assert solution.objective == pytest.approx(15) and np.count_nonzero(solution.flow) == 1
+    cheap = Problem([10], [3], [5, 5], [0, 1], [0, 0], [0, 0], arc_group=[0, 0], arc_kind=[1, 2], diversity_penalty=10)
+    assert solve(cheap).objective == pytest.approx(20) and solve(cheap).stats["extra_kinds"] == 1
+
+
 def test_independent_components_are_split_and_small_ones_batched():
     rng = np.random.default_rng(7)
     blocks = 300  # each block: 2 offers × 3 requirements, all six arcs, no link between blocks

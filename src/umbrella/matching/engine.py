@@ -1,16 +1,21 @@
 """The matching engine: pure (numpy, scipy, HiGHS; no Django, no ORM).
 
-Given requirements (quantity, weight), offers (quantity) and candidate arcs (offer → requirement, cost),
-maximise  Σ_arcs (weight[requirement] − cost) × flow
-subject to  Σ flow out of each offer ≤ its quantity,  Σ flow into each requirement ≤ its quantity,  flow ≥ 0,
-with integral flow where asked. An arc whose value (weight − cost) is ≤ 0 is never used, so it is dropped
-before the model is built.
+Given requirements (quantity, weight per unit), offers (quantity) and candidate arcs (offer → requirement,
+cost per unit moved, gain = units of the requirement one unit of the offer covers), maximise
 
-The model is assembled from arrays (one column per arc, two non-zeros each), never one Python object per
-variable, and split into the connected components of the offer–requirement graph. Components are
-independent: a single-arc component is solved in closed form; a large one gets its own HiGHS model; small
-ones are packed into block-diagonal batches (mathematically the same as solving each alone, without
-thousands of solver start-ups).
+    Σ_arcs (weight[requirement] × gain − cost) × flow  −  penalty × Σ_groups (distinct kinds delivered − 1)⁺
+
+subject to  Σ flow out of each offer ≤ its quantity,  Σ gain × flow into each requirement ≤ its quantity,
+flow ≥ 0, integral on offers that are indivisible. The second term is the optional fleet-diversity penalty:
+each arc may belong to a group (say, one capability area at one destination) and carries a kind (its item
+type); every kind delivered to a group beyond the first costs `diversity_penalty`. An arc whose value is
+≤ 0 is never used, so it is dropped before the model is built.
+
+The model is assembled from arrays (one column per arc), never one Python object per variable, and split
+into the connected components of the offer–requirement(–group) graph. Components are independent: a
+single-arc component is solved in closed form; a large one gets its own HiGHS model; small ones are packed
+into block-diagonal batches (mathematically the same as solving each alone, without thousands of solver
+start-ups).
 """
 
 from __future__ import annotations
@@ -20,11 +25,13 @@ from dataclasses import dataclass, field
 
 import highspy
 import numpy as np
-from scipy.sparse import coo_matrix
+from scipy.sparse import coo_matrix, csc_matrix
 from scipy.sparse.csgraph import connected_components
 
 OWN_MODEL_ARCS = 5_000
 BATCH_ARCS = 50_000
+FLOW_EPSILON = 1e-9
+FLOAT_FIELDS = ("requirement_quantity", "requirement_weight", "offer_quantity", "arc_cost", "arc_gain")
 
 
 @dataclass(frozen=True)
@@ -35,25 +42,46 @@ class Problem:
     arc_offer: np.ndarray
     arc_requirement: np.ndarray
     arc_cost: np.ndarray
-    integer: bool = False
+    integer: bool = False  # every offer indivisible
+    offer_integer: np.ndarray | None = None  # per offer: indivisible (systems) or not (bulk)
+    arc_gain: np.ndarray | None = None  # default 1: one unit offered covers one unit required
+    arc_group: np.ndarray | None = None  # diversity group per arc, −1 for none
+    arc_kind: np.ndarray | None = None  # what is delivered on the arc (item type), for the diversity term
+    diversity_penalty: float = 0.0
 
     def __post_init__(self) -> None:
-        for name in ("requirement_quantity", "requirement_weight", "offer_quantity", "arc_cost"):
+        arcs, offers = len(self.arc_offer), len(self.offer_quantity)
+        defaults = {
+            "arc_gain": np.ones(arcs), "arc_group": np.full(arcs, -1), "arc_kind": np.zeros(arcs),
+            "offer_integer": np.full(offers, bool(self.integer)),
+        }
+        for name, default in defaults.items():
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, default)
+        for name in FLOAT_FIELDS:
             object.__setattr__(self, name, np.asarray(getattr(self, name), dtype=np.float64))
-        for name in ("arc_offer", "arc_requirement"):
+        for name in ("arc_offer", "arc_requirement", "arc_group", "arc_kind"):
             object.__setattr__(self, name, np.asarray(getattr(self, name), dtype=np.int64))
+        object.__setattr__(self, "offer_integer", np.asarray(self.offer_integer, dtype=bool) | bool(self.integer))
         self._check()
 
     def _check(self) -> None:
         if len(self.requirement_quantity) != len(self.requirement_weight):
             raise ValueError("every requirement needs a quantity and a weight")
-        if not len(self.arc_offer) == len(self.arc_requirement) == len(self.arc_cost):
-            raise ValueError("every arc needs an offer, a requirement and a cost")
-        for name in ("requirement_quantity", "requirement_weight", "offer_quantity", "arc_cost"):
+        if len(self.offer_integer) != len(self.offer_quantity):
+            raise ValueError("offer_integer needs one entry per offer")
+        arc_lengths = {len(getattr(self, name)) for name in ("arc_offer", "arc_requirement", "arc_cost", "arc_gain", "arc_group", "arc_kind")}
+        if len(arc_lengths) != 1:
+            raise ValueError("every arc needs an offer, a requirement and a cost (and a gain, group and kind if any are given)")
+        for name in FLOAT_FIELDS:
             if not np.all(np.isfinite(getattr(self, name))):
                 raise ValueError(f"{name} holds a value that is not a finite number")
         if np.any(self.requirement_quantity < 0) or np.any(self.offer_quantity < 0):
             raise ValueError("quantities must not be negative")
+        if np.any(self.arc_gain <= 0):
+            raise ValueError("every arc's gain must be above zero")
+        if not np.isfinite(self.diversity_penalty) or self.diversity_penalty < 0:
+            raise ValueError("the diversity penalty must be a number of zero or more")
         if len(self.arc_offer) and (self.arc_offer.min() < 0 or self.arc_offer.max() >= len(self.offer_quantity)):
             raise ValueError("an arc names an offer that does not exist")
         if len(self.arc_requirement) and (self.arc_requirement.min() < 0 or self.arc_requirement.max() >= len(self.requirement_quantity)):
@@ -61,7 +89,34 @@ class Problem:
 
     @property
     def arc_value(self) -> np.ndarray:
-        return self.requirement_weight[self.arc_requirement] - self.arc_cost
+        """Value of one unit of flow on each arc."""
+        return self.requirement_weight[self.arc_requirement] * self.arc_gain - self.arc_cost
+
+    @property
+    def arc_integer(self) -> np.ndarray:
+        return self.offer_integer[self.arc_offer]
+
+    @property
+    def arc_upper(self) -> np.ndarray:
+        """The most one arc can carry: its offer, or enough to fill its requirement (whole units if indivisible)."""
+        upper = np.minimum(self.offer_quantity[self.arc_offer], self.requirement_quantity[self.arc_requirement] / self.arc_gain)
+        return np.where(self.arc_integer, np.floor(upper + FLOW_EPSILON), upper)
+
+    @property
+    def diversity_active(self) -> bool:
+        return self.diversity_penalty > 0 and bool(np.any(self.arc_group >= 0))
+
+    def objective_of(self, flow: np.ndarray) -> float:
+        """The objective of any flow, the diversity penalty included (used for the solver and for baselines)."""
+        return float(np.dot(self.arc_value, flow)) - self.diversity_penalty * self.extra_kinds(flow)
+
+    def extra_kinds(self, flow: np.ndarray) -> int:
+        """Kinds delivered to each group beyond its first, summed over groups."""
+        used = (flow > FLOW_EPSILON) & (self.arc_group >= 0)
+        if not self.diversity_active or not used.any():
+            return 0
+        pairs = np.unique(np.column_stack([self.arc_group[used], self.arc_kind[used]]), axis=0)
+        return int(len(pairs) - len(np.unique(pairs[:, 0])))
 
 
 @dataclass
@@ -73,34 +128,87 @@ class Solution:
 
 
 def _components(problem: Problem, arcs: np.ndarray) -> np.ndarray:
-    """Component label of each useful arc, from the bipartite graph of offers and requirements."""
+    """Component label of each useful arc, from the graph of offers, requirements and (with the diversity
+    term) the groups that tie requirements together."""
     offers, requirements = len(problem.offer_quantity), len(problem.requirement_quantity)
     rows = problem.arc_offer[arcs]
     cols = offers + problem.arc_requirement[arcs]
-    graph = coo_matrix((np.ones(len(arcs)), (rows, cols)), shape=(offers + requirements,) * 2).tocsr()
+    nodes = offers + requirements
+    if problem.diversity_active:
+        grouped = arcs[problem.arc_group[arcs] >= 0]
+        rows = np.concatenate([rows, offers + problem.arc_requirement[grouped]])
+        cols = np.concatenate([cols, nodes + problem.arc_group[grouped]])
+        nodes += int(problem.arc_group.max()) + 1
+    graph = coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(nodes, nodes)).tocsr()
     _, labels = connected_components(graph, directed=False)
-    return labels[rows]
+    return labels[problem.arc_offer[arcs]]
+
+
+def _diversity_columns(problem: Problem, arcs: np.ndarray, upper: np.ndarray):
+    """Columns and rows for the diversity term over `arcs`: one binary per (group, kind) that is on when any
+    flow of that kind reaches the group, and one [0, 1] column per group worth the penalty back once, so only
+    kinds beyond the first cost anything. Returns (matrix pieces, objective, bounds, integrality)."""
+    grouped = np.flatnonzero(problem.arc_group[arcs] >= 0)
+    pair_keys = np.column_stack([problem.arc_group[arcs[grouped]], problem.arc_kind[arcs[grouped]]])
+    pairs, pair_of_arc = np.unique(pair_keys, axis=0, return_inverse=True)
+    pair_of_arc = pair_of_arc.ravel()
+    groups, group_of_pair = np.unique(pairs[:, 0], return_inverse=True)
+    group_of_pair = group_of_pair.ravel()
+    big_m = np.bincount(pair_of_arc, weights=upper[grouped], minlength=len(pairs))
+    return grouped, pair_of_arc, big_m, len(pairs), len(groups), group_of_pair
 
 
 def _solve_block(problem: Problem, arcs: np.ndarray, value: np.ndarray) -> np.ndarray:
     """One HiGHS model over `arcs` (a union of whole components); returns their flows."""
     offer_ids, offer_local = np.unique(problem.arc_offer[arcs], return_inverse=True)
     requirement_ids, requirement_local = np.unique(problem.arc_requirement[arcs], return_inverse=True)
-    n, rows = len(arcs), len(offer_ids) + len(requirement_ids)
+    n, n_off = len(arcs), len(offer_ids)
+    base_rows = n_off + len(requirement_ids)
+    upper = problem.arc_upper[arcs]
+    row = [offer_local, n_off + requirement_local]
+    col = [np.arange(n), np.arange(n)]
+    coef = [np.ones(n), problem.arc_gain[arcs]]
+    cost, lower_bound, upper_bound = [value], [np.zeros(n)], [upper]
+    integrality = [problem.arc_integer[arcs]]
+    row_upper = [problem.offer_quantity[offer_ids], problem.requirement_quantity[requirement_ids]]
+    rows = base_rows
+    if problem.diversity_active:
+        grouped, pair_of_arc, big_m, n_pairs, n_groups, group_of_pair = _diversity_columns(problem, arcs, upper)
+        pair_col, group_col = n + np.arange(n_pairs), n + n_pairs + np.arange(n_groups)
+        link_row, group_row = rows + np.arange(n_pairs), rows + n_pairs + np.arange(n_groups)
+        # Σ flow of a kind into a group − M·on ≤ 0;   back − Σ on ≤ 0
+        row += [link_row[pair_of_arc], link_row, group_row[group_of_pair], group_row]
+        col += [grouped, pair_col, pair_col, group_col]
+        coef += [np.ones(len(grouped)), -big_m, -np.ones(n_pairs), np.ones(n_groups)]
+        penalty = problem.diversity_penalty
+        cost += [np.full(n_pairs, -penalty), np.full(n_groups, penalty)]
+        lower_bound += [np.zeros(n_pairs), np.zeros(n_groups)]
+        upper_bound += [np.ones(n_pairs), np.ones(n_groups)]
+        integrality += [np.ones(n_pairs, dtype=bool), np.zeros(n_groups, dtype=bool)]
+        row_upper += [np.zeros(n_pairs + n_groups)]
+        rows += n_pairs + n_groups
+    columns = n + (n_pairs + n_groups if problem.diversity_active else 0)
+    matrix = csc_matrix((np.concatenate(coef), (np.concatenate(row), np.concatenate(col))), shape=(rows, columns))
     lp = highspy.HighsLp()
-    lp.num_col_, lp.num_row_ = n, rows
+    lp.num_col_, lp.num_row_ = columns, rows
     lp.sense_ = highspy.ObjSense.kMaximize
-    lp.col_cost_ = value
-    lp.col_lower_ = np.zeros(n)
-    lp.col_upper_ = np.minimum(problem.offer_quantity[problem.arc_offer[arcs]], problem.requirement_quantity[problem.arc_requirement[arcs]])
+    lp.col_cost_ = np.concatenate(cost)
+    lp.col_lower_ = np.concatenate(lower_bound)
+    lp.col_upper_ = np.concatenate(upper_bound)
     lp.row_lower_ = np.full(rows, -highspy.kHighsInf)
-    lp.row_upper_ = np.concatenate([problem.offer_quantity[offer_ids], problem.requirement_quantity[requirement_ids]])
+    lp.row_upper_ = np.concatenate(row_upper)
     lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = np.arange(0, 2 * n + 1, 2, dtype=np.int32)
-    lp.a_matrix_.index_ = np.column_stack([offer_local, len(offer_ids) + requirement_local]).ravel().astype(np.int32)
-    lp.a_matrix_.value_ = np.ones(2 * n)
-    if problem.integer:
-        lp.integrality_ = [highspy.HighsVarType.kInteger] * n
+    lp.a_matrix_.start_ = matrix.indptr.astype(np.int32)
+    lp.a_matrix_.index_ = matrix.indices.astype(np.int32)
+    lp.a_matrix_.value_ = matrix.data
+    is_integer = np.concatenate(integrality)
+    if is_integer.any():
+        lp.integrality_ = [highspy.HighsVarType.kInteger if flag else highspy.HighsVarType.kContinuous for flag in is_integer]
+    flow = _run_highs(lp)[:n]
+    return np.where(problem.arc_integer[arcs], np.round(flow), np.maximum(flow, 0.0))
+
+
+def _run_highs(lp: highspy.HighsLp) -> np.ndarray:
     solver = highspy.Highs()
     solver.setOptionValue("output_flag", False)
     solver.setOptionValue("mip_rel_gap", 0.0)
@@ -112,26 +220,29 @@ def _solve_block(problem: Problem, arcs: np.ndarray, value: np.ndarray) -> np.nd
     status = solver.getModelStatus()
     if status != highspy.HighsModelStatus.kOptimal:
         raise RuntimeError(f"HiGHS did not reach an optimum: {solver.modelStatusToString(status)}")
-    flow = np.asarray(solver.getSolution().col_value, dtype=np.float64)
-    return np.round(flow) if problem.integer else np.maximum(flow, 0.0)
-
-
-def _closed_form(problem: Problem, arcs: np.ndarray) -> np.ndarray:
-    """A component with one arc: send as much as both ends allow."""
-    flow = np.minimum(problem.offer_quantity[problem.arc_offer[arcs]], problem.requirement_quantity[problem.arc_requirement[arcs]])
-    return np.floor(flow) if problem.integer else flow
+    return np.asarray(solver.getSolution().col_value, dtype=np.float64)
 
 
 def _best_parallel_arcs(problem: Problem, arcs: np.ndarray, value: np.ndarray) -> np.ndarray:
-    """Of arcs joining the same offer and requirement only the most valuable can carry flow in some optimum
-    (they share both capacities), so the others are dropped: an exact reduction that also spares the solver
-    from choosing between near-equal columns within its tolerance."""
-    order = np.lexsort((-value[arcs], problem.arc_requirement[arcs], problem.arc_offer[arcs]))
+    """Of arcs joining the same offer and requirement with the same gain only the most valuable can carry
+    flow in some optimum (they share both capacities and deliver the same kind), so the others are dropped:
+    an exact reduction that also spares the solver from choosing between near-equal columns."""
+    gain = problem.arc_gain[arcs]
+    order = np.lexsort((-value[arcs], gain, problem.arc_requirement[arcs], problem.arc_offer[arcs]))
     ranked = arcs[order]
-    pairs = np.column_stack([problem.arc_offer[ranked], problem.arc_requirement[ranked]])
+    keys = np.column_stack([problem.arc_offer[ranked], problem.arc_requirement[ranked], problem.arc_gain[ranked]])
     first = np.ones(len(ranked), dtype=bool)
-    first[1:] = np.any(pairs[1:] != pairs[:-1], axis=1)
+    first[1:] = np.any(keys[1:] != keys[:-1], axis=1)
     return np.sort(ranked[first])
+
+
+def _groups(problem: Problem, useful: np.ndarray) -> list[np.ndarray]:
+    if not len(useful):
+        return []
+    labels = _components(problem, useful)
+    order = np.argsort(labels, kind="stable")
+    boundaries = np.flatnonzero(np.diff(labels[order])) + 1
+    return np.split(useful[order], boundaries)
 
 
 def solve(problem: Problem) -> Solution:
@@ -139,15 +250,11 @@ def solve(problem: Problem) -> Solution:
     value = problem.arc_value
     useful = _best_parallel_arcs(problem, np.flatnonzero(value > 0), value)
     flow = np.zeros(len(value))
-    labels = _components(problem, useful) if len(useful) else np.zeros(0, dtype=np.int64)
-    order = np.argsort(labels, kind="stable")
-    sorted_labels = labels[order]
-    boundaries = np.flatnonzero(np.diff(sorted_labels)) + 1
-    groups = np.split(useful[order], boundaries) if len(useful) else []
+    groups = _groups(problem, useful)
     singles = [group for group in groups if len(group) == 1]
     if singles:
         single_arcs = np.concatenate(singles)
-        flow[single_arcs] = _closed_form(problem, single_arcs)
+        flow[single_arcs] = problem.arc_upper[single_arcs]
     build_seconds = time.perf_counter() - started
     models, batch = 0, []
     solve_started = time.perf_counter()
@@ -165,11 +272,10 @@ def solve(problem: Problem) -> Solution:
         arcs = np.concatenate(batch)
         flow[arcs] = _solve_block(problem, arcs, value[arcs])
         models += 1
-    objective = float(np.dot(value[useful], flow[useful]))
     return Solution(
-        status="optimal", objective=objective, flow=flow,
+        status="optimal", objective=problem.objective_of(flow), flow=flow,
         stats={"arcs": int(len(value)), "useful_arcs": int(len(useful)), "components": int(len(groups)),
                "closed_form_components": len(singles), "solver_models": models,
-               "allocated_arcs": int(np.count_nonzero(flow > 1e-9)),
+               "allocated_arcs": int(np.count_nonzero(flow > FLOW_EPSILON)), "extra_kinds": problem.extra_kinds(flow),
                "build_seconds": round(build_seconds, 6), "solve_seconds": round(time.perf_counter() - solve_started, 6)},
     )
