@@ -6,6 +6,8 @@ import datetime as dt
 import itertools
 from decimal import Decimal
 
+from django.db import transaction
+
 from umbrella.catalog import services as catalog
 from umbrella.catalog.models import CapabilityArea, ItemType
 from umbrella.core.access import Marking
@@ -60,8 +62,12 @@ def pledge(personas, *, donor: str = "donor_editor", marking: str = Marking.COOR
 
 def advance(personas, pledge_obj: Pledge, *steps: str) -> Pledge:
     who = {"offer": "donor_editor", "ship": "donor_editor", "withdraw": "donor_editor", "accept": "coordinator",
-           "allocate": "coordinator", "expire": "coordinator", "deliver": "recipient", "hand_over": "recipient"}
+           "allocate": "coordinator", "release": "coordinator", "expire": "coordinator", "deliver": "recipient", "hand_over": "recipient"}
     for step in steps:
         actor = personas[who[step]] if pledge_obj.owner.code == "XDA" or who[step] != "donor_editor" else personas["second_donor"]
+        if step in pledges.ALLOCATION_STEPS:  # in real life: approving a match run (umbrella.matching)
+            with transaction.atomic():
+                pledge_obj = pledges.record_allocation_step(actor=actor, pledge_id=pledge_obj.pk, step=step)
+            continue
         pledge_obj = pledges.advance_pledge(actor=actor, pledge_id=pledge_obj.pk, step=step, expected_version=pledge_obj.version)
     return pledge_obj

@@ -50,7 +50,7 @@ def run(m, policy=Policy()):
 
 def test_join_on_type_pairs_every_equal_type():
     left, right = join_on_type(np.array([2, 0, 2]), np.array([2, 1, 2, 0]), 3)
-    assert sorted(zip(left.tolist(), right.tolist())) == [(0, 0), (0, 2), (1, 3), (2, 0), (2, 2)]
+    assert sorted(zip(left.tolist(), right.tolist(), strict=True)) == [(0, 0), (0, 2), (1, 3), (2, 0), (2, 2)]
 
 
 def test_candidates_cover_exact_types_and_substitutes_and_mark_conditions_and_lateness():

@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "umbrella.catalog",
     "umbrella.needs",
     "umbrella.pledges",
+    "umbrella.matching",
     "umbrella.web",
     "umbrella.demo",
 ]

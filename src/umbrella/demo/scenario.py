@@ -30,12 +30,14 @@ from umbrella.demo.personas import (
     RECIPIENT_CODE,
     liaison_username,
 )
+from umbrella.matching import services as matching
+from umbrella.matching.models import Allocation
 from umbrella.needs import services as needs
 from umbrella.orgs import services as orgs
 from umbrella.orgs.models import Organization
 from umbrella.orgs.queries import actor_for
 from umbrella.pledges import services as pledges
-from umbrella.pledges.models import SourceKind
+from umbrella.pledges.models import Pledge, SourceKind
 
 DATA = Path(__file__).parent / "data"
 GDP_SOURCE = "World Bank WDI NY.GDP.MKTP.CD, 2023, current USD (transcribed; see demo/data/SOURCES.md)"
@@ -78,6 +80,8 @@ class Summary:
     pledges: int = 0
     sources: int = 0
     steps: int = 0
+    match_runs: int = 0
+    allocations: int = 0
     donors: list[str] = field(default_factory=list)
 
 
@@ -103,6 +107,8 @@ class Loader:
         self.report = report or _quiet
         self.summary = Summary()
         self.actors: dict[str, Actor] = {}
+        self.after_allocation: dict[int, tuple[str, ...]] = {}
+        self.accepted_later: list[int] = []
 
     def actor(self, username: str) -> Actor:
         if username not in self.actors:
@@ -119,6 +125,8 @@ class Loader:
             self.requirements()
         with transaction.atomic():
             self.pledges()
+        with transaction.atomic():
+            self.matching()
         return self.summary
 
     def organizations(self) -> None:
@@ -245,7 +253,6 @@ class Loader:
         stages = list(STAGES)
         stage_weights = [STAGES[s][1] for s in stages]
         markings = list(MARKING_WEIGHTS)
-        parties = {"hq": self.actor("hq-staff"), "recipient": self.actor("ukr-logistics")}
         for number in range(1, count + 1):
             donor = self.random.choices(donors, weights=weights)[0]
             donor_actor = self.actor(liaison_username(donor["iso3"]))
@@ -259,6 +266,7 @@ class Loader:
                 "end_use_restrictions": "Not for use outside the recipient's internationally recognised territory."
                 if self.random.random() < 0.2 else "",
                 "reference": f"{donor['iso3']}-P-{number:05d}",
+                "allowed_destinations": "\n".join(self.random.sample(DESTINATIONS, 3)) if self.random.random() < 0.08 else "",
             }
             sources = self._sources(donor["iso3"], number)
             pledge = pledges.create_pledge(actor=donor_actor, fields=fields, sources=sources)
@@ -267,18 +275,45 @@ class Loader:
             if fields["marking"] == Marking.OWNER and stage not in DONOR_ONLY_STAGES:
                 stage = "offered"  # no one but the donor sees it, so no one else can move it on
             steps = STAGES[stage][0]
-            for step in steps:
-                actor = donor_actor if STEP_BY[step] == "donor" else parties[STEP_BY[step]]
-                delivered = None
-                if step == "deliver":
-                    delivered = pledge.quantity if self.random.random() < 0.85 else max(1, pledge.quantity * 3 // 4)
-                pledge = pledges.advance_pledge(
-                    actor=actor, pledge_id=pledge.pk, step=step, expected_version=pledge.version,
-                    quantity_delivered=delivered,
-                )
-                self.summary.steps += 1
+            if stage == "accepted" and self.random.random() < 0.4:
+                steps = ("offer",)  # accepted after the first match run, so the second one has news to review
+                self.accepted_later.append(pledge.pk)
+            if "allocate" in steps:  # the match run approves allocations; what comes after waits for it
+                cut = steps.index("allocate")
+                steps, self.after_allocation[pledge.pk] = steps[:cut], steps[cut + 1:]
+            self._advance(pledge, steps, donor_actor)
             self.report("pledges", number, count)
         self.summary.pledges = count
+
+    def _advance(self, pledge, steps, donor_actor: Actor):
+        parties = {"hq": self.actor("hq-staff"), "recipient": self.actor("ukr-logistics"), "donor": donor_actor}
+        for step in steps:
+            delivered = None
+            if step == "deliver":
+                delivered = pledge.quantity if self.random.random() < 0.85 else max(1, pledge.quantity * 3 // 4)
+            pledge = pledges.advance_pledge(
+                actor=parties[STEP_BY[step]], pledge_id=pledge.pk, step=step, expected_version=pledge.version,
+                quantity_delivered=delivered,
+            )
+            self.summary.steps += 1
+        return pledge
+
+    def matching(self) -> None:
+        """The first match run is approved and its pledges move on to shipping and delivery; pledges accepted
+        afterwards go into a second run, left proposed for coordination staff to review."""
+        staff = self.actor("hq-staff")
+        first = matching.run_match(actor=staff, progress=lambda stage: self.report("matching", 1, 4))
+        matching.approve_proposals(actor=staff, run_id=first.pk, expected_version=first.version)
+        self.report("matching", 2, 4)
+        for pledge in Pledge.objects.filter(pk__in=self.after_allocation, state="allocated").select_related("owner").order_by("pk"):
+            self._advance(pledge, self.after_allocation[pledge.pk], self.actor(liaison_username(pledge.owner.code)))
+        for pledge in Pledge.objects.filter(pk__in=self.accepted_later).order_by("pk"):
+            self._advance(pledge, ("accept",), staff)
+        self.report("matching", 3, 4)
+        matching.run_match(actor=staff, progress=lambda stage: None)
+        self.report("matching", 4, 4)
+        self.summary.match_runs = 2
+        self.summary.allocations = Allocation.objects.count()
 
 
 def load(*, scale: float = 1.0, seed: int = 2026, report: Report | None = None) -> Summary:

@@ -21,6 +21,7 @@ MET, PARTLY_MET, UNMET = "met", "partly_met", "unmet"
 NO_COMPATIBLE_OFFER = "no_compatible_offer"
 TAKEN_BY_HIGHER_PRIORITY = "taken_by_higher_priority"
 TAKEN_BY_OTHER_REQUIREMENTS = "taken_by_other_requirements"
+SUPPLY_EXHAUSTED = "supply_exhausted"  # every compatible unit already goes to this very requirement
 AVAILABLE_TOO_LATE = "available_too_late"
 EXCLUDED_BY_DONOR_CONDITION = "excluded_by_donor_condition"
 INDIVISIBLE_UNITS = "indivisible_units"
@@ -76,10 +77,6 @@ class _Context:
         self.arc_flow[candidates.usable] = flow
         self.original = original_quantity
         delivered = np.bincount(candidates.requirement, weights=self.arc_flow * candidates.gain, minlength=market.requirements)
-        fixed_in = np.zeros(market.requirements)
-        if len(market.fixed_requirement):
-            np.add.at(fixed_in, market.fixed_requirement, market.fixed_quantity)
-        self.fixed_in = fixed_in
         self.requirement_left = market.requirement_quantity - delivered
         self.offer_left = market.offer_quantity - np.bincount(candidates.offer, weights=self.arc_flow, minlength=market.offers)
         self.of_requirement = _by_index(candidates.requirement, market.requirements)
@@ -130,8 +127,10 @@ def _requirement_outcome(ctx: _Context, r: int) -> RequirementOutcome:
         return RequirementOutcome(covered, status, ctx.leftover_reason(), late_used, [])
     takers = sorted({t for o in offers.tolist() for t in ctx.takers.get(o, ()) if t != r},
                     key=lambda t: (market.requirement_priority[t], market.requirement_needed_by[t], t))
+    if not takers:
+        return RequirementOutcome(covered, status, SUPPLY_EXHAUSTED, late_used, [])
     higher = all(market.requirement_priority[t] < market.requirement_priority[r] for t in takers)
-    reason = TAKEN_BY_HIGHER_PRIORITY if takers and higher else TAKEN_BY_OTHER_REQUIREMENTS
+    reason = TAKEN_BY_HIGHER_PRIORITY if higher else TAKEN_BY_OTHER_REQUIREMENTS
     return RequirementOutcome(covered, status, reason, late_used, takers[:MAX_NAMED])
 
 

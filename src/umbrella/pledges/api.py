@@ -48,6 +48,7 @@ class PledgeOut(Schema):
     value_eur: Decimal
     valuation_basis: str
     end_use_restrictions: str
+    allowed_destinations: list[str]
     retransfer_requires_consent: bool
     state: str
     reference: str
@@ -67,6 +68,10 @@ class PledgeOut(Schema):
         return obj.item_type.code
 
     @staticmethod
+    def resolve_allowed_destinations(obj) -> list[str]:
+        return obj.destination_list
+
+    @staticmethod
     def resolve_sources(obj) -> list:
         return list(obj.sources.all())
 
@@ -81,6 +86,7 @@ class PledgeChange(Schema):
     value_eur: Decimal | None = Field(None, ge=0, max_digits=16, decimal_places=2)
     valuation_basis: ValuationBasis | None = None
     end_use_restrictions: str | None = None
+    allowed_destinations: list[str] | None = Field(None, description="A donor's condition: only to these destinations (empty: anywhere)")
     retransfer_requires_consent: bool | None = None
     reference: str | None = Field(None, max_length=80)
     notes: str | None = None
@@ -114,6 +120,8 @@ def _fields(actor, data: Schema) -> dict:
         if item is None:
             raise Invalid({"item_type": [f"No item type {values['item_type']!r} that you can see."]})
         values["item_type"] = item
+    if "allowed_destinations" in values:
+        values["allowed_destinations"] = "\n".join(values["allowed_destinations"] or [])
     for name in ("end_use_restrictions", "reference", "notes"):
         if name in values and values[name] is None:
             values[name] = ""

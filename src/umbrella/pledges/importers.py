@@ -19,7 +19,7 @@ from umbrella.pledges import services
 from umbrella.pledges.models import Pledge, SourceKind
 
 PLEDGE_COLUMNS = (
-    "item_type", "quantity", "available_from", "value_eur", "valuation_basis", "end_use_restrictions",
+    "item_type", "quantity", "available_from", "value_eur", "valuation_basis", "end_use_restrictions", "allowed_destinations",
     "retransfer_requires_consent", "reference", "notes", "marking",
 )
 SOURCE_COLUMNS = {"source_kind": "kind", "source_url": "url", "source_document": "document_reference",
@@ -37,6 +37,7 @@ class PledgeImporter(imports.Importer):
         Column("value_eur", imports.money, required=False),
         Column("valuation_basis", imports.choice(ValuationBasis), required=False),
         Column("end_use_restrictions", imports.text(5000), required=False),
+        Column("allowed_destinations", imports.text(2000), required=False),
         Column("retransfer_requires_consent", imports.boolean, required=False, default=True),
         Column("reference", imports.text(80), required=False),
         Column("notes", imports.text(5000), required=False),
@@ -83,6 +84,7 @@ class PledgeExporter(exports.Exporter):
         exports.ExportColumn("value_eur", lambda o: o.value_eur),
         exports.ExportColumn("valuation_basis", lambda o: o.valuation_basis),
         exports.ExportColumn("end_use_restrictions", lambda o: o.end_use_restrictions),
+        exports.ExportColumn("allowed_destinations", lambda o: "; ".join(o.destination_list)),
         exports.ExportColumn("retransfer_requires_consent", lambda o: o.retransfer_requires_consent),
         exports.ExportColumn("reference", lambda o: o.reference),
         exports.ExportColumn("notes", lambda o: o.notes),

@@ -31,6 +31,7 @@ PLEDGE_LIFECYCLE = Lifecycle(
     Step("offer", frozenset({S.ANNOUNCED}), S.OFFERED, _("Offer")),
     Step("accept", frozenset({S.OFFERED}), S.ACCEPTED, _("Accept")),
     Step("allocate", frozenset({S.ACCEPTED}), S.ALLOCATED, _("Allocate")),
+    Step("release", frozenset({S.ALLOCATED}), S.ACCEPTED, _("Release")),
     Step("ship", frozenset({S.ALLOCATED}), S.SHIPPED, _("Ship")),
     Step("deliver", frozenset({S.SHIPPED}), S.DELIVERED, _("Confirm delivery")),
     Step("hand_over", frozenset({S.DELIVERED}), S.HANDED_OVER, _("Confirm handover")),
@@ -39,6 +40,12 @@ PLEDGE_LIFECYCLE = Lifecycle(
 )
 OPEN_STATES = frozenset({S.ANNOUNCED, S.OFFERED, S.ACCEPTED, S.ALLOCATED, S.SHIPPED})
 EDITABLE_STATES = frozenset({S.ANNOUNCED, S.OFFERED})
+
+
+def split_destinations(text: str) -> list[str]:
+    """Destinations named once each, in the order given, from lines or ';'-separated text."""
+    names = (name.strip() for line in (text or "").splitlines() for name in line.split(";"))
+    return list(dict.fromkeys(name for name in names if name))
 
 
 class Pledge(OwnedModel):
@@ -58,6 +65,10 @@ class Pledge(OwnedModel):
         _("valuation basis"), max_length=12, choices=ValuationBasis.choices, default=ValuationBasis.REPLACEMENT
     )
     end_use_restrictions = models.TextField(_("end-use restrictions"), blank=True)
+    allowed_destinations = models.TextField(
+        _("only to these destinations"), blank=True,
+        help_text=_("A donor's condition: one destination per line (or separated by ';'). Empty means anywhere."),
+    )
     retransfer_requires_consent = models.BooleanField(_("re-transfer needs the donor's consent"), default=True)
     state = models.CharField(_("state"), max_length=12, choices=PledgeState.choices, default=S.ANNOUNCED, editable=False)
     reference = models.CharField(_("donor reference"), max_length=80, blank=True)
@@ -76,8 +87,13 @@ class Pledge(OwnedModel):
         return f"{self.quantity} × {self.item_type.name} ({self.owner.code})"
 
     def clean(self) -> None:
+        self.allowed_destinations = "\n".join(split_destinations(self.allowed_destinations))
         if self.quantity is not None and self.quantity_delivered > self.quantity:
             raise ValidationError({"quantity_delivered": _("Cannot deliver more than was pledged.")})
+
+    @property
+    def destination_list(self) -> list[str]:
+        return split_destinations(self.allowed_destinations)
 
     @property
     def quantity_outstanding(self) -> int:

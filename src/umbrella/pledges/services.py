@@ -20,7 +20,7 @@ from umbrella.pledges.models import EDITABLE_STATES, PLEDGE_LIFECYCLE, Pledge, P
 
 DONORS = frozenset({OrganizationKind.DONOR})
 PLEDGE_FIELDS = frozenset({
-    "item_type", "quantity", "available_from", "value_eur", "valuation_basis", "end_use_restrictions",
+    "item_type", "quantity", "available_from", "value_eur", "valuation_basis", "end_use_restrictions", "allowed_destinations",
     "retransfer_requires_consent", "reference", "notes", "marking",
 })
 SOURCE_FIELDS = frozenset({"kind", "url", "document_reference", "date", "note"})
@@ -31,10 +31,14 @@ STEP_PARTY: dict[str, tuple[str | frozenset[str], str]] = {
     "withdraw": (OWNER, Role.EDITOR),
     "accept": (frozenset({OrganizationKind.COORDINATOR}), Role.APPROVER),
     "allocate": (frozenset({OrganizationKind.COORDINATOR}), Role.APPROVER),
+    "release": (frozenset({OrganizationKind.COORDINATOR}), Role.APPROVER),
     "expire": (frozenset({OrganizationKind.COORDINATOR}), Role.APPROVER),
     "deliver": (frozenset({OrganizationKind.RECIPIENT}), Role.EDITOR),
     "hand_over": (frozenset({OrganizationKind.RECIPIENT}), Role.EDITOR),
 }
+# Taken only when allocations are approved or released (umbrella.matching), so a pledge is allocated
+# exactly when it has an allocation.
+ALLOCATION_STEPS = frozenset({"allocate", "release"})
 SOURCE_KEEPERS = frozenset({OrganizationKind.COORDINATOR, OrganizationKind.RECIPIENT})
 
 
@@ -112,6 +116,23 @@ def advance_pledge(
     *, actor: Actor, pledge_id: int, step: str, expected_version: int, quantity_delivered: int | None = None
 ) -> Pledge:
     """Move a pledge one step along its lifecycle. `deliver` records the quantity that arrived."""
+    if step in ALLOCATION_STEPS:
+        raise InvalidTransition("A pledge is allocated by approving a match run, and released when its allocations are.",
+                                step=step)
+    return _advance(actor=actor, pledge_id=pledge_id, step=step, expected_version=expected_version,
+                    quantity_delivered=quantity_delivered)
+
+
+def record_allocation_step(*, actor: Actor, pledge_id: int, step: str) -> Pledge:
+    """For umbrella.matching only: allocate a pledge whose first allocation was approved, or release one whose
+    last allocation was released. Runs inside the caller's transaction, which holds the pledge's lock."""
+    if step not in ALLOCATION_STEPS:
+        raise InvalidTransition(f"{step!r} is not an allocation step.", step=step)
+    pledge = Pledge.objects.get(pk=pledge_id)
+    return _advance(actor=actor, pledge_id=pledge_id, step=step, expected_version=pledge.version)
+
+
+def _advance(*, actor: Actor, pledge_id: int, step: str, expected_version: int, quantity_delivered: int | None = None) -> Pledge:
     with transaction.atomic():
         pledge = _locked_pledge(actor, pledge_id)
         target = PLEDGE_LIFECYCLE.step(step, pledge.state).target

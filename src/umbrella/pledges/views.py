@@ -24,7 +24,7 @@ class PledgeForm(ActorForm):
     class Meta:
         model = Pledge
         fields = ["item_type", "quantity", "available_from", "value_eur", "valuation_basis", "end_use_restrictions",
-                  "retransfer_requires_consent", "reference", "notes", "marking"]
+                  "allowed_destinations", "retransfer_requires_consent", "reference", "notes", "marking"]
         widgets = {"available_from": forms.DateInput(attrs={"type": "date"})}
 
     def __init__(self, *args, **kwargs):
@@ -56,6 +56,7 @@ def _actions(request: HttpRequest, pledge: Pledge) -> list[dict]:
     return [
         {"step": step, "label": PLEDGE_LIFECYCLE.steps[step].label, "asks_quantity": step == "deliver"}
         for step in PLEDGE_LIFECYCLE.possible(pledge.state)
+        if step not in services.ALLOCATION_STEPS
         if allowed(services.require_step_party, request.actor, pledge, step)
     ]
 
@@ -71,6 +72,7 @@ def pledge_detail(request: HttpRequest, pk: int) -> HttpResponse:
             (_("Available from"), pledge.available_from),
             (_("Value"), f"{format_eur(pledge.value_eur)} ({pledge.get_valuation_basis_display()})"),
             (_("End-use restrictions"), pledge.end_use_restrictions),
+            (_("Only to these destinations"), "; ".join(pledge.destination_list) or _("anywhere")),
             (_("Re-transfer needs consent"), _("yes") if pledge.retransfer_requires_consent else _("no")),
             (_("Donor reference"), pledge.reference), (_("Notes"), pledge.notes),
             (_("Marking"), pledge.get_marking_display()), (_("Version"), pledge.version),

@@ -48,7 +48,8 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Loaded in {time.monotonic() - started:.0f} s: {summary.organizations} organizations, "
             f"{summary.item_types} item types, {summary.compatibilities} compatibility links, "
-            f"{summary.requirements} requirements, {summary.pledges} pledges with {summary.sources} sources."
+            f"{summary.requirements} requirements, {summary.pledges} pledges with {summary.sources} sources, "
+            f"{summary.match_runs} match runs and {summary.allocations} approved allocations."
         )
 
     def _print_sign_ins(self, bind: str) -> None:

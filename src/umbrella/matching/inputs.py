@@ -1,0 +1,91 @@
+"""The open market from the database: what the approved list still needs and what accepted pledges can give."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+
+import numpy as np
+from django.db.models import Q
+
+from umbrella.catalog.models import Compatibility, CompatibilityKind
+from umbrella.core.access import Actor
+from umbrella.matching.market import Market
+from umbrella.matching.models import Allocation, AllocationState
+from umbrella.needs.models import Requirement, RequirementList
+from umbrella.pledges.models import Pledge, PledgeState
+
+OFFERED_STATES = (PledgeState.ACCEPTED, PledgeState.ALLOCATED)
+
+
+@dataclass
+class MarketRows:
+    """The rows behind each index of a Market, and its quantities before approved allocations."""
+
+    market: Market
+    requirements: list[Requirement]
+    pledges: list[Pledge]
+    original_quantity: np.ndarray
+    kept: list[Allocation]  # approved allocations this run keeps fixed
+    replanned: list[Allocation]  # approved allocations this run plans again (keep_approved off)
+
+
+class _Index(dict):
+    def of(self, key) -> int:
+        return self.setdefault(key, len(self))
+
+
+def _kept_and_replanned(requirement_list: RequirementList, keep_approved: bool):
+    relevant = Allocation.objects.filter(
+        Q(requirement__requirement_list=requirement_list) | Q(pledge__state__in=OFFERED_STATES), state=AllocationState.ACTIVE,
+    ).select_related("pledge").order_by("id")
+    kept, replanned = [], []
+    for allocation in relevant:
+        movable = allocation.pledge.state == PledgeState.ALLOCATED
+        (replanned if movable and not keep_approved else kept).append(allocation)
+    return kept, replanned
+
+
+def open_market(*, actor: Actor, requirement_list: RequirementList, keep_approved: bool) -> MarketRows:
+    requirements = list(
+        Requirement.objects.visible_to(actor).filter(requirement_list=requirement_list)
+        .select_related("item_type__capability_area").order_by("id")
+    )
+    pledges = list(Pledge.objects.visible_to(actor).filter(state__in=OFFERED_STATES).select_related("item_type").order_by("id"))
+    kept, replanned = _kept_and_replanned(requirement_list, keep_approved)
+    types, destinations, areas = _Index(), _Index(), _Index()
+    requirement_at = {r.pk: i for i, r in enumerate(requirements)}
+    pledge_at = {p.pk: i for i, p in enumerate(pledges)}
+    covered, given = defaultdict(Decimal), defaultdict(Decimal)
+    for allocation in kept:
+        covered[allocation.requirement_id] += allocation.covers
+        given[allocation.pledge_id] += allocation.quantity
+    original = np.array([float(r.quantity) for r in requirements])
+    allowed = [(pledge_at[p.pk], destinations.of(name.casefold())) for p in pledges for name in p.destination_list]
+    substitutes = list(Compatibility.objects.visible_to(actor).filter(kind=CompatibilityKind.SUBSTITUTES_FOR).values_list("source_id", "target_id", "ratio"))
+    fixed = [a for a in kept if a.pledge_id in pledge_at and a.requirement_id in requirement_at]
+    market = Market(
+        requirement_type=np.array([types.of(r.item_type_id) for r in requirements], dtype=np.int64),
+        requirement_quantity=np.maximum(original - np.array([float(covered[r.pk]) for r in requirements]), 0.0),
+        requirement_priority=np.array([r.priority for r in requirements], dtype=np.int64),
+        requirement_needed_by=np.array([r.needed_by.toordinal() for r in requirements], dtype=np.int64),
+        requirement_destination=np.array([destinations.of(r.destination.strip().casefold()) for r in requirements], dtype=np.int64),
+        requirement_area=np.array([areas.of(r.item_type.capability_area_id) for r in requirements], dtype=np.int64),
+        requirement_substitutes=np.array([r.accept_substitutes for r in requirements], dtype=bool),
+        offer_type=np.array([types.of(p.item_type_id) for p in pledges], dtype=np.int64),
+        offer_quantity=np.maximum(np.array([float(p.quantity - given[p.pk]) for p in pledges]), 0.0),
+        offer_available=np.array([p.available_from.toordinal() for p in pledges], dtype=np.int64),
+        offer_integer=np.array([not p.item_type.bulk for p in pledges], dtype=bool),
+        offer_restricted=np.array([bool(p.destination_list) for p in pledges], dtype=bool),
+        allowed_offer=np.array([o for o, _ in allowed], dtype=np.int64),
+        allowed_destination=np.array([d for _, d in allowed], dtype=np.int64),
+        substitute_offered=np.array([types.of(s) for s, _, _ in substitutes], dtype=np.int64),
+        substitute_required=np.array([types.of(t) for _, t, _ in substitutes], dtype=np.int64),
+        substitute_ratio=np.array([float(ratio) for _, _, ratio in substitutes]),
+        fixed_offer=np.array([pledge_at[a.pledge_id] for a in fixed], dtype=np.int64),
+        fixed_requirement=np.array([requirement_at[a.requirement_id] for a in fixed], dtype=np.int64),
+        fixed_quantity=np.array([float(a.covers) for a in fixed]),
+    )
+    return MarketRows(market=market, requirements=requirements, pledges=pledges, original_quantity=original,
+                      kept=kept, replanned=replanned)

@@ -1,0 +1,147 @@
+"""Match runs (what the engine proposed, and why) and allocations (what coordination staff approved)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from umbrella.core.access import Actor, VisibleQuerySet, visibility_q
+from umbrella.core.models import OwnedModel
+
+QUANTITY = {"max_digits": 18, "decimal_places": 3}
+
+
+class RunState(models.TextChoices):
+    PROPOSED = "proposed", _("proposed")
+    DECIDED = "decided", _("decided")
+    SUPERSEDED = "superseded", _("superseded by a later run")
+
+
+class MatchRun(OwnedModel):
+    """One solve of the approved requirement list against the accepted pledges. Owned by the headquarters.
+
+    Its proposals and outcomes are written once, with the run, and never change; `results_digest` (in the
+    ledger with the run) is the SHA-256 of their canonical form, so any later edit to them shows."""
+
+    requirement_list = models.ForeignKey(
+        "needs.RequirementList", on_delete=models.PROTECT, related_name="match_runs", verbose_name=_("requirement list")
+    )
+    state = models.CharField(_("state"), max_length=12, choices=RunState.choices, default=RunState.PROPOSED, editable=False)
+    keep_approved = models.BooleanField(
+        _("keep approved allocations"), default=True,
+        help_text=_("Off: allocations of pledges not yet shipped are planned again, and approving replaces them."),
+    )
+    diversity_points = models.FloatField(_("fleet-diversity penalty (coverage points)"), default=0.0)
+    objective = models.FloatField(_("coverage points"), default=0.0, editable=False)
+    statistics = models.JSONField(_("statistics"), default=dict, editable=False)
+    suggestions = models.JSONField(_("extra pledges that would help most"), default=list, editable=False)
+    results_digest = models.CharField(_("results digest"), max_length=64, editable=False)
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True, editable=False)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    )
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = _("match run")
+        verbose_name_plural = _("match runs")
+
+    def get_absolute_url(self) -> str:
+        return reverse("match-run", args=[self.pk])
+
+    def __str__(self) -> str:
+        return f"Match run {self.pk} ({self.requirement_list.series} r{self.requirement_list.revision})"
+
+
+class RunResult(models.Model):
+    """Written with its run and never changed: derived from ledgered inputs, sealed by the run's digest."""
+
+    run = models.ForeignKey(MatchRun, on_delete=models.CASCADE, related_name="+")
+    objects = VisibleQuerySet.as_manager()
+    visibility_path = "run__"
+    ledgered = False
+
+    class Meta:
+        abstract = True
+
+
+class ProposedAllocation(RunResult):
+    run = models.ForeignKey(MatchRun, on_delete=models.CASCADE, related_name="proposals", verbose_name=_("match run"))
+    pledge = models.ForeignKey("pledges.Pledge", on_delete=models.PROTECT, related_name="+", verbose_name=_("pledge"))
+    requirement = models.ForeignKey("needs.Requirement", on_delete=models.PROTECT, related_name="+", verbose_name=_("requirement"))
+    quantity = models.DecimalField(_("quantity (pledge units)"), **QUANTITY)
+    covers = models.DecimalField(_("covers (requirement units)"), **QUANTITY)
+    substitute = models.BooleanField(_("substitute"), default=False)
+    late_days = models.PositiveIntegerField(_("days late"), default=0)
+    points = models.FloatField(_("coverage points"), default=0.0)
+
+    class Meta:
+        ordering = ["requirement__priority", "requirement_id", "pledge_id"]
+        verbose_name = _("proposed allocation")
+
+
+class RequirementOutcome(RunResult):
+    run = models.ForeignKey(MatchRun, on_delete=models.CASCADE, related_name="requirement_outcomes", verbose_name=_("match run"))
+    requirement = models.ForeignKey("needs.Requirement", on_delete=models.PROTECT, related_name="+", verbose_name=_("requirement"))
+    covered = models.DecimalField(_("covered"), **QUANTITY)
+    status = models.CharField(_("status"), max_length=12)
+    reason = models.CharField(_("reason"), max_length=40, blank=True)
+    late_days = models.PositiveIntegerField(_("days late"), default=0)
+    named = models.JSONField(_("requirements that took the supply"), default=list)
+
+    class Meta:
+        ordering = ["requirement__priority", "requirement__needed_by", "requirement_id"]
+
+
+class OfferOutcome(RunResult):
+    run = models.ForeignKey(MatchRun, on_delete=models.CASCADE, related_name="offer_outcomes", verbose_name=_("match run"))
+    pledge = models.ForeignKey("pledges.Pledge", on_delete=models.PROTECT, related_name="+", verbose_name=_("pledge"))
+    left_over = models.DecimalField(_("left over"), **QUANTITY)
+    reason = models.CharField(_("reason"), max_length=40)
+    late_days = models.PositiveIntegerField(_("days late"), default=0)
+
+    class Meta:
+        ordering = ["pledge_id"]
+
+
+class AllocationState(models.TextChoices):
+    ACTIVE = "active", _("active")
+    RELEASED = "released", _("released")
+
+
+class AllocationQuerySet(VisibleQuerySet):
+    def visible_to(self, actor: Actor) -> AllocationQuerySet:
+        """As any record, and also to the donor whose pledge it allocates."""
+        condition = visibility_q(actor)
+        if actor.is_member and not actor.is_system:
+            condition |= Q(pledge__owner=actor.organization)
+        return self.filter(condition)
+
+
+class Allocation(OwnedModel):
+    """An approved assignment of part of a pledge to a requirement. Owned by the headquarters."""
+
+    pledge = models.ForeignKey("pledges.Pledge", on_delete=models.PROTECT, related_name="allocations", verbose_name=_("pledge"))
+    requirement = models.ForeignKey(
+        "needs.Requirement", on_delete=models.PROTECT, related_name="allocations", verbose_name=_("requirement")
+    )
+    quantity = models.DecimalField(_("quantity (pledge units)"), **QUANTITY)
+    covers = models.DecimalField(_("covers (requirement units)"), **QUANTITY)
+    state = models.CharField(_("state"), max_length=10, choices=AllocationState.choices, default=AllocationState.ACTIVE, editable=False)
+    proposal = models.OneToOneField(
+        ProposedAllocation, null=True, blank=True, on_delete=models.PROTECT, related_name="allocation", verbose_name=_("proposal")
+    )
+
+    objects = AllocationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["requirement__priority", "requirement_id", "id"]
+        verbose_name = _("allocation")
+        verbose_name_plural = _("allocations")
+        indexes = [models.Index(fields=["state", "pledge"]), models.Index(fields=["state", "requirement"])]
+
+    def __str__(self) -> str:
+        return f"{self.quantity.normalize():f} of pledge {self.pledge_id} → requirement {self.requirement_id}"

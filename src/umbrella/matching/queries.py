@@ -1,0 +1,160 @@
+"""What a match run says, for the page, the CLI and the API alike: coverage, differences, reasons."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
+
+from umbrella.core.access import Actor
+from umbrella.matching import reasons as why
+from umbrella.matching.market import Policy
+from umbrella.matching.models import (
+    Allocation,
+    AllocationState,
+    MatchRun,
+    OfferOutcome,
+    ProposedAllocation,
+    RequirementOutcome,
+    RunState,
+)
+from umbrella.needs.models import Requirement
+from umbrella.web.listing import Column, Filter, Listing
+
+STATUS_LABELS = {why.MET: gettext_lazy("met"), why.PARTLY_MET: gettext_lazy("partly met"), why.UNMET: gettext_lazy("unmet")}
+PRIORITIES = (1, 2, 3, 4, 5)
+
+RUNS = Listing(
+    columns=(
+        Column(gettext_lazy("Run"), lambda o: str(o), sort="id", link=True),
+        Column(gettext_lazy("State"), lambda o: o.get_state_display(), sort="state"),
+        Column(gettext_lazy("Created"), lambda o: o.created_at, sort="created_at"),
+        Column(gettext_lazy("Coverage points"), lambda o: f"{o.objective:,.1f}", sort="objective", numeric=True),
+        Column(gettext_lazy("Proposals"), lambda o: o.statistics.get("allocated_arcs", 0), numeric=True),
+    ),
+    filters=(Filter("state", gettext_lazy("State"), "state", lambda actor: RunState.choices),),
+    default_sort="-id",
+)
+
+
+def reason_text(reason: str, late_days: int, named: list[str]) -> str:
+    names = ", ".join(named)
+    texts = {
+        "": "",
+        why.NO_COMPATIBLE_OFFER: _("No accepted pledge offers this item or a substitute for it."),
+        why.TAKEN_BY_HIGHER_PRIORITY: _("The compatible supply went to higher-priority requirements: %(names)s.") % {"names": names},
+        why.TAKEN_BY_OTHER_REQUIREMENTS: _("The compatible supply went to other requirements it serves better: %(names)s.") % {"names": names},
+        why.SUPPLY_EXHAUSTED: _("Every compatible unit pledged already goes to this requirement; more must be pledged."),
+        why.AVAILABLE_TOO_LATE: ngettext("Compatible supply is available only %(days)d day after the needed-by date.",
+                                         "Compatible supply is available only %(days)d days after the needed-by date.", late_days) % {"days": late_days},
+        why.EXCLUDED_BY_DONOR_CONDITION: _("Compatible pledges exist, but their donors' conditions exclude this destination."),
+        why.INDIVISIBLE_UNITS: _("What is left cannot be split into whole units to fit."),
+        why.FLEET_DIVERSITY: _("Left out to avoid adding another type of system to this area at this destination."),
+        why.DELIVERED_LATE: ngettext("Met, but up to %(days)d day after the needed-by date.",
+                                     "Met, but up to %(days)d days after the needed-by date.", late_days) % {"days": late_days},
+        why.NO_OPEN_REQUIREMENT: _("No requirement on the list asks for this item or one it substitutes for."),
+        why.REQUIREMENTS_ALREADY_MET: _("Every requirement it could serve is already met."),
+    }
+    return texts[reason]
+
+
+def requirement_label(requirement: Requirement) -> str:
+    return f"#{requirement.pk} P{requirement.priority} {requirement.item_type.name} → {requirement.destination}"
+
+
+@dataclass
+class CoverageCell:
+    met: int = 0
+    partly_met: int = 0
+    unmet: int = 0
+    points: float = 0.0
+    points_available: float = 0.0
+
+    @property
+    def total(self) -> int:
+        return self.met + self.partly_met + self.unmet
+
+    @property
+    def percent(self) -> float:
+        return 100.0 * self.points / self.points_available if self.points_available else 100.0
+
+
+@dataclass
+class RunSummary:
+    run: MatchRun
+    by_area: dict[str, dict[int, CoverageCell]] = field(default_factory=dict)
+    by_priority: dict[int, CoverageCell] = field(default_factory=dict)
+    unmet: list[dict] = field(default_factory=list)
+    unused_reasons: dict[str, int] = field(default_factory=dict)
+    changes: dict[str, int] = field(default_factory=dict)
+
+    def as_json(self) -> dict:
+        def cell(c: CoverageCell) -> dict:
+            return {"met": c.met, "partly_met": c.partly_met, "unmet": c.unmet, "coverage_percent": round(c.percent, 2)}
+        run = self.run
+        return {
+            "run": run.pk, "state": run.state, "requirement_list": f"{run.requirement_list.series} r{run.requirement_list.revision}",
+            "coverage_points": run.objective, "points_available": run.statistics.get("points_available"),
+            "greedy_points": run.statistics.get("greedy_points"), "keep_approved": run.keep_approved,
+            "diversity_points": run.diversity_points,
+            "by_priority": {str(p): cell(c) for p, c in self.by_priority.items()},
+            "by_area": {area: {str(p): cell(c) for p, c in cells.items()} for area, cells in self.by_area.items()},
+            "changes": self.changes, "unmet": self.unmet, "unused_pledges_by_reason": self.unused_reasons,
+            "suggestions": run.suggestions, "statistics": run.statistics,
+        }
+
+
+def summarize(run: MatchRun, *, unmet_limit: int | None = None) -> RunSummary:
+    summary = RunSummary(run=run)
+    outcomes = list(RequirementOutcome.objects.filter(run=run).select_related("requirement__item_type__capability_area"))
+    points = Policy().priority_points
+    labels = {o.requirement_id: requirement_label(o.requirement) for o in outcomes}
+    by_area: dict[str, dict[int, CoverageCell]] = defaultdict(lambda: {p: CoverageCell() for p in PRIORITIES})
+    by_priority = {p: CoverageCell() for p in PRIORITIES}
+    for outcome in outcomes:
+        requirement = outcome.requirement
+        share = float(outcome.covered) / requirement.quantity
+        for cell in (by_area[requirement.item_type.capability_area.name][requirement.priority], by_priority[requirement.priority]):
+            setattr(cell, outcome.status, getattr(cell, outcome.status) + 1)
+            cell.points += points[requirement.priority] * min(share, 1.0)
+            cell.points_available += points[requirement.priority]
+        if outcome.status != why.MET:
+            summary.unmet.append({
+                "requirement": requirement.pk, "label": labels[requirement.pk], "priority": requirement.priority,
+                "needed_by": requirement.needed_by.isoformat(), "quantity": requirement.quantity,
+                "covered": float(outcome.covered), "status": outcome.status, "status_label": str(STATUS_LABELS[outcome.status]),
+                "reason": outcome.reason, "reason_text": reason_text(outcome.reason, outcome.late_days, [labels.get(n, f"#{n}") for n in outcome.named]),
+                "named": outcome.named,
+            })
+    summary.by_area = dict(sorted(by_area.items()))
+    summary.by_priority = by_priority
+    if unmet_limit is not None:
+        summary.unmet = summary.unmet[:unmet_limit]
+    summary.unused_reasons = dict(Counter(OfferOutcome.objects.filter(run=run).values_list("reason", flat=True)).most_common())
+    summary.changes = differences(run)
+    return summary
+
+
+def differences(run: MatchRun) -> dict[str, int]:
+    """How the run's proposals differ from the allocations active now (by pledge and requirement)."""
+    proposed = defaultdict(Decimal)
+    for pledge_id, requirement_id, quantity in ProposedAllocation.objects.filter(run=run).values_list("pledge_id", "requirement_id", "quantity"):
+        proposed[pledge_id, requirement_id] += quantity
+    current = defaultdict(Decimal)
+    active = Allocation.objects.filter(state=AllocationState.ACTIVE, requirement__requirement_list=run.requirement_list)
+    for pledge_id, requirement_id, quantity in active.values_list("pledge_id", "requirement_id", "quantity"):
+        current[pledge_id, requirement_id] += quantity
+    if run.keep_approved:
+        return {"new": len(proposed), "kept": len(current), "changed": 0, "dropped": 0}
+    new = sum(1 for key in proposed if key not in current)
+    changed = sum(1 for key in proposed if key in current and proposed[key] != current[key])
+    dropped = sum(1 for key in current if key not in proposed)
+    return {"new": new, "kept": len(current) - changed - dropped, "changed": changed, "dropped": dropped}
+
+
+def proposals_for(run: MatchRun, actor: Actor):
+    return (ProposedAllocation.objects.visible_to(actor).filter(run=run)
+            .select_related("pledge__owner", "pledge__item_type", "requirement__item_type", "allocation"))

@@ -1,0 +1,304 @@
+"""Every write of the matching capability: storing a run, approving its proposals, releasing allocations.
+
+Coordination staff (editor role) run matches; coordination staff with the approver role approve proposals,
+which become allocations and move their pledges to `allocated`. A run reads the live data but changes none
+of it; only approval does, and it checks every capacity again first, since pledges and allocations may have
+changed since the run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+
+import numpy as np
+from django.db import transaction
+from django.utils import timezone
+
+from umbrella.core import services
+from umbrella.core.access import Actor, OrganizationKind, Role, get_visible, require_role
+from umbrella.core.errors import Conflict, Invalid, InvalidTransition, NotFound
+from umbrella.matching import reasons as why
+from umbrella.matching.engine import Solution, solve
+from umbrella.matching.inputs import MarketRows, open_market
+from umbrella.matching.market import Candidates, Policy, build_problem, candidate_arcs, greedy_flow, requirement_points
+from umbrella.matching.models import (
+    Allocation,
+    AllocationState,
+    MatchRun,
+    OfferOutcome,
+    ProposedAllocation,
+    RequirementOutcome,
+    RunState,
+)
+from umbrella.needs.models import ListState, RequirementList
+from umbrella.pledges import services as pledges
+from umbrella.pledges.models import Pledge, PledgeState
+
+COORDINATORS = frozenset({OrganizationKind.COORDINATOR})
+QUANTUM = Decimal("0.001")
+Progress = Callable[[str], None]
+
+
+def require_match_runner(actor: Actor) -> None:
+    require_role(actor, Role.EDITOR, kinds=COORDINATORS, doing="Running a match")
+
+
+def require_allocation_approver(actor: Actor) -> None:
+    require_role(actor, Role.APPROVER, kinds=COORDINATORS, doing="Approving allocations")
+
+
+def _quantity(value: float) -> Decimal:
+    return Decimal(repr(float(value))).quantize(QUANTUM)
+
+
+def latest_approved_list(actor: Actor) -> RequirementList:
+    found = RequirementList.objects.visible_to(actor).filter(state=ListState.APPROVED).order_by("-approved_at", "-id").first()
+    if found is None:
+        raise NotFound("There is no approved requirement list to match against.")
+    return found
+
+
+@dataclass
+class Computed:
+    rows: MarketRows
+    candidates: Candidates
+    solution: Solution
+    explanation: why.Explanation
+    points: np.ndarray
+    greedy_objective: float
+    seconds: dict
+
+
+def compute(*, actor: Actor, requirement_list: RequirementList, keep_approved: bool, policy: Policy,
+            progress: Progress = lambda stage: None) -> Computed:
+    """Read the market and solve it; writes nothing (a scenario may call this on its own)."""
+    seconds, started = {}, time.perf_counter()
+    progress("reading requirements, pledges and allocations")
+    rows = open_market(actor=actor, requirement_list=requirement_list, keep_approved=keep_approved)
+    seconds["read"] = time.perf_counter() - started
+    progress("building candidate arcs")
+    candidates = candidate_arcs(rows.market, policy)
+    problem = build_problem(rows.market, candidates, policy, original_quantity=rows.original_quantity)
+    seconds["build"] = time.perf_counter() - started - seconds["read"]
+    progress(f"solving {len(problem.arc_cost):,} arcs")
+    solution = solve(problem)
+    greedy = problem.objective_of(greedy_flow(problem, rows.market.requirement_priority))
+    seconds["solve"] = time.perf_counter() - started - seconds["read"] - seconds["build"]
+    progress("explaining the outcome")
+    points = requirement_points(rows.market, policy)
+    explanation = why.explain(rows.market, candidates, solution.flow, original_quantity=rows.original_quantity,
+                              points=points, diversity=problem.diversity_active)
+    kept_points = float(np.sum(points * (rows.original_quantity - rows.market.requirement_quantity) / np.maximum(rows.original_quantity, 1e-12)))
+    return Computed(rows, candidates, solution, explanation, points, greedy + kept_points,
+                    {k: round(v, 3) for k, v in seconds.items()} | {"kept_points": kept_points})
+
+
+def _proposals(computed: Computed, policy: Policy) -> list[dict]:
+    rows, candidates, flow = computed.rows, computed.candidates, computed.solution.flow
+    usable = candidates.usable
+    weight = computed.points / np.maximum(rows.original_quantity, 1e-12)
+    out = []
+    for position in np.flatnonzero(flow > why.EPSILON).tolist():
+        arc = usable[position]
+        o, r = int(candidates.offer[arc]), int(candidates.requirement[arc])
+        covers = float(flow[position] * candidates.gain[arc])
+        out.append({
+            "pledge": rows.pledges[o].pk, "requirement": rows.requirements[r].pk,
+            "quantity": str(_quantity(flow[position])), "covers": str(_quantity(covers)),
+            "substitute": bool(candidates.substitute[arc]), "late_days": int(candidates.late_days[arc]),
+            "points": round(float(weight[r] * covers), 6),
+        })
+    return out
+
+
+def _requirement_outcomes(computed: Computed) -> list[dict]:
+    ids = [r.pk for r in computed.rows.requirements]
+    return [{"requirement": ids[i], "covered": str(_quantity(o.covered)), "status": o.status, "reason": o.reason,
+             "late_days": o.late_days, "named": [ids[n] for n in o.named]}
+            for i, o in enumerate(computed.explanation.requirements)]
+
+
+def _offer_outcomes(computed: Computed) -> list[dict]:
+    return [{"pledge": computed.rows.pledges[i].pk, "left_over": str(_quantity(o.left_over)), "reason": o.reason, "late_days": o.late_days}
+            for i, o in enumerate(computed.explanation.offers) if o.reason]
+
+
+def _suggestions(computed: Computed) -> list[dict]:
+    rows = computed.rows
+    item_type_at = {index: r.item_type for r, index in zip(rows.requirements, rows.market.requirement_type.tolist(), strict=True)}
+    return [{"item_type": item_type_at[s.item_type].code, "item_name": item_type_at[s.item_type].name,
+             "quantity": s.quantity, "points": round(s.points, 3),
+             "requirements": [rows.requirements[r].pk for r in s.requirements],
+             "available_by": dt.date.fromordinal(s.needed_by).isoformat()}
+            for s in computed.explanation.suggestions]
+
+
+def results_digest(proposals: Iterable[dict], requirement_outcomes: Iterable[dict], offer_outcomes: Iterable[dict]) -> str:
+    document = {"proposals": list(proposals), "requirements": list(requirement_outcomes), "offers": list(offer_outcomes)}
+    return hashlib.sha256(json.dumps(document, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def stored_results(run: MatchRun) -> tuple[list[dict], list[dict], list[dict]]:
+    """A run's results read back in the form its digest was computed on."""
+    proposals = [{"pledge": p.pledge_id, "requirement": p.requirement_id, "quantity": str(p.quantity), "covers": str(p.covers),
+                  "substitute": p.substitute, "late_days": p.late_days, "points": p.points}
+                 for p in ProposedAllocation.objects.filter(run=run).order_by("id")]
+    requirements = [{"requirement": o.requirement_id, "covered": str(o.covered), "status": o.status, "reason": o.reason,
+                     "late_days": o.late_days, "named": o.named}
+                    for o in RequirementOutcome.objects.filter(run=run).order_by("id")]
+    offers = [{"pledge": o.pledge_id, "left_over": str(o.left_over), "reason": o.reason, "late_days": o.late_days}
+              for o in OfferOutcome.objects.filter(run=run).order_by("id")]
+    return proposals, requirements, offers
+
+
+def run_match(*, actor: Actor, list_id: int | None = None, keep_approved: bool = True, diversity_points: float = 0.0,
+              progress: Progress = lambda stage: None) -> MatchRun:
+    """Solve the approved list against the accepted pledges and store the run, its proposals and reasons."""
+    require_match_runner(actor)
+    requirement_list = latest_approved_list(actor) if list_id is None else get_visible(RequirementList.objects.all(), actor, pk=list_id)
+    if requirement_list.state != ListState.APPROVED:
+        raise InvalidTransition("Matches run against an approved requirement list.", state=requirement_list.state)
+    try:
+        policy = Policy(diversity_points=float(diversity_points))
+    except ValueError as error:
+        raise Invalid({"diversity_points": [str(error)]}) from None
+    computed = compute(actor=actor, requirement_list=requirement_list, keep_approved=keep_approved, policy=policy, progress=progress)
+    proposals, requirement_outcomes, offer_outcomes = _proposals(computed, policy), _requirement_outcomes(computed), _offer_outcomes(computed)
+    progress("saving the run")
+    statistics = {
+        **computed.solution.stats, "seconds": computed.seconds, "requirements": computed.rows.market.requirements,
+        "pledges": computed.rows.market.offers, "candidate_arcs": int(len(computed.candidates.offer)),
+        "kept_allocations": len(computed.rows.kept), "replanned_allocations": len(computed.rows.replanned),
+        "greedy_points": round(computed.greedy_objective, 6), "points_available": round(float(computed.points.sum()), 6),
+    }
+    with transaction.atomic():
+        for stale in MatchRun.objects.select_for_update().filter(requirement_list=requirement_list, state=RunState.PROPOSED):
+            services.update_record(actor=actor, obj=stale, changes={"state": RunState.SUPERSEDED}, expected_version=stale.version, action="supersede")
+        run = services.create_record(actor=actor, obj=MatchRun(
+            owner=services.acting_organization(actor), requirement_list=requirement_list, keep_approved=keep_approved,
+            diversity_points=policy.diversity_points,
+            objective=round(computed.solution.objective + computed.seconds["kept_points"], 6),
+            statistics=statistics, suggestions=_suggestions(computed),
+            results_digest=results_digest(proposals, requirement_outcomes, offer_outcomes),
+        ))
+        ProposedAllocation.objects.bulk_create(
+            [ProposedAllocation(run=run, pledge_id=p["pledge"], requirement_id=p["requirement"], quantity=Decimal(p["quantity"]),
+                                covers=Decimal(p["covers"]), substitute=p["substitute"], late_days=p["late_days"], points=p["points"])
+             for p in proposals], batch_size=1000)
+        RequirementOutcome.objects.bulk_create(
+            [RequirementOutcome(run=run, requirement_id=o["requirement"], covered=Decimal(o["covered"]), status=o["status"],
+                                reason=o["reason"], late_days=o["late_days"], named=o["named"]) for o in requirement_outcomes], batch_size=1000)
+        OfferOutcome.objects.bulk_create(
+            [OfferOutcome(run=run, pledge_id=o["pledge"], left_over=Decimal(o["left_over"]), reason=o["reason"], late_days=o["late_days"])
+             for o in offer_outcomes], batch_size=1000)
+        return run
+
+
+def _release(actor: Actor, allocation: Allocation) -> None:
+    services.update_record(actor=actor, obj=allocation, changes={"state": AllocationState.RELEASED},
+                           expected_version=allocation.version, action="release")
+
+
+def _capacity_problems(proposals: list[ProposedAllocation]) -> list[str]:
+    """Whatever approving these would over-commit, given the allocations active now (all at once)."""
+    pledge_ids = {p.pledge_id for p in proposals}
+    requirement_ids = {p.requirement_id for p in proposals}
+    given, covered = defaultdict(Decimal), defaultdict(Decimal)
+    active = Allocation.objects.filter(state=AllocationState.ACTIVE)
+    for pledge_id, quantity in active.filter(pledge_id__in=pledge_ids).values_list("pledge_id", "quantity"):
+        given[pledge_id] += quantity
+    for requirement_id, covers in active.filter(requirement_id__in=requirement_ids).values_list("requirement_id", "covers"):
+        covered[requirement_id] += covers
+    problems = []
+    for p in proposals:
+        given[p.pledge_id] += p.quantity
+        covered[p.requirement_id] += p.covers
+    for p in {p.pledge_id: p for p in proposals}.values():
+        if p.pledge.state not in (PledgeState.ACCEPTED, PledgeState.ALLOCATED):
+            problems.append(f"Pledge {p.pledge_id} is now {p.pledge.get_state_display()}; it can no longer be allocated.")
+        elif given[p.pledge_id] > p.pledge.quantity:
+            problems.append(f"Pledge {p.pledge_id} would be allocated {given[p.pledge_id].normalize():f} of {p.pledge.quantity}.")
+    for p in {p.requirement_id: p for p in proposals}.values():
+        if covered[p.requirement_id] > p.requirement.quantity:
+            problems.append(f"Requirement {p.requirement_id} would be covered {covered[p.requirement_id].normalize():f} times of {p.requirement.quantity}.")
+    return problems
+
+
+def approve_proposals(*, actor: Actor, run_id: int, expected_version: int, proposal_ids: Iterable[int] | None = None) -> list[Allocation]:
+    """Turn the chosen proposals of a run (all when none are chosen) into allocations, in one transaction.
+    Proposals not chosen are declined: the run is decided. A run that kept nothing fixed replaces the
+    allocations it planned again (of pledges not yet shipped) for the pledges and requirements it touches."""
+    with transaction.atomic():
+        require_allocation_approver(actor)
+        run = get_visible(MatchRun.objects.select_for_update(), actor, pk=run_id)
+        services.check_version(run, expected_version)
+        if run.state != RunState.PROPOSED:
+            raise InvalidTransition(f"This run is {run.get_state_display()}; only a proposed run is approved.", state=run.state)
+        chosen = ProposedAllocation.objects.filter(run=run).select_related("pledge", "requirement").order_by("id")
+        if proposal_ids is not None:
+            wanted = {int(i) for i in proposal_ids}
+            chosen = chosen.filter(pk__in=wanted)
+            if len(chosen) != len(wanted):
+                raise Invalid({"proposals": ["Some chosen proposals are not part of this run."]})
+            if not wanted:
+                raise Invalid({"proposals": ["Choose at least one proposal."]})
+        chosen = list(chosen)
+        Pledge.objects.select_for_update().filter(pk__in={p.pledge_id for p in chosen}).exists()
+        if not run.keep_approved:
+            _release_replanned(actor, chosen)
+        problems = _capacity_problems(chosen)
+        if problems:
+            raise Conflict("Approving would over-commit pledges or requirements (they changed since the run); run the match again. "
+                           + " ".join(problems), problems=problems)
+        allocations = [_allocate(actor, run, proposal) for proposal in chosen]
+        services.update_record(actor=actor, obj=run, changes={"state": RunState.DECIDED, "decided_at": timezone.now(),
+                                                               "decided_by": actor.user}, expected_version=run.version, action="decide")
+        return allocations
+
+
+def _release_replanned(actor: Actor, chosen: list[ProposedAllocation]) -> None:
+    touched = Allocation.objects.select_for_update().filter(state=AllocationState.ACTIVE, pledge__state=PledgeState.ALLOCATED)
+    pledge_ids, requirement_ids = {p.pledge_id for p in chosen}, {p.requirement_id for p in chosen}
+    for allocation in touched.filter(pledge_id__in=pledge_ids) | touched.filter(requirement_id__in=requirement_ids):
+        _release(actor, allocation)
+        _release_pledge_if_free(actor, allocation.pledge_id, keep=pledge_ids)
+
+
+def _release_pledge_if_free(actor: Actor, pledge_id: int, keep: set[int] = frozenset()) -> None:
+    if pledge_id in keep or Allocation.objects.filter(pledge_id=pledge_id, state=AllocationState.ACTIVE).exists():
+        return
+    if Pledge.objects.get(pk=pledge_id).state == PledgeState.ALLOCATED:
+        pledges.record_allocation_step(actor=actor, pledge_id=pledge_id, step="release")
+
+
+def _allocate(actor: Actor, run: MatchRun, proposal: ProposedAllocation) -> Allocation:
+    allocation = services.create_record(actor=actor, obj=Allocation(
+        owner=services.acting_organization(actor), pledge=proposal.pledge, requirement=proposal.requirement,
+        quantity=proposal.quantity, covers=proposal.covers, proposal=proposal,
+    ))
+    if Pledge.objects.get(pk=proposal.pledge_id).state == PledgeState.ACCEPTED:
+        pledges.record_allocation_step(actor=actor, pledge_id=proposal.pledge_id, step="allocate")
+    return allocation
+
+
+def release_allocation(*, actor: Actor, allocation_id: int, expected_version: int) -> Allocation:
+    """Undo an approved allocation of a pledge not yet shipped; the pledge goes back to accepted when it was its last."""
+    with transaction.atomic():
+        require_allocation_approver(actor)
+        allocation = get_visible(Allocation.objects.select_for_update().select_related("pledge"), actor, pk=allocation_id)
+        services.check_version(allocation, expected_version)
+        if allocation.state != AllocationState.ACTIVE:
+            raise InvalidTransition("This allocation is already released.", state=allocation.state)
+        if allocation.pledge.state != PledgeState.ALLOCATED:
+            raise InvalidTransition(f"The pledge is {allocation.pledge.get_state_display()}; its allocation can no longer be released.",
+                                    state=allocation.pledge.state)
+        _release(actor, allocation)
+        _release_pledge_if_free(actor, allocation.pledge_id)
+        return allocation
