@@ -10,4 +10,5 @@ urlpatterns = [
     path("catalog/", include("umbrella.catalog.urls")),
     path("requirements/", include("umbrella.needs.urls")),
     path("pledges/", include("umbrella.pledges.urls")),
+    path("matching/", include("umbrella.matching.urls")),
 ]

@@ -143,5 +143,8 @@ class Allocation(OwnedModel):
         verbose_name_plural = _("allocations")
         indexes = [models.Index(fields=["state", "pledge"]), models.Index(fields=["state", "requirement"])]
 
+    def get_absolute_url(self) -> str:
+        return reverse("allocation", args=[self.pk])
+
     def __str__(self) -> str:
         return f"{self.quantity.normalize():f} of pledge {self.pledge_id} → requirement {self.requirement_id}"

@@ -40,6 +40,24 @@ RUNS = Listing(
 )
 
 
+ALLOCATIONS = Listing(
+    columns=(
+        Column(gettext_lazy("Allocation"), lambda o: f"{o.quantity.normalize():f} × {o.pledge.item_type.name}", sort="id", link=True),
+        Column(gettext_lazy("Donor"), lambda o: o.pledge.owner.name, sort="pledge__owner__name"),
+        Column(gettext_lazy("Requirement"), lambda o: requirement_label(o.requirement), sort="requirement__priority"),
+        Column(gettext_lazy("Covers"), lambda o: f"{o.covers.normalize():f}", numeric=True),
+        Column(gettext_lazy("Pledge state"), lambda o: o.pledge.get_state_display(), sort="pledge__state"),
+        Column(gettext_lazy("State"), lambda o: o.get_state_display(), sort="state"),
+    ),
+    filters=(
+        Filter("state", gettext_lazy("State"), "state", lambda actor: AllocationState.choices),
+        Filter("priority", gettext_lazy("Priority"), "requirement__priority", lambda actor: [(str(p), f"P{p}") for p in PRIORITIES]),
+    ),
+    search=("pledge__item_type__name", "pledge__owner__name", "requirement__destination", "requirement__item_type__name"),
+    default_sort="requirement__priority",
+)
+
+
 def reason_text(reason: str, late_days: int, named: list[str]) -> str:
     names = ", ".join(named)
     texts = {
@@ -98,7 +116,8 @@ class RunSummary:
         return {
             "run": run.pk, "state": run.state, "requirement_list": f"{run.requirement_list.series} r{run.requirement_list.revision}",
             "coverage_points": run.objective, "points_available": run.statistics.get("points_available"),
-            "greedy_points": run.statistics.get("greedy_points"), "keep_approved": run.keep_approved,
+            "greedy_points": run.statistics.get("greedy_points"), "objective": run.statistics.get("objective"),
+            "greedy_objective": run.statistics.get("greedy_objective"), "keep_approved": run.keep_approved,
             "diversity_points": run.diversity_points,
             "by_priority": {str(p): cell(c) for p, c in self.by_priority.items()},
             "by_area": {area: {str(p): cell(c) for p, c in cells.items()} for area, cells in self.by_area.items()},

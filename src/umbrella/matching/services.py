@@ -73,7 +73,13 @@ class Computed:
     explanation: why.Explanation
     points: np.ndarray
     greedy_objective: float
+    greedy_points: float
     seconds: dict
+
+    @property
+    def coverage_points(self) -> float:
+        usable = self.candidates.usable
+        return coverage_points(self.rows, self.points, self.candidates.requirement[usable], self.solution.flow * self.candidates.gain[usable])
 
 
 def compute(*, actor: Actor, requirement_list: RequirementList, keep_approved: bool, policy: Policy,
@@ -89,15 +95,23 @@ def compute(*, actor: Actor, requirement_list: RequirementList, keep_approved: b
     seconds["build"] = time.perf_counter() - started - seconds["read"]
     progress(f"solving {len(problem.arc_cost):,} arcs")
     solution = solve(problem)
-    greedy = problem.objective_of(greedy_flow(problem, rows.market.requirement_priority))
+    greedy_flows = greedy_flow(problem, rows.market.requirement_priority)
+    greedy = problem.objective_of(greedy_flows)
     seconds["solve"] = time.perf_counter() - started - seconds["read"] - seconds["build"]
     progress("explaining the outcome")
     points = requirement_points(rows.market, policy)
     explanation = why.explain(rows.market, candidates, solution.flow, original_quantity=rows.original_quantity,
                               points=points, diversity=problem.diversity_active)
-    kept_points = float(np.sum(points * (rows.original_quantity - rows.market.requirement_quantity) / np.maximum(rows.original_quantity, 1e-12)))
-    return Computed(rows, candidates, solution, explanation, points, greedy + kept_points,
-                    {k: round(v, 3) for k, v in seconds.items()} | {"kept_points": kept_points})
+    return Computed(rows, candidates, solution, explanation, points, greedy,
+                    coverage_points(rows, points, problem.arc_requirement, greedy_flows * problem.arc_gain),
+                    {k: round(v, 3) for k, v in seconds.items()})
+
+
+def coverage_points(rows: MarketRows, points: np.ndarray, arc_requirement: np.ndarray, covers: np.ndarray) -> float:
+    """Points earned: each requirement's points times the share of it covered, approved allocations included."""
+    delivered = np.bincount(arc_requirement, weights=covers, minlength=rows.market.requirements)
+    covered = rows.original_quantity - rows.market.requirement_quantity + delivered
+    return float(np.sum(points * np.minimum(covered / np.maximum(rows.original_quantity, 1e-12), 1.0)))
 
 
 def _proposals(computed: Computed, policy: Policy) -> list[dict]:
@@ -176,7 +190,8 @@ def run_match(*, actor: Actor, list_id: int | None = None, keep_approved: bool =
         **computed.solution.stats, "seconds": computed.seconds, "requirements": computed.rows.market.requirements,
         "pledges": computed.rows.market.offers, "candidate_arcs": int(len(computed.candidates.offer)),
         "kept_allocations": len(computed.rows.kept), "replanned_allocations": len(computed.rows.replanned),
-        "greedy_points": round(computed.greedy_objective, 6), "points_available": round(float(computed.points.sum()), 6),
+        "objective": round(computed.solution.objective, 6), "greedy_objective": round(computed.greedy_objective, 6),
+        "greedy_points": round(computed.greedy_points, 6), "points_available": round(float(computed.points.sum()), 6),
     }
     with transaction.atomic():
         for stale in MatchRun.objects.select_for_update().filter(requirement_list=requirement_list, state=RunState.PROPOSED):
@@ -184,7 +199,7 @@ def run_match(*, actor: Actor, list_id: int | None = None, keep_approved: bool =
         run = services.create_record(actor=actor, obj=MatchRun(
             owner=services.acting_organization(actor), requirement_list=requirement_list, keep_approved=keep_approved,
             diversity_points=policy.diversity_points,
-            objective=round(computed.solution.objective + computed.seconds["kept_points"], 6),
+            objective=round(computed.coverage_points, 6),
             statistics=statistics, suggestions=_suggestions(computed),
             results_digest=results_digest(proposals, requirement_outcomes, offer_outcomes),
         ))
@@ -236,8 +251,8 @@ def approve_proposals(*, actor: Actor, run_id: int, expected_version: int, propo
     Proposals not chosen are declined: the run is decided. A run that kept nothing fixed replaces the
     allocations it planned again (of pledges not yet shipped) for the pledges and requirements it touches."""
     with transaction.atomic():
-        require_allocation_approver(actor)
         run = get_visible(MatchRun.objects.select_for_update(), actor, pk=run_id)
+        require_allocation_approver(actor)
         services.check_version(run, expected_version)
         if run.state != RunState.PROPOSED:
             raise InvalidTransition(f"This run is {run.get_state_display()}; only a proposed run is approved.", state=run.state)
@@ -291,8 +306,8 @@ def _allocate(actor: Actor, run: MatchRun, proposal: ProposedAllocation) -> Allo
 def release_allocation(*, actor: Actor, allocation_id: int, expected_version: int) -> Allocation:
     """Undo an approved allocation of a pledge not yet shipped; the pledge goes back to accepted when it was its last."""
     with transaction.atomic():
-        require_allocation_approver(actor)
         allocation = get_visible(Allocation.objects.select_for_update().select_related("pledge"), actor, pk=allocation_id)
+        require_allocation_approver(actor)
         services.check_version(allocation, expected_version)
         if allocation.state != AllocationState.ACTIVE:
             raise InvalidTransition("This allocation is already released.", state=allocation.state)

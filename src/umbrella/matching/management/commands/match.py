@@ -58,6 +58,8 @@ class Command(BaseCommand):
         available = stats["points_available"] or 1.0
         write(f"  coverage points {run.objective:,.1f} of {available:,.1f} ({100 * run.objective / available:.1f} %); "
               f"greedy baseline {stats['greedy_points']:,.1f}")
+        write(f"  objective with preferences (lateness, substitutes, diversity) {stats['objective']:,.3f}; "
+              f"greedy {stats['greedy_objective']:,.3f}")
         write(f"  seconds: read {stats['seconds']['read']}, build {stats['seconds']['build']}, solve {stats['seconds']['solve']}")
         write("  priority   met  partly  unmet  coverage")
         for priority, cell in summary.by_priority.items():
