@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: demo test serve clean-demo
+.PHONY: demo test serve bench clean-demo
 
 $(INSTALLED): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,12 @@ serve: $(INSTALLED)
 
 test: $(INSTALLED)
 	scripts/test
+
+# Scale work, never part of `make test`: the matching ladder (10k to 3M candidate arcs, then the
+# fleet-diversity MIP at 10k and 100k). Results: docs/benchmarks.md.
+bench: $(INSTALLED)
+	$(BIN)/python benchmarks/matching_ladder.py --json var/bench-matching.json
+	$(BIN)/python benchmarks/matching_ladder.py --rungs 10000 100000 --diversity 50 --json var/bench-matching-diversity.json
 
 clean-demo:
 	rm -f var/umbrella.sqlite3 var/umbrella.sqlite3-wal var/umbrella.sqlite3-shm

@@ -13,7 +13,6 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from pathlib import Path
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -22,6 +21,7 @@ from umbrella.catalog.models import ItemType
 from umbrella.core import imports
 from umbrella.core.access import Actor, Marking, OrganizationKind, Role
 from umbrella.core.tabular import read_table
+from umbrella.demo.generator import BASE_DATE, DATA, PLEDGES_PER_SCALE, REQUIREMENTS_PER_SCALE, Generator
 from umbrella.demo.personas import (
     DEMO_PASSWORD,
     HQ_CODE,
@@ -39,21 +39,8 @@ from umbrella.orgs.queries import actor_for
 from umbrella.pledges import services as pledges
 from umbrella.pledges.models import Pledge, SourceKind
 
-DATA = Path(__file__).parent / "data"
 GDP_SOURCE = "World Bank WDI NY.GDP.MKTP.CD, 2023, current USD (transcribed; see demo/data/SOURCES.md)"
-BASE_DATE = dt.date(2026, 1, 1)
-REQUIREMENTS_PER_SCALE = 520
 DRAFT_REQUIREMENTS_PER_SCALE = 40
-PLEDGES_PER_SCALE = 2100
-DESTINATIONS = (
-    "Lviv logistics base", "Kyiv", "Kharkiv", "Dnipro", "Zaporizhzhia", "Odesa", "Mykolaiv", "Sumy",
-    "Chernihiv", "Poltava", "Kramatorsk", "Vinnytsia",
-)
-AREA_WEIGHTS = {
-    "artillery": 25, "iamd": 20, "armour": 12, "drones": 12, "air-force": 6, "other": 8, "demining": 5,
-    "it": 5, "medical": 5, "humanitarian": 4, "maritime": 3,
-}
-PRIORITY_WEIGHTS = (15, 25, 30, 20, 10)
 MARKING_WEIGHTS = {Marking.COORDINATION: 70, Marking.PARTICIPANTS: 15, Marking.OWNER: 10, Marking.PUBLIC: 5}
 # How far along its lifecycle each pledge is, and the steps (with who takes them) that get it there.
 STAGES = {
@@ -178,34 +165,7 @@ class Loader:
         self.by_area: dict[str, list[ItemType]] = {}
         for item_type in self.item_types:
             self.by_area.setdefault(item_type.capability_area.code, []).append(item_type)
-
-    def _pick_item_type(self) -> ItemType:
-        areas = [area for area in AREA_WEIGHTS if area in self.by_area]
-        area = self.random.choices(areas, weights=[AREA_WEIGHTS[a] for a in areas])[0]
-        return self.random.choice(self.by_area[area])
-
-    def _typical_quantity(self, item_type: ItemType) -> int:
-        if item_type.unit_of_issue == "LI":
-            low, high = 50_000, 5_000_000
-        elif item_type.bulk and item_type.unit_of_issue == "RD":
-            low, high = 1_000, 200_000
-        elif item_type.crew_size:
-            low, high = 1, 24
-        elif item_type.unit_value_eur >= 100_000:
-            low, high = 2, 120
-        else:
-            low, high = 10, 5_000
-        return max(1, round(math.exp(self.random.uniform(math.log(low), math.log(high)))))
-
-    def _requirement_fields(self, item_type: ItemType) -> dict:
-        return {
-            "item_type": item_type,
-            "quantity": self._typical_quantity(item_type),
-            "priority": self.random.choices(range(1, 6), weights=PRIORITY_WEIGHTS)[0],
-            "needed_by": BASE_DATE + dt.timedelta(days=self.random.randrange(30, 720)),
-            "destination": self.random.choice(DESTINATIONS),
-            "accept_substitutes": self.random.random() < 0.8,
-        }
+        self.generate = Generator(self.random, self.by_area)
 
     def requirements(self) -> None:
         recipient, staff = self.actor("ukr-logistics"), self.actor("hq-staff")
@@ -214,7 +174,7 @@ class Loader:
         )
         count = round(REQUIREMENTS_PER_SCALE * self.scale)
         for index in range(1, count + 1):
-            needs.create_requirement(actor=recipient, list_id=approved.pk, fields=self._requirement_fields(self._pick_item_type()))
+            needs.create_requirement(actor=recipient, list_id=approved.pk, fields=self.generate.requirement(self.generate.item_type()))
             self.report("requirements", index, count)
         approved.refresh_from_db()
         needs.propose_requirement_list(actor=recipient, list_id=approved.pk, expected_version=approved.version)
@@ -226,7 +186,7 @@ class Loader:
         )
         for _ in range(round(DRAFT_REQUIREMENTS_PER_SCALE * self.scale)):
             area = self.random.choice(["humanitarian", "medical", "other"])
-            fields = self._requirement_fields(self.random.choice(self.by_area[area]))
+            fields = self.generate.requirement(self.random.choice(self.by_area[area]))
             needs.create_requirement(actor=recipient, list_id=draft.pk, fields=fields)
         self.summary.requirements = count + round(DRAFT_REQUIREMENTS_PER_SCALE * self.scale)
 
@@ -256,17 +216,15 @@ class Loader:
         for number in range(1, count + 1):
             donor = self.random.choices(donors, weights=weights)[0]
             donor_actor = self.actor(liaison_username(donor["iso3"]))
-            item_type = self._pick_item_type()
-            quantity = max(1, round(self._typical_quantity(item_type) * self.random.uniform(0.05, 0.6)))
+            offer = self.generate.offer()
             fields = {
-                "item_type": item_type, "quantity": quantity,
-                "available_from": BASE_DATE + dt.timedelta(days=self.random.randrange(-180, 540)),
+                "item_type": offer["item_type"], "quantity": offer["quantity"], "available_from": offer["available_from"],
+                "allowed_destinations": "\n".join(offer["allowed_destinations"]),
                 "marking": self.random.choices(markings, weights=[MARKING_WEIGHTS[m] for m in markings])[0],
                 "retransfer_requires_consent": self.random.random() < 0.9,
                 "end_use_restrictions": "Not for use outside the recipient's internationally recognised territory."
                 if self.random.random() < 0.2 else "",
                 "reference": f"{donor['iso3']}-P-{number:05d}",
-                "allowed_destinations": "\n".join(self.random.sample(DESTINATIONS, 3)) if self.random.random() < 0.08 else "",
             }
             sources = self._sources(donor["iso3"], number)
             pledge = pledges.create_pledge(actor=donor_actor, fields=fields, sources=sources)

@@ -144,18 +144,16 @@ def _components(problem: Problem, arcs: np.ndarray) -> np.ndarray:
     return labels[problem.arc_offer[arcs]]
 
 
-def _diversity_columns(problem: Problem, arcs: np.ndarray, upper: np.ndarray):
-    """Columns and rows for the diversity term over `arcs`: one binary per (group, kind) that is on when any
-    flow of that kind reaches the group, and one [0, 1] column per group worth the penalty back once, so only
-    kinds beyond the first cost anything. Returns (matrix pieces, objective, bounds, integrality)."""
+def _diversity_columns(problem: Problem, arcs: np.ndarray):
+    """The diversity term over `arcs`: one binary per (group, kind), on when any flow of that kind reaches the
+    group (each grouped arc's flow ≤ its own bound × that binary: the strong, per-arc form, whose relaxation is
+    far tighter than one aggregated big-M row), and one [0, 1] column per group worth the penalty back once,
+    so only kinds beyond the first cost anything."""
     grouped = np.flatnonzero(problem.arc_group[arcs] >= 0)
     pair_keys = np.column_stack([problem.arc_group[arcs[grouped]], problem.arc_kind[arcs[grouped]]])
     pairs, pair_of_arc = np.unique(pair_keys, axis=0, return_inverse=True)
-    pair_of_arc = pair_of_arc.ravel()
     groups, group_of_pair = np.unique(pairs[:, 0], return_inverse=True)
-    group_of_pair = group_of_pair.ravel()
-    big_m = np.bincount(pair_of_arc, weights=upper[grouped], minlength=len(pairs))
-    return grouped, pair_of_arc, big_m, len(pairs), len(groups), group_of_pair
+    return grouped, pair_of_arc.ravel(), len(pairs), len(groups), group_of_pair.ravel()
 
 
 def _solve_block(problem: Problem, arcs: np.ndarray, value: np.ndarray) -> np.ndarray:
@@ -173,20 +171,20 @@ def _solve_block(problem: Problem, arcs: np.ndarray, value: np.ndarray) -> np.nd
     row_upper = [problem.offer_quantity[offer_ids], problem.requirement_quantity[requirement_ids]]
     rows = base_rows
     if problem.diversity_active:
-        grouped, pair_of_arc, big_m, n_pairs, n_groups, group_of_pair = _diversity_columns(problem, arcs, upper)
+        grouped, pair_of_arc, n_pairs, n_groups, group_of_pair = _diversity_columns(problem, arcs)
         pair_col, group_col = n + np.arange(n_pairs), n + n_pairs + np.arange(n_groups)
-        link_row, group_row = rows + np.arange(n_pairs), rows + n_pairs + np.arange(n_groups)
-        # Σ flow of a kind into a group − M·on ≤ 0;   back − Σ on ≤ 0
-        row += [link_row[pair_of_arc], link_row, group_row[group_of_pair], group_row]
-        col += [grouped, pair_col, pair_col, group_col]
-        coef += [np.ones(len(grouped)), -big_m, -np.ones(n_pairs), np.ones(n_groups)]
+        link_row, group_row = rows + np.arange(len(grouped)), rows + len(grouped) + np.arange(n_groups)
+        # flow − bound·on[group, kind] ≤ 0 for each grouped arc;   back − Σ on ≤ 0 for each group
+        row += [link_row, link_row, group_row[group_of_pair], group_row]
+        col += [grouped, pair_col[pair_of_arc], pair_col, group_col]
+        coef += [np.ones(len(grouped)), -upper[grouped], -np.ones(n_pairs), np.ones(n_groups)]
         penalty = problem.diversity_penalty
         cost += [np.full(n_pairs, -penalty), np.full(n_groups, penalty)]
         lower_bound += [np.zeros(n_pairs), np.zeros(n_groups)]
         upper_bound += [np.ones(n_pairs), np.ones(n_groups)]
         integrality += [np.ones(n_pairs, dtype=bool), np.zeros(n_groups, dtype=bool)]
-        row_upper += [np.zeros(n_pairs + n_groups)]
-        rows += n_pairs + n_groups
+        row_upper += [np.zeros(len(grouped) + n_groups)]
+        rows += len(grouped) + n_groups
     columns = n + (n_pairs + n_groups if problem.diversity_active else 0)
     matrix = csc_matrix((np.concatenate(coef), (np.concatenate(row), np.concatenate(col))), shape=(rows, columns))
     lp = highspy.HighsLp()
@@ -202,13 +200,23 @@ def _solve_block(problem: Problem, arcs: np.ndarray, value: np.ndarray) -> np.nd
     lp.a_matrix_.index_ = matrix.indices.astype(np.int32)
     lp.a_matrix_.value_ = matrix.data
     is_integer = np.concatenate(integrality)
-    if is_integer.any():
-        lp.integrality_ = [highspy.HighsVarType.kInteger if flag else highspy.HighsVarType.kContinuous for flag in is_integer]
-    flow = _run_highs(lp)[:n]
+    if not problem.diversity_active and _integral_vertices(problem, arcs, offer_ids, requirement_ids):
+        is_integer = np.zeros(0, dtype=bool)
+    flow = _run_highs(lp, np.flatnonzero(is_integer))[:n]
     return np.where(problem.arc_integer[arcs], np.round(flow), np.maximum(flow, 0.0))
 
 
-def _run_highs(lp: highspy.HighsLp) -> np.ndarray:
+def _integral_vertices(problem: Problem, arcs: np.ndarray, offer_ids: np.ndarray, requirement_ids: np.ndarray) -> bool:
+    """Whether every vertex of this block's LP is integral, so the simplex method's answer is already whole:
+    a transportation problem (all gains 1) with whole capacities has a totally unimodular matrix. Then the
+    integrality constraints are redundant and the block is solved as an LP, exactly and much faster."""
+    def whole(values: np.ndarray) -> bool:
+        return bool(np.all(values == np.round(values)))
+    return (bool(np.all(problem.arc_gain[arcs] == 1.0)) and whole(problem.offer_quantity[offer_ids])
+            and whole(problem.requirement_quantity[requirement_ids]))
+
+
+def _run_highs(lp: highspy.HighsLp, integer_columns: np.ndarray) -> np.ndarray:
     solver = highspy.Highs()
     solver.setOptionValue("output_flag", False)
     solver.setOptionValue("mip_rel_gap", 0.0)
@@ -216,6 +224,10 @@ def _run_highs(lp: highspy.HighsLp) -> np.ndarray:
     solver.setOptionValue("dual_feasibility_tolerance", 1e-10)
     solver.setOptionValue("threads", 1)
     solver.passModel(lp)
+    if len(integer_columns):
+        solver.changeColsIntegrality(len(integer_columns), integer_columns.astype(np.int32), np.ones(len(integer_columns), dtype=np.uint8))
+    else:
+        solver.setOptionValue("solver", "simplex")  # a vertex (basic) solution, whole when the vertices are
     solver.run()
     status = solver.getModelStatus()
     if status != highspy.HighsModelStatus.kOptimal:

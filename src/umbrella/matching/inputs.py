@@ -78,6 +78,7 @@ def open_market(*, actor: Actor, requirement_list: RequirementList, keep_approve
         offer_available=np.array([p.available_from.toordinal() for p in pledges], dtype=np.int64),
         offer_integer=np.array([not p.item_type.bulk for p in pledges], dtype=bool),
         offer_restricted=np.array([bool(p.destination_list) for p in pledges], dtype=bool),
+        offer_system=np.array([bool(p.item_type.crew_size) for p in pledges], dtype=bool),
         allowed_offer=np.array([o for o, _ in allowed], dtype=np.int64),
         allowed_destination=np.array([d for _, d in allowed], dtype=np.int64),
         substitute_offered=np.array([types.of(s) for s, _, _ in substitutes], dtype=np.int64),

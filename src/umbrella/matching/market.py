@@ -24,7 +24,7 @@ class Policy:
     max_late_days: int = 180  # an offer available later than this after the needed-by date is no candidate
     late_fraction: float = 0.5  # share of an arc's value lost at max_late_days late (linear from 0 days)
     substitute_fraction: float = 0.1  # share lost when a substitute, not the item asked for, is delivered
-    diversity_points: float = 0.0  # coverage points lost per extra item type in one capability area at one destination
+    diversity_points: float = 0.0  # coverage points lost per extra type of system in one capability area at one destination
 
     def __post_init__(self) -> None:
         if self.max_late_days < 0 or not 0 <= self.late_fraction < 1 or not 0 <= self.substitute_fraction < 1:
@@ -59,6 +59,7 @@ class Market:
     substitute_offered: np.ndarray  # item type offered …
     substitute_required: np.ndarray  # … stands in for this item type …
     substitute_ratio: np.ndarray  # … one offered unit covering this many required units
+    offer_system: np.ndarray | None = None  # crew-served systems, the only kinds the fleet-diversity term counts (None: all)
     fixed_offer: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     fixed_requirement: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     fixed_quantity: np.ndarray = field(default_factory=lambda: np.zeros(0))
@@ -151,6 +152,8 @@ def build_problem(market: Market, candidates: Candidates, policy: Policy, *, ori
     cost = earned * (late_share + policy.substitute_fraction * candidates.substitute[arcs])
     n_dest = int(market.requirement_destination.max(initial=0)) + 1
     group = market.requirement_area[requirement].astype(np.int64) * n_dest + market.requirement_destination[requirement]
+    if market.offer_system is not None:  # ammunition, spares and supplies of many kinds make no "zoo"
+        group = np.where(market.offer_system[candidates.offer[arcs]], group, -1)
     return Problem(
         requirement_quantity=market.requirement_quantity, requirement_weight=weight,
         offer_quantity=market.offer_quantity, offer_integer=market.offer_integer,
