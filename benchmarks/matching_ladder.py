@@ -96,7 +96,7 @@ def rung(target: int, diversity: float, queue) -> None:
     market = market_at(scale)
     started = time.perf_counter()
     candidates = candidate_arcs(market, policy)
-    problem = build_problem(market, candidates, policy, original_quantity=market.requirement_quantity)
+    problem = build_problem(market, candidates, policy)
     build = time.perf_counter() - started
     started = time.perf_counter()
     solution = solve(problem)

@@ -10,6 +10,9 @@ from django.db import transaction
 from umbrella.core.access import Marking
 from umbrella.core.verify import verify
 from umbrella.demo import scenario
+from umbrella.matching import reasons as why
+from umbrella.matching import services
+from umbrella.matching.models import Allocation, MatchRun, ProposedAllocation, RequirementOutcome, RunState
 from umbrella.pledges.models import Pledge, PledgeSource
 
 
@@ -36,6 +39,20 @@ def test_the_demo_loads_the_promised_sizes_and_stats_reports_them():
     report = verify()
     assert report.ok, report.as_dict()["first_problem"]
     assert report.size == stats["ledger_entries"]
+    _the_demo_leaves_a_match_run_to_review_with_a_reason_for_every_gap(summary)
+
+
+def _the_demo_leaves_a_match_run_to_review_with_a_reason_for_every_gap(summary):
+    decided, proposed = MatchRun.objects.order_by("id")
+    assert (decided.state, proposed.state) == (RunState.DECIDED, RunState.PROPOSED)
+    assert summary.allocations == Allocation.objects.count() > 100
+    assert ProposedAllocation.objects.filter(run=proposed).exists()
+    gaps = RequirementOutcome.objects.filter(run=proposed).exclude(status=why.MET)
+    assert gaps.exists() and not gaps.filter(reason="").exists()
+    assert services.results_digest(*services.stored_results(proposed)) == proposed.results_digest
+    allocated = set(Allocation.objects.values_list("pledge_id", flat=True))
+    moved_on = set(Pledge.objects.filter(state__in=["allocated", "shipped", "delivered", "handed_over"]).values_list("pk", flat=True))
+    assert moved_on == allocated  # a pledge is allocated (and further) exactly when it has an allocation
 
 
 def _load_and_sign(seed: int) -> list[tuple]:

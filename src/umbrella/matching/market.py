@@ -137,15 +137,16 @@ def _forbidden(market: Market, offer: np.ndarray, requirement: np.ndarray) -> np
 
 
 def requirement_points(market: Market, policy: Policy) -> np.ndarray:
-    """Coverage points for covering the whole of each requirement (its priority's points)."""
+    """Each requirement's priority points: per unit in the objective, for the whole of it in coverage figures."""
     return np.vectorize(policy.priority_points.__getitem__, otypes=[float])(market.requirement_priority) if market.requirements else np.zeros(0)
 
 
-def build_problem(market: Market, candidates: Candidates, policy: Policy, *, original_quantity: np.ndarray) -> Problem:
-    """The engine's problem over the usable candidates. A requirement's weight per unit is its points over
-    its original quantity, so covering all of it earns its points whatever its unit."""
+def build_problem(market: Market, candidates: Candidates, policy: Policy) -> Problem:
+    """The engine's problem over the usable candidates: priority-weighted demand, each unit of a requirement
+    worth its priority's points. Only arcs into the same item type (or its substitutes) compete for a pledge,
+    so units compete with like units; a factor of 10 between priorities puts higher priorities first."""
     arcs = candidates.usable
-    weight = requirement_points(market, policy) / np.maximum(original_quantity, 1e-12)
+    weight = requirement_points(market, policy)
     requirement = candidates.requirement[arcs]
     earned = weight[requirement] * candidates.gain[arcs]
     late_share = policy.late_fraction * np.minimum(candidates.late_days[arcs], policy.max_late_days) / max(policy.max_late_days, 1)

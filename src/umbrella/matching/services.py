@@ -91,7 +91,7 @@ def compute(*, actor: Actor, requirement_list: RequirementList, keep_approved: b
     seconds["read"] = time.perf_counter() - started
     progress("building candidate arcs")
     candidates = candidate_arcs(rows.market, policy)
-    problem = build_problem(rows.market, candidates, policy, original_quantity=rows.original_quantity)
+    problem = build_problem(rows.market, candidates, policy)
     seconds["build"] = time.perf_counter() - started - seconds["read"]
     progress(f"solving {len(problem.arc_cost):,} arcs")
     solution = solve(problem)
@@ -117,7 +117,7 @@ def coverage_points(rows: MarketRows, points: np.ndarray, arc_requirement: np.nd
 def _proposals(computed: Computed, policy: Policy) -> list[dict]:
     rows, candidates, flow = computed.rows, computed.candidates, computed.solution.flow
     usable = candidates.usable
-    weight = computed.points / np.maximum(rows.original_quantity, 1e-12)
+    share = computed.points / np.maximum(rows.original_quantity, 1e-12)
     out = []
     for position in np.flatnonzero(flow > why.EPSILON).tolist():
         arc = usable[position]
@@ -127,7 +127,7 @@ def _proposals(computed: Computed, policy: Policy) -> list[dict]:
             "pledge": rows.pledges[o].pk, "requirement": rows.requirements[r].pk,
             "quantity": str(_quantity(flow[position])), "covers": str(_quantity(covers)),
             "substitute": bool(candidates.substitute[arc]), "late_days": int(candidates.late_days[arc]),
-            "points": round(float(weight[r] * covers), 6),
+            "points": round(float(share[r] * covers), 6),
         })
     return out
 

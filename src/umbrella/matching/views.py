@@ -30,8 +30,8 @@ class RunForm(forms.Form):
     )
     diversity_points = forms.FloatField(
         label=gettext_lazy("Fleet-diversity penalty"), min_value=0, initial=0,
-        help_text=gettext_lazy("Coverage points given up for each extra item type in one capability area at one destination "
-                               "(a priority-3 requirement met in full is worth 100). 0 turns the term off."),
+        help_text=gettext_lazy("Points given up for each extra type of crew-served system in one capability area at one "
+                               "destination (each priority-3 unit delivered is worth 100). 0 turns the term off."),
     )
 
     def show(self, error: DomainError) -> None:

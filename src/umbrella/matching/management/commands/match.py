@@ -20,7 +20,8 @@ class Command(BaseCommand):
         parser.add_argument("--replan", action="store_true",
                             help="Plan again the approved allocations of pledges not yet shipped (default: keep them).")
         parser.add_argument("--diversity", type=float, default=0.0, metavar="POINTS",
-                            help="Coverage points lost per extra item type in one capability area at one destination.")
+                            help="Points given up per extra type of crew-served system in one capability area at one destination "
+                                 "(each priority-3 unit delivered is worth 100); turns the model into a MIP.")
         parser.add_argument("--approve", action="store_true", help="Approve every proposal at once (approver role).")
         parser.add_argument("--json", action="store_true", help="Print the summary as JSON.")
         parser.add_argument("--no-progress", action="store_true", help="No progress bar.")
