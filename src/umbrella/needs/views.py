@@ -141,7 +141,9 @@ def requirement_detail(request: HttpRequest, pk: int) -> HttpResponse:
             (_("Substitutes"), _("accepted") if requirement.accept_substitutes else _("exact item only")),
             (_("Notes"), requirement.notes), (_("Marking"), requirement.get_marking_display()), (_("Version"), requirement.version),
         ],
-        history=history_rows(requirement), extra={"editable": editable},
+        history=history_rows(requirement),
+        extra={"editable": editable, "allocations": requirement.allocations.visible_to(request.actor).filter(state="active")
+               .select_related("pledge__owner", "pledge__item_type", "requirement__item_type")},
     )
     return render(request, "needs/requirement_detail.html", {"page": page})
 

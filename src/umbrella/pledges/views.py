@@ -80,6 +80,8 @@ def pledge_detail(request: HttpRequest, pk: int) -> HttpResponse:
         history=history_rows(pledge), actions=_actions(request, pledge),
         extra={
             "sources": pledge.sources.all(),
+            "allocations": pledge.allocations.visible_to(request.actor).filter(state="active")
+            .select_related("pledge__owner", "pledge__item_type", "requirement__item_type"),
             "editable": allowed(services.require_pledge_editor, request.actor, pledge),
             "deletable": owner_editor and pledge.state == PledgeState.ANNOUNCED,
             "may_add_source": allowed(services.require_source_keeper, request.actor, pledge),
