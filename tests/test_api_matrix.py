@@ -15,13 +15,17 @@ from tests import factories
 from umbrella.api import api
 from umbrella.core.access import Actor, Marking
 from umbrella.core.models import ChangeRecord
+from umbrella.core.services import update_record
 from umbrella.core.testing import PERSONA_NAMES
+from umbrella.matching import services as matching
 from umbrella.needs import services as needs
 from umbrella.orgs.services import issue_token
 from umbrella.pledges import services as pledges
 
 HQ_EDITORS = {"coordinator", "hq_admin"}
 HQ_APPROVERS = {"coordinator", "hq_admin"}
+RUN_READERS = {"coordinator", "hq_admin", "auditor", "recipient"}
+ALLOCATION_READERS = RUN_READERS | {"donor_editor", "donor_viewer"}
 SOURCE_KEEPERS = {"donor_editor", "coordinator", "hq_admin", "recipient"}
 EVERYONE = set(PERSONA_NAMES)
 MISSING = 10**9
@@ -46,12 +50,36 @@ def build_world(personas) -> dict:
     hidden_pledge = pledges.create_pledge(actor=donor_b, fields={"item_type": item, "quantity": 2, "available_from": dt.date(2026, 5, 1),
                                                                  "marking": Marking.OWNER}, sources=[factories.source(), factories.source()])
     return {
-        "item": item, "hidden_item": hidden_item, "link": link, "hidden_link": hidden_link,
+        **matching_world(personas, item), "item": item, "hidden_item": hidden_item, "link": link, "hidden_link": hidden_link,
         "draft": draft, "hidden_draft": hidden_draft, "approved": approved,
         "requirement": draft.requirements.get(), "hidden_requirement": hidden_draft.requirements.get(),
         "pledge": pledge, "hidden_pledge": hidden_pledge,
         "source": pledge.sources.order_by("pk").first(), "hidden_source": hidden_pledge.sources.order_by("pk").first(),
     }
+
+
+def matching_world(personas, item) -> dict:
+    """Two allocations from an approved run (one then marked for HQ only), a hidden run (HQ only) and a
+    visible, proposed run."""
+    coordinator = personas.coordinator
+    accepted = []
+    for donor, quantity in (("donor_editor", 5), ("second_donor", 2)):
+        offered = pledges.create_pledge(actor=personas[donor], fields={"item_type": item, "quantity": quantity, "available_from": dt.date(2026, 3, 1),
+                                                                       "marking": Marking.PUBLIC}, sources=[factories.source()])
+        offered = pledges.advance_pledge(actor=personas[donor], pledge_id=offered.pk, step="offer", expected_version=offered.version)
+        accepted.append(pledges.advance_pledge(actor=coordinator, pledge_id=offered.pk, step="accept", expected_version=offered.version))
+    first = matching.run_match(actor=coordinator)
+    allocation, hidden_allocation = matching.approve_proposals(actor=coordinator, run_id=first.pk, expected_version=first.version)
+    hidden_run = matching.run_match(actor=coordinator)
+    with transaction.atomic():
+        update_record(actor=coordinator, obj=hidden_allocation, changes={"marking": Marking.OWNER}, expected_version=hidden_allocation.version)
+        update_record(actor=coordinator, obj=hidden_run, changes={"marking": Marking.OWNER}, expected_version=hidden_run.version)
+    extra = pledges.create_pledge(actor=personas.donor_editor, fields={"item_type": item, "quantity": 1, "available_from": dt.date(2026, 3, 1),
+                                                                        "marking": Marking.PUBLIC}, sources=[factories.source()])
+    extra = pledges.advance_pledge(actor=personas.donor_editor, pledge_id=extra.pk, step="offer", expected_version=extra.version)
+    pledges.advance_pledge(actor=coordinator, pledge_id=extra.pk, step="accept", expected_version=extra.version)
+    run = matching.run_match(actor=coordinator)
+    return {"run": run, "hidden_run": hidden_run, "allocation": allocation, "hidden_allocation": hidden_allocation}
 
 
 def pick(world, name, visible, persona, personas):
@@ -70,6 +98,11 @@ def writes(allowed: set[str], ok: int = 200):
 
 def reads(persona):
     return 200
+
+
+def seen_by(readers: set[str], writers: set[str] = frozenset(), ok: int = 200):
+    """For records most cannot see: ok for `writers`, 403 for other readers, 404 for everyone else."""
+    return lambda persona: ok if persona in writers else 403 if persona in readers and writers else 200 if persona in readers else 404
 
 
 item_body = {"code": "API-NEW", "name": "New", "capability_area": "drones", "unit_value_eur": "10.00"}
@@ -115,6 +148,14 @@ MATRIX = {
     ("GET", "/api/v1/pledges/{pledge_id}/sources"): (lambda w, v, p, ps: f"/api/v1/pledges/{pick(w, 'pledge', v, p, ps)}/sources", None, None, reads, True),
     ("POST", "/api/v1/pledges/{pledge_id}/sources"): (lambda w, v, p, ps: f"/api/v1/pledges/{pick(w, 'pledge', v, p, ps)}/sources", lambda w: source_body, None, writes(SOURCE_KEEPERS, 201), True),
     ("DELETE", "/api/v1/sources/{source_id}"): (lambda w, v, p, ps: f"/api/v1/sources/{pick(w, 'source', v, p, ps)}", None, None, writes(SOURCE_KEEPERS, 204), True),
+    ("GET", "/api/v1/match-runs"): (lambda w, v, p, ps: "/api/v1/match-runs", None, None, reads, False),
+    ("POST", "/api/v1/match-runs"): (lambda w, v, p, ps: "/api/v1/match-runs", lambda w: {"keep_approved": True}, None, writes(HQ_EDITORS, 201), False),
+    ("GET", "/api/v1/match-runs/{run_id}"): (lambda w, v, p, ps: f"/api/v1/match-runs/{pick(w, 'run', v, p, ps)}", None, None, seen_by(RUN_READERS), True),
+    ("GET", "/api/v1/match-runs/{run_id}/proposals"): (lambda w, v, p, ps: f"/api/v1/match-runs/{pick(w, 'run', v, p, ps)}/proposals", None, None, seen_by(RUN_READERS), True),
+    ("POST", "/api/v1/match-runs/{run_id}/approve"): (lambda w, v, p, ps: f"/api/v1/match-runs/{pick(w, 'run', v, p, ps)}/approve", lambda w: {}, "run", seen_by(RUN_READERS, HQ_APPROVERS), True),
+    ("GET", "/api/v1/allocations"): (lambda w, v, p, ps: "/api/v1/allocations", None, None, reads, False),
+    ("GET", "/api/v1/allocations/{allocation_id}"): (lambda w, v, p, ps: f"/api/v1/allocations/{pick(w, 'allocation', v, p, ps)}", None, None, seen_by(ALLOCATION_READERS), True),
+    ("POST", "/api/v1/allocations/{allocation_id}/release"): (lambda w, v, p, ps: f"/api/v1/allocations/{pick(w, 'allocation', v, p, ps)}/release", None, "allocation", seen_by(ALLOCATION_READERS, HQ_APPROVERS), True),
     ("GET", "/api/v1/ledger/entries"): (lambda w, v, p, ps: "/api/v1/ledger/entries", None, None, reads, False),
     ("GET", "/api/v1/ledger/entries/{sequence}"): (lambda w, v, p, ps: f"/api/v1/ledger/entries/{1 if v else MISSING}", None, None, reads, True),
     ("GET", "/api/v1/ledger/checkpoint"): (lambda w, v, p, ps: "/api/v1/ledger/checkpoint", None, None, reads, False),

@@ -107,6 +107,7 @@ def _http_error(request, error: HttpError):
 def _add_routers() -> None:
     from umbrella.catalog.api import router as catalog
     from umbrella.core.ledger_api import router as ledger
+    from umbrella.matching.api import router as matching
     from umbrella.needs.api import router as needs
     from umbrella.orgs.api import router as orgs
     from umbrella.pledges.api import router as pledges
@@ -115,6 +116,7 @@ def _add_routers() -> None:
     api.add_router("/", catalog, tags=["catalog"])
     api.add_router("/", needs, tags=["requirements"])
     api.add_router("/", pledges, tags=["pledges"])
+    api.add_router("/", matching, tags=["matching"])
     api.add_router("/ledger", ledger, tags=["ledger"])
 
 
