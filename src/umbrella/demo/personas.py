@@ -22,7 +22,7 @@ class Persona:
 
 PERSONAS = (
     Persona("hq-admin", HQ_CODE, Role.ADMIN, "headquarters administrator: organizations and members"),
-    Persona("hq-staff", HQ_CODE, Role.APPROVER, "coordination staff: approve lists, accept and allocate pledges"),
+    Persona("hq-staff", HQ_CODE, Role.APPROVER, "coordination staff: approve lists, accept pledges, run and approve matches"),
     Persona("hq-auditor", HQ_CODE, Role.VIEWER, "inspector: reads everything released to the headquarters"),
     Persona("ukr-logistics", RECIPIENT_CODE, Role.EDITOR, "recipient logistics officer: requirements, deliveries"),
     Persona("deu-liaison", "DEU", Role.EDITOR, "donor liaison officer (Germany): pledges"),
