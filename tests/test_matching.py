@@ -13,6 +13,7 @@ from tests import factories
 from umbrella.catalog import services as catalog
 from umbrella.core.errors import Conflict, Forbidden, InvalidTransition, NotFound
 from umbrella.core.models import ChangeRecord
+from umbrella.core.verify import verify
 from umbrella.matching import reasons as why
 from umbrella.matching import services
 from umbrella.matching.models import (
@@ -77,11 +78,13 @@ def test_a_run_proposes_the_optimum_says_why_and_changes_no_live_record(personas
     assert run.suggestions[0]["item_type"] == r3.item_type.code and run.suggestions[0]["quantity"] == 4
 
 
-def test_the_results_digest_seals_what_the_run_stored(personas, market):
+def test_the_results_digest_seals_what_the_run_stored_and_ledger_verify_checks_it(personas, market):
     run = services.run_match(actor=personas.coordinator)
-    assert services.results_digest(*services.stored_results(run)) == run.results_digest
+    assert services.results_digest(*services.stored_results(run)) == run.results_digest and verify().ok
     ProposedAllocation.objects.filter(run=run).update(quantity=Decimal("1.000"))
-    assert services.results_digest(*services.stored_results(run)) != run.results_digest
+    report = verify()
+    assert [problem.message for problem in report.problems] == [
+        f"row matching.matchrun {run.pk}: its proposals or reasons no longer match the digest recorded with the run."]
 
 
 def test_approving_all_makes_allocations_and_allocates_the_pledges(personas, market):

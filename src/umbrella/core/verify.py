@@ -1,5 +1,6 @@
 """Verifying the ledger: every leaf recomputed, the chain and the tree checked against a checkpoint, and
-every entry replayed to confirm it reproduces the current state of every ledgered table.
+every entry replayed to confirm it reproduces the current state of every ledgered table. A ledgered row
+that seals derived rows by a digest (a match run's proposals) checks them with `sealed_rows_problem()`.
 
 Reads the tables directly (not through the services): this is the check of what the services wrote.
 """
@@ -111,6 +112,8 @@ def _check_rows(report: VerifyReport, state: dict[tuple[str, str], Any]) -> None
                 current = snapshot(row)
                 fields = sorted(name for name in set(current) | set(recorded) if current.get(name) != recorded.get(name))
                 report.add(Problem("row", f"row {entity} {row.pk} differs from the ledger in: {', '.join(fields)}.", row=f"{entity} {row.pk}"))
+            elif hasattr(row, "sealed_rows_problem") and (problem := row.sealed_rows_problem()):
+                report.add(Problem("row", f"row {entity} {row.pk}: {problem}", row=f"{entity} {row.pk}"))
         for missing in sorted(expected_ids, key=lambda value: (len(value), value)):
             report.add(Problem("row", f"row {entity} {missing} is in the ledger but not in the table.", row=f"{entity} {missing}"))
 

@@ -52,6 +52,14 @@ class MatchRun(OwnedModel):
     def get_absolute_url(self) -> str:
         return reverse("match-run", args=[self.pk])
 
+    def sealed_rows_problem(self) -> str | None:
+        """For `umbrella ledger verify`: whether the proposals and reasons still hash to the recorded digest."""
+        from umbrella.matching.services import results_digest, stored_results
+
+        if results_digest(*stored_results(self)) != self.results_digest:
+            return "its proposals or reasons no longer match the digest recorded with the run."
+        return None
+
     def __str__(self) -> str:
         return f"Match run {self.pk} ({self.requirement_list.series} r{self.requirement_list.revision})"
 
