@@ -65,7 +65,7 @@ def run_create(request: HttpRequest) -> HttpResponse:
 
 
 def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    run = get_visible(MatchRun.objects.select_related("requirement_list", "decided_by"), request.actor, pk=pk)
+    run = get_visible(MatchRun.objects.select_related("requirement_list", "created_by", "decided_by"), request.actor, pk=pk)
     summary = summarize(run)
     proposals = Paginator(proposals_for(run, request.actor), PROPOSALS_PER_PAGE).get_page(request.GET.get("page"))
     unused = (OfferOutcome.objects.visible_to(request.actor).filter(run=run)
@@ -74,13 +74,13 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     page = DetailPage(
         title=str(run), obj=run,
         fields=[
-            (_("State"), run.get_state_display()), (_("Created"), run.created_at),
+            (_("State"), run.get_state_display()), (_("Created"), f"{run.created_at:%Y-%m-%d %H:%M} UTC ({run.created_by or _('system')})"),
             (_("Coverage points"), f"{run.objective:,.1f} / {available:,.1f} ({100 * run.objective / available:.1f} %)"),
             (_("Greedy baseline (coverage points)"), f"{run.statistics.get('greedy_points', 0):,.1f}"),
             (_("Objective with preferences / greedy"), f"{run.statistics.get('objective', 0):,.3f} / {run.statistics.get('greedy_objective', 0):,.3f}"),
             (_("Approved allocations"), _("kept fixed") if run.keep_approved else _("planned again")),
             (_("Fleet-diversity penalty"), run.diversity_points),
-            (_("Decided"), f"{run.decided_at:%Y-%m-%d %H:%M} ({run.decided_by})" if run.decided_at else None),
+            (_("Decided"), f"{run.decided_at:%Y-%m-%d %H:%M} UTC ({run.decided_by})" if run.decided_at else None),
             (_("Results digest (SHA-256)"), run.results_digest),
         ],
         history=history_rows(run),
