@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "umbrella.needs",
     "umbrella.pledges",
     "umbrella.matching",
+    "umbrella.history",
     "umbrella.web",
     "umbrella.demo",
 ]

@@ -11,4 +11,5 @@ urlpatterns = [
     path("requirements/", include("umbrella.needs.urls")),
     path("pledges/", include("umbrella.pledges.urls")),
     path("matching/", include("umbrella.matching.urls")),
+    path("history/", include("umbrella.history.urls")),
 ]

@@ -120,3 +120,14 @@ def submit(request: HttpRequest, page: FormPage, save: Callable[[], Any], *, don
                     messages.success(request, done)
                 return redirect(redirect_to or saved)
     return form_page(request, page, status=400 if any(form.errors for form in page.forms) else 200)
+
+
+def table_download(fmt: str, title: str, header: list[str], rows: list[list[Any]]) -> HttpResponse:
+    """A report's table as a CSV or XLSX file (what the page shows, in the same order)."""
+    if fmt == "csv":
+        response = HttpResponse(exports.to_csv(header, rows), content_type="text/csv; charset=utf-8")
+    else:
+        response = HttpResponse(exports.to_xlsx(header, rows, title[:31]),
+                                content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    response["Content-Disposition"] = f'attachment; filename="{slugify(title)}.{fmt}"'
+    return response

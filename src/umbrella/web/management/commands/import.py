@@ -1,4 +1,6 @@
-"""umbrella import KIND FILE [--dry-run]: exit 0 written, 1 row errors (nothing written), 2 unreadable file."""
+"""umbrella import KIND FILE [--dry-run]: exit 0 written, 1 row errors (nothing written), 2 unreadable file.
+
+`umbrella import kiel DIR` reads a Kiel Ukraine Support Tracker release folder instead of one file."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ from django.conf import settings
 from django.core.management import BaseCommand, CommandError
 
 from umbrella.core import imports
-from umbrella.core.errors import DomainError, UnreadableFile
+from umbrella.core.errors import DomainError, ImportRejected, UnreadableFile
 from umbrella.core.tabular import read_table
 from umbrella.web.cli_support import actor_from_options, add_actor_arguments, progress_bar
 
@@ -18,7 +20,8 @@ class Command(BaseCommand):
     help = "Import a CSV or XLSX file. Every row is checked; nothing is written unless every row is valid."
 
     def add_arguments(self, parser):
-        parser.add_argument("kind", help=f"What the file holds: {', '.join(sorted(imports.REGISTRY))}.")
+        parser.add_argument("kind", help=f"What the file holds: {', '.join(sorted(imports.REGISTRY))}; "
+                                         "or kiel, with a tracker release folder as FILE.")
         parser.add_argument("file", type=Path)
         parser.add_argument("--dry-run", action="store_true", help="Check and preview; write nothing.")
         parser.add_argument("--list", help="requirements: the draft list to import into (id or series).")
@@ -26,6 +29,8 @@ class Command(BaseCommand):
         add_actor_arguments(parser)
 
     def handle(self, *args, **options):
+        if options["kind"] == "kiel":
+            return self._kiel(options)
         try:
             importer = imports.importer_for(options["kind"])
             path: Path = options["file"]
@@ -47,6 +52,30 @@ class Command(BaseCommand):
         self._print(report, as_json=options["json"])
         if report.errors:
             raise CommandError(f"{len(report.errors)} problem(s) in {report.rows} row(s); nothing was written.", returncode=1)
+
+    def _kiel(self, options) -> None:
+        from umbrella.history.services import import_kiel_release
+
+        folder: Path = options["file"]
+        try:
+            if not folder.is_dir():
+                raise UnreadableFile(f"{folder} is not a folder; give the folder of the tracker's release files.")
+            actor = actor_from_options(options, required=True)
+            release, parsed = import_kiel_release(actor=actor, folder=folder, dry_run=options["dry_run"])
+        except ImportRejected as error:
+            for problem in error.row_errors:
+                self.stdout.write(str(problem))
+            raise CommandError(error.message, returncode=1) from None
+        except DomainError as error:
+            raise CommandError(error.message, returncode=2) from None
+        summary = {"release": parsed.release, "label": parsed.label, "monthly_allocations": len(parsed.allocations),
+                   "weapons_rows": len(parsed.weapons), "dry_run": options["dry_run"], "file_digests": parsed.file_digests}
+        if options["json"]:
+            self.stdout.write(json.dumps(summary, indent=2))
+        else:
+            verb = "checked (dry run, nothing written)" if options["dry_run"] else "imported"
+            self.stdout.write(self.style.SUCCESS(f"{parsed.label}: {len(parsed.allocations)} monthly allocations and "
+                                                 f"{len(parsed.weapons)} heavy-weapons rows {verb}."))
 
     def _print(self, report: imports.ImportReport, *, as_json: bool) -> None:
         if as_json:

@@ -1,0 +1,87 @@
+"""Importing a tracker release: checked whole, written in one transaction, sealed by a digest."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from decimal import Decimal
+from pathlib import Path
+
+from django.db import transaction
+
+from umbrella.core import services
+from umbrella.core.access import Actor, OrganizationKind, Role, require_role
+from umbrella.core.errors import Conflict, ImportRejected, RowError
+from umbrella.history import kiel
+from umbrella.history.models import MonthlyAllocation, TrackerRelease, WeaponsByCategory
+from umbrella.orgs.models import Organization
+
+KEEPERS = frozenset({OrganizationKind.COORDINATOR})
+
+
+def require_history_keeper(actor: Actor) -> None:
+    require_role(actor, Role.EDITOR, kinds=KEEPERS, doing="Importing published records")
+
+
+def _canonical(values: list[dict]) -> bytes:
+    return json.dumps(values, sort_keys=True, separators=(",", ":"), default=str).encode()
+
+
+def _allocation_values(row) -> dict:
+    return {name: str(getattr(row, name)) if isinstance(getattr(row, name), Decimal) else getattr(row, name)
+            for name in ("file", "row", "donor_name", "donor_iso", "year", "month", "total_eur", "financial_eur", "humanitarian_eur",
+                         "military_eur", "commitments_eur", "to_be_allocated_eur")}
+
+
+def _weapons_values(row) -> dict:
+    return {"file": row.file, "row": row.row, "donor_name": row.donor_name, "category": row.category, "number": row.number,
+            "value_eur": str(row.value_eur), "items": [list(item) for item in row.items]}
+
+
+def _digest(allocations: list[dict], weapons: list[dict]) -> str:
+    return hashlib.sha256(_canonical(allocations) + b"\n" + _canonical(weapons)).hexdigest()
+
+
+def rows_digest(release: TrackerRelease) -> str:
+    return _digest([_allocation_values(a) for a in MonthlyAllocation.objects.filter(release=release).order_by("id")],
+                   [_weapons_values(w) for w in WeaponsByCategory.objects.filter(release=release).order_by("id")])
+
+
+def _as_row_errors(problems: list[kiel.Problem]) -> list[RowError]:
+    return [RowError(row=p.row, column=f"{p.file}: {p.column}" if p.column else p.file, value=p.value, reason=p.reason) for p in problems]
+
+
+def import_kiel_release(*, actor: Actor, folder: Path, dry_run: bool = False) -> tuple[TrackerRelease | None, kiel.Release]:
+    """Read the folder; refuse (ImportRejected, every problem listed) unless every row is valid; write the
+    release and its rows, matching donors to organizations by ISO code or name."""
+    require_history_keeper(actor)
+    parsed = kiel.read_release(folder)
+    if parsed.problems:
+        raise ImportRejected(_as_row_errors(parsed.problems))
+    if dry_run:
+        return None, parsed
+    by_iso = {o.iso3: o for o in Organization.objects.exclude(iso3="")}
+    by_name = {o.name.casefold(): o for o in Organization.objects.all()}
+    iso_of_name = {a.donor.casefold(): a.iso for a in parsed.allocations}
+    allocations = [MonthlyAllocation(
+        file="data_explorer.csv", row=a.row, donor_name=a.donor, donor_iso=a.iso, organization=by_iso.get(a.iso) or by_name.get(a.donor.casefold()),
+        year=a.year, month=a.month, total_eur=a.total_eur, financial_eur=a.financial_eur, humanitarian_eur=a.humanitarian_eur,
+        military_eur=a.military_eur, commitments_eur=a.commitments_eur, to_be_allocated_eur=a.to_be_allocated_eur,
+        gdp_eur_bn=a.gdp_eur_bn, pct_gdp=a.pct_gdp) for a in parsed.allocations]
+    weapons = [WeaponsByCategory(
+        file="weapons.csv", row=w.row, donor_name=w.donor, category=w.category, number=w.number, value_eur=w.value_eur,
+        listed=w.listed, items=[list(item) for item in w.items],
+        organization=by_iso.get(iso_of_name.get(w.donor.casefold(), "")) or by_name.get(w.donor.casefold())) for w in parsed.weapons]
+    with transaction.atomic():
+        if TrackerRelease.objects.filter(source="Kiel Ukraine Support Tracker", release=parsed.release).exists():
+            raise Conflict(f"Release {parsed.release} of the tracker is already imported.", release=parsed.release)
+        release = services.create_record(actor=actor, obj=TrackerRelease(
+            owner=services.acting_organization(actor), release=parsed.release, period=parsed.period, published=parsed.date,
+            label=parsed.label, file_digests=parsed.file_digests,
+            rows_digest=_digest([_allocation_values(a) for a in allocations], [_weapons_values(w) for w in weapons]),
+        ))
+        for row in (*allocations, *weapons):
+            row.release = release
+        MonthlyAllocation.objects.bulk_create(allocations, batch_size=1000)
+        WeaponsByCategory.objects.bulk_create(weapons, batch_size=1000)
+        return release, parsed

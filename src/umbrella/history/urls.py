@@ -1,0 +1,7 @@
+from django.urls import path
+
+from umbrella.history import views
+
+urlpatterns = [
+    path("donors/", views.donor_comparison, name="donor-comparison"),
+]

@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+
+from umbrella.core.exports import FORMATS
+from umbrella.core.money import format_eur
+from umbrella.history.queries import donor_totals, releases
+from umbrella.web.charts import Bar, bar_chart
+from umbrella.web.pages import table_download
+
+CHART_DONORS = 25
+
+
+def donor_comparison(request: HttpRequest) -> HttpResponse:
+    """Donors compared on an imported tracker release: totals by type of aid and as % of GDP."""
+    available = releases(request.actor)
+    chosen = request.GET.get("release", "")
+    release = available.filter(pk=chosen).first() if chosen.isdigit() else available.first()
+    totals = donor_totals(request.actor, release) if release else []
+    header = [_("Donor"), _("ISO"), _("Total (EUR)"), _("Military (EUR)"), _("Financial (EUR)"), _("Humanitarian (EUR)"),
+              _("% of GDP"), _("Months")]
+    rows = [[t.donor, t.iso, t.eur["total"], t.eur["military"], t.eur["financial"], t.eur["humanitarian"],
+             round(t.pct_gdp, 4) if t.pct_gdp is not None else None, t.months] for t in totals]
+    if request.GET.get("format") in FORMATS and release:
+        return table_download(request.GET["format"], f"{_('Donors compared')} {release.release}", header, rows)
+    by_share = sorted((t for t in totals if t.pct_gdp is not None), key=lambda t: -t.pct_gdp)[:CHART_DONORS]
+    context = {
+        "release": release, "releases": available, "totals": totals,
+        "total_chart": bar_chart(_("Allocations, EUR, largest %(n)d donors") % {"n": CHART_DONORS},
+                                 [Bar(t.donor, float(t.eur["total"]), format_eur(t.eur["total"])) for t in totals[:CHART_DONORS]]),
+        "share_chart": bar_chart(_("Allocations as %% of GDP, highest %(n)d donors") % {"n": CHART_DONORS},
+                                 [Bar(t.donor, float(t.pct_gdp), f"{t.pct_gdp:.3f} %") for t in by_share]),
+    }
+    return render(request, "history/donor_comparison.html", context)
