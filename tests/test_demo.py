@@ -2,6 +2,7 @@
 
 import io
 import json
+from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
@@ -40,6 +41,19 @@ def test_the_demo_loads_the_promised_sizes_and_stats_reports_them():
     assert report.ok, report.as_dict()["first_problem"]
     assert report.size == stats["ledger_entries"]
     _the_demo_leaves_a_match_run_to_review_with_a_reason_for_every_gap(summary)
+    _the_demo_shares_the_2025_floor_among_the_allies(nations)
+
+
+def _the_demo_shares_the_2025_floor_among_the_allies(nations):
+    out = io.StringIO()
+    call_command("fair-share", "--year", "2025", "--json", "--user", "hq-staff", stdout=out)
+    report = json.loads(out.getvalue())
+    allies = {d["iso3"] for d in nations if d["nato_member"] == "yes"}
+    assert {d["code"] for d in report["donors"]} == allies
+    assert report["targets_total_eur"] == report["floor_eur"] == "40000000000.00"
+    assert sum(Decimal(d["target_eur"]) for d in report["donors"]) == Decimal("40000000000.00")
+    assert all(Decimal(d["gap_eur"]) == max(Decimal(d["target_eur"]) - Decimal(d["counted_eur"]), 0) for d in report["donors"])
+    assert Decimal(report["counted_total_eur"]) > 0
 
 
 def _the_demo_leaves_a_match_run_to_review_with_a_reason_for_every_gap(summary):

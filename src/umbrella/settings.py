@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "umbrella.pledges",
     "umbrella.matching",
     "umbrella.history",
+    "umbrella.funding",
     "umbrella.web",
     "umbrella.demo",
 ]

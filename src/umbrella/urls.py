@@ -12,4 +12,5 @@ urlpatterns = [
     path("pledges/", include("umbrella.pledges.urls")),
     path("matching/", include("umbrella.matching.urls")),
     path("history/", include("umbrella.history.urls")),
+    path("funding/", include("umbrella.funding.urls")),
 ]

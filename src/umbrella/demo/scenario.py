@@ -30,6 +30,8 @@ from umbrella.demo.personas import (
     RECIPIENT_CODE,
     liaison_username,
 )
+from umbrella.funding import services as funding
+from umbrella.funding.models import Category, Channel
 from umbrella.matching import services as matching
 from umbrella.matching.models import Allocation
 from umbrella.needs import services as needs
@@ -54,6 +56,8 @@ DONOR_ONLY_STAGES = frozenset({"announced", "offered", "withdrawn"})
 STEP_BY = {"offer": "donor", "ship": "donor", "withdraw": "donor", "accept": "hq", "allocate": "hq",
            "expire": "hq", "deliver": "recipient", "hand_over": "recipient"}
 
+CURRENCY_OF = {"USA": "USD", "GBR": "GBP"}  # the rest of the demo's funding is in euros
+
 Report = Callable[[str, int, int], None]
 
 
@@ -68,6 +72,7 @@ class Summary:
     sources: int = 0
     steps: int = 0
     match_runs: int = 0
+    funding: int = 0
     allocations: int = 0
     donors: list[str] = field(default_factory=list)
 
@@ -114,6 +119,8 @@ class Loader:
             self.pledges()
         with transaction.atomic():
             self.matching()
+        with transaction.atomic():
+            self.funding()
         return self.summary
 
     def organizations(self) -> None:
@@ -272,6 +279,47 @@ class Loader:
         self.report("matching", 4, 4)
         self.summary.match_runs = 2
         self.summary.allocations = Allocation.objects.count()
+
+    def funding(self) -> None:
+        """Exchange rates, the 2025 and 2026 floors shared by the NATO allies, and each donor's funding of
+        those years: a few portions in its categories and channels, adding up to somewhere between a fifth
+        and one and a half times its share (partners, outside the floor, give less)."""
+        staff = self.actor("hq-staff")
+        self._import("fx-rates", "fx_rates.csv", staff)
+        donors = read_donors()
+        allies = [d for d in donors if d["nato_member"] == "yes"]
+        allied_gdp = sum(float(d["gdp_usd_bn"]) for d in allies)
+        for year in (2025, 2026):
+            funding.configure_year(actor=staff, fields={
+                "year": year, "participants": [d["iso3"] for d in allies],
+                "notes": "The NATO allies' baseline of at least EUR 40 bn a year of military support, shared by GDP.",
+            })
+        categories, category_weights = list(Category), (30, 25, 12, 10, 8, 10, 5)
+        for donor in donors:
+            liaison = self.actor(liaison_username(donor["iso3"]))
+            share = 40e9 * float(donor["gdp_usd_bn"]) / allied_gdp * (1 if donor["nato_member"] == "yes" else 0.3)
+            currency = CURRENCY_OF.get(donor["iso3"], "EUR")
+            for year in (2025, 2026):
+                self._donor_year(liaison, donor["iso3"], year, share * self.random.uniform(0.2, 1.5), currency, categories, category_weights)
+
+    def _donor_year(self, liaison: Actor, iso3: str, year: int, eur: float, currency: str, categories, weights) -> None:
+        portions = self.random.randint(1, 4)
+        fx_date = dt.date(year, 1, 15)
+        rate = float(funding.rate_on(currency, fx_date))
+        for number in range(1, portions + 1):
+            amount = Decimal(str(round(eur / portions * rate * self.random.uniform(0.6, 1.4), -3) or 1000))
+            record = funding.create_funding(actor=liaison, fields={
+                "reference": f"{iso3}-{year}-{number:02d}", "year": year, "amount": amount, "currency": currency,
+                "fx_date": fx_date,
+                "category": self.random.choices(categories, weights=weights)[0],
+                "channel": self.random.choices(list(Channel), weights=(70, 20, 10))[0],
+                "source_document": f"{iso3}-MOD-{year}-{number:03d}",
+                "marking": self.random.choices([Marking.COORDINATION, Marking.PUBLIC, Marking.PARTICIPANTS], weights=(50, 35, 15))[0],
+            })
+            steps = {2025: ((), ("commit",), ("commit", "disburse")), 2026: ((), ("commit",))}[year]
+            for step in self.random.choices(steps, weights=(1, 2, 3)[: len(steps)])[0]:
+                record = funding.advance_funding(actor=liaison, funding_id=record.pk, step=step, expected_version=record.version)
+            self.summary.funding += 1
 
 
 def load(*, scale: float = 1.0, seed: int = 2026, report: Report | None = None) -> Summary:

@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+
+
+class FundingConfig(AppConfig):
+    name = "umbrella.funding"
+    label = "funding"
+    verbose_name = "Funding"
+
+    def ready(self) -> None:
+        from umbrella.funding import importers  # noqa: F401  (registers the importers and exporters)

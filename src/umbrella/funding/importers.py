@@ -1,0 +1,134 @@
+"""Import and export of funding, exchange rates and GDP figures, through the core pipeline.
+
+A donor imports its own funding (one row per annual portion); coordination staff import exchange rates
+(ECB convention: units of the currency per euro) and GDP figures (billions, with their source).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from umbrella.core import exports, imports
+from umbrella.core.access import Marking, OrganizationKind
+from umbrella.core.errors import Invalid
+from umbrella.core.imports import Column, ImportContext
+from umbrella.funding import services
+from umbrella.funding.models import Category, Channel, Funding, FxRate
+from umbrella.orgs import services as orgs
+from umbrella.orgs.models import GdpFigure, Organization
+
+FUNDING_COLUMNS = ("reference", "year", "amount", "currency", "fx_date", "category", "channel", "source_url",
+                   "source_document", "notes", "marking")
+
+
+def currency(value: str, context: ImportContext) -> str:
+    code = value.strip().upper()
+    if len(code) != 3 or not code.isalpha():
+        raise ValueError("must be a three-letter currency code such as EUR or USD")
+    return code
+
+
+def donor_by_code(value: str, context: ImportContext) -> Organization:
+    found = Organization.objects.filter(code=value.strip(), kind=OrganizationKind.DONOR).first()
+    if found is None:
+        raise ValueError("is not the code of a donor organization")
+    return found
+
+
+@imports.register
+class FundingImporter(imports.Importer):
+    kind = "funding"
+    label = "Funding (annual portions)"
+    columns = (
+        Column("reference", imports.text(80)),
+        Column("year", imports.integer(minimum=2014, maximum=2100)),
+        Column("amount", imports.positive_decimal),
+        Column("currency", currency, required=False, default="EUR"),
+        Column("fx_date", imports.date),
+        Column("category", imports.choice(Category)),
+        Column("channel", imports.choice(Channel), required=False, default=Channel.BILATERAL),
+        Column("source_url", imports.text(500), required=False),
+        Column("source_document", imports.text(200), required=False),
+        Column("notes", imports.text(5000), required=False),
+        Column("marking", imports.choice(Marking), required=False, default=Marking.COORDINATION),
+        Column("donor", imports.text(16), required=False, field="owner"),
+    )
+    export_only_columns = ("state", "units_per_eur", "value_eur")
+
+    def write(self, values: dict[str, Any], context: ImportContext) -> Funding:
+        donor = values.pop("donor", None)
+        own_code = context.actor.organization.code if context.actor.organization else None
+        if donor and donor != own_code:
+            raise Invalid({"owner": [f"You import funding of {own_code or 'no organization'} only, not of {donor}."]})
+        return services.create_funding(actor=context.actor, fields=imports.pick(values, FUNDING_COLUMNS))
+
+
+@exports.register
+class FundingExporter(exports.Exporter):
+    kind = "funding"
+    columns = (
+        exports.ExportColumn("donor", lambda o: o.owner.code),
+        *(exports.ExportColumn(name, lambda o, name=name: getattr(o, name)) for name in FUNDING_COLUMNS),
+        exports.ExportColumn("state", lambda o: o.state),
+        exports.ExportColumn("units_per_eur", lambda o: o.units_per_eur),
+        exports.ExportColumn("value_eur", lambda o: o.value_eur),
+    )
+
+    def queryset(self, actor):
+        return Funding.objects.visible_to(actor).select_related("owner").order_by("owner__code", "year", "id")
+
+
+@imports.register
+class FxRateImporter(imports.Importer):
+    kind = "fx-rates"
+    label = "Exchange rates (units per euro)"
+    columns = (
+        Column("currency", currency),
+        Column("date", imports.date),
+        Column("units_per_eur", imports.positive_decimal),
+        Column("source", imports.text(300)),
+    )
+
+    def write(self, values: dict[str, Any], context: ImportContext) -> FxRate:
+        return services.record_rate(actor=context.actor, fields=values)
+
+
+@exports.register
+class FxRateExporter(exports.Exporter):
+    kind = "fx-rates"
+    columns = tuple(exports.ExportColumn(name, lambda o, name=name: getattr(o, name)) for name in ("currency", "date", "units_per_eur", "source"))
+
+    def queryset(self, actor):
+        return FxRate.objects.visible_to(actor).order_by("currency", "date")
+
+
+@imports.register
+class GdpImporter(imports.Importer):
+    kind = "gdp"
+    label = "GDP figures (billions, by year)"
+    columns = (
+        Column("organization", donor_by_code),
+        Column("year", imports.integer(minimum=1990, maximum=2100)),
+        Column("gdp_bn", imports.positive_decimal, field="amount_bn"),
+        Column("currency", currency),
+        Column("source", imports.text(300)),
+    )
+
+    def write(self, values: dict[str, Any], context: ImportContext) -> GdpFigure:
+        organization = values.pop("organization")
+        return orgs.record_gdp(actor=context.actor, organization_id=organization.pk, **values)
+
+
+@exports.register
+class GdpExporter(exports.Exporter):
+    kind = "gdp"
+    columns = (
+        exports.ExportColumn("organization", lambda o: o.organization.code),
+        exports.ExportColumn("year", lambda o: o.year),
+        exports.ExportColumn("gdp_bn", lambda o: o.amount_bn),
+        exports.ExportColumn("currency", lambda o: o.currency),
+        exports.ExportColumn("source", lambda o: o.source),
+    )
+
+    def queryset(self, actor):
+        return GdpFigure.objects.select_related("organization").order_by("organization__code", "year")

@@ -1,0 +1,37 @@
+import json
+
+from django.core.management import BaseCommand, CommandError
+
+from umbrella.core.errors import DomainError
+from umbrella.funding.queries import fair_share
+from umbrella.web.cli_support import actor_from_options, add_actor_arguments
+
+
+class Command(BaseCommand):
+    help = ("Each participating donor's fair share of a year's floor (by GDP), what counts towards it and the gap, "
+            "from the funding and in-kind pledges the acting user may see.")
+
+    def add_arguments(self, parser):
+        parser.add_argument("--year", type=int, required=True)
+        parser.add_argument("--json", action="store_true", help="Print JSON.")
+        add_actor_arguments(parser)
+
+    def handle(self, *args, **options):
+        actor = actor_from_options(options, required=False)
+        try:
+            report = fair_share(actor, options["year"])
+        except DomainError as error:
+            raise CommandError(error.message, returncode=2) from None
+        if options["json"]:
+            self.stdout.write(json.dumps(report.as_json(), indent=2))
+            return
+        write = self.stdout.write
+        write(f"Fair share {report.year}: floor EUR {report.floor_eur:,.2f} shared by {len(report.shares)} donors; {report.gdp_note}")
+        write(f"{'donor':<28}{'GDP share':>10}{'target EUR':>20}{'counted EUR':>20}{'gap EUR':>20}{'%':>8}")
+        for share in report.shares:
+            write(f"{share.name[:27]:<28}{float(share.gdp_share) * 100:>9.2f}%{share.target_eur:>20,.2f}{share.counted_eur:>20,.2f}"
+                  f"{share.gap_eur:>20,.2f}{float(share.percent):>7.1f}%")
+        for code, reason in report.exemptions.items():
+            write(f"exempt: {code} ({reason})")
+        if report.missing_gdp:
+            write(f"left out, no GDP figure: {', '.join(report.missing_gdp)}")

@@ -1,0 +1,120 @@
+"""A year's fair shares from Umbrella's own data, as the actor may see it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db.models import Sum
+from django.utils.translation import gettext_lazy
+
+from umbrella.core.access import Actor, OrganizationKind
+from umbrella.core.errors import Invalid
+from umbrella.funding import fairshare
+from umbrella.funding.models import COUNTED_STATES, DEFAULT_FLOOR_EUR, FairShareYear, Funding, FundingState
+from umbrella.funding.services import rate_on
+from umbrella.orgs.models import GdpFigure, Organization
+from umbrella.pledges.models import Pledge, PledgeState
+from umbrella.web.listing import Column, Filter, Listing
+
+BILLION = Decimal(1_000_000_000)
+IN_KIND_STATES = (PledgeState.ACCEPTED, PledgeState.ALLOCATED, PledgeState.SHIPPED, PledgeState.DELIVERED, PledgeState.HANDED_OVER)
+
+FUNDING = Listing(
+    columns=(
+        Column(gettext_lazy("Funding"), lambda o: f"{o.reference} {o.year}", sort="reference", link=True),
+        Column(gettext_lazy("Donor"), lambda o: o.owner.name, sort="owner__name"),
+        Column(gettext_lazy("Year"), lambda o: o.year, sort="year", numeric=True),
+        Column(gettext_lazy("Amount"), lambda o: f"{o.amount:,.2f} {o.currency}", sort="amount", numeric=True),
+        Column(gettext_lazy("Value (EUR)"), lambda o: f"{o.value_eur:,.2f}", sort="value_eur", numeric=True),
+        Column(gettext_lazy("Category"), lambda o: o.get_category_display(), sort="category"),
+        Column(gettext_lazy("Channel"), lambda o: o.get_channel_display(), sort="channel"),
+        Column(gettext_lazy("State"), lambda o: o.get_state_display(), sort="state"),
+    ),
+    filters=(
+        Filter("year", gettext_lazy("Year"), "year", lambda actor: [(str(y), str(y)) for y in
+               Funding.objects.visible_to(actor).order_by("-year").values_list("year", flat=True).distinct()]),
+        Filter("state", gettext_lazy("State"), "state", lambda actor: FundingState.choices),
+        Filter("donor", gettext_lazy("Donor"), "owner__code", lambda actor: list(
+            Organization.objects.filter(kind=OrganizationKind.DONOR).values_list("code", "name"))),
+    ),
+    search=("reference", "notes", "owner__name"),
+    default_sort="-year",
+)
+
+
+@dataclass
+class FairShareReport:
+    year: int
+    floor_eur: Decimal
+    configured: bool
+    shares: list[fairshare.Share]
+    exemptions: dict[str, str]
+    gdp_note: str
+    missing_gdp: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict:
+        return {
+            "year": self.year, "floor_eur": str(self.floor_eur), "configured": self.configured, "gdp": self.gdp_note,
+            "targets_total_eur": str(sum((s.target_eur for s in self.shares), Decimal(0))),
+            "counted_total_eur": str(sum((s.counted_eur for s in self.shares), Decimal(0))),
+            "exemptions": self.exemptions, "missing_gdp": self.missing_gdp,
+            "donors": [{"code": s.code, "name": s.name, "gdp_share": float(s.gdp_share), "target_eur": str(s.target_eur),
+                        "counted_eur": str(s.counted_eur), "gap_eur": str(s.gap_eur), "percent": round(float(s.percent), 2)}
+                       for s in self.shares],
+        }
+
+
+def _configuration(year: int) -> tuple[Decimal, list[Organization], dict[str, str], bool]:
+    config = FairShareYear.objects.filter(year=year).first()
+    donors = Organization.objects.filter(kind=OrganizationKind.DONOR)
+    if config is None:
+        with_gdp = donors.filter(gdp_figures__year__lte=year).distinct().order_by("code")
+        return DEFAULT_FLOOR_EUR, list(with_gdp), {}, False
+    chosen = list(donors.filter(code__in=config.participants).order_by("code"))
+    return config.floor_eur, [o for o in chosen if o.code not in config.exemptions], dict(config.exemptions), True
+
+
+def _gdp(year: int, organizations: list[Organization]) -> tuple[dict[str, Decimal], str, list[str]]:
+    """Each donor's latest GDP at or before the year, in euros when currencies differ (shares need one unit)."""
+    latest: dict[str, GdpFigure] = {}
+    for figure in GdpFigure.objects.filter(organization__in=organizations, year__lte=year).select_related("organization").order_by("year"):
+        latest[figure.organization.code] = figure
+    missing = [o.code for o in organizations if o.code not in latest]
+    currencies = {f.currency for f in latest.values()}
+    years = sorted({f.year for f in latest.values()})
+    sources = sorted({f.source for f in latest.values()})
+    if len(currencies) <= 1:
+        amounts = {code: f.amount_bn * BILLION for code, f in latest.items()}
+        unit = next(iter(currencies), "EUR")
+    else:
+        amounts = {code: f.amount_bn * BILLION / rate_on(f.currency, dt.date(f.year, 12, 31)) for code, f in latest.items()}
+        unit = "EUR"
+    note = f"GDP {', '.join(map(str, years))} in {unit} ({'; '.join(sources)})" if latest else "no GDP figures"
+    return amounts, note, missing
+
+
+def counted(actor: Actor, year: int, codes: list[str]) -> dict[str, Decimal]:
+    """What counts towards a donor's share, among what the actor may see: its funding of the year that is
+    committed or disbursed (every category and channel), and its in-kind pledges available that year that
+    were accepted or went further, at their valuation."""
+    totals: dict[str, Decimal] = defaultdict(Decimal)
+    money = (Funding.objects.visible_to(actor).filter(year=year, state__in=COUNTED_STATES, owner__code__in=codes)
+             .values("owner__code").annotate(total=Sum("value_eur")))
+    in_kind = (Pledge.objects.visible_to(actor).filter(available_from__year=year, state__in=IN_KIND_STATES, owner__code__in=codes)
+               .values("owner__code").annotate(total=Sum("value_eur")))
+    for row in (*money, *in_kind):
+        totals[row["owner__code"]] += Decimal(row["total"] or 0)
+    return totals
+
+
+def fair_share(actor: Actor, year: int) -> FairShareReport:
+    floor, organizations, exemptions, configured = _configuration(year)
+    gdp, note, missing = _gdp(year, organizations)
+    participants = [fairshare.Participant(o.code, o.name, gdp[o.code]) for o in organizations if o.code in gdp]
+    if not participants:
+        raise Invalid({"year": [f"No participating donor has a GDP figure for {year} or before."]})
+    shares = fairshare.fair_shares(floor, participants, counted(actor, year, [p.code for p in participants]))
+    return FairShareReport(year, floor, configured, shares, exemptions, note, missing)

@@ -1,0 +1,107 @@
+"""Every write of funding, exchange rates and fair-share years.
+
+A donor (editor role) records its own funding and moves it from pledged to committed to disbursed (or
+withdraws it); coordination staff (editor role) keep the exchange rates and the fair-share configuration.
+Each funding row is valued in euros at the latest rate on or before its rate date, and keeps that rate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+
+from umbrella.core import services
+from umbrella.core.access import Actor, OrganizationKind, Role, get_visible, require_owner, require_role
+from umbrella.core.errors import Invalid
+from umbrella.funding.models import FUNDING_LIFECYCLE, FairShareYear, Funding, FundingState, FxRate
+
+DONORS = frozenset({OrganizationKind.DONOR})
+COORDINATORS = frozenset({OrganizationKind.COORDINATOR})
+FUNDING_FIELDS = frozenset({"reference", "year", "amount", "currency", "fx_date", "category", "channel", "source_url",
+                            "source_document", "notes", "marking"})
+RATE_FIELDS = frozenset({"currency", "date", "units_per_eur", "source", "marking"})
+YEAR_FIELDS = frozenset({"year", "floor_eur", "participants", "exemptions", "notes", "marking"})
+EDITABLE_STATES = frozenset({FundingState.PLEDGED, FundingState.COMMITTED})
+
+
+def require_funding_recorder(actor: Actor) -> None:
+    require_role(actor, Role.EDITOR, kinds=DONORS, doing="Recording funding")
+
+
+def require_funding_editor(actor: Actor, funding: Funding) -> None:
+    require_owner(actor, funding, Role.EDITOR, doing="Changing funding")
+
+
+def require_rate_keeper(actor: Actor) -> None:
+    require_role(actor, Role.EDITOR, kinds=COORDINATORS, doing="Keeping exchange rates and fair-share years")
+
+
+def rate_on(currency: str, day) -> Decimal:
+    """Units of `currency` per euro: the latest rate on or before `day` (1 for the euro)."""
+    if currency == "EUR":
+        return Decimal(1)
+    rate = FxRate.objects.filter(currency=currency, date__lte=day).order_by("-date").values_list("units_per_eur", flat=True).first()
+    if rate is None:
+        raise Invalid({"currency": [f"No euro rate for {currency} on or before {day}; import one first (umbrella import fx-rates)."]})
+    return rate
+
+
+def _valued(funding: Funding) -> None:
+    if funding.currency and funding.fx_date and funding.amount is not None:
+        funding.units_per_eur = rate_on(funding.currency, funding.fx_date)
+        funding.value_eur = (funding.amount / funding.units_per_eur).quantize(Decimal("0.01"))
+
+
+def create_funding(*, actor: Actor, fields: Mapping[str, Any]) -> Funding:
+    with transaction.atomic():
+        require_funding_recorder(actor)
+        funding = Funding(owner=services.acting_organization(actor), **services.writable(fields, FUNDING_FIELDS))
+        _valued(funding)
+        return services.create_record(actor=actor, obj=funding)
+
+
+def _locked(actor: Actor, funding_id: int) -> Funding:
+    return get_visible(Funding.objects.select_for_update(), actor, pk=funding_id)
+
+
+def update_funding(*, actor: Actor, funding_id: int, expected_version: int, changes: Mapping[str, Any]) -> Funding:
+    """Change a pledged or committed row; a change of amount, currency or rate date values it again."""
+    with transaction.atomic():
+        funding = _locked(actor, funding_id)
+        require_funding_editor(actor, funding)
+        if funding.state not in EDITABLE_STATES:
+            raise Invalid({"state": [f"Funding that is {funding.get_state_display()} can no longer be changed."]})
+        values = services.writable(changes, FUNDING_FIELDS)
+        services.check_version(funding, expected_version)
+        probe = Funding(**{**{f.attname: getattr(funding, f.attname) for f in Funding._meta.concrete_fields}, **values})
+        _valued(probe)
+        values.update({"units_per_eur": probe.units_per_eur, "value_eur": probe.value_eur})
+        return services.update_record(actor=actor, obj=funding, changes=values, expected_version=expected_version)
+
+
+def advance_funding(*, actor: Actor, funding_id: int, step: str, expected_version: int) -> Funding:
+    with transaction.atomic():
+        funding = _locked(actor, funding_id)
+        target = FUNDING_LIFECYCLE.step(step, funding.state).target
+        require_funding_editor(actor, funding)
+        return services.update_record(actor=actor, obj=funding, changes={"state": target}, expected_version=expected_version, action=step)
+
+
+def record_rate(*, actor: Actor, fields: Mapping[str, Any]) -> FxRate:
+    with transaction.atomic():
+        require_rate_keeper(actor)
+        return services.create_record(actor=actor, obj=FxRate(owner=services.acting_organization(actor), **services.writable(fields, RATE_FIELDS)))
+
+
+def configure_year(*, actor: Actor, fields: Mapping[str, Any]) -> FairShareYear:
+    """Create or change a year's floor, participants and exemptions."""
+    with transaction.atomic():
+        require_rate_keeper(actor)
+        values = services.writable(fields, YEAR_FIELDS)
+        existing = FairShareYear.objects.select_for_update().filter(year=values.get("year")).first()
+        if existing is None:
+            return services.create_record(actor=actor, obj=FairShareYear(owner=services.acting_organization(actor), **values))
+        return services.update_record(actor=actor, obj=existing, changes=values, expected_version=existing.version)
