@@ -7,8 +7,10 @@ from decimal import Decimal
 import pytest
 from django.core.management import call_command
 from django.db import transaction
+from django.db.models import Sum
 
 from umbrella.core.access import Marking
+from umbrella.core.models import ChangeRecord
 from umbrella.core.verify import verify
 from umbrella.demo import scenario
 from umbrella.matching import reasons as why
@@ -42,6 +44,20 @@ def test_the_demo_loads_the_promised_sizes_and_stats_reports_them():
     assert report.size == stats["ledger_entries"]
     _the_demo_leaves_a_match_run_to_review_with_a_reason_for_every_gap(summary)
     _the_demo_shares_the_2025_floor_among_the_allies(nations)
+    _the_largest_donor_withdrawing_leaves_gaps_with_reasons_and_top_ups_and_changes_nothing()
+
+
+def _the_largest_donor_withdrawing_leaves_gaps_with_reasons_and_top_ups_and_changes_nothing():
+    largest = Pledge.objects.values("owner__code").annotate(value=Sum("value_eur")).order_by("-value").first()["owner__code"]
+    entries = ChangeRecord.objects.count()
+    out = io.StringIO()
+    call_command("scenario", "--donors", largest, "--date", "2026-01-01", "--user", "hq-staff", "--json", stdout=out)
+    results = json.loads(out.getvalue())
+    assert results["uncovered"] and all(item["reason"] and item["reason_text"] for item in results["uncovered"])
+    assert results["top_ups"] and all(largest not in {t["code"] for t in rows} for rows in results["top_ups"].values())
+    for year, rows in results["top_ups"].items():
+        assert sum(Decimal(t["top_up_eur"]) for t in rows) == Decimal(results["lost_by_year"][year]["total_eur"])
+    assert ChangeRecord.objects.count() == entries and verify().ok
 
 
 def _the_demo_shares_the_2025_floor_among_the_allies(nations):

@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "umbrella.matching",
     "umbrella.history",
     "umbrella.funding",
+    "umbrella.scenarios",
     "umbrella.web",
     "umbrella.demo",
 ]

@@ -13,4 +13,5 @@ urlpatterns = [
     path("matching/", include("umbrella.matching.urls")),
     path("history/", include("umbrella.history.urls")),
     path("funding/", include("umbrella.funding.urls")),
+    path("scenarios/", include("umbrella.scenarios.urls")),
 ]

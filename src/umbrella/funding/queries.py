@@ -67,7 +67,7 @@ class FairShareReport:
         }
 
 
-def _configuration(year: int) -> tuple[Decimal, list[Organization], dict[str, str], bool]:
+def participants_of(year: int) -> tuple[Decimal, list[Organization], dict[str, str], bool]:
     config = FairShareYear.objects.filter(year=year).first()
     donors = Organization.objects.filter(kind=OrganizationKind.DONOR)
     if config is None:
@@ -77,7 +77,7 @@ def _configuration(year: int) -> tuple[Decimal, list[Organization], dict[str, st
     return config.floor_eur, [o for o in chosen if o.code not in config.exemptions], dict(config.exemptions), True
 
 
-def _gdp(year: int, organizations: list[Organization]) -> tuple[dict[str, Decimal], str, list[str]]:
+def gdp_in_common_unit(year: int, organizations: list[Organization]) -> tuple[dict[str, Decimal], str, list[str]]:
     """Each donor's latest GDP at or before the year, in euros when currencies differ (shares need one unit)."""
     latest: dict[str, GdpFigure] = {}
     for figure in GdpFigure.objects.filter(organization__in=organizations, year__lte=year).select_related("organization").order_by("year"):
@@ -111,8 +111,8 @@ def counted(actor: Actor, year: int, codes: list[str]) -> dict[str, Decimal]:
 
 
 def fair_share(actor: Actor, year: int) -> FairShareReport:
-    floor, organizations, exemptions, configured = _configuration(year)
-    gdp, note, missing = _gdp(year, organizations)
+    floor, organizations, exemptions, configured = participants_of(year)
+    gdp, note, missing = gdp_in_common_unit(year, organizations)
     participants = [fairshare.Participant(o.code, o.name, gdp[o.code]) for o in organizations if o.code in gdp]
     if not participants:
         raise Invalid({"year": [f"No participating donor has a GDP figure for {year} or before."]})

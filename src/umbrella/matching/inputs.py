@@ -17,6 +17,7 @@ from umbrella.needs.models import Requirement, RequirementList
 from umbrella.pledges.models import Pledge, PledgeState
 
 OFFERED_STATES = (PledgeState.ACCEPTED, PledgeState.ALLOCATED)
+UNDELIVERED_STATES = (PledgeState.ACCEPTED, PledgeState.ALLOCATED, PledgeState.SHIPPED)
 
 
 @dataclass
@@ -36,24 +37,29 @@ class _Index(dict):
         return self.setdefault(key, len(self))
 
 
-def _kept_and_replanned(requirement_list: RequirementList, keep_approved: bool):
+def _kept_and_replanned(requirement_list: RequirementList, keep_approved: bool, withdrawn_donors: frozenset[str]):
     relevant = Allocation.objects.filter(
         Q(requirement__requirement_list=requirement_list) | Q(pledge__state__in=OFFERED_STATES), state=AllocationState.ACTIVE,
-    ).select_related("pledge").order_by("id")
+    ).select_related("pledge__owner").order_by("id")
     kept, replanned = [], []
     for allocation in relevant:
+        if allocation.pledge.owner.code in withdrawn_donors and allocation.pledge.state in UNDELIVERED_STATES:
+            continue  # a what-if: this donor stops, and what it has not delivered never arrives
         movable = allocation.pledge.state == PledgeState.ALLOCATED
         (replanned if movable and not keep_approved else kept).append(allocation)
     return kept, replanned
 
 
-def open_market(*, actor: Actor, requirement_list: RequirementList, keep_approved: bool) -> MarketRows:
+def open_market(*, actor: Actor, requirement_list: RequirementList, keep_approved: bool,
+                withdrawn_donors: frozenset[str] = frozenset()) -> MarketRows:
+    """What is open now; with `withdrawn_donors`, as if those donors stopped (their undelivered pledges gone)."""
     requirements = list(
         Requirement.objects.visible_to(actor).filter(requirement_list=requirement_list)
         .select_related("item_type__capability_area").order_by("id")
     )
-    pledges = list(Pledge.objects.visible_to(actor).filter(state__in=OFFERED_STATES).select_related("item_type").order_by("id"))
-    kept, replanned = _kept_and_replanned(requirement_list, keep_approved)
+    pledges = list(Pledge.objects.visible_to(actor).filter(state__in=OFFERED_STATES).exclude(owner__code__in=withdrawn_donors)
+                   .select_related("item_type").order_by("id"))
+    kept, replanned = _kept_and_replanned(requirement_list, keep_approved, withdrawn_donors)
     types, destinations, areas = _Index(), _Index(), _Index()
     requirement_at = {r.pk: i for i, r in enumerate(requirements)}
     pledge_at = {p.pk: i for i, p in enumerate(pledges)}

@@ -83,11 +83,11 @@ class Computed:
 
 
 def compute(*, actor: Actor, requirement_list: RequirementList, keep_approved: bool, policy: Policy,
-            progress: Progress = lambda stage: None) -> Computed:
-    """Read the market and solve it; writes nothing (a scenario may call this on its own)."""
+            progress: Progress = lambda stage: None, withdrawn_donors: frozenset[str] = frozenset()) -> Computed:
+    """Read the market and solve it; writes nothing (a withdrawal scenario calls this on its own)."""
     seconds, started = {}, time.perf_counter()
     progress("reading requirements, pledges and allocations")
-    rows = open_market(actor=actor, requirement_list=requirement_list, keep_approved=keep_approved)
+    rows = open_market(actor=actor, requirement_list=requirement_list, keep_approved=keep_approved, withdrawn_donors=withdrawn_donors)
     seconds["read"] = time.perf_counter() - started
     progress("building candidate arcs")
     candidates = candidate_arcs(rows.market, policy)

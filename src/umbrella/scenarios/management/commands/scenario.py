@@ -1,0 +1,58 @@
+import datetime as dt
+import json
+
+from django.core.management import BaseCommand, CommandError
+
+from umbrella.core.errors import DomainError
+from umbrella.scenarios import services
+from umbrella.web.cli_support import actor_from_options, add_actor_arguments
+
+
+def _date(value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise CommandError(f"--date {value!r} is not a date (YYYY-MM-DD).", returncode=2) from None
+
+
+class Command(BaseCommand):
+    help = ("What if these donors stopped from this date: requirements newly left uncovered (with reasons), the money "
+            "lost per year and the top-up each remaining donor would need at its GDP share. Changes no live data; "
+            "--save keeps the scenario for comparison.")
+
+    def add_arguments(self, parser):
+        parser.add_argument("--donors", required=True, help="Organization codes, separated by commas (e.g. USA or USA,GBR).")
+        parser.add_argument("--date", required=True, help="From this date (YYYY-MM-DD).")
+        parser.add_argument("--save", metavar="NAME", help="Save the scenario under this name.")
+        parser.add_argument("--json", action="store_true", help="Print JSON.")
+        add_actor_arguments(parser)
+
+    def handle(self, *args, **options):
+        actor = actor_from_options(options, required=True)
+        donors = [code.strip() for code in options["donors"].split(",") if code.strip()]
+        as_of = _date(options["date"])
+        try:
+            if options["save"]:
+                results = services.save_scenario(actor=actor, name=options["save"], donors=donors, as_of=as_of).results
+            else:
+                results = services.preview_scenario(actor=actor, donors=donors, as_of=as_of)
+        except DomainError as error:
+            raise CommandError(error.message, returncode=2) from None
+        if options["json"]:
+            self.stdout.write(json.dumps(results, indent=2))
+            return
+        self._print(results)
+
+    def _print(self, results: dict) -> None:
+        write = self.stdout.write
+        write(f"If {', '.join(results['donors'])} stopped from {results['as_of']} ({results['requirement_list_label']}):")
+        write(f"  {results['pledges_dropped']} pledges and {results['allocations_dropped']} allocations drop out; coverage points "
+              f"{results['coverage_points_before']:,.1f} → {results['coverage_points_after']:,.1f} of {results['points_available']:,.1f}")
+        write(f"  {len(results['uncovered'])} requirements lose coverage:")
+        for item in results["uncovered"][:15]:
+            write(f"    {item['label']}: {item['covered_before']:g} → {item['covered_after']:g} of {item['quantity']}. {item['reason_text']}")
+        for year, lost in results["lost_by_year"].items():
+            write(f"  {year}: EUR {float(lost['total_eur']):,.2f} lost (funding {float(lost['funding_eur']):,.2f}, "
+                  f"in kind {float(lost['in_kind_eur']):,.2f}); largest top-ups:")
+            for top_up in results["top_ups"].get(year, [])[:5]:
+                write(f"    {top_up['name']}: EUR {float(top_up['top_up_eur']):,.2f} ({top_up['gdp_share'] * 100:.2f} % of the remaining GDP)")

@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+import datetime as dt
+
+from django import forms
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from umbrella.core.access import OrganizationKind, allowed, get_visible
+from umbrella.core.errors import DomainError, Invalid
+from umbrella.core.money import format_eur
+from umbrella.orgs.models import Organization
+from umbrella.scenarios import services
+from umbrella.scenarios.models import WithdrawalScenario
+from umbrella.web.charts import Bar, bar_chart
+from umbrella.web.pages import DetailPage, FormPage, history_rows, submit
+
+TOP_UPS_CHARTED = 15
+
+
+class ScenarioForm(forms.Form):
+    name = forms.CharField(label=gettext_lazy("Name"), max_length=120)
+    donors = forms.MultipleChoiceField(label=gettext_lazy("Donors who stop"), widget=forms.SelectMultiple(attrs={"size": 10}))
+    as_of = forms.DateField(label=gettext_lazy("From"), widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["donors"].choices = list(Organization.objects.filter(kind=OrganizationKind.DONOR).order_by("name").values_list("code", "name"))
+
+    def show(self, error: DomainError) -> None:
+        if not isinstance(error, Invalid):
+            raise error
+        for name, problems in error.field_errors.items():
+            for problem in problems:
+                self.add_error(name if name in self.fields else None, problem)
+
+
+def scenario_list(request: HttpRequest) -> HttpResponse:
+    scenarios = WithdrawalScenario.objects.visible_to(request.actor).order_by("-id")
+    return render(request, "scenarios/scenario_list.html", {
+        "scenarios": scenarios, "may_create": allowed(services.require_planner, request.actor),
+    })
+
+
+@login_required
+def scenario_create(request: HttpRequest) -> HttpResponse:
+    services.require_planner(request.actor)
+    form = ScenarioForm(request.POST or None, initial={"as_of": dt.date.today()})
+    page = FormPage(title=_("New withdrawal scenario"), forms=[form], submit_label=_("Work it out and save"),
+                    cancel_url=reverse("scenarios"),
+                    intro=_("Nothing live changes: the scenario re-runs the matching without these donors' undelivered pledges "
+                            "and future funding, and keeps the result for comparison."))
+    return submit(request, page, lambda: services.save_scenario(
+        actor=request.actor, name=form.cleaned_data["name"], donors=form.cleaned_data["donors"], as_of=form.cleaned_data["as_of"]),
+        done=_("Scenario saved."))
+
+
+def _top_up_chart(results: dict, year: str):
+    rows = results["top_ups"].get(year, [])[:TOP_UPS_CHARTED]
+    return bar_chart(_("Top-up needed in %(year)s, largest %(n)d donors, EUR") % {"year": year, "n": len(rows)},
+                     [Bar(r["name"], float(r["top_up_eur"]), format_eur(float(r["top_up_eur"]))) for r in rows])
+
+
+def scenario_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    scenario = get_visible(WithdrawalScenario.objects.all(), request.actor, pk=pk)
+    results = scenario.results
+    page = DetailPage(title=str(scenario), obj=scenario, fields=[
+        (_("Donors who stop"), ", ".join(results["donors"])), (_("From"), scenario.as_of),
+        (_("Requirement list"), results["requirement_list_label"]),
+        (_("Coverage points"), f"{results['coverage_points_before']:,.1f} → {results['coverage_points_after']:,.1f} / {results['points_available']:,.1f}"),
+        (_("Pledges and allocations dropping out"), f"{results['pledges_dropped']} / {results['allocations_dropped']}"),
+    ], history=history_rows(scenario), extra={
+        "results": results, "charts": [(year, _top_up_chart(results, year)) for year in results["top_ups"]],
+    })
+    return render(request, "scenarios/scenario_detail.html", {"page": page})
+
+
+def scenario_compare(request: HttpRequest) -> HttpResponse:
+    chosen = [value for value in request.GET.getlist("scenario") if value.isdigit()][:4]
+    scenarios = [get_visible(WithdrawalScenario.objects.all(), request.actor, pk=int(pk)) for pk in chosen]
+    years = sorted({year for s in scenarios for year in s.results["lost_by_year"]})
+    areas = sorted({area for s in scenarios for area in s.results["uncovered_by_area_priority"]})
+    return render(request, "scenarios/scenario_compare.html", {
+        "scenarios": scenarios,
+        "lost": [(year, [s.results["lost_by_year"].get(year, {}).get("total_eur") for s in scenarios]) for year in years],
+        "areas": [(area, [sum(s.results["uncovered_by_area_priority"].get(area, {}).values()) for s in scenarios]) for area in areas],
+    })
