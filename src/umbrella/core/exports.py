@@ -22,6 +22,7 @@ from umbrella.core.errors import UnreadableFile
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 FORMATS = ("csv", "xlsx")
+HXL = "hxl"  # CSV with a row of HXL hashtags under the header, for kinds that declare them
 
 
 def neutralise(value: Any) -> Any:
@@ -51,6 +52,7 @@ class ExportColumn:
 class Exporter:
     kind: ClassVar[str]
     columns: ClassVar[tuple[ExportColumn, ...]]
+    hxl: ClassVar[dict[str, str]] = {}  # column name → HXL hashtag (https://hxlstandard.org)
 
     def queryset(self, actor: Actor) -> models.QuerySet:
         raise NotImplementedError
@@ -79,10 +81,20 @@ def exporter_for(kind: str) -> Exporter:
         raise UnreadableFile(f"Nothing exports {kind!r}; choose one of: {', '.join(sorted(REGISTRY))}.") from None
 
 
-def to_csv(header: list[str], rows: Iterable[list[Any]]) -> bytes:
+# Whole documents in another tool's format (an IATI activity file): kind → (file suffix, writer).
+DOCUMENTS: dict[str, tuple[str, Callable[[Actor], bytes]]] = {}
+
+
+def register_document(kind: str, suffix: str, writer: Callable[[Actor], bytes]) -> None:
+    DOCUMENTS[kind] = (suffix, writer)
+
+
+def to_csv(header: list[str], rows: Iterable[list[Any]], tags: list[str] | None = None) -> bytes:
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(header)
+    if tags is not None:
+        writer.writerow(tags)
     for row in rows:
         writer.writerow(["" if cell is None else cell for cell in row])
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
@@ -102,7 +114,11 @@ def to_xlsx(header: list[str], rows: Iterable[list[Any]], title: str) -> bytes:
 
 
 def render(exporter: Exporter, actor: Actor, fmt: str, queryset: models.QuerySet | None = None) -> bytes:
+    if fmt == HXL:
+        if not exporter.hxl:
+            raise UnreadableFile(f"{exporter.kind} has no HXL tags; use csv or xlsx.")
+        return to_csv(exporter.header, exporter.rows(actor, queryset), tags=[exporter.hxl.get(name, "") for name in exporter.header])
     if fmt not in FORMATS:
-        raise UnreadableFile(f"Unknown format {fmt!r}; use csv or xlsx.")
+        raise UnreadableFile(f"Unknown format {fmt!r}; use csv, xlsx or hxl.")
     rows = exporter.rows(actor, queryset)
     return to_csv(exporter.header, rows) if fmt == "csv" else to_xlsx(exporter.header, rows, exporter.kind)

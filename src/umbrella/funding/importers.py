@@ -13,6 +13,9 @@ from umbrella.core.access import Marking, OrganizationKind
 from umbrella.core.errors import Invalid
 from umbrella.core.imports import Column, ImportContext
 from umbrella.funding import services
+from umbrella.funding.iati import iati_activities
+from umbrella.funding.kiel_table import HEADER as KIEL_HEADER
+from umbrella.funding.kiel_table import kiel_rows
 from umbrella.funding.models import Category, Channel, Funding, FxRate
 from umbrella.orgs import services as orgs
 from umbrella.orgs.models import GdpFigure, Organization
@@ -74,6 +77,11 @@ class FundingExporter(exports.Exporter):
         exports.ExportColumn("value_eur", lambda o: o.value_eur),
     )
 
+    hxl = {"donor": "#org+donor+code", "reference": "#activity+code", "year": "#date+year", "amount": "#value",
+           "currency": "#currency", "fx_date": "#date+rate", "category": "#sector+category", "channel": "#modality",
+           "source_url": "#meta+url", "source_document": "#meta+source", "notes": "#description", "marking": "#meta+marking",
+           "state": "#status", "units_per_eur": "#rate+eur", "value_eur": "#value+eur"}
+
     def queryset(self, actor):
         return Funding.objects.visible_to(actor).select_related("owner").order_by("owner__code", "year", "id")
 
@@ -132,3 +140,20 @@ class GdpExporter(exports.Exporter):
 
     def queryset(self, actor):
         return GdpFigure.objects.select_related("organization").order_by("organization__code", "year")
+
+
+exports.register_document("iati", "xml", iati_activities)
+
+
+@exports.register
+class KielTableExporter(exports.Exporter):
+    """Umbrella's figures in the Kiel tracker's data_explorer.csv columns (see funding/kiel_table.py)."""
+
+    kind = "kiel-table"
+    columns = tuple(exports.ExportColumn(name, lambda row, i=i: row[i]) for i, name in enumerate(KIEL_HEADER))
+
+    def queryset(self, actor):
+        return Funding.objects.none()
+
+    def rows(self, actor, queryset=None):
+        return kiel_rows(actor)

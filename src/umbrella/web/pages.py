@@ -19,6 +19,8 @@ from umbrella.web import listing
 from umbrella.web.listing import Listing, ListResult
 
 HISTORY_LIMIT = 50
+EXPORT_CONTENT_TYPES = {"csv": "text/csv; charset=utf-8", exports.HXL: "text/csv; charset=utf-8",
+                        "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 
 
 @dataclass
@@ -80,15 +82,14 @@ def history_rows(obj: Any) -> list[dict[str, Any]]:
 def list_or_export(
     request: HttpRequest, spec: Listing, queryset, *, title: str, export_kind: str | None = None, **page: Any
 ) -> HttpResponse:
-    """A list page, or (with ?format=csv|xlsx) the same filtered rows as a file."""
+    """A list page, or (with ?format=csv|xlsx|hxl) the same filtered rows as a file."""
     fmt = request.GET.get("format")
-    if export_kind and fmt in exports.FORMATS:
+    if export_kind and (fmt in exports.FORMATS or (fmt == exports.HXL and exports.exporter_for(export_kind).hxl)):
         exporter = exports.exporter_for(export_kind)
         narrowed = listing.filtered(spec, exporter.queryset(request.actor).filter(pk__in=queryset.values("pk")), request.GET, request.actor)
         content = exports.render(exporter, request.actor, fmt, queryset=narrowed)
-        content_type = "text/csv; charset=utf-8" if fmt == "csv" else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-        response = HttpResponse(content, content_type=content_type)
-        response["Content-Disposition"] = f'attachment; filename="{slugify(title)}.{fmt}"'
+        response = HttpResponse(content, content_type=EXPORT_CONTENT_TYPES[fmt])
+        response["Content-Disposition"] = f'attachment; filename="{slugify(title)}.{"csv" if fmt == exports.HXL else fmt}"'
         return response
     result = listing.run(spec, queryset, request.GET, request.actor)
     return render(request, "web/list_page.html", {"page": ListPage(title=title, result=result, export_kind=export_kind, **page)})
@@ -124,10 +125,7 @@ def submit(request: HttpRequest, page: FormPage, save: Callable[[], Any], *, don
 
 def table_download(fmt: str, title: str, header: list[str], rows: list[list[Any]]) -> HttpResponse:
     """A report's table as a CSV or XLSX file (what the page shows, in the same order)."""
-    if fmt == "csv":
-        response = HttpResponse(exports.to_csv(header, rows), content_type="text/csv; charset=utf-8")
-    else:
-        response = HttpResponse(exports.to_xlsx(header, rows, title[:31]),
-                                content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    content = exports.to_csv(header, rows) if fmt == "csv" else exports.to_xlsx(header, rows, title[:31])
+    response = HttpResponse(content, content_type=EXPORT_CONTENT_TYPES[fmt])
     response["Content-Disposition"] = f'attachment; filename="{slugify(title)}.{fmt}"'
     return response
