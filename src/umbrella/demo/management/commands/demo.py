@@ -49,7 +49,7 @@ class Command(BaseCommand):
             f"Loaded in {time.monotonic() - started:.0f} s: {summary.organizations} organizations, "
             f"{summary.item_types} item types, {summary.compatibilities} compatibility links, "
             f"{summary.requirements} requirements, {summary.pledges} pledges with {summary.sources} sources, "
-            f"{summary.match_runs} match runs and {summary.allocations} approved allocations."
+            f"{summary.match_runs} match runs, {summary.allocations} approved allocations and {summary.funding} funding rows."
         )
 
     def _print_sign_ins(self, bind: str) -> None:
