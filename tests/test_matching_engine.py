@@ -192,3 +192,12 @@ def test_bad_arrays_are_refused(bad, message):
             "arc_offer": [0], "arc_requirement": [0], "arc_cost": [1]}
     with pytest.raises(ValueError, match=message):
         Problem(**{**base, **bad})
+
+
+def test_parallel_arcs_in_different_diversity_groups_are_both_kept():
+    # Found by the property test: offer 1 reaches the requirement twice, once in group 2 (where offer 0's
+    # other kind also arrives) and once in group 0. Dropping the group-0 arc as a mere duplicate would force
+    # a second kind into group 2 and lose half the objective.
+    problem = Problem([0.01], [0.01], [0.01, 0.01], [1, 1, 0], [0, 0, 0], [0, 0, 0], arc_gain=[0.5] * 3,
+                      arc_group=[2, 0, 2], arc_kind=[0, 0, 1], diversity_penalty=0.5)
+    assert solve(problem).objective == pytest.approx(1e-4, rel=1e-9)

@@ -16,6 +16,7 @@ from typing import Any
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 
 from umbrella.core import checkpoints, merkle
@@ -120,6 +121,17 @@ def entry_visible_to(entry: ChangeRecord, actor: Actor) -> bool:
     if actor.organization is not None and entry.owner == actor.organization.code:
         return True
     return entry.marking in visible_markings(actor)
+
+
+def recent_changes(actor: Actor, limit: int = 10) -> list[ChangeRecord]:
+    """The latest entries the actor may read in full (the same rule as entry_visible_to, in the database)."""
+    entries = ChangeRecord.objects.order_by("-sequence")
+    if not actor.is_system:
+        condition = Q(marking__in=visible_markings(actor))
+        if actor.organization is not None:
+            condition |= Q(owner=actor.organization.code)
+        entries = entries.filter(condition)
+    return list(entries[:limit])
 
 
 def leaf_hashes() -> list[bytes]:

@@ -30,3 +30,15 @@ def format_eur(amount: Decimal | None) -> str:
     if amount is None:
         return "—"
     return f"EUR {amount:,.2f}"
+
+
+def format_eur_short(amount: Decimal | float | None) -> str:
+    """For chart labels: EUR 9.27 bn, EUR 412.5 m, EUR 12,300."""
+    if amount is None:
+        return "—"
+    value = float(amount)
+    if abs(value) >= 1e9:
+        return f"EUR {value / 1e9:,.2f} bn"
+    if abs(value) >= 1e6:
+        return f"EUR {value / 1e6:,.1f} m"
+    return f"EUR {value:,.0f}"

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 from umbrella.core.access import Marking, allowed, get_visible
 from umbrella.core.errors import DomainError
 from umbrella.core.exports import FORMATS
-from umbrella.core.money import format_eur
+from umbrella.core.money import format_eur, format_eur_short
 from umbrella.funding import services
 from umbrella.funding.models import FUNDING_LIFECYCLE, FairShareYear, Funding
 from umbrella.funding.queries import FUNDING, fair_share
@@ -108,7 +108,7 @@ def fair_share_page(request: HttpRequest) -> HttpResponse:
     if request.GET.get("format") in FORMATS:
         return table_download(request.GET["format"], f"{_('Fair share')} {year}", header, rows)
     chart = bar_chart(_("Counted towards the fair share (bar) against the target (tick), EUR"),
-                      [Bar(s.name, float(s.counted_eur), format_eur(s.counted_eur), marker=float(s.target_eur),
+                      [Bar(s.name, float(s.counted_eur), format_eur_short(s.counted_eur), marker=float(s.target_eur),
                            marker_text=_("target %(target)s") % {"target": format_eur(s.target_eur)}) for s in report.shares])
     return render(request, "funding/fair_share.html", {
         "year": year, "report": report, "chart": chart, "years": FairShareYear.objects.values_list("year", flat=True),

@@ -5,7 +5,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 
 from umbrella.core.exports import FORMATS
-from umbrella.core.money import format_eur
+from umbrella.core.money import format_eur_short
 from umbrella.history.queries import donor_totals, releases
 from umbrella.web.charts import Bar, bar_chart
 from umbrella.web.pages import table_download
@@ -29,7 +29,7 @@ def donor_comparison(request: HttpRequest) -> HttpResponse:
     context = {
         "release": release, "releases": available, "totals": totals,
         "total_chart": bar_chart(_("Allocations, EUR, largest %(n)d donors") % {"n": CHART_DONORS},
-                                 [Bar(t.donor, float(t.eur["total"]), format_eur(t.eur["total"])) for t in totals[:CHART_DONORS]]),
+                                 [Bar(t.donor, float(t.eur["total"]), format_eur_short(t.eur["total"])) for t in totals[:CHART_DONORS]]),
         "share_chart": bar_chart(_("Allocations as %% of GDP, highest %(n)d donors") % {"n": CHART_DONORS},
                                  [Bar(t.donor, float(t.pct_gdp), f"{t.pct_gdp:.3f} %") for t in by_share]),
     }

@@ -263,17 +263,24 @@ def _optimum(solver: highspy.Highs) -> np.ndarray:
 
 
 def _best_parallel_arcs(problem: Problem, arcs: np.ndarray, value: np.ndarray) -> np.ndarray:
-    """Of arcs joining the same offer and requirement with the same gain only the most valuable can carry
-    flow in some optimum (they share both capacities and deliver the same kind), so the others are dropped:
-    an exact reduction that also spares the solver from choosing between near-equal columns."""
+    """Of arcs joining the same offer and requirement with the same gain (and, with the diversity term, the
+    same group and kind) only the most valuable can carry flow in some optimum: they share both capacities
+    and count the same in the diversity term. So the others are dropped: an exact reduction that also spares
+    the solver from choosing between near-equal columns."""
     pair = problem.arc_offer[arcs] * len(problem.requirement_quantity) + problem.arc_requirement[arcs]
     sorted_pairs = np.sort(pair)
     if not np.any(sorted_pairs[1:] == sorted_pairs[:-1]):
         return arcs  # no parallel arcs: the usual case, settled by one sort
-    gain = problem.arc_gain[arcs]
-    order = np.lexsort((-value[arcs], gain, pair))
+    keys = [pair, problem.arc_gain[arcs]]
+    if problem.diversity_active:
+        keys += [problem.arc_group[arcs], problem.arc_kind[arcs]]
+    order = np.lexsort((-value[arcs], *reversed(keys)))  # by key, most valuable first within each
     first = np.ones(len(arcs), dtype=bool)
-    first[1:] = (pair[order][1:] != pair[order][:-1]) | (gain[order][1:] != gain[order][:-1])
+    different = np.zeros(max(len(arcs) - 1, 0), dtype=bool)
+    for key in keys:
+        ranked = key[order]
+        different |= ranked[1:] != ranked[:-1]
+    first[1:] = different
     return np.sort(arcs[order][first])
 
 

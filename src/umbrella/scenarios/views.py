@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy
 
 from umbrella.core.access import OrganizationKind, allowed, get_visible
 from umbrella.core.errors import DomainError, Invalid
-from umbrella.core.money import format_eur
+from umbrella.core.money import format_eur_short
 from umbrella.orgs.models import Organization
 from umbrella.scenarios import services
 from umbrella.scenarios.models import WithdrawalScenario
@@ -62,7 +62,7 @@ def scenario_create(request: HttpRequest) -> HttpResponse:
 def _top_up_chart(results: dict, year: str):
     rows = results["top_ups"].get(year, [])[:TOP_UPS_CHARTED]
     return bar_chart(_("Top-up needed in %(year)s, largest %(n)d donors, EUR") % {"year": year, "n": len(rows)},
-                     [Bar(r["name"], float(r["top_up_eur"]), format_eur(float(r["top_up_eur"]))) for r in rows])
+                     [Bar(r["name"], float(r["top_up_eur"]), format_eur_short(r["top_up_eur"])) for r in rows])
 
 
 def scenario_detail(request: HttpRequest, pk: int) -> HttpResponse:

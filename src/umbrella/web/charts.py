@@ -11,7 +11,7 @@ from dataclasses import dataclass
 BAR_HEIGHT = 22
 GAP = 6
 LABEL_WIDTH = 220
-VALUE_WIDTH = 130
+VALUE_WIDTH = 190
 PLOT_WIDTH = 480
 
 

@@ -4,7 +4,6 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count, Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -15,30 +14,20 @@ from django.views.decorators.http import require_POST
 from umbrella.core import imports
 from umbrella.core.errors import UnreadableFile
 from umbrella.core.tabular import read_table
-from umbrella.needs.models import ListState, Requirement, RequirementList
+from umbrella.needs.models import ListState, RequirementList
 from umbrella.orgs.queries import SESSION_ORGANIZATION_KEY, memberships_of
-from umbrella.pledges.models import Pledge
 from umbrella.web import uploads
+from umbrella.web.dashboards import dashboard_for
 
 PREVIEW_ROWS = 200
 AFTER_IMPORT = {"item-types": "item-types", "compatibilities": "item-types", "requirements": "requirement-lists", "pledges": "pledges"}
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    actor = request.actor
-    pledges = Pledge.objects.visible_to(actor)
-    approved = RequirementList.objects.visible_to(actor).filter(state=ListState.APPROVED)
-    requirements = Requirement.objects.visible_to(actor).filter(requirement_list__in=approved)
+    """The dashboard of the reader's kind of organization (coordination, donor, recipient; else the public one)."""
     context = {
-        "page": {
-            "title": _("Overview"),
-            "pledges_by_state": pledges.values("state").annotate(n=Count("pk"), value=Sum("value_eur")).order_by("state"),
-            "own_pledges": pledges.filter(owner=actor.organization).count() if actor.organization else None,
-            "requirements": requirements.count(),
-            "requirements_by_priority": requirements.values("priority").annotate(n=Count("pk")).order_by("priority"),
-            "approved_lists": approved,
-            "memberships": memberships_of(request.user) if request.user.is_authenticated else [],
-        }
+        "page": {"title": _("Overview"), "memberships": memberships_of(request.user) if request.user.is_authenticated else []},
+        "dashboard": dashboard_for(request.actor),
     }
     return render(request, "web/home.html", context)
 

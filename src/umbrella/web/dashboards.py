@@ -1,0 +1,121 @@
+"""What each person sees first: a dashboard for coordination staff, for a donor, for the recipient, and the
+public figures for everyone else. Every figure is read through `visible_to`, so each shows only what its
+reader may see; each query runs once per dashboard, whatever the number of rows."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from decimal import Decimal
+
+from django.db.models import Count, Q, Sum
+from django.utils.translation import gettext as _
+
+from umbrella.core.access import Actor, OrganizationKind
+from umbrella.core.errors import DomainError
+from umbrella.core.ledger import recent_changes
+from umbrella.core.money import format_eur, format_eur_short
+from umbrella.funding.queries import fair_share
+from umbrella.matching.models import Allocation, AllocationState, MatchRun
+from umbrella.matching.queries import summarize
+from umbrella.needs.models import ListState, Requirement
+from umbrella.pledges.models import Pledge, PledgeState
+from umbrella.web.charts import Bar, bar_chart
+
+TOP = 10
+DONORS_CHARTED = 15
+LIVE_STATES = (PledgeState.ANNOUNCED, PledgeState.OFFERED, PledgeState.ACCEPTED, PledgeState.ALLOCATED, PledgeState.SHIPPED,
+               PledgeState.DELIVERED, PledgeState.HANDED_OVER)
+ALLOCATED_OR_LATER = (PledgeState.ALLOCATED, PledgeState.SHIPPED, PledgeState.DELIVERED, PledgeState.HANDED_OVER)
+DELIVERED = (PledgeState.DELIVERED, PledgeState.HANDED_OVER)
+COMING = (PledgeState.ALLOCATED, PledgeState.SHIPPED)
+
+
+def _latest_run(actor: Actor) -> MatchRun | None:
+    return MatchRun.objects.visible_to(actor).select_related("requirement_list").order_by("-id").first()
+
+
+def _coverage(actor: Actor) -> dict | None:
+    run = _latest_run(actor)
+    if run is None:
+        return None
+    summary = summarize(run)
+    chart = bar_chart(_("Coverage of the priority-weighted list, by priority (%)"),
+                      [Bar(f"P{p}", cell.percent, f"{cell.percent:.1f} %")
+                       for p, cell in summary.by_priority.items()])
+    return {"run": run, "summary": summary, "chart": chart, "unmet": summary.unmet[:TOP]}
+
+
+def _by_donor(actor: Actor) -> dict:
+    rows = (Pledge.objects.visible_to(actor).filter(state__in=LIVE_STATES).values("owner__code", "owner__name")
+            .annotate(pledged=Sum("value_eur"), allocated=Sum("value_eur", filter=Q(state__in=ALLOCATED_OR_LATER)),
+                      delivered=Sum("value_eur", filter=Q(state__in=DELIVERED)))
+            .order_by("-pledged"))
+    rows = [{**row, "allocated": row["allocated"] or Decimal(0), "delivered": row["delivered"] or Decimal(0)} for row in rows]
+    chart = bar_chart(_("Pledged value (bar) and delivered value (tick), largest %(n)d donors") % {"n": DONORS_CHARTED},
+                      [Bar(r["owner__name"], float(r["pledged"]), format_eur_short(r["pledged"]), marker=float(r["delivered"]),
+                           marker_text=_("delivered %(value)s") % {"value": format_eur(r["delivered"])}) for r in rows[:DONORS_CHARTED]])
+    return {"rows": rows, "chart": chart}
+
+
+def _fair_share(actor: Actor, code: str | None = None) -> dict | None:
+    try:
+        report = fair_share(actor, dt.date.today().year)
+    except DomainError:
+        return None
+    shares = [s for s in report.shares if code is None or s.code == code]
+    return {"report": report, "shares": sorted(shares, key=lambda s: -s.gap_eur)[:TOP]}
+
+
+def _open_requirements(actor: Actor) -> list[dict]:
+    """Approved requirements not yet fully allocated, most urgent first, with what is still missing."""
+    requirements = (Requirement.objects.visible_to(actor).filter(requirement_list__state=ListState.APPROVED)
+                    .select_related("item_type").annotate(covered=Sum("allocations__covers", filter=Q(allocations__state=AllocationState.ACTIVE)))
+                    .order_by("priority", "needed_by", "id"))
+    open_rows = []
+    for requirement in requirements:
+        missing = requirement.quantity - (requirement.covered or 0)
+        if missing > 0:
+            open_rows.append({"requirement": requirement, "missing": missing})
+            if len(open_rows) == TOP:
+                break
+    return open_rows
+
+
+def _coming(actor: Actor) -> dict:
+    allocations = (Allocation.objects.visible_to(actor).filter(state=AllocationState.ACTIVE, pledge__state__in=COMING)
+                   .select_related("pledge__owner", "pledge__item_type", "requirement").order_by("pledge__available_from", "id"))
+    by_month: dict[str, int] = defaultdict(int)
+    upcoming = []
+    for allocation in allocations:
+        by_month[allocation.pledge.available_from.strftime("%Y-%m")] += 1
+        if len(upcoming) < TOP:
+            upcoming.append(allocation)
+    chart = bar_chart(_("Allocated consignments by month they are available"),
+                      [Bar(month, count, str(count)) for month, count in sorted(by_month.items())[:18]])
+    return {"upcoming": upcoming, "chart": chart, "total": sum(by_month.values())}
+
+
+def coordination(actor: Actor) -> dict:
+    return {"kind": "coordination", "coverage": _coverage(actor), "donors": _by_donor(actor),
+            "fair_share": _fair_share(actor), "changes": recent_changes(actor, TOP)}
+
+
+def donor(actor: Actor) -> dict:
+    own = Pledge.objects.visible_to(actor).filter(owner=actor.organization)
+    return {"kind": "donor", "own_by_state": own.values("state").annotate(n=Count("pk"), value=Sum("value_eur")).order_by("state"),
+            "open": _open_requirements(actor), "fair_share": _fair_share(actor, actor.organization.code),
+            "changes": recent_changes(actor, TOP)}
+
+
+def recipient(actor: Actor) -> dict:
+    return {"kind": "recipient", "coming": _coming(actor), "coverage": _coverage(actor), "changes": recent_changes(actor, TOP)}
+
+
+def public(actor: Actor) -> dict:
+    return {"kind": "public", "donors": _by_donor(actor), "fair_share": _fair_share(actor)}
+
+
+def dashboard_for(actor: Actor) -> dict:
+    builders = {OrganizationKind.COORDINATOR: coordination, OrganizationKind.DONOR: donor, OrganizationKind.RECIPIENT: recipient}
+    return builders.get(actor.kind, public)(actor)
