@@ -8,7 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from umbrella.core import imports
@@ -20,7 +20,8 @@ from umbrella.web import uploads
 from umbrella.web.dashboards import dashboard_for
 
 PREVIEW_ROWS = 200
-AFTER_IMPORT = {"item-types": "item-types", "compatibilities": "item-types", "requirements": "requirement-lists", "pledges": "pledges"}
+AFTER_IMPORT = {"item-types": "item-types", "compatibilities": "item-types", "requirements": "requirement-lists", "pledges": "pledges",
+                "funding": "funding-list", "fx-rates": "funding-list", "gdp": "fair-share"}
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -111,5 +112,5 @@ def import_commit(request: HttpRequest, token: str) -> HttpResponse:
     if not report.written:
         return _preview(request, pending, report, status=400)
     uploads.discard(token)
-    messages.success(request, _("%(rows)s rows imported.") % {"rows": report.rows})
+    messages.success(request, ngettext("%(rows)d row imported.", "%(rows)d rows imported.", report.rows) % {"rows": report.rows})
     return redirect(reverse(AFTER_IMPORT.get(pending.kind, "home")))
