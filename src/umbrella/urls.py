@@ -6,6 +6,7 @@ from umbrella.api import api
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
     path("", include("umbrella.web.urls")),
     path("catalog/", include("umbrella.catalog.urls")),
     path("requirements/", include("umbrella.needs.urls")),

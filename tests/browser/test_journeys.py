@@ -96,3 +96,14 @@ def test_a_donor_typing_another_donors_owner_only_pledge_gets_not_found(page, br
     assert response.status == 404 and other.get_by_role("heading", name=re.compile("[Nn]ot found")).is_visible()
     screenshot(other, "not-found")
     other.context.close()
+
+
+def test_the_recipient_switches_to_ukrainian_and_it_stays(page):
+    sign_in(page, "ukr-logistics")
+    page.get_by_label("Language").select_option("uk")
+    page.get_by_role("button", name="Switch").click()
+    assert page.get_by_role("heading", name=re.compile("^Огляд")).is_visible()
+    page.goto("/pledges/")
+    assert page.get_by_role("heading", name="Обіцянки").is_visible()
+    assert page.locator("html").get_attribute("lang") == "uk"
+    screenshot(page, "pledges-in-ukrainian")

@@ -73,7 +73,7 @@ class MonthlyAllocation(ReleaseRow):
     commitments_eur = models.DecimalField(_("commitments (EUR)"), **MONEY)
     to_be_allocated_eur = models.DecimalField(_("still to be allocated (EUR)"), **MONEY)
     gdp_eur_bn = models.DecimalField(_("GDP (EUR bn)"), max_digits=24, decimal_places=12, null=True)
-    pct_gdp = models.DecimalField(_("% of GDP"), max_digits=30, decimal_places=20)
+    pct_gdp = models.DecimalField(_("share of GDP (%)"), max_digits=30, decimal_places=20)
 
     class Meta:
         ordering = ["donor_name", "year", "month"]

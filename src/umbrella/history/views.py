@@ -20,7 +20,7 @@ def donor_comparison(request: HttpRequest) -> HttpResponse:
     release = available.filter(pk=chosen).first() if chosen.isdigit() else available.first()
     totals = donor_totals(request.actor, release) if release else []
     header = [_("Donor"), _("ISO"), _("Total (EUR)"), _("Military (EUR)"), _("Financial (EUR)"), _("Humanitarian (EUR)"),
-              _("% of GDP"), _("Months")]
+              _("Share of GDP (%)"), _("Months")]
     rows = [[t.donor, t.iso, t.eur["total"], t.eur["military"], t.eur["financial"], t.eur["humanitarian"],
              round(t.pct_gdp, 4) if t.pct_gdp is not None else None, t.months] for t in totals]
     if request.GET.get("format") in FORMATS and release:
