@@ -208,6 +208,8 @@ def test_a_donor_sees_the_allocations_of_its_own_pledges_but_no_run(as_client, p
     donor = as_client("donor_editor")
     listing = donor.get("/matching/allocations/").content.decode()
     assert "3 records" in listing
+    exported = donor.get("/matching/allocations/?format=csv").content.decode("utf-8-sig").splitlines()
+    assert len(exported) == 4 and exported[0].startswith("allocation,donor,pledge") and all(",XDA," in row for row in exported[1:])
     allocation = Allocation.objects.filter(pledge__owner__code="XDA").first()
     assert donor.get(f"/matching/allocations/{allocation.pk}/").status_code == 200
     assert as_client("second_donor").get(f"/matching/allocations/{allocation.pk}/").status_code == 404

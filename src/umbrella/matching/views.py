@@ -108,7 +108,7 @@ def run_approve(request: HttpRequest, pk: int) -> HttpResponse:
 
 def allocation_list(request: HttpRequest) -> HttpResponse:
     queryset = Allocation.objects.visible_to(request.actor).select_related("pledge__owner", "pledge__item_type", "requirement__item_type")
-    return list_or_export(request, ALLOCATIONS, queryset, title=_("Allocations"),
+    return list_or_export(request, ALLOCATIONS, queryset, title=_("Allocations"), export_kind="allocations",
                           intro=_("Pledges assigned to requirements by approved match runs."))
 
 

@@ -1,0 +1,32 @@
+"""Allocations as CSV, XLSX or HXL: what the Allocations page shows, for the reader's own tools."""
+
+from umbrella.core import exports
+from umbrella.matching.models import Allocation
+
+
+@exports.register
+class AllocationExporter(exports.Exporter):
+    kind = "allocations"
+    columns = (
+        exports.ExportColumn("allocation", lambda o: o.pk),
+        exports.ExportColumn("donor", lambda o: o.pledge.owner.code),
+        exports.ExportColumn("pledge", lambda o: o.pledge_id),
+        exports.ExportColumn("item_type", lambda o: o.pledge.item_type.code),
+        exports.ExportColumn("quantity", lambda o: o.quantity),
+        exports.ExportColumn("requirement", lambda o: o.requirement_id),
+        exports.ExportColumn("requirement_item_type", lambda o: o.requirement.item_type.code),
+        exports.ExportColumn("covers", lambda o: o.covers),
+        exports.ExportColumn("priority", lambda o: o.requirement.priority),
+        exports.ExportColumn("destination", lambda o: o.requirement.destination),
+        exports.ExportColumn("needed_by", lambda o: o.requirement.needed_by),
+        exports.ExportColumn("available_from", lambda o: o.pledge.available_from),
+        exports.ExportColumn("state", lambda o: o.state),
+        exports.ExportColumn("pledge_state", lambda o: o.pledge.state),
+    )
+    hxl = {"donor": "#org+donor+code", "item_type": "#item+code", "quantity": "#indicator+num+allocated",
+           "requirement_item_type": "#item+code+requested", "priority": "#priority", "destination": "#loc+name",
+           "needed_by": "#date+needed", "available_from": "#date+available", "state": "#status", "pledge_state": "#status+pledge"}
+
+    def queryset(self, actor):
+        return (Allocation.objects.visible_to(actor)
+                .select_related("pledge__owner", "pledge__item_type", "requirement__item_type").order_by("id"))
