@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.db.models import Count, ExpressionWrapper, FloatField, Sum
+from django.db.models.functions import Cast
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
@@ -106,6 +108,7 @@ class RunSummary:
     by_area: dict[str, dict[int, CoverageCell]] = field(default_factory=dict)
     by_priority: dict[int, CoverageCell] = field(default_factory=dict)
     unmet: list[dict] = field(default_factory=list)
+    unmet_total: int = 0
     unused_reasons: dict[str, int] = field(default_factory=dict)
     changes: dict[str, int] = field(default_factory=dict)
 
@@ -121,53 +124,68 @@ class RunSummary:
             "diversity_points": run.diversity_points,
             "by_priority": {str(p): cell(c) for p, c in self.by_priority.items()},
             "by_area": {area: {str(p): cell(c) for p, c in cells.items()} for area, cells in self.by_area.items()},
-            "changes": self.changes, "unmet": self.unmet, "unused_pledges_by_reason": self.unused_reasons,
+            "changes": self.changes, "unmet_total": self.unmet_total, "unmet": self.unmet, "unused_pledges_by_reason": self.unused_reasons,
             "suggestions": run.suggestions, "statistics": run.statistics,
         }
 
 
-def summarize(run: MatchRun, *, unmet_limit: int | None = None) -> RunSummary:
-    summary = RunSummary(run=run)
-    outcomes = list(RequirementOutcome.objects.filter(run=run).select_related("requirement__item_type__capability_area"))
+def _coverage_cells(run: MatchRun) -> tuple[dict[str, dict[int, CoverageCell]], dict[int, CoverageCell]]:
+    """Counts and covered shares by area, priority and outcome, added up by the database (one query)."""
     points = Policy().priority_points
-    labels = {o.requirement_id: requirement_label(o.requirement) for o in outcomes}
+    share = ExpressionWrapper(Cast("covered", FloatField()) / Cast("requirement__quantity", FloatField()), output_field=FloatField())
+    rows = (RequirementOutcome.objects.filter(run=run)
+            .values("requirement__item_type__capability_area__name", "requirement__priority", "status")
+            .annotate(n=Count("id"), covered_share=Sum(share)).order_by())
     by_area: dict[str, dict[int, CoverageCell]] = defaultdict(lambda: {p: CoverageCell() for p in PRIORITIES})
     by_priority = {p: CoverageCell() for p in PRIORITIES}
-    for outcome in outcomes:
-        requirement = outcome.requirement
-        share = float(outcome.covered) / requirement.quantity
-        for cell in (by_area[requirement.item_type.capability_area.name][requirement.priority], by_priority[requirement.priority]):
-            setattr(cell, outcome.status, getattr(cell, outcome.status) + 1)
-            cell.points += points[requirement.priority] * min(share, 1.0)
-            cell.points_available += points[requirement.priority]
-        if outcome.status != why.MET:
-            summary.unmet.append({
-                "requirement": requirement.pk, "label": labels[requirement.pk], "priority": requirement.priority,
-                "needed_by": requirement.needed_by.isoformat(), "quantity": requirement.quantity,
-                "covered": float(outcome.covered), "status": outcome.status, "status_label": str(STATUS_LABELS[outcome.status]),
-                "reason": outcome.reason, "reason_text": reason_text(outcome.reason, outcome.late_days, [labels.get(n, f"#{n}") for n in outcome.named]),
-                "named": outcome.named,
-            })
-    summary.by_area = dict(sorted(by_area.items()))
-    summary.by_priority = by_priority
-    if unmet_limit is not None:
-        summary.unmet = summary.unmet[:unmet_limit]
-    summary.unused_reasons = dict(Counter(OfferOutcome.objects.filter(run=run).values_list("reason", flat=True)).most_common())
+    for row in rows:
+        priority = row["requirement__priority"]
+        for cell in (by_area[row["requirement__item_type__capability_area__name"]][priority], by_priority[priority]):
+            setattr(cell, row["status"], getattr(cell, row["status"]) + row["n"])
+            cell.points += points[priority] * (row["covered_share"] or 0.0)
+            cell.points_available += points[priority] * row["n"]
+    return dict(sorted(by_area.items())), by_priority
+
+
+def _unmet(run: MatchRun, limit: int | None) -> tuple[list[dict], int]:
+    """The requirements not fully met, most urgent first (the first `limit`), with their reasons."""
+    gaps = (RequirementOutcome.objects.filter(run=run).exclude(status=why.MET).select_related("requirement__item_type")
+            .order_by("requirement__priority", "requirement__needed_by", "requirement_id"))
+    total = gaps.count()
+    chosen = list(gaps if limit is None else gaps[:limit])
+    named_ids = {n for outcome in chosen for n in outcome.named}
+    named = {r.pk: requirement_label(r) for r in Requirement.objects.filter(pk__in=named_ids).select_related("item_type")}
+    return [{
+        "requirement": o.requirement_id, "label": requirement_label(o.requirement), "priority": o.requirement.priority,
+        "needed_by": o.requirement.needed_by.isoformat(), "quantity": o.requirement.quantity, "covered": float(o.covered),
+        "status": o.status, "status_label": str(STATUS_LABELS[o.status]), "reason": o.reason, "named": o.named,
+        "reason_text": reason_text(o.reason, o.late_days, [named.get(n, f"#{n}") for n in o.named]),
+    } for o in chosen], total
+
+
+def summarize(run: MatchRun, *, unmet_limit: int | None = None) -> RunSummary:
+    summary = RunSummary(run=run)
+    summary.by_area, summary.by_priority = _coverage_cells(run)
+    summary.unmet, summary.unmet_total = _unmet(run, unmet_limit)
+    summary.unused_reasons = dict(OfferOutcome.objects.filter(run=run).values("reason").annotate(n=Count("id"))
+                                  .order_by("-n", "reason").values_list("reason", "n"))
     summary.changes = differences(run)
     return summary
 
 
 def differences(run: MatchRun) -> dict[str, int]:
     """How the run's proposals differ from the allocations active now (by pledge and requirement)."""
-    proposed = defaultdict(Decimal)
-    for pledge_id, requirement_id, quantity in ProposedAllocation.objects.filter(run=run).values_list("pledge_id", "requirement_id", "quantity"):
-        proposed[pledge_id, requirement_id] += quantity
-    current = defaultdict(Decimal)
+    proposals = ProposedAllocation.objects.filter(run=run)
     active = Allocation.objects.filter(state=AllocationState.ACTIVE, requirement__requirement_list=run.requirement_list)
+    if run.keep_approved:  # nothing approved moves: every proposal is new, every allocation stays
+        pairs = ("pledge_id", "requirement_id")
+        return {"new": proposals.values(*pairs).distinct().count(), "kept": active.values(*pairs).distinct().count(),
+                "changed": 0, "dropped": 0}
+    proposed, current = defaultdict(Decimal), defaultdict(Decimal)
+    for pledge_id, requirement_id, quantity in proposals.values_list("pledge_id", "requirement_id", "quantity"):
+        proposed[pledge_id, requirement_id] += quantity
     for pledge_id, requirement_id, quantity in active.values_list("pledge_id", "requirement_id", "quantity"):
         current[pledge_id, requirement_id] += quantity
-    if run.keep_approved:
-        return {"new": len(proposed), "kept": len(current), "changed": 0, "dropped": 0}
     new = sum(1 for key in proposed if key not in current)
     changed = sum(1 for key in proposed if key in current and proposed[key] != current[key])
     dropped = sum(1 for key in current if key not in proposed)

@@ -19,8 +19,8 @@ from umbrella.matching.queries import ALLOCATIONS, RUNS, proposals_for, reason_t
 from umbrella.web.forms import posted_version
 from umbrella.web.pages import DetailPage, FormPage, history_rows, list_or_export, submit
 
-PROPOSALS_PER_PAGE = 200
-UNMET_SHOWN = 200
+PROPOSALS_PER_PAGE = 100
+UNMET_SHOWN = 100
 
 
 class RunForm(forms.Form):
@@ -66,7 +66,7 @@ def run_create(request: HttpRequest) -> HttpResponse:
 
 def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     run = get_visible(MatchRun.objects.select_related("requirement_list", "created_by", "decided_by"), request.actor, pk=pk)
-    summary = summarize(run)
+    summary = summarize(run, unmet_limit=UNMET_SHOWN)
     proposals = Paginator(proposals_for(run, request.actor), PROPOSALS_PER_PAGE).get_page(request.GET.get("page"))
     unused = (OfferOutcome.objects.visible_to(request.actor).filter(run=run)
               .select_related("pledge__owner", "pledge__item_type").order_by("reason", "pledge_id")[:UNMET_SHOWN])
@@ -85,7 +85,7 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
         ],
         history=history_rows(run),
         extra={
-            "summary": summary, "proposals": proposals, "unmet": summary.unmet[:UNMET_SHOWN], "unmet_total": len(summary.unmet),
+            "summary": summary, "proposals": proposals, "unmet": summary.unmet, "unmet_total": summary.unmet_total,
             "unused": [(o, reason_text(o.reason, o.late_days, [])) for o in unused],
             "may_approve": run.state == RunState.PROPOSED and allowed(services.require_allocation_approver, request.actor),
             "label": requirement_label,

@@ -5,10 +5,10 @@ reader may see; each query runs once per dashboard, whatever the number of rows.
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from decimal import Decimal
 
 from django.db.models import Count, Q, Sum
+from django.db.models.functions import TruncMonth
 from django.utils.translation import gettext as _
 
 from umbrella.core.access import Actor, OrganizationKind
@@ -39,11 +39,11 @@ def _coverage(actor: Actor) -> dict | None:
     run = _latest_run(actor)
     if run is None:
         return None
-    summary = summarize(run)
+    summary = summarize(run, unmet_limit=TOP)
     chart = bar_chart(_("Coverage of the priority-weighted list, by priority (%)"),
                       [Bar(f"P{p}", cell.percent, f"{cell.percent:.1f} %")
                        for p, cell in summary.by_priority.items()])
-    return {"run": run, "summary": summary, "chart": chart, "unmet": summary.unmet[:TOP]}
+    return {"run": run, "summary": summary, "chart": chart, "unmet": summary.unmet}
 
 
 def _by_donor(actor: Actor) -> dict:
@@ -83,17 +83,14 @@ def _open_requirements(actor: Actor) -> list[dict]:
 
 
 def _coming(actor: Actor) -> dict:
-    allocations = (Allocation.objects.visible_to(actor).filter(state=AllocationState.ACTIVE, pledge__state__in=COMING)
-                   .select_related("pledge__owner", "pledge__item_type", "requirement").order_by("pledge__available_from", "id"))
-    by_month: dict[str, int] = defaultdict(int)
-    upcoming = []
-    for allocation in allocations:
-        by_month[allocation.pledge.available_from.strftime("%Y-%m")] += 1
-        if len(upcoming) < TOP:
-            upcoming.append(allocation)
+    allocations = Allocation.objects.visible_to(actor).filter(state=AllocationState.ACTIVE, pledge__state__in=COMING)
+    by_month = list(allocations.annotate(month=TruncMonth("pledge__available_from")).values("month").annotate(n=Count("id"))
+                    .order_by("month"))
+    upcoming = list(allocations.select_related("pledge__owner", "pledge__item_type", "requirement")
+                    .order_by("pledge__available_from", "id")[:TOP])
     chart = bar_chart(_("Allocated consignments by month they are available"),
-                      [Bar(month, count, str(count)) for month, count in sorted(by_month.items())[:18]])
-    return {"upcoming": upcoming, "chart": chart, "total": sum(by_month.values())}
+                      [Bar(row["month"].strftime("%Y-%m"), row["n"], str(row["n"])) for row in by_month[:18]])
+    return {"upcoming": upcoming, "chart": chart, "total": sum(row["n"] for row in by_month)}
 
 
 def coordination(actor: Actor) -> dict:

@@ -68,8 +68,8 @@ class Command(BaseCommand):
         write(f"  proposals: {summary.changes}")
         for item in summary.unmet[:10]:
             write(f"  {item['status_label']:>10}  {item['label']}: {item['reason_text']}")
-        if len(summary.unmet) > 10:
-            write(f"  … and {len(summary.unmet) - 10} more (see the run's page or --json)")
+        if summary.unmet_total > 10:
+            write(f"  … and {summary.unmet_total - 10} more (see the run's page or --json)")
         for suggestion in run.suggestions[:5]:
             write(f"  would help most: {suggestion['quantity']:g} × {suggestion['item_name']} by {suggestion['available_by']} "
                   f"(+{suggestion['points']:,.1f} points)")
