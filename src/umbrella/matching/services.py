@@ -265,7 +265,8 @@ def approve_proposals(*, actor: Actor, run_id: int, expected_version: int, propo
             if not wanted:
                 raise Invalid({"proposals": ["Choose at least one proposal."]})
         chosen = list(chosen)
-        Pledge.objects.select_for_update().filter(pk__in={p.pledge_id for p in chosen}).exists()
+        # Lock every pledge involved (not just one: .exists() would lock a single row) before checking capacities.
+        list(Pledge.objects.select_for_update().filter(pk__in={p.pledge_id for p in chosen}).values_list("pk", flat=True))
         if not run.keep_approved:
             _release_replanned(actor, chosen)
         problems = _capacity_problems(chosen)
