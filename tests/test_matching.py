@@ -197,6 +197,8 @@ def test_the_run_page_shows_coverage_reasons_and_approves(as_client, personas, m
     assert "their donors&#x27; conditions exclude this destination" in page
     response = client.post(f"/matching/{run.pk}/approve/", {"version": run.version, "all": "1"})
     assert response.status_code == 302 and Allocation.objects.count() == 3
+    exported = client.get("/matching/?format=csv").content.decode("utf-8-sig").splitlines()
+    assert exported[0].startswith("run,state,requirement_list") and exported[1].startswith(f"{run.pk},decided,M-1 r1")
 
 
 def test_a_donor_sees_the_allocations_of_its_own_pledges_but_no_run(as_client, personas, market):

@@ -1,5 +1,6 @@
 """Withdrawal scenarios: what goes uncovered and who tops up, with live data untouched."""
 
+import csv
 import datetime as dt
 import io
 import json
@@ -74,6 +75,12 @@ def test_a_saved_scenario_is_the_only_record_written_and_can_be_compared(persona
     compared = client.get(f"/scenarios/compare/?scenario={first.pk}&scenario={second.pk}").content.decode()
     assert "A stops" in compared and "B stops" in compared and "Lost in 2026 (EUR)" in compared
     assert as_client("donor_editor").get(f"/scenarios/{first.pk}/").status_code == 404
+    listing = as_client("coordinator").get("/scenarios/?q=A+stops").content.decode()
+    assert "A stops" in listing and "B stops" not in listing
+    exported = as_client("coordinator").get("/scenarios/?format=csv").content.decode("utf-8-sig")
+    rows = {row["name"]: row for row in csv.DictReader(io.StringIO(exported))}
+    assert set(rows) == {"A stops", "B stops"}
+    assert (rows["A stops"]["donors"], rows["A stops"]["requirements_losing_coverage"], rows["A stops"]["lost_eur"]) == ("XDA", "1", "610000.00")
 
 
 def test_only_coordination_staff_work_on_scenarios_and_bad_input_is_refused(personas, world):

@@ -1,7 +1,7 @@
 """Allocations as CSV, XLSX or HXL: what the Allocations page shows, for the reader's own tools."""
 
 from umbrella.core import exports
-from umbrella.matching.models import Allocation
+from umbrella.matching.models import Allocation, MatchRun
 
 
 @exports.register
@@ -30,3 +30,24 @@ class AllocationExporter(exports.Exporter):
     def queryset(self, actor):
         return (Allocation.objects.visible_to(actor)
                 .select_related("pledge__owner", "pledge__item_type", "requirement__item_type").order_by("id"))
+
+
+@exports.register
+class MatchRunExporter(exports.Exporter):
+    kind = "match-runs"
+    columns = (
+        exports.ExportColumn("run", lambda o: o.pk),
+        exports.ExportColumn("state", lambda o: o.state),
+        exports.ExportColumn("requirement_list", lambda o: f"{o.requirement_list.series} r{o.requirement_list.revision}"),
+        exports.ExportColumn("created_at", lambda o: o.created_at),
+        exports.ExportColumn("coverage_points", lambda o: o.objective),
+        exports.ExportColumn("points_available", lambda o: o.statistics.get("points_available")),
+        exports.ExportColumn("greedy_points", lambda o: o.statistics.get("greedy_points")),
+        exports.ExportColumn("proposals", lambda o: o.statistics.get("allocated_arcs")),
+        exports.ExportColumn("keep_approved", lambda o: o.keep_approved),
+        exports.ExportColumn("diversity_points", lambda o: o.diversity_points),
+        exports.ExportColumn("results_digest", lambda o: o.results_digest),
+    )
+
+    def queryset(self, actor):
+        return MatchRun.objects.visible_to(actor).select_related("requirement_list").order_by("-id")

@@ -47,6 +47,7 @@ def run_list(request: HttpRequest) -> HttpResponse:
     may_run = allowed(services.require_match_runner, request.actor)
     return list_or_export(
         request, RUNS, MatchRun.objects.visible_to(request.actor).select_related("requirement_list"), title=_("Match runs"),
+        export_kind="match-runs",
         create_url=reverse("match-run-new") if may_run else None, create_label=_("Run a match"),
         intro=_("Each run matches the approved requirement list against the accepted pledges. Coordination staff review a run "
                 "and approve its proposals, which become allocations."),
