@@ -122,8 +122,8 @@ def test_a_hostile_workbook_is_refused_quickly_with_one_clear_message(personas, 
 @pytest.mark.parametrize("content, name, message", [
     ("item_type;quantity\n".encode("utf-16"), "p.csv", "binary file"),
     ("item_type,quantity\nabc,\xe9\n".encode("latin-1"), "p.csv", "not UTF-8"),
-    (b"item_type,quantity\nA,1\n", "p.csv", "missing column(s): available_from, source_kind, source_date"),
-    (PLEDGE_HEADER.replace("source_date", "source_date,colour").encode(), "p.csv", "unknown column(s): colour"),
+    (b"item_type,quantity\nA,1\n", "p.csv", "missing columns: available_from, source_kind, source_date"),
+    (PLEDGE_HEADER.replace("source_date", "source_date,colour").encode(), "p.csv", "unknown columns: colour"),
     (b"just some text", "p.pdf", "only .csv and .xlsx"),
     (b"", "p.csv", "is empty"),
 ])

@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 
 from django.http import Http404
+from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
@@ -76,7 +77,7 @@ api = UmbrellaAPI(
 def _domain_error(request, error: DomainError):
     actor = getattr(request, "actor", None)
     if isinstance(error, Forbidden) and (actor is None or actor.user is None):
-        response = problem(401, "Send a bearer token to do this.")
+        response = problem(401, _("Send a bearer token to do this."))
         response["WWW-Authenticate"] = "Bearer"
         return response
     return domain_error_response(error)
@@ -84,19 +85,19 @@ def _domain_error(request, error: DomainError):
 
 @api.exception_handler(NinjaValidationError)
 def _validation_error(request, error: NinjaValidationError):
-    return problem(422, "The request is not valid.", errors=error.errors)
+    return problem(422, _("The request is not valid."), errors=error.errors)
 
 
 @api.exception_handler(AuthenticationError)
 def _authentication_error(request, error):
-    response = problem(401, "The token is unknown, expired or revoked.")
+    response = problem(401, _("The token is unknown, expired or revoked."))
     response["WWW-Authenticate"] = "Bearer"
     return response
 
 
 @api.exception_handler(Http404)
 def _not_found(request, error):
-    return problem(404, "No such resource.")
+    return problem(404, _("No such resource."))
 
 
 @api.exception_handler(HttpError)

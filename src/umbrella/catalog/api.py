@@ -3,13 +3,14 @@ import datetime as dt
 from decimal import Decimal
 
 from django.http import HttpResponse
+from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
 from pydantic import ConfigDict
 
 from umbrella.catalog import services
 from umbrella.catalog.models import CapabilityArea, Compatibility, CompatibilityKind, ItemType, UnitOfIssue, ValuationBasis
-from umbrella.catalog.queries import ITEM_TYPES
+from umbrella.catalog.queries import ITEM_TYPES, visible_item_type
 from umbrella.core.access import Marking, get_visible
 from umbrella.core.api import Pagination, created, expected_version, idempotent, scope_of, with_etag
 from umbrella.core.errors import Invalid
@@ -126,19 +127,12 @@ def _fields(actor, data: Schema) -> dict:
     if "capability_area" in values:
         area = CapabilityArea.objects.filter(code=values["capability_area"]).first()
         if area is None:
-            raise Invalid({"capability_area": [f"No capability area {values['capability_area']!r}."]})
+            raise Invalid({"capability_area": [_("No capability area %(code)s.") % {"code": repr(values["capability_area"])}]})
         values["capability_area"] = area
     for name in ("nsn", "standard", "description"):
         if name in values and values[name] is None:
             values[name] = ""
     return values
-
-
-def _item(actor, code: str, field: str) -> ItemType:
-    found = ItemType.objects.visible_to(actor).filter(code=code).first()
-    if found is None:
-        raise Invalid({field: [f"No item type {code!r} that you can see."]})
-    return found
 
 
 @router.get("/item-types", response=list[ItemTypeOut], summary="List item types (the pages' filters)")
@@ -204,8 +198,8 @@ def list_compatibilities(request, item: str | None = None, kind: CompatibilityKi
 @router.post("/compatibilities", response={201: CompatibilityOut}, summary="Link two item types (coordination editors)")
 def create_compatibility(request, data: CompatibilityCreate):
     def create():
-        fields = {"source": _item(request.actor, data.item, "item"), "kind": data.kind,
-                  "target": _item(request.actor, data.related_item, "related_item"), "ratio": data.ratio, "note": data.note}
+        fields = {"source": visible_item_type(request.actor, data.item, "item"), "kind": data.kind,
+                  "target": visible_item_type(request.actor, data.related_item, "related_item"), "ratio": data.ratio, "note": data.note}
         link = services.create_compatibility(actor=request.actor, fields=fields)
         return created(CompatibilityOut, link, f"/api/v1/compatibilities/{link.pk}")
     return idempotent(request, scope_of(request.actor), create)

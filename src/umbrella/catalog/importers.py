@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import Q
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from umbrella.catalog import services
 from umbrella.catalog.models import CapabilityArea, Compatibility, CompatibilityKind, ItemType, UnitOfIssue, ValuationBasis
@@ -19,7 +21,7 @@ def capability_area(value: str, context: ImportContext) -> CapabilityArea:
         context.cache[key] = CapabilityArea.objects.filter(Q(code__iexact=value) | Q(name__iexact=value)).first()
     if context.cache[key] is None:
         codes = ", ".join(CapabilityArea.objects.values_list("code", flat=True))
-        raise ValueError(f"not a capability area; use one of: {codes}")
+        raise ValueError(_("not a capability area; use one of: %(codes)s") % {"codes": codes})
     return context.cache[key]
 
 
@@ -27,13 +29,13 @@ def nullable_integer(value: str, context: ImportContext) -> int:
     return imports.integer(minimum=1, maximum=1000)(value, context)
 
 
-item_type_by_code = imports.visible_lookup(ItemType.objects.visible_to, "code", "item type")
+item_type_by_code = imports.visible_lookup(ItemType.objects.visible_to, "code", gettext_lazy("item type"))
 
 
 @imports.register
 class ItemTypeImporter(imports.Importer):
     kind = "item-types"
-    label = "Item types"
+    label = gettext_lazy("Item types")
     columns = (
         Column("code", imports.text(40)),
         Column("name", imports.text(200)),
@@ -57,7 +59,7 @@ class ItemTypeImporter(imports.Importer):
 @imports.register
 class CompatibilityImporter(imports.Importer):
     kind = "compatibilities"
-    label = "Compatibility links"
+    label = gettext_lazy("Compatibility links")
     columns = (
         Column("item", item_type_by_code, field="source"),
         Column("kind", imports.choice(CompatibilityKind)),

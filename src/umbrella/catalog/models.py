@@ -9,7 +9,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from umbrella.catalog.nsn import NSN, parse_nsn
+from umbrella.catalog.nsn import NSN, NsnError, parse_nsn
 from umbrella.core.access import Marking
 from umbrella.core.models import OwnedModel, marking_field
 
@@ -51,8 +51,13 @@ class ValuationBasis(models.TextChoices):
 def validate_nsn(value: str) -> None:
     try:
         parse_nsn(value)
-    except ValueError as error:
-        raise ValidationError(str(error)) from None
+    except NsnError as error:
+        reasons = {
+            NsnError.GROUPING: _("%(value)s is not grouped as NNNN-NN-NNN-NNNN."),
+            NsnError.CHARACTERS: _("%(value)s must contain only digits and separators."),
+            NsnError.LENGTH: _("%(value)s has %(count)d digits; an NSN has 13 (4 class + 2 bureau + 7 item)."),
+        }
+        raise ValidationError(reasons[error.problem] % {"value": repr(error.raw), "count": error.digit_count}) from None
 
 
 class ItemType(OwnedModel):

@@ -90,17 +90,32 @@ class NSN:
         return f"{d[:4]}-{d[4:6]}-{d[6:9]}-{d[9:]}"
 
 
+class NsnError(ValueError):
+    """Why a text is not an NSN: `problem` is one of GROUPING, CHARACTERS, LENGTH; `digit_count` for LENGTH."""
+
+    GROUPING, CHARACTERS, LENGTH = "grouping", "characters", "length"
+
+    def __init__(self, raw: str, problem: str, digit_count: int = 0) -> None:
+        self.raw, self.problem, self.digit_count = raw, problem, digit_count
+        reasons = {
+            self.GROUPING: "is not grouped as NNNN-NN-NNN-NNNN",
+            self.CHARACTERS: "must contain only digits and separators",
+            self.LENGTH: f"has {digit_count} digits; an NSN has 13 (4 class + 2 bureau + 7 item)",
+        }
+        super().__init__(f"{raw!r} {reasons[problem]}")
+
+
 def parse_nsn(text: str) -> NSN:
     """Accept 13 digits, plain or grouped 4-2-3-4 (or 4-2-7) with hyphens, spaces, dots or slashes.
 
-    Raises ValueError with the reason."""
+    Raises NsnError (a ValueError) with the reason."""
     raw = text.strip()
     groups = [g for g in _SEPARATORS.split(raw) if g]
     if len(groups) > 1 and [len(g) for g in groups] not in ([4, 2, 3, 4], [4, 2, 7], [4, 9]):
-        raise ValueError(f"{raw!r} is not grouped as NNNN-NN-NNN-NNNN")
+        raise NsnError(raw, NsnError.GROUPING)
     digits = "".join(groups)
     if not digits.isascii() or not digits.isdigit():
-        raise ValueError(f"{raw!r} must contain only digits and separators")
+        raise NsnError(raw, NsnError.CHARACTERS)
     if len(digits) != 13:
-        raise ValueError(f"{raw!r} has {len(digits)} digits; an NSN has 13 (4 class + 2 bureau + 7 item)")
+        raise NsnError(raw, NsnError.LENGTH, len(digits))
     return NSN(digits)

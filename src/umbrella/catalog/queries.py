@@ -3,7 +3,9 @@
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from umbrella.catalog.models import CapabilityArea
+from umbrella.catalog.models import CapabilityArea, ItemType
+from umbrella.core.access import Actor
+from umbrella.core.errors import Invalid
 from umbrella.core.money import format_eur
 from umbrella.web.listing import Column, Filter, Listing
 
@@ -29,3 +31,11 @@ ITEM_TYPES = Listing(
     search=("code", "name", "standard", "nsn", "description"),
     default_sort="code",
 )
+
+
+def visible_item_type(actor: Actor, code: str, field: str) -> ItemType:
+    """The item type with `code` that `actor` may see, or Invalid on `field` (an API body names items by code)."""
+    found = ItemType.objects.visible_to(actor).filter(code=code).first()
+    if found is None:
+        raise Invalid({field: [_("No item type %(code)s that you can see.") % {"code": repr(code)}]})
+    return found

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from umbrella.catalog.models import Compatibility, ItemType
 from umbrella.core import services
@@ -20,7 +21,7 @@ CATALOG_KEEPERS = frozenset({OrganizationKind.COORDINATOR})
 
 
 def require_catalog_editor(actor: Actor) -> None:
-    require_role(actor, Role.EDITOR, kinds=CATALOG_KEEPERS, doing="Changing the catalog")
+    require_role(actor, Role.EDITOR, kinds=CATALOG_KEEPERS, doing=_("Changing the catalog"))
 
 
 def create_item_type(*, actor: Actor, fields: Mapping[str, Any]) -> ItemType:

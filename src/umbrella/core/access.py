@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from umbrella.core.errors import Forbidden, InvalidTransition, NotFound
@@ -130,7 +131,7 @@ def get_visible(queryset: models.QuerySet, actor: Actor, **lookup: Any) -> Any:
     try:
         return queryset.visible_to(actor).get(**lookup)
     except (queryset.model.DoesNotExist, ValueError, TypeError):
-        raise NotFound(f"No {queryset.model._meta.verbose_name} matches.", lookup=lookup) from None
+        raise NotFound(gettext("No %(noun)s matches.") % {"noun": queryset.model._meta.verbose_name}, lookup=lookup) from None
 
 
 _probing = contextvars.ContextVar("probing", default=False)
@@ -160,10 +161,10 @@ def require_role(actor: Actor, role: str, *, kinds: frozenset[str] | set[str] | 
     if actor.is_system:
         return
     if not actor.is_member or not actor.has_role(role):
-        raise deny(actor, f"{doing} needs the {Role(role).label.lower()} role.", role=role)
+        raise deny(actor, gettext("%(doing)s needs the %(role)s role.") % {"doing": doing, "role": Role(role).label.lower()}, role=role)
     if kinds is not None and actor.kind not in kinds:
         allowed = ", ".join(sorted(str(OrganizationKind(kind).label) for kind in kinds))
-        raise deny(actor, f"{doing} is done by: {allowed}.", kinds=sorted(kinds))
+        raise deny(actor, gettext("%(doing)s is done by: %(kinds)s.") % {"doing": doing, "kinds": allowed}, kinds=sorted(kinds))
 
 
 def require_owner(actor: Actor, obj: Any, role: str, *, doing: str) -> None:
@@ -172,4 +173,4 @@ def require_owner(actor: Actor, obj: Any, role: str, *, doing: str) -> None:
         return
     require_role(actor, role, doing=doing)
     if obj.owner_id != actor.organization.pk:
-        raise deny(actor, f"{doing} is done by the owning organization only.", owner=obj.owner_id)
+        raise deny(actor, gettext("%(doing)s is done by the owning organization only.") % {"doing": doing}, owner=obj.owner_id)

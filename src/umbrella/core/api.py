@@ -10,6 +10,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.translation import gettext as _
 from ninja import Field, Schema
 from ninja.pagination import PageNumberPagination
 
@@ -72,10 +73,10 @@ def expected_version(request: HttpRequest) -> int:
     """The version an update was based on, from If-Match: 428 if missing, 412 if it is not one of ours."""
     header = request.headers.get("If-Match")
     if not header:
-        raise PreconditionRequired("Send If-Match with the ETag of the record you changed.")
+        raise PreconditionRequired(_("Send If-Match with the ETag of the record you changed."))
     value = header.strip().removeprefix("W/").strip('"')
     if not value.startswith("v") or not value[1:].isdigit():
-        raise PreconditionFailed(f"If-Match {header!r} is not an ETag this API gave out.")
+        raise PreconditionFailed(_("If-Match %(header)s is not an ETag this API gave out.") % {"header": repr(header)})
     return int(value[1:])
 
 
@@ -90,7 +91,7 @@ def idempotent(request: HttpRequest, scope: str, create: Callable[[], HttpRespon
     if not key:
         return create()
     if len(key) > 200:
-        return problem(422, "Idempotency-Key is longer than 200 characters.")
+        return problem(422, _("Idempotency-Key is longer than 200 characters."))
     digest = _request_hash(request)
     try:
         with transaction.atomic():
@@ -98,9 +99,9 @@ def idempotent(request: HttpRequest, scope: str, create: Callable[[], HttpRespon
     except IntegrityError:
         earlier = IdempotencyRecord.objects.get(scope=scope, key=key)
         if earlier.request_hash != digest:
-            return problem(422, "This Idempotency-Key was used for a different request.")
+            return problem(422, _("This Idempotency-Key was used for a different request."))
         if earlier.status_code is None:
-            return problem(409, "A request with this Idempotency-Key is still being processed.")
+            return problem(409, _("A request with this Idempotency-Key is still being processed."))
         replay = JsonResponse(earlier.response, status=earlier.status_code, safe=False,
                               content_type=PROBLEM if earlier.status_code >= 400 else "application/json")
         replay["Idempotent-Replayed"] = "true"

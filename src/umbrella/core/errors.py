@@ -17,6 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from django.utils.translation import gettext, ngettext
+
 
 class DomainError(Exception):
     def __init__(self, message: str, **context: Any) -> None:
@@ -42,8 +44,8 @@ class InvalidTransition(DomainError):
 
 
 class Invalid(DomainError):
-    def __init__(self, field_errors: dict[str, list[str]], message: str = "The data is not valid.") -> None:
-        super().__init__(message, field_errors=field_errors)
+    def __init__(self, field_errors: dict[str, list[str]], message: str | None = None) -> None:
+        super().__init__(message or gettext("The data is not valid."), field_errors=field_errors)
         self.field_errors = field_errors
 
     def __str__(self) -> str:
@@ -66,7 +68,9 @@ class RowError:
 
 class ImportRejected(DomainError):
     def __init__(self, row_errors: list[RowError]) -> None:
-        super().__init__(f"{len(row_errors)} problem(s) found; nothing was written.", row_errors=row_errors)
+        count = len(row_errors)
+        message = ngettext("%(count)d problem found; nothing was written.", "%(count)d problems found; nothing was written.", count)
+        super().__init__(message % {"count": count}, row_errors=row_errors)
         self.row_errors = row_errors
 
 

@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import Any, ClassVar
 
 from django.db import models
+from django.utils.translation import gettext as _
 
 from umbrella.core.access import Actor
 from umbrella.core.errors import UnreadableFile
@@ -78,7 +79,7 @@ def exporter_for(kind: str) -> Exporter:
     try:
         return REGISTRY[kind]
     except KeyError:
-        raise UnreadableFile(f"Nothing exports {kind!r}; choose one of: {', '.join(sorted(REGISTRY))}.") from None
+        raise UnreadableFile(_("Nothing exports %(kind)s; choose one of: %(known)s.") % {"kind": repr(kind), "known": ", ".join(sorted(REGISTRY))}) from None
 
 
 # Whole documents in another tool's format (an IATI activity file): kind → (file suffix, writer).
@@ -116,9 +117,9 @@ def to_xlsx(header: list[str], rows: Iterable[list[Any]], title: str) -> bytes:
 def render(exporter: Exporter, actor: Actor, fmt: str, queryset: models.QuerySet | None = None) -> bytes:
     if fmt == HXL:
         if not exporter.hxl:
-            raise UnreadableFile(f"{exporter.kind} has no HXL tags; use csv or xlsx.")
+            raise UnreadableFile(_("%(kind)s has no HXL tags; use csv or xlsx.") % {"kind": exporter.kind})
         return to_csv(exporter.header, exporter.rows(actor, queryset), tags=[exporter.hxl.get(name, "") for name in exporter.header])
     if fmt not in FORMATS:
-        raise UnreadableFile(f"Unknown format {fmt!r}; use csv, xlsx or hxl.")
+        raise UnreadableFile(_("Unknown format %(format)s; use csv, xlsx or hxl.") % {"format": repr(fmt)})
     rows = exporter.rows(actor, queryset)
     return to_csv(exporter.header, rows) if fmt == "csv" else to_xlsx(exporter.header, rows, exporter.kind)

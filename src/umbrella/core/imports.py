@@ -15,6 +15,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar
 
 from django.db import models, transaction
+from django.utils.translation import gettext as _
 
 from umbrella.core.access import Actor
 from umbrella.core.errors import DomainError, Invalid, RowError, UnreadableFile
@@ -108,7 +109,7 @@ def importer_for(kind: str) -> Importer:
         return REGISTRY[kind]
     except KeyError:
         known = ", ".join(sorted(REGISTRY))
-        raise UnreadableFile(f"Nothing imports {kind!r}; choose one of: {known}.") from None
+        raise UnreadableFile(_("Nothing imports %(kind)s; choose one of: %(known)s.") % {"kind": repr(kind), "known": known}) from None
 
 
 def check_header(importer: Importer, table: Table, filename: str) -> None:
@@ -119,14 +120,15 @@ def check_header(importer: Importer, table: Table, filename: str) -> None:
     duplicated = sorted({name for name in table.header if name and table.header.count(name) > 1})
     problems = []
     if missing:
-        problems.append(f"missing column(s): {', '.join(missing)}")
+        problems.append(_("missing columns: %(names)s") % {"names": ", ".join(missing)})
     if unknown:
-        problems.append(f"unknown column(s): {', '.join(unknown)}")
+        problems.append(_("unknown columns: %(names)s") % {"names": ", ".join(unknown)})
     if duplicated:
-        problems.append(f"repeated column(s): {', '.join(duplicated)}")
+        problems.append(_("repeated columns: %(names)s") % {"names": ", ".join(duplicated)})
     if problems:
         expected = ", ".join(column.name for column in importer.columns)
-        raise UnreadableFile(f"{filename}: {'; '.join(problems)}. The columns for {importer.kind} are: {expected}.")
+        raise UnreadableFile(_("%(file)s: %(problems)s. The columns for %(kind)s are: %(expected)s.")
+                             % {"file": filename, "problems": "; ".join(problems), "kind": importer.kind, "expected": expected})
 
 
 def _parse_row(
@@ -139,7 +141,7 @@ def _parse_row(
         text = raw.get(column.name, "").strip()
         if not text:
             if column.required and column.default is None:
-                errors.append(RowError(number, column.name, text, "a value is required"))
+                errors.append(RowError(number, column.name, text, _("a value is required")))
             elif column.default is not None:
                 values[column.name] = column.default
             continue
@@ -203,7 +205,7 @@ def run_import(
 def text(max_length: int) -> Parser:
     def parse(value: str, context: ImportContext) -> str:
         if len(value) > max_length:
-            raise ValueError(f"longer than {max_length} characters")
+            raise ValueError(_("longer than %(limit)d characters") % {"limit": max_length})
         return value
     return parse
 
@@ -214,22 +216,25 @@ def integer(minimum: int | None = None, maximum: int | None = None) -> Parser:
         try:
             number = Decimal(cleaned)
         except InvalidOperation:
-            raise ValueError("not a whole number") from None
+            raise ValueError(_("not a whole number")) from None
         if not number.is_finite() or number != number.to_integral_value():
-            raise ValueError("not a whole number")
+            raise ValueError(_("not a whole number"))
         result = int(number)
         if minimum is not None and result < minimum:
-            raise ValueError(f"must be at least {minimum}")
+            raise ValueError(_("must be at least %(minimum)d") % {"minimum": minimum})
         if maximum is not None and result > maximum:
-            raise ValueError(f"must be at most {maximum}")
+            raise ValueError(_("must be at most %(maximum)d") % {"maximum": maximum})
         return result
     return parse
 
 
 def money(value: str, context: ImportContext) -> Decimal:
-    amount = eur(value.replace(",", "") if value.count(",") and value.count(".") else value.replace(",", "."))
+    try:
+        amount = eur(value.replace(",", "") if value.count(",") and value.count(".") else value.replace(",", "."))
+    except ValueError:
+        raise ValueError(_("not an amount")) from None
     if amount < 0:
-        raise ValueError("must not be negative")
+        raise ValueError(_("must not be negative"))
     return amount
 
 
@@ -237,7 +242,7 @@ def date(value: str, context: ImportContext) -> dt.date:
     try:
         return dt.date.fromisoformat(value[:10])
     except ValueError:
-        raise ValueError("not a date in the form YYYY-MM-DD") from None
+        raise ValueError(_("not a date in the form YYYY-MM-DD")) from None
 
 
 def boolean(value: str, context: ImportContext) -> bool:
@@ -246,7 +251,7 @@ def boolean(value: str, context: ImportContext) -> bool:
         return True
     if lowered in _FALSE:
         return False
-    raise ValueError("use yes or no")
+    raise ValueError(_("use yes or no"))
 
 
 def choice(choices: type[models.TextChoices]) -> Parser:
@@ -260,7 +265,7 @@ def choice(choices: type[models.TextChoices]) -> Parser:
             return by_text[value.strip().lower()]
         except KeyError:
             allowed = ", ".join(str(member.value) for member in choices)
-            raise ValueError(f"not one of: {allowed}") from None
+            raise ValueError(_("not one of: %(allowed)s") % {"allowed": allowed}) from None
     return parse
 
 
@@ -273,7 +278,7 @@ def visible_lookup(queryset_for: Callable[[Actor], models.QuerySet], field_name:
             context.cache[key] = queryset_for(context.actor).filter(**{field_name: value}).first()
         found = context.cache[key]
         if found is None:
-            raise ValueError(f"no {noun} with {field_name} {value!r}")
+            raise ValueError(_("no %(noun)s with %(field)s %(value)s") % {"noun": noun, "field": field_name, "value": repr(value)})
         return found
     return parse
 
@@ -286,7 +291,7 @@ def positive_decimal(value: str, context: ImportContext) -> Decimal:
     try:
         number = Decimal(value.replace(",", "."))
     except InvalidOperation:
-        raise ValueError("not a number") from None
+        raise ValueError(_("not a number")) from None
     if not number.is_finite() or number <= 0:
-        raise ValueError("must be a number above zero")
+        raise ValueError(_("must be a number above zero"))
     return number

@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 
 from umbrella.core import checkpoints, merkle
@@ -81,7 +82,7 @@ def _signed(leaves: list[bytes], size: int) -> dict[str, Any]:
 def _size(leaves: list[bytes], tree_size: int | None) -> int:
     size = len(leaves) if tree_size is None else tree_size
     if not 1 <= size <= len(leaves):
-        raise Invalid({"tree_size": [f"Give a size from 1 to {len(leaves)}."]})
+        raise Invalid({"tree_size": [_("Give a size from 1 to %(size)d.") % {"size": len(leaves)}]})
     return size
 
 
@@ -96,7 +97,7 @@ def list_entries(request, after: int = Query(0, ge=0), limit: int = Query(PAGE, 
 def get_entry(request, sequence: int):
     entry = ChangeRecord.objects.filter(sequence=sequence).first()
     if entry is None:
-        raise NotFound("No such ledger entry.")
+        raise NotFound(_("No such ledger entry."))
     return _entry(entry, request.actor)
 
 
@@ -104,7 +105,7 @@ def get_entry(request, sequence: int):
 def checkpoint(request):
     leaves = leaf_hashes()
     if not leaves:
-        raise NotFound("The ledger is empty.")
+        raise NotFound(_("The ledger is empty."))
     return _signed(leaves, len(leaves))
 
 
@@ -113,7 +114,7 @@ def inclusion(request, sequence: int = Query(..., ge=1), tree_size: int | None =
     leaves = leaf_hashes()
     size = _size(leaves, tree_size)
     if sequence > size:
-        raise Invalid({"sequence": [f"Entry {sequence} is not in a tree of size {size}."]})
+        raise Invalid({"sequence": [_("Entry %(sequence)d is not in a tree of size %(size)d.") % {"sequence": sequence, "size": size}]})
     path = merkle.inclusion_proof(leaves[:size], sequence - 1)
     return {"sequence": sequence, "tree_size": size, "leaf_hash": leaves[sequence - 1].hex(),
             "path": [node.hex() for node in path], "checkpoint": _signed(leaves, size)}
@@ -124,6 +125,6 @@ def consistency(request, first: int = Query(..., ge=1), second: int | None = Que
     leaves = leaf_hashes()
     size = _size(leaves, second)
     if first > size:
-        raise Invalid({"first": [f"Give a size from 1 to {size}."]})
+        raise Invalid({"first": [_("Give a size from 1 to %(size)d.") % {"size": size}]})
     path = merkle.consistency_proof(leaves[:size], first)
     return {"first": first, "second": size, "path": [node.hex() for node in path], "checkpoint": _signed(leaves, size)}

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.utils.translation import gettext as _
+
 from umbrella.core.errors import InvalidTransition
 
 
@@ -23,11 +25,12 @@ class Lifecycle:
         """The step `name` from state `current`, or InvalidTransition naming the steps that are possible."""
         step = self.steps.get(name)
         if step is None:
-            raise InvalidTransition(f"There is no step called {name!r}.", step=name, state=current)
+            raise InvalidTransition(_("There is no step called %(step)s.") % {"step": repr(name)}, step=name, state=current)
         if current not in step.sources:
-            possible = ", ".join(self.possible(current)) or "none"
+            possible = ", ".join(self.possible(current)) or _("none")
             raise InvalidTransition(
-                f"Cannot {step.label.lower()} from state {current!r}; possible steps: {possible}.",
+                _("Cannot %(step)s from state %(state)s; possible steps: %(possible)s.")
+                % {"step": str(step.label).lower(), "state": repr(current), "possible": possible},
                 step=name,
                 state=current,
             )

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import ProtectedError
+from django.utils.translation import gettext as _
 
 from umbrella.core.access import Actor, deny
 from umbrella.core.errors import Conflict, Invalid
@@ -49,7 +50,7 @@ def _recheck_visible(actor: Actor, obj: models.Model) -> None:
     if actor.is_system or not hasattr(manager, "visible_to"):
         return
     if not manager.visible_to(actor).filter(pk=obj.pk).exists():
-        raise deny(actor, "After this change you could no longer see the record, so it was not saved.")
+        raise deny(actor, _("After this change you could no longer see the record, so it was not saved."))
 
 
 def create_record(*, actor: Actor, obj: M, action: str = "create") -> M:
@@ -65,8 +66,9 @@ def create_record(*, actor: Actor, obj: M, action: str = "create") -> M:
 def check_version(obj: models.Model, expected_version: int) -> None:
     if getattr(obj, "version", None) != expected_version:
         raise Conflict(
-            f"This {obj._meta.verbose_name} was changed by someone else (now version {obj.version}, "
-            f"you had version {expected_version}). Reload it and apply your change again.",
+            _("This %(noun)s was changed by someone else (now version %(current)s, you had version %(expected)s). "
+              "Reload it and apply your change again.")
+            % {"noun": obj._meta.verbose_name, "current": obj.version, "expected": expected_version},
             current_version=obj.version,
             expected_version=expected_version,
         )
@@ -76,7 +78,7 @@ def refuse_protected(obj: models.Model, changes: Mapping[str, Any]) -> None:
     protected = getattr(obj, "PROTECTED_FIELDS", frozenset())
     refused = sorted(set(changes) & protected)
     if refused:
-        raise Invalid({name: ["This field is set by Umbrella and cannot be changed here."] for name in refused})
+        raise Invalid({name: [_("This field is set by Umbrella and cannot be changed here.")] for name in refused})
 
 
 def update_record(
@@ -93,7 +95,7 @@ def update_record(
     refuse_protected(obj, changes)
     unknown = sorted(name for name in changes if name not in {f.name for f in obj._meta.concrete_fields})
     if unknown:
-        raise Invalid({name: ["No such field."] for name in unknown})
+        raise Invalid({name: [_("No such field.")] for name in unknown})
     before = snapshot(obj)
     for name, value in changes.items():
         setattr(obj, name, value)
@@ -118,7 +120,7 @@ def delete_record(*, actor: Actor, obj: models.Model, expected_version: int | No
     except ProtectedError as error:
         users = sorted({str(o._meta.verbose_name_plural) for o in error.protected_objects})
         raise Conflict(
-            f"This {obj._meta.verbose_name} is still used by {', '.join(users)}; it cannot be deleted.",
+            _("This %(noun)s is still used by %(users)s; it cannot be deleted.") % {"noun": obj._meta.verbose_name, "users": ", ".join(users)},
             used_by=users,
         ) from None
     obj.pk = pk
@@ -131,12 +133,12 @@ def writable(fields: Mapping[str, Any], allowed: Iterable[str]) -> dict[str, Any
     allowed = frozenset(allowed)
     refused = sorted(set(fields) - allowed)
     if refused:
-        raise Invalid({name: ["This field cannot be set here."] for name in refused})
+        raise Invalid({name: [_("This field cannot be set here.")] for name in refused})
     return dict(fields)
 
 
 def acting_organization(actor: Actor):
     """The organization that will own what the actor creates."""
     if actor.organization is None:
-        raise Invalid({"owner": ["Only a member of an organization can create records."]})
+        raise Invalid({"owner": [_("Only a member of an organization can create records.")]})
     return actor.organization

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
+from django.utils.translation import gettext as _
+
 from umbrella.core.errors import UnreadableFile
 
 ZIP_MAGIC = b"PK\x03\x04"
@@ -33,31 +35,31 @@ class Table:
 
 def read_table(data: bytes, filename: str, *, max_bytes: int) -> Table:
     if len(data) > max_bytes:
-        raise UnreadableFile(f"{filename} is {len(data):,} bytes; the limit is {max_bytes:,}.")
+        raise UnreadableFile(_("%(file)s is %(size)s bytes; the limit is %(limit)s.") % {"file": filename, "size": f"{len(data):,}", "limit": f"{max_bytes:,}"})
     if not data.strip():
-        raise UnreadableFile(f"{filename} is empty.")
+        raise UnreadableFile(_("%(file)s is empty.") % {"file": filename})
     suffix = Path(filename).suffix.lower()
     looks_zipped = data.startswith(ZIP_MAGIC)
     if suffix == ".xlsx" or (looks_zipped and suffix not in (".csv", ".txt")):
         if not looks_zipped:
-            raise UnreadableFile(f"{filename} is not an XLSX workbook (an .xlsx file is a zip archive).")
+            raise UnreadableFile(_("%(file)s is not an XLSX workbook (an .xlsx file is a zip archive).") % {"file": filename})
         return _read_xlsx(data, filename)
     if suffix in (".csv", ".txt", ".tsv", ""):
         if looks_zipped:
-            raise UnreadableFile(f"{filename} is a zip archive (perhaps an XLSX workbook), not CSV text.")
+            raise UnreadableFile(_("%(file)s is a zip archive (perhaps an XLSX workbook), not CSV text.") % {"file": filename})
         return _read_csv(data, filename)
-    raise UnreadableFile(f"{filename}: only .csv and .xlsx files can be imported.")
+    raise UnreadableFile(_("%(file)s: only .csv and .xlsx files can be imported.") % {"file": filename})
 
 
 def _decode(data: bytes, filename: str) -> str:
     if b"\x00" in data[:PROLOG_BYTES]:
-        raise UnreadableFile(f"{filename} is a binary file, not CSV text.")
+        raise UnreadableFile(_("%(file)s is a binary file, not CSV text.") % {"file": filename})
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise UnreadableFile(
-            f"{filename} is not UTF-8 text (byte 0x{data[error.start]:02x} at position {error.start}); "
-            "save it as 'CSV UTF-8'."
+            _("%(file)s is not UTF-8 text (byte 0x%(byte)02x at position %(position)d); save it as 'CSV UTF-8'.")
+            % {"file": filename, "byte": data[error.start], "position": error.start}
         ) from None
 
 
@@ -76,7 +78,7 @@ def _read_csv(data: bytes, filename: str) -> Table:
         reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
         lines = list(reader)
     except csv.Error as error:
-        raise UnreadableFile(f"{filename} is not well-formed CSV: {error}.") from None
+        raise UnreadableFile(_("%(file)s is not well-formed CSV: %(error)s.") % {"file": filename, "error": error}) from None
     return _table(lines, filename)
 
 
@@ -84,10 +86,10 @@ def _table(lines: list[list[str]], filename: str) -> Table:
     numbered = [(number, [cell.strip() for cell in cells]) for number, cells in enumerate(lines, start=1)]
     numbered = [(number, cells) for number, cells in numbered if any(cells)]
     if not numbered:
-        raise UnreadableFile(f"{filename} has no header row.")
-    (_, header), rows = numbered[0], numbered[1:]
+        raise UnreadableFile(_("%(file)s has no header row.") % {"file": filename})
+    (_header_row, header), rows = numbered[0], numbered[1:]
     if len(rows) > MAX_ROWS:
-        raise UnreadableFile(f"{filename} has {len(rows):,} rows; the limit is {MAX_ROWS:,}.")
+        raise UnreadableFile(_("%(file)s has %(rows)s rows; the limit is %(limit)s.") % {"file": filename, "rows": f"{len(rows):,}", "limit": f"{MAX_ROWS:,}"})
     header = [name.strip().lower() for name in header]
     width = len(header)
     padded = [(number, (cells + [""] * width)[: max(width, len(cells))]) for number, cells in rows]
@@ -99,26 +101,27 @@ def check_archive(data: bytes, filename: str) -> None:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except zipfile.BadZipFile:
-        raise UnreadableFile(f"{filename} is not a readable XLSX workbook (damaged zip archive).") from None
+        raise UnreadableFile(_("%(file)s is not a readable XLSX workbook (damaged zip archive).") % {"file": filename}) from None
     with archive:
         entries = archive.infolist()
         if len(entries) > MAX_ZIP_ENTRIES:
-            raise UnreadableFile(f"{filename} holds {len(entries):,} files; a workbook holds far fewer. Refused.")
+            raise UnreadableFile(_("%(file)s holds %(count)s files; a workbook holds far fewer. Refused.") % {"file": filename, "count": f"{len(entries):,}"})
         total = sum(entry.file_size for entry in entries)
         if total > MAX_UNCOMPRESSED_BYTES:
-            raise UnreadableFile(f"{filename} would expand to {total:,} bytes; the limit is {MAX_UNCOMPRESSED_BYTES:,}. Refused.")
+            raise UnreadableFile(_("%(file)s would expand to %(size)s bytes; the limit is %(limit)s. Refused.")
+                                 % {"file": filename, "size": f"{total:,}", "limit": f"{MAX_UNCOMPRESSED_BYTES:,}"})
         for entry in entries:
             if entry.compress_size and entry.file_size / entry.compress_size > MAX_COMPRESSION_RATIO:
                 raise UnreadableFile(
-                    f"{filename}: {entry.filename} is compressed {entry.file_size // entry.compress_size}:1, "
-                    "the mark of a zip bomb. Refused."
+                    _("%(file)s: %(entry)s is compressed %(ratio)d:1, the mark of a zip bomb. Refused.")
+                    % {"file": filename, "entry": entry.filename, "ratio": entry.file_size // entry.compress_size}
                 )
         for entry in entries:
             if entry.filename.endswith((".xml", ".rels")):
                 with archive.open(entry) as member:
                     prolog = member.read(PROLOG_BYTES).upper()
                 if b"<!DOCTYPE" in prolog or b"<!ENTITY" in prolog:
-                    raise UnreadableFile(f"{filename}: {entry.filename} declares XML entities or a DTD. Refused.")
+                    raise UnreadableFile(_("%(file)s: %(entry)s declares XML entities or a DTD. Refused.") % {"file": filename, "entry": entry.filename})
 
 
 def _cell_text(value: object) -> str:
@@ -144,7 +147,7 @@ def _read_xlsx(data: bytes, filename: str) -> Table:
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as error:  # openpyxl raises many types for damaged workbooks
-        raise UnreadableFile(f"{filename} is not a readable XLSX workbook ({type(error).__name__}).") from None
+        raise UnreadableFile(_("%(file)s is not a readable XLSX workbook (%(error)s).") % {"file": filename, "error": type(error).__name__}) from None
     try:
         sheet = workbook.worksheets[0]
         lines = [[_cell_text(value) for value in row] for row in sheet.iter_rows(values_only=True)]

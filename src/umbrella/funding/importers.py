@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
 from umbrella.core import exports, imports
 from umbrella.core.access import Marking, OrganizationKind
 from umbrella.core.errors import Invalid
@@ -27,21 +30,21 @@ FUNDING_COLUMNS = ("reference", "year", "amount", "currency", "fx_date", "catego
 def currency(value: str, context: ImportContext) -> str:
     code = value.strip().upper()
     if len(code) != 3 or not code.isalpha():
-        raise ValueError("must be a three-letter currency code such as EUR or USD")
+        raise ValueError(_("must be a three-letter currency code such as EUR or USD"))
     return code
 
 
 def donor_by_code(value: str, context: ImportContext) -> Organization:
     found = Organization.objects.filter(code=value.strip(), kind=OrganizationKind.DONOR).first()
     if found is None:
-        raise ValueError("is not the code of a donor organization")
+        raise ValueError(_("is not the code of a donor organization"))
     return found
 
 
 @imports.register
 class FundingImporter(imports.Importer):
     kind = "funding"
-    label = "Funding (annual portions)"
+    label = gettext_lazy("Funding (annual portions)")
     columns = (
         Column("reference", imports.text(80)),
         Column("year", imports.integer(minimum=2014, maximum=2100)),
@@ -62,7 +65,7 @@ class FundingImporter(imports.Importer):
         donor = values.pop("donor", None)
         own_code = context.actor.organization.code if context.actor.organization else None
         if donor and donor != own_code:
-            raise Invalid({"owner": [f"You import funding of {own_code or 'no organization'} only, not of {donor}."]})
+            raise Invalid({"owner": [_("You import funding of %(own)s only, not of %(donor)s.") % {"own": own_code or _("no organization"), "donor": donor}]})
         return services.create_funding(actor=context.actor, fields=imports.pick(values, FUNDING_COLUMNS))
 
 
@@ -89,7 +92,7 @@ class FundingExporter(exports.Exporter):
 @imports.register
 class FxRateImporter(imports.Importer):
     kind = "fx-rates"
-    label = "Exchange rates (units per euro)"
+    label = gettext_lazy("Exchange rates (units per euro)")
     columns = (
         Column("currency", currency),
         Column("date", imports.date),
@@ -113,7 +116,7 @@ class FxRateExporter(exports.Exporter):
 @imports.register
 class GdpImporter(imports.Importer):
     kind = "gdp"
-    label = "GDP figures (billions, by year)"
+    label = gettext_lazy("GDP figures (billions, by year)")
     columns = (
         Column("organization", donor_by_code),
         Column("year", imports.integer(minimum=1990, maximum=2100)),

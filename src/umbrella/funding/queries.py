@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db.models import Sum
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext, gettext_lazy
 
 from umbrella.core.access import Actor, OrganizationKind
 from umbrella.core.errors import Invalid
@@ -115,6 +115,6 @@ def fair_share(actor: Actor, year: int) -> FairShareReport:
     gdp, note, missing = gdp_in_common_unit(year, organizations)
     participants = [fairshare.Participant(o.code, o.name, gdp[o.code]) for o in organizations if o.code in gdp]
     if not participants:
-        raise Invalid({"year": [f"No participating donor has a GDP figure for {year} or before."]})
+        raise Invalid({"year": [gettext("No participating donor has a GDP figure for %(year)s or before.") % {"year": year}]})
     shares = fairshare.fair_shares(floor, participants, counted(actor, year, [p.code for p in participants]))
     return FairShareReport(year, floor, configured, shares, exemptions, note, missing)

@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from umbrella.core import services
 from umbrella.core.access import Actor, OrganizationKind, Role, get_visible, require_owner, require_role
@@ -28,15 +29,15 @@ EDITABLE_STATES = frozenset({FundingState.PLEDGED, FundingState.COMMITTED})
 
 
 def require_funding_recorder(actor: Actor) -> None:
-    require_role(actor, Role.EDITOR, kinds=DONORS, doing="Recording funding")
+    require_role(actor, Role.EDITOR, kinds=DONORS, doing=_("Recording funding"))
 
 
 def require_funding_editor(actor: Actor, funding: Funding) -> None:
-    require_owner(actor, funding, Role.EDITOR, doing="Changing funding")
+    require_owner(actor, funding, Role.EDITOR, doing=_("Changing funding"))
 
 
 def require_rate_keeper(actor: Actor) -> None:
-    require_role(actor, Role.EDITOR, kinds=COORDINATORS, doing="Keeping exchange rates and fair-share years")
+    require_role(actor, Role.EDITOR, kinds=COORDINATORS, doing=_("Keeping exchange rates and fair-share years"))
 
 
 def rate_on(currency: str, day) -> Decimal:
@@ -45,7 +46,8 @@ def rate_on(currency: str, day) -> Decimal:
         return Decimal(1)
     rate = FxRate.objects.filter(currency=currency, date__lte=day).order_by("-date").values_list("units_per_eur", flat=True).first()
     if rate is None:
-        raise Invalid({"currency": [f"No euro rate for {currency} on or before {day}; import one first (umbrella import fx-rates)."]})
+        raise Invalid({"currency": [_("No euro rate for %(currency)s on or before %(day)s; import one first (umbrella import fx-rates).")
+                                     % {"currency": currency, "day": day.isoformat()}]})
     return rate
 
 
@@ -73,7 +75,7 @@ def update_funding(*, actor: Actor, funding_id: int, expected_version: int, chan
         funding = _locked(actor, funding_id)
         require_funding_editor(actor, funding)
         if funding.state not in EDITABLE_STATES:
-            raise Invalid({"state": [f"Funding that is {funding.get_state_display()} can no longer be changed."]})
+            raise Invalid({"state": [_("Funding that is %(state)s can no longer be changed.") % {"state": funding.get_state_display()}]})
         values = services.writable(changes, FUNDING_FIELDS)
         services.check_version(funding, expected_version)
         probe = Funding(**{**{f.attname: getattr(funding, f.attname) for f in Funding._meta.concrete_fields}, **values})

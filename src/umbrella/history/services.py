@@ -8,6 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from umbrella.core import services
 from umbrella.core.access import Actor, OrganizationKind, Role, require_role
@@ -20,7 +21,7 @@ KEEPERS = frozenset({OrganizationKind.COORDINATOR})
 
 
 def require_history_keeper(actor: Actor) -> None:
-    require_role(actor, Role.EDITOR, kinds=KEEPERS, doing="Importing published records")
+    require_role(actor, Role.EDITOR, kinds=KEEPERS, doing=_("Importing published records"))
 
 
 def _canonical(values: list[dict]) -> bytes:
@@ -74,7 +75,7 @@ def import_kiel_release(*, actor: Actor, folder: Path, dry_run: bool = False) ->
         organization=by_iso.get(iso_of_name.get(w.donor.casefold(), "")) or by_name.get(w.donor.casefold())) for w in parsed.weapons]
     with transaction.atomic():
         if TrackerRelease.objects.filter(source="Kiel Ukraine Support Tracker", release=parsed.release).exists():
-            raise Conflict(f"Release {parsed.release} of the tracker is already imported.", release=parsed.release)
+            raise Conflict(_("Release %(release)s of the tracker is already imported.") % {"release": parsed.release}, release=parsed.release)
         release = services.create_record(actor=actor, obj=TrackerRelease(
             owner=services.acting_organization(actor), release=parsed.release, period=parsed.period, published=parsed.date,
             label=parsed.label, file_digests=parsed.file_digests,

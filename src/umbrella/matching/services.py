@@ -20,6 +20,7 @@ from decimal import Decimal
 import numpy as np
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from umbrella.core import services
 from umbrella.core.access import Actor, OrganizationKind, Role, get_visible, require_role
@@ -47,11 +48,11 @@ Progress = Callable[[str], None]
 
 
 def require_match_runner(actor: Actor) -> None:
-    require_role(actor, Role.EDITOR, kinds=COORDINATORS, doing="Running a match")
+    require_role(actor, Role.EDITOR, kinds=COORDINATORS, doing=_("Running a match"))
 
 
 def require_allocation_approver(actor: Actor) -> None:
-    require_role(actor, Role.APPROVER, kinds=COORDINATORS, doing="Approving allocations")
+    require_role(actor, Role.APPROVER, kinds=COORDINATORS, doing=_("Approving allocations"))
 
 
 def _quantity(value: float) -> Decimal:
@@ -61,7 +62,7 @@ def _quantity(value: float) -> Decimal:
 def latest_approved_list(actor: Actor) -> RequirementList:
     found = RequirementList.objects.visible_to(actor).filter(state=ListState.APPROVED).order_by("-approved_at", "-id").first()
     if found is None:
-        raise NotFound("There is no approved requirement list to match against.")
+        raise NotFound(_("There is no approved requirement list to match against."))
     return found
 
 
@@ -178,11 +179,10 @@ def run_match(*, actor: Actor, list_id: int | None = None, keep_approved: bool =
     require_match_runner(actor)
     requirement_list = latest_approved_list(actor) if list_id is None else get_visible(RequirementList.objects.all(), actor, pk=list_id)
     if requirement_list.state != ListState.APPROVED:
-        raise InvalidTransition("Matches run against an approved requirement list.", state=requirement_list.state)
-    try:
-        policy = Policy(diversity_points=float(diversity_points))
-    except ValueError as error:
-        raise Invalid({"diversity_points": [str(error)]}) from None
+        raise InvalidTransition(_("Matches run against an approved requirement list."), state=requirement_list.state)
+    if not float(diversity_points) >= 0:
+        raise Invalid({"diversity_points": [_("Diversity points must not be negative.")]})
+    policy = Policy(diversity_points=float(diversity_points))
     computed = compute(actor=actor, requirement_list=requirement_list, keep_approved=keep_approved, policy=policy, progress=progress)
     proposals, requirement_outcomes, offer_outcomes = _proposals(computed, policy), _requirement_outcomes(computed), _offer_outcomes(computed)
     progress("saving the run")
@@ -237,12 +237,14 @@ def _capacity_problems(proposals: list[ProposedAllocation]) -> list[str]:
         covered[p.requirement_id] += p.covers
     for p in {p.pledge_id: p for p in proposals}.values():
         if p.pledge.state not in (PledgeState.ACCEPTED, PledgeState.ALLOCATED):
-            problems.append(f"Pledge {p.pledge_id} is now {p.pledge.get_state_display()}; it can no longer be allocated.")
+            problems.append(_("Pledge %(pledge)s is now %(state)s; it can no longer be allocated.") % {"pledge": p.pledge_id, "state": p.pledge.get_state_display()})
         elif given[p.pledge_id] > p.pledge.quantity:
-            problems.append(f"Pledge {p.pledge_id} would be allocated {given[p.pledge_id].normalize():f} of {p.pledge.quantity}.")
+            problems.append(_("Pledge %(pledge)s would be allocated %(given)s of %(quantity)s.")
+                            % {"pledge": p.pledge_id, "given": f"{given[p.pledge_id].normalize():f}", "quantity": p.pledge.quantity})
     for p in {p.requirement_id: p for p in proposals}.values():
         if covered[p.requirement_id] > p.requirement.quantity:
-            problems.append(f"Requirement {p.requirement_id} would be covered {covered[p.requirement_id].normalize():f} times of {p.requirement.quantity}.")
+            problems.append(_("Requirement %(requirement)s would be covered %(covered)s times of %(quantity)s.")
+                            % {"requirement": p.requirement_id, "covered": f"{covered[p.requirement_id].normalize():f}", "quantity": p.requirement.quantity})
     return problems
 
 
@@ -255,15 +257,15 @@ def approve_proposals(*, actor: Actor, run_id: int, expected_version: int, propo
         require_allocation_approver(actor)
         services.check_version(run, expected_version)
         if run.state != RunState.PROPOSED:
-            raise InvalidTransition(f"This run is {run.get_state_display()}; only a proposed run is approved.", state=run.state)
+            raise InvalidTransition(_("This run is %(state)s; only a proposed run is approved.") % {"state": run.get_state_display()}, state=run.state)
         chosen = ProposedAllocation.objects.filter(run=run).select_related("pledge", "requirement").order_by("id")
         if proposal_ids is not None:
             wanted = {int(i) for i in proposal_ids}
             chosen = chosen.filter(pk__in=wanted)
             if len(chosen) != len(wanted):
-                raise Invalid({"proposals": ["Some chosen proposals are not part of this run."]})
+                raise Invalid({"proposals": [_("Some chosen proposals are not part of this run.")]})
             if not wanted:
-                raise Invalid({"proposals": ["Choose at least one proposal."]})
+                raise Invalid({"proposals": [_("Choose at least one proposal.")]})
         chosen = list(chosen)
         # Lock every pledge involved (not just one: .exists() would lock a single row) before checking capacities.
         list(Pledge.objects.select_for_update().filter(pk__in={p.pledge_id for p in chosen}).values_list("pk", flat=True))
@@ -271,8 +273,8 @@ def approve_proposals(*, actor: Actor, run_id: int, expected_version: int, propo
             _release_replanned(actor, chosen)
         problems = _capacity_problems(chosen)
         if problems:
-            raise Conflict("Approving would over-commit pledges or requirements (they changed since the run); run the match again. "
-                           + " ".join(problems), problems=problems)
+            raise Conflict(" ".join([_("Approving would over-commit pledges or requirements (they changed since the run); run the match again."),
+                                     *problems]), problems=problems)
         allocations = [_allocate(actor, run, proposal) for proposal in chosen]
         services.update_record(actor=actor, obj=run, changes={"state": RunState.DECIDED, "decided_at": timezone.now(),
                                                                "decided_by": actor.user}, expected_version=run.version, action="decide")
@@ -311,9 +313,9 @@ def release_allocation(*, actor: Actor, allocation_id: int, expected_version: in
         require_allocation_approver(actor)
         services.check_version(allocation, expected_version)
         if allocation.state != AllocationState.ACTIVE:
-            raise InvalidTransition("This allocation is already released.", state=allocation.state)
+            raise InvalidTransition(_("This allocation is already released."), state=allocation.state)
         if allocation.pledge.state != PledgeState.ALLOCATED:
-            raise InvalidTransition(f"The pledge is {allocation.pledge.get_state_display()}; its allocation can no longer be released.",
+            raise InvalidTransition(_("The pledge is %(state)s; its allocation can no longer be released.") % {"state": allocation.pledge.get_state_display()},
                                     state=allocation.pledge.state)
         _release(actor, allocation)
         _release_pledge_if_free(actor, allocation.pledge_id)

@@ -8,10 +8,9 @@ from ninja.pagination import paginate
 from pydantic import ConfigDict
 
 from umbrella.catalog.api import MarkingChange
-from umbrella.catalog.models import ItemType
+from umbrella.catalog.queries import visible_item_type
 from umbrella.core.access import get_visible
 from umbrella.core.api import Pagination, created, expected_version, idempotent, scope_of, with_etag
-from umbrella.core.errors import Invalid
 from umbrella.needs import services
 from umbrella.needs.models import ListState, Requirement, RequirementList
 from umbrella.needs.queries import LISTS, REQUIREMENTS
@@ -107,10 +106,7 @@ class RequirementFilters(Schema):
 def _requirement_fields(actor, data: Schema) -> dict:
     values = data.model_dump(exclude_unset=True)
     if "item_type" in values:
-        item = ItemType.objects.visible_to(actor).filter(code=values["item_type"]).first()
-        if item is None:
-            raise Invalid({"item_type": [f"No item type {values['item_type']!r} that you can see."]})
-        values["item_type"] = item
+        values["item_type"] = visible_item_type(actor, values["item_type"], "item_type")
     if "notes" in values and values["notes"] is None:
         values["notes"] = ""
     return values

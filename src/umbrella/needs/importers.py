@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
 from umbrella.catalog.importers import item_type_by_code
 from umbrella.core import exports, imports
 from umbrella.core.access import Marking
@@ -27,7 +30,7 @@ def find_draft_list(actor, reference: str) -> RequirementList | None:
 @imports.register
 class RequirementImporter(imports.Importer):
     kind = "requirements"
-    label = "Requirements"
+    label = gettext_lazy("Requirements")
     columns = (
         Column("item_type", item_type_by_code),
         Column("quantity", imports.integer(minimum=1)),
@@ -46,20 +49,20 @@ class RequirementImporter(imports.Importer):
             return
         found = find_draft_list(context.actor, reference)
         if found is None:
-            raise UnreadableFile(f"No draft requirement list {reference!r} that you can see.")
+            raise UnreadableFile(_("No draft requirement list %(reference)s that you can see.") % {"reference": repr(reference)})
         context.options["list_id"] = found.pk
 
     def _list_id(self, series: str | None, context: ImportContext) -> int:
         if "list_id" in context.options:
             return context.options["list_id"]
         if not series:
-            raise Invalid({"list_series": ["Name a draft list: give list_series here, or choose a list for the whole file."]})
+            raise Invalid({"list_series": [_("Name a draft list: give list_series here, or choose a list for the whole file.")]})
         key = ("draft-list", series)
         if key not in context.cache:
             found = find_draft_list(context.actor, series)
             context.cache[key] = found.pk if found is not None else None
         if context.cache[key] is None:
-            raise Invalid({"list_series": [f"No draft revision of series {series!r} that you can see."]})
+            raise Invalid({"list_series": [_("No draft revision of series %(series)s that you can see.") % {"series": repr(series)}]})
         return context.cache[key]
 
     def write(self, values: dict[str, Any], context: ImportContext) -> Requirement:

@@ -12,6 +12,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from umbrella.core import services
 from umbrella.core.access import Actor, OrganizationKind, Role, get_visible, require_owner, require_role
@@ -34,8 +35,8 @@ def _locked_list(actor: Actor, list_id: int) -> RequirementList:
 def _require_draft(requirement_list: RequirementList) -> None:
     if not requirement_list.is_editable:
         raise InvalidTransition(
-            f"{requirement_list} is {requirement_list.get_state_display()}: only a draft can change. "
-            "Start a new revision to change an approved list.",
+            _("%(list)s is %(state)s: only a draft can change. Start a new revision to change an approved list.")
+            % {"list": requirement_list, "state": requirement_list.get_state_display()},
             state=requirement_list.state,
         )
 
@@ -43,19 +44,19 @@ def _require_draft(requirement_list: RequirementList) -> None:
 def require_list_step(actor: Actor, requirement_list: RequirementList, step: str) -> None:
     """Who takes each step: the recipient proposes, withdraws and starts revisions; coordination approves or returns."""
     if step == "approve" or (step == "return" and actor.kind == OrganizationKind.COORDINATOR and not actor.is_system):
-        require_role(actor, Role.APPROVER, kinds=COORDINATOR, doing="Approving or returning a requirement list")
+        require_role(actor, Role.APPROVER, kinds=COORDINATOR, doing=_("Approving or returning a requirement list"))
     else:
-        require_owner(actor, requirement_list, Role.EDITOR, doing="Changing a requirement list")
+        require_owner(actor, requirement_list, Role.EDITOR, doing=_("Changing a requirement list"))
 
 
 def require_list_editor(actor: Actor, requirement_list: RequirementList) -> None:
     """Requirements and list details change only in a draft, and only by the recipient that owns it."""
-    require_owner(actor, requirement_list, Role.EDITOR, doing="Changing a requirement list")
+    require_owner(actor, requirement_list, Role.EDITOR, doing=_("Changing a requirement list"))
     _require_draft(requirement_list)
 
 
 def require_recipient_editor(actor: Actor) -> None:
-    require_role(actor, Role.EDITOR, kinds=RECIPIENT, doing="Creating a requirement list")
+    require_role(actor, Role.EDITOR, kinds=RECIPIENT, doing=_("Creating a requirement list"))
 
 
 def create_requirement_list(*, actor: Actor, fields: Mapping[str, Any]) -> RequirementList:
@@ -63,7 +64,7 @@ def create_requirement_list(*, actor: Actor, fields: Mapping[str, Any]) -> Requi
         require_recipient_editor(actor)
         values = services.writable(fields, LIST_FIELDS)
         if RequirementList.objects.filter(series=values.get("series")).exists():
-            raise Invalid({"series": ["This series exists; start a new revision of its latest list instead."]})
+            raise Invalid({"series": [_("This series exists; start a new revision of its latest list instead.")]})
         obj = RequirementList(owner=services.acting_organization(actor), **values)
         return services.create_record(actor=actor, obj=obj)
 
@@ -89,7 +90,7 @@ def propose_requirement_list(*, actor: Actor, list_id: int, expected_version: in
         requirement_list = _locked_list(actor, list_id)
         require_list_step(actor, requirement_list, "propose")
         if not requirement_list.requirements.exists():
-            raise Invalid({"requirements": ["An empty list cannot be proposed."]})
+            raise Invalid({"requirements": [_("An empty list cannot be proposed.")]})
         return _step(actor, requirement_list, "propose", expected_version)
 
 
@@ -125,10 +126,10 @@ def start_new_revision(*, actor: Actor, list_id: int) -> RequirementList:
         source = _locked_list(actor, list_id)
         require_list_step(actor, source, "new-revision")
         if source.state not in (ListState.APPROVED, ListState.SUPERSEDED):
-            raise InvalidTransition("Only an approved list gets a new revision; edit the draft instead.", state=source.state)
+            raise InvalidTransition(_("Only an approved list gets a new revision; edit the draft instead."), state=source.state)
         open_draft = RequirementList.objects.filter(series=source.series, state__in=[ListState.DRAFT, ListState.PROPOSED])
         if open_draft.exists():
-            raise Conflict(f"Series {source.series} already has a draft or proposed revision.")
+            raise Conflict(_("Series %(series)s already has a draft or proposed revision.") % {"series": source.series})
         latest = RequirementList.objects.filter(series=source.series).aggregate(n=Max("revision"))["n"]
         draft = RequirementList(
             owner=source.owner, series=source.series, revision=latest + 1, title=source.title,

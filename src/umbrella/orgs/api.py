@@ -1,4 +1,4 @@
-
+from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 from ninja.pagination import paginate
 
@@ -37,5 +37,5 @@ def list_organizations(request, filters: Query[OrganizationFilters]):
 def get_organization(request, code: str):
     organization = Organization.objects.filter(code=code).first()
     if organization is None:
-        raise NotFound("No such organization.")
+        raise NotFound(_("No such organization."))
     return organization

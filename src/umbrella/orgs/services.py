@@ -10,6 +10,7 @@ from decimal import Decimal
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from umbrella.core import services
 from umbrella.core.access import Actor, OrganizationKind, Role, deny, require_role
@@ -22,7 +23,7 @@ HQ_ONLY = frozenset({OrganizationKind.COORDINATOR})
 
 def create_organization(*, actor: Actor, code: str, name: str, kind: str, iso3: str = "") -> Organization:
     with transaction.atomic():
-        require_role(actor, Role.ADMIN, kinds=HQ_ONLY, doing="Adding an organization")
+        require_role(actor, Role.ADMIN, kinds=HQ_ONLY, doing=_("Adding an organization"))
         return services.create_record(actor=actor, obj=Organization(code=code, name=name, kind=kind, iso3=iso3))
 
 
@@ -31,9 +32,9 @@ def create_user(
 ) -> object:
     """A sign-in account; what it may do comes from its memberships. Staff may also read the admin pages."""
     with transaction.atomic():
-        require_role(actor, Role.ADMIN, kinds=HQ_ONLY, doing="Adding a user")
+        require_role(actor, Role.ADMIN, kinds=HQ_ONLY, doing=_("Adding a user"))
         user_model = get_user_model()
-        first, _, last = full_name.partition(" ")
+        first, _space, last = full_name.partition(" ")
         user = user_model(username=username, email=email, first_name=first, last_name=last, is_staff=staff)
         user.set_password(password)
         services.validate(user, exclude=["password"])
@@ -44,9 +45,9 @@ def create_user(
 
 
 def _require_member_admin(actor: Actor, organization: Organization) -> None:
-    require_role(actor, Role.ADMIN, doing="Managing members")
+    require_role(actor, Role.ADMIN, doing=_("Managing members"))
     if not actor.is_system and actor.kind != OrganizationKind.COORDINATOR and actor.organization.pk != organization.pk:
-        raise deny(actor, "Another organization's members are managed by that organization or the headquarters.")
+        raise deny(actor, _("Another organization's members are managed by that organization or the headquarters."))
 
 
 def set_membership(*, actor: Actor, user_id: int, organization_id: int, role: str) -> Membership:
@@ -54,7 +55,7 @@ def set_membership(*, actor: Actor, user_id: int, organization_id: int, role: st
     with transaction.atomic():
         organization = Organization.objects.filter(pk=organization_id).first()
         if organization is None:
-            raise NotFound("No such organization.", organization_id=organization_id)
+            raise NotFound(_("No such organization."), organization_id=organization_id)
         _require_member_admin(actor, organization)
         membership = Membership.objects.select_for_update().filter(user_id=user_id, organization=organization).first()
         if membership is None:
@@ -66,7 +67,7 @@ def set_membership(*, actor: Actor, user_id: int, organization_id: int, role: st
 
 def record_gdp(*, actor: Actor, organization_id: int, year: int, amount_bn: Decimal, currency: str, source: str) -> GdpFigure:
     with transaction.atomic():
-        require_role(actor, Role.EDITOR, kinds=HQ_ONLY, doing="Recording GDP figures")
+        require_role(actor, Role.EDITOR, kinds=HQ_ONLY, doing=_("Recording GDP figures"))
         existing = GdpFigure.objects.select_for_update().filter(organization_id=organization_id, year=year).first()
         if existing is None:
             figure = GdpFigure(organization_id=organization_id, year=year, amount_bn=amount_bn, currency=currency, source=source)
@@ -87,11 +88,11 @@ def issue_token(*, actor: Actor, user_id: int, organization_id: int, name: str, 
     Users issue their own; HQ administrators may issue for anyone."""
     with transaction.atomic():
         if not (actor.is_system or (actor.user is not None and actor.user.pk == user_id)):
-            require_role(actor, Role.ADMIN, kinds=HQ_ONLY, doing="Issuing a token for someone else")
+            require_role(actor, Role.ADMIN, kinds=HQ_ONLY, doing=_("Issuing a token for someone else"))
         if not Membership.objects.filter(user_id=user_id, organization_id=organization_id).exists():
-            raise Invalid({"organization": ["The user is not a member of this organization."]})
+            raise Invalid({"organization": [_("The user is not a member of this organization.")]})
         if not 1 <= days <= 366:
-            raise Invalid({"days": ["A token lives from 1 to 366 days."]})
+            raise Invalid({"days": [_("A token lives from 1 to 366 days.")]})
         prefix = secrets.token_hex(6)
         secret = f"{TOKEN_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
         token = ApiToken(user_id=user_id, organization_id=organization_id, name=name, prefix=prefix,
@@ -108,9 +109,9 @@ def revoke_token(*, actor: Actor, token_id: int) -> ApiToken:
     with transaction.atomic():
         token = ApiToken.objects.select_for_update().filter(pk=token_id).first()
         if token is None:
-            raise NotFound("No such token.")
+            raise NotFound(_("No such token."))
         if not (actor.is_system or (actor.user is not None and actor.user.pk == token.user_id)):
-            require_role(actor, Role.ADMIN, kinds=HQ_ONLY, doing="Revoking someone else's token")
+            require_role(actor, Role.ADMIN, kinds=HQ_ONLY, doing=_("Revoking someone else's token"))
         if token.revoked_at is None:
             token.revoked_at = timezone.now()
             token.save(update_fields=["revoked_at"])

@@ -8,10 +8,10 @@ from ninja.pagination import paginate
 from pydantic import ConfigDict
 
 from umbrella.catalog.api import MarkingChange
-from umbrella.catalog.models import ItemType, ValuationBasis
+from umbrella.catalog.models import ValuationBasis
+from umbrella.catalog.queries import visible_item_type
 from umbrella.core.access import get_visible
 from umbrella.core.api import Pagination, created, expected_version, idempotent, scope_of, with_etag
-from umbrella.core.errors import Invalid
 from umbrella.pledges import services
 from umbrella.pledges.models import Pledge, PledgeSource, PledgeState, SourceKind
 from umbrella.pledges.queries import PLEDGES
@@ -116,10 +116,7 @@ class PledgeFilters(Schema):
 def _fields(actor, data: Schema) -> dict:
     values = data.model_dump(exclude_unset=True, exclude={"sources"})
     if "item_type" in values:
-        item = ItemType.objects.visible_to(actor).filter(code=values["item_type"]).first()
-        if item is None:
-            raise Invalid({"item_type": [f"No item type {values['item_type']!r} that you can see."]})
-        values["item_type"] = item
+        values["item_type"] = visible_item_type(actor, values["item_type"], "item_type")
     if "allowed_destinations" in values:
         values["allowed_destinations"] = "\n".join(values["allowed_destinations"] or [])
     for name in ("end_use_restrictions", "reference", "notes"):

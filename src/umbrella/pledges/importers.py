@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
 from umbrella.catalog.importers import item_type_by_code
 from umbrella.catalog.models import ValuationBasis
 from umbrella.core import exports, imports
@@ -29,7 +32,7 @@ SOURCE_COLUMNS = {"source_kind": "kind", "source_url": "url", "source_document":
 @imports.register
 class PledgeImporter(imports.Importer):
     kind = "pledges"
-    label = "Pledges"
+    label = gettext_lazy("Pledges")
     columns = (
         Column("item_type", item_type_by_code),
         Column("quantity", imports.integer(minimum=1)),
@@ -55,7 +58,7 @@ class PledgeImporter(imports.Importer):
         donor = values.pop("donor", None)
         own_code = context.actor.organization.code if context.actor.organization else None
         if donor and donor != own_code:
-            raise Invalid({"owner": [f"You import pledges of {own_code or 'no organization'} only, not of {donor}."]})
+            raise Invalid({"owner": [_("You import pledges of %(own)s only, not of %(donor)s.") % {"own": own_code or _("no organization"), "donor": donor}]})
         source = {SOURCE_COLUMNS[name]: values.pop(name) for name in list(values) if name in SOURCE_COLUMNS}
         fields = imports.pick(values, PLEDGE_COLUMNS)
         return services.create_pledge(actor=context.actor, fields=fields, sources=[source])

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from umbrella.catalog.models import ItemType
 from umbrella.core import services
@@ -59,7 +60,7 @@ def create_pledge(*, actor: Actor, fields: Mapping[str, Any], sources: Sequence[
     with transaction.atomic():
         require_donor_editor(actor)
         if not sources:
-            raise Invalid({"sources": ["A pledge needs at least one source (a URL or a document reference)."]})
+            raise Invalid({"sources": [_("A pledge needs at least one source (a URL or a document reference).")]})
         values = services.writable(fields, PLEDGE_FIELDS)
         _default_value(values)
         pledge = services.create_record(actor=actor, obj=Pledge(owner=services.acting_organization(actor), **values))
@@ -73,13 +74,13 @@ def _locked_pledge(actor: Actor, pledge_id: int) -> Pledge:
 
 
 def require_donor_editor(actor: Actor) -> None:
-    require_role(actor, Role.EDITOR, kinds=DONORS, doing="Pledging")
+    require_role(actor, Role.EDITOR, kinds=DONORS, doing=_("Pledging"))
 
 
 def require_pledge_editor(actor: Actor, pledge: Pledge) -> None:
-    require_owner(actor, pledge, Role.EDITOR, doing="Editing a pledge")
+    require_owner(actor, pledge, Role.EDITOR, doing=_("Editing a pledge"))
     if pledge.state not in EDITABLE_STATES:
-        raise InvalidTransition(f"A pledge that is {pledge.get_state_display()} can no longer be edited.", state=pledge.state)
+        raise InvalidTransition(_("A pledge that is %(state)s can no longer be edited.") % {"state": pledge.get_state_display()}, state=pledge.state)
 
 
 def update_pledge(*, actor: Actor, pledge_id: int, expected_version: int, changes: Mapping[str, Any]) -> Pledge:
@@ -94,9 +95,9 @@ def delete_pledge(*, actor: Actor, pledge_id: int, expected_version: int) -> Non
     """Only an announced pledge is deleted (a mistake); later, a pledge is withdrawn so its history stays."""
     with transaction.atomic():
         pledge = _locked_pledge(actor, pledge_id)
-        require_owner(actor, pledge, Role.EDITOR, doing="Deleting a pledge")
+        require_owner(actor, pledge, Role.EDITOR, doing=_("Deleting a pledge"))
         if pledge.state != PledgeState.ANNOUNCED:
-            raise InvalidTransition("Only an announced pledge can be deleted; withdraw it instead.", state=pledge.state)
+            raise InvalidTransition(_("Only an announced pledge can be deleted; withdraw it instead."), state=pledge.state)
         services.check_version(pledge, expected_version)
         for source in pledge.sources.all():
             services.delete_record(actor=actor, obj=source, expected_version=None)
@@ -117,7 +118,7 @@ def advance_pledge(
 ) -> Pledge:
     """Move a pledge one step along its lifecycle. `deliver` records the quantity that arrived."""
     if step in ALLOCATION_STEPS:
-        raise InvalidTransition("A pledge is allocated by approving a match run, and released when its allocations are.",
+        raise InvalidTransition(_("A pledge is allocated by approving a match run, and released when its allocations are."),
                                 step=step)
     return _advance(actor=actor, pledge_id=pledge_id, step=step, expected_version=expected_version,
                     quantity_delivered=quantity_delivered)
@@ -127,7 +128,7 @@ def record_allocation_step(*, actor: Actor, pledge_id: int, step: str) -> Pledge
     """For umbrella.matching only: allocate a pledge whose first allocation was approved, or release one whose
     last allocation was released. Runs inside the caller's transaction, which holds the pledge's lock."""
     if step not in ALLOCATION_STEPS:
-        raise InvalidTransition(f"{step!r} is not an allocation step.", step=step)
+        raise InvalidTransition(_("%(step)s is not an allocation step.") % {"step": repr(step)}, step=step)
     pledge = Pledge.objects.get(pk=pledge_id)
     return _advance(actor=actor, pledge_id=pledge_id, step=step, expected_version=pledge.version)
 
@@ -141,10 +142,10 @@ def _advance(*, actor: Actor, pledge_id: int, step: str, expected_version: int, 
         if step == "deliver":
             delivered = pledge.quantity if quantity_delivered is None else quantity_delivered
             if not 0 < delivered <= pledge.quantity:
-                raise Invalid({"quantity_delivered": [f"Give a quantity from 1 to {pledge.quantity}."]})
+                raise Invalid({"quantity_delivered": [_("Give a quantity from 1 to %(quantity)s.") % {"quantity": pledge.quantity}]})
             changes["quantity_delivered"] = delivered
         elif quantity_delivered is not None:
-            raise Invalid({"quantity_delivered": ["Only a delivery records a delivered quantity."]})
+            raise Invalid({"quantity_delivered": [_("Only a delivery records a delivered quantity.")]})
         return services.update_record(
             actor=actor, obj=pledge, changes=changes, expected_version=expected_version, action=step
         )
@@ -152,9 +153,9 @@ def _advance(*, actor: Actor, pledge_id: int, step: str, expected_version: int, 
 
 def require_source_keeper(actor: Actor, pledge: Pledge) -> None:
     if actor.is_system or actor.kind not in SOURCE_KEEPERS:
-        require_owner(actor, pledge, Role.EDITOR, doing="Changing a pledge's sources")
+        require_owner(actor, pledge, Role.EDITOR, doing=_("Changing a pledge's sources"))
     else:
-        require_role(actor, Role.EDITOR, kinds=SOURCE_KEEPERS, doing="Changing a pledge's sources")
+        require_role(actor, Role.EDITOR, kinds=SOURCE_KEEPERS, doing=_("Changing a pledge's sources"))
 
 
 def add_pledge_source(*, actor: Actor, pledge_id: int, fields: Mapping[str, Any]) -> PledgeSource:
@@ -170,5 +171,5 @@ def delete_pledge_source(*, actor: Actor, source_id: int) -> None:
         source = get_visible(PledgeSource.objects.select_for_update().select_related("pledge"), actor, pk=source_id)
         require_source_keeper(actor, source.pledge)
         if source.pledge.sources.count() <= 1:
-            raise Conflict("A pledge keeps at least one source; add another before removing this one.")
+            raise Conflict(_("A pledge keeps at least one source; add another before removing this one."))
         services.delete_record(actor=actor, obj=source, expected_version=None)

@@ -118,7 +118,7 @@ def pledge_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def pledge_delete(request: HttpRequest, pk: int) -> HttpResponse:
     pledge = get_visible(Pledge.objects.select_related("item_type", "owner"), request.actor, pk=pk)
-    require_owner(request.actor, pledge, Role.EDITOR, doing="Deleting a pledge")
+    require_owner(request.actor, pledge, Role.EDITOR, doing=_("Deleting a pledge"))
     if request.method == "POST":
         services.delete_pledge(actor=request.actor, pledge_id=pk, expected_version=posted_version(request))
         messages.success(request, _("Pledge deleted."))

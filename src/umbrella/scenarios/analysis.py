@@ -14,6 +14,7 @@ from collections import defaultdict
 from decimal import Decimal
 
 from django.db.models import Sum
+from django.utils.translation import gettext as _
 
 from umbrella.core.access import Actor
 from umbrella.core.errors import Invalid
@@ -66,9 +67,9 @@ def _lost_by_year(actor: Actor, donors: list[str], as_of: dt.date) -> dict[int, 
 def _top_ups(lost: dict[int, dict[str, str]], donors: list[str]) -> dict[int, list[dict]]:
     top_ups = {}
     for year, parts in lost.items():
-        _, organizations, _, _ = participants_of(year)
+        _floor, organizations, _exemptions, _configured = participants_of(year)
         remaining = [o for o in organizations if o.code not in donors]
-        gdp, _, _ = gdp_in_common_unit(year, remaining)
+        gdp, _unit, _missing = gdp_in_common_unit(year, remaining)
         participants = [fairshare.Participant(o.code, o.name, gdp[o.code]) for o in remaining if o.code in gdp]
         if not participants or Decimal(parts["total_eur"]) <= 0:
             continue
@@ -83,7 +84,8 @@ def analyse(*, actor: Actor, donors: list[str], as_of: dt.date) -> dict:
     known = set(Organization.objects.filter(code__in=donors).values_list("code", flat=True))
     unknown = sorted(set(donors) - known)
     if not donors or unknown:
-        raise Invalid({"donors": [f"No organization with the code {', '.join(unknown)}." if unknown else "Choose at least one donor."]})
+        message = _("No organization with the code %(codes)s.") % {"codes": ", ".join(unknown)} if unknown else _("Choose at least one donor.")
+        raise Invalid({"donors": [message]})
     requirement_list = latest_approved_list(actor)
     policy = Policy()
     before = compute(actor=actor, requirement_list=requirement_list, keep_approved=False, policy=policy)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from umbrella.core import services
 from umbrella.core.access import Actor, OrganizationKind, Role, require_role
@@ -16,13 +17,13 @@ PLANNERS = frozenset({OrganizationKind.COORDINATOR})
 
 
 def require_planner(actor: Actor) -> None:
-    require_role(actor, Role.EDITOR, kinds=PLANNERS, doing="Working on withdrawal scenarios")
+    require_role(actor, Role.EDITOR, kinds=PLANNERS, doing=_("Working on withdrawal scenarios"))
 
 
 def save_scenario(*, actor: Actor, name: str, donors: list[str], as_of: dt.date) -> WithdrawalScenario:
     require_planner(actor)
     if not name.strip():
-        raise Invalid({"name": ["Give the scenario a name."]})
+        raise Invalid({"name": [_("Give the scenario a name.")]})
     results = analyse(actor=actor, donors=donors, as_of=as_of)
     with transaction.atomic():
         return services.create_record(actor=actor, obj=WithdrawalScenario(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils.translation import gettext as _
 
 from umbrella.core.access import Actor
 from umbrella.core.errors import DomainError, Forbidden, Invalid, NotFound
@@ -47,5 +48,5 @@ class VersionForm(forms.Form):
 def posted_version(request) -> int:
     form = VersionForm(request.POST)
     if not form.is_valid():
-        raise Invalid({"version": ["The form is missing the version of the record; reload the page."]})
+        raise Invalid({"version": [_("The form is missing the version of the record; reload the page.")]})
     return form.cleaned_data["version"]

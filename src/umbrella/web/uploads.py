@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 from umbrella.core.errors import NotFound
 
@@ -52,10 +53,10 @@ def keep(data: bytes, *, user_id: int, organization_id: int | None, kind: str, f
 def fetch(token: str, *, user_id: int) -> tuple[PendingImport, bytes]:
     meta = _folder() / f"{token}.json"
     if not TOKEN.match(token) or not meta.exists():
-        raise NotFound("That upload is gone; upload the file again.")
+        raise NotFound(_("That upload is gone; upload the file again."))
     pending = PendingImport(**json.loads(meta.read_text()))
     if pending.user_id != user_id:
-        raise NotFound("That upload is gone; upload the file again.")
+        raise NotFound(_("That upload is gone; upload the file again."))
     return pending, (_folder() / f"{token}.bin").read_bytes()
 
 

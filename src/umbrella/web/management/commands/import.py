@@ -9,6 +9,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.management import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 
 from umbrella.core import imports
 from umbrella.core.errors import DomainError, ImportRejected, UnreadableFile
@@ -35,9 +36,9 @@ class Command(BaseCommand):
             importer = imports.importer_for(options["kind"])
             path: Path = options["file"]
             if not path.is_file():
-                raise UnreadableFile(f"{path} does not exist or is not a file.")
+                raise UnreadableFile(_("%(path)s does not exist or is not a file.") % {"path": path})
             if path.stat().st_size > settings.IMPORT_MAX_BYTES:
-                raise UnreadableFile(f"{path.name} is larger than {settings.IMPORT_MAX_BYTES:,} bytes.")
+                raise UnreadableFile(_("%(file)s is larger than %(limit)s bytes.") % {"file": path.name, "limit": f"{settings.IMPORT_MAX_BYTES:,}"})
             actor = actor_from_options(options, required=True)
             table = read_table(path.read_bytes(), path.name, max_bytes=settings.IMPORT_MAX_BYTES)
             with progress_bar(f"Importing {importer.kind}", enabled=not options["json"]) as progress:
@@ -59,7 +60,7 @@ class Command(BaseCommand):
         folder: Path = options["file"]
         try:
             if not folder.is_dir():
-                raise UnreadableFile(f"{folder} is not a folder; give the folder of the tracker's release files.")
+                raise UnreadableFile(_("%(path)s is not a folder; give the folder of the tracker's release files.") % {"path": folder})
             actor = actor_from_options(options, required=True)
             release, parsed = import_kiel_release(actor=actor, folder=folder, dry_run=options["dry_run"])
         except ImportRejected as error:
