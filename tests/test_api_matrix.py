@@ -6,6 +6,7 @@ cannot ship without saying who may call it.
 
 import datetime as dt
 import json
+from decimal import Decimal
 
 import pytest
 from django.db import transaction
@@ -17,10 +18,14 @@ from umbrella.core.access import Actor, Marking
 from umbrella.core.models import ChangeRecord
 from umbrella.core.services import update_record
 from umbrella.core.testing import PERSONA_NAMES
+from umbrella.funding import services as money
 from umbrella.matching import services as matching
 from umbrella.needs import services as needs
+from umbrella.orgs import services as orgs
+from umbrella.orgs.models import Organization
 from umbrella.orgs.services import issue_token
 from umbrella.pledges import services as pledges
+from umbrella.scenarios import services as scenarios
 
 HQ_EDITORS = {"coordinator", "hq_admin"}
 HQ_APPROVERS = {"coordinator", "hq_admin"}
@@ -55,7 +60,29 @@ def build_world(personas) -> dict:
         "requirement": draft.requirements.get(), "hidden_requirement": hidden_draft.requirements.get(),
         "pledge": pledge, "hidden_pledge": hidden_pledge,
         "source": pledge.sources.order_by("pk").first(), "hidden_source": hidden_pledge.sources.order_by("pk").first(),
+        **funding_world(personas),
     }
+
+
+def funding_world(personas) -> dict:
+    """Funding of the first donor (public) and of the second (owner only), GDP figures so a fair share can be worked
+    out, and two saved scenarios (one public, one for the headquarters only)."""
+    coordinator = personas.coordinator
+
+    def funding(donor, marking):
+        return money.create_funding(actor=personas[donor], fields={
+            "reference": f"API-{donor}", "year": 2026, "amount": Decimal("1000000.00"), "currency": "EUR", "fx_date": dt.date(2026, 1, 15),
+            "category": "purchase", "source_url": "https://example.invalid/funding", "marking": marking})
+    for code, gdp in (("XDA", "4000"), ("XDB", "1000")):
+        orgs.record_gdp(actor=coordinator, organization_id=Organization.objects.get(code=code).pk, year=2025, amount_bn=Decimal(gdp),
+                        currency="EUR", source="tests")
+    scenario = scenarios.save_scenario(actor=coordinator, name="Public", donors=["XDA"], as_of=dt.date(2026, 1, 1))
+    hidden_scenario = scenarios.save_scenario(actor=coordinator, name="HQ only", donors=["XDB"], as_of=dt.date(2026, 1, 1))
+    with transaction.atomic():
+        update_record(actor=coordinator, obj=scenario, changes={"marking": Marking.PUBLIC}, expected_version=scenario.version)
+        update_record(actor=coordinator, obj=hidden_scenario, changes={"marking": Marking.OWNER}, expected_version=hidden_scenario.version)
+    return {"funding": funding("donor_editor", Marking.PUBLIC), "hidden_funding": funding("second_donor", Marking.OWNER),
+            "scenario": scenario, "hidden_scenario": hidden_scenario}
 
 
 def matching_world(personas, item) -> dict:
@@ -110,6 +137,10 @@ pledge_body = {"item_type": None, "quantity": 3, "available_from": "2026-06-01",
                "sources": [{"kind": "official", "url": "https://example.invalid/x", "date": "2026-05-01"}]}
 requirement_body = {"item_type": None, "quantity": 4, "priority": 2, "needed_by": "2026-09-01", "destination": "Odesa"}
 source_body = {"kind": "media", "url": "https://example.invalid/m", "date": "2026-05-02"}
+funding_body = {"reference": "API-NEW", "year": 2026, "amount": "250000.00", "currency": "EUR", "fx_date": "2026-02-01",
+                "category": "training", "source_url": "https://example.invalid/f"}
+rate_body = {"currency": "USD", "date": "2026-02-02", "units_per_eur": "1.0850", "source": "ECB"}
+scenario_question = {"donors": ["XDA"], "as_of": "2026-01-01"}
 
 # (method, path) → (path parameters(world, visible, persona, personas), body(world), If-Match version(world), expected(persona), parent-hidden → 404?)
 MATRIX = {
@@ -156,6 +187,19 @@ MATRIX = {
     ("GET", "/api/v1/allocations"): (lambda w, v, p, ps: "/api/v1/allocations", None, None, reads, False),
     ("GET", "/api/v1/allocations/{allocation_id}"): (lambda w, v, p, ps: f"/api/v1/allocations/{pick(w, 'allocation', v, p, ps)}", None, None, seen_by(ALLOCATION_READERS), True),
     ("POST", "/api/v1/allocations/{allocation_id}/release"): (lambda w, v, p, ps: f"/api/v1/allocations/{pick(w, 'allocation', v, p, ps)}/release", None, "allocation", seen_by(ALLOCATION_READERS, HQ_APPROVERS), True),
+    ("GET", "/api/v1/funding"): (lambda w, v, p, ps: "/api/v1/funding", None, None, reads, False),
+    ("POST", "/api/v1/funding"): (lambda w, v, p, ps: "/api/v1/funding", lambda w: funding_body, None, writes({"donor_editor", "second_donor"}, 201), False),
+    ("GET", "/api/v1/funding/{funding_id}"): (lambda w, v, p, ps: f"/api/v1/funding/{pick(w, 'funding', v, p, ps)}", None, None, reads, True),
+    ("PATCH", "/api/v1/funding/{funding_id}"): (lambda w, v, p, ps: f"/api/v1/funding/{pick(w, 'funding', v, p, ps)}", lambda w: {"amount": "2000000.00"}, "funding", writes({"donor_editor"}), True),
+    ("PUT", "/api/v1/funding/{funding_id}/marking"): (lambda w, v, p, ps: f"/api/v1/funding/{pick(w, 'funding', v, p, ps)}/marking", lambda w: {"marking": "coordination"}, "funding", writes({"donor_editor"}), True),
+    ("POST", "/api/v1/funding/{funding_id}/steps/{step}"): (lambda w, v, p, ps: f"/api/v1/funding/{pick(w, 'funding', v, p, ps)}/steps/commit", None, "funding", writes({"donor_editor"}), True),
+    ("GET", "/api/v1/fx-rates"): (lambda w, v, p, ps: "/api/v1/fx-rates", None, None, reads, False),
+    ("POST", "/api/v1/fx-rates"): (lambda w, v, p, ps: "/api/v1/fx-rates", lambda w: rate_body, None, writes(HQ_EDITORS, 201), False),
+    ("GET", "/api/v1/fair-share/{year}"): (lambda w, v, p, ps: "/api/v1/fair-share/2026", None, None, reads, False),
+    ("GET", "/api/v1/scenarios"): (lambda w, v, p, ps: "/api/v1/scenarios", None, None, reads, False),
+    ("GET", "/api/v1/scenarios/{scenario_id}"): (lambda w, v, p, ps: f"/api/v1/scenarios/{pick(w, 'scenario', v, p, ps)}", None, None, reads, True),
+    ("POST", "/api/v1/scenarios"): (lambda w, v, p, ps: "/api/v1/scenarios", lambda w: {**scenario_question, "name": "From the API"}, None, writes(HQ_EDITORS, 201), False),
+    ("POST", "/api/v1/scenarios/preview"): (lambda w, v, p, ps: "/api/v1/scenarios/preview", lambda w: scenario_question, None, writes(HQ_EDITORS), False),
     ("GET", "/api/v1/ledger/entries"): (lambda w, v, p, ps: "/api/v1/ledger/entries", None, None, reads, False),
     ("GET", "/api/v1/ledger/entries/{sequence}"): (lambda w, v, p, ps: f"/api/v1/ledger/entries/{1 if v else MISSING}", None, None, reads, True),
     ("GET", "/api/v1/ledger/checkpoint"): (lambda w, v, p, ps: "/api/v1/ledger/checkpoint", None, None, reads, False),

@@ -108,16 +108,20 @@ def _http_error(request, error: HttpError):
 def _add_routers() -> None:
     from umbrella.catalog.api import router as catalog
     from umbrella.core.ledger_api import router as ledger
+    from umbrella.funding.api import router as funding
     from umbrella.matching.api import router as matching
     from umbrella.needs.api import router as needs
     from umbrella.orgs.api import router as orgs
     from umbrella.pledges.api import router as pledges
+    from umbrella.scenarios.api import router as scenarios
 
     api.add_router("/organizations", orgs, tags=["organizations"])
     api.add_router("/", catalog, tags=["catalog"])
     api.add_router("/", needs, tags=["requirements"])
     api.add_router("/", pledges, tags=["pledges"])
     api.add_router("/", matching, tags=["matching"])
+    api.add_router("/", funding, tags=["funding"])
+    api.add_router("/", scenarios, tags=["scenarios"])
     api.add_router("/ledger", ledger, tags=["ledger"])
 
 

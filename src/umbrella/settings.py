@@ -53,6 +53,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "umbrella.orgs.middleware.ActorMiddleware",
+    "umbrella.web.middleware.RefuseNulCharacters",
     "umbrella.web.middleware.DomainErrorMiddleware",
 ]
 

@@ -29,10 +29,19 @@ def _require_transaction() -> None:
 
 
 def validate(obj: models.Model, *, exclude: Iterable[str] = ()) -> None:
+    """Every problem of the row at once: the model's own rules, and text PostgreSQL could not store (a NUL
+    character, which SQLite would keep and a later move to PostgreSQL would refuse)."""
+    problems: dict[str, list[str]] = {}
     try:
         obj.full_clean(exclude=list(exclude) or None)
     except ValidationError as error:
-        raise Invalid(error.message_dict if hasattr(error, "error_dict") else {"__all__": error.messages}) from None
+        problems = error.message_dict if hasattr(error, "error_dict") else {"__all__": error.messages}
+    for field in obj._meta.concrete_fields:
+        value = getattr(obj, field.attname, None)
+        if isinstance(value, str) and "\x00" in value:
+            problems.setdefault(field.name, []).append(_("Text must not contain NUL characters."))
+    if problems:
+        raise Invalid(problems)
 
 
 def _stamp(actor: Actor, obj: models.Model, *, creating: bool) -> None:
