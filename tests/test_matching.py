@@ -227,3 +227,45 @@ def test_umbrella_match_prints_a_summary_with_a_reason_for_every_unmet_requireme
     out = io.StringIO()
     call_command("match", "--user", personas.coordinator.user.username, "--approve", "--no-progress", stdout=out)
     assert "— decided" in out.getvalue() and Allocation.objects.count() == 3
+
+
+def approve_revision(personas, source, edit):
+    """Start a revision of `source`, let `edit(rows by predecessor id)` change the draft, propose and approve it."""
+    draft = needs.start_new_revision(actor=personas.recipient, list_id=source.pk)
+    edit({row.carried_from_id: row for row in draft.requirements.all()})
+    draft.refresh_from_db()
+    draft = needs.propose_requirement_list(actor=personas.recipient, list_id=draft.pk, expected_version=draft.version)
+    return needs.approve_requirement_list(actor=personas.coordinator, list_id=draft.pk, expected_version=draft.version)
+
+
+def test_allocations_follow_their_rows_into_an_approved_revision_and_are_not_counted_twice(personas, market):
+    run = services.run_match(actor=personas.coordinator, list_id=market["list"].pk)
+    services.approve_proposals(actor=personas.coordinator, run_id=run.pk, expected_version=run.version)
+    r1, r2, r3, r4 = market["requirements"]
+
+    def edit(rows):  # the recipient drops R4 and asks for 15 of R2 instead of 10
+        needs.delete_requirement(actor=personas.recipient, requirement_id=rows[r4.pk].pk, expected_version=rows[r4.pk].version)
+        needs.update_requirement(actor=personas.recipient, requirement_id=rows[r2.pk].pk, expected_version=rows[r2.pk].version,
+                                 changes={"quantity": 15})
+    carries_before = ChangeRecord.objects.filter(action="carry").count()
+    revision = approve_revision(personas, market["list"], edit)
+    successor = {row.carried_from_id: row for row in revision.requirements.all()}
+    active = Allocation.objects.filter(state=AllocationState.ACTIVE)
+    assert {(a.requirement_id, a.covers) for a in active} == {
+        (successor[r1.pk].pk, Decimal(10)), (successor[r2.pk].pk, Decimal(2)), (r4.pk, Decimal(6))}  # R4 was dropped: it stays
+    assert ChangeRecord.objects.filter(action="carry").count() == carries_before + 2
+    again = services.run_match(actor=personas.coordinator, list_id=revision.pk)
+    assert outcome(again, successor[r1.pk]).status == why.MET  # covered by the carried allocation, not proposed anew
+    assert outcome(again, successor[r2.pk]).covered == Decimal(2)  # the 12 A are all given: nothing more to propose
+    assert not ProposedAllocation.objects.filter(run=again, requirement=successor[r1.pk]).exists()
+    assert verify().ok
+
+
+def test_a_revision_whose_approval_fails_carries_nothing(personas, market):
+    run = services.run_match(actor=personas.coordinator, list_id=market["list"].pk)
+    services.approve_proposals(actor=personas.coordinator, run_id=run.pk, expected_version=run.version)
+    draft = needs.start_new_revision(actor=personas.recipient, list_id=market["list"].pk)
+    draft = needs.propose_requirement_list(actor=personas.recipient, list_id=draft.pk, expected_version=draft.version)
+    with pytest.raises(Forbidden):
+        needs.approve_requirement_list(actor=personas.recipient, list_id=draft.pk, expected_version=draft.version)
+    assert set(Allocation.objects.values_list("requirement__requirement_list", flat=True)) == {market["list"].pk}

@@ -38,7 +38,7 @@ from umbrella.matching.models import (
     RequirementOutcome,
     RunState,
 )
-from umbrella.needs.models import ListState, RequirementList
+from umbrella.needs.models import ListState, Requirement, RequirementList
 from umbrella.pledges import services as pledges
 from umbrella.pledges.models import Pledge, PledgeState
 
@@ -320,3 +320,13 @@ def release_allocation(*, actor: Actor, allocation_id: int, expected_version: in
         _release(actor, allocation)
         _release_pledge_if_free(actor, allocation.pledge_id)
         return allocation
+
+
+def carry_allocations(*, actor: Actor, approved: RequirementList) -> list[Allocation]:
+    """When a revision is approved, every active allocation of a row it carried over moves to the new row, so
+    what was allocated stays counted against the list now in force. An allocation whose row the revision
+    dropped stays where it was, on the superseded list, until it is released or a re-plan moves it."""
+    successors = {row.carried_from_id: row for row in Requirement.objects.filter(requirement_list=approved, carried_from__isnull=False)}
+    moving = Allocation.objects.select_for_update().filter(state=AllocationState.ACTIVE, requirement_id__in=successors).order_by("id")
+    return [services.update_record(actor=actor, obj=allocation, changes={"requirement": successors[allocation.requirement_id]},
+                                   expected_version=allocation.version, action="carry") for allocation in moving]

@@ -84,6 +84,10 @@ class Requirement(OwnedModel):
     )
     notes = models.TextField(_("notes"), blank=True)
     marking = marking_field(Marking.PARTICIPANTS)
+    carried_from = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="carried_to", editable=False,
+        verbose_name=_("carried from"), help_text=_("The row of the earlier revision this one was copied from."),
+    )
 
     class Meta:
         ordering = ["priority", "needed_by", "id"]

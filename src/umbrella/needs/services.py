@@ -18,6 +18,7 @@ from umbrella.core import services
 from umbrella.core.access import Actor, OrganizationKind, Role, get_visible, require_owner, require_role
 from umbrella.core.errors import Conflict, Invalid, InvalidTransition
 from umbrella.needs.models import LIST_LIFECYCLE, ListState, Requirement, RequirementList
+from umbrella.needs.signals import revision_approved
 
 RECIPIENT = frozenset({OrganizationKind.RECIPIENT})
 COORDINATOR = frozenset({OrganizationKind.COORDINATOR})
@@ -103,7 +104,8 @@ def return_requirement_list(*, actor: Actor, list_id: int, expected_version: int
 
 
 def approve_requirement_list(*, actor: Actor, list_id: int, expected_version: int) -> RequirementList:
-    """Approve a proposed revision; the series' previously approved revision becomes superseded."""
+    """Approve a proposed revision; the series' previously approved revision becomes superseded, and whatever
+    follows the list (allocations) is told, in the same transaction."""
     with transaction.atomic():
         requirement_list = _locked_list(actor, list_id)
         require_list_step(actor, requirement_list, "approve")
@@ -112,16 +114,18 @@ def approve_requirement_list(*, actor: Actor, list_id: int, expected_version: in
             .filter(series=requirement_list.series, state=ListState.APPROVED)
             .exclude(pk=requirement_list.pk)
         )
-        for older in previous:
-            _step(actor, older, "supersede", older.version)
-        return _step(
+        superseded = [_step(actor, older, "supersede", older.version) for older in previous]
+        approved = _step(
             actor, requirement_list, "approve", expected_version,
             approved_at=timezone.now(), approved_by=actor.user,
         )
+        revision_approved.send(sender=RequirementList, actor=actor, approved=approved, superseded=superseded)
+        return approved
 
 
 def start_new_revision(*, actor: Actor, list_id: int) -> RequirementList:
-    """A new draft revision of an approved (or superseded) list, carrying a copy of its requirements."""
+    """A new draft revision of an approved (or superseded) list, carrying a copy of its requirements (each
+    remembers the row it was copied from, so allocations can follow it when the revision is approved)."""
     with transaction.atomic():
         source = _locked_list(actor, list_id)
         require_list_step(actor, source, "new-revision")
@@ -138,7 +142,7 @@ def start_new_revision(*, actor: Actor, list_id: int) -> RequirementList:
         services.create_record(actor=actor, obj=draft, action="new-revision")
         for requirement in source.requirements.order_by("id"):
             values = {name: getattr(requirement, name) for name in COPIED_REQUIREMENT_FIELDS}
-            services.create_record(actor=actor, obj=Requirement(owner=source.owner, requirement_list=draft, **values))
+            services.create_record(actor=actor, obj=Requirement(owner=source.owner, requirement_list=draft, carried_from=requirement, **values))
         return draft
 
 
