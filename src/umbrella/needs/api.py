@@ -61,6 +61,7 @@ class RequirementOut(Schema):
     notes: str
     marking: str
     version: int
+    carried_from: int | None = Field(None, alias="carried_from_id", description="The row of the earlier revision this one was copied from")
 
     @staticmethod
     def resolve_requirement_list(obj) -> int:
