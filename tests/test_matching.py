@@ -238,7 +238,7 @@ def approve_revision(personas, source, edit):
     return needs.approve_requirement_list(actor=personas.coordinator, list_id=draft.pk, expected_version=draft.version)
 
 
-def test_allocations_follow_their_rows_into_an_approved_revision_and_are_not_counted_twice(personas, market):
+def test_allocations_follow_their_rows_into_an_approved_revision_and_are_not_counted_twice(personas, market, as_client):
     run = services.run_match(actor=personas.coordinator, list_id=market["list"].pk)
     services.approve_proposals(actor=personas.coordinator, run_id=run.pk, expected_version=run.version)
     r1, r2, r3, r4 = market["requirements"]
@@ -259,6 +259,8 @@ def test_allocations_follow_their_rows_into_an_approved_revision_and_are_not_cou
     assert outcome(again, successor[r2.pk]).covered == Decimal(2)  # the 12 A are all given: nothing more to propose
     assert not ProposedAllocation.objects.filter(run=again, requirement=successor[r1.pk]).exists()
     assert verify().ok
+    page = as_client("recipient").get(successor[r1.pk].get_absolute_url()).content.decode()
+    assert "Copied from" in page and f"#{r1.pk}" in page
 
 
 def test_a_revision_whose_approval_fails_carries_nothing(personas, market):

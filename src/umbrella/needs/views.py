@@ -140,12 +140,21 @@ def requirement_detail(request: HttpRequest, pk: int) -> HttpResponse:
             (_("Needed by"), requirement.needed_by), (_("Destination"), requirement.destination),
             (_("Substitutes"), _("accepted") if requirement.accept_substitutes else _("exact item only")),
             (_("Notes"), requirement.notes), (_("Marking"), requirement.get_marking_display()), (_("Version"), requirement.version),
+            *_carried_from(request, requirement),
         ],
         history=history_rows(requirement),
         extra={"editable": editable, "allocations": requirement.allocations.visible_to(request.actor).filter(state="active")
                .select_related("pledge__owner", "pledge__item_type", "requirement__item_type")},
     )
     return render(request, "needs/requirement_detail.html", {"page": page})
+
+
+def _carried_from(request: HttpRequest, requirement: Requirement) -> list[tuple[str, str]]:
+    """The row of the earlier revision this one was copied from, when the reader may see it."""
+    if requirement.carried_from_id is None:
+        return []
+    earlier = Requirement.objects.visible_to(request.actor).filter(pk=requirement.carried_from_id).select_related("requirement_list").first()
+    return [(_("Copied from"), f"{earlier.requirement_list} #{earlier.pk}")] if earlier else []
 
 
 @login_required
