@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import polib
+from django.utils import translation
 
 import umbrella
 
@@ -32,3 +33,23 @@ def test_the_language_switch_persists_and_every_page_speaks_ukrainian(as_client,
         assert ">Pledges<" not in body and ">Sign out<" not in body, url
     client.post("/i18n/setlang/", {"language": "en", "next": "/"})
     assert ">Pledges<" in client.get("/").content.decode()
+
+
+def test_every_capability_area_is_named_in_the_catalogue_so_it_is_translated(db):
+    from umbrella.catalog.models import AREA_NAMES, CapabilityArea
+
+    assert set(CapabilityArea.objects.values_list("name", flat=True)) == set(AREA_NAMES)
+
+
+def test_capability_areas_read_in_ukrainian_in_lists_filters_and_details(as_client, personas):
+    from tests import factories
+
+    item = factories.item_type(personas, marking="public")
+    client = as_client("donor_editor")
+    client.post("/i18n/setlang/", {"language": "uk", "next": "/"})
+    listing = client.get("/catalog/").content.decode()
+    assert all(f">{name}<" in listing for name in ("Артилерія", "Безпілотники", "Бронетехніка"))  # the area filter's choices
+    detail = client.get(item.get_absolute_url()).content.decode()
+    with translation.override("uk"):
+        ukrainian = item.capability_area.label
+    assert ukrainian != item.capability_area.name and ukrainian in detail

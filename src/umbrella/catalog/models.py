@@ -7,11 +7,25 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
 from umbrella.catalog.nsn import NSN, NsnError, parse_nsn
 from umbrella.core.access import Marking
 from umbrella.core.models import OwnedModel, marking_field
+
+# The agreed capability areas (set by migration 0002), named here too so that their names are in the
+# translation catalogue: a migration that adds an area adds its name here (a test checks it).
+AREA_NAMES = (
+    gettext_noop("Air force"), gettext_noop("Integrated air and missile defence"), gettext_noop("Artillery"), gettext_noop("Armour"),
+    gettext_noop("Maritime"), gettext_noop("IT"), gettext_noop("Demining"), gettext_noop("Drones"), gettext_noop("Medical"),
+    gettext_noop("Humanitarian"), gettext_noop("Other"),
+)
+
+
+def area_label(name: str) -> str:
+    """A capability area's name in the reader's language."""
+    return gettext(name)
 
 
 class CapabilityArea(models.Model):
@@ -27,7 +41,11 @@ class CapabilityArea(models.Model):
         verbose_name_plural = _("capability areas")
 
     def __str__(self) -> str:
-        return self.name
+        return self.label
+
+    @property
+    def label(self) -> str:
+        return area_label(self.name)
 
 
 class UnitOfIssue(models.TextChoices):

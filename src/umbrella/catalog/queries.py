@@ -9,6 +9,12 @@ from umbrella.core.errors import Invalid
 from umbrella.core.money import format_eur
 from umbrella.web.listing import Column, Filter, Listing
 
+
+def area_choices() -> list[tuple[str, str]]:
+    """The capability areas to filter by, named in the reader's language."""
+    return [(area.code, area.label) for area in CapabilityArea.objects.all()]
+
+
 YES_NO = [("True", gettext_lazy("yes")), ("False", gettext_lazy("no"))]
 
 
@@ -16,15 +22,14 @@ ITEM_TYPES = Listing(
     columns=(
         Column(gettext_lazy("Code"), lambda o: o.code, sort="code"),
         Column(gettext_lazy("Name"), lambda o: o.name, sort="name"),
-        Column(gettext_lazy("Capability area"), lambda o: o.capability_area.name, sort="capability_area__order"),
+        Column(gettext_lazy("Capability area"), lambda o: o.capability_area.label, sort="capability_area__order"),
         Column(gettext_lazy("Standard or calibre"), lambda o: o.standard, sort="standard"),
         Column(gettext_lazy("NSN"), lambda o: o.parsed_nsn or "", sort="nsn"),
         Column(gettext_lazy("Unit value"), lambda o: format_eur(o.unit_value_eur), sort="unit_value_eur", numeric=True),
         Column(gettext_lazy("Sensitive"), lambda o: _("yes") if o.sensitive else ""),
     ),
     filters=(
-        Filter("area", gettext_lazy("Capability area"), "capability_area__code",
-               lambda actor: list(CapabilityArea.objects.values_list("code", "name"))),
+        Filter("area", gettext_lazy("Capability area"), "capability_area__code", lambda actor: area_choices()),
         Filter("sensitive", gettext_lazy("Sensitive"), "sensitive", lambda actor: YES_NO),
         Filter("bulk", gettext_lazy("Bulk"), "bulk", lambda actor: YES_NO),
     ),

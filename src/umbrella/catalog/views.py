@@ -50,7 +50,7 @@ def item_type_detail(request: HttpRequest, pk: int) -> HttpResponse:
         title=item.name,
         obj=item,
         fields=[
-            (_("Code"), item.code), (_("Capability area"), item.capability_area.name),
+            (_("Code"), item.code), (_("Capability area"), item.capability_area.label),
             (_("NATO Stock Number"), f"{nsn} (codified by {nsn.country})" if nsn else None),
             (_("Standard or calibre"), item.standard), (_("Unit of issue"), item.get_unit_of_issue_display()),
             (_("Unit value"), f"{format_eur(item.unit_value_eur)} ({item.get_valuation_basis_display()})"),

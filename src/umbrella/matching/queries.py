@@ -11,6 +11,7 @@ from django.db.models.functions import Cast
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
+from umbrella.catalog.models import area_label
 from umbrella.core.access import Actor
 from umbrella.matching import reasons as why
 from umbrella.matching.market import Policy
@@ -140,7 +141,7 @@ def _coverage_cells(run: MatchRun) -> tuple[dict[str, dict[int, CoverageCell]], 
     by_priority = {p: CoverageCell() for p in PRIORITIES}
     for row in rows:
         priority = row["requirement__priority"]
-        for cell in (by_area[row["requirement__item_type__capability_area__name"]][priority], by_priority[priority]):
+        for cell in (by_area[area_label(row["requirement__item_type__capability_area__name"])][priority], by_priority[priority]):
             setattr(cell, row["status"], getattr(cell, row["status"]) + row["n"])
             cell.points += points[priority] * (row["covered_share"] or 0.0)
             cell.points_available += points[priority] * row["n"]

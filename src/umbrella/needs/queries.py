@@ -3,7 +3,7 @@
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from umbrella.catalog.models import CapabilityArea
+from umbrella.catalog.queries import area_choices
 from umbrella.needs.models import ListState
 from umbrella.web.listing import Column, Filter, Listing
 
@@ -29,13 +29,12 @@ REQUIREMENTS = Listing(
         Column(gettext_lazy("Quantity"), lambda o: o.quantity, sort="quantity", numeric=True),
         Column(gettext_lazy("Needed by"), lambda o: o.needed_by, sort="needed_by"),
         Column(gettext_lazy("Destination"), lambda o: o.destination, sort="destination"),
-        Column(gettext_lazy("Capability area"), lambda o: o.item_type.capability_area.name, sort="item_type__capability_area__order"),
+        Column(gettext_lazy("Capability area"), lambda o: o.item_type.capability_area.label, sort="item_type__capability_area__order"),
         Column(gettext_lazy("Substitutes"), lambda o: _("accepted") if o.accept_substitutes else _("exact only")),
     ),
     filters=(
         Filter("priority", gettext_lazy("Priority"), "priority", lambda actor: [(str(p), f"P{p}") for p in range(1, 6)]),
-        Filter("area", gettext_lazy("Capability area"), "item_type__capability_area__code",
-               lambda actor: list(CapabilityArea.objects.values_list("code", "name"))),
+        Filter("area", gettext_lazy("Capability area"), "item_type__capability_area__code", lambda actor: area_choices()),
     ),
     search=("item_type__name", "item_type__code", "destination", "notes"),
     default_sort="priority,needed_by",

@@ -2,7 +2,7 @@
 
 from django.utils.translation import gettext_lazy
 
-from umbrella.catalog.models import CapabilityArea
+from umbrella.catalog.queries import area_choices
 from umbrella.core.access import Marking, OrganizationKind
 from umbrella.core.money import format_eur
 from umbrella.orgs.models import Organization
@@ -23,14 +23,13 @@ PLEDGES = Listing(
         Column(gettext_lazy("Available from"), lambda o: o.available_from, sort="available_from"),
         Column(gettext_lazy("Delivered"), lambda o: o.quantity_delivered, sort="quantity_delivered", numeric=True),
         Column(gettext_lazy("Value"), lambda o: format_eur(o.value_eur), sort="value_eur", numeric=True),
-        Column(gettext_lazy("Capability area"), lambda o: o.item_type.capability_area.name, sort="item_type__capability_area__order"),
+        Column(gettext_lazy("Capability area"), lambda o: o.item_type.capability_area.label, sort="item_type__capability_area__order"),
         Column(gettext_lazy("Marking"), lambda o: o.get_marking_display(), sort="marking"),
     ),
     filters=(
         Filter("state", gettext_lazy("State"), "state", lambda actor: PledgeState.choices),
         Filter("donor", gettext_lazy("Donor"), "owner__code", _donor_choices),
-        Filter("area", gettext_lazy("Capability area"), "item_type__capability_area__code",
-               lambda actor: list(CapabilityArea.objects.values_list("code", "name"))),
+        Filter("area", gettext_lazy("Capability area"), "item_type__capability_area__code", lambda actor: area_choices()),
         Filter("marking", gettext_lazy("Marking"), "marking", lambda actor: Marking.choices),
     ),
     search=("item_type__name", "item_type__code", "reference", "notes", "owner__name"),

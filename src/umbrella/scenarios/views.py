@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from umbrella.catalog.models import area_label
 from umbrella.core.access import OrganizationKind, allowed, get_visible
 from umbrella.core.errors import DomainError, Invalid
 from umbrella.core.money import format_eur, format_eur_short
@@ -107,5 +108,5 @@ def scenario_compare(request: HttpRequest) -> HttpResponse:
     return render(request, "scenarios/scenario_compare.html", {
         "scenarios": scenarios,
         "lost": [(year, [s.results["lost_by_year"].get(year, {}).get("total_eur") for s in scenarios]) for year in years],
-        "areas": [(area, [sum(s.results["uncovered_by_area_priority"].get(area, {}).values()) for s in scenarios]) for area in areas],
+        "areas": [(area_label(area), [sum(s.results["uncovered_by_area_priority"].get(area, {}).values()) for s in scenarios]) for area in areas],
     })
