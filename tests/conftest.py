@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 from django.conf import settings
+from django.utils import translation
 
 from umbrella.core.testing import build_personas, load_personas
 
@@ -15,6 +16,14 @@ def pytest_configure(config):
 def django_db_setup(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
         build_personas()
+
+
+@pytest.fixture(autouse=True)
+def english_unless_asked():
+    """A request leaves its language active in the thread; each test starts in the default language again."""
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
 
 
 @pytest.fixture

@@ -53,3 +53,17 @@ def test_capability_areas_read_in_ukrainian_in_lists_filters_and_details(as_clie
     with translation.override("uk"):
         ukrainian = item.capability_area.label
     assert ukrainian != item.capability_area.name and ukrainian in detail
+
+
+def test_recent_changes_and_history_name_actions_and_records_in_ukrainian(as_client, personas):
+    from tests import factories
+
+    pledge = factories.pledge(personas)
+    factories.advance(personas, pledge, "offer")
+    client = as_client("coordinator")
+    client.post("/i18n/setlang/", {"language": "uk", "next": "/"})
+    dashboard = client.get("/").content.decode()
+    assert "запропоновано · обіцянка #" in dashboard and "pledges.pledge" not in dashboard
+    history = client.get(pledge.get_absolute_url()).content.decode()
+    assert "<strong>створено</strong>" in history and "<strong>запропоновано</strong>" in history
+    assert "<strong>create</strong>" not in history

@@ -173,7 +173,7 @@ class Compatibility(OwnedModel):
         return reverse("item-type", args=[self.source_id])
 
     def __str__(self) -> str:
-        return f"{self.source.code} {self.kind} {self.target.code}"
+        return f"{self.source.code} {self.get_kind_display()} {self.target.code}"
 
     def clean(self) -> None:
         if self.source_id is not None and self.source_id == self.target_id:

@@ -86,6 +86,10 @@ class Actor:
     def kind(self) -> str | None:
         return self.organization.kind if self.organization is not None else None
 
+    @property
+    def role_label(self) -> str:
+        return str(Role(self.role).label) if self.role else ""
+
     def has_role(self, role: str) -> bool:
         return self.is_system or (self.role is not None and ROLE_RANK[self.role] >= ROLE_RANK[role])
 

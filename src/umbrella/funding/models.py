@@ -127,4 +127,4 @@ class FairShareYear(OwnedModel):
         verbose_name = _("fair-share year")
 
     def __str__(self) -> str:
-        return f"Fair share {self.year}"
+        return _("Fair share %(year)s") % {"year": self.year}

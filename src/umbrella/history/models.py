@@ -34,7 +34,7 @@ class TrackerRelease(OwnedModel):
         return reverse("donor-comparison") + f"?release={self.pk}"
 
     def __str__(self) -> str:
-        return self.label or f"{self.source}, release {self.release}"
+        return self.label or _("%(source)s, release %(release)s") % {"source": self.source, "release": self.release}
 
     def sealed_rows_problem(self) -> str | None:
         """For `umbrella ledger verify`: whether the imported rows still hash to the recorded digest."""

@@ -61,7 +61,8 @@ class MatchRun(OwnedModel):
         return None
 
     def __str__(self) -> str:
-        return f"Match run {self.pk} ({self.requirement_list.series} r{self.requirement_list.revision})"
+        return _("Match run %(number)s (%(series)s r%(revision)s)") % {
+            "number": self.pk, "series": self.requirement_list.series, "revision": self.requirement_list.revision}
 
 
 class RunResult(models.Model):
@@ -155,4 +156,5 @@ class Allocation(OwnedModel):
         return reverse("allocation", args=[self.pk])
 
     def __str__(self) -> str:
-        return f"{self.quantity.normalize():f} of pledge {self.pledge_id} → requirement {self.requirement_id}"
+        return _("%(quantity)s of pledge %(pledge)s → requirement %(requirement)s") % {
+            "quantity": f"{self.quantity.normalize():f}", "pledge": self.pledge_id, "requirement": self.requirement_id}

@@ -21,6 +21,7 @@ from umbrella.matching.queries import summarize
 from umbrella.needs.models import ListState, Requirement
 from umbrella.pledges.models import Pledge, PledgeState
 from umbrella.web.charts import Bar, bar_chart
+from umbrella.web.pages import change_rows
 
 TOP = 10
 DONORS_CHARTED = 15
@@ -95,18 +96,18 @@ def _coming(actor: Actor) -> dict:
 
 def coordination(actor: Actor) -> dict:
     return {"kind": "coordination", "coverage": _coverage(actor), "donors": _by_donor(actor),
-            "fair_share": _fair_share(actor), "changes": recent_changes(actor, TOP)}
+            "fair_share": _fair_share(actor), "changes": change_rows(recent_changes(actor, TOP))}
 
 
 def donor(actor: Actor) -> dict:
     own = Pledge.objects.visible_to(actor).filter(owner=actor.organization)
     return {"kind": "donor", "own_by_state": own.values("state").annotate(n=Count("pk"), value=Sum("value_eur")).order_by("state"),
             "open": _open_requirements(actor), "fair_share": _fair_share(actor, actor.organization.code),
-            "changes": recent_changes(actor, TOP)}
+            "changes": change_rows(recent_changes(actor, TOP))}
 
 
 def recipient(actor: Actor) -> dict:
-    return {"kind": "recipient", "coming": _coming(actor), "coverage": _coverage(actor), "changes": recent_changes(actor, TOP)}
+    return {"kind": "recipient", "coming": _coming(actor), "coverage": _coverage(actor), "changes": change_rows(recent_changes(actor, TOP))}
 
 
 def public(actor: Actor) -> dict:

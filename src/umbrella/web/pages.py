@@ -7,10 +7,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django import forms as django_forms
+from django.apps import apps
 from django.contrib import messages
+from django.core.exceptions import FieldDoesNotExist
+from django.db import models
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.text import slugify
+from django.utils.translation import gettext_lazy
 
 from umbrella.core import exports
 from umbrella.core.errors import DomainError, Invalid
@@ -66,14 +70,52 @@ class DetailPage:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+# What each action recorded in the ledger reads as in a record's history (a lifecycle step by its name).
+ACTION_LABELS = {
+    "create": gettext_lazy("created"), "update": gettext_lazy("changed"), "delete": gettext_lazy("deleted"),
+    "offer": gettext_lazy("offered"), "accept": gettext_lazy("accepted"), "allocate": gettext_lazy("allocated"),
+    "ship": gettext_lazy("shipped"), "deliver": gettext_lazy("delivered"), "hand_over": gettext_lazy("handed over"),
+    "withdraw": gettext_lazy("withdrawn"), "expire": gettext_lazy("expired"), "propose": gettext_lazy("proposed"),
+    "approve": gettext_lazy("approved"), "return": gettext_lazy("returned to draft"), "supersede": gettext_lazy("superseded"),
+    "commit": gettext_lazy("committed"), "disburse": gettext_lazy("disbursed"), "release": gettext_lazy("released"),
+    "decide": gettext_lazy("decided"), "carry": gettext_lazy("carried to the new revision"),
+    "new-revision": gettext_lazy("new revision started"), "issue-token": gettext_lazy("token issued"),
+    "revoke-token": gettext_lazy("token revoked"),
+}
+
+
+def field_label(model: type[models.Model], name: str) -> str:
+    """A recorded field by its name in the reader's language (a snapshot names foreign keys by their column)."""
+    for candidate in (name, name.removesuffix("_id")):
+        try:
+            return str(model._meta.get_field(candidate).verbose_name)
+        except FieldDoesNotExist:
+            continue
+    return name
+
+
+def entity_label(entity: str) -> str:
+    """A ledger entry's kind of record (an app label such as "funding.funding") in the reader's language."""
+    try:
+        return str(apps.get_model(entity)._meta.verbose_name)
+    except (LookupError, ValueError):
+        return entity
+
+
+def change_rows(changes: list) -> list[dict[str, Any]]:
+    """Ledger entries as a reader sees them in a list of recent changes."""
+    return [{"at": c.at, "action": ACTION_LABELS.get(c.action, c.action), "what": entity_label(c.entity), "id": c.entity_id,
+             "user": c.actor_user} for c in changes]
+
+
 def history_rows(obj: Any) -> list[dict[str, Any]]:
     rows = []
     for change in history(obj)[:HISTORY_LIMIT]:
         before, after = change.before or {}, change.after or {}
-        changed = sorted(name for name in set(before) | set(after)
+        changed = sorted(field_label(type(obj), name) for name in set(before) | set(after)
                          if before.get(name) != after.get(name) and name not in ("version", "updated_at", "updated_by_id"))
         rows.append({
-            "at": change.at, "action": change.action, "user": change.actor_user,
+            "at": change.at, "action": ACTION_LABELS.get(change.action, change.action), "user": change.actor_user,
             "organization": change.actor_organization, "fields": changed if change.action not in ("create", "delete") else [],
         })
     return rows
