@@ -20,6 +20,10 @@ start-ups).
 
 from __future__ import annotations
 
+import ctypes
+import os
+import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -233,8 +237,34 @@ class _Model:
     value: np.ndarray
 
 
+_banner_lock = threading.Lock()
+_banner_shown = False
+
+
+def _new_solver() -> highspy.Highs:
+    """A HiGHS instance that has printed nothing. HiGHS ≥ 1.8 prints its banner to the process's standard output
+    when the first instance is built, before any option can be set, which would break `--json` output; so the
+    first instance is built with file descriptor 1 pointed at /dev/null (C's buffer flushed before it returns)."""
+    global _banner_shown
+    with _banner_lock:
+        if _banner_shown:
+            return highspy.Highs()
+        sys.stdout.flush()
+        saved, devnull = os.dup(1), os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, 1)
+            solver = highspy.Highs()
+            ctypes.CDLL(None).fflush(None)
+        finally:
+            os.dup2(saved, 1)
+            os.close(saved)
+            os.close(devnull)
+        _banner_shown = True
+        return solver
+
+
 def _loaded(model: _Model, integer_columns: np.ndarray) -> highspy.Highs:
-    solver = highspy.Highs()
+    solver = _new_solver()
     solver.setOptionValue("output_flag", False)
     solver.setOptionValue("mip_rel_gap", 0.0)
     solver.setOptionValue("primal_feasibility_tolerance", 1e-10)

@@ -1,0 +1,92 @@
+"""Every `--json` report, read as a script reads it: the installed `umbrella` entry point run as a subprocess
+against a small demo on its own database (SQLite, or a PostgreSQL database of its own on that leg), its standard
+output parsed whole as JSON. A library printing to the process's standard output (HiGHS prints a banner when its
+first solver is built) would break these, and `call_command` would never see it."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from tests.browser.conftest import _own_database
+from tests.test_history import GOOD, write_release
+
+UMBRELLA = str(Path(sys.executable).with_name("umbrella"))
+DEMO_SCALE = "0.05"
+
+
+@pytest.fixture(scope="module")
+def demo_env(tmp_path_factory):
+    data_dir = tmp_path_factory.mktemp("cli-json")
+    database_url, admin = _own_database(os.environ.get("UMBRELLA_DATABASE_URL"))
+    env = {**os.environ, "UMBRELLA_DATA_DIR": str(data_dir)}
+    env.pop("UMBRELLA_DATABASE_URL", None)
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    if database_url:
+        env["UMBRELLA_DATABASE_URL"] = database_url
+    subprocess.run([UMBRELLA, "demo", "--no-serve", "--scale", DEMO_SCALE], env=env, check=True, capture_output=True, timeout=600)
+    yield {"env": env, "dir": data_dir}
+    if admin:
+        connection, name = admin
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        connection.close()
+    shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def umbrella_json(demo_env, *arguments: str):
+    """Runs the installed command and parses its whole standard output as JSON (nothing before or after it)."""
+    result = subprocess.run([UMBRELLA, *arguments], env=demo_env["env"], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_stats(demo_env):
+    stats = umbrella_json(demo_env, "stats", "--json")
+    assert stats["item_types"]["total"] == 255
+    assert sum(stats["compatibilities"]["by_kind"].values()) == stats["compatibilities"]["total"]
+
+
+def test_match_then_scenario_then_fair_share(demo_env):
+    run = umbrella_json(demo_env, "match", "--user", "hq-staff", "--json")
+    assert run["state"] == "proposed" and run["objective"] >= run["greedy_objective"]
+    scenario = umbrella_json(demo_env, "scenario", "--donors", "USA", "--date", "2026-01-01", "--user", "hq-staff", "--json")
+    assert scenario["donors"] == ["USA"] and scenario["coverage_points_after"] <= scenario["coverage_points_before"]
+    fair_share = umbrella_json(demo_env, "fair-share", "--year", "2025", "--json")
+    assert Decimal(fair_share["targets_total_eur"]) == Decimal(fair_share["floor_eur"]) == Decimal("40000000000.00")
+
+
+def test_match_file_solves_with_highs(demo_env, tmp_path):
+    # Two offers competing for two requirements: one component of four arcs, solved by HiGHS (not in closed form).
+    problem = {"requirements": [{"id": "r1", "quantity": 5, "weight": 3}, {"id": "r2", "quantity": 5, "weight": 2}],
+               "offers": [{"id": "o1", "quantity": 4}, {"id": "o2", "quantity": 4}],
+               "arcs": [{"offer": o, "requirement": r, "cost": 0} for o in ("o1", "o2") for r in ("r1", "r2")],
+               "integer": True}
+    path = tmp_path / "problem.json"
+    path.write_text(json.dumps(problem))
+    solution = umbrella_json(demo_env, "match-file", str(path), "--json")
+    assert solution["status"] == "optimal" and solution["objective"] == pytest.approx(5 * 3 + 3 * 2)
+
+
+def test_ledger_checkpoint_and_verify(demo_env):
+    checkpoint = umbrella_json(demo_env, "ledger", "checkpoint", "--json")
+    verified = umbrella_json(demo_env, "ledger", "verify", "--json")
+    assert verified["ok"] is True and verified["size"] >= checkpoint["tree_size"]
+
+
+def test_import_dry_run_and_tracker_report(demo_env, tmp_path):
+    rows = tmp_path / "item-types.csv"
+    rows.write_text("code,name,capability_area,unit_value_eur\nTEST-RADIO,Test radio set,other,1200\n")
+    report = umbrella_json(demo_env, "import", "item-types", str(rows), "--dry-run", "--user", "hq-staff", "--json")
+    assert (report["rows"], report["errors"], report["written"]) == (1, [], False)
+    release = write_release(tmp_path / "release", GOOD)
+    umbrella_json(demo_env, "import", "kiel", str(release), "--user", "hq-staff", "--json")
+    by_donor = umbrella_json(demo_env, "report", "allocations", "--by", "donor", "--json")
+    germany = next(row for row in by_donor["rows"] if row["iso"] == "DEU")
+    assert by_donor["by"] == "donor" and Decimal(germany["total_eur"]) == Decimal("750000000.00")
