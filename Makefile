@@ -5,14 +5,28 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
+# Every dependency at the version the suite passed with, each file checked against its hash. The project
+# itself is installed on top without resolving anything again.
+LOCK := requirements.lock
+PIP_VERSION := 26.3
+PIP_TOOLS_VERSION := 7.6.2
 
-.PHONY: demo test serve bench clean-demo
+.PHONY: demo test serve bench clean-demo lock
 
-$(INSTALLED): pyproject.toml
+$(INSTALLED): pyproject.toml $(LOCK)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet pip==$(PIP_VERSION)
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(INSTALLED)
+
+# After changing dependencies in pyproject.toml (or to take newer releases): resolve them again into the lock
+# with hashes (needs the package index), then `make test` before committing both files.
+lock:
+	test -x $(VENV)-lock/bin/python || $(PYTHON) -m venv $(VENV)-lock
+	$(VENV)-lock/bin/python -m pip install --quiet pip-tools==$(PIP_TOOLS_VERSION)
+	$(VENV)-lock/bin/pip-compile --quiet --upgrade --generate-hashes --allow-unsafe --strip-extras \
+		--no-emit-index-url --no-emit-find-links --extra test --output-file $(LOCK) pyproject.toml
 
 demo: $(INSTALLED)
 	$(BIN)/umbrella demo
