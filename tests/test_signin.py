@@ -248,3 +248,14 @@ def wait_for(url: str):
         except OSError:
             time.sleep(0.2)
     pytest.fail(f"{url} did not answer")
+
+
+@pytest.mark.django_db
+def test_the_admin_sign_in_shares_the_throttle(personas, client):
+    for _ in range(throttle.PER_PAIR):
+        response = client.post("/admin/login/", {"username": "adam", "password": WRONG}, REMOTE_ADDR=ATTACKER)
+        assert response.status_code == 200 and "_auth_user_id" not in client.session
+    refused = client.post("/admin/login/", {"username": "adam", "password": PERSONA_PASSWORD}, REMOTE_ADDR=ATTACKER)
+    assert "Too many failed sign-ins" in refused.content.decode() and "_auth_user_id" not in client.session
+    signed_in, page = sign_in(client, "adam", PERSONA_PASSWORD, ATTACKER)
+    assert not signed_in and "Too many failed sign-ins" in page

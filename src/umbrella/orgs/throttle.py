@@ -69,11 +69,10 @@ def finish(attempt_id: int, *, succeeded: bool, now: dt.datetime | None = None) 
         if succeeded:
             # The user proved the address is theirs: its own failures stop counting against them.
             SignInAttempt.objects.filter(username=attempt.username, address=attempt.address).exclude(pk=attempt.pk).delete()
-            attempt.outcome = Outcome.SUCCEEDED
         else:
-            attempt.outcome = Outcome.FAILED
             log.warning("refused sign-in for %r from %s", attempt.username, attempt.address)
-        attempt.save(update_fields=["outcome"])
+        outcome = Outcome.SUCCEEDED if succeeded else Outcome.FAILED
+        SignInAttempt.objects.filter(pk=attempt.pk).update(outcome=outcome)
         SignInAttempt.objects.filter(
             Q(at__lt=now - KNOWN_FOR) | (Q(at__lt=now - WINDOW) & ~Q(outcome=Outcome.SUCCEEDED))
         ).delete()

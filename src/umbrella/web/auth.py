@@ -3,6 +3,7 @@ from __future__ import annotations
 import ipaddress
 
 from django.conf import settings
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
@@ -44,11 +45,11 @@ def _normalized(address: str) -> str:
     return (str(parsed) if parsed else address or "unknown")[:64]
 
 
-class ThrottledSignInForm(AuthenticationForm):
-    """Django's sign-in form, checking a password only when the throttle reserves a check for it."""
+class ThrottledSignIn:
+    """Checks a sign-in form's password only when the throttle reserves a check for it; mixed into the
+    site's and the admin's sign-in forms, so neither is a way around the other's limits."""
 
-    error_messages = {
-        **AuthenticationForm.error_messages,
+    throttle_messages = {
         "throttled": _("Too many failed sign-ins. Wait 15 minutes and try again."),
         "throttled_account": _(
             "Too many failed sign-ins for this user name from other places. Try again later, or sign in "
@@ -64,11 +65,17 @@ class ThrottledSignInForm(AuthenticationForm):
             attempt = throttle.reserve(username, client_address(self.request))
         except throttle.Throttled as refusal:
             code = "throttled_account" if refusal.reason == "account" else "throttled"
-            raise ValidationError(self.error_messages[code], code=code) from None
-        succeeded = False
+            raise ValidationError(self.throttle_messages[code], code=code) from None
         try:
-            cleaned = super().clean()
-            succeeded = True
+            return super().clean()
         finally:
-            throttle.finish(attempt, succeeded=succeeded)
-        return cleaned
+            # The password was right when a user was found, even if that user may not sign in here.
+            throttle.finish(attempt, succeeded=self.user_cache is not None)
+
+
+class ThrottledSignInForm(ThrottledSignIn, AuthenticationForm):
+    pass
+
+
+class ThrottledAdminSignInForm(ThrottledSignIn, AdminAuthenticationForm):
+    pass
