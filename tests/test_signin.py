@@ -5,6 +5,7 @@ cannot overrun; and the Secure cookies of `umbrella serve`."""
 from __future__ import annotations
 
 import datetime as dt
+import http.client
 import ipaddress
 import os
 import re
@@ -215,9 +216,17 @@ class NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-def test_umbrella_serve_sends_secure_session_and_csrf_cookies_by_default(tmp_path):
+SERVED_PROXY = "127.0.0.2"
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    """`umbrella serve` on a fresh SQLite data directory, as installed (no UMBRELLA_SECURE_COOKIES), with
+    one user and a proxy it trusts at 127.0.0.2."""
+    data_dir = tmp_path_factory.mktemp("served")
     env = {key: value for key, value in os.environ.items() if not key.startswith(("UMBRELLA_", "DJANGO_"))}
-    env |= {"UMBRELLA_DATA_DIR": str(tmp_path), "DJANGO_SUPERUSER_PASSWORD": PERSONA_PASSWORD}
+    env |= {"UMBRELLA_DATA_DIR": str(data_dir), "UMBRELLA_TRUSTED_PROXIES": SERVED_PROXY,
+            "DJANGO_SUPERUSER_PASSWORD": PERSONA_PASSWORD}
     umbrella = [sys.executable, "-m", "umbrella"]
     subprocess.run([*umbrella, "migrate"], env=env, check=True, capture_output=True, timeout=300)
     subprocess.run([*umbrella, "createsuperuser", "--noinput", "--username", "sam", "--email", "sam@example.org"],
@@ -225,20 +234,44 @@ def test_umbrella_serve_sends_secure_session_and_csrf_cookies_by_default(tmp_pat
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    server = subprocess.Popen([*umbrella, "serve", "--bind", f"127.0.0.1:{port}", "--workers", "1"], env=env,
+    server = subprocess.Popen([*umbrella, "serve", "--bind", f"127.0.0.1:{port}", "--workers", "2"], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
         wait_for(f"{base}/sign-in/")
-        form = signed_out_form(base)
-        signed_in = post_sign_in(base, form, "sam", PERSONA_PASSWORD, opener=urllib.request.build_opener(NoRedirect))
-        assert signed_in.status == 302
-        csrf_cookie = next(cookie for cookie in signed_in.headers.get_all("Set-Cookie") if cookie.startswith("csrftoken="))
-        session_cookie = next(cookie for cookie in signed_in.headers.get_all("Set-Cookie") if cookie.startswith("sessionid="))
+        yield base
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_umbrella_serve_sends_secure_session_and_csrf_cookies_by_default(served):
+    form = signed_out_form(served)
+    signed_in = post_sign_in(served, form, "sam", PERSONA_PASSWORD, opener=urllib.request.build_opener(NoRedirect))
+    assert signed_in.status == 302
+    cookies = signed_in.headers.get_all("Set-Cookie")
+    csrf_cookie = next(cookie for cookie in cookies if cookie.startswith("csrftoken="))
+    session_cookie = next(cookie for cookie in cookies if cookie.startswith("sessionid="))
     assert "; Secure" in csrf_cookie and "; Secure" in session_cookie and "; HttpOnly" in session_cookie
+
+
+def test_umbrella_serve_behind_a_trusted_proxy_sees_each_client_and_https(served):
+    def through_proxy(username: str, password: str, forwarded_for: str) -> int:
+        cookie, token = signed_out_form(served)
+        port = int(served.rsplit(":", 1)[1])
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60, source_address=(SERVED_PROXY, 0))
+        body = urllib.parse.urlencode({"csrfmiddlewaretoken": token, "username": username, "password": password})
+        connection.request("POST", "/sign-in/", body=body, headers={
+            "Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded", "X-Forwarded-For": forwarded_for,
+            "X-Forwarded-Proto": "https", "Origin": served.replace("http://", "https://"),
+        })
+        status = connection.getresponse().status
+        connection.close()
+        return status
+
+    for number in range(throttle.PER_ADDRESS):  # refused, not forbidden: the request is taken as HTTPS
+        assert through_proxy(f"guess{number}", WRONG, forwarded_for=f"192.0.2.{number}, {ATTACKER}") == 200
+    assert through_proxy("sam", PERSONA_PASSWORD, forwarded_for=OWNER) == 302
 
 
 def wait_for(url: str):

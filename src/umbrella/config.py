@@ -55,7 +55,8 @@ SETTINGS: tuple[Setting, ...] = (
         "(none)",
         "Comma-separated addresses or networks (CIDR) of the reverse proxies in front of Umbrella. A request "
         "from one of them is taken to come from the right-most address in its X-Forwarded-For header that is "
-        "not a trusted proxy; from any other peer the header is ignored. Sign-in throttling keys on that address.",
+        "not a trusted proxy; from any other peer the header is ignored. Sign-in throttling keys on that address, "
+        "and `umbrella serve` believes their X-Forwarded-Proto.",
     ),
     Setting("UMBRELLA_LOG_LEVEL", "INFO", "Log level of the umbrella loggers (DEBUG, INFO, WARNING, ERROR)."),
     Setting(
