@@ -139,6 +139,18 @@ def test_the_wait_of_an_account_doubles_from_one_second_up_to_the_window(persona
     assert throttle.account_delay(40) == throttle.WINDOW
 
 
+@pytest.mark.django_db
+def test_a_success_clears_its_pairs_failures_but_leaves_a_parallel_check_to_finish(personas):
+    from umbrella.orgs.models import SignInAttempt
+
+    throttle.finish(throttle.reserve("alice", OWNER), succeeded=False)
+    succeeding, running = throttle.reserve("alice", OWNER), throttle.reserve("alice", OWNER)
+    throttle.finish(succeeding, succeeded=True)
+    throttle.finish(running, succeeded=False)
+    outcomes = SignInAttempt.objects.filter(username="alice", address=OWNER).order_by("pk").values_list("outcome", flat=True)
+    assert list(outcomes) == ["succeeded", "failed"]
+
+
 class CountingHasher(MD5PasswordHasher):
     """The test settings' hasher, counting every password it hashes: one per check of a password (verify
     hashes the guess), and the dummy hash Django computes for a user name that does not exist."""

@@ -67,8 +67,11 @@ def finish(attempt_id: int, *, succeeded: bool, now: dt.datetime | None = None) 
     with transaction.atomic():
         attempt = SignInAttempt.objects.get(pk=attempt_id)
         if succeeded:
-            # The user proved the address is theirs: its own failures stop counting against them.
-            SignInAttempt.objects.filter(username=attempt.username, address=attempt.address).exclude(pk=attempt.pk).delete()
+            # The user proved the address is theirs: its failures stop counting against them (checks still
+            # running in parallel stay, to be finished).
+            SignInAttempt.objects.filter(username=attempt.username, address=attempt.address).exclude(
+                Q(pk=attempt.pk) | Q(outcome=Outcome.PENDING)
+            ).delete()
         else:
             log.warning("refused sign-in for %r from %s", attempt.username, attempt.address)
         outcome = Outcome.SUCCEEDED if succeeded else Outcome.FAILED
