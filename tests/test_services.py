@@ -218,7 +218,7 @@ def test_models_are_saved_only_inside_services():
     offenders = []
     for relative, node, receiver in _calls(allowed):
         head = receiver.split(".")[0]
-        unledgered_model = head[:1].isupper() and head not in names  # e.g. FailedSignIn: throttling state, not records
+        unledgered_model = head[:1].isupper() and head not in names  # e.g. SignInAttempt: throttling state, not records
         saves = (node.func.attr in ("save", "delete") and receiver not in ("workbook", "super()", "router")
                  and not receiver.endswith("session") and not unledgered_model)
         creates = node.func.attr == "create" and receiver.split(".")[0] in names

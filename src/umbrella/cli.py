@@ -16,8 +16,6 @@ from __future__ import annotations
 import os
 import sys
 
-DEMO_COMMANDS = {"demo", "serve"}
-
 
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
@@ -26,8 +24,9 @@ def main(argv: list[str] | None = None) -> int:
 
         return match_file(args[1:])
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "umbrella.settings")
-    if args and args[0] in DEMO_COMMANDS:
-        # The demo is served over plain HTTP on the loopback address; secure-only cookies would never be sent.
+    if args and args[0] == "demo":
+        # The demo is served over plain HTTP on the loopback address, where some browsers never send a
+        # Secure cookie back; only the demo, which says so when it serves, gives up Secure cookies.
         os.environ.setdefault("UMBRELLA_SECURE_COOKIES", "false")
     if not args or args[0] in ("-h", "--help", "help"):
         print(__doc__)

@@ -6,6 +6,7 @@ Settings come only from environment variables. This list is the single source: `
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from dataclasses import dataclass
@@ -46,8 +47,16 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "UMBRELLA_SECURE_COOKIES",
         "true when UMBRELLA_DEBUG is off",
-        "Send session and CSRF cookies only over HTTPS. Set to false to serve the demo over plain HTTP "
-        "on 127.0.0.1.",
+        "Send session and CSRF cookies only over HTTPS. `umbrella demo` sets it to false (and says so) to "
+        "serve over plain HTTP on 127.0.0.1; `umbrella serve` leaves it on.",
+    ),
+    Setting(
+        "UMBRELLA_TRUSTED_PROXIES",
+        "(none)",
+        "Comma-separated addresses or networks (CIDR) of the reverse proxies in front of Umbrella. A request "
+        "from one of them is taken to come from the right-most address in its X-Forwarded-For header that is "
+        "not a trusted proxy; from any other peer the header is ignored. Sign-in throttling keys on that address, "
+        "and `umbrella serve` believes their X-Forwarded-Proto.",
     ),
     Setting("UMBRELLA_LOG_LEVEL", "INFO", "Log level of the umbrella loggers (DEBUG, INFO, WARNING, ERROR)."),
     Setting(
@@ -93,6 +102,19 @@ def integer(name: str, default: int) -> int:
         return int(value)
     except ValueError:
         raise ConfigurationError(f"{name}={value!r} is not a whole number") from None
+
+
+def networks(name: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    entries = [entry.strip() for entry in (raw(name) or "").split(",") if entry.strip()]
+    parsed, refused = [], []
+    for entry in entries:
+        try:
+            parsed.append(ipaddress.ip_network(entry, strict=False))
+        except ValueError:
+            refused.append(entry)
+    if refused:
+        raise ConfigurationError(f"{name}: not an address or network: {', '.join(refused)}")
+    return tuple(parsed)
 
 
 def data_dir() -> Path:

@@ -115,9 +115,28 @@ class ApiToken(models.Model):
     ledger_marking = "owner"
 
 
-class FailedSignIn(models.Model):
-    """A refused sign-in, for throttling: kept in the database so every server process sees it."""
+class SignInAttempt(models.Model):
+    """One password check at sign-in, kept for throttling (in the database, so every server process sees it).
+    It is reserved as pending before the password is checked and counts as a failure until it succeeds; a
+    success marks the address as one the user name signs in from."""
 
-    username = models.CharField(max_length=150, db_index=True)
-    address = models.CharField(max_length=64, db_index=True)
-    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    class Outcome(models.TextChoices):
+        PENDING = "pending"
+        FAILED = "failed"
+        SUCCEEDED = "succeeded"
+
+    username = models.CharField(max_length=150)
+    address = models.CharField(max_length=64)
+    at = models.DateTimeField(db_index=True)
+    outcome = models.CharField(max_length=12, choices=Outcome.choices, default=Outcome.PENDING)
+
+    class Meta:
+        indexes = [models.Index(fields=["username", "at"]), models.Index(fields=["address", "at"])]
+
+
+class SignInGate(models.Model):
+    """One row per user name and per address, locked while an attempt is counted and reserved, so that
+    parallel attempts queue instead of all passing the same count."""
+
+    key = models.CharField(max_length=220, unique=True)
+    touched = models.DateTimeField(db_index=True)

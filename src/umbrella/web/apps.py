@@ -5,3 +5,10 @@ class WebConfig(AppConfig):
     name = "umbrella.web"
     label = "web"
     verbose_name = "Web"
+
+    def ready(self):
+        from django.contrib import admin
+
+        from umbrella.web.auth import ThrottledAdminSignInForm
+
+        admin.site.login_form = ThrottledAdminSignInForm

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+from django.conf import settings
 from django.core.management import BaseCommand, call_command
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -58,3 +59,8 @@ class Command(BaseCommand):
         for persona in PERSONAS:
             self.stdout.write(f"  {persona.username:<14} {persona.description}")
         self.stdout.write("  <iso3>-liaison  the liaison officer of any donor nation, e.g. usa-liaison, fra-liaison\n")
+        if not settings.SECURE_COOKIES:
+            self.stdout.write(self.style.WARNING(
+                "Session and CSRF cookies are sent over plain HTTP for this demo (UMBRELLA_SECURE_COOKIES=false). "
+                "Serve real data with `umbrella serve` behind HTTPS, which keeps them Secure.\n"
+            ))

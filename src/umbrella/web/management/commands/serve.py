@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 
+from django.conf import settings
 from django.core.management import BaseCommand
 
 
@@ -21,5 +22,9 @@ class Command(BaseCommand):
             "--bind", options["bind"], "--workers", str(options["workers"]), "--threads", "4",
             "--access-logfile", "-",
         ]
+        if settings.TRUSTED_PROXIES:
+            # The proxies that Umbrella believes about the client's address also tell gunicorn the scheme
+            # (X-Forwarded-Proto), so a request that came over HTTPS is seen as secure.
+            command += ["--forwarded-allow-ips", ",".join(str(network) for network in settings.TRUSTED_PROXIES)]
         sys.stdout.flush()
         os.execv(sys.executable, command)
