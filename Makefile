@@ -31,8 +31,10 @@ lock:
 demo: $(INSTALLED)
 	$(BIN)/umbrella demo
 
+# The local data served on plain HTTP at 127.0.0.1, like `make demo` (a deployment behind HTTPS keeps the
+# default, Secure cookies).
 serve: $(INSTALLED)
-	$(BIN)/umbrella serve
+	UMBRELLA_SECURE_COOKIES=$${UMBRELLA_SECURE_COOKIES:-false} $(BIN)/umbrella serve
 
 test: $(INSTALLED)
 	scripts/test
