@@ -141,6 +141,18 @@ def require_step_party(actor: Actor, pledge: Pledge, step: str) -> None:
         require_role(actor, role, kinds=party, doing=str(label))
 
 
+def _taken_by_matching(step: str) -> InvalidTransition:
+    return InvalidTransition(_("A pledge is allocated by approving a match run, and released when its allocations are."), step=step)
+
+
+def require_step(actor: Actor, pledge: Pledge, step: str) -> None:
+    """Whether the actor may take `step` on the pledge now, as advance_pledge decides before the step's details."""
+    if step in ALLOCATION_STEPS:
+        raise _taken_by_matching(step)
+    PLEDGE_LIFECYCLE.step(step, pledge.state)
+    require_step_party(actor, pledge, step)
+
+
 def advance_pledge(
     *, actor: Actor, pledge_id: int, step: str, expected_version: int, quantity_delivered: int | None = None,
     reason: str | None = None,
@@ -148,8 +160,7 @@ def advance_pledge(
     """Move a pledge one step along its lifecycle. `deliver` records the quantity that arrived; `withdraw` and
     `expire` need a reason, and release the pledge's allocations in the same transaction."""
     if step in ALLOCATION_STEPS:
-        raise InvalidTransition(_("A pledge is allocated by approving a match run, and released when its allocations are."),
-                                step=step)
+        raise _taken_by_matching(step)
     return _advance(actor=actor, pledge_id=pledge_id, step=step, expected_version=expected_version,
                     quantity_delivered=quantity_delivered, reason=reason)
 
