@@ -55,7 +55,7 @@ def active_cover(requirement) -> int:
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("step", ["withdraw", "expire"])
-def test_closing_an_allocated_pledge_releases_its_allocations_and_its_needs_are_matched_again(personas, allocated, step):
+def test_closing_an_allocated_pledge_releases_its_allocations_and_its_needs_are_matched_again(personas, allocated, step, as_client):
     pledge, requirements = allocated["pledge"], allocated["requirements"]
     entries = ChangeRecord.objects.count()
     closed = close(personas, pledge, step, reason="  Stocks needed at home  ")
@@ -68,6 +68,7 @@ def test_closing_an_allocated_pledge_releases_its_allocations_and_its_needs_are_
     assert [(e.entity, e.action) for e in new] == [("pledges.pledge", step), ("matching.allocation", "release"), ("matching.allocation", "release")]
     assert new[0].after["closing_reason"] == "Stocks needed at home" and new[0].after["state"] == CLOSED[step]
     assert {e.after["release_reason"] for e in new[1:]} == {"Stocks needed at home"}
+    assert "Stocks needed at home" in as_client("recipient").get(f"/matching/allocations/{released[0].pk}/").content.decode()
     replacement = accepted_pledge(personas, allocated["item"], 10)
     run = matching.run_match(actor=personas.coordinator)
     assert run.statistics["kept_allocations"] == 0
