@@ -140,6 +140,16 @@ def test_a_closing_step_without_a_reason_is_shown_back_and_changes_nothing(step,
 
 
 @pytest.mark.django_db
+def test_a_stale_confirmation_is_shown_on_its_page_and_changes_nothing(personas, as_client):
+    pledge = factories.advance(personas, factories.pledge(personas), "offer")
+    pledges.update_pledge(actor=personas.donor_editor, pledge_id=pledge.pk, expected_version=pledge.version, changes={"notes": "Revised"})
+    response = as_client("donor_editor").post(f"/pledges/{pledge.pk}/withdraw/", {"version": pledge.version, "reason": "Needed at home"})
+    assert response.status_code == 400 and "changed by someone else" in response.content.decode()
+    pledge.refresh_from_db()
+    assert pledge.state == PledgeState.OFFERED
+
+
+@pytest.mark.django_db
 def test_a_step_page_is_refused_to_a_party_who_may_not_take_it(personas, as_client):
     pledge = factories.advance(personas, factories.pledge(personas), "offer")
     assert as_client("recipient").get(f"/pledges/{pledge.pk}/withdraw/").status_code == 403

@@ -10,12 +10,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from umbrella.core.access import Marking, Role, allowed, get_visible, require_owner
-from umbrella.core.errors import DomainError, Invalid
 from umbrella.core.money import format_eur
 from umbrella.pledges import services
 from umbrella.pledges.models import CLOSING_STEPS, PLEDGE_LIFECYCLE, REASON_MAX_LENGTH, Pledge, PledgeSource, PledgeState
 from umbrella.pledges.queries import PLEDGES
-from umbrella.web.forms import ActorForm, posted_version
+from umbrella.web.forms import ActorForm, ServiceForm, posted_version
 from umbrella.web.pages import ConfirmPage, DetailPage, FormPage, history_rows, list_or_export, submit
 
 # Steps that cannot be taken back: the pledge page leads to a page asking to confirm them (and, for closing
@@ -51,17 +50,6 @@ class SourceForm(ActorForm):
         model = PledgeSource
         fields = ["kind", "url", "document_reference", "date", "note"]
         widgets = {"date": forms.DateInput(attrs={"type": "date"})}
-
-
-class ServiceForm(forms.Form):
-    """A form that never saves: a service's refusal goes onto the field it names."""
-
-    def show(self, error: DomainError) -> None:
-        if not isinstance(error, Invalid):
-            raise error
-        for name, problems in error.field_errors.items():
-            for problem in problems:
-                self.add_error(name if name in self.fields else None, problem)
 
 
 def reason_field(required: bool) -> forms.CharField:
