@@ -225,9 +225,13 @@ def add_pledge_source(*, actor: Actor, pledge_id: int, fields: Mapping[str, Any]
         return _add_source(actor, pledge, fields)
 
 
+def _added_by_actor(actor: Actor, source: PledgeSource) -> bool:
+    return actor.is_system or (actor.is_member and source.added_by_id == actor.organization.pk)
+
+
 def require_source_remover(actor: Actor, source: PledgeSource) -> None:
     """The organization that added a source removes it; coordination staff may remove anyone's (with a reason)."""
-    if actor.is_system or (actor.is_member and source.added_by_id == actor.organization.pk):
+    if _added_by_actor(actor, source):
         require_role(actor, Role.EDITOR, doing=_("Removing a source"))
         return
     if actor.kind in COORDINATORS:
@@ -240,7 +244,7 @@ def require_source_remover(actor: Actor, source: PledgeSource) -> None:
 
 def source_removal_needs_reason(actor: Actor, source: PledgeSource) -> bool:
     """Coordination staff removing evidence someone else gave say why."""
-    return not actor.is_system and not (actor.is_member and source.added_by_id == actor.organization.pk)
+    return not _added_by_actor(actor, source)
 
 
 def delete_pledge_source(*, actor: Actor, source_id: int, reason: str | None = None) -> None:
