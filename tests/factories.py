@@ -14,7 +14,7 @@ from umbrella.core.access import Marking
 from umbrella.needs import services as needs
 from umbrella.needs.models import RequirementList
 from umbrella.pledges import services as pledges
-from umbrella.pledges.models import Pledge
+from umbrella.pledges.models import CLOSING_STEPS, Pledge
 
 _numbers = itertools.count(1)
 
@@ -69,5 +69,7 @@ def advance(personas, pledge_obj: Pledge, *steps: str) -> Pledge:
             with transaction.atomic():
                 pledge_obj = pledges.record_allocation_step(actor=actor, pledge_id=pledge_obj.pk, step=step)
             continue
-        pledge_obj = pledges.advance_pledge(actor=actor, pledge_id=pledge_obj.pk, step=step, expected_version=pledge_obj.version)
+        reason = f"Test: {step}" if step in CLOSING_STEPS else None
+        pledge_obj = pledges.advance_pledge(actor=actor, pledge_id=pledge_obj.pk, step=step, expected_version=pledge_obj.version,
+                                            reason=reason)
     return pledge_obj

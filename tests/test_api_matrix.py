@@ -32,6 +32,7 @@ HQ_APPROVERS = {"coordinator", "hq_admin"}
 RUN_READERS = {"coordinator", "hq_admin", "auditor", "recipient"}
 ALLOCATION_READERS = RUN_READERS | {"donor_editor", "donor_viewer"}
 SOURCE_KEEPERS = {"donor_editor", "coordinator", "hq_admin", "recipient"}
+SOURCE_REMOVERS = {"donor_editor", "coordinator", "hq_admin"}  # the donor added the source; HQ removes it with a reason
 EVERYONE = set(PERSONA_NAMES)
 MISSING = 10**9
 
@@ -178,7 +179,7 @@ MATRIX = {
     ("DELETE", "/api/v1/pledges/{pledge_id}"): (lambda w, v, p, ps: f"/api/v1/pledges/{pick(w, 'pledge', v, p, ps)}", None, "pledge", writes({"donor_editor"}, 204), True),
     ("GET", "/api/v1/pledges/{pledge_id}/sources"): (lambda w, v, p, ps: f"/api/v1/pledges/{pick(w, 'pledge', v, p, ps)}/sources", None, None, reads, True),
     ("POST", "/api/v1/pledges/{pledge_id}/sources"): (lambda w, v, p, ps: f"/api/v1/pledges/{pick(w, 'pledge', v, p, ps)}/sources", lambda w: source_body, None, writes(SOURCE_KEEPERS, 201), True),
-    ("DELETE", "/api/v1/sources/{source_id}"): (lambda w, v, p, ps: f"/api/v1/sources/{pick(w, 'source', v, p, ps)}", None, None, writes(SOURCE_KEEPERS, 204), True),
+    ("DELETE", "/api/v1/sources/{source_id}"): (lambda w, v, p, ps: f"/api/v1/sources/{pick(w, 'source', v, p, ps)}?reason=Duplicate", None, None, writes(SOURCE_REMOVERS, 204), True),
     ("GET", "/api/v1/match-runs"): (lambda w, v, p, ps: "/api/v1/match-runs", None, None, reads, False),
     ("POST", "/api/v1/match-runs"): (lambda w, v, p, ps: "/api/v1/match-runs", lambda w: {"keep_approved": True}, None, writes(HQ_EDITORS, 201), False),
     ("GET", "/api/v1/match-runs/{run_id}"): (lambda w, v, p, ps: f"/api/v1/match-runs/{pick(w, 'run', v, p, ps)}", None, None, seen_by(RUN_READERS), True),

@@ -53,6 +53,8 @@ STAGES = {
     "withdrawn": (("offer", "withdraw"), 3), "expired": (("expire",), 2),
 }
 DONOR_ONLY_STAGES = frozenset({"announced", "offered", "withdrawn"})
+# Why the demo's pledges close early (the ledger keeps the reason of every withdrawal and expiry).
+CLOSING_REASONS = {"withdraw": "Stocks needed for national defence (demo)", "expire": "Offer lapsed before acceptance (demo)"}
 STEP_BY = {"offer": "donor", "ship": "donor", "withdraw": "donor", "accept": "hq", "allocate": "hq",
            "expire": "hq", "deliver": "recipient", "hand_over": "recipient"}
 
@@ -258,7 +260,7 @@ class Loader:
                 delivered = pledge.quantity if self.random.random() < 0.85 else max(1, pledge.quantity * 3 // 4)
             pledge = pledges.advance_pledge(
                 actor=parties[STEP_BY[step]], pledge_id=pledge.pk, step=step, expected_version=pledge.version,
-                quantity_delivered=delivered,
+                quantity_delivered=delivered, reason=CLOSING_REASONS.get(step),
             )
             self.summary.steps += 1
         return pledge

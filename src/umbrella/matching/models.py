@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from umbrella.core.access import Actor, VisibleQuerySet, visibility_q
 from umbrella.core.models import OwnedModel
+from umbrella.pledges.models import REASON_MAX_LENGTH
 
 QUANTITY = {"max_digits": 18, "decimal_places": 3}
 
@@ -140,6 +141,7 @@ class Allocation(OwnedModel):
     quantity = models.DecimalField(_("quantity (pledge units)"), **QUANTITY)
     covers = models.DecimalField(_("covers (requirement units)"), **QUANTITY)
     state = models.CharField(_("state"), max_length=10, choices=AllocationState.choices, default=AllocationState.ACTIVE, editable=False)
+    release_reason = models.CharField(_("reason for release"), max_length=REASON_MAX_LENGTH, blank=True, editable=False)
     proposal = models.OneToOneField(
         ProposedAllocation, null=True, blank=True, on_delete=models.PROTECT, related_name="allocation", verbose_name=_("proposal")
     )

@@ -43,6 +43,7 @@ from umbrella.pledges import services as pledges
 from umbrella.pledges.models import Pledge, PledgeState
 
 COORDINATORS = frozenset({OrganizationKind.COORDINATOR})
+CLOSED_STATES = frozenset({PledgeState.WITHDRAWN, PledgeState.EXPIRED})
 QUANTUM = Decimal("0.001")
 Progress = Callable[[str], None]
 
@@ -216,8 +217,8 @@ def run_match(*, actor: Actor, list_id: int | None = None, keep_approved: bool =
         return run
 
 
-def _release(actor: Actor, allocation: Allocation) -> None:
-    services.update_record(actor=actor, obj=allocation, changes={"state": AllocationState.RELEASED},
+def _release(actor: Actor, allocation: Allocation, reason: str = "") -> None:
+    services.update_record(actor=actor, obj=allocation, changes={"state": AllocationState.RELEASED, "release_reason": reason},
                            expected_version=allocation.version, action="release")
 
 
@@ -320,6 +321,19 @@ def release_allocation(*, actor: Actor, allocation_id: int, expected_version: in
         _release(actor, allocation)
         _release_pledge_if_free(actor, allocation.pledge_id)
         return allocation
+
+
+def release_closed_pledge(*, actor: Actor, pledge: Pledge, reason: str) -> list[Allocation]:
+    """When a pledge is withdrawn or expires, its supply is gone: every active allocation of it is released (one
+    ledger entry each, with the pledge's reason), so its requirements are open to the next match run again.
+    Runs inside the step's transaction, which holds the pledge's lock; the donor withdrawing acts here too.
+    Only a pledge not yet shipped closes this way, so no allocation of goods on their way or delivered is touched."""
+    if pledge.state not in CLOSED_STATES:
+        raise InvalidTransition(_("Only a withdrawn or expired pledge has its allocations released this way."), state=pledge.state)
+    released = list(Allocation.objects.select_for_update().filter(pledge=pledge, state=AllocationState.ACTIVE).order_by("id"))
+    for allocation in released:
+        _release(actor, allocation, reason)
+    return released
 
 
 def carry_allocations(*, actor: Actor, approved: RequirementList) -> list[Allocation]:

@@ -123,6 +123,7 @@ def allocation_detail(request: HttpRequest, pk: int) -> HttpResponse:
             (_("Pledge"), str(allocation.pledge)), (_("Requirement"), requirement_label(allocation.requirement)),
             (_("Quantity (pledge units)"), f"{allocation.quantity.normalize():f}"), (_("Covers (requirement units)"), f"{allocation.covers.normalize():f}"),
             (_("State"), allocation.get_state_display()), (_("Approved from"), str(run) if run else None),
+            *([(_("Reason for release"), allocation.release_reason)] if allocation.release_reason else []),
         ],
         history=history_rows(allocation),
         extra={"may_release": allocation.state == AllocationState.ACTIVE and allowed(services.require_allocation_approver, request.actor),

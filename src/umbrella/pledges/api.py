@@ -13,7 +13,7 @@ from umbrella.catalog.queries import visible_item_type
 from umbrella.core.access import get_visible
 from umbrella.core.api import Pagination, created, expected_version, idempotent, scope_of, with_etag
 from umbrella.pledges import services
-from umbrella.pledges.models import Pledge, PledgeSource, PledgeState, SourceKind
+from umbrella.pledges.models import REASON_MAX_LENGTH, Pledge, PledgeSource, PledgeState, SourceKind
 from umbrella.pledges.queries import PLEDGES
 from umbrella.web.listing import filtered
 
@@ -27,6 +27,11 @@ class SourceOut(Schema):
     document_reference: str
     date: dt.date
     note: str
+    added_by: str | None = Field(description="Code of the organization that added the source (null: the system)")
+
+    @staticmethod
+    def resolve_added_by(obj) -> str | None:
+        return obj.added_by.code if obj.added_by_id is not None else None
 
 
 class SourceIn(Schema):
@@ -51,6 +56,7 @@ class PledgeOut(Schema):
     allowed_destinations: list[str]
     retransfer_requires_consent: bool
     state: str
+    closing_reason: str = Field(description="Why the pledge was withdrawn or marked expired (empty otherwise)")
     reference: str
     notes: str
     marking: str
@@ -102,6 +108,8 @@ class PledgeCreate(PledgeChange):
 class StepIn(Schema):
     model_config = ConfigDict(extra="forbid")
     quantity_delivered: int | None = Field(None, ge=1, description="For the deliver step: the quantity that arrived")
+    reason: str | None = Field(None, max_length=REASON_MAX_LENGTH,
+                               description="For the withdraw and expire steps (required there): why; kept in the ledger")
 
 
 class PledgeFilters(Schema):
@@ -126,13 +134,13 @@ def _fields(actor, data: Schema) -> dict:
 
 
 def _visible(actor, pledge_id: int) -> Pledge:
-    return get_visible(Pledge.objects.select_related("owner", "item_type").prefetch_related("sources"), actor, pk=pledge_id)
+    return get_visible(Pledge.objects.select_related("owner", "item_type").prefetch_related("sources__added_by"), actor, pk=pledge_id)
 
 
 @router.get("/pledges", response=list[PledgeOut], summary="List pledges (the pages' filters)")
 @paginate(Pagination, page_size=50)
 def list_pledges(request, filters: Query[PledgeFilters]):
-    queryset = Pledge.objects.visible_to(request.actor).select_related("owner", "item_type").prefetch_related("sources")
+    queryset = Pledge.objects.visible_to(request.actor).select_related("owner", "item_type").prefetch_related("sources__added_by")
     return filtered(PLEDGES, queryset, request.GET, request.actor)
 
 
@@ -174,8 +182,8 @@ def mark_pledge(request, pledge_id: int, data: MarkingChange, response: HttpResp
              summary="Move a pledge along its lifecycle: offer, accept, allocate, ship, deliver, hand_over, withdraw, expire")
 def advance_pledge(request, pledge_id: int, step: str, data: StepIn, response: HttpResponse):
     _visible(request.actor, pledge_id)
-    pledge = services.advance_pledge(actor=request.actor, pledge_id=pledge_id, step=step,
-                                     expected_version=expected_version(request), quantity_delivered=data.quantity_delivered)
+    pledge = services.advance_pledge(actor=request.actor, pledge_id=pledge_id, step=step, expected_version=expected_version(request),
+                                     quantity_delivered=data.quantity_delivered, reason=data.reason)
     with_etag(response, pledge.version)
     return _visible(request.actor, pledge.pk)
 
@@ -202,8 +210,14 @@ def add_source(request, pledge_id: int, data: SourceIn):
     return idempotent(request, scope_of(request.actor), create)
 
 
-@router.delete("/sources/{source_id}", response={204: None}, summary="Remove a source (a pledge keeps at least one)")
-def delete_source(request, source_id: int):
+class SourceRemoval(Schema):
+    reason: str | None = Field(None, max_length=REASON_MAX_LENGTH,
+                               description="Why (required of coordination staff removing a source another organization added); kept in the ledger")
+
+
+@router.delete("/sources/{source_id}", response={204: None},
+               summary="Remove a source: the organization that added it, or coordination staff with a reason (a pledge keeps at least one)")
+def delete_source(request, source_id: int, removal: Query[SourceRemoval]):
     get_visible(PledgeSource.objects.all(), request.actor, pk=source_id)
-    services.delete_pledge_source(actor=request.actor, source_id=source_id)
+    services.delete_pledge_source(actor=request.actor, source_id=source_id, reason=removal.reason)
     return Status(204, None)

@@ -36,8 +36,12 @@ PLEDGE_LIFECYCLE = Lifecycle(
     Step("deliver", frozenset({S.SHIPPED}), S.DELIVERED, _("Confirm delivery")),
     Step("hand_over", frozenset({S.DELIVERED}), S.HANDED_OVER, _("Confirm handover")),
     Step("withdraw", frozenset({S.ANNOUNCED, S.OFFERED, S.ACCEPTED, S.ALLOCATED}), S.WITHDRAWN, _("Withdraw")),
-    Step("expire", frozenset({S.ANNOUNCED, S.OFFERED, S.ACCEPTED}), S.EXPIRED, _("Mark expired")),
+    Step("expire", frozenset({S.ANNOUNCED, S.OFFERED, S.ACCEPTED, S.ALLOCATED}), S.EXPIRED, _("Mark expired")),
 )
+# Steps that close a pledge before it ships: they ask why, and release whatever was allocated from it. Once
+# shipped, goods are on their way and a pledge ends by delivery and handover instead.
+CLOSING_STEPS = frozenset({"withdraw", "expire"})
+REASON_MAX_LENGTH = 500
 OPEN_STATES = frozenset({S.ANNOUNCED, S.OFFERED, S.ACCEPTED, S.ALLOCATED, S.SHIPPED})
 EDITABLE_STATES = frozenset({S.ANNOUNCED, S.OFFERED})
 
@@ -73,6 +77,7 @@ class Pledge(OwnedModel):
     state = models.CharField(_("state"), max_length=12, choices=PledgeState.choices, default=S.ANNOUNCED, editable=False)
     reference = models.CharField(_("donor reference"), max_length=80, blank=True)
     notes = models.TextField(_("notes"), blank=True)
+    closing_reason = models.CharField(_("reason for withdrawal or expiry"), max_length=REASON_MAX_LENGTH, blank=True, editable=False)
 
     class Meta:
         ordering = ["-available_from", "id"]
@@ -111,11 +116,16 @@ class PledgeSource(models.Model):
     """Evidence for a pledge. Seen by whoever sees the pledge."""
 
     pledge = models.ForeignKey(Pledge, on_delete=models.CASCADE, related_name="sources", verbose_name=_("pledge"))
+    added_by = models.ForeignKey(
+        "orgs.Organization", null=True, on_delete=models.PROTECT, related_name="+", editable=False, verbose_name=_("added by"),
+        help_text=_("The organization that added the source (empty: the system)."),
+    )
     kind = models.CharField(_("kind"), max_length=20, choices=SourceKind.choices)
     url = models.URLField(_("URL"), max_length=500, blank=True)
     document_reference = models.CharField(_("document reference"), max_length=200, blank=True)
     date = models.DateField(_("date"))
     note = models.CharField(_("note"), max_length=300, blank=True)
+    removal_reason = models.CharField(_("reason for removal"), max_length=REASON_MAX_LENGTH, blank=True, editable=False)
 
     objects = VisibleQuerySet.as_manager()
     visibility_path = "pledge__"

@@ -2,7 +2,12 @@
 
 A donor (editor role) announces, offers, ships and may withdraw its own pledges; coordination staff
 (approver role) accept, allocate or mark them expired; the recipient (editor role) confirms delivery and
-handover. Illegal steps raise InvalidTransition; steps by the wrong party raise Forbidden.
+handover. Illegal steps raise InvalidTransition; steps by the wrong party raise Forbidden. Withdrawal and
+expiry need a reason, kept on the pledge (so in the step's ledger entry), and release what was allocated
+from the pledge (`signals.pledge_closed`, heard by umbrella.matching).
+
+Sources are evidence: the organization that added one removes it; coordination staff may remove anyone's,
+giving a reason that the ledger keeps.
 """
 
 from __future__ import annotations
@@ -15,9 +20,18 @@ from django.utils.translation import gettext as _
 
 from umbrella.catalog.models import ItemType
 from umbrella.core import services
-from umbrella.core.access import Actor, OrganizationKind, Role, get_visible, require_owner, require_role
+from umbrella.core.access import Actor, OrganizationKind, Role, deny, get_visible, require_owner, require_role
 from umbrella.core.errors import Conflict, Invalid, InvalidTransition
-from umbrella.pledges.models import EDITABLE_STATES, PLEDGE_LIFECYCLE, Pledge, PledgeSource, PledgeState
+from umbrella.pledges.models import (
+    CLOSING_STEPS,
+    EDITABLE_STATES,
+    PLEDGE_LIFECYCLE,
+    REASON_MAX_LENGTH,
+    Pledge,
+    PledgeSource,
+    PledgeState,
+)
+from umbrella.pledges.signals import pledge_closed
 
 DONORS = frozenset({OrganizationKind.DONOR})
 PLEDGE_FIELDS = frozenset({
@@ -41,6 +55,7 @@ STEP_PARTY: dict[str, tuple[str | frozenset[str], str]] = {
 # exactly when it has an allocation.
 ALLOCATION_STEPS = frozenset({"allocate", "release"})
 SOURCE_KEEPERS = frozenset({OrganizationKind.COORDINATOR, OrganizationKind.RECIPIENT})
+COORDINATORS = frozenset({OrganizationKind.COORDINATOR})
 
 
 def _default_value(values: dict[str, Any]) -> None:
@@ -52,7 +67,20 @@ def _default_value(values: dict[str, Any]) -> None:
 
 def _add_source(actor: Actor, pledge: Pledge, fields: Mapping[str, Any]) -> PledgeSource:
     values = services.writable(fields, SOURCE_FIELDS)
-    return services.create_record(actor=actor, obj=PledgeSource(pledge=pledge, **values))
+    return services.create_record(actor=actor, obj=PledgeSource(pledge=pledge, added_by=actor.organization, **values))
+
+
+def given_reason(reason: str | None, *, required: bool) -> str:
+    """The reason as kept (trimmed), or Invalid on the `reason` field: missing when required, or too long."""
+    text = (reason or "").strip()
+    if required and not text:
+        raise Invalid({"reason": [_("Give a reason; it is kept in the ledger.")]})
+    if len(text) > REASON_MAX_LENGTH:
+        raise Invalid({"reason": [_("Keep the reason within %(limit)s characters (it has %(length)s).")
+                                  % {"limit": REASON_MAX_LENGTH, "length": len(text)}]})
+    if "\x00" in text:
+        raise Invalid({"reason": [_("Text must not contain NUL characters.")]})
+    return text
 
 
 def create_pledge(*, actor: Actor, fields: Mapping[str, Any], sources: Sequence[Mapping[str, Any]]) -> Pledge:
@@ -113,15 +141,28 @@ def require_step_party(actor: Actor, pledge: Pledge, step: str) -> None:
         require_role(actor, role, kinds=party, doing=str(label))
 
 
-def advance_pledge(
-    *, actor: Actor, pledge_id: int, step: str, expected_version: int, quantity_delivered: int | None = None
-) -> Pledge:
-    """Move a pledge one step along its lifecycle. `deliver` records the quantity that arrived."""
+def _taken_by_matching(step: str) -> InvalidTransition:
+    return InvalidTransition(_("A pledge is allocated by approving a match run, and released when its allocations are."), step=step)
+
+
+def require_step(actor: Actor, pledge: Pledge, step: str) -> None:
+    """Whether the actor may take `step` on the pledge now, as advance_pledge decides before the step's details."""
     if step in ALLOCATION_STEPS:
-        raise InvalidTransition(_("A pledge is allocated by approving a match run, and released when its allocations are."),
-                                step=step)
+        raise _taken_by_matching(step)
+    PLEDGE_LIFECYCLE.step(step, pledge.state)
+    require_step_party(actor, pledge, step)
+
+
+def advance_pledge(
+    *, actor: Actor, pledge_id: int, step: str, expected_version: int, quantity_delivered: int | None = None,
+    reason: str | None = None,
+) -> Pledge:
+    """Move a pledge one step along its lifecycle. `deliver` records the quantity that arrived; `withdraw` and
+    `expire` need a reason, and release the pledge's allocations in the same transaction."""
+    if step in ALLOCATION_STEPS:
+        raise _taken_by_matching(step)
     return _advance(actor=actor, pledge_id=pledge_id, step=step, expected_version=expected_version,
-                    quantity_delivered=quantity_delivered)
+                    quantity_delivered=quantity_delivered, reason=reason)
 
 
 def record_allocation_step(*, actor: Actor, pledge_id: int, step: str) -> Pledge:
@@ -133,22 +174,40 @@ def record_allocation_step(*, actor: Actor, pledge_id: int, step: str) -> Pledge
     return _advance(actor=actor, pledge_id=pledge_id, step=step, expected_version=pledge.version)
 
 
-def _advance(*, actor: Actor, pledge_id: int, step: str, expected_version: int, quantity_delivered: int | None = None) -> Pledge:
+def _advance(*, actor: Actor, pledge_id: int, step: str, expected_version: int, quantity_delivered: int | None = None,
+             reason: str | None = None) -> Pledge:
     with transaction.atomic():
         pledge = _locked_pledge(actor, pledge_id)
         target = PLEDGE_LIFECYCLE.step(step, pledge.state).target
         require_step_party(actor, pledge, step)
-        changes: dict[str, Any] = {"state": target}
-        if step == "deliver":
-            delivered = pledge.quantity if quantity_delivered is None else quantity_delivered
-            if not 0 < delivered <= pledge.quantity:
-                raise Invalid({"quantity_delivered": [_("Give a quantity from 1 to %(quantity)s.") % {"quantity": pledge.quantity}]})
-            changes["quantity_delivered"] = delivered
-        elif quantity_delivered is not None:
-            raise Invalid({"quantity_delivered": [_("Only a delivery records a delivered quantity.")]})
-        return services.update_record(
-            actor=actor, obj=pledge, changes=changes, expected_version=expected_version, action=step
-        )
+        changes: dict[str, Any] = {"state": target, **_step_details(pledge, step, quantity_delivered, reason)}
+        pledge = services.update_record(actor=actor, obj=pledge, changes=changes, expected_version=expected_version, action=step)
+        if step in CLOSING_STEPS:
+            pledge_closed.send(sender=Pledge, actor=actor, pledge=pledge, reason=pledge.closing_reason)
+        return pledge
+
+
+def _step_details(pledge: Pledge, step: str, quantity_delivered: int | None, reason: str | None) -> dict[str, Any]:
+    """What a step records beside the new state, every problem with it at once."""
+    details: dict[str, Any] = {}
+    problems: dict[str, list[str]] = {}
+    if step == "deliver":
+        delivered = pledge.quantity if quantity_delivered is None else quantity_delivered
+        if not 0 < delivered <= pledge.quantity:
+            problems["quantity_delivered"] = [_("Give a quantity from 1 to %(quantity)s.") % {"quantity": pledge.quantity}]
+        details["quantity_delivered"] = delivered
+    elif quantity_delivered is not None:
+        problems["quantity_delivered"] = [_("Only a delivery records a delivered quantity.")]
+    if step in CLOSING_STEPS:
+        try:
+            details["closing_reason"] = given_reason(reason, required=True)
+        except Invalid as error:
+            problems.update(error.field_errors)
+    elif reason is not None and reason.strip():
+        problems["reason"] = [_("Only a withdrawal or an expiry records a reason.")]
+    if problems:
+        raise Invalid(problems)
+    return details
 
 
 def require_source_keeper(actor: Actor, pledge: Pledge) -> None:
@@ -166,10 +225,37 @@ def add_pledge_source(*, actor: Actor, pledge_id: int, fields: Mapping[str, Any]
         return _add_source(actor, pledge, fields)
 
 
-def delete_pledge_source(*, actor: Actor, source_id: int) -> None:
+def _added_by_actor(actor: Actor, source: PledgeSource) -> bool:
+    return actor.is_system or (actor.is_member and source.added_by_id == actor.organization.pk)
+
+
+def require_source_remover(actor: Actor, source: PledgeSource) -> None:
+    """The organization that added a source removes it; coordination staff may remove anyone's (with a reason)."""
+    if _added_by_actor(actor, source):
+        require_role(actor, Role.EDITOR, doing=_("Removing a source"))
+        return
+    if actor.kind in COORDINATORS:
+        require_role(actor, Role.EDITOR, kinds=COORDINATORS, doing=_("Removing a source"))
+        return
+    require_role(actor, Role.EDITOR, doing=_("Removing a source"))
+    raise deny(actor, _("Removing a source is done by the organization that added it, or by coordination staff."),
+               added_by=source.added_by_id)
+
+
+def source_removal_needs_reason(actor: Actor, source: PledgeSource) -> bool:
+    """Coordination staff removing evidence someone else gave say why."""
+    return not _added_by_actor(actor, source)
+
+
+def delete_pledge_source(*, actor: Actor, source_id: int, reason: str | None = None) -> None:
+    """Remove a source. A reason, when given (required of coordination staff removing another's source), is
+    recorded on the source just before it goes, so the ledger keeps it."""
     with transaction.atomic():
         source = get_visible(PledgeSource.objects.select_for_update().select_related("pledge"), actor, pk=source_id)
-        require_source_keeper(actor, source.pledge)
+        require_source_remover(actor, source)
+        kept_reason = given_reason(reason, required=source_removal_needs_reason(actor, source))
         if source.pledge.sources.count() <= 1:
             raise Conflict(_("A pledge keeps at least one source; add another before removing this one."))
+        if kept_reason:
+            source = services.update_record(actor=actor, obj=source, changes={"removal_reason": kept_reason}, expected_version=None)
         services.delete_record(actor=actor, obj=source, expected_version=None)

@@ -8,16 +8,25 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_POST
 
 from umbrella.core.access import Marking, Role, allowed, get_visible, require_owner
-from umbrella.core.errors import Invalid
 from umbrella.core.money import format_eur
 from umbrella.pledges import services
-from umbrella.pledges.models import PLEDGE_LIFECYCLE, Pledge, PledgeSource, PledgeState
+from umbrella.pledges.models import CLOSING_STEPS, PLEDGE_LIFECYCLE, REASON_MAX_LENGTH, Pledge, PledgeSource, PledgeState
 from umbrella.pledges.queries import PLEDGES
-from umbrella.web.forms import ActorForm, posted_version
+from umbrella.web.forms import ActorForm, ServiceForm, posted_version
 from umbrella.web.pages import ConfirmPage, DetailPage, FormPage, history_rows, list_or_export, submit
+
+# Steps that cannot be taken back: the pledge page leads to a page asking to confirm them (and, for closing
+# steps, why) instead of taking them with one click.
+CONFIRMED_STEPS = frozenset({"accept", "withdraw", "expire", "deliver", "hand_over"})
+STEP_QUESTIONS = {
+    "accept": gettext_lazy("Accept %(pledge)s for matching? An accepted pledge is offered to every match run."),
+    "withdraw": gettext_lazy("Withdraw %(pledge)s? It cannot be offered again, and whatever was allocated from it is released."),
+    "expire": gettext_lazy("Mark %(pledge)s as expired? It cannot be offered again, and whatever was allocated from it is released."),
+    "deliver": gettext_lazy("Confirm that %(pledge)s arrived? Say how many arrived."),
+    "hand_over": gettext_lazy("Confirm the handover of %(pledge)s? Title passes to the recipient."),
+}
 
 
 class PledgeForm(ActorForm):
@@ -43,6 +52,29 @@ class SourceForm(ActorForm):
         widgets = {"date": forms.DateInput(attrs={"type": "date"})}
 
 
+def reason_field(required: bool) -> forms.CharField:
+    return forms.CharField(label=gettext_lazy("Reason"), max_length=REASON_MAX_LENGTH, required=required,
+                           widget=forms.Textarea(attrs={"rows": 3}), help_text=gettext_lazy("Kept in the ledger."))
+
+
+class StepForm(ServiceForm):
+    """What a step asks beyond confirmation: the quantity that arrived, or why a pledge closes."""
+
+    def __init__(self, *args, pledge: Pledge, step: str, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if step == "deliver":
+            self.fields["quantity_delivered"] = forms.IntegerField(
+                label=gettext_lazy("Quantity delivered"), min_value=1, max_value=pledge.quantity, initial=pledge.quantity)
+        if step in CLOSING_STEPS:
+            self.fields["reason"] = reason_field(required=True)
+
+
+class SourceRemovalForm(ServiceForm):
+    def __init__(self, *args, reason_required: bool, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["reason"] = reason_field(required=reason_required)
+
+
 def pledge_list(request: HttpRequest) -> HttpResponse:
     queryset = Pledge.objects.visible_to(request.actor).select_related("owner", "item_type__capability_area")
     may_create = allowed(services.require_donor_editor, request.actor)
@@ -54,7 +86,7 @@ def pledge_list(request: HttpRequest) -> HttpResponse:
 
 def _actions(request: HttpRequest, pledge: Pledge) -> list[dict]:
     return [
-        {"step": step, "label": PLEDGE_LIFECYCLE.steps[step].label, "asks_quantity": step == "deliver"}
+        {"step": step, "label": PLEDGE_LIFECYCLE.steps[step].label, "confirmed": step in CONFIRMED_STEPS}
         for step in PLEDGE_LIFECYCLE.possible(pledge.state)
         if step not in services.ALLOCATION_STEPS
         if allowed(services.require_step_party, request.actor, pledge, step)
@@ -75,11 +107,13 @@ def pledge_detail(request: HttpRequest, pk: int) -> HttpResponse:
             (_("Only to these destinations"), "; ".join(pledge.destination_list) or _("anywhere")),
             (_("Re-transfer needs consent"), _("yes") if pledge.retransfer_requires_consent else _("no")),
             (_("Donor reference"), pledge.reference), (_("Notes"), pledge.notes),
+            *([(_("Reason for withdrawal or expiry"), pledge.closing_reason)] if pledge.closing_reason else []),
             (_("Marking"), pledge.get_marking_display()), (_("Version"), pledge.version),
         ],
         history=history_rows(pledge), actions=_actions(request, pledge),
         extra={
-            "sources": pledge.sources.all(),
+            "sources": [(source, allowed(services.require_source_remover, request.actor, source))
+                        for source in pledge.sources.select_related("added_by")],
             "allocations": pledge.allocations.visible_to(request.actor).filter(state="active")
             .select_related("pledge__owner", "pledge__item_type", "requirement__item_type"),
             "editable": allowed(services.require_pledge_editor, request.actor, pledge),
@@ -128,18 +162,24 @@ def pledge_delete(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "web/confirm_page.html", {"page": page})
 
 
-@require_POST
 @login_required
 def pledge_step(request: HttpRequest, pk: int, step: str) -> HttpResponse:
-    delivered = request.POST.get("quantity_delivered") or None
-    if delivered is not None and not delivered.isdigit():
-        raise Invalid({"quantity_delivered": [_("Give a whole number.")]})
-    pledge = services.advance_pledge(
-        actor=request.actor, pledge_id=pk, step=step, expected_version=posted_version(request),
-        quantity_delivered=int(delivered) if delivered is not None else None,
-    )
-    messages.success(request, _("The pledge is now %(state)s.") % {"state": pledge.get_state_display()})
-    return redirect(pledge)
+    """A step's page: what it asks (a confirmation, a delivered quantity, a reason), then the step itself."""
+    pledge = get_visible(Pledge.objects.select_related("item_type", "owner"), request.actor, pk=pk)
+    services.require_step(request.actor, pledge, step)
+    form = StepForm(request.POST or None, pledge=pledge, step=step)
+    label = PLEDGE_LIFECYCLE.steps[step].label
+    question = STEP_QUESTIONS.get(step, gettext_lazy("%(pledge)s: %(step)s?")) % {"pledge": pledge, "step": label}
+    page = FormPage(title=f"{label}: {pledge}", forms=[form], submit_label=label, cancel_url=pledge.get_absolute_url(),
+                    version=pledge.version, intro=question)
+
+    def take_step() -> Pledge:
+        done = services.advance_pledge(actor=request.actor, pledge_id=pk, step=step, expected_version=posted_version(request),
+                                       **form.cleaned_data)
+        messages.success(request, _("The pledge is now %(state)s.") % {"state": done.get_state_display()})
+        return done
+
+    return submit(request, page, take_step)
 
 
 @login_required
@@ -152,10 +192,15 @@ def source_create(request: HttpRequest, pk: int) -> HttpResponse:
                   done=_("Source added."), redirect_to=pledge.get_absolute_url())
 
 
-@require_POST
 @login_required
 def source_delete(request: HttpRequest, pk: int) -> HttpResponse:
-    source = get_visible(PledgeSource.objects.select_related("pledge"), request.actor, pk=pk)
-    services.delete_pledge_source(actor=request.actor, source_id=pk)
-    messages.success(request, _("Source removed."))
-    return redirect(source.pledge)
+    source = get_visible(PledgeSource.objects.select_related("pledge__item_type", "pledge__owner", "added_by"), request.actor, pk=pk)
+    services.require_source_remover(request.actor, source)
+    reason_required = services.source_removal_needs_reason(request.actor, source)
+    form = SourceRemovalForm(request.POST or None, reason_required=reason_required)
+    question = (_("Remove this source, added by %(organization)s? Say why: the ledger keeps your reason.") if reason_required
+                else _("Remove this source from %(pledge)s?")) % {"organization": source.added_by or _("the system"), "pledge": source.pledge}
+    page = FormPage(title=_("Remove a source: %(source)s") % {"source": source}, forms=[form], submit_label=_("Remove"),
+                    cancel_url=source.pledge.get_absolute_url(), intro=question)
+    return submit(request, page, lambda: services.delete_pledge_source(actor=request.actor, source_id=pk, reason=form.cleaned_data["reason"]),
+                  done=_("Source removed."), redirect_to=source.pledge.get_absolute_url())

@@ -9,7 +9,23 @@ from umbrella.core.access import Actor
 from umbrella.core.errors import DomainError, Forbidden, Invalid, NotFound
 
 
-class ActorForm(forms.ModelForm):
+class ShowsRefusals:
+    """A form that never saves: a view passes its data to a service, and the service's refusal comes back here."""
+
+    def show(self, error: DomainError) -> None:
+        """Put a service's refusal on the form; NotFound and Forbidden go on to become a 404 or 403."""
+        if isinstance(error, (NotFound, Forbidden)):
+            raise error
+        if isinstance(error, Invalid):
+            for field_name, messages in error.field_errors.items():
+                target = field_name if field_name in self.fields else None
+                for message in messages:
+                    self.add_error(target, message)
+        else:
+            self.add_error(None, error.message)
+
+
+class ActorForm(ShowsRefusals, forms.ModelForm):
     """A ModelForm that never saves: views pass `cleaned_data` to a service."""
 
     def __init__(self, *args, actor: Actor, **kwargs) -> None:
@@ -26,17 +42,9 @@ class ActorForm(forms.ModelForm):
     def changed_values(self) -> dict:
         return {name: self.cleaned_data[name] for name in self.changed_data if name in self.cleaned_data}
 
-    def show(self, error: DomainError) -> None:
-        """Put a service's refusal on the form; NotFound and Forbidden go on to become a 404 or 403."""
-        if isinstance(error, (NotFound, Forbidden)):
-            raise error
-        if isinstance(error, Invalid):
-            for field_name, messages in error.field_errors.items():
-                target = field_name if field_name in self.fields else None
-                for message in messages:
-                    self.add_error(target, message)
-        else:
-            self.add_error(None, error.message)
+
+class ServiceForm(ShowsRefusals, forms.Form):
+    """A form of plain fields (no model) for a service call: a confirmation, a reason."""
 
 
 class VersionForm(forms.Form):
