@@ -119,3 +119,19 @@ def test_a_page_refuses_an_unknown_filter_value_and_sort_key(as_client):
     assert response.status_code == 400
     body = response.content.decode()
     assert "No such donor: &#x27;ZZZ&#x27;." in body and "is not a sort key of this list" in body
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("debug", [False, True])
+def test_an_unexpected_error_under_the_api_is_a_logged_problem_without_internals(personas, coordinator_client, monkeypatch,
+                                                                                 settings, caplog, debug):
+    settings.DEBUG = debug  # django-ninja's own handler answers a traceback as text/plain in debug mode
+
+    def fault(actor):  # a fault injected where a query would fail, to reach the API's last-resort handler
+        raise RuntimeError("internal detail: /srv/secret/path")
+
+    monkeypatch.setattr("umbrella.needs.api.requirement_lists", fault)
+    response = coordinator_client.get("/api/v1/requirement-lists")
+    assert response.status_code == 500 and response["Content-Type"] == PROBLEM
+    assert response.json()["status"] == 500 and "secret" not in response.content.decode()
+    assert any("secret" in str(record.exc_info[1]) for record in caplog.records if record.exc_info)

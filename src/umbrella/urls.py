@@ -16,3 +16,5 @@ urlpatterns = [
     path("funding/", include("umbrella.funding.urls")),
     path("scenarios/", include("umbrella.scenarios.urls")),
 ]
+
+handler500 = "umbrella.web.middleware.server_error"

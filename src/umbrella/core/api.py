@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -14,6 +15,7 @@ from django.utils.translation import gettext as _
 from ninja import Field, Schema
 from ninja.pagination import PageNumberPagination
 
+from umbrella.core.database import unavailable
 from umbrella.core.errors import (
     Conflict,
     DomainError,
@@ -30,7 +32,9 @@ PROBLEM = "application/problem+json"
 STATUS = {NotFound: 404, Forbidden: 403, Conflict: 409, InvalidTransition: 409, Invalid: 422,
           ImportRejected: 422, UnreadableFile: 400}
 TITLES = {400: "Bad request", 401: "Not signed in", 403: "Forbidden", 404: "Not found", 409: "Conflict",
-          412: "Precondition failed", 422: "Unprocessable content", 428: "Precondition required"}
+          412: "Precondition failed", 422: "Unprocessable content", 428: "Precondition required",
+          500: "Internal server error", 503: "Service unavailable"}
+log = logging.getLogger("umbrella.api")
 
 
 class PreconditionFailed(DomainError):
@@ -58,6 +62,18 @@ def domain_error_response(error: DomainError) -> JsonResponse:
     if isinstance(error, ImportRejected):
         extra["errors"] = [row.__dict__ for row in error.row_errors]
     return problem(status, error.message, **extra)
+
+
+def unexpected_error_response(error: BaseException) -> JsonResponse:
+    """An error no handler expected: 503 with Retry-After when the database is busy or full (the request may
+    simply be repeated), else a logged 500 that tells the caller nothing of the code behind it."""
+    state = unavailable(error)
+    if state is not None:
+        response = problem(503, state.message)
+        response["Retry-After"] = str(state.retry_after)
+        return response
+    log.error("unexpected error", exc_info=error)
+    return problem(500, _("Something went wrong on the server. It was logged; please report it if it happens again."))
 
 
 def etag(version: int) -> str:
