@@ -81,16 +81,17 @@ def test_an_api_write_meeting_a_held_lock_is_a_503_to_retry(short_wait):
     _, secret = issue_token(actor=Actor.system("tests"), user_id=recipient.user.pk, organization_id=recipient.organization.pk, name="busy")
     client = Client(HTTP_AUTHORIZATION=f"Bearer {secret}")
     body = json.dumps({"series": "BUSY", "title": "Written while an import runs"})
+    key = {"HTTP_IDEMPOTENCY_KEY": "busy-1"}
     with write_lock_held_elsewhere():
-        response = client.post("/api/v1/requirement-lists", body, content_type="application/json")
+        response = client.post("/api/v1/requirement-lists", body, content_type="application/json", **key)
     assert response.status_code == 503, response.content[:500]
     assert response["Content-Type"] == "application/problem+json"
     assert int(response["Retry-After"]) > 0
     problem = response.json()
     assert problem["status"] == 503 and "busy" in problem["detail"] and "Traceback" not in response.content.decode()
     assert not RequirementList.objects.filter(series="BUSY").exists()
-    retried = client.post("/api/v1/requirement-lists", body, content_type="application/json")
-    assert retried.status_code == 201
+    retried = client.post("/api/v1/requirement-lists", body, content_type="application/json", **key)
+    assert retried.status_code == 201  # the same key again: the refused attempt kept nothing of it
 
 
 @pytest.mark.django_db(transaction=True)

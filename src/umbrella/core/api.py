@@ -102,30 +102,36 @@ def _request_hash(request: HttpRequest) -> str:
 
 def idempotent(request: HttpRequest, scope: str, create: Callable[[], HttpResponse]) -> HttpResponse:
     """Run `create` once per Idempotency-Key (within `scope`): a replay gets the first response, the same
-    key with a different body is 422, and a duplicate arriving while the first is still running is 409."""
+    key with a different body is 422, and a duplicate arriving while the first is still running is 409.
+    The key is kept in the same transaction as the write, so a create that fails (refused, or the database
+    busy) leaves no key behind and the same request with the same key may be sent again."""
     key = request.headers.get("Idempotency-Key")
     if not key:
         return create()
     if len(key) > 200:
         return problem(422, _("Idempotency-Key is longer than 200 characters."))
     digest = _request_hash(request)
-    try:
-        with transaction.atomic():
-            record = IdempotencyRecord.objects.create(scope=scope, key=key, request_hash=digest)
-    except IntegrityError:
-        earlier = IdempotencyRecord.objects.get(scope=scope, key=key)
-        if earlier.request_hash != digest:
-            return problem(422, _("This Idempotency-Key was used for a different request."))
-        if earlier.status_code is None:
-            return problem(409, _("A request with this Idempotency-Key is still being processed."))
-        replay = JsonResponse(earlier.response, status=earlier.status_code, safe=False,
-                              content_type=PROBLEM if earlier.status_code >= 400 else "application/json")
-        replay["Idempotent-Replayed"] = "true"
-        return replay
-    response = create()
-    body = json.loads(response.content or b"null")
-    IdempotencyRecord.objects.filter(pk=record.pk).update(status_code=response.status_code, response=body)
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                record = IdempotencyRecord.objects.create(scope=scope, key=key, request_hash=digest)
+        except IntegrityError:
+            return _replay(IdempotencyRecord.objects.get(scope=scope, key=key), digest)
+        response = create()
+        body = json.loads(response.content or b"null")
+        IdempotencyRecord.objects.filter(pk=record.pk).update(status_code=response.status_code, response=body)
     return response
+
+
+def _replay(earlier: IdempotencyRecord, digest: str) -> JsonResponse:
+    if earlier.request_hash != digest:
+        return problem(422, _("This Idempotency-Key was used for a different request."))
+    if earlier.status_code is None:
+        return problem(409, _("A request with this Idempotency-Key is still being processed."))
+    replay = JsonResponse(earlier.response, status=earlier.status_code, safe=False,
+                          content_type=PROBLEM if earlier.status_code >= 400 else "application/json")
+    replay["Idempotent-Replayed"] = "true"
+    return replay
 
 
 def created(schema: Any, obj: Any, location: str) -> JsonResponse:
