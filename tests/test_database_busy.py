@@ -148,3 +148,11 @@ def test_postgresql_lock_and_statement_timeouts_are_busy():
                 cursor.execute(f"SET LOCAL {setting} = 200")
                 cursor.execute("SELECT 1 FROM core_ledgerhead WHERE id = 1 FOR UPDATE")
         assert unavailable(caught.value).reason == BUSY, setting
+
+
+@pytest.mark.skipif(SQLITE, reason="PostgreSQL's lock wait")
+@pytest.mark.django_db
+def test_a_postgresql_connection_waits_at_most_20_seconds_for_a_lock_unless_the_url_says_otherwise():
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW lock_timeout")
+        assert cursor.fetchone()[0] == "20s"
