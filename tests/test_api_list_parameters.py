@@ -135,3 +135,11 @@ def test_an_unexpected_error_under_the_api_is_a_logged_problem_without_internals
     assert response.status_code == 500 and response["Content-Type"] == PROBLEM
     assert response.json()["status"] == 500 and "secret" not in response.content.decode()
     assert any("secret" in str(record.exc_info[1]) for record in caplog.records if record.exc_info)
+
+
+@pytest.mark.django_db
+def test_a_path_under_the_api_that_no_operation_serves_is_a_problem_not_a_page(coordinator_client, as_client):
+    response = coordinator_client.get("/api/v1/no-such-thing")
+    assert response.status_code == 404 and response["Content-Type"] == PROBLEM and response.json()["status"] == 404
+    page = as_client("coordinator").get("/no-such-page/")
+    assert page.status_code == 404 and page["Content-Type"].startswith("text/html")

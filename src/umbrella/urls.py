@@ -17,4 +17,5 @@ urlpatterns = [
     path("scenarios/", include("umbrella.scenarios.urls")),
 ]
 
+handler404 = "umbrella.web.middleware.not_found"
 handler500 = "umbrella.web.middleware.server_error"

@@ -8,6 +8,7 @@ from django.http import HttpResponseRedirect
 from django.shortcuts import render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.views.defaults import page_not_found
 from django.views.defaults import server_error as server_error_page
 
 from umbrella.core.api import problem, unexpected_error_response
@@ -39,6 +40,13 @@ def server_error(request):
     if request.path.startswith("/api/"):
         return problem(500, _("Something went wrong on the server. It was logged; please report it if it happens again."))
     return server_error_page(request)
+
+
+def not_found(request, exception):
+    """handler404: a path no route knows. Under /api/ a problem+json like every other API answer."""
+    if request.path.startswith("/api/"):
+        return problem(404, _("No such resource."))
+    return page_not_found(request, exception)
 
 
 class DomainErrorMiddleware:
