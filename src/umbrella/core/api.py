@@ -73,6 +73,11 @@ def unexpected_error_response(error: BaseException) -> JsonResponse:
         response["Retry-After"] = str(state.retry_after)
         return response
     log.error("unexpected error", exc_info=error)
+    return internal_error_problem()
+
+
+def internal_error_problem() -> JsonResponse:
+    """A 500 that says nothing of the code behind it (the error itself goes to the log)."""
     return problem(500, _("Something went wrong on the server. It was logged; please report it if it happens again."))
 
 

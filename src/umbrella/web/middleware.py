@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.defaults import page_not_found
 from django.views.defaults import server_error as server_error_page
 
-from umbrella.core.api import problem, unexpected_error_response
+from umbrella.core.api import internal_error_problem, problem, unexpected_error_response
 from umbrella.core.database import unavailable
 from umbrella.core.errors import DomainError, Forbidden, Invalid, NotFound
 
@@ -38,7 +38,7 @@ def server_error(request):
         if response is not None:
             return response
     if request.path.startswith("/api/"):
-        return problem(500, _("Something went wrong on the server. It was logged; please report it if it happens again."))
+        return internal_error_problem()
     return server_error_page(request)
 
 
