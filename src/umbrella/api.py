@@ -14,7 +14,7 @@ from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import HttpBearer
 
 from umbrella.core.access import Actor
-from umbrella.core.api import domain_error_response, problem
+from umbrella.core.api import domain_error_response, problem, unexpected_error_response
 from umbrella.core.errors import DomainError, Forbidden
 from umbrella.orgs.services import token_actor
 
@@ -103,6 +103,11 @@ def _not_found(request, error):
 @api.exception_handler(HttpError)
 def _http_error(request, error: HttpError):
     return problem(error.status_code, str(error))
+
+
+@api.exception_handler(Exception)
+def _unexpected_error(request, error: Exception):
+    return unexpected_error_response(error)
 
 
 def _add_routers() -> None:

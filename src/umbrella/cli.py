@@ -41,4 +41,12 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigurationError as error:
         print(f"umbrella: configuration error: {error}", file=sys.stderr)
         return 2
+    except Exception as error:
+        from umbrella.core.database import EX_TEMPFAIL, unavailable
+
+        state = unavailable(error)
+        if state is None:
+            raise
+        print(f"umbrella: {state.message}", file=sys.stderr)
+        return EX_TEMPFAIL
     return 0

@@ -88,8 +88,15 @@ def _database(url: str) -> dict:
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;",
             "transaction_mode": "IMMEDIATE",
             "timeout": 20,
+            **database.get("OPTIONS", {}),  # the URL's own (?timeout=2, say) win
         }
         database["TEST"] = {"NAME": str(DATA_DIR / "test_umbrella.sqlite3")}
+    elif database["ENGINE"] == "django.db.backends.postgresql":
+        # A write waits at most this long for a lock (an import holds some for its whole run), then is
+        # answered "busy, try again" (core.database) instead of hanging; the URL may set its own.
+        options = database.setdefault("OPTIONS", {}).get("options", "")
+        if "lock_timeout" not in options:
+            database["OPTIONS"]["options"] = f"{options} -c lock_timeout=20s".strip()
     return database
 
 

@@ -16,3 +16,6 @@ urlpatterns = [
     path("funding/", include("umbrella.funding.urls")),
     path("scenarios/", include("umbrella.scenarios.urls")),
 ]
+
+handler404 = "umbrella.web.middleware.not_found"
+handler500 = "umbrella.web.middleware.server_error"

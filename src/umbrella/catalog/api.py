@@ -14,7 +14,7 @@ from umbrella.catalog.queries import ITEM_TYPES, visible_item_type
 from umbrella.core.access import Marking, get_visible
 from umbrella.core.api import Pagination, created, expected_version, idempotent, scope_of, with_etag
 from umbrella.core.errors import Invalid
-from umbrella.web.listing import filtered
+from umbrella.web.listing import filtered, params_of, sort_type
 
 router = Router()
 
@@ -89,10 +89,10 @@ class MarkingChange(Schema):
 
 class ItemTypeFilters(Schema):
     q: str | None = Field(None, description="Search in code, name, standard, NSN, description")
-    area: str | None = Field(None, description="Capability area code")
+    area: str | None = Field(None, description="Capability area code; an unknown one is a 422")
     sensitive: bool | None = None
     bulk: bool | None = None
-    sort: str | None = Field(None, description="code, name, capability_area__order, standard, nsn, unit_value_eur; prefix - to reverse")
+    sort: sort_type(ITEM_TYPES) | None = Field(None, description="Prefix - to reverse")
 
 
 class CompatibilityOut(Schema):
@@ -139,7 +139,7 @@ def _fields(actor, data: Schema) -> dict:
 @paginate(Pagination, page_size=50)
 def list_item_types(request, filters: Query[ItemTypeFilters]):
     queryset = ItemType.objects.visible_to(request.actor).select_related("capability_area", "owner")
-    return filtered(ITEM_TYPES, queryset, request.GET, request.actor)
+    return filtered(ITEM_TYPES, queryset, params_of(filters), request.actor)
 
 
 @router.post("/item-types", response={201: ItemTypeOut}, summary="Create an item type (coordination editors)")
@@ -184,12 +184,14 @@ def delete_item_type(request, item_type_id: int):
 
 @router.get("/compatibilities", response=list[CompatibilityOut], summary="List compatibility links")
 @paginate(Pagination, page_size=100)
-def list_compatibilities(request, item: str | None = None, kind: CompatibilityKind | None = None):
+def list_compatibilities(request, item: str | None = Query(None, description="Item type code (either end); an unknown one is a 422"),
+                         kind: CompatibilityKind | None = None):
     visible = ItemType.objects.visible_to(request.actor)
     links = (Compatibility.objects.visible_to(request.actor).filter(source__in=visible, target__in=visible)
              .select_related("source", "target").order_by("source__code", "kind", "target__code", "pk"))
     if item:
-        links = links.filter(source__code=item) | links.filter(target__code=item)
+        named = visible_item_type(request.actor, item, "item")
+        links = links.filter(source=named) | links.filter(target=named)
     if kind:
         links = links.filter(kind=kind)
     return links

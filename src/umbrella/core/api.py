@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -14,6 +15,7 @@ from django.utils.translation import gettext as _
 from ninja import Field, Schema
 from ninja.pagination import PageNumberPagination
 
+from umbrella.core.database import unavailable
 from umbrella.core.errors import (
     Conflict,
     DomainError,
@@ -30,7 +32,9 @@ PROBLEM = "application/problem+json"
 STATUS = {NotFound: 404, Forbidden: 403, Conflict: 409, InvalidTransition: 409, Invalid: 422,
           ImportRejected: 422, UnreadableFile: 400}
 TITLES = {400: "Bad request", 401: "Not signed in", 403: "Forbidden", 404: "Not found", 409: "Conflict",
-          412: "Precondition failed", 422: "Unprocessable content", 428: "Precondition required"}
+          412: "Precondition failed", 422: "Unprocessable content", 428: "Precondition required",
+          500: "Internal server error", 503: "Service unavailable"}
+log = logging.getLogger("umbrella.api")
 
 
 class PreconditionFailed(DomainError):
@@ -60,6 +64,23 @@ def domain_error_response(error: DomainError) -> JsonResponse:
     return problem(status, error.message, **extra)
 
 
+def unexpected_error_response(error: BaseException) -> JsonResponse:
+    """An error no handler expected: 503 with Retry-After when the database is busy or full (the request may
+    simply be repeated), else a logged 500 that tells the caller nothing of the code behind it."""
+    state = unavailable(error)
+    if state is not None:
+        response = problem(503, state.message)
+        response["Retry-After"] = str(state.retry_after)
+        return response
+    log.error("unexpected error", exc_info=error)
+    return internal_error_problem()
+
+
+def internal_error_problem() -> JsonResponse:
+    """A 500 that says nothing of the code behind it (the error itself goes to the log)."""
+    return problem(500, _("Something went wrong on the server. It was logged; please report it if it happens again."))
+
+
 def etag(version: int) -> str:
     return f'"v{version}"'
 
@@ -86,30 +107,36 @@ def _request_hash(request: HttpRequest) -> str:
 
 def idempotent(request: HttpRequest, scope: str, create: Callable[[], HttpResponse]) -> HttpResponse:
     """Run `create` once per Idempotency-Key (within `scope`): a replay gets the first response, the same
-    key with a different body is 422, and a duplicate arriving while the first is still running is 409."""
+    key with a different body is 422, and a duplicate arriving while the first is still running is 409.
+    The key is kept in the same transaction as the write, so a create that fails (refused, or the database
+    busy) leaves no key behind and the same request with the same key may be sent again."""
     key = request.headers.get("Idempotency-Key")
     if not key:
         return create()
     if len(key) > 200:
         return problem(422, _("Idempotency-Key is longer than 200 characters."))
     digest = _request_hash(request)
-    try:
-        with transaction.atomic():
-            record = IdempotencyRecord.objects.create(scope=scope, key=key, request_hash=digest)
-    except IntegrityError:
-        earlier = IdempotencyRecord.objects.get(scope=scope, key=key)
-        if earlier.request_hash != digest:
-            return problem(422, _("This Idempotency-Key was used for a different request."))
-        if earlier.status_code is None:
-            return problem(409, _("A request with this Idempotency-Key is still being processed."))
-        replay = JsonResponse(earlier.response, status=earlier.status_code, safe=False,
-                              content_type=PROBLEM if earlier.status_code >= 400 else "application/json")
-        replay["Idempotent-Replayed"] = "true"
-        return replay
-    response = create()
-    body = json.loads(response.content or b"null")
-    IdempotencyRecord.objects.filter(pk=record.pk).update(status_code=response.status_code, response=body)
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                record = IdempotencyRecord.objects.create(scope=scope, key=key, request_hash=digest)
+        except IntegrityError:
+            return _replay(IdempotencyRecord.objects.get(scope=scope, key=key), digest)
+        response = create()
+        body = json.loads(response.content or b"null")
+        IdempotencyRecord.objects.filter(pk=record.pk).update(status_code=response.status_code, response=body)
     return response
+
+
+def _replay(earlier: IdempotencyRecord, digest: str) -> JsonResponse:
+    if earlier.request_hash != digest:
+        return problem(422, _("This Idempotency-Key was used for a different request."))
+    if earlier.status_code is None:
+        return problem(409, _("A request with this Idempotency-Key is still being processed."))
+    replay = JsonResponse(earlier.response, status=earlier.status_code, safe=False,
+                          content_type=PROBLEM if earlier.status_code >= 400 else "application/json")
+    replay["Idempotent-Replayed"] = "true"
+    return replay
 
 
 def created(schema: Any, obj: Any, location: str) -> JsonResponse:

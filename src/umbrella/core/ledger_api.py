@@ -1,15 +1,22 @@
 """The ledger through the API: entries (in full where the actor may see the record, else only the salted
-hash), a signed checkpoint of the current tree, and inclusion and consistency proofs."""
+hash), a signed checkpoint of the current tree, and inclusion and consistency proofs.
+
+People are shown only to those who may know them: the username of whoever made a change goes to coordination
+staff and to the organization it acted for (others see only that organization); an entry about a user
+account is read only by coordination staff and that user's own organizations; an e-mail address is never
+given. What an entry leaves out for these reasons is named in its `withheld`."""
 
 
 import datetime as dt
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 
 from umbrella.core import checkpoints, merkle
+from umbrella.core.access import Actor, OrganizationKind
 from umbrella.core.errors import Invalid, NotFound
 from umbrella.core.ledger import entry_visible_to, leaf_hashes, timestamp
 from umbrella.core.models import ChangeRecord
@@ -35,6 +42,9 @@ class EntryOut(Schema):
     owner: str | None = None
     salt: str | None = None
     previous_hash: str | None = None
+    withheld: list[str] | None = Field(None, description=(
+        "What this entry leaves out about people (actor_user, before.email, after.email): the leaf hash "
+        "covers them, so such an entry cannot be re-hashed from what is shown"))
 
 
 class EntryPage(Schema):
@@ -65,13 +75,51 @@ class ConsistencyOut(Schema):
     checkpoint: CheckpointOut
 
 
-def _entry(entry: ChangeRecord, actor) -> dict[str, Any]:
-    if not entry_visible_to(entry, actor):
+PRIVATE_KEYS = ("email",)  # never given through the API, to anyone
+
+
+def _is_coordination(actor: Actor) -> bool:
+    return actor.is_system or actor.kind == OrganizationKind.COORDINATOR
+
+
+def _may_know_actor(entry: ChangeRecord, actor: Actor) -> bool:
+    """Whether the reader may know who made the change: coordination staff and the organization that acted.
+    The system and the public are not people (their entries carry the same label as user and organization)."""
+    if entry.actor_user == entry.actor_organization or _is_coordination(actor):
+        return True
+    return actor.organization is not None and entry.actor_organization == actor.organization.name
+
+
+def _may_know_account(entry: ChangeRecord, actor: Actor) -> bool:
+    """An entry about a user account: coordination staff, and members of an organization the user belongs to."""
+    if _is_coordination(actor):
+        return True
+    if actor.organization is None or not entry.entity_id.isdigit():
+        return False
+    return get_user_model().objects.filter(pk=int(entry.entity_id), memberships__organization=actor.organization).exists()
+
+
+def _without_private(snapshot: Any, side: str, withheld: list[str]) -> Any:
+    if not isinstance(snapshot, dict):
+        return snapshot
+    withheld += [f"{side}.{key}" for key in PRIVATE_KEYS if key in snapshot]
+    return {key: value for key, value in snapshot.items() if key not in PRIVATE_KEYS}
+
+
+def _entry(entry: ChangeRecord, actor: Actor) -> dict[str, Any]:
+    about_account = entry.entity == get_user_model()._meta.label_lower
+    if not entry_visible_to(entry, actor) or (about_account and not _may_know_account(entry, actor)):
         return {"sequence": entry.sequence, "leaf_hash": entry.leaf_hash, "redacted": True}
     fields = {name: getattr(entry, name) for name in (
         "sequence", "leaf_hash", "actor_user", "actor_organization", "request_id", "action", "entity", "entity_id",
-        "before", "after", "marking", "owner", "salt", "previous_hash")}
-    return {**fields, "at": timestamp(entry.at), "redacted": False}
+        "marking", "owner", "salt", "previous_hash")}
+    withheld: list[str] = []
+    if not _may_know_actor(entry, actor):
+        fields["actor_user"] = None
+        withheld.append("actor_user")
+    before = _without_private(entry.before, "before", withheld)
+    after = _without_private(entry.after, "after", withheld)
+    return {**fields, "before": before, "after": after, "at": timestamp(entry.at), "redacted": False, "withheld": withheld}
 
 
 def _signed(leaves: list[bytes], size: int) -> dict[str, Any]:

@@ -8,6 +8,7 @@ the demo call services; none of them saves a model by hand.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Mapping
 from typing import Any, TypeVar
 
@@ -22,6 +23,10 @@ from umbrella.core.ledger import record_change, snapshot
 
 M = TypeVar("M", bound=models.Model)
 
+# Every date and time a record holds lies in these years: aid since 1990, plans to 2100. Year 1 or 9999 is a
+# typing slip, and at the edge of what Python and the databases can store (one time-zone shift from overflow).
+DATE_RANGE = (dt.date(1990, 1, 1), dt.date(2100, 12, 31))
+
 
 def _require_transaction() -> None:
     if not transaction.get_connection().in_atomic_block:
@@ -30,7 +35,8 @@ def _require_transaction() -> None:
 
 def validate(obj: models.Model, *, exclude: Iterable[str] = ()) -> None:
     """Every problem of the row at once: the model's own rules, and text PostgreSQL could not store (a NUL
-    character, which SQLite would keep and a later move to PostgreSQL would refuse)."""
+    character, which SQLite would keep and a later move to PostgreSQL would refuse), and any date or time
+    outside DATE_RANGE, so pages, API, imports and commands all refuse year 1 and year 9999 alike."""
     problems: dict[str, list[str]] = {}
     try:
         obj.full_clean(exclude=list(exclude) or None)
@@ -40,8 +46,15 @@ def validate(obj: models.Model, *, exclude: Iterable[str] = ()) -> None:
         value = getattr(obj, field.attname, None)
         if isinstance(value, str) and "\x00" in value:
             problems.setdefault(field.name, []).append(_("Text must not contain NUL characters."))
+        if isinstance(value, dt.date) and not DATE_RANGE[0] <= _day(value) <= DATE_RANGE[1]:
+            problems.setdefault(field.name, []).append(
+                _("Give a date from %(first)s to %(last)s.") % {"first": DATE_RANGE[0].isoformat(), "last": DATE_RANGE[1].isoformat()})
     if problems:
         raise Invalid(problems)
+
+
+def _day(value: dt.date) -> dt.date:
+    return value.date() if isinstance(value, dt.datetime) else value
 
 
 def _stamp(actor: Actor, obj: models.Model, *, creating: bool) -> None:

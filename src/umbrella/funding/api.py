@@ -14,8 +14,8 @@ from umbrella.core.access import get_visible
 from umbrella.core.api import Pagination, created, expected_version, idempotent, scope_of, with_etag
 from umbrella.funding import services
 from umbrella.funding.models import Category, Channel, Funding, FundingState, FxRate
-from umbrella.funding.queries import FUNDING, fair_share
-from umbrella.web.listing import filtered
+from umbrella.funding.queries import FUNDING, FUNDING_YEARS, fair_share
+from umbrella.web.listing import filtered, params_of, sort_type
 
 router = Router()
 
@@ -75,10 +75,10 @@ class FundingCreate(FundingChange):
 
 class FundingFilters(Schema):
     q: str | None = None
-    year: int | None = None
+    year: int | None = Field(None, ge=FUNDING_YEARS.start, le=FUNDING_YEARS.stop - 1)
     state: FundingState | None = None
-    donor: str | None = Field(None, description="Donor organization code")
-    sort: str | None = None
+    donor: str | None = Field(None, description="Donor organization code; one that names no donor is a 422")
+    sort: sort_type(FUNDING) | None = Field(None, description="Prefix - to reverse")
 
 
 class RateOut(Schema):
@@ -130,7 +130,7 @@ def _visible(actor, funding_id: int) -> Funding:
 @router.get("/funding", response=list[FundingOut], summary="List funding (the pages' filters)")
 @paginate(Pagination, page_size=50)
 def list_funding(request, filters: Query[FundingFilters]):
-    return filtered(FUNDING, Funding.objects.visible_to(request.actor).select_related("owner"), request.GET, request.actor)
+    return filtered(FUNDING, Funding.objects.visible_to(request.actor).select_related("owner"), params_of(filters), request.actor)
 
 
 @router.post("/funding", response={201: FundingOut}, summary="Record a year's funding (donor editors)")

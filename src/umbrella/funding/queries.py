@@ -20,6 +20,7 @@ from umbrella.pledges.models import Pledge, PledgeState
 from umbrella.web.listing import Column, Filter, Listing
 
 BILLION = Decimal(1_000_000_000)
+FUNDING_YEARS = range(2014, 2101)  # what a filter may ask for; the model refuses a year before 2014
 IN_KIND_STATES = (PledgeState.ACCEPTED, PledgeState.ALLOCATED, PledgeState.SHIPPED, PledgeState.DELIVERED, PledgeState.HANDED_OVER)
 
 FUNDING = Listing(
@@ -35,10 +36,12 @@ FUNDING = Listing(
     ),
     filters=(
         Filter("year", gettext_lazy("Year"), "year", lambda actor: [(str(y), str(y)) for y in
-               Funding.objects.visible_to(actor).order_by("-year").values_list("year", flat=True).distinct()]),
+               Funding.objects.visible_to(actor).order_by("-year").values_list("year", flat=True).distinct()],
+               known=lambda: [str(year) for year in FUNDING_YEARS]),
         Filter("state", gettext_lazy("State"), "state", lambda actor: FundingState.choices),
         Filter("donor", gettext_lazy("Donor"), "owner__code", lambda actor: list(
-            Organization.objects.filter(kind=OrganizationKind.DONOR).values_list("code", "name"))),
+            Organization.objects.filter(kind=OrganizationKind.DONOR).values_list("code", "name")),
+            unknown=gettext_lazy("No such donor: %(value)s.")),
     ),
     search=("reference", "notes", "owner__name"),
     default_sort="-year",

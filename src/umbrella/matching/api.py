@@ -4,15 +4,16 @@ from types import SimpleNamespace
 from typing import Any
 
 from django.http import HttpResponse
-from ninja import Field, Router, Schema
+from ninja import Field, Query, Router, Schema
 from ninja.pagination import paginate
 from pydantic import ConfigDict
 
 from umbrella.core.access import get_visible
 from umbrella.core.api import Pagination, created, expected_version, with_etag
 from umbrella.matching import services
-from umbrella.matching.models import Allocation, MatchRun
-from umbrella.matching.queries import proposals_for, summarize
+from umbrella.matching.models import Allocation, AllocationState, MatchRun, RunState
+from umbrella.matching.queries import ALLOCATIONS, RUNS, proposals_for, summarize
+from umbrella.web.listing import filtered, params_of, sort_type
 
 router = Router()
 
@@ -75,10 +76,22 @@ def _summary(run: MatchRun) -> SimpleNamespace:
     return SimpleNamespace(id=run.pk, version=run.version, summary=summarize(run).as_json())
 
 
+class RunFilters(Schema):
+    state: RunState | None = None
+    sort: sort_type(RUNS) | None = Field(None, description="Prefix - to reverse")
+
+
+class AllocationFilters(Schema):
+    q: str | None = None
+    state: AllocationState | None = None
+    priority: int | None = Field(None, ge=1, le=5, description="The requirement's priority")
+    sort: sort_type(ALLOCATIONS) | None = Field(None, description="Prefix - to reverse")
+
+
 @router.get("/match-runs", response=list[RunOut], summary="Match runs, newest first (coordination staff and the recipient)")
 @paginate(Pagination, page_size=50)
-def list_runs(request):
-    return MatchRun.objects.visible_to(request.actor).order_by("-id")
+def list_runs(request, filters: Query[RunFilters]):
+    return filtered(RUNS, MatchRun.objects.visible_to(request.actor), params_of(filters), request.actor)
 
 
 @router.post("/match-runs", response={201: RunSummaryOut}, summary="Run a match on the latest approved list (coordination editors)")
@@ -110,10 +123,10 @@ def approve_run(request, run_id: int, data: ApproveIn, response: HttpResponse):
     return _summary(run)
 
 
-@router.get("/allocations", response=list[AllocationOut], summary="Allocations (a donor sees those of its own pledges)")
+@router.get("/allocations", response=list[AllocationOut], summary="Allocations, by the requirement's priority (a donor sees those of its own pledges)")
 @paginate(Pagination, page_size=100)
-def list_allocations(request):
-    return Allocation.objects.visible_to(request.actor).order_by("id")
+def list_allocations(request, filters: Query[AllocationFilters]):
+    return filtered(ALLOCATIONS, Allocation.objects.visible_to(request.actor), params_of(filters), request.actor)
 
 
 @router.get("/allocations/{allocation_id}", response=AllocationOut, summary="One allocation, with its ETag")

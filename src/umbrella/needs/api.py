@@ -13,8 +13,8 @@ from umbrella.core.access import get_visible
 from umbrella.core.api import Pagination, created, expected_version, idempotent, scope_of, with_etag
 from umbrella.needs import services
 from umbrella.needs.models import ListState, Requirement, RequirementList
-from umbrella.needs.queries import LISTS, REQUIREMENTS
-from umbrella.web.listing import filtered
+from umbrella.needs.queries import LISTS, REQUIREMENTS, requirement_lists
+from umbrella.web.listing import filtered, params_of, sort_type
 
 router = Router()
 
@@ -94,14 +94,14 @@ class RequirementCreate(RequirementChange):
 class ListFilters(Schema):
     q: str | None = None
     state: ListState | None = None
-    sort: str | None = None
+    sort: sort_type(LISTS) | None = Field(None, description="Prefix - to reverse")
 
 
 class RequirementFilters(Schema):
     q: str | None = None
     priority: int | None = Field(None, ge=1, le=5)
-    area: str | None = None
-    sort: str | None = None
+    area: str | None = Field(None, description="Capability area code; an unknown one is a 422")
+    sort: sort_type(REQUIREMENTS) | None = Field(None, description="Prefix - to reverse")
 
 
 def _requirement_fields(actor, data: Schema) -> dict:
@@ -120,7 +120,7 @@ def _list(actor, list_id: int) -> RequirementList:
 @router.get("/requirement-lists", response=list[RequirementListOut], summary="List requirement lists")
 @paginate(Pagination, page_size=50)
 def list_requirement_lists(request, filters: Query[ListFilters]):
-    return filtered(LISTS, RequirementList.objects.visible_to(request.actor).select_related("owner"), request.GET, request.actor)
+    return filtered(LISTS, requirement_lists(request.actor), params_of(filters), request.actor)
 
 
 @router.post("/requirement-lists", response={201: RequirementListOut}, summary="Start a requirement list (the recipient)")
@@ -192,7 +192,7 @@ def delete_requirement_list(request, list_id: int):
 def list_requirements(request, list_id: int, filters: Query[RequirementFilters]):
     lst = _list(request.actor, list_id)
     queryset = Requirement.objects.visible_to(request.actor).filter(requirement_list=lst).select_related("item_type")
-    return filtered(REQUIREMENTS, queryset, request.GET, request.actor)
+    return filtered(REQUIREMENTS, queryset, params_of(filters), request.actor)
 
 
 @router.post("/requirement-lists/{list_id}/requirements", response={201: RequirementOut}, summary="Add a requirement to a draft list")

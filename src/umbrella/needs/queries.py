@@ -1,11 +1,21 @@
 """Lists of requirement records that the pages, the API and the exports share: filters, search and sort."""
 
+from django.db.models import Count, QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from umbrella.catalog.queries import area_choices
-from umbrella.needs.models import ListState
+from umbrella.core.access import Actor, visibility_q
+from umbrella.needs.models import ListState, RequirementList
 from umbrella.web.listing import Column, Filter, Listing
+
+
+def requirement_lists(actor: Actor) -> QuerySet[RequirementList]:
+    """The lists the actor may see, each with the number of its requirements the actor may see (a column
+    and a sort key of LISTS)."""
+    visible_requirements = Count("requirements", filter=visibility_q(actor, prefix="requirements__"))
+    return RequirementList.objects.visible_to(actor).select_related("owner").annotate(requirement_count=visible_requirements)
+
 
 LISTS = Listing(
     columns=(

@@ -2,18 +2,17 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from umbrella.core.access import allowed, get_visible, visibility_q
+from umbrella.core.access import allowed, get_visible
 from umbrella.core.errors import InvalidTransition
 from umbrella.needs import services
 from umbrella.needs.models import LIST_LIFECYCLE, ListState, Requirement, RequirementList
-from umbrella.needs.queries import LISTS, REQUIREMENTS
+from umbrella.needs.queries import LISTS, REQUIREMENTS, requirement_lists
 from umbrella.web import listing
 from umbrella.web.forms import ActorForm, posted_version
 from umbrella.web.pages import ConfirmPage, DetailPage, FormPage, history_rows, list_or_export, submit
@@ -38,8 +37,7 @@ class RequirementForm(ActorForm):
 
 
 def requirement_list_list(request: HttpRequest) -> HttpResponse:
-    visible_requirements = Count("requirements", filter=visibility_q(request.actor, prefix="requirements__"))
-    queryset = RequirementList.objects.visible_to(request.actor).select_related("owner").annotate(requirement_count=visible_requirements)
+    queryset = requirement_lists(request.actor)
     may_create = allowed(services.require_recipient_editor, request.actor)
     return list_or_export(
         request, LISTS, queryset, title=_("Requirement lists"),

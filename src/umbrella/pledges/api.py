@@ -10,12 +10,12 @@ from pydantic import ConfigDict
 from umbrella.catalog.api import MarkingChange
 from umbrella.catalog.models import ValuationBasis
 from umbrella.catalog.queries import visible_item_type
-from umbrella.core.access import get_visible
+from umbrella.core.access import Marking, get_visible
 from umbrella.core.api import Pagination, created, expected_version, idempotent, scope_of, with_etag
 from umbrella.pledges import services
 from umbrella.pledges.models import REASON_MAX_LENGTH, Pledge, PledgeSource, PledgeState, SourceKind
 from umbrella.pledges.queries import PLEDGES
-from umbrella.web.listing import filtered
+from umbrella.web.listing import filtered, params_of, sort_type
 
 router = Router()
 
@@ -115,10 +115,10 @@ class StepIn(Schema):
 class PledgeFilters(Schema):
     q: str | None = None
     state: PledgeState | None = None
-    donor: str | None = Field(None, description="Donor organization code")
-    area: str | None = Field(None, description="Capability area code")
-    marking: str | None = None
-    sort: str | None = None
+    donor: str | None = Field(None, description="Donor organization code; one that names no donor is a 422")
+    area: str | None = Field(None, description="Capability area code; an unknown one is a 422")
+    marking: Marking | None = None
+    sort: sort_type(PLEDGES) | None = Field(None, description="Prefix - to reverse")
 
 
 def _fields(actor, data: Schema) -> dict:
@@ -141,7 +141,7 @@ def _visible(actor, pledge_id: int) -> Pledge:
 @paginate(Pagination, page_size=50)
 def list_pledges(request, filters: Query[PledgeFilters]):
     queryset = Pledge.objects.visible_to(request.actor).select_related("owner", "item_type").prefetch_related("sources__added_by")
-    return filtered(PLEDGES, queryset, request.GET, request.actor)
+    return filtered(PLEDGES, queryset, params_of(filters), request.actor)
 
 
 @router.post("/pledges", response={201: PledgeOut}, summary="Announce a pledge (donor editors)")

@@ -6,6 +6,7 @@ from umbrella.catalog.queries import area_choices
 from umbrella.core.access import Marking, OrganizationKind
 from umbrella.core.money import format_eur
 from umbrella.orgs.models import Organization
+from umbrella.orgs.queries import donor_codes
 from umbrella.pledges.models import Pledge, PledgeState
 from umbrella.web.listing import Column, Filter, Listing
 
@@ -28,7 +29,8 @@ PLEDGES = Listing(
     ),
     filters=(
         Filter("state", gettext_lazy("State"), "state", lambda actor: PledgeState.choices),
-        Filter("donor", gettext_lazy("Donor"), "owner__code", _donor_choices),
+        Filter("donor", gettext_lazy("Donor"), "owner__code", _donor_choices, known=donor_codes,
+               unknown=gettext_lazy("No such donor: %(value)s.")),
         Filter("area", gettext_lazy("Capability area"), "item_type__capability_area__code", lambda actor: area_choices()),
         Filter("marking", gettext_lazy("Marking"), "marking", lambda actor: Marking.choices),
     ),

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from django.core.paginator import Paginator
 from django.db.models import Q, QuerySet
 from django.http import QueryDict
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from umbrella.core.access import Actor
+from umbrella.core.errors import Invalid
 
 
 @dataclass(frozen=True)
@@ -24,10 +27,21 @@ class Column:
 
 @dataclass(frozen=True)
 class Filter:
+    """`choices` are what a page offers this actor; `known` (when given) is every value that names something,
+    whoever asks, so a donor without records the actor may see filters to an empty list instead of being
+    refused. Any other value is refused with `unknown`, never ignored (which would return everything)."""
+
     name: str
     label: str
     lookup: str
     choices: Callable[[Actor], Sequence[tuple[str, str]]]
+    known: Callable[[], Collection[str]] | None = None
+    unknown: str = gettext_lazy("%(value)s is not one of the choices.")
+
+    def accepts(self, value: str, actor: Actor) -> bool:
+        if self.known is not None:
+            return value in {str(known) for known in self.known()}
+        return value in {str(choice) for choice, _ in self.choices(actor)}
 
 
 @dataclass(frozen=True)
@@ -37,6 +51,24 @@ class Listing:
     search: tuple[str, ...] = ()
     default_sort: str = ""
     page_size: int = 50
+
+    def sort_keys(self) -> tuple[str, ...]:
+        return tuple(column.sort for column in self.columns if column.sort)
+
+    def sort_values(self) -> tuple[str, ...]:
+        """Every value `sort` takes: each key, ascending or (prefixed with -) descending."""
+        return tuple(value for key in self.sort_keys() for value in (key, f"-{key}"))
+
+
+def params_of(filters: Any) -> dict[str, str]:
+    """An API filter schema's validated values, spelled as a page's query parameters (True as "True", an enum
+    as its value), so a list reads the same from either."""
+    return {name: str(value) for name, value in filters.model_dump(mode="json", exclude_none=True).items()}
+
+
+def sort_type(listing: Listing) -> Any:
+    """The API's type of a list's `sort` parameter: an enum of the same keys the page's headers sort by."""
+    return Literal[listing.sort_values()]
 
 
 @dataclass
@@ -68,12 +100,23 @@ class ListResult:
     columns: tuple[Column, ...] = field(default=())
 
 
-def filtered(listing: Listing, queryset: QuerySet, params: QueryDict, actor: Actor) -> QuerySet:
-    """The queryset narrowed by the request's filters and search, sorted; shared by pages and exports."""
+def filtered(listing: Listing, queryset: QuerySet, params: Mapping[str, str], actor: Actor) -> QuerySet:
+    """The queryset narrowed by the request's filters and search, sorted; shared by pages, API and exports.
+    An unknown filter value or sort key is `Invalid` (every one at once), never silently ignored."""
+    problems: dict[str, list[str]] = {}
     for spec in listing.filters:
         value = params.get(spec.name, "")
-        if value and value in {str(choice) for choice, _ in spec.choices(actor)}:
+        if not value:
+            continue
+        if spec.accepts(value, actor):
             queryset = queryset.filter(**{spec.lookup: value})
+        else:
+            problems[spec.name] = [spec.unknown % {"value": repr(value)}]
+    sort = params.get("sort", "")
+    if sort and sort.removeprefix("-") not in listing.sort_keys():
+        problems["sort"] = [_("%(value)s is not a sort key of this list.") % {"value": repr(sort)}]
+    if problems:
+        raise Invalid(problems)
     text = params.get("q", "").strip()
     if text and listing.search:
         condition = Q()
@@ -83,14 +126,9 @@ def filtered(listing: Listing, queryset: QuerySet, params: QueryDict, actor: Act
     return queryset.order_by(*_ordering(listing, params))
 
 
-def _sort_keys(listing: Listing) -> set[str]:
-    return {column.sort for column in listing.columns if column.sort}
-
-
-def _ordering(listing: Listing, params: QueryDict) -> list[str]:
+def _ordering(listing: Listing, params: Mapping[str, str]) -> list[str]:
     requested = params.get("sort", "")
-    key = requested.lstrip("-")
-    if key in _sort_keys(listing):
+    if requested.removeprefix("-") in listing.sort_keys():
         return [requested, "pk"]
     return [*(listing.default_sort.split(",") if listing.default_sort else []), "pk"]
 

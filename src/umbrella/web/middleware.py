@@ -1,20 +1,58 @@
 from __future__ import annotations
 
 import json
+import sys
 
 from django.contrib import messages
 from django.http import HttpResponseRedirect
 from django.shortcuts import render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.views.defaults import page_not_found
+from django.views.defaults import server_error as server_error_page
 
-from umbrella.core.api import problem
-from umbrella.core.errors import DomainError, Forbidden, NotFound
+from umbrella.core.api import internal_error_problem, problem, unexpected_error_response
+from umbrella.core.database import unavailable
+from umbrella.core.errors import DomainError, Forbidden, Invalid, NotFound
+
+
+def _unavailable_response(request, error: BaseException):
+    """The 503 for a database that is busy or full (None for any other error): problem+json under /api/,
+    else the 503 page in the request's language; both say when to try again."""
+    state = unavailable(error)
+    if state is None:
+        return None
+    if request.path.startswith("/api/"):
+        return unexpected_error_response(error)
+    response = render(request, "503.html", {"message": state.message}, status=503)
+    response["Retry-After"] = str(state.retry_after)
+    return response
+
+
+def server_error(request):
+    """handler500: what escaped every view and middleware. A busy or full database is a 503; under /api/
+    anything else is a problem+json 500 too, never an HTML page (Django has logged the error already)."""
+    error = sys.exc_info()[1]
+    if error is not None:
+        response = _unavailable_response(request, error)
+        if response is not None:
+            return response
+    if request.path.startswith("/api/"):
+        return internal_error_problem()
+    return server_error_page(request)
+
+
+def not_found(request, exception):
+    """handler404: a path no route knows. Under /api/ a problem+json like every other API answer."""
+    if request.path.startswith("/api/"):
+        return problem(404, _("No such resource."))
+    return page_not_found(request, exception)
 
 
 class DomainErrorMiddleware:
-    """Maps domain errors a view did not handle: NotFound → 404, Forbidden → 403; any other refusal is a
-    409 page for a GET, and for a form or button (POST) a message on the page the person came from."""
+    """Maps domain errors a view did not handle: NotFound → 404, Forbidden → 403, a busy or full database →
+    503; an invalid query (an unknown filter value) is a 400 page for a GET, any other refusal a 409 page;
+    for a form or button (POST) a refusal is a message on the page the person came from."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -28,12 +66,15 @@ class DomainErrorMiddleware:
         if isinstance(exception, Forbidden):
             return render(request, "403.html", {"message": exception.message}, status=403)
         if not isinstance(exception, DomainError):
-            return None
+            return _unavailable_response(request, exception)
         referer = request.headers.get("Referer", "")
         came_from_here = url_has_allowed_host_and_scheme(referer, allowed_hosts={request.get_host()}, require_https=request.is_secure())
         if request.method == "POST" and came_from_here:
             messages.error(request, exception.message)
             return HttpResponseRedirect(referer)
+        if isinstance(exception, Invalid):
+            problems = " ".join(message for messages_ in exception.field_errors.values() for message in messages_)
+            return render(request, "400.html", {"message": problems}, status=400)
         return render(request, "409.html", {"message": exception.message}, status=409)
 
 

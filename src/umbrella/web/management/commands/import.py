@@ -1,4 +1,5 @@
-"""umbrella import KIND FILE [--dry-run]: exit 0 written, 1 row errors (nothing written), 2 unreadable file.
+"""umbrella import KIND FILE [--dry-run]: exit 0 written, 1 row errors (nothing written), 2 unreadable file,
+75 database busy or disk full (nothing written; run it again later).
 
 `umbrella import kiel DIR` reads a Kiel Ukraine Support Tracker release folder instead of one file."""
 
@@ -18,7 +19,8 @@ from umbrella.web.cli_support import actor_from_options, add_actor_arguments, pr
 
 
 class Command(BaseCommand):
-    help = "Import a CSV or XLSX file. Every row is checked; nothing is written unless every row is valid."
+    help = ("Import a CSV or XLSX file. Every row is checked; nothing is written unless every row is valid. "
+            "Exits 0 written, 1 rows have problems, 2 unreadable file, 75 database busy or disk full (run it again later).")
 
     def add_arguments(self, parser):
         parser.add_argument("kind", help=f"What the file holds: {', '.join(sorted(imports.REGISTRY))}; "
