@@ -82,21 +82,18 @@ def _decode(data: bytes, filename: str) -> str:
         ) from None
 
 
-def _too_long(filename: str, where: str, length: int) -> UnreadableFile:
-    return UnreadableFile(_("%(file)s: %(where)s is %(length)s characters long; the limit is %(limit)s.")
-                          % {"file": filename, "where": where, "length": f"{length:,}", "limit": f"{MAX_LINE_CHARS:,}"})
-
-
 def _lines(text: str, filename: str) -> Iterator[str]:
     """The physical lines, each measured before anything splits it into cells."""
     for number, line in enumerate(io.StringIO(text, newline=""), start=1):
         if len(line) > MAX_LINE_CHARS:
-            raise _too_long(filename, _("line %(line)s") % {"line": f"{number:,}"}, len(line))
+            raise UnreadableFile(_("%(file)s: line %(line)s is %(length)s characters long; the limit is %(limit)s.")
+                                 % {"file": filename, "line": f"{number:,}", "length": f"{len(line):,}", "limit": f"{MAX_LINE_CHARS:,}"})
         yield line
 
 
 def _delimiter(text: str, filename: str) -> str:
-    # The sniffer's regular expressions grow worse than linearly with the sample: it sees a bounded one.
+    # The sniffer's cost grows faster than its sample (regular expressions, per-character counts per line):
+    # it sees a bounded sample, whatever the file holds.
     sample = "".join(itertools.islice(_lines(text, filename), SNIFF_LINES))[:SNIFF_CHARS]
     try:
         return csv.Sniffer().sniff(sample, delimiters=DELIMITERS).delimiter
@@ -117,7 +114,8 @@ def _checked_records(records: Iterator[list[str]], filename: str) -> Iterator[Ro
             _check_width(filename, number, len(cells))
             length = sum(map(len, cells))
             if length > MAX_LINE_CHARS:
-                raise _too_long(filename, _("row %(row)s") % {"row": f"{number:,}"}, length)
+                raise UnreadableFile(_("%(file)s: row %(row)s is %(length)s characters long; the limit is %(limit)s.")
+                                     % {"file": filename, "row": f"{number:,}", "length": f"{length:,}", "limit": f"{MAX_LINE_CHARS:,}"})
             yield number, cells
     except csv.Error as error:
         raise UnreadableFile(_("%(file)s is not well-formed CSV: %(error)s.") % {"file": filename, "error": error}) from None
