@@ -243,11 +243,11 @@ class _WorkbookScan:
         if text is None:
             return self.row + 1
         try:
-            number = float(text)
+            number = float(text)  # openpyxl accepts "3.0"
         except ValueError:
-            number = 0.5
+            number = float("nan")
         if not number.is_integer():
-            raise UnreadableFile(_("%(file)s is not a readable XLSX workbook (%(error)s).") % {"file": self.filename, "error": f"row {text!r}"})
+            raise UnreadableFile(_("%(file)s is not a readable XLSX workbook (%(error)s).") % {"file": self.filename, "error": f"row {text[:20]!r}"})
         return int(number)
 
     def _cell(self, reference: str | None) -> None:
