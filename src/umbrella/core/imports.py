@@ -9,6 +9,7 @@ problem, or the run is a dry run, the transaction is rolled back and nothing is 
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -17,7 +18,7 @@ from typing import Any, ClassVar
 from django.db import models, transaction
 from django.utils.translation import gettext as _
 
-from umbrella.core.access import Actor
+from umbrella.core.access import Actor, Role, require_role
 from umbrella.core.errors import DomainError, Invalid, RowError, UnreadableFile
 from umbrella.core.money import eur
 from umbrella.core.tabular import Table
@@ -88,6 +89,13 @@ class Importer:
     columns: ClassVar[tuple[Column, ...]]
     # Columns an export writes for people to read (a state, a delivered count): accepted, never imported.
     export_only_columns: ClassVar[tuple[str, ...]] = ()
+    # The least role the services behind this importer ask for; someone below it cannot write a single row.
+    required_role: ClassVar[str] = Role.EDITOR
+
+    def require_role(self, actor: Actor) -> None:
+        """Refuse someone without the role before their file is opened (Forbidden). Which organizations may
+        write which rows the services decide row by row."""
+        require_role(actor, self.required_role, doing=_("Importing %(kind)s") % {"kind": self.kind})
 
     def prepare(self, context: ImportContext) -> None:
         """Check the options before any row is read; raise UnreadableFile for a run that cannot start."""
@@ -117,7 +125,7 @@ def check_header(importer: Importer, table: Table, filename: str) -> None:
     required = [column.name for column in importer.columns if column.required]
     missing = [name for name in required if name not in table.header]
     unknown = [name for name in table.header if name and name not in known]
-    duplicated = sorted({name for name in table.header if name and table.header.count(name) > 1})
+    duplicated = sorted(name for name, count in Counter(table.header).items() if name and count > 1)
     problems = []
     if missing:
         problems.append(_("missing columns: %(names)s") % {"names": ", ".join(missing)})

@@ -1,7 +1,9 @@
 """Reading CSV and XLSX files safely into a header and rows of text.
 
-Everything that makes a file unreadable as a whole (wrong type, wrong encoding, hostile archive, too large)
-raises UnreadableFile with one clear message before any row is looked at.
+Everything that makes a file unreadable as a whole (wrong type, wrong encoding, hostile archive, too large,
+too wide, too long) raises UnreadableFile with one clear message. Nothing trusts what a file says about its
+own size: a CSV line is measured before it is split or sniffed, and every cell of a workbook is counted and
+placed by a streaming scan before the workbook is opened, so no row is ever padded out to a far column.
 """
 
 from __future__ import annotations
@@ -9,10 +11,13 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import itertools
 import zipfile
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from xml.parsers import expat
 
 from django.utils.translation import gettext as _
 
@@ -23,17 +28,31 @@ MAX_ZIP_ENTRIES = 1_000
 MAX_UNCOMPRESSED_BYTES = 200_000_000
 MAX_COMPRESSION_RATIO = 200
 PROLOG_BYTES = 4_096
-MAX_ROWS = 200_000
+MAX_ROWS = 200_000  # rows below the header
+MAX_COLUMNS = 200
+MAX_LINE_CHARS = 200_000  # one CSV record; Python's csv module also refuses a single cell over 131,072
+MAX_CELLS = 2_000_000  # cells written in a workbook (empty formatted ones too), and its shared strings
+MAX_XML_ELEMENTS = 10_000_000  # in all of a workbook's XML parts together
+SNIFF_LINES = 20
+SNIFF_CHARS = 32_768
 DELIMITERS = ",;\t|"
+
+Row = tuple[int, list[str]]  # (spreadsheet row number, cells); the header is row 1
 
 
 @dataclass(frozen=True)
 class Table:
     header: list[str]
-    rows: list[tuple[int, list[str]]]  # (spreadsheet row number, cells); the header is row 1
+    rows: list[Row]
 
 
 def read_table(data: bytes, filename: str, *, max_bytes: int) -> Table:
+    return _table(read_rows(data, filename, max_bytes=max_bytes), filename)
+
+
+def read_rows(data: bytes, filename: str, *, max_bytes: int) -> Iterator[Row]:
+    """The file's rows as they are read, within the limits. Problems with the file as a whole are raised
+    here, before the first row; a row beyond a limit raises when it is reached."""
     if len(data) > max_bytes:
         raise UnreadableFile(_("%(file)s is %(size)s bytes; the limit is %(limit)s.") % {"file": filename, "size": f"{len(data):,}", "limit": f"{max_bytes:,}"})
     if not data.strip():
@@ -43,11 +62,11 @@ def read_table(data: bytes, filename: str, *, max_bytes: int) -> Table:
     if suffix == ".xlsx" or (looks_zipped and suffix not in (".csv", ".txt")):
         if not looks_zipped:
             raise UnreadableFile(_("%(file)s is not an XLSX workbook (an .xlsx file is a zip archive).") % {"file": filename})
-        return _read_xlsx(data, filename)
+        return _xlsx_rows(data, filename)
     if suffix in (".csv", ".txt", ".tsv", ""):
         if looks_zipped:
             raise UnreadableFile(_("%(file)s is a zip archive (perhaps an XLSX workbook), not CSV text.") % {"file": filename})
-        return _read_csv(data, filename)
+        return _csv_rows(data, filename)
     raise UnreadableFile(_("%(file)s: only .csv and .xlsx files can be imported.") % {"file": filename})
 
 
@@ -63,37 +82,67 @@ def _decode(data: bytes, filename: str) -> str:
         ) from None
 
 
-def _delimiter(text: str) -> str:
-    sample = "\n".join(text.splitlines()[:20])
+def _lines(text: str, filename: str) -> Iterator[str]:
+    """The physical lines, each measured before anything splits it into cells."""
+    for number, line in enumerate(io.StringIO(text, newline=""), start=1):
+        if len(line) > MAX_LINE_CHARS:
+            raise UnreadableFile(_("%(file)s: line %(line)s is %(length)s characters long; the limit is %(limit)s.")
+                                 % {"file": filename, "line": f"{number:,}", "length": f"{len(line):,}", "limit": f"{MAX_LINE_CHARS:,}"})
+        yield line
+
+
+def _delimiter(text: str, filename: str) -> str:
+    # The sniffer's cost grows faster than its sample (regular expressions, per-character counts per line):
+    # it sees a bounded sample, whatever the file holds.
+    sample = "".join(itertools.islice(_lines(text, filename), SNIFF_LINES))[:SNIFF_CHARS]
     try:
         return csv.Sniffer().sniff(sample, delimiters=DELIMITERS).delimiter
     except csv.Error:
-        first_line = text.splitlines()[0] if text else ""
+        first_line = sample.splitlines()[0] if sample else ""
         return max(DELIMITERS, key=first_line.count)
 
 
-def _read_csv(data: bytes, filename: str) -> Table:
+def _csv_rows(data: bytes, filename: str) -> Iterator[Row]:
     text = _decode(data, filename)
+    records = csv.reader(_lines(text, filename), delimiter=_delimiter(text, filename))
+    return _checked_records(records, filename)
+
+
+def _checked_records(records: Iterator[list[str]], filename: str) -> Iterator[Row]:
     try:
-        reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
-        lines = list(reader)
+        for number, cells in enumerate(records, start=1):
+            _check_width(filename, number, len(cells))
+            length = sum(map(len, cells))
+            if length > MAX_LINE_CHARS:
+                raise UnreadableFile(_("%(file)s: row %(row)s is %(length)s characters long; the limit is %(limit)s.")
+                                     % {"file": filename, "row": f"{number:,}", "length": f"{length:,}", "limit": f"{MAX_LINE_CHARS:,}"})
+            yield number, cells
     except csv.Error as error:
         raise UnreadableFile(_("%(file)s is not well-formed CSV: %(error)s.") % {"file": filename, "error": error}) from None
-    return _table(lines, filename)
 
 
-def _table(lines: list[list[str]], filename: str) -> Table:
-    numbered = [(number, [cell.strip() for cell in cells]) for number, cells in enumerate(lines, start=1)]
-    numbered = [(number, cells) for number, cells in numbered if any(cells)]
-    if not numbered:
+def _check_width(filename: str, row: int, columns: int) -> None:
+    if columns > MAX_COLUMNS:
+        raise UnreadableFile(_("%(file)s: row %(row)s has %(columns)s columns; the limit is %(limit)s.")
+                             % {"file": filename, "row": f"{row:,}", "columns": f"{columns:,}", "limit": f"{MAX_COLUMNS:,}"})
+
+
+def _table(rows: Iterable[Row], filename: str) -> Table:
+    header: list[str] | None = None
+    kept: list[Row] = []
+    for number, cells in rows:
+        stripped = [cell.strip() for cell in cells]
+        if not any(stripped):
+            continue
+        if header is None:
+            header = [name.lower() for name in stripped]
+            continue
+        if len(kept) == MAX_ROWS:
+            raise UnreadableFile(_("%(file)s has more than %(limit)s rows.") % {"file": filename, "limit": f"{MAX_ROWS:,}"})
+        kept.append((number, stripped + [""] * (len(header) - len(stripped))))
+    if header is None:
         raise UnreadableFile(_("%(file)s has no header row.") % {"file": filename})
-    (_header_row, header), rows = numbered[0], numbered[1:]
-    if len(rows) > MAX_ROWS:
-        raise UnreadableFile(_("%(file)s has %(rows)s rows; the limit is %(limit)s.") % {"file": filename, "rows": f"{len(rows):,}", "limit": f"{MAX_ROWS:,}"})
-    header = [name.strip().lower() for name in header]
-    width = len(header)
-    padded = [(number, (cells + [""] * width)[: max(width, len(cells))]) for number, cells in rows]
-    return Table(header=header, rows=padded)
+    return Table(header=header, rows=kept)
 
 
 def check_archive(data: bytes, filename: str) -> None:
@@ -140,17 +189,129 @@ def _cell_text(value: object) -> str:
     return str(value)
 
 
-def _read_xlsx(data: bytes, filename: str) -> Table:
+SHEET_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+ROW_TAG, CELL_TAG, DIMENSION_TAG, SHARED_STRING_TAG = (f"{SHEET_NS} {name}" for name in ("row", "c", "dimension", "si"))
+
+
+class _WorkbookScan:
+    """Counts and places every cell of every XML part with expat callbacks (no tree is built), refusing as
+    soon as a row, a column or a count passes its limit. The extent it finds bounds what openpyxl reads."""
+
+    def __init__(self, filename: str) -> None:
+        self.filename = filename
+        self.elements = self.cells = self.strings = 0
+        self.row = self.column = 0
+        self.last_row = self.last_column = 0
+
+    def scan(self, archive: zipfile.ZipFile) -> None:
+        for entry in archive.infolist():
+            if entry.filename.endswith((".xml", ".rels")):
+                self._scan_part(archive, entry.filename)
+
+    def _scan_part(self, archive: zipfile.ZipFile, part: str) -> None:
+        self.row = self.column = 0
+        parser = expat.ParserCreate(namespace_separator=" ")
+        parser.StartElementHandler = self._start
+        parser.StartDoctypeDeclHandler = parser.EntityDeclHandler = lambda *_: self._refuse_dtd(part)
+        with archive.open(part) as member:
+            try:
+                parser.ParseFile(member)
+            except expat.ExpatError as error:
+                raise UnreadableFile(_("%(file)s is not a readable XLSX workbook (%(error)s).")
+                                     % {"file": self.filename, "error": f"{part}: {error}"}) from None
+
+    def _refuse_dtd(self, part: str) -> None:
+        raise UnreadableFile(_("%(file)s: %(entry)s declares XML entities or a DTD. Refused.") % {"file": self.filename, "entry": part})
+
+    def _start(self, name: str, attributes: dict[str, str]) -> None:
+        self.elements += 1
+        if self.elements > MAX_XML_ELEMENTS:
+            raise UnreadableFile(_("%(file)s holds more than %(limit)s XML elements. Refused.") % self._limit(MAX_XML_ELEMENTS))
+        if name == ROW_TAG:
+            self.row = self._row_number(attributes.get("r"))
+            self.column = 0
+        elif name == CELL_TAG:
+            self._cell(attributes.get("r"))
+        elif name == SHARED_STRING_TAG:
+            self.strings += 1
+            if self.strings > MAX_CELLS:
+                raise UnreadableFile(_("%(file)s holds more than %(limit)s shared strings. Refused.") % self._limit(MAX_CELLS))
+        elif name == DIMENSION_TAG:
+            self._declared(attributes.get("ref", ""))
+
+    def _row_number(self, text: str | None) -> int:
+        if text is None:
+            return self.row + 1
+        try:
+            number = float(text)  # openpyxl accepts "3.0"
+        except ValueError:
+            number = float("nan")
+        if not number.is_integer():
+            raise UnreadableFile(_("%(file)s is not a readable XLSX workbook (%(error)s).") % {"file": self.filename, "error": f"row {text[:20]!r}"})
+        return int(number)
+
+    def _cell(self, reference: str | None) -> None:
+        from openpyxl.utils.cell import coordinate_to_tuple
+
+        self.cells += 1
+        if self.cells > MAX_CELLS:
+            raise UnreadableFile(_("%(file)s holds more than %(limit)s cells. Refused.") % self._limit(MAX_CELLS))
+        row, column = self.row, self.column + 1
+        if reference:
+            try:
+                row, column = coordinate_to_tuple(reference)
+            except ValueError:
+                raise UnreadableFile(_("%(file)s is not a readable XLSX workbook (%(error)s).")
+                                     % {"file": self.filename, "error": f"cell {reference[:20]!r}"}) from None
+        self.column = column
+        last_row = max(row, self.row)
+        if column > MAX_COLUMNS or last_row > MAX_ROWS + 1:
+            raise UnreadableFile(
+                _("%(file)s has a cell at %(cell)s, beyond the limits of %(columns)s columns and %(rows)s rows.")
+                % {"file": self.filename, "cell": reference or f"R{last_row}C{column}", "columns": f"{MAX_COLUMNS:,}", "rows": f"{MAX_ROWS + 1:,}"}
+            )
+        self.last_row, self.last_column = max(self.last_row, last_row), max(self.last_column, column)
+
+    def _declared(self, reference: str) -> None:
+        from openpyxl.utils.cell import range_boundaries
+
+        try:
+            _first_column, _first_row, columns, rows = range_boundaries(reference)
+        except (ValueError, TypeError):
+            return  # openpyxl refuses a malformed dimension itself when it opens the workbook
+        if (columns or 0) > MAX_COLUMNS or (rows or 0) > MAX_ROWS + 1:
+            raise UnreadableFile(
+                _("%(file)s declares a sheet of %(reference)s, beyond the limits of %(columns)s columns and %(rows)s rows.")
+                % {"file": self.filename, "reference": reference[:40], "columns": f"{MAX_COLUMNS:,}", "rows": f"{MAX_ROWS + 1:,}"}
+            )
+
+    def _limit(self, limit: int) -> dict[str, str]:
+        return {"file": self.filename, "limit": f"{limit:,}"}
+
+
+def _xlsx_rows(data: bytes, filename: str) -> Iterator[Row]:
     check_archive(data, filename)
+    scan = _WorkbookScan(filename)
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        scan.scan(archive)
     import openpyxl  # openpyxl parses with defusedxml when it is installed (it is a dependency)
 
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as error:  # openpyxl raises many types for damaged workbooks
         raise UnreadableFile(_("%(file)s is not a readable XLSX workbook (%(error)s).") % {"file": filename, "error": type(error).__name__}) from None
+    return _sheet_rows(workbook, scan.last_row, scan.last_column)
+
+
+def _sheet_rows(workbook, last_row: int, last_column: int) -> Iterator[Row]:
     try:
-        sheet = workbook.worksheets[0]
-        lines = [[_cell_text(value) for value in row] for row in sheet.iter_rows(values_only=True)]
+        if not (last_row and last_column and workbook.worksheets):
+            return
+        # Bounded by the cells the scan found, never by the dimension the sheet declares (which may be far too
+        # large, making openpyxl pad every row, or too small, making it drop rows).
+        rows = workbook.worksheets[0].iter_rows(max_row=last_row, max_col=last_column, values_only=True)
+        for number, values in enumerate(rows, start=1):
+            if values.count(None) < len(values):
+                yield number, [_cell_text(value) for value in values]
     finally:
         workbook.close()
-    return _table(lines, filename)

@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from umbrella.core import imports
-from umbrella.core.errors import UnreadableFile
+from umbrella.core.errors import Forbidden, UnreadableFile
 from umbrella.core.tabular import read_table
 from umbrella.needs.models import ListState, RequirementList
 from umbrella.orgs.queries import SESSION_ORGANIZATION_KEY, memberships_of
@@ -68,21 +68,37 @@ def _preview(request: HttpRequest, pending: uploads.PendingImport, report: impor
 
 
 def _run(request: HttpRequest, pending: uploads.PendingImport, data: bytes, *, dry_run: bool) -> imports.ImportReport:
+    importer = imports.importer_for(pending.kind)
+    importer.require_role(request.actor)
     table = read_table(data, pending.filename, max_bytes=settings.IMPORT_MAX_BYTES)
     return imports.run_import(
-        imports.importer_for(pending.kind), actor=request.actor, table=table, filename=pending.filename,
+        importer, actor=request.actor, table=table, filename=pending.filename,
         dry_run=dry_run, options={"list": pending.list_reference},
     )
+
+
+def _refusal_before_reading(request: HttpRequest, form: ImportForm) -> int | None:
+    """The status with which to refuse an upload before the file is kept or opened: someone whose role could
+    not write a single row of this kind, or a file over the size limit. None when it may be read."""
+    try:
+        imports.importer_for(form.cleaned_data["kind"]).require_role(request.actor)
+    except Forbidden as refusal:
+        form.add_error("kind", refusal.message)
+        return 403
+    if form.cleaned_data["file"].size > settings.IMPORT_MAX_BYTES:
+        form.add_error("file", _("The file is larger than %(limit)s bytes.") % {"limit": f"{settings.IMPORT_MAX_BYTES:,}"})
+        return 400
+    return None
 
 
 @login_required
 def import_upload(request: HttpRequest) -> HttpResponse:
     form = ImportForm(request.POST or None, request.FILES or None)
+    refused = None
     if request.method == "POST" and form.is_valid():
-        upload = form.cleaned_data["file"]
-        if upload.size > settings.IMPORT_MAX_BYTES:
-            form.add_error("file", _("The file is larger than %(limit)s bytes.") % {"limit": f"{settings.IMPORT_MAX_BYTES:,}"})
-        else:
+        refused = _refusal_before_reading(request, form)
+        if refused is None:
+            upload = form.cleaned_data["file"]
             data = upload.read()
             pending = uploads.keep(
                 data, user_id=request.user.pk, organization_id=getattr(request.actor.organization, "pk", None),
@@ -96,7 +112,7 @@ def import_upload(request: HttpRequest) -> HttpResponse:
     drafts = RequirementList.objects.visible_to(request.actor).filter(state=ListState.DRAFT, owner=request.actor.organization)
     return render(request, "web/import_upload.html", {"page": {"title": _("Import"), "form": form, "drafts": drafts,
                                                               "importers": sorted(imports.REGISTRY.values(), key=lambda i: i.kind)}},
-                  status=400 if form.errors else 200)
+                  status=refused or (400 if form.errors else 200))
 
 
 @require_POST

@@ -36,12 +36,13 @@ class Command(BaseCommand):
             return self._kiel(options)
         try:
             importer = imports.importer_for(options["kind"])
+            actor = actor_from_options(options, required=True)
+            importer.require_role(actor)
             path: Path = options["file"]
             if not path.is_file():
                 raise UnreadableFile(_("%(path)s does not exist or is not a file.") % {"path": path})
             if path.stat().st_size > settings.IMPORT_MAX_BYTES:
                 raise UnreadableFile(_("%(file)s is larger than %(limit)s bytes.") % {"file": path.name, "limit": f"{settings.IMPORT_MAX_BYTES:,}"})
-            actor = actor_from_options(options, required=True)
             table = read_table(path.read_bytes(), path.name, max_bytes=settings.IMPORT_MAX_BYTES)
             with progress_bar(f"Importing {importer.kind}", enabled=not options["json"]) as progress:
                 report = imports.run_import(
