@@ -16,8 +16,8 @@ from umbrella.core.errors import DomainError
 from umbrella.core.ledger import recent_changes
 from umbrella.core.money import format_eur, format_eur_short
 from umbrella.funding.queries import fair_share
-from umbrella.matching.models import Allocation, AllocationState, MatchRun
-from umbrella.matching.queries import summarize
+from umbrella.matching.models import Allocation, AllocationState
+from umbrella.matching.queries import decided_coverage
 from umbrella.needs.models import ListState, Requirement
 from umbrella.pledges.models import Pledge, PledgeState
 from umbrella.web.charts import Bar, bar_chart
@@ -32,19 +32,17 @@ DELIVERED = (PledgeState.DELIVERED, PledgeState.HANDED_OVER)
 COMING = (PledgeState.ALLOCATED, PledgeState.SHIPPED)
 
 
-def _latest_run(actor: Actor) -> MatchRun | None:
-    return MatchRun.objects.visible_to(actor).select_related("requirement_list").order_by("-id").first()
-
-
-def _coverage(actor: Actor) -> dict | None:
-    run = _latest_run(actor)
-    if run is None:
-        return None
-    summary = summarize(run, unmet_limit=TOP)
-    chart = bar_chart(_("Coverage of the priority-weighted list, by priority (%)"),
-                      [Bar(f"P{p}", cell.percent, f"{cell.percent:.1f} %")
-                       for p, cell in summary.by_priority.items()])
-    return {"run": run, "summary": summary, "chart": chart, "unmet": summary.unmet}
+def _coverage(actor: Actor) -> dict:
+    """What the approved allocations cover; a run awaiting review is drawn only as the tick it would move to."""
+    coverage = decided_coverage(actor, unmet_limit=TOP)
+    proposed = coverage.proposed_run
+    bars = [Bar(f"P{p}", cell.percent, f"{cell.percent:.1f} %",
+                marker=cell.percent_with_run if proposed is not None else None,
+                marker_text=_("with the proposed run: %(percent)s") % {"percent": f"{cell.percent_with_run:.1f} %"} if proposed is not None else "")
+            for p, cell in coverage.by_priority.items()]
+    title = (_("Coverage by approved allocations, by priority (%) (bar); were the proposed run approved (tick)") if proposed is not None
+             else _("Coverage by approved allocations, by priority (%)"))
+    return {"coverage": coverage, "proposed": proposed, "chart": bar_chart(title, bars), "unmet": coverage.unmet}
 
 
 def _by_donor(actor: Actor) -> dict:
