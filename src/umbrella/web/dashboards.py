@@ -57,13 +57,13 @@ def _by_donor(actor: Actor) -> dict:
     return {"rows": rows, "chart": chart}
 
 
-def _fair_share(actor: Actor, code: str | None = None) -> dict | None:
+def _fair_share(actor: Actor, donor: str | None = None) -> dict | None:
     try:
-        report = fair_share(actor, dt.date.today().year)
+        report = fair_share(actor, dt.date.today().year, donor=donor)
     except DomainError:
         return None
-    shares = [s for s in report.shares if code is None or s.code == code]
-    return {"report": report, "shares": sorted(shares, key=lambda s: -s.gap_eur)[:TOP]}
+    largest_first = sorted(report.shares, key=lambda s: -(s.gap_eur if report.complete else s.target_eur))[:TOP]
+    return {"report": report, "rows": [{"share": s, "gap_eur": report.gap_eur(s), "percent": report.percent(s)} for s in largest_first]}
 
 
 def _open_requirements(actor: Actor) -> list[dict]:
@@ -100,7 +100,7 @@ def coordination(actor: Actor) -> dict:
 def donor(actor: Actor) -> dict:
     own = Pledge.objects.visible_to(actor).filter(owner=actor.organization)
     return {"kind": "donor", "own_by_state": own.values("state").annotate(n=Count("pk"), value=Sum("value_eur")).order_by("state"),
-            "open": _open_requirements(actor), "fair_share": _fair_share(actor, actor.organization.code),
+            "open": _open_requirements(actor), "fair_share": _fair_share(actor, donor=actor.organization.code),
             "changes": change_rows(recent_changes(actor, TOP))}
 
 
