@@ -115,3 +115,10 @@ def test_coverage_counts_approved_allocations_not_the_runs_proposals(as_client, 
     page = as_client(persona).get("/").content.decode()
     assert _priority_row(page, 1)["covered"] == "2" and _priority_row(page, 1)["percent"] == "16.7 %"
     assert "awaits review: approved in full, it would add" in page and "Were the proposed run approved" in page
+
+
+def test_value_by_donor_says_when_it_adds_up_only_what_the_reader_may_see(as_client, personas):
+    build(personas)  # coordination-marked pledges: the observer may not see them
+    partial = "some pledges are not released to you, so these totals are not the whole"
+    assert partial in as_client("observer").get("/").content.decode()
+    assert partial not in as_client("coordinator").get("/").content.decode()

@@ -54,7 +54,8 @@ def _by_donor(actor: Actor) -> dict:
     chart = bar_chart(_("Pledged value (bar) and delivered value (tick), largest %(n)d donors") % {"n": DONORS_CHARTED},
                       [Bar(r["owner__name"], float(r["pledged"]), format_eur_short(r["pledged"]), marker=float(r["delivered"]),
                            marker_text=_("delivered %(value)s") % {"value": format_eur(r["delivered"])}) for r in rows[:DONORS_CHARTED]])
-    return {"rows": rows, "chart": chart}
+    complete = not Pledge.objects.hidden_from(actor).filter(state__in=LIVE_STATES).exists()
+    return {"rows": rows, "chart": chart, "complete": complete}
 
 
 def _fair_share(actor: Actor, donor: str | None = None) -> dict | None:
