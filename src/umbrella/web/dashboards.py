@@ -32,17 +32,21 @@ DELIVERED = (PledgeState.DELIVERED, PledgeState.HANDED_OVER)
 COMING = (PledgeState.ALLOCATED, PledgeState.SHIPPED)
 
 
-def _coverage(actor: Actor) -> dict:
+def _coverage(actor: Actor) -> dict | None:
     """What the approved allocations cover; a run awaiting review is drawn only as the tick it would move to."""
     coverage = decided_coverage(actor, unmet_limit=TOP)
+    if not any(cell.total for cell in coverage.by_priority.values()):
+        return None  # no approved requirement yet
     proposed = coverage.proposed_run
-    bars = [Bar(f"P{p}", cell.percent, f"{cell.percent:.1f} %",
-                marker=cell.percent_with_run if proposed is not None else None,
-                marker_text=_("with the proposed run: %(percent)s") % {"percent": f"{cell.percent_with_run:.1f} %"} if proposed is not None else "")
-            for p, cell in coverage.by_priority.items()]
-    title = (_("Coverage by approved allocations, by priority (%) (bar); were the proposed run approved (tick)") if proposed is not None
-             else _("Coverage by approved allocations, by priority (%)"))
-    return {"coverage": coverage, "proposed": proposed, "chart": bar_chart(title, bars), "unmet": coverage.unmet}
+    if proposed is None:
+        chart = bar_chart(_("Coverage by approved allocations, by priority (%)"),
+                          [Bar(f"P{p}", cell.percent, f"{cell.percent:.1f} %") for p, cell in coverage.by_priority.items()])
+    else:
+        chart = bar_chart(_("Coverage by approved allocations, by priority (%) (bar); were the proposed run approved (tick)"),
+                          [Bar(f"P{p}", cell.percent, f"{cell.percent:.1f} %", marker=cell.percent_with_run,
+                               marker_text=_("with the proposed run: %(percent)s") % {"percent": f"{cell.percent_with_run:.1f} %"})
+                           for p, cell in coverage.by_priority.items()])
+    return {"coverage": coverage, "proposed": proposed, "chart": chart}
 
 
 def _by_donor(actor: Actor) -> dict:
