@@ -150,22 +150,30 @@ class RunSummary:
         }
 
 
-def _coverage_cells(run: MatchRun, actor: Actor) -> tuple[dict[str, dict[int, CoverageCell]], dict[int, CoverageCell]]:
-    """Counts and covered shares by area, priority and outcome, added up by the database (one query)."""
+def _cells(rows, area_key: str, priority_key: str) -> tuple[dict[str, dict[int, CoverageCell]], dict[int, CoverageCell]]:
+    """Coverage cells by area and priority from rows the database added up by area, priority and status."""
     points = Policy().priority_points
-    share = ExpressionWrapper(Cast("covered", FloatField()) / Cast("requirement__quantity", FloatField()), output_field=FloatField())
-    rows = (RequirementOutcome.objects.visible_to(actor).filter(run=run)
-            .values("requirement__item_type__capability_area__name", "requirement__priority", "status")
-            .annotate(n=Count("id"), covered_share=Sum(share)).order_by())
     by_area: dict[str, dict[int, CoverageCell]] = defaultdict(lambda: {p: CoverageCell() for p in PRIORITIES})
     by_priority = {p: CoverageCell() for p in PRIORITIES}
     for row in rows:
-        priority = row["requirement__priority"]
-        for cell in (by_area[area_label(row["requirement__item_type__capability_area__name"])][priority], by_priority[priority]):
+        priority = row[priority_key]
+        for cell in (by_area[area_label(row[area_key])][priority], by_priority[priority]):
             setattr(cell, row["status"], getattr(cell, row["status"]) + row["n"])
-            cell.points += points[priority] * (row["covered_share"] or 0.0)
+            cell.points += points[priority] * (row["share"] or 0.0)
+            cell.points_with_run += points[priority] * (row.get("share_with_run") or 0.0)
             cell.points_available += points[priority] * row["n"]
+            cell.covered += Decimal(row.get("covered") or 0)
+            cell.needed += row.get("needed") or 0
     return dict(sorted(by_area.items())), by_priority
+
+
+def _coverage_cells(run: MatchRun, actor: Actor) -> tuple[dict[str, dict[int, CoverageCell]], dict[int, CoverageCell]]:
+    """Counts and covered shares by area, priority and outcome, added up by the database (one query)."""
+    share = ExpressionWrapper(Cast("covered", FloatField()) / Cast("requirement__quantity", FloatField()), output_field=FloatField())
+    rows = (RequirementOutcome.objects.visible_to(actor).filter(run=run)
+            .values("requirement__item_type__capability_area__name", "requirement__priority", "status")
+            .annotate(n=Count("id"), share=Sum(share)).order_by())
+    return _cells(rows, "requirement__item_type__capability_area__name", "requirement__priority")
 
 
 def _unmet(run: MatchRun, actor: Actor, limit: int | None) -> tuple[list[dict], int]:
@@ -253,7 +261,6 @@ def _share(covered: str) -> ExpressionWrapper:
 def _decided_cells(actor: Actor, proposed: MatchRun | None) -> tuple[dict[str, dict[int, CoverageCell]], dict[int, CoverageCell]]:
     """Counts and covered shares by area, priority and decided status, added up by the database (one query);
     with a run awaiting review, also the shares were it approved (its outcome where it has one)."""
-    points = Policy().priority_points
     requirements = _approved_requirements(actor).annotate(status=Case(
         When(decided__gte=F("quantity"), then=Value(why.MET)), When(decided__gt=0, then=Value(why.PARTLY_MET)), default=Value(why.UNMET)))
     if proposed is not None:
@@ -264,18 +271,7 @@ def _decided_cells(actor: Actor, proposed: MatchRun | None) -> tuple[dict[str, d
     rows = (requirements.values("item_type__capability_area__name", "priority", "status")
             .annotate(n=Count("id"), share=Sum(_share("decided")), share_with_run=Sum(_share("with_run")),
                       covered=Sum("decided"), needed=Sum("quantity")).order_by())
-    by_area: dict[str, dict[int, CoverageCell]] = defaultdict(lambda: {p: CoverageCell() for p in PRIORITIES})
-    by_priority = {p: CoverageCell() for p in PRIORITIES}
-    for row in rows:
-        priority = row["priority"]
-        for cell in (by_area[area_label(row["item_type__capability_area__name"])][priority], by_priority[priority]):
-            setattr(cell, row["status"], getattr(cell, row["status"]) + row["n"])
-            cell.points += points[priority] * (row["share"] or 0.0)
-            cell.points_with_run += points[priority] * (row["share_with_run"] or 0.0)
-            cell.points_available += points[priority] * row["n"]
-            cell.covered += Decimal(row["covered"] or 0)
-            cell.needed += row["needed"]
-    return dict(sorted(by_area.items())), by_priority
+    return _cells(rows, "item_type__capability_area__name", "priority")
 
 
 def _decided_gaps(actor: Actor, latest_run: MatchRun | None, limit: int) -> list[dict]:
