@@ -1,14 +1,17 @@
 """Coordination staff approve part of a run, and the overview's coverage is what the approved allocations cover:
 read off the page, and compared with the server's own database."""
 
+import datetime as dt
+import json
 import re
 import sqlite3
+import subprocess
 from decimal import Decimal
 
 import psycopg
 import pytest
 
-from tests.browser.conftest import screenshot, sign_in
+from tests.browser.conftest import UMBRELLA, screenshot, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -85,3 +88,14 @@ def test_coordination_staff_approve_part_of_a_run_and_the_overview_counts_exactl
     assert "awaits review" not in page.content()  # the run is decided: nothing proposed is drawn
     assert after == decided_in_database(server)
     assert sum(c["covered"] for c in after.values()) - sum(c["covered"] for c in before.values()) == approved_covers
+
+
+def test_the_command_line_marks_the_publics_fair_share_partial_and_gives_no_gaps(server):
+    """`umbrella fair-share --json`, as a subprocess on the demo: the public may not see the coordination-marked
+    funding, so its figures say they are partial."""
+    year = str(dt.date.today().year)
+    printed = subprocess.run([*UMBRELLA, "fair-share", "--year", year, "--json"], env=server["env"], capture_output=True, text=True,
+                             timeout=120, check=True).stdout
+    report = json.loads(printed)
+    assert report["complete"] is False and report["donors"]
+    assert all(donor["gap_eur"] is None and donor["percent"] is None for donor in report["donors"])
