@@ -6,20 +6,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import (
-    Case,
-    Count,
-    DecimalField,
-    ExpressionWrapper,
-    F,
-    FloatField,
-    OuterRef,
-    QuerySet,
-    Subquery,
-    Sum,
-    Value,
-    When,
-)
+from django.db.models import Count, DecimalField, ExpressionWrapper, FloatField, Q, Sum, Value
 from django.db.models.functions import Cast, Coalesce
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
@@ -246,49 +233,53 @@ class DecidedCoverage:
         return sum(cell.points_with_run - cell.points for cell in self.by_priority.values())
 
 
-def _approved_requirements(actor: Actor) -> QuerySet:
-    """The actor's approved requirements, each with `decided`: the units its active allocations cover."""
-    allocated = (Allocation.objects.visible_to(actor).filter(state=AllocationState.ACTIVE, requirement=OuterRef("pk"))
-                 .order_by().values("requirement").annotate(total=Sum("covers")).values("total"))
-    return (Requirement.objects.visible_to(actor).filter(requirement_list__state=ListState.APPROVED)
-            .annotate(decided=Coalesce(Subquery(allocated), Value(Decimal(0)), output_field=DecimalField())))
+def _approved_requirements(actor: Actor) -> list[dict]:
+    """Each of the actor's approved requirements with `decided`, the units its active allocations cover (one
+    query, a join: a correlated subquery would be evaluated again for each use of it)."""
+    active = Allocation.objects.visible_to(actor).filter(state=AllocationState.ACTIVE)
+    return list(Requirement.objects.visible_to(actor).filter(requirement_list__state=ListState.APPROVED)
+                .values("id", "item_type__capability_area__name", "priority", "quantity", "needed_by")
+                .annotate(decided=Coalesce(Sum("allocations__covers", filter=Q(allocations__in=active)), Value(Decimal(0)),
+                                           output_field=DecimalField()))
+                .order_by())
 
 
-def _share(covered: str) -> ExpressionWrapper:
-    return ExpressionWrapper(Cast(covered, FloatField()) / Cast("quantity", FloatField()), output_field=FloatField())
+def _status(covered: Decimal, quantity: int) -> str:
+    return why.MET if covered >= quantity else why.PARTLY_MET if covered > 0 else why.UNMET
 
 
-def _decided_cells(actor: Actor, proposed: MatchRun | None) -> tuple[dict[str, dict[int, CoverageCell]], dict[int, CoverageCell]]:
-    """Counts and covered shares by area, priority and decided status, added up by the database (one query);
-    with a run awaiting review, also the shares were it approved (its outcome where it has one)."""
-    requirements = _approved_requirements(actor).annotate(status=Case(
-        When(decided__gte=F("quantity"), then=Value(why.MET)), When(decided__gt=0, then=Value(why.PARTLY_MET)), default=Value(why.UNMET)))
-    if proposed is not None:
-        planned = RequirementOutcome.objects.visible_to(actor).filter(run=proposed, requirement=OuterRef("pk")).values("covered")[:1]
-        requirements = requirements.annotate(with_run=Coalesce(Subquery(planned), F("decided"), output_field=DecimalField()))
-    else:
-        requirements = requirements.annotate(with_run=F("decided"))
-    rows = (requirements.values("item_type__capability_area__name", "priority", "status")
-            .annotate(n=Count("id"), share=Sum(_share("decided")), share_with_run=Sum(_share("with_run")),
-                      covered=Sum("decided"), needed=Sum("quantity")).order_by())
-    return _cells(rows, "item_type__capability_area__name", "priority")
+def _decided_cells(actor: Actor, requirements: list[dict], proposed: MatchRun | None) -> tuple[dict[str, dict[int, CoverageCell]], dict[int, CoverageCell]]:
+    """Counts and covered shares by area, priority and decided status; with a run awaiting review, also the
+    shares were it approved (its outcome where it has one)."""
+    planned = {} if proposed is None else dict(
+        RequirementOutcome.objects.visible_to(actor).filter(run=proposed).values_list("requirement_id", "covered"))
+    groups: dict[tuple, dict] = defaultdict(lambda: {"n": 0, "share": 0.0, "share_with_run": 0.0, "covered": Decimal(0), "needed": 0})
+    for r in requirements:
+        group = groups[r["item_type__capability_area__name"], r["priority"], _status(r["decided"], r["quantity"])]
+        group["n"] += 1
+        group["share"] += float(r["decided"]) / r["quantity"]
+        group["share_with_run"] += float(planned.get(r["id"], r["decided"])) / r["quantity"]
+        group["covered"] += r["decided"]
+        group["needed"] += r["quantity"]
+    rows = [{"area": area, "priority": priority, "status": status, **sums} for (area, priority, status), sums in groups.items()]
+    return _cells(rows, "area", "priority")
 
 
-def _decided_gaps(actor: Actor, latest_run: MatchRun | None, limit: int) -> list[dict]:
+def _decided_gaps(actor: Actor, requirements: list[dict], latest_run: MatchRun | None, limit: int) -> list[dict]:
     """The most urgent approved requirements not fully covered by approved allocations, with what the latest
     run planned for each and why it fell short there."""
-    gaps = list(_approved_requirements(actor).filter(decided__lt=F("quantity")).select_related("item_type")
-                .order_by("priority", "needed_by", "id")[:limit])
+    short = sorted((r for r in requirements if r["decided"] < r["quantity"]), key=lambda r: (r["priority"], r["needed_by"], r["id"]))[:limit]
+    found = {r.pk: r for r in Requirement.objects.visible_to(actor).filter(pk__in=[r["id"] for r in short]).select_related("item_type")}
     outcomes = {} if latest_run is None else {o.requirement_id: o for o in RequirementOutcome.objects.visible_to(actor).filter(
-        run=latest_run, requirement__in=[r.pk for r in gaps])}
+        run=latest_run, requirement__in=list(found))}
     named_ids = {n for outcome in outcomes.values() for n in outcome.named}
     named = {r.pk: requirement_label(r) for r in Requirement.objects.visible_to(actor).filter(pk__in=named_ids).select_related("item_type")}
     rows = []
-    for requirement in gaps:
-        outcome = outcomes.get(requirement.pk)
+    for gap in short:
+        requirement, outcome = found[gap["id"]], outcomes.get(gap["id"])
         rows.append({
             "requirement": requirement.pk, "label": requirement_label(requirement), "priority": requirement.priority,
-            "quantity": requirement.quantity, "covered": requirement.decided,
+            "quantity": requirement.quantity, "covered": gap["decided"],
             "in_run": outcome.covered if outcome is not None else None,
             "reason_text": reason_text(outcome.reason, outcome.late_days, [named.get(n, f"#{n}") for n in outcome.named]) if outcome else "",
         })
@@ -299,6 +290,7 @@ def decided_coverage(actor: Actor, *, unmet_limit: int) -> DecidedCoverage:
     latest_run = (MatchRun.objects.visible_to(actor).filter(requirement_list__state=ListState.APPROVED)
                   .select_related("requirement_list").order_by("-id").first())
     coverage = DecidedCoverage(latest_run=latest_run)
-    coverage.by_area, coverage.by_priority = _decided_cells(actor, coverage.proposed_run)
-    coverage.unmet = _decided_gaps(actor, latest_run, unmet_limit)
+    requirements = _approved_requirements(actor)
+    coverage.by_area, coverage.by_priority = _decided_cells(actor, requirements, coverage.proposed_run)
+    coverage.unmet = _decided_gaps(actor, requirements, latest_run, unmet_limit)
     return coverage
