@@ -1,6 +1,7 @@
 """Each persona's dashboard: what it shows, what it must not show, and queries that do not grow with rows."""
 
 import datetime as dt
+import re
 
 import pytest
 from django.db import connection
@@ -8,6 +9,7 @@ from django.test.utils import CaptureQueriesContext
 
 from tests import factories
 from umbrella.matching import services as matching
+from umbrella.matching.models import Allocation, AllocationState, ProposedAllocation
 from umbrella.needs import services as needs
 from umbrella.pledges import services as pledges
 
@@ -74,3 +76,49 @@ def test_dashboard_queries_do_not_grow_with_the_rows(as_client, personas):
         with CaptureQueriesContext(connection) as large:
             client.get("/")
         assert len(large) == before, persona
+
+
+def _priority_row(page: str, priority: int) -> dict[str, str]:
+    """The figures of one priority in the dashboard's coverage table, as the reader sees them."""
+    row = re.search(rf'<tr data-priority="{priority}">(.*?)</tr>', page, re.S).group(1)
+    return {name: re.search(rf"data-{name}>([^<]*)<", row).group(1).strip() for name in ("met", "partly-met", "unmet", "covered", "percent")}
+
+
+@pytest.mark.parametrize("persona", ["coordinator", "recipient"])
+def test_coverage_counts_approved_allocations_not_the_runs_proposals(as_client, personas, persona):
+    """Approving one of a run's two proposals decides one; the dashboard counts that one, and a later run
+    awaiting review is shown only as what it would add."""
+    howitzer, radar = factories.item_type(personas, name="Coverage howitzer"), factories.item_type(personas, name="Coverage radar")
+    lst = needs.create_requirement_list(actor=personas.recipient, fields={"series": "COV", "title": "Coverage", "marking": "participants"})
+    for item in (howitzer, radar):
+        needs.create_requirement(actor=personas.recipient, list_id=lst.pk, fields=factories.requirement_fields(item, quantity=6, priority=1))
+    lst.refresh_from_db()
+    lst = needs.propose_requirement_list(actor=personas.recipient, list_id=lst.pk, expected_version=lst.version)
+    needs.approve_requirement_list(actor=personas.coordinator, list_id=lst.pk, expected_version=lst.version)
+    accepted(personas, "donor_editor", howitzer, 2)
+    accepted(personas, "donor_editor", radar, 2)
+    run = matching.run_match(actor=personas.coordinator)
+    proposals = list(ProposedAllocation.objects.visible_to(personas.coordinator).filter(run=run).order_by("id"))
+    assert len({p.requirement_id for p in proposals}) == 2  # the run meets both partly
+    approved = matching.approve_proposals(actor=personas.coordinator, run_id=run.pk, expected_version=run.version,
+                                          proposal_ids=[proposals[0].pk])
+    decided = sum(a.covers for a in Allocation.objects.visible_to(personas.coordinator).filter(state=AllocationState.ACTIVE))
+    assert decided == sum(a.covers for a in approved) == 2
+
+    page = as_client(persona).get("/").content.decode()
+    assert _priority_row(page, 1) == {"met": "0", "partly-met": "1", "unmet": "1", "covered": "2", "percent": "16.7 %"}
+    unmet = page[page.index('id="unmet-heading"'):]
+    assert re.search(rf"#{proposals[1].requirement_id} P1[^<]*</a></td><td class=\"num\">0 / 6<", unmet)  # proposed, declined: not covered
+    assert "awaits review" not in page
+
+    matching.run_match(actor=personas.coordinator)  # proposes the declined supply again; nothing is decided yet
+    page = as_client(persona).get("/").content.decode()
+    assert _priority_row(page, 1)["covered"] == "2" and _priority_row(page, 1)["percent"] == "16.7 %"
+    assert "awaits review: approved in full, it would add" in page and "Were the proposed run approved" in page
+
+
+def test_value_by_donor_says_when_it_adds_up_only_what_the_reader_may_see(as_client, personas):
+    build(personas)  # coordination-marked pledges: the observer may not see them
+    partial = "some pledges are not released to you, so these totals are not the whole"
+    assert partial in as_client("observer").get("/").content.decode()
+    assert partial not in as_client("coordinator").get("/").content.decode()

@@ -125,6 +125,11 @@ class VisibleQuerySet(models.QuerySet):
     def visible_to(self, actor: Actor) -> VisibleQuerySet:
         return self.filter(visibility_q(actor, getattr(self.model, "visibility_path", "")))
 
+    def hidden_from(self, actor: Actor) -> VisibleQuerySet:
+        """The rows `actor` may not see: only ever tested for existence, to say that a figure added up from the
+        visible ones is partial; never shown, counted aloud or summed."""
+        return self.exclude(pk__in=self.visible_to(actor).values("pk"))
+
 
 def can_see(actor: Actor, obj: Any) -> bool:
     return type(obj).objects.visible_to(actor).filter(pk=obj.pk).exists()

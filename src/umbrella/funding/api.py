@@ -107,6 +107,8 @@ class FairShareOut(Schema):
     year: int
     floor_eur: str
     configured: bool
+    complete: bool = Field(description="False when some records that count are not released to you: counted figures are then "
+                                       "partial, and every donor's gap_eur and percent are null")
     gdp: str
     targets_total_eur: str
     counted_total_eur: str

@@ -7,7 +7,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.utils.translation import gettext, gettext_lazy
 
 from umbrella.core.access import Actor, OrganizationKind
@@ -50,6 +50,10 @@ FUNDING = Listing(
 
 @dataclass
 class FairShareReport:
+    """`complete` says whether the reader may see every record that counts towards these shares. When not,
+    what is counted is a partial sum (of the records released to the reader), so no gap or share of the target
+    is given: a gap worked out from part of the records would present the missing ones as never made."""
+
     year: int
     floor_eur: Decimal
     configured: bool
@@ -57,21 +61,47 @@ class FairShareReport:
     exemptions: dict[str, str]
     gdp_note: str
     missing_gdp: list[str] = field(default_factory=list)
+    complete: bool = True
+
+    def gap_eur(self, share: fairshare.Share) -> Decimal | None:
+        return share.gap_eur if self.complete else None
+
+    def percent(self, share: fairshare.Share) -> Decimal | None:
+        return share.percent if self.complete else None
+
+    @property
+    def counted_total_eur(self) -> Decimal:
+        return sum((s.counted_eur for s in self.shares), Decimal(0))
 
     def as_json(self) -> dict:
         return {
             "year": self.year, "floor_eur": str(self.floor_eur), "configured": self.configured, "gdp": self.gdp_note,
+            "complete": self.complete,
             "targets_total_eur": str(sum((s.target_eur for s in self.shares), Decimal(0))),
-            "counted_total_eur": str(sum((s.counted_eur for s in self.shares), Decimal(0))),
+            "counted_total_eur": str(self.counted_total_eur),
             "exemptions": self.exemptions, "missing_gdp": self.missing_gdp,
             "donors": [{"code": s.code, "name": s.name, "gdp_share": float(s.gdp_share), "target_eur": str(s.target_eur),
-                        "counted_eur": str(s.counted_eur), "gap_eur": str(s.gap_eur), "percent": round(float(s.percent), 2)}
+                        "counted_eur": str(s.counted_eur), "gap_eur": None if self.gap_eur(s) is None else str(self.gap_eur(s)),
+                        "percent": optional_round(self.percent(s))}
                        for s in self.shares],
         }
 
+    def table(self) -> tuple[list[str], list[list]]:
+        """The exported table: without gap and share of the target when the reader sees only part of the records."""
+        counted = gettext("Counted (EUR)") if self.complete else gettext("Counted among records released to you (EUR)")
+        header = [gettext("Donor"), gettext("Code"), gettext("GDP share (%)"), gettext("Target (EUR)"), counted,
+                  gettext("Gap (EUR)"), gettext("Counted / target (%)")]
+        rows = [[s.name, s.code, round(float(s.gdp_share) * 100, 4), s.target_eur, s.counted_eur, self.gap_eur(s),
+                 optional_round(self.percent(s))] for s in self.shares]
+        return header, rows
 
-def participants_of(year: int) -> tuple[Decimal, list[Organization], dict[str, str], bool]:
-    config = FairShareYear.objects.filter(year=year).first()
+
+def optional_round(percent: Decimal | None) -> float | None:
+    return None if percent is None else round(float(percent), 2)
+
+
+def participants_of(actor: Actor, year: int) -> tuple[Decimal, list[Organization], dict[str, str], bool]:
+    config = FairShareYear.objects.visible_to(actor).filter(year=year).first()
     donors = Organization.objects.filter(kind=OrganizationKind.DONOR)
     if config is None:
         with_gdp = donors.filter(gdp_figures__year__lte=year).distinct().order_by("code")
@@ -99,25 +129,40 @@ def gdp_in_common_unit(year: int, organizations: list[Organization]) -> tuple[di
     return amounts, note, missing
 
 
+def _counting_funding(year: int, codes: list[str]) -> Q:
+    return Q(year=year, state__in=COUNTED_STATES, owner__code__in=codes)
+
+
+def _counting_pledges(year: int, codes: list[str]) -> Q:
+    return Q(available_from__year=year, state__in=IN_KIND_STATES, owner__code__in=codes)
+
+
 def counted(actor: Actor, year: int, codes: list[str]) -> dict[str, Decimal]:
     """What counts towards a donor's share, among what the actor may see: its funding of the year that is
     committed or disbursed (every category and channel), and its in-kind pledges available that year that
     were accepted or went further, at their valuation."""
     totals: dict[str, Decimal] = defaultdict(Decimal)
-    money = (Funding.objects.visible_to(actor).filter(year=year, state__in=COUNTED_STATES, owner__code__in=codes)
-             .values("owner__code").annotate(total=Sum("value_eur")))
-    in_kind = (Pledge.objects.visible_to(actor).filter(available_from__year=year, state__in=IN_KIND_STATES, owner__code__in=codes)
-               .values("owner__code").annotate(total=Sum("value_eur")))
+    money = Funding.objects.visible_to(actor).filter(_counting_funding(year, codes)).values("owner__code").annotate(total=Sum("value_eur"))
+    in_kind = Pledge.objects.visible_to(actor).filter(_counting_pledges(year, codes)).values("owner__code").annotate(total=Sum("value_eur"))
     for row in (*money, *in_kind):
         totals[row["owner__code"]] += Decimal(row["total"] or 0)
     return totals
 
 
-def fair_share(actor: Actor, year: int) -> FairShareReport:
-    floor, organizations, exemptions, configured = participants_of(year)
+def sees_every_counted_record(actor: Actor, year: int, codes: list[str]) -> bool:
+    """Whether no record that counts towards these donors' shares is withheld from the actor. Only yes or no:
+    how many are withheld would itself tell the reader something about records not released to them."""
+    return not (Funding.objects.hidden_from(actor).filter(_counting_funding(year, codes)).exists()
+                or Pledge.objects.hidden_from(actor).filter(_counting_pledges(year, codes)).exists())
+
+
+def fair_share(actor: Actor, year: int, *, donor: str | None = None) -> FairShareReport:
+    """Every participant's share, or only `donor`'s (then complete when the actor sees all of that donor's records)."""
+    floor, organizations, exemptions, configured = participants_of(actor, year)
     gdp, note, missing = gdp_in_common_unit(year, organizations)
     participants = [fairshare.Participant(o.code, o.name, gdp[o.code]) for o in organizations if o.code in gdp]
     if not participants:
         raise Invalid({"year": [gettext("No participating donor has a GDP figure for %(year)s or before.") % {"year": year}]})
-    shares = fairshare.fair_shares(floor, participants, counted(actor, year, [p.code for p in participants]))
-    return FairShareReport(year, floor, configured, shares, exemptions, note, missing)
+    codes = [p.code for p in participants if donor is None or p.code == donor]
+    shares = [s for s in fairshare.fair_shares(floor, participants, counted(actor, year, codes)) if s.code in codes]
+    return FairShareReport(year, floor, configured, shares, exemptions, note, missing, complete=sees_every_counted_record(actor, year, codes))

@@ -89,8 +89,12 @@ def funding_step(request: HttpRequest, pk: int, step: str) -> HttpResponse:
     return redirect(funding)
 
 
+def _years(request: HttpRequest):
+    return FairShareYear.objects.visible_to(request.actor).values_list("year", flat=True)
+
+
 def _year(request: HttpRequest) -> int:
-    years = list(FairShareYear.objects.values_list("year", flat=True))
+    years = list(_years(request))
     chosen = request.GET.get("year", "")
     return int(chosen) if chosen.isdigit() and 2014 <= int(chosen) <= 2100 else (max(years) if years else dt.date.today().year)
 
@@ -100,17 +104,15 @@ def fair_share_page(request: HttpRequest) -> HttpResponse:
     try:
         report = fair_share(request.actor, year)
     except DomainError as error:
-        return render(request, "funding/fair_share.html", {"year": year, "problem": error.message,
-                                                            "years": FairShareYear.objects.values_list("year", flat=True)}, status=200)
-    header = [_("Donor"), _("Code"), _("GDP share (%)"), _("Target (EUR)"), _("Counted (EUR)"), _("Gap (EUR)"), _("Counted / target (%)")]
-    rows = [[s.name, s.code, round(float(s.gdp_share) * 100, 4), s.target_eur, s.counted_eur, s.gap_eur, round(float(s.percent), 2)]
-            for s in report.shares]
+        return render(request, "funding/fair_share.html", {"year": year, "problem": error.message, "years": _years(request)}, status=200)
     if request.GET.get("format") in FORMATS:
+        header, rows = report.table()
         return table_download(request.GET["format"], f"{_('Fair share')} {year}", header, rows)
     chart = bar_chart(_("Counted towards the fair share (bar) against the target (tick), EUR"),
                       [Bar(s.name, float(s.counted_eur), format_eur_short(s.counted_eur), marker=float(s.target_eur),
-                           marker_text=_("target %(target)s") % {"target": format_eur(s.target_eur)}) for s in report.shares])
+                           marker_text=_("target %(target)s") % {"target": format_eur(s.target_eur)}) for s in report.shares]) if report.complete else None
     return render(request, "funding/fair_share.html", {
-        "year": year, "report": report, "chart": chart, "years": FairShareYear.objects.values_list("year", flat=True),
-        "targets_total": sum(s.target_eur for s in report.shares), "counted_total": sum(s.counted_eur for s in report.shares),
+        "year": year, "report": report, "chart": chart, "years": _years(request),
+        "rows": [{"share": s, "gap_eur": report.gap_eur(s), "percent": report.percent(s)} for s in report.shares],
+        "targets_total": sum(s.target_eur for s in report.shares), "counted_total": report.counted_total_eur,
     })

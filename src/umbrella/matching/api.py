@@ -8,7 +8,7 @@ from ninja import Field, Query, Router, Schema
 from ninja.pagination import paginate
 from pydantic import ConfigDict
 
-from umbrella.core.access import get_visible
+from umbrella.core.access import Actor, get_visible
 from umbrella.core.api import Pagination, created, expected_version, with_etag
 from umbrella.matching import services
 from umbrella.matching.models import Allocation, AllocationState, MatchRun, RunState
@@ -72,8 +72,8 @@ def _run(request, run_id: int) -> MatchRun:
     return get_visible(MatchRun.objects.select_related("requirement_list"), request.actor, pk=run_id)
 
 
-def _summary(run: MatchRun) -> SimpleNamespace:
-    return SimpleNamespace(id=run.pk, version=run.version, summary=summarize(run).as_json())
+def _summary(run: MatchRun, actor: Actor) -> SimpleNamespace:
+    return SimpleNamespace(id=run.pk, version=run.version, summary=summarize(run, actor).as_json())
 
 
 class RunFilters(Schema):
@@ -97,14 +97,14 @@ def list_runs(request, filters: Query[RunFilters]):
 @router.post("/match-runs", response={201: RunSummaryOut}, summary="Run a match on the latest approved list (coordination editors)")
 def create_run(request, data: RunIn):
     run = services.run_match(actor=request.actor, keep_approved=data.keep_approved, diversity_points=data.diversity_points)
-    return created(RunSummaryOut, _summary(_run(request, run.pk)), f"/api/v1/match-runs/{run.pk}")
+    return created(RunSummaryOut, _summary(_run(request, run.pk), request.actor), f"/api/v1/match-runs/{run.pk}")
 
 
 @router.get("/match-runs/{run_id}", response=RunSummaryOut, summary="One run's summary, with its ETag")
 def get_run(request, run_id: int, response: HttpResponse):
     run = _run(request, run_id)
     with_etag(response, run.version)
-    return _summary(run)
+    return _summary(run, request.actor)
 
 
 @router.get("/match-runs/{run_id}/proposals", response=list[ProposalOut], summary="A run's proposed allocations")
@@ -120,7 +120,7 @@ def approve_run(request, run_id: int, data: ApproveIn, response: HttpResponse):
     services.approve_proposals(actor=request.actor, run_id=run_id, expected_version=expected_version(request), proposal_ids=data.proposals)
     run = _run(request, run_id)
     with_etag(response, run.version)
-    return _summary(run)
+    return _summary(run, request.actor)
 
 
 @router.get("/allocations", response=list[AllocationOut], summary="Allocations, by the requirement's priority (a donor sees those of its own pledges)")

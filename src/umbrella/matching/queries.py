@@ -6,8 +6,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Count, ExpressionWrapper, FloatField, Sum
-from django.db.models.functions import Cast
+from django.db.models import Count, DecimalField, ExpressionWrapper, FloatField, Q, Sum, Value
+from django.db.models.functions import Cast, Coalesce
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
@@ -24,7 +24,7 @@ from umbrella.matching.models import (
     RequirementOutcome,
     RunState,
 )
-from umbrella.needs.models import Requirement
+from umbrella.needs.models import ListState, Requirement
 from umbrella.web.listing import Column, Filter, Listing
 
 STATUS_LABELS = {why.MET: gettext_lazy("met"), why.PARTLY_MET: gettext_lazy("partly met"), why.UNMET: gettext_lazy("unmet")}
@@ -93,6 +93,9 @@ class CoverageCell:
     unmet: int = 0
     points: float = 0.0
     points_available: float = 0.0
+    covered: Decimal = Decimal(0)  # requirement units
+    needed: int = 0
+    points_with_run: float = 0.0  # as `points`, were the run awaiting review approved in full
 
     @property
     def total(self) -> int:
@@ -101,6 +104,10 @@ class CoverageCell:
     @property
     def percent(self) -> float:
         return 100.0 * self.points / self.points_available if self.points_available else 100.0
+
+    @property
+    def percent_with_run(self) -> float:
+        return 100.0 * self.points_with_run / self.points_available if self.points_available else 100.0
 
 
 @dataclass
@@ -130,32 +137,40 @@ class RunSummary:
         }
 
 
-def _coverage_cells(run: MatchRun) -> tuple[dict[str, dict[int, CoverageCell]], dict[int, CoverageCell]]:
-    """Counts and covered shares by area, priority and outcome, added up by the database (one query)."""
+def _cells(rows, area_key: str, priority_key: str) -> tuple[dict[str, dict[int, CoverageCell]], dict[int, CoverageCell]]:
+    """Coverage cells by area and priority from rows the database added up by area, priority and status."""
     points = Policy().priority_points
-    share = ExpressionWrapper(Cast("covered", FloatField()) / Cast("requirement__quantity", FloatField()), output_field=FloatField())
-    rows = (RequirementOutcome.objects.filter(run=run)
-            .values("requirement__item_type__capability_area__name", "requirement__priority", "status")
-            .annotate(n=Count("id"), covered_share=Sum(share)).order_by())
     by_area: dict[str, dict[int, CoverageCell]] = defaultdict(lambda: {p: CoverageCell() for p in PRIORITIES})
     by_priority = {p: CoverageCell() for p in PRIORITIES}
     for row in rows:
-        priority = row["requirement__priority"]
-        for cell in (by_area[area_label(row["requirement__item_type__capability_area__name"])][priority], by_priority[priority]):
+        priority = row[priority_key]
+        for cell in (by_area[area_label(row[area_key])][priority], by_priority[priority]):
             setattr(cell, row["status"], getattr(cell, row["status"]) + row["n"])
-            cell.points += points[priority] * (row["covered_share"] or 0.0)
+            cell.points += points[priority] * (row["share"] or 0.0)
+            cell.points_with_run += points[priority] * (row.get("share_with_run") or 0.0)
             cell.points_available += points[priority] * row["n"]
+            cell.covered += Decimal(row.get("covered") or 0)
+            cell.needed += row.get("needed") or 0
     return dict(sorted(by_area.items())), by_priority
 
 
-def _unmet(run: MatchRun, limit: int | None) -> tuple[list[dict], int]:
+def _coverage_cells(run: MatchRun, actor: Actor) -> tuple[dict[str, dict[int, CoverageCell]], dict[int, CoverageCell]]:
+    """Counts and covered shares by area, priority and outcome, added up by the database (one query)."""
+    share = ExpressionWrapper(Cast("covered", FloatField()) / Cast("requirement__quantity", FloatField()), output_field=FloatField())
+    rows = (RequirementOutcome.objects.visible_to(actor).filter(run=run)
+            .values("requirement__item_type__capability_area__name", "requirement__priority", "status")
+            .annotate(n=Count("id"), share=Sum(share)).order_by())
+    return _cells(rows, "requirement__item_type__capability_area__name", "requirement__priority")
+
+
+def _unmet(run: MatchRun, actor: Actor, limit: int | None) -> tuple[list[dict], int]:
     """The requirements not fully met, most urgent first (the first `limit`), with their reasons."""
-    gaps = (RequirementOutcome.objects.filter(run=run).exclude(status=why.MET).select_related("requirement__item_type")
+    gaps = (RequirementOutcome.objects.visible_to(actor).filter(run=run).exclude(status=why.MET).select_related("requirement__item_type")
             .order_by("requirement__priority", "requirement__needed_by", "requirement_id"))
     total = gaps.count()
     chosen = list(gaps if limit is None else gaps[:limit])
     named_ids = {n for outcome in chosen for n in outcome.named}
-    named = {r.pk: requirement_label(r) for r in Requirement.objects.filter(pk__in=named_ids).select_related("item_type")}
+    named = {r.pk: requirement_label(r) for r in Requirement.objects.visible_to(actor).filter(pk__in=named_ids).select_related("item_type")}
     return [{
         "requirement": o.requirement_id, "label": requirement_label(o.requirement), "priority": o.requirement.priority,
         "needed_by": o.requirement.needed_by.isoformat(), "quantity": o.requirement.quantity, "covered": float(o.covered),
@@ -164,20 +179,21 @@ def _unmet(run: MatchRun, limit: int | None) -> tuple[list[dict], int]:
     } for o in chosen], total
 
 
-def summarize(run: MatchRun, *, unmet_limit: int | None = None) -> RunSummary:
+def summarize(run: MatchRun, actor: Actor, *, unmet_limit: int | None = None) -> RunSummary:
+    """What the run proposes (were every proposal approved); what is decided is `decided_coverage`."""
     summary = RunSummary(run=run)
-    summary.by_area, summary.by_priority = _coverage_cells(run)
-    summary.unmet, summary.unmet_total = _unmet(run, unmet_limit)
-    summary.unused_reasons = dict(OfferOutcome.objects.filter(run=run).values("reason").annotate(n=Count("id"))
+    summary.by_area, summary.by_priority = _coverage_cells(run, actor)
+    summary.unmet, summary.unmet_total = _unmet(run, actor, unmet_limit)
+    summary.unused_reasons = dict(OfferOutcome.objects.visible_to(actor).filter(run=run).values("reason").annotate(n=Count("id"))
                                   .order_by("-n", "reason").values_list("reason", "n"))
-    summary.changes = differences(run)
+    summary.changes = differences(run, actor)
     return summary
 
 
-def differences(run: MatchRun) -> dict[str, int]:
+def differences(run: MatchRun, actor: Actor) -> dict[str, int]:
     """How the run's proposals differ from the allocations active now (by pledge and requirement)."""
-    proposals = ProposedAllocation.objects.filter(run=run)
-    active = Allocation.objects.filter(state=AllocationState.ACTIVE, requirement__requirement_list=run.requirement_list)
+    proposals = ProposedAllocation.objects.visible_to(actor).filter(run=run)
+    active = Allocation.objects.visible_to(actor).filter(state=AllocationState.ACTIVE, requirement__requirement_list=run.requirement_list)
     if run.keep_approved:  # nothing approved moves: every proposal is new, every allocation stays
         pairs = ("pledge_id", "requirement_id")
         return {"new": proposals.values(*pairs).distinct().count(), "kept": active.values(*pairs).distinct().count(),
@@ -196,3 +212,85 @@ def differences(run: MatchRun) -> dict[str, int]:
 def proposals_for(run: MatchRun, actor: Actor):
     return (ProposedAllocation.objects.visible_to(actor).filter(run=run)
             .select_related("pledge__owner", "pledge__item_type", "requirement__item_type", "allocation"))
+
+
+@dataclass
+class DecidedCoverage:
+    """Coverage of the approved requirements by the allocations approved so far (what is decided), and what the
+    latest match run would change were it approved in full (only while it awaits review)."""
+
+    latest_run: MatchRun | None
+    by_area: dict[str, dict[int, CoverageCell]] = field(default_factory=dict)
+    by_priority: dict[int, CoverageCell] = field(default_factory=dict)
+    unmet: list[dict] = field(default_factory=list)
+
+    @property
+    def proposed_run(self) -> MatchRun | None:
+        return self.latest_run if self.latest_run is not None and self.latest_run.state == RunState.PROPOSED else None
+
+    @property
+    def points_added_by_run(self) -> float:
+        return sum(cell.points_with_run - cell.points for cell in self.by_priority.values())
+
+
+def _approved_requirements(actor: Actor) -> list[dict]:
+    """Each of the actor's approved requirements with `decided`, the units its active allocations cover (one
+    query, a join: a correlated subquery would be evaluated again for each use of it)."""
+    active = Allocation.objects.visible_to(actor).filter(state=AllocationState.ACTIVE)
+    return list(Requirement.objects.visible_to(actor).filter(requirement_list__state=ListState.APPROVED)
+                .values("id", "item_type__capability_area__name", "priority", "quantity", "needed_by")
+                .annotate(decided=Coalesce(Sum("allocations__covers", filter=Q(allocations__in=active)), Value(Decimal(0)),
+                                           output_field=DecimalField()))
+                .order_by())
+
+
+def _status(covered: Decimal, quantity: int) -> str:
+    return why.MET if covered >= quantity else why.PARTLY_MET if covered > 0 else why.UNMET
+
+
+def _decided_cells(actor: Actor, requirements: list[dict], proposed: MatchRun | None) -> tuple[dict[str, dict[int, CoverageCell]], dict[int, CoverageCell]]:
+    """Counts and covered shares by area, priority and decided status; with a run awaiting review, also the
+    shares were it approved (its outcome where it has one)."""
+    planned = {} if proposed is None else dict(
+        RequirementOutcome.objects.visible_to(actor).filter(run=proposed).values_list("requirement_id", "covered"))
+    groups: dict[tuple, dict] = defaultdict(lambda: {"n": 0, "share": 0.0, "share_with_run": 0.0, "covered": Decimal(0), "needed": 0})
+    for r in requirements:
+        group = groups[r["item_type__capability_area__name"], r["priority"], _status(r["decided"], r["quantity"])]
+        group["n"] += 1
+        group["share"] += float(r["decided"]) / r["quantity"]
+        group["share_with_run"] += float(planned.get(r["id"], r["decided"])) / r["quantity"]
+        group["covered"] += r["decided"]
+        group["needed"] += r["quantity"]
+    rows = [{"area": area, "priority": priority, "status": status, **sums} for (area, priority, status), sums in groups.items()]
+    return _cells(rows, "area", "priority")
+
+
+def _decided_gaps(actor: Actor, requirements: list[dict], latest_run: MatchRun | None, limit: int) -> list[dict]:
+    """The most urgent approved requirements not fully covered by approved allocations, with what the latest
+    run planned for each and why it fell short there."""
+    short = sorted((r for r in requirements if r["decided"] < r["quantity"]), key=lambda r: (r["priority"], r["needed_by"], r["id"]))[:limit]
+    found = {r.pk: r for r in Requirement.objects.visible_to(actor).filter(pk__in=[r["id"] for r in short]).select_related("item_type")}
+    outcomes = {} if latest_run is None else {o.requirement_id: o for o in RequirementOutcome.objects.visible_to(actor).filter(
+        run=latest_run, requirement__in=list(found))}
+    named_ids = {n for outcome in outcomes.values() for n in outcome.named}
+    named = {r.pk: requirement_label(r) for r in Requirement.objects.visible_to(actor).filter(pk__in=named_ids).select_related("item_type")}
+    rows = []
+    for gap in short:
+        requirement, outcome = found[gap["id"]], outcomes.get(gap["id"])
+        rows.append({
+            "requirement": requirement.pk, "label": requirement_label(requirement), "priority": requirement.priority,
+            "quantity": requirement.quantity, "covered": gap["decided"],
+            "in_run": outcome.covered if outcome is not None else None,
+            "reason_text": reason_text(outcome.reason, outcome.late_days, [named.get(n, f"#{n}") for n in outcome.named]) if outcome else "",
+        })
+    return rows
+
+
+def decided_coverage(actor: Actor, *, unmet_limit: int) -> DecidedCoverage:
+    latest_run = (MatchRun.objects.visible_to(actor).filter(requirement_list__state=ListState.APPROVED)
+                  .select_related("requirement_list").order_by("-id").first())
+    coverage = DecidedCoverage(latest_run=latest_run)
+    requirements = _approved_requirements(actor)
+    coverage.by_area, coverage.by_priority = _decided_cells(actor, requirements, coverage.proposed_run)
+    coverage.unmet = _decided_gaps(actor, requirements, latest_run, unmet_limit)
+    return coverage

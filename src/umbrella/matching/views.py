@@ -67,7 +67,7 @@ def run_create(request: HttpRequest) -> HttpResponse:
 
 def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     run = get_visible(MatchRun.objects.select_related("requirement_list", "created_by", "decided_by"), request.actor, pk=pk)
-    summary = summarize(run, unmet_limit=UNMET_SHOWN)
+    summary = summarize(run, request.actor, unmet_limit=UNMET_SHOWN)
     proposals = Paginator(proposals_for(run, request.actor), PROPOSALS_PER_PAGE).get_page(request.GET.get("page"))
     unused = (OfferOutcome.objects.visible_to(request.actor).filter(run=run)
               .select_related("pledge__owner", "pledge__item_type").order_by("reason", "pledge_id")[:UNMET_SHOWN])

@@ -64,10 +64,10 @@ def _lost_by_year(actor: Actor, donors: list[str], as_of: dt.date) -> dict[int, 
             for year, parts in sorted(lost.items())}
 
 
-def _top_ups(lost: dict[int, dict[str, str]], donors: list[str]) -> dict[int, list[dict]]:
+def _top_ups(actor: Actor, lost: dict[int, dict[str, str]], donors: list[str]) -> dict[int, list[dict]]:
     top_ups = {}
     for year, parts in lost.items():
-        _floor, organizations, _exemptions, _configured = participants_of(year)
+        _floor, organizations, _exemptions, _configured = participants_of(actor, year)
         remaining = [o for o in organizations if o.code not in donors]
         gdp, _unit, _missing = gdp_in_common_unit(year, remaining)
         participants = [fairshare.Participant(o.code, o.name, gdp[o.code]) for o in remaining if o.code in gdp]
@@ -104,5 +104,5 @@ def analyse(*, actor: Actor, donors: list[str], as_of: dt.date) -> dict:
         "allocations_dropped": len(before.rows.kept) + len(before.rows.replanned) - len(after.rows.kept) - len(after.rows.replanned),
         "uncovered": uncovered, "uncovered_by_area_priority": {area: dict(counts) for area, counts in sorted(by_area.items())},
         "lost_by_year": {str(year): parts for year, parts in lost.items()},
-        "top_ups": {str(year): rows for year, rows in _top_ups(lost, donors).items()},
+        "top_ups": {str(year): rows for year, rows in _top_ups(actor, lost, donors).items()},
     }

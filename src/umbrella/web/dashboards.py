@@ -16,8 +16,8 @@ from umbrella.core.errors import DomainError
 from umbrella.core.ledger import recent_changes
 from umbrella.core.money import format_eur, format_eur_short
 from umbrella.funding.queries import fair_share
-from umbrella.matching.models import Allocation, AllocationState, MatchRun
-from umbrella.matching.queries import summarize
+from umbrella.matching.models import Allocation, AllocationState
+from umbrella.matching.queries import decided_coverage
 from umbrella.needs.models import ListState, Requirement
 from umbrella.pledges.models import Pledge, PledgeState
 from umbrella.web.charts import Bar, bar_chart
@@ -32,19 +32,21 @@ DELIVERED = (PledgeState.DELIVERED, PledgeState.HANDED_OVER)
 COMING = (PledgeState.ALLOCATED, PledgeState.SHIPPED)
 
 
-def _latest_run(actor: Actor) -> MatchRun | None:
-    return MatchRun.objects.visible_to(actor).select_related("requirement_list").order_by("-id").first()
-
-
 def _coverage(actor: Actor) -> dict | None:
-    run = _latest_run(actor)
-    if run is None:
-        return None
-    summary = summarize(run, unmet_limit=TOP)
-    chart = bar_chart(_("Coverage of the priority-weighted list, by priority (%)"),
-                      [Bar(f"P{p}", cell.percent, f"{cell.percent:.1f} %")
-                       for p, cell in summary.by_priority.items()])
-    return {"run": run, "summary": summary, "chart": chart, "unmet": summary.unmet}
+    """What the approved allocations cover; a run awaiting review is drawn only as the tick it would move to."""
+    coverage = decided_coverage(actor, unmet_limit=TOP)
+    if not any(cell.total for cell in coverage.by_priority.values()):
+        return None  # no approved requirement yet
+    proposed = coverage.proposed_run
+    if proposed is None:
+        chart = bar_chart(_("Coverage by approved allocations, by priority (%)"),
+                          [Bar(f"P{p}", cell.percent, f"{cell.percent:.1f} %") for p, cell in coverage.by_priority.items()])
+    else:
+        chart = bar_chart(_("Coverage by approved allocations, by priority (%) (bar); were the proposed run approved (tick)"),
+                          [Bar(f"P{p}", cell.percent, f"{cell.percent:.1f} %", marker=cell.percent_with_run,
+                               marker_text=_("with the proposed run: %(percent)s") % {"percent": f"{cell.percent_with_run:.1f} %"})
+                           for p, cell in coverage.by_priority.items()])
+    return {"coverage": coverage, "proposed": proposed, "chart": chart}
 
 
 def _by_donor(actor: Actor) -> dict:
@@ -56,16 +58,17 @@ def _by_donor(actor: Actor) -> dict:
     chart = bar_chart(_("Pledged value (bar) and delivered value (tick), largest %(n)d donors") % {"n": DONORS_CHARTED},
                       [Bar(r["owner__name"], float(r["pledged"]), format_eur_short(r["pledged"]), marker=float(r["delivered"]),
                            marker_text=_("delivered %(value)s") % {"value": format_eur(r["delivered"])}) for r in rows[:DONORS_CHARTED]])
-    return {"rows": rows, "chart": chart}
+    complete = not Pledge.objects.hidden_from(actor).filter(state__in=LIVE_STATES).exists()
+    return {"rows": rows, "chart": chart, "complete": complete}
 
 
-def _fair_share(actor: Actor, code: str | None = None) -> dict | None:
+def _fair_share(actor: Actor, donor: str | None = None) -> dict | None:
     try:
-        report = fair_share(actor, dt.date.today().year)
+        report = fair_share(actor, dt.date.today().year, donor=donor)
     except DomainError:
         return None
-    shares = [s for s in report.shares if code is None or s.code == code]
-    return {"report": report, "shares": sorted(shares, key=lambda s: -s.gap_eur)[:TOP]}
+    largest_first = sorted(report.shares, key=lambda s: -(s.gap_eur if report.complete else s.target_eur))[:TOP]
+    return {"report": report, "rows": [{"share": s, "gap_eur": report.gap_eur(s), "percent": report.percent(s)} for s in largest_first]}
 
 
 def _open_requirements(actor: Actor) -> list[dict]:
@@ -102,7 +105,7 @@ def coordination(actor: Actor) -> dict:
 def donor(actor: Actor) -> dict:
     own = Pledge.objects.visible_to(actor).filter(owner=actor.organization)
     return {"kind": "donor", "own_by_state": own.values("state").annotate(n=Count("pk"), value=Sum("value_eur")).order_by("state"),
-            "open": _open_requirements(actor), "fair_share": _fair_share(actor, actor.organization.code),
+            "open": _open_requirements(actor), "fair_share": _fair_share(actor, donor=actor.organization.code),
             "changes": change_rows(recent_changes(actor, TOP))}
 
 

@@ -43,7 +43,7 @@ class Command(BaseCommand):
                 run.refresh_from_db()
         except DomainError as error:
             raise CommandError(error.message, returncode=2) from None
-        summary = summarize(run)
+        summary = summarize(run, actor)
         if options["json"]:
             self.stdout.write(json.dumps(summary.as_json(), indent=2, default=str))
             return
