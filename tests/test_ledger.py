@@ -20,6 +20,7 @@ from umbrella.core.access import Actor, Role
 from umbrella.core.errors import Forbidden
 from umbrella.core.ledger import GENESIS_HASH, compute_leaf_hash, current_checkpoint
 from umbrella.core.models import ChangeRecord, LedgerHead
+from umbrella.core.testing import PERSONA_PASSWORD
 from umbrella.core.verify import ledgered_models, verify
 from umbrella.orgs import services
 from umbrella.orgs.models import ApiToken
@@ -318,3 +319,17 @@ def test_the_account_commands_are_ledgered_and_verify_reports_a_flag_flipped_beh
     assert tampered.returncode == 1
     problem = json.loads(tampered.stdout)["first_problem"]
     assert problem["row"].startswith("auth.user ") and "is_superuser" in problem["message"]
+
+
+@pytest.mark.django_db
+def test_a_hash_upgraded_at_sign_in_is_recorded_so_the_ledger_still_verifies(personas, client, settings):
+    user = personas.donor_viewer.user
+    # A stronger hasher becomes preferred (as after an upgrade); the next sign-in stores a new hash of the same password.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher", "django.contrib.auth.hashers.MD5PasswordHasher"]
+    assert client.login(username=user.username, password=PERSONA_PASSWORD)
+    user.refresh_from_db()
+    assert user.password.startswith("pbkdf2_sha1$")
+    entry = ChangeRecord.objects.order_by("-sequence").first()
+    assert (entry.entity, entry.entity_id, entry.action) == ("auth.user", str(user.pk), "rehash-password")
+    assert entry.before["password"] != entry.after["password"]
+    assert verify().ok

@@ -76,13 +76,17 @@ def snapshot(obj: models.Model, recorded: dict[str, Any] | None = None) -> dict[
     return json.loads(canonical_json(values))
 
 
+def last_recorded(obj: models.Model) -> dict[str, Any] | None:
+    """The row as the ledger's latest entry about it left it."""
+    return history(obj).values_list("after", flat=True).first()
+
+
 def snapshot_before_change(obj: models.Model) -> dict[str, Any]:
     """The row as it stands, with its secrets digested under the salts of the ledger's last entry for it,
     so an unchanged secret reads the same in that entry's `after` and the new entry's `before`."""
     if not getattr(obj, "ledger_secret_fields", None):
         return snapshot(obj)
-    last = ChangeRecord.objects.filter(entity=entity_name(obj), entity_id=str(obj.pk)).order_by("-sequence")
-    return snapshot(obj, last.values_list("after", flat=True).first())
+    return snapshot(obj, last_recorded(obj))
 
 
 def entity_name(obj: models.Model) -> str:
