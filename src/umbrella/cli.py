@@ -8,7 +8,7 @@
     umbrella stats [--json]                    counts per entity
     umbrella match-file PROBLEM.json [--json]  solve a standalone matching problem (no database)
     umbrella settings                          every setting with its help text
-    umbrella createsuperuser --username NAME   an account for the admin pages (umbrella user create --superuser)
+    umbrella createsuperuser                   an account for the admin pages (umbrella user create --superuser)
     umbrella user create|password|flags        accounts, passwords, flags (changepassword = user password)
 """
 

@@ -1,4 +1,4 @@
-"""umbrella user create --username NAME [--email E] [--full-name N] [--staff] [--superuser] [--password-stdin]
+"""umbrella user create [--username NAME] [--email E] [--full-name N] [--staff] [--superuser] [--password-stdin]
 umbrella user password USERNAME [--password-stdin]
 umbrella user flags USERNAME [--active|--inactive] [--staff|--no-staff] [--superuser|--no-superuser]
 
@@ -30,7 +30,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         actions = parser.add_subparsers(dest="action", required=True)
         create = actions.add_parser("create", help="A new account (with --superuser: staff and superuser).")
-        create.add_argument("--username", required=True)
+        create.add_argument("--username", help="Asked for when not given and a terminal is at hand.")
         create.add_argument("--email", default="")
         create.add_argument("--full-name", default="")
         create.add_argument("--staff", action="store_true", help="May read the admin pages.")
@@ -55,7 +55,8 @@ class Command(BaseCommand):
         system = Actor.system(f"cli-user-{options['action']}")  # the operator of the server acts here, and the ledger says so
         try:
             if options["action"] == "create":
-                user = services.create_user(actor=system, username=options["username"], password=self._password(options),
+                username = options["username"] or self._ask(options, "Username: ")
+                user = services.create_user(actor=system, username=username, password=self._password(options),
                                             email=options["email"], full_name=options["full_name"],
                                             staff=options["staff"], superuser=options["superuser"])
                 self.stdout.write(f"Account {user.username} created.")
@@ -77,6 +78,12 @@ class Command(BaseCommand):
         if user_id is None:
             raise CommandError(f"No user {username!r}.", returncode=2)
         return user_id
+
+    @staticmethod
+    def _ask(options, prompt: str) -> str:
+        if not options["interactive"] or not sys.stdin.isatty():
+            raise CommandError("Without a terminal, name the account with --username.", returncode=2)
+        return input(prompt).strip()
 
     @staticmethod
     def _password(options) -> str:
