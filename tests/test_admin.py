@@ -78,3 +78,16 @@ def test_accounts_are_read_only_in_the_admin_and_their_password_hash_is_not_show
     user.refresh_from_db()
     assert not user.is_superuser
     assert hq_admin.get("/admin/auth/group/").status_code == 404
+
+
+@pytest.mark.django_db
+def test_a_donors_staff_member_reads_only_their_own_account_in_the_admin(personas, client):
+    user = set_user_flags(actor=Actor.system("tests"), user_id=personas.donor_editor.user.pk, is_staff=True)
+    client.force_login(user)
+    assert listed(client, "/admin/auth/user/") == {user.pk}
+    assert client.get(f"/admin/auth/user/{personas.hq_admin.user.pk}/change/").status_code == 404
+
+
+@pytest.mark.django_db
+def test_headquarters_staff_read_every_account(personas, hq_admin):
+    assert {actor.user.pk for actor in personas.actors.values() if actor.user is not None} <= listed(hq_admin, "/admin/auth/user/")
