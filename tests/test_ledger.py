@@ -1,5 +1,6 @@
 """The ledger detects tampering behind the application's back, and reproduces every ledgered table."""
 
+import datetime as dt
 import io
 import json
 import os
@@ -14,6 +15,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.core.management import CommandError, call_command
 from django.db import connection, transaction
+from django.test import Client
+from django.utils import timezone
 
 from tests import factories
 from umbrella.core.access import Actor, Role
@@ -23,7 +26,7 @@ from umbrella.core.models import ChangeRecord, LedgerHead
 from umbrella.core.testing import PERSONA_PASSWORD
 from umbrella.core.verify import ledgered_models, verify
 from umbrella.orgs import services
-from umbrella.orgs.models import ApiToken
+from umbrella.orgs.models import ApiToken, Membership
 from umbrella.orgs.queries import actor_for
 from umbrella.orgs.services import hash_token
 from umbrella.pledges.models import Pledge
@@ -333,3 +336,22 @@ def test_a_hash_upgraded_at_sign_in_is_recorded_so_the_ledger_still_verifies(per
     assert (entry.entity, entry.entity_id, entry.action) == ("auth.user", str(user.pk), "rehash-password")
     assert entry.before["password"] != entry.after["password"]
     assert verify().ok
+
+
+@pytest.mark.django_db
+def test_a_token_or_role_written_behind_the_ledgers_back_opens_nothing_in_the_api(personas):
+    """The red team's attack: a token row inserted straight into the database, acting as an administrator."""
+    admin = personas.hq_admin
+    forged_secret = "umb_f0f0f0f0f0f0_forged-by-hand"
+    execute(f"INSERT INTO {ApiToken._meta.db_table} (user_id, organization_id, name, prefix, key_hash, created_at, expires_at)"
+            " VALUES (%s, %s, 'forged', 'f0f0f0f0f0f0', %s, %s, %s)",
+            [admin.user.pk, admin.organization.pk, hash_token(forged_secret), timezone.now(), timezone.now() + dt.timedelta(days=9)])
+    assert Client(HTTP_AUTHORIZATION=f"Bearer {forged_secret}").get("/api/v1/pledges").status_code == 401
+
+    viewer = personas.donor_viewer
+    _, secret = services.issue_token(actor=Actor.system("tests"), user_id=viewer.user.pk, organization_id=viewer.organization.pk, name="t")
+    honest = Client(HTTP_AUTHORIZATION=f"Bearer {secret}")
+    assert honest.get("/api/v1/pledges").status_code == 200
+    execute(f"UPDATE {Membership._meta.db_table} SET role = 'admin' WHERE user_id = %s AND organization_id = %s",
+            [viewer.user.pk, viewer.organization.pk])
+    assert honest.get("/api/v1/pledges").status_code == 401

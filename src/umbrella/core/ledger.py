@@ -81,6 +81,12 @@ def last_recorded(obj: models.Model) -> dict[str, Any] | None:
     return history(obj).values_list("after", flat=True).first()
 
 
+def matches_ledger(obj: models.Model) -> bool:
+    """Whether the row is as the ledger's latest entry about it left it (what verify checks, for one row)."""
+    recorded = last_recorded(obj)
+    return recorded is not None and snapshot(obj, recorded) == recorded
+
+
 def snapshot_before_change(obj: models.Model) -> dict[str, Any]:
     """The row as it stands, with its secrets digested under the salts of the ledger's last entry for it,
     so an unchanged secret reads the same in that entry's `after` and the new entry's `before`."""

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from umbrella.core import services
 from umbrella.core.access import Actor, OrganizationKind, Role, deny, require_role
 from umbrella.core.errors import Invalid, NotFound
-from umbrella.core.ledger import last_recorded, record_change, snapshot
+from umbrella.core.ledger import last_recorded, matches_ledger, record_change, snapshot
 from umbrella.orgs.models import ApiToken, GdpFigure, Membership, Organization
 
 HQ_ONLY = frozenset({OrganizationKind.COORDINATOR})
@@ -163,13 +163,15 @@ def revoke_token(*, actor: Actor, token_id: int) -> ApiToken:
 
 
 def token_actor(secret: str, request_id: str) -> Actor | None:
-    """The actor a presented API token stands for, or None if it is unknown, expired or revoked."""
+    """The actor a presented API token stands for, or None if it is unknown, expired or revoked, or if the
+    token or the membership it acts through is not as the ledger recorded it (written behind the services'
+    back: a token inserted into the database, a role raised by hand)."""
     if not secret.startswith(TOKEN_PREFIX):
         return None
     token = ApiToken.objects.select_related("user", "organization").filter(key_hash=hash_token(secret)).first()
     if token is None or token.revoked_at is not None or token.expires_at <= timezone.now() or not token.user.is_active:
         return None
     membership = Membership.objects.filter(user=token.user, organization=token.organization).first()
-    if membership is None:
+    if membership is None or not (matches_ledger(token) and matches_ledger(membership)):
         return None
     return Actor(user=token.user, organization=token.organization, role=membership.role, request_id=request_id)
