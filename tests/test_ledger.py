@@ -1,17 +1,34 @@
 """The ledger detects tampering behind the application's back, and reproduces every ledgered table."""
 
+import datetime as dt
 import io
 import json
+import os
 import random
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
 from django.core.management import CommandError, call_command
 from django.db import connection, transaction
+from django.test import Client
+from django.utils import timezone
 
 from tests import factories
+from umbrella.core.access import Actor, Role
+from umbrella.core.errors import Forbidden
 from umbrella.core.ledger import GENESIS_HASH, compute_leaf_hash, current_checkpoint
 from umbrella.core.models import ChangeRecord, LedgerHead
+from umbrella.core.testing import PERSONA_PASSWORD
 from umbrella.core.verify import ledgered_models, verify
+from umbrella.orgs import services
+from umbrella.orgs.models import ApiToken, Membership
+from umbrella.orgs.queries import actor_for
+from umbrella.orgs.services import hash_token
 from umbrella.pledges.models import Pledge
 
 LEDGER = ChangeRecord._meta.db_table
@@ -197,3 +214,144 @@ def test_ledger_entries_cannot_be_changed_or_deleted_through_the_application(per
         entry.save()
     with pytest.raises(RuntimeError):
         entry.delete()
+
+
+# Accounts and tokens: who may act, and as whom, is in the ledger like every record.
+
+def user_table() -> str:
+    return get_user_model()._meta.db_table
+
+
+def problems_of(report) -> list[str]:
+    return [problem.row or problem.message for problem in report.problems]
+
+
+@pytest.mark.django_db
+def test_a_token_row_inserted_behind_the_ledgers_back_is_reported(personas):
+    admin = personas.hq_admin
+    execute(f"INSERT INTO {ApiToken._meta.db_table} (user_id, organization_id, name, prefix, key_hash, created_at, expires_at)"
+            " VALUES (%s, %s, 'forged', 'f0f0f0f0f0f0', %s, %s, %s)",
+            [admin.user.pk, admin.organization.pk, hash_token("umb_f0f0f0f0f0f0_forged"), "2026-01-01 00:00:00", "2099-01-01 00:00:00"])
+    forged = ApiToken.objects.get(prefix="f0f0f0f0f0f0")
+    report = verify()
+    assert f"orgs.apitoken {forged.pk}" in problems_of(report)
+    assert "has no ledger entry" in report.problems[0].message
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("column, value", [("is_superuser", True), ("is_staff", True), ("is_active", False)])
+def test_an_account_flag_flipped_behind_the_ledgers_back_is_reported(personas, column, value):
+    user = personas.donor_viewer.user
+    execute(f"UPDATE {user_table()} SET {column} = %s WHERE id = %s", [value, user.pk])
+    report = verify()
+    assert problems_of(report) == [f"auth.user {user.pk}"]
+    assert column in report.problems[0].message
+
+
+@pytest.mark.django_db
+def test_a_password_hash_changed_behind_the_ledgers_back_is_reported(personas):
+    user = personas.donor_viewer.user
+    execute(f"UPDATE {user_table()} SET password = %s WHERE id = %s", [make_password("chosen-by-the-intruder-2026"), user.pk])
+    report = verify()
+    assert problems_of(report) == [f"auth.user {user.pk}"]
+    assert "password" in report.problems[0].message
+
+
+@pytest.mark.django_db
+def test_honest_account_and_token_changes_verify_and_the_ledger_never_holds_a_secret(personas, client):
+    system = Actor.system("tests")
+    user = services.create_user(actor=personas.hq_admin, username="newcomer", password="first-password-2026", email="n@example.invalid")
+    services.set_membership(actor=personas.hq_admin, user_id=user.pk, organization_id=personas.donor_editor.organization.pk, role=Role.VIEWER)
+    services.set_membership(actor=system, user_id=user.pk, organization_id=personas.donor_editor.organization.pk, role=Role.EDITOR)
+    services.set_user_flags(actor=personas.hq_admin, user_id=user.pk, is_staff=True, is_superuser=True)
+    services.set_password(actor=actor_for(user), user_id=user.pk, password="second-password-2026")
+    token, secret = services.issue_token(actor=actor_for(user), user_id=user.pk, organization_id=personas.donor_editor.organization.pk, name="t")
+    services.revoke_token(actor=personas.hq_admin, token_id=token.pk)
+    assert client.login(username="newcomer", password="second-password-2026")  # a sign-in changes last_login only
+    assert get_user_model().objects.get(pk=user.pk).last_login is not None
+
+    report = verify(current_checkpoint())
+    assert report.ok, report.as_dict()
+    user.refresh_from_db()
+    token.refresh_from_db()
+    recorded = json.dumps([[entry.before, entry.after] for entry in ChangeRecord.objects.filter(entity__in=("auth.user", "orgs.apitoken"))])
+    for secret_value in (user.password, token.key_hash, secret, "second-password-2026"):
+        assert secret_value not in recorded
+    actions = list(ChangeRecord.objects.filter(entity="auth.user", entity_id=str(user.pk)).values_list("action", flat=True))
+    assert actions == ["create", "set-flags", "set-password"]
+    flags, password = ChangeRecord.objects.filter(entity="auth.user", entity_id=str(user.pk)).order_by("sequence")[1:]
+    assert flags.before["password"] == flags.after["password"]  # the flags changed, the password did not
+    assert password.before["password"] != password.after["password"] and "last_login" not in password.after
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("persona", ["donor_editor", "coordinator", "recipient"])
+def test_only_hq_administrators_change_flags_and_other_peoples_passwords(personas, persona):
+    target = personas.donor_viewer.user.pk
+    with pytest.raises(Forbidden):
+        services.set_user_flags(actor=personas[persona], user_id=target, is_superuser=True)
+    with pytest.raises(Forbidden):
+        services.set_password(actor=personas[persona], user_id=target, password="not-theirs-to-set-2026")
+    assert verify().ok
+
+
+def test_the_account_commands_are_ledgered_and_verify_reports_a_flag_flipped_behind_them(tmp_path):
+    """`umbrella createsuperuser` and `umbrella changepassword` are Umbrella's ledgered commands, not Django's."""
+    env = {key: value for key, value in os.environ.items() if key not in ("UMBRELLA_DATABASE_URL", "DJANGO_SETTINGS_MODULE")}
+    env["UMBRELLA_DATA_DIR"] = str(tmp_path)
+    umbrella = str(Path(sys.executable).with_name("umbrella"))
+
+    def run(*args: str, stdin: str = "") -> subprocess.CompletedProcess:
+        return subprocess.run([umbrella, *args], env=env, input=stdin, capture_output=True, text=True, timeout=120)
+
+    assert run("migrate", "-v0").returncode == 0
+    created = run("createsuperuser", "--username", "root", "--noinput", "--password-stdin", stdin="first-root-password-2026\n")
+    assert created.returncode == 0, created.stderr
+    assert run("changepassword", "root", "--password-stdin", stdin="second-root-password-2026\n").returncode == 0
+    assert run("user", "flags", "root", "--no-superuser").returncode == 0
+    weak = run("changepassword", "root", "--password-stdin", stdin="short\n")
+    assert weak.returncode == 2 and "too short" in weak.stderr
+    verified = run("ledger", "verify", "--json")
+    assert verified.returncode == 0, verified.stdout
+    report = json.loads(verified.stdout)
+    assert report["ok"] and report["size"] == 3
+
+    with sqlite3.connect(tmp_path / "umbrella.sqlite3") as database:
+        database.execute("UPDATE auth_user SET is_superuser = 1 WHERE username = 'root'")
+    tampered = run("ledger", "verify", "--json")
+    assert tampered.returncode == 1
+    problem = json.loads(tampered.stdout)["first_problem"]
+    assert problem["row"].startswith("auth.user ") and "is_superuser" in problem["message"]
+
+
+@pytest.mark.django_db
+def test_a_hash_upgraded_at_sign_in_is_recorded_so_the_ledger_still_verifies(personas, client, settings):
+    user = personas.donor_viewer.user
+    # A stronger hasher becomes preferred (as after an upgrade); the next sign-in stores a new hash of the same password.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher", "django.contrib.auth.hashers.MD5PasswordHasher"]
+    assert client.login(username=user.username, password=PERSONA_PASSWORD)
+    user.refresh_from_db()
+    assert user.password.startswith("pbkdf2_sha1$")
+    entry = ChangeRecord.objects.order_by("-sequence").first()
+    assert (entry.entity, entry.entity_id, entry.action) == ("auth.user", str(user.pk), "rehash-password")
+    assert entry.before["password"] != entry.after["password"]
+    assert verify().ok
+
+
+@pytest.mark.django_db
+def test_a_token_or_role_written_behind_the_ledgers_back_opens_nothing_in_the_api(personas):
+    """The red team's attack: a token row inserted straight into the database, acting as an administrator."""
+    admin = personas.hq_admin
+    forged_secret = "umb_f0f0f0f0f0f0_forged-by-hand"
+    execute(f"INSERT INTO {ApiToken._meta.db_table} (user_id, organization_id, name, prefix, key_hash, created_at, expires_at)"
+            " VALUES (%s, %s, 'forged', 'f0f0f0f0f0f0', %s, %s, %s)",
+            [admin.user.pk, admin.organization.pk, hash_token(forged_secret), timezone.now(), timezone.now() + dt.timedelta(days=9)])
+    assert Client(HTTP_AUTHORIZATION=f"Bearer {forged_secret}").get("/api/v1/pledges").status_code == 401
+
+    viewer = personas.donor_viewer
+    _, secret = services.issue_token(actor=Actor.system("tests"), user_id=viewer.user.pk, organization_id=viewer.organization.pk, name="t")
+    honest = Client(HTTP_AUTHORIZATION=f"Bearer {secret}")
+    assert honest.get("/api/v1/pledges").status_code == 200
+    execute(f"UPDATE {Membership._meta.db_table} SET role = 'admin' WHERE user_id = %s AND organization_id = %s",
+            [viewer.user.pk, viewer.organization.pk])
+    assert honest.get("/api/v1/pledges").status_code == 401

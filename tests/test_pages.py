@@ -7,6 +7,7 @@ import pytest
 
 from tests import factories
 from umbrella.catalog.models import CapabilityArea
+from umbrella.core.access import Actor
 from umbrella.core.models import ChangeRecord
 from umbrella.core.testing import OPERATIONS, PERSONA_NAMES, PageContract
 
@@ -192,10 +193,10 @@ def test_import_page_previews_every_error_then_commits_a_fixed_file(personas, as
 
 @pytest.mark.django_db
 def test_staff_read_the_admin_but_cannot_change_ledgered_records_there(personas, client):
-    from django.contrib.auth import get_user_model
+    from umbrella.orgs.services import set_user_flags
 
     item = factories.item_type(personas)
-    staff = get_user_model().objects.create_user("staffer", is_staff=True)
+    staff = set_user_flags(actor=Actor.system("tests"), user_id=personas.coordinator.user.pk, is_staff=True)
     client.force_login(staff)
     assert client.get(f"/admin/catalog/itemtype/{item.pk}/change/").status_code == 200
     assert client.get("/admin/catalog/itemtype/add/").status_code == 403

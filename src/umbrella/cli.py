@@ -8,13 +8,17 @@
     umbrella stats [--json]                    counts per entity
     umbrella match-file PROBLEM.json [--json]  solve a standalone matching problem (no database)
     umbrella settings                          every setting with its help text
-    umbrella createsuperuser                   an account for the admin pages
+    umbrella createsuperuser                   an account for the admin pages (umbrella user create --superuser)
+    umbrella user create|password|flags        accounts, passwords, flags (changepassword = user password)
 """
 
 from __future__ import annotations
 
 import os
 import sys
+
+# Django's own account commands save users outside the services, unrecorded; these are Umbrella's, ledgered.
+ACCOUNT_COMMANDS = {"createsuperuser": ["user", "create", "--superuser"], "changepassword": ["user", "password"]}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -24,6 +28,8 @@ def main(argv: list[str] | None = None) -> int:
 
         return match_file(args[1:])
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "umbrella.settings")
+    if args and args[0] in ACCOUNT_COMMANDS:
+        args = [*ACCOUNT_COMMANDS[args[0]], *args[1:]]
     if args and args[0] == "demo":
         # The demo is served over plain HTTP on the loopback address, where some browsers never send a
         # Secure cookie back; only the demo, which says so when it serves, gives up Secure cookies.

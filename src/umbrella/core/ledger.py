@@ -8,6 +8,7 @@ was changed, removed, inserted or reordered. `record_change` is the only writer.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import secrets
 from decimal import Decimal
@@ -16,7 +17,6 @@ from typing import Any
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
-from django.db.models import Q
 from django.utils import timezone
 
 from umbrella.core import checkpoints, merkle
@@ -41,10 +41,58 @@ def _stored_value(field: models.Field, value: Any) -> Any:
     return value
 
 
-def snapshot(obj: models.Model) -> dict[str, Any]:
-    """The stored values of a row, as canonical JSON-ready data (foreign keys by id)."""
-    values = {field.attname: _stored_value(field, getattr(obj, field.attname)) for field in obj._meta.concrete_fields}
+def secret_digest(value: str, salt: str | None = None) -> str:
+    """What the ledger keeps of a secret column (a password hash, a token's hash): a salted SHA-256 of it.
+
+    An entry then shows that the secret changed, and verify can tell whether the row still holds the value
+    the ledger saw, while whoever reads the entry learns nothing usable: the value digested is itself a
+    salted hash (or the hash of a random token), so a guess cannot be tested against the digest."""
+    salt = salt or secrets.token_hex(16)
+    return f"sha256${salt}${hashlib.sha256(f'{salt}{value}'.encode()).hexdigest()}"
+
+
+def _digest_like(value: str, recorded: Any) -> str:
+    """The digest of `value` with the salt of the digest the ledger recorded (a fresh salt if none)."""
+    parts = recorded.split("$") if isinstance(recorded, str) else []
+    return secret_digest(value, parts[1] if len(parts) == 3 and parts[1] else None)
+
+
+def snapshot(obj: models.Model, recorded: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The stored values of a row, as canonical JSON-ready data (foreign keys by id).
+
+    A model names columns the ledger leaves out (`ledger_ignored_fields`: a user's last sign-in) and secret
+    columns it keeps only as a salted digest (`ledger_secret_fields`); `recorded`, the snapshot the ledger
+    holds, lends its digests' salts, so the same row snapshots equal to it."""
+    ignored = getattr(obj, "ledger_ignored_fields", frozenset())
+    secret = getattr(obj, "ledger_secret_fields", frozenset())
+    values = {}
+    for field in obj._meta.concrete_fields:
+        if field.attname in ignored:
+            continue
+        value = _stored_value(field, getattr(obj, field.attname))
+        if field.attname in secret:
+            value = _digest_like(value, (recorded or {}).get(field.attname))
+        values[field.attname] = value
     return json.loads(canonical_json(values))
+
+
+def last_recorded(obj: models.Model) -> dict[str, Any] | None:
+    """The row as the ledger's latest entry about it left it."""
+    return history(obj).values_list("after", flat=True).first()
+
+
+def matches_ledger(obj: models.Model) -> bool:
+    """Whether the row is as the ledger's latest entry about it left it (what verify checks, for one row)."""
+    recorded = last_recorded(obj)
+    return recorded is not None and snapshot(obj, recorded) == recorded
+
+
+def snapshot_before_change(obj: models.Model) -> dict[str, Any]:
+    """The row as it stands, with its secrets digested under the salts of the ledger's last entry for it,
+    so an unchanged secret reads the same in that entry's `after` and the new entry's `before`."""
+    if not getattr(obj, "ledger_secret_fields", None):
+        return snapshot(obj)
+    return snapshot(obj, last_recorded(obj))
 
 
 def entity_name(obj: models.Model) -> str:
@@ -124,14 +172,8 @@ def entry_visible_to(entry: ChangeRecord, actor: Actor) -> bool:
 
 
 def recent_changes(actor: Actor, limit: int = 10) -> list[ChangeRecord]:
-    """The latest entries the actor may read in full (the same rule as entry_visible_to, in the database)."""
-    entries = ChangeRecord.objects.order_by("-sequence")
-    if not actor.is_system:
-        condition = Q(marking__in=visible_markings(actor))
-        if actor.organization is not None:
-            condition |= Q(owner=actor.organization.code)
-        entries = entries.filter(condition)
-    return list(entries[:limit])
+    """The latest entries the actor may read in full."""
+    return list(ChangeRecord.objects.visible_to(actor).order_by("-sequence")[:limit])
 
 
 def leaf_hashes() -> list[bytes]:

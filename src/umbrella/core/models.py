@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from umbrella.core.access import Marking, VisibleQuerySet
+from umbrella.core.access import Actor, Marking, VisibleQuerySet, visible_markings
 
 
 def marking_field(default: str = Marking.COORDINATION) -> models.CharField:
@@ -39,6 +39,18 @@ class OwnedModel(models.Model):
         abstract = True
 
 
+class ChangeRecordQuerySet(models.QuerySet):
+    def visible_to(self, actor: Actor) -> ChangeRecordQuerySet:
+        """The entries an actor reads in full: those about records of its own organization or of a marking it
+        sees (the marking the record had when the entry was written). Others are known only by their hash."""
+        if actor.is_system:
+            return self
+        condition = models.Q(marking__in=visible_markings(actor))
+        if actor.organization is not None:
+            condition |= models.Q(owner=actor.organization.code)
+        return self.filter(condition)
+
+
 class ChangeRecord(models.Model):
     """One entry of the append-only ledger: who changed what, when, from what to what.
 
@@ -62,6 +74,8 @@ class ChangeRecord(models.Model):
     salt = models.CharField(max_length=32)
     previous_hash = models.CharField(max_length=64)
     leaf_hash = models.CharField(max_length=64)
+
+    objects = ChangeRecordQuerySet.as_manager()
 
     class Meta:
         ordering = ["sequence"]

@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 
 from umbrella.core.access import Actor, deny
 from umbrella.core.errors import Conflict, Invalid
-from umbrella.core.ledger import record_change, snapshot
+from umbrella.core.ledger import record_change, snapshot, snapshot_before_change
 
 M = TypeVar("M", bound=models.Model)
 
@@ -118,7 +118,7 @@ def update_record(
     unknown = sorted(name for name in changes if name not in {f.name for f in obj._meta.concrete_fields})
     if unknown:
         raise Invalid({name: [_("No such field.")] for name in unknown})
-    before = snapshot(obj)
+    before = snapshot_before_change(obj)
     for name, value in changes.items():
         setattr(obj, name, value)
     _stamp(actor, obj, creating=False)
@@ -127,7 +127,7 @@ def update_record(
         obj.version += 1
     obj.save()
     _recheck_visible(actor, obj)
-    record_change(actor=actor, action=action, obj=obj, before=before, after=snapshot(obj))
+    record_change(actor=actor, action=action, obj=obj, before=before, after=snapshot(obj, before))
     return obj
 
 
@@ -135,7 +135,7 @@ def delete_record(*, actor: Actor, obj: models.Model, expected_version: int | No
     _require_transaction()
     if expected_version is not None:
         check_version(obj, expected_version)
-    before = snapshot(obj)
+    before = snapshot_before_change(obj)
     pk = obj.pk
     try:
         obj.delete()

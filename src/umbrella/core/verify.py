@@ -108,8 +108,7 @@ def _check_rows(report: VerifyReport, state: dict[tuple[str, str], Any]) -> None
             recorded = state.get(key)
             if recorded is None:
                 report.add(Problem("row", f"row {entity} {row.pk} has no ledger entry.", row=f"{entity} {row.pk}"))
-            elif snapshot(row) != recorded:
-                current = snapshot(row)
+            elif (current := snapshot(row, recorded)) != recorded:
                 fields = sorted(name for name in set(current) | set(recorded) if current.get(name) != recorded.get(name))
                 report.add(Problem("row", f"row {entity} {row.pk} differs from the ledger in: {', '.join(fields)}.", row=f"{entity} {row.pk}"))
             elif hasattr(row, "sealed_rows_problem") and (problem := row.sealed_rows_problem()):

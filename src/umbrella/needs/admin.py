@@ -13,4 +13,5 @@ class RequirementListAdmin(ReadOnlyAdmin):
 @admin.register(Requirement)
 class RequirementAdmin(ReadOnlyAdmin):
     list_display = ("requirement_list", "item_type", "quantity", "priority", "needed_by", "destination")
-    list_filter = ("priority", "requirement_list")
+    # Only the lists of requirements the reader sees are offered, so the filter names no hidden list.
+    list_filter = ("priority", ("requirement_list", admin.RelatedOnlyFieldListFilter))

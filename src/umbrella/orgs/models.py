@@ -108,11 +108,13 @@ class ApiToken(models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
 
+    ledgered = True
+    ledger_marking = "owner"
+    ledger_secret_fields = frozenset({"key_hash"})
+
     @property
     def ledger_owner_code(self) -> str:
         return self.organization.code
-
-    ledger_marking = "owner"
 
 
 class SignInAttempt(models.Model):

@@ -1,4 +1,4 @@
-"""Every write to organizations, memberships and GDP figures."""
+"""Every write to organizations, accounts (users, their flags and passwords), memberships, API tokens and GDP figures."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ import hashlib
 import secrets
 from decimal import Decimal
 
-from django.contrib.auth import get_user_model
+from django.contrib.auth import get_user_model, password_validation
+from django.contrib.auth.hashers import make_password
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -15,7 +17,7 @@ from django.utils.translation import gettext as _
 from umbrella.core import services
 from umbrella.core.access import Actor, OrganizationKind, Role, deny, require_role
 from umbrella.core.errors import Invalid, NotFound
-from umbrella.core.ledger import record_change
+from umbrella.core.ledger import last_recorded, matches_ledger, record_change, snapshot
 from umbrella.orgs.models import ApiToken, GdpFigure, Membership, Organization
 
 HQ_ONLY = frozenset({OrganizationKind.COORDINATOR})
@@ -28,20 +30,67 @@ def create_organization(*, actor: Actor, code: str, name: str, kind: str, iso3: 
 
 
 def create_user(
-    *, actor: Actor, username: str, password: str, email: str = "", full_name: str = "", staff: bool = False
+    *, actor: Actor, username: str, password: str, email: str = "", full_name: str = "", staff: bool = False,
+    superuser: bool = False,
 ) -> object:
-    """A sign-in account; what it may do comes from its memberships. Staff may also read the admin pages."""
+    """A sign-in account; what it may do comes from its memberships. Staff may also read the admin pages.
+    The ledger keeps the account's columns with its password hash only as a salted digest."""
     with transaction.atomic():
         require_role(actor, Role.ADMIN, kinds=HQ_ONLY, doing=_("Adding a user"))
-        user_model = get_user_model()
         first, _space, last = full_name.partition(" ")
-        user = user_model(username=username, email=email, first_name=first, last_name=last, is_staff=staff)
+        user = get_user_model()(username=username, email=email, first_name=first, last_name=last,
+                                is_staff=staff or superuser, is_superuser=superuser)
+        _check_password(password, user)
         user.set_password(password)
-        services.validate(user, exclude=["password"])
-        user.save()
-        after = {"username": username, "email": email, "full_name": full_name, "staff": staff}
-        record_change(actor=actor, action="create", obj=user, before=None, after=after)
-        return user
+        return services.create_record(actor=actor, obj=user)
+
+
+def _check_password(password: str, user) -> None:
+    try:
+        password_validation.validate_password(password, user)
+    except ValidationError as error:
+        raise Invalid({"password": list(error.messages)}) from None
+
+
+def _locked_user(user_id: int):
+    user = get_user_model().objects.select_for_update().filter(pk=user_id).first()
+    if user is None:
+        raise NotFound(_("No such user."), user_id=user_id)
+    return user
+
+
+def set_password(*, actor: Actor, user_id: int, password: str) -> object:
+    """A new password, set by its holder or an HQ administrator. The ledger records that it changed."""
+    with transaction.atomic():
+        if not (actor.user is not None and actor.user.pk == user_id):
+            require_role(actor, Role.ADMIN, kinds=HQ_ONLY, doing=_("Changing someone else's password"))
+        user = _locked_user(user_id)
+        _check_password(password, user)
+        return services.update_record(actor=actor, obj=user, changes={"password": make_password(password)},
+                                      expected_version=None, action="set-password")
+
+
+def record_rehashed_password(*, user) -> None:
+    """Django stores a new hash of the same password at sign-in when the hasher's settings have grown (after an
+    upgrade). Nobody changed the password, but the row did change: the ledger says so, so verify accepts it."""
+    with transaction.atomic():
+        recorded = last_recorded(user)
+        record_change(actor=Actor.system("sign-in"), action="rehash-password", obj=user, before=recorded,
+                      after=snapshot(user, recorded))
+
+
+ACCOUNT_FLAGS = ("is_active", "is_staff", "is_superuser")
+
+
+def set_user_flags(*, actor: Actor, user_id: int, **flags: bool) -> object:
+    """Switch an account on or off, or let it read the admin pages (staff, superuser): HQ administrators."""
+    with transaction.atomic():
+        require_role(actor, Role.ADMIN, kinds=HQ_ONLY, doing=_("Changing an account's flags"))
+        unknown = sorted(set(flags) - set(ACCOUNT_FLAGS))
+        if unknown:
+            raise Invalid({name: [_("No such field.")] for name in unknown})
+        user = _locked_user(user_id)
+        return services.update_record(actor=actor, obj=user, changes=flags, expected_version=None, action="set-flags")
 
 
 def _require_member_admin(actor: Actor, organization: Organization) -> None:
@@ -97,12 +146,7 @@ def issue_token(*, actor: Actor, user_id: int, organization_id: int, name: str, 
         secret = f"{TOKEN_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
         token = ApiToken(user_id=user_id, organization_id=organization_id, name=name, prefix=prefix,
                          key_hash=hash_token(secret), expires_at=timezone.now() + dt.timedelta(days=days))
-        services.validate(token)
-        token.save(force_insert=True)
-        record_change(actor=actor, action="issue-token", obj=token, before=None,
-                      after={"name": name, "prefix": prefix, "user_id": user_id, "organization_id": organization_id,
-                             "expires_at": token.expires_at.isoformat()})
-        return token, secret
+        return services.create_record(actor=actor, obj=token, action="issue-token"), secret
 
 
 def revoke_token(*, actor: Actor, token_id: int) -> ApiToken:
@@ -113,21 +157,21 @@ def revoke_token(*, actor: Actor, token_id: int) -> ApiToken:
         if not (actor.is_system or (actor.user is not None and actor.user.pk == token.user_id)):
             require_role(actor, Role.ADMIN, kinds=HQ_ONLY, doing=_("Revoking someone else's token"))
         if token.revoked_at is None:
-            token.revoked_at = timezone.now()
-            token.save(update_fields=["revoked_at"])
-            record_change(actor=actor, action="revoke-token", obj=token, before=None,
-                          after={"prefix": token.prefix, "revoked_at": token.revoked_at.isoformat()})
+            services.update_record(actor=actor, obj=token, changes={"revoked_at": timezone.now()},
+                                   expected_version=None, action="revoke-token")
         return token
 
 
 def token_actor(secret: str, request_id: str) -> Actor | None:
-    """The actor a presented API token stands for, or None if it is unknown, expired or revoked."""
+    """The actor a presented API token stands for, or None if it is unknown, expired or revoked, or if the
+    token or the membership it acts through is not as the ledger recorded it (written behind the services'
+    back: a token inserted into the database, a role raised by hand)."""
     if not secret.startswith(TOKEN_PREFIX):
         return None
     token = ApiToken.objects.select_related("user", "organization").filter(key_hash=hash_token(secret)).first()
     if token is None or token.revoked_at is not None or token.expires_at <= timezone.now() or not token.user.is_active:
         return None
     membership = Membership.objects.filter(user=token.user, organization=token.organization).first()
-    if membership is None:
+    if membership is None or not (matches_ledger(token) and matches_ledger(membership)):
         return None
     return Actor(user=token.user, organization=token.organization, role=membership.role, request_id=request_id)

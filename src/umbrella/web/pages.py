@@ -80,7 +80,8 @@ ACTION_LABELS = {
     "commit": gettext_lazy("committed"), "disburse": gettext_lazy("disbursed"), "release": gettext_lazy("released"),
     "decide": gettext_lazy("decided"), "carry": gettext_lazy("carried to the new revision"),
     "new-revision": gettext_lazy("new revision started"), "issue-token": gettext_lazy("token issued"),
-    "revoke-token": gettext_lazy("token revoked"),
+    "revoke-token": gettext_lazy("token revoked"), "set-password": gettext_lazy("password changed"),
+    "set-flags": gettext_lazy("account flags changed"), "rehash-password": gettext_lazy("password hash upgraded at sign-in"),
 }
 
 
