@@ -5,11 +5,10 @@ that regresses fails here instead of taking the machine; its wall time and peak 
 """
 
 import io
+import json
 import os
-import resource
 import subprocess
 import sys
-import threading
 import time
 import tracemalloc
 import zipfile
@@ -96,8 +95,21 @@ def _test_database_url() -> str:
     return f"postgres://{credentials}@{database['HOST']}:{database['PORT'] or 5432}/{database['NAME']}"
 
 
-def _cap_address_space() -> None:
-    resource.setrlimit(resource.RLIMIT_AS, (SAFETY_CAP_BYTES, SAFETY_CAP_BYTES))
+# The command runs under a small launcher that caps its address space and reports its peak resident memory. The
+# test process cannot measure it itself: a child forked from it starts with the test process's own resident pages,
+# and Linux keeps that high-water mark across exec, so a large test process would be charged to the command.
+LAUNCHER = """
+import json, resource, subprocess, sys
+cap, timeout, command = int(sys.argv[1]), float(sys.argv[2]), sys.argv[3:]
+child = subprocess.Popen(command, preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_AS, (cap, cap)))
+try:
+    code = child.wait(timeout)
+except subprocess.TimeoutExpired:
+    child.kill()
+    code = child.wait()
+sys.stdout.flush()
+print("\\n" + json.dumps({"code": code, "peak": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024}))
+"""
 
 
 def umbrella(*args: str) -> tuple[int, str, float, int]:
@@ -105,15 +117,12 @@ def umbrella(*args: str) -> tuple[int, str, float, int]:
     command = [str(Path(sys.executable).with_name("umbrella")), *args]
     env = {**os.environ, "UMBRELLA_DATABASE_URL": _test_database_url()}
     started = time.monotonic()
-    child = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, preexec_fn=_cap_address_space)
-    killer = threading.Timer(SAFETY_TIMEOUT, child.kill)
-    killer.start()
-    output = child.stdout.read().decode()
-    _pid, status, usage = os.wait4(child.pid, 0)
+    result = subprocess.run([sys.executable, "-c", LAUNCHER, str(SAFETY_CAP_BYTES), str(SAFETY_TIMEOUT), *command], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=SAFETY_TIMEOUT + 30)
     seconds = time.monotonic() - started
-    killer.cancel()
-    child.stdout.close()
-    return os.waitstatus_to_exitcode(status), output, seconds, usage.ru_maxrss * 1024
+    output, _, measured = result.stdout.decode().rstrip("\n").rpartition("\n")
+    report = json.loads(measured)
+    return report["code"], output, seconds, report["peak"]
 
 
 @pytest.mark.django_db
