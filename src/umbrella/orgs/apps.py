@@ -11,6 +11,7 @@ class OrgsConfig(AppConfig):
         from django.db.models.signals import post_save
 
         from umbrella.core.access import Marking
+        from umbrella.orgs.models import LEDGERED_SINCE
 
         # Accounts are Django's own model, so their ledger rules are declared here rather than on the class.
         # Their changes go through orgs.services like every ledgered record, and `ledger verify` replays them:
@@ -18,6 +19,7 @@ class OrgsConfig(AppConfig):
         # sign-in and is not a change anyone made to the account, so the ledger leaves it out.
         user_model = get_user_model()
         user_model.ledgered = True
+        user_model.ledgered_since = LEDGERED_SINCE
         user_model.ledger_secret_fields = frozenset({"password"})
         user_model.ledger_ignored_fields = frozenset({"last_login"})
         user_model.ledger_marking = Marking.COORDINATION  # names, e-mail addresses and flags: HQ and recipient only

@@ -13,6 +13,10 @@ iso3_validator = RegexValidator(r"^[A-Z]{3}$", _("Use the ISO 3166-1 alpha-3 cod
 code_validator = RegexValidator(r"^[A-Z0-9][A-Z0-9-]{1,15}$", _("Use 2 to 16 capital letters, digits or hyphens."))
 
 
+# The migration at which accounts and API tokens began to be ledgered (see core.upgrade).
+LEDGERED_SINCE = ("orgs", "0005_ledger_accounts_and_tokens")
+
+
 class Organization(models.Model):
     """A member of the effort. The directory of organizations is visible to everyone who can sign in."""
 
@@ -109,6 +113,7 @@ class ApiToken(models.Model):
         return f"{self.name} ({self.prefix}…)"
 
     ledgered = True
+    ledgered_since = LEDGERED_SINCE  # rows older than this migration are taken into the ledger once
     ledger_marking = "owner"
     ledger_secret_fields = frozenset({"key_hash"})
 

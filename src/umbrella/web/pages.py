@@ -82,6 +82,7 @@ ACTION_LABELS = {
     "new-revision": gettext_lazy("new revision started"), "issue-token": gettext_lazy("token issued"),
     "revoke-token": gettext_lazy("token revoked"), "set-password": gettext_lazy("password changed"),
     "set-flags": gettext_lazy("account flags changed"), "rehash-password": gettext_lazy("password hash upgraded at sign-in"),
+    "migrate": gettext_lazy("filled in by a schema upgrade"), "adopt": gettext_lazy("taken into the ledger by a schema upgrade"),
 }
 
 

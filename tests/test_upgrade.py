@@ -1,0 +1,111 @@
+"""A schema upgrade's own writes are recorded in the ledger (core.upgrade), and nothing else is.
+
+The ledger of a database from before an upgrade is simulated by the recorded state handed to
+`adopt_schema_changes` (an entry written before a column existed lacks that column) and by the migrations said to
+have been applied in the run. Everything else is the real database, services and verify."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests import factories
+from tests.browser.conftest import _own_database
+from tests.test_cli_json import UMBRELLA
+from tests.test_ledger import execute, problems_of
+from umbrella.core.models import ChangeRecord
+from umbrella.core.upgrade import adopt_schema_changes, recorded
+from umbrella.core.verify import ledgered_models, verify
+from umbrella.orgs.models import ApiToken
+from umbrella.orgs.services import hash_token
+from umbrella.pledges.models import Pledge
+
+PLEDGE_MIGRATION = {("pledges", "0003_closing_and_removal_reasons_source_authors")}
+
+
+def ledger_before_the_column(pledge: Pledge, column: str):
+    ledger = recorded()
+    key = ("pledges.pledge", str(pledge.pk))
+    ledger[key] = {name: value for name, value in ledger[key].items() if name != column}
+    return ledger
+
+
+def forge_token(admin, prefix: str) -> ApiToken:
+    execute(f"INSERT INTO {ApiToken._meta.db_table} (user_id, organization_id, name, prefix, key_hash, created_at, expires_at)"
+            " VALUES (%s, %s, 'forged', %s, %s, %s, %s)",
+            [admin.user.pk, admin.organization.pk, prefix, hash_token(f"umb_{prefix}_forged"), "2026-01-01 00:00:00", "2099-01-01 00:00:00"])
+    return ApiToken.objects.get(prefix=prefix)
+
+
+@pytest.mark.django_db
+def test_a_column_an_upgrade_added_is_recorded_once_and_verify_agrees(personas):
+    pledge = factories.pledge(personas)
+    written = adopt_schema_changes([Pledge], PLEDGE_MIGRATION, ledger_before_the_column(pledge, "closing_reason"))
+    assert written == {"migrate": 1, "adopt": 0}
+    entry = ChangeRecord.objects.order_by("-sequence").first()
+    assert (entry.action, entry.entity_id, entry.actor_user) == ("migrate", str(pledge.pk), "system")
+    assert "closing_reason" not in entry.before and entry.after["closing_reason"] == ""
+    assert verify().ok
+    assert adopt_schema_changes([Pledge], PLEDGE_MIGRATION) == {"migrate": 0, "adopt": 0}  # the ledger holds the column now
+
+
+@pytest.mark.django_db
+def test_a_row_also_changed_behind_the_ledgers_back_is_not_adopted(personas):
+    pledge = factories.pledge(personas)
+    execute(f"UPDATE {Pledge._meta.db_table} SET quantity = quantity + 1 WHERE id = %s", [pledge.pk])
+    assert adopt_schema_changes([Pledge], PLEDGE_MIGRATION, ledger_before_the_column(pledge, "closing_reason")) == {"migrate": 0, "adopt": 0}
+    assert f"pledges.pledge {pledge.pk}" in problems_of(verify())
+
+
+@pytest.mark.django_db
+def test_rows_of_a_table_the_ledger_starts_following_in_this_run_are_taken_in_once(personas):
+    older = forge_token(personas.hq_admin, "a0a0a0a0a0a0")  # a row from before accounts were ledgered
+    assert f"orgs.apitoken {older.pk}" in problems_of(verify())
+    assert adopt_schema_changes([ApiToken], {ApiToken.ledgered_since}) == {"migrate": 0, "adopt": 1}
+    entry = ChangeRecord.objects.order_by("-sequence").first()
+    assert (entry.action, entry.entity, entry.entity_id, entry.before) == ("adopt", "orgs.apitoken", str(older.pk), None)
+    assert entry.after["key_hash"].startswith("sha256$")  # the secret's digest, never the hash itself
+    assert verify().ok
+
+
+@pytest.mark.django_db
+def test_a_row_slipped_in_after_the_table_is_ledgered_stays_reported(personas):
+    forged = forge_token(personas.hq_admin, "f1f1f1f1f1f1")
+    assert adopt_schema_changes(ledgered_models(), PLEDGE_MIGRATION) == {"migrate": 0, "adopt": 0}
+    assert f"orgs.apitoken {forged.pk}" in problems_of(verify())
+
+
+LAST_LANDED = "795f815"  # the release before accounts, tokens and three new columns were ledgered
+
+
+def test_a_database_of_the_last_release_upgrades_and_still_verifies(tmp_path):
+    """The last landed release's demo, migrated by this code's `umbrella migrate`: its ledger then verifies."""
+    root = Path(__file__).resolve().parents[1]
+    if subprocess.run(["git", "-C", str(root), "cat-file", "-e", f"{LAST_LANDED}^{{commit}}"], capture_output=True).returncode:
+        pytest.skip(f"this clone lacks commit {LAST_LANDED} (a shallow clone); the upgrade is covered by the tests above")
+    old = tmp_path / "old"
+    old.mkdir()
+    archive = subprocess.run(["git", "-C", str(root), "archive", LAST_LANDED, "src"], capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(old)], input=archive, check=True)
+    database_url, admin = _own_database(os.environ.get("UMBRELLA_DATABASE_URL"))
+    env = {key: value for key, value in os.environ.items() if key not in ("UMBRELLA_DATABASE_URL", "DJANGO_SETTINGS_MODULE", "PYTHONPATH")}
+    env["UMBRELLA_DATA_DIR"] = str(tmp_path / "data")
+    if database_url:
+        env["UMBRELLA_DATABASE_URL"] = database_url
+    try:
+        subprocess.run([sys.executable, "-m", "umbrella", "demo", "--no-serve", "--scale", "0.02"], cwd=tmp_path,
+                       env={**env, "PYTHONPATH": str(old / "src")}, check=True, capture_output=True, timeout=600)
+        subprocess.run([UMBRELLA, "migrate"], env=env, check=True, capture_output=True, timeout=600)
+        result = subprocess.run([UMBRELLA, "ledger", "verify", "--json"], env=env, capture_output=True, text=True, timeout=600)
+        report = json.loads(result.stdout)
+        assert (result.returncode, report["problems"]) == (0, [])
+    finally:
+        if admin:
+            connection, name = admin
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            connection.close()
