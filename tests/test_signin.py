@@ -237,12 +237,11 @@ def served(tmp_path_factory):
     one user and a proxy it trusts at 127.0.0.2."""
     data_dir = tmp_path_factory.mktemp("served")
     env = {key: value for key, value in os.environ.items() if not key.startswith(("UMBRELLA_", "DJANGO_"))}
-    env |= {"UMBRELLA_DATA_DIR": str(data_dir), "UMBRELLA_TRUSTED_PROXIES": SERVED_PROXY,
-            "DJANGO_SUPERUSER_PASSWORD": PERSONA_PASSWORD}
+    env |= {"UMBRELLA_DATA_DIR": str(data_dir), "UMBRELLA_TRUSTED_PROXIES": SERVED_PROXY}
     umbrella = [sys.executable, "-m", "umbrella"]
     subprocess.run([*umbrella, "migrate"], env=env, check=True, capture_output=True, timeout=300)
-    subprocess.run([*umbrella, "createsuperuser", "--noinput", "--username", "sam", "--email", "sam@example.org"],
-                   env=env, check=True, capture_output=True, timeout=120)
+    subprocess.run([*umbrella, "createsuperuser", "--noinput", "--username", "sam", "--email", "sam@example.org", "--password-stdin"],
+                   env=env, check=True, capture_output=True, timeout=120, input=f"{PERSONA_PASSWORD}\n", text=True)
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]

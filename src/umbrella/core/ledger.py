@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from umbrella.core import checkpoints, merkle
 from umbrella.core.access import Actor, Marking, visible_markings
-from umbrella.core.models import ChangeRecord, LedgerCheckpoint, LedgerHead
+from umbrella.core.models import ChangeRecord, LedgerCheckpoint, LedgerHead, account_entity, reads_every_account
 
 GENESIS_HASH = "0" * 64
 CONTENT_FIELDS = (
@@ -163,9 +163,12 @@ def history(obj: models.Model) -> models.QuerySet[ChangeRecord]:
 
 
 def entry_visible_to(entry: ChangeRecord, actor: Actor) -> bool:
-    """An actor reads an entry in full if it may see the record it is about; otherwise only its hash."""
+    """An actor reads an entry in full if it may see the record it is about; otherwise only its hash. The rule
+    of `ChangeRecord.objects.visible_to`, for one entry."""
     if actor.is_system:
         return True
+    if entry.entity == account_entity() and not reads_every_account(actor):
+        return ChangeRecord.objects.filter(pk=entry.pk).visible_to(actor).exists()
     if actor.organization is not None and entry.owner == actor.organization.code:
         return True
     return entry.marking in visible_markings(actor)

@@ -11,15 +11,14 @@ import datetime as dt
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 
 from umbrella.core import checkpoints, merkle
-from umbrella.core.access import Actor, OrganizationKind
+from umbrella.core.access import Actor
 from umbrella.core.errors import Invalid, NotFound
 from umbrella.core.ledger import entry_visible_to, leaf_hashes, timestamp
-from umbrella.core.models import ChangeRecord
+from umbrella.core.models import ChangeRecord, reads_every_account
 
 router = Router()
 PAGE = 200
@@ -78,25 +77,12 @@ class ConsistencyOut(Schema):
 PRIVATE_KEYS = ("email",)  # never given through the API, to anyone
 
 
-def _is_coordination(actor: Actor) -> bool:
-    return actor.is_system or actor.kind == OrganizationKind.COORDINATOR
-
-
 def _may_know_actor(entry: ChangeRecord, actor: Actor) -> bool:
     """Whether the reader may know who made the change: coordination staff and the organization that acted.
     The system and the public are not people (their entries carry the same label as user and organization)."""
-    if entry.actor_user == entry.actor_organization or _is_coordination(actor):
+    if entry.actor_user == entry.actor_organization or reads_every_account(actor):
         return True
     return actor.organization is not None and entry.actor_organization == actor.organization.name
-
-
-def _may_know_account(entry: ChangeRecord, actor: Actor) -> bool:
-    """An entry about a user account: coordination staff, and members of an organization the user belongs to."""
-    if _is_coordination(actor):
-        return True
-    if actor.organization is None or not entry.entity_id.isdigit():
-        return False
-    return get_user_model().objects.filter(pk=int(entry.entity_id), memberships__organization=actor.organization).exists()
 
 
 def _without_private(snapshot: Any, side: str, withheld: list[str]) -> Any:
@@ -107,8 +93,7 @@ def _without_private(snapshot: Any, side: str, withheld: list[str]) -> Any:
 
 
 def _entry(entry: ChangeRecord, actor: Actor) -> dict[str, Any]:
-    about_account = entry.entity == get_user_model()._meta.label_lower
-    if not entry_visible_to(entry, actor) or (about_account and not _may_know_account(entry, actor)):
+    if not entry_visible_to(entry, actor):
         return {"sequence": entry.sequence, "leaf_hash": entry.leaf_hash, "redacted": True}
     fields = {name: getattr(entry, name) for name in (
         "sequence", "leaf_hash", "actor_user", "actor_organization", "request_id", "action", "entity", "entity_id",

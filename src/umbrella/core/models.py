@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import models
+from django.db.models.functions import Cast
 from django.utils.translation import gettext_lazy as _
 
-from umbrella.core.access import Actor, Marking, VisibleQuerySet, visible_markings
+from umbrella.core.access import Actor, Marking, OrganizationKind, VisibleQuerySet, visible_markings
 
 
 def marking_field(default: str = Marking.COORDINATION) -> models.CharField:
@@ -39,16 +41,34 @@ class OwnedModel(models.Model):
         abstract = True
 
 
+def account_entity() -> str:
+    return settings.AUTH_USER_MODEL.lower()
+
+
+def reads_every_account(actor: Actor) -> bool:
+    """Coordination staff read every account's entries; anyone else only those of its own organization's people."""
+    return actor.is_system or actor.kind == OrganizationKind.COORDINATOR
+
+
 class ChangeRecordQuerySet(models.QuerySet):
     def visible_to(self, actor: Actor) -> ChangeRecordQuerySet:
         """The entries an actor reads in full: those about records of its own organization or of a marking it
-        sees (the marking the record had when the entry was written). Others are known only by their hash."""
+        sees (the marking the record had when the entry was written), and about a person's account only if
+        the reader is coordination staff or of an organization that person belongs to. Others are known only
+        by their hash."""
         if actor.is_system:
             return self
         condition = models.Q(marking__in=visible_markings(actor))
         if actor.organization is not None:
             condition |= models.Q(owner=actor.organization.code)
-        return self.filter(condition)
+        if reads_every_account(actor):
+            return self.filter(condition)
+        accounts = models.Q(entity=account_entity())
+        if actor.organization is None:
+            return self.filter(condition & ~accounts)
+        own_people = get_user_model().objects.filter(memberships__organization=actor.organization).values_list(
+            Cast("pk", models.CharField()), flat=True)
+        return self.filter((condition & ~accounts) | (accounts & models.Q(entity_id__in=own_people)))
 
 
 class ChangeRecord(models.Model):
