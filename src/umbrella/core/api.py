@@ -165,3 +165,24 @@ class Pagination(PageNumberPagination):
     class Input(Schema):
         page: int = Field(1, ge=1, le=MAX_PAGE)
         page_size: int | None = Field(None, ge=1, le=MAX_PAGE_SIZE)
+
+    def paginate_queryset(self, queryset, pagination, request, **params):
+        refuse_unknown_parameters(request, {"pagination": pagination, **params})
+        return super().paginate_queryset(queryset, pagination, request, **params)
+
+
+def _parameter_names(name: str, value: Any) -> set[str]:
+    """The query parameters an operation's argument stands for: a schema's fields (and aliases), else its name."""
+    if not isinstance(value, Schema):
+        return {name}
+    fields = type(value).model_fields
+    return set(fields) | {field.alias for field in fields.values() if field.alias}
+
+
+def refuse_unknown_parameters(request: HttpRequest, arguments: dict[str, Any]) -> None:
+    """A list answers only the parameters it declares: a misspelt filter (`?stat=withdrawn`) is a 422 naming it,
+    never ignored, which would answer with the whole list as if it were the filtered one."""
+    known = set().union(*(_parameter_names(name, value) for name, value in arguments.items()))
+    unknown = sorted(set(request.GET) - known)
+    if unknown:
+        raise Invalid({name: [_("%(name)s is not a parameter of this list.") % {"name": name}] for name in unknown})

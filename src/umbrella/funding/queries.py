@@ -62,12 +62,16 @@ class FairShareReport:
     gdp_note: str
     missing_gdp: list[str] = field(default_factory=list)
     complete: bool = True
+    own_code: str | None = None  # the reader's organization: every record behind its own row is its own, so whole
+
+    def whole(self, share: fairshare.Share) -> bool:
+        return self.complete or share.code == self.own_code
 
     def gap_eur(self, share: fairshare.Share) -> Decimal | None:
-        return share.gap_eur if self.complete else None
+        return share.gap_eur if self.whole(share) else None
 
     def percent(self, share: fairshare.Share) -> Decimal | None:
-        return share.percent if self.complete else None
+        return share.percent if self.whole(share) else None
 
     @property
     def counted_total_eur(self) -> Decimal:
@@ -81,7 +85,8 @@ class FairShareReport:
             "counted_total_eur": str(self.counted_total_eur),
             "exemptions": self.exemptions, "missing_gdp": self.missing_gdp,
             "donors": [{"code": s.code, "name": s.name, "gdp_share": float(s.gdp_share), "target_eur": str(s.target_eur),
-                        "counted_eur": str(s.counted_eur), "gap_eur": None if self.gap_eur(s) is None else str(self.gap_eur(s)),
+                        "counted_eur": str(s.counted_eur), "whole": self.whole(s),
+                        "gap_eur": None if self.gap_eur(s) is None else str(self.gap_eur(s)),
                         "percent": optional_round(self.percent(s))}
                        for s in self.shares],
         }
@@ -165,4 +170,6 @@ def fair_share(actor: Actor, year: int, *, donor: str | None = None) -> FairShar
         raise Invalid({"year": [gettext("No participating donor has a GDP figure for %(year)s or before.") % {"year": year}]})
     codes = [p.code for p in participants if donor is None or p.code == donor]
     shares = [s for s in fairshare.fair_shares(floor, participants, counted(actor, year, codes)) if s.code in codes]
-    return FairShareReport(year, floor, configured, shares, exemptions, note, missing, complete=sees_every_counted_record(actor, year, codes))
+    own_code = actor.organization.code if actor.is_member else None
+    return FairShareReport(year, floor, configured, shares, exemptions, note, missing,
+                           complete=sees_every_counted_record(actor, year, codes), own_code=own_code)

@@ -52,9 +52,13 @@ class SourceForm(ActorForm):
         widgets = {"date": forms.DateInput(attrs={"type": "date"})}
 
 
-def reason_field(required: bool) -> forms.CharField:
+def reason_field(required: bool, pledge: Pledge) -> forms.CharField:
+    """A reason is kept in the ledger and read with the pledge, so the field says by whom before it is written."""
+    readers = Marking(pledge.marking).label
     return forms.CharField(label=gettext_lazy("Reason"), max_length=REASON_MAX_LENGTH, required=required,
-                           widget=forms.Textarea(attrs={"rows": 3}), help_text=gettext_lazy("Kept in the ledger."))
+                           widget=forms.Textarea(attrs={"rows": 3}),
+                           help_text=_("Kept in the ledger, and shown with the pledge to everyone it is released to: %(readers)s.")
+                           % {"readers": readers})
 
 
 class StepForm(ServiceForm):
@@ -66,13 +70,13 @@ class StepForm(ServiceForm):
             self.fields["quantity_delivered"] = forms.IntegerField(
                 label=gettext_lazy("Quantity delivered"), min_value=1, max_value=pledge.quantity, initial=pledge.quantity)
         if step in CLOSING_STEPS:
-            self.fields["reason"] = reason_field(required=True)
+            self.fields["reason"] = reason_field(required=True, pledge=pledge)
 
 
 class SourceRemovalForm(ServiceForm):
-    def __init__(self, *args, reason_required: bool, **kwargs) -> None:
+    def __init__(self, *args, reason_required: bool, pledge: Pledge, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["reason"] = reason_field(required=reason_required)
+        self.fields["reason"] = reason_field(required=reason_required, pledge=pledge)
 
 
 def pledge_list(request: HttpRequest) -> HttpResponse:
@@ -197,7 +201,7 @@ def source_delete(request: HttpRequest, pk: int) -> HttpResponse:
     source = get_visible(PledgeSource.objects.select_related("pledge__item_type", "pledge__owner", "added_by"), request.actor, pk=pk)
     services.require_source_remover(request.actor, source)
     reason_required = services.source_removal_needs_reason(request.actor, source)
-    form = SourceRemovalForm(request.POST or None, reason_required=reason_required)
+    form = SourceRemovalForm(request.POST or None, reason_required=reason_required, pledge=source.pledge)
     question = (_("Remove this source, added by %(organization)s? Say why: the ledger keeps your reason.") if reason_required
                 else _("Remove this source from %(pledge)s?")) % {"organization": source.added_by or _("the system"), "pledge": source.pledge}
     page = FormPage(title=_("Remove a source: %(source)s") % {"source": source}, forms=[form], submit_label=_("Remove"),

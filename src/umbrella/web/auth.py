@@ -2,13 +2,22 @@ from __future__ import annotations
 
 import ipaddress
 
+from django import forms
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth import update_session_auth_hash
+from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from umbrella.core.errors import Invalid
 from umbrella.orgs import throttle
+from umbrella.orgs.services import set_password
 
 
 def client_address(request) -> str:
@@ -79,3 +88,48 @@ class ThrottledSignInForm(ThrottledSignIn, AuthenticationForm):
 
 class ThrottledAdminSignInForm(ThrottledSignIn, AdminAuthenticationForm):
     pass
+
+
+class PasswordChangeForm(forms.Form):
+    """Django's password change, written through `orgs.services.set_password` so the ledger records it."""
+
+    current = forms.CharField(label=_("Current password"), strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
+    new = forms.CharField(label=_("New password"), strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+                          help_text=_("At least 12 characters, not a common password, not like your user name."))
+    repeated = forms.CharField(label=_("New password again"), strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
+
+    def __init__(self, user, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean_current(self):
+        if not self.user.check_password(self.cleaned_data["current"]):
+            raise ValidationError(_("That is not your current password."), code="password_incorrect")
+        return self.cleaned_data["current"]
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("new") and cleaned.get("repeated") and cleaned["new"] != cleaned["repeated"]:
+            self.add_error("repeated", _("The two new passwords differ."))
+        return cleaned
+
+
+@login_required
+def change_password(request: HttpRequest) -> HttpResponse:
+    """Every signed-in person changes their own password here (the admin's link leads here too)."""
+    form = PasswordChangeForm(request.user, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = set_password(actor=request.actor, user_id=request.user.pk, password=form.cleaned_data["new"])
+        except Invalid as error:
+            form.add_error("new", " ".join(message for messages in error.field_errors.values() for message in messages))
+        else:
+            update_session_auth_hash(request, user)
+            messages.success(request, _("Your password was changed."))
+            return redirect("home")
+    page = {"title": _("Change your password"), "forms": [form], "submit_label": _("Change password"), "cancel_url": reverse("home")}
+    return render(request, "web/form_page.html", {"page": page}, status=400 if form.errors else 200)
+
+
+def admin_password_change(request: HttpRequest, extra_context=None) -> HttpResponse:
+    return redirect("change-password")

@@ -1,13 +1,14 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from umbrella.web import views
+from umbrella.web import auth, views
 from umbrella.web.auth import ThrottledSignInForm
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("sign-in/", auth_views.LoginView.as_view(redirect_authenticated_user=True, authentication_form=ThrottledSignInForm), name="login"),
     path("sign-out/", auth_views.LogoutView.as_view(), name="logout"),
+    path("password/", auth.change_password, name="change-password"),
     path("act-for/", views.switch_organization, name="switch-organization"),
     path("import/", views.import_upload, name="import"),
     path("import/<str:token>/commit/", views.import_commit, name="import-commit"),
