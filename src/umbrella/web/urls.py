@@ -10,5 +10,7 @@ urlpatterns = [
     path("sign-out/", auth_views.LogoutView.as_view(), name="logout"),
     path("act-for/", views.switch_organization, name="switch-organization"),
     path("import/", views.import_upload, name="import"),
+    path("import/done/", views.import_done, name="import-done"),
+    path("import/template/<slug:kind>.csv", views.import_template, name="import-template"),
     path("import/<str:token>/commit/", views.import_commit, name="import-commit"),
 ]
