@@ -127,3 +127,9 @@ def test_a_superseded_runs_proposals_read_superseded(personas, as_client, market
     decisions = re.findall(r'<td class="decision">(?:<a [^>]*>)?([^<]+)', body)
     assert decisions == ["superseded"] * 3
     assert "3 superseded, none approved." in body and "declined" not in body
+
+
+def test_an_unknown_filter_value_is_refused_not_ignored(personas, as_client, market):  # noqa: F811
+    run = services.run_match(actor=personas.coordinator)
+    response = as_client("coordinator").get(f"/matching/{run.pk}/", {"donor": "999999"})
+    assert response.status_code == 400 and "Select a valid choice" in response.content.decode()

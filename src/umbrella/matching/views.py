@@ -186,7 +186,7 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "may_approve": run.state == RunState.PROPOSED and allowed(services.require_allocation_approver, request.actor),
         },
     )
-    return render(request, "matching/run_detail.html", {"page": page})
+    return render(request, "matching/run_detail.html", {"page": page}, status=400 if filters.errors else 200)
 
 
 @require_POST
