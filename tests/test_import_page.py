@@ -69,7 +69,7 @@ def test_a_donor_asking_to_import_item_types_is_refused_by_name_before_the_file_
     response = as_client("donor_editor").post("/import/", {"kind": "item-types", "file": SimpleUploadedFile("x.csv", b"not,a\nreal,file")})
     body = response.content.decode()
     assert response.status_code == 403
-    assert "Importing Item types is done by: Coordinating headquarters." in body
+    assert "Importing item-types is done by: Coordinating headquarters." in body
     assert "unknown columns" not in body and "Nothing was written" not in body
     assert not ItemType.objects.exists()
 

@@ -103,7 +103,7 @@ class Importer:
         """Refuse someone without the role or of another kind of organization before their file is opened
         (Forbidden). Which organizations may write which rows the services decide row by row."""
         require_role(actor, self.required_role, kinds=self.organization_kinds,
-                     doing=_("Importing %(kind)s") % {"kind": self.label})
+                     doing=_("Importing %(kind)s") % {"kind": self.kind})
 
     def template_rows(self) -> tuple[list[str], list[str]]:
         """The header and one example row of a file this importer reads."""
