@@ -65,6 +65,10 @@ def test_an_entry_shows_each_changed_field_by_its_label_with_before_and_after(pe
     assert "<dt>state</dt><dd>offered → accepted</dd>" in row
     assert "accepted" in row and "cora" in row and "Test Headquarters" in row
     assert _sequences(body) == [accept.sequence]
+    created = history(accepted_pledge).filter(action="create").get()
+    body = as_client("auditor").get("/ledger/", {"action": "create", "entity": "pledges.pledge"}).content.decode()
+    row = re.search(rf'data-sequence="{created.sequence}".*?</tr>', body, re.S).group(0)
+    assert "<dt>quantity pledged</dt><dd>5</dd>" in row and "→" not in row
 
 
 @pytest.mark.django_db

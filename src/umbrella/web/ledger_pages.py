@@ -95,8 +95,9 @@ def entry_changes(entry: ChangeRecord) -> list[dict[str, str]]:
     names = sorted(name for name in set(before) | set(after)
                    if name not in UNCHANGING and name not in PRIVATE_KEYS and before.get(name) != after.get(name)
                    and (before.get(name) not in (None, "") or after.get(name) not in (None, "")))
-    return [{"field": field_label(model, name) if model else name, "before": _shown(before.get(name)), "after": _shown(after.get(name))}
-            for name in names]
+    created = entry.before is None  # a creation has no "before" to show
+    return [{"field": field_label(model, name) if model else name, "before": None if created else _shown(before.get(name)),
+             "after": _shown(after.get(name))} for name in names]
 
 
 def entry_row(entry: ChangeRecord, actor: Actor) -> dict[str, Any]:
