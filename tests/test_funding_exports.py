@@ -46,7 +46,7 @@ def test_hxl_csv_carries_a_hashtag_row_under_the_header(personas):
     assert first[header.index("reference")] == "A-1"
     out = io.StringIO()
     call_command("export", "pledges", "--format", "hxl", "-o", "-", stdout=out)
-    assert out.getvalue().splitlines()[1].startswith("#org+donor+code,#item+code")
+    assert out.getvalue().splitlines()[1].startswith("#meta+id,#org+donor+code,#item+code")
 
 
 def test_the_kiel_table_reads_back_as_a_tracker_release(personas, tmp_path):

@@ -73,9 +73,18 @@ def test_a_valid_file_imports_through_the_services_with_a_ledger_entry_per_recor
 def test_a_row_the_actor_may_not_write_is_reported_not_written(personas, tmp_path):
     item = factories.item_type(personas)
     path = tmp_path / "pledges.csv"
-    path.write_text(PLEDGE_HEADER + f"{item.code},1,2026-03-01,official,https://example.invalid,,2026-01-05\n")
+    path.write_text(PLEDGE_HEADER.rstrip("\n") + ",donor\n" + f"{item.code},1,2026-03-01,official,https://example.invalid,,2026-01-05,XDB\n")
+    code, output = run_import("pledges", path, user="alice")
+    assert code == 1 and "You import pledges of XDA only, not of XDB." in output
+    assert not Pledge.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_kind_the_actors_organization_does_not_import_is_refused_before_the_file_is_read(personas, tmp_path):
+    path = tmp_path / "pledges.csv"
+    path.write_text("not,the,columns\n")
     code, output = run_import("pledges", path, user="rita")
-    assert code == 1 and "Pledging is done by: Donor" in output
+    assert code == 2 and "Importing pledges is done by: Donor." in output
 
 
 def _xlsx_bytes(rows) -> bytes:
@@ -153,7 +162,7 @@ def test_an_export_imports_again_and_neutralises_formulas(personas, tmp_path):
     assert next(r for r in rows if r["code"] == item.code)["name"] == "'=HYPERLINK(\"http://evil.invalid\")"
     xlsx = exports.render(exports.exporter_for("item-types"), personas.donor_editor, "xlsx")
     sheet = load_workbook(io.BytesIO(xlsx)).active
-    names = [row[1] for row in sheet.iter_rows(values_only=True)]
+    names = [row[2] for row in sheet.iter_rows(values_only=True)]
     assert "'=HYPERLINK(\"http://evil.invalid\")" in names
     path = tmp_path / "pledges.csv"
     path.write_bytes(exports.render(exports.exporter_for("pledges"), personas.donor_editor, "csv"))

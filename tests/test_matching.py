@@ -196,9 +196,12 @@ def test_the_run_page_shows_coverage_reasons_and_approves(as_client, personas, m
     assert "went to higher-priority requirements" in page and "Coverage by capability area and priority" in page
     assert "their donors&#x27; conditions exclude this destination" in page
     response = client.post(f"/matching/{run.pk}/approve/", {"version": run.version, "all": "1"})
+    assert response.status_code == 200 and "Approve 3 proposals of 3 and decline the other 0?" in response.content.decode()
+    assert not Allocation.objects.exists()
+    response = client.post(f"/matching/{run.pk}/approve/", {"version": run.version, "all": "1", "confirmed": "1"})
     assert response.status_code == 302 and Allocation.objects.count() == 3
     exported = client.get("/matching/?format=csv").content.decode("utf-8-sig").splitlines()
-    assert exported[0].startswith("run,state,requirement_list") and exported[1].startswith(f"{run.pk},decided,M-1 r1")
+    assert exported[0].startswith("id,run,state,requirement_list") and exported[1].startswith(f"{run.pk},{run.pk},decided,M-1 r1")
 
 
 def test_a_donor_sees_the_allocations_of_its_own_pledges_but_no_run(as_client, personas, market):
@@ -211,7 +214,7 @@ def test_a_donor_sees_the_allocations_of_its_own_pledges_but_no_run(as_client, p
     listing = donor.get("/matching/allocations/").content.decode()
     assert "3 records" in listing
     exported = donor.get("/matching/allocations/?format=csv").content.decode("utf-8-sig").splitlines()
-    assert len(exported) == 4 and exported[0].startswith("allocation,donor,pledge") and all(",XDA," in row for row in exported[1:])
+    assert len(exported) == 4 and exported[0].startswith("id,allocation,donor,pledge") and all(",XDA," in row for row in exported[1:])
     allocation = Allocation.objects.filter(pledge__owner__code="XDA").first()
     assert donor.get(f"/matching/allocations/{allocation.pk}/").status_code == 200
     assert as_client("second_donor").get(f"/matching/allocations/{allocation.pk}/").status_code == 404

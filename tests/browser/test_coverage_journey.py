@@ -80,6 +80,10 @@ def test_coordination_staff_approve_part_of_a_run_and_the_overview_counts_exactl
         row.locator("input[name=proposal]").check()
         approved_covers += Decimal(row.locator("td.num").nth(1).inner_text().strip())
     page.get_by_role("button", name="Approve the selected proposals").click()
+    question = page.locator("#approval-question").inner_text()
+    total = int(re.match(rf"^Approve {APPROVED} proposals of (\d+) and decline the other (\d+)\?$", question).group(1))
+    assert question.endswith(f"decline the other {total - APPROVED}?")
+    page.get_by_role("button", name=f"Approve {APPROVED}, decline {total - APPROVED}").click()
     assert page.get_by_text(f"{APPROVED} allocations approved.").is_visible()
     assert page.locator(".badge").first.inner_text() == "decided"
 

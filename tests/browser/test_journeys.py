@@ -62,6 +62,29 @@ def test_an_import_with_an_error_is_previewed_fixed_and_committed(page, tmp_path
     page.get_by_role("button", name="Check the file").click()
     page.get_by_role("button", name="Commit the import").click()
     assert page.get_by_text("1 row imported.").is_visible()
+    page.get_by_role("link", name=re.compile(r"^3 × M777")).click()  # the rows just imported lead to their records
+    page.wait_for_url(re.compile(r"/pledges/\d+/$"))
+
+
+def test_the_auditor_filters_the_ledger_to_one_records_history(page):
+    sign_in(page, "hq-auditor")
+    page.goto("/pledges/")
+    page.locator("table.list tbody tr a").first.click()
+    page.wait_for_url(re.compile(r"/pledges/\d+/$"))
+    pledge_id = re.search(r"/pledges/(\d+)/$", page.url).group(1)
+    history = page.locator("section.history li").count()
+    page.goto("/ledger/")
+    page.get_by_label("Kind of record").select_option("pledges.pledge")
+    page.get_by_label("Record id").fill(pledge_id)
+    page.get_by_role("button", name="Apply").click()
+    page.wait_for_url(re.compile(r"entity_id=" + pledge_id))
+    records = page.locator("tr.ledger-entry td:nth-child(3)").all_inner_texts()
+    assert records and len(records) == history
+    assert set(records) == {f"pledge {pledge_id}"}
+    assert page.get_by_text(re.compile(rf"^{history} of {history} entr")).is_visible()
+    sequences = [int(value) for value in page.locator("tr.ledger-entry").evaluate_all("rows => rows.map(r => r.dataset.sequence)")]
+    assert sequences == sorted(sequences, reverse=True)
+    screenshot(page, "ledger-one-record")
 
 
 def test_coordination_staff_run_and_approve_a_match(page):
@@ -72,8 +95,12 @@ def test_coordination_staff_run_and_approve_a_match(page):
     assert page.get_by_role("heading", name="Coverage by capability area and priority").is_visible()
     assert page.get_by_role("heading", name=re.compile("not fully met, and why")).is_visible()
     screenshot(page, "match-run")
+    page.get_by_role("button", name="Approve the selected proposals").click()
+    assert page.get_by_text("No proposal is selected: tick the proposals to approve, or approve them all.").is_visible()
     page.get_by_role("button", name=re.compile(r"^Approve (all \d+ proposals|the 1 proposal)$")).click()
-    assert page.get_by_text(re.compile(r"\d+ allocations approved\.")).is_visible()
+    assert page.get_by_text(re.compile(r"^Approve \d+ proposals? of \d+ and decline the other 0\?$")).is_visible()
+    page.get_by_role("button", name=re.compile(r"^Approve \d+, decline 0$")).click()
+    assert page.get_by_text(re.compile(r"\d+ allocations? approved\.")).is_visible()
     assert page.locator(".badge").first.inner_text() == "decided"
 
 

@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy
 from umbrella.catalog import services
 from umbrella.catalog.models import CapabilityArea, Compatibility, CompatibilityKind, ItemType, UnitOfIssue, ValuationBasis
 from umbrella.core import exports, imports
-from umbrella.core.access import Marking
+from umbrella.core.access import Marking, OrganizationKind
 from umbrella.core.imports import Column, ImportContext
 
 
@@ -34,6 +34,9 @@ item_type_by_code = imports.visible_lookup(ItemType.objects.visible_to, "code", 
 
 @imports.register
 class ItemTypeImporter(imports.Importer):
+    organization_kinds = frozenset({OrganizationKind.COORDINATOR})
+    example = {"code": "SHELL-155-HE", "name": "155 mm high-explosive shell", "capability_area": "artillery", "unit_value_eur": "3500",
+               "nsn": "1320-01-234-5678", "unit_of_issue": "RD", "standard": "155 mm NATO", "sensitive": "no", "bulk": "yes"}
     kind = "item-types"
     label = gettext_lazy("Item types")
     columns = (
@@ -58,6 +61,8 @@ class ItemTypeImporter(imports.Importer):
 
 @imports.register
 class CompatibilityImporter(imports.Importer):
+    organization_kinds = frozenset({OrganizationKind.COORDINATOR})
+    example = {"item": "HOW-155-SP", "kind": "fires", "related_item": "SHELL-155-HE", "note": "standard load"}
     kind = "compatibilities"
     label = gettext_lazy("Compatibility links")
     columns = (

@@ -2,7 +2,9 @@
 
 A text cell that a spreadsheet would run as a formula (starting with = + - @, a tab or a carriage return)
 gets a leading apostrophe, so an exported file never carries a formula someone typed into Umbrella.
-Numbers stay numbers. Export columns use the import column names, so an export can be imported again.
+Numbers stay numbers. Export columns use the import column names, so an export can be imported again;
+the first column is the record's id (RECORD_ID), so a row in a spreadsheet leads back to its record, and
+an import accepts and ignores it.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from umbrella.core.errors import UnreadableFile
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 FORMATS = ("csv", "xlsx")
 HXL = "hxl"  # CSV with a row of HXL hashtags under the header, for kinds that declare them
+RECORD_ID = "id"
 
 
 def neutralise(value: Any) -> Any:
@@ -54,17 +57,21 @@ class Exporter:
     kind: ClassVar[str]
     columns: ClassVar[tuple[ExportColumn, ...]]
     hxl: ClassVar[dict[str, str]] = {}  # column name → HXL hashtag (https://hxlstandard.org)
+    # False for a table in another tool's fixed layout whose rows are not Umbrella records (the Kiel table).
+    carries_record_id: ClassVar[bool] = True
 
     def queryset(self, actor: Actor) -> models.QuerySet:
         raise NotImplementedError
 
     def rows(self, actor: Actor, queryset: models.QuerySet | None = None) -> Iterable[list[Any]]:
         for obj in (queryset if queryset is not None else self.queryset(actor)).iterator(chunk_size=2000):
-            yield [_plain(column.value(obj)) for column in self.columns]
+            cells = [_plain(column.value(obj)) for column in self.columns]
+            yield [obj.pk, *cells] if self.carries_record_id else cells
 
     @property
     def header(self) -> list[str]:
-        return [column.name for column in self.columns]
+        names = [column.name for column in self.columns]
+        return [RECORD_ID, *names] if self.carries_record_id else names
 
 
 REGISTRY: dict[str, Exporter] = {}
@@ -118,7 +125,7 @@ def render(exporter: Exporter, actor: Actor, fmt: str, queryset: models.QuerySet
     if fmt == HXL:
         if not exporter.hxl:
             raise UnreadableFile(_("%(kind)s has no HXL tags; use csv or xlsx.") % {"kind": exporter.kind})
-        return to_csv(exporter.header, exporter.rows(actor, queryset), tags=[exporter.hxl.get(name, "") for name in exporter.header])
+        return to_csv(exporter.header, exporter.rows(actor, queryset), tags=[{RECORD_ID: "#meta+id", **exporter.hxl}.get(name, "") for name in exporter.header])
     if fmt not in FORMATS:
         raise UnreadableFile(_("Unknown format %(format)s; use csv, xlsx or hxl.") % {"format": repr(fmt)})
     rows = exporter.rows(actor, queryset)

@@ -18,8 +18,9 @@ from typing import Any, ClassVar
 from django.db import models, transaction
 from django.utils.translation import gettext as _
 
-from umbrella.core.access import Actor, Role, require_role
+from umbrella.core.access import Actor, Role, allowed, require_role
 from umbrella.core.errors import DomainError, Invalid, RowError, UnreadableFile
+from umbrella.core.exports import RECORD_ID
 from umbrella.core.money import eur
 from umbrella.core.tabular import Table
 
@@ -66,6 +67,7 @@ class ImportReport:
     preview: list[PreviewRow]
     written: bool
     dry_run: bool
+    records: list[models.Model] = field(default_factory=list)  # what a commit wrote, in file order
 
     @property
     def ok(self) -> bool:
@@ -91,11 +93,22 @@ class Importer:
     export_only_columns: ClassVar[tuple[str, ...]] = ()
     # The least role the services behind this importer ask for; someone below it cannot write a single row.
     required_role: ClassVar[str] = Role.EDITOR
+    # The kinds of organization the services behind this importer write for (None: any); the others could not
+    # write a single row either.
+    organization_kinds: ClassVar[frozenset[str] | None] = None
+    # One row a person can copy: column name → example cell, for the template file the import page offers.
+    example: ClassVar[dict[str, str]] = {}
 
     def require_role(self, actor: Actor) -> None:
-        """Refuse someone without the role before their file is opened (Forbidden). Which organizations may
-        write which rows the services decide row by row."""
-        require_role(actor, self.required_role, doing=_("Importing %(kind)s") % {"kind": self.kind})
+        """Refuse someone without the role or of another kind of organization before their file is opened
+        (Forbidden). Which organizations may write which rows the services decide row by row."""
+        require_role(actor, self.required_role, kinds=self.organization_kinds,
+                     doing=_("Importing %(kind)s") % {"kind": self.kind})
+
+    def template_rows(self) -> tuple[list[str], list[str]]:
+        """The header and one example row of a file this importer reads."""
+        header = [column.name for column in self.columns]
+        return header, [self.example.get(name, "") for name in header]
 
     def prepare(self, context: ImportContext) -> None:
         """Check the options before any row is read; raise UnreadableFile for a run that cannot start."""
@@ -120,8 +133,13 @@ def importer_for(kind: str) -> Importer:
         raise UnreadableFile(_("Nothing imports %(kind)s; choose one of: %(known)s.") % {"kind": repr(kind), "known": known}) from None
 
 
+def importers_for(actor: Actor) -> list[Importer]:
+    """The kinds this actor's role and organization could import at least one row of, by kind."""
+    return [importer for kind, importer in sorted(REGISTRY.items()) if allowed(importer.require_role, actor)]
+
+
 def check_header(importer: Importer, table: Table, filename: str) -> None:
-    known = {column.name for column in importer.columns} | set(importer.export_only_columns)
+    known = {column.name for column in importer.columns} | set(importer.export_only_columns) | {RECORD_ID}
     required = [column.name for column in importer.columns if column.required]
     missing = [name for name in required if name not in table.header]
     unknown = [name for name in table.header if name and name not in known]
@@ -186,6 +204,7 @@ def run_import(
     context = ImportContext(actor=actor, options=dict(options or {}))
     errors: list[RowError] = []
     preview: list[PreviewRow] = []
+    records: list[models.Model] = []
     total = len(table.rows)
     with transaction.atomic():
         importer.prepare(context)
@@ -195,7 +214,7 @@ def run_import(
             if not row_errors:
                 try:
                     with transaction.atomic():
-                        importer.write(values, context)
+                        records.append(importer.write(values, context))
                 except DomainError as error:
                     row_errors = _errors_from(error, importer, number, raw)
             errors.extend(row_errors)
@@ -205,7 +224,7 @@ def run_import(
         written = not errors and not dry_run
         if not written:
             transaction.set_rollback(True)
-    return ImportReport(importer.kind, total, errors, preview, written=written, dry_run=dry_run)
+    return ImportReport(importer.kind, total, errors, preview, written=written, dry_run=dry_run, records=records if written else [])
 
 
 # Cell parsers: each takes the cell's text and raises ValueError with a reason a person can act on.

@@ -174,6 +174,28 @@ def entry_visible_to(entry: ChangeRecord, actor: Actor) -> bool:
     return entry.marking in visible_markings(actor)
 
 
+PRIVATE_KEYS = ("email",)  # never shown, through the API or the pages, to anyone
+
+
+def may_know_actor(entry: ChangeRecord, actor: Actor) -> bool:
+    """Whether the reader may know who made the change: coordination staff and the organization that acted.
+    The system and the public are not people (their entries carry the same label as user and organization)."""
+    if entry.actor_user == entry.actor_organization or reads_every_account(actor):
+        return True
+    return actor.organization is not None and entry.actor_organization == actor.organization.name
+
+
+def with_known_actor(entries: models.QuerySet[ChangeRecord], actor: Actor) -> models.QuerySet[ChangeRecord]:
+    """The entries whose maker the reader may know (the rule of `may_know_actor`), so that filtering by a
+    person does not tell a reader who did what where it may not know."""
+    if reads_every_account(actor):
+        return entries
+    known = models.Q(actor_user=models.F("actor_organization"))
+    if actor.organization is not None:
+        known |= models.Q(actor_organization=actor.organization.name)
+    return entries.filter(known)
+
+
 def recent_changes(actor: Actor, limit: int = 10) -> list[ChangeRecord]:
     """The latest entries the actor may read in full."""
     return list(ChangeRecord.objects.visible_to(actor).order_by("-sequence")[:limit])

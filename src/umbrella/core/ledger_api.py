@@ -17,8 +17,8 @@ from ninja import Field, Query, Router, Schema
 from umbrella.core import checkpoints, merkle
 from umbrella.core.access import Actor
 from umbrella.core.errors import Invalid, NotFound
-from umbrella.core.ledger import entry_visible_to, leaf_hashes, timestamp
-from umbrella.core.models import ChangeRecord, reads_every_account
+from umbrella.core.ledger import PRIVATE_KEYS, entry_visible_to, leaf_hashes, may_know_actor, timestamp
+from umbrella.core.models import ChangeRecord
 
 router = Router()
 PAGE = 200
@@ -74,17 +74,6 @@ class ConsistencyOut(Schema):
     checkpoint: CheckpointOut
 
 
-PRIVATE_KEYS = ("email",)  # never given through the API, to anyone
-
-
-def _may_know_actor(entry: ChangeRecord, actor: Actor) -> bool:
-    """Whether the reader may know who made the change: coordination staff and the organization that acted.
-    The system and the public are not people (their entries carry the same label as user and organization)."""
-    if entry.actor_user == entry.actor_organization or reads_every_account(actor):
-        return True
-    return actor.organization is not None and entry.actor_organization == actor.organization.name
-
-
 def _without_private(snapshot: Any, side: str, withheld: list[str]) -> Any:
     if not isinstance(snapshot, dict):
         return snapshot
@@ -99,7 +88,7 @@ def _entry(entry: ChangeRecord, actor: Actor) -> dict[str, Any]:
         "sequence", "leaf_hash", "actor_user", "actor_organization", "request_id", "action", "entity", "entity_id",
         "marking", "owner", "salt", "previous_hash")}
     withheld: list[str] = []
-    if not _may_know_actor(entry, actor):
+    if not may_know_actor(entry, actor):
         fields["actor_user"] = None
         withheld.append("actor_user")
     before = _without_private(entry.before, "before", withheld)

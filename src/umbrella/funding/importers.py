@@ -43,6 +43,9 @@ def donor_by_code(value: str, context: ImportContext) -> Organization:
 
 @imports.register
 class FundingImporter(imports.Importer):
+    organization_kinds = frozenset({OrganizationKind.DONOR})
+    example = {"reference": "FUND-2026-01", "year": "2026", "amount": "250000000", "currency": "EUR", "fx_date": "2026-01-15",
+               "category": "purchase", "channel": "bilateral", "source_url": "https://example.org/budget", "marking": "coordination"}
     kind = "funding"
     label = gettext_lazy("Funding (annual portions)")
     columns = (
@@ -91,6 +94,8 @@ class FundingExporter(exports.Exporter):
 
 @imports.register
 class FxRateImporter(imports.Importer):
+    organization_kinds = frozenset({OrganizationKind.COORDINATOR})
+    example = {"currency": "USD", "date": "2026-01-15", "units_per_eur": "1.08", "source": "ECB reference rate"}
     kind = "fx-rates"
     label = gettext_lazy("Exchange rates (units per euro)")
     columns = (
@@ -115,6 +120,8 @@ class FxRateExporter(exports.Exporter):
 
 @imports.register
 class GdpImporter(imports.Importer):
+    organization_kinds = frozenset({OrganizationKind.COORDINATOR})
+    example = {"organization": "DEU", "year": "2025", "gdp_bn": "4300", "currency": "EUR", "source": "IMF World Economic Outlook"}
     kind = "gdp"
     label = gettext_lazy("GDP figures (billions, by year)")
     columns = (
@@ -127,7 +134,7 @@ class GdpImporter(imports.Importer):
 
     def write(self, values: dict[str, Any], context: ImportContext) -> GdpFigure:
         organization = values.pop("organization")
-        return orgs.record_gdp(actor=context.actor, organization_id=organization.pk, **values)
+        return orgs.record_gdp(actor=context.actor, organization_id=organization.pk, amount_bn=values.pop("gdp_bn"), **values)
 
 
 @exports.register
@@ -153,6 +160,7 @@ class KielTableExporter(exports.Exporter):
     """Umbrella's figures in the Kiel tracker's data_explorer.csv columns (see funding/kiel_table.py)."""
 
     kind = "kiel-table"
+    carries_record_id = False
     columns = tuple(exports.ExportColumn(name, lambda row, i=i: row[i]) for i, name in enumerate(KIEL_HEADER))
 
     def queryset(self, actor):

@@ -1,7 +1,8 @@
 """Allocations as CSV, XLSX or HXL: what the Allocations page shows, for the reader's own tools."""
 
 from umbrella.core import exports
-from umbrella.matching.models import Allocation, MatchRun
+from umbrella.matching.models import Allocation, MatchRun, RunState
+from umbrella.matching.queries import with_decisions
 
 
 @exports.register
@@ -40,7 +41,8 @@ class MatchRunExporter(exports.Exporter):
         exports.ExportColumn("state", lambda o: o.state),
         exports.ExportColumn("requirement_list", lambda o: f"{o.requirement_list.series} r{o.requirement_list.revision}"),
         exports.ExportColumn("created_at", lambda o: o.created_at),
-        exports.ExportColumn("coverage_points", lambda o: o.objective),
+        exports.ExportColumn("coverage_points", lambda o: o.objective),  # planned, were every proposal approved
+        exports.ExportColumn("approved_coverage_points", lambda o: o.approved_points or 0.0 if o.state == RunState.DECIDED else None),
         exports.ExportColumn("points_available", lambda o: o.statistics.get("points_available")),
         exports.ExportColumn("greedy_points", lambda o: o.statistics.get("greedy_points")),
         exports.ExportColumn("proposals", lambda o: o.statistics.get("allocated_arcs")),
@@ -50,4 +52,4 @@ class MatchRunExporter(exports.Exporter):
     )
 
     def queryset(self, actor):
-        return MatchRun.objects.visible_to(actor).select_related("requirement_list").order_by("-id")
+        return with_decisions(MatchRun.objects.visible_to(actor).select_related("requirement_list")).order_by("-id")

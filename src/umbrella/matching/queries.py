@@ -35,7 +35,7 @@ RUNS = Listing(
         Column(gettext_lazy("Run"), lambda o: str(o), sort="id", link=True),
         Column(gettext_lazy("State"), lambda o: o.get_state_display(), sort="state"),
         Column(gettext_lazy("Created"), lambda o: o.created_at, sort="created_at"),
-        Column(gettext_lazy("Coverage points"), lambda o: f"{o.objective:,.1f}", sort="objective", numeric=True),
+        Column(gettext_lazy("Coverage points"), lambda o: run_points_text(o), sort="objective", numeric=True),
         Column(gettext_lazy("Proposals"), lambda o: o.statistics.get("allocated_arcs", 0), numeric=True),
     ),
     filters=(Filter("state", gettext_lazy("State"), "state", lambda actor: RunState.choices),),
@@ -163,12 +163,41 @@ def _coverage_cells(run: MatchRun, actor: Actor) -> tuple[dict[str, dict[int, Co
     return _cells(rows, "requirement__item_type__capability_area__name", "requirement__priority")
 
 
+def run_points_text(run: MatchRun) -> str:
+    """A run's coverage points as a list shows them: a decided run by what was approved (needs `approved_points`
+    from `with_decisions`), a run awaiting review or superseded by what it planned."""
+    if run.state == RunState.DECIDED:
+        return _("%(approved)s approved of %(planned)s planned") % {
+            "approved": f"{getattr(run, 'approved_points', None) or 0.0:,.1f}", "planned": f"{run.objective:,.1f}"}
+    return _("%(planned)s planned") % {"planned": f"{run.objective:,.1f}"}
+
+
+def with_decisions(runs):
+    """Runs with `approved_points`, the coverage points of the proposals that were approved."""
+    return runs.annotate(approved_points=Sum("proposals__points", filter=Q(proposals__allocation__isnull=False)))
+
+
+def unmet_outcomes(run: MatchRun, actor: Actor):
+    """The requirements the run does not fully meet, most urgent first."""
+    return (RequirementOutcome.objects.visible_to(actor).filter(run=run).exclude(status=why.MET).select_related("requirement__item_type")
+            .order_by("requirement__priority", "requirement__needed_by", "requirement_id"))
+
+
+def offer_outcomes(run: MatchRun, actor: Actor):
+    """The pledges the run leaves (partly) unused, grouped by reason."""
+    return (OfferOutcome.objects.visible_to(actor).filter(run=run)
+            .select_related("pledge__owner", "pledge__item_type").order_by("reason", "pledge_id"))
+
+
 def _unmet(run: MatchRun, actor: Actor, limit: int | None) -> tuple[list[dict], int]:
     """The requirements not fully met, most urgent first (the first `limit`), with their reasons."""
-    gaps = (RequirementOutcome.objects.visible_to(actor).filter(run=run).exclude(status=why.MET).select_related("requirement__item_type")
-            .order_by("requirement__priority", "requirement__needed_by", "requirement_id"))
+    gaps = unmet_outcomes(run, actor)
     total = gaps.count()
-    chosen = list(gaps if limit is None else gaps[:limit])
+    return unmet_rows(list(gaps if limit is None else gaps[:limit]), actor), total
+
+
+def unmet_rows(chosen: list[RequirementOutcome], actor: Actor) -> list[dict]:
+    """Unmet requirements as the page, CLI and API show them, with the reasons in words."""
     named_ids = {n for outcome in chosen for n in outcome.named}
     named = {r.pk: requirement_label(r) for r in Requirement.objects.visible_to(actor).filter(pk__in=named_ids).select_related("item_type")}
     return [{
@@ -176,7 +205,7 @@ def _unmet(run: MatchRun, actor: Actor, limit: int | None) -> tuple[list[dict], 
         "needed_by": o.requirement.needed_by.isoformat(), "quantity": o.requirement.quantity, "covered": float(o.covered),
         "status": o.status, "status_label": str(STATUS_LABELS[o.status]), "reason": o.reason, "named": o.named,
         "reason_text": reason_text(o.reason, o.late_days, [named.get(n, f"#{n}") for n in o.named]),
-    } for o in chosen], total
+    } for o in chosen]
 
 
 def summarize(run: MatchRun, actor: Actor, *, unmet_limit: int | None = None) -> RunSummary:
@@ -193,7 +222,9 @@ def summarize(run: MatchRun, actor: Actor, *, unmet_limit: int | None = None) ->
 def differences(run: MatchRun, actor: Actor) -> dict[str, int]:
     """How the run's proposals differ from the allocations active now (by pledge and requirement)."""
     proposals = ProposedAllocation.objects.visible_to(actor).filter(run=run)
-    active = Allocation.objects.visible_to(actor).filter(state=AllocationState.ACTIVE, requirement__requirement_list=run.requirement_list)
+    # Allocations approved from this run are its own proposals, not allocations it found: counted once, as proposals.
+    active = (Allocation.objects.visible_to(actor).filter(state=AllocationState.ACTIVE, requirement__requirement_list=run.requirement_list)
+              .exclude(proposal__run=run))
     if run.keep_approved:  # nothing approved moves: every proposal is new, every allocation stays
         pairs = ("pledge_id", "requirement_id")
         return {"new": proposals.values(*pairs).distinct().count(), "kept": active.values(*pairs).distinct().count(),
@@ -207,6 +238,26 @@ def differences(run: MatchRun, actor: Actor) -> dict[str, int]:
     changed = sum(1 for key in proposed if key in current and proposed[key] != current[key])
     dropped = sum(1 for key in current if key not in proposed)
     return {"new": new, "kept": len(current) - changed - dropped, "changed": changed, "dropped": dropped}
+
+
+@dataclass(frozen=True)
+class Decision:
+    """How a run's proposals were decided: approved ones became allocations; the rest were declined when the
+    run was decided, or were never reviewed when a later run superseded it."""
+
+    proposals: int
+    approved: int
+    approved_points: float
+
+    @property
+    def not_approved(self) -> int:
+        return self.proposals - self.approved
+
+
+def decision_of(run: MatchRun, actor: Actor) -> Decision:
+    proposals = proposals_for(run, actor)
+    approved = proposals.filter(allocation__isnull=False).aggregate(n=Count("id"), points=Sum("points"))
+    return Decision(proposals=proposals.count(), approved=approved["n"], approved_points=approved["points"] or 0.0)
 
 
 def proposals_for(run: MatchRun, actor: Actor):

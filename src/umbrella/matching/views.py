@@ -1,26 +1,42 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
-from umbrella.core.access import allowed, get_visible
+from umbrella.core.access import Actor, allowed, get_visible
 from umbrella.core.errors import DomainError, Invalid
 from umbrella.matching import services
-from umbrella.matching.models import Allocation, AllocationState, MatchRun, OfferOutcome, RunState
-from umbrella.matching.queries import ALLOCATIONS, RUNS, proposals_for, reason_text, requirement_label, summarize
+from umbrella.matching.models import Allocation, AllocationState, MatchRun, RunState
+from umbrella.matching.queries import (
+    ALLOCATIONS,
+    PRIORITIES,
+    RUNS,
+    Decision,
+    decision_of,
+    offer_outcomes,
+    proposals_for,
+    reason_text,
+    requirement_label,
+    summarize,
+    unmet_outcomes,
+    unmet_rows,
+    with_decisions,
+)
 from umbrella.web.forms import posted_version
 from umbrella.web.pages import DetailPage, FormPage, history_rows, list_or_export, submit
 
-PROPOSALS_PER_PAGE = 100
-UNMET_SHOWN = 100
+ROWS_PER_PAGE = 100
 
 
 class RunForm(forms.Form):
@@ -45,8 +61,9 @@ class RunForm(forms.Form):
 
 def run_list(request: HttpRequest) -> HttpResponse:
     may_run = allowed(services.require_match_runner, request.actor)
+    runs = with_decisions(MatchRun.objects.visible_to(request.actor).select_related("requirement_list"))
     return list_or_export(
-        request, RUNS, MatchRun.objects.visible_to(request.actor).select_related("requirement_list"), title=_("Match runs"),
+        request, RUNS, runs, title=_("Match runs"),
         export_kind="match-runs",
         create_url=reverse("match-run-new") if may_run else None, create_label=_("Run a match"),
         intro=_("Each run matches the approved requirement list against the accepted pledges. Coordination staff review a run "
@@ -65,46 +82,141 @@ def run_create(request: HttpRequest) -> HttpResponse:
         done=_("The match run is ready for review."))
 
 
+class RunListFilters(forms.Form):
+    """One set of filters for the lists of a run's page; each list applies those that name something it holds."""
+
+    donor = forms.ChoiceField(label=gettext_lazy("Donor"), required=False)
+    item = forms.CharField(label=gettext_lazy("Item type (name or code)"), required=False, max_length=100)
+    priority = forms.ChoiceField(label=gettext_lazy("Priority"), required=False,
+                                 choices=[("", gettext_lazy("all")), *((str(p), f"P{p}") for p in PRIORITIES)])
+
+    def __init__(self, data, *, donors: list[tuple[int, str]]):
+        super().__init__(data)
+        self.fields["donor"].choices = [("", _("all")), *((str(pk), name) for pk, name in donors)]
+
+    def narrow(self, rows, *, pledge: str | None = None, requirement: str | None = None):
+        values = self.cleaned_data if self.is_bound and self.is_valid() else {}
+        if pledge and values.get("donor"):
+            rows = rows.filter(**{f"{pledge}owner_id": values["donor"]})
+        if values.get("item"):
+            path = pledge or requirement
+            rows = rows.filter(Q(**{f"{path}item_type__name__icontains": values["item"]}) | Q(**{f"{path}item_type__code__icontains": values["item"]}))
+        if requirement and values.get("priority"):
+            rows = rows.filter(**{f"{requirement}priority": values["priority"]})
+        return rows
+
+
+@dataclass
+class RunSection:
+    """One list of a run's page, paged on its own (its own page parameter), with how many rows it holds in all
+    and how many the filters leave."""
+
+    page: Page
+    total: int
+    param: str
+    querystring: str
+
+    @property
+    def matched(self) -> int:
+        return self.page.paginator.count
+
+
+def _section(request: HttpRequest, unfiltered, rows, param: str) -> RunSection:
+    query = request.GET.copy()
+    query.pop(param, None)
+    query.pop("select", None)
+    return RunSection(page=Paginator(rows, ROWS_PER_PAGE).get_page(request.GET.get(param)), total=unfiltered.count(), param=param,
+                      querystring=query.urlencode())
+
+
+def _donors(run: MatchRun, actor: Actor) -> list[tuple[int, str]]:
+    owners = (set(proposals_for(run, actor).values_list("pledge__owner_id", "pledge__owner__name"))
+              | set(offer_outcomes(run, actor).values_list("pledge__owner_id", "pledge__owner__name")))
+    return sorted(owners, key=lambda owner: owner[1])
+
+
+def _proposal_decision(proposal, run: MatchRun) -> str:
+    if getattr(proposal, "allocation", None) is not None:
+        return _("approved")
+    return {RunState.PROPOSED: _("awaiting review"), RunState.SUPERSEDED: _("superseded")}.get(run.state, _("declined"))
+
+
+def _run_fields(run: MatchRun, decision: Decision) -> list[tuple[str, object]]:
+    available = run.statistics.get("points_available") or 1.0
+    planned = f"{run.objective:,.1f} / {available:,.1f} ({100 * run.objective / available:.1f} %)"
+    if run.state == RunState.DECIDED:
+        points = [(_("Coverage points planned, were every proposal approved"), planned),
+                  (_("Coverage points approved"), f"{decision.approved_points:,.1f} / {available:,.1f} "
+                                                   f"({100 * decision.approved_points / available:.1f} %)")]
+    else:
+        points = [(_("Coverage points planned"), planned)]
+    return [
+        (_("State"), run.get_state_display()), (_("Created"), f"{run.created_at:%Y-%m-%d %H:%M} UTC ({run.created_by or _('system')})"),
+        *points,
+        (_("Greedy baseline (coverage points)"), f"{run.statistics.get('greedy_points', 0):,.1f}"),
+        (_("Objective with preferences / greedy"), f"{run.statistics.get('objective', 0):,.3f} / {run.statistics.get('greedy_objective', 0):,.3f}"),
+        (_("Approved allocations"), _("kept fixed") if run.keep_approved else _("planned again")),
+        (_("Fleet-diversity penalty"), run.diversity_points),
+        (_("Decided"), f"{run.decided_at:%Y-%m-%d %H:%M} UTC ({run.decided_by})" if run.decided_at else None),
+        (_("Results digest (SHA-256)"), run.results_digest),
+    ]
+
+
 def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     run = get_visible(MatchRun.objects.select_related("requirement_list", "created_by", "decided_by"), request.actor, pk=pk)
-    summary = summarize(run, request.actor, unmet_limit=UNMET_SHOWN)
-    proposals = Paginator(proposals_for(run, request.actor), PROPOSALS_PER_PAGE).get_page(request.GET.get("page"))
-    unused = (OfferOutcome.objects.visible_to(request.actor).filter(run=run)
-              .select_related("pledge__owner", "pledge__item_type").order_by("reason", "pledge_id")[:UNMET_SHOWN])
-    available = run.statistics.get("points_available") or 1.0
+    summary = summarize(run, request.actor, unmet_limit=0)
+    decision = decision_of(run, request.actor)
+    filters = RunListFilters(request.GET or None, donors=_donors(run, request.actor))
+    proposals, gaps, unused = proposals_for(run, request.actor), unmet_outcomes(run, request.actor), offer_outcomes(run, request.actor)
+    proposal_section = _section(request, proposals, filters.narrow(proposals, pledge="pledge__", requirement="requirement__"), "proposals_page")
+    unmet_section = _section(request, gaps, filters.narrow(gaps, requirement="requirement__"), "unmet_page")
+    unused_section = _section(request, unused, filters.narrow(unused, pledge="pledge__"), "unused_page")
     page = DetailPage(
-        title=str(run), obj=run,
-        fields=[
-            (_("State"), run.get_state_display()), (_("Created"), f"{run.created_at:%Y-%m-%d %H:%M} UTC ({run.created_by or _('system')})"),
-            (_("Coverage points"), f"{run.objective:,.1f} / {available:,.1f} ({100 * run.objective / available:.1f} %)"),
-            (_("Greedy baseline (coverage points)"), f"{run.statistics.get('greedy_points', 0):,.1f}"),
-            (_("Objective with preferences / greedy"), f"{run.statistics.get('objective', 0):,.3f} / {run.statistics.get('greedy_objective', 0):,.3f}"),
-            (_("Approved allocations"), _("kept fixed") if run.keep_approved else _("planned again")),
-            (_("Fleet-diversity penalty"), run.diversity_points),
-            (_("Decided"), f"{run.decided_at:%Y-%m-%d %H:%M} UTC ({run.decided_by})" if run.decided_at else None),
-            (_("Results digest (SHA-256)"), run.results_digest),
-        ],
-        history=history_rows(run),
+        title=str(run), obj=run, fields=_run_fields(run, decision), history=history_rows(run),
         extra={
-            "summary": summary, "proposals": proposals, "unmet": summary.unmet, "unmet_total": summary.unmet_total,
-            "unused": [(o, reason_text(o.reason, o.late_days, [])) for o in unused],
+            "summary": summary, "decision": decision, "filters": filters,
+            "proposals": proposal_section,
+            "proposal_rows": [{"proposal": p, "decision": _proposal_decision(p, run),
+                               "label": _("Select: requirement %(requirement)s from %(pledge)s") % {
+                                   "requirement": requirement_label(p.requirement), "pledge": f"{p.pledge.item_type.name} ({p.pledge.owner.name})"}}
+                              for p in proposal_section.page.object_list],
+            "select_page": request.GET.get("select") == "page",
+            "unmet": unmet_section, "unmet_rows": unmet_rows(list(unmet_section.page.object_list), request.actor),
+            "unused": unused_section, "unused_rows": [(o, reason_text(o.reason, o.late_days, [])) for o in unused_section.page.object_list],
             "may_approve": run.state == RunState.PROPOSED and allowed(services.require_allocation_approver, request.actor),
-            "label": requirement_label,
         },
     )
-    return render(request, "matching/run_detail.html", {"page": page})
+    return render(request, "matching/run_detail.html", {"page": page}, status=400 if filters.errors else 200)
 
 
 @require_POST
 @login_required
 def run_approve(request: HttpRequest, pk: int) -> HttpResponse:
+    run = get_visible(MatchRun.objects.select_related("requirement_list"), request.actor, pk=pk)
+    services.require_allocation_approver(request.actor)
     chosen = None if request.POST.get("all") else request.POST.getlist("proposal")
     if chosen is not None and not all(value.isdigit() for value in chosen):
         raise Invalid({"proposals": [_("Choose proposals from the list.")]})
+    if chosen == []:
+        messages.error(request, _("No proposal is selected: tick the proposals to approve, or approve them all."))
+        return redirect(f"{run.get_absolute_url()}#proposals")
+    if not request.POST.get("confirmed"):
+        return _confirm_approval(request, run, chosen)
     allocations = services.approve_proposals(actor=request.actor, run_id=pk, expected_version=posted_version(request),
                                              proposal_ids=chosen)
-    messages.success(request, _("%(count)d allocations approved.") % {"count": len(allocations)})
+    messages.success(request, ngettext("%(count)d allocation approved.", "%(count)d allocations approved.", len(allocations))
+                     % {"count": len(allocations)})
     return redirect("match-run", pk=pk)
+
+
+def _confirm_approval(request: HttpRequest, run: MatchRun, chosen: list[str] | None) -> HttpResponse:
+    """What approving will do, in numbers, before it is done: the rest of the run's proposals are declined."""
+    proposals = proposals_for(run, request.actor)
+    total = proposals.count()
+    approving = total if chosen is None else proposals.filter(pk__in=chosen).count()
+    page = {"title": _("Approve proposals of %(run)s") % {"run": run}, "run": run, "chosen": chosen or [], "all": chosen is None,
+            "approving": approving, "declining": total - approving, "total": total, "version": posted_version(request)}
+    return render(request, "matching/approve_confirm.html", {"page": page})
 
 
 def allocation_list(request: HttpRequest) -> HttpResponse:

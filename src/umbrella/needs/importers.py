@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy
 
 from umbrella.catalog.importers import item_type_by_code
 from umbrella.core import exports, imports
-from umbrella.core.access import Marking
+from umbrella.core.access import Marking, OrganizationKind
 from umbrella.core.errors import Invalid, UnreadableFile
 from umbrella.core.imports import Column, ImportContext
 from umbrella.needs import services
@@ -29,6 +29,9 @@ def find_draft_list(actor, reference: str) -> RequirementList | None:
 
 @imports.register
 class RequirementImporter(imports.Importer):
+    organization_kinds = frozenset({OrganizationKind.RECIPIENT})
+    example = {"item_type": "SHELL-155-HE", "quantity": "2000", "priority": "1", "needed_by": "2026-12-31", "destination": "Kharkiv",
+               "accept_substitutes": "yes", "marking": "coordination", "list_series": "UA-WINTER"}
     kind = "requirements"
     label = gettext_lazy("Requirements")
     columns = (

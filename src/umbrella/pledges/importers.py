@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy
 from umbrella.catalog.importers import item_type_by_code
 from umbrella.catalog.models import ValuationBasis
 from umbrella.core import exports, imports
-from umbrella.core.access import Marking
+from umbrella.core.access import Marking, OrganizationKind
 from umbrella.core.errors import Invalid
 from umbrella.core.imports import Column, ImportContext
 from umbrella.pledges import services
@@ -31,6 +31,10 @@ SOURCE_COLUMNS = {"source_kind": "kind", "source_url": "url", "source_document":
 
 @imports.register
 class PledgeImporter(imports.Importer):
+    organization_kinds = frozenset({OrganizationKind.DONOR})
+    example = {"item_type": "SHELL-155-HE", "quantity": "1000", "available_from": "2026-03-01", "value_eur": "3500000",
+               "reference": "PKG-2026-01", "marking": "coordination", "source_kind": "official",
+               "source_url": "https://example.org/announcement", "source_date": "2026-01-15"}
     kind = "pledges"
     label = gettext_lazy("Pledges")
     columns = (

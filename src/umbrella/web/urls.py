@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from umbrella.web import auth, views
+from umbrella.web import auth, ledger_pages, views
 from umbrella.web.auth import ThrottledSignInForm
 
 urlpatterns = [
@@ -10,6 +10,10 @@ urlpatterns = [
     path("sign-out/", auth_views.LogoutView.as_view(), name="logout"),
     path("password/", auth.change_password, name="change-password"),
     path("act-for/", views.switch_organization, name="switch-organization"),
+    path("ledger/", ledger_pages.ledger_entries, name="ledger"),
+    path("ledger/checkpoint/", ledger_pages.ledger_checkpoint, name="ledger-checkpoint"),
     path("import/", views.import_upload, name="import"),
+    path("import/done/", views.import_done, name="import-done"),
+    path("import/template/<slug:kind>.csv", views.import_template, name="import-template"),
     path("import/<str:token>/commit/", views.import_commit, name="import-commit"),
 ]

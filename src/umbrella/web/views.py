@@ -4,14 +4,15 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
-from umbrella.core import imports
+from umbrella.core import exports, imports
+from umbrella.core.access import OrganizationKind
 from umbrella.core.errors import Forbidden, UnreadableFile
 from umbrella.core.tabular import read_table
 from umbrella.needs.models import ListState, RequirementList
@@ -20,6 +21,10 @@ from umbrella.web import uploads
 from umbrella.web.dashboards import dashboard_for
 
 PREVIEW_ROWS = 200
+IMPORTED_SHOWN = 500
+LAST_IMPORT_KEY = "umbrella-last-import"
+# The kind a person of each kind of organization most likely came to import.
+LIKELY_IMPORT = {OrganizationKind.DONOR: "pledges", OrganizationKind.RECIPIENT: "requirements", OrganizationKind.COORDINATOR: "item-types"}
 AFTER_IMPORT = {"item-types": "item-types", "compatibilities": "item-types", "requirements": "requirement-lists", "pledges": "pledges",
                 "funding": "funding-list", "fx-rates": "funding-list", "gdp": "fair-share"}
 
@@ -52,9 +57,13 @@ class ImportForm(forms.Form):
         help_text=gettext_lazy("The draft list to add to: its series, e.g. UA-WINTER. Leave empty when the file has a list_series column."),
     )
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, offered: list[imports.Importer], initial_kind: str | None = None, **kwargs):
         super().__init__(*args, **kwargs)
+        # Every kind is accepted so that one the person may not import is refused by name (with who may),
+        # not as "not a valid choice"; the list offers only theirs.
         self.fields["kind"].choices = [(kind, importer.label) for kind, importer in sorted(imports.REGISTRY.items())]
+        self.fields["kind"].widget.choices = [(importer.kind, importer.label) for importer in offered]
+        self.fields["kind"].initial = initial_kind
 
 
 def _preview(request: HttpRequest, pending: uploads.PendingImport, report: imports.ImportReport, status: int = 200) -> HttpResponse:
@@ -91,9 +100,18 @@ def _refusal_before_reading(request: HttpRequest, form: ImportForm) -> int | Non
     return None
 
 
+def _likely_kind(request: HttpRequest, offered: list[imports.Importer]) -> str | None:
+    kinds = [importer.kind for importer in offered]
+    for wanted in (request.GET.get("kind"), LIKELY_IMPORT.get(request.actor.kind)):
+        if wanted in kinds:
+            return wanted
+    return kinds[0] if kinds else None
+
+
 @login_required
 def import_upload(request: HttpRequest) -> HttpResponse:
-    form = ImportForm(request.POST or None, request.FILES or None)
+    offered = imports.importers_for(request.actor)
+    form = ImportForm(request.POST or None, request.FILES or None, offered=offered, initial_kind=_likely_kind(request, offered))
     refused = None
     if request.method == "POST" and form.is_valid():
         refused = _refusal_before_reading(request, form)
@@ -110,9 +128,36 @@ def import_upload(request: HttpRequest) -> HttpResponse:
                 uploads.discard(pending.token)
                 form.add_error("file", error.message)
     drafts = RequirementList.objects.visible_to(request.actor).filter(state=ListState.DRAFT, owner=request.actor.organization)
-    return render(request, "web/import_upload.html", {"page": {"title": _("Import"), "form": form, "drafts": drafts,
-                                                              "importers": sorted(imports.REGISTRY.values(), key=lambda i: i.kind)}},
+    return render(request, "web/import_upload.html", {"page": {"title": _("Import"), "form": form, "drafts": drafts, "importers": offered}},
                   status=refused or (400 if form.errors else 200))
+
+
+@login_required
+def import_template(request: HttpRequest, kind: str) -> HttpResponse:
+    """A file to fill in: the kind's header row and one example row."""
+    if kind not in imports.REGISTRY:
+        raise Http404
+    header, example = imports.importer_for(kind).template_rows()
+    response = HttpResponse(exports.to_csv(header, [example]), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="umbrella-{kind}-template.csv"'
+    return response
+
+
+def _imported_rows(records: list) -> list[dict[str, str | None]]:
+    return [{"label": str(record), "url": record.get_absolute_url() if hasattr(record, "get_absolute_url") else None}
+            for record in records[:IMPORTED_SHOWN]]
+
+
+@login_required
+def import_done(request: HttpRequest) -> HttpResponse:
+    """The rows the person's last import wrote, each leading to its record."""
+    last = request.session.get(LAST_IMPORT_KEY)
+    if last is None:
+        return redirect("import")
+    importer = imports.REGISTRY.get(last["kind"])
+    page = {"title": _("Imported"), "kind_label": importer.label if importer else last["kind"], "rows": last["rows"],
+            "total": last["total"], "more": last["total"] - len(last["rows"]), "next_url": reverse(AFTER_IMPORT.get(last["kind"], "home"))}
+    return render(request, "web/import_done.html", {"page": page})
 
 
 @require_POST
@@ -129,4 +174,5 @@ def import_commit(request: HttpRequest, token: str) -> HttpResponse:
         return _preview(request, pending, report, status=400)
     uploads.discard(token)
     messages.success(request, ngettext("%(rows)d row imported.", "%(rows)d rows imported.", report.rows) % {"rows": report.rows})
-    return redirect(reverse(AFTER_IMPORT.get(pending.kind, "home")))
+    request.session[LAST_IMPORT_KEY] = {"kind": pending.kind, "rows": _imported_rows(report.records), "total": len(report.records)}
+    return redirect("import-done")

@@ -1,0 +1,143 @@
+"""The inspector's view of the ledger: the entries a reader may read in full, filtered by record, organization,
+person, action and time, each with what it changed; and a signed checkpoint to keep outside Umbrella.
+
+Entries the reader may not read (`ChangeRecord.objects.visible_to`) are not listed, only counted: their leaf
+hashes are in every checkpoint's root and in the API's entry list, so verification covers them all the same.
+A person's name is shown only where the reader may know it (`core.ledger.may_know_actor`); filtering by
+person looks only at those entries.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django import forms
+from django.apps import apps
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from umbrella.core.access import Actor
+from umbrella.core.errors import Invalid
+from umbrella.core.ledger import PRIVATE_KEYS, current_checkpoint, may_know_actor, with_known_actor
+from umbrella.core.models import ChangeRecord
+from umbrella.web.pages import ACTION_LABELS, entity_label, field_label
+
+ENTRIES_PER_PAGE = 50
+UNCHANGING = ("version", "updated_at", "updated_by_id")  # every update moves these; a reader wants the rest
+VALUE_SHOWN = 200
+
+
+class LedgerFilters(forms.Form):
+    entity = forms.ChoiceField(label=gettext_lazy("Kind of record"), required=False)
+    entity_id = forms.CharField(label=gettext_lazy("Record id"), required=False, max_length=64)
+    organization = forms.ChoiceField(label=gettext_lazy("Organization that acted"), required=False)
+    person = forms.CharField(label=gettext_lazy("Person (user name)"), required=False, max_length=150)
+    action = forms.ChoiceField(label=gettext_lazy("Action"), required=False)
+    since = forms.DateField(label=gettext_lazy("From (UTC date)"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    until = forms.DateField(label=gettext_lazy("To (UTC date, inclusive)"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, data: Any, *, readable: QuerySet[ChangeRecord]):
+        super().__init__(data)
+        everything = [("", _("all"))]
+        self.fields["entity"].choices = everything + sorted(
+            ((entity, entity_label(entity)) for entity in _distinct(readable, "entity")), key=lambda choice: str(choice[1]).lower())
+        self.fields["organization"].choices = everything + [(name, name) for name in sorted(_distinct(readable, "actor_organization"))]
+        self.fields["action"].choices = everything + sorted(
+            ((action, ACTION_LABELS.get(action, action)) for action in _distinct(readable, "action")), key=lambda choice: str(choice[1]))
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if cleaned.get("since") and cleaned.get("until") and cleaned["since"] > cleaned["until"]:
+            self.add_error("until", _("The end of the time range is before its start."))
+        return cleaned
+
+
+def _distinct(entries: QuerySet[ChangeRecord], name: str) -> list[str]:
+    return list(entries.order_by().values_list(name, flat=True).distinct())
+
+
+def filter_entries(entries: QuerySet[ChangeRecord], filters: dict[str, Any], actor: Actor) -> QuerySet[ChangeRecord]:
+    exact = {"entity": "entity", "entity_id": "entity_id", "organization": "actor_organization", "action": "action"}
+    entries = entries.filter(**{lookup: filters[name].strip() for name, lookup in exact.items() if filters.get(name)})
+    if filters.get("person"):
+        entries = with_known_actor(entries, actor).filter(actor_user=filters["person"].strip())
+    if filters.get("since"):
+        entries = entries.filter(at__date__gte=filters["since"])
+    if filters.get("until"):
+        entries = entries.filter(at__date__lte=filters["until"])
+    return entries
+
+
+def _shown(value: Any) -> str:
+    if value is None or value == "":
+        return "—"
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= VALUE_SHOWN else text[:VALUE_SHOWN] + "…"
+
+
+def entry_changes(entry: ChangeRecord) -> list[dict[str, str]]:
+    """What the entry changed, field by field with the field's label (a creation lists what was set, a
+    deletion what was removed); private keys are never shown."""
+    try:
+        model = apps.get_model(entry.entity)
+    except (LookupError, ValueError):
+        model = None
+    before, after = entry.before or {}, entry.after or {}
+    names = sorted(name for name in set(before) | set(after)
+                   if name not in UNCHANGING and name not in PRIVATE_KEYS and before.get(name) != after.get(name)
+                   and (before.get(name) not in (None, "") or after.get(name) not in (None, "")))
+    created = entry.before is None  # a creation has no "before" to show
+    return [{"field": field_label(model, name) if model else name, "before": None if created else _shown(before.get(name)),
+             "after": _shown(after.get(name))} for name in names]
+
+
+def entry_row(entry: ChangeRecord, actor: Actor) -> dict[str, Any]:
+    return {
+        "sequence": entry.sequence, "at": entry.at, "action": ACTION_LABELS.get(entry.action, entry.action),
+        "what": entity_label(entry.entity), "entity_id": entry.entity_id,
+        "record_filter": urlencode({"entity": entry.entity, "entity_id": entry.entity_id}),
+        "user": entry.actor_user if may_know_actor(entry, actor) else None, "organization": entry.actor_organization,
+        "changes": entry_changes(entry), "leaf_hash": entry.leaf_hash,
+    }
+
+
+@login_required
+def ledger_entries(request: HttpRequest) -> HttpResponse:
+    readable = ChangeRecord.objects.visible_to(request.actor)
+    form = LedgerFilters(request.GET or None, readable=readable)
+    if form.is_bound and not form.is_valid():
+        entries, status = readable.none(), 400
+    else:
+        entries, status = filter_entries(readable, form.cleaned_data if form.is_bound else {}, request.actor), 200
+    page = Paginator(entries.order_by("-sequence"), ENTRIES_PER_PAGE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {
+        "title": _("Ledger"), "form": form, "page": page, "rows": [entry_row(entry, request.actor) for entry in page.object_list],
+        "total_entries": ChangeRecord.objects.count(), "readable_entries": readable.count(), "querystring": query.urlencode(),
+    }
+    context["unreadable_entries"] = context["total_entries"] - context["readable_entries"]
+    return render(request, "web/ledger.html", {"page": context}, status=status)
+
+
+@require_POST
+@login_required
+def ledger_checkpoint(request: HttpRequest) -> HttpResponse:
+    """A checkpoint signed now, exactly as `umbrella ledger checkpoint --json` writes it, kept like the
+    command keeps it."""
+    with transaction.atomic():
+        if not ChangeRecord.objects.exists():
+            raise Invalid({"ledger": [_("The ledger is empty.")]})
+        signed = current_checkpoint()
+    response = HttpResponse(json.dumps(signed, indent=2), content_type="application/json")
+    response["Content-Disposition"] = f'attachment; filename="umbrella-checkpoint-{signed["tree_size"]}.json"'
+    return response

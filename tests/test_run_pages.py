@@ -1,0 +1,135 @@
+"""A match run's page: every list paged, counted and filterable; approval with select-all, a clear message
+when nothing is chosen and a confirmation in numbers; decided and superseded runs read as what they are."""
+
+import re
+
+import pytest
+
+from tests import factories
+from tests.test_matching import accepted_pledge, market  # noqa: F401 (the fixture)
+from umbrella.matching import services, views
+from umbrella.matching.models import Allocation, MatchRun, OfferOutcome, ProposedAllocation, RunState
+from umbrella.matching.queries import summarize
+from umbrella.orgs.models import Organization
+
+pytestmark = pytest.mark.django_db
+
+
+def _approve(client, run, *proposals, confirmed=False, all_=False):
+    data = {"version": run.version, "proposal": [p.pk for p in proposals]}
+    if all_:
+        data["all"] = "1"
+    if confirmed:
+        data["confirmed"] = "1"
+    return client.post(f"/matching/{run.pk}/approve/", data)
+
+
+@pytest.fixture
+def leftovers(personas, market):  # noqa: F811
+    """Eight more accepted pledges nothing asks for: five of Donor A, three of Donor B."""
+    spare = factories.item_type(personas)
+    return [accepted_pledge(personas, spare, 1 + n, donor="donor_editor" if n < 5 else "second_donor") for n in range(8)]
+
+
+@pytest.mark.parametrize("persona", ["coordinator", "auditor"])
+def test_every_left_over_pledge_is_reachable_by_paging_counted_and_filtered_by_donor(personas, as_client, leftovers, monkeypatch, persona):
+    monkeypatch.setattr(views, "ROWS_PER_PAGE", 3)
+    run = services.run_match(actor=personas.coordinator)
+    outcomes = OfferOutcome.objects.visible_to(personas[persona]).filter(run=run)
+    total = outcomes.count()
+    assert total == 9  # the eight spare pledges and the one for Kyiv only
+    client = as_client(persona)
+    first = client.get(f"/matching/{run.pk}/").content.decode()
+    assert f"{total} pledges left over, and why" in first
+    seen = []
+    for number in range(1, 4):
+        body = client.get(f"/matching/{run.pk}/", {"unused_page": number}).content.decode()
+        section = body[body.index('id="unused"'):]
+        assert f"{3 * number - 2}–{3 * number} of {total}" in section
+        seen += [int(pk) for pk in re.findall(r'href="/pledges/(\d+)/"', section.split("</table>")[0])]
+    assert sorted(seen) == sorted(outcomes.values_list("pledge_id", flat=True))
+    donor_b = Organization.objects.get(code="XDB")
+    body = client.get(f"/matching/{run.pk}/", {"donor": donor_b.pk}).content.decode()
+    section = body[body.index('id="unused"'):].split("</table>")[0]
+    expected = outcomes.filter(pledge__owner=donor_b).count()
+    assert expected == 4
+    assert f"1–3 of {expected} (filtered from {total})" in body[body.index('id="unused"'):]
+    assert {int(pk) for pk in re.findall(r'href="/pledges/(\d+)/"', section)} <= set(
+        outcomes.filter(pledge__owner=donor_b).values_list("pledge_id", flat=True))
+
+
+def test_a_donor_may_not_open_a_run(personas, as_client, market):  # noqa: F811
+    run = services.run_match(actor=personas.coordinator)
+    assert as_client("donor_editor").get(f"/matching/{run.pk}/").status_code == 404
+
+
+def test_approving_with_nothing_selected_says_so_and_approves_nothing(personas, as_client, market):  # noqa: F811
+    run = services.run_match(actor=personas.coordinator)
+    client = as_client("coordinator")
+    response = _approve(client, run)
+    assert response.status_code == 302 and response["Location"] == f"/matching/{run.pk}/#proposals"
+    body = client.get(f"/matching/{run.pk}/").content.decode()
+    assert "No proposal is selected: tick the proposals to approve, or approve them all." in body
+    assert not Allocation.objects.exists() and MatchRun.objects.get(pk=run.pk).state == RunState.PROPOSED
+
+
+def test_approving_some_states_how_many_are_approved_and_declined_before_doing_it(personas, as_client, market):  # noqa: F811
+    run = services.run_match(actor=personas.coordinator)
+    proposals = list(ProposedAllocation.objects.filter(run=run).order_by("pk"))
+    assert len(proposals) == 3
+    client = as_client("coordinator")
+    response = _approve(client, run, proposals[0])
+    assert response.status_code == 200
+    assert "Approve 1 proposal of 3 and decline the other 2?" in response.content.decode()
+    assert not Allocation.objects.exists()
+    assert _approve(client, run, proposals[0], confirmed=True).status_code == 302
+    assert list(Allocation.objects.values_list("proposal_id", flat=True)) == [proposals[0].pk]
+    for persona in ("coordinator", "auditor"):
+        body = as_client(persona).get(f"/matching/{run.pk}/").content.decode()
+        decisions = re.findall(r'<td class="decision">(?:<a [^>]*>)?([^<]+)', body)
+        assert sorted(decisions) == ["approved", "declined", "declined"]
+        assert "1 approved, 2 declined." in body and "Difference from the current allocations" not in body
+        assert "It was decided: 1 of its 3 proposals were approved and 2 declined" in body
+        assert "were every proposal approved;" not in body
+        assert f"Coverage points approved</dt><dd>{proposals[0].points:,.1f} /" in re.sub(r">\s+<", "><", body)
+    listing = as_client("auditor").get("/matching/").content.decode()
+    assert f"{proposals[0].points:,.1f} approved of {run.objective:,.1f} planned" in listing
+
+
+def test_a_decided_runs_difference_counts_its_approved_proposals_once(personas, as_client, market):  # noqa: F811
+    run = services.run_match(actor=personas.coordinator)
+    chosen = ProposedAllocation.objects.filter(run=run).order_by("pk").first()
+    services.approve_proposals(actor=personas.coordinator, run_id=run.pk, expected_version=run.version, proposal_ids=[chosen.pk])
+    assert summarize(MatchRun.objects.get(pk=run.pk), personas.coordinator).changes == {"new": 3, "kept": 0, "changed": 0, "dropped": 0}
+
+
+def test_select_all_on_this_page_ticks_each_row_labelled_by_what_it_is(personas, as_client, market):  # noqa: F811
+    run = services.run_match(actor=personas.coordinator)
+    client = as_client("coordinator")
+    plain = client.get(f"/matching/{run.pk}/").content.decode()
+    assert 'checked' not in re.sub(r"<select.*?</select>", "", plain, flags=re.S).split('id="proposals"')[1].split("</table>")[0]
+    body = client.get(f"/matching/{run.pk}/", {"select": "page"}).content.decode()
+    boxes = re.findall(r'<input type="checkbox" name="proposal" value="(\d+)"[^>]*aria-label="([^"]+)"[^>]*checked', body)
+    proposals = {p.pk: p for p in ProposedAllocation.objects.filter(run=run).select_related("requirement", "pledge__owner")}
+    assert {int(pk) for pk, _ in boxes} == set(proposals)
+    for pk, label in boxes:
+        proposal = proposals[int(pk)]
+        assert label.startswith(f"Select: requirement #{proposal.requirement_id} P{proposal.requirement.priority} ")
+        assert label.endswith(f"({proposal.pledge.owner.name})")
+    assert "Approve all 3 proposals" in body and "Select all on this page" not in body and "Clear the selection" in body
+
+
+def test_a_superseded_runs_proposals_read_superseded(personas, as_client, market):  # noqa: F811
+    first = services.run_match(actor=personas.coordinator)
+    services.run_match(actor=personas.coordinator)
+    assert MatchRun.objects.get(pk=first.pk).state == RunState.SUPERSEDED
+    body = as_client("auditor").get(f"/matching/{first.pk}/").content.decode()
+    decisions = re.findall(r'<td class="decision">(?:<a [^>]*>)?([^<]+)', body)
+    assert decisions == ["superseded"] * 3
+    assert "3 superseded, none approved." in body and "declined" not in body
+
+
+def test_an_unknown_filter_value_is_refused_not_ignored(personas, as_client, market):  # noqa: F811
+    run = services.run_match(actor=personas.coordinator)
+    response = as_client("coordinator").get(f"/matching/{run.pk}/", {"donor": "999999"})
+    assert response.status_code == 400 and "Select a valid choice" in response.content.decode()
