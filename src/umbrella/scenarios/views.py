@@ -61,6 +61,7 @@ def scenario_list(request: HttpRequest) -> HttpResponse:
     return list_or_export(
         request, SCENARIOS, WithdrawalScenario.objects.visible_to(request.actor), title=_("Withdrawal scenarios"),
         export_kind="scenarios", create_url=reverse("scenario-new") if may_create else None, create_label=_("New scenario"),
+        empty=_("No scenarios yet."),
         intro=_("What if one or more donors stopped: the requirements left uncovered, the money lost each year and the top-up each "
                 "remaining donor would need at its GDP share. Scenarios never change live data. Compare two from a scenario's page."),
     )

@@ -9,6 +9,7 @@ class WebConfig(AppConfig):
     def ready(self):
         from django.contrib import admin
 
-        from umbrella.web.auth import ThrottledAdminSignInForm
+        from umbrella.web.auth import ThrottledAdminSignInForm, refusing_signed_in_people
 
         admin.site.login_form = ThrottledAdminSignInForm
+        admin.site.login = refusing_signed_in_people(admin.site.login, admin.site)
