@@ -12,8 +12,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from umbrella.catalog.models import area_label
-from umbrella.core.collation import alphabetical_key
 from umbrella.core.access import Actor
+from umbrella.core.collation import alphabetical_key
 from umbrella.matching import reasons as why
 from umbrella.matching.market import Policy
 from umbrella.matching.models import (

@@ -11,8 +11,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from umbrella.catalog.models import area_label
-from umbrella.core.collation import alphabetical_key
 from umbrella.core.access import OrganizationKind, allowed, get_visible
+from umbrella.core.collation import alphabetical_key
 from umbrella.core.errors import DomainError, Invalid
 from umbrella.core.money import format_eur, format_eur_short
 from umbrella.orgs.models import Organization
