@@ -54,3 +54,35 @@ def test_read_only_people_see_matching_and_allocations_once_there_is_something_t
     assert ("Allocations" in links) == Allocation.objects.visible_to(personas[persona]).exists()
     assert "Scenarios" not in links
     assert ("Import" in links) == (persona in {"donor_editor", "recipient"})
+
+
+READ_ONLY = ["auditor", "observer", "donor_viewer"]
+PAGES = ["/", "/requirements/", "/pledges/", "/catalog/", "/funding/", "/funding/fair-share/", "/history/donors/",
+         "/matching/", "/matching/allocations/", "/scenarios/"]
+
+
+def actions_in_main(html: str) -> list[str]:
+    """Buttons and forms that change something, in the page's main part (the header's language and sign-out aside)."""
+    main = html[html.index('<main id="main">'):]
+    links = re.findall(r'<a class="button[^"]*" href="[^"]+">[^<]+</a>', main)
+    posted = [form for form in re.findall(r'<form[^>]*method="post".*?</form>', main, re.S) if "<button" in form or 'type="submit"' in form]
+    return links + posted
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("persona", READ_ONLY)
+def test_read_only_people_are_offered_no_button_that_would_be_refused(as_client, personas, persona):
+    build(personas)
+    client = as_client(persona)
+    opened = 0
+    for url in PAGES:
+        response = client.get(url)
+        if response.status_code != 200:
+            continue
+        html = response.content.decode()
+        opened += 1
+        assert actions_in_main(html) == [], url
+        detail = re.search(r'<td><a href="(/[^"]+/\d+/)">', html)
+        if detail:
+            assert actions_in_main(client.get(detail.group(1)).content.decode()) == [], detail.group(1)
+    assert opened >= 7
