@@ -14,7 +14,7 @@ from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import HttpBearer
 
 from umbrella.core.access import Actor
-from umbrella.core.api import domain_error_response, problem, unexpected_error_response
+from umbrella.core.api import domain_error_response, problem, request_field_errors, unexpected_error_response
 from umbrella.core.errors import DomainError, Forbidden
 from umbrella.orgs.services import token_actor
 
@@ -85,7 +85,7 @@ def _domain_error(request, error: DomainError):
 
 @api.exception_handler(NinjaValidationError)
 def _validation_error(request, error: NinjaValidationError):
-    return problem(422, _("The request is not valid."), errors=error.errors)
+    return problem(422, _("The request is not valid."), errors=request_field_errors(error.errors, request.GET))
 
 
 @api.exception_handler(AuthenticationError)

@@ -105,6 +105,13 @@ class NsnError(ValueError):
         super().__init__(f"{raw!r} {reasons[problem]}")
 
 
+def stored_digits(text: str) -> list[str]:
+    """What a search typed with an NSN's separators (1410-01-563-6867, or part of one) looks for among NSNs,
+    which are stored as bare digits; nothing when the text is no such number."""
+    digits = _SEPARATORS.sub("", text.strip())
+    return [digits] if digits.isascii() and digits.isdigit() and digits != text.strip() else []
+
+
 def parse_nsn(text: str) -> NSN:
     """Accept 13 digits, plain or grouped 4-2-3-4 (or 4-2-7) with hyphens, spaces, dots or slashes.
 

@@ -4,6 +4,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from umbrella.catalog.models import CapabilityArea, ItemType
+from umbrella.catalog.nsn import stored_digits
 from umbrella.core.access import Actor
 from umbrella.core.errors import Invalid
 from umbrella.core.money import format_eur
@@ -34,6 +35,7 @@ ITEM_TYPES = Listing(
         Filter("bulk", gettext_lazy("Bulk"), "bulk", lambda actor: YES_NO),
     ),
     search=("code", "name", "standard", "nsn", "description"),
+    search_alternatives=stored_digits,
     default_sort="code",
 )
 

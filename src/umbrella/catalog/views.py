@@ -38,6 +38,7 @@ def item_type_list(request: HttpRequest) -> HttpResponse:
     return list_or_export(
         request, ITEM_TYPES, queryset, title=_("Catalog"), export_kind="item-types",
         create_url=reverse("item-type-new") if _may_edit(request) else None, create_label=_("New item type"),
+        empty=_("No item types yet."),
     )
 
 

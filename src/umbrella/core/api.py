@@ -6,12 +6,13 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from ninja import Field, Schema
 from ninja.pagination import PageNumberPagination
 
@@ -48,6 +49,68 @@ class PreconditionRequired(DomainError):
 def problem(status: int, detail: str, **extra: Any) -> JsonResponse:
     body = {"type": "about:blank", "title": TITLES.get(status, "Error"), "status": status, "detail": detail, **extra}
     return JsonResponse(body, status=status, content_type=PROBLEM)
+
+
+# Where a request's value sat, as the validation reports it: the first part of an error's `loc`; a body's next
+# part is the operation's parameter name, which no client sent.
+_PARAMETER_PLACES = {"query", "path", "header", "cookie", "form", "file"}
+
+
+def request_field_errors(errors: list[dict[str, Any]], query: Mapping[str, str]) -> dict[str, list[str]]:
+    """The request validation's errors as the rest of the API gives them, {field: [messages]}, in the reader's
+    language and without the schema's internals (the list of accepted values, the names of database paths)."""
+    fields: dict[str, list[str]] = {}
+    for error in errors:
+        location = [str(part) for part in error.get("loc", ())]
+        place, path = (location[0], location[1:]) if location else ("", [])
+        if place == "body" and len(path) > 1:
+            path = path[1:]
+        name = ".".join(path) or place
+        fields.setdefault(name, []).append(_field_message(error, name, query.get(name) if place in _PARAMETER_PLACES else None))
+    return fields
+
+
+def _field_message(error: dict[str, Any], name: str, sent: str | None) -> str:
+    kind, limits = error.get("type", ""), error.get("ctx") or {}
+    if kind in ("literal_error", "enum"):
+        if name == "sort" and sent is not None:
+            return _("%(value)s is not a sort key of this list.") % {"value": repr(sent)}
+        if sent is not None:
+            return _("Select a valid choice. %(value)s is not one of the available choices.") % {"value": repr(sent)}
+        return _("Select a valid choice. That choice is not one of the available choices.")
+    if kind in ("string_too_long", "too_long"):
+        limit = int(limits.get("max_length", 0))
+        return ngettext("Give at most %(limit)d character.", "Give at most %(limit)d characters.", limit) % {"limit": limit}
+    if kind in ("string_too_short", "too_short"):
+        limit = int(limits.get("min_length", 0))
+        return ngettext("Give at least %(limit)d character.", "Give at least %(limit)d characters.", limit) % {"limit": limit}
+    for bound, message in (("ge", _("Ensure this value is greater than or equal to %(limit_value)s.")),
+                           ("gt", _("Ensure this value is greater than %(limit_value)s.")),
+                           ("le", _("Ensure this value is less than or equal to %(limit_value)s.")),
+                           ("lt", _("Ensure this value is less than %(limit_value)s."))):
+        if bound in limits:
+            return message % {"limit_value": limits[bound]}
+    return _kind_message(kind)
+
+
+def _kind_message(kind: str) -> str:
+    if kind == "missing":
+        return _("This field is required.")
+    if kind == "extra_forbidden":
+        return _("This field is not part of the request.")
+    if kind.startswith("int"):
+        return _("Enter a whole number.")
+    if kind.startswith(("float", "decimal")):
+        return _("Enter a number.")
+    if kind.startswith("datetime"):
+        return _("Enter a valid date/time.")
+    if kind.startswith("date"):
+        return _("Enter a valid date.")
+    if kind.startswith("url"):
+        return _("Enter a valid URL.")
+    if kind.startswith("json"):
+        return _("Enter a valid JSON.")
+    return _("Enter a valid value.")
 
 
 def domain_error_response(error: DomainError) -> JsonResponse:

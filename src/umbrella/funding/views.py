@@ -37,7 +37,7 @@ def funding_list(request: HttpRequest) -> HttpResponse:
     may_create = allowed(services.require_funding_recorder, request.actor)
     return list_or_export(request, FUNDING, Funding.objects.visible_to(request.actor).select_related("owner"), title=_("Funding"),
                           export_kind="funding", create_url=reverse("funding-new") if may_create else None,
-                          create_label=_("Record funding"))
+                          create_label=_("Record funding"), empty=_("No funding recorded yet."))
 
 
 def funding_detail(request: HttpRequest, pk: int) -> HttpResponse:

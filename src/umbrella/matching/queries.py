@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from umbrella.catalog.models import area_label
 from umbrella.core.access import Actor
+from umbrella.core.collation import alphabetical_key
 from umbrella.matching import reasons as why
 from umbrella.matching.market import Policy
 from umbrella.matching.models import (
@@ -151,7 +152,7 @@ def _cells(rows, area_key: str, priority_key: str) -> tuple[dict[str, dict[int, 
             cell.points_available += points[priority] * row["n"]
             cell.covered += Decimal(row.get("covered") or 0)
             cell.needed += row.get("needed") or 0
-    return dict(sorted(by_area.items())), by_priority
+    return dict(sorted(by_area.items(), key=lambda area: alphabetical_key(area[0]))), by_priority
 
 
 def _coverage_cells(run: MatchRun, actor: Actor) -> tuple[dict[str, dict[int, CoverageCell]], dict[int, CoverageCell]]:

@@ -65,7 +65,7 @@ def run_list(request: HttpRequest) -> HttpResponse:
     return list_or_export(
         request, RUNS, runs, title=_("Match runs"),
         export_kind="match-runs",
-        create_url=reverse("match-run-new") if may_run else None, create_label=_("Run a match"),
+        create_url=reverse("match-run-new") if may_run else None, create_label=_("Run a match"), empty=_("No match runs yet."),
         intro=_("Each run matches the approved requirement list against the accepted pledges. Coordination staff review a run "
                 "and approve its proposals, which become allocations."),
     )
@@ -222,7 +222,7 @@ def _confirm_approval(request: HttpRequest, run: MatchRun, chosen: list[str] | N
 def allocation_list(request: HttpRequest) -> HttpResponse:
     queryset = Allocation.objects.visible_to(request.actor).select_related("pledge__owner", "pledge__item_type", "requirement__item_type")
     return list_or_export(request, ALLOCATIONS, queryset, title=_("Allocations"), export_kind="allocations",
-                          intro=_("Pledges assigned to requirements by approved match runs."))
+                          intro=_("Pledges assigned to requirements by approved match runs."), empty=_("No allocations yet."))
 
 
 def allocation_detail(request: HttpRequest, pk: int) -> HttpResponse:

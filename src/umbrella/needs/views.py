@@ -41,7 +41,7 @@ def requirement_list_list(request: HttpRequest) -> HttpResponse:
     may_create = allowed(services.require_recipient_editor, request.actor)
     return list_or_export(
         request, LISTS, queryset, title=_("Requirement lists"),
-        create_url=reverse("requirement-list-new") if may_create else None, create_label=_("New requirement list"),
+        create_url=reverse("requirement-list-new") if may_create else None, create_label=_("New requirement list"), empty=_("No requirement lists yet."),
         intro=_("The recipient's needs, in priority order. Coordination staff approve a list; a change to an approved list is a new revision."),
     )
 

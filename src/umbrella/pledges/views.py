@@ -85,6 +85,7 @@ def pledge_list(request: HttpRequest) -> HttpResponse:
     return list_or_export(
         request, PLEDGES, queryset, title=_("Pledges"), export_kind="pledges",
         create_url=reverse("pledge-new") if may_create else None, create_label=_("New pledge"),
+        empty=_("No pledges yet."),
     )
 
 

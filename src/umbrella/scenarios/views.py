@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy
 
 from umbrella.catalog.models import area_label
 from umbrella.core.access import OrganizationKind, allowed, get_visible
+from umbrella.core.collation import alphabetical_key
 from umbrella.core.errors import DomainError, Invalid
 from umbrella.core.money import format_eur, format_eur_short
 from umbrella.orgs.models import Organization
@@ -61,6 +62,7 @@ def scenario_list(request: HttpRequest) -> HttpResponse:
     return list_or_export(
         request, SCENARIOS, WithdrawalScenario.objects.visible_to(request.actor), title=_("Withdrawal scenarios"),
         export_kind="scenarios", create_url=reverse("scenario-new") if may_create else None, create_label=_("New scenario"),
+        empty=_("No scenarios yet."),
         intro=_("What if one or more donors stopped: the requirements left uncovered, the money lost each year and the top-up each "
                 "remaining donor would need at its GDP share. Scenarios never change live data. Compare two from a scenario's page."),
     )
@@ -95,6 +97,8 @@ def scenario_detail(request: HttpRequest, pk: int) -> HttpResponse:
         (_("Pledges and allocations dropping out"), f"{results['pledges_dropped']} / {results['allocations_dropped']}"),
     ], history=history_rows(scenario), extra={
         "results": results, "charts": [(year, _top_up_chart(results, year)) for year in results["top_ups"]],
+        "areas": sorted(((area_label(area), counts) for area, counts in results["uncovered_by_area_priority"].items()),
+                        key=lambda row: alphabetical_key(row[0])),
         "others": WithdrawalScenario.objects.visible_to(request.actor).exclude(pk=pk).order_by("-id")[:50],
     })
     return render(request, "scenarios/scenario_detail.html", {"page": page})
@@ -104,7 +108,7 @@ def scenario_compare(request: HttpRequest) -> HttpResponse:
     chosen = [value for value in request.GET.getlist("scenario") if value.isdigit()][:4]
     scenarios = [get_visible(WithdrawalScenario.objects.all(), request.actor, pk=int(pk)) for pk in chosen]
     years = sorted({year for s in scenarios for year in s.results["lost_by_year"]})
-    areas = sorted({area for s in scenarios for area in s.results["uncovered_by_area_priority"]})
+    areas = sorted({area for s in scenarios for area in s.results["uncovered_by_area_priority"]}, key=lambda area: alphabetical_key(area_label(area)))
     return render(request, "scenarios/scenario_compare.html", {
         "scenarios": scenarios,
         "lost": [(year, [s.results["lost_by_year"].get(year, {}).get("total_eur") for s in scenarios]) for year in years],

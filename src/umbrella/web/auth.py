@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+import functools
 import ipaddress
+from collections.abc import Callable
 
 from django import forms
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.admin import AdminSite
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.decorators import login_required
@@ -133,3 +136,16 @@ def change_password(request: HttpRequest) -> HttpResponse:
 
 def admin_password_change(request: HttpRequest, extra_context=None) -> HttpResponse:
     return redirect("change-password")
+
+
+def refusing_signed_in_people(admin_login: Callable[..., HttpResponse], site: AdminSite) -> Callable[..., HttpResponse]:
+    """The admin's sign-in, except that someone already signed in without admin rights is told so (403) instead
+    of being offered a second sign-in form, which reads as if their password had not worked."""
+
+    @functools.wraps(admin_login)
+    def login(request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
+        if request.user.is_authenticated and not site.has_permission(request):
+            return render(request, "403.html", {"message": _("Your account has no rights in the admin.")}, status=403)
+        return admin_login(request, extra_context)
+
+    return login

@@ -49,6 +49,8 @@ class Listing:
     columns: tuple[Column, ...]
     filters: tuple[Filter, ...] = ()
     search: tuple[str, ...] = ()
+    # Other spellings of what was typed, as the database stores it (an NSN shown with dashes is kept as digits).
+    search_alternatives: Callable[[str], Collection[str]] = lambda text: ()
     default_sort: str = ""
     page_size: int = 50
 
@@ -98,6 +100,7 @@ class ListResult:
     total: int
     querystring: str  # the current filters and sort, without the page
     columns: tuple[Column, ...] = field(default=())
+    narrowed: bool = False  # a filter or a search is given, so an empty list says "nothing matches", not "nothing yet"
 
 
 def filtered(listing: Listing, queryset: QuerySet, params: Mapping[str, str], actor: Actor) -> QuerySet:
@@ -121,7 +124,8 @@ def filtered(listing: Listing, queryset: QuerySet, params: Mapping[str, str], ac
     if text and listing.search:
         condition = Q()
         for name in listing.search:
-            condition |= Q(**{f"{name}__icontains": text})
+            for spelling in (text, *listing.search_alternatives(text)):
+                condition |= Q(**{f"{name}__icontains": spelling})
         queryset = queryset.filter(condition)
     return queryset.order_by(*_ordering(listing, params))
 
@@ -161,4 +165,5 @@ def run(listing: Listing, queryset: QuerySet, params: QueryDict, actor: Actor) -
     return ListResult(
         page=page, rows=rows, headers=headers, filters=filters, search=params.get("q", ""),
         total=paginator.count, querystring=_querystring(params, page=None), columns=listing.columns,
+        narrowed=bool(params.get("q", "").strip()) or any(params.get(spec.name) for spec in listing.filters),
     )

@@ -35,6 +35,7 @@ class ListPage:
     create_label: str = ""
     intro: str = ""
     export_kind: str | None = None
+    empty: str = ""  # what an empty list says before anything narrows it ("No scenarios yet."), then the create link
 
 
 @dataclass

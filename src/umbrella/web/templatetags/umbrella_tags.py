@@ -1,6 +1,5 @@
 from django import template
 
-from umbrella.core.imports import importers_for
 from umbrella.core.money import format_eur
 
 register = template.Library()
@@ -14,9 +13,3 @@ def eur(amount):
 @register.filter
 def get_item(mapping, key):
     return mapping.get(key, "")
-
-
-@register.filter
-def may_import(actor) -> bool:
-    """Whether the navigation offers Import: the actor could import at least one kind of record."""
-    return actor is not None and bool(importers_for(actor))
