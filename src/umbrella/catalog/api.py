@@ -14,7 +14,7 @@ from umbrella.catalog.queries import ITEM_TYPES, visible_item_type
 from umbrella.core.access import Marking, get_visible
 from umbrella.core.api import Pagination, created, expected_version, idempotent, scope_of, with_etag
 from umbrella.core.errors import Invalid
-from umbrella.web.listing import filtered, params_of, sort_type
+from umbrella.core.listing import filtered, params_of, sort_type
 
 router = Router()
 

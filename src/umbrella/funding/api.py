@@ -12,10 +12,10 @@ from pydantic import ConfigDict
 from umbrella.catalog.api import MarkingChange
 from umbrella.core.access import get_visible
 from umbrella.core.api import Pagination, created, expected_version, idempotent, scope_of, with_etag
+from umbrella.core.listing import filtered, params_of, sort_type
 from umbrella.funding import services
 from umbrella.funding.models import Category, Channel, Funding, FundingState, FxRate
 from umbrella.funding.queries import FUNDING, FUNDING_YEARS, fair_share
-from umbrella.web.listing import filtered, params_of, sort_type
 
 router = Router()
 

@@ -10,10 +10,10 @@ from pydantic import ConfigDict
 
 from umbrella.core.access import Actor, get_visible
 from umbrella.core.api import Pagination, created, expected_version, with_etag
+from umbrella.core.listing import filtered, params_of, sort_type
 from umbrella.matching import services
 from umbrella.matching.models import Allocation, AllocationState, MatchRun, RunState
 from umbrella.matching.queries import ALLOCATIONS, RUNS, proposals_for, summarize
-from umbrella.web.listing import filtered, params_of, sort_type
 
 router = Router()
 

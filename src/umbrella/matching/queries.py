@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from umbrella.catalog.models import area_label
 from umbrella.core.access import Actor
+from umbrella.core.listing import Column, Filter, Listing
 from umbrella.matching import reasons as why
 from umbrella.matching.market import Policy
 from umbrella.matching.models import (
@@ -25,7 +26,6 @@ from umbrella.matching.models import (
     RunState,
 )
 from umbrella.needs.models import ListState, Requirement
-from umbrella.web.listing import Column, Filter, Listing
 
 STATUS_LABELS = {why.MET: gettext_lazy("met"), why.PARTLY_MET: gettext_lazy("partly met"), why.UNMET: gettext_lazy("unmet")}
 PRIORITIES = (1, 2, 3, 4, 5)

@@ -11,10 +11,10 @@ from umbrella.catalog.api import MarkingChange
 from umbrella.catalog.queries import visible_item_type
 from umbrella.core.access import get_visible
 from umbrella.core.api import Pagination, created, expected_version, idempotent, scope_of, with_etag
+from umbrella.core.listing import filtered, params_of, sort_type
 from umbrella.needs import services
 from umbrella.needs.models import ListState, Requirement, RequirementList
 from umbrella.needs.queries import LISTS, REQUIREMENTS, requirement_lists
-from umbrella.web.listing import filtered, params_of, sort_type
 
 router = Router()
 

@@ -6,8 +6,8 @@ from django.utils.translation import gettext_lazy
 
 from umbrella.catalog.queries import area_choices
 from umbrella.core.access import Actor, visibility_q
+from umbrella.core.listing import Column, Filter, Listing
 from umbrella.needs.models import ListState, RequirementList
-from umbrella.web.listing import Column, Filter, Listing
 
 
 def requirement_lists(actor: Actor) -> QuerySet[RequirementList]:

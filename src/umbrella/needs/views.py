@@ -8,12 +8,12 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from umbrella.core import listing
 from umbrella.core.access import allowed, get_visible
 from umbrella.core.errors import InvalidTransition
 from umbrella.needs import services
 from umbrella.needs.models import LIST_LIFECYCLE, ListState, Requirement, RequirementList
 from umbrella.needs.queries import LISTS, REQUIREMENTS, requirement_lists
-from umbrella.web import listing
 from umbrella.web.forms import ActorForm, posted_version
 from umbrella.web.pages import ConfirmPage, DetailPage, FormPage, history_rows, list_or_export, submit
 

@@ -12,10 +12,10 @@ from umbrella.catalog.models import ValuationBasis
 from umbrella.catalog.queries import visible_item_type
 from umbrella.core.access import Marking, get_visible
 from umbrella.core.api import Pagination, created, expected_version, idempotent, scope_of, with_etag
+from umbrella.core.listing import filtered, params_of, sort_type
 from umbrella.pledges import services
 from umbrella.pledges.models import REASON_MAX_LENGTH, Pledge, PledgeSource, PledgeState, SourceKind
 from umbrella.pledges.queries import PLEDGES
-from umbrella.web.listing import filtered, params_of, sort_type
 
 router = Router()
 

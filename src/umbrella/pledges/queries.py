@@ -4,11 +4,11 @@ from django.utils.translation import gettext_lazy
 
 from umbrella.catalog.queries import area_choices
 from umbrella.core.access import Marking, OrganizationKind
+from umbrella.core.listing import Column, Filter, Listing
 from umbrella.core.money import format_eur
 from umbrella.orgs.models import Organization
 from umbrella.orgs.queries import donor_codes
 from umbrella.pledges.models import Pledge, PledgeState
-from umbrella.web.listing import Column, Filter, Listing
 
 
 def _donor_choices(actor) -> list[tuple[str, str]]:

@@ -13,13 +13,13 @@ from django.utils.translation import gettext_lazy
 from umbrella.catalog.models import area_label
 from umbrella.core.access import OrganizationKind, allowed, get_visible
 from umbrella.core.errors import DomainError, Invalid
+from umbrella.core.listing import Column, Listing
 from umbrella.core.money import format_eur, format_eur_short
 from umbrella.orgs.models import Organization
 from umbrella.scenarios import services
 from umbrella.scenarios.exports import lost_total
 from umbrella.scenarios.models import WithdrawalScenario
 from umbrella.web.charts import Bar, bar_chart
-from umbrella.web.listing import Column, Listing
 from umbrella.web.pages import DetailPage, FormPage, history_rows, list_or_export, submit
 
 TOP_UPS_CHARTED = 15

@@ -16,11 +16,10 @@ from django.shortcuts import redirect, render
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy
 
-from umbrella.core import exports
+from umbrella.core import exports, listing
 from umbrella.core.errors import DomainError, Invalid
 from umbrella.core.ledger import history
-from umbrella.web import listing
-from umbrella.web.listing import Listing, ListResult
+from umbrella.core.listing import Listing, ListResult
 
 HISTORY_LIMIT = 50
 EXPORT_CONTENT_TYPES = {"csv": "text/csv; charset=utf-8", exports.HXL: "text/csv; charset=utf-8",
