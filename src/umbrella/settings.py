@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "umbrella.history",
     "umbrella.funding",
     "umbrella.scenarios",
+    "umbrella.ui",
     "umbrella.web",
     "umbrella.demo",
 ]

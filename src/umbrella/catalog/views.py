@@ -12,8 +12,8 @@ from umbrella.catalog.models import Compatibility, ItemType
 from umbrella.catalog.queries import ITEM_TYPES
 from umbrella.core.access import allowed, get_visible
 from umbrella.core.money import format_eur
-from umbrella.web.forms import ActorForm, posted_version
-from umbrella.web.pages import ConfirmPage, DetailPage, FormPage, history_rows, list_or_export, submit
+from umbrella.ui.forms import ActorForm, posted_version
+from umbrella.ui.pages import ConfirmPage, DetailPage, FormPage, history_rows, list_or_export, submit
 
 
 class ItemTypeForm(ActorForm):
@@ -100,7 +100,7 @@ def item_type_delete(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("item-types")
     page = ConfirmPage(title=_("Delete %(name)s") % {"name": item.name}, question=_("Delete this item type? This cannot be undone."),
                        submit_label=_("Delete"), cancel_url=item.get_absolute_url(), version=item.version)
-    return render(request, "web/confirm_page.html", {"page": page})
+    return render(request, "ui/confirm_page.html", {"page": page})
 
 
 @login_required
@@ -124,4 +124,4 @@ def compatibility_delete(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect(link.source)
     page = ConfirmPage(title=_("Remove link"), question=str(link), submit_label=_("Remove"),
                        cancel_url=link.source.get_absolute_url(), version=link.version)
-    return render(request, "web/confirm_page.html", {"page": page})
+    return render(request, "ui/confirm_page.html", {"page": page})

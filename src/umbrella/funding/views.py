@@ -19,9 +19,9 @@ from umbrella.core.money import format_eur, format_eur_short
 from umbrella.funding import services
 from umbrella.funding.models import FUNDING_LIFECYCLE, FairShareYear, Funding
 from umbrella.funding.queries import FUNDING, fair_share
-from umbrella.web.charts import Bar, bar_chart
-from umbrella.web.forms import ActorForm, posted_version
-from umbrella.web.pages import DetailPage, FormPage, history_rows, list_or_export, submit, table_download
+from umbrella.ui.charts import Bar, bar_chart
+from umbrella.ui.forms import ActorForm, posted_version
+from umbrella.ui.pages import DetailPage, FormPage, history_rows, list_or_export, submit, table_download
 
 
 class FundingForm(ActorForm):

@@ -16,8 +16,8 @@ from umbrella.core.errors import DomainError, Invalid
 from umbrella.matching import services
 from umbrella.matching.models import Allocation, AllocationState, MatchRun, OfferOutcome, RunState
 from umbrella.matching.queries import ALLOCATIONS, RUNS, proposals_for, reason_text, requirement_label, summarize
-from umbrella.web.forms import posted_version
-from umbrella.web.pages import DetailPage, FormPage, history_rows, list_or_export, submit
+from umbrella.ui.forms import posted_version
+from umbrella.ui.pages import DetailPage, FormPage, history_rows, list_or_export, submit
 
 PROPOSALS_PER_PAGE = 100
 UNMET_SHOWN = 100

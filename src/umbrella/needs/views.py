@@ -14,8 +14,8 @@ from umbrella.core.errors import InvalidTransition
 from umbrella.needs import services
 from umbrella.needs.models import LIST_LIFECYCLE, ListState, Requirement, RequirementList
 from umbrella.needs.queries import LISTS, REQUIREMENTS, requirement_lists
-from umbrella.web.forms import ActorForm, posted_version
-from umbrella.web.pages import ConfirmPage, DetailPage, FormPage, history_rows, list_or_export, submit
+from umbrella.ui.forms import ActorForm, posted_version
+from umbrella.ui.pages import ConfirmPage, DetailPage, FormPage, history_rows, list_or_export, submit
 
 
 class RequirementListForm(ActorForm):
@@ -102,7 +102,7 @@ def requirement_list_delete(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("requirement-lists")
     page = ConfirmPage(title=_("Delete %(title)s") % {"title": lst.title}, question=_("Delete this draft list and its requirements?"),
                        submit_label=_("Delete"), cancel_url=lst.get_absolute_url(), version=lst.version)
-    return render(request, "web/confirm_page.html", {"page": page})
+    return render(request, "ui/confirm_page.html", {"page": page})
 
 
 STEPS = {
@@ -187,4 +187,4 @@ def requirement_delete(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect(requirement.requirement_list)
     page = ConfirmPage(title=_("Delete requirement"), question=str(requirement), submit_label=_("Delete"),
                        cancel_url=requirement.get_absolute_url(), version=requirement.version)
-    return render(request, "web/confirm_page.html", {"page": page})
+    return render(request, "ui/confirm_page.html", {"page": page})

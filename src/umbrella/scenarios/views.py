@@ -19,8 +19,8 @@ from umbrella.orgs.models import Organization
 from umbrella.scenarios import services
 from umbrella.scenarios.exports import lost_total
 from umbrella.scenarios.models import WithdrawalScenario
-from umbrella.web.charts import Bar, bar_chart
-from umbrella.web.pages import DetailPage, FormPage, history_rows, list_or_export, submit
+from umbrella.ui.charts import Bar, bar_chart
+from umbrella.ui.pages import DetailPage, FormPage, history_rows, list_or_export, submit
 
 TOP_UPS_CHARTED = 15
 

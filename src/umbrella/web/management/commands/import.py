@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from umbrella.core import imports
 from umbrella.core.errors import DomainError, ImportRejected, UnreadableFile
 from umbrella.core.tabular import read_table
-from umbrella.web.cli_support import actor_from_options, add_actor_arguments, progress_bar
+from umbrella.ui.cli_support import actor_from_options, add_actor_arguments, progress_bar
 
 
 class Command(BaseCommand):

@@ -135,11 +135,11 @@ def list_or_export(
         response["Content-Disposition"] = f'attachment; filename="{slugify(title)}.{"csv" if fmt == exports.HXL else fmt}"'
         return response
     result = listing.run(spec, queryset, request.GET, request.actor)
-    return render(request, "web/list_page.html", {"page": ListPage(title=title, result=result, export_kind=export_kind, **page)})
+    return render(request, "ui/list_page.html", {"page": ListPage(title=title, result=result, export_kind=export_kind, **page)})
 
 
 def form_page(request: HttpRequest, page: FormPage, status: int = 200) -> HttpResponse:
-    return render(request, "web/form_page.html", {"page": page}, status=status)
+    return render(request, "ui/form_page.html", {"page": page}, status=status)
 
 
 def _form_for(error: DomainError, forms: list) -> Any:
