@@ -9,8 +9,6 @@ changed since the run.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -25,6 +23,7 @@ from django.utils.translation import gettext as _
 from umbrella.core import services
 from umbrella.core.access import Actor, OrganizationKind, Role, get_visible, require_role
 from umbrella.core.errors import Conflict, Invalid, InvalidTransition, NotFound
+from umbrella.core.ledger import seal
 from umbrella.matching import reasons as why
 from umbrella.matching.engine import Solution, solve
 from umbrella.matching.inputs import MarketRows, open_market
@@ -37,6 +36,7 @@ from umbrella.matching.models import (
     ProposedAllocation,
     RequirementOutcome,
     RunState,
+    sealed_results,
 )
 from umbrella.needs.models import ListState, Requirement, RequirementList
 from umbrella.pledges import services as pledges
@@ -156,24 +156,6 @@ def _suggestions(computed: Computed) -> list[dict]:
             for s in computed.explanation.suggestions]
 
 
-def results_digest(proposals: Iterable[dict], requirement_outcomes: Iterable[dict], offer_outcomes: Iterable[dict]) -> str:
-    document = {"proposals": list(proposals), "requirements": list(requirement_outcomes), "offers": list(offer_outcomes)}
-    return hashlib.sha256(json.dumps(document, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
-
-
-def stored_results(run: MatchRun) -> tuple[list[dict], list[dict], list[dict]]:
-    """A run's results read back in the form its digest was computed on."""
-    proposals = [{"pledge": p.pledge_id, "requirement": p.requirement_id, "quantity": str(p.quantity), "covers": str(p.covers),
-                  "substitute": p.substitute, "late_days": p.late_days, "points": p.points}
-                 for p in ProposedAllocation.objects.filter(run=run).order_by("id")]
-    requirements = [{"requirement": o.requirement_id, "covered": str(o.covered), "status": o.status, "reason": o.reason,
-                     "late_days": o.late_days, "named": o.named}
-                    for o in RequirementOutcome.objects.filter(run=run).order_by("id")]
-    offers = [{"pledge": o.pledge_id, "left_over": str(o.left_over), "reason": o.reason, "late_days": o.late_days}
-              for o in OfferOutcome.objects.filter(run=run).order_by("id")]
-    return proposals, requirements, offers
-
-
 def run_match(*, actor: Actor, list_id: int | None = None, keep_approved: bool = True, diversity_points: float = 0.0,
               progress: Progress = lambda stage: None) -> MatchRun:
     """Solve the approved list against the accepted pledges and store the run, its proposals and reasons."""
@@ -202,7 +184,7 @@ def run_match(*, actor: Actor, list_id: int | None = None, keep_approved: bool =
             diversity_points=policy.diversity_points,
             objective=round(computed.coverage_points, 6),
             statistics=statistics, suggestions=_suggestions(computed),
-            results_digest=results_digest(proposals, requirement_outcomes, offer_outcomes),
+            results_digest=seal(sealed_results(proposals, requirement_outcomes, offer_outcomes)),
         ))
         ProposedAllocation.objects.bulk_create(
             [ProposedAllocation(run=run, pledge_id=p["pledge"], requirement_id=p["requirement"], quantity=Decimal(p["quantity"]),
