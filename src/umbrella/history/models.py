@@ -47,8 +47,8 @@ class TrackerRelease(OwnedModel):
 
     def sealed_rows(self) -> tuple[list[dict], list[dict]]:
         """The release's rows read back in the form their digest was computed on."""
-        return ([row.sealed_values() for row in MonthlyAllocation.objects.filter(release=self).order_by("id")],
-                [row.sealed_values() for row in WeaponsByCategory.objects.filter(release=self).order_by("id")])
+        return ([row.sealed_values() for row in self.allocations.order_by("id")],
+                [row.sealed_values() for row in self.weapons.order_by("id")])
 
 
 class ReleaseRow(models.Model):

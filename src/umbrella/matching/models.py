@@ -63,9 +63,9 @@ class MatchRun(OwnedModel):
     def sealed_results(self) -> dict:
         """The run's results read back in the form their digest was computed on."""
         return sealed_results(
-            [p.sealed_values() for p in ProposedAllocation.objects.filter(run=self).order_by("id")],
-            [o.sealed_values() for o in RequirementOutcome.objects.filter(run=self).order_by("id")],
-            [o.sealed_values() for o in OfferOutcome.objects.filter(run=self).order_by("id")],
+            [p.sealed_values() for p in self.proposals.order_by("id")],
+            [o.sealed_values() for o in self.requirement_outcomes.order_by("id")],
+            [o.sealed_values() for o in self.offer_outcomes.order_by("id")],
         )
 
     def __str__(self) -> str:
