@@ -11,6 +11,8 @@ import umbrella
 SOURCE = Path(umbrella.__file__).parent
 SITE = "umbrella.web"
 # What an app offers the others and the site; none of it may lean on the site.
+# Modules that only read: a what-if or a list stands on them, so none may reach a write.
+READ_SIDE = {"queries", "solving", "inputs", "analysis"}
 APP_LAYERS = {"models", "services", "queries", "reads", "api", "exports", "importers", "errors"}
 
 
@@ -83,6 +85,16 @@ def imports_of_the_site(graph: dict[str, set[str]]) -> list[str]:
     )
 
 
+def writes_reached_from_the_read_side(graph: dict[str, set[str]]) -> list[str]:
+    return sorted(
+        f"{name} imports {target}"
+        for name, targets in graph.items()
+        if name.rpartition(".")[2] in READ_SIDE
+        for target in targets
+        if target.rpartition(".")[2] == "services"
+    )
+
+
 def import_circles(graph: dict[str, set[str]]) -> list[list[str]]:
     """Strongly connected groups of more than one module (Tarjan's algorithm, iterative)."""
     index: dict[str, int] = {}
@@ -129,6 +141,11 @@ def test_nothing_below_the_site_imports_it():
     assert imports_of_the_site(import_graph(SOURCE)) == []
 
 
+def test_the_read_side_imports_no_write_module():
+    """A scenario compares what-ifs by calling matching's read pipeline; it must not be able to store a run."""
+    assert writes_reached_from_the_read_side(import_graph(SOURCE)) == []
+
+
 def test_no_module_imports_another_in_a_circle():
     assert import_circles(import_graph(SOURCE)) == []
 
@@ -160,6 +177,8 @@ def test_the_checks_find_planted_violations(tmp_path):
                 "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from umbrella.funding import services\n"
             ),
             "funding/services.py": "from umbrella.funding.models import Portion\n",
+            "scenarios/analysis.py": "from umbrella.matching.services import compute\n",
+            "matching/services.py": "",
         },
     )
     graph = import_graph(package)
@@ -170,3 +189,4 @@ def test_the_checks_find_planted_violations(tmp_path):
         "umbrella.ui.pages imports umbrella.web.views",
     ]
     assert import_circles(graph) == [["umbrella.needs.models", "umbrella.needs.services"]]
+    assert writes_reached_from_the_read_side(graph) == ["umbrella.scenarios.analysis imports umbrella.matching.services"]

@@ -15,7 +15,7 @@ from umbrella.core.errors import Invalid
 from umbrella.core.listing import Column, Filter, Listing
 from umbrella.funding import fairshare
 from umbrella.funding.models import COUNTED_STATES, DEFAULT_FLOOR_EUR, FairShareYear, Funding, FundingState
-from umbrella.funding.services import rate_on
+from umbrella.funding.rates import rate_on
 from umbrella.orgs.models import GdpFigure, Organization
 from umbrella.pledges.models import Pledge, PledgeState
 
