@@ -190,3 +190,13 @@ def test_the_checks_find_planted_violations(tmp_path):
     ]
     assert import_circles(graph) == [["umbrella.needs.models", "umbrella.needs.services"]]
     assert writes_reached_from_the_read_side(graph) == ["umbrella.scenarios.analysis imports umbrella.matching.services"]
+
+
+def test_exporters_live_in_exports_and_importers_in_importers():
+    from umbrella.core import exports, imports
+
+    misplaced = [f"{kind}: {type(exporter).__module__}" for kind, exporter in exports.REGISTRY.items()
+                 if not type(exporter).__module__.endswith(".exports")]
+    misplaced += [f"{kind}: {type(importer).__module__}" for kind, importer in imports.REGISTRY.items()
+                  if not type(importer).__module__.endswith(".importers")]
+    assert misplaced == []
