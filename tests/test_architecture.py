@@ -150,6 +150,34 @@ def test_no_module_imports_another_in_a_circle():
     assert import_circles(import_graph(SOURCE)) == []
 
 
+# Modules that run before or without Django keep their own errors; the Django side maps them.
+OWN_ERRORS = {
+    "umbrella.catalog.nsn": "a pure engine",
+    "umbrella.matching.problem_file": "`umbrella match-file` runs before Django is imported",
+    "umbrella.config": "read before Django is set up",
+}
+
+
+def error_classes_outside_core_errors(root: Path) -> list[str]:
+    from umbrella.core import errors
+
+    error_names = {name for name, value in vars(errors).items() if isinstance(value, type) and issubclass(value, Exception)}
+    error_names |= {"Exception", "ValueError", "RuntimeError", "LookupError"}
+    found = []
+    for path in root.rglob("*.py"):
+        name = module_name(root, path)
+        if name in OWN_ERRORS or name == "umbrella.core.errors" or "migrations" in path.parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ClassDef) and any(ast.unparse(base).rpartition(".")[2] in error_names for base in node.bases):
+                found.append(f"{name}.{node.name}")
+    return sorted(found)
+
+
+def test_errors_live_in_core_errors():
+    assert error_classes_outside_core_errors(SOURCE) == []
+
+
 def _plant(root: Path, files: dict[str, str]) -> Path:
     package = root / "umbrella"
     for name, text in files.items():
@@ -179,6 +207,7 @@ def test_the_checks_find_planted_violations(tmp_path):
             "funding/services.py": "from umbrella.funding.models import Portion\n",
             "scenarios/analysis.py": "from umbrella.matching.services import compute\n",
             "matching/services.py": "",
+            "orgs/throttle.py": "from umbrella.core import errors\nclass Busy(errors.Conflict):\n    pass\n",
         },
     )
     graph = import_graph(package)
@@ -190,6 +219,7 @@ def test_the_checks_find_planted_violations(tmp_path):
     ]
     assert import_circles(graph) == [["umbrella.needs.models", "umbrella.needs.services"]]
     assert writes_reached_from_the_read_side(graph) == ["umbrella.scenarios.analysis imports umbrella.matching.services"]
+    assert error_classes_outside_core_errors(package) == ["umbrella.orgs.throttle.Busy"]
 
 
 def test_exporters_live_in_exports_and_importers_in_importers():

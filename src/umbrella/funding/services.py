@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 
 from umbrella.core import services
 from umbrella.core.access import Actor, OrganizationKind, Role, get_visible, require_owner, require_role
-from umbrella.core.errors import Invalid
+from umbrella.core.errors import InvalidTransition
 from umbrella.funding.models import FUNDING_LIFECYCLE, FairShareYear, Funding, FundingState, FxRate
 from umbrella.funding.rates import rate_on
 
@@ -65,7 +65,8 @@ def update_funding(*, actor: Actor, funding_id: int, expected_version: int, chan
         funding = _locked(actor, funding_id)
         require_funding_editor(actor, funding)
         if funding.state not in EDITABLE_STATES:
-            raise Invalid({"state": [_("Funding that is %(state)s can no longer be changed.") % {"state": funding.get_state_display()}]})
+            raise InvalidTransition(_("Funding that is %(state)s can no longer be changed.") % {"state": funding.get_state_display()},
+                                    state=funding.state)
         values = services.writable(changes, FUNDING_FIELDS)
         services.check_version(funding, expected_version)
         probe = Funding(**{**{f.attname: getattr(funding, f.attname) for f in Funding._meta.concrete_fields}, **values})

@@ -8,6 +8,7 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from umbrella.core.errors import Throttled
 from umbrella.orgs import throttle
 
 
@@ -63,7 +64,7 @@ class ThrottledSignIn:
             return super().clean()
         try:
             attempt = throttle.reserve(username, client_address(self.request))
-        except throttle.Throttled as refusal:
+        except Throttled as refusal:
             code = "throttled_account" if refusal.reason == "account" else "throttled"
             raise ValidationError(self.throttle_messages[code], code=code) from None
         try:
