@@ -34,7 +34,7 @@ INSTALLED_APPS = [
     "umbrella.needs",
     "umbrella.pledges",
     "umbrella.matching",
-    "umbrella.history",
+    "umbrella.tracker",
     "umbrella.funding",
     "umbrella.scenarios",
     "umbrella.ui",

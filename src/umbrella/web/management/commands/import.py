@@ -58,7 +58,7 @@ class Command(BaseCommand):
             raise CommandError(f"{len(report.errors)} problem(s) in {report.rows} row(s); nothing was written.", returncode=1)
 
     def _kiel(self, options) -> None:
-        from umbrella.history.services import import_kiel_release
+        from umbrella.tracker.services import import_kiel_release
 
         folder: Path = options["file"]
         try:

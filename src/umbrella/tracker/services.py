@@ -11,14 +11,14 @@ from umbrella.core import services
 from umbrella.core.access import Actor, OrganizationKind, Role, require_role
 from umbrella.core.errors import Conflict, ImportRejected, RowError
 from umbrella.core.ledger import seal
-from umbrella.history import kiel
-from umbrella.history.models import MonthlyAllocation, TrackerRelease, WeaponsByCategory
 from umbrella.orgs.models import Organization
+from umbrella.tracker import kiel
+from umbrella.tracker.models import MonthlyAllocation, TrackerRelease, WeaponsByCategory
 
 KEEPERS = frozenset({OrganizationKind.COORDINATOR})
 
 
-def require_history_keeper(actor: Actor) -> None:
+def require_tracker_keeper(actor: Actor) -> None:
     require_role(actor, Role.EDITOR, kinds=KEEPERS, doing=_("Importing published records"))
 
 
@@ -29,7 +29,7 @@ def _as_row_errors(problems: list[kiel.Problem]) -> list[RowError]:
 def import_kiel_release(*, actor: Actor, folder: Path, dry_run: bool = False) -> tuple[TrackerRelease | None, kiel.Release]:
     """Read the folder; refuse (ImportRejected, every problem listed) unless every row is valid; write the
     release and its rows, matching donors to organizations by ISO code or name."""
-    require_history_keeper(actor)
+    require_tracker_keeper(actor)
     parsed = kiel.read_release(folder)
     if parsed.problems:
         raise ImportRejected(_as_row_errors(parsed.problems))
