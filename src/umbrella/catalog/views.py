@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 
 from umbrella.catalog import services
 from umbrella.catalog.models import Compatibility, ItemType
-from umbrella.catalog.queries import ITEM_TYPES
+from umbrella.catalog.queries import ITEM_TYPES, item_types
 from umbrella.core.access import allowed, get_visible
 from umbrella.core.money import format_eur
 from umbrella.ui.forms import ActorForm, posted_version
@@ -34,9 +34,8 @@ def _may_edit(request: HttpRequest) -> bool:
 
 
 def item_type_list(request: HttpRequest) -> HttpResponse:
-    queryset = ItemType.objects.visible_to(request.actor).select_related("capability_area")
     return list_or_export(
-        request, ITEM_TYPES, queryset, title=_("Catalog"), export_kind="item-types",
+        request, ITEM_TYPES, item_types(request.actor), title=_("Catalog"), export_kind="item-types",
         create_url=reverse("item-type-new") if _may_edit(request) else None, create_label=_("New item type"),
     )
 

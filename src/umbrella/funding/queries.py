@@ -7,7 +7,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Q, Sum
+from django.db.models import Q, QuerySet, Sum
 from django.utils.translation import gettext, gettext_lazy
 
 from umbrella.core.access import Actor, OrganizationKind
@@ -22,6 +22,11 @@ from umbrella.pledges.models import Pledge, PledgeState
 BILLION = Decimal(1_000_000_000)
 FUNDING_YEARS = range(2014, 2101)  # what a filter may ask for; the model refuses a year before 2014
 IN_KIND_STATES = (PledgeState.ACCEPTED, PledgeState.ALLOCATED, PledgeState.SHIPPED, PledgeState.DELIVERED, PledgeState.HANDED_OVER)
+
+def funding_records(actor: Actor) -> QuerySet[Funding]:
+    """The funding the actor may see, with its donor (page and API alike)."""
+    return Funding.objects.visible_to(actor).select_related("owner")
+
 
 FUNDING = Listing(
     columns=(

@@ -15,7 +15,16 @@ from umbrella.core.access import allowed, get_visible
 from umbrella.core.errors import DomainError, Invalid
 from umbrella.matching import services
 from umbrella.matching.models import Allocation, AllocationState, MatchRun, OfferOutcome, RunState
-from umbrella.matching.queries import ALLOCATIONS, RUNS, proposals_for, reason_text, requirement_label, summarize
+from umbrella.matching.queries import (
+    ALLOCATIONS,
+    RUNS,
+    allocations,
+    match_runs,
+    proposals_for,
+    reason_text,
+    requirement_label,
+    summarize,
+)
 from umbrella.ui.forms import posted_version
 from umbrella.ui.pages import DetailPage, FormPage, history_rows, list_or_export, submit
 
@@ -46,7 +55,7 @@ class RunForm(forms.Form):
 def run_list(request: HttpRequest) -> HttpResponse:
     may_run = allowed(services.require_match_runner, request.actor)
     return list_or_export(
-        request, RUNS, MatchRun.objects.visible_to(request.actor).select_related("requirement_list"), title=_("Match runs"),
+        request, RUNS, match_runs(request.actor), title=_("Match runs"),
         export_kind="match-runs",
         create_url=reverse("match-run-new") if may_run else None, create_label=_("Run a match"),
         intro=_("Each run matches the approved requirement list against the accepted pledges. Coordination staff review a run "
@@ -108,8 +117,7 @@ def run_approve(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def allocation_list(request: HttpRequest) -> HttpResponse:
-    queryset = Allocation.objects.visible_to(request.actor).select_related("pledge__owner", "pledge__item_type", "requirement__item_type")
-    return list_or_export(request, ALLOCATIONS, queryset, title=_("Allocations"), export_kind="allocations",
+    return list_or_export(request, ALLOCATIONS, allocations(request.actor), title=_("Allocations"), export_kind="allocations",
                           intro=_("Pledges assigned to requirements by approved match runs."))
 
 

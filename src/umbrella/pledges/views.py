@@ -13,7 +13,7 @@ from umbrella.core.access import Marking, Role, allowed, get_visible, require_ow
 from umbrella.core.money import format_eur
 from umbrella.pledges import services
 from umbrella.pledges.models import CLOSING_STEPS, PLEDGE_LIFECYCLE, REASON_MAX_LENGTH, Pledge, PledgeSource, PledgeState
-from umbrella.pledges.queries import PLEDGES
+from umbrella.pledges.queries import PLEDGES, pledges
 from umbrella.ui.forms import ActorForm, ServiceForm, posted_version
 from umbrella.ui.pages import ConfirmPage, DetailPage, FormPage, history_rows, list_or_export, submit
 
@@ -76,7 +76,7 @@ class SourceRemovalForm(ServiceForm):
 
 
 def pledge_list(request: HttpRequest) -> HttpResponse:
-    queryset = Pledge.objects.visible_to(request.actor).select_related("owner", "item_type__capability_area")
+    queryset = pledges(request.actor)
     may_create = allowed(services.require_donor_editor, request.actor)
     return list_or_export(
         request, PLEDGES, queryset, title=_("Pledges"), export_kind="pledges",
