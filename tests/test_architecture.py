@@ -178,6 +178,22 @@ def test_errors_live_in_core_errors():
     assert error_classes_outside_core_errors(SOURCE) == []
 
 
+def lists_defined_outside_queries(root: Path) -> list[str]:
+    """A list's columns, filters and queryset live in its app's queries.py, so the page and the API share them."""
+    found = []
+    for path in root.rglob("*.py"):
+        if path.name == "queries.py" or module_name(root, path) == "umbrella.core.listing":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and ast.unparse(node.func).rpartition(".")[2] == "Listing":
+                found.append(f"{module_name(root, path)}:{node.lineno}")
+    return sorted(found)
+
+
+def test_lists_are_defined_in_queries():
+    assert lists_defined_outside_queries(SOURCE) == []
+
+
 def _plant(root: Path, files: dict[str, str]) -> Path:
     package = root / "umbrella"
     for name, text in files.items():
@@ -207,6 +223,8 @@ def test_the_checks_find_planted_violations(tmp_path):
             "funding/services.py": "from umbrella.funding.models import Portion\n",
             "scenarios/analysis.py": "from umbrella.matching.services import compute\n",
             "matching/services.py": "",
+            "catalog/views.py": "from umbrella.core.listing import Listing\nITEMS = Listing(columns=())\n",
+            "catalog/queries.py": "from umbrella.core import listing\nITEMS = listing.Listing(columns=())\n",
             "orgs/throttle.py": "from umbrella.core import errors\nclass Busy(errors.Conflict):\n    pass\n",
         },
     )
@@ -220,6 +238,7 @@ def test_the_checks_find_planted_violations(tmp_path):
     assert import_circles(graph) == [["umbrella.needs.models", "umbrella.needs.services"]]
     assert writes_reached_from_the_read_side(graph) == ["umbrella.scenarios.analysis imports umbrella.matching.services"]
     assert error_classes_outside_core_errors(package) == ["umbrella.orgs.throttle.Busy"]
+    assert lists_defined_outside_queries(package) == ["umbrella.catalog.views:2"]
 
 
 def test_exporters_live_in_exports_and_importers_in_importers():
