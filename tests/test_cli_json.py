@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.browser.conftest import _own_database
-from tests.test_history import GOOD, write_release
+from tests.test_tracker import GOOD, write_release
 
 UMBRELLA = str(Path(sys.executable).with_name("umbrella"))
 DEMO_SCALE = "0.05"

@@ -10,11 +10,11 @@ from django.db import transaction
 from django.db.models import Sum
 
 from umbrella.core.access import Marking
+from umbrella.core.ledger import seal
 from umbrella.core.models import ChangeRecord
 from umbrella.core.verify import verify
 from umbrella.demo import scenario
 from umbrella.matching import reasons as why
-from umbrella.matching import services
 from umbrella.matching.models import Allocation, MatchRun, ProposedAllocation, RequirementOutcome, RunState
 from umbrella.pledges.models import Pledge, PledgeSource
 
@@ -79,7 +79,7 @@ def _the_demo_leaves_a_match_run_to_review_with_a_reason_for_every_gap(summary):
     assert ProposedAllocation.objects.filter(run=proposed).exists()
     gaps = RequirementOutcome.objects.filter(run=proposed).exclude(status=why.MET)
     assert gaps.exists() and not gaps.filter(reason="").exists()
-    assert services.results_digest(*services.stored_results(proposed)) == proposed.results_digest
+    assert seal(proposed.sealed_results()) == proposed.results_digest
     allocated = set(Allocation.objects.values_list("pledge_id", flat=True))
     moved_on = set(Pledge.objects.filter(state__in=["allocated", "shipped", "delivered", "handed_over"]).values_list("pk", flat=True))
     assert moved_on == allocated  # a pledge is allocated (and further) exactly when it has an allocation

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests import factories
-from umbrella.core.errors import Forbidden, Invalid, NotFound
+from umbrella.core.errors import Forbidden, Invalid, InvalidTransition, NotFound
 from umbrella.funding import fairshare, services
 from umbrella.funding.models import Funding, FxRate
 from umbrella.funding.queries import fair_share
@@ -75,7 +75,7 @@ def test_a_donor_moves_its_own_funding_on_and_no_one_else_may(personas):
     record = services.advance_funding(actor=personas.donor_editor, funding_id=record.pk, step="commit", expected_version=record.version)
     record = services.advance_funding(actor=personas.donor_editor, funding_id=record.pk, step="disburse", expected_version=record.version)
     assert record.state == "disbursed"
-    with pytest.raises(Invalid):
+    with pytest.raises(InvalidTransition, match="can no longer be changed"):
         services.update_funding(actor=personas.donor_editor, funding_id=record.pk, expected_version=record.version, changes={"notes": "x"})
 
 

@@ -11,9 +11,9 @@ from django.core.management import call_command
 from umbrella.core import exports
 from umbrella.funding import services
 from umbrella.funding.iati import iati_activities
-from umbrella.history import kiel
 from umbrella.orgs import services as orgs
 from umbrella.orgs.models import Organization
+from umbrella.tracker import kiel
 
 
 def portion(personas, donor, reference, year, steps=(), marking="coordination", amount="250000"):

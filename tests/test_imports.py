@@ -209,7 +209,7 @@ def test_an_upload_left_in_preview_for_more_than_a_day_is_forgotten():
     import os
     import time as clock
 
-    from umbrella.web import uploads
+    from umbrella.ui import uploads
 
     old = uploads.keep(b"a,b\n", user_id=1, organization_id=None, kind="pledges", filename="old.csv", list_reference="")
     folder = uploads._folder()

@@ -12,6 +12,7 @@ from django.db import transaction
 from tests import factories
 from umbrella.catalog import services as catalog
 from umbrella.core.errors import Conflict, Forbidden, InvalidTransition, NotFound
+from umbrella.core.ledger import seal
 from umbrella.core.models import ChangeRecord
 from umbrella.core.verify import verify
 from umbrella.matching import reasons as why
@@ -80,7 +81,7 @@ def test_a_run_proposes_the_optimum_says_why_and_changes_no_live_record(personas
 
 def test_the_results_digest_seals_what_the_run_stored_and_ledger_verify_checks_it(personas, market):
     run = services.run_match(actor=personas.coordinator)
-    assert services.results_digest(*services.stored_results(run)) == run.results_digest and verify().ok
+    assert seal(run.sealed_results()) == run.results_digest and verify().ok
     ProposedAllocation.objects.filter(run=run).update(quantity=Decimal("1.000"))
     report = verify()
     assert [problem.message for problem in report.problems] == [

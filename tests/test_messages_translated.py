@@ -21,7 +21,7 @@ from umbrella.core.imports import integer
 from umbrella.orgs.services import issue_token
 
 PACKAGE = Path(umbrella.__file__).parent
-REFUSALS = {"Invalid", "Conflict", "InvalidTransition", "Forbidden", "NotFound", "UnreadableFile", "PreconditionFailed",
+REFUSALS = {"Invalid", "Conflict", "StaleVersion", "InvalidTransition", "Forbidden", "NotFound", "UnreadableFile", "PreconditionFailed",
             "PreconditionRequired"}
 
 

@@ -20,6 +20,7 @@ ALLOWED = {
                    "the actor's permission themselves",
     "matching/inputs.py": "the market a run is solved on must hold every active allocation and pledge, or approval would "
                           "over-commit; only the run service reads it",
+    "funding/rates.py": "a value in euros is the same for everyone, so the rate it is converted at is read from every rate",
     "core/verify.py": "the ledger verifier replays every record",
     "demo/scenario.py": "the demo loader acts as the system",
     "web/stats.py": "`umbrella stats`: counts per entity for the operator on the server, documented as not filtered",

@@ -8,7 +8,7 @@ import pytest
 from tests import factories
 from umbrella.catalog import services as catalog
 from umbrella.core.access import Marking
-from umbrella.core.errors import Conflict, Forbidden, Invalid, InvalidTransition, NotFound
+from umbrella.core.errors import Conflict, Forbidden, Invalid, InvalidTransition, NotFound, StaleVersion
 from umbrella.core.models import ChangeRecord
 from umbrella.needs import services as needs
 from umbrella.needs.models import ListState
@@ -37,12 +37,13 @@ def test_every_write_appends_exactly_one_ledger_entry_with_before_and_after(pers
 
 
 @pytest.mark.django_db
-def test_a_stale_version_is_a_conflict_and_changes_nothing(personas):
+def test_a_stale_version_is_its_own_conflict_and_changes_nothing(personas):
     item = factories.item_type(personas)
     catalog.update_item_type(actor=personas.coordinator, item_type_id=item.pk, expected_version=1, changes={"name": "First"})
     before = ledger_size()
-    with pytest.raises(Conflict, match="changed by someone else"):
+    with pytest.raises(StaleVersion, match="changed by someone else") as refused:
         catalog.update_item_type(actor=personas.coordinator, item_type_id=item.pk, expected_version=1, changes={"name": "Second"})
+    assert isinstance(refused.value, Conflict) and refused.value.current_version == 2
     item.refresh_from_db()
     assert item.name == "First" and item.version == 2 and ledger_size() == before
 

@@ -23,6 +23,7 @@ from django.contrib.auth.hashers import MD5PasswordHasher
 from django.utils import timezone
 
 from umbrella import config
+from umbrella.core.errors import Throttled
 from umbrella.core.testing import PERSONA_PASSWORD
 from umbrella.orgs import throttle
 
@@ -132,7 +133,7 @@ def test_the_wait_of_an_account_doubles_from_one_second_up_to_the_window(persona
     latest = start
     for failures, expected in ((10, 1), (11, 2), (12, 4), (13, 8)):
         assert throttle.account_delay(failures) == dt.timedelta(seconds=expected)
-        with pytest.raises(throttle.Throttled, match="account"):
+        with pytest.raises(Throttled, match="account"):
             throttle.reserve("alice", "192.0.2.200", now=latest + dt.timedelta(seconds=expected) - dt.timedelta(milliseconds=1))
         latest += dt.timedelta(seconds=expected)
         throttle.finish(throttle.reserve("alice", "192.0.2.200", now=latest), succeeded=False, now=latest)

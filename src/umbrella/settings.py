@@ -34,9 +34,10 @@ INSTALLED_APPS = [
     "umbrella.needs",
     "umbrella.pledges",
     "umbrella.matching",
-    "umbrella.history",
+    "umbrella.tracker",
     "umbrella.funding",
     "umbrella.scenarios",
+    "umbrella.ui",
     "umbrella.web",
     "umbrella.demo",
 ]

@@ -12,7 +12,7 @@ urlpatterns = [
     path("requirements/", include("umbrella.needs.urls")),
     path("pledges/", include("umbrella.pledges.urls")),
     path("matching/", include("umbrella.matching.urls")),
-    path("history/", include("umbrella.history.urls")),
+    path("history/", include("umbrella.tracker.urls")),
     path("funding/", include("umbrella.funding.urls")),
     path("scenarios/", include("umbrella.scenarios.urls")),
 ]

@@ -10,11 +10,11 @@ from pydantic import ConfigDict
 
 from umbrella.catalog import services
 from umbrella.catalog.models import CapabilityArea, Compatibility, CompatibilityKind, ItemType, UnitOfIssue, ValuationBasis
-from umbrella.catalog.queries import ITEM_TYPES, visible_item_type
+from umbrella.catalog.queries import ITEM_TYPES, item_types, visible_item_type
 from umbrella.core.access import Marking, get_visible
 from umbrella.core.api import Pagination, created, expected_version, idempotent, scope_of, with_etag
 from umbrella.core.errors import Invalid
-from umbrella.web.listing import filtered, params_of, sort_type
+from umbrella.core.listing import filtered, params_of, sort_type
 
 router = Router()
 
@@ -138,8 +138,7 @@ def _fields(actor, data: Schema) -> dict:
 @router.get("/item-types", response=list[ItemTypeOut], summary="List item types (the pages' filters)")
 @paginate(Pagination, page_size=50)
 def list_item_types(request, filters: Query[ItemTypeFilters]):
-    queryset = ItemType.objects.visible_to(request.actor).select_related("capability_area", "owner")
-    return filtered(ITEM_TYPES, queryset, params_of(filters), request.actor)
+    return filtered(ITEM_TYPES, item_types(request.actor), params_of(filters), request.actor)
 
 
 @router.post("/item-types", response={201: ItemTypeOut}, summary="Create an item type (coordination editors)")

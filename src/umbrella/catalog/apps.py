@@ -7,4 +7,4 @@ class CatalogConfig(AppConfig):
     verbose_name = "Catalog"
 
     def ready(self) -> None:
-        from umbrella.catalog import importers  # noqa: F401  (registers the importer and exporter)
+        from umbrella.catalog import exports, importers  # noqa: F401  (registers the importer and exporter)

@@ -1,5 +1,6 @@
 """Lists of catalog records that the pages, the API and the exports share: filters, search and sort."""
 
+from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -7,8 +8,8 @@ from umbrella.catalog.models import CapabilityArea, ItemType
 from umbrella.catalog.nsn import stored_digits
 from umbrella.core.access import Actor
 from umbrella.core.errors import Invalid
+from umbrella.core.listing import Column, Filter, Listing
 from umbrella.core.money import format_eur
-from umbrella.web.listing import Column, Filter, Listing
 
 
 def area_choices() -> list[tuple[str, str]]:
@@ -17,6 +18,11 @@ def area_choices() -> list[tuple[str, str]]:
 
 
 YES_NO = [("True", gettext_lazy("yes")), ("False", gettext_lazy("no"))]
+
+
+def item_types(actor: Actor) -> QuerySet[ItemType]:
+    """The item types the actor may see, with what the catalog's list shows of each (page and API alike)."""
+    return ItemType.objects.visible_to(actor).select_related("capability_area", "owner")
 
 
 ITEM_TYPES = Listing(

@@ -9,11 +9,11 @@ from django.utils.translation import gettext as _
 
 from umbrella.catalog import services
 from umbrella.catalog.models import Compatibility, ItemType
-from umbrella.catalog.queries import ITEM_TYPES
+from umbrella.catalog.queries import ITEM_TYPES, item_types
 from umbrella.core.access import allowed, get_visible
 from umbrella.core.money import format_eur
-from umbrella.web.forms import ActorForm, posted_version
-from umbrella.web.pages import ConfirmPage, DetailPage, FormPage, history_rows, list_or_export, submit
+from umbrella.ui.forms import ActorForm, posted_version
+from umbrella.ui.pages import ConfirmPage, DetailPage, FormPage, history_rows, list_or_export, submit
 
 
 class ItemTypeForm(ActorForm):
@@ -34,9 +34,8 @@ def _may_edit(request: HttpRequest) -> bool:
 
 
 def item_type_list(request: HttpRequest) -> HttpResponse:
-    queryset = ItemType.objects.visible_to(request.actor).select_related("capability_area")
     return list_or_export(
-        request, ITEM_TYPES, queryset, title=_("Catalog"), export_kind="item-types",
+        request, ITEM_TYPES, item_types(request.actor), title=_("Catalog"), export_kind="item-types",
         create_url=reverse("item-type-new") if _may_edit(request) else None, create_label=_("New item type"),
         empty=_("No item types yet."),
     )
@@ -101,7 +100,7 @@ def item_type_delete(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("item-types")
     page = ConfirmPage(title=_("Delete %(name)s") % {"name": item.name}, question=_("Delete this item type? This cannot be undone."),
                        submit_label=_("Delete"), cancel_url=item.get_absolute_url(), version=item.version)
-    return render(request, "web/confirm_page.html", {"page": page})
+    return render(request, "ui/confirm_page.html", {"page": page})
 
 
 @login_required
@@ -125,4 +124,4 @@ def compatibility_delete(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect(link.source)
     page = ConfirmPage(title=_("Remove link"), question=str(link), submit_label=_("Remove"),
                        cancel_url=link.source.get_absolute_url(), version=link.version)
-    return render(request, "web/confirm_page.html", {"page": page})
+    return render(request, "ui/confirm_page.html", {"page": page})

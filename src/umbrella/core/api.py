@@ -25,25 +25,20 @@ from umbrella.core.errors import (
     Invalid,
     InvalidTransition,
     NotFound,
+    PreconditionFailed,
+    PreconditionRequired,
+    StaleVersion,
     UnreadableFile,
 )
 from umbrella.core.models import IdempotencyRecord
 
 PROBLEM = "application/problem+json"
 STATUS = {NotFound: 404, Forbidden: 403, Conflict: 409, InvalidTransition: 409, Invalid: 422,
-          ImportRejected: 422, UnreadableFile: 400}
+          ImportRejected: 422, UnreadableFile: 400, PreconditionRequired: 428}
 TITLES = {400: "Bad request", 401: "Not signed in", 403: "Forbidden", 404: "Not found", 409: "Conflict",
           412: "Precondition failed", 422: "Unprocessable content", 428: "Precondition required",
           500: "Internal server error", 503: "Service unavailable"}
 log = logging.getLogger("umbrella.api")
-
-
-class PreconditionFailed(DomainError):
-    """If-Match names a version that is no longer current."""
-
-
-class PreconditionRequired(DomainError):
-    """An update came without If-Match."""
 
 
 def problem(status: int, detail: str, **extra: Any) -> JsonResponse:
@@ -114,10 +109,8 @@ def _kind_message(kind: str) -> str:
 
 
 def domain_error_response(error: DomainError) -> JsonResponse:
-    if isinstance(error, PreconditionFailed) or (isinstance(error, Conflict) and "current_version" in error.context):
+    if isinstance(error, StaleVersion | PreconditionFailed):
         return problem(412, error.message, current_version=error.context.get("current_version"))
-    if isinstance(error, PreconditionRequired):
-        return problem(428, error.message)
     status = next((code for kind, code in STATUS.items() if isinstance(error, kind)), 400)
     extra: dict[str, Any] = {}
     if isinstance(error, Invalid):

@@ -3,11 +3,19 @@
     DomainError                 anything a service refuses, with a message and context
     ├── NotFound                the object does not exist or the actor may not see it
     ├── Forbidden               the actor sees the object but may not do this to it
-    ├── Conflict                a stale version, a duplicate, or a record still in use
-    ├── InvalidTransition       a lifecycle step not allowed from the current state
+    ├── Conflict                a duplicate, or a record still in use
+    │   └── StaleVersion        the change was based on a version that is no longer current
+    ├── InvalidTransition       a step or change not allowed from the record's current state (in every app)
     ├── Invalid                 field errors: {field: [message, ...]}
     ├── ImportRejected          row errors of an import: [RowError, ...]; nothing was written
-    └── UnreadableFile          an import file that cannot be read at all (type, encoding, columns, archive)
+    ├── UnreadableFile          an import file that cannot be read at all (type, encoding, columns, archive)
+    ├── PreconditionRequired    an API update came without If-Match
+    └── PreconditionFailed      an API update's If-Match is not an ETag the API gave out
+
+`Throttled` is not a refusal of the domain but of a sign-in: the attempt is refused before the password is checked.
+
+Engines that import no Django keep their own errors (`catalog.nsn.NsnError`, `matching.problem_file.BadProblem`),
+as does `config.ConfigurationError`, raised before Django is set up; the Django side maps them.
 
 Errors carry context, never HTTP status codes: the API and the pages each map them once.
 """
@@ -37,6 +45,12 @@ class Forbidden(DomainError):
 
 class Conflict(DomainError):
     pass
+
+
+class StaleVersion(Conflict):
+    def __init__(self, message: str, *, current_version: int, expected_version: int) -> None:
+        super().__init__(message, current_version=current_version, expected_version=expected_version)
+        self.current_version = current_version
 
 
 class InvalidTransition(DomainError):
@@ -76,3 +90,19 @@ class ImportRejected(DomainError):
 
 class UnreadableFile(DomainError):
     pass
+
+
+class PreconditionRequired(DomainError):
+    pass
+
+
+class PreconditionFailed(DomainError):
+    pass
+
+
+class Throttled(Exception):
+    """A sign-in attempt refused without checking the password; `reason` is pair, address or account."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason

@@ -34,6 +34,12 @@ def canonical_json(value: Any) -> bytes:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, cls=DjangoJSONEncoder).encode("utf-8")
 
 
+def seal(*documents: Any) -> str:
+    """The SHA-256 that seals rows derived from ledgered records (a run's proposals, a tracker release's rows):
+    written in bulk and not ledgered one by one, they are covered by this digest in their parent's entry."""
+    return hashlib.sha256(b"\n".join(canonical_json(document) for document in documents)).hexdigest()
+
+
 def _stored_value(field: models.Field, value: Any) -> Any:
     """The value as the database gives it back, so a replay compares equal to a fresh read."""
     if isinstance(value, Decimal) and isinstance(field, models.DecimalField):

@@ -18,7 +18,7 @@ from django.db.models import ProtectedError
 from django.utils.translation import gettext as _
 
 from umbrella.core.access import Actor, deny
-from umbrella.core.errors import Conflict, Invalid
+from umbrella.core.errors import Conflict, Invalid, StaleVersion
 from umbrella.core.ledger import record_change, snapshot, snapshot_before_change
 
 M = TypeVar("M", bound=models.Model)
@@ -87,7 +87,7 @@ def create_record(*, actor: Actor, obj: M, action: str = "create") -> M:
 
 def check_version(obj: models.Model, expected_version: int) -> None:
     if getattr(obj, "version", None) != expected_version:
-        raise Conflict(
+        raise StaleVersion(
             _("This %(noun)s was changed by someone else (now version %(current)s, you had version %(expected)s). "
               "Reload it and apply your change again.")
             % {"noun": obj._meta.verbose_name, "current": obj.version, "expected": expected_version},

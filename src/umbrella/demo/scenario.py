@@ -30,6 +30,7 @@ from umbrella.demo.personas import (
     RECIPIENT_CODE,
     liaison_username,
 )
+from umbrella.funding import rates
 from umbrella.funding import services as funding
 from umbrella.funding.models import Category, Channel
 from umbrella.matching import services as matching
@@ -307,7 +308,7 @@ class Loader:
     def _donor_year(self, liaison: Actor, iso3: str, year: int, eur: float, currency: str, categories, weights) -> None:
         portions = self.random.randint(1, 4)
         fx_date = dt.date(year, 1, 15)
-        rate = float(funding.rate_on(currency, fx_date))
+        rate = float(rates.rate_on(currency, fx_date))
         for number in range(1, portions + 1):
             amount = Decimal(str(round(eur / portions * rate * self.random.uniform(0.6, 1.4), -3) or 1000))
             record = funding.create_funding(actor=liaison, fields={

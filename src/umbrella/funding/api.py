@@ -12,10 +12,10 @@ from pydantic import ConfigDict
 from umbrella.catalog.api import MarkingChange
 from umbrella.core.access import get_visible
 from umbrella.core.api import Pagination, created, expected_version, idempotent, scope_of, with_etag
+from umbrella.core.listing import filtered, params_of, sort_type
 from umbrella.funding import services
 from umbrella.funding.models import Category, Channel, Funding, FundingState, FxRate
-from umbrella.funding.queries import FUNDING, FUNDING_YEARS, fair_share
-from umbrella.web.listing import filtered, params_of, sort_type
+from umbrella.funding.queries import FUNDING, FUNDING_YEARS, fair_share, funding_records
 
 router = Router()
 
@@ -132,7 +132,7 @@ def _visible(actor, funding_id: int) -> Funding:
 @router.get("/funding", response=list[FundingOut], summary="List funding (the pages' filters)")
 @paginate(Pagination, page_size=50)
 def list_funding(request, filters: Query[FundingFilters]):
-    return filtered(FUNDING, Funding.objects.visible_to(request.actor).select_related("owner"), params_of(filters), request.actor)
+    return filtered(FUNDING, funding_records(request.actor), params_of(filters), request.actor)
 
 
 @router.post("/funding", response={201: FundingOut}, summary="Record a year's funding (donor editors)")

@@ -7,4 +7,4 @@ class FundingConfig(AppConfig):
     verbose_name = "Funding"
 
     def ready(self) -> None:
-        from umbrella.funding import importers  # noqa: F401  (registers the importers and exporters)
+        from umbrella.funding import exports, importers  # noqa: F401  (registers the importers and exporters)

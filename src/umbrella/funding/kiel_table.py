@@ -16,7 +16,7 @@ from decimal import Decimal
 from umbrella.core.access import Actor, OrganizationKind
 from umbrella.core.errors import Invalid
 from umbrella.funding.models import Funding, FundingState
-from umbrella.funding.services import rate_on
+from umbrella.funding.rates import rate_on
 from umbrella.orgs.models import GdpFigure, Organization
 from umbrella.pledges.models import Pledge, PledgeState
 

@@ -7,21 +7,26 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Q, Sum
+from django.db.models import Q, QuerySet, Sum
 from django.utils.translation import gettext, gettext_lazy
 
 from umbrella.core.access import Actor, OrganizationKind
 from umbrella.core.errors import Invalid
+from umbrella.core.listing import Column, Filter, Listing
 from umbrella.funding import fairshare
 from umbrella.funding.models import COUNTED_STATES, DEFAULT_FLOOR_EUR, FairShareYear, Funding, FundingState
-from umbrella.funding.services import rate_on
+from umbrella.funding.rates import rate_on
 from umbrella.orgs.models import GdpFigure, Organization
 from umbrella.pledges.models import Pledge, PledgeState
-from umbrella.web.listing import Column, Filter, Listing
 
 BILLION = Decimal(1_000_000_000)
 FUNDING_YEARS = range(2014, 2101)  # what a filter may ask for; the model refuses a year before 2014
 IN_KIND_STATES = (PledgeState.ACCEPTED, PledgeState.ALLOCATED, PledgeState.SHIPPED, PledgeState.DELIVERED, PledgeState.HANDED_OVER)
+
+def funding_records(actor: Actor) -> QuerySet[Funding]:
+    """The funding the actor may see, with its donor (page and API alike)."""
+    return Funding.objects.visible_to(actor).select_related("owner")
+
 
 FUNDING = Listing(
     columns=(

@@ -16,8 +16,9 @@ from django.utils.translation import gettext as _
 
 from umbrella.core import services
 from umbrella.core.access import Actor, OrganizationKind, Role, get_visible, require_owner, require_role
-from umbrella.core.errors import Invalid
+from umbrella.core.errors import InvalidTransition
 from umbrella.funding.models import FUNDING_LIFECYCLE, FairShareYear, Funding, FundingState, FxRate
+from umbrella.funding.rates import rate_on
 
 DONORS = frozenset({OrganizationKind.DONOR})
 COORDINATORS = frozenset({OrganizationKind.COORDINATOR})
@@ -38,17 +39,6 @@ def require_funding_editor(actor: Actor, funding: Funding) -> None:
 
 def require_rate_keeper(actor: Actor) -> None:
     require_role(actor, Role.EDITOR, kinds=COORDINATORS, doing=_("Keeping exchange rates and fair-share years"))
-
-
-def rate_on(currency: str, day) -> Decimal:
-    """Units of `currency` per euro: the latest rate on or before `day` (1 for the euro)."""
-    if currency == "EUR":
-        return Decimal(1)
-    rate = FxRate.objects.filter(currency=currency, date__lte=day).order_by("-date").values_list("units_per_eur", flat=True).first()
-    if rate is None:
-        raise Invalid({"currency": [_("No euro rate for %(currency)s on or before %(day)s; import one first (umbrella import fx-rates).")
-                                     % {"currency": currency, "day": day.isoformat()}]})
-    return rate
 
 
 def _valued(funding: Funding) -> None:
@@ -75,7 +65,8 @@ def update_funding(*, actor: Actor, funding_id: int, expected_version: int, chan
         funding = _locked(actor, funding_id)
         require_funding_editor(actor, funding)
         if funding.state not in EDITABLE_STATES:
-            raise Invalid({"state": [_("Funding that is %(state)s can no longer be changed.") % {"state": funding.get_state_display()}]})
+            raise InvalidTransition(_("Funding that is %(state)s can no longer be changed.") % {"state": funding.get_state_display()},
+                                    state=funding.state)
         values = services.writable(changes, FUNDING_FIELDS)
         services.check_version(funding, expected_version)
         probe = Funding(**{**{f.attname: getattr(funding, f.attname) for f in Funding._meta.concrete_fields}, **values})

@@ -18,10 +18,10 @@ from umbrella.core.exports import FORMATS
 from umbrella.core.money import format_eur, format_eur_short
 from umbrella.funding import services
 from umbrella.funding.models import FUNDING_LIFECYCLE, FairShareYear, Funding
-from umbrella.funding.queries import FUNDING, fair_share
-from umbrella.web.charts import Bar, bar_chart
-from umbrella.web.forms import ActorForm, posted_version
-from umbrella.web.pages import DetailPage, FormPage, history_rows, list_or_export, submit, table_download
+from umbrella.funding.queries import FUNDING, fair_share, funding_records
+from umbrella.ui.charts import Bar, bar_chart
+from umbrella.ui.forms import ActorForm, posted_version
+from umbrella.ui.pages import DetailPage, FormPage, history_rows, list_or_export, submit, table_download
 
 
 class FundingForm(ActorForm):
@@ -35,7 +35,7 @@ class FundingForm(ActorForm):
 
 def funding_list(request: HttpRequest) -> HttpResponse:
     may_create = allowed(services.require_funding_recorder, request.actor)
-    return list_or_export(request, FUNDING, Funding.objects.visible_to(request.actor).select_related("owner"), title=_("Funding"),
+    return list_or_export(request, FUNDING, funding_records(request.actor), title=_("Funding"),
                           export_kind="funding", create_url=reverse("funding-new") if may_create else None,
                           create_label=_("Record funding"), empty=_("No funding recorded yet."))
 

@@ -10,10 +10,10 @@ from pydantic import ConfigDict
 
 from umbrella.core.access import Actor, get_visible
 from umbrella.core.api import Pagination, created, expected_version, with_etag
+from umbrella.core.listing import filtered, params_of, sort_type
 from umbrella.matching import services
 from umbrella.matching.models import Allocation, AllocationState, MatchRun, RunState
-from umbrella.matching.queries import ALLOCATIONS, RUNS, proposals_for, summarize
-from umbrella.web.listing import filtered, params_of, sort_type
+from umbrella.matching.queries import ALLOCATIONS, RUNS, allocations, match_runs, proposals_for, summarize
 
 router = Router()
 
@@ -91,7 +91,7 @@ class AllocationFilters(Schema):
 @router.get("/match-runs", response=list[RunOut], summary="Match runs, newest first (coordination staff and the recipient)")
 @paginate(Pagination, page_size=50)
 def list_runs(request, filters: Query[RunFilters]):
-    return filtered(RUNS, MatchRun.objects.visible_to(request.actor), params_of(filters), request.actor)
+    return filtered(RUNS, match_runs(request.actor), params_of(filters), request.actor)
 
 
 @router.post("/match-runs", response={201: RunSummaryOut}, summary="Run a match on the latest approved list (coordination editors)")
@@ -126,7 +126,7 @@ def approve_run(request, run_id: int, data: ApproveIn, response: HttpResponse):
 @router.get("/allocations", response=list[AllocationOut], summary="Allocations, by the requirement's priority (a donor sees those of its own pledges)")
 @paginate(Pagination, page_size=100)
 def list_allocations(request, filters: Query[AllocationFilters]):
-    return filtered(ALLOCATIONS, Allocation.objects.visible_to(request.actor), params_of(filters), request.actor)
+    return filtered(ALLOCATIONS, allocations(request.actor), params_of(filters), request.actor)
 
 
 @router.get("/allocations/{allocation_id}", response=AllocationOut, summary="One allocation, with its ETag")

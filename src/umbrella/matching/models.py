@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from umbrella.core.access import Actor, VisibleQuerySet, visibility_q
+from umbrella.core.ledger import seal
 from umbrella.core.models import OwnedModel
 from umbrella.pledges.models import REASON_MAX_LENGTH
 
@@ -55,15 +56,25 @@ class MatchRun(OwnedModel):
 
     def sealed_rows_problem(self) -> str | None:
         """For `umbrella ledger verify`: whether the proposals and reasons still hash to the recorded digest."""
-        from umbrella.matching.services import results_digest, stored_results
-
-        if results_digest(*stored_results(self)) != self.results_digest:
+        if seal(self.sealed_results()) != self.results_digest:
             return "its proposals or reasons no longer match the digest recorded with the run."
         return None
+
+    def sealed_results(self) -> dict:
+        """The run's results read back in the form their digest was computed on."""
+        return sealed_results(
+            [p.sealed_values() for p in self.proposals.order_by("id")],
+            [o.sealed_values() for o in self.requirement_outcomes.order_by("id")],
+            [o.sealed_values() for o in self.offer_outcomes.order_by("id")],
+        )
 
     def __str__(self) -> str:
         return _("Match run %(number)s (%(series)s r%(revision)s)") % {
             "number": self.pk, "series": self.requirement_list.series, "revision": self.requirement_list.revision}
+
+
+def sealed_results(proposals: list[dict], requirement_outcomes: list[dict], offer_outcomes: list[dict]) -> dict:
+    return {"proposals": proposals, "requirements": requirement_outcomes, "offers": offer_outcomes}
 
 
 class RunResult(models.Model):
@@ -92,6 +103,10 @@ class ProposedAllocation(RunResult):
         ordering = ["requirement__priority", "requirement_id", "pledge_id"]
         verbose_name = _("proposed allocation")
 
+    def sealed_values(self) -> dict:
+        return {"pledge": self.pledge_id, "requirement": self.requirement_id, "quantity": str(self.quantity), "covers": str(self.covers),
+                "substitute": self.substitute, "late_days": self.late_days, "points": self.points}
+
 
 class RequirementOutcome(RunResult):
     run = models.ForeignKey(MatchRun, on_delete=models.CASCADE, related_name="requirement_outcomes", verbose_name=_("match run"))
@@ -105,6 +120,10 @@ class RequirementOutcome(RunResult):
     class Meta:
         ordering = ["requirement__priority", "requirement__needed_by", "requirement_id"]
 
+    def sealed_values(self) -> dict:
+        return {"requirement": self.requirement_id, "covered": str(self.covered), "status": self.status, "reason": self.reason,
+                "late_days": self.late_days, "named": self.named}
+
 
 class OfferOutcome(RunResult):
     run = models.ForeignKey(MatchRun, on_delete=models.CASCADE, related_name="offer_outcomes", verbose_name=_("match run"))
@@ -115,6 +134,9 @@ class OfferOutcome(RunResult):
 
     class Meta:
         ordering = ["pledge_id"]
+
+    def sealed_values(self) -> dict:
+        return {"pledge": self.pledge_id, "left_over": str(self.left_over), "reason": self.reason, "late_days": self.late_days}
 
 
 class AllocationState(models.TextChoices):

@@ -6,7 +6,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Count, DecimalField, ExpressionWrapper, FloatField, Q, Sum, Value
+from django.db.models import Count, DecimalField, ExpressionWrapper, FloatField, Q, QuerySet, Sum, Value
 from django.db.models.functions import Cast, Coalesce
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from umbrella.catalog.models import area_label
 from umbrella.core.access import Actor
 from umbrella.core.collation import alphabetical_key
+from umbrella.core.listing import Column, Filter, Listing
 from umbrella.matching import reasons as why
 from umbrella.matching.market import Policy
 from umbrella.matching.models import (
@@ -26,10 +27,19 @@ from umbrella.matching.models import (
     RunState,
 )
 from umbrella.needs.models import ListState, Requirement
-from umbrella.web.listing import Column, Filter, Listing
 
 STATUS_LABELS = {why.MET: gettext_lazy("met"), why.PARTLY_MET: gettext_lazy("partly met"), why.UNMET: gettext_lazy("unmet")}
 PRIORITIES = (1, 2, 3, 4, 5)
+
+def match_runs(actor: Actor) -> QuerySet[MatchRun]:
+    """The runs the actor may see, with the list each was run against and the points it had approved (page and API alike)."""
+    return with_decisions(MatchRun.objects.visible_to(actor).select_related("requirement_list"))
+
+
+def allocations(actor: Actor) -> QuerySet[Allocation]:
+    """The allocations the actor may see, with the pledge and requirement each names (page and API alike)."""
+    return Allocation.objects.visible_to(actor).select_related("pledge__owner", "pledge__item_type", "requirement__item_type")
+
 
 RUNS = Listing(
     columns=(

@@ -8,27 +8,19 @@ changed since the run.
 
 from __future__ import annotations
 
-import datetime as dt
-import hashlib
-import json
-import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable
 from decimal import Decimal
 
-import numpy as np
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from umbrella.core import services
 from umbrella.core.access import Actor, OrganizationKind, Role, get_visible, require_role
-from umbrella.core.errors import Conflict, Invalid, InvalidTransition, NotFound
-from umbrella.matching import reasons as why
-from umbrella.matching.engine import Solution, solve
-from umbrella.matching.inputs import MarketRows, open_market
-from umbrella.matching.market import Candidates, Policy, build_problem, candidate_arcs, greedy_flow, requirement_points
+from umbrella.core.errors import Conflict, Invalid, InvalidTransition
+from umbrella.core.ledger import seal
+from umbrella.matching.market import Policy
 from umbrella.matching.models import (
     Allocation,
     AllocationState,
@@ -37,6 +29,16 @@ from umbrella.matching.models import (
     ProposedAllocation,
     RequirementOutcome,
     RunState,
+    sealed_results,
+)
+from umbrella.matching.solving import (
+    Progress,
+    compute,
+    latest_approved_list,
+    offer_outcomes_of,
+    proposals_of,
+    requirement_outcomes_of,
+    suggestions_of,
 )
 from umbrella.needs.models import ListState, Requirement, RequirementList
 from umbrella.pledges import services as pledges
@@ -44,8 +46,6 @@ from umbrella.pledges.models import Pledge, PledgeState
 
 COORDINATORS = frozenset({OrganizationKind.COORDINATOR})
 CLOSED_STATES = frozenset({PledgeState.WITHDRAWN, PledgeState.EXPIRED})
-QUANTUM = Decimal("0.001")
-Progress = Callable[[str], None]
 
 
 def require_match_runner(actor: Actor) -> None:
@@ -54,124 +54,6 @@ def require_match_runner(actor: Actor) -> None:
 
 def require_allocation_approver(actor: Actor) -> None:
     require_role(actor, Role.APPROVER, kinds=COORDINATORS, doing=_("Approving allocations"))
-
-
-def _quantity(value: float) -> Decimal:
-    return Decimal(repr(float(value))).quantize(QUANTUM)
-
-
-def latest_approved_list(actor: Actor) -> RequirementList:
-    found = RequirementList.objects.visible_to(actor).filter(state=ListState.APPROVED).order_by("-approved_at", "-id").first()
-    if found is None:
-        raise NotFound(_("There is no approved requirement list to match against."))
-    return found
-
-
-@dataclass
-class Computed:
-    rows: MarketRows
-    candidates: Candidates
-    solution: Solution
-    explanation: why.Explanation
-    points: np.ndarray
-    greedy_objective: float
-    greedy_points: float
-    seconds: dict
-
-    @property
-    def coverage_points(self) -> float:
-        usable = self.candidates.usable
-        return coverage_points(self.rows, self.points, self.candidates.requirement[usable], self.solution.flow * self.candidates.gain[usable])
-
-
-def compute(*, actor: Actor, requirement_list: RequirementList, keep_approved: bool, policy: Policy,
-            progress: Progress = lambda stage: None, withdrawn_donors: frozenset[str] = frozenset()) -> Computed:
-    """Read the market and solve it; writes nothing (a withdrawal scenario calls this on its own)."""
-    seconds, started = {}, time.perf_counter()
-    progress("reading requirements, pledges and allocations")
-    rows = open_market(actor=actor, requirement_list=requirement_list, keep_approved=keep_approved, withdrawn_donors=withdrawn_donors)
-    seconds["read"] = time.perf_counter() - started
-    progress("building candidate arcs")
-    candidates = candidate_arcs(rows.market, policy)
-    problem = build_problem(rows.market, candidates, policy)
-    seconds["build"] = time.perf_counter() - started - seconds["read"]
-    progress(f"solving {len(problem.arc_cost):,} arcs")
-    solution = solve(problem)
-    greedy_flows = greedy_flow(problem, rows.market.requirement_priority)
-    greedy = problem.objective_of(greedy_flows)
-    seconds["solve"] = time.perf_counter() - started - seconds["read"] - seconds["build"]
-    progress("explaining the outcome")
-    points = requirement_points(rows.market, policy)
-    explanation = why.explain(rows.market, candidates, solution.flow, original_quantity=rows.original_quantity,
-                              points=points, diversity=problem.diversity_active)
-    return Computed(rows, candidates, solution, explanation, points, greedy,
-                    coverage_points(rows, points, problem.arc_requirement, greedy_flows * problem.arc_gain),
-                    {k: round(v, 3) for k, v in seconds.items()})
-
-
-def coverage_points(rows: MarketRows, points: np.ndarray, arc_requirement: np.ndarray, covers: np.ndarray) -> float:
-    """Points earned: each requirement's points times the share of it covered, approved allocations included."""
-    delivered = np.bincount(arc_requirement, weights=covers, minlength=rows.market.requirements)
-    covered = rows.original_quantity - rows.market.requirement_quantity + delivered
-    return float(np.sum(points * np.minimum(covered / np.maximum(rows.original_quantity, 1e-12), 1.0)))
-
-
-def _proposals(computed: Computed, policy: Policy) -> list[dict]:
-    rows, candidates, flow = computed.rows, computed.candidates, computed.solution.flow
-    usable = candidates.usable
-    share = computed.points / np.maximum(rows.original_quantity, 1e-12)
-    out = []
-    for position in np.flatnonzero(flow > why.EPSILON).tolist():
-        arc = usable[position]
-        o, r = int(candidates.offer[arc]), int(candidates.requirement[arc])
-        covers = float(flow[position] * candidates.gain[arc])
-        out.append({
-            "pledge": rows.pledges[o].pk, "requirement": rows.requirements[r].pk,
-            "quantity": str(_quantity(flow[position])), "covers": str(_quantity(covers)),
-            "substitute": bool(candidates.substitute[arc]), "late_days": int(candidates.late_days[arc]),
-            "points": round(float(share[r] * covers), 6),
-        })
-    return out
-
-
-def _requirement_outcomes(computed: Computed) -> list[dict]:
-    ids = [r.pk for r in computed.rows.requirements]
-    return [{"requirement": ids[i], "covered": str(_quantity(o.covered)), "status": o.status, "reason": o.reason,
-             "late_days": o.late_days, "named": [ids[n] for n in o.named]}
-            for i, o in enumerate(computed.explanation.requirements)]
-
-
-def _offer_outcomes(computed: Computed) -> list[dict]:
-    return [{"pledge": computed.rows.pledges[i].pk, "left_over": str(_quantity(o.left_over)), "reason": o.reason, "late_days": o.late_days}
-            for i, o in enumerate(computed.explanation.offers) if o.reason]
-
-
-def _suggestions(computed: Computed) -> list[dict]:
-    rows = computed.rows
-    item_type_at = {index: r.item_type for r, index in zip(rows.requirements, rows.market.requirement_type.tolist(), strict=True)}
-    return [{"item_type": item_type_at[s.item_type].code, "item_name": item_type_at[s.item_type].name,
-             "quantity": s.quantity, "points": round(s.points, 3),
-             "requirements": [rows.requirements[r].pk for r in s.requirements],
-             "available_by": dt.date.fromordinal(s.needed_by).isoformat()}
-            for s in computed.explanation.suggestions]
-
-
-def results_digest(proposals: Iterable[dict], requirement_outcomes: Iterable[dict], offer_outcomes: Iterable[dict]) -> str:
-    document = {"proposals": list(proposals), "requirements": list(requirement_outcomes), "offers": list(offer_outcomes)}
-    return hashlib.sha256(json.dumps(document, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
-
-
-def stored_results(run: MatchRun) -> tuple[list[dict], list[dict], list[dict]]:
-    """A run's results read back in the form its digest was computed on."""
-    proposals = [{"pledge": p.pledge_id, "requirement": p.requirement_id, "quantity": str(p.quantity), "covers": str(p.covers),
-                  "substitute": p.substitute, "late_days": p.late_days, "points": p.points}
-                 for p in ProposedAllocation.objects.filter(run=run).order_by("id")]
-    requirements = [{"requirement": o.requirement_id, "covered": str(o.covered), "status": o.status, "reason": o.reason,
-                     "late_days": o.late_days, "named": o.named}
-                    for o in RequirementOutcome.objects.filter(run=run).order_by("id")]
-    offers = [{"pledge": o.pledge_id, "left_over": str(o.left_over), "reason": o.reason, "late_days": o.late_days}
-              for o in OfferOutcome.objects.filter(run=run).order_by("id")]
-    return proposals, requirements, offers
 
 
 def run_match(*, actor: Actor, list_id: int | None = None, keep_approved: bool = True, diversity_points: float = 0.0,
@@ -185,7 +67,7 @@ def run_match(*, actor: Actor, list_id: int | None = None, keep_approved: bool =
         raise Invalid({"diversity_points": [_("Diversity points must not be negative.")]})
     policy = Policy(diversity_points=float(diversity_points))
     computed = compute(actor=actor, requirement_list=requirement_list, keep_approved=keep_approved, policy=policy, progress=progress)
-    proposals, requirement_outcomes, offer_outcomes = _proposals(computed, policy), _requirement_outcomes(computed), _offer_outcomes(computed)
+    proposals, requirement_outcomes, offer_outcomes = proposals_of(computed, policy), requirement_outcomes_of(computed), offer_outcomes_of(computed)
     progress("saving the run")
     statistics = {
         **computed.solution.stats, "seconds": computed.seconds, "requirements": computed.rows.market.requirements,
@@ -201,8 +83,8 @@ def run_match(*, actor: Actor, list_id: int | None = None, keep_approved: bool =
             owner=services.acting_organization(actor), requirement_list=requirement_list, keep_approved=keep_approved,
             diversity_points=policy.diversity_points,
             objective=round(computed.coverage_points, 6),
-            statistics=statistics, suggestions=_suggestions(computed),
-            results_digest=results_digest(proposals, requirement_outcomes, offer_outcomes),
+            statistics=statistics, suggestions=suggestions_of(computed),
+            results_digest=seal(sealed_results(proposals, requirement_outcomes, offer_outcomes)),
         ))
         ProposedAllocation.objects.bulk_create(
             [ProposedAllocation(run=run, pledge_id=p["pledge"], requirement_id=p["requirement"], quantity=Decimal(p["quantity"]),

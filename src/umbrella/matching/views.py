@@ -23,7 +23,9 @@ from umbrella.matching.queries import (
     PRIORITIES,
     RUNS,
     Decision,
+    allocations,
     decision_of,
+    match_runs,
     offer_outcomes,
     proposals_for,
     reason_text,
@@ -31,10 +33,9 @@ from umbrella.matching.queries import (
     summarize,
     unmet_outcomes,
     unmet_rows,
-    with_decisions,
 )
-from umbrella.web.forms import posted_version
-from umbrella.web.pages import DetailPage, FormPage, history_rows, list_or_export, submit
+from umbrella.ui.forms import posted_version
+from umbrella.ui.pages import DetailPage, FormPage, history_rows, list_or_export, submit
 
 ROWS_PER_PAGE = 100
 
@@ -61,9 +62,8 @@ class RunForm(forms.Form):
 
 def run_list(request: HttpRequest) -> HttpResponse:
     may_run = allowed(services.require_match_runner, request.actor)
-    runs = with_decisions(MatchRun.objects.visible_to(request.actor).select_related("requirement_list"))
     return list_or_export(
-        request, RUNS, runs, title=_("Match runs"),
+        request, RUNS, match_runs(request.actor), title=_("Match runs"),
         export_kind="match-runs",
         create_url=reverse("match-run-new") if may_run else None, create_label=_("Run a match"), empty=_("No match runs yet."),
         intro=_("Each run matches the approved requirement list against the accepted pledges. Coordination staff review a run "
@@ -220,8 +220,7 @@ def _confirm_approval(request: HttpRequest, run: MatchRun, chosen: list[str] | N
 
 
 def allocation_list(request: HttpRequest) -> HttpResponse:
-    queryset = Allocation.objects.visible_to(request.actor).select_related("pledge__owner", "pledge__item_type", "requirement__item_type")
-    return list_or_export(request, ALLOCATIONS, queryset, title=_("Allocations"), export_kind="allocations",
+    return list_or_export(request, ALLOCATIONS, allocations(request.actor), title=_("Allocations"), export_kind="allocations",
                           intro=_("Pledges assigned to requirements by approved match runs."), empty=_("No allocations yet."))
 
 

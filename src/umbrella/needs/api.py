@@ -11,10 +11,10 @@ from umbrella.catalog.api import MarkingChange
 from umbrella.catalog.queries import visible_item_type
 from umbrella.core.access import get_visible
 from umbrella.core.api import Pagination, created, expected_version, idempotent, scope_of, with_etag
+from umbrella.core.listing import filtered, params_of, sort_type
 from umbrella.needs import services
 from umbrella.needs.models import ListState, Requirement, RequirementList
-from umbrella.needs.queries import LISTS, REQUIREMENTS, requirement_lists
-from umbrella.web.listing import filtered, params_of, sort_type
+from umbrella.needs.queries import LISTS, REQUIREMENTS, requirement_lists, requirements_on
 
 router = Router()
 
@@ -191,8 +191,7 @@ def delete_requirement_list(request, list_id: int):
 @paginate(Pagination, page_size=100)
 def list_requirements(request, list_id: int, filters: Query[RequirementFilters]):
     lst = _list(request.actor, list_id)
-    queryset = Requirement.objects.visible_to(request.actor).filter(requirement_list=lst).select_related("item_type")
-    return filtered(REQUIREMENTS, queryset, params_of(filters), request.actor)
+    return filtered(REQUIREMENTS, requirements_on(request.actor, lst), params_of(filters), request.actor)
 
 
 @router.post("/requirement-lists/{list_id}/requirements", response={201: RequirementOut}, summary="Add a requirement to a draft list")

@@ -7,4 +7,4 @@ class NeedsConfig(AppConfig):
     verbose_name = "Requirements"
 
     def ready(self) -> None:
-        from umbrella.needs import importers  # noqa: F401  (registers the importer and exporter)
+        from umbrella.needs import exports, importers  # noqa: F401  (registers the importer and exporter)

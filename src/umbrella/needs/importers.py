@@ -1,4 +1,4 @@
-"""Import and export of requirements, through the core pipeline.
+"""Imports of requirements, through the core pipeline (their export: exports.py).
 
 An import adds requirements to draft requirement lists: the one named with the `list` option (its id, or
 its series, meaning that series' draft revision), else, row by row, the draft revision of the row's
@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from umbrella.catalog.importers import item_type_by_code
-from umbrella.core import exports, imports
+from umbrella.core import imports
 from umbrella.core.access import Marking, OrganizationKind
 from umbrella.core.errors import Invalid, UnreadableFile
 from umbrella.core.imports import Column, ImportContext
@@ -71,27 +71,3 @@ class RequirementImporter(imports.Importer):
     def write(self, values: dict[str, Any], context: ImportContext) -> Requirement:
         list_id = self._list_id(values.pop("list_series", None), context)
         return services.create_requirement(actor=context.actor, list_id=list_id, fields=values)
-
-
-@exports.register
-class RequirementExporter(exports.Exporter):
-    kind = "requirements"
-    columns = (
-        exports.ExportColumn("item_type", lambda o: o.item_type.code),
-        exports.ExportColumn("quantity", lambda o: o.quantity),
-        exports.ExportColumn("priority", lambda o: o.priority),
-        exports.ExportColumn("needed_by", lambda o: o.needed_by),
-        exports.ExportColumn("destination", lambda o: o.destination),
-        exports.ExportColumn("accept_substitutes", lambda o: o.accept_substitutes),
-        exports.ExportColumn("notes", lambda o: o.notes),
-        exports.ExportColumn("marking", lambda o: o.marking),
-        exports.ExportColumn("list_series", lambda o: o.requirement_list.series),
-    )
-
-    def queryset(self, actor):
-        return (
-            Requirement.objects.visible_to(actor)
-            .filter(requirement_list__in=RequirementList.objects.visible_to(actor))
-            .select_related("requirement_list", "item_type")
-            .order_by("requirement_list__series", "requirement_list__revision", "priority", "id")
-        )

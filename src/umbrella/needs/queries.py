@@ -6,8 +6,8 @@ from django.utils.translation import gettext_lazy
 
 from umbrella.catalog.queries import area_choices
 from umbrella.core.access import Actor, visibility_q
-from umbrella.needs.models import ListState, RequirementList
-from umbrella.web.listing import Column, Filter, Listing
+from umbrella.core.listing import Column, Filter, Listing
+from umbrella.needs.models import ListState, Requirement, RequirementList
 
 
 def requirement_lists(actor: Actor) -> QuerySet[RequirementList]:
@@ -15,6 +15,11 @@ def requirement_lists(actor: Actor) -> QuerySet[RequirementList]:
     and a sort key of LISTS)."""
     visible_requirements = Count("requirements", filter=visibility_q(actor, prefix="requirements__"))
     return RequirementList.objects.visible_to(actor).select_related("owner").annotate(requirement_count=visible_requirements)
+
+
+def requirements_on(actor: Actor, requirement_list: RequirementList) -> QuerySet[Requirement]:
+    """The requirements on a list that the actor may see (a requirement may be marked more narrowly than its list)."""
+    return Requirement.objects.visible_to(actor).filter(requirement_list=requirement_list).select_related("item_type__capability_area")
 
 
 LISTS = Listing(

@@ -8,14 +8,14 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from umbrella.core import listing
 from umbrella.core.access import allowed, get_visible
 from umbrella.core.errors import InvalidTransition
 from umbrella.needs import services
 from umbrella.needs.models import LIST_LIFECYCLE, ListState, Requirement, RequirementList
-from umbrella.needs.queries import LISTS, REQUIREMENTS, requirement_lists
-from umbrella.web import listing
-from umbrella.web.forms import ActorForm, posted_version
-from umbrella.web.pages import ConfirmPage, DetailPage, FormPage, history_rows, list_or_export, submit
+from umbrella.needs.queries import LISTS, REQUIREMENTS, requirement_lists, requirements_on
+from umbrella.ui.forms import ActorForm, posted_version
+from umbrella.ui.pages import ConfirmPage, DetailPage, FormPage, history_rows, list_or_export, submit
 
 
 class RequirementListForm(ActorForm):
@@ -56,8 +56,7 @@ def _list_actions(request: HttpRequest, lst: RequirementList) -> list[dict]:
 
 def requirement_list_detail(request: HttpRequest, pk: int) -> HttpResponse:
     lst = get_visible(RequirementList.objects.select_related("owner", "approved_by", "supersedes"), request.actor, pk=pk)
-    requirements = Requirement.objects.visible_to(request.actor).filter(requirement_list=lst).select_related("item_type__capability_area")
-    result = listing.run(REQUIREMENTS, requirements, request.GET, request.actor)
+    result = listing.run(REQUIREMENTS, requirements_on(request.actor, lst), request.GET, request.actor)
     editable = allowed(services.require_list_editor, request.actor, lst)
     page = DetailPage(
         title=lst.title, obj=lst,
@@ -102,7 +101,7 @@ def requirement_list_delete(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("requirement-lists")
     page = ConfirmPage(title=_("Delete %(title)s") % {"title": lst.title}, question=_("Delete this draft list and its requirements?"),
                        submit_label=_("Delete"), cancel_url=lst.get_absolute_url(), version=lst.version)
-    return render(request, "web/confirm_page.html", {"page": page})
+    return render(request, "ui/confirm_page.html", {"page": page})
 
 
 STEPS = {
@@ -187,4 +186,4 @@ def requirement_delete(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect(requirement.requirement_list)
     page = ConfirmPage(title=_("Delete requirement"), question=str(requirement), submit_label=_("Delete"),
                        cancel_url=requirement.get_absolute_url(), version=requirement.version)
-    return render(request, "web/confirm_page.html", {"page": page})
+    return render(request, "ui/confirm_page.html", {"page": page})

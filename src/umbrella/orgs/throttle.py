@@ -26,6 +26,7 @@ from django.db import transaction
 from django.db.models import Count, Max, Q
 from django.utils import timezone
 
+from umbrella.core.errors import Throttled
 from umbrella.orgs.models import SignInAttempt, SignInGate
 
 WINDOW = dt.timedelta(minutes=15)
@@ -36,14 +37,6 @@ ACCOUNT_FIRST_DELAY = dt.timedelta(seconds=1)
 KNOWN_FOR = dt.timedelta(days=90)
 Outcome = SignInAttempt.Outcome
 log = logging.getLogger("umbrella.signin")
-
-
-class Throttled(Exception):
-    """The attempt is refused without checking the password; `reason` is pair, address or account."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 def reserve(username: str, address: str, *, now: dt.datetime | None = None) -> int:

@@ -12,10 +12,10 @@ from umbrella.catalog.models import ValuationBasis
 from umbrella.catalog.queries import visible_item_type
 from umbrella.core.access import Marking, get_visible
 from umbrella.core.api import Pagination, created, expected_version, idempotent, scope_of, with_etag
+from umbrella.core.listing import filtered, params_of, sort_type
 from umbrella.pledges import services
 from umbrella.pledges.models import REASON_MAX_LENGTH, Pledge, PledgeSource, PledgeState, SourceKind
-from umbrella.pledges.queries import PLEDGES
-from umbrella.web.listing import filtered, params_of, sort_type
+from umbrella.pledges.queries import PLEDGES, pledges
 
 router = Router()
 
@@ -140,8 +140,7 @@ def _visible(actor, pledge_id: int) -> Pledge:
 @router.get("/pledges", response=list[PledgeOut], summary="List pledges (the pages' filters)")
 @paginate(Pagination, page_size=50)
 def list_pledges(request, filters: Query[PledgeFilters]):
-    queryset = Pledge.objects.visible_to(request.actor).select_related("owner", "item_type").prefetch_related("sources__added_by")
-    return filtered(PLEDGES, queryset, params_of(filters), request.actor)
+    return filtered(PLEDGES, pledges(request.actor), params_of(filters), request.actor)
 
 
 @router.post("/pledges", response={201: PledgeOut}, summary="Announce a pledge (donor editors)")

@@ -7,4 +7,4 @@ class PledgesConfig(AppConfig):
     verbose_name = "Pledges"
 
     def ready(self) -> None:
-        from umbrella.pledges import importers  # noqa: F401  (registers the importer and exporter)
+        from umbrella.pledges import exports, importers  # noqa: F401  (registers the importer and exporter)

@@ -1,19 +1,25 @@
 """Lists of pledge records that the pages, the API and the exports share: filters, search and sort."""
 
+from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy
 
 from umbrella.catalog.queries import area_choices
-from umbrella.core.access import Marking, OrganizationKind
+from umbrella.core.access import Actor, Marking, OrganizationKind
+from umbrella.core.listing import Column, Filter, Listing
 from umbrella.core.money import format_eur
 from umbrella.orgs.models import Organization
 from umbrella.orgs.queries import donor_codes
 from umbrella.pledges.models import Pledge, PledgeState
-from umbrella.web.listing import Column, Filter, Listing
 
 
 def _donor_choices(actor) -> list[tuple[str, str]]:
     donors = Organization.objects.filter(kind=OrganizationKind.DONOR, pk__in=Pledge.objects.visible_to(actor).values("owner"))
     return [(donor.code, donor.name) for donor in donors]
+
+
+def pledges(actor: Actor) -> QuerySet[Pledge]:
+    """The pledges the actor may see, with what the list shows of each and the sources the API adds (page and API alike)."""
+    return Pledge.objects.visible_to(actor).select_related("owner", "item_type__capability_area").prefetch_related("sources__added_by")
 
 
 PLEDGES = Listing(

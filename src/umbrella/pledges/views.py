@@ -13,9 +13,9 @@ from umbrella.core.access import Marking, Role, allowed, get_visible, require_ow
 from umbrella.core.money import format_eur
 from umbrella.pledges import services
 from umbrella.pledges.models import CLOSING_STEPS, PLEDGE_LIFECYCLE, REASON_MAX_LENGTH, Pledge, PledgeSource, PledgeState
-from umbrella.pledges.queries import PLEDGES
-from umbrella.web.forms import ActorForm, ServiceForm, posted_version
-from umbrella.web.pages import ConfirmPage, DetailPage, FormPage, history_rows, list_or_export, submit
+from umbrella.pledges.queries import PLEDGES, pledges
+from umbrella.ui.forms import ActorForm, ServiceForm, posted_version
+from umbrella.ui.pages import ConfirmPage, DetailPage, FormPage, history_rows, list_or_export, submit
 
 # Steps that cannot be taken back: the pledge page leads to a page asking to confirm them (and, for closing
 # steps, why) instead of taking them with one click.
@@ -80,7 +80,7 @@ class SourceRemovalForm(ServiceForm):
 
 
 def pledge_list(request: HttpRequest) -> HttpResponse:
-    queryset = Pledge.objects.visible_to(request.actor).select_related("owner", "item_type__capability_area")
+    queryset = pledges(request.actor)
     may_create = allowed(services.require_donor_editor, request.actor)
     return list_or_export(
         request, PLEDGES, queryset, title=_("Pledges"), export_kind="pledges",
@@ -164,7 +164,7 @@ def pledge_delete(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("pledges")
     page = ConfirmPage(title=_("Delete pledge"), question=_("Delete %(pledge)s? Only an announced pledge can be deleted.") % {"pledge": pledge},
                        submit_label=_("Delete"), cancel_url=pledge.get_absolute_url(), version=pledge.version)
-    return render(request, "web/confirm_page.html", {"page": page})
+    return render(request, "ui/confirm_page.html", {"page": page})
 
 
 @login_required

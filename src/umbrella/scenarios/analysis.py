@@ -24,7 +24,7 @@ from umbrella.funding.queries import gdp_in_common_unit, participants_of
 from umbrella.matching.inputs import UNDELIVERED_STATES
 from umbrella.matching.market import Policy
 from umbrella.matching.queries import reason_text, requirement_label
-from umbrella.matching.services import Computed, compute, latest_approved_list
+from umbrella.matching.solving import Computed, compute, latest_approved_list
 from umbrella.orgs.models import Organization
 from umbrella.pledges.models import Pledge
 

@@ -11,8 +11,8 @@ from pydantic import ConfigDict
 from umbrella.core.access import get_visible
 from umbrella.core.api import Pagination, created
 from umbrella.scenarios import services
-from umbrella.scenarios.exports import lost_total
 from umbrella.scenarios.models import WithdrawalScenario
+from umbrella.scenarios.queries import lost_total, scenarios
 
 router = Router()
 
@@ -54,7 +54,7 @@ class ScenarioIn(ScenarioQuestion):
 @router.get("/scenarios", response=list[ScenarioOut], summary="Saved withdrawal scenarios, newest first")
 @paginate(Pagination, page_size=50)
 def list_scenarios(request):
-    return WithdrawalScenario.objects.visible_to(request.actor).order_by("-id")
+    return scenarios(request.actor).order_by("-id")
 
 
 @router.post("/scenarios/preview", response=dict[str, Any], summary="Work out a scenario without saving anything (coordination editors)")

@@ -1,13 +1,9 @@
 """Saved withdrawal scenarios as CSV or XLSX: what the Scenarios page lists."""
 
-from decimal import Decimal
 
 from umbrella.core import exports
 from umbrella.scenarios.models import WithdrawalScenario
-
-
-def lost_total(scenario: WithdrawalScenario) -> Decimal:
-    return sum((Decimal(year["total_eur"]) for year in scenario.results["lost_by_year"].values()), Decimal(0))
+from umbrella.scenarios.queries import lost_total
 
 
 @exports.register

@@ -14,14 +14,13 @@ from umbrella.catalog.models import area_label
 from umbrella.core.access import OrganizationKind, allowed, get_visible
 from umbrella.core.collation import alphabetical_key
 from umbrella.core.errors import DomainError, Invalid
-from umbrella.core.money import format_eur, format_eur_short
+from umbrella.core.money import format_eur_short
 from umbrella.orgs.models import Organization
 from umbrella.scenarios import services
-from umbrella.scenarios.exports import lost_total
 from umbrella.scenarios.models import WithdrawalScenario
-from umbrella.web.charts import Bar, bar_chart
-from umbrella.web.listing import Column, Listing
-from umbrella.web.pages import DetailPage, FormPage, history_rows, list_or_export, submit
+from umbrella.scenarios.queries import SCENARIOS, scenarios
+from umbrella.ui.charts import Bar, bar_chart
+from umbrella.ui.pages import DetailPage, FormPage, history_rows, list_or_export, submit
 
 TOP_UPS_CHARTED = 15
 
@@ -43,24 +42,10 @@ class ScenarioForm(forms.Form):
                 self.add_error(name if name in self.fields else None, problem)
 
 
-SCENARIOS = Listing(
-    columns=(
-        Column(gettext_lazy("Scenario"), lambda o: o.name, sort="name", link=True),
-        Column(gettext_lazy("Donors who stop"), lambda o: ", ".join(o.donors)),
-        Column(gettext_lazy("From"), lambda o: o.as_of, sort="as_of"),
-        Column(gettext_lazy("Requirements losing coverage"), lambda o: len(o.results["uncovered"]), numeric=True),
-        Column(gettext_lazy("Money lost (EUR)"), lambda o: format_eur(lost_total(o)), numeric=True),
-        Column(gettext_lazy("Created"), lambda o: o.created_at, sort="created_at"),
-    ),
-    search=("name",),
-    default_sort="-created_at",
-)
-
-
 def scenario_list(request: HttpRequest) -> HttpResponse:
     may_create = allowed(services.require_planner, request.actor)
     return list_or_export(
-        request, SCENARIOS, WithdrawalScenario.objects.visible_to(request.actor), title=_("Withdrawal scenarios"),
+        request, SCENARIOS, scenarios(request.actor), title=_("Withdrawal scenarios"),
         export_kind="scenarios", create_url=reverse("scenario-new") if may_create else None, create_label=_("New scenario"),
         empty=_("No scenarios yet."),
         intro=_("What if one or more donors stopped: the requirements left uncovered, the money lost each year and the top-up each "

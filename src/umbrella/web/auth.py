@@ -18,7 +18,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from umbrella.core.errors import Invalid
+from umbrella.core.errors import Invalid, Throttled
 from umbrella.orgs import throttle
 from umbrella.orgs.services import set_password
 
@@ -75,7 +75,7 @@ class ThrottledSignIn:
             return super().clean()
         try:
             attempt = throttle.reserve(username, client_address(self.request))
-        except throttle.Throttled as refusal:
+        except Throttled as refusal:
             code = "throttled_account" if refusal.reason == "account" else "throttled"
             raise ValidationError(self.throttle_messages[code], code=code) from None
         try:
@@ -131,7 +131,7 @@ def change_password(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("Your password was changed."))
             return redirect("home")
     page = {"title": _("Change your password"), "forms": [form], "submit_label": _("Change password"), "cancel_url": reverse("home")}
-    return render(request, "web/form_page.html", {"page": page}, status=400 if form.errors else 200)
+    return render(request, "ui/form_page.html", {"page": page}, status=400 if form.errors else 200)
 
 
 def admin_password_change(request: HttpRequest, extra_context=None) -> HttpResponse:

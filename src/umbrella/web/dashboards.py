@@ -20,8 +20,8 @@ from umbrella.matching.models import Allocation, AllocationState
 from umbrella.matching.queries import decided_coverage
 from umbrella.needs.models import ListState, Requirement
 from umbrella.pledges.models import Pledge, PledgeState
-from umbrella.web.charts import Bar, bar_chart
-from umbrella.web.pages import change_rows
+from umbrella.ui.charts import Bar, bar_chart
+from umbrella.ui.pages import change_rows
 
 TOP = 10
 DONORS_CHARTED = 15

@@ -29,7 +29,7 @@ from umbrella.core.access import Actor
 from umbrella.core.errors import Invalid
 from umbrella.core.ledger import PRIVATE_KEYS, current_checkpoint, may_know_actor, with_known_actor
 from umbrella.core.models import ChangeRecord
-from umbrella.web.pages import ACTION_LABELS, entity_label, field_label
+from umbrella.ui.pages import ACTION_LABELS, entity_label, field_label
 
 ENTRIES_PER_PAGE = 50
 UNCHANGING = ("version", "updated_at", "updated_by_id")  # every update moves these; a reader wants the rest

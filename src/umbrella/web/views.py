@@ -17,7 +17,7 @@ from umbrella.core.errors import Forbidden, UnreadableFile
 from umbrella.core.tabular import read_table
 from umbrella.needs.models import ListState, RequirementList
 from umbrella.orgs.queries import SESSION_ORGANIZATION_KEY, memberships_of
-from umbrella.web import uploads
+from umbrella.ui import uploads
 from umbrella.web.dashboards import dashboard_for
 
 PREVIEW_ROWS = 200

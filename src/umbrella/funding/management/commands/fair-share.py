@@ -4,7 +4,7 @@ from django.core.management import BaseCommand, CommandError
 
 from umbrella.core.errors import DomainError
 from umbrella.funding.queries import fair_share
-from umbrella.web.cli_support import actor_from_options, add_actor_arguments
+from umbrella.ui.cli_support import actor_from_options, add_actor_arguments
 
 
 class Command(BaseCommand):

@@ -5,7 +5,7 @@ from django.core.management import BaseCommand, CommandError
 from umbrella.core.errors import DomainError
 from umbrella.matching import services
 from umbrella.matching.queries import summarize
-from umbrella.web.cli_support import actor_from_options, add_actor_arguments, progress_bar
+from umbrella.ui.cli_support import actor_from_options, add_actor_arguments, progress_bar
 
 STAGES = 5
 

@@ -5,7 +5,7 @@ from django.core.management import BaseCommand, CommandError
 
 from umbrella.core.errors import DomainError
 from umbrella.scenarios import services
-from umbrella.web.cli_support import actor_from_options, add_actor_arguments
+from umbrella.ui.cli_support import actor_from_options, add_actor_arguments
 
 
 def _date(value: str) -> dt.date:

@@ -8,7 +8,7 @@ from django.core.management import BaseCommand, CommandError
 
 from umbrella.core import exports
 from umbrella.core.errors import UnreadableFile
-from umbrella.web.cli_support import actor_from_options, add_actor_arguments
+from umbrella.ui.cli_support import actor_from_options, add_actor_arguments
 
 
 class Command(BaseCommand):

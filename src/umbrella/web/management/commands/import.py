@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from umbrella.core import imports
 from umbrella.core.errors import DomainError, ImportRejected, UnreadableFile
 from umbrella.core.tabular import read_table
-from umbrella.web.cli_support import actor_from_options, add_actor_arguments, progress_bar
+from umbrella.ui.cli_support import actor_from_options, add_actor_arguments, progress_bar
 
 
 class Command(BaseCommand):
@@ -58,7 +58,7 @@ class Command(BaseCommand):
             raise CommandError(f"{len(report.errors)} problem(s) in {report.rows} row(s); nothing was written.", returncode=1)
 
     def _kiel(self, options) -> None:
-        from umbrella.history.services import import_kiel_release
+        from umbrella.tracker.services import import_kiel_release
 
         folder: Path = options["file"]
         try:

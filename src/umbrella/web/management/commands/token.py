@@ -8,7 +8,7 @@ from umbrella.core.access import Actor
 from umbrella.core.errors import DomainError
 from umbrella.orgs import services
 from umbrella.orgs.models import ApiToken
-from umbrella.web.cli_support import actor_from_options
+from umbrella.ui.cli_support import actor_from_options
 
 
 class Command(BaseCommand):

@@ -16,11 +16,10 @@ from django.shortcuts import redirect, render
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy
 
-from umbrella.core import exports
+from umbrella.core import exports, listing
 from umbrella.core.errors import DomainError, Invalid
 from umbrella.core.ledger import history
-from umbrella.web import listing
-from umbrella.web.listing import Listing, ListResult
+from umbrella.core.listing import Listing, ListResult
 
 HISTORY_LIMIT = 50
 EXPORT_CONTENT_TYPES = {"csv": "text/csv; charset=utf-8", exports.HXL: "text/csv; charset=utf-8",
@@ -137,11 +136,11 @@ def list_or_export(
         response["Content-Disposition"] = f'attachment; filename="{slugify(title)}.{"csv" if fmt == exports.HXL else fmt}"'
         return response
     result = listing.run(spec, queryset, request.GET, request.actor)
-    return render(request, "web/list_page.html", {"page": ListPage(title=title, result=result, export_kind=export_kind, **page)})
+    return render(request, "ui/list_page.html", {"page": ListPage(title=title, result=result, export_kind=export_kind, **page)})
 
 
 def form_page(request: HttpRequest, page: FormPage, status: int = 200) -> HttpResponse:
-    return render(request, "web/form_page.html", {"page": page}, status=status)
+    return render(request, "ui/form_page.html", {"page": page}, status=status)
 
 
 def _form_for(error: DomainError, forms: list) -> Any:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from umbrella.history import views
+from umbrella.tracker import views
 
 urlpatterns = [
     path("donors/", views.donor_comparison, name="donor-comparison"),

@@ -2,8 +2,8 @@ import json
 
 from django.core.management import BaseCommand, CommandError
 
-from umbrella.history.queries import AID_TYPES, donor_totals, latest_release, releases, year_totals
-from umbrella.web.cli_support import actor_from_options, add_actor_arguments
+from umbrella.tracker.queries import AID_TYPES, donor_totals, latest_release, releases, year_totals
+from umbrella.ui.cli_support import actor_from_options, add_actor_arguments
 
 
 class Command(BaseCommand):

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
-from decimal import Decimal
 from pathlib import Path
 
 from django.db import transaction
@@ -13,39 +10,16 @@ from django.utils.translation import gettext as _
 from umbrella.core import services
 from umbrella.core.access import Actor, OrganizationKind, Role, require_role
 from umbrella.core.errors import Conflict, ImportRejected, RowError
-from umbrella.history import kiel
-from umbrella.history.models import MonthlyAllocation, TrackerRelease, WeaponsByCategory
+from umbrella.core.ledger import seal
 from umbrella.orgs.models import Organization
+from umbrella.tracker import kiel
+from umbrella.tracker.models import MonthlyAllocation, TrackerRelease, WeaponsByCategory
 
 KEEPERS = frozenset({OrganizationKind.COORDINATOR})
 
 
-def require_history_keeper(actor: Actor) -> None:
+def require_tracker_keeper(actor: Actor) -> None:
     require_role(actor, Role.EDITOR, kinds=KEEPERS, doing=_("Importing published records"))
-
-
-def _canonical(values: list[dict]) -> bytes:
-    return json.dumps(values, sort_keys=True, separators=(",", ":"), default=str).encode()
-
-
-def _allocation_values(row) -> dict:
-    return {name: str(getattr(row, name)) if isinstance(getattr(row, name), Decimal) else getattr(row, name)
-            for name in ("file", "row", "donor_name", "donor_iso", "year", "month", "total_eur", "financial_eur", "humanitarian_eur",
-                         "military_eur", "commitments_eur", "to_be_allocated_eur")}
-
-
-def _weapons_values(row) -> dict:
-    return {"file": row.file, "row": row.row, "donor_name": row.donor_name, "category": row.category, "number": row.number,
-            "value_eur": str(row.value_eur), "items": [list(item) for item in row.items]}
-
-
-def _digest(allocations: list[dict], weapons: list[dict]) -> str:
-    return hashlib.sha256(_canonical(allocations) + b"\n" + _canonical(weapons)).hexdigest()
-
-
-def rows_digest(release: TrackerRelease) -> str:
-    return _digest([_allocation_values(a) for a in MonthlyAllocation.objects.filter(release=release).order_by("id")],
-                   [_weapons_values(w) for w in WeaponsByCategory.objects.filter(release=release).order_by("id")])
 
 
 def _as_row_errors(problems: list[kiel.Problem]) -> list[RowError]:
@@ -55,7 +29,7 @@ def _as_row_errors(problems: list[kiel.Problem]) -> list[RowError]:
 def import_kiel_release(*, actor: Actor, folder: Path, dry_run: bool = False) -> tuple[TrackerRelease | None, kiel.Release]:
     """Read the folder; refuse (ImportRejected, every problem listed) unless every row is valid; write the
     release and its rows, matching donors to organizations by ISO code or name."""
-    require_history_keeper(actor)
+    require_tracker_keeper(actor)
     parsed = kiel.read_release(folder)
     if parsed.problems:
         raise ImportRejected(_as_row_errors(parsed.problems))
@@ -79,7 +53,7 @@ def import_kiel_release(*, actor: Actor, folder: Path, dry_run: bool = False) ->
         release = services.create_record(actor=actor, obj=TrackerRelease(
             owner=services.acting_organization(actor), release=parsed.release, period=parsed.period, published=parsed.date,
             label=parsed.label, file_digests=parsed.file_digests,
-            rows_digest=_digest([_allocation_values(a) for a in allocations], [_weapons_values(w) for w in weapons]),
+            rows_digest=seal([a.sealed_values() for a in allocations], [w.sealed_values() for w in weapons]),
         ))
         for row in (*allocations, *weapons):
             row.release = release

@@ -8,16 +8,17 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from django.apps import apps
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from umbrella.core.errors import Conflict, Forbidden, ImportRejected
 from umbrella.core.models import ChangeRecord
 from umbrella.core.verify import verify
-from umbrella.history import kiel
-from umbrella.history.models import MonthlyAllocation, TrackerRelease, WeaponsByCategory
-from umbrella.history.queries import donor_totals
-from umbrella.history.services import import_kiel_release
+from umbrella.tracker import kiel
+from umbrella.tracker.models import MonthlyAllocation, TrackerRelease, WeaponsByCategory
+from umbrella.tracker.queries import donor_totals
+from umbrella.tracker.services import import_kiel_release
 
 REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "kiel-ust-r29"
 HEADER = "country,iso,year,month,total,financial,humanitarian,military,commitments,to_be_allocated,gdp,pct_gdp\n"
@@ -134,3 +135,9 @@ def test_release_29_imports_and_every_donor_total_matches_the_file_to_the_cent(p
             assert float(total.pct_gdp) == pytest.approx(float(expected_pct[iso]), rel=1e-9), iso
     assert WeaponsByCategory.objects.filter(release=release).count() == 61
     assert all(sum(count for _, count in w.items) == w.number for w in WeaponsByCategory.objects.filter(release=release))
+
+
+@pytest.mark.django_db
+def test_the_tracker_app_keeps_the_history_label_so_no_migration_is_needed():
+    assert apps.get_app_config("history").name == "umbrella.tracker"
+    call_command("makemigrations", "--check", "--dry-run", verbosity=0)

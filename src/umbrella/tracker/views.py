@@ -6,9 +6,9 @@ from django.utils.translation import gettext as _
 
 from umbrella.core.exports import FORMATS
 from umbrella.core.money import format_eur_short
-from umbrella.history.queries import donor_totals, releases
-from umbrella.web.charts import Bar, bar_chart
-from umbrella.web.pages import table_download
+from umbrella.tracker.queries import donor_totals, releases
+from umbrella.ui.charts import Bar, bar_chart
+from umbrella.ui.pages import table_download
 
 CHART_DONORS = 25
 
@@ -33,4 +33,4 @@ def donor_comparison(request: HttpRequest) -> HttpResponse:
         "share_chart": bar_chart(_("Allocations as %% of GDP, highest %(n)d donors") % {"n": CHART_DONORS},
                                  [Bar(t.donor, float(t.pct_gdp), f"{t.pct_gdp:.3f} %") for t in by_share]),
     }
-    return render(request, "history/donor_comparison.html", context)
+    return render(request, "tracker/donor_comparison.html", context)

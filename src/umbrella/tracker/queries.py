@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from umbrella.core.access import Actor
-from umbrella.history.models import MonthlyAllocation, TrackerRelease
+from umbrella.tracker.models import MonthlyAllocation, TrackerRelease
 
 BILLION = Decimal(1_000_000_000)
 AID_TYPES = ("total", "military", "financial", "humanitarian")

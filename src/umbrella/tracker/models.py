@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from umbrella.core.access import Marking, VisibleQuerySet
+from umbrella.core.ledger import seal
 from umbrella.core.models import OwnedModel, marking_field
 
 MONEY = {"max_digits": 20, "decimal_places": 2}
@@ -38,11 +41,14 @@ class TrackerRelease(OwnedModel):
 
     def sealed_rows_problem(self) -> str | None:
         """For `umbrella ledger verify`: whether the imported rows still hash to the recorded digest."""
-        from umbrella.history.services import rows_digest
-
-        if rows_digest(self) != self.rows_digest:
+        if seal(*self.sealed_rows()) != self.rows_digest:
             return "its imported rows no longer match the digest recorded with the release."
         return None
+
+    def sealed_rows(self) -> tuple[list[dict], list[dict]]:
+        """The release's rows read back in the form their digest was computed on."""
+        return ([row.sealed_values() for row in self.allocations.order_by("id")],
+                [row.sealed_values() for row in self.weapons.order_by("id")])
 
 
 class ReleaseRow(models.Model):
@@ -79,6 +85,11 @@ class MonthlyAllocation(ReleaseRow):
         ordering = ["donor_name", "year", "month"]
         indexes = [models.Index(fields=["release", "donor_iso"])]
 
+    def sealed_values(self) -> dict:
+        return {name: str(value) if isinstance(value := getattr(self, name), Decimal) else value
+                for name in ("file", "row", "donor_name", "donor_iso", "year", "month", "total_eur", "financial_eur", "humanitarian_eur",
+                             "military_eur", "commitments_eur", "to_be_allocated_eur")}
+
 
 class WeaponsByCategory(ReleaseRow):
     release = models.ForeignKey(TrackerRelease, on_delete=models.CASCADE, related_name="weapons")
@@ -92,3 +103,7 @@ class WeaponsByCategory(ReleaseRow):
 
     class Meta:
         ordering = ["donor_name", "category"]
+
+    def sealed_values(self) -> dict:
+        return {"file": self.file, "row": self.row, "donor_name": self.donor_name, "category": self.category, "number": self.number,
+                "value_eur": str(self.value_eur), "items": [list(item) for item in self.items]}

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class UiConfig(AppConfig):
+    name = "umbrella.ui"
+    label = "ui"
+    verbose_name = "Page kit"
