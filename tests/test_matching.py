@@ -210,7 +210,7 @@ def test_a_donor_sees_the_allocations_of_its_own_pledges_but_no_run(as_client, p
     services.approve_proposals(actor=personas.coordinator, run_id=run.pk, expected_version=run.version)
     second = as_client("second_donor")
     assert second.get(f"/matching/{run.pk}/").status_code == 404
-    assert "Nothing matches." in second.get("/matching/allocations/").content.decode()  # its pledge was excluded
+    assert "No allocations yet." in second.get("/matching/allocations/").content.decode()  # its pledge was excluded
     donor = as_client("donor_editor")
     listing = donor.get("/matching/allocations/").content.decode()
     assert "3 records" in listing
