@@ -12,7 +12,7 @@ from umbrella.core.access import allowed, get_visible
 from umbrella.core.errors import InvalidTransition
 from umbrella.needs import services
 from umbrella.needs.models import LIST_LIFECYCLE, ListState, Requirement, RequirementList
-from umbrella.needs.queries import LISTS, REQUIREMENTS, requirement_lists
+from umbrella.needs.queries import LISTS, REQUIREMENTS, requirement_lists, with_coverage
 from umbrella.web import listing
 from umbrella.web.forms import ActorForm, posted_version
 from umbrella.web.pages import ConfirmPage, DetailPage, FormPage, history_rows, list_or_export, submit
@@ -56,7 +56,7 @@ def _list_actions(request: HttpRequest, lst: RequirementList) -> list[dict]:
 
 def requirement_list_detail(request: HttpRequest, pk: int) -> HttpResponse:
     lst = get_visible(RequirementList.objects.select_related("owner", "approved_by", "supersedes"), request.actor, pk=pk)
-    requirements = Requirement.objects.visible_to(request.actor).filter(requirement_list=lst).select_related("item_type__capability_area")
+    requirements = with_coverage(Requirement.objects.visible_to(request.actor).filter(requirement_list=lst).select_related("item_type__capability_area"))
     result = listing.run(REQUIREMENTS, requirements, request.GET, request.actor)
     editable = allowed(services.require_list_editor, request.actor, lst)
     page = DetailPage(

@@ -1,5 +1,7 @@
 """Lists of pledge records that the pages, the API and the exports share: filters, search and sort."""
 
+from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
 from umbrella.catalog.queries import area_choices
@@ -7,8 +9,15 @@ from umbrella.core.access import Marking, OrganizationKind
 from umbrella.core.money import format_eur
 from umbrella.orgs.models import Organization
 from umbrella.orgs.queries import donor_codes
-from umbrella.pledges.models import Pledge, PledgeState
-from umbrella.web.listing import Column, Filter, Listing
+from umbrella.pledges.models import NOT_YET_SHIPPED, Pledge, PledgeState
+from umbrella.web.listing import Column, Filter, Listing, flag_filter
+
+OVERDUE = gettext_lazy("overdue")
+
+
+def overdue() -> Q:
+    """Pledges past their availability date and not shipped."""
+    return Q(state__in=NOT_YET_SHIPPED, available_from__lt=timezone.localdate())
 
 
 def _donor_choices(actor) -> list[tuple[str, str]]:
@@ -33,7 +42,9 @@ PLEDGES = Listing(
                unknown=gettext_lazy("No such donor: %(value)s.")),
         Filter("area", gettext_lazy("Capability area"), "item_type__capability_area__code", lambda actor: area_choices()),
         Filter("marking", gettext_lazy("Marking"), "marking", lambda actor: Marking.choices),
+        flag_filter("overdue", gettext_lazy("Past availability, not shipped"), overdue),
     ),
     search=("item_type__name", "item_type__code", "reference", "notes", "owner__name"),
     default_sort="-available_from",
+    flag=lambda o: OVERDUE if o.is_overdue(timezone.localdate()) else "",
 )

@@ -5,20 +5,25 @@ reader may see; each query runs once per dashboard, whatever the number of rows.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from decimal import Decimal
+from urllib.parse import urlencode
 
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncMonth
+from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from umbrella.core.access import Actor, OrganizationKind
+from umbrella.core.access import Actor, OrganizationKind, Role
 from umbrella.core.errors import DomainError
 from umbrella.core.ledger import recent_changes
 from umbrella.core.money import format_eur, format_eur_short
 from umbrella.funding.queries import fair_share
-from umbrella.matching.models import Allocation, AllocationState
+from umbrella.matching.models import Allocation, AllocationState, MatchRun, RunState
 from umbrella.matching.queries import decided_coverage
-from umbrella.needs.models import ListState, Requirement
+from umbrella.needs import queries as needs_queries
+from umbrella.needs.models import ListState, Requirement, RequirementList
+from umbrella.pledges import queries as pledge_queries
 from umbrella.pledges.models import Pledge, PledgeState
 from umbrella.web.charts import Bar, bar_chart
 from umbrella.web.pages import change_rows
@@ -80,7 +85,7 @@ def _open_requirements(actor: Actor) -> list[dict]:
     for requirement in requirements:
         missing = requirement.quantity - (requirement.covered or 0)
         if missing > 0:
-            open_rows.append({"requirement": requirement, "missing": missing})
+            open_rows.append({"requirement": requirement, "missing": missing, "overdue": needs_queries.is_overdue(requirement)})
             if len(open_rows) == TOP:
                 break
     return open_rows
@@ -97,20 +102,100 @@ def _coming(actor: Actor) -> dict:
     return {"upcoming": upcoming, "chart": chart, "total": sum(row["n"] for row in by_month)}
 
 
+@dataclass(frozen=True)
+class QueueItem:
+    """What waits for the reader: how many records, and the list showing exactly those."""
+
+    label: str
+    count: int
+    url: str
+    overdue: bool = False
+
+
+def _list_url(name: str, **params: str) -> str:
+    return f"{reverse(name)}?{urlencode(params)}"
+
+
+def _by_state(queryset, states: list[str]) -> dict[str, int]:
+    counts = dict(queryset.filter(state__in=states).order_by().values("state").annotate(n=Count("pk")).values_list("state", "n"))
+    return {state: counts.get(state, 0) for state in states}
+
+
+def _overdue_requirements(actor: Actor, owned: bool = False) -> list[QueueItem]:
+    """Requirements past their needed-by date and not fully covered, per approved list, linked to the list filtered so."""
+    requirements = Requirement.objects.visible_to(actor).filter(needs_queries.overdue(), requirement_list__state=ListState.APPROVED)
+    if owned:
+        requirements = requirements.filter(requirement_list__owner=actor.organization)
+    per_list = requirements.values("requirement_list", "requirement_list__title").annotate(n=Count("pk")).order_by("requirement_list")
+    return [QueueItem(_("Requirements past their needed-by date, not fully covered (%(list)s)") % {"list": row["requirement_list__title"]},
+                      row["n"], f"{reverse('requirement-list', args=[row['requirement_list']])}?overdue=True", overdue=True)
+            for row in per_list]
+
+
+def _coordination_queue(actor: Actor) -> list[QueueItem]:
+    queue: list[QueueItem] = []
+    if actor.has_role(Role.APPROVER):
+        pledges = _by_state(Pledge.objects.visible_to(actor), [PledgeState.OFFERED])
+        lists = _by_state(RequirementList.objects.visible_to(actor), [ListState.PROPOSED])
+        runs = _by_state(MatchRun.objects.visible_to(actor), [RunState.PROPOSED])
+        queue += [
+            QueueItem(_("Pledges to accept"), pledges[PledgeState.OFFERED], _list_url("pledges", state=PledgeState.OFFERED)),
+            QueueItem(_("Requirement lists to approve"), lists[ListState.PROPOSED], _list_url("requirement-lists", state=ListState.PROPOSED)),
+            QueueItem(_("Match runs to review"), runs[RunState.PROPOSED], _list_url("match-runs", state=RunState.PROPOSED)),
+        ]
+    overdue_pledges = Pledge.objects.visible_to(actor).filter(pledge_queries.overdue()).count()
+    return [*queue, QueueItem(_("Pledges past their availability date, not shipped"), overdue_pledges,
+                              _list_url("pledges", overdue="True"), overdue=True), *_overdue_requirements(actor)]
+
+
+def _donor_queue(actor: Actor) -> list[QueueItem]:
+    own = Pledge.objects.visible_to(actor).filter(owner=actor.organization)
+    code = actor.organization.code
+    queue: list[QueueItem] = []
+    if actor.has_role(Role.EDITOR):
+        counts = _by_state(own, [PledgeState.ANNOUNCED, PledgeState.ALLOCATED])
+        queue += [
+            QueueItem(_("Announced pledges to offer"), counts[PledgeState.ANNOUNCED], _list_url("pledges", state=PledgeState.ANNOUNCED, donor=code)),
+            QueueItem(_("Allocated pledges to ship"), counts[PledgeState.ALLOCATED], _list_url("pledges", state=PledgeState.ALLOCATED, donor=code)),
+        ]
+    overdue = own.filter(pledge_queries.overdue()).count()
+    return [*queue, QueueItem(_("Your pledges past their availability date, not shipped"), overdue,
+                              _list_url("pledges", overdue="True", donor=code), overdue=True)]
+
+
+def _recipient_queue(actor: Actor) -> list[QueueItem]:
+    queue: list[QueueItem] = []
+    if actor.has_role(Role.EDITOR):
+        lists = _by_state(RequirementList.objects.visible_to(actor), [ListState.DRAFT])
+        pledges = _by_state(Pledge.objects.visible_to(actor), [PledgeState.SHIPPED, PledgeState.DELIVERED])
+        queue += [
+            QueueItem(_("Requirement lists to propose"), lists[ListState.DRAFT], _list_url("requirement-lists", state=ListState.DRAFT)),
+            QueueItem(_("Deliveries to confirm"), pledges[PledgeState.SHIPPED], _list_url("pledges", state=PledgeState.SHIPPED)),
+            QueueItem(_("Handovers to confirm"), pledges[PledgeState.DELIVERED], _list_url("pledges", state=PledgeState.DELIVERED)),
+        ]
+    return [*queue, *_overdue_requirements(actor, owned=True)]
+
+
 def coordination(actor: Actor) -> dict:
-    return {"kind": "coordination", "coverage": _coverage(actor), "donors": _by_donor(actor),
+    return {"kind": "coordination", "queue": _coordination_queue(actor), "coverage": _coverage(actor), "donors": _by_donor(actor),
             "fair_share": _fair_share(actor), "changes": change_rows(recent_changes(actor, TOP))}
+
+
+def _in_lifecycle_order(pledges) -> list[dict]:
+    """Pledges counted and valued per state, each state by its label, in the order of the lifecycle."""
+    rows = {row["state"]: row for row in pledges.order_by().values("state").annotate(n=Count("pk"), value=Sum("value_eur"))}
+    return [{**rows[state], "label": state.label} for state in PledgeState if state in rows]
 
 
 def donor(actor: Actor) -> dict:
     own = Pledge.objects.visible_to(actor).filter(owner=actor.organization)
-    return {"kind": "donor", "own_by_state": own.values("state").annotate(n=Count("pk"), value=Sum("value_eur")).order_by("state"),
+    return {"kind": "donor", "queue": _donor_queue(actor), "own_by_state": _in_lifecycle_order(own),
             "open": _open_requirements(actor), "fair_share": _fair_share(actor, donor=actor.organization.code),
             "changes": change_rows(recent_changes(actor, TOP))}
 
 
 def recipient(actor: Actor) -> dict:
-    return {"kind": "recipient", "coming": _coming(actor), "coverage": _coverage(actor), "changes": change_rows(recent_changes(actor, TOP))}
+    return {"kind": "recipient", "queue": _recipient_queue(actor), "coming": _coming(actor), "coverage": _coverage(actor), "changes": change_rows(recent_changes(actor, TOP))}
 
 
 def public(actor: Actor) -> dict:
