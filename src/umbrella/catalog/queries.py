@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy
 from umbrella.catalog.models import CapabilityArea, ItemType
 from umbrella.core.access import Actor
 from umbrella.core.errors import Invalid
-from umbrella.core.money import format_eur
+from umbrella.core.numbers import format_eur
 from umbrella.web.listing import Column, Filter, Listing
 
 

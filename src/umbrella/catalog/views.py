@@ -11,7 +11,7 @@ from umbrella.catalog import services
 from umbrella.catalog.models import Compatibility, ItemType
 from umbrella.catalog.queries import ITEM_TYPES
 from umbrella.core.access import allowed, get_visible
-from umbrella.core.money import format_eur
+from umbrella.core.numbers import format_eur
 from umbrella.web.forms import ActorForm, posted_version
 from umbrella.web.pages import ConfirmPage, DetailPage, FormPage, history_rows, list_or_export, submit
 

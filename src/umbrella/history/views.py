@@ -5,7 +5,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 
 from umbrella.core.exports import FORMATS
-from umbrella.core.money import format_eur_short
+from umbrella.core.numbers import format_eur_short
 from umbrella.history.queries import donor_totals, releases
 from umbrella.web.charts import Bar, bar_chart
 from umbrella.web.pages import table_download

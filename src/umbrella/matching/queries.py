@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from umbrella.catalog.models import area_label
 from umbrella.core.access import Actor
+from umbrella.core.numbers import number
 from umbrella.matching import reasons as why
 from umbrella.matching.market import Policy
 from umbrella.matching.models import (
@@ -35,7 +36,7 @@ RUNS = Listing(
         Column(gettext_lazy("Run"), lambda o: str(o), sort="id", link=True),
         Column(gettext_lazy("State"), lambda o: o.get_state_display(), sort="state"),
         Column(gettext_lazy("Created"), lambda o: o.created_at, sort="created_at"),
-        Column(gettext_lazy("Coverage points"), lambda o: f"{o.objective:,.1f}", sort="objective", numeric=True),
+        Column(gettext_lazy("Coverage points"), lambda o: number(o.objective, 1), sort="objective", numeric=True),
         Column(gettext_lazy("Proposals"), lambda o: o.statistics.get("allocated_arcs", 0), numeric=True),
     ),
     filters=(Filter("state", gettext_lazy("State"), "state", lambda actor: RunState.choices),),

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 
 from umbrella.core.access import allowed, get_visible
 from umbrella.core.errors import DomainError, Invalid
+from umbrella.core.numbers import number, percent
 from umbrella.matching import services
 from umbrella.matching.models import Allocation, AllocationState, MatchRun, OfferOutcome, RunState
 from umbrella.matching.queries import ALLOCATIONS, RUNS, proposals_for, reason_text, requirement_label, summarize
@@ -76,9 +77,9 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
         title=str(run), obj=run,
         fields=[
             (_("State"), run.get_state_display()), (_("Created"), f"{run.created_at:%Y-%m-%d %H:%M} UTC ({run.created_by or _('system')})"),
-            (_("Coverage points"), f"{run.objective:,.1f} / {available:,.1f} ({100 * run.objective / available:.1f} %)"),
-            (_("Greedy baseline (coverage points)"), f"{run.statistics.get('greedy_points', 0):,.1f}"),
-            (_("Objective with preferences / greedy"), f"{run.statistics.get('objective', 0):,.3f} / {run.statistics.get('greedy_objective', 0):,.3f}"),
+            (_("Coverage points"), f"{number(run.objective, 1)} / {number(available, 1)} ({percent(100 * run.objective / available)})"),
+            (_("Greedy baseline (coverage points)"), number(run.statistics.get('greedy_points', 0), 1)),
+            (_("Objective with preferences / greedy"), f"{number(run.statistics.get('objective', 0), 3)} / {number(run.statistics.get('greedy_objective', 0), 3)}"),
             (_("Approved allocations"), _("kept fixed") if run.keep_approved else _("planned again")),
             (_("Fleet-diversity penalty"), run.diversity_points),
             (_("Decided"), f"{run.decided_at:%Y-%m-%d %H:%M} UTC ({run.decided_by})" if run.decided_at else None),

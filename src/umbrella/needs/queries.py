@@ -20,9 +20,9 @@ def with_coverage(requirements: QuerySet[Requirement]) -> QuerySet[Requirement]:
     return requirements.annotate(covered=COVERED)
 
 
-def overdue() -> Q:
+def overdue(actor: Actor) -> Q:
     """Requirements past their needed-by date and not fully covered by active allocations."""
-    fully_covered = Requirement.objects.annotate(covered=COVERED).filter(covered__gte=F("quantity")).values("pk")
+    fully_covered = Requirement.objects.visible_to(actor).annotate(covered=COVERED).filter(covered__gte=F("quantity")).values("pk")
     return Q(needed_by__lt=timezone.localdate()) & ~Q(pk__in=fully_covered)
 
 

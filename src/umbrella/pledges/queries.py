@@ -5,8 +5,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
 from umbrella.catalog.queries import area_choices
-from umbrella.core.access import Marking, OrganizationKind
-from umbrella.core.money import format_eur
+from umbrella.core.access import Actor, Marking, OrganizationKind
+from umbrella.core.numbers import format_eur
 from umbrella.orgs.models import Organization
 from umbrella.orgs.queries import donor_codes
 from umbrella.pledges.models import NOT_YET_SHIPPED, Pledge, PledgeState
@@ -15,8 +15,8 @@ from umbrella.web.listing import Column, Filter, Listing, flag_filter
 OVERDUE = gettext_lazy("overdue")
 
 
-def overdue() -> Q:
-    """Pledges past their availability date and not shipped."""
+def overdue(actor: Actor) -> Q:
+    """Pledges past their availability date and not shipped (alike for every reader)."""
     return Q(state__in=NOT_YET_SHIPPED, available_from__lt=timezone.localdate())
 
 

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from umbrella.core.access import Marking, Role, allowed, get_visible, require_owner
-from umbrella.core.money import format_eur
+from umbrella.core.numbers import format_eur
 from umbrella.pledges import services
 from umbrella.pledges.models import CLOSING_STEPS, PLEDGE_LIFECYCLE, REASON_MAX_LENGTH, Pledge, PledgeSource, PledgeState
 from umbrella.pledges.queries import PLEDGES

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from umbrella.core.access import Actor, OrganizationKind, Role
 from umbrella.core.errors import DomainError
 from umbrella.core.ledger import recent_changes
-from umbrella.core.money import format_eur, format_eur_short
+from umbrella.core.numbers import format_eur_short, number, percent
 from umbrella.funding.queries import fair_share
 from umbrella.matching.models import Allocation, AllocationState, MatchRun, RunState
 from umbrella.matching.queries import decided_coverage
@@ -45,11 +45,11 @@ def _coverage(actor: Actor) -> dict | None:
     proposed = coverage.proposed_run
     if proposed is None:
         chart = bar_chart(_("Coverage by approved allocations, by priority (%)"),
-                          [Bar(f"P{p}", cell.percent, f"{cell.percent:.1f} %") for p, cell in coverage.by_priority.items()])
+                          [Bar(f"P{p}", cell.percent, percent(cell.percent)) for p, cell in coverage.by_priority.items()])
     else:
         chart = bar_chart(_("Coverage by approved allocations, by priority (%) (bar); were the proposed run approved (tick)"),
-                          [Bar(f"P{p}", cell.percent, f"{cell.percent:.1f} %", marker=cell.percent_with_run,
-                               marker_text=_("with the proposed run: %(percent)s") % {"percent": f"{cell.percent_with_run:.1f} %"})
+                          [Bar(f"P{p}", cell.percent, percent(cell.percent), marker=cell.percent_with_run,
+                               marker_text=_("with the proposed run: %(percent)s") % {"percent": percent(cell.percent_with_run)})
                            for p, cell in coverage.by_priority.items()])
     return {"coverage": coverage, "proposed": proposed, "chart": chart}
 
@@ -62,7 +62,7 @@ def _by_donor(actor: Actor) -> dict:
     rows = [{**row, "allocated": row["allocated"] or Decimal(0), "delivered": row["delivered"] or Decimal(0)} for row in rows]
     chart = bar_chart(_("Pledged value (bar) and delivered value (tick), largest %(n)d donors") % {"n": DONORS_CHARTED},
                       [Bar(r["owner__name"], float(r["pledged"]), format_eur_short(r["pledged"]), marker=float(r["delivered"]),
-                           marker_text=_("delivered %(value)s") % {"value": format_eur(r["delivered"])}) for r in rows[:DONORS_CHARTED]])
+                           marker_text=_("delivered %(value)s") % {"value": format_eur_short(r["delivered"])}) for r in rows[:DONORS_CHARTED]])
     complete = not Pledge.objects.hidden_from(actor).filter(state__in=LIVE_STATES).exists()
     return {"rows": rows, "chart": chart, "complete": complete}
 
@@ -98,7 +98,7 @@ def _coming(actor: Actor) -> dict:
     upcoming = list(allocations.select_related("pledge__owner", "pledge__item_type", "requirement")
                     .order_by("pledge__available_from", "id")[:TOP])
     chart = bar_chart(_("Allocated consignments by month they are available"),
-                      [Bar(row["month"].strftime("%Y-%m"), row["n"], str(row["n"])) for row in by_month[:18]])
+                      [Bar(row["month"].strftime("%Y-%m"), row["n"], number(row["n"])) for row in by_month[:18]])
     return {"upcoming": upcoming, "chart": chart, "total": sum(row["n"] for row in by_month)}
 
 
@@ -123,7 +123,7 @@ def _by_state(queryset, states: list[str]) -> dict[str, int]:
 
 def _overdue_requirements(actor: Actor, owned: bool = False) -> list[QueueItem]:
     """Requirements past their needed-by date and not fully covered, per approved list, linked to the list filtered so."""
-    requirements = Requirement.objects.visible_to(actor).filter(needs_queries.overdue(), requirement_list__state=ListState.APPROVED)
+    requirements = Requirement.objects.visible_to(actor).filter(needs_queries.overdue(actor), requirement_list__state=ListState.APPROVED)
     if owned:
         requirements = requirements.filter(requirement_list__owner=actor.organization)
     per_list = requirements.values("requirement_list", "requirement_list__title").annotate(n=Count("pk")).order_by("requirement_list")
@@ -143,7 +143,7 @@ def _coordination_queue(actor: Actor) -> list[QueueItem]:
             QueueItem(_("Requirement lists to approve"), lists[ListState.PROPOSED], _list_url("requirement-lists", state=ListState.PROPOSED)),
             QueueItem(_("Match runs to review"), runs[RunState.PROPOSED], _list_url("match-runs", state=RunState.PROPOSED)),
         ]
-    overdue_pledges = Pledge.objects.visible_to(actor).filter(pledge_queries.overdue()).count()
+    overdue_pledges = Pledge.objects.visible_to(actor).filter(pledge_queries.overdue(actor)).count()
     return [*queue, QueueItem(_("Pledges past their availability date, not shipped"), overdue_pledges,
                               _list_url("pledges", overdue="True"), overdue=True), *_overdue_requirements(actor)]
 
@@ -158,7 +158,7 @@ def _donor_queue(actor: Actor) -> list[QueueItem]:
             QueueItem(_("Announced pledges to offer"), counts[PledgeState.ANNOUNCED], _list_url("pledges", state=PledgeState.ANNOUNCED, donor=code)),
             QueueItem(_("Allocated pledges to ship"), counts[PledgeState.ALLOCATED], _list_url("pledges", state=PledgeState.ALLOCATED, donor=code)),
         ]
-    overdue = own.filter(pledge_queries.overdue()).count()
+    overdue = own.filter(pledge_queries.overdue(actor)).count()
     return [*queue, QueueItem(_("Your pledges past their availability date, not shipped"), overdue,
                               _list_url("pledges", overdue="True", donor=code), overdue=True)]
 

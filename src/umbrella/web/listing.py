@@ -39,10 +39,10 @@ class Filter:
     choices: Callable[[Actor], Sequence[tuple[str, str]]]
     known: Callable[[], Collection[str]] | None = None
     unknown: str = gettext_lazy("%(value)s is not one of the choices.")
-    condition: Callable[[str], Q] | None = None
+    condition: Callable[[str, Actor], Q] | None = None
 
-    def q(self, value: str) -> Q:
-        return self.condition(value) if self.condition is not None else Q(**{self.lookup: value})
+    def q(self, value: str, actor: Actor) -> Q:
+        return self.condition(value, actor) if self.condition is not None else Q(**{self.lookup: value})
 
     def accepts(self, value: str, actor: Actor) -> bool:
         if self.known is not None:
@@ -50,11 +50,11 @@ class Filter:
         return value in {str(choice) for choice, _ in self.choices(actor)}
 
 
-def flag_filter(name: str, label: str, condition: Callable[[], Q]) -> Filter:
+def flag_filter(name: str, label: str, condition: Callable[[Actor], Q]) -> Filter:
     """A yes/no filter: the records `condition` flags, or the others. Spelled "True"/"False" as the API's
     booleans are (`params_of`)."""
     return Filter(name, label, "", lambda actor: [("True", gettext_lazy("yes")), ("False", gettext_lazy("no"))],
-                  condition=lambda value: condition() if value == "True" else ~condition())
+                  condition=lambda value, actor: condition(actor) if value == "True" else ~condition(actor))
 
 
 @dataclass(frozen=True)
@@ -126,7 +126,7 @@ def filtered(listing: Listing, queryset: QuerySet, params: Mapping[str, str], ac
         if not value:
             continue
         if spec.accepts(value, actor):
-            queryset = queryset.filter(spec.q(value))
+            queryset = queryset.filter(spec.q(value, actor))
         else:
             problems[spec.name] = [spec.unknown % {"value": repr(value)}]
     sort = params.get("sort", "")
