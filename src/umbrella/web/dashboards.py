@@ -47,9 +47,9 @@ def _coverage(actor: Actor) -> dict | None:
         chart = bar_chart(_("Coverage by approved allocations, by priority (%)"),
                           [Bar(f"P{p}", cell.percent, percent(cell.percent)) for p, cell in coverage.by_priority.items()])
     else:
-        chart = bar_chart(_("Coverage by approved allocations, by priority (%) (bar); were the proposed run approved (tick)"),
+        chart = bar_chart(_("Coverage by approved allocations, by priority (%%) (bar); if run %(number)s were approved (tick)") % {"number": proposed.pk},
                           [Bar(f"P{p}", cell.percent, percent(cell.percent), marker=cell.percent_with_run,
-                               marker_text=_("with the proposed run: %(percent)s") % {"percent": percent(cell.percent_with_run)})
+                               marker_text=_("if run %(number)s were approved: %(percent)s") % {"number": proposed.pk, "percent": percent(cell.percent_with_run)})
                            for p, cell in coverage.by_priority.items()])
     return {"coverage": coverage, "proposed": proposed, "chart": chart}
 
