@@ -1,6 +1,6 @@
 """Lists of pledge records that the pages, the API and the exports share: filters, search and sort."""
 
-from django.db.models import Q
+from django.db.models import Count, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
@@ -18,6 +18,13 @@ OVERDUE = gettext_lazy("overdue")
 def overdue(actor: Actor) -> Q:
     """Pledges past their availability date and not shipped (alike for every reader)."""
     return Q(state__in=NOT_YET_SHIPPED, available_from__lt=timezone.localdate())
+
+
+def pledged_by_donor(actor: Actor) -> dict[int, dict]:
+    """Per donor organization (by id): how many of its live pledges the actor may see, and their value."""
+    rows = (Pledge.objects.visible_to(actor).exclude(state__in=[PledgeState.WITHDRAWN, PledgeState.EXPIRED]).order_by()
+            .values("owner").annotate(n=Count("pk"), value=Sum("value_eur")))
+    return {row["owner"]: row for row in rows}
 
 
 def _donor_choices(actor) -> list[tuple[str, str]]:
