@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from django.db.models import Case, IntegerField, TextChoices, Value, When
 from django.utils.translation import gettext as _
 
 from umbrella.core.errors import InvalidTransition
@@ -17,6 +18,12 @@ class Step:
     sources: frozenset[str]
     target: str
     label: str
+
+
+def in_lifecycle_order(field: str, states: type[TextChoices]) -> Case:
+    """An ordering expression: `field`'s states in the order the lifecycle declares them, not alphabetically."""
+    return Case(*(When(**{field: state}, then=Value(index)) for index, state in enumerate(states.values)),
+                default=Value(len(states.values)), output_field=IntegerField())
 
 
 class Lifecycle:

@@ -45,6 +45,7 @@ FUNDING = Listing(
             unknown=gettext_lazy("No such donor: %(value)s.")),
     ),
     search=("reference", "notes", "owner__name"),
+    states={"state": FundingState},
     default_sort="-year",
 )
 

@@ -26,6 +26,7 @@ from umbrella.matching.models import (
     RunState,
 )
 from umbrella.needs.models import ListState, Requirement
+from umbrella.pledges.models import PledgeState
 from umbrella.web.listing import Column, Filter, Listing
 
 STATUS_LABELS = {why.MET: gettext_lazy("met"), why.PARTLY_MET: gettext_lazy("partly met"), why.UNMET: gettext_lazy("unmet")}
@@ -41,6 +42,7 @@ RUNS = Listing(
     ),
     filters=(Filter("state", gettext_lazy("State"), "state", lambda actor: RunState.choices),),
     default_sort="-id",
+    states={"state": RunState},
 )
 
 
@@ -58,6 +60,7 @@ ALLOCATIONS = Listing(
         Filter("priority", gettext_lazy("Priority"), "requirement__priority", lambda actor: [(str(p), f"P{p}") for p in PRIORITIES]),
     ),
     search=("pledge__item_type__name", "pledge__owner__name", "requirement__destination", "requirement__item_type__name"),
+    states={"state": AllocationState, "pledge__state": PledgeState},
     default_sort="requirement__priority",
 )
 

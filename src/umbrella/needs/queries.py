@@ -50,6 +50,7 @@ LISTS = Listing(
     filters=(Filter("state", gettext_lazy("State"), "state", lambda actor: ListState.choices),),
     search=("title", "series", "notes"),
     default_sort="series,-revision",
+    states={"state": ListState},
 )
 
 

@@ -54,4 +54,5 @@ PLEDGES = Listing(
     search=("item_type__name", "item_type__code", "reference", "notes", "owner__name"),
     default_sort="-available_from",
     flag=lambda o: OVERDUE if o.is_overdue(timezone.localdate()) else "",
+    states={"state": PledgeState},
 )

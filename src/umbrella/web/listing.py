@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy
 
 from umbrella.core.access import Actor
 from umbrella.core.errors import Invalid
+from umbrella.core.lifecycle import in_lifecycle_order
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,7 @@ class Listing:
     default_sort: str = ""
     page_size: int = 50
     flag: Callable[[Any], str] | None = None  # what a row is flagged with ("overdue"), or "" for none
+    states: Mapping[str, Any] = field(default_factory=dict)  # sort key → its TextChoices, sorted in lifecycle order
 
     def flag_of(self, obj: Any) -> str:
         return self.flag(obj) if self.flag is not None else ""
@@ -143,9 +145,13 @@ def filtered(listing: Listing, queryset: QuerySet, params: Mapping[str, str], ac
     return queryset.order_by(*_ordering(listing, params))
 
 
-def _ordering(listing: Listing, params: Mapping[str, str]) -> list[str]:
+def _ordering(listing: Listing, params: Mapping[str, str]) -> list[Any]:
     requested = params.get("sort", "")
-    if requested.removeprefix("-") in listing.sort_keys():
+    key = requested.removeprefix("-")
+    if key in listing.states:
+        order = in_lifecycle_order(key, listing.states[key])
+        return [order.desc() if requested.startswith("-") else order.asc(), "pk"]
+    if key in listing.sort_keys():
         return [requested, "pk"]
     return [*(listing.default_sort.split(",") if listing.default_sort else []), "pk"]
 
