@@ -108,7 +108,7 @@ def test_coverage_counts_approved_allocations_not_the_runs_proposals(as_client, 
     page = as_client(persona).get("/").content.decode()
     assert _priority_row(page, 1) == {"met": "0", "partly-met": "1", "unmet": "1", "covered": "2", "percent": "16.7 %"}
     unmet = page[page.index('id="unmet-heading"'):]
-    assert re.search(rf"#{proposals[1].requirement_id} P1[^<]*</a></td><td class=\"num\">0 / 6<", unmet)  # proposed, declined: not covered
+    assert re.search(rf"#{proposals[1].requirement_id} P1[^<]*</a>(?: <strong[^>]*>overdue</strong>)?</td><td class=\"num\">0 / 6<", unmet)  # proposed, declined: not covered
     assert "awaits review" not in page
 
     proposed = matching.run_match(actor=personas.coordinator)  # proposes the declined supply again; nothing is decided yet

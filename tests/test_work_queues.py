@@ -127,6 +127,10 @@ def test_overdue_requirements_are_flagged_on_the_dashboard_and_the_list_and_no_o
     donor_page = as_client("donor_editor").get("/").content.decode()
     open_rows = rows_by_link(donor_page)
     assert "data-flag" in open_rows[overdue.get_absolute_url()] and "data-flag" not in open_rows[on_time.get_absolute_url()]
+    for persona in ("coordinator", "recipient"):
+        dashboard = as_client(persona).get("/").content.decode()
+        gaps = rows_by_link(dashboard[dashboard.index('id="unmet-heading"'):])
+        assert "data-flag" in gaps[overdue.get_absolute_url()] and "data-flag" not in gaps[on_time.get_absolute_url()], persona
 
 
 def test_overdue_pledges_are_flagged_on_the_list_and_no_others(as_client, personas, day):

@@ -283,7 +283,7 @@ def _decided_gaps(actor: Actor, requirements: list[dict], latest_run: MatchRun |
         requirement, outcome = found[gap["id"]], outcomes.get(gap["id"])
         rows.append({
             "requirement": requirement.pk, "label": requirement_label(requirement), "priority": requirement.priority,
-            "quantity": requirement.quantity, "covered": gap["decided"],
+            "quantity": requirement.quantity, "covered": gap["decided"], "needed_by": requirement.needed_by,
             "in_run": outcome.covered if outcome is not None else None,
             "reason_text": reason_text(outcome.reason, outcome.late_days, [named.get(n, f"#{n}") for n in outcome.named]) if outcome else "",
         })

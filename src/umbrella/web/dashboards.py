@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncMonth
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from umbrella.core.access import Actor, OrganizationKind, Role
@@ -42,6 +43,8 @@ def _coverage(actor: Actor) -> dict | None:
     coverage = decided_coverage(actor, unmet_limit=TOP)
     if not any(cell.total for cell in coverage.by_priority.values()):
         return None  # no approved requirement yet
+    for gap in coverage.unmet:  # each is short of its quantity: past its date, it is overdue
+        gap["overdue"] = gap["needed_by"] < timezone.localdate()
     proposed = coverage.proposed_run
     if proposed is None:
         chart = bar_chart(_("Coverage by approved allocations, by priority (%)"),
@@ -95,8 +98,8 @@ def _coming(actor: Actor) -> dict:
     allocations = Allocation.objects.visible_to(actor).filter(state=AllocationState.ACTIVE, pledge__state__in=COMING)
     by_month = list(allocations.annotate(month=TruncMonth("pledge__available_from")).values("month").annotate(n=Count("id"))
                     .order_by("month"))
-    upcoming = list(allocations.select_related("pledge__owner", "pledge__item_type", "requirement")
-                    .order_by("pledge__available_from", "id")[:TOP])
+    upcoming = [(allocation, allocation.pledge.is_overdue(timezone.localdate())) for allocation in
+                allocations.select_related("pledge__owner", "pledge__item_type", "requirement").order_by("pledge__available_from", "id")[:TOP]]
     chart = bar_chart(_("Allocated consignments by month they are available"),
                       [Bar(row["month"].strftime("%Y-%m"), row["n"], number(row["n"])) for row in by_month[:18]])
     return {"upcoming": upcoming, "chart": chart, "total": sum(row["n"] for row in by_month)}
