@@ -11,7 +11,7 @@ from django.utils import translation
 
 from tests import factories
 from tests.test_dashboards import build
-from umbrella.core.numbers import format_eur, format_eur_short, number, percent, quantity, share
+from umbrella.core.numbers import format_eur, format_eur_short, number, percent, share, units
 from umbrella.pledges import services as pledges
 
 NBSP = "\xa0"
@@ -25,7 +25,7 @@ NBSP = "\xa0"
 def test_one_helper_formats_every_kind_of_figure_per_language(language, expected):
     with translation.override(language):
         shown = [number(107114.84, 1), percent(35.249), format_eur(Decimal("2540000000")), format_eur(Decimal("2540000000"), cents=False),
-                 format_eur_short(Decimal("2540000000")), format_eur_short(412_500_000), quantity(Decimal("2.500")), quantity(12000),
+                 format_eur_short(Decimal("2540000000")), format_eur_short(412_500_000), units(Decimal("2.500")), units(12000),
                  share("0.352")]
     assert shown == expected
 

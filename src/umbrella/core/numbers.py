@@ -21,7 +21,7 @@ def number(value: Number | None, places: int = 0) -> str:
     return number_format(rounded, decimal_pos=places, use_l10n=True, force_grouping=True)
 
 
-def quantity(value: Number | None) -> str:
+def units(value: Number | None) -> str:
     """A quantity of items: whole without decimals, a fraction (part of an allocation) to at most three places."""
     if value is None:
         return "—"

@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from umbrella.catalog.models import area_label
 from umbrella.core.access import Actor
-from umbrella.core.numbers import number
+from umbrella.core.numbers import number, units
 from umbrella.matching import reasons as why
 from umbrella.matching.market import Policy
 from umbrella.matching.models import (
@@ -48,10 +48,10 @@ RUNS = Listing(
 
 ALLOCATIONS = Listing(
     columns=(
-        Column(gettext_lazy("Allocation"), lambda o: f"{o.quantity.normalize():f} × {o.pledge.item_type.name}", sort="id", link=True),
+        Column(gettext_lazy("Allocation"), lambda o: f"{units(o.quantity)} × {o.pledge.item_type.name}", sort="id", link=True),
         Column(gettext_lazy("Donor"), lambda o: o.pledge.owner.name, sort="pledge__owner__name"),
         Column(gettext_lazy("Requirement"), lambda o: requirement_label(o.requirement), sort="requirement__priority"),
-        Column(gettext_lazy("Covers"), lambda o: f"{o.covers.normalize():f}", numeric=True),
+        Column(gettext_lazy("Covers"), lambda o: units(o.covers), numeric=True),
         Column(gettext_lazy("Pledge state"), lambda o: o.pledge.get_state_display(), sort="pledge__state"),
         Column(gettext_lazy("State"), lambda o: o.get_state_display(), sort="state"),
     ),

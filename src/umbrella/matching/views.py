@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 
 from umbrella.core.access import allowed, get_visible
 from umbrella.core.errors import DomainError, Invalid
-from umbrella.core.numbers import number, percent
+from umbrella.core.numbers import number, percent, units
 from umbrella.matching import services
 from umbrella.matching.models import Allocation, AllocationState, MatchRun, OfferOutcome, RunState
 from umbrella.matching.queries import ALLOCATIONS, RUNS, proposals_for, reason_text, requirement_label, summarize
@@ -122,7 +122,7 @@ def allocation_detail(request: HttpRequest, pk: int) -> HttpResponse:
         title=str(allocation), obj=allocation,
         fields=[
             (_("Pledge"), str(allocation.pledge)), (_("Requirement"), requirement_label(allocation.requirement)),
-            (_("Quantity (pledge units)"), f"{allocation.quantity.normalize():f}"), (_("Covers (requirement units)"), f"{allocation.covers.normalize():f}"),
+            (_("Quantity (pledge units)"), units(allocation.quantity)), (_("Covers (requirement units)"), units(allocation.covers)),
             (_("State"), allocation.get_state_display()), (_("Approved from"), str(run) if run else None),
             *([(_("Reason for release"), allocation.release_reason)] if allocation.release_reason else []),
         ],

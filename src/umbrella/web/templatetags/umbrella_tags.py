@@ -22,8 +22,8 @@ def number(value, places=0):
 
 
 @register.filter
-def quantity(value):
-    return numbers.quantity(value)
+def units(value):
+    return numbers.units(value)
 
 
 @register.filter
