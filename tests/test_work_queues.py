@@ -5,13 +5,16 @@ import datetime as dt
 import re
 
 import pytest
+from django.test import Client
 from django.utils import timezone
 
 from tests import factories
+from umbrella.core.access import Actor
 from umbrella.matching import services as matching
 from umbrella.matching.models import MatchRun, RunState
 from umbrella.needs import services as needs
 from umbrella.needs.models import ListState, Requirement, RequirementList
+from umbrella.orgs.services import issue_token
 from umbrella.pledges import services as pledges
 from umbrella.pledges.models import Pledge, PledgeState
 
@@ -142,3 +145,17 @@ def test_overdue_pledges_are_flagged_on_the_list_and_no_others(as_client, person
     expected = {p.get_absolute_url() for p in visible if p.state in ("announced", "offered", "accepted", "allocated") and p.available_from < today}
     assert flagged == expected and expected
     assert any(p.state == "delivered" and p.available_from < today for p in visible)  # past-dated, but delivered: not flagged
+
+
+
+def test_the_api_filters_overdue_pledges_as_the_page_does(as_client, personas, day):
+    _, secret = issue_token(actor=Actor.system("tests"), user_id=personas.coordinator.user.pk,
+                            organization_id=personas.coordinator.organization.pk, name="queues")
+    api = Client(HTTP_AUTHORIZATION=f"Bearer {secret}")
+    pages = as_client("coordinator")
+    for value, page_value in (("true", "True"), ("false", "False")):
+        from_api = {f"/pledges/{item['id']}/" for item in api.get(f"/api/v1/pledges?overdue={value}&page_size=100").json()["items"]}
+        assert from_api == listed(pages, f"/pledges/?overdue={page_value}") and from_api, value
+    overdue = waiting_pledges(personas.coordinator, state__in=["announced", "offered", "accepted", "allocated"],
+                              available_from__lt=timezone.localdate())
+    assert {item["id"] for item in api.get("/api/v1/pledges?overdue=true").json()["items"]} == {p.pk for p in overdue}
