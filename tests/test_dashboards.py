@@ -108,13 +108,14 @@ def test_coverage_counts_approved_allocations_not_the_runs_proposals(as_client, 
     page = as_client(persona).get("/").content.decode()
     assert _priority_row(page, 1) == {"met": "0", "partly-met": "1", "unmet": "1", "covered": "2", "percent": "16.7 %"}
     unmet = page[page.index('id="unmet-heading"'):]
-    assert re.search(rf"#{proposals[1].requirement_id} P1[^<]*</a></td><td class=\"num\">0 / 6<", unmet)  # proposed, declined: not covered
+    assert re.search(rf"#{proposals[1].requirement_id} P1[^<]*</a>(?: <strong[^>]*>overdue</strong>)?</td><td class=\"num\">0 / 6<", unmet)  # proposed, declined: not covered
     assert "awaits review" not in page
 
-    matching.run_match(actor=personas.coordinator)  # proposes the declined supply again; nothing is decided yet
+    proposed = matching.run_match(actor=personas.coordinator)  # proposes the declined supply again; nothing is decided yet
     page = as_client(persona).get("/").content.decode()
     assert _priority_row(page, 1)["covered"] == "2" and _priority_row(page, 1)["percent"] == "16.7 %"
-    assert "awaits review: approved in full, it would add" in page and "Were the proposed run approved" in page
+    assert "awaits review: approved in full, it would add" in page and f"If run {proposed.pk} were approved" in page
+    assert "a requirement counts once, however many units it asks for" in page and "Coverage points weigh the same shares" in page
 
 
 def test_value_by_donor_says_when_it_adds_up_only_what_the_reader_may_see(as_client, personas):

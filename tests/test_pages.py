@@ -230,7 +230,7 @@ def test_a_refused_button_press_returns_to_the_page_with_the_reason(personas, as
     page = f"http://testserver/pledges/{pledge.pk}/"
     response = client.post(f"/pledges/{pledge.pk}/ship/", {"version": pledge.version}, HTTP_REFERER=page)
     assert response.status_code == 302 and response["Location"] == page
-    assert "Cannot ship from state" in client.get(page).content.decode()
+    assert "This pledge is announced, so “Ship” is not possible now. You could: Offer, Withdraw." in client.get(page).content.decode()
 
 
 @pytest.mark.django_db

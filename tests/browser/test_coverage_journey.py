@@ -51,7 +51,7 @@ def coverage_on_the_overview(page) -> dict[int, dict]:
     for row in page.locator("#coverage-by-priority tbody tr").all():
         cells = {name: row.locator(f"[data-{name}]").inner_text().strip() for name in ("met", "partly-met", "unmet", "covered")}
         shown[int(row.get_attribute("data-priority"))] = {**{k: int(cells[k]) for k in ("met", "partly-met", "unmet")},
-                                                          "covered": Decimal(cells["covered"]).quantize(Decimal("0.001"))}
+                                                          "covered": Decimal(cells["covered"].replace(",", "")).quantize(Decimal("0.001"))}
     return shown
 
 
@@ -78,7 +78,7 @@ def test_coordination_staff_approve_part_of_a_run_and_the_overview_counts_exactl
     approved_covers = Decimal(0)
     for row in chosen:
         row.locator("input[name=proposal]").check()
-        approved_covers += Decimal(row.locator("td.num").nth(1).inner_text().strip())
+        approved_covers += Decimal(row.locator("td.num").nth(1).inner_text().strip().replace(",", ""))
     page.get_by_role("button", name="Approve the selected proposals").click()
     question = page.locator("#approval-question").inner_text()
     total = int(re.match(rf"^Approve {APPROVED} proposals of (\d+) and decline the other (\d+)\?$", question).group(1))

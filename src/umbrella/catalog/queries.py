@@ -9,7 +9,7 @@ from umbrella.catalog.nsn import stored_digits
 from umbrella.core.access import Actor
 from umbrella.core.errors import Invalid
 from umbrella.core.listing import Column, Filter, Listing
-from umbrella.core.money import format_eur
+from umbrella.core.numbers import format_eur
 
 
 def area_choices() -> list[tuple[str, str]]:

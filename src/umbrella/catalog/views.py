@@ -11,7 +11,7 @@ from umbrella.catalog import services
 from umbrella.catalog.models import Compatibility, ItemType
 from umbrella.catalog.queries import ITEM_TYPES, item_types
 from umbrella.core.access import allowed, get_visible
-from umbrella.core.money import format_eur
+from umbrella.core.numbers import format_eur
 from umbrella.ui.forms import ActorForm, posted_version
 from umbrella.ui.pages import ConfirmPage, DetailPage, FormPage, history_rows, list_or_export, submit
 

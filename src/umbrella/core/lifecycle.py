@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
+from django.db.models import Case, IntegerField, TextChoices, Value, When
 from django.utils.translation import gettext as _
 
 from umbrella.core.errors import InvalidTransition
@@ -17,24 +20,38 @@ class Step:
     label: str
 
 
+def in_lifecycle_order(field: str, states: type[TextChoices]) -> Case:
+    """An ordering expression: `field`'s states in the order the lifecycle declares them, not alphabetically."""
+    return Case(*(When(**{field: state}, then=Value(index)) for index, state in enumerate(states.values)),
+                default=Value(len(states.values)), output_field=IntegerField())
+
+
 class Lifecycle:
     def __init__(self, *steps: Step) -> None:
         self.steps = {step.name: step for step in steps}
 
-    def step(self, name: str, current: str) -> Step:
-        """The step `name` from state `current`, or InvalidTransition naming the steps that are possible."""
+    def step(self, name: str, record: Any, *, may: Callable[[str], bool] = lambda step: False) -> Step:
+        """The step `name` from the record's state, or InvalidTransition saying, as a person would, why not and
+        which steps the reader may take instead (`may`: whether this reader may take a step now). The error
+        carries the record's address, so a page refusing it links back to the record."""
         step = self.steps.get(name)
         if step is None:
-            raise InvalidTransition(_("There is no step called %(step)s.") % {"step": repr(name)}, step=name, state=current)
-        if current not in step.sources:
-            possible = ", ".join(self.possible(current)) or _("none")
-            raise InvalidTransition(
-                _("Cannot %(step)s from state %(state)s; possible steps: %(possible)s.")
-                % {"step": str(step.label).lower(), "state": repr(current), "possible": possible},
-                step=name,
-                state=current,
-            )
+            raise InvalidTransition(_("There is no step called %(step)s.") % {"step": repr(name)}, step=name, state=record.state)
+        if record.state not in step.sources:
+            raise InvalidTransition(self._refusal(step, record, may), step=name, state=record.state,
+                                    record=str(record), url=record.get_absolute_url())
         return step
 
     def possible(self, current: str) -> list[str]:
         return [name for name, step in self.steps.items() if current in step.sources]
+
+    def _refusal(self, step: Step, record: Any, may: Callable[[str], bool]) -> str:
+        names = {"record": record._meta.verbose_name, "state": record.get_state_display(), "step": step.label}
+        if record.state == step.target:
+            why = _("This %(record)s is already %(state)s.") % names
+        else:
+            why = _("This %(record)s is %(state)s, so “%(step)s” is not possible now.") % names
+        yours = [str(self.steps[name].label) for name in self.possible(record.state) if may(name)]
+        if not yours:
+            return why
+        return f"{why} {_('You could: %(steps)s.') % {'steps': ', '.join(yours)}}"

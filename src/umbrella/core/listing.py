@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy
 
 from umbrella.core.access import Actor
 from umbrella.core.errors import Invalid
+from umbrella.core.lifecycle import in_lifecycle_order
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,9 @@ class Column:
 class Filter:
     """`choices` are what a page offers this actor; `known` (when given) is every value that names something,
     whoever asks, so a donor without records the actor may see filters to an empty list instead of being
-    refused. Any other value is refused with `unknown`, never ignored (which would return everything)."""
+    refused. Any other value is refused with `unknown`, never ignored (which would return everything).
+    `condition` (when given) builds the filter from the value instead of `lookup`, for what no one field holds
+    (a pledge past its availability date and not shipped)."""
 
     name: str
     label: str
@@ -37,11 +40,22 @@ class Filter:
     choices: Callable[[Actor], Sequence[tuple[str, str]]]
     known: Callable[[], Collection[str]] | None = None
     unknown: str = gettext_lazy("%(value)s is not one of the choices.")
+    condition: Callable[[str, Actor], Q] | None = None
+
+    def q(self, value: str, actor: Actor) -> Q:
+        return self.condition(value, actor) if self.condition is not None else Q(**{self.lookup: value})
 
     def accepts(self, value: str, actor: Actor) -> bool:
         if self.known is not None:
             return value in {str(known) for known in self.known()}
         return value in {str(choice) for choice, _ in self.choices(actor)}
+
+
+def flag_filter(name: str, label: str, condition: Callable[[Actor], Q]) -> Filter:
+    """A yes/no filter: the records `condition` flags, or the others. Spelled "True"/"False" as the API's
+    booleans are (`params_of`)."""
+    return Filter(name, label, "", lambda actor: [("True", gettext_lazy("yes")), ("False", gettext_lazy("no"))],
+                  condition=lambda value, actor: condition(actor) if value == "True" else ~condition(actor))
 
 
 @dataclass(frozen=True)
@@ -53,6 +67,11 @@ class Listing:
     search_alternatives: Callable[[str], Collection[str]] = lambda text: ()
     default_sort: str = ""
     page_size: int = 50
+    flag: Callable[[Any], str] | None = None  # what a row is flagged with ("overdue"), or "" for none
+    states: Mapping[str, Any] = field(default_factory=dict)  # sort key → its TextChoices, sorted in lifecycle order
+
+    def flag_of(self, obj: Any) -> str:
+        return self.flag(obj) if self.flag is not None else ""
 
     def sort_keys(self) -> tuple[str, ...]:
         return tuple(column.sort for column in self.columns if column.sort)
@@ -93,7 +112,7 @@ class SortLink:
 @dataclass
 class ListResult:
     page: Any
-    rows: list[tuple[Any, list[tuple[Any, bool]]]]  # (record, [(cell, numeric), ...])
+    rows: list[tuple[Any, list[tuple[Any, bool]], str]]  # (record, [(cell, numeric), ...], flag)
     headers: list[SortLink]
     filters: list[FilterState]
     search: str
@@ -112,7 +131,7 @@ def filtered(listing: Listing, queryset: QuerySet, params: Mapping[str, str], ac
         if not value:
             continue
         if spec.accepts(value, actor):
-            queryset = queryset.filter(**{spec.lookup: value})
+            queryset = queryset.filter(spec.q(value, actor))
         else:
             problems[spec.name] = [spec.unknown % {"value": repr(value)}]
     sort = params.get("sort", "")
@@ -130,9 +149,13 @@ def filtered(listing: Listing, queryset: QuerySet, params: Mapping[str, str], ac
     return queryset.order_by(*_ordering(listing, params))
 
 
-def _ordering(listing: Listing, params: Mapping[str, str]) -> list[str]:
+def _ordering(listing: Listing, params: Mapping[str, str]) -> list[Any]:
     requested = params.get("sort", "")
-    if requested.removeprefix("-") in listing.sort_keys():
+    key = requested.removeprefix("-")
+    if key in listing.states:
+        order = in_lifecycle_order(key, listing.states[key])
+        return [order.desc() if requested.startswith("-") else order.asc(), "pk"]
+    if key in listing.sort_keys():
         return [requested, "pk"]
     return [*(listing.default_sort.split(",") if listing.default_sort else []), "pk"]
 
@@ -161,7 +184,7 @@ def run(listing: Listing, queryset: QuerySet, params: QueryDict, actor: Actor) -
         else:
             headers.append(SortLink(column.label, None, "", "", column.numeric))
     filters = [FilterState(spec.name, spec.label, spec.choices(actor), params.get(spec.name, "")) for spec in listing.filters]
-    rows = [(obj, [(column.value(obj), column.numeric) for column in listing.columns]) for obj in page.object_list]
+    rows = [(obj, [(column.value(obj), column.numeric) for column in listing.columns], listing.flag_of(obj)) for obj in page.object_list]
     return ListResult(
         page=page, rows=rows, headers=headers, filters=filters, search=params.get("q", ""),
         total=paginator.count, querystring=_querystring(params, page=None), columns=listing.columns,

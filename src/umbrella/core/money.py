@@ -24,21 +24,3 @@ def eur(value: object) -> Decimal:
     if not amount.is_finite():
         raise ValueError(f"{value!r} is not a finite amount")
     return amount.quantize(CENT, rounding=ROUND_HALF_EVEN)
-
-
-def format_eur(amount: Decimal | None) -> str:
-    if amount is None:
-        return "—"
-    return f"EUR {amount:,.2f}"
-
-
-def format_eur_short(amount: Decimal | float | None) -> str:
-    """For chart labels: EUR 9.27 bn, EUR 412.5 m, EUR 12,300."""
-    if amount is None:
-        return "—"
-    value = float(amount)
-    if abs(value) >= 1e9:
-        return f"EUR {value / 1e9:,.2f} bn"
-    if abs(value) >= 1e6:
-        return f"EUR {value / 1e6:,.1f} m"
-    return f"EUR {value:,.0f}"

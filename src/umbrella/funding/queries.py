@@ -13,6 +13,7 @@ from django.utils.translation import gettext, gettext_lazy
 from umbrella.core.access import Actor, OrganizationKind
 from umbrella.core.errors import Invalid
 from umbrella.core.listing import Column, Filter, Listing
+from umbrella.core.numbers import number
 from umbrella.funding import fairshare
 from umbrella.funding.models import COUNTED_STATES, DEFAULT_FLOOR_EUR, FairShareYear, Funding, FundingState
 from umbrella.funding.rates import rate_on
@@ -33,8 +34,8 @@ FUNDING = Listing(
         Column(gettext_lazy("Funding"), lambda o: f"{o.reference} {o.year}", sort="reference", link=True),
         Column(gettext_lazy("Donor"), lambda o: o.owner.name, sort="owner__name"),
         Column(gettext_lazy("Year"), lambda o: o.year, sort="year", numeric=True),
-        Column(gettext_lazy("Amount"), lambda o: f"{o.amount:,.2f} {o.currency}", sort="amount", numeric=True),
-        Column(gettext_lazy("Value (EUR)"), lambda o: f"{o.value_eur:,.2f}", sort="value_eur", numeric=True),
+        Column(gettext_lazy("Amount"), lambda o: f"{number(o.amount, 2)} {o.currency}", sort="amount", numeric=True),
+        Column(gettext_lazy("Value (EUR)"), lambda o: number(o.value_eur, 2), sort="value_eur", numeric=True),
         Column(gettext_lazy("Category"), lambda o: o.get_category_display(), sort="category"),
         Column(gettext_lazy("Channel"), lambda o: o.get_channel_display(), sort="channel"),
         Column(gettext_lazy("State"), lambda o: o.get_state_display(), sort="state"),
@@ -49,6 +50,7 @@ FUNDING = Listing(
             unknown=gettext_lazy("No such donor: %(value)s.")),
     ),
     search=("reference", "notes", "owner__name"),
+    states={"state": FundingState},
     default_sort="-year",
 )
 

@@ -15,7 +15,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from umbrella.core import services
-from umbrella.core.access import Actor, OrganizationKind, Role, get_visible, require_owner, require_role
+from umbrella.core.access import Actor, OrganizationKind, Role, allowed, get_visible, require_owner, require_role
 from umbrella.core.errors import InvalidTransition
 from umbrella.funding.models import FUNDING_LIFECYCLE, FairShareYear, Funding, FundingState, FxRate
 from umbrella.funding.rates import rate_on
@@ -78,7 +78,7 @@ def update_funding(*, actor: Actor, funding_id: int, expected_version: int, chan
 def advance_funding(*, actor: Actor, funding_id: int, step: str, expected_version: int) -> Funding:
     with transaction.atomic():
         funding = _locked(actor, funding_id)
-        target = FUNDING_LIFECYCLE.step(step, funding.state).target
+        target = FUNDING_LIFECYCLE.step(step, funding, may=lambda other: allowed(require_funding_editor, actor, funding)).target
         require_funding_editor(actor, funding)
         return services.update_record(actor=actor, obj=funding, changes={"state": target}, expected_version=expected_version, action=step)
 

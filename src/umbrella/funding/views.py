@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 from umbrella.core.access import Marking, allowed, get_visible
 from umbrella.core.errors import DomainError
 from umbrella.core.exports import FORMATS
-from umbrella.core.money import format_eur, format_eur_short
+from umbrella.core.numbers import format_eur, format_eur_short, number
 from umbrella.funding import services
 from umbrella.funding.models import FUNDING_LIFECYCLE, FairShareYear, Funding
 from umbrella.funding.queries import FUNDING, fair_share, funding_records
@@ -46,7 +46,7 @@ def funding_detail(request: HttpRequest, pk: int) -> HttpResponse:
         title=str(funding), obj=funding,
         fields=[
             (_("Donor"), funding.owner.name), (_("Reference"), funding.reference), (_("Year"), funding.year),
-            (_("Amount"), f"{funding.amount:,.2f} {funding.currency}"),
+            (_("Amount"), f"{number(funding.amount, 2)} {funding.currency}"),
             (_("Rate used"), f"1 EUR = {funding.units_per_eur.normalize():f} {funding.currency} (on or before {funding.fx_date})"),
             (_("Value"), format_eur(funding.value_eur)), (_("Category"), funding.get_category_display()),
             (_("Channel"), funding.get_channel_display()), (_("State"), funding.get_state_display()),
@@ -110,7 +110,7 @@ def fair_share_page(request: HttpRequest) -> HttpResponse:
         return table_download(request.GET["format"], f"{_('Fair share')} {year}", header, rows)
     chart = bar_chart(_("Counted towards the fair share (bar) against the target (tick), EUR"),
                       [Bar(s.name, float(s.counted_eur), format_eur_short(s.counted_eur), marker=float(s.target_eur),
-                           marker_text=_("target %(target)s") % {"target": format_eur(s.target_eur)}) for s in report.shares]) if report.complete else None
+                           marker_text=_("target %(target)s") % {"target": format_eur_short(s.target_eur)}) for s in report.shares]) if report.complete else None
     return render(request, "funding/fair_share.html", {
         "year": year, "report": report, "chart": chart, "years": _years(request),
         "rows": [{"share": s, "gap_eur": report.gap_eur(s), "percent": report.percent(s)} for s in report.shares],

@@ -15,6 +15,7 @@ from umbrella.catalog.models import area_label
 from umbrella.core.access import Actor
 from umbrella.core.collation import alphabetical_key
 from umbrella.core.listing import Column, Filter, Listing
+from umbrella.core.numbers import number, units
 from umbrella.matching import reasons as why
 from umbrella.matching.market import Policy
 from umbrella.matching.models import (
@@ -27,6 +28,7 @@ from umbrella.matching.models import (
     RunState,
 )
 from umbrella.needs.models import ListState, Requirement
+from umbrella.pledges.models import PledgeState
 
 STATUS_LABELS = {why.MET: gettext_lazy("met"), why.PARTLY_MET: gettext_lazy("partly met"), why.UNMET: gettext_lazy("unmet")}
 PRIORITIES = (1, 2, 3, 4, 5)
@@ -51,15 +53,16 @@ RUNS = Listing(
     ),
     filters=(Filter("state", gettext_lazy("State"), "state", lambda actor: RunState.choices),),
     default_sort="-id",
+    states={"state": RunState},
 )
 
 
 ALLOCATIONS = Listing(
     columns=(
-        Column(gettext_lazy("Allocation"), lambda o: f"{o.quantity.normalize():f} × {o.pledge.item_type.name}", sort="id", link=True),
+        Column(gettext_lazy("Allocation"), lambda o: f"{units(o.quantity)} × {o.pledge.item_type.name}", sort="id", link=True),
         Column(gettext_lazy("Donor"), lambda o: o.pledge.owner.name, sort="pledge__owner__name"),
         Column(gettext_lazy("Requirement"), lambda o: requirement_label(o.requirement), sort="requirement__priority"),
-        Column(gettext_lazy("Covers"), lambda o: f"{o.covers.normalize():f}", numeric=True),
+        Column(gettext_lazy("Covers"), lambda o: units(o.covers), numeric=True),
         Column(gettext_lazy("Pledge state"), lambda o: o.pledge.get_state_display(), sort="pledge__state"),
         Column(gettext_lazy("State"), lambda o: o.get_state_display(), sort="state"),
     ),
@@ -68,6 +71,7 @@ ALLOCATIONS = Listing(
         Filter("priority", gettext_lazy("Priority"), "requirement__priority", lambda actor: [(str(p), f"P{p}") for p in PRIORITIES]),
     ),
     search=("pledge__item_type__name", "pledge__owner__name", "requirement__destination", "requirement__item_type__name"),
+    states={"state": AllocationState, "pledge__state": PledgeState},
     default_sort="requirement__priority",
 )
 
@@ -179,8 +183,8 @@ def run_points_text(run: MatchRun) -> str:
     from `with_decisions`), a run awaiting review or superseded by what it planned."""
     if run.state == RunState.DECIDED:
         return _("%(approved)s approved of %(planned)s planned") % {
-            "approved": f"{getattr(run, 'approved_points', None) or 0.0:,.1f}", "planned": f"{run.objective:,.1f}"}
-    return _("%(planned)s planned") % {"planned": f"{run.objective:,.1f}"}
+            "approved": number(getattr(run, "approved_points", None) or 0.0, 1), "planned": number(run.objective, 1)}
+    return _("%(planned)s planned") % {"planned": number(run.objective, 1)}
 
 
 def with_decisions(runs):
@@ -341,7 +345,7 @@ def _decided_gaps(actor: Actor, requirements: list[dict], latest_run: MatchRun |
         requirement, outcome = found[gap["id"]], outcomes.get(gap["id"])
         rows.append({
             "requirement": requirement.pk, "label": requirement_label(requirement), "priority": requirement.priority,
-            "quantity": requirement.quantity, "covered": gap["decided"],
+            "quantity": requirement.quantity, "covered": gap["decided"], "needed_by": requirement.needed_by,
             "in_run": outcome.covered if outcome is not None else None,
             "reason_text": reason_text(outcome.reason, outcome.late_days, [named.get(n, f"#{n}") for n in outcome.named]) if outcome else "",
         })

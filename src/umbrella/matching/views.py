@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 
 from umbrella.core.access import Actor, allowed, get_visible
 from umbrella.core.errors import DomainError, Invalid
+from umbrella.core.numbers import number, percent, units
 from umbrella.matching import services
 from umbrella.matching.models import Allocation, AllocationState, MatchRun, RunState
 from umbrella.matching.queries import (
@@ -141,20 +142,24 @@ def _proposal_decision(proposal, run: MatchRun) -> str:
     return {RunState.PROPOSED: _("awaiting review"), RunState.SUPERSEDED: _("superseded")}.get(run.state, _("declined"))
 
 
+def _points(points: float, available: float) -> str:
+    return f"{number(points, 1)} / {number(available, 1)} ({percent(100 * points / available)})"
+
+
 def _run_fields(run: MatchRun, decision: Decision) -> list[tuple[str, object]]:
     available = run.statistics.get("points_available") or 1.0
-    planned = f"{run.objective:,.1f} / {available:,.1f} ({100 * run.objective / available:.1f} %)"
+    planned = _points(run.objective, available)
     if run.state == RunState.DECIDED:
         points = [(_("Coverage points planned, were every proposal approved"), planned),
-                  (_("Coverage points approved"), f"{decision.approved_points:,.1f} / {available:,.1f} "
-                                                   f"({100 * decision.approved_points / available:.1f} %)")]
+                  (_("Coverage points approved"), _points(decision.approved_points, available))]
     else:
         points = [(_("Coverage points planned"), planned)]
     return [
         (_("State"), run.get_state_display()), (_("Created"), f"{run.created_at:%Y-%m-%d %H:%M} UTC ({run.created_by or _('system')})"),
         *points,
-        (_("Greedy baseline (coverage points)"), f"{run.statistics.get('greedy_points', 0):,.1f}"),
-        (_("Objective with preferences / greedy"), f"{run.statistics.get('objective', 0):,.3f} / {run.statistics.get('greedy_objective', 0):,.3f}"),
+        (_("Greedy baseline (coverage points)"), number(run.statistics.get("greedy_points", 0), 1)),
+        (_("Objective with preferences / greedy"),
+         f"{number(run.statistics.get('objective', 0), 3)} / {number(run.statistics.get('greedy_objective', 0), 3)}"),
         (_("Approved allocations"), _("kept fixed") if run.keep_approved else _("planned again")),
         (_("Fleet-diversity penalty"), run.diversity_points),
         (_("Decided"), f"{run.decided_at:%Y-%m-%d %H:%M} UTC ({run.decided_by})" if run.decided_at else None),
@@ -232,7 +237,7 @@ def allocation_detail(request: HttpRequest, pk: int) -> HttpResponse:
         title=str(allocation), obj=allocation,
         fields=[
             (_("Pledge"), str(allocation.pledge)), (_("Requirement"), requirement_label(allocation.requirement)),
-            (_("Quantity (pledge units)"), f"{allocation.quantity.normalize():f}"), (_("Covers (requirement units)"), f"{allocation.covers.normalize():f}"),
+            (_("Quantity (pledge units)"), units(allocation.quantity)), (_("Covers (requirement units)"), units(allocation.covers)),
             (_("State"), allocation.get_state_display()), (_("Approved from"), str(run) if run else None),
             *([(_("Reason for release"), allocation.release_reason)] if allocation.release_reason else []),
         ],

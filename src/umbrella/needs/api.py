@@ -101,6 +101,7 @@ class RequirementFilters(Schema):
     q: str | None = None
     priority: int | None = Field(None, ge=1, le=5)
     area: str | None = Field(None, description="Capability area code; an unknown one is a 422")
+    overdue: bool | None = Field(None, description="True: requirements past their needed-by date and not fully covered; False: the others")
     sort: sort_type(REQUIREMENTS) | None = Field(None, description="Prefix - to reverse")
 
 

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from umbrella.core import services
-from umbrella.core.access import Actor, OrganizationKind, Role, get_visible, require_owner, require_role
+from umbrella.core.access import Actor, OrganizationKind, Role, allowed, get_visible, require_owner, require_role
 from umbrella.core.errors import Conflict, Invalid, InvalidTransition
 from umbrella.needs.models import LIST_LIFECYCLE, ListState, Requirement, RequirementList
 from umbrella.needs.signals import revision_approved
@@ -79,7 +79,8 @@ def update_requirement_list(*, actor: Actor, list_id: int, expected_version: int
 
 
 def _step(actor: Actor, requirement_list: RequirementList, name: str, expected_version: int, **extra: Any) -> RequirementList:
-    step = LIST_LIFECYCLE.step(name, requirement_list.state)
+    step = LIST_LIFECYCLE.step(name, requirement_list, may=lambda other: other != "supersede"  # taken by approving the next revision
+                               and allowed(require_list_step, actor, requirement_list, other))
     changes = {"state": step.target, **extra}
     return services.update_record(
         actor=actor, obj=requirement_list, changes=changes, expected_version=expected_version, action=name

@@ -118,6 +118,7 @@ class PledgeFilters(Schema):
     donor: str | None = Field(None, description="Donor organization code; one that names no donor is a 422")
     area: str | None = Field(None, description="Capability area code; an unknown one is a 422")
     marking: Marking | None = None
+    overdue: bool | None = Field(None, description="True: pledges past their availability date and not shipped; False: the others")
     sort: sort_type(PLEDGES) | None = Field(None, description="Prefix - to reverse")
 
 

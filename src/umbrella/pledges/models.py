@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
@@ -44,6 +46,8 @@ CLOSING_STEPS = frozenset({"withdraw", "expire"})
 REASON_MAX_LENGTH = 500
 OPEN_STATES = frozenset({S.ANNOUNCED, S.OFFERED, S.ACCEPTED, S.ALLOCATED, S.SHIPPED})
 EDITABLE_STATES = frozenset({S.ANNOUNCED, S.OFFERED})
+# A pledge still in one of these states after its availability date is overdue: it should be on its way.
+NOT_YET_SHIPPED = frozenset({S.ANNOUNCED, S.OFFERED, S.ACCEPTED, S.ALLOCATED})
 
 
 def split_destinations(text: str) -> list[str]:
@@ -95,6 +99,9 @@ class Pledge(OwnedModel):
         self.allowed_destinations = "\n".join(split_destinations(self.allowed_destinations))
         if self.quantity is not None and self.quantity_delivered > self.quantity:
             raise ValidationError({"quantity_delivered": _("Cannot deliver more than was pledged.")})
+
+    def is_overdue(self, today: datetime.date) -> bool:
+        return self.state in NOT_YET_SHIPPED and self.available_from < today
 
     @property
     def destination_list(self) -> list[str]:

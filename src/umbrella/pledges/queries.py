@@ -1,15 +1,30 @@
 """Lists of pledge records that the pages, the API and the exports share: filters, search and sort."""
 
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet, Sum
+from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
 from umbrella.catalog.queries import area_choices
 from umbrella.core.access import Actor, Marking, OrganizationKind
-from umbrella.core.listing import Column, Filter, Listing
-from umbrella.core.money import format_eur
+from umbrella.core.listing import Column, Filter, Listing, flag_filter
+from umbrella.core.numbers import format_eur
 from umbrella.orgs.models import Organization
 from umbrella.orgs.queries import donor_codes
-from umbrella.pledges.models import Pledge, PledgeState
+from umbrella.pledges.models import NOT_YET_SHIPPED, Pledge, PledgeState
+
+OVERDUE = gettext_lazy("overdue")
+
+
+def overdue(actor: Actor) -> Q:
+    """Pledges past their availability date and not shipped (alike for every reader)."""
+    return Q(state__in=NOT_YET_SHIPPED, available_from__lt=timezone.localdate())
+
+
+def pledged_by_donor(actor: Actor) -> dict[int, dict]:
+    """Per donor organization (by id): how many of its live pledges the actor may see, and their value."""
+    rows = (Pledge.objects.visible_to(actor).exclude(state__in=[PledgeState.WITHDRAWN, PledgeState.EXPIRED]).order_by()
+            .values("owner").annotate(n=Count("pk"), value=Sum("value_eur")))
+    return {row["owner"]: row for row in rows}
 
 
 def _donor_choices(actor) -> list[tuple[str, str]]:
@@ -39,7 +54,10 @@ PLEDGES = Listing(
                unknown=gettext_lazy("No such donor: %(value)s.")),
         Filter("area", gettext_lazy("Capability area"), "item_type__capability_area__code", lambda actor: area_choices()),
         Filter("marking", gettext_lazy("Marking"), "marking", lambda actor: Marking.choices),
+        flag_filter("overdue", gettext_lazy("Past availability, not shipped"), overdue),
     ),
     search=("item_type__name", "item_type__code", "reference", "notes", "owner__name"),
     default_sort="-available_from",
+    flag=lambda o: OVERDUE if o.is_overdue(timezone.localdate()) else "",
+    states={"state": PledgeState},
 )

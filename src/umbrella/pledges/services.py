@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 
 from umbrella.catalog.models import ItemType
 from umbrella.core import services
-from umbrella.core.access import Actor, OrganizationKind, Role, deny, get_visible, require_owner, require_role
+from umbrella.core.access import Actor, OrganizationKind, Role, allowed, deny, get_visible, require_owner, require_role
 from umbrella.core.errors import Conflict, Invalid, InvalidTransition
 from umbrella.pledges.models import (
     CLOSING_STEPS,
@@ -145,11 +145,16 @@ def _taken_by_matching(step: str) -> InvalidTransition:
     return InvalidTransition(_("A pledge is allocated by approving a match run, and released when its allocations are."), step=step)
 
 
+def _lifecycle_step(actor: Actor, pledge: Pledge, step: str):
+    """The step from the pledge's state; a refusal names the steps this actor could take instead."""
+    return PLEDGE_LIFECYCLE.step(step, pledge, may=lambda name: name not in ALLOCATION_STEPS and allowed(require_step_party, actor, pledge, name))
+
+
 def require_step(actor: Actor, pledge: Pledge, step: str) -> None:
     """Whether the actor may take `step` on the pledge now, as advance_pledge decides before the step's details."""
     if step in ALLOCATION_STEPS:
         raise _taken_by_matching(step)
-    PLEDGE_LIFECYCLE.step(step, pledge.state)
+    _lifecycle_step(actor, pledge, step)
     require_step_party(actor, pledge, step)
 
 
@@ -178,7 +183,7 @@ def _advance(*, actor: Actor, pledge_id: int, step: str, expected_version: int, 
              reason: str | None = None) -> Pledge:
     with transaction.atomic():
         pledge = _locked_pledge(actor, pledge_id)
-        target = PLEDGE_LIFECYCLE.step(step, pledge.state).target
+        target = _lifecycle_step(actor, pledge, step).target
         require_step_party(actor, pledge, step)
         changes: dict[str, Any] = {"state": target, **_step_details(pledge, step, quantity_delivered, reason)}
         pledge = services.update_record(actor=actor, obj=pledge, changes=changes, expected_version=expected_version, action=step)

@@ -6,11 +6,13 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from umbrella.core.access import Marking, Role, allowed, get_visible, require_owner
-from umbrella.core.money import format_eur
+from umbrella.core.numbers import format_eur
 from umbrella.pledges import services
 from umbrella.pledges.models import CLOSING_STEPS, PLEDGE_LIFECYCLE, REASON_MAX_LENGTH, Pledge, PledgeSource, PledgeState
 from umbrella.pledges.queries import PLEDGES, pledges
@@ -20,6 +22,8 @@ from umbrella.ui.pages import ConfirmPage, DetailPage, FormPage, history_rows, l
 # Steps that cannot be taken back: the pledge page leads to a page asking to confirm them (and, for closing
 # steps, why) instead of taking them with one click.
 CONFIRMED_STEPS = frozenset({"accept", "withdraw", "expire", "deliver", "hand_over"})
+# Steps that record goods arriving: before the pledge's availability date they ask to confirm it is so.
+ARRIVAL_STEPS = frozenset({"deliver", "hand_over"})
 STEP_QUESTIONS = {
     "accept": gettext_lazy("Accept %(pledge)s for matching? An accepted pledge is offered to every match run."),
     "withdraw": gettext_lazy("Withdraw %(pledge)s? It cannot be offered again, and whatever was allocated from it is released."),
@@ -71,6 +75,15 @@ class StepForm(ServiceForm):
                 label=gettext_lazy("Quantity delivered"), min_value=1, max_value=pledge.quantity, initial=pledge.quantity)
         if step in CLOSING_STEPS:
             self.fields["reason"] = reason_field(required=True, pledge=pledge)
+        if step in ARRIVAL_STEPS and timezone.localdate() < pledge.available_from:
+            self.fields["before_availability"] = forms.BooleanField(
+                label=_("Yes, before the availability date (%(date)s)") % {"date": date_format(pledge.available_from)},
+                help_text=gettext_lazy("The pledge is not available until then; confirm that it arrived early all the same."),
+                error_messages={"required": gettext_lazy("Tick this to confirm it happened before the availability date.")})
+
+    def service_arguments(self) -> dict:
+        """What the service takes: the early-arrival confirmation is the page's question, not the service's."""
+        return {name: value for name, value in self.cleaned_data.items() if name != "before_availability"}
 
 
 class SourceRemovalForm(ServiceForm):
@@ -180,7 +193,7 @@ def pledge_step(request: HttpRequest, pk: int, step: str) -> HttpResponse:
 
     def take_step() -> Pledge:
         done = services.advance_pledge(actor=request.actor, pledge_id=pk, step=step, expected_version=posted_version(request),
-                                       **form.cleaned_data)
+                                       **form.service_arguments())
         messages.success(request, _("The pledge is now %(state)s.") % {"state": done.get_state_display()})
         return done
 

@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy
 
 from umbrella.core.access import Actor
 from umbrella.core.listing import Column, Listing
-from umbrella.core.money import format_eur
+from umbrella.core.numbers import format_eur
 from umbrella.scenarios.models import WithdrawalScenario
 
 

@@ -14,7 +14,7 @@ from umbrella.catalog.models import area_label
 from umbrella.core.access import OrganizationKind, allowed, get_visible
 from umbrella.core.collation import alphabetical_key
 from umbrella.core.errors import DomainError, Invalid
-from umbrella.core.money import format_eur_short
+from umbrella.core.numbers import format_eur_short, number
 from umbrella.orgs.models import Organization
 from umbrella.scenarios import services
 from umbrella.scenarios.models import WithdrawalScenario
@@ -78,7 +78,7 @@ def scenario_detail(request: HttpRequest, pk: int) -> HttpResponse:
     page = DetailPage(title=str(scenario), obj=scenario, fields=[
         (_("Donors who stop"), ", ".join(results["donors"])), (_("From"), scenario.as_of),
         (_("Requirement list"), results["requirement_list_label"]),
-        (_("Coverage points"), f"{results['coverage_points_before']:,.1f} → {results['coverage_points_after']:,.1f} / {results['points_available']:,.1f}"),
+        (_("Coverage points"), f"{number(results['coverage_points_before'], 1)} → {number(results['coverage_points_after'], 1)} / {number(results['points_available'], 1)}"),
         (_("Pledges and allocations dropping out"), f"{results['pledges_dropped']} / {results['allocations_dropped']}"),
     ], history=history_rows(scenario), extra={
         "results": results, "charts": [(year, _top_up_chart(results, year)) for year in results["top_ups"]],

@@ -5,20 +5,26 @@ reader may see; each query runs once per dashboard, whatever the number of rows.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from decimal import Decimal
+from urllib.parse import urlencode
 
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncMonth
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from umbrella.core.access import Actor, OrganizationKind
+from umbrella.core.access import Actor, OrganizationKind, Role
 from umbrella.core.errors import DomainError
 from umbrella.core.ledger import recent_changes
-from umbrella.core.money import format_eur, format_eur_short
+from umbrella.core.numbers import format_eur_short, number, percent
 from umbrella.funding.queries import fair_share
-from umbrella.matching.models import Allocation, AllocationState
+from umbrella.matching.models import Allocation, AllocationState, MatchRun, RunState
 from umbrella.matching.queries import decided_coverage
-from umbrella.needs.models import ListState, Requirement
+from umbrella.needs import queries as needs_queries
+from umbrella.needs.models import ListState, Requirement, RequirementList
+from umbrella.pledges import queries as pledge_queries
 from umbrella.pledges.models import Pledge, PledgeState
 from umbrella.ui.charts import Bar, bar_chart
 from umbrella.ui.pages import change_rows
@@ -37,14 +43,16 @@ def _coverage(actor: Actor) -> dict | None:
     coverage = decided_coverage(actor, unmet_limit=TOP)
     if not any(cell.total for cell in coverage.by_priority.values()):
         return None  # no approved requirement yet
+    for gap in coverage.unmet:  # each is short of its quantity: past its date, it is overdue
+        gap["overdue"] = gap["needed_by"] < timezone.localdate()
     proposed = coverage.proposed_run
     if proposed is None:
         chart = bar_chart(_("Coverage by approved allocations, by priority (%)"),
-                          [Bar(f"P{p}", cell.percent, f"{cell.percent:.1f} %") for p, cell in coverage.by_priority.items()])
+                          [Bar(f"P{p}", cell.percent, percent(cell.percent)) for p, cell in coverage.by_priority.items()])
     else:
-        chart = bar_chart(_("Coverage by approved allocations, by priority (%) (bar); were the proposed run approved (tick)"),
-                          [Bar(f"P{p}", cell.percent, f"{cell.percent:.1f} %", marker=cell.percent_with_run,
-                               marker_text=_("with the proposed run: %(percent)s") % {"percent": f"{cell.percent_with_run:.1f} %"})
+        chart = bar_chart(_("Coverage by approved allocations, by priority (%%) (bar); if run %(number)s were approved (tick)") % {"number": proposed.pk},
+                          [Bar(f"P{p}", cell.percent, percent(cell.percent), marker=cell.percent_with_run,
+                               marker_text=_("if run %(number)s were approved: %(percent)s") % {"number": proposed.pk, "percent": percent(cell.percent_with_run)})
                            for p, cell in coverage.by_priority.items()])
     return {"coverage": coverage, "proposed": proposed, "chart": chart}
 
@@ -57,7 +65,7 @@ def _by_donor(actor: Actor) -> dict:
     rows = [{**row, "allocated": row["allocated"] or Decimal(0), "delivered": row["delivered"] or Decimal(0)} for row in rows]
     chart = bar_chart(_("Pledged value (bar) and delivered value (tick), largest %(n)d donors") % {"n": DONORS_CHARTED},
                       [Bar(r["owner__name"], float(r["pledged"]), format_eur_short(r["pledged"]), marker=float(r["delivered"]),
-                           marker_text=_("delivered %(value)s") % {"value": format_eur(r["delivered"])}) for r in rows[:DONORS_CHARTED]])
+                           marker_text=_("delivered %(value)s") % {"value": format_eur_short(r["delivered"])}) for r in rows[:DONORS_CHARTED]])
     complete = not Pledge.objects.hidden_from(actor).filter(state__in=LIVE_STATES).exists()
     return {"rows": rows, "chart": chart, "complete": complete}
 
@@ -80,7 +88,7 @@ def _open_requirements(actor: Actor) -> list[dict]:
     for requirement in requirements:
         missing = requirement.quantity - (requirement.covered or 0)
         if missing > 0:
-            open_rows.append({"requirement": requirement, "missing": missing})
+            open_rows.append({"requirement": requirement, "missing": missing, "overdue": needs_queries.is_overdue(requirement)})
             if len(open_rows) == TOP:
                 break
     return open_rows
@@ -90,27 +98,107 @@ def _coming(actor: Actor) -> dict:
     allocations = Allocation.objects.visible_to(actor).filter(state=AllocationState.ACTIVE, pledge__state__in=COMING)
     by_month = list(allocations.annotate(month=TruncMonth("pledge__available_from")).values("month").annotate(n=Count("id"))
                     .order_by("month"))
-    upcoming = list(allocations.select_related("pledge__owner", "pledge__item_type", "requirement")
-                    .order_by("pledge__available_from", "id")[:TOP])
+    upcoming = [(allocation, allocation.pledge.is_overdue(timezone.localdate())) for allocation in
+                allocations.select_related("pledge__owner", "pledge__item_type", "requirement").order_by("pledge__available_from", "id")[:TOP]]
     chart = bar_chart(_("Allocated consignments by month they are available"),
-                      [Bar(row["month"].strftime("%Y-%m"), row["n"], str(row["n"])) for row in by_month[:18]])
+                      [Bar(row["month"].strftime("%Y-%m"), row["n"], number(row["n"])) for row in by_month[:18]])
     return {"upcoming": upcoming, "chart": chart, "total": sum(row["n"] for row in by_month)}
 
 
+@dataclass(frozen=True)
+class QueueItem:
+    """What waits for the reader: how many records, and the list showing exactly those."""
+
+    label: str
+    count: int
+    url: str
+    overdue: bool = False
+
+
+def _list_url(name: str, **params: str) -> str:
+    return f"{reverse(name)}?{urlencode(params)}"
+
+
+def _by_state(queryset, states: list[str]) -> dict[str, int]:
+    counts = dict(queryset.filter(state__in=states).order_by().values("state").annotate(n=Count("pk")).values_list("state", "n"))
+    return {state: counts.get(state, 0) for state in states}
+
+
+def _overdue_requirements(actor: Actor, owned: bool = False) -> list[QueueItem]:
+    """Requirements past their needed-by date and not fully covered, per approved list, linked to the list filtered so."""
+    requirements = Requirement.objects.visible_to(actor).filter(needs_queries.overdue(actor), requirement_list__state=ListState.APPROVED)
+    if owned:
+        requirements = requirements.filter(requirement_list__owner=actor.organization)
+    per_list = requirements.values("requirement_list", "requirement_list__title").annotate(n=Count("pk")).order_by("requirement_list")
+    return [QueueItem(_("Requirements past their needed-by date, not fully covered (%(list)s)") % {"list": row["requirement_list__title"]},
+                      row["n"], f"{reverse('requirement-list', args=[row['requirement_list']])}?overdue=True", overdue=True)
+            for row in per_list]
+
+
+def _coordination_queue(actor: Actor) -> list[QueueItem]:
+    queue: list[QueueItem] = []
+    if actor.has_role(Role.APPROVER):
+        pledges = _by_state(Pledge.objects.visible_to(actor), [PledgeState.OFFERED])
+        lists = _by_state(RequirementList.objects.visible_to(actor), [ListState.PROPOSED])
+        runs = _by_state(MatchRun.objects.visible_to(actor), [RunState.PROPOSED])
+        queue += [
+            QueueItem(_("Pledges to accept"), pledges[PledgeState.OFFERED], _list_url("pledges", state=PledgeState.OFFERED)),
+            QueueItem(_("Requirement lists to approve"), lists[ListState.PROPOSED], _list_url("requirement-lists", state=ListState.PROPOSED)),
+            QueueItem(_("Match runs to review"), runs[RunState.PROPOSED], _list_url("match-runs", state=RunState.PROPOSED)),
+        ]
+    overdue_pledges = Pledge.objects.visible_to(actor).filter(pledge_queries.overdue(actor)).count()
+    return [*queue, QueueItem(_("Pledges past their availability date, not shipped"), overdue_pledges,
+                              _list_url("pledges", overdue="True"), overdue=True), *_overdue_requirements(actor)]
+
+
+def _donor_queue(actor: Actor) -> list[QueueItem]:
+    own = Pledge.objects.visible_to(actor).filter(owner=actor.organization)
+    code = actor.organization.code
+    queue: list[QueueItem] = []
+    if actor.has_role(Role.EDITOR):
+        counts = _by_state(own, [PledgeState.ANNOUNCED, PledgeState.ALLOCATED])
+        queue += [
+            QueueItem(_("Announced pledges to offer"), counts[PledgeState.ANNOUNCED], _list_url("pledges", state=PledgeState.ANNOUNCED, donor=code)),
+            QueueItem(_("Allocated pledges to ship"), counts[PledgeState.ALLOCATED], _list_url("pledges", state=PledgeState.ALLOCATED, donor=code)),
+        ]
+    overdue = own.filter(pledge_queries.overdue(actor)).count()
+    return [*queue, QueueItem(_("Your pledges past their availability date, not shipped"), overdue,
+                              _list_url("pledges", overdue="True", donor=code), overdue=True)]
+
+
+def _recipient_queue(actor: Actor) -> list[QueueItem]:
+    queue: list[QueueItem] = []
+    if actor.has_role(Role.EDITOR):
+        lists = _by_state(RequirementList.objects.visible_to(actor), [ListState.DRAFT])
+        pledges = _by_state(Pledge.objects.visible_to(actor), [PledgeState.SHIPPED, PledgeState.DELIVERED])
+        queue += [
+            QueueItem(_("Requirement lists to propose"), lists[ListState.DRAFT], _list_url("requirement-lists", state=ListState.DRAFT)),
+            QueueItem(_("Deliveries to confirm"), pledges[PledgeState.SHIPPED], _list_url("pledges", state=PledgeState.SHIPPED)),
+            QueueItem(_("Handovers to confirm"), pledges[PledgeState.DELIVERED], _list_url("pledges", state=PledgeState.DELIVERED)),
+        ]
+    return [*queue, *_overdue_requirements(actor, owned=True)]
+
+
 def coordination(actor: Actor) -> dict:
-    return {"kind": "coordination", "coverage": _coverage(actor), "donors": _by_donor(actor),
+    return {"kind": "coordination", "queue": _coordination_queue(actor), "coverage": _coverage(actor), "donors": _by_donor(actor),
             "fair_share": _fair_share(actor), "changes": change_rows(recent_changes(actor, TOP))}
+
+
+def _in_lifecycle_order(pledges) -> list[dict]:
+    """Pledges counted and valued per state, each state by its label, in the order of the lifecycle."""
+    rows = {row["state"]: row for row in pledges.order_by().values("state").annotate(n=Count("pk"), value=Sum("value_eur"))}
+    return [{**rows[state], "label": state.label} for state in PledgeState if state in rows]
 
 
 def donor(actor: Actor) -> dict:
     own = Pledge.objects.visible_to(actor).filter(owner=actor.organization)
-    return {"kind": "donor", "own_by_state": own.values("state").annotate(n=Count("pk"), value=Sum("value_eur")).order_by("state"),
+    return {"kind": "donor", "queue": _donor_queue(actor), "own_by_state": _in_lifecycle_order(own),
             "open": _open_requirements(actor), "fair_share": _fair_share(actor, donor=actor.organization.code),
             "changes": change_rows(recent_changes(actor, TOP))}
 
 
 def recipient(actor: Actor) -> dict:
-    return {"kind": "recipient", "coming": _coming(actor), "coverage": _coverage(actor), "changes": change_rows(recent_changes(actor, TOP))}
+    return {"kind": "recipient", "queue": _recipient_queue(actor), "coming": _coming(actor), "coverage": _coverage(actor), "changes": change_rows(recent_changes(actor, TOP))}
 
 
 def public(actor: Actor) -> dict:

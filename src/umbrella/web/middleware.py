@@ -75,7 +75,8 @@ class DomainErrorMiddleware:
         if isinstance(exception, Invalid):
             problems = " ".join(message for messages_ in exception.field_errors.values() for message in messages_)
             return render(request, "400.html", {"message": problems}, status=400)
-        return render(request, "409.html", {"message": exception.message}, status=409)
+        back = {"back_url": exception.context.get("url"), "back_to": exception.context.get("record")}
+        return render(request, "409.html", {"message": exception.message, **back}, status=409)
 
 
 class RefuseNulCharacters:
