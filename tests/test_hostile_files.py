@@ -108,12 +108,15 @@ except subprocess.TimeoutExpired:
     child.kill()
     code = child.wait()
 sys.stdout.flush()
-print("\\n" + json.dumps({"code": code, "peak": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024}))
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+print("\\n" + json.dumps({"code": code, "peak": usage.ru_maxrss * 1024, "cpu": usage.ru_utime + usage.ru_stime}))
 """
 
 
 def umbrella(*args: str) -> tuple[int, str, float, int]:
-    """Run the installed `umbrella` command: exit status, output, wall seconds, peak resident bytes."""
+    """Run the installed `umbrella` command: exit status, output, processor seconds, peak resident bytes. Time is
+    the processor time the command used, not the wall clock: on a machine busy with other work the clock counts
+    the waiting too, while the work a hostile file costs shows in the processor time alone."""
     command = [str(Path(sys.executable).with_name("umbrella")), *args]
     env = {**os.environ, "UMBRELLA_DATABASE_URL": _test_database_url()}
     started = time.monotonic()
@@ -122,7 +125,8 @@ def umbrella(*args: str) -> tuple[int, str, float, int]:
     seconds = time.monotonic() - started
     output, _, measured = result.stdout.decode().rstrip("\n").rpartition("\n")
     report = json.loads(measured)
-    return report["code"], output, seconds, report["peak"]
+    assert seconds < SAFETY_TIMEOUT
+    return report["code"], output, report["cpu"], report["peak"]
 
 
 @pytest.mark.django_db
@@ -140,7 +144,7 @@ def test_the_command_refuses_a_hostile_file_fast_and_within_memory(personas, tmp
 
     assert code == 2, output
     assert message in output
-    assert seconds - start_up < SECONDS, f"{seconds:.1f} s against {start_up:.1f} s to start"
+    assert seconds - start_up < SECONDS, f"{seconds:.1f} processor seconds against {start_up:.1f} to start"
     assert peak < PEAK_BYTES, f"{peak / 2**20:.0f} MB"
 
 
