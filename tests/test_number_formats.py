@@ -19,8 +19,8 @@ NBSP = "\xa0"
 
 @pytest.mark.parametrize("language, expected", [
     ("en", ["107,114.8", "35.2 %", "EUR 2,540,000,000.00", "EUR 2,540,000,000", "EUR 2.54 bn", "EUR 412.5 m", "2.5", "12,000", "35.20 %"]),
-    ("uk", [f"107{NBSP}114,8", "35,2 %", f"EUR 2{NBSP}540{NBSP}000{NBSP}000,00", f"EUR 2{NBSP}540{NBSP}000{NBSP}000", "EUR 2,54 bn",
-            "EUR 412,5 m", "2,5", f"12{NBSP}000", "35,20 %"]),
+    ("uk", [f"107{NBSP}114,8", "35,2 %", f"2{NBSP}540{NBSP}000{NBSP}000,00 EUR", f"2{NBSP}540{NBSP}000{NBSP}000 EUR", "2,54 млрд EUR",
+            "412,5 млн EUR", "2,5", f"12{NBSP}000", "35,20 %"]),
 ])
 def test_one_helper_formats_every_kind_of_figure_per_language(language, expected):
     with translation.override(language):

@@ -18,6 +18,7 @@ from tests import factories
 from tests.browser.conftest import _own_database
 from tests.test_cli_json import UMBRELLA
 from tests.test_ledger import execute, problems_of
+from tests.test_tracker import write_release
 from umbrella.core.models import ChangeRecord
 from umbrella.core.upgrade import adopt_schema_changes, recorded
 from umbrella.core.verify import ledgered_models, verify
@@ -98,8 +99,11 @@ def test_a_database_of_the_last_release_upgrades_and_still_verifies(tmp_path):
     if database_url:
         env["UMBRELLA_DATABASE_URL"] = database_url
     try:
-        subprocess.run([sys.executable, "-m", "umbrella", "demo", "--no-serve", "--scale", "0.02"], cwd=tmp_path,
-                       env={**env, "PYTHONPATH": str(old / "src")}, check=True, capture_output=True, timeout=600)
+        old_umbrella = {"cwd": tmp_path, "env": {**env, "PYTHONPATH": str(old / "src")}, "check": True, "capture_output": True, "timeout": 600}
+        subprocess.run([sys.executable, "-m", "umbrella", "demo", "--no-serve", "--scale", "0.02"], **old_umbrella)
+        # A tracker release naming a donor in letters beyond ASCII, sealed the way that release sealed rows.
+        release = write_release(tmp_path / "release", '"Türkiye","TUR",2025,1,0.5,0.1,0.1,0.3,0.6,0.1,1100,0.045\n')
+        subprocess.run([sys.executable, "-m", "umbrella", "import", "kiel", str(release), "--user", "hq-staff"], **old_umbrella)
         subprocess.run([UMBRELLA, "migrate"], env=env, check=True, capture_output=True, timeout=600)
         result = subprocess.run([UMBRELLA, "ledger", "verify", "--json"], env=env, capture_output=True, text=True, timeout=600)
         report = json.loads(result.stdout)

@@ -40,6 +40,15 @@ def seal(*documents: Any) -> str:
     return hashlib.sha256(b"\n".join(canonical_json(document) for document in documents)).hexdigest()
 
 
+def still_sealed(digest: str, *documents: Any) -> bool:
+    """Whether the documents still hash to the digest recorded when they were sealed. Releases before 2026-11-25
+    sealed the same JSON with every non-ASCII character escaped (a tracker release naming Türkiye, a reason
+    naming a city in Cyrillic); their digests, kept in the ledger and never rewritten, are checked in that form."""
+    escaped = b"\n".join(json.dumps(document, sort_keys=True, separators=(",", ":"), cls=DjangoJSONEncoder).encode()
+                         for document in documents)
+    return digest in (seal(*documents), hashlib.sha256(escaped).hexdigest())
+
+
 def _stored_value(field: models.Field, value: Any) -> Any:
     """The value as the database gives it back, so a replay compares equal to a fresh read."""
     if isinstance(value, Decimal) and isinstance(field, models.DecimalField):

@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from umbrella.core.access import Actor, VisibleQuerySet, visibility_q
-from umbrella.core.ledger import seal
+from umbrella.core.ledger import still_sealed
 from umbrella.core.models import OwnedModel
 from umbrella.pledges.models import REASON_MAX_LENGTH
 
@@ -56,7 +56,7 @@ class MatchRun(OwnedModel):
 
     def sealed_rows_problem(self) -> str | None:
         """For `umbrella ledger verify`: whether the proposals and reasons still hash to the recorded digest."""
-        if seal(self.sealed_results()) != self.results_digest:
+        if not still_sealed(self.results_digest, self.sealed_results()):
             return "its proposals or reasons no longer match the digest recorded with the run."
         return None
 

@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from umbrella.core.access import Marking, VisibleQuerySet
-from umbrella.core.ledger import seal
+from umbrella.core.ledger import still_sealed
 from umbrella.core.models import OwnedModel, marking_field
 
 MONEY = {"max_digits": 20, "decimal_places": 2}
@@ -41,7 +41,7 @@ class TrackerRelease(OwnedModel):
 
     def sealed_rows_problem(self) -> str | None:
         """For `umbrella ledger verify`: whether the imported rows still hash to the recorded digest."""
-        if seal(*self.sealed_rows()) != self.rows_digest:
+        if not still_sealed(self.rows_digest, *self.sealed_rows()):
             return "its imported rows no longer match the digest recorded with the release."
         return None
 
