@@ -3,6 +3,7 @@ list that says what to do, an NSN found as it is displayed, and an admin that sa
 signed in without admin rights."""
 
 import re
+from pathlib import Path
 
 import pytest
 from django.test import Client
@@ -110,3 +111,13 @@ def test_the_admin_tells_a_signed_in_person_without_admin_rights_not_allowed(as_
 def test_the_admin_still_offers_its_sign_in_to_someone_not_signed_in(client):
     response = client.get("/admin/", follow=True)
     assert response.status_code == 200 and 'name="password"' in response.content.decode()
+
+
+def test_every_table_in_every_template_scrolls_in_its_own_box():
+    """A table wider than a phone scrolls inside its box instead of widening the page (the phone journey checks
+    the pages it visits; this checks every template, so a new table cannot forget it)."""
+    root = Path(__file__).resolve().parents[1] / "src" / "umbrella"
+    bare = [f"{template.relative_to(root)}:{number}" for template in sorted(root.rglob("templates/**/*.html"))
+            for number, line in enumerate(template.read_text().splitlines(), start=1)
+            if re.search(r'(?<!<div class="scroll">)<table[ >]', line)]
+    assert bare == [], "wrap these in <div class=\"scroll\">: " + ", ".join(bare)

@@ -133,3 +133,14 @@ def test_an_unknown_filter_value_is_refused_not_ignored(personas, as_client, mar
     run = services.run_match(actor=personas.coordinator)
     response = as_client("coordinator").get(f"/matching/{run.pk}/", {"donor": "999999"})
     assert response.status_code == 400 and "Select a valid choice" in response.content.decode()
+
+
+def test_opening_the_approval_address_without_a_form_leads_back_to_the_run(personas, as_client, market):  # noqa: F811
+    """A reload, the browser's history, or a refusal sending the browser back to the confirmation page opens the
+    approval address with GET: it answers with the run's page, never a blank 405."""
+    run = services.run_match(actor=personas.coordinator)
+    client = as_client("coordinator")
+    assert _approve(client, run, all_=True, confirmed=True).status_code == 302  # the run is decided
+    again = client.get(f"/matching/{run.pk}/approve/")
+    assert again.status_code == 302 and again["Location"] == f"/matching/{run.pk}/"
+    assert Allocation.objects.filter(proposal__run=run).count() == ProposedAllocation.objects.filter(run=run).count()

@@ -194,10 +194,13 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "matching/run_detail.html", {"page": page}, status=400 if filters.errors else 200)
 
 
-@require_POST
 @login_required
 def run_approve(request: HttpRequest, pk: int) -> HttpResponse:
     run = get_visible(MatchRun.objects.select_related("requirement_list"), request.actor, pk=pk)
+    if request.method != "POST":
+        # Reached by reloading, from history, or after a refusal sent the browser back to its confirmation page:
+        # the run's own page says what state it is in and what may be done with it.
+        return redirect("match-run", pk=pk)
     services.require_allocation_approver(request.actor)
     chosen = None if request.POST.get("all") else request.POST.getlist("proposal")
     if chosen is not None and not all(value.isdigit() for value in chosen):

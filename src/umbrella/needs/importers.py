@@ -30,7 +30,7 @@ def find_draft_list(actor, reference: str) -> RequirementList | None:
 @imports.register
 class RequirementImporter(imports.Importer):
     organization_kinds = frozenset({OrganizationKind.RECIPIENT})
-    example = {"item_type": "SHELL-155-HE", "quantity": "2000", "priority": "1", "needed_by": "2026-12-31", "destination": "Kharkiv",
+    example = {"item_type": "AMM-155-M795", "quantity": "2000", "priority": "1", "needed_by": "2026-12-31", "destination": "Kharkiv",
                "accept_substitutes": "yes", "marking": "coordination", "list_series": "UA-WINTER"}
     kind = "requirements"
     label = gettext_lazy("Requirements")

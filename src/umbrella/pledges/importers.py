@@ -31,7 +31,7 @@ SOURCE_COLUMNS = {"source_kind": "kind", "source_url": "url", "source_document":
 @imports.register
 class PledgeImporter(imports.Importer):
     organization_kinds = frozenset({OrganizationKind.DONOR})
-    example = {"item_type": "SHELL-155-HE", "quantity": "1000", "available_from": "2026-03-01", "value_eur": "3500000",
+    example = {"item_type": "AMM-155-M795", "quantity": "1000", "available_from": "2026-03-01", "value_eur": "3500000",
                "reference": "PKG-2026-01", "marking": "coordination", "source_kind": "official",
                "source_url": "https://example.org/announcement", "source_date": "2026-01-15"}
     kind = "pledges"
