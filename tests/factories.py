@@ -22,9 +22,11 @@ _numbers = itertools.count(1)
 def item_type(personas, **overrides) -> ItemType:
     number = next(_numbers)
     fields = {
-        "code": f"T-{number:04d}", "name": f"Test item {number}",
+        "code": f"T-{number:04d}",
+        "name": f"Test item {number}",
         "capability_area": CapabilityArea.objects.get(code="artillery"),
-        "unit_value_eur": Decimal("1000.00"), "standard": "155 mm NATO",
+        "unit_value_eur": Decimal("1000.00"),
+        "standard": "155 mm NATO",
     }
     fields.update(overrides)
     return catalog.create_item_type(actor=personas.coordinator, fields=fields)
@@ -61,8 +63,17 @@ def pledge(personas, *, donor: str = "donor_editor", marking: str = Marking.COOR
 
 
 def advance(personas, pledge_obj: Pledge, *steps: str) -> Pledge:
-    who = {"offer": "donor_editor", "ship": "donor_editor", "withdraw": "donor_editor", "accept": "coordinator",
-           "allocate": "coordinator", "release": "coordinator", "expire": "coordinator", "deliver": "recipient", "hand_over": "recipient"}
+    who = {
+        "offer": "donor_editor",
+        "ship": "donor_editor",
+        "withdraw": "donor_editor",
+        "accept": "coordinator",
+        "allocate": "coordinator",
+        "release": "coordinator",
+        "expire": "coordinator",
+        "deliver": "recipient",
+        "hand_over": "recipient",
+    }
     for step in steps:
         actor = personas[who[step]] if pledge_obj.owner.code == "XDA" or who[step] != "donor_editor" else personas["second_donor"]
         if step in pledges.ALLOCATION_STEPS:  # in real life: approving a match run (umbrella.matching)
@@ -70,6 +81,7 @@ def advance(personas, pledge_obj: Pledge, *steps: str) -> Pledge:
                 pledge_obj = pledges.record_allocation_step(actor=actor, pledge_id=pledge_obj.pk, step=step)
             continue
         reason = f"Test: {step}" if step in CLOSING_STEPS else None
-        pledge_obj = pledges.advance_pledge(actor=actor, pledge_id=pledge_obj.pk, step=step, expected_version=pledge_obj.version,
-                                            reason=reason)
+        pledge_obj = pledges.advance_pledge(
+            actor=actor, pledge_id=pledge_obj.pk, step=step, expected_version=pledge_obj.version, reason=reason
+        )
     return pledge_obj

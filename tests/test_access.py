@@ -21,7 +21,9 @@ def test_a_pledge_is_seen_by_exactly_the_organizations_its_marking_releases_it_t
     pledge = factories.pledge(personas, marking=marking)
     seen_by = {name for name in PERSONA_NAMES if Pledge.objects.visible_to(personas[name]).filter(pk=pledge.pk).exists()}
     assert seen_by == WHO_SEES[marking]
-    sources_seen_by = {name for name in PERSONA_NAMES if PledgeSource.objects.visible_to(personas[name]).filter(pledge=pledge).exists()}
+    sources_seen_by = {
+        name for name in PERSONA_NAMES if PledgeSource.objects.visible_to(personas[name]).filter(pledge=pledge).exists()
+    }
     assert sources_seen_by == WHO_SEES[marking]
 
 
@@ -56,8 +58,12 @@ def test_no_password_or_token_secret_reaches_the_logs(personas, client, caplog):
 
     caplog.set_level("DEBUG")
     client.post("/sign-in/", {"username": "alice", "password": "a-secret-password-typo"})
-    _, secret = issue_token(actor=Actor.system("tests"), user_id=personas.donor_editor.user.pk,
-                            organization_id=personas.donor_editor.organization.pk, name="t")
+    _, secret = issue_token(
+        actor=Actor.system("tests"),
+        user_id=personas.donor_editor.user.pk,
+        organization_id=personas.donor_editor.organization.pk,
+        name="t",
+    )
     client.get("/api/v1/pledges", HTTP_AUTHORIZATION=f"Bearer {secret}x")
     logged = "\n".join(record.getMessage() for record in caplog.records)
     assert "refused sign-in for 'alice'" in logged

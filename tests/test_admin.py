@@ -26,7 +26,8 @@ def listed(client, url: str) -> set:
 
 def entries_about(*records) -> set[int]:
     return {
-        entry.sequence for record in records
+        entry.sequence
+        for record in records
         for entry in ChangeRecord.objects.filter(entity=record._meta.label_lower, entity_id=str(record.pk))
     }
 
@@ -43,11 +44,17 @@ def test_another_nations_owner_only_pledge_its_sources_and_entries_are_missing_f
     entries = listed(hq_admin, "/admin/core/changerecord/")
     assert entries_about(shown, shown_source) <= entries and not entries_about(hidden, hidden_source) & entries
 
-    for url in (f"/admin/pledges/pledge/{hidden.pk}/change/", f"/admin/pledges/pledgesource/{hidden_source.pk}/change/",
-                *(f"/admin/core/changerecord/{sequence}/change/" for sequence in entries_about(hidden, hidden_source))):
+    for url in (
+        f"/admin/pledges/pledge/{hidden.pk}/change/",
+        f"/admin/pledges/pledgesource/{hidden_source.pk}/change/",
+        *(f"/admin/core/changerecord/{sequence}/change/" for sequence in entries_about(hidden, hidden_source)),
+    ):
         assert hq_admin.get(url).status_code == 404, url
-    for url in (f"/admin/pledges/pledge/{shown.pk}/change/", f"/admin/pledges/pledgesource/{shown_source.pk}/change/",
-                *(f"/admin/core/changerecord/{sequence}/change/" for sequence in entries_about(shown, shown_source))):
+    for url in (
+        f"/admin/pledges/pledge/{shown.pk}/change/",
+        f"/admin/pledges/pledgesource/{shown_source.pk}/change/",
+        *(f"/admin/core/changerecord/{sequence}/change/" for sequence in entries_about(shown, shown_source)),
+    ):
         assert hq_admin.get(url).status_code == 200, url
 
 
@@ -90,4 +97,6 @@ def test_a_donors_staff_member_reads_only_their_own_account_in_the_admin(persona
 
 @pytest.mark.django_db
 def test_headquarters_staff_read_every_account(personas, hq_admin):
-    assert {actor.user.pk for actor in personas.actors.values() if actor.user is not None} <= listed(hq_admin, "/admin/auth/user/")
+    assert {actor.user.pk for actor in personas.actors.values() if actor.user is not None} <= listed(
+        hq_admin, "/admin/auth/user/"
+    )

@@ -20,14 +20,23 @@ JSON = "application/json"
 def token_for(personas):
     def issue(name: str) -> tuple[Client, int]:
         actor = personas[name]
-        token, secret = issue_token(actor=Actor.system("tests"), user_id=actor.user.pk, organization_id=actor.organization.pk, name="t")
+        token, secret = issue_token(
+            actor=Actor.system("tests"), user_id=actor.user.pk, organization_id=actor.organization.pk, name="t"
+        )
         return Client(HTTP_AUTHORIZATION=f"Bearer {secret}"), token.pk
+
     return issue
 
 
 def pledge_body(item_code: str, quantity: int = 3) -> str:
-    return json.dumps({"item_type": item_code, "quantity": quantity, "available_from": "2026-06-01",
-                       "sources": [{"kind": "official", "url": "https://example.invalid/x", "date": "2026-05-01"}]})
+    return json.dumps(
+        {
+            "item_type": item_code,
+            "quantity": quantity,
+            "available_from": "2026-06-01",
+            "sources": [{"kind": "official", "url": "https://example.invalid/x", "date": "2026-05-01"}],
+        }
+    )
 
 
 @pytest.mark.django_db
@@ -48,7 +57,9 @@ def test_an_update_needs_the_current_etag(personas, token_for):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("field, value", [("owner", "XDB"), ("marking", "public"), ("version", 9), ("created_by", 1), ("state", "accepted")])
+@pytest.mark.parametrize(
+    "field, value", [("owner", "XDB"), ("marking", "public"), ("version", 9), ("created_by", 1), ("state", "accepted")]
+)
 def test_fields_umbrella_owns_cannot_be_mass_assigned(personas, token_for, field, value):
     client, _ = token_for("donor_editor")
     pledge = factories.pledge(personas)
@@ -71,7 +82,10 @@ def test_a_create_with_an_idempotency_key_happens_once(personas, token_for):
     different = client.post("/api/v1/pledges", pledge_body(item.code, 4), content_type=JSON, HTTP_IDEMPOTENCY_KEY="k-1")
     assert different.status_code == 422
     other_org, _ = token_for("second_donor")
-    assert other_org.post("/api/v1/pledges", pledge_body(item.code), content_type=JSON, HTTP_IDEMPOTENCY_KEY="k-1").status_code == 201
+    assert (
+        other_org.post("/api/v1/pledges", pledge_body(item.code), content_type=JSON, HTTP_IDEMPOTENCY_KEY="k-1").status_code
+        == 201
+    )
 
 
 @pytest.mark.django_db
@@ -81,8 +95,11 @@ def test_a_duplicate_while_the_first_is_still_running_is_a_conflict(personas, to
 
     client, _ = token_for("donor_editor")
     item = factories.item_type(personas)
-    IdempotencyRecord.objects.create(scope=scope_of(personas.donor_editor), key="busy", request_hash=__import__("hashlib").sha256(
-        b"POST /api/v1/pledges\n" + pledge_body(item.code).encode()).hexdigest())
+    IdempotencyRecord.objects.create(
+        scope=scope_of(personas.donor_editor),
+        key="busy",
+        request_hash=__import__("hashlib").sha256(b"POST /api/v1/pledges\n" + pledge_body(item.code).encode()).hexdigest(),
+    )
     response = client.post("/api/v1/pledges", pledge_body(item.code), content_type=JSON, HTTP_IDEMPOTENCY_KEY="busy")
     assert response.status_code == 409
 
@@ -96,6 +113,7 @@ def test_a_revoked_or_expired_token_stops_working_on_the_next_request(personas, 
     assert refused.status_code == 401 and refused["WWW-Authenticate"] == "Bearer"
     client, token_id = token_for("donor_editor")
     from umbrella.orgs.models import ApiToken
+
     ApiToken.objects.filter(pk=token_id).update(expires_at=timezone.now())
     assert client.get("/api/v1/pledges").status_code == 401
     assert Client(HTTP_AUTHORIZATION="Bearer umb_nothing").get("/api/v1/pledges").status_code == 401
@@ -103,11 +121,17 @@ def test_a_revoked_or_expired_token_stops_working_on_the_next_request(personas, 
 
 @pytest.mark.django_db
 def test_tokens_are_stored_hashed_and_their_issue_is_ledgered(personas):
-    token, secret = issue_token(actor=Actor.system("tests"), user_id=personas.donor_editor.user.pk,
-                                organization_id=personas.donor_editor.organization.pk, name="t")
+    token, secret = issue_token(
+        actor=Actor.system("tests"),
+        user_id=personas.donor_editor.user.pk,
+        organization_id=personas.donor_editor.organization.pk,
+        name="t",
+    )
     assert secret not in token.key_hash and len(token.key_hash) == 64
     entry = ChangeRecord.objects.order_by("-sequence").first()
-    assert entry.action == "issue-token" and secret not in json.dumps(entry.after) and token.key_hash not in json.dumps(entry.after)
+    assert (
+        entry.action == "issue-token" and secret not in json.dumps(entry.after) and token.key_hash not in json.dumps(entry.after)
+    )
 
 
 @pytest.mark.django_db
@@ -129,8 +153,12 @@ def test_entries_the_actor_may_not_see_are_reduced_to_their_hash(personas, token
     seen = owner.get(f"/api/v1/ledger/entries/{sequence}").json()
     redacted = other.get(f"/api/v1/ledger/entries/{sequence}").json()
     assert seen["redacted"] is False and seen["after"]["quantity"] == hidden.quantity
-    assert redacted == {**{k: None for k in seen if k not in ("sequence", "leaf_hash", "redacted")},
-                        "sequence": sequence, "leaf_hash": seen["leaf_hash"], "redacted": True}
+    assert redacted == {
+        **{k: None for k in seen if k not in ("sequence", "leaf_hash", "redacted")},
+        "sequence": sequence,
+        "leaf_hash": seen["leaf_hash"],
+        "redacted": True,
+    }
 
 
 @pytest.mark.django_db

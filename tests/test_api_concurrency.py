@@ -28,6 +28,7 @@ def ensure_base_data() -> None:
         call_command("migrate", "core", "0001", verbosity=0)
         call_command("migrate", verbosity=0)
     from umbrella.catalog.models import CapabilityArea
+
     if not CapabilityArea.objects.exists():
         call_command("migrate", "catalog", "0001", verbosity=0)
         call_command("migrate", verbosity=0)
@@ -37,7 +38,9 @@ def ensure_base_data() -> None:
 
 def request(url: str, method: str = "GET", body: dict | None = None, headers: dict | None = None) -> tuple[int, dict, str | None]:
     data = json.dumps(body).encode() if body is not None else None
-    prepared = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json", **(headers or {})})
+    prepared = urllib.request.Request(
+        url, data=data, method=method, headers={"Content-Type": "application/json", **(headers or {})}
+    )
     try:
         with urllib.request.urlopen(prepared, timeout=60) as response:
             return response.status, json.loads(response.read() or b"null"), response.headers.get("ETag")
@@ -51,7 +54,9 @@ def test_concurrent_conditional_updates_lose_nothing(live_server):
     personas = load_personas()
     pledge = factories.pledge(personas, quantity=1)
     actor = personas.donor_editor
-    _, secret = issue_token(actor=Actor.system("tests"), user_id=actor.user.pk, organization_id=actor.organization.pk, name="race")
+    _, secret = issue_token(
+        actor=Actor.system("tests"), user_id=actor.user.pk, organization_id=actor.organization.pk, name="race"
+    )
     auth = {"Authorization": f"Bearer {secret}"}
     url = f"{live_server.url}/api/v1/pledges/{pledge.pk}"
     statuses: Counter = Counter()
@@ -83,5 +88,8 @@ def test_concurrent_conditional_updates_lose_nothing(live_server):
 def pledge_updates(pledge_id: int) -> list[dict]:
     from umbrella.core.models import ChangeRecord
 
-    return list(ChangeRecord.objects.filter(entity="pledges.pledge", entity_id=str(pledge_id), action="update")
-                .order_by("sequence").values("after"))
+    return list(
+        ChangeRecord.objects.filter(entity="pledges.pledge", entity_id=str(pledge_id), action="update")
+        .order_by("sequence")
+        .values("after")
+    )

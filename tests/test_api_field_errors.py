@@ -12,8 +12,13 @@ from umbrella.core.access import Actor
 from umbrella.orgs.services import issue_token
 
 MEMBERS = ["donor_editor", "donor_viewer", "coordinator", "auditor", "observer", "recipient"]
-BAD_PLEDGE = {"item_type": "ART-X", "quantity": "many", "available_from": "soon",
-              "sources": [{"kind": "rumour", "url": "https://example.invalid/p"}], "colour": "blue"}
+BAD_PLEDGE = {
+    "item_type": "ART-X",
+    "quantity": "many",
+    "available_from": "soon",
+    "sources": [{"kind": "rumour", "url": "https://example.invalid/p"}],
+    "colour": "blue",
+}
 
 
 def api_client(actor, language: str) -> Client:
@@ -54,7 +59,9 @@ def test_a_refused_filter_and_a_refused_sort_come_in_the_same_shape(personas, pe
 @pytest.mark.parametrize("language", ["en", "uk"])
 @pytest.mark.parametrize("persona", ["donor_editor", "second_donor"])
 def test_a_malformed_pledge_gets_each_fields_problem_in_the_readers_language(personas, persona, language):
-    answer = api_client(personas[persona], language).post("/api/v1/pledges", data=json.dumps(BAD_PLEDGE), content_type="application/json")
+    answer = api_client(personas[persona], language).post(
+        "/api/v1/pledges", data=json.dumps(BAD_PLEDGE), content_type="application/json"
+    )
     assert answer.status_code == 422
     errors = answer.json()["errors"]
     assert errors == {

@@ -55,7 +55,9 @@ def list_parameters() -> list[tuple[str, str, dict]]:
 @pytest.fixture
 def coordinator_client(personas):
     actor = personas.coordinator
-    _, secret = issue_token(actor=Actor.system("tests"), user_id=actor.user.pk, organization_id=actor.organization.pk, name="lists")
+    _, secret = issue_token(
+        actor=Actor.system("tests"), user_id=actor.user.pk, organization_id=actor.organization.pk, name="lists"
+    )
     return Client(HTTP_AUTHORIZATION=f"Bearer {secret}")
 
 
@@ -123,8 +125,9 @@ def test_a_page_refuses_an_unknown_filter_value_and_sort_key(as_client):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("debug", [False, True])
-def test_an_unexpected_error_under_the_api_is_a_logged_problem_without_internals(personas, coordinator_client, monkeypatch,
-                                                                                 settings, caplog, debug):
+def test_an_unexpected_error_under_the_api_is_a_logged_problem_without_internals(
+    personas, coordinator_client, monkeypatch, settings, caplog, debug
+):
     settings.DEBUG = debug  # django-ninja's own handler answers a traceback as text/plain in debug mode
 
     def fault(actor):  # a fault injected where a query would fail, to reach the API's last-resort handler

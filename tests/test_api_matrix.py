@@ -39,13 +39,23 @@ MISSING = 10**9
 
 def build_world(personas) -> dict:
     """One visible (public) and one hidden (owner-only) object of every kind, in the states each operation needs."""
-    coordinator, recipient, donor_a, donor_b = personas.coordinator, personas.recipient, personas.donor_editor, personas.second_donor
+    coordinator, recipient, donor_a, donor_b = (
+        personas.coordinator,
+        personas.recipient,
+        personas.donor_editor,
+        personas.second_donor,
+    )
     item = factories.item_type(personas, marking=Marking.PUBLIC)
     other = factories.item_type(personas, marking=Marking.PUBLIC)
     hidden_item = factories.item_type(personas, marking=Marking.OWNER)
     from umbrella.catalog import services as catalog
-    link = catalog.create_compatibility(actor=coordinator, fields={"source": item, "kind": "fires", "target": other, "marking": Marking.PUBLIC})
-    hidden_link = catalog.create_compatibility(actor=coordinator, fields={"source": other, "kind": "fires", "target": item, "marking": Marking.OWNER})
+
+    link = catalog.create_compatibility(
+        actor=coordinator, fields={"source": item, "kind": "fires", "target": other, "marking": Marking.PUBLIC}
+    )
+    hidden_link = catalog.create_compatibility(
+        actor=coordinator, fields={"source": other, "kind": "fires", "target": item, "marking": Marking.OWNER}
+    )
     draft = factories.requirement_list(personas, requirements=1, marking=Marking.PUBLIC, item=item)
     hidden_draft = factories.requirement_list(personas, requirements=1, marking=Marking.OWNER, item=item)
     approved = factories.requirement_list(personas, requirements=1, marking=Marking.PUBLIC, item=item)
@@ -53,14 +63,26 @@ def build_world(personas) -> dict:
     approved = needs.approve_requirement_list(actor=coordinator, list_id=approved.pk, expected_version=approved.version)
     pledge = factories.pledge(personas, marking=Marking.PUBLIC, item=item)
     pledges.add_pledge_source(actor=donor_a, pledge_id=pledge.pk, fields=factories.source(url="https://example.invalid/2"))
-    hidden_pledge = pledges.create_pledge(actor=donor_b, fields={"item_type": item, "quantity": 2, "available_from": dt.date(2026, 5, 1),
-                                                                 "marking": Marking.OWNER}, sources=[factories.source(), factories.source()])
+    hidden_pledge = pledges.create_pledge(
+        actor=donor_b,
+        fields={"item_type": item, "quantity": 2, "available_from": dt.date(2026, 5, 1), "marking": Marking.OWNER},
+        sources=[factories.source(), factories.source()],
+    )
     return {
-        **matching_world(personas, item), "item": item, "hidden_item": hidden_item, "link": link, "hidden_link": hidden_link,
-        "draft": draft, "hidden_draft": hidden_draft, "approved": approved,
-        "requirement": draft.requirements.get(), "hidden_requirement": hidden_draft.requirements.get(),
-        "pledge": pledge, "hidden_pledge": hidden_pledge,
-        "source": pledge.sources.order_by("pk").first(), "hidden_source": hidden_pledge.sources.order_by("pk").first(),
+        **matching_world(personas, item),
+        "item": item,
+        "hidden_item": hidden_item,
+        "link": link,
+        "hidden_link": hidden_link,
+        "draft": draft,
+        "hidden_draft": hidden_draft,
+        "approved": approved,
+        "requirement": draft.requirements.get(),
+        "hidden_requirement": hidden_draft.requirements.get(),
+        "pledge": pledge,
+        "hidden_pledge": hidden_pledge,
+        "source": pledge.sources.order_by("pk").first(),
+        "hidden_source": hidden_pledge.sources.order_by("pk").first(),
         **funding_world(personas),
     }
 
@@ -71,19 +93,42 @@ def funding_world(personas) -> dict:
     coordinator = personas.coordinator
 
     def funding(donor, marking):
-        return money.create_funding(actor=personas[donor], fields={
-            "reference": f"API-{donor}", "year": 2026, "amount": Decimal("1000000.00"), "currency": "EUR", "fx_date": dt.date(2026, 1, 15),
-            "category": "purchase", "source_url": "https://example.invalid/funding", "marking": marking})
+        return money.create_funding(
+            actor=personas[donor],
+            fields={
+                "reference": f"API-{donor}",
+                "year": 2026,
+                "amount": Decimal("1000000.00"),
+                "currency": "EUR",
+                "fx_date": dt.date(2026, 1, 15),
+                "category": "purchase",
+                "source_url": "https://example.invalid/funding",
+                "marking": marking,
+            },
+        )
+
     for code, gdp in (("XDA", "4000"), ("XDB", "1000")):
-        orgs.record_gdp(actor=coordinator, organization_id=Organization.objects.get(code=code).pk, year=2025, amount_bn=Decimal(gdp),
-                        currency="EUR", source="tests")
+        orgs.record_gdp(
+            actor=coordinator,
+            organization_id=Organization.objects.get(code=code).pk,
+            year=2025,
+            amount_bn=Decimal(gdp),
+            currency="EUR",
+            source="tests",
+        )
     scenario = scenarios.save_scenario(actor=coordinator, name="Public", donors=["XDA"], as_of=dt.date(2026, 1, 1))
     hidden_scenario = scenarios.save_scenario(actor=coordinator, name="HQ only", donors=["XDB"], as_of=dt.date(2026, 1, 1))
     with transaction.atomic():
         update_record(actor=coordinator, obj=scenario, changes={"marking": Marking.PUBLIC}, expected_version=scenario.version)
-        update_record(actor=coordinator, obj=hidden_scenario, changes={"marking": Marking.OWNER}, expected_version=hidden_scenario.version)
-    return {"funding": funding("donor_editor", Marking.PUBLIC), "hidden_funding": funding("second_donor", Marking.OWNER),
-            "scenario": scenario, "hidden_scenario": hidden_scenario}
+        update_record(
+            actor=coordinator, obj=hidden_scenario, changes={"marking": Marking.OWNER}, expected_version=hidden_scenario.version
+        )
+    return {
+        "funding": funding("donor_editor", Marking.PUBLIC),
+        "hidden_funding": funding("second_donor", Marking.OWNER),
+        "scenario": scenario,
+        "hidden_scenario": hidden_scenario,
+    }
 
 
 def matching_world(personas, item) -> dict:
@@ -92,18 +137,33 @@ def matching_world(personas, item) -> dict:
     coordinator = personas.coordinator
     accepted = []
     for donor, quantity in (("donor_editor", 5), ("second_donor", 2)):
-        offered = pledges.create_pledge(actor=personas[donor], fields={"item_type": item, "quantity": quantity, "available_from": dt.date(2026, 3, 1),
-                                                                       "marking": Marking.PUBLIC}, sources=[factories.source()])
-        offered = pledges.advance_pledge(actor=personas[donor], pledge_id=offered.pk, step="offer", expected_version=offered.version)
-        accepted.append(pledges.advance_pledge(actor=coordinator, pledge_id=offered.pk, step="accept", expected_version=offered.version))
+        offered = pledges.create_pledge(
+            actor=personas[donor],
+            fields={"item_type": item, "quantity": quantity, "available_from": dt.date(2026, 3, 1), "marking": Marking.PUBLIC},
+            sources=[factories.source()],
+        )
+        offered = pledges.advance_pledge(
+            actor=personas[donor], pledge_id=offered.pk, step="offer", expected_version=offered.version
+        )
+        accepted.append(
+            pledges.advance_pledge(actor=coordinator, pledge_id=offered.pk, step="accept", expected_version=offered.version)
+        )
     first = matching.run_match(actor=coordinator)
     allocation, hidden_allocation = matching.approve_proposals(actor=coordinator, run_id=first.pk, expected_version=first.version)
     hidden_run = matching.run_match(actor=coordinator)
     with transaction.atomic():
-        update_record(actor=coordinator, obj=hidden_allocation, changes={"marking": Marking.OWNER}, expected_version=hidden_allocation.version)
+        update_record(
+            actor=coordinator,
+            obj=hidden_allocation,
+            changes={"marking": Marking.OWNER},
+            expected_version=hidden_allocation.version,
+        )
         update_record(actor=coordinator, obj=hidden_run, changes={"marking": Marking.OWNER}, expected_version=hidden_run.version)
-    extra = pledges.create_pledge(actor=personas.donor_editor, fields={"item_type": item, "quantity": 1, "available_from": dt.date(2026, 3, 1),
-                                                                        "marking": Marking.PUBLIC}, sources=[factories.source()])
+    extra = pledges.create_pledge(
+        actor=personas.donor_editor,
+        fields={"item_type": item, "quantity": 1, "available_from": dt.date(2026, 3, 1), "marking": Marking.PUBLIC},
+        sources=[factories.source()],
+    )
     extra = pledges.advance_pledge(actor=personas.donor_editor, pledge_id=extra.pk, step="offer", expected_version=extra.version)
     pledges.advance_pledge(actor=coordinator, pledge_id=extra.pk, step="accept", expected_version=extra.version)
     run = matching.run_match(actor=coordinator)
@@ -130,82 +190,384 @@ def reads(persona):
 
 def seen_by(readers: set[str], writers: set[str] = frozenset(), ok: int = 200):
     """For records most cannot see: ok for `writers`, 403 for other readers, 404 for everyone else."""
-    return lambda persona: ok if persona in writers else 403 if persona in readers and writers else 200 if persona in readers else 404
+    return lambda persona: (
+        ok if persona in writers else 403 if persona in readers and writers else 200 if persona in readers else 404
+    )
 
 
 item_body = {"code": "API-NEW", "name": "New", "capability_area": "drones", "unit_value_eur": "10.00"}
-pledge_body = {"item_type": None, "quantity": 3, "available_from": "2026-06-01",
-               "sources": [{"kind": "official", "url": "https://example.invalid/x", "date": "2026-05-01"}]}
+pledge_body = {
+    "item_type": None,
+    "quantity": 3,
+    "available_from": "2026-06-01",
+    "sources": [{"kind": "official", "url": "https://example.invalid/x", "date": "2026-05-01"}],
+}
 requirement_body = {"item_type": None, "quantity": 4, "priority": 2, "needed_by": "2026-09-01", "destination": "Odesa"}
 source_body = {"kind": "media", "url": "https://example.invalid/m", "date": "2026-05-02"}
-funding_body = {"reference": "API-NEW", "year": 2026, "amount": "250000.00", "currency": "EUR", "fx_date": "2026-02-01",
-                "category": "training", "source_url": "https://example.invalid/f"}
+funding_body = {
+    "reference": "API-NEW",
+    "year": 2026,
+    "amount": "250000.00",
+    "currency": "EUR",
+    "fx_date": "2026-02-01",
+    "category": "training",
+    "source_url": "https://example.invalid/f",
+}
 rate_body = {"currency": "USD", "date": "2026-02-02", "units_per_eur": "1.0850", "source": "ECB"}
 scenario_question = {"donors": ["XDA"], "as_of": "2026-01-01"}
 
-# (method, path) → (path parameters(world, visible, persona, personas), body(world), If-Match version(world), expected(persona), parent-hidden → 404?)
+# (method, path) → (path parameters(world, visible, persona, personas), body(world), If-Match version(world),
+#                   expected(persona), parent-hidden → 404?)
 MATRIX = {
     ("GET", "/api/v1/organizations"): (lambda w, v, p, ps: "/api/v1/organizations", None, None, reads, False),
-    ("GET", "/api/v1/organizations/{code}"): (lambda w, v, p, ps: f"/api/v1/organizations/{'XDA' if v else 'NOPE'}", None, None, reads, True),
+    ("GET", "/api/v1/organizations/{code}"): (
+        lambda w, v, p, ps: f"/api/v1/organizations/{'XDA' if v else 'NOPE'}",
+        None,
+        None,
+        reads,
+        True,
+    ),
     ("GET", "/api/v1/item-types"): (lambda w, v, p, ps: "/api/v1/item-types", None, None, reads, False),
-    ("POST", "/api/v1/item-types"): (lambda w, v, p, ps: "/api/v1/item-types", lambda w: item_body, None, writes(HQ_EDITORS, 201), False),
-    ("GET", "/api/v1/item-types/{item_type_id}"): (lambda w, v, p, ps: f"/api/v1/item-types/{pick(w, 'item', v, p, ps)}", None, None, reads, True),
-    ("PATCH", "/api/v1/item-types/{item_type_id}"): (lambda w, v, p, ps: f"/api/v1/item-types/{pick(w, 'item', v, p, ps)}", lambda w: {"name": "Renamed"}, "item", writes(HQ_EDITORS), True),
-    ("PUT", "/api/v1/item-types/{item_type_id}/marking"): (lambda w, v, p, ps: f"/api/v1/item-types/{pick(w, 'item', v, p, ps)}/marking", lambda w: {"marking": "participants"}, "item", writes(HQ_EDITORS), True),
-    ("DELETE", "/api/v1/item-types/{item_type_id}"): (lambda w, v, p, ps: f"/api/v1/item-types/{pick(w, 'item', v, p, ps)}", None, "item", lambda p: 409 if p in HQ_EDITORS else writes(set())(p), True),
+    ("POST", "/api/v1/item-types"): (
+        lambda w, v, p, ps: "/api/v1/item-types",
+        lambda w: item_body,
+        None,
+        writes(HQ_EDITORS, 201),
+        False,
+    ),
+    ("GET", "/api/v1/item-types/{item_type_id}"): (
+        lambda w, v, p, ps: f"/api/v1/item-types/{pick(w, 'item', v, p, ps)}",
+        None,
+        None,
+        reads,
+        True,
+    ),
+    ("PATCH", "/api/v1/item-types/{item_type_id}"): (
+        lambda w, v, p, ps: f"/api/v1/item-types/{pick(w, 'item', v, p, ps)}",
+        lambda w: {"name": "Renamed"},
+        "item",
+        writes(HQ_EDITORS),
+        True,
+    ),
+    ("PUT", "/api/v1/item-types/{item_type_id}/marking"): (
+        lambda w, v, p, ps: f"/api/v1/item-types/{pick(w, 'item', v, p, ps)}/marking",
+        lambda w: {"marking": "participants"},
+        "item",
+        writes(HQ_EDITORS),
+        True,
+    ),
+    ("DELETE", "/api/v1/item-types/{item_type_id}"): (
+        lambda w, v, p, ps: f"/api/v1/item-types/{pick(w, 'item', v, p, ps)}",
+        None,
+        "item",
+        lambda p: 409 if p in HQ_EDITORS else writes(set())(p),
+        True,
+    ),
     ("GET", "/api/v1/compatibilities"): (lambda w, v, p, ps: "/api/v1/compatibilities", None, None, reads, False),
-    ("POST", "/api/v1/compatibilities"): (lambda w, v, p, ps: "/api/v1/compatibilities", lambda w: {"item": w["item"].code, "kind": "consumes", "related_item": w["link"].target.code}, None, writes(HQ_EDITORS, 201), False),
-    ("GET", "/api/v1/compatibilities/{compatibility_id}"): (lambda w, v, p, ps: f"/api/v1/compatibilities/{pick(w, 'link', v, p, ps)}", None, None, reads, True),
-    ("DELETE", "/api/v1/compatibilities/{compatibility_id}"): (lambda w, v, p, ps: f"/api/v1/compatibilities/{pick(w, 'link', v, p, ps)}", None, "link", writes(HQ_EDITORS, 204), True),
+    ("POST", "/api/v1/compatibilities"): (
+        lambda w, v, p, ps: "/api/v1/compatibilities",
+        lambda w: {"item": w["item"].code, "kind": "consumes", "related_item": w["link"].target.code},
+        None,
+        writes(HQ_EDITORS, 201),
+        False,
+    ),
+    ("GET", "/api/v1/compatibilities/{compatibility_id}"): (
+        lambda w, v, p, ps: f"/api/v1/compatibilities/{pick(w, 'link', v, p, ps)}",
+        None,
+        None,
+        reads,
+        True,
+    ),
+    ("DELETE", "/api/v1/compatibilities/{compatibility_id}"): (
+        lambda w, v, p, ps: f"/api/v1/compatibilities/{pick(w, 'link', v, p, ps)}",
+        None,
+        "link",
+        writes(HQ_EDITORS, 204),
+        True,
+    ),
     ("GET", "/api/v1/requirement-lists"): (lambda w, v, p, ps: "/api/v1/requirement-lists", None, None, reads, False),
-    ("POST", "/api/v1/requirement-lists"): (lambda w, v, p, ps: "/api/v1/requirement-lists", lambda w: {"series": "API-S", "title": "From the API"}, None, writes({"recipient"}, 201), False),
-    ("GET", "/api/v1/requirement-lists/{list_id}"): (lambda w, v, p, ps: f"/api/v1/requirement-lists/{pick(w, 'draft', v, p, ps)}", None, None, reads, True),
-    ("PATCH", "/api/v1/requirement-lists/{list_id}"): (lambda w, v, p, ps: f"/api/v1/requirement-lists/{pick(w, 'draft', v, p, ps)}", lambda w: {"title": "Renamed"}, "draft", writes({"recipient"}), True),
-    ("PUT", "/api/v1/requirement-lists/{list_id}/marking"): (lambda w, v, p, ps: f"/api/v1/requirement-lists/{pick(w, 'draft', v, p, ps)}/marking", lambda w: {"marking": "participants"}, "draft", writes({"recipient"}), True),
-    ("POST", "/api/v1/requirement-lists/{list_id}/steps/{step}"): (lambda w, v, p, ps: f"/api/v1/requirement-lists/{pick(w, 'draft', v, p, ps)}/steps/propose", None, "draft", writes({"recipient"}), True),
-    ("POST", "/api/v1/requirement-lists/{list_id}/revisions"): (lambda w, v, p, ps: f"/api/v1/requirement-lists/{w['approved'].pk if v else pick(w, 'draft', False, p, ps)}/revisions", None, None, writes({"recipient"}, 201), True),
-    ("DELETE", "/api/v1/requirement-lists/{list_id}"): (lambda w, v, p, ps: f"/api/v1/requirement-lists/{pick(w, 'draft', v, p, ps)}", None, "draft", writes({"recipient"}, 204), True),
-    ("GET", "/api/v1/requirement-lists/{list_id}/requirements"): (lambda w, v, p, ps: f"/api/v1/requirement-lists/{pick(w, 'draft', v, p, ps)}/requirements", None, None, reads, True),
-    ("POST", "/api/v1/requirement-lists/{list_id}/requirements"): (lambda w, v, p, ps: f"/api/v1/requirement-lists/{pick(w, 'draft', v, p, ps)}/requirements", lambda w: {**requirement_body, "item_type": w["item"].code}, None, writes({"recipient"}, 201), True),
-    ("GET", "/api/v1/requirements/{requirement_id}"): (lambda w, v, p, ps: f"/api/v1/requirements/{pick(w, 'requirement', v, p, ps)}", None, None, reads, True),
-    ("PATCH", "/api/v1/requirements/{requirement_id}"): (lambda w, v, p, ps: f"/api/v1/requirements/{pick(w, 'requirement', v, p, ps)}", lambda w: {"quantity": 99}, "requirement", writes({"recipient"}), True),
-    ("DELETE", "/api/v1/requirements/{requirement_id}"): (lambda w, v, p, ps: f"/api/v1/requirements/{pick(w, 'requirement', v, p, ps)}", None, "requirement", writes({"recipient"}, 204), True),
+    ("POST", "/api/v1/requirement-lists"): (
+        lambda w, v, p, ps: "/api/v1/requirement-lists",
+        lambda w: {"series": "API-S", "title": "From the API"},
+        None,
+        writes({"recipient"}, 201),
+        False,
+    ),
+    ("GET", "/api/v1/requirement-lists/{list_id}"): (
+        lambda w, v, p, ps: f"/api/v1/requirement-lists/{pick(w, 'draft', v, p, ps)}",
+        None,
+        None,
+        reads,
+        True,
+    ),
+    ("PATCH", "/api/v1/requirement-lists/{list_id}"): (
+        lambda w, v, p, ps: f"/api/v1/requirement-lists/{pick(w, 'draft', v, p, ps)}",
+        lambda w: {"title": "Renamed"},
+        "draft",
+        writes({"recipient"}),
+        True,
+    ),
+    ("PUT", "/api/v1/requirement-lists/{list_id}/marking"): (
+        lambda w, v, p, ps: f"/api/v1/requirement-lists/{pick(w, 'draft', v, p, ps)}/marking",
+        lambda w: {"marking": "participants"},
+        "draft",
+        writes({"recipient"}),
+        True,
+    ),
+    ("POST", "/api/v1/requirement-lists/{list_id}/steps/{step}"): (
+        lambda w, v, p, ps: f"/api/v1/requirement-lists/{pick(w, 'draft', v, p, ps)}/steps/propose",
+        None,
+        "draft",
+        writes({"recipient"}),
+        True,
+    ),
+    ("POST", "/api/v1/requirement-lists/{list_id}/revisions"): (
+        lambda w, v, p, ps: f"/api/v1/requirement-lists/{w['approved'].pk if v else pick(w, 'draft', False, p, ps)}/revisions",
+        None,
+        None,
+        writes({"recipient"}, 201),
+        True,
+    ),
+    ("DELETE", "/api/v1/requirement-lists/{list_id}"): (
+        lambda w, v, p, ps: f"/api/v1/requirement-lists/{pick(w, 'draft', v, p, ps)}",
+        None,
+        "draft",
+        writes({"recipient"}, 204),
+        True,
+    ),
+    ("GET", "/api/v1/requirement-lists/{list_id}/requirements"): (
+        lambda w, v, p, ps: f"/api/v1/requirement-lists/{pick(w, 'draft', v, p, ps)}/requirements",
+        None,
+        None,
+        reads,
+        True,
+    ),
+    ("POST", "/api/v1/requirement-lists/{list_id}/requirements"): (
+        lambda w, v, p, ps: f"/api/v1/requirement-lists/{pick(w, 'draft', v, p, ps)}/requirements",
+        lambda w: {**requirement_body, "item_type": w["item"].code},
+        None,
+        writes({"recipient"}, 201),
+        True,
+    ),
+    ("GET", "/api/v1/requirements/{requirement_id}"): (
+        lambda w, v, p, ps: f"/api/v1/requirements/{pick(w, 'requirement', v, p, ps)}",
+        None,
+        None,
+        reads,
+        True,
+    ),
+    ("PATCH", "/api/v1/requirements/{requirement_id}"): (
+        lambda w, v, p, ps: f"/api/v1/requirements/{pick(w, 'requirement', v, p, ps)}",
+        lambda w: {"quantity": 99},
+        "requirement",
+        writes({"recipient"}),
+        True,
+    ),
+    ("DELETE", "/api/v1/requirements/{requirement_id}"): (
+        lambda w, v, p, ps: f"/api/v1/requirements/{pick(w, 'requirement', v, p, ps)}",
+        None,
+        "requirement",
+        writes({"recipient"}, 204),
+        True,
+    ),
     ("GET", "/api/v1/pledges"): (lambda w, v, p, ps: "/api/v1/pledges", None, None, reads, False),
-    ("POST", "/api/v1/pledges"): (lambda w, v, p, ps: "/api/v1/pledges", lambda w: {**pledge_body, "item_type": w["item"].code}, None, writes({"donor_editor", "second_donor"}, 201), False),
-    ("GET", "/api/v1/pledges/{pledge_id}"): (lambda w, v, p, ps: f"/api/v1/pledges/{pick(w, 'pledge', v, p, ps)}", None, None, reads, True),
-    ("PATCH", "/api/v1/pledges/{pledge_id}"): (lambda w, v, p, ps: f"/api/v1/pledges/{pick(w, 'pledge', v, p, ps)}", lambda w: {"quantity": 7}, "pledge", writes({"donor_editor"}), True),
-    ("PUT", "/api/v1/pledges/{pledge_id}/marking"): (lambda w, v, p, ps: f"/api/v1/pledges/{pick(w, 'pledge', v, p, ps)}/marking", lambda w: {"marking": "coordination"}, "pledge", writes({"donor_editor"}), True),
-    ("POST", "/api/v1/pledges/{pledge_id}/steps/{step}"): (lambda w, v, p, ps: f"/api/v1/pledges/{pick(w, 'pledge', v, p, ps)}/steps/offer", lambda w: {}, "pledge", writes({"donor_editor"}), True),
-    ("DELETE", "/api/v1/pledges/{pledge_id}"): (lambda w, v, p, ps: f"/api/v1/pledges/{pick(w, 'pledge', v, p, ps)}", None, "pledge", writes({"donor_editor"}, 204), True),
-    ("GET", "/api/v1/pledges/{pledge_id}/sources"): (lambda w, v, p, ps: f"/api/v1/pledges/{pick(w, 'pledge', v, p, ps)}/sources", None, None, reads, True),
-    ("POST", "/api/v1/pledges/{pledge_id}/sources"): (lambda w, v, p, ps: f"/api/v1/pledges/{pick(w, 'pledge', v, p, ps)}/sources", lambda w: source_body, None, writes(SOURCE_KEEPERS, 201), True),
-    ("DELETE", "/api/v1/sources/{source_id}"): (lambda w, v, p, ps: f"/api/v1/sources/{pick(w, 'source', v, p, ps)}?reason=Duplicate", None, None, writes(SOURCE_REMOVERS, 204), True),
+    ("POST", "/api/v1/pledges"): (
+        lambda w, v, p, ps: "/api/v1/pledges",
+        lambda w: {**pledge_body, "item_type": w["item"].code},
+        None,
+        writes({"donor_editor", "second_donor"}, 201),
+        False,
+    ),
+    ("GET", "/api/v1/pledges/{pledge_id}"): (
+        lambda w, v, p, ps: f"/api/v1/pledges/{pick(w, 'pledge', v, p, ps)}",
+        None,
+        None,
+        reads,
+        True,
+    ),
+    ("PATCH", "/api/v1/pledges/{pledge_id}"): (
+        lambda w, v, p, ps: f"/api/v1/pledges/{pick(w, 'pledge', v, p, ps)}",
+        lambda w: {"quantity": 7},
+        "pledge",
+        writes({"donor_editor"}),
+        True,
+    ),
+    ("PUT", "/api/v1/pledges/{pledge_id}/marking"): (
+        lambda w, v, p, ps: f"/api/v1/pledges/{pick(w, 'pledge', v, p, ps)}/marking",
+        lambda w: {"marking": "coordination"},
+        "pledge",
+        writes({"donor_editor"}),
+        True,
+    ),
+    ("POST", "/api/v1/pledges/{pledge_id}/steps/{step}"): (
+        lambda w, v, p, ps: f"/api/v1/pledges/{pick(w, 'pledge', v, p, ps)}/steps/offer",
+        lambda w: {},
+        "pledge",
+        writes({"donor_editor"}),
+        True,
+    ),
+    ("DELETE", "/api/v1/pledges/{pledge_id}"): (
+        lambda w, v, p, ps: f"/api/v1/pledges/{pick(w, 'pledge', v, p, ps)}",
+        None,
+        "pledge",
+        writes({"donor_editor"}, 204),
+        True,
+    ),
+    ("GET", "/api/v1/pledges/{pledge_id}/sources"): (
+        lambda w, v, p, ps: f"/api/v1/pledges/{pick(w, 'pledge', v, p, ps)}/sources",
+        None,
+        None,
+        reads,
+        True,
+    ),
+    ("POST", "/api/v1/pledges/{pledge_id}/sources"): (
+        lambda w, v, p, ps: f"/api/v1/pledges/{pick(w, 'pledge', v, p, ps)}/sources",
+        lambda w: source_body,
+        None,
+        writes(SOURCE_KEEPERS, 201),
+        True,
+    ),
+    ("DELETE", "/api/v1/sources/{source_id}"): (
+        lambda w, v, p, ps: f"/api/v1/sources/{pick(w, 'source', v, p, ps)}?reason=Duplicate",
+        None,
+        None,
+        writes(SOURCE_REMOVERS, 204),
+        True,
+    ),
     ("GET", "/api/v1/match-runs"): (lambda w, v, p, ps: "/api/v1/match-runs", None, None, reads, False),
-    ("POST", "/api/v1/match-runs"): (lambda w, v, p, ps: "/api/v1/match-runs", lambda w: {"keep_approved": True}, None, writes(HQ_EDITORS, 201), False),
-    ("GET", "/api/v1/match-runs/{run_id}"): (lambda w, v, p, ps: f"/api/v1/match-runs/{pick(w, 'run', v, p, ps)}", None, None, seen_by(RUN_READERS), True),
-    ("GET", "/api/v1/match-runs/{run_id}/proposals"): (lambda w, v, p, ps: f"/api/v1/match-runs/{pick(w, 'run', v, p, ps)}/proposals", None, None, seen_by(RUN_READERS), True),
-    ("POST", "/api/v1/match-runs/{run_id}/approve"): (lambda w, v, p, ps: f"/api/v1/match-runs/{pick(w, 'run', v, p, ps)}/approve", lambda w: {}, "run", seen_by(RUN_READERS, HQ_APPROVERS), True),
+    ("POST", "/api/v1/match-runs"): (
+        lambda w, v, p, ps: "/api/v1/match-runs",
+        lambda w: {"keep_approved": True},
+        None,
+        writes(HQ_EDITORS, 201),
+        False,
+    ),
+    ("GET", "/api/v1/match-runs/{run_id}"): (
+        lambda w, v, p, ps: f"/api/v1/match-runs/{pick(w, 'run', v, p, ps)}",
+        None,
+        None,
+        seen_by(RUN_READERS),
+        True,
+    ),
+    ("GET", "/api/v1/match-runs/{run_id}/proposals"): (
+        lambda w, v, p, ps: f"/api/v1/match-runs/{pick(w, 'run', v, p, ps)}/proposals",
+        None,
+        None,
+        seen_by(RUN_READERS),
+        True,
+    ),
+    ("POST", "/api/v1/match-runs/{run_id}/approve"): (
+        lambda w, v, p, ps: f"/api/v1/match-runs/{pick(w, 'run', v, p, ps)}/approve",
+        lambda w: {},
+        "run",
+        seen_by(RUN_READERS, HQ_APPROVERS),
+        True,
+    ),
     ("GET", "/api/v1/allocations"): (lambda w, v, p, ps: "/api/v1/allocations", None, None, reads, False),
-    ("GET", "/api/v1/allocations/{allocation_id}"): (lambda w, v, p, ps: f"/api/v1/allocations/{pick(w, 'allocation', v, p, ps)}", None, None, seen_by(ALLOCATION_READERS), True),
-    ("POST", "/api/v1/allocations/{allocation_id}/release"): (lambda w, v, p, ps: f"/api/v1/allocations/{pick(w, 'allocation', v, p, ps)}/release", None, "allocation", seen_by(ALLOCATION_READERS, HQ_APPROVERS), True),
+    ("GET", "/api/v1/allocations/{allocation_id}"): (
+        lambda w, v, p, ps: f"/api/v1/allocations/{pick(w, 'allocation', v, p, ps)}",
+        None,
+        None,
+        seen_by(ALLOCATION_READERS),
+        True,
+    ),
+    ("POST", "/api/v1/allocations/{allocation_id}/release"): (
+        lambda w, v, p, ps: f"/api/v1/allocations/{pick(w, 'allocation', v, p, ps)}/release",
+        None,
+        "allocation",
+        seen_by(ALLOCATION_READERS, HQ_APPROVERS),
+        True,
+    ),
     ("GET", "/api/v1/funding"): (lambda w, v, p, ps: "/api/v1/funding", None, None, reads, False),
-    ("POST", "/api/v1/funding"): (lambda w, v, p, ps: "/api/v1/funding", lambda w: funding_body, None, writes({"donor_editor", "second_donor"}, 201), False),
-    ("GET", "/api/v1/funding/{funding_id}"): (lambda w, v, p, ps: f"/api/v1/funding/{pick(w, 'funding', v, p, ps)}", None, None, reads, True),
-    ("PATCH", "/api/v1/funding/{funding_id}"): (lambda w, v, p, ps: f"/api/v1/funding/{pick(w, 'funding', v, p, ps)}", lambda w: {"amount": "2000000.00"}, "funding", writes({"donor_editor"}), True),
-    ("PUT", "/api/v1/funding/{funding_id}/marking"): (lambda w, v, p, ps: f"/api/v1/funding/{pick(w, 'funding', v, p, ps)}/marking", lambda w: {"marking": "coordination"}, "funding", writes({"donor_editor"}), True),
-    ("POST", "/api/v1/funding/{funding_id}/steps/{step}"): (lambda w, v, p, ps: f"/api/v1/funding/{pick(w, 'funding', v, p, ps)}/steps/commit", None, "funding", writes({"donor_editor"}), True),
+    ("POST", "/api/v1/funding"): (
+        lambda w, v, p, ps: "/api/v1/funding",
+        lambda w: funding_body,
+        None,
+        writes({"donor_editor", "second_donor"}, 201),
+        False,
+    ),
+    ("GET", "/api/v1/funding/{funding_id}"): (
+        lambda w, v, p, ps: f"/api/v1/funding/{pick(w, 'funding', v, p, ps)}",
+        None,
+        None,
+        reads,
+        True,
+    ),
+    ("PATCH", "/api/v1/funding/{funding_id}"): (
+        lambda w, v, p, ps: f"/api/v1/funding/{pick(w, 'funding', v, p, ps)}",
+        lambda w: {"amount": "2000000.00"},
+        "funding",
+        writes({"donor_editor"}),
+        True,
+    ),
+    ("PUT", "/api/v1/funding/{funding_id}/marking"): (
+        lambda w, v, p, ps: f"/api/v1/funding/{pick(w, 'funding', v, p, ps)}/marking",
+        lambda w: {"marking": "coordination"},
+        "funding",
+        writes({"donor_editor"}),
+        True,
+    ),
+    ("POST", "/api/v1/funding/{funding_id}/steps/{step}"): (
+        lambda w, v, p, ps: f"/api/v1/funding/{pick(w, 'funding', v, p, ps)}/steps/commit",
+        None,
+        "funding",
+        writes({"donor_editor"}),
+        True,
+    ),
     ("GET", "/api/v1/fx-rates"): (lambda w, v, p, ps: "/api/v1/fx-rates", None, None, reads, False),
-    ("POST", "/api/v1/fx-rates"): (lambda w, v, p, ps: "/api/v1/fx-rates", lambda w: rate_body, None, writes(HQ_EDITORS, 201), False),
+    ("POST", "/api/v1/fx-rates"): (
+        lambda w, v, p, ps: "/api/v1/fx-rates",
+        lambda w: rate_body,
+        None,
+        writes(HQ_EDITORS, 201),
+        False,
+    ),
     ("GET", "/api/v1/fair-share/{year}"): (lambda w, v, p, ps: "/api/v1/fair-share/2026", None, None, reads, False),
     ("GET", "/api/v1/scenarios"): (lambda w, v, p, ps: "/api/v1/scenarios", None, None, reads, False),
-    ("GET", "/api/v1/scenarios/{scenario_id}"): (lambda w, v, p, ps: f"/api/v1/scenarios/{pick(w, 'scenario', v, p, ps)}", None, None, reads, True),
-    ("POST", "/api/v1/scenarios"): (lambda w, v, p, ps: "/api/v1/scenarios", lambda w: {**scenario_question, "name": "From the API"}, None, writes(HQ_EDITORS, 201), False),
-    ("POST", "/api/v1/scenarios/preview"): (lambda w, v, p, ps: "/api/v1/scenarios/preview", lambda w: scenario_question, None, writes(HQ_EDITORS), False),
+    ("GET", "/api/v1/scenarios/{scenario_id}"): (
+        lambda w, v, p, ps: f"/api/v1/scenarios/{pick(w, 'scenario', v, p, ps)}",
+        None,
+        None,
+        reads,
+        True,
+    ),
+    ("POST", "/api/v1/scenarios"): (
+        lambda w, v, p, ps: "/api/v1/scenarios",
+        lambda w: {**scenario_question, "name": "From the API"},
+        None,
+        writes(HQ_EDITORS, 201),
+        False,
+    ),
+    ("POST", "/api/v1/scenarios/preview"): (
+        lambda w, v, p, ps: "/api/v1/scenarios/preview",
+        lambda w: scenario_question,
+        None,
+        writes(HQ_EDITORS),
+        False,
+    ),
     ("GET", "/api/v1/ledger/entries"): (lambda w, v, p, ps: "/api/v1/ledger/entries", None, None, reads, False),
-    ("GET", "/api/v1/ledger/entries/{sequence}"): (lambda w, v, p, ps: f"/api/v1/ledger/entries/{1 if v else MISSING}", None, None, reads, True),
+    ("GET", "/api/v1/ledger/entries/{sequence}"): (
+        lambda w, v, p, ps: f"/api/v1/ledger/entries/{1 if v else MISSING}",
+        None,
+        None,
+        reads,
+        True,
+    ),
     ("GET", "/api/v1/ledger/checkpoint"): (lambda w, v, p, ps: "/api/v1/ledger/checkpoint", None, None, reads, False),
-    ("GET", "/api/v1/ledger/proofs/inclusion"): (lambda w, v, p, ps: "/api/v1/ledger/proofs/inclusion?sequence=1", None, None, reads, False),
-    ("GET", "/api/v1/ledger/proofs/consistency"): (lambda w, v, p, ps: "/api/v1/ledger/proofs/consistency?first=1", None, None, reads, False),
+    ("GET", "/api/v1/ledger/proofs/inclusion"): (
+        lambda w, v, p, ps: "/api/v1/ledger/proofs/inclusion?sequence=1",
+        None,
+        None,
+        reads,
+        False,
+    ),
+    ("GET", "/api/v1/ledger/proofs/consistency"): (
+        lambda w, v, p, ps: "/api/v1/ledger/proofs/consistency?first=1",
+        None,
+        None,
+        reads,
+        False,
+    ),
 }
 
 
@@ -254,7 +616,10 @@ def test_operation_matrix(operation, personas, clients):
                 response = clients[persona].generic(method, path, body or "", content_type="application/json", **headers)
                 wrote = ChangeRecord.objects.count() > ledger_before
                 if response.status_code != expected:
-                    failures.append(f"{persona} {'visible' if visible else 'hidden'}: {response.status_code} != {expected} {response.content[:200]!r}")
+                    failures.append(
+                        f"{persona} {'visible' if visible else 'hidden'}: "
+                        f"{response.status_code} != {expected} {response.content[:200]!r}"
+                    )
                 elif response.status_code >= 400 and wrote:
                     failures.append(f"{persona}: a refused request wrote to the ledger")
                 elif response.status_code >= 400 and response["Content-Type"] != "application/problem+json":

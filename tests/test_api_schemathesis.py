@@ -17,8 +17,13 @@ from umbrella.orgs.services import issue_token
 from umbrella.wsgi import application
 
 schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", application)
-CHECKS = [schemathesis.checks.not_a_server_error, status_code_conformance, content_type_conformance,
-          response_schema_conformance, response_headers_conformance]
+CHECKS = [
+    schemathesis.checks.not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    response_headers_conformance,
+]
 
 
 @pytest.fixture
@@ -37,7 +42,9 @@ def keep_connection():
 @pytest.fixture(params=["donor_editor", "coordinator"])
 def bearer(request, personas, keep_connection):
     actor = personas[request.param]
-    _, secret = issue_token(actor=Actor.system("tests"), user_id=actor.user.pk, organization_id=actor.organization.pk, name="fuzz")
+    _, secret = issue_token(
+        actor=Actor.system("tests"), user_id=actor.user.pk, organization_id=actor.organization.pk, name="fuzz"
+    )
     factories.pledge(personas, marking=Marking.PUBLIC)  # something to find at id 1.. for the generated ids
     factories.requirement_list(personas, requirements=2, marking=Marking.PUBLIC)
     return {"Authorization": f"Bearer {secret}"}
@@ -45,7 +52,10 @@ def bearer(request, personas, keep_connection):
 
 @pytest.mark.django_db
 @schema.parametrize()
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
-                                                                  HealthCheck.filter_too_much])
+@settings(
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
 def test_the_api_keeps_its_documented_contract(case, bearer):
     case.call_and_validate(headers=bearer, checks=CHECKS)

@@ -244,8 +244,14 @@ def test_the_checks_find_planted_violations(tmp_path):
 def test_exporters_live_in_exports_and_importers_in_importers():
     from umbrella.core import exports, imports
 
-    misplaced = [f"{kind}: {type(exporter).__module__}" for kind, exporter in exports.REGISTRY.items()
-                 if not type(exporter).__module__.endswith(".exports")]
-    misplaced += [f"{kind}: {type(importer).__module__}" for kind, importer in imports.REGISTRY.items()
-                  if not type(importer).__module__.endswith(".importers")]
+    misplaced = [
+        f"{kind}: {type(exporter).__module__}"
+        for kind, exporter in exports.REGISTRY.items()
+        if not type(exporter).__module__.endswith(".exports")
+    ]
+    misplaced += [
+        f"{kind}: {type(importer).__module__}"
+        for kind, importer in imports.REGISTRY.items()
+        if not type(importer).__module__.endswith(".importers")
+    ]
     assert misplaced == []

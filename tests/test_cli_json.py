@@ -64,10 +64,12 @@ def test_match_then_scenario_then_fair_share(demo_env):
 
 def test_match_file_solves_with_highs(demo_env, tmp_path):
     # Two offers competing for two requirements: one component of four arcs, solved by HiGHS (not in closed form).
-    problem = {"requirements": [{"id": "r1", "quantity": 5, "weight": 3}, {"id": "r2", "quantity": 5, "weight": 2}],
-               "offers": [{"id": "o1", "quantity": 4}, {"id": "o2", "quantity": 4}],
-               "arcs": [{"offer": o, "requirement": r, "cost": 0} for o in ("o1", "o2") for r in ("r1", "r2")],
-               "integer": True}
+    problem = {
+        "requirements": [{"id": "r1", "quantity": 5, "weight": 3}, {"id": "r2", "quantity": 5, "weight": 2}],
+        "offers": [{"id": "o1", "quantity": 4}, {"id": "o2", "quantity": 4}],
+        "arcs": [{"offer": o, "requirement": r, "cost": 0} for o in ("o1", "o2") for r in ("r1", "r2")],
+        "integer": True,
+    }
     path = tmp_path / "problem.json"
     path.write_text(json.dumps(problem))
     solution = umbrella_json(demo_env, "match-file", str(path), "--json")

@@ -15,17 +15,24 @@ from umbrella.pledges import services as pledges
 
 
 def accepted(personas, donor, item, quantity, marking="coordination"):
-    pledge = pledges.create_pledge(actor=personas[donor], sources=[factories.source()], fields={
-        "item_type": item, "quantity": quantity, "available_from": dt.date(2026, 3, 1), "marking": marking})
+    pledge = pledges.create_pledge(
+        actor=personas[donor],
+        sources=[factories.source()],
+        fields={"item_type": item, "quantity": quantity, "available_from": dt.date(2026, 3, 1), "marking": marking},
+    )
     pledge = pledges.advance_pledge(actor=personas[donor], pledge_id=pledge.pk, step="offer", expected_version=pledge.version)
     return pledges.advance_pledge(actor=personas.coordinator, pledge_id=pledge.pk, step="accept", expected_version=pledge.version)
 
 
 def build(personas, requirements=2, offers=2):
     item = factories.item_type(personas, name="Dashboard howitzer")
-    lst = needs.create_requirement_list(actor=personas.recipient, fields={"series": f"D-{requirements}", "title": "Dash", "marking": "participants"})
+    lst = needs.create_requirement_list(
+        actor=personas.recipient, fields={"series": f"D-{requirements}", "title": "Dash", "marking": "participants"}
+    )
     for _ in range(requirements):
-        needs.create_requirement(actor=personas.recipient, list_id=lst.pk, fields=factories.requirement_fields(item, quantity=6, priority=1))
+        needs.create_requirement(
+            actor=personas.recipient, list_id=lst.pk, fields=factories.requirement_fields(item, quantity=6, priority=1)
+        )
     lst.refresh_from_db()
     lst = needs.propose_requirement_list(actor=personas.recipient, list_id=lst.pk, expected_version=lst.version)
     needs.approve_requirement_list(actor=personas.coordinator, list_id=lst.pk, expected_version=lst.version)
@@ -36,16 +43,38 @@ def build(personas, requirements=2, offers=2):
     matching.run_match(actor=personas.coordinator)
 
 
-@pytest.mark.parametrize("persona, shows, hides", [
-    ("coordinator", ["Coverage of the approved requirements", "Most urgent requirements not fully met", "Pledged, allocated and delivered value by donor", "Recent changes", "<svg"],
-     ["Open needs you could still offer against", "What is coming, and when"]),
-    ("donor_editor", ["Your pledges", "Open needs you could still offer against", "Dashboard howitzer"],
-     ["Coverage of the approved requirements", "What is coming, and when"]),
-    ("recipient", ["What is coming, and when", "Coverage of the approved requirements", "<svg"],
-     ["Your pledges", "Open needs you could still offer against"]),
-    ("observer", ["Pledged, allocated and delivered value by donor"], ["Coverage of the approved requirements", "Recent changes"]),
-    ("anonymous", ["You see what is released to the public"], ["Coverage of the approved requirements", "Donor A"]),
-])
+@pytest.mark.parametrize(
+    "persona, shows, hides",
+    [
+        (
+            "coordinator",
+            [
+                "Coverage of the approved requirements",
+                "Most urgent requirements not fully met",
+                "Pledged, allocated and delivered value by donor",
+                "Recent changes",
+                "<svg",
+            ],
+            ["Open needs you could still offer against", "What is coming, and when"],
+        ),
+        (
+            "donor_editor",
+            ["Your pledges", "Open needs you could still offer against", "Dashboard howitzer"],
+            ["Coverage of the approved requirements", "What is coming, and when"],
+        ),
+        (
+            "recipient",
+            ["What is coming, and when", "Coverage of the approved requirements", "<svg"],
+            ["Your pledges", "Open needs you could still offer against"],
+        ),
+        (
+            "observer",
+            ["Pledged, allocated and delivered value by donor"],
+            ["Coverage of the approved requirements", "Recent changes"],
+        ),
+        ("anonymous", ["You see what is released to the public"], ["Coverage of the approved requirements", "Donor A"]),
+    ],
+)
 def test_each_persona_sees_its_own_dashboard(as_client, personas, persona, shows, hides):
     build(personas)
     page = as_client(persona).get("/").content.decode()
@@ -81,17 +110,27 @@ def test_dashboard_queries_do_not_grow_with_the_rows(as_client, personas):
 def _priority_row(page: str, priority: int) -> dict[str, str]:
     """The figures of one priority in the dashboard's coverage table, as the reader sees them."""
     row = re.search(rf'<tr data-priority="{priority}">(.*?)</tr>', page, re.S).group(1)
-    return {name: re.search(rf"data-{name}>([^<]*)<", row).group(1).strip() for name in ("met", "partly-met", "unmet", "covered", "percent")}
+    return {
+        name: re.search(rf"data-{name}>([^<]*)<", row).group(1).strip()
+        for name in ("met", "partly-met", "unmet", "covered", "percent")
+    }
 
 
 @pytest.mark.parametrize("persona", ["coordinator", "recipient"])
 def test_coverage_counts_approved_allocations_not_the_runs_proposals(as_client, personas, persona):
     """Approving one of a run's two proposals decides one; the dashboard counts that one, and a later run
     awaiting review is shown only as what it would add."""
-    howitzer, radar = factories.item_type(personas, name="Coverage howitzer"), factories.item_type(personas, name="Coverage radar")
-    lst = needs.create_requirement_list(actor=personas.recipient, fields={"series": "COV", "title": "Coverage", "marking": "participants"})
+    howitzer, radar = (
+        factories.item_type(personas, name="Coverage howitzer"),
+        factories.item_type(personas, name="Coverage radar"),
+    )
+    lst = needs.create_requirement_list(
+        actor=personas.recipient, fields={"series": "COV", "title": "Coverage", "marking": "participants"}
+    )
     for item in (howitzer, radar):
-        needs.create_requirement(actor=personas.recipient, list_id=lst.pk, fields=factories.requirement_fields(item, quantity=6, priority=1))
+        needs.create_requirement(
+            actor=personas.recipient, list_id=lst.pk, fields=factories.requirement_fields(item, quantity=6, priority=1)
+        )
     lst.refresh_from_db()
     lst = needs.propose_requirement_list(actor=personas.recipient, list_id=lst.pk, expected_version=lst.version)
     needs.approve_requirement_list(actor=personas.coordinator, list_id=lst.pk, expected_version=lst.version)
@@ -100,15 +139,18 @@ def test_coverage_counts_approved_allocations_not_the_runs_proposals(as_client, 
     run = matching.run_match(actor=personas.coordinator)
     proposals = list(ProposedAllocation.objects.visible_to(personas.coordinator).filter(run=run).order_by("id"))
     assert len({p.requirement_id for p in proposals}) == 2  # the run meets both partly
-    approved = matching.approve_proposals(actor=personas.coordinator, run_id=run.pk, expected_version=run.version,
-                                          proposal_ids=[proposals[0].pk])
+    approved = matching.approve_proposals(
+        actor=personas.coordinator, run_id=run.pk, expected_version=run.version, proposal_ids=[proposals[0].pk]
+    )
     decided = sum(a.covers for a in Allocation.objects.visible_to(personas.coordinator).filter(state=AllocationState.ACTIVE))
     assert decided == sum(a.covers for a in approved) == 2
 
     page = as_client(persona).get("/").content.decode()
     assert _priority_row(page, 1) == {"met": "0", "partly-met": "1", "unmet": "1", "covered": "2", "percent": "16.7 %"}
-    unmet = page[page.index('id="unmet-heading"'):]
-    assert re.search(rf"#{proposals[1].requirement_id} P1[^<]*</a>(?: <strong[^>]*>overdue</strong>)?</td><td class=\"num\">0 / 6<", unmet)  # proposed, declined: not covered
+    unmet = page[page.index('id="unmet-heading"') :]
+    assert re.search(
+        rf"#{proposals[1].requirement_id} P1[^<]*</a>(?: <strong[^>]*>overdue</strong>)?</td><td class=\"num\">0 / 6<", unmet
+    )  # proposed, declined: not covered
     assert "awaits review" not in page
 
     proposed = matching.run_match(actor=personas.coordinator)  # proposes the declined supply again; nothing is decided yet

@@ -78,7 +78,9 @@ def _database_url() -> str:
 def test_an_api_write_meeting_a_held_lock_is_a_503_to_retry(short_wait):
     ensure_base_data()
     recipient = load_personas().recipient
-    _, secret = issue_token(actor=Actor.system("tests"), user_id=recipient.user.pk, organization_id=recipient.organization.pk, name="busy")
+    _, secret = issue_token(
+        actor=Actor.system("tests"), user_id=recipient.user.pk, organization_id=recipient.organization.pk, name="busy"
+    )
     client = Client(HTTP_AUTHORIZATION=f"Bearer {secret}")
     body = json.dumps({"series": "BUSY", "title": "Written while an import runs"})
     key = {"HTTP_IDEMPOTENCY_KEY": "busy-1"}
@@ -101,8 +103,10 @@ def test_a_page_post_meeting_a_held_lock_shows_the_503_page_in_the_readers_langu
     client.force_login(load_personas().recipient.user)
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "uk"
     with write_lock_held_elsewhere():
-        response = client.post("/requirements/new/", {"series": "BUSY", "title": "Written while an import runs", "notes": "",
-                                                      "marking": "participants"})
+        response = client.post(
+            "/requirements/new/",
+            {"series": "BUSY", "title": "Written while an import runs", "notes": "", "marking": "participants"},
+        )
     assert response.status_code == 503
     assert int(response["Retry-After"]) > 0
     page = response.content.decode()
@@ -119,12 +123,18 @@ def test_an_import_meeting_a_held_lock_exits_75_not_1_or_2(tmp_path, short_wait)
     path.write_text("code,name,capability_area,unit_of_issue,unit_value_eur\nBUSY-1,Written while locked,artillery,each,10.00\n")
     env = {**os.environ, "UMBRELLA_DATABASE_URL": _database_url()}
     with write_lock_held_elsewhere():
-        result = subprocess.run([str(UMBRELLA), "import", "item-types", str(path), "--user", "cora"],
-                                env=env, capture_output=True, text=True, timeout=120)
+        result = subprocess.run(
+            [str(UMBRELLA), "import", "item-types", str(path), "--user", "cora"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
     assert result.returncode == EX_TEMPFAIL, (result.returncode, result.stdout, result.stderr[-2000:])
     assert "busy" in result.stderr and "Traceback" not in result.stderr
-    again = subprocess.run([str(UMBRELLA), "import", "item-types", str(path), "--user", "cora"],
-                           env=env, capture_output=True, text=True, timeout=120)
+    again = subprocess.run(
+        [str(UMBRELLA), "import", "item-types", str(path), "--user", "cora"], env=env, capture_output=True, text=True, timeout=120
+    )
     assert again.returncode == 0, (again.stdout, again.stderr[-2000:])
 
 

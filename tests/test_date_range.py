@@ -21,7 +21,9 @@ REFUSAL = "Give a date from 1990-01-01 to 2100-12-31."
 
 
 def _client(actor) -> Client:
-    _, secret = issue_token(actor=Actor.system("tests"), user_id=actor.user.pk, organization_id=actor.organization.pk, name="dates")
+    _, secret = issue_token(
+        actor=Actor.system("tests"), user_id=actor.user.pk, organization_id=actor.organization.pk, name="dates"
+    )
     return Client(HTTP_AUTHORIZATION=f"Bearer {secret}")
 
 
@@ -38,14 +40,23 @@ def test_the_api_refuses_a_date_out_of_range_naming_the_field(personas, needed_b
     assert response.json()["errors"] == {"needed_by": [REFUSAL]}
     assert not Requirement.objects.filter(requirement_list=lst).exists() and ChangeRecord.objects.count() == before
     body["needed_by"] = "2100-12-31"
-    assert client.post(f"/api/v1/requirement-lists/{lst.pk}/requirements", json.dumps(body), content_type="application/json").status_code == 201
+    assert (
+        client.post(
+            f"/api/v1/requirement-lists/{lst.pk}/requirements", json.dumps(body), content_type="application/json"
+        ).status_code
+        == 201
+    )
 
 
 @pytest.mark.django_db
 def test_an_update_through_the_api_is_refused_too(personas):
     pledge = factories.pledge(personas)
-    response = _client(personas.donor_editor).patch(f"/api/v1/pledges/{pledge.pk}", json.dumps({"available_from": "9999-12-31"}),
-                                                    content_type="application/json", HTTP_IF_MATCH='"v1"')
+    response = _client(personas.donor_editor).patch(
+        f"/api/v1/pledges/{pledge.pk}",
+        json.dumps({"available_from": "9999-12-31"}),
+        content_type="application/json",
+        HTTP_IF_MATCH='"v1"',
+    )
     assert response.status_code == 422 and response.json()["errors"] == {"available_from": [REFUSAL]}
     pledge.refresh_from_db()
     assert pledge.version == 1
@@ -55,10 +66,12 @@ def test_an_update_through_the_api_is_refused_too(personas):
 def test_an_import_reports_every_date_out_of_range_and_writes_nothing(personas, tmp_path):
     item = factories.item_type(personas)
     path = tmp_path / "pledges.csv"
-    path.write_text(PLEDGE_HEADER
-                    + f"{item.code},10,2026-03-01,official,https://example.invalid/a,,2026-01-05\n"
-                    + f"{item.code},10,9999-12-31,official,https://example.invalid/b,,2026-01-05\n"
-                    + f"{item.code},10,2026-03-01,official,https://example.invalid/c,,0001-01-01\n")
+    path.write_text(
+        PLEDGE_HEADER
+        + f"{item.code},10,2026-03-01,official,https://example.invalid/a,,2026-01-05\n"
+        + f"{item.code},10,9999-12-31,official,https://example.invalid/b,,2026-01-05\n"
+        + f"{item.code},10,2026-03-01,official,https://example.invalid/c,,0001-01-01\n"
+    )
     before = (Pledge.objects.count(), ChangeRecord.objects.count())
     code, output = run_import("pledges", path, user="alice")
     assert code == 1, output

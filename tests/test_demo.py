@@ -32,7 +32,18 @@ def test_the_demo_loads_the_promised_sizes_and_stats_reports_them():
     assert stats["gdp_figures"] >= len(nations)
     assert stats["item_types"]["total"] >= 150
     assert set(stats["item_types"]["by_capability_area"]) == {
-        "air-force", "iamd", "artillery", "armour", "maritime", "it", "demining", "drones", "medical", "humanitarian", "other"}
+        "air-force",
+        "iamd",
+        "artillery",
+        "armour",
+        "maritime",
+        "it",
+        "demining",
+        "drones",
+        "medical",
+        "humanitarian",
+        "other",
+    }
     assert stats["requirements"]["on_approved_lists"] >= 500
     assert stats["pledges"]["total"] == summary.pledges >= 2000
     assert not Pledge.objects.filter(sources__isnull=True).exists()
@@ -81,14 +92,18 @@ def _the_demo_leaves_a_match_run_to_review_with_a_reason_for_every_gap(summary):
     assert gaps.exists() and not gaps.filter(reason="").exists()
     assert seal(proposed.sealed_results()) == proposed.results_digest
     allocated = set(Allocation.objects.values_list("pledge_id", flat=True))
-    moved_on = set(Pledge.objects.filter(state__in=["allocated", "shipped", "delivered", "handed_over"]).values_list("pk", flat=True))
+    moved_on = set(
+        Pledge.objects.filter(state__in=["allocated", "shipped", "delivered", "handed_over"]).values_list("pk", flat=True)
+    )
     assert moved_on == allocated  # a pledge is allocated (and further) exactly when it has an allocation
 
 
 def _load_and_sign(seed: int) -> list[tuple]:
     with transaction.atomic():
         scenario.load(scale=0.05, seed=seed)
-        signature = sorted(Pledge.objects.values_list("owner__code", "item_type__code", "quantity", "state", "available_from", "marking"))
+        signature = sorted(
+            Pledge.objects.values_list("owner__code", "item_type__code", "quantity", "state", "available_from", "marking")
+        )
         transaction.set_rollback(True)
     return signature
 

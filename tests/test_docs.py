@@ -46,5 +46,9 @@ def test_the_api_counts_in_the_docs_are_the_api_and_matrix_counts():
     matrix = re.search(r"(\d+) operations × (\d+) personas × 2 =\s+\*\*([\d,]+) cells\*\*", text)
     assert matrix, "docs/api.md no longer states the matrix as 'N operations × P personas × 2 = **C cells**'"
     stated_operations, stated_personas, stated_cells = int(matrix[1]), int(matrix[2]), int(matrix[3].replace(",", ""))
-    assert (stated_operations, stated_personas, stated_cells) == (len(operations()), len(PERSONA_NAMES), len(MATRIX) * len(PERSONA_NAMES) * 2)
+    assert (stated_operations, stated_personas, stated_cells) == (
+        len(operations()),
+        len(PERSONA_NAMES),
+        len(MATRIX) * len(PERSONA_NAMES) * 2,
+    )
     assert set(re.findall(r"over all (\d+) operations", text)) == {str(len(operations()))}

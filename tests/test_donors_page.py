@@ -15,8 +15,12 @@ from umbrella.tracker.models import TrackerRelease
 
 def _rows(page: str) -> dict[str, tuple[str, str]]:
     table = page.split('id="donor-organizations"', 1)[1].split("</table>", 1)[0]
-    return {code: (pledges, value) for code, pledges, value in
-            re.findall(r'data-donor="([^"]+)">.*?data-pledges>([^<]*)<.*?data-value>([^<]*)<', table, re.S)}
+    return {
+        code: (pledges, value)
+        for code, pledges, value in re.findall(
+            r'data-donor="([^"]+)">.*?data-pledges>([^<]*)<.*?data-value>([^<]*)<', table, re.S
+        )
+    }
 
 
 @pytest.mark.django_db
@@ -31,6 +35,8 @@ def test_every_donor_is_listed_before_any_release_with_the_pledges_its_reader_ma
     assert set(rows) == {d.code for d in donors}
     actor = personas[persona]
     for donor in donors:
-        live = Pledge.objects.visible_to(actor).filter(owner=donor).exclude(state__in=[PledgeState.WITHDRAWN, PledgeState.EXPIRED])
+        live = (
+            Pledge.objects.visible_to(actor).filter(owner=donor).exclude(state__in=[PledgeState.WITHDRAWN, PledgeState.EXPIRED])
+        )
         value = sum((p.value_eur for p in live), Decimal(0))
         assert rows[donor.code] == (f"{live.count():,}", f"EUR {value:,.0f}" if live else "—"), donor.code

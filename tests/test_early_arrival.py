@@ -14,15 +14,26 @@ EARLY = 'name="before_availability"'
 
 
 def pledge_in(personas, available_from, *steps):
-    created = pledges.create_pledge(actor=personas.donor_editor, sources=[factories.source()], fields={
-        "item_type": factories.item_type(personas), "quantity": 4, "available_from": available_from, "marking": "coordination"})
+    created = pledges.create_pledge(
+        actor=personas.donor_editor,
+        sources=[factories.source()],
+        fields={
+            "item_type": factories.item_type(personas),
+            "quantity": 4,
+            "available_from": available_from,
+            "marking": "coordination",
+        },
+    )
     return factories.advance(personas, created, "offer", "accept", "allocate", *steps)
 
 
-@pytest.mark.parametrize("step, before, after, data", [
-    ("deliver", ("ship",), PledgeState.DELIVERED, {"quantity_delivered": 4}),
-    ("hand_over", ("ship", "deliver"), PledgeState.HANDED_OVER, {}),
-])
+@pytest.mark.parametrize(
+    "step, before, after, data",
+    [
+        ("deliver", ("ship",), PledgeState.DELIVERED, {"quantity_delivered": 4}),
+        ("hand_over", ("ship", "deliver"), PledgeState.HANDED_OVER, {}),
+    ],
+)
 def test_an_early_arrival_is_taken_only_once_confirmed(as_client, personas, step, before, after, data):
     pledge = pledge_in(personas, FUTURE, *before)
     client = as_client("recipient")
@@ -30,17 +41,23 @@ def test_an_early_arrival_is_taken_only_once_confirmed(as_client, personas, step
     page = client.get(url).content.decode()
     assert EARLY in page and "before the availability date (2099-01-01)" in page
     refused = client.post(url, {"version": pledge.version, **data})
-    assert refused.status_code == 400 and "Tick this to confirm it happened before the availability date." in refused.content.decode()
+    assert (
+        refused.status_code == 400
+        and "Tick this to confirm it happened before the availability date." in refused.content.decode()
+    )
     assert Pledge.objects.get(pk=pledge.pk).state == pledge.state
     taken = client.post(url, {"version": pledge.version, "before_availability": "on", **data})
     assert taken.status_code == 302
     assert Pledge.objects.get(pk=pledge.pk).state == after
 
 
-@pytest.mark.parametrize("step, before, after, data", [
-    ("deliver", ("ship",), PledgeState.DELIVERED, {"quantity_delivered": 4}),
-    ("hand_over", ("ship", "deliver"), PledgeState.HANDED_OVER, {}),
-])
+@pytest.mark.parametrize(
+    "step, before, after, data",
+    [
+        ("deliver", ("ship",), PledgeState.DELIVERED, {"quantity_delivered": 4}),
+        ("hand_over", ("ship", "deliver"), PledgeState.HANDED_OVER, {}),
+    ],
+)
 def test_an_arrival_after_the_availability_date_asks_nothing_more(as_client, personas, step, before, after, data):
     pledge = pledge_in(personas, PAST, *before)
     client = as_client("recipient")

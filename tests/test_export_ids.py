@@ -31,5 +31,7 @@ def test_the_pledge_list_export_names_each_visible_pledge_by_id(personas, as_cli
     response = as_client(persona).get("/pledges/?format=csv")
     rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
     assert rows[0][0] == "id"
-    assert sorted(int(row[0]) for row in rows[1:]) == sorted(Pledge.objects.visible_to(personas[persona]).values_list("pk", flat=True))
+    assert sorted(int(row[0]) for row in rows[1:]) == sorted(
+        Pledge.objects.visible_to(personas[persona]).values_list("pk", flat=True)
+    )
     assert len(rows) > 1

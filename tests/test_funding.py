@@ -34,23 +34,43 @@ def test_targets_add_up_to_the_floor_to_the_cent_and_follow_gdp(gdps, floor_cent
 
 
 def funding_fields(**overrides):
-    fields = {"reference": "F-1", "year": 2025, "amount": Decimal("1000000.00"), "currency": "EUR", "fx_date": dt.date(2025, 1, 10),
-              "category": "purchase", "channel": "bilateral", "source_document": "MOD-1", "marking": "coordination"}
+    fields = {
+        "reference": "F-1",
+        "year": 2025,
+        "amount": Decimal("1000000.00"),
+        "currency": "EUR",
+        "fx_date": dt.date(2025, 1, 10),
+        "category": "purchase",
+        "channel": "bilateral",
+        "source_document": "MOD-1",
+        "marking": "coordination",
+    }
     return {**fields, **overrides}
 
 
 @pytest.fixture
 def usd_rate(personas):
-    return services.record_rate(actor=personas.coordinator, fields={"currency": "USD", "date": dt.date(2024, 12, 31),
-                                                                    "units_per_eur": Decimal("1.0824"), "source": "test"})
+    return services.record_rate(
+        actor=personas.coordinator,
+        fields={"currency": "USD", "date": dt.date(2024, 12, 31), "units_per_eur": Decimal("1.0824"), "source": "test"},
+    )
 
 
 def test_funding_in_another_currency_is_valued_at_the_latest_rate_and_keeps_it(personas, usd_rate):
-    record = services.create_funding(actor=personas.donor_editor, fields=funding_fields(amount=Decimal("1082400.00"), currency="USD"))
+    record = services.create_funding(
+        actor=personas.donor_editor, fields=funding_fields(amount=Decimal("1082400.00"), currency="USD")
+    )
     assert (record.units_per_eur, record.value_eur) == (Decimal("1.0824"), Decimal("1000000.00"))
-    services.record_rate(actor=personas.coordinator, fields={"currency": "USD", "date": dt.date(2025, 1, 5), "units_per_eur": Decimal("1.25"), "source": "t"})
-    record = services.update_funding(actor=personas.donor_editor, funding_id=record.pk, expected_version=record.version,
-                                     changes={"amount": Decimal("2500000.00")})
+    services.record_rate(
+        actor=personas.coordinator,
+        fields={"currency": "USD", "date": dt.date(2025, 1, 5), "units_per_eur": Decimal("1.25"), "source": "t"},
+    )
+    record = services.update_funding(
+        actor=personas.donor_editor,
+        funding_id=record.pk,
+        expected_version=record.version,
+        changes={"amount": Decimal("2500000.00")},
+    )
     assert (record.units_per_eur, record.value_eur) == (Decimal("1.25"), Decimal("2000000.00"))
 
 
@@ -67,16 +87,24 @@ def test_funding_without_a_rate_or_a_source_is_refused_and_nothing_is_written(pe
 def test_a_donor_moves_its_own_funding_on_and_no_one_else_may(personas):
     record = services.create_funding(actor=personas.donor_editor, fields=funding_fields())
     with pytest.raises(NotFound):
-        services.advance_funding(actor=personas.second_donor, funding_id=record.pk, step="commit", expected_version=record.version)
+        services.advance_funding(
+            actor=personas.second_donor, funding_id=record.pk, step="commit", expected_version=record.version
+        )
     with pytest.raises(Forbidden):
         services.advance_funding(actor=personas.coordinator, funding_id=record.pk, step="commit", expected_version=record.version)
     with pytest.raises(Forbidden):
         services.create_funding(actor=personas.recipient, fields=funding_fields())
-    record = services.advance_funding(actor=personas.donor_editor, funding_id=record.pk, step="commit", expected_version=record.version)
-    record = services.advance_funding(actor=personas.donor_editor, funding_id=record.pk, step="disburse", expected_version=record.version)
+    record = services.advance_funding(
+        actor=personas.donor_editor, funding_id=record.pk, step="commit", expected_version=record.version
+    )
+    record = services.advance_funding(
+        actor=personas.donor_editor, funding_id=record.pk, step="disburse", expected_version=record.version
+    )
     assert record.state == "disbursed"
     with pytest.raises(InvalidTransition, match="can no longer be changed"):
-        services.update_funding(actor=personas.donor_editor, funding_id=record.pk, expected_version=record.version, changes={"notes": "x"})
+        services.update_funding(
+            actor=personas.donor_editor, funding_id=record.pk, expected_version=record.version, changes={"notes": "x"}
+        )
 
 
 @pytest.fixture
@@ -84,21 +112,37 @@ def floor_2025(personas):
     system_gdp = {"XDA": "300", "XDB": "100"}
     for code, amount in system_gdp.items():
         organization = Organization.objects.get(code=code)
-        orgs.record_gdp(actor=personas.hq_admin, organization_id=organization.pk, year=2023, amount_bn=Decimal(amount), currency="USD", source="test GDP")
-    return services.configure_year(actor=personas.coordinator, fields={"year": 2025, "floor_eur": Decimal("1000000.00"), "participants": ["XDA", "XDB"]})
+        orgs.record_gdp(
+            actor=personas.hq_admin,
+            organization_id=organization.pk,
+            year=2023,
+            amount_bn=Decimal(amount),
+            currency="USD",
+            source="test GDP",
+        )
+    return services.configure_year(
+        actor=personas.coordinator, fields={"year": 2025, "floor_eur": Decimal("1000000.00"), "participants": ["XDA", "XDB"]}
+    )
 
 
 def committed(personas, donor, amount, marking="coordination", year=2025):
-    record = services.create_funding(actor=personas[donor], fields=funding_fields(amount=Decimal(amount), year=year, marking=marking))
+    record = services.create_funding(
+        actor=personas[donor], fields=funding_fields(amount=Decimal(amount), year=year, marking=marking)
+    )
     return services.advance_funding(actor=personas[donor], funding_id=record.pk, step="commit", expected_version=record.version)
 
 
 def test_the_fair_share_splits_the_floor_by_gdp_and_counts_commitments_and_in_kind_pledges(personas, floor_2025):
     committed(personas, "donor_editor", "500000")
-    services.create_funding(actor=personas.donor_editor, fields=funding_fields(amount=Decimal("900000")))  # only pledged: not counted
+    services.create_funding(
+        actor=personas.donor_editor, fields=funding_fields(amount=Decimal("900000"))
+    )  # only pledged: not counted
     committed(personas, "donor_editor", "400000", year=2026)  # another year
-    pledge = pledges.create_pledge(actor=personas.second_donor, sources=[factories.source()], fields={
-        "item_type": factories.item_type(personas), "quantity": 2, "available_from": dt.date(2025, 5, 1)})  # valued at 2 × 1000 EUR
+    pledge = pledges.create_pledge(
+        actor=personas.second_donor,
+        sources=[factories.source()],
+        fields={"item_type": factories.item_type(personas), "quantity": 2, "available_from": dt.date(2025, 5, 1)},
+    )  # valued at 2 × 1000 EUR
     for step in ("offer", "accept"):
         actor = personas.second_donor if step == "offer" else personas.coordinator
         pledge = pledges.advance_pledge(actor=actor, pledge_id=pledge.pk, step=step, expected_version=pledge.version)
@@ -146,6 +190,8 @@ def test_rates_and_funding_import_through_the_pipeline(personas, tmp_path):
     rates.write_text("currency,date,units_per_eur,source\nGBP,2024-12-31,0.84662,ECB\n")
     call_command("import", "fx-rates", str(rates), "--user", personas.coordinator.user.username, stdout=io.StringIO())
     rows = tmp_path / "funding.csv"
-    rows.write_text("reference,year,amount,currency,fx_date,category,source_document\nUK-1,2025,846620,GBP,2025-02-01,training,MOD-7\n")
+    rows.write_text(
+        "reference,year,amount,currency,fx_date,category,source_document\nUK-1,2025,846620,GBP,2025-02-01,training,MOD-7\n"
+    )
     call_command("import", "funding", str(rows), "--user", personas.donor_editor.user.username, stdout=io.StringIO())
     assert Funding.objects.get().value_eur == Decimal("1000000.00")

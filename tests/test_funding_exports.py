@@ -17,9 +17,18 @@ from umbrella.tracker import kiel
 
 
 def portion(personas, donor, reference, year, steps=(), marking="coordination", amount="250000"):
-    record = services.create_funding(actor=personas[donor], fields={
-        "reference": reference, "year": year, "amount": Decimal(amount), "fx_date": dt.date(year, 2, 1), "category": "training",
-        "source_document": "DOC", "marking": marking})
+    record = services.create_funding(
+        actor=personas[donor],
+        fields={
+            "reference": reference,
+            "year": year,
+            "amount": Decimal(amount),
+            "fx_date": dt.date(year, 2, 1),
+            "category": "training",
+            "source_document": "DOC",
+            "marking": marking,
+        },
+    )
     for step in steps:
         record = services.advance_funding(actor=personas[donor], funding_id=record.pk, step=step, expected_version=record.version)
     return record
@@ -50,8 +59,14 @@ def test_hxl_csv_carries_a_hashtag_row_under_the_header(personas):
 
 
 def test_the_kiel_table_reads_back_as_a_tracker_release(personas, tmp_path):
-    orgs.record_gdp(actor=personas.hq_admin, organization_id=Organization.objects.get(code="XDA").pk, year=2024,
-                    amount_bn=Decimal("500"), currency="EUR", source="test")
+    orgs.record_gdp(
+        actor=personas.hq_admin,
+        organization_id=Organization.objects.get(code="XDA").pk,
+        year=2024,
+        amount_bn=Decimal("500"),
+        currency="EUR",
+        source="test",
+    )
     portion(personas, "donor_editor", "A-1", 2025, steps=("commit", "disburse"), amount="1000000")
     portion(personas, "donor_editor", "A-2", 2025, steps=("commit",), amount="500000")
     table = exports.render(exports.exporter_for("kiel-table"), personas.coordinator, "csv")
@@ -61,5 +76,11 @@ def test_the_kiel_table_reads_back_as_a_tracker_release(personas, tmp_path):
     release = kiel.read_release(tmp_path)
     assert release.problems == []
     [row] = release.allocations
-    assert (row.iso, row.year, row.month, row.total_eur, row.commitments_eur) == ("DEU", 2025, 2, Decimal("1000000.00"), Decimal("1500000.00"))
+    assert (row.iso, row.year, row.month, row.total_eur, row.commitments_eur) == (
+        "DEU",
+        2025,
+        2,
+        Decimal("1000000.00"),
+        Decimal("1500000.00"),
+    )
     assert row.pct_gdp == Decimal("0.0002") and row.gdp_eur_bn == Decimal("500")

@@ -32,14 +32,18 @@ SAFETY_TIMEOUT = 60
 
 def _workbook_with_sheet(path: Path, dimension: str, far_cells: dict[int, list[tuple[str, str]]]) -> None:
     """A valid workbook whose first sheet is written by hand: the header row, then the given rows."""
-    header = "".join(f'<c r="{get_column_letter(n)}1" t="inlineStr"><is><t>{name}</t></is></c>' for n, name in enumerate(PLEDGE_COLUMNS, 1))
+    header = "".join(
+        f'<c r="{get_column_letter(n)}1" t="inlineStr"><is><t>{name}</t></is></c>' for n, name in enumerate(PLEDGE_COLUMNS, 1)
+    )
     rows = f'<row r="1">{header}</row>' + "".join(
         f'<row r="{row}">' + "".join(f'<c r="{ref}" t="inlineStr"><is><t>{value}</t></is></c>' for ref, value in cells) + "</row>"
         for row, cells in far_cells.items()
     )
-    sheet = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-             '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
-             f'<dimension ref="{dimension}"/><sheetData>{rows}</sheetData></worksheet>')
+    sheet = (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+        '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        f'<dimension ref="{dimension}"/><sheetData>{rows}</sheetData></worksheet>'
+    )
     buffer = io.BytesIO()
     Workbook().save(buffer)
     source = zipfile.ZipFile(buffer)
@@ -120,8 +124,13 @@ def umbrella(*args: str) -> tuple[int, str, float, int]:
     command = [str(Path(sys.executable).with_name("umbrella")), *args]
     env = {**os.environ, "UMBRELLA_DATABASE_URL": _test_database_url()}
     started = time.monotonic()
-    result = subprocess.run([sys.executable, "-c", LAUNCHER, str(SAFETY_CAP_BYTES), str(SAFETY_TIMEOUT), *command], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=SAFETY_TIMEOUT + 30)
+    result = subprocess.run(
+        [sys.executable, "-c", LAUNCHER, str(SAFETY_CAP_BYTES), str(SAFETY_TIMEOUT), *command],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        timeout=SAFETY_TIMEOUT + 30,
+    )
     seconds = time.monotonic() - started
     output, _, measured = result.stdout.decode().rstrip("\n").rpartition("\n")
     report = json.loads(measured)
@@ -163,10 +172,16 @@ def _kept_uploads() -> set[Path]:
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("name, content", [
-    ("far-cell.xlsx", None),
-    ("p.csv", "item_type,quantity\nabc,\xe9\n".encode("latin-1")),  # unreadable: refusing it for its encoding would mean it was read
-])
+@pytest.mark.parametrize(
+    "name, content",
+    [
+        ("far-cell.xlsx", None),
+        (
+            "p.csv",
+            "item_type,quantity\nabc,\xe9\n".encode("latin-1"),
+        ),  # unreadable: refusing it for its encoding would mean it was read
+    ],
+)
 def test_an_observer_upload_is_refused_for_the_role_before_the_file_is_read(personas, as_client, tmp_path, name, content):
     if content is None:
         far_cell_workbook(tmp_path / name)
@@ -207,9 +222,15 @@ def test_a_workbook_declaring_too_small_a_sheet_still_imports_every_row(personas
     from tests import factories
 
     item = factories.item_type(personas)
-    rows = {row: [(f"{get_column_letter(n)}{row}", value) for n, value in enumerate(
-        [item.code, str(row), "2026-03-01", "official", "https://example.invalid/a", "", "2026-01-05"], 1)]
-        for row in (2, 3, 7)}
+    rows = {
+        row: [
+            (f"{get_column_letter(n)}{row}", value)
+            for n, value in enumerate(
+                [item.code, str(row), "2026-03-01", "official", "https://example.invalid/a", "", "2026-01-05"], 1
+            )
+        ]
+        for row in (2, 3, 7)
+    }
     path = tmp_path / "pledges.xlsx"
     _workbook_with_sheet(path, "A1:B2", rows)
     code, output = run_import("pledges", path, user="alice", dry_run=True)

@@ -66,7 +66,9 @@ def test_anonymous_is_sent_to_sign_in_and_sees_no_import_entry(client, personas)
 
 @pytest.mark.django_db
 def test_a_donor_asking_to_import_item_types_is_refused_by_name_before_the_file_is_read(personas, as_client):
-    response = as_client("donor_editor").post("/import/", {"kind": "item-types", "file": SimpleUploadedFile("x.csv", b"not,a\nreal,file")})
+    response = as_client("donor_editor").post(
+        "/import/", {"kind": "item-types", "file": SimpleUploadedFile("x.csv", b"not,a\nreal,file")}
+    )
     body = response.content.decode()
     assert response.status_code == 403
     assert "Importing item-types is done by: Coordinating headquarters." in body
@@ -99,7 +101,9 @@ def test_the_item_type_template_imports_as_it_is(personas, as_client):
 @pytest.mark.django_db
 def test_gdp_figures_import_through_the_page(personas, as_client):
     client = as_client("coordinator")
-    response, token = _import(client, "gdp", "organization,year,gdp_bn,currency,source\nXDA,2025,4300.5,EUR,IMF\nXDB,2025,850,EUR,IMF\n")
+    response, token = _import(
+        client, "gdp", "organization,year,gdp_bn,currency,source\nXDA,2025,4300.5,EUR,IMF\nXDB,2025,850,EUR,IMF\n"
+    )
     assert response.status_code == 200 and token
     response = client.post(f"/import/{token}/commit/")
     assert response.status_code == 302 and response["Location"] == "/import/done/"
@@ -114,7 +118,9 @@ def test_after_a_commit_the_page_lists_and_links_the_rows_just_imported(personas
     item = factories.item_type(personas)
     before = set(Pledge.objects.values_list("pk", flat=True))
     header = "item_type,quantity,available_from,source_kind,source_url,source_date\n"
-    rows = "".join(f"{item.code},{quantity},2026-03-01,official,https://example.invalid/a,2026-01-01\n" for quantity in (3, 7, 11))
+    rows = "".join(
+        f"{item.code},{quantity},2026-03-01,official,https://example.invalid/a,2026-01-01\n" for quantity in (3, 7, 11)
+    )
     client = as_client("donor_editor")
     _, token = _import(client, "pledges", header + rows)
     client.post(f"/import/{token}/commit/")

@@ -46,8 +46,13 @@ def test_five_different_bad_pledge_rows_are_all_reported_and_nothing_is_written(
     pledges_before, ledger_before = Pledge.objects.count(), ChangeRecord.objects.count()
     code, output = run_import("pledges", path, user="alice")
     assert code == 1
-    for expected in ("row 3, column 'item_type'", "row 4, column 'quantity'", "row 5, column 'available_from'",
-                     "row 6, column 'source_kind'", "row 7, column 'source_url'"):
+    for expected in (
+        "row 3, column 'item_type'",
+        "row 4, column 'quantity'",
+        "row 5, column 'available_from'",
+        "row 6, column 'source_kind'",
+        "row 7, column 'source_url'",
+    ):
         assert expected in output, output
     assert "5 problem(s)" in output
     assert (Pledge.objects.count(), ChangeRecord.objects.count()) == (pledges_before, ledger_before)
@@ -73,7 +78,9 @@ def test_a_valid_file_imports_through_the_services_with_a_ledger_entry_per_recor
 def test_a_row_the_actor_may_not_write_is_reported_not_written(personas, tmp_path):
     item = factories.item_type(personas)
     path = tmp_path / "pledges.csv"
-    path.write_text(PLEDGE_HEADER.rstrip("\n") + ",donor\n" + f"{item.code},1,2026-03-01,official,https://example.invalid,,2026-01-05,XDB\n")
+    path.write_text(
+        PLEDGE_HEADER.rstrip("\n") + ",donor\n" + f"{item.code},1,2026-03-01,official,https://example.invalid,,2026-01-05,XDB\n"
+    )
     code, output = run_import("pledges", path, user="alice")
     assert code == 1 and "You import pledges of XDA only, not of XDB." in output
     assert not Pledge.objects.exists()
@@ -106,9 +113,11 @@ def _entity_expansion(path: Path) -> None:
     entities = '<!ENTITY lol0 "lol">' + "".join(
         '<!ENTITY lol{} "{}">'.format(level, f"&lol{level - 1};" * 10) for level in range(1, 10)
     )
-    laughs = (f'<?xml version="1.0"?><!DOCTYPE lolz [{entities}]>'
-              '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
-              '<row r="1"><c r="A1" t="inlineStr"><is><t>&lol9;</t></is></c></row></sheetData></worksheet>')
+    laughs = (
+        f'<?xml version="1.0"?><!DOCTYPE lolz [{entities}]>'
+        '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+        '<row r="1"><c r="A1" t="inlineStr"><is><t>&lol9;</t></is></c></row></sheetData></worksheet>'
+    )
     source = zipfile.ZipFile(io.BytesIO(_xlsx_bytes([["a"]])))
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for entry in source.infolist():
@@ -128,14 +137,17 @@ def test_a_hostile_workbook_is_refused_quickly_with_one_clear_message(personas, 
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("content, name, message", [
-    ("item_type;quantity\n".encode("utf-16"), "p.csv", "binary file"),
-    ("item_type,quantity\nabc,\xe9\n".encode("latin-1"), "p.csv", "not UTF-8"),
-    (b"item_type,quantity\nA,1\n", "p.csv", "missing columns: available_from, source_kind, source_date"),
-    (PLEDGE_HEADER.replace("source_date", "source_date,colour").encode(), "p.csv", "unknown columns: colour"),
-    (b"just some text", "p.pdf", "only .csv and .xlsx"),
-    (b"", "p.csv", "is empty"),
-])
+@pytest.mark.parametrize(
+    "content, name, message",
+    [
+        ("item_type;quantity\n".encode("utf-16"), "p.csv", "binary file"),
+        ("item_type,quantity\nabc,\xe9\n".encode("latin-1"), "p.csv", "not UTF-8"),
+        (b"item_type,quantity\nA,1\n", "p.csv", "missing columns: available_from, source_kind, source_date"),
+        (PLEDGE_HEADER.replace("source_date", "source_date,colour").encode(), "p.csv", "unknown columns: colour"),
+        (b"just some text", "p.pdf", "only .csv and .xlsx"),
+        (b"", "p.csv", "is empty"),
+    ],
+)
 def test_a_file_that_cannot_be_read_at_all_exits_2_with_one_message(personas, tmp_path, content, name, message):
     path = tmp_path / name
     path.write_bytes(content)
@@ -147,7 +159,14 @@ def test_a_file_that_cannot_be_read_at_all_exits_2_with_one_message(personas, tm
 def test_an_xlsx_file_imports_like_a_csv(personas, tmp_path):
     item = factories.item_type(personas)
     path = tmp_path / "pledges.xlsx"
-    path.write_bytes(_xlsx_bytes([PLEDGE_HEADER.strip().split(","), [item.code, 7, "2026-03-01", "media", "https://example.invalid/x", None, "2026-01-05"]]))
+    path.write_bytes(
+        _xlsx_bytes(
+            [
+                PLEDGE_HEADER.strip().split(","),
+                [item.code, 7, "2026-03-01", "media", "https://example.invalid/x", None, "2026-01-05"],
+            ]
+        )
+    )
     code, output = run_import("pledges", path, user="alice")
     assert code == 0, output
     assert Pledge.objects.filter(item_type=item, quantity=7).exists()
@@ -155,15 +174,15 @@ def test_an_xlsx_file_imports_like_a_csv(personas, tmp_path):
 
 @pytest.mark.django_db
 def test_an_export_imports_again_and_neutralises_formulas(personas, tmp_path):
-    item = factories.item_type(personas, name="=HYPERLINK(\"http://evil.invalid\")")
+    item = factories.item_type(personas, name='=HYPERLINK("http://evil.invalid")')
     pledge = factories.pledge(personas, item=item)
     csv_bytes = exports.render(exports.exporter_for("item-types"), personas.donor_editor, "csv")
     rows = list(csv.DictReader(io.StringIO(csv_bytes.decode("utf-8-sig"))))
-    assert next(r for r in rows if r["code"] == item.code)["name"] == "'=HYPERLINK(\"http://evil.invalid\")"
+    assert next(r for r in rows if r["code"] == item.code)["name"] == '\'=HYPERLINK("http://evil.invalid")'
     xlsx = exports.render(exports.exporter_for("item-types"), personas.donor_editor, "xlsx")
     sheet = load_workbook(io.BytesIO(xlsx)).active
     names = [row[2] for row in sheet.iter_rows(values_only=True)]
-    assert "'=HYPERLINK(\"http://evil.invalid\")" in names
+    assert '\'=HYPERLINK("http://evil.invalid")' in names
     path = tmp_path / "pledges.csv"
     path.write_bytes(exports.render(exports.exporter_for("pledges"), personas.donor_editor, "csv"))
     code, output = run_import("pledges", path, user="alice", dry_run=True)

@@ -14,7 +14,9 @@ def test_every_string_has_a_ukrainian_translation_and_the_compiled_catalogue_mat
     po = polib.pofile(str(LOCALE / "django.po"))
     assert len(po) > 500
     assert not po.untranslated_entries() and not po.fuzzy_entries()
-    compiled = {(e.msgid, e.msgstr or tuple(sorted(e.msgstr_plural.items()))) for e in polib.mofile(str(LOCALE / "django.mo")) if e.msgid}
+    compiled = {
+        (e.msgid, e.msgstr or tuple(sorted(e.msgstr_plural.items()))) for e in polib.mofile(str(LOCALE / "django.mo")) if e.msgid
+    }
     source = {(e.msgid, e.msgstr or tuple(sorted(e.msgstr_plural.items()))) for e in po if not e.obsolete}
     assert source <= compiled, "django.mo is older than django.po: run compilemessages"
 

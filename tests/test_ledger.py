@@ -58,8 +58,10 @@ def entries() -> list[ChangeRecord]:
 
 def fix_head() -> None:
     last = ChangeRecord.objects.order_by("-sequence").first()
-    execute(f"UPDATE {HEAD} SET size = %s, last_hash = %s WHERE id = 1",
-            [last.sequence if last else 0, last.leaf_hash if last else GENESIS_HASH])
+    execute(
+        f"UPDATE {HEAD} SET size = %s, last_hash = %s WHERE id = 1",
+        [last.sequence if last else 0, last.leaf_hash if last else GENESIS_HASH],
+    )
 
 
 def change_a_byte(rng: random.Random, checkpoint_size: int) -> str:
@@ -71,12 +73,18 @@ def change_a_byte(rng: random.Random, checkpoint_size: int) -> str:
         after[key] = f"{after[key]}x"
         execute(f"UPDATE {LEDGER} SET after = %s{json_cast()} WHERE sequence = %s", [json.dumps(after), entry.sequence])
     elif column == "at":
-        execute(f"UPDATE {LEDGER} SET at = %s WHERE sequence = %s", [entry.at.replace(microsecond=(entry.at.microsecond + 1) % 10**6), entry.sequence])
+        execute(
+            f"UPDATE {LEDGER} SET at = %s WHERE sequence = %s",
+            [entry.at.replace(microsecond=(entry.at.microsecond + 1) % 10**6), entry.sequence],
+        )
     else:
         value = getattr(entry, column)
         position = rng.randrange(len(value))
         replacement = "Z" if value[position] != "Z" else "Y"
-        execute(f"UPDATE {LEDGER} SET {column} = %s WHERE sequence = %s", [value[:position] + replacement + value[position + 1:], entry.sequence])
+        execute(
+            f"UPDATE {LEDGER} SET {column} = %s WHERE sequence = %s",
+            [value[:position] + replacement + value[position + 1 :], entry.sequence],
+        )
     return f"change {column} of entry {entry.sequence}"
 
 
@@ -94,7 +102,10 @@ def insert_an_entry(rng: random.Random, checkpoint_size: int) -> str:
     forged = ChangeRecord(**{f.attname: getattr(last, f.attname) for f in ChangeRecord._meta.concrete_fields})
     forged.sequence, forged.previous_hash = last.sequence + 1, last.leaf_hash
     forged.entity, forged.entity_id, forged.action = "pledges.pledge", str(pledge.pk), "update"
-    forged.after = {**(ChangeRecord.objects.filter(entity="pledges.pledge", entity_id=str(pledge.pk)).last().after), "quantity": 999_999}
+    forged.after = {
+        **(ChangeRecord.objects.filter(entity="pledges.pledge", entity_id=str(pledge.pk)).last().after),
+        "quantity": 999_999,
+    }
     forged.leaf_hash = compute_leaf_hash(forged)
     forged.save(force_insert=True)
     fix_head()
@@ -122,8 +133,10 @@ def rewrite_from_a_point(rng: random.Random, checkpoint_size: int) -> str:
         if entry.sequence >= start:
             entry.previous_hash = previous
             entry.leaf_hash = compute_leaf_hash(entry)
-            execute(f"UPDATE {LEDGER} SET actor_user = %s, previous_hash = %s, leaf_hash = %s WHERE sequence = %s",
-                    [entry.actor_user, entry.previous_hash, entry.leaf_hash, entry.sequence])
+            execute(
+                f"UPDATE {LEDGER} SET actor_user = %s, previous_hash = %s, leaf_hash = %s WHERE sequence = %s",
+                [entry.actor_user, entry.previous_hash, entry.leaf_hash, entry.sequence],
+            )
         previous = entry.leaf_hash
     fix_head()
     return f"rewrite the chain from entry {start}"
@@ -131,9 +144,13 @@ def rewrite_from_a_point(rng: random.Random, checkpoint_size: int) -> str:
 
 def change_a_row_without_an_entry(rng: random.Random, checkpoint_size: int) -> str:
     editable = {
-        model: [f for f in model._meta.concrete_fields
-                if not f.primary_key and not f.choices and f.get_internal_type() in ("CharField", "PositiveIntegerField", "TextField")]
-        for model in ledgered_models() if model.objects.exists()
+        model: [
+            f
+            for f in model._meta.concrete_fields
+            if not f.primary_key and not f.choices and f.get_internal_type() in ("CharField", "PositiveIntegerField", "TextField")
+        ]
+        for model in ledgered_models()
+        if model.objects.exists()
     }
     model = rng.choice(sorted((m for m, fields in editable.items() if fields), key=lambda m: m._meta.label))
     row = rng.choice(list(model.objects.order_by("pk")))
@@ -147,7 +164,14 @@ def change_a_row_without_an_entry(rng: random.Random, checkpoint_size: int) -> s
     return f"change {model._meta.label_lower} {row.pk}.{field.name} without an entry"
 
 
-TAMPERINGS = (change_a_byte, delete_an_entry, insert_an_entry, reorder_entries, rewrite_from_a_point, change_a_row_without_an_entry)
+TAMPERINGS = (
+    change_a_byte,
+    delete_an_entry,
+    insert_an_entry,
+    reorder_entries,
+    rewrite_from_a_point,
+    change_a_row_without_an_entry,
+)
 
 
 @pytest.mark.django_db
@@ -218,6 +242,7 @@ def test_ledger_entries_cannot_be_changed_or_deleted_through_the_application(per
 
 # Accounts and tokens: who may act, and as whom, is in the ledger like every record.
 
+
 def user_table() -> str:
     return get_user_model()._meta.db_table
 
@@ -229,9 +254,17 @@ def problems_of(report) -> list[str]:
 @pytest.mark.django_db
 def test_a_token_row_inserted_behind_the_ledgers_back_is_reported(personas):
     admin = personas.hq_admin
-    execute(f"INSERT INTO {ApiToken._meta.db_table} (user_id, organization_id, name, prefix, key_hash, created_at, expires_at)"
-            " VALUES (%s, %s, 'forged', 'f0f0f0f0f0f0', %s, %s, %s)",
-            [admin.user.pk, admin.organization.pk, hash_token("umb_f0f0f0f0f0f0_forged"), "2026-01-01 00:00:00", "2099-01-01 00:00:00"])
+    execute(
+        f"INSERT INTO {ApiToken._meta.db_table} (user_id, organization_id, name, prefix, key_hash, created_at, expires_at)"
+        " VALUES (%s, %s, 'forged', 'f0f0f0f0f0f0', %s, %s, %s)",
+        [
+            admin.user.pk,
+            admin.organization.pk,
+            hash_token("umb_f0f0f0f0f0f0_forged"),
+            "2026-01-01 00:00:00",
+            "2099-01-01 00:00:00",
+        ],
+    )
     forged = ApiToken.objects.get(prefix="f0f0f0f0f0f0")
     report = verify()
     assert f"orgs.apitoken {forged.pk}" in problems_of(report)
@@ -260,12 +293,20 @@ def test_a_password_hash_changed_behind_the_ledgers_back_is_reported(personas):
 @pytest.mark.django_db
 def test_honest_account_and_token_changes_verify_and_the_ledger_never_holds_a_secret(personas, client):
     system = Actor.system("tests")
-    user = services.create_user(actor=personas.hq_admin, username="newcomer", password="first-password-2026", email="n@example.invalid")
-    services.set_membership(actor=personas.hq_admin, user_id=user.pk, organization_id=personas.donor_editor.organization.pk, role=Role.VIEWER)
-    services.set_membership(actor=system, user_id=user.pk, organization_id=personas.donor_editor.organization.pk, role=Role.EDITOR)
+    user = services.create_user(
+        actor=personas.hq_admin, username="newcomer", password="first-password-2026", email="n@example.invalid"
+    )
+    services.set_membership(
+        actor=personas.hq_admin, user_id=user.pk, organization_id=personas.donor_editor.organization.pk, role=Role.VIEWER
+    )
+    services.set_membership(
+        actor=system, user_id=user.pk, organization_id=personas.donor_editor.organization.pk, role=Role.EDITOR
+    )
     services.set_user_flags(actor=personas.hq_admin, user_id=user.pk, is_staff=True, is_superuser=True)
     services.set_password(actor=actor_for(user), user_id=user.pk, password="second-password-2026")
-    token, secret = services.issue_token(actor=actor_for(user), user_id=user.pk, organization_id=personas.donor_editor.organization.pk, name="t")
+    token, secret = services.issue_token(
+        actor=actor_for(user), user_id=user.pk, organization_id=personas.donor_editor.organization.pk, name="t"
+    )
     services.revoke_token(actor=personas.hq_admin, token_id=token.pk)
     assert client.login(username="newcomer", password="second-password-2026")  # a sign-in changes last_login only
     assert get_user_model().objects.get(pk=user.pk).last_login is not None
@@ -274,7 +315,9 @@ def test_honest_account_and_token_changes_verify_and_the_ledger_never_holds_a_se
     assert report.ok, report.as_dict()
     user.refresh_from_db()
     token.refresh_from_db()
-    recorded = json.dumps([[entry.before, entry.after] for entry in ChangeRecord.objects.filter(entity__in=("auth.user", "orgs.apitoken"))])
+    recorded = json.dumps(
+        [[entry.before, entry.after] for entry in ChangeRecord.objects.filter(entity__in=("auth.user", "orgs.apitoken"))]
+    )
     for secret_value in (user.password, token.key_hash, secret, "second-password-2026"):
         assert secret_value not in recorded
     actions = list(ChangeRecord.objects.filter(entity="auth.user", entity_id=str(user.pk)).values_list("action", flat=True))
@@ -328,7 +371,10 @@ def test_the_account_commands_are_ledgered_and_verify_reports_a_flag_flipped_beh
 def test_a_hash_upgraded_at_sign_in_is_recorded_so_the_ledger_still_verifies(personas, client, settings):
     user = personas.donor_viewer.user
     # A stronger hasher becomes preferred (as after an upgrade); the next sign-in stores a new hash of the same password.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher", "django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.PASSWORD_HASHERS = [
+        "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+        "django.contrib.auth.hashers.MD5PasswordHasher",
+    ]
     assert client.login(username=user.username, password=PERSONA_PASSWORD)
     user.refresh_from_db()
     assert user.password.startswith("pbkdf2_sha1$")
@@ -343,15 +389,21 @@ def test_a_token_or_role_written_behind_the_ledgers_back_opens_nothing_in_the_ap
     """The red team's attack: a token row inserted straight into the database, acting as an administrator."""
     admin = personas.hq_admin
     forged_secret = "umb_f0f0f0f0f0f0_forged-by-hand"
-    execute(f"INSERT INTO {ApiToken._meta.db_table} (user_id, organization_id, name, prefix, key_hash, created_at, expires_at)"
-            " VALUES (%s, %s, 'forged', 'f0f0f0f0f0f0', %s, %s, %s)",
-            [admin.user.pk, admin.organization.pk, hash_token(forged_secret), timezone.now(), timezone.now() + dt.timedelta(days=9)])
+    execute(
+        f"INSERT INTO {ApiToken._meta.db_table} (user_id, organization_id, name, prefix, key_hash, created_at, expires_at)"
+        " VALUES (%s, %s, 'forged', 'f0f0f0f0f0f0', %s, %s, %s)",
+        [admin.user.pk, admin.organization.pk, hash_token(forged_secret), timezone.now(), timezone.now() + dt.timedelta(days=9)],
+    )
     assert Client(HTTP_AUTHORIZATION=f"Bearer {forged_secret}").get("/api/v1/pledges").status_code == 401
 
     viewer = personas.donor_viewer
-    _, secret = services.issue_token(actor=Actor.system("tests"), user_id=viewer.user.pk, organization_id=viewer.organization.pk, name="t")
+    _, secret = services.issue_token(
+        actor=Actor.system("tests"), user_id=viewer.user.pk, organization_id=viewer.organization.pk, name="t"
+    )
     honest = Client(HTTP_AUTHORIZATION=f"Bearer {secret}")
     assert honest.get("/api/v1/pledges").status_code == 200
-    execute(f"UPDATE {Membership._meta.db_table} SET role = 'admin' WHERE user_id = %s AND organization_id = %s",
-            [viewer.user.pk, viewer.organization.pk])
+    execute(
+        f"UPDATE {Membership._meta.db_table} SET role = 'admin' WHERE user_id = %s AND organization_id = %s",
+        [viewer.user.pk, viewer.organization.pk],
+    )
     assert honest.get("/api/v1/pledges").status_code == 401

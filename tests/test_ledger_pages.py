@@ -48,8 +48,12 @@ def test_anonymous_is_sent_to_sign_in(client, personas):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("persona, sees", [("auditor", True), ("donor_editor", True), ("second_donor", False), ("observer", False)])
-def test_filtering_to_one_record_gives_exactly_its_history_to_those_who_may_see_it(personas, as_client, accepted_pledge, persona, sees):
+@pytest.mark.parametrize(
+    "persona, sees", [("auditor", True), ("donor_editor", True), ("second_donor", False), ("observer", False)]
+)
+def test_filtering_to_one_record_gives_exactly_its_history_to_those_who_may_see_it(
+    personas, as_client, accepted_pledge, persona, sees
+):
     factories.pledge(personas)  # another record of the same kind, which must not appear
     body = as_client(persona).get("/ledger/", {"entity": "pledges.pledge", "entity_id": accepted_pledge.pk}).content.decode()
     expected = list(history(accepted_pledge).values_list("sequence", flat=True)) if sees else []
@@ -90,7 +94,9 @@ def test_a_time_range_narrows_the_entries_and_a_reversed_one_is_refused(personas
     today = dt.datetime.now(dt.UTC).date()
     client = as_client("auditor")
     everything = ChangeRecord.objects.visible_to(personas.auditor).filter(at__date__gte=today).count()
-    assert _count(client.get("/ledger/", {"since": today.isoformat(), "until": today.isoformat()}).content.decode())[1] == everything
+    assert (
+        _count(client.get("/ledger/", {"since": today.isoformat(), "until": today.isoformat()}).content.decode())[1] == everything
+    )
     assert _sequences(client.get("/ledger/", {"since": (today + dt.timedelta(days=1)).isoformat()}).content.decode()) == []
     response = client.get("/ledger/", {"since": today.isoformat(), "until": (today - dt.timedelta(days=1)).isoformat()})
     assert response.status_code == 400 and "The end of the time range is before its start." in response.content.decode()

@@ -22,8 +22,11 @@ def reader(personas):
         if name == "anonymous":
             return Client()
         actor = personas[name]
-        _, secret = issue_token(actor=Actor.system("tests"), user_id=actor.user.pk, organization_id=actor.organization.pk, name="people")
+        _, secret = issue_token(
+            actor=Actor.system("tests"), user_id=actor.user.pk, organization_id=actor.organization.pk, name="people"
+        )
         return Client(HTTP_AUTHORIZATION=f"Bearer {secret}")
+
     return client_for
 
 
@@ -34,10 +37,18 @@ def _entry(client: Client, sequence: int) -> dict:
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("persona, sees_username", [
-    ("donor_editor", True), ("donor_viewer", True), ("coordinator", True), ("auditor", True),
-    ("second_donor", False), ("recipient", False), ("observer", False),
-])
+@pytest.mark.parametrize(
+    "persona, sees_username",
+    [
+        ("donor_editor", True),
+        ("donor_viewer", True),
+        ("coordinator", True),
+        ("auditor", True),
+        ("second_donor", False),
+        ("recipient", False),
+        ("observer", False),
+    ],
+)
 def test_who_made_a_change_is_named_only_to_their_organization_and_coordination_staff(personas, reader, persona, sees_username):
     pledge = factories.pledge(personas, marking="participants")
     sequence = ChangeRecord.objects.get(entity="pledges.pledge", entity_id=str(pledge.pk), action="create").sequence
@@ -51,14 +62,25 @@ def test_who_made_a_change_is_named_only_to_their_organization_and_coordination_
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("persona, reads_account", [
-    ("coordinator", True), ("auditor", True), ("donor_viewer", True),  # the HQ, and the user's own organization
-    ("second_donor", False), ("recipient", False), ("observer", False), ("anonymous", False),
-])
-def test_an_account_is_read_by_coordination_and_its_own_organization_never_with_its_email(personas, reader, persona, reads_account):
+@pytest.mark.parametrize(
+    "persona, reads_account",
+    [
+        ("coordinator", True),
+        ("auditor", True),
+        ("donor_viewer", True),  # the HQ, and the user's own organization
+        ("second_donor", False),
+        ("recipient", False),
+        ("observer", False),
+        ("anonymous", False),
+    ],
+)
+def test_an_account_is_read_by_coordination_and_its_own_organization_never_with_its_email(
+    personas, reader, persona, reads_account
+):
     system = Actor.system("tests")
-    user = orgs.create_user(actor=system, username="quartermaster", password="a long enough password", email=EMAIL,
-                            full_name="Quinn Master")
+    user = orgs.create_user(
+        actor=system, username="quartermaster", password="a long enough password", email=EMAIL, full_name="Quinn Master"
+    )
     orgs.set_membership(actor=system, user_id=user.pk, organization_id=personas.donor_editor.organization.pk, role=Role.VIEWER)
     sequence = ChangeRecord.objects.get(entity="auth.user", entity_id=str(user.pk), action="create").sequence
     entry = _entry(reader(persona), sequence)

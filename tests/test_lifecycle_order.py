@@ -18,8 +18,14 @@ def _shown_states(page: str) -> list[str]:
 @pytest.mark.django_db
 @pytest.mark.parametrize("sort, expected", [("state", LIFECYCLE), ("-state", LIFECYCLE[::-1])])
 def test_pledges_sorted_by_state_follow_the_lifecycle_not_the_alphabet(as_client, personas, sort, expected):
-    for steps in [("offer", "accept", "allocate", "ship", "deliver", "hand_over"), ("offer",), ("offer", "accept", "allocate", "ship"),
-                  (), ("offer", "accept"), ("offer", "withdraw")]:
+    for steps in [
+        ("offer", "accept", "allocate", "ship", "deliver", "hand_over"),
+        ("offer",),
+        ("offer", "accept", "allocate", "ship"),
+        (),
+        ("offer", "accept"),
+        ("offer", "withdraw"),
+    ]:
         factories.advance(personas, factories.pledge(personas), *steps)
     client = as_client("coordinator")
     shown = _shown_states(client.get(f"/pledges/?sort={sort}").content.decode())

@@ -27,9 +27,11 @@ def declared() -> list[Requirement]:
 
 def test_every_declared_dependency_is_locked_at_an_allowed_version():
     pins = locked()
-    problems = [f"{req.name}: locked {pins.get(canonicalize_name(req.name))}, declared {req.specifier}"
-                for req in declared()
-                if canonicalize_name(req.name) not in pins or pins[canonicalize_name(req.name)] not in req.specifier]
+    problems = [
+        f"{req.name}: locked {pins.get(canonicalize_name(req.name))}, declared {req.specifier}"
+        for req in declared()
+        if canonicalize_name(req.name) not in pins or pins[canonicalize_name(req.name)] not in req.specifier
+    ]
     assert problems == [], "run `make lock`: " + "; ".join(problems)
 
 

@@ -32,8 +32,13 @@ from umbrella.pledges.models import Pledge, PledgeState
 
 
 def accepted_pledge(personas, item, quantity, *, donor="donor_editor", available=dt.date(2026, 3, 1), destinations=""):
-    fields = {"item_type": item, "quantity": quantity, "available_from": available, "marking": "coordination",
-              "allowed_destinations": destinations}
+    fields = {
+        "item_type": item,
+        "quantity": quantity,
+        "available_from": available,
+        "marking": "coordination",
+        "allowed_destinations": destinations,
+    }
     pledge = pledges.create_pledge(actor=personas[donor], fields=fields, sources=[factories.source()])
     pledge = pledges.advance_pledge(actor=personas[donor], pledge_id=pledge.pk, step="offer", expected_version=pledge.version)
     return pledges.advance_pledge(actor=personas.coordinator, pledge_id=pledge.pk, step="accept", expected_version=pledge.version)
@@ -44,16 +49,29 @@ def market(personas):
     """R1 P1 10×A and R2 P3 10×A at Lviv; R3 P2 4×B at Odesa; R4 P2 6×C at Lviv, which D substitutes 1:2.
     Pledges: 12×A; 3×A only for Kyiv; 3×D."""
     a, b, c, d = (factories.item_type(personas) for _ in range(4))
-    catalog.create_compatibility(actor=personas.coordinator, fields={"source": d, "kind": "substitutes-for", "target": c, "ratio": Decimal(2)})
-    lst = needs.create_requirement_list(actor=personas.recipient, fields={"series": "M-1", "title": "Matching test", "marking": "participants"})
+    catalog.create_compatibility(
+        actor=personas.coordinator, fields={"source": d, "kind": "substitutes-for", "target": c, "ratio": Decimal(2)}
+    )
+    lst = needs.create_requirement_list(
+        actor=personas.recipient, fields={"series": "M-1", "title": "Matching test", "marking": "participants"}
+    )
     specs = [(a, 10, 1, "Lviv"), (a, 10, 3, "Lviv"), (b, 4, 2, "Odesa"), (c, 6, 2, "Lviv")]
-    reqs = [needs.create_requirement(actor=personas.recipient, list_id=lst.pk, fields=factories.requirement_fields(
-        item, quantity=q, priority=p, destination=dest)) for item, q, p, dest in specs]
+    reqs = [
+        needs.create_requirement(
+            actor=personas.recipient,
+            list_id=lst.pk,
+            fields=factories.requirement_fields(item, quantity=q, priority=p, destination=dest),
+        )
+        for item, q, p, dest in specs
+    ]
     lst.refresh_from_db()
     lst = needs.propose_requirement_list(actor=personas.recipient, list_id=lst.pk, expected_version=lst.version)
     lst = needs.approve_requirement_list(actor=personas.coordinator, list_id=lst.pk, expected_version=lst.version)
-    offers = [accepted_pledge(personas, a, 12), accepted_pledge(personas, a, 3, donor="second_donor", destinations="Kyiv"),
-              accepted_pledge(personas, d, 3)]
+    offers = [
+        accepted_pledge(personas, a, 12),
+        accepted_pledge(personas, a, 3, donor="second_donor", destinations="Kyiv"),
+        accepted_pledge(personas, d, 3),
+    ]
     return {"list": lst, "requirements": reqs, "pledges": offers}
 
 
@@ -70,7 +88,11 @@ def test_a_run_proposes_the_optimum_says_why_and_changes_no_live_record(personas
     proposed = {(p.pledge_id, p.requirement_id): p.covers for p in ProposedAllocation.objects.filter(run=run)}
     assert proposed == {(p_a.pk, r1.pk): Decimal(10), (p_a.pk, r2.pk): Decimal(2), (p_d.pk, r4.pk): Decimal(6)}
     assert (outcome(run, r1).status, outcome(run, r1).reason) == (why.MET, "")
-    assert (outcome(run, r2).status, outcome(run, r2).reason, outcome(run, r2).named) == (why.PARTLY_MET, why.TAKEN_BY_HIGHER_PRIORITY, [r1.pk])
+    assert (outcome(run, r2).status, outcome(run, r2).reason, outcome(run, r2).named) == (
+        why.PARTLY_MET,
+        why.TAKEN_BY_HIGHER_PRIORITY,
+        [r1.pk],
+    )
     assert (outcome(run, r3).status, outcome(run, r3).reason) == (why.UNMET, why.NO_COMPATIBLE_OFFER)
     assert (outcome(run, r4).status, outcome(run, r4).covered) == (why.MET, Decimal(6))  # three D standing in for two C each
     assert OfferOutcome.objects.get(run=run, pledge=p_kyiv).reason == why.EXCLUDED_BY_DONOR_CONDITION
@@ -85,7 +107,8 @@ def test_the_results_digest_seals_what_the_run_stored_and_ledger_verify_checks_i
     ProposedAllocation.objects.filter(run=run).update(quantity=Decimal("1.000"))
     report = verify()
     assert [problem.message for problem in report.problems] == [
-        f"row matching.matchrun {run.pk}: its proposals or reasons no longer match the digest recorded with the run."]
+        f"row matching.matchrun {run.pk}: its proposals or reasons no longer match the digest recorded with the run."
+    ]
 
 
 def test_approving_all_makes_allocations_and_allocates_the_pledges(personas, market):
@@ -178,7 +201,9 @@ def test_releasing_the_last_allocation_returns_the_pledge_to_accepted(personas, 
     services.release_allocation(actor=personas.coordinator, allocation_id=d_allocation.pk, expected_version=d_allocation.version)
     assert Pledge.objects.get(pk=market["pledges"][2].pk).state == PledgeState.ACCEPTED
     with pytest.raises(InvalidTransition):
-        services.release_allocation(actor=personas.coordinator, allocation_id=d_allocation.pk, expected_version=d_allocation.version + 1)
+        services.release_allocation(
+            actor=personas.coordinator, allocation_id=d_allocation.pk, expected_version=d_allocation.version + 1
+        )
 
 
 def test_pledges_are_allocated_only_through_a_match_run(personas, market):
@@ -215,7 +240,11 @@ def test_a_donor_sees_the_allocations_of_its_own_pledges_but_no_run(as_client, p
     listing = donor.get("/matching/allocations/").content.decode()
     assert "3 records" in listing
     exported = donor.get("/matching/allocations/?format=csv").content.decode("utf-8-sig").splitlines()
-    assert len(exported) == 4 and exported[0].startswith("id,allocation,donor,pledge") and all(",XDA," in row for row in exported[1:])
+    assert (
+        len(exported) == 4
+        and exported[0].startswith("id,allocation,donor,pledge")
+        and all(",XDA," in row for row in exported[1:])
+    )
     allocation = Allocation.objects.filter(pledge__owner__code="XDA").first()
     assert donor.get(f"/matching/allocations/{allocation.pk}/").status_code == 200
     assert as_client("second_donor").get(f"/matching/allocations/{allocation.pk}/").status_code == 404
@@ -249,14 +278,22 @@ def test_allocations_follow_their_rows_into_an_approved_revision_and_are_not_cou
 
     def edit(rows):  # the recipient drops R4 and asks for 15 of R2 instead of 10
         needs.delete_requirement(actor=personas.recipient, requirement_id=rows[r4.pk].pk, expected_version=rows[r4.pk].version)
-        needs.update_requirement(actor=personas.recipient, requirement_id=rows[r2.pk].pk, expected_version=rows[r2.pk].version,
-                                 changes={"quantity": 15})
+        needs.update_requirement(
+            actor=personas.recipient,
+            requirement_id=rows[r2.pk].pk,
+            expected_version=rows[r2.pk].version,
+            changes={"quantity": 15},
+        )
+
     carries_before = ChangeRecord.objects.filter(action="carry").count()
     revision = approve_revision(personas, market["list"], edit)
     successor = {row.carried_from_id: row for row in revision.requirements.all()}
     active = Allocation.objects.filter(state=AllocationState.ACTIVE)
     assert {(a.requirement_id, a.covers) for a in active} == {
-        (successor[r1.pk].pk, Decimal(10)), (successor[r2.pk].pk, Decimal(2)), (r4.pk, Decimal(6))}  # R4 was dropped: it stays
+        (successor[r1.pk].pk, Decimal(10)),
+        (successor[r2.pk].pk, Decimal(2)),
+        (r4.pk, Decimal(6)),
+    }  # R4 was dropped: it stays
     assert ChangeRecord.objects.filter(action="carry").count() == carries_before + 2
     again = services.run_match(actor=personas.coordinator, list_id=revision.pk)
     assert outcome(again, successor[r1.pk]).status == why.MET  # covered by the carried allocation, not proposed anew

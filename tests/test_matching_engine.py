@@ -37,11 +37,22 @@ def reference_objective(problem: Problem) -> float:
     rows[len(problem.offer_quantity) + problem.arc_requirement, np.arange(n)] = 1
     capacity = np.concatenate([problem.offer_quantity, problem.requirement_quantity])
     if problem.integer:
-        result = milp(-value, constraints=LinearConstraint(rows, -np.inf, capacity), integrality=np.ones(n),
-                      bounds=Bounds(0, np.inf), options={"mip_rel_gap": 0})
+        result = milp(
+            -value,
+            constraints=LinearConstraint(rows, -np.inf, capacity),
+            integrality=np.ones(n),
+            bounds=Bounds(0, np.inf),
+            options={"mip_rel_gap": 0},
+        )
     else:
-        result = linprog(-value, A_ub=rows, b_ub=capacity, bounds=(0, None), method="highs",
-                         options={"primal_feasibility_tolerance": 1e-10, "dual_feasibility_tolerance": 1e-10})
+        result = linprog(
+            -value,
+            A_ub=rows,
+            b_ub=capacity,
+            bounds=(0, None),
+            method="highs",
+            options={"primal_feasibility_tolerance": 1e-10, "dual_feasibility_tolerance": 1e-10},
+        )
     assert result.status == 0
     return max(0.0, -result.fun)
 
@@ -95,9 +106,19 @@ def rich_problems(draw):
     group = draw(st.lists(st.integers(-1, 2), min_size=n_arcs, max_size=n_arcs))
     kind = draw(st.lists(st.integers(0, 3), min_size=n_arcs, max_size=n_arcs))
     penalty = draw(st.sampled_from([0.0, 0.5, 3.0, 25.0]))
-    return Problem(base.requirement_quantity, base.requirement_weight, quantity, base.arc_offer, base.arc_requirement,
-                   base.arc_cost, offer_integer=offer_integer, arc_gain=gain, arc_group=group, arc_kind=kind,
-                   diversity_penalty=penalty)
+    return Problem(
+        base.requirement_quantity,
+        base.requirement_weight,
+        quantity,
+        base.arc_offer,
+        base.arc_requirement,
+        base.arc_cost,
+        offer_integer=offer_integer,
+        arc_gain=gain,
+        arc_group=group,
+        arc_kind=kind,
+        diversity_penalty=penalty,
+    )
 
 
 def rich_reference_objective(problem: Problem) -> float:
@@ -119,7 +140,9 @@ def rich_reference_objective(problem: Problem) -> float:
     for r in range(n_req):
         rows.append(np.where(problem.arc_requirement == r, problem.arc_gain, 0.0).tolist() + [0.0] * (columns - n))
         upper.append(problem.requirement_quantity[r])
-    bound = np.minimum(problem.offer_quantity[problem.arc_offer], problem.requirement_quantity[problem.arc_requirement] / problem.arc_gain)
+    bound = np.minimum(
+        problem.offer_quantity[problem.arc_offer], problem.requirement_quantity[problem.arc_requirement] / problem.arc_gain
+    )
     for a in range(n):
         if problem.arc_group[a] >= 0 and penalty > 0:
             row = np.zeros(columns)
@@ -138,8 +161,13 @@ def rich_reference_objective(problem: Problem) -> float:
     objective = np.concatenate([value, np.full(len(pairs), -penalty), np.full(len(groups), penalty)])
     integrality = np.concatenate([problem.offer_integer[problem.arc_offer], np.ones(len(pairs)), np.zeros(len(groups))])
     bounds = Bounds(np.zeros(columns), np.concatenate([np.full(n, np.inf), np.ones(len(pairs) + len(groups))]))
-    result = milp(-objective, constraints=LinearConstraint(np.array(rows), -np.inf, np.array(upper)),
-                  integrality=integrality, bounds=bounds, options={"mip_rel_gap": 0})
+    result = milp(
+        -objective,
+        constraints=LinearConstraint(np.array(rows), -np.inf, np.array(upper)),
+        integrality=integrality,
+        bounds=bounds,
+        options={"mip_rel_gap": 0},
+    )
     assert result.status == 0
     return max(0.0, -result.fun)
 
@@ -175,21 +203,36 @@ def test_independent_components_are_split_and_small_ones_batched():
     k = np.tile(np.arange(6), blocks)
     block = np.repeat(np.arange(blocks), 6)
     offer, requirement = block * 2 + k % 2, block * 3 + k // 2
-    problem = Problem(rng.uniform(1, 9, 3 * blocks), rng.uniform(10, 20, 3 * blocks), rng.uniform(1, 9, 2 * blocks),
-                      offer, requirement, rng.uniform(0, 5, len(offer)))
+    problem = Problem(
+        rng.uniform(1, 9, 3 * blocks),
+        rng.uniform(10, 20, 3 * blocks),
+        rng.uniform(1, 9, 2 * blocks),
+        offer,
+        requirement,
+        rng.uniform(0, 5, len(offer)),
+    )
     solution = solve(problem)
     assert solution.stats["components"] == blocks and solution.stats["solver_models"] == 1
     assert solution.objective == pytest.approx(reference_objective(problem), rel=1e-9)
 
 
-@pytest.mark.parametrize("bad, message", [
-    ({"offer_quantity": [-1]}, "must not be negative"),
-    ({"arc_offer": [3]}, "offer that does not exist"),
-    ({"arc_cost": [float("nan")]}, "not a finite number"),
-])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        ({"offer_quantity": [-1]}, "must not be negative"),
+        ({"arc_offer": [3]}, "offer that does not exist"),
+        ({"arc_cost": [float("nan")]}, "not a finite number"),
+    ],
+)
 def test_bad_arrays_are_refused(bad, message):
-    base = {"requirement_quantity": [1], "requirement_weight": [5], "offer_quantity": [1],
-            "arc_offer": [0], "arc_requirement": [0], "arc_cost": [1]}
+    base = {
+        "requirement_quantity": [1],
+        "requirement_weight": [5],
+        "offer_quantity": [1],
+        "arc_offer": [0],
+        "arc_requirement": [0],
+        "arc_cost": [1],
+    }
     with pytest.raises(ValueError, match=message):
         Problem(**{**base, **bad})
 
@@ -198,6 +241,16 @@ def test_parallel_arcs_in_different_diversity_groups_are_both_kept():
     # Found by the property test: offer 1 reaches the requirement twice, once in group 2 (where offer 0's
     # other kind also arrives) and once in group 0. Dropping the group-0 arc as a mere duplicate would force
     # a second kind into group 2 and lose half the objective.
-    problem = Problem([0.01], [0.01], [0.01, 0.01], [1, 1, 0], [0, 0, 0], [0, 0, 0], arc_gain=[0.5] * 3,
-                      arc_group=[2, 0, 2], arc_kind=[0, 0, 1], diversity_penalty=0.5)
+    problem = Problem(
+        [0.01],
+        [0.01],
+        [0.01, 0.01],
+        [1, 1, 0],
+        [0, 0, 0],
+        [0, 0, 0],
+        arc_gain=[0.5] * 3,
+        arc_group=[2, 0, 2],
+        arc_kind=[0, 0, 1],
+        diversity_penalty=0.5,
+    )
     assert solve(problem).objective == pytest.approx(1e-4, rel=1e-9)

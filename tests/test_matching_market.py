@@ -25,15 +25,23 @@ def market(**overrides):
     # R0 P1 5×A, R1 P3 5×A, R2 P2 2×B, R3 P2 1×C at destination 1, R4 P2 1×D by day 10, R5 P4 6×F (substitutes ok)
     # O0 5×A, O1 1×C only to destination 0, O2 1×D from day 400, O3 4×E, O4 3×G (G stands in for 2×F each)
     fields = dict(
-        requirement_type=np.array([A, A, B, C, D, F]), requirement_quantity=np.array([5.0, 5, 2, 1, 1, 6]),
-        requirement_priority=np.array([1, 3, 2, 2, 2, 4]), requirement_needed_by=np.array([100, 100, 100, 100, 10, 100]),
-        requirement_destination=np.array([0, 0, 0, 1, 0, 0]), requirement_area=np.zeros(6, dtype=int),
+        requirement_type=np.array([A, A, B, C, D, F]),
+        requirement_quantity=np.array([5.0, 5, 2, 1, 1, 6]),
+        requirement_priority=np.array([1, 3, 2, 2, 2, 4]),
+        requirement_needed_by=np.array([100, 100, 100, 100, 10, 100]),
+        requirement_destination=np.array([0, 0, 0, 1, 0, 0]),
+        requirement_area=np.zeros(6, dtype=int),
         requirement_substitutes=np.array([True, True, True, True, True, True]),
-        offer_type=np.array([A, C, D, E, G]), offer_quantity=np.array([5.0, 1, 1, 4, 3]),
-        offer_available=np.array([0, 0, 400, 0, 0]), offer_integer=np.ones(5, dtype=bool),
+        offer_type=np.array([A, C, D, E, G]),
+        offer_quantity=np.array([5.0, 1, 1, 4, 3]),
+        offer_available=np.array([0, 0, 400, 0, 0]),
+        offer_integer=np.ones(5, dtype=bool),
         offer_restricted=np.array([False, True, False, False, False]),
-        allowed_offer=np.array([1]), allowed_destination=np.array([0]),
-        substitute_offered=np.array([G]), substitute_required=np.array([F]), substitute_ratio=np.array([2.0]),
+        allowed_offer=np.array([1]),
+        allowed_destination=np.array([0]),
+        substitute_offered=np.array([G]),
+        substitute_required=np.array([F]),
+        substitute_ratio=np.array([2.0]),
     )
     fields.update(overrides)
     return Market(**fields)
@@ -43,8 +51,14 @@ def run(m, policy=Policy()):
     candidates = candidate_arcs(m, policy)
     problem = build_problem(m, candidates, policy)
     solution = solve(problem)
-    explanation = why.explain(m, candidates, solution.flow, original_quantity=m.requirement_quantity,
-                              points=requirement_points(m, policy), diversity=problem.diversity_active)
+    explanation = why.explain(
+        m,
+        candidates,
+        solution.flow,
+        original_quantity=m.requirement_quantity,
+        points=requirement_points(m, policy),
+        diversity=problem.diversity_active,
+    )
     return candidates, problem, solution, explanation
 
 
@@ -55,11 +69,18 @@ def test_join_on_type_pairs_every_equal_type():
 
 def test_candidates_cover_exact_types_and_substitutes_and_mark_conditions_and_lateness():
     candidates = candidate_arcs(market(), Policy())
-    arcs = {(int(o), int(r)): (int(s), float(g), bool(sub)) for o, r, s, g, sub in zip(
-        candidates.offer, candidates.requirement, candidates.status, candidates.gain, candidates.substitute, strict=True)}
+    arcs = {
+        (int(o), int(r)): (int(s), float(g), bool(sub))
+        for o, r, s, g, sub in zip(
+            candidates.offer, candidates.requirement, candidates.status, candidates.gain, candidates.substitute, strict=True
+        )
+    }
     assert arcs == {
-        (0, 0): (USABLE, 1.0, False), (0, 1): (USABLE, 1.0, False), (1, 3): (EXCLUDED_BY_CONDITION, 1.0, False),
-        (2, 4): (TOO_LATE, 1.0, False), (4, 5): (USABLE, 2.0, True),
+        (0, 0): (USABLE, 1.0, False),
+        (0, 1): (USABLE, 1.0, False),
+        (1, 3): (EXCLUDED_BY_CONDITION, 1.0, False),
+        (2, 4): (TOO_LATE, 1.0, False),
+        (4, 5): (USABLE, 2.0, True),
     }
 
 
@@ -98,9 +119,13 @@ def test_an_extra_pledge_as_suggested_adds_the_coverage_points_it_promised():
     m = market()
     _, _, _, explanation = run(m)
     best = explanation.suggestions[0]
-    grown = market(offer_type=np.append(m.offer_type, best.item_type), offer_quantity=np.append(m.offer_quantity, best.quantity),
-                   offer_available=np.append(m.offer_available, 0), offer_integer=np.append(m.offer_integer, True),
-                   offer_restricted=np.append(m.offer_restricted, False))
+    grown = market(
+        offer_type=np.append(m.offer_type, best.item_type),
+        offer_quantity=np.append(m.offer_quantity, best.quantity),
+        offer_available=np.append(m.offer_available, 0),
+        offer_integer=np.append(m.offer_integer, True),
+        offer_restricted=np.append(m.offer_restricted, False),
+    )
     _, _, _, grown_explanation = run(grown)
     assert coverage(grown, grown_explanation) - coverage(m, explanation) == pytest.approx(best.points)
 
@@ -116,14 +141,23 @@ def test_the_optimum_is_never_below_the_greedy_baseline():
     rng = np.random.default_rng(3)
     n_req, n_off = 60, 80
     m = market(
-        requirement_type=rng.integers(0, 7, n_req), requirement_quantity=rng.integers(1, 20, n_req).astype(float),
-        requirement_priority=rng.integers(1, 6, n_req), requirement_needed_by=rng.integers(0, 300, n_req),
-        requirement_destination=rng.integers(0, 3, n_req), requirement_area=rng.integers(0, 2, n_req),
+        requirement_type=rng.integers(0, 7, n_req),
+        requirement_quantity=rng.integers(1, 20, n_req).astype(float),
+        requirement_priority=rng.integers(1, 6, n_req),
+        requirement_needed_by=rng.integers(0, 300, n_req),
+        requirement_destination=rng.integers(0, 3, n_req),
+        requirement_area=rng.integers(0, 2, n_req),
         requirement_substitutes=rng.random(n_req) < 0.7,
-        offer_type=rng.integers(0, 7, n_off), offer_quantity=rng.integers(1, 15, n_off).astype(float),
-        offer_available=rng.integers(0, 400, n_off), offer_integer=rng.random(n_off) < 0.5,
-        offer_restricted=np.zeros(n_off, dtype=bool), allowed_offer=np.zeros(0, dtype=int), allowed_destination=np.zeros(0, dtype=int),
-        substitute_offered=np.array([G, E]), substitute_required=np.array([F, D]), substitute_ratio=np.array([2.0, 0.5]),
+        offer_type=rng.integers(0, 7, n_off),
+        offer_quantity=rng.integers(1, 15, n_off).astype(float),
+        offer_available=rng.integers(0, 400, n_off),
+        offer_integer=rng.random(n_off) < 0.5,
+        offer_restricted=np.zeros(n_off, dtype=bool),
+        allowed_offer=np.zeros(0, dtype=int),
+        allowed_destination=np.zeros(0, dtype=int),
+        substitute_offered=np.array([G, E]),
+        substitute_required=np.array([F, D]),
+        substitute_ratio=np.array([2.0, 0.5]),
     )
     for policy in (Policy(), Policy(diversity_points=50)):
         candidates = candidate_arcs(m, policy)

@@ -29,7 +29,7 @@ def mutations(proof: list[bytes]):
     """Flipped bit in each element, truncated, extended, and (when possible) two elements swapped."""
     for i, node in enumerate(proof):
         flipped = bytes([node[0] ^ 0x01]) + node[1:]
-        yield proof[:i] + [flipped] + proof[i + 1:]
+        yield proof[:i] + [flipped] + proof[i + 1 :]
     if proof:
         yield proof[:-1]
     yield proof + [hashlib.sha256(b"extra").digest()]
@@ -68,7 +68,9 @@ def test_consistency_proofs_verify_for_every_earlier_size_and_no_mutation_does(n
         assert merkle.verify_consistency(old_size, new_size, old_root, new_root, proof)
         for bad in mutations(proof):
             assert not merkle.verify_consistency(old_size, new_size, old_root, new_root, bad)
-        assert not merkle.verify_consistency(old_size, new_size, new_root if old_size < new_size else merkle.leaf_hash(b"x"), new_root, proof)
+        assert not merkle.verify_consistency(
+            old_size, new_size, new_root if old_size < new_size else merkle.leaf_hash(b"x"), new_root, proof
+        )
         assert not merkle.verify_consistency(old_size, new_size * 2, old_root, new_root, proof)
         if old_size > 1:
             assert not merkle.verify_consistency(old_size - 1, new_size, old_root, new_root, proof)

@@ -21,12 +21,23 @@ from umbrella.core.imports import integer
 from umbrella.orgs.services import issue_token
 
 PACKAGE = Path(umbrella.__file__).parent
-REFUSALS = {"Invalid", "Conflict", "StaleVersion", "InvalidTransition", "Forbidden", "NotFound", "UnreadableFile", "PreconditionFailed",
-            "PreconditionRequired"}
+REFUSALS = {
+    "Invalid",
+    "Conflict",
+    "StaleVersion",
+    "InvalidTransition",
+    "Forbidden",
+    "NotFound",
+    "UnreadableFile",
+    "PreconditionFailed",
+    "PreconditionRequired",
+}
 
 
 def _is_literal_text(node: ast.AST) -> bool:
-    return isinstance(node, ast.JoinedStr) or (isinstance(node, ast.Constant) and isinstance(node.value, str) and bool(node.value))
+    return isinstance(node, ast.JoinedStr) or (
+        isinstance(node, ast.Constant) and isinstance(node.value, str) and bool(node.value)
+    )
 
 
 def _called(node: ast.Call) -> str:
@@ -35,8 +46,12 @@ def _called(node: ast.Call) -> str:
 
 def _messages_of(call: ast.Call, name: str) -> list[ast.AST]:
     if name == "Invalid" and call.args and isinstance(call.args[0], ast.Dict):
-        return [item for value in call.args[0].values if isinstance(value, ast.List | ast.ListComp)
-                for item in (value.elts if isinstance(value, ast.List) else [value.elt])]
+        return [
+            item
+            for value in call.args[0].values
+            if isinstance(value, ast.List | ast.ListComp)
+            for item in (value.elts if isinstance(value, ast.List) else [value.elt])
+        ]
     if name == "deny":
         return call.args[1:2]
     if name == "RowError":
@@ -67,8 +82,11 @@ def _untranslated(path: Path, root: Path = PACKAGE) -> list[str]:
 
 
 def _application_modules() -> list[Path]:
-    return [path for path in sorted(PACKAGE.rglob("*.py"))
-            if "migrations" not in path.parts and "management" not in path.parts and path.parent.name != "demo"]
+    return [
+        path
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if "migrations" not in path.parts and "management" not in path.parts and path.parent.name != "demo"
+    ]
 
 
 def test_no_refusal_validation_or_import_message_is_written_as_bare_text():
@@ -78,12 +96,14 @@ def test_no_refusal_validation_or_import_message_is_written_as_bare_text():
 
 def test_the_check_finds_a_bare_message_when_there_is_one(tmp_path):
     sample = tmp_path / "sample.py"
-    sample.write_text('from django.utils.translation import gettext as _\n'
-                      'def f(actor, x):\n'
-                      '    require_role(actor, "editor", doing="Editing")\n'
-                      '    raise Invalid({"name": [f"No {x}."]})\n'
-                      '    raise Conflict(_("Taken: %(x)s.") % {"x": x})\n'
-                      '    raise ValueError("not a number")\n')
+    sample.write_text(
+        "from django.utils.translation import gettext as _\n"
+        "def f(actor, x):\n"
+        '    require_role(actor, "editor", doing="Editing")\n'
+        '    raise Invalid({"name": [f"No {x}."]})\n'
+        '    raise Conflict(_("Taken: %(x)s.") % {"x": x})\n'
+        '    raise ValueError("not a number")\n'
+    )
     assert _untranslated(sample, tmp_path) == ["sample.py:3 require_role", "sample.py:4 Invalid", "sample.py:6 ValueError"]
 
 
@@ -96,8 +116,12 @@ def test_a_cell_problem_is_told_in_the_language_of_the_request(language, expecte
 def test_the_count_of_import_problems_takes_the_ukrainian_plural_forms():
     with translation.override("uk"):
         messages = [ImportRejected([RowError(2, "quantity", "0", "x")] * count).message for count in (1, 3, 5, 21)]
-    assert messages == ["1 проблема; нічого не записано.", "3 проблеми; нічого не записано.",
-                        "5 проблем; нічого не записано.", "21 проблема; нічого не записано."]
+    assert messages == [
+        "1 проблема; нічого не записано.",
+        "3 проблеми; нічого не записано.",
+        "5 проблем; нічого не записано.",
+        "21 проблема; нічого не записано.",
+    ]
 
 
 def test_a_refusal_reaches_a_ukrainian_page_in_ukrainian(as_client):

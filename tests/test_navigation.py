@@ -14,8 +14,8 @@ OPTIONAL = {"/matching/": "Matching", "/matching/allocations/": "Allocations", "
 
 
 def nav_links(html: str, opening: str) -> dict[str, str]:
-    block = html[html.index(opening):]
-    block = block[:block.index("</nav>")]
+    block = html[html.index(opening) :]
+    block = block[: block.index("</nav>")]
     return {href: text for href, text in re.findall(r'<a href="([^"]+)">([^<]+)</a>', block)}
 
 
@@ -27,22 +27,32 @@ def optional_links(client) -> set[str]:
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("persona, expected", [
-    ("coordinator", {"Matching", "Allocations", "Scenarios", "Import"}),
-    ("hq_admin", {"Matching", "Allocations", "Scenarios", "Import"}),
-    ("donor_editor", {"Import"}),
-    ("second_donor", {"Import"}),
-    ("recipient", {"Import"}),
-    ("donor_viewer", set()),
-    ("auditor", set()),
-    ("observer", set()),
-    ("anonymous", set()),
-])
-def test_with_nothing_matched_yet_only_those_who_can_act_see_matching_scenarios_and_import(as_client, personas, persona, expected):
+@pytest.mark.parametrize(
+    "persona, expected",
+    [
+        ("coordinator", {"Matching", "Allocations", "Scenarios", "Import"}),
+        ("hq_admin", {"Matching", "Allocations", "Scenarios", "Import"}),
+        ("donor_editor", {"Import"}),
+        ("second_donor", {"Import"}),
+        ("recipient", {"Import"}),
+        ("donor_viewer", set()),
+        ("auditor", set()),
+        ("observer", set()),
+        ("anonymous", set()),
+    ],
+)
+def test_with_nothing_matched_yet_only_those_who_can_act_see_matching_scenarios_and_import(
+    as_client, personas, persona, expected
+):
     assert optional_links(as_client(persona)) == expected
-    assert ("Import" in expected) == may_import(personas[persona]) == any(
-        importer.required_role and personas[persona].is_member and personas[persona].has_role(importer.required_role)
-        for importer in REGISTRY.values())
+    assert (
+        ("Import" in expected)
+        == may_import(personas[persona])
+        == any(
+            importer.required_role and personas[persona].is_member and personas[persona].has_role(importer.required_role)
+            for importer in REGISTRY.values()
+        )
+    )
 
 
 @pytest.mark.django_db
@@ -57,15 +67,29 @@ def test_read_only_people_see_matching_and_allocations_once_there_is_something_t
 
 
 READ_ONLY = ["auditor", "observer", "donor_viewer"]
-PAGES = ["/", "/requirements/", "/pledges/", "/catalog/", "/funding/", "/funding/fair-share/", "/history/donors/",
-         "/matching/", "/matching/allocations/", "/scenarios/"]
+PAGES = [
+    "/",
+    "/requirements/",
+    "/pledges/",
+    "/catalog/",
+    "/funding/",
+    "/funding/fair-share/",
+    "/history/donors/",
+    "/matching/",
+    "/matching/allocations/",
+    "/scenarios/",
+]
 
 
 def actions_in_main(html: str) -> list[str]:
     """Buttons and forms that change something, in the page's main part (the header's language and sign-out aside)."""
-    main = html[html.index('<main id="main">'):]
+    main = html[html.index('<main id="main">') :]
     links = re.findall(r'<a class="button[^"]*" href="[^"]+">[^<]+</a>', main)
-    posted = [form for form in re.findall(r'<form[^>]*method="post".*?</form>', main, re.S) if "<button" in form or 'type="submit"' in form]
+    posted = [
+        form
+        for form in re.findall(r'<form[^>]*method="post".*?</form>', main, re.S)
+        if "<button" in form or 'type="submit"' in form
+    ]
     return links + posted
 
 

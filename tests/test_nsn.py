@@ -21,10 +21,16 @@ def test_a_number_of_the_wrong_length_is_refused_with_its_digit_count(text):
         parse_nsn(text)
 
 
-@pytest.mark.parametrize("text, country", [
-    ("1005-01-123-4567", "United States"), ("1320-12-123-4567", "Germany"), ("1410-14-000-0001", "France"),
-    ("5820-99-123-4567", "United Kingdom"), ("2350-17-123-4567", "NCB 17"),
-])
+@pytest.mark.parametrize(
+    "text, country",
+    [
+        ("1005-01-123-4567", "United States"),
+        ("1320-12-123-4567", "Germany"),
+        ("1410-14-000-0001", "France"),
+        ("5820-99-123-4567", "United Kingdom"),
+        ("2350-17-123-4567", "NCB 17"),
+    ],
+)
 def test_the_codifying_bureau_is_named_from_the_table_or_shown_by_number(text, country):
     assert parse_nsn(text).country == country
 

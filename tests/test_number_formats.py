@@ -17,16 +17,52 @@ from umbrella.pledges import services as pledges
 NBSP = "\xa0"
 
 
-@pytest.mark.parametrize("language, expected", [
-    ("en", ["107,114.8", "35.2 %", "EUR 2,540,000,000.00", "EUR 2,540,000,000", "EUR 2.54 bn", "EUR 412.5 m", "2.5", "12,000", "35.20 %"]),
-    ("uk", [f"107{NBSP}114,8", "35,2 %", f"2{NBSP}540{NBSP}000{NBSP}000,00 EUR", f"2{NBSP}540{NBSP}000{NBSP}000 EUR", "2,54 млрд EUR",
-            "412,5 млн EUR", "2,5", f"12{NBSP}000", "35,20 %"]),
-])
+@pytest.mark.parametrize(
+    "language, expected",
+    [
+        (
+            "en",
+            [
+                "107,114.8",
+                "35.2 %",
+                "EUR 2,540,000,000.00",
+                "EUR 2,540,000,000",
+                "EUR 2.54 bn",
+                "EUR 412.5 m",
+                "2.5",
+                "12,000",
+                "35.20 %",
+            ],
+        ),
+        (
+            "uk",
+            [
+                f"107{NBSP}114,8",
+                "35,2 %",
+                f"2{NBSP}540{NBSP}000{NBSP}000,00 EUR",
+                f"2{NBSP}540{NBSP}000{NBSP}000 EUR",
+                "2,54 млрд EUR",
+                "412,5 млн EUR",
+                "2,5",
+                f"12{NBSP}000",
+                "35,20 %",
+            ],
+        ),
+    ],
+)
 def test_one_helper_formats_every_kind_of_figure_per_language(language, expected):
     with translation.override(language):
-        shown = [number(107114.84, 1), percent(35.249), format_eur(Decimal("2540000000")), format_eur(Decimal("2540000000"), cents=False),
-                 format_eur_short(Decimal("2540000000")), format_eur_short(412_500_000), units(Decimal("2.500")), units(12000),
-                 share("0.352")]
+        shown = [
+            number(107114.84, 1),
+            percent(35.249),
+            format_eur(Decimal("2540000000")),
+            format_eur(Decimal("2540000000"), cents=False),
+            format_eur_short(Decimal("2540000000")),
+            format_eur_short(412_500_000),
+            units(Decimal("2.500")),
+            units(12000),
+            share("0.352"),
+        ]
     assert shown == expected
 
 
@@ -48,8 +84,11 @@ def test_a_chart_label_and_its_table_print_the_same_figure(as_client, personas, 
 @pytest.mark.django_db
 def test_summaries_group_thousands_without_cents(as_client, personas):
     item = factories.item_type(personas, unit_value_eur=Decimal("1234567.89"))
-    pledges.create_pledge(actor=personas.donor_editor, sources=[factories.source()], fields={
-        "item_type": item, "quantity": 1000, "available_from": dt.date(2099, 1, 1), "marking": "public"})
+    pledges.create_pledge(
+        actor=personas.donor_editor,
+        sources=[factories.source()],
+        fields={"item_type": item, "quantity": 1000, "available_from": dt.date(2099, 1, 1), "marking": "public"},
+    )
     page = as_client("observer").get("/").content.decode()
     row = re.search(r'<th scope="row">Donor A</th>(.*?)</tr>', page, re.S).group(1)
     assert "EUR 1,234,567,890" in row and "1,234,567,890.00" not in row

@@ -17,8 +17,21 @@ from umbrella.orgs.services import issue_token
 from umbrella.scenarios import services as scenarios
 from umbrella.scenarios.models import WithdrawalScenario
 
-LISTS = ["/", "/requirements/", "/pledges/", "/catalog/", "/funding/", "/funding/fair-share/", "/history/donors/",
-         "/matching/", "/matching/allocations/", "/scenarios/", "/scenarios/compare/", "/import/", "/sign-in/"]
+LISTS = [
+    "/",
+    "/requirements/",
+    "/pledges/",
+    "/catalog/",
+    "/funding/",
+    "/funding/fair-share/",
+    "/history/donors/",
+    "/matching/",
+    "/matching/allocations/",
+    "/scenarios/",
+    "/scenarios/compare/",
+    "/import/",
+    "/sign-in/",
+]
 FORMS = ["/requirements/new/", "/pledges/new/", "/catalog/new/", "/funding/new/", "/matching/new/", "/scenarios/new/"]
 SITE_NAME = "Umbrella"
 
@@ -33,7 +46,7 @@ def title_of(html: str) -> str:
 
 
 def first_record_link(html: str) -> str | None:
-    table = html[html.index('<table class="list"'):] if '<table class="list"' in html else ""
+    table = html[html.index('<table class="list"') :] if '<table class="list"' in html else ""
     found = re.search(r'<td><a href="(/[^"]+/\d+/)">', table)
     return found.group(1) if found else None
 
@@ -117,7 +130,10 @@ def test_every_table_in_every_template_scrolls_in_its_own_box():
     """A table wider than a phone scrolls inside its box instead of widening the page (the phone journey checks
     the pages it visits; this checks every template, so a new table cannot forget it)."""
     root = Path(__file__).resolve().parents[1] / "src" / "umbrella"
-    bare = [f"{template.relative_to(root)}:{number}" for template in sorted(root.rglob("templates/**/*.html"))
-            for number, line in enumerate(template.read_text().splitlines(), start=1)
-            if re.search(r'(?<!<div class="scroll">)<table[ >]', line)]
-    assert bare == [], "wrap these in <div class=\"scroll\">: " + ", ".join(bare)
+    bare = [
+        f"{template.relative_to(root)}:{number}"
+        for template in sorted(root.rglob("templates/**/*.html"))
+        for number, line in enumerate(template.read_text().splitlines(), start=1)
+        if re.search(r'(?<!<div class="scroll">)<table[ >]', line)
+    ]
+    assert bare == [], 'wrap these in <div class="scroll">: ' + ", ".join(bare)

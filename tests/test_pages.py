@@ -16,73 +16,132 @@ _codes = itertools.count(1)
 
 
 def item_type_data(personas, record):
-    return {"code": f"NEW-{next(_codes)}", "name": "New item", "capability_area": CapabilityArea.objects.get(code="drones").pk,
-            "unit_value_eur": "150.00", "unit_of_issue": "EA", "valuation_basis": "replacement", "marking": "participants"}
+    return {
+        "code": f"NEW-{next(_codes)}",
+        "name": "New item",
+        "capability_area": CapabilityArea.objects.get(code="drones").pk,
+        "unit_value_eur": "150.00",
+        "unit_of_issue": "EA",
+        "valuation_basis": "replacement",
+        "marking": "participants",
+    }
 
 
 def item_type_edit(record):
-    return {"code": record.code, "name": "Renamed item", "capability_area": record.capability_area_id,
-            "unit_value_eur": "99.00", "unit_of_issue": "EA", "valuation_basis": "book", "marking": "participants",
-            "version": record.version}
+    return {
+        "code": record.code,
+        "name": "Renamed item",
+        "capability_area": record.capability_area_id,
+        "unit_value_eur": "99.00",
+        "unit_of_issue": "EA",
+        "valuation_basis": "book",
+        "marking": "participants",
+        "version": record.version,
+    }
 
 
 def requirement_data(record_item):
-    return {"item_type": record_item.pk, "quantity": 12, "priority": 1, "needed_by": "2026-09-01",
-            "destination": "Odesa", "accept_substitutes": "on", "marking": "participants"}
+    return {
+        "item_type": record_item.pk,
+        "quantity": 12,
+        "priority": 1,
+        "needed_by": "2026-09-01",
+        "destination": "Odesa",
+        "accept_substitutes": "on",
+        "marking": "participants",
+    }
 
 
 def pledge_data(personas, record):
-    return {"pledge-item_type": record.item_type_id, "pledge-quantity": 3, "pledge-available_from": "2026-05-01",
-            "pledge-valuation_basis": "replacement", "pledge-retransfer_requires_consent": "on", "pledge-marking": "coordination",
-            "source-kind": "official", "source-url": "https://example.invalid/p", "source-date": "2026-04-01"}
+    return {
+        "pledge-item_type": record.item_type_id,
+        "pledge-quantity": 3,
+        "pledge-available_from": "2026-05-01",
+        "pledge-valuation_basis": "replacement",
+        "pledge-retransfer_requires_consent": "on",
+        "pledge-marking": "coordination",
+        "source-kind": "official",
+        "source-url": "https://example.invalid/p",
+        "source-date": "2026-04-01",
+    }
 
 
 def pledge_edit(record):
-    return {"pledge-item_type": record.item_type_id, "pledge-quantity": 9, "pledge-available_from": "2026-05-01",
-            "pledge-value_eur": "9000.00", "pledge-valuation_basis": "book", "pledge-marking": record.marking,
-            "version": record.version}
+    return {
+        "pledge-item_type": record.item_type_id,
+        "pledge-quantity": 9,
+        "pledge-available_from": "2026-05-01",
+        "pledge-value_eur": "9000.00",
+        "pledge-valuation_basis": "book",
+        "pledge-marking": record.marking,
+        "version": record.version,
+    }
 
 
 CONTRACTS = [
     PageContract(
         name="item type",
         make=lambda p: factories.item_type(p),
-        list_url=lambda r: "/catalog/", detail_url=lambda r: f"/catalog/{r.pk}/", create_url=lambda r: "/catalog/new/",
-        create_data=item_type_data, edit_url=lambda r: f"/catalog/{r.pk}/edit/", edit_data=item_type_edit,
-        delete_url=lambda r: f"/catalog/{r.pk}/delete/", label=lambda r: r.code,
-        can_see=MEMBERS, can_create=frozenset({"coordinator", "hq_admin"}), can_change=frozenset({"coordinator", "hq_admin"}),
+        list_url=lambda r: "/catalog/",
+        detail_url=lambda r: f"/catalog/{r.pk}/",
+        create_url=lambda r: "/catalog/new/",
+        create_data=item_type_data,
+        edit_url=lambda r: f"/catalog/{r.pk}/edit/",
+        edit_data=item_type_edit,
+        delete_url=lambda r: f"/catalog/{r.pk}/delete/",
+        label=lambda r: r.code,
+        can_see=MEMBERS,
+        can_create=frozenset({"coordinator", "hq_admin"}),
+        can_change=frozenset({"coordinator", "hq_admin"}),
     ),
     PageContract(
         name="requirement list",
         make=lambda p: factories.requirement_list(p, requirements=1),
-        list_url=lambda r: "/requirements/", detail_url=lambda r: f"/requirements/{r.pk}/",
+        list_url=lambda r: "/requirements/",
+        detail_url=lambda r: f"/requirements/{r.pk}/",
         create_url=lambda r: "/requirements/new/",
         create_data=lambda p, r: {"series": f"NEW-{next(_codes)}", "title": "A new list", "marking": "participants"},
         edit_url=lambda r: f"/requirements/{r.pk}/edit/",
         edit_data=lambda r: {"title": "Renamed list", "marking": r.marking, "version": r.version},
-        delete_url=lambda r: f"/requirements/{r.pk}/delete/", label=lambda r: r.title,
-        can_see=MEMBERS, can_create=frozenset({"recipient"}), can_change=frozenset({"recipient"}), delete_entries=2,
+        delete_url=lambda r: f"/requirements/{r.pk}/delete/",
+        label=lambda r: r.title,
+        can_see=MEMBERS,
+        can_create=frozenset({"recipient"}),
+        can_change=frozenset({"recipient"}),
+        delete_entries=2,
     ),
     PageContract(
         name="requirement",
         make=lambda p: factories.requirement_list(p, requirements=1).requirements.get(),
-        list_url=lambda r: f"/requirements/{r.requirement_list_id}/", detail_url=lambda r: f"/requirements/item/{r.pk}/",
+        list_url=lambda r: f"/requirements/{r.requirement_list_id}/",
+        detail_url=lambda r: f"/requirements/item/{r.pk}/",
         create_url=lambda r: f"/requirements/{r.requirement_list_id}/add/",
         create_data=lambda p, r: requirement_data(r.item_type),
         edit_url=lambda r: f"/requirements/item/{r.pk}/edit/",
         edit_data=lambda r: {**requirement_data(r.item_type), "quantity": 77, "version": r.version},
-        delete_url=lambda r: f"/requirements/item/{r.pk}/delete/", label=lambda r: r.item_type.name, nested_list=True,
-        can_see=MEMBERS, can_create=frozenset({"recipient"}), can_change=frozenset({"recipient"}),
+        delete_url=lambda r: f"/requirements/item/{r.pk}/delete/",
+        label=lambda r: r.item_type.name,
+        nested_list=True,
+        can_see=MEMBERS,
+        can_create=frozenset({"recipient"}),
+        can_change=frozenset({"recipient"}),
     ),
     PageContract(
         name="pledge",
         make=lambda p: factories.pledge(p),
-        list_url=lambda r: "/pledges/", detail_url=lambda r: f"/pledges/{r.pk}/", create_url=lambda r: "/pledges/new/",
-        create_data=pledge_data, edit_url=lambda r: f"/pledges/{r.pk}/edit/", edit_data=pledge_edit,
-        delete_url=lambda r: f"/pledges/{r.pk}/delete/", label=lambda r: f"{r.quantity} × {r.item_type.name}",
+        list_url=lambda r: "/pledges/",
+        detail_url=lambda r: f"/pledges/{r.pk}/",
+        create_url=lambda r: "/pledges/new/",
+        create_data=pledge_data,
+        edit_url=lambda r: f"/pledges/{r.pk}/edit/",
+        edit_data=pledge_edit,
+        delete_url=lambda r: f"/pledges/{r.pk}/delete/",
+        label=lambda r: f"{r.quantity} × {r.item_type.name}",
         can_see=frozenset({"donor_editor", "donor_viewer", "coordinator", "hq_admin", "auditor", "recipient"}),
-        can_create=frozenset({"donor_editor", "second_donor"}), can_change=frozenset({"donor_editor"}),
-        create_entries=2, delete_entries=2,
+        can_create=frozenset({"donor_editor", "second_donor"}),
+        can_change=frozenset({"donor_editor"}),
+        create_entries=2,
+        delete_entries=2,
     ),
 ]
 
@@ -137,7 +196,9 @@ def test_a_stale_edit_shows_the_conflict_on_the_form_and_changes_nothing(persona
 
 @pytest.mark.django_db
 def test_field_errors_are_shown_on_the_form(personas, as_client):
-    response = as_client("coordinator").post("/catalog/new/", {**item_type_data(personas, None), "nsn": "12-34", "unit_value_eur": "-5"})
+    response = as_client("coordinator").post(
+        "/catalog/new/", {**item_type_data(personas, None), "nsn": "12-34", "unit_value_eur": "-5"}
+    )
     assert response.status_code == 400
     body = response.content.decode()
     assert "an NSN has 13" in body or "NNNN-NN-NNN-NNNN" in body
@@ -206,11 +267,17 @@ def test_staff_read_the_admin_but_cannot_change_ledgered_records_there(personas,
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("persona, url, status", [
-    ("donor_editor", "/catalog/new/", 403), ("coordinator", "/catalog/new/", 200),
-    ("recipient", "/pledges/new/", 403), ("donor_editor", "/pledges/new/", 200),
-    ("donor_editor", "/requirements/new/", 403), ("recipient", "/requirements/new/", 200),
-])
+@pytest.mark.parametrize(
+    "persona, url, status",
+    [
+        ("donor_editor", "/catalog/new/", 403),
+        ("coordinator", "/catalog/new/", 200),
+        ("recipient", "/pledges/new/", 403),
+        ("donor_editor", "/pledges/new/", 200),
+        ("donor_editor", "/requirements/new/", 403),
+        ("recipient", "/requirements/new/", 200),
+    ],
+)
 def test_a_form_the_persona_may_not_use_is_refused_before_it_is_filled_in(as_client, persona, url, status):
     assert as_client(persona).get(url).status_code == status
 
@@ -230,7 +297,10 @@ def test_a_refused_button_press_returns_to_the_page_with_the_reason(personas, as
     page = f"http://testserver/pledges/{pledge.pk}/"
     response = client.post(f"/pledges/{pledge.pk}/ship/", {"version": pledge.version}, HTTP_REFERER=page)
     assert response.status_code == 302 and response["Location"] == page
-    assert "This pledge is announced, so “Ship” is not possible now. You could: Offer, Withdraw." in client.get(page).content.decode()
+    assert (
+        "This pledge is announced, so “Ship” is not possible now. You could: Offer, Withdraw."
+        in client.get(page).content.decode()
+    )
 
 
 @pytest.mark.django_db

@@ -23,9 +23,20 @@ PARTIAL = "some records that count towards these shares are not released to you"
 
 
 def committed(personas, donor: str, amount: str, marking: str):
-    record = services.create_funding(actor=personas[donor], fields={
-        "reference": f"F-{marking}", "year": YEAR, "amount": Decimal(amount), "currency": "EUR", "fx_date": dt.date(YEAR, 1, 10),
-        "category": "purchase", "channel": "bilateral", "source_document": "MOD-1", "marking": marking})
+    record = services.create_funding(
+        actor=personas[donor],
+        fields={
+            "reference": f"F-{marking}",
+            "year": YEAR,
+            "amount": Decimal(amount),
+            "currency": "EUR",
+            "fx_date": dt.date(YEAR, 1, 10),
+            "category": "purchase",
+            "channel": "bilateral",
+            "source_document": "MOD-1",
+            "marking": marking,
+        },
+    )
     return services.advance_funding(actor=personas[donor], funding_id=record.pk, step="commit", expected_version=record.version)
 
 
@@ -34,9 +45,17 @@ def shares(personas):
     """XDA's target is 750,000 of a 1,000,000 floor; 100,000 of its funding is public, 500,000 coordination-only:
     coordination staff see a gap of 150,000, the public would wrongly see 650,000."""
     for code, billions in (("XDA", "300"), ("XDB", "100")):
-        orgs.record_gdp(actor=personas.hq_admin, organization_id=Organization.objects.get(code=code).pk, year=YEAR - 1,
-                        amount_bn=Decimal(billions), currency="EUR", source="tests")
-    services.configure_year(actor=personas.coordinator, fields={"year": YEAR, "floor_eur": Decimal("1000000.00"), "participants": ["XDA", "XDB"]})
+        orgs.record_gdp(
+            actor=personas.hq_admin,
+            organization_id=Organization.objects.get(code=code).pk,
+            year=YEAR - 1,
+            amount_bn=Decimal(billions),
+            currency="EUR",
+            source="tests",
+        )
+    services.configure_year(
+        actor=personas.coordinator, fields={"year": YEAR, "floor_eur": Decimal("1000000.00"), "participants": ["XDA", "XDB"]}
+    )
     committed(personas, "donor_editor", "100000.00", "public")
     committed(personas, "donor_editor", "500000.00", "coordination")
 
@@ -56,7 +75,9 @@ def test_the_public_page_and_its_exports_withhold_gaps_from_a_partial_sum(client
             client.force_login(personas[reader].user)
         page = client.get(f"/funding/fair-share/?year={YEAR}").content.decode()
         assert PARTIAL in page and "650,000" not in page and "13.3" not in page, reader
-        exported = list(csv.reader(client.get(f"/funding/fair-share/?year={YEAR}&format=csv").content.decode("utf-8-sig").splitlines()))
+        exported = list(
+            csv.reader(client.get(f"/funding/fair-share/?year={YEAR}&format=csv").content.decode("utf-8-sig").splitlines())
+        )
         assert exported[0][4] == "Counted among records released to you (EUR)"
         xda = next(row for row in exported if row[1] == "XDA")
         assert xda[4] == "100000.00" and xda[5] == xda[6] == "", xda
@@ -75,7 +96,9 @@ def test_a_donor_sees_its_own_gap_on_its_dashboard(as_client, shares):
 def test_the_api_and_the_command_say_the_figures_are_partial_and_give_no_gaps(personas, shares):
     def api(name: str) -> dict:
         actor = personas[name]
-        _, secret = issue_token(actor=Actor.system("tests"), user_id=actor.user.pk, organization_id=actor.organization.pk, name="api")
+        _, secret = issue_token(
+            actor=Actor.system("tests"), user_id=actor.user.pk, organization_id=actor.organization.pk, name="api"
+        )
         return Client(HTTP_AUTHORIZATION=f"Bearer {secret}").get(f"/api/v1/fair-share/{YEAR}").json()
 
     whole, partial = api("coordinator"), api("observer")

@@ -20,9 +20,11 @@ CLOSED = {"withdraw": PledgeState.WITHDRAWN, "expire": PledgeState.EXPIRED}
 
 
 def accepted_pledge(personas, item, quantity):
-    pledge = pledges.create_pledge(actor=personas.donor_editor, fields={
-        "item_type": item, "quantity": quantity, "available_from": dt.date(2026, 3, 1), "marking": "coordination"},
-        sources=[factories.source()])
+    pledge = pledges.create_pledge(
+        actor=personas.donor_editor,
+        fields={"item_type": item, "quantity": quantity, "available_from": dt.date(2026, 3, 1), "marking": "coordination"},
+        sources=[factories.source()],
+    )
     return factories.advance(personas, pledge, "offer", "accept")
 
 
@@ -30,9 +32,13 @@ def accepted_pledge(personas, item, quantity):
 def allocated(personas):
     """Two requirements of 5 × A on the approved list, both allocated from one pledge of 10 × A."""
     item = factories.item_type(personas)
-    lst = needs.create_requirement_list(actor=personas.recipient, fields={"series": "W-1", "title": "Closing", "marking": "participants"})
-    requirements = [needs.create_requirement(actor=personas.recipient, list_id=lst.pk, fields=factories.requirement_fields(item, quantity=5))
-                    for _ in range(2)]
+    lst = needs.create_requirement_list(
+        actor=personas.recipient, fields={"series": "W-1", "title": "Closing", "marking": "participants"}
+    )
+    requirements = [
+        needs.create_requirement(actor=personas.recipient, list_id=lst.pk, fields=factories.requirement_fields(item, quantity=5))
+        for _ in range(2)
+    ]
     lst.refresh_from_db()
     lst = needs.propose_requirement_list(actor=personas.recipient, list_id=lst.pk, expected_version=lst.version)
     needs.approve_requirement_list(actor=personas.coordinator, list_id=lst.pk, expected_version=lst.version)
@@ -40,13 +46,17 @@ def allocated(personas):
     run = matching.run_match(actor=personas.coordinator)
     matching.approve_proposals(actor=personas.coordinator, run_id=run.pk, expected_version=run.version)
     pledge.refresh_from_db()
-    assert pledge.state == PledgeState.ALLOCATED and Allocation.objects.filter(pledge=pledge, state=AllocationState.ACTIVE).count() == 2
+    assert (
+        pledge.state == PledgeState.ALLOCATED
+        and Allocation.objects.filter(pledge=pledge, state=AllocationState.ACTIVE).count() == 2
+    )
     return {"item": item, "requirements": requirements, "pledge": pledge}
 
 
 def close(personas, pledge, step, reason="Needed at home"):
-    return pledges.advance_pledge(actor=personas[CLOSER[step]], pledge_id=pledge.pk, step=step, expected_version=pledge.version,
-                                  reason=reason)
+    return pledges.advance_pledge(
+        actor=personas[CLOSER[step]], pledge_id=pledge.pk, step=step, expected_version=pledge.version, reason=reason
+    )
 
 
 def active_cover(requirement) -> int:
@@ -55,7 +65,9 @@ def active_cover(requirement) -> int:
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("step", ["withdraw", "expire"])
-def test_closing_an_allocated_pledge_releases_its_allocations_and_its_needs_are_matched_again(personas, allocated, step, as_client):
+def test_closing_an_allocated_pledge_releases_its_allocations_and_its_needs_are_matched_again(
+    personas, allocated, step, as_client
+):
     pledge, requirements = allocated["pledge"], allocated["requirements"]
     entries = ChangeRecord.objects.count()
     closed = close(personas, pledge, step, reason="  Stocks needed at home  ")
@@ -65,7 +77,11 @@ def test_closing_an_allocated_pledge_releases_its_allocations_and_its_needs_are_
     assert [a.release_reason for a in released] == ["Stocks needed at home"] * 2
     assert [active_cover(r) for r in requirements] == [0, 0]
     new = list(ChangeRecord.objects.filter(sequence__gt=entries).order_by("sequence"))
-    assert [(e.entity, e.action) for e in new] == [("pledges.pledge", step), ("matching.allocation", "release"), ("matching.allocation", "release")]
+    assert [(e.entity, e.action) for e in new] == [
+        ("pledges.pledge", step),
+        ("matching.allocation", "release"),
+        ("matching.allocation", "release"),
+    ]
     assert new[0].after["closing_reason"] == "Stocks needed at home" and new[0].after["state"] == CLOSED[step]
     assert {e.after["release_reason"] for e in new[1:]} == {"Stocks needed at home"}
     assert "Stocks needed at home" in as_client("recipient").get(f"/matching/allocations/{released[0].pk}/").content.decode()
@@ -95,8 +111,9 @@ def test_closing_without_a_usable_reason_is_refused_and_changes_nothing(personas
 def test_only_closing_steps_take_a_reason(personas):
     pledge = factories.pledge(personas)
     with pytest.raises(Invalid) as refused:
-        pledges.advance_pledge(actor=personas.donor_editor, pledge_id=pledge.pk, step="offer", expected_version=pledge.version,
-                               reason="Because")
+        pledges.advance_pledge(
+            actor=personas.donor_editor, pledge_id=pledge.pk, step="offer", expected_version=pledge.version, reason="Because"
+        )
     assert set(refused.value.field_errors) == {"reason"}
 
 

@@ -20,12 +20,21 @@ def evidence(personas):
     """A pledge (coordination marking) with a donor-confirmed source from the donor, one from the recipient and one
     from the headquarters."""
     pledge = factories.pledge(personas)
-    donor_source = pledges.add_pledge_source(actor=personas.donor_editor, pledge_id=pledge.pk, fields=factories.source(
-        kind="donor-confirmed", url="https://example.invalid/donor-letter"))
-    recipient_source = pledges.add_pledge_source(actor=personas.recipient, pledge_id=pledge.pk, fields=factories.source(
-        kind="recipient-confirmed", url="https://example.invalid/recipient-note"))
-    hq_source = pledges.add_pledge_source(actor=personas.coordinator, pledge_id=pledge.pk, fields=factories.source(
-        kind="media", url="https://example.invalid/press"))
+    donor_source = pledges.add_pledge_source(
+        actor=personas.donor_editor,
+        pledge_id=pledge.pk,
+        fields=factories.source(kind="donor-confirmed", url="https://example.invalid/donor-letter"),
+    )
+    recipient_source = pledges.add_pledge_source(
+        actor=personas.recipient,
+        pledge_id=pledge.pk,
+        fields=factories.source(kind="recipient-confirmed", url="https://example.invalid/recipient-note"),
+    )
+    hq_source = pledges.add_pledge_source(
+        actor=personas.coordinator,
+        pledge_id=pledge.pk,
+        fields=factories.source(kind="media", url="https://example.invalid/press"),
+    )
     return {"pledge": pledge, "donor": donor_source, "recipient": recipient_source, "hq": hq_source}
 
 
@@ -36,8 +45,15 @@ def entries_since(count: int) -> list[ChangeRecord]:
 # Removing the donor's own donor-confirmed source, as each persona: 302 done, 400 asked for a reason first,
 # 403 refused, 404 not seen, anonymous sent to sign in.
 DONOR_SOURCE_REMOVAL = {
-    "donor_editor": 302, "donor_viewer": 403, "second_donor": 404, "recipient": 403, "coordinator": 400, "hq_admin": 400,
-    "auditor": 403, "observer": 404, "anonymous": 302,
+    "donor_editor": 302,
+    "donor_viewer": 403,
+    "second_donor": 404,
+    "recipient": 403,
+    "coordinator": 400,
+    "hq_admin": 400,
+    "auditor": 403,
+    "observer": 404,
+    "anonymous": 302,
 }
 
 
@@ -96,17 +112,23 @@ def test_source_removal_rules_in_the_service(personas, evidence):
         assert set(refused.value.field_errors) == {"reason"}
     pledges.delete_pledge_source(actor=personas.coordinator, source_id=evidence["hq"].pk)  # its own: no reason owed
     pledges.delete_pledge_source(actor=personas.coordinator, source_id=evidence["recipient"].pk, reason="Superseded")
-    assert list(PledgeSource.objects.filter(pledge=evidence["pledge"]).order_by("pk")) == [evidence["pledge"].sources.first(), evidence["donor"]]
+    assert list(PledgeSource.objects.filter(pledge=evidence["pledge"]).order_by("pk")) == [
+        evidence["pledge"].sources.first(),
+        evidence["donor"],
+    ]
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("step, persona, prior, extra", [
-    ("accept", "coordinator", ("offer",), {}),
-    ("withdraw", "donor_editor", ("offer",), {"reason": "Stocks needed at home"}),
-    ("expire", "coordinator", ("offer",), {"reason": "Not taken up in time"}),
-    ("deliver", "recipient", ("offer", "accept", "allocate", "ship"), {"quantity_delivered": "4"}),
-    ("hand_over", "recipient", ("offer", "accept", "allocate", "ship", "deliver"), {}),
-])
+@pytest.mark.parametrize(
+    "step, persona, prior, extra",
+    [
+        ("accept", "coordinator", ("offer",), {}),
+        ("withdraw", "donor_editor", ("offer",), {"reason": "Stocks needed at home"}),
+        ("expire", "coordinator", ("offer",), {"reason": "Not taken up in time"}),
+        ("deliver", "recipient", ("offer", "accept", "allocate", "ship"), {"quantity_delivered": "4"}),
+        ("hand_over", "recipient", ("offer", "accept", "allocate", "ship", "deliver"), {}),
+    ],
+)
 def test_irreversible_steps_are_confirmed_on_a_page_of_their_own(step, persona, prior, extra, personas, as_client):
     pledge = factories.advance(personas, factories.pledge(personas), *prior)
     client = as_client(persona)
@@ -120,11 +142,22 @@ def test_irreversible_steps_are_confirmed_on_a_page_of_their_own(step, persona, 
     pledge.refresh_from_db()
     assert client.post(step_url, {"version": pledge.version, **extra}).status_code == 302
     pledge.refresh_from_db()
-    assert pledge.state == {"accept": PledgeState.ACCEPTED, "withdraw": PledgeState.WITHDRAWN, "expire": PledgeState.EXPIRED,
-                            "deliver": PledgeState.DELIVERED, "hand_over": PledgeState.HANDED_OVER}[step]
+    assert (
+        pledge.state
+        == {
+            "accept": PledgeState.ACCEPTED,
+            "withdraw": PledgeState.WITHDRAWN,
+            "expire": PledgeState.EXPIRED,
+            "deliver": PledgeState.DELIVERED,
+            "hand_over": PledgeState.HANDED_OVER,
+        }[step]
+    )
     if "reason" in extra:
         assert pledge.closing_reason == extra["reason"]
-        assert ChangeRecord.objects.order_by("-sequence").filter(entity="pledges.pledge").first().after["closing_reason"] == extra["reason"]
+        assert (
+            ChangeRecord.objects.order_by("-sequence").filter(entity="pledges.pledge").first().after["closing_reason"]
+            == extra["reason"]
+        )
         assert extra["reason"] in client.get(f"/pledges/{pledge.pk}/").content.decode()
 
 
@@ -142,8 +175,12 @@ def test_a_closing_step_without_a_reason_is_shown_back_and_changes_nothing(step,
 @pytest.mark.django_db
 def test_a_stale_confirmation_is_shown_on_its_page_and_changes_nothing(personas, as_client):
     pledge = factories.advance(personas, factories.pledge(personas), "offer")
-    pledges.update_pledge(actor=personas.donor_editor, pledge_id=pledge.pk, expected_version=pledge.version, changes={"notes": "Revised"})
-    response = as_client("donor_editor").post(f"/pledges/{pledge.pk}/withdraw/", {"version": pledge.version, "reason": "Needed at home"})
+    pledges.update_pledge(
+        actor=personas.donor_editor, pledge_id=pledge.pk, expected_version=pledge.version, changes={"notes": "Revised"}
+    )
+    response = as_client("donor_editor").post(
+        f"/pledges/{pledge.pk}/withdraw/", {"version": pledge.version, "reason": "Needed at home"}
+    )
     assert response.status_code == 400 and "changed by someone else" in response.content.decode()
     pledge.refresh_from_db()
     assert pledge.state == PledgeState.OFFERED
@@ -165,8 +202,11 @@ def api_as(personas):
 
     def client(persona: str) -> Client:
         actor = personas[persona]
-        _, secret = issue_token(actor=Actor.system("tests"), user_id=actor.user.pk, organization_id=actor.organization.pk, name="evidence")
+        _, secret = issue_token(
+            actor=Actor.system("tests"), user_id=actor.user.pk, organization_id=actor.organization.pk, name="evidence"
+        )
         return Client(HTTP_AUTHORIZATION=f"Bearer {secret}")
+
     return client
 
 
@@ -178,8 +218,12 @@ def test_the_api_withdraws_only_with_a_reason_and_shows_it(personas, api_as):
     refused = donor.post(url, json.dumps({}), content_type="application/json", HTTP_IF_MATCH=f'"v{pledge.version}"')
     assert refused.status_code == 422 and refused["Content-Type"] == "application/problem+json"
     assert set(refused.json()["errors"]) == {"reason"}
-    done = donor.post(url, json.dumps({"reason": "Stocks needed at home"}), content_type="application/json",
-                      HTTP_IF_MATCH=f'"v{pledge.version}"')
+    done = donor.post(
+        url,
+        json.dumps({"reason": "Stocks needed at home"}),
+        content_type="application/json",
+        HTTP_IF_MATCH=f'"v{pledge.version}"',
+    )
     assert done.status_code == 200
     assert (done.json()["state"], done.json()["closing_reason"]) == ("withdrawn", "Stocks needed at home")
 

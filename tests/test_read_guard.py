@@ -17,9 +17,9 @@ RESTRICTED_BY = ("visible_to", "hidden_from")
 # Places that read past the rule, and why each must.
 ALLOWED = {
     "services.py": "the write path: services lock rows, check uniqueness and capacities across every record, and check "
-                   "the actor's permission themselves",
+    "the actor's permission themselves",
     "matching/inputs.py": "the market a run is solved on must hold every active allocation and pledge, or approval would "
-                          "over-commit; only the run service reads it",
+    "over-commit; only the run service reads it",
     "funding/rates.py": "a value in euros is the same for everyone, so the rate it is converted at is read from every rate",
     "core/verify.py": "the ledger verifier replays every record",
     "demo/scenario.py": "the demo loader acts as the system",
@@ -41,7 +41,12 @@ def unguarded_reads(source: str, names: set[str]) -> list[tuple[int, str]]:
     parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
     found = []
     for node in ast.walk(tree):
-        if not (isinstance(node, ast.Attribute) and node.attr in MANAGERS and isinstance(node.value, ast.Name) and node.value.id in names):
+        if not (
+            isinstance(node, ast.Attribute)
+            and node.attr in MANAGERS
+            and isinstance(node.value, ast.Name)
+            and node.value.id in names
+        ):
             continue
         chain, methods = node, []
         while True:  # climb Model.objects.a(...).b(...): attributes and the calls of those attributes
@@ -51,8 +56,12 @@ def unguarded_reads(source: str, names: set[str]) -> list[tuple[int, str]]:
             elif not (isinstance(parent, ast.Call) and parent.func is chain):
                 break
             chain = parent
-        handed_to_get_visible = (isinstance(parent, ast.Call) and parent.args and parent.args[0] is chain
-                                 and ast.unparse(parent.func).split(".")[-1] == "get_visible")
+        handed_to_get_visible = (
+            isinstance(parent, ast.Call)
+            and parent.args
+            and parent.args[0] is chain
+            and ast.unparse(parent.func).split(".")[-1] == "get_visible"
+        )
         reads_nothing = methods == ["none"]
         if not (handed_to_get_visible or reads_nothing or any(m in RESTRICTED_BY for m in methods)):
             found.append((node.lineno, ast.unparse(chain)))
@@ -78,19 +87,20 @@ def test_the_read_guard_finds_a_read_planted_in_a_view():
     view = (SOURCE / "funding" / "views.py").read_text()
     assert unguarded_reads(view, names) == []
     lines = len(view.splitlines())
-    planted = view + "\n".join([
-        "",
-        "def planted(request):",
-        "    years = FairShareYear.objects.values_list('year', flat=True)",
-        "    total = Funding.objects.filter(year=2026).count()",
-        "    one = Pledge._default_manager.get(pk=1)",
-        "    fine = Funding.objects.visible_to(request.actor).filter(year=2026).count()",
-        "    also_fine = get_visible(Funding.objects.select_related('owner'), request.actor, pk=1)",
-        "    return years, total, one, fine, also_fine",
-    ])
+    planted = view + "\n".join(
+        [
+            "",
+            "def planted(request):",
+            "    years = FairShareYear.objects.values_list('year', flat=True)",
+            "    total = Funding.objects.filter(year=2026).count()",
+            "    one = Pledge._default_manager.get(pk=1)",
+            "    fine = Funding.objects.visible_to(request.actor).filter(year=2026).count()",
+            "    also_fine = get_visible(Funding.objects.select_related('owner'), request.actor, pk=1)",
+            "    return years, total, one, fine, also_fine",
+        ]
+    )
     assert unguarded_reads(planted, names) == [
         (lines + 3, "FairShareYear.objects.values_list('year', flat=True)"),
         (lines + 4, "Funding.objects.filter(year=2026).count()"),
         (lines + 5, "Pledge._default_manager.get(pk=1)"),
     ]
-

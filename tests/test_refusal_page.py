@@ -21,7 +21,9 @@ def test_the_409_page_says_the_state_by_its_label_and_links_back_to_the_record(a
 
 @pytest.mark.django_db
 def test_a_handed_over_pledge_is_named_by_its_label_and_offers_no_step(as_client, personas):
-    pledge = factories.advance(personas, factories.pledge(personas), "offer", "accept", "allocate", "ship", "deliver", "hand_over")
+    pledge = factories.advance(
+        personas, factories.pledge(personas), "offer", "accept", "allocate", "ship", "deliver", "hand_over"
+    )
     page = as_client("recipient").get(f"/pledges/{pledge.pk}/deliver/").content.decode()
     message = re.search(r'<p role="alert">(.*?)</p>', page).group(1)
     assert message == "This pledge is handed over, so “Confirm delivery” is not possible now."

@@ -32,7 +32,9 @@ def leftovers(personas, market):  # noqa: F811
 
 
 @pytest.mark.parametrize("persona", ["coordinator", "auditor"])
-def test_every_left_over_pledge_is_reachable_by_paging_counted_and_filtered_by_donor(personas, as_client, leftovers, monkeypatch, persona):
+def test_every_left_over_pledge_is_reachable_by_paging_counted_and_filtered_by_donor(
+    personas, as_client, leftovers, monkeypatch, persona
+):
     monkeypatch.setattr(views, "ROWS_PER_PAGE", 3)
     run = services.run_match(actor=personas.coordinator)
     outcomes = OfferOutcome.objects.visible_to(personas[persona]).filter(run=run)
@@ -44,18 +46,19 @@ def test_every_left_over_pledge_is_reachable_by_paging_counted_and_filtered_by_d
     seen = []
     for number in range(1, 4):
         body = client.get(f"/matching/{run.pk}/", {"unused_page": number}).content.decode()
-        section = body[body.index('id="unused"'):]
+        section = body[body.index('id="unused"') :]
         assert f"{3 * number - 2}–{3 * number} of {total}" in section
         seen += [int(pk) for pk in re.findall(r'href="/pledges/(\d+)/"', section.split("</table>")[0])]
     assert sorted(seen) == sorted(outcomes.values_list("pledge_id", flat=True))
     donor_b = Organization.objects.get(code="XDB")
     body = client.get(f"/matching/{run.pk}/", {"donor": donor_b.pk}).content.decode()
-    section = body[body.index('id="unused"'):].split("</table>")[0]
+    section = body[body.index('id="unused"') :].split("</table>")[0]
     expected = outcomes.filter(pledge__owner=donor_b).count()
     assert expected == 4
-    assert f"1–3 of {expected} (filtered from {total})" in body[body.index('id="unused"'):]
+    assert f"1–3 of {expected} (filtered from {total})" in body[body.index('id="unused"') :]
     assert {int(pk) for pk in re.findall(r'href="/pledges/(\d+)/"', section)} <= set(
-        outcomes.filter(pledge__owner=donor_b).values_list("pledge_id", flat=True))
+        outcomes.filter(pledge__owner=donor_b).values_list("pledge_id", flat=True)
+    )
 
 
 def test_a_donor_may_not_open_a_run(personas, as_client, market):  # noqa: F811
@@ -100,14 +103,19 @@ def test_a_decided_runs_difference_counts_its_approved_proposals_once(personas, 
     run = services.run_match(actor=personas.coordinator)
     chosen = ProposedAllocation.objects.filter(run=run).order_by("pk").first()
     services.approve_proposals(actor=personas.coordinator, run_id=run.pk, expected_version=run.version, proposal_ids=[chosen.pk])
-    assert summarize(MatchRun.objects.get(pk=run.pk), personas.coordinator).changes == {"new": 3, "kept": 0, "changed": 0, "dropped": 0}
+    assert summarize(MatchRun.objects.get(pk=run.pk), personas.coordinator).changes == {
+        "new": 3,
+        "kept": 0,
+        "changed": 0,
+        "dropped": 0,
+    }
 
 
 def test_select_all_on_this_page_ticks_each_row_labelled_by_what_it_is(personas, as_client, market):  # noqa: F811
     run = services.run_match(actor=personas.coordinator)
     client = as_client("coordinator")
     plain = client.get(f"/matching/{run.pk}/").content.decode()
-    assert 'checked' not in re.sub(r"<select.*?</select>", "", plain, flags=re.S).split('id="proposals"')[1].split("</table>")[0]
+    assert "checked" not in re.sub(r"<select.*?</select>", "", plain, flags=re.S).split('id="proposals"')[1].split("</table>")[0]
     body = client.get(f"/matching/{run.pk}/", {"select": "page"}).content.decode()
     boxes = re.findall(r'<input type="checkbox" name="proposal" value="(\d+)"[^>]*aria-label="([^"]+)"[^>]*checked', body)
     proposals = {p.pk: p for p in ProposedAllocation.objects.filter(run=run).select_related("requirement", "pledge__owner")}

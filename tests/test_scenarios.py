@@ -22,8 +22,11 @@ from umbrella.scenarios.models import WithdrawalScenario
 
 
 def accepted(personas, donor, item, quantity):
-    pledge = pledges.create_pledge(actor=personas[donor], sources=[factories.source()], fields={
-        "item_type": item, "quantity": quantity, "available_from": dt.date(2026, 3, 1), "marking": "coordination"})
+    pledge = pledges.create_pledge(
+        actor=personas[donor],
+        sources=[factories.source()],
+        fields={"item_type": item, "quantity": quantity, "available_from": dt.date(2026, 3, 1), "marking": "coordination"},
+    )
     pledge = pledges.advance_pledge(actor=personas[donor], pledge_id=pledge.pk, step="offer", expected_version=pledge.version)
     return pledges.advance_pledge(actor=personas.coordinator, pledge_id=pledge.pk, step="accept", expected_version=pledge.version)
 
@@ -33,21 +36,42 @@ def world(personas):
     """R1 P1 10×A and R2 P2 4×B; Donor A offers 10×A (EUR 10 000), Donor B 4×B; Donor A also committed
     EUR 600 000 for 2026. GDP: A 300, B 100; both share the 2026 floor."""
     a, b = factories.item_type(personas), factories.item_type(personas)
-    lst = needs.create_requirement_list(actor=personas.recipient, fields={"series": "W-1", "title": "What-if", "marking": "participants"})
-    r1 = needs.create_requirement(actor=personas.recipient, list_id=lst.pk, fields=factories.requirement_fields(a, quantity=10, priority=1))
-    r2 = needs.create_requirement(actor=personas.recipient, list_id=lst.pk, fields=factories.requirement_fields(b, quantity=4, priority=2))
+    lst = needs.create_requirement_list(
+        actor=personas.recipient, fields={"series": "W-1", "title": "What-if", "marking": "participants"}
+    )
+    r1 = needs.create_requirement(
+        actor=personas.recipient, list_id=lst.pk, fields=factories.requirement_fields(a, quantity=10, priority=1)
+    )
+    r2 = needs.create_requirement(
+        actor=personas.recipient, list_id=lst.pk, fields=factories.requirement_fields(b, quantity=4, priority=2)
+    )
     lst.refresh_from_db()
     lst = needs.propose_requirement_list(actor=personas.recipient, list_id=lst.pk, expected_version=lst.version)
     needs.approve_requirement_list(actor=personas.coordinator, list_id=lst.pk, expected_version=lst.version)
     accepted(personas, "donor_editor", a, 10)
     accepted(personas, "second_donor", b, 4)
     for code, gdp in (("XDA", "300"), ("XDB", "100")):
-        orgs.record_gdp(actor=personas.hq_admin, organization_id=Organization.objects.get(code=code).pk, year=2024,
-                        amount_bn=Decimal(gdp), currency="EUR", source="test")
+        orgs.record_gdp(
+            actor=personas.hq_admin,
+            organization_id=Organization.objects.get(code=code).pk,
+            year=2024,
+            amount_bn=Decimal(gdp),
+            currency="EUR",
+            source="test",
+        )
     funding.configure_year(actor=personas.coordinator, fields={"year": 2026, "participants": ["XDA", "XDB"]})
-    record = funding.create_funding(actor=personas.donor_editor, fields={
-        "reference": "A-26", "year": 2026, "amount": Decimal("600000"), "fx_date": dt.date(2026, 1, 2), "category": "training",
-        "source_document": "A-MOD-1", "marking": "coordination"})
+    record = funding.create_funding(
+        actor=personas.donor_editor,
+        fields={
+            "reference": "A-26",
+            "year": 2026,
+            "amount": Decimal("600000"),
+            "fx_date": dt.date(2026, 1, 2),
+            "category": "training",
+            "source_document": "A-MOD-1",
+            "marking": "coordination",
+        },
+    )
     funding.advance_funding(actor=personas.donor_editor, funding_id=record.pk, step="commit", expected_version=record.version)
     return {"r1": r1, "r2": r2}
 
@@ -57,7 +81,8 @@ def test_a_withdrawal_uncovers_what_only_that_donor_gave_and_asks_the_others_to_
     results = services.preview_scenario(actor=personas.coordinator, donors=["XDA"], as_of=dt.date(2026, 1, 1))
     assert ChangeRecord.objects.count() == entries
     assert [(u["requirement"], u["covered_before"], u["covered_after"], u["reason"]) for u in results["uncovered"]] == [
-        (world["r1"].pk, 10.0, 0.0, "no_compatible_offer")]
+        (world["r1"].pk, 10.0, 0.0, "no_compatible_offer")
+    ]
     assert results["uncovered_by_area_priority"] == {"Artillery": {"1": 1}}
     assert results["lost_by_year"] == {"2026": {"funding_eur": "600000.00", "in_kind_eur": "10000.00", "total_eur": "610000.00"}}
     assert [(t["code"], t["top_up_eur"]) for t in results["top_ups"]["2026"]] == [("XDB", "610000.00")]
@@ -68,7 +93,10 @@ def test_a_saved_scenario_is_the_only_record_written_and_can_be_compared(persona
     entries = ChangeRecord.objects.count()
     first = services.save_scenario(actor=personas.coordinator, name="A stops", donors=["XDA"], as_of=dt.date(2026, 1, 1))
     second = services.save_scenario(actor=personas.coordinator, name="B stops", donors=["XDB"], as_of=dt.date(2026, 1, 1))
-    assert list(ChangeRecord.objects.filter(sequence__gt=entries).values_list("entity", flat=True)) == ["scenarios.withdrawalscenario"] * 2
+    assert (
+        list(ChangeRecord.objects.filter(sequence__gt=entries).values_list("entity", flat=True))
+        == ["scenarios.withdrawalscenario"] * 2
+    )
     client = as_client("coordinator")
     page = client.get(f"/scenarios/{first.pk}/").content.decode()
     assert "No accepted pledge offers this item" in page and "<svg" in page and "610000.00" in page
@@ -80,7 +108,11 @@ def test_a_saved_scenario_is_the_only_record_written_and_can_be_compared(persona
     exported = as_client("coordinator").get("/scenarios/?format=csv").content.decode("utf-8-sig")
     rows = {row["name"]: row for row in csv.DictReader(io.StringIO(exported))}
     assert set(rows) == {"A stops", "B stops"}
-    assert (rows["A stops"]["donors"], rows["A stops"]["requirements_losing_coverage"], rows["A stops"]["lost_eur"]) == ("XDA", "1", "610000.00")
+    assert (rows["A stops"]["donors"], rows["A stops"]["requirements_losing_coverage"], rows["A stops"]["lost_eur"]) == (
+        "XDA",
+        "1",
+        "610000.00",
+    )
 
 
 def test_only_coordination_staff_work_on_scenarios_and_bad_input_is_refused(personas, world):
@@ -95,9 +127,21 @@ def test_only_coordination_staff_work_on_scenarios_and_bad_input_is_refused(pers
 
 def test_umbrella_scenario_prints_json_and_saves_on_request(personas, world):
     out = io.StringIO()
-    call_command("scenario", "--donors", "XDA", "--date", "2026-01-01", "--user", personas.coordinator.user.username, "--json", stdout=out)
+    call_command(
+        "scenario", "--donors", "XDA", "--date", "2026-01-01", "--user", personas.coordinator.user.username, "--json", stdout=out
+    )
     assert json.loads(out.getvalue())["uncovered"][0]["reason_text"]
     assert not WithdrawalScenario.objects.exists()
-    call_command("scenario", "--donors", "XDA", "--date", "2026-01-01", "--user", personas.coordinator.user.username,
-                 "--save", "A stops", stdout=io.StringIO())
+    call_command(
+        "scenario",
+        "--donors",
+        "XDA",
+        "--date",
+        "2026-01-01",
+        "--user",
+        personas.coordinator.user.username,
+        "--save",
+        "A stops",
+        stdout=io.StringIO(),
+    )
     assert WithdrawalScenario.objects.get().name == "A stops"

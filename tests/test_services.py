@@ -26,8 +26,9 @@ def ledger_size() -> int:
 def test_every_write_appends_exactly_one_ledger_entry_with_before_and_after(personas):
     item = factories.item_type(personas)
     before = ledger_size()
-    updated = catalog.update_item_type(actor=personas.coordinator, item_type_id=item.pk, expected_version=1,
-                                       changes={"name": "Renamed"})
+    updated = catalog.update_item_type(
+        actor=personas.coordinator, item_type_id=item.pk, expected_version=1, changes={"name": "Renamed"}
+    )
     assert ledger_size() == before + 1
     entry = ChangeRecord.objects.last()
     assert (entry.action, entry.entity, entry.entity_id) == ("update", "catalog.itemtype", str(item.pk))
@@ -91,12 +92,17 @@ def test_a_requirement_list_goes_draft_proposed_approved_and_then_changes_only_b
     assert lst.state == ListState.APPROVED and lst.approved_by == personas.coordinator.user
     requirement = lst.requirements.first()
     with pytest.raises(InvalidTransition, match="only a draft can change"):
-        needs.update_requirement(actor=personas.recipient, requirement_id=requirement.pk,
-                                 expected_version=requirement.version, changes={"quantity": 99})
+        needs.update_requirement(
+            actor=personas.recipient,
+            requirement_id=requirement.pk,
+            expected_version=requirement.version,
+            changes={"quantity": 99},
+        )
     draft = needs.start_new_revision(actor=personas.recipient, list_id=lst.pk)
     assert (draft.revision, draft.state, draft.requirements.count()) == (2, ListState.DRAFT, 3)
-    needs.update_requirement(actor=personas.recipient, requirement_id=draft.requirements.first().pk, expected_version=1,
-                             changes={"quantity": 99})
+    needs.update_requirement(
+        actor=personas.recipient, requirement_id=draft.requirements.first().pk, expected_version=1, changes={"quantity": 99}
+    )
     draft = needs.propose_requirement_list(actor=personas.recipient, list_id=draft.pk, expected_version=draft.version)
     needs.approve_requirement_list(actor=personas.coordinator, list_id=draft.pk, expected_version=draft.version)
     lst.refresh_from_db()
@@ -116,19 +122,28 @@ def test_an_empty_list_cannot_be_proposed_and_a_draft_cannot_be_approved(persona
 def test_a_pledge_walks_its_whole_lifecycle_each_step_taken_by_its_party(personas):
     pledge = factories.pledge(personas, quantity=8)
     pledge = factories.advance(personas, pledge, "offer", "accept", "allocate", "ship")
-    pledge = pledges.advance_pledge(actor=personas.recipient, pledge_id=pledge.pk, step="deliver",
-                                    expected_version=pledge.version, quantity_delivered=6)
+    pledge = pledges.advance_pledge(
+        actor=personas.recipient, pledge_id=pledge.pk, step="deliver", expected_version=pledge.version, quantity_delivered=6
+    )
     pledge = factories.advance(personas, pledge, "hand_over")
     assert pledge.state == PledgeState.HANDED_OVER
     assert (pledge.quantity, pledge.quantity_delivered, pledge.quantity_outstanding) == (8, 6, 2)
-    actions = list(ChangeRecord.objects.filter(entity="pledges.pledge", entity_id=str(pledge.pk)).values_list("action", flat=True))
+    actions = list(
+        ChangeRecord.objects.filter(entity="pledges.pledge", entity_id=str(pledge.pk)).values_list("action", flat=True)
+    )
     assert actions == ["create", "offer", "accept", "allocate", "ship", "deliver", "hand_over"]
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("step, persona", [
-    ("accept", "donor_editor"), ("offer", "coordinator"), ("offer", "donor_viewer"), ("offer", "recipient"),
-])
+@pytest.mark.parametrize(
+    "step, persona",
+    [
+        ("accept", "donor_editor"),
+        ("offer", "coordinator"),
+        ("offer", "donor_viewer"),
+        ("offer", "recipient"),
+    ],
+)
 def test_a_lifecycle_step_by_the_wrong_party_is_forbidden(personas, step, persona):
     pledge = factories.pledge(personas)
     if step == "accept":
@@ -140,11 +155,15 @@ def test_a_lifecycle_step_by_the_wrong_party_is_forbidden(personas, step, person
 @pytest.mark.django_db
 def test_an_illegal_step_is_an_invalid_transition_naming_only_the_steps_the_person_could_take(personas):
     pledge = factories.pledge(personas)
-    with pytest.raises(InvalidTransition, match="^This pledge is announced, so “Ship” is not possible now. You could: Offer, Withdraw.$"):
+    with pytest.raises(
+        InvalidTransition, match="^This pledge is announced, so “Ship” is not possible now. You could: Offer, Withdraw.$"
+    ):
         pledges.advance_pledge(actor=personas.donor_editor, pledge_id=pledge.pk, step="ship", expected_version=1)
     accepted = factories.advance(personas, pledge, "offer", "accept")
     with pytest.raises(InvalidTransition, match="^This pledge is already accepted. You could: Mark expired.$"):
-        pledges.advance_pledge(actor=personas.coordinator, pledge_id=accepted.pk, step="accept", expected_version=accepted.version)
+        pledges.advance_pledge(
+            actor=personas.coordinator, pledge_id=accepted.pk, step="accept", expected_version=accepted.version
+        )
 
 
 @pytest.mark.django_db
@@ -158,13 +177,18 @@ def test_another_donors_owner_only_pledge_is_not_found_for_a_step(personas):
 def test_a_pledge_needs_a_source_and_keeps_its_last_one(personas):
     item = factories.item_type(personas)
     with pytest.raises(Invalid, match="valid"):
-        pledges.create_pledge(actor=personas.donor_editor, fields={"item_type": item, "quantity": 1,
-                                                                   "available_from": dt.date(2026, 1, 1)}, sources=[])
+        pledges.create_pledge(
+            actor=personas.donor_editor,
+            fields={"item_type": item, "quantity": 1, "available_from": dt.date(2026, 1, 1)},
+            sources=[],
+        )
     pledge = factories.pledge(personas, item=item)
     with pytest.raises(Conflict, match="at least one source"):
         pledges.delete_pledge_source(actor=personas.donor_editor, source_id=pledge.sources.get().pk)
     with pytest.raises(Invalid):
-        pledges.add_pledge_source(actor=personas.donor_editor, pledge_id=pledge.pk, fields={"kind": "media", "date": dt.date(2026, 1, 1)})
+        pledges.add_pledge_source(
+            actor=personas.donor_editor, pledge_id=pledge.pk, fields={"kind": "media", "date": dt.date(2026, 1, 1)}
+        )
 
 
 @pytest.mark.django_db
@@ -223,8 +247,12 @@ def test_models_are_saved_only_inside_services():
     for relative, node, receiver in _calls(allowed):
         head = receiver.split(".")[0]
         unledgered_model = head[:1].isupper() and head not in names  # e.g. SignInAttempt: throttling state, not records
-        saves = (node.func.attr in ("save", "delete") and receiver not in ("workbook", "super()", "router")
-                 and not receiver.endswith("session") and not unledgered_model)
+        saves = (
+            node.func.attr in ("save", "delete")
+            and receiver not in ("workbook", "super()", "router")
+            and not receiver.endswith("session")
+            and not unledgered_model
+        )
         creates = node.func.attr == "create" and receiver.split(".")[0] in names
         if saves or creates:
             offenders.append(f"{relative}:{node.lineno} {ast.unparse(node)}")

@@ -24,7 +24,9 @@ pytestmark = pytest.mark.django_db
 
 
 def test_the_admins_password_link_leads_to_a_change_the_ledger_records(client, personas):
-    client.force_login(set_user_flags(actor=Actor.system("tests"), user_id=personas.hq_admin.user.pk, is_staff=True, is_superuser=True))
+    client.force_login(
+        set_user_flags(actor=Actor.system("tests"), user_id=personas.hq_admin.user.pk, is_staff=True, is_superuser=True)
+    )
     assert client.get("/admin/password_change/")["Location"] == "/password/"
     answer = client.post("/password/", {"current": PERSONA_PASSWORD, "new": NEW_PASSWORD, "repeated": NEW_PASSWORD})
     assert answer.status_code == 302

@@ -173,10 +173,14 @@ PARALLEL = 40
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize(("usernames", "limit"), [
-    (["alice"] * PARALLEL, throttle.PER_PAIR),
-    ([f"nobody{number}" for number in range(PARALLEL)], throttle.PER_ADDRESS),
-], ids=["one-account", "many-names"])
+@pytest.mark.parametrize(
+    ("usernames", "limit"),
+    [
+        (["alice"] * PARALLEL, throttle.PER_PAIR),
+        ([f"nobody{number}" for number in range(PARALLEL)], throttle.PER_ADDRESS),
+    ],
+    ids=["one-account", "many-names"],
+)
 def test_parallel_attempts_check_no_more_passwords_than_the_limit(live_server, settings, usernames, limit):
     from tests.test_api_concurrency import ensure_base_data
 
@@ -241,13 +245,24 @@ def served(tmp_path_factory):
     env |= {"UMBRELLA_DATA_DIR": str(data_dir), "UMBRELLA_TRUSTED_PROXIES": SERVED_PROXY}
     umbrella = [sys.executable, "-m", "umbrella"]
     subprocess.run([*umbrella, "migrate"], env=env, check=True, capture_output=True, timeout=300)
-    subprocess.run([*umbrella, "createsuperuser", "--noinput", "--username", "sam", "--email", "sam@example.org", "--password-stdin"],
-                   env=env, check=True, capture_output=True, timeout=120, input=f"{PERSONA_PASSWORD}\n", text=True)
+    subprocess.run(
+        [*umbrella, "createsuperuser", "--noinput", "--username", "sam", "--email", "sam@example.org", "--password-stdin"],
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=120,
+        input=f"{PERSONA_PASSWORD}\n",
+        text=True,
+    )
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    server = subprocess.Popen([*umbrella, "serve", "--bind", f"127.0.0.1:{port}", "--workers", "2"], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [*umbrella, "serve", "--bind", f"127.0.0.1:{port}", "--workers", "2"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         wait_for(f"{base}/sign-in/")
@@ -273,10 +288,18 @@ def test_umbrella_serve_behind_a_trusted_proxy_sees_each_client_and_https(served
         port = int(served.rsplit(":", 1)[1])
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60, source_address=(SERVED_PROXY, 0))
         body = urllib.parse.urlencode({"csrfmiddlewaretoken": token, "username": username, "password": password})
-        connection.request("POST", "/sign-in/", body=body, headers={
-            "Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded", "X-Forwarded-For": forwarded_for,
-            "X-Forwarded-Proto": "https", "Origin": served.replace("http://", "https://"),
-        })
+        connection.request(
+            "POST",
+            "/sign-in/",
+            body=body,
+            headers={
+                "Cookie": cookie,
+                "Content-Type": "application/x-www-form-urlencoded",
+                "X-Forwarded-For": forwarded_for,
+                "X-Forwarded-Proto": "https",
+                "Origin": served.replace("http://", "https://"),
+            },
+        )
         status = connection.getresponse().status
         connection.close()
         return status

@@ -28,8 +28,10 @@ def write_release(folder: Path, allocations: str, weapons: str | None = None) ->
     folder.mkdir(exist_ok=True)
     (folder / "release_info.csv").write_text('release,period,date,label\n"99","01/2026","2026-02-01","Test release 99"\n')
     (folder / "data_explorer.csv").write_text(HEADER + allocations)
-    (folder / "weapons.csv").write_text("donor,category,number_of_weapons,monetary_value_eur,weapons_list\n" + (weapons or
-        '"Donor A","Howitzers",7,1500000,"M777 howitzer (5); Panzerhaubitze 2000 (PzH) (2)"\n'))
+    (folder / "weapons.csv").write_text(
+        "donor,category,number_of_weapons,monetary_value_eur,weapons_list\n"
+        + (weapons or '"Donor A","Howitzers",7,1500000,"M777 howitzer (5); Panzerhaubitze 2000 (PzH) (2)"\n')
+    )
     return folder
 
 
@@ -44,7 +46,12 @@ def test_a_release_in_the_trackers_format_is_imported_with_provenance(personas, 
     release, _ = import_kiel_release(actor=personas.coordinator, folder=write_release(tmp_path / "r", GOOD))
     assert (release.release, release.label, release.marking) == ("99", "Test release 99", "public")
     donor = MonthlyAllocation.objects.get(donor_iso="DEU", month=1)
-    assert (donor.file, donor.row, donor.total_eur, donor.to_be_allocated_eur) == ("data_explorer.csv", 2, Decimal("500000000.00"), Decimal("100000000.00"))
+    assert (donor.file, donor.row, donor.total_eur, donor.to_be_allocated_eur) == (
+        "data_explorer.csv",
+        2,
+        Decimal("500000000.00"),
+        Decimal("100000000.00"),
+    )
     weapons = WeaponsByCategory.objects.get()
     assert weapons.items == [["M777 howitzer", 5], ["Panzerhaubitze 2000 (PzH)", 2]] and weapons.row == 2
     totals = {t.iso: t for t in donor_totals(personas.observer, release)}
@@ -54,17 +61,23 @@ def test_a_release_in_the_trackers_format_is_imported_with_provenance(personas, 
 
 
 def test_every_problem_in_every_file_is_reported_and_nothing_is_written(personas, tmp_path):
-    bad = ('"Donor A","DEU",2025,13,0.5,0.1,0.1,0.3,0.6,0.1,4000,0.0125\n'
-           '"Donor A","DEU",2025,2,abc,0,0,0.25,0.25,0,4000,0.00625\n'
-           '"Donor A","DEU",2025,3,0.4,0,0,0.25,0.25,0,4000,0.01\n'
-           '"Donor A","DEU",2025,3,-1,0,0,0,0,0,4000,0\n')
+    bad = (
+        '"Donor A","DEU",2025,13,0.5,0.1,0.1,0.3,0.6,0.1,4000,0.0125\n'
+        '"Donor A","DEU",2025,2,abc,0,0,0.25,0.25,0,4000,0.00625\n'
+        '"Donor A","DEU",2025,3,0.4,0,0,0.25,0.25,0,4000,0.01\n'
+        '"Donor A","DEU",2025,3,-1,0,0,0,0,0,4000,0\n'
+    )
     folder = write_release(tmp_path / "bad", bad, '"Donor A","Tanks",9,1,"Leopard 2A4 (7)"\n')
     with pytest.raises(ImportRejected) as refused:
         import_kiel_release(actor=personas.coordinator, folder=folder)
     found = {(e.row, e.column, e.value) for e in refused.value.row_errors}
     assert found == {
-        (2, "data_explorer.csv: month", "13"), (3, "data_explorer.csv: total", "abc"), (3, "data_explorer.csv: total", "abc"),
-        (4, "data_explorer.csv: total", "0.4"), (5, "data_explorer.csv: total", "-1"), (5, "data_explorer.csv: iso", "DEU"),
+        (2, "data_explorer.csv: month", "13"),
+        (3, "data_explorer.csv: total", "abc"),
+        (3, "data_explorer.csv: total", "abc"),
+        (4, "data_explorer.csv: total", "0.4"),
+        (5, "data_explorer.csv: total", "-1"),
+        (5, "data_explorer.csv: iso", "DEU"),
         (2, "weapons.csv: weapons_list", "Leopard 2A4 (7)"),
     }
     assert not TrackerRelease.objects.exists() and not MonthlyAllocation.objects.exists()
@@ -76,7 +89,9 @@ def test_a_folder_missing_a_file_or_column_is_refused(personas, tmp_path):
     (folder / "data_explorer.csv").write_text("country,iso,year\n")
     problems = kiel.read_release(folder).problems
     assert [(p.file, p.reason) for p in problems] == [
-        ("data_explorer.csv", "these columns are missing"), ("weapons.csv", "the release folder has no weapons.csv")]
+        ("data_explorer.csv", "these columns are missing"),
+        ("weapons.csv", "the release folder has no weapons.csv"),
+    ]
 
 
 def test_only_coordination_staff_import_and_a_release_is_imported_once(personas, tmp_path):
@@ -117,7 +132,9 @@ def test_the_donor_page_compares_donors_with_charts_tables_and_exports(client, p
     assert next(csv.reader(io.StringIO(exported.splitlines()[1])))[:3] == ["EU (Commission and Council)", "EU", "1500000000.00"]
 
 
-@pytest.mark.skipif(not REFERENCE.is_dir(), reason=f"the Kiel Release 29 reference data is not at {REFERENCE} (it is not shipped)")
+@pytest.mark.skipif(
+    not REFERENCE.is_dir(), reason=f"the Kiel Release 29 reference data is not at {REFERENCE} (it is not shipped)"
+)
 def test_release_29_imports_and_every_donor_total_matches_the_file_to_the_cent(personas):
     release, parsed = import_kiel_release(actor=personas.coordinator, folder=REFERENCE)
     expected_total, expected_pct = defaultdict(Decimal), defaultdict(Decimal)

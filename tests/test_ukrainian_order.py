@@ -20,15 +20,31 @@ IN_UKRAINIAN_ORDER = ["Артилерія", "Безпілотники", "Бро�
 
 def test_the_ukrainian_alphabet_puts_its_own_letters_in_place():
     words = ["Ящик", "Їжак", "Ґанок", "Гора", "Індія", "Єва", "Дім", "Ера", "Ива", "Жук", "Абрикос", "apple"]
-    assert sorted(words, key=alphabetical_key) == ["apple", "Абрикос", "Гора", "Ґанок", "Дім", "Ера", "Єва", "Жук", "Ива",
-                                                     "Індія", "Їжак", "Ящик"]
+    assert sorted(words, key=alphabetical_key) == [
+        "apple",
+        "Абрикос",
+        "Гора",
+        "Ґанок",
+        "Дім",
+        "Ера",
+        "Єва",
+        "Жук",
+        "Ива",
+        "Індія",
+        "Їжак",
+        "Ящик",
+    ]
 
 
 def approved_list_in_areas(personas):
-    lst = needs.create_requirement_list(actor=personas.recipient, fields={"series": "UA-ORDER", "title": "Order", "marking": "participants"})
+    lst = needs.create_requirement_list(
+        actor=personas.recipient, fields={"series": "UA-ORDER", "title": "Order", "marking": "participants"}
+    )
     for code in AREAS:
         item = factories.item_type(personas, capability_area=CapabilityArea.objects.get(code=code))
-        needs.create_requirement(actor=personas.recipient, list_id=lst.pk, fields=factories.requirement_fields(item, quantity=3, priority=1))
+        needs.create_requirement(
+            actor=personas.recipient, list_id=lst.pk, fields=factories.requirement_fields(item, quantity=3, priority=1)
+        )
         accepted(personas, "donor_editor", item, 3)
     lst.refresh_from_db()
     lst = needs.propose_requirement_list(actor=personas.recipient, list_id=lst.pk, expected_version=lst.version)
@@ -36,15 +52,15 @@ def approved_list_in_areas(personas):
 
 
 def rows_of(html: str, table_start: str) -> list[str]:
-    table = html[html.index(table_start):]
-    table = table[:table.index("</table>")]
+    table = html[html.index(table_start) :]
+    table = table[: table.index("</table>")]
     return re.findall(r'<th scope="row">([^<]+)</th>', table)
 
 
 def coverage_by_area(html: str) -> list[str]:
     """The dashboard's table of areas, the one after the table by priority."""
-    after_priorities = html[html.index('id="coverage-by-priority"'):]
-    return rows_of(after_priorities[after_priorities.index("</table>") + 1:], "<table")
+    after_priorities = html[html.index('id="coverage-by-priority"') :]
+    return rows_of(after_priorities[after_priorities.index("</table>") + 1 :], "<table")
 
 
 @pytest.mark.django_db
@@ -58,13 +74,16 @@ def test_the_dashboards_coverage_by_area_is_in_ukrainian_order(as_client, person
     english = client.get("/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     with translation.override("en"):
         assert coverage_by_area(english) == sorted(
-            (str(CapabilityArea.objects.get(code=code).label) for code in AREAS), key=str.casefold)
+            (str(CapabilityArea.objects.get(code=code).label) for code in AREAS), key=str.casefold
+        )
 
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("persona", ["coordinator", "hq_admin"])
 def test_a_scenarios_losses_by_area_are_in_ukrainian_order(as_client, personas, persona):
     approved_list_in_areas(personas)
-    scenario = scenarios.save_scenario(actor=personas[persona], name="Nobody", donors=["XDA"], as_of=factories.dt.date(2026, 1, 1))
+    scenario = scenarios.save_scenario(
+        actor=personas[persona], name="Nobody", donors=["XDA"], as_of=factories.dt.date(2026, 1, 1)
+    )
     html = as_client(persona).get(f"/scenarios/{scenario.pk}/", HTTP_ACCEPT_LANGUAGE="uk").content.decode()
     assert rows_of(html, 'aria-labelledby="areas"') == IN_UKRAINIAN_ORDER

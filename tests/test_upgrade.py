@@ -37,9 +37,18 @@ def ledger_before_the_column(pledge: Pledge, column: str):
 
 
 def forge_token(admin, prefix: str) -> ApiToken:
-    execute(f"INSERT INTO {ApiToken._meta.db_table} (user_id, organization_id, name, prefix, key_hash, created_at, expires_at)"
-            " VALUES (%s, %s, 'forged', %s, %s, %s, %s)",
-            [admin.user.pk, admin.organization.pk, prefix, hash_token(f"umb_{prefix}_forged"), "2026-01-01 00:00:00", "2099-01-01 00:00:00"])
+    execute(
+        f"INSERT INTO {ApiToken._meta.db_table} (user_id, organization_id, name, prefix, key_hash, created_at, expires_at)"
+        " VALUES (%s, %s, 'forged', %s, %s, %s, %s)",
+        [
+            admin.user.pk,
+            admin.organization.pk,
+            prefix,
+            hash_token(f"umb_{prefix}_forged"),
+            "2026-01-01 00:00:00",
+            "2099-01-01 00:00:00",
+        ],
+    )
     return ApiToken.objects.get(prefix=prefix)
 
 
@@ -59,7 +68,10 @@ def test_a_column_an_upgrade_added_is_recorded_once_and_verify_agrees(personas):
 def test_a_row_also_changed_behind_the_ledgers_back_is_not_adopted(personas):
     pledge = factories.pledge(personas)
     execute(f"UPDATE {Pledge._meta.db_table} SET quantity = quantity + 1 WHERE id = %s", [pledge.pk])
-    assert adopt_schema_changes([Pledge], PLEDGE_MIGRATION, ledger_before_the_column(pledge, "closing_reason")) == {"migrate": 0, "adopt": 0}
+    assert adopt_schema_changes([Pledge], PLEDGE_MIGRATION, ledger_before_the_column(pledge, "closing_reason")) == {
+        "migrate": 0,
+        "adopt": 0,
+    }
     assert f"pledges.pledge {pledge.pk}" in problems_of(verify())
 
 
@@ -94,12 +106,22 @@ def test_a_database_of_the_last_release_upgrades_and_still_verifies(tmp_path):
     archive = subprocess.run(["git", "-C", str(root), "archive", LAST_LANDED, "src"], capture_output=True, check=True).stdout
     subprocess.run(["tar", "-x", "-C", str(old)], input=archive, check=True)
     database_url, admin = _own_database(os.environ.get("UMBRELLA_DATABASE_URL"))
-    env = {key: value for key, value in os.environ.items() if key not in ("UMBRELLA_DATABASE_URL", "DJANGO_SETTINGS_MODULE", "PYTHONPATH")}
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("UMBRELLA_DATABASE_URL", "DJANGO_SETTINGS_MODULE", "PYTHONPATH")
+    }
     env["UMBRELLA_DATA_DIR"] = str(tmp_path / "data")
     if database_url:
         env["UMBRELLA_DATABASE_URL"] = database_url
     try:
-        old_umbrella = {"cwd": tmp_path, "env": {**env, "PYTHONPATH": str(old / "src")}, "check": True, "capture_output": True, "timeout": 600}
+        old_umbrella = {
+            "cwd": tmp_path,
+            "env": {**env, "PYTHONPATH": str(old / "src")},
+            "check": True,
+            "capture_output": True,
+            "timeout": 600,
+        }
         subprocess.run([sys.executable, "-m", "umbrella", "demo", "--no-serve", "--scale", "0.02"], **old_umbrella)
         # A tracker release naming a donor in letters beyond ASCII, sealed the way that release sealed rows.
         release = write_release(tmp_path / "release", '"Türkiye","TUR",2025,1,0.5,0.1,0.1,0.3,0.6,0.1,1100,0.045\n')

@@ -24,8 +24,11 @@ PAST = dt.date(2020, 1, 1)
 
 def pledge(personas, available_from, *steps, donor="donor_editor", item=None):
     item = item or factories.item_type(personas)
-    created = pledges.create_pledge(actor=personas[donor], sources=[factories.source()], fields={
-        "item_type": item, "quantity": 4, "available_from": available_from, "marking": "coordination"})
+    created = pledges.create_pledge(
+        actor=personas[donor],
+        sources=[factories.source()],
+        fields={"item_type": item, "quantity": 4, "available_from": available_from, "marking": "coordination"},
+    )
     return factories.advance(personas, created, *steps)
 
 
@@ -33,7 +36,9 @@ def approved_list(personas, *needed_by):
     item = factories.item_type(personas)
     lst = factories.requirement_list(personas, requirements=0)
     for date in needed_by:
-        needs.create_requirement(actor=personas.recipient, list_id=lst.pk, fields=factories.requirement_fields(item, needed_by=date))
+        needs.create_requirement(
+            actor=personas.recipient, list_id=lst.pk, fields=factories.requirement_fields(item, needed_by=date)
+        )
     lst.refresh_from_db()
     lst = needs.propose_requirement_list(actor=personas.recipient, list_id=lst.pk, expected_version=lst.version)
     return needs.approve_requirement_list(actor=personas.coordinator, list_id=lst.pk, expected_version=lst.version), item
@@ -79,27 +84,46 @@ def waiting_pledges(actor, **lookups):
     return Pledge.objects.visible_to(actor).filter(**lookups)
 
 
-@pytest.mark.parametrize("persona, expected", [
-    ("coordinator", {
-        "Pledges to accept": lambda a: waiting_pledges(a, state=PledgeState.OFFERED),
-        "Requirement lists to approve": lambda a: RequirementList.objects.visible_to(a).filter(state=ListState.PROPOSED),
-        "Match runs to review": lambda a: MatchRun.objects.visible_to(a).filter(state=RunState.PROPOSED),
-        "Pledges past their availability date, not shipped": lambda a: waiting_pledges(
-            a, state__in=["announced", "offered", "accepted", "allocated"], available_from__lt=timezone.localdate()),
-    }),
-    ("donor_editor", {
-        "Announced pledges to offer": lambda a: waiting_pledges(a, state=PledgeState.ANNOUNCED, owner=a.organization),
-        "Allocated pledges to ship": lambda a: waiting_pledges(a, state=PledgeState.ALLOCATED, owner=a.organization),
-        "Your pledges past their availability date, not shipped": lambda a: waiting_pledges(
-            a, owner=a.organization, state__in=["announced", "offered", "accepted", "allocated"], available_from__lt=timezone.localdate()),
-    }),
-    ("recipient", {
-        "Requirement lists to propose": lambda a: RequirementList.objects.visible_to(a).filter(state=ListState.DRAFT),
-        "Deliveries to confirm": lambda a: waiting_pledges(a, state=PledgeState.SHIPPED),
-        "Handovers to confirm": lambda a: waiting_pledges(a, state=PledgeState.DELIVERED),
-    }),
-])
-def test_each_queue_counts_what_the_database_holds_and_links_to_exactly_those_records(as_client, personas, day, persona, expected):
+@pytest.mark.parametrize(
+    "persona, expected",
+    [
+        (
+            "coordinator",
+            {
+                "Pledges to accept": lambda a: waiting_pledges(a, state=PledgeState.OFFERED),
+                "Requirement lists to approve": lambda a: RequirementList.objects.visible_to(a).filter(state=ListState.PROPOSED),
+                "Match runs to review": lambda a: MatchRun.objects.visible_to(a).filter(state=RunState.PROPOSED),
+                "Pledges past their availability date, not shipped": lambda a: waiting_pledges(
+                    a, state__in=["announced", "offered", "accepted", "allocated"], available_from__lt=timezone.localdate()
+                ),
+            },
+        ),
+        (
+            "donor_editor",
+            {
+                "Announced pledges to offer": lambda a: waiting_pledges(a, state=PledgeState.ANNOUNCED, owner=a.organization),
+                "Allocated pledges to ship": lambda a: waiting_pledges(a, state=PledgeState.ALLOCATED, owner=a.organization),
+                "Your pledges past their availability date, not shipped": lambda a: waiting_pledges(
+                    a,
+                    owner=a.organization,
+                    state__in=["announced", "offered", "accepted", "allocated"],
+                    available_from__lt=timezone.localdate(),
+                ),
+            },
+        ),
+        (
+            "recipient",
+            {
+                "Requirement lists to propose": lambda a: RequirementList.objects.visible_to(a).filter(state=ListState.DRAFT),
+                "Deliveries to confirm": lambda a: waiting_pledges(a, state=PledgeState.SHIPPED),
+                "Handovers to confirm": lambda a: waiting_pledges(a, state=PledgeState.DELIVERED),
+            },
+        ),
+    ],
+)
+def test_each_queue_counts_what_the_database_holds_and_links_to_exactly_those_records(
+    as_client, personas, day, persona, expected
+):
     client = as_client(persona)
     shown = queue(client.get("/").content.decode())
     actor = personas[persona]
@@ -121,7 +145,9 @@ def test_overdue_requirements_are_flagged_on_the_dashboard_and_the_list_and_no_o
     overdue = Requirement.objects.get(requirement_list=day, needed_by=PAST)
     on_time = Requirement.objects.get(requirement_list=day, needed_by=FUTURE)
     client = as_client("coordinator")
-    count, url = queue(client.get("/").content.decode())[f"Requirements past their needed-by date, not fully covered ({day.title})"]
+    count, url = queue(client.get("/").content.decode())[
+        f"Requirements past their needed-by date, not fully covered ({day.title})"
+    ]
     assert count == 1
     assert listed(client, url) == {overdue.get_absolute_url()}
     page = client.get(day.get_absolute_url()).content.decode()
@@ -132,7 +158,7 @@ def test_overdue_requirements_are_flagged_on_the_dashboard_and_the_list_and_no_o
     assert "data-flag" in open_rows[overdue.get_absolute_url()] and "data-flag" not in open_rows[on_time.get_absolute_url()]
     for persona in ("coordinator", "recipient"):
         dashboard = as_client(persona).get("/").content.decode()
-        gaps = rows_by_link(dashboard[dashboard.index('id="unmet-heading"'):])
+        gaps = rows_by_link(dashboard[dashboard.index('id="unmet-heading"') :])
         assert "data-flag" in gaps[overdue.get_absolute_url()] and "data-flag" not in gaps[on_time.get_absolute_url()], persona
 
 
@@ -142,20 +168,30 @@ def test_overdue_pledges_are_flagged_on_the_list_and_no_others(as_client, person
     flagged = {url for url, row in rows_by_link(page).items() if "data-flag" in row}
     today = timezone.localdate()
     visible = Pledge.objects.visible_to(personas.coordinator)
-    expected = {p.get_absolute_url() for p in visible if p.state in ("announced", "offered", "accepted", "allocated") and p.available_from < today}
+    expected = {
+        p.get_absolute_url()
+        for p in visible
+        if p.state in ("announced", "offered", "accepted", "allocated") and p.available_from < today
+    }
     assert flagged == expected and expected
     assert any(p.state == "delivered" and p.available_from < today for p in visible)  # past-dated, but delivered: not flagged
 
 
-
 def test_the_api_filters_overdue_pledges_as_the_page_does(as_client, personas, day):
-    _, secret = issue_token(actor=Actor.system("tests"), user_id=personas.coordinator.user.pk,
-                            organization_id=personas.coordinator.organization.pk, name="queues")
+    _, secret = issue_token(
+        actor=Actor.system("tests"),
+        user_id=personas.coordinator.user.pk,
+        organization_id=personas.coordinator.organization.pk,
+        name="queues",
+    )
     api = Client(HTTP_AUTHORIZATION=f"Bearer {secret}")
     pages = as_client("coordinator")
     for value, page_value in (("true", "True"), ("false", "False")):
-        from_api = {f"/pledges/{item['id']}/" for item in api.get(f"/api/v1/pledges?overdue={value}&page_size=100").json()["items"]}
+        from_api = {
+            f"/pledges/{item['id']}/" for item in api.get(f"/api/v1/pledges?overdue={value}&page_size=100").json()["items"]
+        }
         assert from_api == listed(pages, f"/pledges/?overdue={page_value}") and from_api, value
-    overdue = waiting_pledges(personas.coordinator, state__in=["announced", "offered", "accepted", "allocated"],
-                              available_from__lt=timezone.localdate())
+    overdue = waiting_pledges(
+        personas.coordinator, state__in=["announced", "offered", "accepted", "allocated"], available_from__lt=timezone.localdate()
+    )
     assert {item["id"] for item in api.get("/api/v1/pledges?overdue=true").json()["items"]} == {p.pk for p in overdue}

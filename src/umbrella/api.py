@@ -44,8 +44,12 @@ PROBLEM_SCHEMA = {
     "type": "object",
     "required": ["type", "title", "status", "detail"],
     "properties": {
-        "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
-        "detail": {"type": "string"}, "errors": {}, "current_version": {"type": ["integer", "null"]},
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "errors": {},
+        "current_version": {"type": ["integer", "null"]},
     },
 }
 
@@ -56,8 +60,10 @@ class UmbrellaAPI(NinjaAPI):
     def get_openapi_schema(self, *args, **kwargs):
         document = super().get_openapi_schema(*args, **kwargs)
         document.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
-        problem_response = {"description": "A problem (application/problem+json)",
-                            "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+        problem_response = {
+            "description": "A problem (application/problem+json)",
+            "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
         for methods in document["paths"].values():
             for operation in methods.values():
                 operation["responses"].setdefault("default", problem_response)

@@ -1,22 +1,22 @@
 """The `umbrella` command (also `python -m umbrella`): Django's management commands under one name.
 
-    umbrella demo [--no-serve] [--scale N]     load the demo scenario and serve it
-    umbrella serve [--bind 127.0.0.1:8000]    serve with gunicorn
-    umbrella migrate                           create or update the database
-    umbrella import KIND FILE [--dry-run]      import item-types, compatibilities, requirements, pledges, funding, …
-    umbrella export KIND --format csv|xlsx -o FILE
-    umbrella stats [--json]                    counts per entity
-    umbrella ledger checkpoint|verify          a signed checkpoint; prove the ledger and every table agree
-    umbrella token create|list|revoke          API tokens
-    umbrella match --user NAME [--approve]     match the approved list against accepted pledges
-    umbrella match-file PROBLEM.json [--json]  solve a standalone matching problem (no database)
-    umbrella fair-share --year YEAR            each donor's share of the floor, counted and gap
-    umbrella scenario --donors CODES --date D  a donor-withdrawal what-if
-    umbrella report allocations --by donor|year  tracker allocations per donor (EUR, % of GDP)
-    umbrella settings                          every setting with its help text
-    umbrella user create|password|flags        accounts, passwords, flags
-    umbrella createsuperuser                   an account for the admin pages (umbrella user create --superuser)
-    umbrella changepassword USERNAME           a new password (umbrella user password)
+umbrella demo [--no-serve] [--scale N]     load the demo scenario and serve it
+umbrella serve [--bind 127.0.0.1:8000]    serve with gunicorn
+umbrella migrate                           create or update the database
+umbrella import KIND FILE [--dry-run]      import item-types, compatibilities, requirements, pledges, funding, …
+umbrella export KIND --format csv|xlsx -o FILE
+umbrella stats [--json]                    counts per entity
+umbrella ledger checkpoint|verify          a signed checkpoint; prove the ledger and every table agree
+umbrella token create|list|revoke          API tokens
+umbrella match --user NAME [--approve]     match the approved list against accepted pledges
+umbrella match-file PROBLEM.json [--json]  solve a standalone matching problem (no database)
+umbrella fair-share --year YEAR            each donor's share of the floor, counted and gap
+umbrella scenario --donors CODES --date D  a donor-withdrawal what-if
+umbrella report allocations --by donor|year  tracker allocations per donor (EUR, % of GDP)
+umbrella settings                          every setting with its help text
+umbrella user create|password|flags        accounts, passwords, flags
+umbrella createsuperuser                   an account for the admin pages (umbrella user create --superuser)
+umbrella changepassword USERNAME           a new password (umbrella user password)
 """
 
 from __future__ import annotations

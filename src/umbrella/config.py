@@ -29,8 +29,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "UMBRELLA_DATABASE_URL",
         "sqlite:///<data dir>/umbrella.sqlite3",
-        "Database URL. sqlite:///path for the embedded default, postgres://user:pass@host:5432/name for "
-        "multi-user deployment.",
+        "Database URL. sqlite:///path for the embedded default, postgres://user:pass@host:5432/name for multi-user deployment.",
     ),
     Setting(
         "UMBRELLA_SECRET_KEY",

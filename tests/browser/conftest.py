@@ -21,8 +21,14 @@ import psycopg
 import pytest
 
 CHROMIUM = os.environ.get("UMBRELLA_TEST_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 DEMO_SCALE = "0.1"
 PASSWORD = "umbrella-demo"
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,8 +48,14 @@ def _own_database(url: str | None):
         return None, None
     config = dj_database_url.parse(url)
     name = f"{config['NAME']}_browser"
-    admin = psycopg.connect(dbname="postgres", user=config["USER"] or None, password=config["PASSWORD"] or None,
-                            host=config["HOST"] or None, port=config["PORT"] or None, autocommit=True)
+    admin = psycopg.connect(
+        dbname="postgres",
+        user=config["USER"] or None,
+        password=config["PASSWORD"] or None,
+        host=config["HOST"] or None,
+        port=config["PORT"] or None,
+        autocommit=True,
+    )
     admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
     admin.execute(f'CREATE DATABASE "{name}"')
     return url.rsplit("/", 1)[0] + f"/{name}", (admin, name)
@@ -61,10 +73,16 @@ def server(tmp_path_factory):
     env.pop("UMBRELLA_DATABASE_URL", None)
     if database_url:
         env["UMBRELLA_DATABASE_URL"] = database_url
-    subprocess.run([*UMBRELLA, "demo", "--no-serve", "--scale", DEMO_SCALE], env=env, check=True, capture_output=True, timeout=600)
+    subprocess.run(
+        [*UMBRELLA, "demo", "--no-serve", "--scale", DEMO_SCALE], env=env, check=True, capture_output=True, timeout=600
+    )
     port = _free_port()
-    process = subprocess.Popen([*UMBRELLA, "serve", "--bind", f"127.0.0.1:{port}", "--workers", "2"], env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [*UMBRELLA, "serve", "--bind", f"127.0.0.1:{port}", "--workers", "2"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     base = f"http://127.0.0.1:{port}"
     for _ in range(100):
         try:

@@ -18,13 +18,16 @@ pytestmark = pytest.mark.browser
 APPROVED = 3
 # What hq-staff may see of the approved requirements, and what active allocations cover of each, by priority.
 COVERAGE_BY_PRIORITY = """
-SELECT priority, COUNT(*), SUM(CASE WHEN covered >= quantity THEN 1 ELSE 0 END), SUM(CASE WHEN covered > 0 AND covered < quantity THEN 1 ELSE 0 END),
+SELECT priority, COUNT(*), SUM(CASE WHEN covered >= quantity THEN 1 ELSE 0 END),
+       SUM(CASE WHEN covered > 0 AND covered < quantity THEN 1 ELSE 0 END),
        SUM(covered)
 FROM (SELECT r.priority, r.quantity,
-             COALESCE((SELECT SUM(a.covers) FROM matching_allocation a WHERE a.requirement_id = r.id AND a.state = 'active'), 0) AS covered
+             COALESCE((SELECT SUM(a.covers) FROM matching_allocation a
+                       WHERE a.requirement_id = r.id AND a.state = 'active'), 0) AS covered
       FROM needs_requirement r JOIN needs_requirementlist l ON l.id = r.requirement_list_id
       WHERE l.state = 'approved'
-        AND (r.marking IN ('coordination', 'participants', 'public') OR r.owner_id = (SELECT id FROM orgs_organization WHERE code = 'HQ'))
+        AND (r.marking IN ('coordination', 'participants', 'public')
+             OR r.owner_id = (SELECT id FROM orgs_organization WHERE code = 'HQ'))
      ) AS approved
 GROUP BY priority ORDER BY priority
 """
@@ -40,8 +43,12 @@ def decided_in_database(server) -> dict[int, dict]:
             rows = connection.execute(COVERAGE_BY_PRIORITY).fetchall()
     decided = {priority: {"met": 0, "partly-met": 0, "unmet": 0, "covered": Decimal("0.000")} for priority in range(1, 6)}
     for priority, total, met, partly, covered in rows:
-        decided[priority] = {"met": met, "partly-met": partly, "unmet": total - met - partly,
-                             "covered": Decimal(str(covered)).quantize(Decimal("0.001"))}
+        decided[priority] = {
+            "met": met,
+            "partly-met": partly,
+            "unmet": total - met - partly,
+            "covered": Decimal(str(covered)).quantize(Decimal("0.001")),
+        }
     return decided
 
 
@@ -50,8 +57,10 @@ def coverage_on_the_overview(page) -> dict[int, dict]:
     shown = {}
     for row in page.locator("#coverage-by-priority tbody tr").all():
         cells = {name: row.locator(f"[data-{name}]").inner_text().strip() for name in ("met", "partly-met", "unmet", "covered")}
-        shown[int(row.get_attribute("data-priority"))] = {**{k: int(cells[k]) for k in ("met", "partly-met", "unmet")},
-                                                          "covered": Decimal(cells["covered"].replace(",", "")).quantize(Decimal("0.001"))}
+        shown[int(row.get_attribute("data-priority"))] = {
+            **{k: int(cells[k]) for k in ("met", "partly-met", "unmet")},
+            "covered": Decimal(cells["covered"].replace(",", "")).quantize(Decimal("0.001")),
+        }
     return shown
 
 
@@ -98,8 +107,14 @@ def test_the_command_line_marks_the_publics_fair_share_partial_and_gives_no_gaps
     """`umbrella fair-share --json`, as a subprocess on the demo: the public may not see the coordination-marked
     funding, so its figures say they are partial."""
     year = str(dt.date.today().year)
-    printed = subprocess.run([*UMBRELLA, "fair-share", "--year", year, "--json"], env=server["env"], capture_output=True, text=True,
-                             timeout=120, check=True).stdout
+    printed = subprocess.run(
+        [*UMBRELLA, "fair-share", "--year", year, "--json"],
+        env=server["env"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout
     report = json.loads(printed)
     assert report["complete"] is False and report["donors"]
     assert all(donor["gap_eur"] is None and donor["percent"] is None for donor in report["donors"])

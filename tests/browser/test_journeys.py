@@ -9,12 +9,15 @@ from tests.browser.conftest import screenshot, sign_in
 pytestmark = pytest.mark.browser
 
 
-@pytest.mark.parametrize("username, heading", [
-    ("hq-staff", "Coverage of the approved requirements"),
-    ("deu-liaison", "Open needs you could still offer against"),
-    ("ukr-logistics", "What is coming, and when"),
-    ("obs-analyst", "Pledged, allocated and delivered value by donor"),
-])
+@pytest.mark.parametrize(
+    "username, heading",
+    [
+        ("hq-staff", "Coverage of the approved requirements"),
+        ("deu-liaison", "Open needs you could still offer against"),
+        ("ukr-logistics", "What is coming, and when"),
+        ("obs-analyst", "Pledged, allocated and delivered value by donor"),
+    ],
+)
 def test_each_persona_signs_in_and_sees_its_dashboard_with_charts(page, username, heading):
     sign_in(page, username)
     assert page.get_by_role("heading", name=heading).is_visible()
@@ -82,7 +85,9 @@ def test_the_auditor_filters_the_ledger_to_one_records_history(page):
     assert records and len(records) == history
     assert set(records) == {f"pledge {pledge_id}"}
     assert page.get_by_text(re.compile(rf"^{history} of {history} entr")).is_visible()
-    sequences = [int(value) for value in page.locator("tr.ledger-entry").evaluate_all("rows => rows.map(r => r.dataset.sequence)")]
+    sequences = [
+        int(value) for value in page.locator("tr.ledger-entry").evaluate_all("rows => rows.map(r => r.dataset.sequence)")
+    ]
     assert sequences == sorted(sequences, reverse=True)
     screenshot(page, "ledger-one-record")
 

@@ -22,7 +22,8 @@ PAGE_OVERFLOW = "() => document.documentElement.scrollWidth - document.documentE
 # The outermost elements sticking out past the right edge, to name the culprit when a page does not fit.
 STICKING_OUT = """() => { const edge = document.documentElement.clientWidth + 1;
     return [...document.body.querySelectorAll('*')].filter(element => element.getBoundingClientRect().right > edge
-        && element.parentElement.getBoundingClientRect().right <= edge).slice(0, 5).map(element => element.outerHTML.slice(0, 200)); }"""
+        && element.parentElement.getBoundingClientRect().right <= edge)
+            .slice(0, 5).map(element => element.outerHTML.slice(0, 200)); }"""
 
 
 @pytest.fixture
@@ -49,7 +50,9 @@ def menu_links(phone) -> list[str]:
         box = link.bounding_box()
         assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], link.inner_text()
         hrefs.append(link.get_attribute("href"))
-    assert hrefs == [phone.locator("header nav.wide a").nth(i).get_attribute("href") for i in range(phone.locator("header nav.wide a").count())]
+    assert hrefs == [
+        phone.locator("header nav.wide a").nth(i).get_attribute("href") for i in range(phone.locator("header nav.wide a").count())
+    ]
     return hrefs
 
 
@@ -93,5 +96,7 @@ def test_on_a_phone_every_main_page_fits_the_screen_and_the_menu_reaches_every_l
         if url in links:
             queue.extend(pages_beyond(phone, url))
     if "/matching/" in links:
-        assert any(url.startswith("/matching/") and url.rstrip("/").split("/")[-1].isdigit() for url in visited), "a match run's page"
+        assert any(url.startswith("/matching/") and url.rstrip("/").split("/")[-1].isdigit() for url in visited), (
+            "a match run's page"
+        )
     assert any(url.rstrip("/").split("/")[-1].isdigit() for url in visited), "a detail page"

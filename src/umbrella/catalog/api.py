@@ -1,4 +1,3 @@
-
 import datetime as dt
 from decimal import Decimal
 
@@ -146,6 +145,7 @@ def create_item_type(request, data: ItemTypeCreate):
     def create():
         item = services.create_item_type(actor=request.actor, fields=_fields(request.actor, data))
         return created(ItemTypeOut, item, f"/api/v1/item-types/{item.pk}")
+
     return idempotent(request, scope_of(request.actor), create)
 
 
@@ -159,17 +159,27 @@ def get_item_type(request, item_type_id: int, response: HttpResponse):
 @router.patch("/item-types/{item_type_id}", response=ItemTypeOut, summary="Change an item type (If-Match required)")
 def update_item_type(request, item_type_id: int, data: ItemTypeChange, response: HttpResponse):
     get_visible(ItemType.objects.all(), request.actor, pk=item_type_id)
-    item = services.update_item_type(actor=request.actor, item_type_id=item_type_id,
-                                     expected_version=expected_version(request), changes=_fields(request.actor, data))
+    item = services.update_item_type(
+        actor=request.actor,
+        item_type_id=item_type_id,
+        expected_version=expected_version(request),
+        changes=_fields(request.actor, data),
+    )
     with_etag(response, item.version)
     return item
 
 
-@router.put("/item-types/{item_type_id}/marking", response=ItemTypeOut, summary="Change who may see an item type (If-Match required)")
+@router.put(
+    "/item-types/{item_type_id}/marking", response=ItemTypeOut, summary="Change who may see an item type (If-Match required)"
+)
 def mark_item_type(request, item_type_id: int, data: MarkingChange, response: HttpResponse):
     get_visible(ItemType.objects.all(), request.actor, pk=item_type_id)
-    item = services.update_item_type(actor=request.actor, item_type_id=item_type_id,
-                                     expected_version=expected_version(request), changes={"marking": data.marking})
+    item = services.update_item_type(
+        actor=request.actor,
+        item_type_id=item_type_id,
+        expected_version=expected_version(request),
+        changes={"marking": data.marking},
+    )
     with_etag(response, item.version)
     return item
 
@@ -183,11 +193,18 @@ def delete_item_type(request, item_type_id: int):
 
 @router.get("/compatibilities", response=list[CompatibilityOut], summary="List compatibility links")
 @paginate(Pagination, page_size=100)
-def list_compatibilities(request, item: str | None = Query(None, description="Item type code (either end); an unknown one is a 422"),
-                         kind: CompatibilityKind | None = None):
+def list_compatibilities(
+    request,
+    item: str | None = Query(None, description="Item type code (either end); an unknown one is a 422"),
+    kind: CompatibilityKind | None = None,
+):
     visible = ItemType.objects.visible_to(request.actor)
-    links = (Compatibility.objects.visible_to(request.actor).filter(source__in=visible, target__in=visible)
-             .select_related("source", "target").order_by("source__code", "kind", "target__code", "pk"))
+    links = (
+        Compatibility.objects.visible_to(request.actor)
+        .filter(source__in=visible, target__in=visible)
+        .select_related("source", "target")
+        .order_by("source__code", "kind", "target__code", "pk")
+    )
     if item:
         named = visible_item_type(request.actor, item, "item")
         links = links.filter(source=named) | links.filter(target=named)
@@ -199,10 +216,16 @@ def list_compatibilities(request, item: str | None = Query(None, description="It
 @router.post("/compatibilities", response={201: CompatibilityOut}, summary="Link two item types (coordination editors)")
 def create_compatibility(request, data: CompatibilityCreate):
     def create():
-        fields = {"source": visible_item_type(request.actor, data.item, "item"), "kind": data.kind,
-                  "target": visible_item_type(request.actor, data.related_item, "related_item"), "ratio": data.ratio, "note": data.note}
+        fields = {
+            "source": visible_item_type(request.actor, data.item, "item"),
+            "kind": data.kind,
+            "target": visible_item_type(request.actor, data.related_item, "related_item"),
+            "ratio": data.ratio,
+            "note": data.note,
+        }
         link = services.create_compatibility(actor=request.actor, fields=fields)
         return created(CompatibilityOut, link, f"/api/v1/compatibilities/{link.pk}")
+
     return idempotent(request, scope_of(request.actor), create)
 
 
@@ -216,5 +239,7 @@ def get_compatibility(request, compatibility_id: int, response: HttpResponse):
 @router.delete("/compatibilities/{compatibility_id}", response={204: None}, summary="Remove a link (If-Match required)")
 def delete_compatibility(request, compatibility_id: int):
     get_visible(Compatibility.objects.all(), request.actor, pk=compatibility_id)
-    services.delete_compatibility(actor=request.actor, compatibility_id=compatibility_id, expected_version=expected_version(request))
+    services.delete_compatibility(
+        actor=request.actor, compatibility_id=compatibility_id, expected_version=expected_version(request)
+    )
     return Status(204, None)

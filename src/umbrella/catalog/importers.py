@@ -35,8 +35,17 @@ item_type_by_code = imports.visible_lookup(ItemType.objects.visible_to, "code", 
 @imports.register
 class ItemTypeImporter(imports.Importer):
     organization_kinds = frozenset({OrganizationKind.COORDINATOR})
-    example = {"code": "SHELL-155-HE", "name": "155 mm high-explosive shell", "capability_area": "artillery", "unit_value_eur": "3500",
-               "nsn": "1320-01-234-5678", "unit_of_issue": "RD", "standard": "155 mm NATO", "sensitive": "no", "bulk": "yes"}
+    example = {
+        "code": "SHELL-155-HE",
+        "name": "155 mm high-explosive shell",
+        "capability_area": "artillery",
+        "unit_value_eur": "3500",
+        "nsn": "1320-01-234-5678",
+        "unit_of_issue": "RD",
+        "standard": "155 mm NATO",
+        "sensitive": "no",
+        "bulk": "yes",
+    }
     kind = "item-types"
     label = gettext_lazy("Item types")
     columns = (

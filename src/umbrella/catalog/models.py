@@ -17,9 +17,17 @@ from umbrella.core.models import OwnedModel, marking_field
 # The agreed capability areas (set by migration 0002), named here too so that their names are in the
 # translation catalogue: a migration that adds an area adds its name here (a test checks it).
 AREA_NAMES = (
-    gettext_noop("Air force"), gettext_noop("Integrated air and missile defence"), gettext_noop("Artillery"), gettext_noop("Armour"),
-    gettext_noop("Maritime"), gettext_noop("IT"), gettext_noop("Demining"), gettext_noop("Drones"), gettext_noop("Medical"),
-    gettext_noop("Humanitarian"), gettext_noop("Other"),
+    gettext_noop("Air force"),
+    gettext_noop("Integrated air and missile defence"),
+    gettext_noop("Artillery"),
+    gettext_noop("Armour"),
+    gettext_noop("Maritime"),
+    gettext_noop("IT"),
+    gettext_noop("Demining"),
+    gettext_noop("Drones"),
+    gettext_noop("Medical"),
+    gettext_noop("Humanitarian"),
+    gettext_noop("Other"),
 )
 
 
@@ -82,7 +90,10 @@ class ItemType(OwnedModel):
     code = models.CharField(_("code"), max_length=40, unique=True)
     name = models.CharField(_("name"), max_length=200)
     nsn = models.CharField(
-        _("NATO Stock Number"), max_length=20, blank=True, validators=[validate_nsn],
+        _("NATO Stock Number"),
+        max_length=20,
+        blank=True,
+        validators=[validate_nsn],
         help_text=_("13 digits, e.g. 1320-12-345-6789; stored without separators."),
     )
     capability_area = models.ForeignKey(
@@ -155,9 +166,7 @@ class Compatibility(OwnedModel):
     source = models.ForeignKey(ItemType, on_delete=models.CASCADE, related_name="links_from", verbose_name=_("item"))
     kind = models.CharField(_("kind"), max_length=16, choices=CompatibilityKind.choices)
     target = models.ForeignKey(ItemType, on_delete=models.CASCADE, related_name="links_to", verbose_name=_("related item"))
-    ratio = models.DecimalField(
-        _("ratio"), max_digits=12, decimal_places=4, default=1, validators=[MinValueValidator(0.0001)]
-    )
+    ratio = models.DecimalField(_("ratio"), max_digits=12, decimal_places=4, default=1, validators=[MinValueValidator(0.0001)])
     note = models.CharField(_("note"), max_length=300, blank=True)
     marking = marking_field(Marking.PARTICIPANTS)
 

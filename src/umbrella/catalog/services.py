@@ -12,10 +12,23 @@ from umbrella.catalog.models import Compatibility, ItemType
 from umbrella.core import services
 from umbrella.core.access import Actor, OrganizationKind, Role, get_visible, require_role
 
-ITEM_TYPE_FIELDS = frozenset({
-    "code", "name", "nsn", "capability_area", "unit_of_issue", "unit_value_eur", "valuation_basis",
-    "standard", "sensitive", "bulk", "crew_size", "description", "marking",
-})
+ITEM_TYPE_FIELDS = frozenset(
+    {
+        "code",
+        "name",
+        "nsn",
+        "capability_area",
+        "unit_of_issue",
+        "unit_value_eur",
+        "valuation_basis",
+        "standard",
+        "sensitive",
+        "bulk",
+        "crew_size",
+        "description",
+        "marking",
+    }
+)
 COMPATIBILITY_FIELDS = frozenset({"source", "kind", "target", "ratio", "note", "marking"})
 CATALOG_KEEPERS = frozenset({OrganizationKind.COORDINATOR})
 
@@ -50,9 +63,7 @@ def create_compatibility(*, actor: Actor, fields: Mapping[str, Any]) -> Compatib
     with transaction.atomic():
         require_catalog_editor(actor)
         values = services.writable(fields, COMPATIBILITY_FIELDS)
-        return services.create_record(
-            actor=actor, obj=Compatibility(owner=services.acting_organization(actor), **values)
-        )
+        return services.create_record(actor=actor, obj=Compatibility(owner=services.acting_organization(actor), **values))
 
 
 def update_compatibility(

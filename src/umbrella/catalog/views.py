@@ -19,8 +19,21 @@ from umbrella.ui.pages import ConfirmPage, DetailPage, FormPage, history_rows, l
 class ItemTypeForm(ActorForm):
     class Meta:
         model = ItemType
-        fields = ["code", "name", "capability_area", "nsn", "unit_of_issue", "unit_value_eur", "valuation_basis",
-                  "standard", "sensitive", "bulk", "crew_size", "description", "marking"]
+        fields = [
+            "code",
+            "name",
+            "capability_area",
+            "nsn",
+            "unit_of_issue",
+            "unit_value_eur",
+            "valuation_basis",
+            "standard",
+            "sensitive",
+            "bulk",
+            "crew_size",
+            "description",
+            "marking",
+        ]
 
 
 class CompatibilityForm(ActorForm):
@@ -35,8 +48,13 @@ def _may_edit(request: HttpRequest) -> bool:
 
 def item_type_list(request: HttpRequest) -> HttpResponse:
     return list_or_export(
-        request, ITEM_TYPES, item_types(request.actor), title=_("Catalog"), export_kind="item-types",
-        create_url=reverse("item-type-new") if _may_edit(request) else None, create_label=_("New item type"),
+        request,
+        ITEM_TYPES,
+        item_types(request.actor),
+        title=_("Catalog"),
+        export_kind="item-types",
+        create_url=reverse("item-type-new") if _may_edit(request) else None,
+        create_label=_("New item type"),
         empty=_("No item types yet."),
     )
 
@@ -50,14 +68,19 @@ def item_type_detail(request: HttpRequest, pk: int) -> HttpResponse:
         title=item.name,
         obj=item,
         fields=[
-            (_("Code"), item.code), (_("Capability area"), item.capability_area.label),
+            (_("Code"), item.code),
+            (_("Capability area"), item.capability_area.label),
             (_("NATO Stock Number"), f"{nsn} (codified by {nsn.country})" if nsn else None),
-            (_("Standard or calibre"), item.standard), (_("Unit of issue"), item.get_unit_of_issue_display()),
+            (_("Standard or calibre"), item.standard),
+            (_("Unit of issue"), item.get_unit_of_issue_display()),
             (_("Unit value"), f"{format_eur(item.unit_value_eur)} ({item.get_valuation_basis_display()})"),
             (_("Sensitive (serial-tracked)"), _("yes") if item.sensitive else _("no")),
-            (_("Bulk"), _("yes") if item.bulk else _("no")), (_("Crew size"), item.crew_size),
-            (_("Description"), item.description), (_("Marking"), item.get_marking_display()),
-            (_("Owner"), item.owner.name), (_("Version"), item.version),
+            (_("Bulk"), _("yes") if item.bulk else _("no")),
+            (_("Crew size"), item.crew_size),
+            (_("Description"), item.description),
+            (_("Marking"), item.get_marking_display()),
+            (_("Owner"), item.owner.name),
+            (_("Version"), item.version),
         ],
         history=history_rows(item),
         extra={
@@ -74,8 +97,12 @@ def item_type_create(request: HttpRequest) -> HttpResponse:
     services.require_catalog_editor(request.actor)
     form = ItemTypeForm(request.POST or None, actor=request.actor)
     page = FormPage(title=_("New item type"), forms=[form], submit_label=_("Create"), cancel_url=reverse("item-types"))
-    return submit(request, page, lambda: services.create_item_type(actor=request.actor, fields=form.cleaned_data),
-                  done=_("Item type created."))
+    return submit(
+        request,
+        page,
+        lambda: services.create_item_type(actor=request.actor, fields=form.cleaned_data),
+        done=_("Item type created."),
+    )
 
 
 @login_required
@@ -83,11 +110,21 @@ def item_type_edit(request: HttpRequest, pk: int) -> HttpResponse:
     item = get_visible(ItemType.objects.all(), request.actor, pk=pk)
     services.require_catalog_editor(request.actor)
     form = ItemTypeForm(request.POST or None, instance=item, actor=request.actor)
-    page = FormPage(title=_("Edit %(name)s") % {"name": item.name}, forms=[form], submit_label=_("Save"),
-                    cancel_url=item.get_absolute_url(), version=item.version)
-    return submit(request, page, lambda: services.update_item_type(
-        actor=request.actor, item_type_id=pk, expected_version=posted_version(request), changes=form.changed_values()),
-        done=_("Saved."))
+    page = FormPage(
+        title=_("Edit %(name)s") % {"name": item.name},
+        forms=[form],
+        submit_label=_("Save"),
+        cancel_url=item.get_absolute_url(),
+        version=item.version,
+    )
+    return submit(
+        request,
+        page,
+        lambda: services.update_item_type(
+            actor=request.actor, item_type_id=pk, expected_version=posted_version(request), changes=form.changed_values()
+        ),
+        done=_("Saved."),
+    )
 
 
 @login_required
@@ -98,8 +135,13 @@ def item_type_delete(request: HttpRequest, pk: int) -> HttpResponse:
         services.delete_item_type(actor=request.actor, item_type_id=pk, expected_version=posted_version(request))
         messages.success(request, _("Item type %(code)s deleted.") % {"code": item.code})
         return redirect("item-types")
-    page = ConfirmPage(title=_("Delete %(name)s") % {"name": item.name}, question=_("Delete this item type? This cannot be undone."),
-                       submit_label=_("Delete"), cancel_url=item.get_absolute_url(), version=item.version)
+    page = ConfirmPage(
+        title=_("Delete %(name)s") % {"name": item.name},
+        question=_("Delete this item type? This cannot be undone."),
+        submit_label=_("Delete"),
+        cancel_url=item.get_absolute_url(),
+        version=item.version,
+    )
     return render(request, "ui/confirm_page.html", {"page": page})
 
 
@@ -108,10 +150,19 @@ def compatibility_create(request: HttpRequest, pk: int) -> HttpResponse:
     item = get_visible(ItemType.objects.all(), request.actor, pk=pk)
     services.require_catalog_editor(request.actor)
     form = CompatibilityForm(request.POST or None, actor=request.actor)
-    page = FormPage(title=_("Link %(name)s to another item") % {"name": item.name}, forms=[form],
-                    submit_label=_("Add link"), cancel_url=item.get_absolute_url())
-    return submit(request, page, lambda: services.create_compatibility(actor=request.actor, fields={"source": item, **form.cleaned_data}),
-                  done=_("Link added."), redirect_to=item.get_absolute_url())
+    page = FormPage(
+        title=_("Link %(name)s to another item") % {"name": item.name},
+        forms=[form],
+        submit_label=_("Add link"),
+        cancel_url=item.get_absolute_url(),
+    )
+    return submit(
+        request,
+        page,
+        lambda: services.create_compatibility(actor=request.actor, fields={"source": item, **form.cleaned_data}),
+        done=_("Link added."),
+        redirect_to=item.get_absolute_url(),
+    )
 
 
 @login_required
@@ -122,6 +173,11 @@ def compatibility_delete(request: HttpRequest, pk: int) -> HttpResponse:
         services.delete_compatibility(actor=request.actor, compatibility_id=pk, expected_version=posted_version(request))
         messages.success(request, _("Link removed."))
         return redirect(link.source)
-    page = ConfirmPage(title=_("Remove link"), question=str(link), submit_label=_("Remove"),
-                       cancel_url=link.source.get_absolute_url(), version=link.version)
+    page = ConfirmPage(
+        title=_("Remove link"),
+        question=str(link),
+        submit_label=_("Remove"),
+        cancel_url=link.source.get_absolute_url(),
+        version=link.version,
+    )
     return render(request, "ui/confirm_page.html", {"page": page})

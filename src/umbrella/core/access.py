@@ -170,7 +170,9 @@ def require_role(actor: Actor, role: str, *, kinds: frozenset[str] | set[str] | 
     if actor.is_system:
         return
     if not actor.is_member or not actor.has_role(role):
-        raise deny(actor, gettext("%(doing)s needs the %(role)s role.") % {"doing": doing, "role": Role(role).label.lower()}, role=role)
+        raise deny(
+            actor, gettext("%(doing)s needs the %(role)s role.") % {"doing": doing, "role": Role(role).label.lower()}, role=role
+        )
     if kinds is not None and actor.kind not in kinds:
         allowed = ", ".join(sorted(str(OrganizationKind(kind).label) for kind in kinds))
         raise deny(actor, gettext("%(doing)s is done by: %(kinds)s.") % {"doing": doing, "kinds": allowed}, kinds=sorted(kinds))

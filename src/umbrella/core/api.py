@@ -33,11 +33,28 @@ from umbrella.core.errors import (
 from umbrella.core.models import IdempotencyRecord
 
 PROBLEM = "application/problem+json"
-STATUS = {NotFound: 404, Forbidden: 403, Conflict: 409, InvalidTransition: 409, Invalid: 422,
-          ImportRejected: 422, UnreadableFile: 400, PreconditionRequired: 428}
-TITLES = {400: "Bad request", 401: "Not signed in", 403: "Forbidden", 404: "Not found", 409: "Conflict",
-          412: "Precondition failed", 422: "Unprocessable content", 428: "Precondition required",
-          500: "Internal server error", 503: "Service unavailable"}
+STATUS = {
+    NotFound: 404,
+    Forbidden: 403,
+    Conflict: 409,
+    InvalidTransition: 409,
+    Invalid: 422,
+    ImportRejected: 422,
+    UnreadableFile: 400,
+    PreconditionRequired: 428,
+}
+TITLES = {
+    400: "Bad request",
+    401: "Not signed in",
+    403: "Forbidden",
+    404: "Not found",
+    409: "Conflict",
+    412: "Precondition failed",
+    422: "Unprocessable content",
+    428: "Precondition required",
+    500: "Internal server error",
+    503: "Service unavailable",
+}
 log = logging.getLogger("umbrella.api")
 
 
@@ -79,10 +96,12 @@ def _field_message(error: dict[str, Any], name: str, sent: str | None) -> str:
     if kind in ("string_too_short", "too_short"):
         limit = int(limits.get("min_length", 0))
         return ngettext("Give at least %(limit)d character.", "Give at least %(limit)d characters.", limit) % {"limit": limit}
-    for bound, message in (("ge", _("Ensure this value is greater than or equal to %(limit_value)s.")),
-                           ("gt", _("Ensure this value is greater than %(limit_value)s.")),
-                           ("le", _("Ensure this value is less than or equal to %(limit_value)s.")),
-                           ("lt", _("Ensure this value is less than %(limit_value)s."))):
+    for bound, message in (
+        ("ge", _("Ensure this value is greater than or equal to %(limit_value)s.")),
+        ("gt", _("Ensure this value is greater than %(limit_value)s.")),
+        ("le", _("Ensure this value is less than or equal to %(limit_value)s.")),
+        ("lt", _("Ensure this value is less than %(limit_value)s.")),
+    ):
         if bound in limits:
             return message % {"limit_value": limits[bound]}
     return _kind_message(kind)
@@ -189,8 +208,12 @@ def _replay(earlier: IdempotencyRecord, digest: str) -> JsonResponse:
         return problem(422, _("This Idempotency-Key was used for a different request."))
     if earlier.status_code is None:
         return problem(409, _("A request with this Idempotency-Key is still being processed."))
-    replay = JsonResponse(earlier.response, status=earlier.status_code, safe=False,
-                          content_type=PROBLEM if earlier.status_code >= 400 else "application/json")
+    replay = JsonResponse(
+        earlier.response,
+        status=earlier.status_code,
+        safe=False,
+        content_type=PROBLEM if earlier.status_code >= 400 else "application/json",
+    )
     replay["Idempotent-Replayed"] = "true"
     return replay
 

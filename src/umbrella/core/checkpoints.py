@@ -46,16 +46,23 @@ def public_key_hex(key: Ed25519PrivateKey) -> str:
 def sign(key: Ed25519PrivateKey, tree_size: int, root_hash: str, moment: dt.datetime | None = None) -> dict[str, Any]:
     stamp = (moment or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).isoformat(timespec="seconds")
     signature = key.sign(message(tree_size, root_hash, stamp))
-    return {"tree_size": tree_size, "root_hash": root_hash, "timestamp": stamp,
-            "public_key": public_key_hex(key), "signature": signature.hex()}
+    return {
+        "tree_size": tree_size,
+        "root_hash": root_hash,
+        "timestamp": stamp,
+        "public_key": public_key_hex(key),
+        "signature": signature.hex(),
+    }
 
 
 def verify_signature(checkpoint: dict[str, Any], public_key: str | None = None) -> bool:
     """True when the checkpoint was signed by `public_key` (hex; by default the one it names)."""
     try:
         key = Ed25519PublicKey.from_public_bytes(bytes.fromhex(public_key or checkpoint["public_key"]))
-        key.verify(bytes.fromhex(checkpoint["signature"]),
-                   message(int(checkpoint["tree_size"]), checkpoint["root_hash"], checkpoint["timestamp"]))
+        key.verify(
+            bytes.fromhex(checkpoint["signature"]),
+            message(int(checkpoint["tree_size"]), checkpoint["root_hash"], checkpoint["timestamp"]),
+        )
         return True
     except (InvalidSignature, KeyError, ValueError, TypeError):
         return False

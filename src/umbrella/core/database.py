@@ -48,7 +48,9 @@ class Unavailable:
     @property
     def message(self) -> str:
         if self.reason == FULL:
-            return _("The server's disk is full, so nothing was saved. Try again later; the administrator has to free space first.")
+            return _(
+                "The server's disk is full, so nothing was saved. Try again later; the administrator has to free space first."
+            )
         return _("The database is busy with another change (a long import, say), so nothing was saved. Try again in a moment.")
 
 

@@ -83,7 +83,9 @@ class RowError:
 class ImportRejected(DomainError):
     def __init__(self, row_errors: list[RowError]) -> None:
         count = len(row_errors)
-        message = ngettext("%(count)d problem found; nothing was written.", "%(count)d problems found; nothing was written.", count)
+        message = ngettext(
+            "%(count)d problem found; nothing was written.", "%(count)d problems found; nothing was written.", count
+        )
         super().__init__(message % {"count": count}, row_errors=row_errors)
         self.row_errors = row_errors
 

@@ -86,7 +86,9 @@ def exporter_for(kind: str) -> Exporter:
     try:
         return REGISTRY[kind]
     except KeyError:
-        raise UnreadableFile(_("Nothing exports %(kind)s; choose one of: %(known)s.") % {"kind": repr(kind), "known": ", ".join(sorted(REGISTRY))}) from None
+        raise UnreadableFile(
+            _("Nothing exports %(kind)s; choose one of: %(known)s.") % {"kind": repr(kind), "known": ", ".join(sorted(REGISTRY))}
+        ) from None
 
 
 # Whole documents in another tool's format (an IATI activity file): kind → (file suffix, writer).
@@ -125,7 +127,11 @@ def render(exporter: Exporter, actor: Actor, fmt: str, queryset: models.QuerySet
     if fmt == HXL:
         if not exporter.hxl:
             raise UnreadableFile(_("%(kind)s has no HXL tags; use csv or xlsx.") % {"kind": exporter.kind})
-        return to_csv(exporter.header, exporter.rows(actor, queryset), tags=[{RECORD_ID: "#meta+id", **exporter.hxl}.get(name, "") for name in exporter.header])
+        return to_csv(
+            exporter.header,
+            exporter.rows(actor, queryset),
+            tags=[{RECORD_ID: "#meta+id", **exporter.hxl}.get(name, "") for name in exporter.header],
+        )
     if fmt not in FORMATS:
         raise UnreadableFile(_("Unknown format %(format)s; use csv, xlsx or hxl.") % {"format": repr(fmt)})
     rows = exporter.rows(actor, queryset)

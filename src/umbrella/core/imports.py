@@ -102,8 +102,9 @@ class Importer:
     def require_role(self, actor: Actor) -> None:
         """Refuse someone without the role or of another kind of organization before their file is opened
         (Forbidden). Which organizations may write which rows the services decide row by row."""
-        require_role(actor, self.required_role, kinds=self.organization_kinds,
-                     doing=_("Importing %(kind)s") % {"kind": self.kind})
+        require_role(
+            actor, self.required_role, kinds=self.organization_kinds, doing=_("Importing %(kind)s") % {"kind": self.kind}
+        )
 
     def template_rows(self) -> tuple[list[str], list[str]]:
         """The header and one example row of a file this importer reads."""
@@ -130,7 +131,9 @@ def importer_for(kind: str) -> Importer:
         return REGISTRY[kind]
     except KeyError:
         known = ", ".join(sorted(REGISTRY))
-        raise UnreadableFile(_("Nothing imports %(kind)s; choose one of: %(known)s.") % {"kind": repr(kind), "known": known}) from None
+        raise UnreadableFile(
+            _("Nothing imports %(kind)s; choose one of: %(known)s.") % {"kind": repr(kind), "known": known}
+        ) from None
 
 
 def importers_for(actor: Actor) -> list[Importer]:
@@ -153,8 +156,10 @@ def check_header(importer: Importer, table: Table, filename: str) -> None:
         problems.append(_("repeated columns: %(names)s") % {"names": ", ".join(duplicated)})
     if problems:
         expected = ", ".join(column.name for column in importer.columns)
-        raise UnreadableFile(_("%(file)s: %(problems)s. The columns for %(kind)s are: %(expected)s.")
-                             % {"file": filename, "problems": "; ".join(problems), "kind": importer.kind, "expected": expected})
+        raise UnreadableFile(
+            _("%(file)s: %(problems)s. The columns for %(kind)s are: %(expected)s.")
+            % {"file": filename, "problems": "; ".join(problems), "kind": importer.kind, "expected": expected}
+        )
 
 
 def _parse_row(
@@ -224,16 +229,20 @@ def run_import(
         written = not errors and not dry_run
         if not written:
             transaction.set_rollback(True)
-    return ImportReport(importer.kind, total, errors, preview, written=written, dry_run=dry_run, records=records if written else [])
+    return ImportReport(
+        importer.kind, total, errors, preview, written=written, dry_run=dry_run, records=records if written else []
+    )
 
 
 # Cell parsers: each takes the cell's text and raises ValueError with a reason a person can act on.
+
 
 def text(max_length: int) -> Parser:
     def parse(value: str, context: ImportContext) -> str:
         if len(value) > max_length:
             raise ValueError(_("longer than %(limit)d characters") % {"limit": max_length})
         return value
+
     return parse
 
 
@@ -252,6 +261,7 @@ def integer(minimum: int | None = None, maximum: int | None = None) -> Parser:
         if maximum is not None and result > maximum:
             raise ValueError(_("must be at most %(maximum)d") % {"maximum": maximum})
         return result
+
     return parse
 
 
@@ -293,6 +303,7 @@ def choice(choices: type[models.TextChoices]) -> Parser:
         except KeyError:
             allowed = ", ".join(str(member.value) for member in choices)
             raise ValueError(_("not one of: %(allowed)s") % {"allowed": allowed}) from None
+
     return parse
 
 
@@ -305,8 +316,11 @@ def visible_lookup(queryset_for: Callable[[Actor], models.QuerySet], field_name:
             context.cache[key] = queryset_for(context.actor).filter(**{field_name: value}).first()
         found = context.cache[key]
         if found is None:
-            raise ValueError(_("no %(noun)s with %(field)s %(value)s") % {"noun": noun, "field": field_name, "value": repr(value)})
+            raise ValueError(
+                _("no %(noun)s with %(field)s %(value)s") % {"noun": noun, "field": field_name, "value": repr(value)}
+            )
         return found
+
     return parse
 
 

@@ -25,8 +25,20 @@ from umbrella.core.models import ChangeRecord, LedgerCheckpoint, LedgerHead, acc
 
 GENESIS_HASH = "0" * 64
 CONTENT_FIELDS = (
-    "sequence", "at", "actor_user", "actor_organization", "request_id", "action", "entity", "entity_id",
-    "before", "after", "marking", "owner", "salt", "previous_hash",
+    "sequence",
+    "at",
+    "actor_user",
+    "actor_organization",
+    "request_id",
+    "action",
+    "entity",
+    "entity_id",
+    "before",
+    "after",
+    "marking",
+    "owner",
+    "salt",
+    "previous_hash",
 )
 
 
@@ -44,8 +56,9 @@ def still_sealed(digest: str, *documents: Any) -> bool:
     """Whether the documents still hash to the digest recorded when they were sealed. Releases before 2026-11-25
     sealed the same JSON with every non-ASCII character escaped (a tracker release naming Türkiye, a reason
     naming a city in Cyrillic); their digests, kept in the ledger and never rewritten, are checked in that form."""
-    escaped = b"\n".join(json.dumps(document, sort_keys=True, separators=(",", ":"), cls=DjangoJSONEncoder).encode()
-                         for document in documents)
+    escaped = b"\n".join(
+        json.dumps(document, sort_keys=True, separators=(",", ":"), cls=DjangoJSONEncoder).encode() for document in documents
+    )
     return digest in (seal(*documents), hashlib.sha256(escaped).hexdigest())
 
 

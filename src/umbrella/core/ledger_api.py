@@ -6,7 +6,6 @@ staff and to the organization it acted for (others see only that organization); 
 account is read only by coordination staff and that user's own organizations; an e-mail address is never
 given. What an entry leaves out for these reasons is named in its `withheld`."""
 
-
 import datetime as dt
 from typing import Any
 
@@ -41,9 +40,13 @@ class EntryOut(Schema):
     owner: str | None = None
     salt: str | None = None
     previous_hash: str | None = None
-    withheld: list[str] | None = Field(None, description=(
-        "What this entry leaves out about people (actor_user, before.email, after.email): the leaf hash "
-        "covers them, so such an entry cannot be re-hashed from what is shown"))
+    withheld: list[str] | None = Field(
+        None,
+        description=(
+            "What this entry leaves out about people (actor_user, before.email, after.email): the leaf hash "
+            "covers them, so such an entry cannot be re-hashed from what is shown"
+        ),
+    )
 
 
 class EntryPage(Schema):
@@ -84,9 +87,23 @@ def _without_private(snapshot: Any, side: str, withheld: list[str]) -> Any:
 def _entry(entry: ChangeRecord, actor: Actor) -> dict[str, Any]:
     if not entry_visible_to(entry, actor):
         return {"sequence": entry.sequence, "leaf_hash": entry.leaf_hash, "redacted": True}
-    fields = {name: getattr(entry, name) for name in (
-        "sequence", "leaf_hash", "actor_user", "actor_organization", "request_id", "action", "entity", "entity_id",
-        "marking", "owner", "salt", "previous_hash")}
+    fields = {
+        name: getattr(entry, name)
+        for name in (
+            "sequence",
+            "leaf_hash",
+            "actor_user",
+            "actor_organization",
+            "request_id",
+            "action",
+            "entity",
+            "entity_id",
+            "marking",
+            "owner",
+            "salt",
+            "previous_hash",
+        )
+    }
     withheld: list[str] = []
     if not may_know_actor(entry, actor):
         fields["actor_user"] = None
@@ -136,13 +153,22 @@ def inclusion(request, sequence: int = Query(..., ge=1), tree_size: int | None =
     leaves = leaf_hashes()
     size = _size(leaves, tree_size)
     if sequence > size:
-        raise Invalid({"sequence": [_("Entry %(sequence)d is not in a tree of size %(size)d.") % {"sequence": sequence, "size": size}]})
+        raise Invalid(
+            {"sequence": [_("Entry %(sequence)d is not in a tree of size %(size)d.") % {"sequence": sequence, "size": size}]}
+        )
     path = merkle.inclusion_proof(leaves[:size], sequence - 1)
-    return {"sequence": sequence, "tree_size": size, "leaf_hash": leaves[sequence - 1].hex(),
-            "path": [node.hex() for node in path], "checkpoint": _signed(leaves, size)}
+    return {
+        "sequence": sequence,
+        "tree_size": size,
+        "leaf_hash": leaves[sequence - 1].hex(),
+        "path": [node.hex() for node in path],
+        "checkpoint": _signed(leaves, size),
+    }
 
 
-@router.get("/proofs/consistency", response=ConsistencyOut, summary="Proof that the tree of size `second` extends the one of size `first`")
+@router.get(
+    "/proofs/consistency", response=ConsistencyOut, summary="Proof that the tree of size `second` extends the one of size `first`"
+)
 def consistency(request, first: int = Query(..., ge=1), second: int | None = Query(None, ge=1)):
     leaves = leaf_hashes()
     size = _size(leaves, second)

@@ -22,8 +22,11 @@ class Step:
 
 def in_lifecycle_order(field: str, states: type[TextChoices]) -> Case:
     """An ordering expression: `field`'s states in the order the lifecycle declares them, not alphabetically."""
-    return Case(*(When(**{field: state}, then=Value(index)) for index, state in enumerate(states.values)),
-                default=Value(len(states.values)), output_field=IntegerField())
+    return Case(
+        *(When(**{field: state}, then=Value(index)) for index, state in enumerate(states.values)),
+        default=Value(len(states.values)),
+        output_field=IntegerField(),
+    )
 
 
 class Lifecycle:
@@ -38,8 +41,9 @@ class Lifecycle:
         if step is None:
             raise InvalidTransition(_("There is no step called %(step)s.") % {"step": repr(name)}, step=name, state=record.state)
         if record.state not in step.sources:
-            raise InvalidTransition(self._refusal(step, record, may), step=name, state=record.state,
-                                    record=str(record), url=record.get_absolute_url())
+            raise InvalidTransition(
+                self._refusal(step, record, may), step=name, state=record.state, record=str(record), url=record.get_absolute_url()
+            )
         return step
 
     def possible(self, current: str) -> list[str]:

@@ -54,8 +54,13 @@ class Filter:
 def flag_filter(name: str, label: str, condition: Callable[[Actor], Q]) -> Filter:
     """A yes/no filter: the records `condition` flags, or the others. Spelled "True"/"False" as the API's
     booleans are (`params_of`)."""
-    return Filter(name, label, "", lambda actor: [("True", gettext_lazy("yes")), ("False", gettext_lazy("no"))],
-                  condition=lambda value, actor: condition(actor) if value == "True" else ~condition(actor))
+    return Filter(
+        name,
+        label,
+        "",
+        lambda actor: [("True", gettext_lazy("yes")), ("False", gettext_lazy("no"))],
+        condition=lambda value, actor: condition(actor) if value == "True" else ~condition(actor),
+    )
 
 
 @dataclass(frozen=True)
@@ -180,13 +185,24 @@ def run(listing: Listing, queryset: QuerySet, params: QueryDict, actor: Actor) -
         if column.sort:
             direction = "ascending" if current == column.sort else "descending" if current == f"-{column.sort}" else ""
             target = f"-{column.sort}" if current == column.sort else column.sort
-            headers.append(SortLink(column.label, column.sort, _querystring(params, sort=target, page=None), direction, column.numeric))
+            headers.append(
+                SortLink(column.label, column.sort, _querystring(params, sort=target, page=None), direction, column.numeric)
+            )
         else:
             headers.append(SortLink(column.label, None, "", "", column.numeric))
     filters = [FilterState(spec.name, spec.label, spec.choices(actor), params.get(spec.name, "")) for spec in listing.filters]
-    rows = [(obj, [(column.value(obj), column.numeric) for column in listing.columns], listing.flag_of(obj)) for obj in page.object_list]
+    rows = [
+        (obj, [(column.value(obj), column.numeric) for column in listing.columns], listing.flag_of(obj))
+        for obj in page.object_list
+    ]
     return ListResult(
-        page=page, rows=rows, headers=headers, filters=filters, search=params.get("q", ""),
-        total=paginator.count, querystring=_querystring(params, page=None), columns=listing.columns,
+        page=page,
+        rows=rows,
+        headers=headers,
+        filters=filters,
+        search=params.get("q", ""),
+        total=paginator.count,
+        querystring=_querystring(params, page=None),
+        columns=listing.columns,
         narrowed=bool(params.get("q", "").strip()) or any(params.get(spec.name) for spec in listing.filters),
     )

@@ -66,8 +66,11 @@ class ChangeRecordQuerySet(models.QuerySet):
         accounts = models.Q(entity=account_entity())
         if actor.organization is None:
             return self.filter(condition & ~accounts)
-        own_people = get_user_model().objects.filter(memberships__organization=actor.organization).values_list(
-            Cast("pk", models.CharField()), flat=True)
+        own_people = (
+            get_user_model()
+            .objects.filter(memberships__organization=actor.organization)
+            .values_list(Cast("pk", models.CharField()), flat=True)
+        )
         return self.filter((condition & ~accounts) | (accounts & models.Q(entity_id__in=own_people)))
 
 

@@ -22,8 +22,11 @@ def check_inclusion(response: dict[str, Any], public_key: str) -> bool:
         if not _signed(checkpoint, public_key) or int(checkpoint["tree_size"]) != int(response["tree_size"]):
             return False
         return merkle.verify_inclusion(
-            bytes.fromhex(response["leaf_hash"]), int(response["sequence"]) - 1, int(response["tree_size"]),
-            [bytes.fromhex(node) for node in response["path"]], bytes.fromhex(checkpoint["root_hash"]),
+            bytes.fromhex(response["leaf_hash"]),
+            int(response["sequence"]) - 1,
+            int(response["tree_size"]),
+            [bytes.fromhex(node) for node in response["path"]],
+            bytes.fromhex(checkpoint["root_hash"]),
         )
     except (KeyError, TypeError, ValueError):
         return False
@@ -37,8 +40,11 @@ def check_consistency(response: dict[str, Any], my_checkpoint: dict[str, Any], p
         if int(response["first"]) != int(my_checkpoint["tree_size"]) or int(response["second"]) != int(newer["tree_size"]):
             return False
         return merkle.verify_consistency(
-            int(my_checkpoint["tree_size"]), int(newer["tree_size"]), bytes.fromhex(my_checkpoint["root_hash"]),
-            bytes.fromhex(newer["root_hash"]), [bytes.fromhex(node) for node in response["path"]],
+            int(my_checkpoint["tree_size"]),
+            int(newer["tree_size"]),
+            bytes.fromhex(my_checkpoint["root_hash"]),
+            bytes.fromhex(newer["root_hash"]),
+            [bytes.fromhex(node) for node in response["path"]],
         )
     except (KeyError, TypeError, ValueError):
         return False

@@ -48,7 +48,9 @@ def validate(obj: models.Model, *, exclude: Iterable[str] = ()) -> None:
             problems.setdefault(field.name, []).append(_("Text must not contain NUL characters."))
         if isinstance(value, dt.date) and not DATE_RANGE[0] <= _day(value) <= DATE_RANGE[1]:
             problems.setdefault(field.name, []).append(
-                _("Give a date from %(first)s to %(last)s.") % {"first": DATE_RANGE[0].isoformat(), "last": DATE_RANGE[1].isoformat()})
+                _("Give a date from %(first)s to %(last)s.")
+                % {"first": DATE_RANGE[0].isoformat(), "last": DATE_RANGE[1].isoformat()}
+            )
     if problems:
         raise Invalid(problems)
 
@@ -88,8 +90,10 @@ def create_record(*, actor: Actor, obj: M, action: str = "create") -> M:
 def check_version(obj: models.Model, expected_version: int) -> None:
     if getattr(obj, "version", None) != expected_version:
         raise StaleVersion(
-            _("This %(noun)s was changed by someone else (now version %(current)s, you had version %(expected)s). "
-              "Reload it and apply your change again.")
+            _(
+                "This %(noun)s was changed by someone else (now version %(current)s, you had version %(expected)s). "
+                "Reload it and apply your change again."
+            )
             % {"noun": obj._meta.verbose_name, "current": obj.version, "expected": expected_version},
             current_version=obj.version,
             expected_version=expected_version,
@@ -103,9 +107,7 @@ def refuse_protected(obj: models.Model, changes: Mapping[str, Any]) -> None:
         raise Invalid({name: [_("This field is set by Umbrella and cannot be changed here.")] for name in refused})
 
 
-def update_record(
-    *, actor: Actor, obj: M, changes: Mapping[str, Any], expected_version: int | None, action: str = "update"
-) -> M:
+def update_record(*, actor: Actor, obj: M, changes: Mapping[str, Any], expected_version: int | None, action: str = "update") -> M:
     """Apply `changes` to a row the caller locked and checked, bump its version, record the change.
 
     A versioned row needs the version the caller read; an unversioned one (a membership) passes None."""
@@ -142,12 +144,12 @@ def delete_record(*, actor: Actor, obj: models.Model, expected_version: int | No
     except ProtectedError as error:
         users = sorted({str(o._meta.verbose_name_plural) for o in error.protected_objects})
         raise Conflict(
-            _("This %(noun)s is still used by %(users)s; it cannot be deleted.") % {"noun": obj._meta.verbose_name, "users": ", ".join(users)},
+            _("This %(noun)s is still used by %(users)s; it cannot be deleted.")
+            % {"noun": obj._meta.verbose_name, "users": ", ".join(users)},
             used_by=users,
         ) from None
     obj.pk = pk
     record_change(actor=actor, action="delete", obj=obj, before=before, after=None)
-
 
 
 def writable(fields: Mapping[str, Any], allowed: Iterable[str]) -> dict[str, Any]:

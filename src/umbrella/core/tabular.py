@@ -54,7 +54,10 @@ def read_rows(data: bytes, filename: str, *, max_bytes: int) -> Iterator[Row]:
     """The file's rows as they are read, within the limits. Problems with the file as a whole are raised
     here, before the first row; a row beyond a limit raises when it is reached."""
     if len(data) > max_bytes:
-        raise UnreadableFile(_("%(file)s is %(size)s bytes; the limit is %(limit)s.") % {"file": filename, "size": f"{len(data):,}", "limit": f"{max_bytes:,}"})
+        raise UnreadableFile(
+            _("%(file)s is %(size)s bytes; the limit is %(limit)s.")
+            % {"file": filename, "size": f"{len(data):,}", "limit": f"{max_bytes:,}"}
+        )
     if not data.strip():
         raise UnreadableFile(_("%(file)s is empty.") % {"file": filename})
     suffix = Path(filename).suffix.lower()
@@ -86,8 +89,10 @@ def _lines(text: str, filename: str) -> Iterator[str]:
     """The physical lines, each measured before anything splits it into cells."""
     for number, line in enumerate(io.StringIO(text, newline=""), start=1):
         if len(line) > MAX_LINE_CHARS:
-            raise UnreadableFile(_("%(file)s: line %(line)s is %(length)s characters long; the limit is %(limit)s.")
-                                 % {"file": filename, "line": f"{number:,}", "length": f"{len(line):,}", "limit": f"{MAX_LINE_CHARS:,}"})
+            raise UnreadableFile(
+                _("%(file)s: line %(line)s is %(length)s characters long; the limit is %(limit)s.")
+                % {"file": filename, "line": f"{number:,}", "length": f"{len(line):,}", "limit": f"{MAX_LINE_CHARS:,}"}
+            )
         yield line
 
 
@@ -114,8 +119,10 @@ def _checked_records(records: Iterator[list[str]], filename: str) -> Iterator[Ro
             _check_width(filename, number, len(cells))
             length = sum(map(len, cells))
             if length > MAX_LINE_CHARS:
-                raise UnreadableFile(_("%(file)s: row %(row)s is %(length)s characters long; the limit is %(limit)s.")
-                                     % {"file": filename, "row": f"{number:,}", "length": f"{length:,}", "limit": f"{MAX_LINE_CHARS:,}"})
+                raise UnreadableFile(
+                    _("%(file)s: row %(row)s is %(length)s characters long; the limit is %(limit)s.")
+                    % {"file": filename, "row": f"{number:,}", "length": f"{length:,}", "limit": f"{MAX_LINE_CHARS:,}"}
+                )
             yield number, cells
     except csv.Error as error:
         raise UnreadableFile(_("%(file)s is not well-formed CSV: %(error)s.") % {"file": filename, "error": error}) from None
@@ -123,8 +130,10 @@ def _checked_records(records: Iterator[list[str]], filename: str) -> Iterator[Ro
 
 def _check_width(filename: str, row: int, columns: int) -> None:
     if columns > MAX_COLUMNS:
-        raise UnreadableFile(_("%(file)s: row %(row)s has %(columns)s columns; the limit is %(limit)s.")
-                             % {"file": filename, "row": f"{row:,}", "columns": f"{columns:,}", "limit": f"{MAX_COLUMNS:,}"})
+        raise UnreadableFile(
+            _("%(file)s: row %(row)s has %(columns)s columns; the limit is %(limit)s.")
+            % {"file": filename, "row": f"{row:,}", "columns": f"{columns:,}", "limit": f"{MAX_COLUMNS:,}"}
+        )
 
 
 def _table(rows: Iterable[Row], filename: str) -> Table:
@@ -154,11 +163,16 @@ def check_archive(data: bytes, filename: str) -> None:
     with archive:
         entries = archive.infolist()
         if len(entries) > MAX_ZIP_ENTRIES:
-            raise UnreadableFile(_("%(file)s holds %(count)s files; a workbook holds far fewer. Refused.") % {"file": filename, "count": f"{len(entries):,}"})
+            raise UnreadableFile(
+                _("%(file)s holds %(count)s files; a workbook holds far fewer. Refused.")
+                % {"file": filename, "count": f"{len(entries):,}"}
+            )
         total = sum(entry.file_size for entry in entries)
         if total > MAX_UNCOMPRESSED_BYTES:
-            raise UnreadableFile(_("%(file)s would expand to %(size)s bytes; the limit is %(limit)s. Refused.")
-                                 % {"file": filename, "size": f"{total:,}", "limit": f"{MAX_UNCOMPRESSED_BYTES:,}"})
+            raise UnreadableFile(
+                _("%(file)s would expand to %(size)s bytes; the limit is %(limit)s. Refused.")
+                % {"file": filename, "size": f"{total:,}", "limit": f"{MAX_UNCOMPRESSED_BYTES:,}"}
+            )
         for entry in entries:
             if entry.compress_size and entry.file_size / entry.compress_size > MAX_COMPRESSION_RATIO:
                 raise UnreadableFile(
@@ -170,7 +184,10 @@ def check_archive(data: bytes, filename: str) -> None:
                 with archive.open(entry) as member:
                     prolog = member.read(PROLOG_BYTES).upper()
                 if b"<!DOCTYPE" in prolog or b"<!ENTITY" in prolog:
-                    raise UnreadableFile(_("%(file)s: %(entry)s declares XML entities or a DTD. Refused.") % {"file": filename, "entry": entry.filename})
+                    raise UnreadableFile(
+                        _("%(file)s: %(entry)s declares XML entities or a DTD. Refused.")
+                        % {"file": filename, "entry": entry.filename}
+                    )
 
 
 def _cell_text(value: object) -> str:
@@ -217,11 +234,15 @@ class _WorkbookScan:
             try:
                 parser.ParseFile(member)
             except expat.ExpatError as error:
-                raise UnreadableFile(_("%(file)s is not a readable XLSX workbook (%(error)s).")
-                                     % {"file": self.filename, "error": f"{part}: {error}"}) from None
+                raise UnreadableFile(
+                    _("%(file)s is not a readable XLSX workbook (%(error)s).")
+                    % {"file": self.filename, "error": f"{part}: {error}"}
+                ) from None
 
     def _refuse_dtd(self, part: str) -> None:
-        raise UnreadableFile(_("%(file)s: %(entry)s declares XML entities or a DTD. Refused.") % {"file": self.filename, "entry": part})
+        raise UnreadableFile(
+            _("%(file)s: %(entry)s declares XML entities or a DTD. Refused.") % {"file": self.filename, "entry": part}
+        )
 
     def _start(self, name: str, attributes: dict[str, str]) -> None:
         self.elements += 1
@@ -247,7 +268,10 @@ class _WorkbookScan:
         except ValueError:
             number = float("nan")
         if not number.is_integer():
-            raise UnreadableFile(_("%(file)s is not a readable XLSX workbook (%(error)s).") % {"file": self.filename, "error": f"row {text[:20]!r}"})
+            raise UnreadableFile(
+                _("%(file)s is not a readable XLSX workbook (%(error)s).")
+                % {"file": self.filename, "error": f"row {text[:20]!r}"}
+            )
         return int(number)
 
     def _cell(self, reference: str | None) -> None:
@@ -261,14 +285,21 @@ class _WorkbookScan:
             try:
                 row, column = coordinate_to_tuple(reference)
             except ValueError:
-                raise UnreadableFile(_("%(file)s is not a readable XLSX workbook (%(error)s).")
-                                     % {"file": self.filename, "error": f"cell {reference[:20]!r}"}) from None
+                raise UnreadableFile(
+                    _("%(file)s is not a readable XLSX workbook (%(error)s).")
+                    % {"file": self.filename, "error": f"cell {reference[:20]!r}"}
+                ) from None
         self.column = column
         last_row = max(row, self.row)
         if column > MAX_COLUMNS or last_row > MAX_ROWS + 1:
             raise UnreadableFile(
                 _("%(file)s has a cell at %(cell)s, beyond the limits of %(columns)s columns and %(rows)s rows.")
-                % {"file": self.filename, "cell": reference or f"R{last_row}C{column}", "columns": f"{MAX_COLUMNS:,}", "rows": f"{MAX_ROWS + 1:,}"}
+                % {
+                    "file": self.filename,
+                    "cell": reference or f"R{last_row}C{column}",
+                    "columns": f"{MAX_COLUMNS:,}",
+                    "rows": f"{MAX_ROWS + 1:,}",
+                }
             )
         self.last_row, self.last_column = max(self.last_row, last_row), max(self.last_column, column)
 
@@ -299,7 +330,9 @@ def _xlsx_rows(data: bytes, filename: str) -> Iterator[Row]:
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as error:  # openpyxl raises many types for damaged workbooks
-        raise UnreadableFile(_("%(file)s is not a readable XLSX workbook (%(error)s).") % {"file": filename, "error": type(error).__name__}) from None
+        raise UnreadableFile(
+            _("%(file)s is not a readable XLSX workbook (%(error)s).") % {"file": filename, "error": type(error).__name__}
+        ) from None
     return _sheet_rows(workbook, scan.last_row, scan.last_column)
 
 

@@ -46,8 +46,9 @@ def _upgraded_columns(current: dict[str, Any], recorded: dict[str, Any]) -> bool
     return all(current[name] == recorded[name] for name in set(current) & set(recorded))
 
 
-def adopt_schema_changes(ledgered: list[type[models.Model]], applied: set[tuple[str, str]],
-                         ledger: dict[tuple[str, str], dict[str, Any]] | None = None) -> dict[str, int]:
+def adopt_schema_changes(
+    ledgered: list[type[models.Model]], applied: set[tuple[str, str]], ledger: dict[tuple[str, str], dict[str, Any]] | None = None
+) -> dict[str, int]:
     """Record what the migrations `applied` in this run wrote (see the module's docstring); returns how many entries
     of each action. `ledger` is the recorded state (read from the ledger when not given)."""
     written = {"migrate": 0, "adopt": 0}

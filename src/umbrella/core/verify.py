@@ -50,8 +50,12 @@ class VerifyReport:
     def as_dict(self) -> dict[str, Any]:
         first = self.problems[0] if self.problems else None
         return {
-            "ok": self.ok, "size": self.size, "root": self.root, "checkpoint_size": self.checkpoint_size,
-            "rows_checked": self.rows_checked, "first_problem": asdict(first) if first else None,
+            "ok": self.ok,
+            "size": self.size,
+            "root": self.root,
+            "checkpoint_size": self.checkpoint_size,
+            "rows_checked": self.rows_checked,
+            "first_problem": asdict(first) if first else None,
             "problems": [asdict(problem) for problem in self.problems],
         }
 
@@ -71,7 +75,9 @@ def _check_entries(report: VerifyReport, progress: Progress | None) -> tuple[lis
         if entry.previous_hash != previous:
             report.add(Problem("chain", f"entry {entry.sequence} does not follow the entry before it.", sequence=entry.sequence))
         if compute_leaf_hash(entry) != entry.leaf_hash:
-            report.add(Problem("entry", f"entry {entry.sequence} does not match its hash: it was changed.", sequence=entry.sequence))
+            report.add(
+                Problem("entry", f"entry {entry.sequence} does not match its hash: it was changed.", sequence=entry.sequence)
+            )
         leaves.append(bytes.fromhex(entry.leaf_hash) if len(entry.leaf_hash) == 64 else b"")
         previous = entry.leaf_hash
         key = (entry.entity, entry.entity_id)
@@ -91,10 +97,16 @@ def _check_checkpoint(report: VerifyReport, leaves: list[bytes], checkpoint: dic
         report.add(Problem("checkpoint", "The checkpoint's signature is not valid for this ledger's key."))
         return
     if report.checkpoint_size > len(leaves):
-        report.add(Problem("checkpoint", f"The ledger has {len(leaves)} entries, fewer than the checkpoint's {report.checkpoint_size}."))
+        report.add(
+            Problem("checkpoint", f"The ledger has {len(leaves)} entries, fewer than the checkpoint's {report.checkpoint_size}.")
+        )
         return
     if merkle.root(leaves[: report.checkpoint_size]).hex() != checkpoint["root_hash"]:
-        report.add(Problem("checkpoint", f"The first {report.checkpoint_size} entries no longer match the checkpoint: history was rewritten."))
+        report.add(
+            Problem(
+                "checkpoint", f"The first {report.checkpoint_size} entries no longer match the checkpoint: history was rewritten."
+            )
+        )
 
 
 def _check_rows(report: VerifyReport, state: dict[tuple[str, str], Any]) -> None:
@@ -110,11 +122,17 @@ def _check_rows(report: VerifyReport, state: dict[tuple[str, str], Any]) -> None
                 report.add(Problem("row", f"row {entity} {row.pk} has no ledger entry.", row=f"{entity} {row.pk}"))
             elif (current := snapshot(row, recorded)) != recorded:
                 fields = sorted(name for name in set(current) | set(recorded) if current.get(name) != recorded.get(name))
-                report.add(Problem("row", f"row {entity} {row.pk} differs from the ledger in: {', '.join(fields)}.", row=f"{entity} {row.pk}"))
+                report.add(
+                    Problem(
+                        "row", f"row {entity} {row.pk} differs from the ledger in: {', '.join(fields)}.", row=f"{entity} {row.pk}"
+                    )
+                )
             elif hasattr(row, "sealed_rows_problem") and (problem := row.sealed_rows_problem()):
                 report.add(Problem("row", f"row {entity} {row.pk}: {problem}", row=f"{entity} {row.pk}"))
         for missing in sorted(expected_ids, key=lambda value: (len(value), value)):
-            report.add(Problem("row", f"row {entity} {missing} is in the ledger but not in the table.", row=f"{entity} {missing}"))
+            report.add(
+                Problem("row", f"row {entity} {missing} is in the ledger but not in the table.", row=f"{entity} {missing}")
+            )
 
 
 def verify(checkpoint: dict[str, Any] | None = None, progress: Progress | None = None) -> VerifyReport:

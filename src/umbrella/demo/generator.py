@@ -17,12 +17,31 @@ BASE_DATE = dt.date(2026, 1, 1)
 REQUIREMENTS_PER_SCALE = 520
 PLEDGES_PER_SCALE = 2100
 DESTINATIONS = (
-    "Lviv logistics base", "Kyiv", "Kharkiv", "Dnipro", "Zaporizhzhia", "Odesa", "Mykolaiv", "Sumy",
-    "Chernihiv", "Poltava", "Kramatorsk", "Vinnytsia",
+    "Lviv logistics base",
+    "Kyiv",
+    "Kharkiv",
+    "Dnipro",
+    "Zaporizhzhia",
+    "Odesa",
+    "Mykolaiv",
+    "Sumy",
+    "Chernihiv",
+    "Poltava",
+    "Kramatorsk",
+    "Vinnytsia",
 )
 AREA_WEIGHTS = {
-    "artillery": 25, "iamd": 20, "armour": 12, "drones": 12, "air-force": 6, "other": 8, "demining": 5,
-    "it": 5, "medical": 5, "humanitarian": 4, "maritime": 3,
+    "artillery": 25,
+    "iamd": 20,
+    "armour": 12,
+    "drones": 12,
+    "air-force": 6,
+    "other": 8,
+    "demining": 5,
+    "it": 5,
+    "medical": 5,
+    "humanitarian": 4,
+    "maritime": 3,
 }
 PRIORITY_WEIGHTS = (15, 25, 30, 20, 10)
 RESTRICTED_SHARE = 0.08  # pledges whose donor names the only destinations it may go to

@@ -47,17 +47,29 @@ DRAFT_REQUIREMENTS_PER_SCALE = 40
 MARKING_WEIGHTS = {Marking.COORDINATION: 70, Marking.PARTICIPANTS: 15, Marking.OWNER: 10, Marking.PUBLIC: 5}
 # How far along its lifecycle each pledge is, and the steps (with who takes them) that get it there.
 STAGES = {
-    "announced": ((), 15), "offered": (("offer",), 25), "accepted": (("offer", "accept"), 28),
-    "allocated": (("offer", "accept", "allocate"), 10), "shipped": (("offer", "accept", "allocate", "ship"), 8),
+    "announced": ((), 15),
+    "offered": (("offer",), 25),
+    "accepted": (("offer", "accept"), 28),
+    "allocated": (("offer", "accept", "allocate"), 10),
+    "shipped": (("offer", "accept", "allocate", "ship"), 8),
     "delivered": (("offer", "accept", "allocate", "ship", "deliver"), 5),
     "handed_over": (("offer", "accept", "allocate", "ship", "deliver", "hand_over"), 4),
-    "withdrawn": (("offer", "withdraw"), 3), "expired": (("expire",), 2),
+    "withdrawn": (("offer", "withdraw"), 3),
+    "expired": (("expire",), 2),
 }
 DONOR_ONLY_STAGES = frozenset({"announced", "offered", "withdrawn"})
 # Why the demo's pledges close early (the ledger keeps the reason of every withdrawal and expiry).
 CLOSING_REASONS = {"withdraw": "Stocks needed for national defence (demo)", "expire": "Offer lapsed before acceptance (demo)"}
-STEP_BY = {"offer": "donor", "ship": "donor", "withdraw": "donor", "accept": "hq", "allocate": "hq",
-           "expire": "hq", "deliver": "recipient", "hand_over": "recipient"}
+STEP_BY = {
+    "offer": "donor",
+    "ship": "donor",
+    "withdraw": "donor",
+    "accept": "hq",
+    "allocate": "hq",
+    "expire": "hq",
+    "deliver": "recipient",
+    "hand_over": "recipient",
+}
 
 CURRENCY_OF = {"USA": "USD", "GBR": "GBP"}  # the rest of the demo's funding is in euros
 
@@ -128,19 +140,30 @@ class Loader:
 
     def organizations(self) -> None:
         system = Actor.system("demo")
-        hq = orgs.create_organization(actor=system, code=HQ_CODE, name="Coordination Headquarters", kind=OrganizationKind.COORDINATOR)
-        admin = orgs.create_user(actor=system, username="hq-admin", password=DEMO_PASSWORD,
-                                full_name="Headquarters Administrator", staff=True)
+        hq = orgs.create_organization(
+            actor=system, code=HQ_CODE, name="Coordination Headquarters", kind=OrganizationKind.COORDINATOR
+        )
+        admin = orgs.create_user(
+            actor=system, username="hq-admin", password=DEMO_PASSWORD, full_name="Headquarters Administrator", staff=True
+        )
         orgs.set_membership(actor=system, user_id=admin.pk, organization_id=hq.pk, role=Role.ADMIN)
         boss = self.actor("hq-admin")
         orgs.create_organization(actor=boss, code=RECIPIENT_CODE, name="Ukraine", kind=OrganizationKind.RECIPIENT, iso3="UKR")
-        orgs.create_organization(actor=boss, code=OBSERVER_CODE, name="Parliamentary Oversight Group", kind=OrganizationKind.OBSERVER)
+        orgs.create_organization(
+            actor=boss, code=OBSERVER_CODE, name="Parliamentary Oversight Group", kind=OrganizationKind.OBSERVER
+        )
         donors = read_donors()
         for index, donor in enumerate(donors, start=1):
-            nation = orgs.create_organization(actor=boss, code=donor["iso3"], name=donor["name"], kind=OrganizationKind.DONOR, iso3=donor["iso3"])
+            nation = orgs.create_organization(
+                actor=boss, code=donor["iso3"], name=donor["name"], kind=OrganizationKind.DONOR, iso3=donor["iso3"]
+            )
             orgs.record_gdp(
-                actor=boss, organization_id=nation.pk, year=int(donor["gdp_year"]),
-                amount_bn=Decimal(donor["gdp_usd_bn"]), currency="USD", source=GDP_SOURCE,
+                actor=boss,
+                organization_id=nation.pk,
+                year=int(donor["gdp_year"]),
+                amount_bn=Decimal(donor["gdp_usd_bn"]),
+                currency="USD",
+                source=GDP_SOURCE,
             )
             self._member(boss, liaison_username(donor["iso3"]), nation, Role.EDITOR, f"{donor['name']} liaison officer")
             self.summary.donors.append(donor["iso3"])
@@ -160,7 +183,11 @@ class Loader:
         path = DATA / filename
         table = read_table(path.read_bytes(), path.name, max_bytes=10_000_000)
         report = imports.run_import(
-            imports.importer_for(kind), actor=actor, table=table, filename=path.name, dry_run=False,
+            imports.importer_for(kind),
+            actor=actor,
+            table=table,
+            filename=path.name,
+            dry_run=False,
             progress=lambda done, total: self.report(kind, done, total),
         )
         if not report.ok:
@@ -184,15 +211,17 @@ class Loader:
         )
         count = round(REQUIREMENTS_PER_SCALE * self.scale)
         for index in range(1, count + 1):
-            needs.create_requirement(actor=recipient, list_id=approved.pk, fields=self.generate.requirement(self.generate.item_type()))
+            needs.create_requirement(
+                actor=recipient, list_id=approved.pk, fields=self.generate.requirement(self.generate.item_type())
+            )
             self.report("requirements", index, count)
         approved.refresh_from_db()
         needs.propose_requirement_list(actor=recipient, list_id=approved.pk, expected_version=approved.version)
         approved.refresh_from_db()
         needs.approve_requirement_list(actor=staff, list_id=approved.pk, expected_version=approved.version)
         draft = needs.create_requirement_list(
-            actor=recipient, fields={"series": "UA-WINTER", "title": "Winterisation and energy (draft)",
-                                     "marking": Marking.COORDINATION},
+            actor=recipient,
+            fields={"series": "UA-WINTER", "title": "Winterisation and energy (draft)", "marking": Marking.COORDINATION},
         )
         for _ in range(round(DRAFT_REQUIREMENTS_PER_SCALE * self.scale)):
             area = self.random.choice(["humanitarian", "medical", "other"])
@@ -210,11 +239,15 @@ class Loader:
             kind = self.random.choice(list(SourceKind))
             date = BASE_DATE - dt.timedelta(days=self.random.randrange(0, 400))
             if kind == SourceKind.MEDIA or (kind == SourceKind.OFFICIAL and self.random.random() < 0.6):
-                sources.append({"kind": kind, "date": date,
-                                "url": f"https://{iso3.lower()}.announcements.invalid/{date.year}/{number:05d}-{extra}"})
+                sources.append(
+                    {
+                        "kind": kind,
+                        "date": date,
+                        "url": f"https://{iso3.lower()}.announcements.invalid/{date.year}/{number:05d}-{extra}",
+                    }
+                )
             else:
-                sources.append({"kind": kind, "date": date,
-                                "document_reference": f"{iso3}-{date.year}-{number:05d}/{extra + 1}"})
+                sources.append({"kind": kind, "date": date, "document_reference": f"{iso3}-{date.year}-{number:05d}/{extra + 1}"})
         return sources
 
     def pledges(self) -> None:
@@ -228,12 +261,15 @@ class Loader:
             donor_actor = self.actor(liaison_username(donor["iso3"]))
             offer = self.generate.offer()
             fields = {
-                "item_type": offer["item_type"], "quantity": offer["quantity"], "available_from": offer["available_from"],
+                "item_type": offer["item_type"],
+                "quantity": offer["quantity"],
+                "available_from": offer["available_from"],
                 "allowed_destinations": "\n".join(offer["allowed_destinations"]),
                 "marking": self.random.choices(markings, weights=[MARKING_WEIGHTS[m] for m in markings])[0],
                 "retransfer_requires_consent": self.random.random() < 0.9,
                 "end_use_restrictions": "Not for use outside the recipient's internationally recognised territory."
-                if self.random.random() < 0.2 else "",
+                if self.random.random() < 0.2
+                else "",
                 "reference": f"{donor['iso3']}-P-{number:05d}",
             }
             sources = self._sources(donor["iso3"], number)
@@ -248,7 +284,7 @@ class Loader:
                 self.accepted_later.append(pledge.pk)
             if "allocate" in steps:  # the match run approves allocations; what comes after waits for it
                 cut = steps.index("allocate")
-                steps, self.after_allocation[pledge.pk] = steps[:cut], steps[cut + 1:]
+                steps, self.after_allocation[pledge.pk] = steps[:cut], steps[cut + 1 :]
             self._advance(pledge, steps, donor_actor)
             self.report("pledges", number, count)
         self.summary.pledges = count
@@ -260,8 +296,12 @@ class Loader:
             if step == "deliver":
                 delivered = pledge.quantity if self.random.random() < 0.85 else max(1, pledge.quantity * 3 // 4)
             pledge = pledges.advance_pledge(
-                actor=parties[STEP_BY[step]], pledge_id=pledge.pk, step=step, expected_version=pledge.version,
-                quantity_delivered=delivered, reason=CLOSING_REASONS.get(step),
+                actor=parties[STEP_BY[step]],
+                pledge_id=pledge.pk,
+                step=step,
+                expected_version=pledge.version,
+                quantity_delivered=delivered,
+                reason=CLOSING_REASONS.get(step),
             )
             self.summary.steps += 1
         return pledge
@@ -273,7 +313,9 @@ class Loader:
         first = matching.run_match(actor=staff, progress=lambda stage: self.report("matching", 1, 4))
         matching.approve_proposals(actor=staff, run_id=first.pk, expected_version=first.version)
         self.report("matching", 2, 4)
-        for pledge in Pledge.objects.filter(pk__in=self.after_allocation, state="allocated").select_related("owner").order_by("pk"):
+        for pledge in (
+            Pledge.objects.filter(pk__in=self.after_allocation, state="allocated").select_related("owner").order_by("pk")
+        ):
             self._advance(pledge, self.after_allocation[pledge.pk], self.actor(liaison_username(pledge.owner.code)))
         for pledge in Pledge.objects.filter(pk__in=self.accepted_later).order_by("pk"):
             self._advance(pledge, ("accept",), staff)
@@ -293,17 +335,23 @@ class Loader:
         allies = [d for d in donors if d["nato_member"] == "yes"]
         allied_gdp = sum(float(d["gdp_usd_bn"]) for d in allies)
         for year in (2025, 2026):
-            funding.configure_year(actor=staff, fields={
-                "year": year, "participants": [d["iso3"] for d in allies],
-                "notes": "The NATO allies' baseline of at least EUR 40 bn a year of military support, shared by GDP.",
-            })
+            funding.configure_year(
+                actor=staff,
+                fields={
+                    "year": year,
+                    "participants": [d["iso3"] for d in allies],
+                    "notes": "The NATO allies' baseline of at least EUR 40 bn a year of military support, shared by GDP.",
+                },
+            )
         categories, category_weights = list(Category), (30, 25, 12, 10, 8, 10, 5)
         for donor in donors:
             liaison = self.actor(liaison_username(donor["iso3"]))
             share = 40e9 * float(donor["gdp_usd_bn"]) / allied_gdp * (1 if donor["nato_member"] == "yes" else 0.3)
             currency = CURRENCY_OF.get(donor["iso3"], "EUR")
             for year in (2025, 2026):
-                self._donor_year(liaison, donor["iso3"], year, share * self.random.uniform(0.2, 1.5), currency, categories, category_weights)
+                self._donor_year(
+                    liaison, donor["iso3"], year, share * self.random.uniform(0.2, 1.5), currency, categories, category_weights
+                )
 
     def _donor_year(self, liaison: Actor, iso3: str, year: int, eur: float, currency: str, categories, weights) -> None:
         portions = self.random.randint(1, 4)
@@ -311,14 +359,22 @@ class Loader:
         rate = float(rates.rate_on(currency, fx_date))
         for number in range(1, portions + 1):
             amount = Decimal(str(round(eur / portions * rate * self.random.uniform(0.6, 1.4), -3) or 1000))
-            record = funding.create_funding(actor=liaison, fields={
-                "reference": f"{iso3}-{year}-{number:02d}", "year": year, "amount": amount, "currency": currency,
-                "fx_date": fx_date,
-                "category": self.random.choices(categories, weights=weights)[0],
-                "channel": self.random.choices(list(Channel), weights=(70, 20, 10))[0],
-                "source_document": f"{iso3}-MOD-{year}-{number:03d}",
-                "marking": self.random.choices([Marking.COORDINATION, Marking.PUBLIC, Marking.PARTICIPANTS], weights=(50, 35, 15))[0],
-            })
+            record = funding.create_funding(
+                actor=liaison,
+                fields={
+                    "reference": f"{iso3}-{year}-{number:02d}",
+                    "year": year,
+                    "amount": amount,
+                    "currency": currency,
+                    "fx_date": fx_date,
+                    "category": self.random.choices(categories, weights=weights)[0],
+                    "channel": self.random.choices(list(Channel), weights=(70, 20, 10))[0],
+                    "source_document": f"{iso3}-MOD-{year}-{number:03d}",
+                    "marking": self.random.choices(
+                        [Marking.COORDINATION, Marking.PUBLIC, Marking.PARTICIPANTS], weights=(50, 35, 15)
+                    )[0],
+                },
+            )
             steps = {2025: ((), ("commit",), ("commit", "disburse")), 2026: ((), ("commit",))}[year]
             for step in self.random.choices(steps, weights=(1, 2, 3)[: len(steps)])[0]:
                 record = funding.advance_funding(actor=liaison, funding_id=record.pk, step=step, expected_version=record.version)

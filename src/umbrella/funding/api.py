@@ -107,8 +107,10 @@ class FairShareOut(Schema):
     year: int
     floor_eur: str
     configured: bool
-    complete: bool = Field(description="False when some records that count are not released to you: counted figures are then "
-                                       "partial, and every donor's gap_eur and percent are null")
+    complete: bool = Field(
+        description="False when some records that count are not released to you: counted figures are then "
+        "partial, and every donor's gap_eur and percent are null"
+    )
     gdp: str
     targets_total_eur: str
     counted_total_eur: str
@@ -140,6 +142,7 @@ def create_funding(request, data: FundingCreate):
     def create():
         funding = services.create_funding(actor=request.actor, fields=_fields(data))
         return created(FundingOut, _visible(request.actor, funding.pk), f"/api/v1/funding/{funding.pk}")
+
     return idempotent(request, scope_of(request.actor), create)
 
 
@@ -153,8 +156,9 @@ def get_funding(request, funding_id: int, response: HttpResponse):
 @router.patch("/funding/{funding_id}", response=FundingOut, summary="Change pledged or committed funding (If-Match required)")
 def update_funding(request, funding_id: int, data: FundingChange, response: HttpResponse):
     _visible(request.actor, funding_id)
-    funding = services.update_funding(actor=request.actor, funding_id=funding_id, expected_version=expected_version(request),
-                                      changes=_fields(data))
+    funding = services.update_funding(
+        actor=request.actor, funding_id=funding_id, expected_version=expected_version(request), changes=_fields(data)
+    )
     with_etag(response, funding.version)
     return _visible(request.actor, funding.pk)
 
@@ -162,17 +166,23 @@ def update_funding(request, funding_id: int, data: FundingChange, response: Http
 @router.put("/funding/{funding_id}/marking", response=FundingOut, summary="Change who may see a funding row (If-Match required)")
 def mark_funding(request, funding_id: int, data: MarkingChange, response: HttpResponse):
     _visible(request.actor, funding_id)
-    funding = services.update_funding(actor=request.actor, funding_id=funding_id, expected_version=expected_version(request),
-                                      changes={"marking": data.marking})
+    funding = services.update_funding(
+        actor=request.actor, funding_id=funding_id, expected_version=expected_version(request), changes={"marking": data.marking}
+    )
     with_etag(response, funding.version)
     return _visible(request.actor, funding.pk)
 
 
-@router.post("/funding/{funding_id}/steps/{step}", response=FundingOut,
-             summary="Move funding along: commit, disburse, withdraw (the donor; If-Match required)")
+@router.post(
+    "/funding/{funding_id}/steps/{step}",
+    response=FundingOut,
+    summary="Move funding along: commit, disburse, withdraw (the donor; If-Match required)",
+)
 def advance_funding(request, funding_id: int, step: str, response: HttpResponse):
     _visible(request.actor, funding_id)
-    funding = services.advance_funding(actor=request.actor, funding_id=funding_id, step=step, expected_version=expected_version(request))
+    funding = services.advance_funding(
+        actor=request.actor, funding_id=funding_id, step=step, expected_version=expected_version(request)
+    )
     with_etag(response, funding.version)
     return _visible(request.actor, funding.pk)
 
@@ -189,6 +199,7 @@ def create_rate(request, data: RateIn):
     def create():
         rate = services.record_rate(actor=request.actor, fields=data.model_dump())
         return created(RateOut, rate, f"/api/v1/fx-rates?currency={rate.currency}")
+
     return idempotent(request, scope_of(request.actor), create)
 
 

@@ -23,10 +23,23 @@ class FundingExporter(exports.Exporter):
         exports.ExportColumn("value_eur", lambda o: o.value_eur),
     )
 
-    hxl = {"donor": "#org+donor+code", "reference": "#activity+code", "year": "#date+year", "amount": "#value",
-           "currency": "#currency", "fx_date": "#date+rate", "category": "#sector+category", "channel": "#modality",
-           "source_url": "#meta+url", "source_document": "#meta+source", "notes": "#description", "marking": "#meta+marking",
-           "state": "#status", "units_per_eur": "#rate+eur", "value_eur": "#value+eur"}
+    hxl = {
+        "donor": "#org+donor+code",
+        "reference": "#activity+code",
+        "year": "#date+year",
+        "amount": "#value",
+        "currency": "#currency",
+        "fx_date": "#date+rate",
+        "category": "#sector+category",
+        "channel": "#modality",
+        "source_url": "#meta+url",
+        "source_document": "#meta+source",
+        "notes": "#description",
+        "marking": "#meta+marking",
+        "state": "#status",
+        "units_per_eur": "#rate+eur",
+        "value_eur": "#value+eur",
+    }
 
     def queryset(self, actor):
         return Funding.objects.visible_to(actor).select_related("owner").order_by("owner__code", "year", "id")
@@ -35,7 +48,10 @@ class FundingExporter(exports.Exporter):
 @exports.register
 class FxRateExporter(exports.Exporter):
     kind = "fx-rates"
-    columns = tuple(exports.ExportColumn(name, lambda o, name=name: getattr(o, name)) for name in ("currency", "date", "units_per_eur", "source"))
+    columns = tuple(
+        exports.ExportColumn(name, lambda o, name=name: getattr(o, name))
+        for name in ("currency", "date", "units_per_eur", "source")
+    )
 
     def queryset(self, actor):
         return FxRate.objects.visible_to(actor).order_by("currency", "date")

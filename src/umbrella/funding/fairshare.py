@@ -58,6 +58,8 @@ def fair_shares(floor_eur: Decimal, participants: list[Participant], counted: di
     """Every participant's target, what counts towards it, largest target first."""
     split = targets(floor_eur, participants)
     total_gdp = sum((p.gdp_eur for p in participants), Decimal(0))
-    shares = [Share(p.code, p.name, p.gdp_eur, p.gdp_eur / total_gdp, split[p.code], counted.get(p.code, Decimal(0)).quantize(CENT))
-              for p in participants]
+    shares = [
+        Share(p.code, p.name, p.gdp_eur, p.gdp_eur / total_gdp, split[p.code], counted.get(p.code, Decimal(0)).quantize(CENT))
+        for p in participants
+    ]
     return sorted(shares, key=lambda s: (-s.target_eur, s.code))

@@ -36,29 +36,48 @@ def _transactions(activity: ET.Element, portion: Funding) -> None:
         ET.SubElement(transaction, "transaction-date", {"iso-date": change.at.date().isoformat()})
         value = ET.SubElement(transaction, "value", {"currency": portion.currency, "value-date": portion.fx_date.isoformat()})
         value.text = f"{portion.amount:.2f}"
-        _narrative(transaction, "description", f"{portion.year} portion ({portion.get_category_display()}); EUR {portion.value_eur:.2f}")
+        _narrative(
+            transaction, "description", f"{portion.year} portion ({portion.get_category_display()}); EUR {portion.value_eur:.2f}"
+        )
 
 
 def iati_activities(actor: Actor) -> bytes:
     """The XML document of every funding row the actor may see, grouped into activities by reference."""
     recipient = Organization.objects.filter(kind=OrganizationKind.RECIPIENT).first()
-    root = ET.Element("iati-activities", {"version": "2.03", "generated-datetime": timezone.now().replace(microsecond=0).isoformat()})
+    root = ET.Element(
+        "iati-activities", {"version": "2.03", "generated-datetime": timezone.now().replace(microsecond=0).isoformat()}
+    )
     by_activity: dict[tuple[str, str], list[Funding]] = defaultdict(list)
     for portion in Funding.objects.visible_to(actor).select_related("owner").order_by("owner__code", "reference", "year"):
         by_activity[portion.owner.code, portion.reference].append(portion)
     for (donor_code, reference), portions in by_activity.items():
         donor = portions[0].owner
-        activity = ET.SubElement(root, "iati-activity", {"default-currency": portions[0].currency,
-                                                          "last-updated-datetime": max(p.updated_at for p in portions).replace(microsecond=0).isoformat()})
+        activity = ET.SubElement(
+            root,
+            "iati-activity",
+            {
+                "default-currency": portions[0].currency,
+                "last-updated-datetime": max(p.updated_at for p in portions).replace(microsecond=0).isoformat(),
+            },
+        )
         ET.SubElement(activity, "iati-identifier").text = f"{donor.iso3 or donor_code}-{reference}"
         _narrative(activity, "reporting-org", donor.name, ref=donor.iso3 or donor_code, type=GOVERNMENT)
         _narrative(activity, "title", reference)
         _narrative(activity, "description", ", ".join(sorted({p.get_category_display() for p in portions})))
         _narrative(activity, "participating-org", donor.name, ref=donor.iso3 or donor_code, role=FUNDING_ROLE, type=GOVERNMENT)
         if recipient is not None:
-            _narrative(activity, "participating-org", recipient.name, ref=recipient.iso3 or recipient.code, role=IMPLEMENTING_ROLE, type=GOVERNMENT)
+            _narrative(
+                activity,
+                "participating-org",
+                recipient.name,
+                ref=recipient.iso3 or recipient.code,
+                role=IMPLEMENTING_ROLE,
+                type=GOVERNMENT,
+            )
         ET.SubElement(activity, "activity-status", code="2")
-        ET.SubElement(activity, "activity-date", {"type": "1", "iso-date": dt.date(min(p.year for p in portions), 1, 1).isoformat()})
+        ET.SubElement(
+            activity, "activity-date", {"type": "1", "iso-date": dt.date(min(p.year for p in portions), 1, 1).isoformat()}
+        )
         for portion in portions:
             _transactions(activity, portion)
     ET.indent(root)

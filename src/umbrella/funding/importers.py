@@ -20,8 +20,19 @@ from umbrella.funding.models import Category, Channel, Funding, FxRate
 from umbrella.orgs import services as orgs
 from umbrella.orgs.models import GdpFigure, Organization
 
-FUNDING_COLUMNS = ("reference", "year", "amount", "currency", "fx_date", "category", "channel", "source_url",
-                   "source_document", "notes", "marking")
+FUNDING_COLUMNS = (
+    "reference",
+    "year",
+    "amount",
+    "currency",
+    "fx_date",
+    "category",
+    "channel",
+    "source_url",
+    "source_document",
+    "notes",
+    "marking",
+)
 
 
 def currency(value: str, context: ImportContext) -> str:
@@ -41,8 +52,17 @@ def donor_by_code(value: str, context: ImportContext) -> Organization:
 @imports.register
 class FundingImporter(imports.Importer):
     organization_kinds = frozenset({OrganizationKind.DONOR})
-    example = {"reference": "FUND-2026-01", "year": "2026", "amount": "250000000", "currency": "EUR", "fx_date": "2026-01-15",
-               "category": "purchase", "channel": "bilateral", "source_url": "https://example.org/budget", "marking": "coordination"}
+    example = {
+        "reference": "FUND-2026-01",
+        "year": "2026",
+        "amount": "250000000",
+        "currency": "EUR",
+        "fx_date": "2026-01-15",
+        "category": "purchase",
+        "channel": "bilateral",
+        "source_url": "https://example.org/budget",
+        "marking": "coordination",
+    }
     kind = "funding"
     label = gettext_lazy("Funding (annual portions)")
     columns = (
@@ -65,7 +85,14 @@ class FundingImporter(imports.Importer):
         donor = values.pop("donor", None)
         own_code = context.actor.organization.code if context.actor.organization else None
         if donor and donor != own_code:
-            raise Invalid({"owner": [_("You import funding of %(own)s only, not of %(donor)s.") % {"own": own_code or _("no organization"), "donor": donor}]})
+            raise Invalid(
+                {
+                    "owner": [
+                        _("You import funding of %(own)s only, not of %(donor)s.")
+                        % {"own": own_code or _("no organization"), "donor": donor}
+                    ]
+                }
+            )
         return services.create_funding(actor=context.actor, fields=imports.pick(values, FUNDING_COLUMNS))
 
 

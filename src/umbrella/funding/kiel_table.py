@@ -22,8 +22,20 @@ from umbrella.pledges.models import Pledge, PledgeState
 
 BILLION = Decimal(1_000_000_000)
 PCT = Decimal("1e-12")
-HEADER = ["country", "iso", "year", "month", "total", "financial", "humanitarian", "military", "commitments",
-          "to_be_allocated", "gdp", "pct_gdp"]
+HEADER = [
+    "country",
+    "iso",
+    "year",
+    "month",
+    "total",
+    "financial",
+    "humanitarian",
+    "military",
+    "commitments",
+    "to_be_allocated",
+    "gdp",
+    "pct_gdp",
+]
 DELIVERED = (PledgeState.DELIVERED, PledgeState.HANDED_OVER)
 COMMITTED_IN_KIND = (PledgeState.ACCEPTED, PledgeState.ALLOCATED, PledgeState.SHIPPED, *DELIVERED)
 
@@ -31,7 +43,11 @@ COMMITTED_IN_KIND = (PledgeState.ACCEPTED, PledgeState.ALLOCATED, PledgeState.SH
 def kiel_rows(actor: Actor) -> list[list]:
     allocated: dict[tuple[str, int, int], Decimal] = defaultdict(Decimal)
     committed: dict[tuple[str, int, int], Decimal] = defaultdict(Decimal)
-    for f in Funding.objects.visible_to(actor).filter(state__in=(FundingState.COMMITTED, FundingState.DISBURSED)).select_related("owner"):
+    for f in (
+        Funding.objects.visible_to(actor)
+        .filter(state__in=(FundingState.COMMITTED, FundingState.DISBURSED))
+        .select_related("owner")
+    ):
         key = (f.owner.code, f.fx_date.year, f.fx_date.month)
         committed[key] += f.value_eur
         if f.state == FundingState.DISBURSED:
@@ -46,9 +62,22 @@ def kiel_rows(actor: Actor) -> list[list]:
     rows = []
     for code, year, month in sorted(committed, key=lambda k: (donors[k[0]].name, k[1], k[2])):
         total, promised, gdp_eur = allocated[code, year, month], committed[code, year, month], gdp.get(code)
-        rows.append([donors[code].name, donors[code].iso3 or code, year, month, _bn(total), 0, 0, _bn(total), _bn(promised),
-                     _bn(promised - total), _bn(gdp_eur) if gdp_eur else None,
-                     (total / gdp_eur * 100).quantize(PCT).normalize() if gdp_eur else None])
+        rows.append(
+            [
+                donors[code].name,
+                donors[code].iso3 or code,
+                year,
+                month,
+                _bn(total),
+                0,
+                0,
+                _bn(total),
+                _bn(promised),
+                _bn(promised - total),
+                _bn(gdp_eur) if gdp_eur else None,
+                (total / gdp_eur * 100).quantize(PCT).normalize() if gdp_eur else None,
+            ]
+        )
     return rows
 
 
@@ -61,8 +90,12 @@ def _bn(eur: Decimal) -> Decimal:
 def _gdp_eur(donors: list[Organization]) -> dict[str, Decimal]:
     """Each donor's latest GDP figure in euros at the latest rate on or before today (none without a rate)."""
     today = dt.date.today()
-    latest = {f.organization.code: f for f in GdpFigure.objects.filter(organization__in=donors, year__lte=today.year)
-              .select_related("organization").order_by("year")}
+    latest = {
+        f.organization.code: f
+        for f in GdpFigure.objects.filter(organization__in=donors, year__lte=today.year)
+        .select_related("organization")
+        .order_by("year")
+    }
     out = {}
     for code, figure in latest.items():
         try:

@@ -24,7 +24,9 @@ class FxRate(OwnedModel):
 
     currency = models.CharField(_("currency"), max_length=3, validators=[currency_code])
     date = models.DateField(_("date"))
-    units_per_eur = models.DecimalField(_("units per euro"), max_digits=18, decimal_places=6, validators=[MinValueValidator(Decimal("0.000001"))])
+    units_per_eur = models.DecimalField(
+        _("units per euro"), max_digits=18, decimal_places=6, validators=[MinValueValidator(Decimal("0.000001"))]
+    )
     source = models.CharField(_("source"), max_length=300)
     marking = marking_field(Marking.PUBLIC)
 
@@ -115,8 +117,13 @@ class FairShareYear(OwnedModel):
     GDP figure."""
 
     year = models.PositiveSmallIntegerField(_("year"), unique=True, validators=[MinValueValidator(2014)])
-    floor_eur = models.DecimalField(_("floor (EUR)"), max_digits=18, decimal_places=2, default=DEFAULT_FLOOR_EUR,
-                                    validators=[MinValueValidator(Decimal("0.01"))])
+    floor_eur = models.DecimalField(
+        _("floor (EUR)"),
+        max_digits=18,
+        decimal_places=2,
+        default=DEFAULT_FLOOR_EUR,
+        validators=[MinValueValidator(Decimal("0.01"))],
+    )
     participants = models.JSONField(_("participating donors (codes)"), default=list, blank=True)
     exemptions = models.JSONField(_("exempt donors (code → reason)"), default=dict, blank=True)
     notes = models.TextField(_("notes"), blank=True)

@@ -22,7 +22,14 @@ from umbrella.pledges.models import Pledge, PledgeState
 
 BILLION = Decimal(1_000_000_000)
 FUNDING_YEARS = range(2014, 2101)  # what a filter may ask for; the model refuses a year before 2014
-IN_KIND_STATES = (PledgeState.ACCEPTED, PledgeState.ALLOCATED, PledgeState.SHIPPED, PledgeState.DELIVERED, PledgeState.HANDED_OVER)
+IN_KIND_STATES = (
+    PledgeState.ACCEPTED,
+    PledgeState.ALLOCATED,
+    PledgeState.SHIPPED,
+    PledgeState.DELIVERED,
+    PledgeState.HANDED_OVER,
+)
+
 
 def funding_records(actor: Actor) -> QuerySet[Funding]:
     """The funding the actor may see, with its donor (page and API alike)."""
@@ -41,13 +48,24 @@ FUNDING = Listing(
         Column(gettext_lazy("State"), lambda o: o.get_state_display(), sort="state"),
     ),
     filters=(
-        Filter("year", gettext_lazy("Year"), "year", lambda actor: [(str(y), str(y)) for y in
-               Funding.objects.visible_to(actor).order_by("-year").values_list("year", flat=True).distinct()],
-               known=lambda: [str(year) for year in FUNDING_YEARS]),
+        Filter(
+            "year",
+            gettext_lazy("Year"),
+            "year",
+            lambda actor: [
+                (str(y), str(y))
+                for y in Funding.objects.visible_to(actor).order_by("-year").values_list("year", flat=True).distinct()
+            ],
+            known=lambda: [str(year) for year in FUNDING_YEARS],
+        ),
         Filter("state", gettext_lazy("State"), "state", lambda actor: FundingState.choices),
-        Filter("donor", gettext_lazy("Donor"), "owner__code", lambda actor: list(
-            Organization.objects.filter(kind=OrganizationKind.DONOR).values_list("code", "name")),
-            unknown=gettext_lazy("No such donor: %(value)s.")),
+        Filter(
+            "donor",
+            gettext_lazy("Donor"),
+            "owner__code",
+            lambda actor: list(Organization.objects.filter(kind=OrganizationKind.DONOR).values_list("code", "name")),
+            unknown=gettext_lazy("No such donor: %(value)s."),
+        ),
     ),
     search=("reference", "notes", "owner__name"),
     states={"state": FundingState},
@@ -86,25 +104,54 @@ class FairShareReport:
 
     def as_json(self) -> dict:
         return {
-            "year": self.year, "floor_eur": str(self.floor_eur), "configured": self.configured, "gdp": self.gdp_note,
+            "year": self.year,
+            "floor_eur": str(self.floor_eur),
+            "configured": self.configured,
+            "gdp": self.gdp_note,
             "complete": self.complete,
             "targets_total_eur": str(sum((s.target_eur for s in self.shares), Decimal(0))),
             "counted_total_eur": str(self.counted_total_eur),
-            "exemptions": self.exemptions, "missing_gdp": self.missing_gdp,
-            "donors": [{"code": s.code, "name": s.name, "gdp_share": float(s.gdp_share), "target_eur": str(s.target_eur),
-                        "counted_eur": str(s.counted_eur), "whole": self.whole(s),
-                        "gap_eur": None if self.gap_eur(s) is None else str(self.gap_eur(s)),
-                        "percent": optional_round(self.percent(s))}
-                       for s in self.shares],
+            "exemptions": self.exemptions,
+            "missing_gdp": self.missing_gdp,
+            "donors": [
+                {
+                    "code": s.code,
+                    "name": s.name,
+                    "gdp_share": float(s.gdp_share),
+                    "target_eur": str(s.target_eur),
+                    "counted_eur": str(s.counted_eur),
+                    "whole": self.whole(s),
+                    "gap_eur": None if self.gap_eur(s) is None else str(self.gap_eur(s)),
+                    "percent": optional_round(self.percent(s)),
+                }
+                for s in self.shares
+            ],
         }
 
     def table(self) -> tuple[list[str], list[list]]:
         """The exported table: without gap and share of the target when the reader sees only part of the records."""
         counted = gettext("Counted (EUR)") if self.complete else gettext("Counted among records released to you (EUR)")
-        header = [gettext("Donor"), gettext("Code"), gettext("GDP share (%)"), gettext("Target (EUR)"), counted,
-                  gettext("Gap (EUR)"), gettext("Counted / target (%)")]
-        rows = [[s.name, s.code, round(float(s.gdp_share) * 100, 4), s.target_eur, s.counted_eur, self.gap_eur(s),
-                 optional_round(self.percent(s))] for s in self.shares]
+        header = [
+            gettext("Donor"),
+            gettext("Code"),
+            gettext("GDP share (%)"),
+            gettext("Target (EUR)"),
+            counted,
+            gettext("Gap (EUR)"),
+            gettext("Counted / target (%)"),
+        ]
+        rows = [
+            [
+                s.name,
+                s.code,
+                round(float(s.gdp_share) * 100, 4),
+                s.target_eur,
+                s.counted_eur,
+                self.gap_eur(s),
+                optional_round(self.percent(s)),
+            ]
+            for s in self.shares
+        ]
         return header, rows
 
 
@@ -125,7 +172,9 @@ def participants_of(actor: Actor, year: int) -> tuple[Decimal, list[Organization
 def gdp_in_common_unit(year: int, organizations: list[Organization]) -> tuple[dict[str, Decimal], str, list[str]]:
     """Each donor's latest GDP at or before the year, in euros when currencies differ (shares need one unit)."""
     latest: dict[str, GdpFigure] = {}
-    for figure in GdpFigure.objects.filter(organization__in=organizations, year__lte=year).select_related("organization").order_by("year"):
+    for figure in (
+        GdpFigure.objects.filter(organization__in=organizations, year__lte=year).select_related("organization").order_by("year")
+    ):
         latest[figure.organization.code] = figure
     missing = [o.code for o in organizations if o.code not in latest]
     currencies = {f.currency for f in latest.values()}
@@ -154,8 +203,18 @@ def counted(actor: Actor, year: int, codes: list[str]) -> dict[str, Decimal]:
     committed or disbursed (every category and channel), and its in-kind pledges available that year that
     were accepted or went further, at their valuation."""
     totals: dict[str, Decimal] = defaultdict(Decimal)
-    money = Funding.objects.visible_to(actor).filter(_counting_funding(year, codes)).values("owner__code").annotate(total=Sum("value_eur"))
-    in_kind = Pledge.objects.visible_to(actor).filter(_counting_pledges(year, codes)).values("owner__code").annotate(total=Sum("value_eur"))
+    money = (
+        Funding.objects.visible_to(actor)
+        .filter(_counting_funding(year, codes))
+        .values("owner__code")
+        .annotate(total=Sum("value_eur"))
+    )
+    in_kind = (
+        Pledge.objects.visible_to(actor)
+        .filter(_counting_pledges(year, codes))
+        .values("owner__code")
+        .annotate(total=Sum("value_eur"))
+    )
     for row in (*money, *in_kind):
         totals[row["owner__code"]] += Decimal(row["total"] or 0)
     return totals
@@ -164,8 +223,10 @@ def counted(actor: Actor, year: int, codes: list[str]) -> dict[str, Decimal]:
 def sees_every_counted_record(actor: Actor, year: int, codes: list[str]) -> bool:
     """Whether no record that counts towards these donors' shares is withheld from the actor. Only yes or no:
     how many are withheld would itself tell the reader something about records not released to them."""
-    return not (Funding.objects.hidden_from(actor).filter(_counting_funding(year, codes)).exists()
-                or Pledge.objects.hidden_from(actor).filter(_counting_pledges(year, codes)).exists())
+    return not (
+        Funding.objects.hidden_from(actor).filter(_counting_funding(year, codes)).exists()
+        or Pledge.objects.hidden_from(actor).filter(_counting_pledges(year, codes)).exists()
+    )
 
 
 def fair_share(actor: Actor, year: int, *, donor: str | None = None) -> FairShareReport:
@@ -178,5 +239,14 @@ def fair_share(actor: Actor, year: int, *, donor: str | None = None) -> FairShar
     codes = [p.code for p in participants if donor is None or p.code == donor]
     shares = [s for s in fairshare.fair_shares(floor, participants, counted(actor, year, codes)) if s.code in codes]
     own_code = actor.organization.code if actor.is_member else None
-    return FairShareReport(year, floor, configured, shares, exemptions, note, missing,
-                           complete=sees_every_counted_record(actor, year, codes), own_code=own_code)
+    return FairShareReport(
+        year,
+        floor,
+        configured,
+        shares,
+        exemptions,
+        note,
+        missing,
+        complete=sees_every_counted_record(actor, year, codes),
+        own_code=own_code,
+    )

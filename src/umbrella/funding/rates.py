@@ -14,8 +14,16 @@ def rate_on(currency: str, day) -> Decimal:
     """Units of `currency` per euro: the latest rate on or before `day` (1 for the euro)."""
     if currency == "EUR":
         return Decimal(1)
-    rate = FxRate.objects.filter(currency=currency, date__lte=day).order_by("-date").values_list("units_per_eur", flat=True).first()
+    rate = (
+        FxRate.objects.filter(currency=currency, date__lte=day).order_by("-date").values_list("units_per_eur", flat=True).first()
+    )
     if rate is None:
-        raise Invalid({"currency": [gettext("No euro rate for %(currency)s on or before %(day)s; import one first (umbrella import fx-rates).")
-                                     % {"currency": currency, "day": day.isoformat()}]})
+        raise Invalid(
+            {
+                "currency": [
+                    gettext("No euro rate for %(currency)s on or before %(day)s; import one first (umbrella import fx-rates).")
+                    % {"currency": currency, "day": day.isoformat()}
+                ]
+            }
+        )
     return rate

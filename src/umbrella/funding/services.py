@@ -22,8 +22,21 @@ from umbrella.funding.rates import rate_on
 
 DONORS = frozenset({OrganizationKind.DONOR})
 COORDINATORS = frozenset({OrganizationKind.COORDINATOR})
-FUNDING_FIELDS = frozenset({"reference", "year", "amount", "currency", "fx_date", "category", "channel", "source_url",
-                            "source_document", "notes", "marking"})
+FUNDING_FIELDS = frozenset(
+    {
+        "reference",
+        "year",
+        "amount",
+        "currency",
+        "fx_date",
+        "category",
+        "channel",
+        "source_url",
+        "source_document",
+        "notes",
+        "marking",
+    }
+)
 RATE_FIELDS = frozenset({"currency", "date", "units_per_eur", "source", "marking"})
 YEAR_FIELDS = frozenset({"year", "floor_eur", "participants", "exemptions", "notes", "marking"})
 EDITABLE_STATES = frozenset({FundingState.PLEDGED, FundingState.COMMITTED})
@@ -65,8 +78,10 @@ def update_funding(*, actor: Actor, funding_id: int, expected_version: int, chan
         funding = _locked(actor, funding_id)
         require_funding_editor(actor, funding)
         if funding.state not in EDITABLE_STATES:
-            raise InvalidTransition(_("Funding that is %(state)s can no longer be changed.") % {"state": funding.get_state_display()},
-                                    state=funding.state)
+            raise InvalidTransition(
+                _("Funding that is %(state)s can no longer be changed.") % {"state": funding.get_state_display()},
+                state=funding.state,
+            )
         values = services.writable(changes, FUNDING_FIELDS)
         services.check_version(funding, expected_version)
         probe = Funding(**{**{f.attname: getattr(funding, f.attname) for f in Funding._meta.concrete_fields}, **values})
@@ -80,13 +95,17 @@ def advance_funding(*, actor: Actor, funding_id: int, step: str, expected_versio
         funding = _locked(actor, funding_id)
         target = FUNDING_LIFECYCLE.step(step, funding, may=lambda other: allowed(require_funding_editor, actor, funding)).target
         require_funding_editor(actor, funding)
-        return services.update_record(actor=actor, obj=funding, changes={"state": target}, expected_version=expected_version, action=step)
+        return services.update_record(
+            actor=actor, obj=funding, changes={"state": target}, expected_version=expected_version, action=step
+        )
 
 
 def record_rate(*, actor: Actor, fields: Mapping[str, Any]) -> FxRate:
     with transaction.atomic():
         require_rate_keeper(actor)
-        return services.create_record(actor=actor, obj=FxRate(owner=services.acting_organization(actor), **services.writable(fields, RATE_FIELDS)))
+        return services.create_record(
+            actor=actor, obj=FxRate(owner=services.acting_organization(actor), **services.writable(fields, RATE_FIELDS))
+        )
 
 
 def configure_year(*, actor: Actor, fields: Mapping[str, Any]) -> FairShareYear:

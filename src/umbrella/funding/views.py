@@ -29,34 +29,69 @@ class FundingForm(ActorForm):
 
     class Meta:
         model = Funding
-        fields = ["reference", "year", "amount", "currency", "fx_date", "category", "channel", "source_url", "source_document", "notes", "marking"]
+        fields = [
+            "reference",
+            "year",
+            "amount",
+            "currency",
+            "fx_date",
+            "category",
+            "channel",
+            "source_url",
+            "source_document",
+            "notes",
+            "marking",
+        ]
         widgets = {"fx_date": forms.DateInput(attrs={"type": "date"})}
 
 
 def funding_list(request: HttpRequest) -> HttpResponse:
     may_create = allowed(services.require_funding_recorder, request.actor)
-    return list_or_export(request, FUNDING, funding_records(request.actor), title=_("Funding"),
-                          export_kind="funding", create_url=reverse("funding-new") if may_create else None,
-                          create_label=_("Record funding"), empty=_("No funding recorded yet."))
+    return list_or_export(
+        request,
+        FUNDING,
+        funding_records(request.actor),
+        title=_("Funding"),
+        export_kind="funding",
+        create_url=reverse("funding-new") if may_create else None,
+        create_label=_("Record funding"),
+        empty=_("No funding recorded yet."),
+    )
 
 
 def funding_detail(request: HttpRequest, pk: int) -> HttpResponse:
     funding = get_visible(Funding.objects.select_related("owner"), request.actor, pk=pk)
     page = DetailPage(
-        title=str(funding), obj=funding,
+        title=str(funding),
+        obj=funding,
         fields=[
-            (_("Donor"), funding.owner.name), (_("Reference"), funding.reference), (_("Year"), funding.year),
+            (_("Donor"), funding.owner.name),
+            (_("Reference"), funding.reference),
+            (_("Year"), funding.year),
             (_("Amount"), f"{number(funding.amount, 2)} {funding.currency}"),
-            (_("Rate used"), f"1 EUR = {funding.units_per_eur.normalize():f} {funding.currency} (on or before {funding.fx_date})"),
-            (_("Value"), format_eur(funding.value_eur)), (_("Category"), funding.get_category_display()),
-            (_("Channel"), funding.get_channel_display()), (_("State"), funding.get_state_display()),
-            (_("Source"), funding.source_url or funding.source_document), (_("Notes"), funding.notes),
-            (_("Marking"), funding.get_marking_display()), (_("Version"), funding.version),
+            (
+                _("Rate used"),
+                f"1 EUR = {funding.units_per_eur.normalize():f} {funding.currency} (on or before {funding.fx_date})",
+            ),
+            (_("Value"), format_eur(funding.value_eur)),
+            (_("Category"), funding.get_category_display()),
+            (_("Channel"), funding.get_channel_display()),
+            (_("State"), funding.get_state_display()),
+            (_("Source"), funding.source_url or funding.source_document),
+            (_("Notes"), funding.notes),
+            (_("Marking"), funding.get_marking_display()),
+            (_("Version"), funding.version),
         ],
         history=history_rows(funding),
-        actions=[{"step": step, "label": FUNDING_LIFECYCLE.steps[step].label} for step in FUNDING_LIFECYCLE.possible(funding.state)
-                 if allowed(services.require_funding_editor, request.actor, funding)],
-        extra={"editable": funding.state in services.EDITABLE_STATES and allowed(services.require_funding_editor, request.actor, funding)},
+        actions=[
+            {"step": step, "label": FUNDING_LIFECYCLE.steps[step].label}
+            for step in FUNDING_LIFECYCLE.possible(funding.state)
+            if allowed(services.require_funding_editor, request.actor, funding)
+        ],
+        extra={
+            "editable": funding.state in services.EDITABLE_STATES
+            and allowed(services.require_funding_editor, request.actor, funding)
+        },
     )
     return render(request, "funding/funding_detail.html", {"page": page})
 
@@ -64,11 +99,21 @@ def funding_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def funding_create(request: HttpRequest) -> HttpResponse:
     services.require_funding_recorder(request.actor)
-    form = FundingForm(request.POST or None, actor=request.actor, initial={"marking": Marking.COORDINATION, "currency": "EUR",
-                                                                            "year": dt.date.today().year, "fx_date": dt.date.today()})
-    page = FormPage(title=_("Record funding"), forms=[form], submit_label=_("Record"), cancel_url=reverse("funding-list"),
-                    intro=_("One row per year: a multi-year commitment is one row per year, with the same reference."))
-    return submit(request, page, lambda: services.create_funding(actor=request.actor, fields=form.cleaned_data), done=_("Funding recorded."))
+    form = FundingForm(
+        request.POST or None,
+        actor=request.actor,
+        initial={"marking": Marking.COORDINATION, "currency": "EUR", "year": dt.date.today().year, "fx_date": dt.date.today()},
+    )
+    page = FormPage(
+        title=_("Record funding"),
+        forms=[form],
+        submit_label=_("Record"),
+        cancel_url=reverse("funding-list"),
+        intro=_("One row per year: a multi-year commitment is one row per year, with the same reference."),
+    )
+    return submit(
+        request, page, lambda: services.create_funding(actor=request.actor, fields=form.cleaned_data), done=_("Funding recorded.")
+    )
 
 
 @login_required
@@ -76,9 +121,21 @@ def funding_edit(request: HttpRequest, pk: int) -> HttpResponse:
     funding = get_visible(Funding.objects.all(), request.actor, pk=pk)
     services.require_funding_editor(request.actor, funding)
     form = FundingForm(request.POST or None, instance=funding, actor=request.actor)
-    page = FormPage(title=_("Edit funding"), forms=[form], submit_label=_("Save"), cancel_url=funding.get_absolute_url(), version=funding.version)
-    return submit(request, page, lambda: services.update_funding(
-        actor=request.actor, funding_id=pk, expected_version=posted_version(request), changes=form.changed_values()), done=_("Saved."))
+    page = FormPage(
+        title=_("Edit funding"),
+        forms=[form],
+        submit_label=_("Save"),
+        cancel_url=funding.get_absolute_url(),
+        version=funding.version,
+    )
+    return submit(
+        request,
+        page,
+        lambda: services.update_funding(
+            actor=request.actor, funding_id=pk, expected_version=posted_version(request), changes=form.changed_values()
+        ),
+        done=_("Saved."),
+    )
 
 
 @require_POST
@@ -104,15 +161,39 @@ def fair_share_page(request: HttpRequest) -> HttpResponse:
     try:
         report = fair_share(request.actor, year)
     except DomainError as error:
-        return render(request, "funding/fair_share.html", {"year": year, "problem": error.message, "years": _years(request)}, status=200)
+        return render(
+            request, "funding/fair_share.html", {"year": year, "problem": error.message, "years": _years(request)}, status=200
+        )
     if request.GET.get("format") in FORMATS:
         header, rows = report.table()
         return table_download(request.GET["format"], f"{_('Fair share')} {year}", header, rows)
-    chart = bar_chart(_("Counted towards the fair share (bar) against the target (tick), EUR"),
-                      [Bar(s.name, float(s.counted_eur), format_eur_short(s.counted_eur), marker=float(s.target_eur),
-                           marker_text=_("target %(target)s") % {"target": format_eur_short(s.target_eur)}) for s in report.shares]) if report.complete else None
-    return render(request, "funding/fair_share.html", {
-        "year": year, "report": report, "chart": chart, "years": _years(request),
-        "rows": [{"share": s, "gap_eur": report.gap_eur(s), "percent": report.percent(s)} for s in report.shares],
-        "targets_total": sum(s.target_eur for s in report.shares), "counted_total": report.counted_total_eur,
-    })
+    chart = (
+        bar_chart(
+            _("Counted towards the fair share (bar) against the target (tick), EUR"),
+            [
+                Bar(
+                    s.name,
+                    float(s.counted_eur),
+                    format_eur_short(s.counted_eur),
+                    marker=float(s.target_eur),
+                    marker_text=_("target %(target)s") % {"target": format_eur_short(s.target_eur)},
+                )
+                for s in report.shares
+            ],
+        )
+        if report.complete
+        else None
+    )
+    return render(
+        request,
+        "funding/fair_share.html",
+        {
+            "year": year,
+            "report": report,
+            "chart": chart,
+            "years": _years(request),
+            "rows": [{"share": s, "gap_eur": report.gap_eur(s), "percent": report.percent(s)} for s in report.shares],
+            "targets_total": sum(s.target_eur for s in report.shares),
+            "counted_total": report.counted_total_eur,
+        },
+    )

@@ -39,8 +39,12 @@ class RunSummaryOut(Schema):
 
 class RunIn(Schema):
     model_config = ConfigDict(extra="forbid")
-    keep_approved: bool = Field(True, description="Keep approved allocations fixed (false: plan again those of pledges not shipped)")
-    diversity_points: float = Field(0.0, ge=0, le=1e9, description="Points given up per extra type of crew-served system per area and destination")
+    keep_approved: bool = Field(
+        True, description="Keep approved allocations fixed (false: plan again those of pledges not shipped)"
+    )
+    diversity_points: float = Field(
+        0.0, ge=0, le=1e9, description="Points given up per extra type of crew-served system per area and destination"
+    )
 
 
 class ApproveIn(Schema):
@@ -94,7 +98,9 @@ def list_runs(request, filters: Query[RunFilters]):
     return filtered(RUNS, match_runs(request.actor), params_of(filters), request.actor)
 
 
-@router.post("/match-runs", response={201: RunSummaryOut}, summary="Run a match on the latest approved list (coordination editors)")
+@router.post(
+    "/match-runs", response={201: RunSummaryOut}, summary="Run a match on the latest approved list (coordination editors)"
+)
 def create_run(request, data: RunIn):
     run = services.run_match(actor=request.actor, keep_approved=data.keep_approved, diversity_points=data.diversity_points)
     return created(RunSummaryOut, _summary(_run(request, run.pk), request.actor), f"/api/v1/match-runs/{run.pk}")
@@ -113,17 +119,26 @@ def list_proposals(request, run_id: int):
     return proposals_for(_run(request, run_id), request.actor).order_by("id")
 
 
-@router.post("/match-runs/{run_id}/approve", response=RunSummaryOut,
-             summary="Approve all or the chosen proposals; the rest are declined (coordination approvers, If-Match required)")
+@router.post(
+    "/match-runs/{run_id}/approve",
+    response=RunSummaryOut,
+    summary="Approve all or the chosen proposals; the rest are declined (coordination approvers, If-Match required)",
+)
 def approve_run(request, run_id: int, data: ApproveIn, response: HttpResponse):
     _run(request, run_id)
-    services.approve_proposals(actor=request.actor, run_id=run_id, expected_version=expected_version(request), proposal_ids=data.proposals)
+    services.approve_proposals(
+        actor=request.actor, run_id=run_id, expected_version=expected_version(request), proposal_ids=data.proposals
+    )
     run = _run(request, run_id)
     with_etag(response, run.version)
     return _summary(run, request.actor)
 
 
-@router.get("/allocations", response=list[AllocationOut], summary="Allocations, by the requirement's priority (a donor sees those of its own pledges)")
+@router.get(
+    "/allocations",
+    response=list[AllocationOut],
+    summary="Allocations, by the requirement's priority (a donor sees those of its own pledges)",
+)
 @paginate(Pagination, page_size=100)
 def list_allocations(request, filters: Query[AllocationFilters]):
     return filtered(ALLOCATIONS, allocations(request.actor), params_of(filters), request.actor)
@@ -136,10 +151,15 @@ def get_allocation(request, allocation_id: int, response: HttpResponse):
     return allocation
 
 
-@router.post("/allocations/{allocation_id}/release", response=AllocationOut,
-             summary="Release an allocation of a pledge not yet shipped (coordination approvers, If-Match required)")
+@router.post(
+    "/allocations/{allocation_id}/release",
+    response=AllocationOut,
+    summary="Release an allocation of a pledge not yet shipped (coordination approvers, If-Match required)",
+)
 def release_allocation(request, allocation_id: int, response: HttpResponse):
     get_visible(Allocation.objects.all(), request.actor, pk=allocation_id)
-    allocation = services.release_allocation(actor=request.actor, allocation_id=allocation_id, expected_version=expected_version(request))
+    allocation = services.release_allocation(
+        actor=request.actor, allocation_id=allocation_id, expected_version=expected_version(request)
+    )
     with_etag(response, allocation.version)
     return allocation

@@ -57,7 +57,9 @@ class Problem:
     def __post_init__(self) -> None:
         arcs, offers = len(self.arc_offer), len(self.offer_quantity)
         defaults = {
-            "arc_gain": np.ones(arcs), "arc_group": np.full(arcs, -1), "arc_kind": np.zeros(arcs),
+            "arc_gain": np.ones(arcs),
+            "arc_group": np.full(arcs, -1),
+            "arc_kind": np.zeros(arcs),
             "offer_integer": np.full(offers, bool(self.integer)),
         }
         for name, default in defaults.items():
@@ -75,7 +77,9 @@ class Problem:
             raise ValueError("every requirement needs a quantity and a weight")
         if len(self.offer_integer) != len(self.offer_quantity):
             raise ValueError("offer_integer needs one entry per offer")
-        arc_lengths = {len(getattr(self, name)) for name in ("arc_offer", "arc_requirement", "arc_cost", "arc_gain", "arc_group", "arc_kind")}
+        arc_lengths = {
+            len(getattr(self, name)) for name in ("arc_offer", "arc_requirement", "arc_cost", "arc_gain", "arc_group", "arc_kind")
+        }
         if len(arc_lengths) != 1:
             raise ValueError("every arc needs an offer, a requirement and a cost (and a gain, group and kind if any are given)")
         for name in FLOAT_FIELDS:
@@ -89,7 +93,9 @@ class Problem:
             raise ValueError("the diversity penalty must be a number of zero or more")
         if len(self.arc_offer) and (self.arc_offer.min() < 0 or self.arc_offer.max() >= len(self.offer_quantity)):
             raise ValueError("an arc names an offer that does not exist")
-        if len(self.arc_requirement) and (self.arc_requirement.min() < 0 or self.arc_requirement.max() >= len(self.requirement_quantity)):
+        if len(self.arc_requirement) and (
+            self.arc_requirement.min() < 0 or self.arc_requirement.max() >= len(self.requirement_quantity)
+        ):
             raise ValueError("an arc names a requirement that does not exist")
 
     # Cached: every block of a large problem reads these, and each costs a pass over all arcs.
@@ -201,8 +207,15 @@ def _solve_block(problem: Problem, arcs: np.ndarray, value: np.ndarray, clock: d
         start = np.arange(0, 2 * n + 1, 2)
         index = np.column_stack(row).ravel()
         coefficient = np.column_stack(coef).ravel()
-    model = _Model(cost=np.concatenate(cost), lower=np.concatenate(lower_bound), upper=np.concatenate(upper_bound),
-                   row_upper=np.concatenate(row_upper), start=start, index=index, value=coefficient)
+    model = _Model(
+        cost=np.concatenate(cost),
+        lower=np.concatenate(lower_bound),
+        upper=np.concatenate(upper_bound),
+        row_upper=np.concatenate(row_upper),
+        start=start,
+        index=index,
+        value=coefficient,
+    )
     is_integer = np.concatenate(integrality)
     if not problem.diversity_active and _integral_vertices(problem, arcs, offer_ids, requirement_ids):
         is_integer = np.zeros(0, dtype=bool)
@@ -218,10 +231,15 @@ def _integral_vertices(problem: Problem, arcs: np.ndarray, offer_ids: np.ndarray
     """Whether every vertex of this block's LP is integral, so the simplex method's answer is already whole:
     a transportation problem (all gains 1) with whole capacities has a totally unimodular matrix. Then the
     integrality constraints are redundant and the block is solved as an LP, exactly and much faster."""
+
     def whole(values: np.ndarray) -> bool:
         return bool(np.all(values == np.round(values)))
-    return (bool(np.all(problem.arc_gain[arcs] == 1.0)) and whole(problem.offer_quantity[offer_ids])
-            and whole(problem.requirement_quantity[requirement_ids]))
+
+    return (
+        bool(np.all(problem.arc_gain[arcs] == 1.0))
+        and whole(problem.offer_quantity[offer_ids])
+        and whole(problem.requirement_quantity[requirement_ids])
+    )
 
 
 @dataclass(frozen=True)
@@ -272,13 +290,30 @@ def _loaded(model: _Model, integer_columns: np.ndarray) -> highspy.Highs:
     solver.setOptionValue("threads", 1)
     rows, columns = len(model.row_upper), len(model.cost)
     # addRows/addCols take the numpy buffers as they are (HighsLp's attributes copy element by element).
-    solver.addRows(rows, np.full(rows, -highspy.kHighsInf), model.row_upper, 0, np.zeros(rows, dtype=np.int32),
-                   np.zeros(0, dtype=np.int32), np.zeros(0))
-    solver.addCols(columns, model.cost, model.lower, model.upper, len(model.index), model.start[:-1].astype(np.int32),
-                   model.index.astype(np.int32), model.value.astype(np.float64))
+    solver.addRows(
+        rows,
+        np.full(rows, -highspy.kHighsInf),
+        model.row_upper,
+        0,
+        np.zeros(rows, dtype=np.int32),
+        np.zeros(0, dtype=np.int32),
+        np.zeros(0),
+    )
+    solver.addCols(
+        columns,
+        model.cost,
+        model.lower,
+        model.upper,
+        len(model.index),
+        model.start[:-1].astype(np.int32),
+        model.index.astype(np.int32),
+        model.value.astype(np.float64),
+    )
     solver.changeObjectiveSense(highspy.ObjSense.kMaximize)
     if len(integer_columns):
-        solver.changeColsIntegrality(len(integer_columns), integer_columns.astype(np.int32), np.ones(len(integer_columns), dtype=np.uint8))
+        solver.changeColsIntegrality(
+            len(integer_columns), integer_columns.astype(np.int32), np.ones(len(integer_columns), dtype=np.uint8)
+        )
     else:
         solver.setOptionValue("solver", "simplex")  # a vertex (basic) solution, whole when the vertices are
     return solver
@@ -350,9 +385,18 @@ def solve(problem: Problem) -> Solution:
         flow[arcs] = _solve_block(problem, arcs, value[arcs], clock)
         models += 1
     return Solution(
-        status="optimal", objective=problem.objective_of(flow), flow=flow,
-        stats={"arcs": int(len(value)), "useful_arcs": int(len(useful)), "components": int(len(groups)),
-               "closed_form_components": len(singles), "solver_models": models,
-               "allocated_arcs": int(np.count_nonzero(flow > FLOW_EPSILON)), "extra_kinds": problem.extra_kinds(flow),
-               "build_seconds": round(clock["split"] + clock["assemble"], 6), "solve_seconds": round(clock["highs"], 6)},
+        status="optimal",
+        objective=problem.objective_of(flow),
+        flow=flow,
+        stats={
+            "arcs": int(len(value)),
+            "useful_arcs": int(len(useful)),
+            "components": int(len(groups)),
+            "closed_form_components": len(singles),
+            "solver_models": models,
+            "allocated_arcs": int(np.count_nonzero(flow > FLOW_EPSILON)),
+            "extra_kinds": problem.extra_kinds(flow),
+            "build_seconds": round(clock["split"] + clock["assemble"], 6),
+            "solve_seconds": round(clock["highs"], 6),
+        },
     )

@@ -24,13 +24,25 @@ class AllocationExporter(exports.Exporter):
         exports.ExportColumn("state", lambda o: o.state),
         exports.ExportColumn("pledge_state", lambda o: o.pledge.state),
     )
-    hxl = {"donor": "#org+donor+code", "item_type": "#item+code", "quantity": "#indicator+num+allocated",
-           "requirement_item_type": "#item+code+requested", "priority": "#priority", "destination": "#loc+name",
-           "needed_by": "#date+needed", "available_from": "#date+available", "state": "#status", "pledge_state": "#status+pledge"}
+    hxl = {
+        "donor": "#org+donor+code",
+        "item_type": "#item+code",
+        "quantity": "#indicator+num+allocated",
+        "requirement_item_type": "#item+code+requested",
+        "priority": "#priority",
+        "destination": "#loc+name",
+        "needed_by": "#date+needed",
+        "available_from": "#date+available",
+        "state": "#status",
+        "pledge_state": "#status+pledge",
+    }
 
     def queryset(self, actor):
-        return (Allocation.objects.visible_to(actor)
-                .select_related("pledge__owner", "pledge__item_type", "requirement__item_type").order_by("id"))
+        return (
+            Allocation.objects.visible_to(actor)
+            .select_related("pledge__owner", "pledge__item_type", "requirement__item_type")
+            .order_by("id")
+        )
 
 
 @exports.register
@@ -42,7 +54,9 @@ class MatchRunExporter(exports.Exporter):
         exports.ExportColumn("requirement_list", lambda o: f"{o.requirement_list.series} r{o.requirement_list.revision}"),
         exports.ExportColumn("created_at", lambda o: o.created_at),
         exports.ExportColumn("coverage_points", lambda o: o.objective),  # planned, were every proposal approved
-        exports.ExportColumn("approved_coverage_points", lambda o: o.approved_points or 0.0 if o.state == RunState.DECIDED else None),
+        exports.ExportColumn(
+            "approved_coverage_points", lambda o: o.approved_points or 0.0 if o.state == RunState.DECIDED else None
+        ),
         exports.ExportColumn("points_available", lambda o: o.statistics.get("points_available")),
         exports.ExportColumn("greedy_points", lambda o: o.statistics.get("greedy_points")),
         exports.ExportColumn("proposals", lambda o: o.statistics.get("allocated_arcs")),

@@ -38,9 +38,14 @@ class _Index(dict):
 
 
 def _kept_and_replanned(requirement_list: RequirementList, keep_approved: bool, withdrawn_donors: frozenset[str]):
-    relevant = Allocation.objects.filter(
-        Q(requirement__requirement_list=requirement_list) | Q(pledge__state__in=OFFERED_STATES), state=AllocationState.ACTIVE,
-    ).select_related("pledge__owner").order_by("id")
+    relevant = (
+        Allocation.objects.filter(
+            Q(requirement__requirement_list=requirement_list) | Q(pledge__state__in=OFFERED_STATES),
+            state=AllocationState.ACTIVE,
+        )
+        .select_related("pledge__owner")
+        .order_by("id")
+    )
     kept, replanned = [], []
     for allocation in relevant:
         if allocation.pledge.owner.code in withdrawn_donors and allocation.pledge.state in UNDELIVERED_STATES:
@@ -50,15 +55,23 @@ def _kept_and_replanned(requirement_list: RequirementList, keep_approved: bool, 
     return kept, replanned
 
 
-def open_market(*, actor: Actor, requirement_list: RequirementList, keep_approved: bool,
-                withdrawn_donors: frozenset[str] = frozenset()) -> MarketRows:
+def open_market(
+    *, actor: Actor, requirement_list: RequirementList, keep_approved: bool, withdrawn_donors: frozenset[str] = frozenset()
+) -> MarketRows:
     """What is open now; with `withdrawn_donors`, as if those donors stopped (their undelivered pledges gone)."""
     requirements = list(
-        Requirement.objects.visible_to(actor).filter(requirement_list=requirement_list)
-        .select_related("item_type__capability_area").order_by("id")
+        Requirement.objects.visible_to(actor)
+        .filter(requirement_list=requirement_list)
+        .select_related("item_type__capability_area")
+        .order_by("id")
     )
-    pledges = list(Pledge.objects.visible_to(actor).filter(state__in=OFFERED_STATES).exclude(owner__code__in=withdrawn_donors)
-                   .select_related("item_type").order_by("id"))
+    pledges = list(
+        Pledge.objects.visible_to(actor)
+        .filter(state__in=OFFERED_STATES)
+        .exclude(owner__code__in=withdrawn_donors)
+        .select_related("item_type")
+        .order_by("id")
+    )
     kept, replanned = _kept_and_replanned(requirement_list, keep_approved, withdrawn_donors)
     types, destinations, areas = _Index(), _Index(), _Index()
     requirement_at = {r.pk: i for i, r in enumerate(requirements)}
@@ -69,14 +82,20 @@ def open_market(*, actor: Actor, requirement_list: RequirementList, keep_approve
         given[allocation.pledge_id] += allocation.quantity
     original = np.array([float(r.quantity) for r in requirements])
     allowed = [(pledge_at[p.pk], destinations.of(name.casefold())) for p in pledges for name in p.destination_list]
-    substitutes = list(Compatibility.objects.visible_to(actor).filter(kind=CompatibilityKind.SUBSTITUTES_FOR).values_list("source_id", "target_id", "ratio"))
+    substitutes = list(
+        Compatibility.objects.visible_to(actor)
+        .filter(kind=CompatibilityKind.SUBSTITUTES_FOR)
+        .values_list("source_id", "target_id", "ratio")
+    )
     fixed = [a for a in kept if a.pledge_id in pledge_at and a.requirement_id in requirement_at]
     market = Market(
         requirement_type=np.array([types.of(r.item_type_id) for r in requirements], dtype=np.int64),
         requirement_quantity=np.maximum(original - np.array([float(covered[r.pk]) for r in requirements]), 0.0),
         requirement_priority=np.array([r.priority for r in requirements], dtype=np.int64),
         requirement_needed_by=np.array([r.needed_by.toordinal() for r in requirements], dtype=np.int64),
-        requirement_destination=np.array([destinations.of(r.destination.strip().casefold()) for r in requirements], dtype=np.int64),
+        requirement_destination=np.array(
+            [destinations.of(r.destination.strip().casefold()) for r in requirements], dtype=np.int64
+        ),
         requirement_area=np.array([areas.of(r.item_type.capability_area_id) for r in requirements], dtype=np.int64),
         requirement_substitutes=np.array([r.accept_substitutes for r in requirements], dtype=bool),
         offer_type=np.array([types.of(p.item_type_id) for p in pledges], dtype=np.int64),
@@ -94,5 +113,6 @@ def open_market(*, actor: Actor, requirement_list: RequirementList, keep_approve
         fixed_requirement=np.array([requirement_at[a.requirement_id] for a in fixed], dtype=np.int64),
         fixed_quantity=np.array([float(a.covers) for a in fixed]),
     )
-    return MarketRows(market=market, requirements=requirements, pledges=pledges, original_quantity=original,
-                      kept=kept, replanned=replanned)
+    return MarketRows(
+        market=market, requirements=requirements, pledges=pledges, original_quantity=original, kept=kept, replanned=replanned
+    )

@@ -105,8 +105,17 @@ def join_on_type(left_type: np.ndarray, right_type: np.ndarray, n_types: int) ->
 
 
 def candidate_arcs(market: Market, policy: Policy) -> Candidates:
-    n_types = int(max(market.requirement_type.max(initial=-1), market.offer_type.max(initial=-1),
-                      market.substitute_offered.max(initial=-1), market.substitute_required.max(initial=-1))) + 1
+    n_types = (
+        int(
+            max(
+                market.requirement_type.max(initial=-1),
+                market.offer_type.max(initial=-1),
+                market.substitute_offered.max(initial=-1),
+                market.substitute_required.max(initial=-1),
+            )
+        )
+        + 1
+    )
     exact_req, exact_off = join_on_type(market.requirement_type, market.offer_type, n_types)
     # Substitutes: each requirement that accepts them is paired with each substitute for its type, then with offers.
     open_to_substitutes = np.flatnonzero(market.requirement_substitutes)
@@ -138,7 +147,11 @@ def _forbidden(market: Market, offer: np.ndarray, requirement: np.ndarray) -> np
 
 def requirement_points(market: Market, policy: Policy) -> np.ndarray:
     """Each requirement's priority points: per unit in the objective, for the whole of it in coverage figures."""
-    return np.vectorize(policy.priority_points.__getitem__, otypes=[float])(market.requirement_priority) if market.requirements else np.zeros(0)
+    return (
+        np.vectorize(policy.priority_points.__getitem__, otypes=[float])(market.requirement_priority)
+        if market.requirements
+        else np.zeros(0)
+    )
 
 
 def build_problem(market: Market, candidates: Candidates, policy: Policy) -> Problem:
@@ -149,17 +162,26 @@ def build_problem(market: Market, candidates: Candidates, policy: Policy) -> Pro
     weight = requirement_points(market, policy)
     requirement = candidates.requirement[arcs]
     earned = weight[requirement] * candidates.gain[arcs]
-    late_share = policy.late_fraction * np.minimum(candidates.late_days[arcs], policy.max_late_days) / max(policy.max_late_days, 1)
+    late_share = (
+        policy.late_fraction * np.minimum(candidates.late_days[arcs], policy.max_late_days) / max(policy.max_late_days, 1)
+    )
     cost = earned * (late_share + policy.substitute_fraction * candidates.substitute[arcs])
     n_dest = int(market.requirement_destination.max(initial=0)) + 1
     group = market.requirement_area[requirement].astype(np.int64) * n_dest + market.requirement_destination[requirement]
     if market.offer_system is not None:  # ammunition, spares and supplies of many kinds make no "zoo"
         group = np.where(market.offer_system[candidates.offer[arcs]], group, -1)
     return Problem(
-        requirement_quantity=market.requirement_quantity, requirement_weight=weight,
-        offer_quantity=market.offer_quantity, offer_integer=market.offer_integer,
-        arc_offer=candidates.offer[arcs], arc_requirement=requirement, arc_cost=cost, arc_gain=candidates.gain[arcs],
-        arc_group=group, arc_kind=market.offer_type[candidates.offer[arcs]], diversity_penalty=policy.diversity_points,
+        requirement_quantity=market.requirement_quantity,
+        requirement_weight=weight,
+        offer_quantity=market.offer_quantity,
+        offer_integer=market.offer_integer,
+        arc_offer=candidates.offer[arcs],
+        arc_requirement=requirement,
+        arc_cost=cost,
+        arc_gain=candidates.gain[arcs],
+        arc_group=group,
+        arc_kind=market.offer_type[candidates.offer[arcs]],
+        diversity_penalty=policy.diversity_points,
     )
 
 

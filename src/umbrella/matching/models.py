@@ -33,7 +33,8 @@ class MatchRun(OwnedModel):
     )
     state = models.CharField(_("state"), max_length=12, choices=RunState.choices, default=RunState.PROPOSED, editable=False)
     keep_approved = models.BooleanField(
-        _("keep approved allocations"), default=True,
+        _("keep approved allocations"),
+        default=True,
         help_text=_("Off: allocations of pledges not yet shipped are planned again, and approving replaces them."),
     )
     diversity_points = models.FloatField(_("fleet-diversity penalty (coverage points)"), default=0.0)
@@ -70,7 +71,10 @@ class MatchRun(OwnedModel):
 
     def __str__(self) -> str:
         return _("Match run %(number)s (%(series)s r%(revision)s)") % {
-            "number": self.pk, "series": self.requirement_list.series, "revision": self.requirement_list.revision}
+            "number": self.pk,
+            "series": self.requirement_list.series,
+            "revision": self.requirement_list.revision,
+        }
 
 
 def sealed_results(proposals: list[dict], requirement_outcomes: list[dict], offer_outcomes: list[dict]) -> dict:
@@ -92,7 +96,9 @@ class RunResult(models.Model):
 class ProposedAllocation(RunResult):
     run = models.ForeignKey(MatchRun, on_delete=models.CASCADE, related_name="proposals", verbose_name=_("match run"))
     pledge = models.ForeignKey("pledges.Pledge", on_delete=models.PROTECT, related_name="+", verbose_name=_("pledge"))
-    requirement = models.ForeignKey("needs.Requirement", on_delete=models.PROTECT, related_name="+", verbose_name=_("requirement"))
+    requirement = models.ForeignKey(
+        "needs.Requirement", on_delete=models.PROTECT, related_name="+", verbose_name=_("requirement")
+    )
     quantity = models.DecimalField(_("quantity (pledge units)"), **QUANTITY)
     covers = models.DecimalField(_("covers (requirement units)"), **QUANTITY)
     substitute = models.BooleanField(_("substitute"), default=False)
@@ -104,13 +110,22 @@ class ProposedAllocation(RunResult):
         verbose_name = _("proposed allocation")
 
     def sealed_values(self) -> dict:
-        return {"pledge": self.pledge_id, "requirement": self.requirement_id, "quantity": str(self.quantity), "covers": str(self.covers),
-                "substitute": self.substitute, "late_days": self.late_days, "points": self.points}
+        return {
+            "pledge": self.pledge_id,
+            "requirement": self.requirement_id,
+            "quantity": str(self.quantity),
+            "covers": str(self.covers),
+            "substitute": self.substitute,
+            "late_days": self.late_days,
+            "points": self.points,
+        }
 
 
 class RequirementOutcome(RunResult):
     run = models.ForeignKey(MatchRun, on_delete=models.CASCADE, related_name="requirement_outcomes", verbose_name=_("match run"))
-    requirement = models.ForeignKey("needs.Requirement", on_delete=models.PROTECT, related_name="+", verbose_name=_("requirement"))
+    requirement = models.ForeignKey(
+        "needs.Requirement", on_delete=models.PROTECT, related_name="+", verbose_name=_("requirement")
+    )
     covered = models.DecimalField(_("covered"), **QUANTITY)
     status = models.CharField(_("status"), max_length=12)
     reason = models.CharField(_("reason"), max_length=40, blank=True)
@@ -121,8 +136,14 @@ class RequirementOutcome(RunResult):
         ordering = ["requirement__priority", "requirement__needed_by", "requirement_id"]
 
     def sealed_values(self) -> dict:
-        return {"requirement": self.requirement_id, "covered": str(self.covered), "status": self.status, "reason": self.reason,
-                "late_days": self.late_days, "named": self.named}
+        return {
+            "requirement": self.requirement_id,
+            "covered": str(self.covered),
+            "status": self.status,
+            "reason": self.reason,
+            "late_days": self.late_days,
+            "named": self.named,
+        }
 
 
 class OfferOutcome(RunResult):
@@ -162,7 +183,9 @@ class Allocation(OwnedModel):
     )
     quantity = models.DecimalField(_("quantity (pledge units)"), **QUANTITY)
     covers = models.DecimalField(_("covers (requirement units)"), **QUANTITY)
-    state = models.CharField(_("state"), max_length=10, choices=AllocationState.choices, default=AllocationState.ACTIVE, editable=False)
+    state = models.CharField(
+        _("state"), max_length=10, choices=AllocationState.choices, default=AllocationState.ACTIVE, editable=False
+    )
     release_reason = models.CharField(_("reason for release"), max_length=REASON_MAX_LENGTH, blank=True, editable=False)
     proposal = models.OneToOneField(
         ProposedAllocation, null=True, blank=True, on_delete=models.PROTECT, related_name="allocation", verbose_name=_("proposal")
@@ -181,4 +204,7 @@ class Allocation(OwnedModel):
 
     def __str__(self) -> str:
         return _("%(quantity)s of pledge %(pledge)s → requirement %(requirement)s") % {
-            "quantity": f"{self.quantity.normalize():f}", "pledge": self.pledge_id, "requirement": self.requirement_id}
+            "quantity": f"{self.quantity.normalize():f}",
+            "pledge": self.pledge_id,
+            "requirement": self.requirement_id,
+        }

@@ -64,7 +64,9 @@ def parse(document: Any) -> tuple[Problem, list[str], list[str]]:
     integer = document.get("integer", False)
     if not isinstance(integer, bool):
         raise BadProblem('"integer" must be true or false')
-    requirement_quantity = [_number(r.get("quantity"), f"requirements[{i}].quantity", minimum=0) for i, r in enumerate(requirements)]
+    requirement_quantity = [
+        _number(r.get("quantity"), f"requirements[{i}].quantity", minimum=0) for i, r in enumerate(requirements)
+    ]
     requirement_weight = [_number(r.get("weight"), f"requirements[{i}].weight") for i, r in enumerate(requirements)]
     offer_quantity = [_number(o.get("quantity"), f"offers[{i}].quantity", minimum=0) for i, o in enumerate(offers)]
     arc_offer, arc_requirement, cost = [], [], []
@@ -77,8 +79,13 @@ def parse(document: Any) -> tuple[Problem, list[str], list[str]]:
         arc_requirement.append(requirement_ids[arc["requirement"]])
         cost.append(_number(arc.get("cost"), f"arcs[{index}].cost"))
     problem = Problem(
-        requirement_quantity=requirement_quantity, requirement_weight=requirement_weight, offer_quantity=offer_quantity,
-        arc_offer=arc_offer, arc_requirement=arc_requirement, arc_cost=cost, integer=integer,
+        requirement_quantity=requirement_quantity,
+        requirement_weight=requirement_weight,
+        offer_quantity=offer_quantity,
+        arc_offer=arc_offer,
+        arc_requirement=arc_requirement,
+        arc_cost=cost,
+        integer=integer,
     )
     return problem, list(requirement_ids), list(offer_ids)
 
@@ -87,8 +94,11 @@ def report(document: Any) -> dict[str, Any]:
     problem, requirement_ids, offer_ids = parse(document)
     solution = solve(problem)
     allocations = [
-        {"offer": offer_ids[problem.arc_offer[arc]], "requirement": requirement_ids[problem.arc_requirement[arc]],
-         "quantity": int(solution.flow[arc]) if problem.integer else float(solution.flow[arc])}
+        {
+            "offer": offer_ids[problem.arc_offer[arc]],
+            "requirement": requirement_ids[problem.arc_requirement[arc]],
+            "quantity": int(solution.flow[arc]) if problem.integer else float(solution.flow[arc]),
+        }
         for arc in map(int, (solution.flow > 1e-9).nonzero()[0])
     ]
     return {"status": solution.status, "objective": solution.objective, "allocations": allocations, "stats": solution.stats}

@@ -33,6 +33,7 @@ from umbrella.pledges.models import PledgeState
 STATUS_LABELS = {why.MET: gettext_lazy("met"), why.PARTLY_MET: gettext_lazy("partly met"), why.UNMET: gettext_lazy("unmet")}
 PRIORITIES = (1, 2, 3, 4, 5)
 
+
 def match_runs(actor: Actor) -> QuerySet[MatchRun]:
     """The runs the actor may see, with the list each was run against and the points it had approved (page and API alike)."""
     return with_decisions(MatchRun.objects.visible_to(actor).select_related("requirement_list"))
@@ -68,7 +69,9 @@ ALLOCATIONS = Listing(
     ),
     filters=(
         Filter("state", gettext_lazy("State"), "state", lambda actor: AllocationState.choices),
-        Filter("priority", gettext_lazy("Priority"), "requirement__priority", lambda actor: [(str(p), f"P{p}") for p in PRIORITIES]),
+        Filter(
+            "priority", gettext_lazy("Priority"), "requirement__priority", lambda actor: [(str(p), f"P{p}") for p in PRIORITIES]
+        ),
     ),
     search=("pledge__item_type__name", "pledge__owner__name", "requirement__destination", "requirement__item_type__name"),
     states={"state": AllocationState, "pledge__state": PledgeState},
@@ -81,16 +84,26 @@ def reason_text(reason: str, late_days: int, named: list[str]) -> str:
     texts = {
         "": "",
         why.NO_COMPATIBLE_OFFER: _("No accepted pledge offers this item or a substitute for it."),
-        why.TAKEN_BY_HIGHER_PRIORITY: _("The compatible supply went to higher-priority requirements: %(names)s.") % {"names": names},
-        why.TAKEN_BY_OTHER_REQUIREMENTS: _("The compatible supply went to other requirements it serves better: %(names)s.") % {"names": names},
+        why.TAKEN_BY_HIGHER_PRIORITY: _("The compatible supply went to higher-priority requirements: %(names)s.")
+        % {"names": names},
+        why.TAKEN_BY_OTHER_REQUIREMENTS: _("The compatible supply went to other requirements it serves better: %(names)s.")
+        % {"names": names},
         why.SUPPLY_EXHAUSTED: _("Every compatible unit pledged already goes to this requirement; more must be pledged."),
-        why.AVAILABLE_TOO_LATE: ngettext("Compatible supply is available only %(days)d day after the needed-by date.",
-                                         "Compatible supply is available only %(days)d days after the needed-by date.", late_days) % {"days": late_days},
+        why.AVAILABLE_TOO_LATE: ngettext(
+            "Compatible supply is available only %(days)d day after the needed-by date.",
+            "Compatible supply is available only %(days)d days after the needed-by date.",
+            late_days,
+        )
+        % {"days": late_days},
         why.EXCLUDED_BY_DONOR_CONDITION: _("Compatible pledges exist, but their donors' conditions exclude this destination."),
         why.INDIVISIBLE_UNITS: _("What is left cannot be split into whole units to fit."),
         why.FLEET_DIVERSITY: _("Left out to avoid adding another type of system to this area at this destination."),
-        why.DELIVERED_LATE: ngettext("Met, but up to %(days)d day after the needed-by date.",
-                                     "Met, but up to %(days)d days after the needed-by date.", late_days) % {"days": late_days},
+        why.DELIVERED_LATE: ngettext(
+            "Met, but up to %(days)d day after the needed-by date.",
+            "Met, but up to %(days)d days after the needed-by date.",
+            late_days,
+        )
+        % {"days": late_days},
         why.NO_OPEN_REQUIREMENT: _("No requirement on the list asks for this item or one it substitutes for."),
         why.REQUIREMENTS_ALREADY_MET: _("Every requirement it could serve is already met."),
     }
@@ -138,17 +151,27 @@ class RunSummary:
     def as_json(self) -> dict:
         def cell(c: CoverageCell) -> dict:
             return {"met": c.met, "partly_met": c.partly_met, "unmet": c.unmet, "coverage_percent": round(c.percent, 2)}
+
         run = self.run
         return {
-            "run": run.pk, "state": run.state, "requirement_list": f"{run.requirement_list.series} r{run.requirement_list.revision}",
-            "coverage_points": run.objective, "points_available": run.statistics.get("points_available"),
-            "greedy_points": run.statistics.get("greedy_points"), "objective": run.statistics.get("objective"),
-            "greedy_objective": run.statistics.get("greedy_objective"), "keep_approved": run.keep_approved,
+            "run": run.pk,
+            "state": run.state,
+            "requirement_list": f"{run.requirement_list.series} r{run.requirement_list.revision}",
+            "coverage_points": run.objective,
+            "points_available": run.statistics.get("points_available"),
+            "greedy_points": run.statistics.get("greedy_points"),
+            "objective": run.statistics.get("objective"),
+            "greedy_objective": run.statistics.get("greedy_objective"),
+            "keep_approved": run.keep_approved,
             "diversity_points": run.diversity_points,
             "by_priority": {str(p): cell(c) for p, c in self.by_priority.items()},
             "by_area": {area: {str(p): cell(c) for p, c in cells.items()} for area, cells in self.by_area.items()},
-            "changes": self.changes, "unmet_total": self.unmet_total, "unmet": self.unmet, "unused_pledges_by_reason": self.unused_reasons,
-            "suggestions": run.suggestions, "statistics": run.statistics,
+            "changes": self.changes,
+            "unmet_total": self.unmet_total,
+            "unmet": self.unmet,
+            "unused_pledges_by_reason": self.unused_reasons,
+            "suggestions": run.suggestions,
+            "statistics": run.statistics,
         }
 
 
@@ -171,10 +194,16 @@ def _cells(rows, area_key: str, priority_key: str) -> tuple[dict[str, dict[int, 
 
 def _coverage_cells(run: MatchRun, actor: Actor) -> tuple[dict[str, dict[int, CoverageCell]], dict[int, CoverageCell]]:
     """Counts and covered shares by area, priority and outcome, added up by the database (one query)."""
-    share = ExpressionWrapper(Cast("covered", FloatField()) / Cast("requirement__quantity", FloatField()), output_field=FloatField())
-    rows = (RequirementOutcome.objects.visible_to(actor).filter(run=run)
-            .values("requirement__item_type__capability_area__name", "requirement__priority", "status")
-            .annotate(n=Count("id"), share=Sum(share)).order_by())
+    share = ExpressionWrapper(
+        Cast("covered", FloatField()) / Cast("requirement__quantity", FloatField()), output_field=FloatField()
+    )
+    rows = (
+        RequirementOutcome.objects.visible_to(actor)
+        .filter(run=run)
+        .values("requirement__item_type__capability_area__name", "requirement__priority", "status")
+        .annotate(n=Count("id"), share=Sum(share))
+        .order_by()
+    )
     return _cells(rows, "requirement__item_type__capability_area__name", "requirement__priority")
 
 
@@ -183,7 +212,9 @@ def run_points_text(run: MatchRun) -> str:
     from `with_decisions`), a run awaiting review or superseded by what it planned."""
     if run.state == RunState.DECIDED:
         return _("%(approved)s approved of %(planned)s planned") % {
-            "approved": number(getattr(run, "approved_points", None) or 0.0, 1), "planned": number(run.objective, 1)}
+            "approved": number(getattr(run, "approved_points", None) or 0.0, 1),
+            "planned": number(run.objective, 1),
+        }
     return _("%(planned)s planned") % {"planned": number(run.objective, 1)}
 
 
@@ -194,14 +225,23 @@ def with_decisions(runs):
 
 def unmet_outcomes(run: MatchRun, actor: Actor):
     """The requirements the run does not fully meet, most urgent first."""
-    return (RequirementOutcome.objects.visible_to(actor).filter(run=run).exclude(status=why.MET).select_related("requirement__item_type")
-            .order_by("requirement__priority", "requirement__needed_by", "requirement_id"))
+    return (
+        RequirementOutcome.objects.visible_to(actor)
+        .filter(run=run)
+        .exclude(status=why.MET)
+        .select_related("requirement__item_type")
+        .order_by("requirement__priority", "requirement__needed_by", "requirement_id")
+    )
 
 
 def offer_outcomes(run: MatchRun, actor: Actor):
     """The pledges the run leaves (partly) unused, grouped by reason."""
-    return (OfferOutcome.objects.visible_to(actor).filter(run=run)
-            .select_related("pledge__owner", "pledge__item_type").order_by("reason", "pledge_id"))
+    return (
+        OfferOutcome.objects.visible_to(actor)
+        .filter(run=run)
+        .select_related("pledge__owner", "pledge__item_type")
+        .order_by("reason", "pledge_id")
+    )
 
 
 def _unmet(run: MatchRun, actor: Actor, limit: int | None) -> tuple[list[dict], int]:
@@ -214,13 +254,26 @@ def _unmet(run: MatchRun, actor: Actor, limit: int | None) -> tuple[list[dict], 
 def unmet_rows(chosen: list[RequirementOutcome], actor: Actor) -> list[dict]:
     """Unmet requirements as the page, CLI and API show them, with the reasons in words."""
     named_ids = {n for outcome in chosen for n in outcome.named}
-    named = {r.pk: requirement_label(r) for r in Requirement.objects.visible_to(actor).filter(pk__in=named_ids).select_related("item_type")}
-    return [{
-        "requirement": o.requirement_id, "label": requirement_label(o.requirement), "priority": o.requirement.priority,
-        "needed_by": o.requirement.needed_by.isoformat(), "quantity": o.requirement.quantity, "covered": float(o.covered),
-        "status": o.status, "status_label": str(STATUS_LABELS[o.status]), "reason": o.reason, "named": o.named,
-        "reason_text": reason_text(o.reason, o.late_days, [named.get(n, f"#{n}") for n in o.named]),
-    } for o in chosen]
+    named = {
+        r.pk: requirement_label(r)
+        for r in Requirement.objects.visible_to(actor).filter(pk__in=named_ids).select_related("item_type")
+    }
+    return [
+        {
+            "requirement": o.requirement_id,
+            "label": requirement_label(o.requirement),
+            "priority": o.requirement.priority,
+            "needed_by": o.requirement.needed_by.isoformat(),
+            "quantity": o.requirement.quantity,
+            "covered": float(o.covered),
+            "status": o.status,
+            "status_label": str(STATUS_LABELS[o.status]),
+            "reason": o.reason,
+            "named": o.named,
+            "reason_text": reason_text(o.reason, o.late_days, [named.get(n, f"#{n}") for n in o.named]),
+        }
+        for o in chosen
+    ]
 
 
 def summarize(run: MatchRun, actor: Actor, *, unmet_limit: int | None = None) -> RunSummary:
@@ -228,8 +281,14 @@ def summarize(run: MatchRun, actor: Actor, *, unmet_limit: int | None = None) ->
     summary = RunSummary(run=run)
     summary.by_area, summary.by_priority = _coverage_cells(run, actor)
     summary.unmet, summary.unmet_total = _unmet(run, actor, unmet_limit)
-    summary.unused_reasons = dict(OfferOutcome.objects.visible_to(actor).filter(run=run).values("reason").annotate(n=Count("id"))
-                                  .order_by("-n", "reason").values_list("reason", "n"))
+    summary.unused_reasons = dict(
+        OfferOutcome.objects.visible_to(actor)
+        .filter(run=run)
+        .values("reason")
+        .annotate(n=Count("id"))
+        .order_by("-n", "reason")
+        .values_list("reason", "n")
+    )
     summary.changes = differences(run, actor)
     return summary
 
@@ -238,12 +297,19 @@ def differences(run: MatchRun, actor: Actor) -> dict[str, int]:
     """How the run's proposals differ from the allocations active now (by pledge and requirement)."""
     proposals = ProposedAllocation.objects.visible_to(actor).filter(run=run)
     # Allocations approved from this run are its own proposals, not allocations it found: counted once, as proposals.
-    active = (Allocation.objects.visible_to(actor).filter(state=AllocationState.ACTIVE, requirement__requirement_list=run.requirement_list)
-              .exclude(proposal__run=run))
+    active = (
+        Allocation.objects.visible_to(actor)
+        .filter(state=AllocationState.ACTIVE, requirement__requirement_list=run.requirement_list)
+        .exclude(proposal__run=run)
+    )
     if run.keep_approved:  # nothing approved moves: every proposal is new, every allocation stays
         pairs = ("pledge_id", "requirement_id")
-        return {"new": proposals.values(*pairs).distinct().count(), "kept": active.values(*pairs).distinct().count(),
-                "changed": 0, "dropped": 0}
+        return {
+            "new": proposals.values(*pairs).distinct().count(),
+            "kept": active.values(*pairs).distinct().count(),
+            "changed": 0,
+            "dropped": 0,
+        }
     proposed, current = defaultdict(Decimal), defaultdict(Decimal)
     for pledge_id, requirement_id, quantity in proposals.values_list("pledge_id", "requirement_id", "quantity"):
         proposed[pledge_id, requirement_id] += quantity
@@ -276,8 +342,11 @@ def decision_of(run: MatchRun, actor: Actor) -> Decision:
 
 
 def proposals_for(run: MatchRun, actor: Actor):
-    return (ProposedAllocation.objects.visible_to(actor).filter(run=run)
-            .select_related("pledge__owner", "pledge__item_type", "requirement__item_type", "allocation"))
+    return (
+        ProposedAllocation.objects.visible_to(actor)
+        .filter(run=run)
+        .select_related("pledge__owner", "pledge__item_type", "requirement__item_type", "allocation")
+    )
 
 
 @dataclass
@@ -303,23 +372,36 @@ def _approved_requirements(actor: Actor) -> list[dict]:
     """Each of the actor's approved requirements with `decided`, the units its active allocations cover (one
     query, a join: a correlated subquery would be evaluated again for each use of it)."""
     active = Allocation.objects.visible_to(actor).filter(state=AllocationState.ACTIVE)
-    return list(Requirement.objects.visible_to(actor).filter(requirement_list__state=ListState.APPROVED)
-                .values("id", "item_type__capability_area__name", "priority", "quantity", "needed_by")
-                .annotate(decided=Coalesce(Sum("allocations__covers", filter=Q(allocations__in=active)), Value(Decimal(0)),
-                                           output_field=DecimalField()))
-                .order_by())
+    return list(
+        Requirement.objects.visible_to(actor)
+        .filter(requirement_list__state=ListState.APPROVED)
+        .values("id", "item_type__capability_area__name", "priority", "quantity", "needed_by")
+        .annotate(
+            decided=Coalesce(
+                Sum("allocations__covers", filter=Q(allocations__in=active)), Value(Decimal(0)), output_field=DecimalField()
+            )
+        )
+        .order_by()
+    )
 
 
 def _status(covered: Decimal, quantity: int) -> str:
     return why.MET if covered >= quantity else why.PARTLY_MET if covered > 0 else why.UNMET
 
 
-def _decided_cells(actor: Actor, requirements: list[dict], proposed: MatchRun | None) -> tuple[dict[str, dict[int, CoverageCell]], dict[int, CoverageCell]]:
+def _decided_cells(
+    actor: Actor, requirements: list[dict], proposed: MatchRun | None
+) -> tuple[dict[str, dict[int, CoverageCell]], dict[int, CoverageCell]]:
     """Counts and covered shares by area, priority and decided status; with a run awaiting review, also the
     shares were it approved (its outcome where it has one)."""
-    planned = {} if proposed is None else dict(
-        RequirementOutcome.objects.visible_to(actor).filter(run=proposed).values_list("requirement_id", "covered"))
-    groups: dict[tuple, dict] = defaultdict(lambda: {"n": 0, "share": 0.0, "share_with_run": 0.0, "covered": Decimal(0), "needed": 0})
+    planned = (
+        {}
+        if proposed is None
+        else dict(RequirementOutcome.objects.visible_to(actor).filter(run=proposed).values_list("requirement_id", "covered"))
+    )
+    groups: dict[tuple, dict] = defaultdict(
+        lambda: {"n": 0, "share": 0.0, "share_with_run": 0.0, "covered": Decimal(0), "needed": 0}
+    )
     for r in requirements:
         group = groups[r["item_type__capability_area__name"], r["priority"], _status(r["decided"], r["quantity"])]
         group["n"] += 1
@@ -334,27 +416,53 @@ def _decided_cells(actor: Actor, requirements: list[dict], proposed: MatchRun | 
 def _decided_gaps(actor: Actor, requirements: list[dict], latest_run: MatchRun | None, limit: int) -> list[dict]:
     """The most urgent approved requirements not fully covered by approved allocations, with what the latest
     run planned for each and why it fell short there."""
-    short = sorted((r for r in requirements if r["decided"] < r["quantity"]), key=lambda r: (r["priority"], r["needed_by"], r["id"]))[:limit]
-    found = {r.pk: r for r in Requirement.objects.visible_to(actor).filter(pk__in=[r["id"] for r in short]).select_related("item_type")}
-    outcomes = {} if latest_run is None else {o.requirement_id: o for o in RequirementOutcome.objects.visible_to(actor).filter(
-        run=latest_run, requirement__in=list(found))}
+    short = sorted(
+        (r for r in requirements if r["decided"] < r["quantity"]), key=lambda r: (r["priority"], r["needed_by"], r["id"])
+    )[:limit]
+    found = {
+        r.pk: r for r in Requirement.objects.visible_to(actor).filter(pk__in=[r["id"] for r in short]).select_related("item_type")
+    }
+    outcomes = (
+        {}
+        if latest_run is None
+        else {
+            o.requirement_id: o
+            for o in RequirementOutcome.objects.visible_to(actor).filter(run=latest_run, requirement__in=list(found))
+        }
+    )
     named_ids = {n for outcome in outcomes.values() for n in outcome.named}
-    named = {r.pk: requirement_label(r) for r in Requirement.objects.visible_to(actor).filter(pk__in=named_ids).select_related("item_type")}
+    named = {
+        r.pk: requirement_label(r)
+        for r in Requirement.objects.visible_to(actor).filter(pk__in=named_ids).select_related("item_type")
+    }
     rows = []
     for gap in short:
         requirement, outcome = found[gap["id"]], outcomes.get(gap["id"])
-        rows.append({
-            "requirement": requirement.pk, "label": requirement_label(requirement), "priority": requirement.priority,
-            "quantity": requirement.quantity, "covered": gap["decided"], "needed_by": requirement.needed_by,
-            "in_run": outcome.covered if outcome is not None else None,
-            "reason_text": reason_text(outcome.reason, outcome.late_days, [named.get(n, f"#{n}") for n in outcome.named]) if outcome else "",
-        })
+        rows.append(
+            {
+                "requirement": requirement.pk,
+                "label": requirement_label(requirement),
+                "priority": requirement.priority,
+                "quantity": requirement.quantity,
+                "covered": gap["decided"],
+                "needed_by": requirement.needed_by,
+                "in_run": outcome.covered if outcome is not None else None,
+                "reason_text": reason_text(outcome.reason, outcome.late_days, [named.get(n, f"#{n}") for n in outcome.named])
+                if outcome
+                else "",
+            }
+        )
     return rows
 
 
 def decided_coverage(actor: Actor, *, unmet_limit: int) -> DecidedCoverage:
-    latest_run = (MatchRun.objects.visible_to(actor).filter(requirement_list__state=ListState.APPROVED)
-                  .select_related("requirement_list").order_by("-id").first())
+    latest_run = (
+        MatchRun.objects.visible_to(actor)
+        .filter(requirement_list__state=ListState.APPROVED)
+        .select_related("requirement_list")
+        .order_by("-id")
+        .first()
+    )
     coverage = DecidedCoverage(latest_run=latest_run)
     requirements = _approved_requirements(actor)
     coverage.by_area, coverage.by_priority = _decided_cells(actor, requirements, coverage.proposed_run)

@@ -66,12 +66,13 @@ class Explanation:
 def _by_index(keys: np.ndarray, size: int) -> list[np.ndarray]:
     order = np.argsort(keys, kind="stable")
     bounds = np.searchsorted(keys[order], np.arange(size + 1))
-    return [order[bounds[i]:bounds[i + 1]] for i in range(size)]
+    return [order[bounds[i] : bounds[i + 1]] for i in range(size)]
 
 
 class _Context:
-    def __init__(self, market: Market, candidates: Candidates, flow: np.ndarray, original_quantity: np.ndarray,
-                 diversity: bool) -> None:
+    def __init__(
+        self, market: Market, candidates: Candidates, flow: np.ndarray, original_quantity: np.ndarray, diversity: bool
+    ) -> None:
         self.market, self.candidates, self.diversity = market, candidates, diversity
         self.arc_flow = np.zeros(len(candidates.offer))
         self.arc_flow[candidates.usable] = flow
@@ -86,7 +87,9 @@ class _Context:
     def _takers(self) -> dict[int, set[int]]:
         takers: dict[int, set[int]] = defaultdict(set)
         used = np.flatnonzero(self.arc_flow > EPSILON)
-        for offer, requirement in zip(self.candidates.offer[used].tolist(), self.candidates.requirement[used].tolist(), strict=True):
+        for offer, requirement in zip(
+            self.candidates.offer[used].tolist(), self.candidates.requirement[used].tolist(), strict=True
+        ):
             takers[offer].add(requirement)
         for offer, requirement in zip(self.market.fixed_offer.tolist(), self.market.fixed_requirement.tolist(), strict=True):
             takers[offer].add(requirement)
@@ -125,8 +128,10 @@ def _requirement_outcome(ctx: _Context, r: int) -> RequirementOutcome:
     offers = np.unique(candidates.offer[usable])
     if not all(ctx.offer_exhausted(o) for o in offers.tolist()):
         return RequirementOutcome(covered, status, ctx.leftover_reason(), late_used, [])
-    takers = sorted({t for o in offers.tolist() for t in ctx.takers.get(o, ()) if t != r},
-                    key=lambda t: (market.requirement_priority[t], market.requirement_needed_by[t], t))
+    takers = sorted(
+        {t for o in offers.tolist() for t in ctx.takers.get(o, ()) if t != r},
+        key=lambda t: (market.requirement_priority[t], market.requirement_needed_by[t], t),
+    )
     if not takers:
         return RequirementOutcome(covered, status, SUPPLY_EXHAUSTED, late_used, [])
     higher = all(market.requirement_priority[t] < market.requirement_priority[r] for t in takers)
@@ -171,8 +176,16 @@ def _suggestions(ctx: _Context, points: np.ndarray, limit: int) -> list[Suggesti
     return ranked
 
 
-def explain(market: Market, candidates: Candidates, flow: np.ndarray, *, original_quantity: np.ndarray,
-            points: np.ndarray, diversity: bool, suggestions: int = 10) -> Explanation:
+def explain(
+    market: Market,
+    candidates: Candidates,
+    flow: np.ndarray,
+    *,
+    original_quantity: np.ndarray,
+    points: np.ndarray,
+    diversity: bool,
+    suggestions: int = 10,
+) -> Explanation:
     ctx = _Context(market, candidates, flow, original_quantity, diversity)
     return Explanation(
         requirements=[_requirement_outcome(ctx, r) for r in range(market.requirements)],

@@ -56,52 +56,119 @@ def require_allocation_approver(actor: Actor) -> None:
     require_role(actor, Role.APPROVER, kinds=COORDINATORS, doing=_("Approving allocations"))
 
 
-def run_match(*, actor: Actor, list_id: int | None = None, keep_approved: bool = True, diversity_points: float = 0.0,
-              progress: Progress = lambda stage: None) -> MatchRun:
+def run_match(
+    *,
+    actor: Actor,
+    list_id: int | None = None,
+    keep_approved: bool = True,
+    diversity_points: float = 0.0,
+    progress: Progress = lambda stage: None,
+) -> MatchRun:
     """Solve the approved list against the accepted pledges and store the run, its proposals and reasons."""
     require_match_runner(actor)
-    requirement_list = latest_approved_list(actor) if list_id is None else get_visible(RequirementList.objects.all(), actor, pk=list_id)
+    requirement_list = (
+        latest_approved_list(actor) if list_id is None else get_visible(RequirementList.objects.all(), actor, pk=list_id)
+    )
     if requirement_list.state != ListState.APPROVED:
         raise InvalidTransition(_("Matches run against an approved requirement list."), state=requirement_list.state)
     if not float(diversity_points) >= 0:
         raise Invalid({"diversity_points": [_("Diversity points must not be negative.")]})
     policy = Policy(diversity_points=float(diversity_points))
-    computed = compute(actor=actor, requirement_list=requirement_list, keep_approved=keep_approved, policy=policy, progress=progress)
-    proposals, requirement_outcomes, offer_outcomes = proposals_of(computed, policy), requirement_outcomes_of(computed), offer_outcomes_of(computed)
+    computed = compute(
+        actor=actor, requirement_list=requirement_list, keep_approved=keep_approved, policy=policy, progress=progress
+    )
+    proposals, requirement_outcomes, offer_outcomes = (
+        proposals_of(computed, policy),
+        requirement_outcomes_of(computed),
+        offer_outcomes_of(computed),
+    )
     progress("saving the run")
     statistics = {
-        **computed.solution.stats, "seconds": computed.seconds, "requirements": computed.rows.market.requirements,
-        "pledges": computed.rows.market.offers, "candidate_arcs": int(len(computed.candidates.offer)),
-        "kept_allocations": len(computed.rows.kept), "replanned_allocations": len(computed.rows.replanned),
-        "objective": round(computed.solution.objective, 6), "greedy_objective": round(computed.greedy_objective, 6),
-        "greedy_points": round(computed.greedy_points, 6), "points_available": round(float(computed.points.sum()), 6),
+        **computed.solution.stats,
+        "seconds": computed.seconds,
+        "requirements": computed.rows.market.requirements,
+        "pledges": computed.rows.market.offers,
+        "candidate_arcs": int(len(computed.candidates.offer)),
+        "kept_allocations": len(computed.rows.kept),
+        "replanned_allocations": len(computed.rows.replanned),
+        "objective": round(computed.solution.objective, 6),
+        "greedy_objective": round(computed.greedy_objective, 6),
+        "greedy_points": round(computed.greedy_points, 6),
+        "points_available": round(float(computed.points.sum()), 6),
     }
     with transaction.atomic():
         for stale in MatchRun.objects.select_for_update().filter(requirement_list=requirement_list, state=RunState.PROPOSED):
-            services.update_record(actor=actor, obj=stale, changes={"state": RunState.SUPERSEDED}, expected_version=stale.version, action="supersede")
-        run = services.create_record(actor=actor, obj=MatchRun(
-            owner=services.acting_organization(actor), requirement_list=requirement_list, keep_approved=keep_approved,
-            diversity_points=policy.diversity_points,
-            objective=round(computed.coverage_points, 6),
-            statistics=statistics, suggestions=suggestions_of(computed),
-            results_digest=seal(sealed_results(proposals, requirement_outcomes, offer_outcomes)),
-        ))
+            services.update_record(
+                actor=actor, obj=stale, changes={"state": RunState.SUPERSEDED}, expected_version=stale.version, action="supersede"
+            )
+        run = services.create_record(
+            actor=actor,
+            obj=MatchRun(
+                owner=services.acting_organization(actor),
+                requirement_list=requirement_list,
+                keep_approved=keep_approved,
+                diversity_points=policy.diversity_points,
+                objective=round(computed.coverage_points, 6),
+                statistics=statistics,
+                suggestions=suggestions_of(computed),
+                results_digest=seal(sealed_results(proposals, requirement_outcomes, offer_outcomes)),
+            ),
+        )
         ProposedAllocation.objects.bulk_create(
-            [ProposedAllocation(run=run, pledge_id=p["pledge"], requirement_id=p["requirement"], quantity=Decimal(p["quantity"]),
-                                covers=Decimal(p["covers"]), substitute=p["substitute"], late_days=p["late_days"], points=p["points"])
-             for p in proposals], batch_size=1000)
+            [
+                ProposedAllocation(
+                    run=run,
+                    pledge_id=p["pledge"],
+                    requirement_id=p["requirement"],
+                    quantity=Decimal(p["quantity"]),
+                    covers=Decimal(p["covers"]),
+                    substitute=p["substitute"],
+                    late_days=p["late_days"],
+                    points=p["points"],
+                )
+                for p in proposals
+            ],
+            batch_size=1000,
+        )
         RequirementOutcome.objects.bulk_create(
-            [RequirementOutcome(run=run, requirement_id=o["requirement"], covered=Decimal(o["covered"]), status=o["status"],
-                                reason=o["reason"], late_days=o["late_days"], named=o["named"]) for o in requirement_outcomes], batch_size=1000)
+            [
+                RequirementOutcome(
+                    run=run,
+                    requirement_id=o["requirement"],
+                    covered=Decimal(o["covered"]),
+                    status=o["status"],
+                    reason=o["reason"],
+                    late_days=o["late_days"],
+                    named=o["named"],
+                )
+                for o in requirement_outcomes
+            ],
+            batch_size=1000,
+        )
         OfferOutcome.objects.bulk_create(
-            [OfferOutcome(run=run, pledge_id=o["pledge"], left_over=Decimal(o["left_over"]), reason=o["reason"], late_days=o["late_days"])
-             for o in offer_outcomes], batch_size=1000)
+            [
+                OfferOutcome(
+                    run=run,
+                    pledge_id=o["pledge"],
+                    left_over=Decimal(o["left_over"]),
+                    reason=o["reason"],
+                    late_days=o["late_days"],
+                )
+                for o in offer_outcomes
+            ],
+            batch_size=1000,
+        )
         return run
 
 
 def _release(actor: Actor, allocation: Allocation, reason: str = "") -> None:
-    services.update_record(actor=actor, obj=allocation, changes={"state": AllocationState.RELEASED, "release_reason": reason},
-                           expected_version=allocation.version, action="release")
+    services.update_record(
+        actor=actor,
+        obj=allocation,
+        changes={"state": AllocationState.RELEASED, "release_reason": reason},
+        expected_version=allocation.version,
+        action="release",
+    )
 
 
 def _capacity_problems(proposals: list[ProposedAllocation]) -> list[str]:
@@ -120,18 +187,31 @@ def _capacity_problems(proposals: list[ProposedAllocation]) -> list[str]:
         covered[p.requirement_id] += p.covers
     for p in {p.pledge_id: p for p in proposals}.values():
         if p.pledge.state not in (PledgeState.ACCEPTED, PledgeState.ALLOCATED):
-            problems.append(_("Pledge %(pledge)s is now %(state)s; it can no longer be allocated.") % {"pledge": p.pledge_id, "state": p.pledge.get_state_display()})
+            problems.append(
+                _("Pledge %(pledge)s is now %(state)s; it can no longer be allocated.")
+                % {"pledge": p.pledge_id, "state": p.pledge.get_state_display()}
+            )
         elif given[p.pledge_id] > p.pledge.quantity:
-            problems.append(_("Pledge %(pledge)s would be allocated %(given)s of %(quantity)s.")
-                            % {"pledge": p.pledge_id, "given": f"{given[p.pledge_id].normalize():f}", "quantity": p.pledge.quantity})
+            problems.append(
+                _("Pledge %(pledge)s would be allocated %(given)s of %(quantity)s.")
+                % {"pledge": p.pledge_id, "given": f"{given[p.pledge_id].normalize():f}", "quantity": p.pledge.quantity}
+            )
     for p in {p.requirement_id: p for p in proposals}.values():
         if covered[p.requirement_id] > p.requirement.quantity:
-            problems.append(_("Requirement %(requirement)s would be covered %(covered)s times of %(quantity)s.")
-                            % {"requirement": p.requirement_id, "covered": f"{covered[p.requirement_id].normalize():f}", "quantity": p.requirement.quantity})
+            problems.append(
+                _("Requirement %(requirement)s would be covered %(covered)s times of %(quantity)s.")
+                % {
+                    "requirement": p.requirement_id,
+                    "covered": f"{covered[p.requirement_id].normalize():f}",
+                    "quantity": p.requirement.quantity,
+                }
+            )
     return problems
 
 
-def approve_proposals(*, actor: Actor, run_id: int, expected_version: int, proposal_ids: Iterable[int] | None = None) -> list[Allocation]:
+def approve_proposals(
+    *, actor: Actor, run_id: int, expected_version: int, proposal_ids: Iterable[int] | None = None
+) -> list[Allocation]:
     """Turn the chosen proposals of a run (all when none are chosen) into allocations, in one transaction.
     Proposals not chosen are declined: the run is decided. A run that kept nothing fixed replaces the
     allocations it planned again (of pledges not yet shipped) for the pledges and requirements it touches."""
@@ -140,7 +220,9 @@ def approve_proposals(*, actor: Actor, run_id: int, expected_version: int, propo
         require_allocation_approver(actor)
         services.check_version(run, expected_version)
         if run.state != RunState.PROPOSED:
-            raise InvalidTransition(_("This run is %(state)s; only a proposed run is approved.") % {"state": run.get_state_display()}, state=run.state)
+            raise InvalidTransition(
+                _("This run is %(state)s; only a proposed run is approved.") % {"state": run.get_state_display()}, state=run.state
+            )
         chosen = ProposedAllocation.objects.filter(run=run).select_related("pledge", "requirement").order_by("id")
         if proposal_ids is not None:
             wanted = {int(i) for i in proposal_ids}
@@ -156,11 +238,26 @@ def approve_proposals(*, actor: Actor, run_id: int, expected_version: int, propo
             _release_replanned(actor, chosen)
         problems = _capacity_problems(chosen)
         if problems:
-            raise Conflict(" ".join([_("Approving would over-commit pledges or requirements (they changed since the run); run the match again."),
-                                     *problems]), problems=problems)
+            raise Conflict(
+                " ".join(
+                    [
+                        _(
+                            "Approving would over-commit pledges or requirements (they changed since the run); "
+                            "run the match again."
+                        ),
+                        *problems,
+                    ]
+                ),
+                problems=problems,
+            )
         allocations = [_allocate(actor, run, proposal) for proposal in chosen]
-        services.update_record(actor=actor, obj=run, changes={"state": RunState.DECIDED, "decided_at": timezone.now(),
-                                                               "decided_by": actor.user}, expected_version=run.version, action="decide")
+        services.update_record(
+            actor=actor,
+            obj=run,
+            changes={"state": RunState.DECIDED, "decided_at": timezone.now(), "decided_by": actor.user},
+            expected_version=run.version,
+            action="decide",
+        )
         return allocations
 
 
@@ -180,10 +277,17 @@ def _release_pledge_if_free(actor: Actor, pledge_id: int, keep: set[int] = froze
 
 
 def _allocate(actor: Actor, run: MatchRun, proposal: ProposedAllocation) -> Allocation:
-    allocation = services.create_record(actor=actor, obj=Allocation(
-        owner=services.acting_organization(actor), pledge=proposal.pledge, requirement=proposal.requirement,
-        quantity=proposal.quantity, covers=proposal.covers, proposal=proposal,
-    ))
+    allocation = services.create_record(
+        actor=actor,
+        obj=Allocation(
+            owner=services.acting_organization(actor),
+            pledge=proposal.pledge,
+            requirement=proposal.requirement,
+            quantity=proposal.quantity,
+            covers=proposal.covers,
+            proposal=proposal,
+        ),
+    )
     if Pledge.objects.get(pk=proposal.pledge_id).state == PledgeState.ACCEPTED:
         pledges.record_allocation_step(actor=actor, pledge_id=proposal.pledge_id, step="allocate")
     return allocation
@@ -198,8 +302,11 @@ def release_allocation(*, actor: Actor, allocation_id: int, expected_version: in
         if allocation.state != AllocationState.ACTIVE:
             raise InvalidTransition(_("This allocation is already released."), state=allocation.state)
         if allocation.pledge.state != PledgeState.ALLOCATED:
-            raise InvalidTransition(_("The pledge is %(state)s; its allocation can no longer be released.") % {"state": allocation.pledge.get_state_display()},
-                                    state=allocation.pledge.state)
+            raise InvalidTransition(
+                _("The pledge is %(state)s; its allocation can no longer be released.")
+                % {"state": allocation.pledge.get_state_display()},
+                state=allocation.pledge.state,
+            )
         _release(actor, allocation)
         _release_pledge_if_free(actor, allocation.pledge_id)
         return allocation
@@ -211,7 +318,9 @@ def release_closed_pledge(*, actor: Actor, pledge: Pledge, reason: str) -> list[
     Runs inside the step's transaction, which holds the pledge's lock; the donor withdrawing acts here too.
     Only a pledge not yet shipped closes this way, so no allocation of goods on their way or delivered is touched."""
     if pledge.state not in CLOSED_STATES:
-        raise InvalidTransition(_("Only a withdrawn or expired pledge has its allocations released this way."), state=pledge.state)
+        raise InvalidTransition(
+            _("Only a withdrawn or expired pledge has its allocations released this way."), state=pledge.state
+        )
     released = list(Allocation.objects.select_for_update().filter(pledge=pledge, state=AllocationState.ACTIVE).order_by("id"))
     for allocation in released:
         _release(actor, allocation, reason)
@@ -222,7 +331,19 @@ def carry_allocations(*, actor: Actor, approved: RequirementList) -> list[Alloca
     """When a revision is approved, every active allocation of a row it carried over moves to the new row, so
     what was allocated stays counted against the list now in force. An allocation whose row the revision
     dropped stays where it was, on the superseded list, until it is released or a re-plan moves it."""
-    successors = {row.carried_from_id: row for row in Requirement.objects.filter(requirement_list=approved, carried_from__isnull=False)}
-    moving = Allocation.objects.select_for_update().filter(state=AllocationState.ACTIVE, requirement_id__in=successors).order_by("id")
-    return [services.update_record(actor=actor, obj=allocation, changes={"requirement": successors[allocation.requirement_id]},
-                                   expected_version=allocation.version, action="carry") for allocation in moving]
+    successors = {
+        row.carried_from_id: row for row in Requirement.objects.filter(requirement_list=approved, carried_from__isnull=False)
+    }
+    moving = (
+        Allocation.objects.select_for_update().filter(state=AllocationState.ACTIVE, requirement_id__in=successors).order_by("id")
+    )
+    return [
+        services.update_record(
+            actor=actor,
+            obj=allocation,
+            changes={"requirement": successors[allocation.requirement_id]},
+            expected_version=allocation.version,
+            action="carry",
+        )
+        for allocation in moving
+    ]

@@ -52,15 +52,26 @@ class Computed:
     @property
     def coverage_points(self) -> float:
         usable = self.candidates.usable
-        return coverage_points(self.rows, self.points, self.candidates.requirement[usable], self.solution.flow * self.candidates.gain[usable])
+        return coverage_points(
+            self.rows, self.points, self.candidates.requirement[usable], self.solution.flow * self.candidates.gain[usable]
+        )
 
 
-def compute(*, actor: Actor, requirement_list: RequirementList, keep_approved: bool, policy: Policy,
-            progress: Progress = lambda stage: None, withdrawn_donors: frozenset[str] = frozenset()) -> Computed:
+def compute(
+    *,
+    actor: Actor,
+    requirement_list: RequirementList,
+    keep_approved: bool,
+    policy: Policy,
+    progress: Progress = lambda stage: None,
+    withdrawn_donors: frozenset[str] = frozenset(),
+) -> Computed:
     """Read the market and solve it; writes nothing (a withdrawal scenario calls this on its own)."""
     seconds, started = {}, time.perf_counter()
     progress("reading requirements, pledges and allocations")
-    rows = open_market(actor=actor, requirement_list=requirement_list, keep_approved=keep_approved, withdrawn_donors=withdrawn_donors)
+    rows = open_market(
+        actor=actor, requirement_list=requirement_list, keep_approved=keep_approved, withdrawn_donors=withdrawn_donors
+    )
     seconds["read"] = time.perf_counter() - started
     progress("building candidate arcs")
     candidates = candidate_arcs(rows.market, policy)
@@ -73,11 +84,24 @@ def compute(*, actor: Actor, requirement_list: RequirementList, keep_approved: b
     seconds["solve"] = time.perf_counter() - started - seconds["read"] - seconds["build"]
     progress("explaining the outcome")
     points = requirement_points(rows.market, policy)
-    explanation = why.explain(rows.market, candidates, solution.flow, original_quantity=rows.original_quantity,
-                              points=points, diversity=problem.diversity_active)
-    return Computed(rows, candidates, solution, explanation, points, greedy,
-                    coverage_points(rows, points, problem.arc_requirement, greedy_flows * problem.arc_gain),
-                    {k: round(v, 3) for k, v in seconds.items()})
+    explanation = why.explain(
+        rows.market,
+        candidates,
+        solution.flow,
+        original_quantity=rows.original_quantity,
+        points=points,
+        diversity=problem.diversity_active,
+    )
+    return Computed(
+        rows,
+        candidates,
+        solution,
+        explanation,
+        points,
+        greedy,
+        coverage_points(rows, points, problem.arc_requirement, greedy_flows * problem.arc_gain),
+        {k: round(v, 3) for k, v in seconds.items()},
+    )
 
 
 def coverage_points(rows: MarketRows, points: np.ndarray, arc_requirement: np.ndarray, covers: np.ndarray) -> float:
@@ -96,32 +120,59 @@ def proposals_of(computed: Computed, policy: Policy) -> list[dict]:
         arc = usable[position]
         o, r = int(candidates.offer[arc]), int(candidates.requirement[arc])
         covers = float(flow[position] * candidates.gain[arc])
-        out.append({
-            "pledge": rows.pledges[o].pk, "requirement": rows.requirements[r].pk,
-            "quantity": str(_quantity(flow[position])), "covers": str(_quantity(covers)),
-            "substitute": bool(candidates.substitute[arc]), "late_days": int(candidates.late_days[arc]),
-            "points": round(float(share[r] * covers), 6),
-        })
+        out.append(
+            {
+                "pledge": rows.pledges[o].pk,
+                "requirement": rows.requirements[r].pk,
+                "quantity": str(_quantity(flow[position])),
+                "covers": str(_quantity(covers)),
+                "substitute": bool(candidates.substitute[arc]),
+                "late_days": int(candidates.late_days[arc]),
+                "points": round(float(share[r] * covers), 6),
+            }
+        )
     return out
 
 
 def requirement_outcomes_of(computed: Computed) -> list[dict]:
     ids = [r.pk for r in computed.rows.requirements]
-    return [{"requirement": ids[i], "covered": str(_quantity(o.covered)), "status": o.status, "reason": o.reason,
-             "late_days": o.late_days, "named": [ids[n] for n in o.named]}
-            for i, o in enumerate(computed.explanation.requirements)]
+    return [
+        {
+            "requirement": ids[i],
+            "covered": str(_quantity(o.covered)),
+            "status": o.status,
+            "reason": o.reason,
+            "late_days": o.late_days,
+            "named": [ids[n] for n in o.named],
+        }
+        for i, o in enumerate(computed.explanation.requirements)
+    ]
 
 
 def offer_outcomes_of(computed: Computed) -> list[dict]:
-    return [{"pledge": computed.rows.pledges[i].pk, "left_over": str(_quantity(o.left_over)), "reason": o.reason, "late_days": o.late_days}
-            for i, o in enumerate(computed.explanation.offers) if o.reason]
+    return [
+        {
+            "pledge": computed.rows.pledges[i].pk,
+            "left_over": str(_quantity(o.left_over)),
+            "reason": o.reason,
+            "late_days": o.late_days,
+        }
+        for i, o in enumerate(computed.explanation.offers)
+        if o.reason
+    ]
 
 
 def suggestions_of(computed: Computed) -> list[dict]:
     rows = computed.rows
     item_type_at = {index: r.item_type for r, index in zip(rows.requirements, rows.market.requirement_type.tolist(), strict=True)}
-    return [{"item_type": item_type_at[s.item_type].code, "item_name": item_type_at[s.item_type].name,
-             "quantity": s.quantity, "points": round(s.points, 3),
-             "requirements": [rows.requirements[r].pk for r in s.requirements],
-             "available_by": dt.date.fromordinal(s.needed_by).isoformat()}
-            for s in computed.explanation.suggestions]
+    return [
+        {
+            "item_type": item_type_at[s.item_type].code,
+            "item_name": item_type_at[s.item_type].name,
+            "quantity": s.quantity,
+            "points": round(s.points, 3),
+            "requirements": [rows.requirements[r].pk for r in s.requirements],
+            "available_by": dt.date.fromordinal(s.needed_by).isoformat(),
+        }
+        for s in computed.explanation.suggestions
+    ]

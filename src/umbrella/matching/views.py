@@ -43,13 +43,19 @@ ROWS_PER_PAGE = 100
 
 class RunForm(forms.Form):
     keep_approved = forms.BooleanField(
-        label=gettext_lazy("Keep approved allocations fixed"), required=False, initial=True,
+        label=gettext_lazy("Keep approved allocations fixed"),
+        required=False,
+        initial=True,
         help_text=gettext_lazy("Untick to plan again the allocations of pledges not yet shipped; approving then replaces them."),
     )
     diversity_points = forms.FloatField(
-        label=gettext_lazy("Fleet-diversity penalty"), min_value=0, initial=0,
-        help_text=gettext_lazy("Points given up for each extra type of crew-served system in one capability area at one "
-                               "destination (each priority-3 unit delivered is worth 100). 0 turns the term off."),
+        label=gettext_lazy("Fleet-diversity penalty"),
+        min_value=0,
+        initial=0,
+        help_text=gettext_lazy(
+            "Points given up for each extra type of crew-served system in one capability area at one "
+            "destination (each priority-3 unit delivered is worth 100). 0 turns the term off."
+        ),
     )
 
     def show(self, error: DomainError) -> None:
@@ -64,11 +70,18 @@ class RunForm(forms.Form):
 def run_list(request: HttpRequest) -> HttpResponse:
     may_run = allowed(services.require_match_runner, request.actor)
     return list_or_export(
-        request, RUNS, match_runs(request.actor), title=_("Match runs"),
+        request,
+        RUNS,
+        match_runs(request.actor),
+        title=_("Match runs"),
         export_kind="match-runs",
-        create_url=reverse("match-run-new") if may_run else None, create_label=_("Run a match"), empty=_("No match runs yet."),
-        intro=_("Each run matches the approved requirement list against the accepted pledges. Coordination staff review a run "
-                "and approve its proposals, which become allocations."),
+        create_url=reverse("match-run-new") if may_run else None,
+        create_label=_("Run a match"),
+        empty=_("No match runs yet."),
+        intro=_(
+            "Each run matches the approved requirement list against the accepted pledges. Coordination staff review a run "
+            "and approve its proposals, which become allocations."
+        ),
     )
 
 
@@ -76,11 +89,23 @@ def run_list(request: HttpRequest) -> HttpResponse:
 def run_create(request: HttpRequest) -> HttpResponse:
     services.require_match_runner(request.actor)
     form = RunForm(request.POST or None)
-    page = FormPage(title=_("Run a match"), forms=[form], submit_label=_("Run"), cancel_url=reverse("match-runs"),
-                    intro=_("Matches the latest approved requirement list against every accepted pledge with something left."))
-    return submit(request, page, lambda: services.run_match(
-        actor=request.actor, keep_approved=form.cleaned_data["keep_approved"], diversity_points=form.cleaned_data["diversity_points"]),
-        done=_("The match run is ready for review."))
+    page = FormPage(
+        title=_("Run a match"),
+        forms=[form],
+        submit_label=_("Run"),
+        cancel_url=reverse("match-runs"),
+        intro=_("Matches the latest approved requirement list against every accepted pledge with something left."),
+    )
+    return submit(
+        request,
+        page,
+        lambda: services.run_match(
+            actor=request.actor,
+            keep_approved=form.cleaned_data["keep_approved"],
+            diversity_points=form.cleaned_data["diversity_points"],
+        ),
+        done=_("The match run is ready for review."),
+    )
 
 
 class RunListFilters(forms.Form):
@@ -88,8 +113,11 @@ class RunListFilters(forms.Form):
 
     donor = forms.ChoiceField(label=gettext_lazy("Donor"), required=False)
     item = forms.CharField(label=gettext_lazy("Item type (name or code)"), required=False, max_length=100)
-    priority = forms.ChoiceField(label=gettext_lazy("Priority"), required=False,
-                                 choices=[("", gettext_lazy("all")), *((str(p), f"P{p}") for p in PRIORITIES)])
+    priority = forms.ChoiceField(
+        label=gettext_lazy("Priority"),
+        required=False,
+        choices=[("", gettext_lazy("all")), *((str(p), f"P{p}") for p in PRIORITIES)],
+    )
 
     def __init__(self, data, *, donors: list[tuple[int, str]]):
         super().__init__(data)
@@ -101,7 +129,10 @@ class RunListFilters(forms.Form):
             rows = rows.filter(**{f"{pledge}owner_id": values["donor"]})
         if values.get("item"):
             path = pledge or requirement
-            rows = rows.filter(Q(**{f"{path}item_type__name__icontains": values["item"]}) | Q(**{f"{path}item_type__code__icontains": values["item"]}))
+            rows = rows.filter(
+                Q(**{f"{path}item_type__name__icontains": values["item"]})
+                | Q(**{f"{path}item_type__code__icontains": values["item"]})
+            )
         if requirement and values.get("priority"):
             rows = rows.filter(**{f"{requirement}priority": values["priority"]})
         return rows
@@ -126,13 +157,18 @@ def _section(request: HttpRequest, unfiltered, rows, param: str) -> RunSection:
     query = request.GET.copy()
     query.pop(param, None)
     query.pop("select", None)
-    return RunSection(page=Paginator(rows, ROWS_PER_PAGE).get_page(request.GET.get(param)), total=unfiltered.count(), param=param,
-                      querystring=query.urlencode())
+    return RunSection(
+        page=Paginator(rows, ROWS_PER_PAGE).get_page(request.GET.get(param)),
+        total=unfiltered.count(),
+        param=param,
+        querystring=query.urlencode(),
+    )
 
 
 def _donors(run: MatchRun, actor: Actor) -> list[tuple[int, str]]:
-    owners = (set(proposals_for(run, actor).values_list("pledge__owner_id", "pledge__owner__name"))
-              | set(offer_outcomes(run, actor).values_list("pledge__owner_id", "pledge__owner__name")))
+    owners = set(proposals_for(run, actor).values_list("pledge__owner_id", "pledge__owner__name")) | set(
+        offer_outcomes(run, actor).values_list("pledge__owner_id", "pledge__owner__name")
+    )
     return sorted(owners, key=lambda owner: owner[1])
 
 
@@ -150,16 +186,21 @@ def _run_fields(run: MatchRun, decision: Decision) -> list[tuple[str, object]]:
     available = run.statistics.get("points_available") or 1.0
     planned = _points(run.objective, available)
     if run.state == RunState.DECIDED:
-        points = [(_("Coverage points planned, were every proposal approved"), planned),
-                  (_("Coverage points approved"), _points(decision.approved_points, available))]
+        points = [
+            (_("Coverage points planned, were every proposal approved"), planned),
+            (_("Coverage points approved"), _points(decision.approved_points, available)),
+        ]
     else:
         points = [(_("Coverage points planned"), planned)]
     return [
-        (_("State"), run.get_state_display()), (_("Created"), f"{run.created_at:%Y-%m-%d %H:%M} UTC ({run.created_by or _('system')})"),
+        (_("State"), run.get_state_display()),
+        (_("Created"), f"{run.created_at:%Y-%m-%d %H:%M} UTC ({run.created_by or _('system')})"),
         *points,
         (_("Greedy baseline (coverage points)"), number(run.statistics.get("greedy_points", 0), 1)),
-        (_("Objective with preferences / greedy"),
-         f"{number(run.statistics.get('objective', 0), 3)} / {number(run.statistics.get('greedy_objective', 0), 3)}"),
+        (
+            _("Objective with preferences / greedy"),
+            f"{number(run.statistics.get('objective', 0), 3)} / {number(run.statistics.get('greedy_objective', 0), 3)}",
+        ),
         (_("Approved allocations"), _("kept fixed") if run.keep_approved else _("planned again")),
         (_("Fleet-diversity penalty"), run.diversity_points),
         (_("Decided"), f"{run.decided_at:%Y-%m-%d %H:%M} UTC ({run.decided_by})" if run.decided_at else None),
@@ -172,22 +213,43 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     summary = summarize(run, request.actor, unmet_limit=0)
     decision = decision_of(run, request.actor)
     filters = RunListFilters(request.GET or None, donors=_donors(run, request.actor))
-    proposals, gaps, unused = proposals_for(run, request.actor), unmet_outcomes(run, request.actor), offer_outcomes(run, request.actor)
-    proposal_section = _section(request, proposals, filters.narrow(proposals, pledge="pledge__", requirement="requirement__"), "proposals_page")
+    proposals, gaps, unused = (
+        proposals_for(run, request.actor),
+        unmet_outcomes(run, request.actor),
+        offer_outcomes(run, request.actor),
+    )
+    proposal_section = _section(
+        request, proposals, filters.narrow(proposals, pledge="pledge__", requirement="requirement__"), "proposals_page"
+    )
     unmet_section = _section(request, gaps, filters.narrow(gaps, requirement="requirement__"), "unmet_page")
     unused_section = _section(request, unused, filters.narrow(unused, pledge="pledge__"), "unused_page")
     page = DetailPage(
-        title=str(run), obj=run, fields=_run_fields(run, decision), history=history_rows(run),
+        title=str(run),
+        obj=run,
+        fields=_run_fields(run, decision),
+        history=history_rows(run),
         extra={
-            "summary": summary, "decision": decision, "filters": filters,
+            "summary": summary,
+            "decision": decision,
+            "filters": filters,
             "proposals": proposal_section,
-            "proposal_rows": [{"proposal": p, "decision": _proposal_decision(p, run),
-                               "label": _("Select: requirement %(requirement)s from %(pledge)s") % {
-                                   "requirement": requirement_label(p.requirement), "pledge": f"{p.pledge.item_type.name} ({p.pledge.owner.name})"}}
-                              for p in proposal_section.page.object_list],
+            "proposal_rows": [
+                {
+                    "proposal": p,
+                    "decision": _proposal_decision(p, run),
+                    "label": _("Select: requirement %(requirement)s from %(pledge)s")
+                    % {
+                        "requirement": requirement_label(p.requirement),
+                        "pledge": f"{p.pledge.item_type.name} ({p.pledge.owner.name})",
+                    },
+                }
+                for p in proposal_section.page.object_list
+            ],
             "select_page": request.GET.get("select") == "page",
-            "unmet": unmet_section, "unmet_rows": unmet_rows(list(unmet_section.page.object_list), request.actor),
-            "unused": unused_section, "unused_rows": [(o, reason_text(o.reason, o.late_days, [])) for o in unused_section.page.object_list],
+            "unmet": unmet_section,
+            "unmet_rows": unmet_rows(list(unmet_section.page.object_list), request.actor),
+            "unused": unused_section,
+            "unused_rows": [(o, reason_text(o.reason, o.late_days, [])) for o in unused_section.page.object_list],
             "may_approve": run.state == RunState.PROPOSED and allowed(services.require_allocation_approver, request.actor),
         },
     )
@@ -210,10 +272,14 @@ def run_approve(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect(f"{run.get_absolute_url()}#proposals")
     if not request.POST.get("confirmed"):
         return _confirm_approval(request, run, chosen)
-    allocations = services.approve_proposals(actor=request.actor, run_id=pk, expected_version=posted_version(request),
-                                             proposal_ids=chosen)
-    messages.success(request, ngettext("%(count)d allocation approved.", "%(count)d allocations approved.", len(allocations))
-                     % {"count": len(allocations)})
+    allocations = services.approve_proposals(
+        actor=request.actor, run_id=pk, expected_version=posted_version(request), proposal_ids=chosen
+    )
+    messages.success(
+        request,
+        ngettext("%(count)d allocation approved.", "%(count)d allocations approved.", len(allocations))
+        % {"count": len(allocations)},
+    )
     return redirect("match-run", pk=pk)
 
 
@@ -222,31 +288,58 @@ def _confirm_approval(request: HttpRequest, run: MatchRun, chosen: list[str] | N
     proposals = proposals_for(run, request.actor)
     total = proposals.count()
     approving = total if chosen is None else proposals.filter(pk__in=chosen).count()
-    page = {"title": _("Approve proposals of %(run)s") % {"run": run}, "run": run, "chosen": chosen or [], "all": chosen is None,
-            "approving": approving, "declining": total - approving, "total": total, "version": posted_version(request)}
+    page = {
+        "title": _("Approve proposals of %(run)s") % {"run": run},
+        "run": run,
+        "chosen": chosen or [],
+        "all": chosen is None,
+        "approving": approving,
+        "declining": total - approving,
+        "total": total,
+        "version": posted_version(request),
+    }
     return render(request, "matching/approve_confirm.html", {"page": page})
 
 
 def allocation_list(request: HttpRequest) -> HttpResponse:
-    return list_or_export(request, ALLOCATIONS, allocations(request.actor), title=_("Allocations"), export_kind="allocations",
-                          intro=_("Pledges assigned to requirements by approved match runs."), empty=_("No allocations yet."))
+    return list_or_export(
+        request,
+        ALLOCATIONS,
+        allocations(request.actor),
+        title=_("Allocations"),
+        export_kind="allocations",
+        intro=_("Pledges assigned to requirements by approved match runs."),
+        empty=_("No allocations yet."),
+    )
 
 
 def allocation_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    allocation = get_visible(Allocation.objects.select_related("pledge__owner", "pledge__item_type", "requirement__item_type", "proposal__run"),
-                             request.actor, pk=pk)
-    run = MatchRun.objects.visible_to(request.actor).filter(pk=allocation.proposal.run_id).first() if allocation.proposal else None
+    allocation = get_visible(
+        Allocation.objects.select_related("pledge__owner", "pledge__item_type", "requirement__item_type", "proposal__run"),
+        request.actor,
+        pk=pk,
+    )
+    run = (
+        MatchRun.objects.visible_to(request.actor).filter(pk=allocation.proposal.run_id).first() if allocation.proposal else None
+    )
     page = DetailPage(
-        title=str(allocation), obj=allocation,
+        title=str(allocation),
+        obj=allocation,
         fields=[
-            (_("Pledge"), str(allocation.pledge)), (_("Requirement"), requirement_label(allocation.requirement)),
-            (_("Quantity (pledge units)"), units(allocation.quantity)), (_("Covers (requirement units)"), units(allocation.covers)),
-            (_("State"), allocation.get_state_display()), (_("Approved from"), str(run) if run else None),
+            (_("Pledge"), str(allocation.pledge)),
+            (_("Requirement"), requirement_label(allocation.requirement)),
+            (_("Quantity (pledge units)"), units(allocation.quantity)),
+            (_("Covers (requirement units)"), units(allocation.covers)),
+            (_("State"), allocation.get_state_display()),
+            (_("Approved from"), str(run) if run else None),
             *([(_("Reason for release"), allocation.release_reason)] if allocation.release_reason else []),
         ],
         history=history_rows(allocation),
-        extra={"may_release": allocation.state == AllocationState.ACTIVE and allowed(services.require_allocation_approver, request.actor),
-               "run": run},
+        extra={
+            "may_release": allocation.state == AllocationState.ACTIVE
+            and allowed(services.require_allocation_approver, request.actor),
+            "run": run,
+        },
     )
     return render(request, "matching/allocation_detail.html", {"page": page})
 

@@ -1,4 +1,3 @@
-
 import datetime as dt
 from typing import Literal
 
@@ -61,7 +60,9 @@ class RequirementOut(Schema):
     notes: str
     marking: str
     version: int
-    carried_from: int | None = Field(None, alias="carried_from_id", description="The row of the earlier revision this one was copied from")
+    carried_from: int | None = Field(
+        None, alias="carried_from_id", description="The row of the earlier revision this one was copied from"
+    )
 
     @staticmethod
     def resolve_requirement_list(obj) -> int:
@@ -101,7 +102,9 @@ class RequirementFilters(Schema):
     q: str | None = None
     priority: int | None = Field(None, ge=1, le=5)
     area: str | None = Field(None, description="Capability area code; an unknown one is a 422")
-    overdue: bool | None = Field(None, description="True: requirements past their needed-by date and not fully covered; False: the others")
+    overdue: bool | None = Field(
+        None, description="True: requirements past their needed-by date and not fully covered; False: the others"
+    )
     sort: sort_type(REQUIREMENTS) | None = Field(None, description="Prefix - to reverse")
 
 
@@ -129,6 +132,7 @@ def create_requirement_list(request, data: RequirementListCreate):
     def create():
         lst = services.create_requirement_list(actor=request.actor, fields=data.model_dump())
         return created(RequirementListOut, lst, f"/api/v1/requirement-lists/{lst.pk}")
+
     return idempotent(request, scope_of(request.actor), create)
 
 
@@ -143,7 +147,9 @@ def get_requirement_list(request, list_id: int, response: HttpResponse):
 def update_requirement_list(request, list_id: int, data: RequirementListChange, response: HttpResponse):
     _list(request.actor, list_id)
     changes = {k: ("" if v is None else v) for k, v in data.model_dump(exclude_unset=True).items()}
-    lst = services.update_requirement_list(actor=request.actor, list_id=list_id, expected_version=expected_version(request), changes=changes)
+    lst = services.update_requirement_list(
+        actor=request.actor, list_id=list_id, expected_version=expected_version(request), changes=changes
+    )
     with_etag(response, lst.version)
     return lst
 
@@ -151,18 +157,25 @@ def update_requirement_list(request, list_id: int, data: RequirementListChange, 
 @router.put("/requirement-lists/{list_id}/marking", response=RequirementListOut, summary="Change who may see a draft list")
 def mark_requirement_list(request, list_id: int, data: MarkingChange, response: HttpResponse):
     _list(request.actor, list_id)
-    lst = services.update_requirement_list(actor=request.actor, list_id=list_id, expected_version=expected_version(request),
-                                           changes={"marking": data.marking})
+    lst = services.update_requirement_list(
+        actor=request.actor, list_id=list_id, expected_version=expected_version(request), changes={"marking": data.marking}
+    )
     with_etag(response, lst.version)
     return lst
 
 
-STEPS = {"propose": services.propose_requirement_list, "approve": services.approve_requirement_list,
-         "return": services.return_requirement_list}
+STEPS = {
+    "propose": services.propose_requirement_list,
+    "approve": services.approve_requirement_list,
+    "return": services.return_requirement_list,
+}
 
 
-@router.post("/requirement-lists/{list_id}/steps/{step}", response=RequirementListOut,
-             summary="propose (recipient), approve or return (coordination approvers); If-Match required")
+@router.post(
+    "/requirement-lists/{list_id}/steps/{step}",
+    response=RequirementListOut,
+    summary="propose (recipient), approve or return (coordination approvers); If-Match required",
+)
 def step_requirement_list(request, list_id: int, step: Literal["propose", "approve", "return"], response: HttpResponse):
     _list(request.actor, list_id)
     lst = STEPS[step](actor=request.actor, list_id=list_id, expected_version=expected_version(request))
@@ -170,14 +183,18 @@ def step_requirement_list(request, list_id: int, step: Literal["propose", "appro
     return lst
 
 
-@router.post("/requirement-lists/{list_id}/revisions", response={201: RequirementListOut},
-             summary="Start a new draft revision of an approved list")
+@router.post(
+    "/requirement-lists/{list_id}/revisions",
+    response={201: RequirementListOut},
+    summary="Start a new draft revision of an approved list",
+)
 def new_revision(request, list_id: int):
     _list(request.actor, list_id)
 
     def create():
         draft = services.start_new_revision(actor=request.actor, list_id=list_id)
         return created(RequirementListOut, draft, f"/api/v1/requirement-lists/{draft.pk}")
+
     return idempotent(request, scope_of(request.actor), create)
 
 
@@ -195,13 +212,18 @@ def list_requirements(request, list_id: int, filters: Query[RequirementFilters])
     return filtered(REQUIREMENTS, requirements_on(request.actor, lst), params_of(filters), request.actor)
 
 
-@router.post("/requirement-lists/{list_id}/requirements", response={201: RequirementOut}, summary="Add a requirement to a draft list")
+@router.post(
+    "/requirement-lists/{list_id}/requirements", response={201: RequirementOut}, summary="Add a requirement to a draft list"
+)
 def create_requirement(request, list_id: int, data: RequirementCreate):
     _list(request.actor, list_id)
 
     def create():
-        requirement = services.create_requirement(actor=request.actor, list_id=list_id, fields=_requirement_fields(request.actor, data))
+        requirement = services.create_requirement(
+            actor=request.actor, list_id=list_id, fields=_requirement_fields(request.actor, data)
+        )
         return created(RequirementOut, requirement, f"/api/v1/requirements/{requirement.pk}")
+
     return idempotent(request, scope_of(request.actor), create)
 
 
@@ -216,12 +238,17 @@ def get_requirement(request, requirement_id: int, response: HttpResponse):
     return requirement
 
 
-@router.patch("/requirements/{requirement_id}", response=RequirementOut, summary="Change a requirement on a draft list (If-Match required)")
+@router.patch(
+    "/requirements/{requirement_id}", response=RequirementOut, summary="Change a requirement on a draft list (If-Match required)"
+)
 def update_requirement(request, requirement_id: int, data: RequirementChange, response: HttpResponse):
     _requirement(request.actor, requirement_id)
-    requirement = services.update_requirement(actor=request.actor, requirement_id=requirement_id,
-                                              expected_version=expected_version(request),
-                                              changes=_requirement_fields(request.actor, data))
+    requirement = services.update_requirement(
+        actor=request.actor,
+        requirement_id=requirement_id,
+        expected_version=expected_version(request),
+        changes=_requirement_fields(request.actor, data),
+    )
     with_etag(response, requirement.version)
     return requirement
 

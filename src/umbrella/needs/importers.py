@@ -30,8 +30,16 @@ def find_draft_list(actor, reference: str) -> RequirementList | None:
 @imports.register
 class RequirementImporter(imports.Importer):
     organization_kinds = frozenset({OrganizationKind.RECIPIENT})
-    example = {"item_type": "AMM-155-M795", "quantity": "2000", "priority": "1", "needed_by": "2026-12-31", "destination": "Kharkiv",
-               "accept_substitutes": "yes", "marking": "coordination", "list_series": "UA-WINTER"}
+    example = {
+        "item_type": "AMM-155-M795",
+        "quantity": "2000",
+        "priority": "1",
+        "needed_by": "2026-12-31",
+        "destination": "Kharkiv",
+        "accept_substitutes": "yes",
+        "marking": "coordination",
+        "list_series": "UA-WINTER",
+    }
     kind = "requirements"
     label = gettext_lazy("Requirements")
     columns = (
@@ -65,7 +73,9 @@ class RequirementImporter(imports.Importer):
             found = find_draft_list(context.actor, series)
             context.cache[key] = found.pk if found is not None else None
         if context.cache[key] is None:
-            raise Invalid({"list_series": [_("No draft revision of series %(series)s that you can see.") % {"series": repr(series)}]})
+            raise Invalid(
+                {"list_series": [_("No draft revision of series %(series)s that you can see.") % {"series": repr(series)}]}
+            )
         return context.cache[key]
 
     def write(self, values: dict[str, Any], context: ImportContext) -> Requirement:

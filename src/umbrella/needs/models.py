@@ -32,7 +32,9 @@ class RequirementList(OwnedModel):
     """One revision of a series of requirement lists. Approved revisions are frozen: a change is a new revision."""
 
     series = models.CharField(
-        _("series"), max_length=40, validators=[RegexValidator(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")],
+        _("series"),
+        max_length=40,
+        validators=[RegexValidator(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")],
         help_text=_("Stable name shared by every revision, e.g. UA-2026."),
     )
     revision = models.PositiveIntegerField(_("revision"), default=1, editable=False)
@@ -74,7 +76,8 @@ class Requirement(OwnedModel):
     )
     quantity = models.PositiveIntegerField(_("quantity"), validators=[MinValueValidator(1)])
     priority = models.PositiveSmallIntegerField(
-        _("priority"), validators=[MinValueValidator(1), MaxValueValidator(5)],
+        _("priority"),
+        validators=[MinValueValidator(1), MaxValueValidator(5)],
         help_text=_("1 is the most urgent, 5 the least."),
     )
     needed_by = models.DateField(_("needed by"))
@@ -85,8 +88,14 @@ class Requirement(OwnedModel):
     notes = models.TextField(_("notes"), blank=True)
     marking = marking_field(Marking.PARTICIPANTS)
     carried_from = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="carried_to", editable=False,
-        verbose_name=_("carried from"), help_text=_("The row of the earlier revision this one was copied from."),
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="carried_to",
+        editable=False,
+        verbose_name=_("carried from"),
+        help_text=_("The row of the earlier revision this one was copied from."),
     )
 
     class Meta:

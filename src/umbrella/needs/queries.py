@@ -22,7 +22,9 @@ def with_coverage(requirements: QuerySet[Requirement]) -> QuerySet[Requirement]:
 
 def overdue(actor: Actor) -> Q:
     """Requirements past their needed-by date and not fully covered by active allocations."""
-    fully_covered = Requirement.objects.visible_to(actor).annotate(covered=COVERED).filter(covered__gte=F("quantity")).values("pk")
+    fully_covered = (
+        Requirement.objects.visible_to(actor).annotate(covered=COVERED).filter(covered__gte=F("quantity")).values("pk")
+    )
     return Q(needed_by__lt=timezone.localdate()) & ~Q(pk__in=fully_covered)
 
 
@@ -41,8 +43,11 @@ def requirement_lists(actor: Actor) -> QuerySet[RequirementList]:
 def requirements_on(actor: Actor, requirement_list: RequirementList) -> QuerySet[Requirement]:
     """The requirements on a list that the actor may see (a requirement may be marked more narrowly than its list),
     each with what active allocations cover."""
-    return with_coverage(Requirement.objects.visible_to(actor).filter(requirement_list=requirement_list)
-                         .select_related("item_type__capability_area"))
+    return with_coverage(
+        Requirement.objects.visible_to(actor)
+        .filter(requirement_list=requirement_list)
+        .select_related("item_type__capability_area")
+    )
 
 
 LISTS = Listing(
@@ -68,7 +73,9 @@ REQUIREMENTS = Listing(
         Column(gettext_lazy("Quantity"), lambda o: o.quantity, sort="quantity", numeric=True),
         Column(gettext_lazy("Needed by"), lambda o: o.needed_by, sort="needed_by"),
         Column(gettext_lazy("Destination"), lambda o: o.destination, sort="destination"),
-        Column(gettext_lazy("Capability area"), lambda o: o.item_type.capability_area.label, sort="item_type__capability_area__order"),
+        Column(
+            gettext_lazy("Capability area"), lambda o: o.item_type.capability_area.label, sort="item_type__capability_area__order"
+        ),
         Column(gettext_lazy("Substitutes"), lambda o: _("accepted") if o.accept_substitutes else _("exact only")),
     ),
     filters=(

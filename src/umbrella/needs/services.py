@@ -79,8 +79,14 @@ def update_requirement_list(*, actor: Actor, list_id: int, expected_version: int
 
 
 def _step(actor: Actor, requirement_list: RequirementList, name: str, expected_version: int, **extra: Any) -> RequirementList:
-    step = LIST_LIFECYCLE.step(name, requirement_list, may=lambda other: other != "supersede"  # taken by approving the next revision
-                               and allowed(require_list_step, actor, requirement_list, other))
+    step = LIST_LIFECYCLE.step(
+        name,
+        requirement_list,
+        may=lambda other: (
+            other != "supersede"  # taken by approving the next revision
+            and allowed(require_list_step, actor, requirement_list, other)
+        ),
+    )
     changes = {"state": step.target, **extra}
     return services.update_record(
         actor=actor, obj=requirement_list, changes=changes, expected_version=expected_version, action=name
@@ -117,8 +123,12 @@ def approve_requirement_list(*, actor: Actor, list_id: int, expected_version: in
         )
         superseded = [_step(actor, older, "supersede", older.version) for older in previous]
         approved = _step(
-            actor, requirement_list, "approve", expected_version,
-            approved_at=timezone.now(), approved_by=actor.user,
+            actor,
+            requirement_list,
+            "approve",
+            expected_version,
+            approved_at=timezone.now(),
+            approved_by=actor.user,
         )
         revision_approved.send(sender=RequirementList, actor=actor, approved=approved, superseded=superseded)
         return approved
@@ -137,13 +147,20 @@ def start_new_revision(*, actor: Actor, list_id: int) -> RequirementList:
             raise Conflict(_("Series %(series)s already has a draft or proposed revision.") % {"series": source.series})
         latest = RequirementList.objects.filter(series=source.series).aggregate(n=Max("revision"))["n"]
         draft = RequirementList(
-            owner=source.owner, series=source.series, revision=latest + 1, title=source.title,
-            notes=source.notes, marking=source.marking, supersedes=source,
+            owner=source.owner,
+            series=source.series,
+            revision=latest + 1,
+            title=source.title,
+            notes=source.notes,
+            marking=source.marking,
+            supersedes=source,
         )
         services.create_record(actor=actor, obj=draft, action="new-revision")
         for requirement in source.requirements.order_by("id"):
             values = {name: getattr(requirement, name) for name in COPIED_REQUIREMENT_FIELDS}
-            services.create_record(actor=actor, obj=Requirement(owner=source.owner, requirement_list=draft, carried_from=requirement, **values))
+            services.create_record(
+                actor=actor, obj=Requirement(owner=source.owner, requirement_list=draft, carried_from=requirement, **values)
+            )
         return draft
 
 

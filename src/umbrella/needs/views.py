@@ -40,9 +40,17 @@ def requirement_list_list(request: HttpRequest) -> HttpResponse:
     queryset = requirement_lists(request.actor)
     may_create = allowed(services.require_recipient_editor, request.actor)
     return list_or_export(
-        request, LISTS, queryset, title=_("Requirement lists"),
-        create_url=reverse("requirement-list-new") if may_create else None, create_label=_("New requirement list"), empty=_("No requirement lists yet."),
-        intro=_("The recipient's needs, in priority order. Coordination staff approve a list; a change to an approved list is a new revision."),
+        request,
+        LISTS,
+        queryset,
+        title=_("Requirement lists"),
+        create_url=reverse("requirement-list-new") if may_create else None,
+        create_label=_("New requirement list"),
+        empty=_("No requirement lists yet."),
+        intro=_(
+            "The recipient's needs, in priority order. Coordination staff approve a list; "
+            "a change to an approved list is a new revision."
+        ),
     )
 
 
@@ -50,8 +58,9 @@ def _list_actions(request: HttpRequest, lst: RequirementList) -> list[dict]:
     steps = [(step, LIST_LIFECYCLE.steps[step].label) for step in LIST_LIFECYCLE.possible(lst.state) if step != "supersede"]
     if lst.state in (ListState.APPROVED, ListState.SUPERSEDED):
         steps.append(("new-revision", _("Start a new revision")))
-    return [{"step": step, "label": label} for step, label in steps
-            if allowed(services.require_list_step, request.actor, lst, step)]
+    return [
+        {"step": step, "label": label} for step, label in steps if allowed(services.require_list_step, request.actor, lst, step)
+    ]
 
 
 def requirement_list_detail(request: HttpRequest, pk: int) -> HttpResponse:
@@ -59,14 +68,21 @@ def requirement_list_detail(request: HttpRequest, pk: int) -> HttpResponse:
     result = listing.run(REQUIREMENTS, requirements_on(request.actor, lst), request.GET, request.actor)
     editable = allowed(services.require_list_editor, request.actor, lst)
     page = DetailPage(
-        title=lst.title, obj=lst,
+        title=lst.title,
+        obj=lst,
         fields=[
-            (_("Series"), lst.series), (_("Revision"), lst.revision), (_("State"), lst.get_state_display()),
-            (_("Owner"), lst.owner.name), (_("Approved"), f"{lst.approved_at:%Y-%m-%d} by {lst.approved_by}" if lst.approved_at else None),
-            (_("Supersedes"), str(lst.supersedes) if lst.supersedes else None), (_("Marking"), lst.get_marking_display()),
-            (_("Notes"), lst.notes), (_("Version"), lst.version),
+            (_("Series"), lst.series),
+            (_("Revision"), lst.revision),
+            (_("State"), lst.get_state_display()),
+            (_("Owner"), lst.owner.name),
+            (_("Approved"), f"{lst.approved_at:%Y-%m-%d} by {lst.approved_by}" if lst.approved_at else None),
+            (_("Supersedes"), str(lst.supersedes) if lst.supersedes else None),
+            (_("Marking"), lst.get_marking_display()),
+            (_("Notes"), lst.notes),
+            (_("Version"), lst.version),
         ],
-        history=history_rows(lst), actions=_list_actions(request, lst),
+        history=history_rows(lst),
+        actions=_list_actions(request, lst),
         extra={"result": result, "editable": editable},
     )
     return render(request, "needs/requirement_list_detail.html", {"page": page})
@@ -76,7 +92,9 @@ def requirement_list_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def requirement_list_create(request: HttpRequest) -> HttpResponse:
     services.require_recipient_editor(request.actor)
     form = RequirementListForm(request.POST or None, actor=request.actor)
-    page = FormPage(title=_("New requirement list"), forms=[form], submit_label=_("Create"), cancel_url=reverse("requirement-lists"))
+    page = FormPage(
+        title=_("New requirement list"), forms=[form], submit_label=_("Create"), cancel_url=reverse("requirement-lists")
+    )
     return submit(request, page, lambda: services.create_requirement_list(actor=request.actor, fields=form.cleaned_data))
 
 
@@ -85,10 +103,20 @@ def requirement_list_edit(request: HttpRequest, pk: int) -> HttpResponse:
     lst = get_visible(RequirementList.objects.all(), request.actor, pk=pk)
     services.require_list_editor(request.actor, lst)
     form = RequirementListEditForm(request.POST or None, instance=lst, actor=request.actor)
-    page = FormPage(title=_("Edit %(title)s") % {"title": lst.title}, forms=[form], submit_label=_("Save"),
-                    cancel_url=lst.get_absolute_url(), version=lst.version)
-    return submit(request, page, lambda: services.update_requirement_list(
-        actor=request.actor, list_id=pk, expected_version=posted_version(request), changes=form.changed_values()))
+    page = FormPage(
+        title=_("Edit %(title)s") % {"title": lst.title},
+        forms=[form],
+        submit_label=_("Save"),
+        cancel_url=lst.get_absolute_url(),
+        version=lst.version,
+    )
+    return submit(
+        request,
+        page,
+        lambda: services.update_requirement_list(
+            actor=request.actor, list_id=pk, expected_version=posted_version(request), changes=form.changed_values()
+        ),
+    )
 
 
 @login_required
@@ -99,8 +127,13 @@ def requirement_list_delete(request: HttpRequest, pk: int) -> HttpResponse:
         services.delete_requirement_list(actor=request.actor, list_id=pk, expected_version=posted_version(request))
         messages.success(request, _("Requirement list deleted."))
         return redirect("requirement-lists")
-    page = ConfirmPage(title=_("Delete %(title)s") % {"title": lst.title}, question=_("Delete this draft list and its requirements?"),
-                       submit_label=_("Delete"), cancel_url=lst.get_absolute_url(), version=lst.version)
+    page = ConfirmPage(
+        title=_("Delete %(title)s") % {"title": lst.title},
+        question=_("Delete this draft list and its requirements?"),
+        submit_label=_("Delete"),
+        cancel_url=lst.get_absolute_url(),
+        version=lst.version,
+    )
     return render(request, "ui/confirm_page.html", {"page": page})
 
 
@@ -130,18 +163,28 @@ def requirement_detail(request: HttpRequest, pk: int) -> HttpResponse:
     requirement = get_visible(Requirement.objects.select_related("item_type", "requirement_list", "owner"), request.actor, pk=pk)
     editable = allowed(services.require_list_editor, request.actor, requirement.requirement_list)
     page = DetailPage(
-        title=str(requirement), obj=requirement,
+        title=str(requirement),
+        obj=requirement,
         fields=[
-            (_("Requirement list"), str(requirement.requirement_list)), (_("Item type"), str(requirement.item_type)),
-            (_("Quantity"), requirement.quantity), (_("Priority"), requirement.priority),
-            (_("Needed by"), requirement.needed_by), (_("Destination"), requirement.destination),
+            (_("Requirement list"), str(requirement.requirement_list)),
+            (_("Item type"), str(requirement.item_type)),
+            (_("Quantity"), requirement.quantity),
+            (_("Priority"), requirement.priority),
+            (_("Needed by"), requirement.needed_by),
+            (_("Destination"), requirement.destination),
             (_("Substitutes"), _("accepted") if requirement.accept_substitutes else _("exact item only")),
-            (_("Notes"), requirement.notes), (_("Marking"), requirement.get_marking_display()), (_("Version"), requirement.version),
+            (_("Notes"), requirement.notes),
+            (_("Marking"), requirement.get_marking_display()),
+            (_("Version"), requirement.version),
             *_carried_from(request, requirement),
         ],
         history=history_rows(requirement),
-        extra={"editable": editable, "allocations": requirement.allocations.visible_to(request.actor).filter(state="active")
-               .select_related("pledge__owner", "pledge__item_type", "requirement__item_type")},
+        extra={
+            "editable": editable,
+            "allocations": requirement.allocations.visible_to(request.actor)
+            .filter(state="active")
+            .select_related("pledge__owner", "pledge__item_type", "requirement__item_type"),
+        },
     )
     return render(request, "needs/requirement_detail.html", {"page": page})
 
@@ -150,7 +193,12 @@ def _carried_from(request: HttpRequest, requirement: Requirement) -> list[tuple[
     """The row of the earlier revision this one was copied from, when the reader may see it."""
     if requirement.carried_from_id is None:
         return []
-    earlier = Requirement.objects.visible_to(request.actor).filter(pk=requirement.carried_from_id).select_related("requirement_list").first()
+    earlier = (
+        Requirement.objects.visible_to(request.actor)
+        .filter(pk=requirement.carried_from_id)
+        .select_related("requirement_list")
+        .first()
+    )
     return [(_("Copied from"), f"{earlier.requirement_list} #{earlier.pk}")] if earlier else []
 
 
@@ -159,10 +207,19 @@ def requirement_create(request: HttpRequest, pk: int) -> HttpResponse:
     lst = get_visible(RequirementList.objects.all(), request.actor, pk=pk)
     services.require_list_editor(request.actor, lst)
     form = RequirementForm(request.POST or None, actor=request.actor, initial={"marking": lst.marking})
-    page = FormPage(title=_("Add a requirement to %(title)s") % {"title": lst.title}, forms=[form],
-                    submit_label=_("Add"), cancel_url=lst.get_absolute_url())
-    return submit(request, page, lambda: services.create_requirement(actor=request.actor, list_id=pk, fields=form.cleaned_data),
-                  done=_("Requirement added."), redirect_to=lst.get_absolute_url())
+    page = FormPage(
+        title=_("Add a requirement to %(title)s") % {"title": lst.title},
+        forms=[form],
+        submit_label=_("Add"),
+        cancel_url=lst.get_absolute_url(),
+    )
+    return submit(
+        request,
+        page,
+        lambda: services.create_requirement(actor=request.actor, list_id=pk, fields=form.cleaned_data),
+        done=_("Requirement added."),
+        redirect_to=lst.get_absolute_url(),
+    )
 
 
 @login_required
@@ -170,10 +227,20 @@ def requirement_edit(request: HttpRequest, pk: int) -> HttpResponse:
     requirement = get_visible(Requirement.objects.select_related("requirement_list"), request.actor, pk=pk)
     services.require_list_editor(request.actor, requirement.requirement_list)
     form = RequirementForm(request.POST or None, instance=requirement, actor=request.actor)
-    page = FormPage(title=_("Edit requirement"), forms=[form], submit_label=_("Save"),
-                    cancel_url=requirement.get_absolute_url(), version=requirement.version)
-    return submit(request, page, lambda: services.update_requirement(
-        actor=request.actor, requirement_id=pk, expected_version=posted_version(request), changes=form.changed_values()))
+    page = FormPage(
+        title=_("Edit requirement"),
+        forms=[form],
+        submit_label=_("Save"),
+        cancel_url=requirement.get_absolute_url(),
+        version=requirement.version,
+    )
+    return submit(
+        request,
+        page,
+        lambda: services.update_requirement(
+            actor=request.actor, requirement_id=pk, expected_version=posted_version(request), changes=form.changed_values()
+        ),
+    )
 
 
 @login_required
@@ -184,6 +251,11 @@ def requirement_delete(request: HttpRequest, pk: int) -> HttpResponse:
         services.delete_requirement(actor=request.actor, requirement_id=pk, expected_version=posted_version(request))
         messages.success(request, _("Requirement deleted."))
         return redirect(requirement.requirement_list)
-    page = ConfirmPage(title=_("Delete requirement"), question=str(requirement), submit_label=_("Delete"),
-                       cancel_url=requirement.get_absolute_url(), version=requirement.version)
+    page = ConfirmPage(
+        title=_("Delete requirement"),
+        question=str(requirement),
+        submit_label=_("Delete"),
+        cancel_url=requirement.get_absolute_url(),
+        version=requirement.version,
+    )
     return render(request, "ui/confirm_page.html", {"page": page})

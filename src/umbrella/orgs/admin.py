@@ -36,7 +36,17 @@ class UserAdmin(ReadOnlyAdmin):
     list_display = ("username", "email", "first_name", "last_name", "is_active", "is_staff", "is_superuser")
     list_filter = ("is_active", "is_staff", "is_superuser")
     search_fields = ("username", "email", "first_name", "last_name")
-    fields = ("username", "email", "first_name", "last_name", "is_active", "is_staff", "is_superuser", "date_joined", "last_login")
+    fields = (
+        "username",
+        "email",
+        "first_name",
+        "last_name",
+        "is_active",
+        "is_staff",
+        "is_superuser",
+        "date_joined",
+        "last_login",
+    )
 
     def get_queryset(self, request):
         # Accounts are read as their ledger entries are: by the headquarters and the recipient; others see their own.

@@ -24,7 +24,10 @@ class Organization(models.Model):
     name = models.CharField(_("name"), max_length=200, unique=True)
     kind = models.CharField(_("kind"), max_length=16, choices=OrganizationKind.choices)
     iso3 = models.CharField(
-        _("ISO 3166 alpha-3"), max_length=3, blank=True, validators=[iso3_validator],
+        _("ISO 3166 alpha-3"),
+        max_length=3,
+        blank=True,
+        validators=[iso3_validator],
         help_text=_("For nations: the ISO 3166-1 alpha-3 country code."),
     )
     version = models.PositiveIntegerField(default=1, editable=False)
@@ -72,9 +75,7 @@ class GdpFigure(models.Model):
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="gdp_figures")
     year = models.PositiveSmallIntegerField(_("year"), validators=[MinValueValidator(1990)])
-    amount_bn = models.DecimalField(
-        _("GDP (billions)"), max_digits=14, decimal_places=3, validators=[MinValueValidator(0)]
-    )
+    amount_bn = models.DecimalField(_("GDP (billions)"), max_digits=14, decimal_places=3, validators=[MinValueValidator(0)])
     currency = models.CharField(_("currency"), max_length=3, default="USD")
     source = models.CharField(_("source"), max_length=300)
     ledgered = True

@@ -30,7 +30,13 @@ def create_organization(*, actor: Actor, code: str, name: str, kind: str, iso3: 
 
 
 def create_user(
-    *, actor: Actor, username: str, password: str, email: str = "", full_name: str = "", staff: bool = False,
+    *,
+    actor: Actor,
+    username: str,
+    password: str,
+    email: str = "",
+    full_name: str = "",
+    staff: bool = False,
     superuser: bool = False,
 ) -> object:
     """A sign-in account; what it may do comes from its memberships. Staff may also read the admin pages.
@@ -38,8 +44,9 @@ def create_user(
     with transaction.atomic():
         require_role(actor, Role.ADMIN, kinds=HQ_ONLY, doing=_("Adding a user"))
         first, _space, last = full_name.partition(" ")
-        user = get_user_model()(username=username, email=email, first_name=first, last_name=last,
-                                is_staff=staff or superuser, is_superuser=superuser)
+        user = get_user_model()(
+            username=username, email=email, first_name=first, last_name=last, is_staff=staff or superuser, is_superuser=superuser
+        )
         _check_password(password, user)
         user.set_password(password)
         return services.create_record(actor=actor, obj=user)
@@ -66,8 +73,9 @@ def set_password(*, actor: Actor, user_id: int, password: str) -> object:
             require_role(actor, Role.ADMIN, kinds=HQ_ONLY, doing=_("Changing someone else's password"))
         user = _locked_user(user_id)
         _check_password(password, user)
-        return services.update_record(actor=actor, obj=user, changes={"password": make_password(password)},
-                                      expected_version=None, action="set-password")
+        return services.update_record(
+            actor=actor, obj=user, changes={"password": make_password(password)}, expected_version=None, action="set-password"
+        )
 
 
 def record_rehashed_password(*, user) -> None:
@@ -75,8 +83,9 @@ def record_rehashed_password(*, user) -> None:
     upgrade). Nobody changed the password, but the row did change: the ledger says so, so verify accepts it."""
     with transaction.atomic():
         recorded = last_recorded(user)
-        record_change(actor=Actor.system("sign-in"), action="rehash-password", obj=user, before=recorded,
-                      after=snapshot(user, recorded))
+        record_change(
+            actor=Actor.system("sign-in"), action="rehash-password", obj=user, before=recorded, after=snapshot(user, recorded)
+        )
 
 
 ACCOUNT_FLAGS = ("is_active", "is_staff", "is_superuser")
@@ -108,9 +117,7 @@ def set_membership(*, actor: Actor, user_id: int, organization_id: int, role: st
         _require_member_admin(actor, organization)
         membership = Membership.objects.select_for_update().filter(user_id=user_id, organization=organization).first()
         if membership is None:
-            return services.create_record(
-                actor=actor, obj=Membership(user_id=user_id, organization=organization, role=role)
-            )
+            return services.create_record(actor=actor, obj=Membership(user_id=user_id, organization=organization, role=role))
         return services.update_record(actor=actor, obj=membership, changes={"role": role}, expected_version=None)
 
 
@@ -144,8 +151,14 @@ def issue_token(*, actor: Actor, user_id: int, organization_id: int, name: str, 
             raise Invalid({"days": [_("A token lives from 1 to 366 days.")]})
         prefix = secrets.token_hex(6)
         secret = f"{TOKEN_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
-        token = ApiToken(user_id=user_id, organization_id=organization_id, name=name, prefix=prefix,
-                         key_hash=hash_token(secret), expires_at=timezone.now() + dt.timedelta(days=days))
+        token = ApiToken(
+            user_id=user_id,
+            organization_id=organization_id,
+            name=name,
+            prefix=prefix,
+            key_hash=hash_token(secret),
+            expires_at=timezone.now() + dt.timedelta(days=days),
+        )
         return services.create_record(actor=actor, obj=token, action="issue-token"), secret
 
 
@@ -157,8 +170,9 @@ def revoke_token(*, actor: Actor, token_id: int) -> ApiToken:
         if not (actor.is_system or (actor.user is not None and actor.user.pk == token.user_id)):
             require_role(actor, Role.ADMIN, kinds=HQ_ONLY, doing=_("Revoking someone else's token"))
         if token.revoked_at is None:
-            services.update_record(actor=actor, obj=token, changes={"revoked_at": timezone.now()},
-                                   expected_version=None, action="revoke-token")
+            services.update_record(
+                actor=actor, obj=token, changes={"revoked_at": timezone.now()}, expected_version=None, action="revoke-token"
+            )
         return token
 
 

@@ -1,4 +1,3 @@
-
 import datetime as dt
 from decimal import Decimal
 
@@ -92,7 +91,9 @@ class PledgeChange(Schema):
     value_eur: Decimal | None = Field(None, ge=0, max_digits=16, decimal_places=2)
     valuation_basis: ValuationBasis | None = None
     end_use_restrictions: str | None = None
-    allowed_destinations: list[str] | None = Field(None, description="A donor's condition: only to these destinations (empty: anywhere)")
+    allowed_destinations: list[str] | None = Field(
+        None, description="A donor's condition: only to these destinations (empty: anywhere)"
+    )
     retransfer_requires_consent: bool | None = None
     reference: str | None = Field(None, max_length=80)
     notes: str | None = None
@@ -108,8 +109,11 @@ class PledgeCreate(PledgeChange):
 class StepIn(Schema):
     model_config = ConfigDict(extra="forbid")
     quantity_delivered: int | None = Field(None, ge=1, description="For the deliver step: the quantity that arrived")
-    reason: str | None = Field(None, max_length=REASON_MAX_LENGTH,
-                               description="For the withdraw and expire steps (required there): why; kept in the ledger")
+    reason: str | None = Field(
+        None,
+        max_length=REASON_MAX_LENGTH,
+        description="For the withdraw and expire steps (required there): why; kept in the ledger",
+    )
 
 
 class PledgeFilters(Schema):
@@ -118,7 +122,9 @@ class PledgeFilters(Schema):
     donor: str | None = Field(None, description="Donor organization code; one that names no donor is a 422")
     area: str | None = Field(None, description="Capability area code; an unknown one is a 422")
     marking: Marking | None = None
-    overdue: bool | None = Field(None, description="True: pledges past their availability date and not shipped; False: the others")
+    overdue: bool | None = Field(
+        None, description="True: pledges past their availability date and not shipped; False: the others"
+    )
     sort: sort_type(PLEDGES) | None = Field(None, description="Prefix - to reverse")
 
 
@@ -135,7 +141,9 @@ def _fields(actor, data: Schema) -> dict:
 
 
 def _visible(actor, pledge_id: int) -> Pledge:
-    return get_visible(Pledge.objects.select_related("owner", "item_type").prefetch_related("sources__added_by"), actor, pk=pledge_id)
+    return get_visible(
+        Pledge.objects.select_related("owner", "item_type").prefetch_related("sources__added_by"), actor, pk=pledge_id
+    )
 
 
 @router.get("/pledges", response=list[PledgeOut], summary="List pledges (the pages' filters)")
@@ -150,6 +158,7 @@ def create_pledge(request, data: PledgeCreate):
         sources = [source.model_dump() for source in data.sources]
         pledge = services.create_pledge(actor=request.actor, fields=_fields(request.actor, data), sources=sources)
         return created(PledgeOut, _visible(request.actor, pledge.pk), f"/api/v1/pledges/{pledge.pk}")
+
     return idempotent(request, scope_of(request.actor), create)
 
 
@@ -163,8 +172,9 @@ def get_pledge(request, pledge_id: int, response: HttpResponse):
 @router.patch("/pledges/{pledge_id}", response=PledgeOut, summary="Change an announced or offered pledge (If-Match required)")
 def update_pledge(request, pledge_id: int, data: PledgeChange, response: HttpResponse):
     _visible(request.actor, pledge_id)
-    pledge = services.update_pledge(actor=request.actor, pledge_id=pledge_id, expected_version=expected_version(request),
-                                    changes=_fields(request.actor, data))
+    pledge = services.update_pledge(
+        actor=request.actor, pledge_id=pledge_id, expected_version=expected_version(request), changes=_fields(request.actor, data)
+    )
     with_etag(response, pledge.version)
     return _visible(request.actor, pledge.pk)
 
@@ -172,18 +182,28 @@ def update_pledge(request, pledge_id: int, data: PledgeChange, response: HttpRes
 @router.put("/pledges/{pledge_id}/marking", response=PledgeOut, summary="Change who may see a pledge (If-Match required)")
 def mark_pledge(request, pledge_id: int, data: MarkingChange, response: HttpResponse):
     _visible(request.actor, pledge_id)
-    pledge = services.update_pledge(actor=request.actor, pledge_id=pledge_id, expected_version=expected_version(request),
-                                    changes={"marking": data.marking})
+    pledge = services.update_pledge(
+        actor=request.actor, pledge_id=pledge_id, expected_version=expected_version(request), changes={"marking": data.marking}
+    )
     with_etag(response, pledge.version)
     return _visible(request.actor, pledge.pk)
 
 
-@router.post("/pledges/{pledge_id}/steps/{step}", response=PledgeOut,
-             summary="Move a pledge along its lifecycle: offer, accept, allocate, ship, deliver, hand_over, withdraw, expire")
+@router.post(
+    "/pledges/{pledge_id}/steps/{step}",
+    response=PledgeOut,
+    summary="Move a pledge along its lifecycle: offer, accept, allocate, ship, deliver, hand_over, withdraw, expire",
+)
 def advance_pledge(request, pledge_id: int, step: str, data: StepIn, response: HttpResponse):
     _visible(request.actor, pledge_id)
-    pledge = services.advance_pledge(actor=request.actor, pledge_id=pledge_id, step=step, expected_version=expected_version(request),
-                                     quantity_delivered=data.quantity_delivered, reason=data.reason)
+    pledge = services.advance_pledge(
+        actor=request.actor,
+        pledge_id=pledge_id,
+        step=step,
+        expected_version=expected_version(request),
+        quantity_delivered=data.quantity_delivered,
+        reason=data.reason,
+    )
     with_etag(response, pledge.version)
     return _visible(request.actor, pledge.pk)
 
@@ -207,16 +227,23 @@ def add_source(request, pledge_id: int, data: SourceIn):
     def create():
         source = services.add_pledge_source(actor=request.actor, pledge_id=pledge_id, fields=data.model_dump())
         return created(SourceOut, source, f"/api/v1/pledges/{pledge_id}/sources")
+
     return idempotent(request, scope_of(request.actor), create)
 
 
 class SourceRemoval(Schema):
-    reason: str | None = Field(None, max_length=REASON_MAX_LENGTH,
-                               description="Why (required of coordination staff removing a source another organization added); kept in the ledger")
+    reason: str | None = Field(
+        None,
+        max_length=REASON_MAX_LENGTH,
+        description="Why (required of coordination staff removing a source another organization added); kept in the ledger",
+    )
 
 
-@router.delete("/sources/{source_id}", response={204: None},
-               summary="Remove a source: the organization that added it, or coordination staff with a reason (a pledge keeps at least one)")
+@router.delete(
+    "/sources/{source_id}",
+    response={204: None},
+    summary="Remove a source: the organization that added it, or coordination staff with a reason (a pledge keeps at least one)",
+)
 def delete_source(request, source_id: int, removal: Query[SourceRemoval]):
     get_visible(PledgeSource.objects.all(), request.actor, pk=source_id)
     services.delete_pledge_source(actor=request.actor, source_id=source_id, reason=removal.reason)

@@ -18,6 +18,7 @@ def _source_value(attribute: str):
     def value(pledge: Pledge) -> Any:
         source = _first_source(pledge)
         return getattr(source, attribute) if source is not None else ""
+
     return value
 
 
@@ -46,12 +47,24 @@ class PledgeExporter(exports.Exporter):
         exports.ExportColumn("quantity_delivered", lambda o: o.quantity_delivered),
     )
 
-    hxl = {"donor": "#org+donor+code", "item_type": "#item+code", "quantity": "#indicator+num+pledged",
-           "available_from": "#date+available", "value_eur": "#value+eur", "valuation_basis": "#meta+valuation",
-           "end_use_restrictions": "#description+restrictions", "allowed_destinations": "#loc+allowed",
-           "reference": "#activity+code", "notes": "#description", "marking": "#meta+marking", "source_url": "#meta+url",
-           "source_document": "#meta+source", "source_date": "#date+source", "state": "#status",
-           "quantity_delivered": "#indicator+num+delivered"}
+    hxl = {
+        "donor": "#org+donor+code",
+        "item_type": "#item+code",
+        "quantity": "#indicator+num+pledged",
+        "available_from": "#date+available",
+        "value_eur": "#value+eur",
+        "valuation_basis": "#meta+valuation",
+        "end_use_restrictions": "#description+restrictions",
+        "allowed_destinations": "#loc+allowed",
+        "reference": "#activity+code",
+        "notes": "#description",
+        "marking": "#meta+marking",
+        "source_url": "#meta+url",
+        "source_document": "#meta+source",
+        "source_date": "#date+source",
+        "state": "#status",
+        "quantity_delivered": "#indicator+num+delivered",
+    }
 
     def queryset(self, actor):
         return (

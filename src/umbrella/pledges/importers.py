@@ -21,19 +21,41 @@ from umbrella.pledges import services
 from umbrella.pledges.models import Pledge, SourceKind
 
 PLEDGE_COLUMNS = (
-    "item_type", "quantity", "available_from", "value_eur", "valuation_basis", "end_use_restrictions", "allowed_destinations",
-    "retransfer_requires_consent", "reference", "notes", "marking",
+    "item_type",
+    "quantity",
+    "available_from",
+    "value_eur",
+    "valuation_basis",
+    "end_use_restrictions",
+    "allowed_destinations",
+    "retransfer_requires_consent",
+    "reference",
+    "notes",
+    "marking",
 )
-SOURCE_COLUMNS = {"source_kind": "kind", "source_url": "url", "source_document": "document_reference",
-                  "source_date": "date", "source_note": "note"}
+SOURCE_COLUMNS = {
+    "source_kind": "kind",
+    "source_url": "url",
+    "source_document": "document_reference",
+    "source_date": "date",
+    "source_note": "note",
+}
 
 
 @imports.register
 class PledgeImporter(imports.Importer):
     organization_kinds = frozenset({OrganizationKind.DONOR})
-    example = {"item_type": "AMM-155-M795", "quantity": "1000", "available_from": "2026-03-01", "value_eur": "3500000",
-               "reference": "PKG-2026-01", "marking": "coordination", "source_kind": "official",
-               "source_url": "https://example.org/announcement", "source_date": "2026-01-15"}
+    example = {
+        "item_type": "AMM-155-M795",
+        "quantity": "1000",
+        "available_from": "2026-03-01",
+        "value_eur": "3500000",
+        "reference": "PKG-2026-01",
+        "marking": "coordination",
+        "source_kind": "official",
+        "source_url": "https://example.org/announcement",
+        "source_date": "2026-01-15",
+    }
     kind = "pledges"
     label = gettext_lazy("Pledges")
     columns = (
@@ -61,7 +83,14 @@ class PledgeImporter(imports.Importer):
         donor = values.pop("donor", None)
         own_code = context.actor.organization.code if context.actor.organization else None
         if donor and donor != own_code:
-            raise Invalid({"owner": [_("You import pledges of %(own)s only, not of %(donor)s.") % {"own": own_code or _("no organization"), "donor": donor}]})
+            raise Invalid(
+                {
+                    "owner": [
+                        _("You import pledges of %(own)s only, not of %(donor)s.")
+                        % {"own": own_code or _("no organization"), "donor": donor}
+                    ]
+                }
+            )
         source = {SOURCE_COLUMNS[name]: values.pop(name) for name in list(values) if name in SOURCE_COLUMNS}
         fields = imports.pick(values, PLEDGE_COLUMNS)
         return services.create_pledge(actor=context.actor, fields=fields, sources=[source])

@@ -66,7 +66,10 @@ class Pledge(OwnedModel):
     quantity_delivered = models.PositiveIntegerField(_("quantity delivered"), default=0, editable=False)
     available_from = models.DateField(_("available from"))
     value_eur = models.DecimalField(
-        _("value (EUR)"), max_digits=16, decimal_places=2, validators=[MinValueValidator(0)],
+        _("value (EUR)"),
+        max_digits=16,
+        decimal_places=2,
+        validators=[MinValueValidator(0)],
         help_text=_("Total value of the pledge on the valuation basis."),
     )
     valuation_basis = models.CharField(
@@ -74,14 +77,17 @@ class Pledge(OwnedModel):
     )
     end_use_restrictions = models.TextField(_("end-use restrictions"), blank=True)
     allowed_destinations = models.TextField(
-        _("only to these destinations"), blank=True,
+        _("only to these destinations"),
+        blank=True,
         help_text=_("A donor's condition: one destination per line (or separated by ';'). Empty means anywhere."),
     )
     retransfer_requires_consent = models.BooleanField(_("re-transfer needs the donor's consent"), default=True)
     state = models.CharField(_("state"), max_length=12, choices=PledgeState.choices, default=S.ANNOUNCED, editable=False)
     reference = models.CharField(_("donor reference"), max_length=80, blank=True)
     notes = models.TextField(_("notes"), blank=True)
-    closing_reason = models.CharField(_("reason for withdrawal or expiry"), max_length=REASON_MAX_LENGTH, blank=True, editable=False)
+    closing_reason = models.CharField(
+        _("reason for withdrawal or expiry"), max_length=REASON_MAX_LENGTH, blank=True, editable=False
+    )
 
     class Meta:
         ordering = ["-available_from", "id"]
@@ -124,7 +130,12 @@ class PledgeSource(models.Model):
 
     pledge = models.ForeignKey(Pledge, on_delete=models.CASCADE, related_name="sources", verbose_name=_("pledge"))
     added_by = models.ForeignKey(
-        "orgs.Organization", null=True, on_delete=models.PROTECT, related_name="+", editable=False, verbose_name=_("added by"),
+        "orgs.Organization",
+        null=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        editable=False,
+        verbose_name=_("added by"),
         help_text=_("The organization that added the source (empty: the system)."),
     )
     kind = models.CharField(_("kind"), max_length=20, choices=SourceKind.choices)

@@ -22,8 +22,13 @@ def overdue(actor: Actor) -> Q:
 
 def pledged_by_donor(actor: Actor) -> dict[int, dict]:
     """Per donor organization (by id): how many of its live pledges the actor may see, and their value."""
-    rows = (Pledge.objects.visible_to(actor).exclude(state__in=[PledgeState.WITHDRAWN, PledgeState.EXPIRED]).order_by()
-            .values("owner").annotate(n=Count("pk"), value=Sum("value_eur")))
+    rows = (
+        Pledge.objects.visible_to(actor)
+        .exclude(state__in=[PledgeState.WITHDRAWN, PledgeState.EXPIRED])
+        .order_by()
+        .values("owner")
+        .annotate(n=Count("pk"), value=Sum("value_eur"))
+    )
     return {row["owner"]: row for row in rows}
 
 
@@ -34,7 +39,11 @@ def _donor_choices(actor) -> list[tuple[str, str]]:
 
 def pledges(actor: Actor) -> QuerySet[Pledge]:
     """The pledges the actor may see, with what the list shows of each and the sources the API adds (page and API alike)."""
-    return Pledge.objects.visible_to(actor).select_related("owner", "item_type__capability_area").prefetch_related("sources__added_by")
+    return (
+        Pledge.objects.visible_to(actor)
+        .select_related("owner", "item_type__capability_area")
+        .prefetch_related("sources__added_by")
+    )
 
 
 PLEDGES = Listing(
@@ -45,13 +54,21 @@ PLEDGES = Listing(
         Column(gettext_lazy("Available from"), lambda o: o.available_from, sort="available_from"),
         Column(gettext_lazy("Delivered"), lambda o: o.quantity_delivered, sort="quantity_delivered", numeric=True),
         Column(gettext_lazy("Value"), lambda o: format_eur(o.value_eur), sort="value_eur", numeric=True),
-        Column(gettext_lazy("Capability area"), lambda o: o.item_type.capability_area.label, sort="item_type__capability_area__order"),
+        Column(
+            gettext_lazy("Capability area"), lambda o: o.item_type.capability_area.label, sort="item_type__capability_area__order"
+        ),
         Column(gettext_lazy("Marking"), lambda o: o.get_marking_display(), sort="marking"),
     ),
     filters=(
         Filter("state", gettext_lazy("State"), "state", lambda actor: PledgeState.choices),
-        Filter("donor", gettext_lazy("Donor"), "owner__code", _donor_choices, known=donor_codes,
-               unknown=gettext_lazy("No such donor: %(value)s.")),
+        Filter(
+            "donor",
+            gettext_lazy("Donor"),
+            "owner__code",
+            _donor_choices,
+            known=donor_codes,
+            unknown=gettext_lazy("No such donor: %(value)s."),
+        ),
         Filter("area", gettext_lazy("Capability area"), "item_type__capability_area__code", lambda actor: area_choices()),
         Filter("marking", gettext_lazy("Marking"), "marking", lambda actor: Marking.choices),
         flag_filter("overdue", gettext_lazy("Past availability, not shipped"), overdue),

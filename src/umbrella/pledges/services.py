@@ -34,10 +34,21 @@ from umbrella.pledges.models import (
 from umbrella.pledges.signals import pledge_closed
 
 DONORS = frozenset({OrganizationKind.DONOR})
-PLEDGE_FIELDS = frozenset({
-    "item_type", "quantity", "available_from", "value_eur", "valuation_basis", "end_use_restrictions", "allowed_destinations",
-    "retransfer_requires_consent", "reference", "notes", "marking",
-})
+PLEDGE_FIELDS = frozenset(
+    {
+        "item_type",
+        "quantity",
+        "available_from",
+        "value_eur",
+        "valuation_basis",
+        "end_use_restrictions",
+        "allowed_destinations",
+        "retransfer_requires_consent",
+        "reference",
+        "notes",
+        "marking",
+    }
+)
 SOURCE_FIELDS = frozenset({"kind", "url", "document_reference", "date", "note"})
 OWNER = "owner"
 STEP_PARTY: dict[str, tuple[str | frozenset[str], str]] = {
@@ -76,8 +87,14 @@ def given_reason(reason: str | None, *, required: bool) -> str:
     if required and not text:
         raise Invalid({"reason": [_("Give a reason; it is kept in the ledger.")]})
     if len(text) > REASON_MAX_LENGTH:
-        raise Invalid({"reason": [_("Keep the reason within %(limit)s characters (it has %(length)s).")
-                                  % {"limit": REASON_MAX_LENGTH, "length": len(text)}]})
+        raise Invalid(
+            {
+                "reason": [
+                    _("Keep the reason within %(limit)s characters (it has %(length)s).")
+                    % {"limit": REASON_MAX_LENGTH, "length": len(text)}
+                ]
+            }
+        )
     if "\x00" in text:
         raise Invalid({"reason": [_("Text must not contain NUL characters.")]})
     return text
@@ -108,7 +125,9 @@ def require_donor_editor(actor: Actor) -> None:
 def require_pledge_editor(actor: Actor, pledge: Pledge) -> None:
     require_owner(actor, pledge, Role.EDITOR, doing=_("Editing a pledge"))
     if pledge.state not in EDITABLE_STATES:
-        raise InvalidTransition(_("A pledge that is %(state)s can no longer be edited.") % {"state": pledge.get_state_display()}, state=pledge.state)
+        raise InvalidTransition(
+            _("A pledge that is %(state)s can no longer be edited.") % {"state": pledge.get_state_display()}, state=pledge.state
+        )
 
 
 def update_pledge(*, actor: Actor, pledge_id: int, expected_version: int, changes: Mapping[str, Any]) -> Pledge:
@@ -142,12 +161,16 @@ def require_step_party(actor: Actor, pledge: Pledge, step: str) -> None:
 
 
 def _taken_by_matching(step: str) -> InvalidTransition:
-    return InvalidTransition(_("A pledge is allocated by approving a match run, and released when its allocations are."), step=step)
+    return InvalidTransition(
+        _("A pledge is allocated by approving a match run, and released when its allocations are."), step=step
+    )
 
 
 def _lifecycle_step(actor: Actor, pledge: Pledge, step: str):
     """The step from the pledge's state; a refusal names the steps this actor could take instead."""
-    return PLEDGE_LIFECYCLE.step(step, pledge, may=lambda name: name not in ALLOCATION_STEPS and allowed(require_step_party, actor, pledge, name))
+    return PLEDGE_LIFECYCLE.step(
+        step, pledge, may=lambda name: name not in ALLOCATION_STEPS and allowed(require_step_party, actor, pledge, name)
+    )
 
 
 def require_step(actor: Actor, pledge: Pledge, step: str) -> None:
@@ -159,15 +182,26 @@ def require_step(actor: Actor, pledge: Pledge, step: str) -> None:
 
 
 def advance_pledge(
-    *, actor: Actor, pledge_id: int, step: str, expected_version: int, quantity_delivered: int | None = None,
+    *,
+    actor: Actor,
+    pledge_id: int,
+    step: str,
+    expected_version: int,
+    quantity_delivered: int | None = None,
     reason: str | None = None,
 ) -> Pledge:
     """Move a pledge one step along its lifecycle. `deliver` records the quantity that arrived; `withdraw` and
     `expire` need a reason, and release the pledge's allocations in the same transaction."""
     if step in ALLOCATION_STEPS:
         raise _taken_by_matching(step)
-    return _advance(actor=actor, pledge_id=pledge_id, step=step, expected_version=expected_version,
-                    quantity_delivered=quantity_delivered, reason=reason)
+    return _advance(
+        actor=actor,
+        pledge_id=pledge_id,
+        step=step,
+        expected_version=expected_version,
+        quantity_delivered=quantity_delivered,
+        reason=reason,
+    )
 
 
 def record_allocation_step(*, actor: Actor, pledge_id: int, step: str) -> Pledge:
@@ -179,8 +213,15 @@ def record_allocation_step(*, actor: Actor, pledge_id: int, step: str) -> Pledge
     return _advance(actor=actor, pledge_id=pledge_id, step=step, expected_version=pledge.version)
 
 
-def _advance(*, actor: Actor, pledge_id: int, step: str, expected_version: int, quantity_delivered: int | None = None,
-             reason: str | None = None) -> Pledge:
+def _advance(
+    *,
+    actor: Actor,
+    pledge_id: int,
+    step: str,
+    expected_version: int,
+    quantity_delivered: int | None = None,
+    reason: str | None = None,
+) -> Pledge:
     with transaction.atomic():
         pledge = _locked_pledge(actor, pledge_id)
         target = _lifecycle_step(actor, pledge, step).target
@@ -243,8 +284,11 @@ def require_source_remover(actor: Actor, source: PledgeSource) -> None:
         require_role(actor, Role.EDITOR, kinds=COORDINATORS, doing=_("Removing a source"))
         return
     require_role(actor, Role.EDITOR, doing=_("Removing a source"))
-    raise deny(actor, _("Removing a source is done by the organization that added it, or by coordination staff."),
-               added_by=source.added_by_id)
+    raise deny(
+        actor,
+        _("Removing a source is done by the organization that added it, or by coordination staff."),
+        added_by=source.added_by_id,
+    )
 
 
 def source_removal_needs_reason(actor: Actor, source: PledgeSource) -> bool:
@@ -262,5 +306,7 @@ def delete_pledge_source(*, actor: Actor, source_id: int, reason: str | None = N
         if source.pledge.sources.count() <= 1:
             raise Conflict(_("A pledge keeps at least one source; add another before removing this one."))
         if kept_reason:
-            source = services.update_record(actor=actor, obj=source, changes={"removal_reason": kept_reason}, expected_version=None)
+            source = services.update_record(
+                actor=actor, obj=source, changes={"removal_reason": kept_reason}, expected_version=None
+            )
         services.delete_record(actor=actor, obj=source, expected_version=None)

@@ -27,7 +27,9 @@ ARRIVAL_STEPS = frozenset({"deliver", "hand_over"})
 STEP_QUESTIONS = {
     "accept": gettext_lazy("Accept %(pledge)s for matching? An accepted pledge is offered to every match run."),
     "withdraw": gettext_lazy("Withdraw %(pledge)s? It cannot be offered again, and whatever was allocated from it is released."),
-    "expire": gettext_lazy("Mark %(pledge)s as expired? It cannot be offered again, and whatever was allocated from it is released."),
+    "expire": gettext_lazy(
+        "Mark %(pledge)s as expired? It cannot be offered again, and whatever was allocated from it is released."
+    ),
     "deliver": gettext_lazy("Confirm that %(pledge)s arrived? Say how many arrived."),
     "hand_over": gettext_lazy("Confirm the handover of %(pledge)s? Title passes to the recipient."),
 }
@@ -36,8 +38,19 @@ STEP_QUESTIONS = {
 class PledgeForm(ActorForm):
     class Meta:
         model = Pledge
-        fields = ["item_type", "quantity", "available_from", "value_eur", "valuation_basis", "end_use_restrictions",
-                  "allowed_destinations", "retransfer_requires_consent", "reference", "notes", "marking"]
+        fields = [
+            "item_type",
+            "quantity",
+            "available_from",
+            "value_eur",
+            "valuation_basis",
+            "end_use_restrictions",
+            "allowed_destinations",
+            "retransfer_requires_consent",
+            "reference",
+            "notes",
+            "marking",
+        ]
         widgets = {"available_from": forms.DateInput(attrs={"type": "date"})}
 
     def __init__(self, *args, **kwargs):
@@ -59,10 +72,14 @@ class SourceForm(ActorForm):
 def reason_field(required: bool, pledge: Pledge) -> forms.CharField:
     """A reason is kept in the ledger and read with the pledge, so the field says by whom before it is written."""
     readers = Marking(pledge.marking).label
-    return forms.CharField(label=gettext_lazy("Reason"), max_length=REASON_MAX_LENGTH, required=required,
-                           widget=forms.Textarea(attrs={"rows": 3}),
-                           help_text=_("Kept in the ledger, and shown with the pledge to everyone it is released to: %(readers)s.")
-                           % {"readers": readers})
+    return forms.CharField(
+        label=gettext_lazy("Reason"),
+        max_length=REASON_MAX_LENGTH,
+        required=required,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Kept in the ledger, and shown with the pledge to everyone it is released to: %(readers)s.")
+        % {"readers": readers},
+    )
 
 
 class StepForm(ServiceForm):
@@ -72,14 +89,16 @@ class StepForm(ServiceForm):
         super().__init__(*args, **kwargs)
         if step == "deliver":
             self.fields["quantity_delivered"] = forms.IntegerField(
-                label=gettext_lazy("Quantity delivered"), min_value=1, max_value=pledge.quantity, initial=pledge.quantity)
+                label=gettext_lazy("Quantity delivered"), min_value=1, max_value=pledge.quantity, initial=pledge.quantity
+            )
         if step in CLOSING_STEPS:
             self.fields["reason"] = reason_field(required=True, pledge=pledge)
         if step in ARRIVAL_STEPS and timezone.localdate() < pledge.available_from:
             self.fields["before_availability"] = forms.BooleanField(
                 label=_("Yes, before the availability date (%(date)s)") % {"date": date_format(pledge.available_from)},
                 help_text=gettext_lazy("The pledge is not available until then; confirm that it arrived early all the same."),
-                error_messages={"required": gettext_lazy("Tick this to confirm it happened before the availability date.")})
+                error_messages={"required": gettext_lazy("Tick this to confirm it happened before the availability date.")},
+            )
 
     def service_arguments(self) -> dict:
         """What the service takes: the early-arrival confirmation is the page's question, not the service's."""
@@ -96,8 +115,13 @@ def pledge_list(request: HttpRequest) -> HttpResponse:
     queryset = pledges(request.actor)
     may_create = allowed(services.require_donor_editor, request.actor)
     return list_or_export(
-        request, PLEDGES, queryset, title=_("Pledges"), export_kind="pledges",
-        create_url=reverse("pledge-new") if may_create else None, create_label=_("New pledge"),
+        request,
+        PLEDGES,
+        queryset,
+        title=_("Pledges"),
+        export_kind="pledges",
+        create_url=reverse("pledge-new") if may_create else None,
+        create_label=_("New pledge"),
         empty=_("No pledges yet."),
     )
 
@@ -115,24 +139,34 @@ def pledge_detail(request: HttpRequest, pk: int) -> HttpResponse:
     pledge = get_visible(Pledge.objects.select_related("owner", "item_type"), request.actor, pk=pk)
     owner_editor = allowed(require_owner, request.actor, pledge, Role.EDITOR, doing="")
     page = DetailPage(
-        title=str(pledge), obj=pledge,
+        title=str(pledge),
+        obj=pledge,
         fields=[
-            (_("Donor"), pledge.owner.name), (_("Item type"), str(pledge.item_type)), (_("State"), pledge.get_state_display()),
-            (_("Quantity pledged"), pledge.quantity), (_("Quantity delivered"), pledge.quantity_delivered),
+            (_("Donor"), pledge.owner.name),
+            (_("Item type"), str(pledge.item_type)),
+            (_("State"), pledge.get_state_display()),
+            (_("Quantity pledged"), pledge.quantity),
+            (_("Quantity delivered"), pledge.quantity_delivered),
             (_("Available from"), pledge.available_from),
             (_("Value"), f"{format_eur(pledge.value_eur)} ({pledge.get_valuation_basis_display()})"),
             (_("End-use restrictions"), pledge.end_use_restrictions),
             (_("Only to these destinations"), "; ".join(pledge.destination_list) or _("anywhere")),
             (_("Re-transfer needs consent"), _("yes") if pledge.retransfer_requires_consent else _("no")),
-            (_("Donor reference"), pledge.reference), (_("Notes"), pledge.notes),
+            (_("Donor reference"), pledge.reference),
+            (_("Notes"), pledge.notes),
             *([(_("Reason for withdrawal or expiry"), pledge.closing_reason)] if pledge.closing_reason else []),
-            (_("Marking"), pledge.get_marking_display()), (_("Version"), pledge.version),
+            (_("Marking"), pledge.get_marking_display()),
+            (_("Version"), pledge.version),
         ],
-        history=history_rows(pledge), actions=_actions(request, pledge),
+        history=history_rows(pledge),
+        actions=_actions(request, pledge),
         extra={
-            "sources": [(source, allowed(services.require_source_remover, request.actor, source))
-                        for source in pledge.sources.select_related("added_by")],
-            "allocations": pledge.allocations.visible_to(request.actor).filter(state="active")
+            "sources": [
+                (source, allowed(services.require_source_remover, request.actor, source))
+                for source in pledge.sources.select_related("added_by")
+            ],
+            "allocations": pledge.allocations.visible_to(request.actor)
+            .filter(state="active")
             .select_related("pledge__owner", "pledge__item_type", "requirement__item_type"),
             "editable": allowed(services.require_pledge_editor, request.actor, pledge),
             "deletable": owner_editor and pledge.state == PledgeState.ANNOUNCED,
@@ -152,7 +186,9 @@ def pledge_create(request: HttpRequest) -> HttpResponse:
         fields = {name: value for name, value in form.cleaned_data.items() if not (name == "value_eur" and value is None)}
         return services.create_pledge(actor=request.actor, fields=fields, sources=[source_form.cleaned_data])
 
-    page = FormPage(title=_("New pledge"), forms=[form, source_form], submit_label=_("Announce the pledge"), cancel_url=reverse("pledges"))
+    page = FormPage(
+        title=_("New pledge"), forms=[form, source_form], submit_label=_("Announce the pledge"), cancel_url=reverse("pledges")
+    )
     return submit(request, page, save, done=_("Pledge announced."))
 
 
@@ -161,10 +197,17 @@ def pledge_edit(request: HttpRequest, pk: int) -> HttpResponse:
     pledge = get_visible(Pledge.objects.all(), request.actor, pk=pk)
     services.require_pledge_editor(request.actor, pledge)
     form = PledgeForm(request.POST or None, instance=pledge, actor=request.actor, prefix="pledge")
-    page = FormPage(title=_("Edit pledge"), forms=[form], submit_label=_("Save"), cancel_url=pledge.get_absolute_url(), version=pledge.version)
-    return submit(request, page, lambda: services.update_pledge(
-        actor=request.actor, pledge_id=pk, expected_version=posted_version(request), changes=form.changed_values()),
-        done=_("Saved."))
+    page = FormPage(
+        title=_("Edit pledge"), forms=[form], submit_label=_("Save"), cancel_url=pledge.get_absolute_url(), version=pledge.version
+    )
+    return submit(
+        request,
+        page,
+        lambda: services.update_pledge(
+            actor=request.actor, pledge_id=pk, expected_version=posted_version(request), changes=form.changed_values()
+        ),
+        done=_("Saved."),
+    )
 
 
 @login_required
@@ -175,8 +218,13 @@ def pledge_delete(request: HttpRequest, pk: int) -> HttpResponse:
         services.delete_pledge(actor=request.actor, pledge_id=pk, expected_version=posted_version(request))
         messages.success(request, _("Pledge deleted."))
         return redirect("pledges")
-    page = ConfirmPage(title=_("Delete pledge"), question=_("Delete %(pledge)s? Only an announced pledge can be deleted.") % {"pledge": pledge},
-                       submit_label=_("Delete"), cancel_url=pledge.get_absolute_url(), version=pledge.version)
+    page = ConfirmPage(
+        title=_("Delete pledge"),
+        question=_("Delete %(pledge)s? Only an announced pledge can be deleted.") % {"pledge": pledge},
+        submit_label=_("Delete"),
+        cancel_url=pledge.get_absolute_url(),
+        version=pledge.version,
+    )
     return render(request, "ui/confirm_page.html", {"page": page})
 
 
@@ -188,12 +236,19 @@ def pledge_step(request: HttpRequest, pk: int, step: str) -> HttpResponse:
     form = StepForm(request.POST or None, pledge=pledge, step=step)
     label = PLEDGE_LIFECYCLE.steps[step].label
     question = STEP_QUESTIONS.get(step, gettext_lazy("%(pledge)s: %(step)s?")) % {"pledge": pledge, "step": label}
-    page = FormPage(title=f"{label}: {pledge}", forms=[form], submit_label=label, cancel_url=pledge.get_absolute_url(),
-                    version=pledge.version, intro=question)
+    page = FormPage(
+        title=f"{label}: {pledge}",
+        forms=[form],
+        submit_label=label,
+        cancel_url=pledge.get_absolute_url(),
+        version=pledge.version,
+        intro=question,
+    )
 
     def take_step() -> Pledge:
-        done = services.advance_pledge(actor=request.actor, pledge_id=pk, step=step, expected_version=posted_version(request),
-                                       **form.service_arguments())
+        done = services.advance_pledge(
+            actor=request.actor, pledge_id=pk, step=step, expected_version=posted_version(request), **form.service_arguments()
+        )
         messages.success(request, _("The pledge is now %(state)s.") % {"state": done.get_state_display()})
         return done
 
@@ -205,20 +260,45 @@ def source_create(request: HttpRequest, pk: int) -> HttpResponse:
     pledge = get_visible(Pledge.objects.select_related("item_type", "owner"), request.actor, pk=pk)
     services.require_source_keeper(request.actor, pledge)
     form = SourceForm(request.POST or None, actor=request.actor)
-    page = FormPage(title=_("Add a source to %(pledge)s") % {"pledge": pledge}, forms=[form], submit_label=_("Add"), cancel_url=pledge.get_absolute_url())
-    return submit(request, page, lambda: services.add_pledge_source(actor=request.actor, pledge_id=pk, fields=form.cleaned_data),
-                  done=_("Source added."), redirect_to=pledge.get_absolute_url())
+    page = FormPage(
+        title=_("Add a source to %(pledge)s") % {"pledge": pledge},
+        forms=[form],
+        submit_label=_("Add"),
+        cancel_url=pledge.get_absolute_url(),
+    )
+    return submit(
+        request,
+        page,
+        lambda: services.add_pledge_source(actor=request.actor, pledge_id=pk, fields=form.cleaned_data),
+        done=_("Source added."),
+        redirect_to=pledge.get_absolute_url(),
+    )
 
 
 @login_required
 def source_delete(request: HttpRequest, pk: int) -> HttpResponse:
-    source = get_visible(PledgeSource.objects.select_related("pledge__item_type", "pledge__owner", "added_by"), request.actor, pk=pk)
+    source = get_visible(
+        PledgeSource.objects.select_related("pledge__item_type", "pledge__owner", "added_by"), request.actor, pk=pk
+    )
     services.require_source_remover(request.actor, source)
     reason_required = services.source_removal_needs_reason(request.actor, source)
     form = SourceRemovalForm(request.POST or None, reason_required=reason_required, pledge=source.pledge)
-    question = (_("Remove this source, added by %(organization)s? Say why: the ledger keeps your reason.") if reason_required
-                else _("Remove this source from %(pledge)s?")) % {"organization": source.added_by or _("the system"), "pledge": source.pledge}
-    page = FormPage(title=_("Remove a source: %(source)s") % {"source": source}, forms=[form], submit_label=_("Remove"),
-                    cancel_url=source.pledge.get_absolute_url(), intro=question)
-    return submit(request, page, lambda: services.delete_pledge_source(actor=request.actor, source_id=pk, reason=form.cleaned_data["reason"]),
-                  done=_("Source removed."), redirect_to=source.pledge.get_absolute_url())
+    question = (
+        _("Remove this source, added by %(organization)s? Say why: the ledger keeps your reason.")
+        if reason_required
+        else _("Remove this source from %(pledge)s?")
+    ) % {"organization": source.added_by or _("the system"), "pledge": source.pledge}
+    page = FormPage(
+        title=_("Remove a source: %(source)s") % {"source": source},
+        forms=[form],
+        submit_label=_("Remove"),
+        cancel_url=source.pledge.get_absolute_url(),
+        intro=question,
+    )
+    return submit(
+        request,
+        page,
+        lambda: services.delete_pledge_source(actor=request.actor, source_id=pk, reason=form.cleaned_data["reason"]),
+        done=_("Source removed."),
+        redirect_to=source.pledge.get_absolute_url(),
+    )

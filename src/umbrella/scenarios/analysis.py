@@ -41,27 +41,48 @@ def _uncovered(before: Computed, after: Computed) -> list[dict]:
     out = []
     for requirement, outcome in zip(after.rows.requirements, after.explanation.requirements, strict=True):
         if outcome.covered < was.get(requirement.pk, 0.0) - EPSILON:
-            out.append({
-                "requirement": requirement.pk, "label": requirement_label(requirement), "priority": requirement.priority,
-                "area": requirement.item_type.capability_area.name, "quantity": requirement.quantity,
-                "covered_before": was[requirement.pk], "covered_after": outcome.covered, "status_after": outcome.status,
-                "reason": outcome.reason,
-                "reason_text": reason_text(outcome.reason, outcome.late_days, [requirement_label(after.rows.requirements[i]) for i in outcome.named]),
-            })
+            out.append(
+                {
+                    "requirement": requirement.pk,
+                    "label": requirement_label(requirement),
+                    "priority": requirement.priority,
+                    "area": requirement.item_type.capability_area.name,
+                    "quantity": requirement.quantity,
+                    "covered_before": was[requirement.pk],
+                    "covered_after": outcome.covered,
+                    "status_after": outcome.status,
+                    "reason": outcome.reason,
+                    "reason_text": reason_text(
+                        outcome.reason, outcome.late_days, [requirement_label(after.rows.requirements[i]) for i in outcome.named]
+                    ),
+                }
+            )
     return sorted(out, key=lambda u: (u["priority"], u["requirement"]))
 
 
 def _lost_by_year(actor: Actor, donors: list[str], as_of: dt.date) -> dict[int, dict[str, str]]:
     lost: dict[int, dict[str, Decimal]] = defaultdict(lambda: {"funding_eur": Decimal(0), "in_kind_eur": Decimal(0)})
-    funding = (Funding.objects.visible_to(actor).filter(owner__code__in=donors, state__in=NOT_DISBURSED, year__gte=as_of.year)
-               .values("year").annotate(total=Sum("value_eur")))
+    funding = (
+        Funding.objects.visible_to(actor)
+        .filter(owner__code__in=donors, state__in=NOT_DISBURSED, year__gte=as_of.year)
+        .values("year")
+        .annotate(total=Sum("value_eur"))
+    )
     for row in funding:
         lost[row["year"]]["funding_eur"] += Decimal(row["total"])
-    for pledge in Pledge.objects.visible_to(actor).filter(owner__code__in=donors, state__in=UNDELIVERED_STATES).only("value_eur", "available_from"):
+    for pledge in (
+        Pledge.objects.visible_to(actor)
+        .filter(owner__code__in=donors, state__in=UNDELIVERED_STATES)
+        .only("value_eur", "available_from")
+    ):
         lost[max(pledge.available_from.year, as_of.year)]["in_kind_eur"] += pledge.value_eur
-    return {year: {**{k: str(v.quantize(Decimal("0.01"))) for k, v in parts.items()},
-                   "total_eur": str((parts["funding_eur"] + parts["in_kind_eur"]).quantize(Decimal("0.01")))}
-            for year, parts in sorted(lost.items())}
+    return {
+        year: {
+            **{k: str(v.quantize(Decimal("0.01"))) for k, v in parts.items()},
+            "total_eur": str((parts["funding_eur"] + parts["in_kind_eur"]).quantize(Decimal("0.01"))),
+        }
+        for year, parts in sorted(lost.items())
+    }
 
 
 def _top_ups(actor: Actor, lost: dict[int, dict[str, str]], donors: list[str]) -> dict[int, list[dict]]:
@@ -75,8 +96,13 @@ def _top_ups(actor: Actor, lost: dict[int, dict[str, str]], donors: list[str]) -
             continue
         split = fairshare.targets(Decimal(parts["total_eur"]), participants)
         total_gdp = sum(p.gdp_eur for p in participants)
-        top_ups[year] = sorted(({"code": p.code, "name": p.name, "gdp_share": float(p.gdp_eur / total_gdp), "top_up_eur": str(split[p.code])}
-                                for p in participants), key=lambda t: -Decimal(t["top_up_eur"]))
+        top_ups[year] = sorted(
+            (
+                {"code": p.code, "name": p.name, "gdp_share": float(p.gdp_eur / total_gdp), "top_up_eur": str(split[p.code])}
+                for p in participants
+            ),
+            key=lambda t: -Decimal(t["top_up_eur"]),
+        )
     return top_ups
 
 
@@ -84,25 +110,38 @@ def analyse(*, actor: Actor, donors: list[str], as_of: dt.date) -> dict:
     known = set(Organization.objects.filter(code__in=donors).values_list("code", flat=True))
     unknown = sorted(set(donors) - known)
     if not donors or unknown:
-        message = _("No organization with the code %(codes)s.") % {"codes": ", ".join(unknown)} if unknown else _("Choose at least one donor.")
+        message = (
+            _("No organization with the code %(codes)s.") % {"codes": ", ".join(unknown)}
+            if unknown
+            else _("Choose at least one donor.")
+        )
         raise Invalid({"donors": [message]})
     requirement_list = latest_approved_list(actor)
     policy = Policy()
     before = compute(actor=actor, requirement_list=requirement_list, keep_approved=False, policy=policy)
-    after = compute(actor=actor, requirement_list=requirement_list, keep_approved=False, policy=policy, withdrawn_donors=frozenset(donors))
+    after = compute(
+        actor=actor, requirement_list=requirement_list, keep_approved=False, policy=policy, withdrawn_donors=frozenset(donors)
+    )
     uncovered = _uncovered(before, after)
     by_area: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for item in uncovered:
         by_area[item["area"]][str(item["priority"])] += 1
     lost = _lost_by_year(actor, donors, as_of)
     return {
-        "donors": sorted(donors), "as_of": as_of.isoformat(), "requirement_list": requirement_list.pk,
+        "donors": sorted(donors),
+        "as_of": as_of.isoformat(),
+        "requirement_list": requirement_list.pk,
         "requirement_list_label": str(requirement_list),
-        "coverage_points_before": round(before.coverage_points, 3), "coverage_points_after": round(after.coverage_points, 3),
+        "coverage_points_before": round(before.coverage_points, 3),
+        "coverage_points_after": round(after.coverage_points, 3),
         "points_available": round(float(before.points.sum()), 3),
         "pledges_dropped": before.rows.market.offers - after.rows.market.offers,
-        "allocations_dropped": len(before.rows.kept) + len(before.rows.replanned) - len(after.rows.kept) - len(after.rows.replanned),
-        "uncovered": uncovered, "uncovered_by_area_priority": {area: dict(counts) for area, counts in sorted(by_area.items())},
+        "allocations_dropped": len(before.rows.kept)
+        + len(before.rows.replanned)
+        - len(after.rows.kept)
+        - len(after.rows.replanned),
+        "uncovered": uncovered,
+        "uncovered_by_area_priority": {area: dict(counts) for area, counts in sorted(by_area.items())},
         "lost_by_year": {str(year): parts for year, parts in lost.items()},
         "top_ups": {str(year): rows for year, rows in _top_ups(actor, lost, donors).items()},
     }

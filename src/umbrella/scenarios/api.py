@@ -37,8 +37,10 @@ class ScenarioOut(Schema):
 
 
 class ScenarioDetailOut(ScenarioOut):
-    results: dict[str, Any] = Field(description="Uncovered requirements with reasons, coverage by area and priority, money lost and "
-                                                "top-ups by year, as computed when the scenario was saved")
+    results: dict[str, Any] = Field(
+        description="Uncovered requirements with reasons, coverage by area and priority, money lost and "
+        "top-ups by year, as computed when the scenario was saved"
+    )
 
 
 class ScenarioQuestion(Schema):
@@ -57,7 +59,9 @@ def list_scenarios(request):
     return scenarios(request.actor).order_by("-id")
 
 
-@router.post("/scenarios/preview", response=dict[str, Any], summary="Work out a scenario without saving anything (coordination editors)")
+@router.post(
+    "/scenarios/preview", response=dict[str, Any], summary="Work out a scenario without saving anything (coordination editors)"
+)
 def preview_scenario(request, data: ScenarioQuestion):
     return services.preview_scenario(actor=request.actor, donors=data.donors, as_of=data.as_of)
 

@@ -1,6 +1,5 @@
 """Saved withdrawal scenarios as CSV or XLSX: what the Scenarios page lists."""
 
-
 from umbrella.core import exports
 from umbrella.scenarios.models import WithdrawalScenario
 from umbrella.scenarios.queries import lost_total

@@ -26,10 +26,17 @@ def save_scenario(*, actor: Actor, name: str, donors: list[str], as_of: dt.date)
         raise Invalid({"name": [_("Give the scenario a name.")]})
     results = analyse(actor=actor, donors=donors, as_of=as_of)
     with transaction.atomic():
-        return services.create_record(actor=actor, obj=WithdrawalScenario(
-            owner=services.acting_organization(actor), name=name.strip(), donors=results["donors"], as_of=as_of,
-            requirement_list_id=results["requirement_list"], results=results,
-        ))
+        return services.create_record(
+            actor=actor,
+            obj=WithdrawalScenario(
+                owner=services.acting_organization(actor),
+                name=name.strip(),
+                donors=results["donors"],
+                as_of=as_of,
+                requirement_list_id=results["requirement_list"],
+                results=results,
+            ),
+        )
 
 
 def preview_scenario(*, actor: Actor, donors: list[str], as_of: dt.date) -> dict:

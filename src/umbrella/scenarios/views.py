@@ -32,7 +32,9 @@ class ScenarioForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["donors"].choices = list(Organization.objects.filter(kind=OrganizationKind.DONOR).order_by("name").values_list("code", "name"))
+        self.fields["donors"].choices = list(
+            Organization.objects.filter(kind=OrganizationKind.DONOR).order_by("name").values_list("code", "name")
+        )
 
     def show(self, error: DomainError) -> None:
         if not isinstance(error, Invalid):
@@ -45,11 +47,18 @@ class ScenarioForm(forms.Form):
 def scenario_list(request: HttpRequest) -> HttpResponse:
     may_create = allowed(services.require_planner, request.actor)
     return list_or_export(
-        request, SCENARIOS, scenarios(request.actor), title=_("Withdrawal scenarios"),
-        export_kind="scenarios", create_url=reverse("scenario-new") if may_create else None, create_label=_("New scenario"),
+        request,
+        SCENARIOS,
+        scenarios(request.actor),
+        title=_("Withdrawal scenarios"),
+        export_kind="scenarios",
+        create_url=reverse("scenario-new") if may_create else None,
+        create_label=_("New scenario"),
         empty=_("No scenarios yet."),
-        intro=_("What if one or more donors stopped: the requirements left uncovered, the money lost each year and the top-up each "
-                "remaining donor would need at its GDP share. Scenarios never change live data. Compare two from a scenario's page."),
+        intro=_(
+            "What if one or more donors stopped: the requirements left uncovered, the money lost each year and the top-up each "
+            "remaining donor would need at its GDP share. Scenarios never change live data. Compare two from a scenario's page."
+        ),
     )
 
 
@@ -57,35 +66,65 @@ def scenario_list(request: HttpRequest) -> HttpResponse:
 def scenario_create(request: HttpRequest) -> HttpResponse:
     services.require_planner(request.actor)
     form = ScenarioForm(request.POST or None, initial={"as_of": dt.date.today()})
-    page = FormPage(title=_("New withdrawal scenario"), forms=[form], submit_label=_("Work it out and save"),
-                    cancel_url=reverse("scenarios"),
-                    intro=_("Nothing live changes: the scenario re-runs the matching without these donors' undelivered pledges "
-                            "and future funding, and keeps the result for comparison."))
-    return submit(request, page, lambda: services.save_scenario(
-        actor=request.actor, name=form.cleaned_data["name"], donors=form.cleaned_data["donors"], as_of=form.cleaned_data["as_of"]),
-        done=_("Scenario saved."))
+    page = FormPage(
+        title=_("New withdrawal scenario"),
+        forms=[form],
+        submit_label=_("Work it out and save"),
+        cancel_url=reverse("scenarios"),
+        intro=_(
+            "Nothing live changes: the scenario re-runs the matching without these donors' undelivered pledges "
+            "and future funding, and keeps the result for comparison."
+        ),
+    )
+    return submit(
+        request,
+        page,
+        lambda: services.save_scenario(
+            actor=request.actor,
+            name=form.cleaned_data["name"],
+            donors=form.cleaned_data["donors"],
+            as_of=form.cleaned_data["as_of"],
+        ),
+        done=_("Scenario saved."),
+    )
 
 
 def _top_up_chart(results: dict, year: str):
     rows = results["top_ups"].get(year, [])[:TOP_UPS_CHARTED]
-    return bar_chart(_("Top-up needed in %(year)s, largest %(n)d donors, EUR") % {"year": year, "n": len(rows)},
-                     [Bar(r["name"], float(r["top_up_eur"]), format_eur_short(r["top_up_eur"])) for r in rows])
+    return bar_chart(
+        _("Top-up needed in %(year)s, largest %(n)d donors, EUR") % {"year": year, "n": len(rows)},
+        [Bar(r["name"], float(r["top_up_eur"]), format_eur_short(r["top_up_eur"])) for r in rows],
+    )
 
 
 def scenario_detail(request: HttpRequest, pk: int) -> HttpResponse:
     scenario = get_visible(WithdrawalScenario.objects.all(), request.actor, pk=pk)
     results = scenario.results
-    page = DetailPage(title=str(scenario), obj=scenario, fields=[
-        (_("Donors who stop"), ", ".join(results["donors"])), (_("From"), scenario.as_of),
-        (_("Requirement list"), results["requirement_list_label"]),
-        (_("Coverage points"), f"{number(results['coverage_points_before'], 1)} → {number(results['coverage_points_after'], 1)} / {number(results['points_available'], 1)}"),
-        (_("Pledges and allocations dropping out"), f"{results['pledges_dropped']} / {results['allocations_dropped']}"),
-    ], history=history_rows(scenario), extra={
-        "results": results, "charts": [(year, _top_up_chart(results, year)) for year in results["top_ups"]],
-        "areas": sorted(((area_label(area), counts) for area, counts in results["uncovered_by_area_priority"].items()),
-                        key=lambda row: alphabetical_key(row[0])),
-        "others": WithdrawalScenario.objects.visible_to(request.actor).exclude(pk=pk).order_by("-id")[:50],
-    })
+    page = DetailPage(
+        title=str(scenario),
+        obj=scenario,
+        fields=[
+            (_("Donors who stop"), ", ".join(results["donors"])),
+            (_("From"), scenario.as_of),
+            (_("Requirement list"), results["requirement_list_label"]),
+            (
+                _("Coverage points"),
+                f"{number(results['coverage_points_before'], 1)} → {number(results['coverage_points_after'], 1)} "
+                f"/ {number(results['points_available'], 1)}",
+            ),
+            (_("Pledges and allocations dropping out"), f"{results['pledges_dropped']} / {results['allocations_dropped']}"),
+        ],
+        history=history_rows(scenario),
+        extra={
+            "results": results,
+            "charts": [(year, _top_up_chart(results, year)) for year in results["top_ups"]],
+            "areas": sorted(
+                ((area_label(area), counts) for area, counts in results["uncovered_by_area_priority"].items()),
+                key=lambda row: alphabetical_key(row[0]),
+            ),
+            "others": WithdrawalScenario.objects.visible_to(request.actor).exclude(pk=pk).order_by("-id")[:50],
+        },
+    )
     return render(request, "scenarios/scenario_detail.html", {"page": page})
 
 
@@ -93,9 +132,19 @@ def scenario_compare(request: HttpRequest) -> HttpResponse:
     chosen = [value for value in request.GET.getlist("scenario") if value.isdigit()][:4]
     scenarios = [get_visible(WithdrawalScenario.objects.all(), request.actor, pk=int(pk)) for pk in chosen]
     years = sorted({year for s in scenarios for year in s.results["lost_by_year"]})
-    areas = sorted({area for s in scenarios for area in s.results["uncovered_by_area_priority"]}, key=lambda area: alphabetical_key(area_label(area)))
-    return render(request, "scenarios/scenario_compare.html", {
-        "scenarios": scenarios,
-        "lost": [(year, [s.results["lost_by_year"].get(year, {}).get("total_eur") for s in scenarios]) for year in years],
-        "areas": [(area_label(area), [sum(s.results["uncovered_by_area_priority"].get(area, {}).values()) for s in scenarios]) for area in areas],
-    })
+    areas = sorted(
+        {area for s in scenarios for area in s.results["uncovered_by_area_priority"]},
+        key=lambda area: alphabetical_key(area_label(area)),
+    )
+    return render(
+        request,
+        "scenarios/scenario_compare.html",
+        {
+            "scenarios": scenarios,
+            "lost": [(year, [s.results["lost_by_year"].get(year, {}).get("total_eur") for s in scenarios]) for year in years],
+            "areas": [
+                (area_label(area), [sum(s.results["uncovered_by_area_priority"].get(area, {}).values()) for s in scenarios])
+                for area in areas
+            ],
+        },
+    )

@@ -25,8 +25,20 @@ CENT = Decimal("0.01")
 MAX_FILE_BYTES = 20_000_000
 FILES = {
     "release_info.csv": ("release", "period", "date", "label"),
-    "data_explorer.csv": ("country", "iso", "year", "month", "total", "financial", "humanitarian", "military",
-                          "commitments", "to_be_allocated", "gdp", "pct_gdp"),
+    "data_explorer.csv": (
+        "country",
+        "iso",
+        "year",
+        "month",
+        "total",
+        "financial",
+        "humanitarian",
+        "military",
+        "commitments",
+        "to_be_allocated",
+        "gdp",
+        "pct_gdp",
+    ),
     "weapons.csv": ("donor", "category", "number_of_weapons", "monetary_value_eur", "weapons_list"),
 }
 WEAPON_ITEM = re.compile(r"\s*(?P<name>.+?)\s*\((?P<count>\d+)\)\s*(?:[,;]|$)")
@@ -104,7 +116,9 @@ class _Rows:
             self.problem(row, column, value, "must not be empty")
         return value
 
-    def number(self, row: int, cells: dict, column: str, *, minimum: Decimal | None = Decimal(0), blank: bool = False) -> Decimal | None:
+    def number(
+        self, row: int, cells: dict, column: str, *, minimum: Decimal | None = Decimal(0), blank: bool = False
+    ) -> Decimal | None:
         value = cells[column]
         if blank and value in ("", "NA"):
             return None
@@ -162,7 +176,9 @@ def _allocations(release: Release, rows: _Rows) -> None:
     for row, cells in rows:
         donor, iso = rows.text(row, cells, "country"), rows.text(row, cells, "iso")
         year, month = rows.integer(row, cells, "year", 2014, 2100), rows.integer(row, cells, "month", 1, 12)
-        parts = {name: rows.number(row, cells, name) for name in ("total", "financial", "humanitarian", "military", "commitments")}
+        parts = {
+            name: rows.number(row, cells, name) for name in ("total", "financial", "humanitarian", "military", "commitments")
+        }
         to_be_allocated = rows.number(row, cells, "to_be_allocated", minimum=None)
         gdp = rows.number(row, cells, "gdp", blank=True)
         pct = rows.number(row, cells, "pct_gdp")
@@ -171,12 +187,23 @@ def _allocations(release: Release, rows: _Rows) -> None:
         if (iso, year, month) in seen:
             rows.problem(row, "iso", iso, f"{iso} {year}-{month:02d} appears twice (first in row {seen[iso, year, month]})")
         seen.setdefault((iso, year, month), row)
-        release.allocations.append(MonthlyAllocation(
-            donor=donor, iso=iso, year=year, month=month, total_eur=_eur(parts["total"]), financial_eur=_eur(parts["financial"]),
-            humanitarian_eur=_eur(parts["humanitarian"]), military_eur=_eur(parts["military"]),
-            commitments_eur=_eur(parts["commitments"]), to_be_allocated_eur=_eur(to_be_allocated),
-            gdp_eur_bn=gdp if gdp else None, pct_gdp=pct, row=row,
-        ))
+        release.allocations.append(
+            MonthlyAllocation(
+                donor=donor,
+                iso=iso,
+                year=year,
+                month=month,
+                total_eur=_eur(parts["total"]),
+                financial_eur=_eur(parts["financial"]),
+                humanitarian_eur=_eur(parts["humanitarian"]),
+                military_eur=_eur(parts["military"]),
+                commitments_eur=_eur(parts["commitments"]),
+                to_be_allocated_eur=_eur(to_be_allocated),
+                gdp_eur_bn=gdp if gdp else None,
+                pct_gdp=pct,
+                row=row,
+            )
+        )
 
 
 def parse_weapons_list(text: str) -> list[tuple[str, int]]:
@@ -190,12 +217,23 @@ def _weapons(release: Release, rows: _Rows) -> None:
         value = rows.number(row, cells, "monetary_value_eur")
         items = parse_weapons_list(cells["weapons_list"])
         if sum(count for _, count in items) != number:
-            rows.problem(row, "weapons_list", cells["weapons_list"],
-                         f"its counts add up to {sum(c for _, c in items)}, not number_of_weapons {number}")
-        release.weapons.append(WeaponsByCategory(
-            donor=rows.text(row, cells, "donor"), category=rows.text(row, cells, "category"), number=number,
-            value_eur=value.quantize(CENT), listed=cells["weapons_list"], items=items, row=row,
-        ))
+            rows.problem(
+                row,
+                "weapons_list",
+                cells["weapons_list"],
+                f"its counts add up to {sum(c for _, c in items)}, not number_of_weapons {number}",
+            )
+        release.weapons.append(
+            WeaponsByCategory(
+                donor=rows.text(row, cells, "donor"),
+                category=rows.text(row, cells, "category"),
+                number=number,
+                value_eur=value.quantize(CENT),
+                listed=cells["weapons_list"],
+                items=items,
+                row=row,
+            )
+        )
 
 
 def read_release(folder: Path) -> Release:

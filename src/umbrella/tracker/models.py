@@ -47,8 +47,10 @@ class TrackerRelease(OwnedModel):
 
     def sealed_rows(self) -> tuple[list[dict], list[dict]]:
         """The release's rows read back in the form their digest was computed on."""
-        return ([row.sealed_values() for row in self.allocations.order_by("id")],
-                [row.sealed_values() for row in self.weapons.order_by("id")])
+        return (
+            [row.sealed_values() for row in self.allocations.order_by("id")],
+            [row.sealed_values() for row in self.weapons.order_by("id")],
+        )
 
 
 class ReleaseRow(models.Model):
@@ -86,9 +88,23 @@ class MonthlyAllocation(ReleaseRow):
         indexes = [models.Index(fields=["release", "donor_iso"])]
 
     def sealed_values(self) -> dict:
-        return {name: str(value) if isinstance(value := getattr(self, name), Decimal) else value
-                for name in ("file", "row", "donor_name", "donor_iso", "year", "month", "total_eur", "financial_eur", "humanitarian_eur",
-                             "military_eur", "commitments_eur", "to_be_allocated_eur")}
+        return {
+            name: str(value) if isinstance(value := getattr(self, name), Decimal) else value
+            for name in (
+                "file",
+                "row",
+                "donor_name",
+                "donor_iso",
+                "year",
+                "month",
+                "total_eur",
+                "financial_eur",
+                "humanitarian_eur",
+                "military_eur",
+                "commitments_eur",
+                "to_be_allocated_eur",
+            )
+        }
 
 
 class WeaponsByCategory(ReleaseRow):
@@ -105,5 +121,12 @@ class WeaponsByCategory(ReleaseRow):
         ordering = ["donor_name", "category"]
 
     def sealed_values(self) -> dict:
-        return {"file": self.file, "row": self.row, "donor_name": self.donor_name, "category": self.category, "number": self.number,
-                "value_eur": str(self.value_eur), "items": [list(item) for item in self.items]}
+        return {
+            "file": self.file,
+            "row": self.row,
+            "donor_name": self.donor_name,
+            "category": self.category,
+            "number": self.number,
+            "value_eur": str(self.value_eur),
+            "items": [list(item) for item in self.items],
+        }

@@ -30,10 +30,15 @@ class DonorTotal:
         return self.eur["total"] / (self.gdp_eur_bn * BILLION) * 100
 
     def as_json(self) -> dict:
-        return {"donor": self.donor, "iso": self.iso, "organization": self.organization, "months": self.months,
-                **{f"{name}_eur": str(value) for name, value in self.eur.items()},
-                "gdp_eur_bn": str(self.gdp_eur_bn) if self.gdp_eur_bn is not None else None,
-                "pct_gdp": float(self.pct_gdp) if self.pct_gdp is not None else None}
+        return {
+            "donor": self.donor,
+            "iso": self.iso,
+            "organization": self.organization,
+            "months": self.months,
+            **{f"{name}_eur": str(value) for name, value in self.eur.items()},
+            "gdp_eur_bn": str(self.gdp_eur_bn) if self.gdp_eur_bn is not None else None,
+            "pct_gdp": float(self.pct_gdp) if self.pct_gdp is not None else None,
+        }
 
 
 def releases(actor: Actor):
@@ -47,10 +52,11 @@ def latest_release(actor: Actor) -> TrackerRelease | None:
 def donor_totals(actor: Actor, release: TrackerRelease) -> list[DonorTotal]:
     """Every donor of the release, largest total first; sums in exact decimal arithmetic."""
     totals: dict[str, DonorTotal] = {}
-    rows = (MonthlyAllocation.objects.visible_to(actor).filter(release=release).select_related("organization")
-            .order_by("id"))
+    rows = MonthlyAllocation.objects.visible_to(actor).filter(release=release).select_related("organization").order_by("id")
     for row in rows:
-        total = totals.setdefault(row.donor_iso, DonorTotal(row.donor_name, row.donor_iso, row.organization.code if row.organization else ""))
+        total = totals.setdefault(
+            row.donor_iso, DonorTotal(row.donor_name, row.donor_iso, row.organization.code if row.organization else "")
+        )
         total.months += 1
         for name in AID_TYPES:
             total.eur[name] += getattr(row, f"{name}_eur")

@@ -23,7 +23,10 @@ def require_tracker_keeper(actor: Actor) -> None:
 
 
 def _as_row_errors(problems: list[kiel.Problem]) -> list[RowError]:
-    return [RowError(row=p.row, column=f"{p.file}: {p.column}" if p.column else p.file, value=p.value, reason=p.reason) for p in problems]
+    return [
+        RowError(row=p.row, column=f"{p.file}: {p.column}" if p.column else p.file, value=p.value, reason=p.reason)
+        for p in problems
+    ]
 
 
 def import_kiel_release(*, actor: Actor, folder: Path, dry_run: bool = False) -> tuple[TrackerRelease | None, kiel.Release]:
@@ -38,23 +41,57 @@ def import_kiel_release(*, actor: Actor, folder: Path, dry_run: bool = False) ->
     by_iso = {o.iso3: o for o in Organization.objects.exclude(iso3="")}
     by_name = {o.name.casefold(): o for o in Organization.objects.all()}
     iso_of_name = {a.donor.casefold(): a.iso for a in parsed.allocations}
-    allocations = [MonthlyAllocation(
-        file="data_explorer.csv", row=a.row, donor_name=a.donor, donor_iso=a.iso, organization=by_iso.get(a.iso) or by_name.get(a.donor.casefold()),
-        year=a.year, month=a.month, total_eur=a.total_eur, financial_eur=a.financial_eur, humanitarian_eur=a.humanitarian_eur,
-        military_eur=a.military_eur, commitments_eur=a.commitments_eur, to_be_allocated_eur=a.to_be_allocated_eur,
-        gdp_eur_bn=a.gdp_eur_bn, pct_gdp=a.pct_gdp) for a in parsed.allocations]
-    weapons = [WeaponsByCategory(
-        file="weapons.csv", row=w.row, donor_name=w.donor, category=w.category, number=w.number, value_eur=w.value_eur,
-        listed=w.listed, items=[list(item) for item in w.items],
-        organization=by_iso.get(iso_of_name.get(w.donor.casefold(), "")) or by_name.get(w.donor.casefold())) for w in parsed.weapons]
+    allocations = [
+        MonthlyAllocation(
+            file="data_explorer.csv",
+            row=a.row,
+            donor_name=a.donor,
+            donor_iso=a.iso,
+            organization=by_iso.get(a.iso) or by_name.get(a.donor.casefold()),
+            year=a.year,
+            month=a.month,
+            total_eur=a.total_eur,
+            financial_eur=a.financial_eur,
+            humanitarian_eur=a.humanitarian_eur,
+            military_eur=a.military_eur,
+            commitments_eur=a.commitments_eur,
+            to_be_allocated_eur=a.to_be_allocated_eur,
+            gdp_eur_bn=a.gdp_eur_bn,
+            pct_gdp=a.pct_gdp,
+        )
+        for a in parsed.allocations
+    ]
+    weapons = [
+        WeaponsByCategory(
+            file="weapons.csv",
+            row=w.row,
+            donor_name=w.donor,
+            category=w.category,
+            number=w.number,
+            value_eur=w.value_eur,
+            listed=w.listed,
+            items=[list(item) for item in w.items],
+            organization=by_iso.get(iso_of_name.get(w.donor.casefold(), "")) or by_name.get(w.donor.casefold()),
+        )
+        for w in parsed.weapons
+    ]
     with transaction.atomic():
         if TrackerRelease.objects.filter(source="Kiel Ukraine Support Tracker", release=parsed.release).exists():
-            raise Conflict(_("Release %(release)s of the tracker is already imported.") % {"release": parsed.release}, release=parsed.release)
-        release = services.create_record(actor=actor, obj=TrackerRelease(
-            owner=services.acting_organization(actor), release=parsed.release, period=parsed.period, published=parsed.date,
-            label=parsed.label, file_digests=parsed.file_digests,
-            rows_digest=seal([a.sealed_values() for a in allocations], [w.sealed_values() for w in weapons]),
-        ))
+            raise Conflict(
+                _("Release %(release)s of the tracker is already imported.") % {"release": parsed.release}, release=parsed.release
+            )
+        release = services.create_record(
+            actor=actor,
+            obj=TrackerRelease(
+                owner=services.acting_organization(actor),
+                release=parsed.release,
+                period=parsed.period,
+                published=parsed.date,
+                label=parsed.label,
+                file_digests=parsed.file_digests,
+                rows_digest=seal([a.sealed_values() for a in allocations], [w.sealed_values() for w in weapons]),
+            ),
+        )
         for row in (*allocations, *weapons):
             row.release = release
         MonthlyAllocation.objects.bulk_create(allocations, batch_size=1000)

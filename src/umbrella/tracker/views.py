@@ -18,8 +18,10 @@ CHART_DONORS = 25
 
 def _donor_organizations(actor) -> list[dict]:
     pledged = pledged_by_donor(actor)
-    return [{"organization": donor, "pledges": pledged.get(donor.pk, {}).get("n", 0), "value": pledged.get(donor.pk, {}).get("value")}
-            for donor in Organization.objects.filter(kind=OrganizationKind.DONOR).order_by("name")]
+    return [
+        {"organization": donor, "pledges": pledged.get(donor.pk, {}).get("n", 0), "value": pledged.get(donor.pk, {}).get("value")}
+        for donor in Organization.objects.filter(kind=OrganizationKind.DONOR).order_by("name")
+    ]
 
 
 def donor_comparison(request: HttpRequest) -> HttpResponse:
@@ -29,19 +31,44 @@ def donor_comparison(request: HttpRequest) -> HttpResponse:
     chosen = request.GET.get("release", "")
     release = available.filter(pk=chosen).first() if chosen.isdigit() else available.first()
     totals = donor_totals(request.actor, release) if release else []
-    header = [_("Donor"), _("ISO"), _("Total (EUR)"), _("Military (EUR)"), _("Financial (EUR)"), _("Humanitarian (EUR)"),
-              _("Share of GDP (%)"), _("Months")]
-    rows = [[t.donor, t.iso, t.eur["total"], t.eur["military"], t.eur["financial"], t.eur["humanitarian"],
-             round(t.pct_gdp, 4) if t.pct_gdp is not None else None, t.months] for t in totals]
+    header = [
+        _("Donor"),
+        _("ISO"),
+        _("Total (EUR)"),
+        _("Military (EUR)"),
+        _("Financial (EUR)"),
+        _("Humanitarian (EUR)"),
+        _("Share of GDP (%)"),
+        _("Months"),
+    ]
+    rows = [
+        [
+            t.donor,
+            t.iso,
+            t.eur["total"],
+            t.eur["military"],
+            t.eur["financial"],
+            t.eur["humanitarian"],
+            round(t.pct_gdp, 4) if t.pct_gdp is not None else None,
+            t.months,
+        ]
+        for t in totals
+    ]
     if request.GET.get("format") in FORMATS and release:
         return table_download(request.GET["format"], f"{_('Donors compared')} {release.release}", header, rows)
     by_share = sorted((t for t in totals if t.pct_gdp is not None), key=lambda t: -t.pct_gdp)[:CHART_DONORS]
     context = {
         "donors": _donor_organizations(request.actor),
-        "release": release, "releases": available, "totals": totals,
-        "total_chart": bar_chart(_("Allocations, EUR, largest %(n)d donors") % {"n": CHART_DONORS},
-                                 [Bar(t.donor, float(t.eur["total"]), format_eur_short(t.eur["total"])) for t in totals[:CHART_DONORS]]),
-        "share_chart": bar_chart(_("Allocations as %% of GDP, highest %(n)d donors") % {"n": CHART_DONORS},
-                                 [Bar(t.donor, float(t.pct_gdp), percent(t.pct_gdp, 3)) for t in by_share]),
+        "release": release,
+        "releases": available,
+        "totals": totals,
+        "total_chart": bar_chart(
+            _("Allocations, EUR, largest %(n)d donors") % {"n": CHART_DONORS},
+            [Bar(t.donor, float(t.eur["total"]), format_eur_short(t.eur["total"])) for t in totals[:CHART_DONORS]],
+        ),
+        "share_chart": bar_chart(
+            _("Allocations as %% of GDP, highest %(n)d donors") % {"n": CHART_DONORS},
+            [Bar(t.donor, float(t.pct_gdp), percent(t.pct_gdp, 3)) for t in by_share],
+        ),
     }
     return render(request, "tracker/donor_comparison.html", context)

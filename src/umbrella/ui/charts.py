@@ -49,9 +49,15 @@ def bar_chart(title: str, bars: list[Bar]) -> BarChart:
     """Horizontal bars scaled to the largest value (or marker); negative values are drawn as empty bars."""
     largest = max([abs(b.value) for b in bars] + [b.marker for b in bars if b.marker is not None] + [1e-12])
     drawn = [
-        DrawnBar(label=bar.label, text=bar.text, y=index * (BAR_HEIGHT + GAP), width=PLOT_WIDTH * max(bar.value, 0) / largest,
-                 marker_x=LABEL_WIDTH + PLOT_WIDTH * bar.marker / largest if bar.marker is not None else None,
-                 marker_text=bar.marker_text, negative=bar.value < 0)
+        DrawnBar(
+            label=bar.label,
+            text=bar.text,
+            y=index * (BAR_HEIGHT + GAP),
+            width=PLOT_WIDTH * max(bar.value, 0) / largest,
+            marker_x=LABEL_WIDTH + PLOT_WIDTH * bar.marker / largest if bar.marker is not None else None,
+            marker_text=bar.marker_text,
+            negative=bar.value < 0,
+        )
         for index, bar in enumerate(bars)
     ]
     return BarChart(title=title, bars=drawn, height=max(len(bars) * (BAR_HEIGHT + GAP), BAR_HEIGHT))

@@ -22,8 +22,11 @@ from umbrella.core.ledger import history
 from umbrella.core.listing import Listing, ListResult
 
 HISTORY_LIMIT = 50
-EXPORT_CONTENT_TYPES = {"csv": "text/csv; charset=utf-8", exports.HXL: "text/csv; charset=utf-8",
-                        "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+EXPORT_CONTENT_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    exports.HXL: "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
 
 
 @dataclass
@@ -72,17 +75,34 @@ class DetailPage:
 
 # What each action recorded in the ledger reads as in a record's history (a lifecycle step by its name).
 ACTION_LABELS = {
-    "create": gettext_lazy("created"), "update": gettext_lazy("changed"), "delete": gettext_lazy("deleted"),
-    "offer": gettext_lazy("offered"), "accept": gettext_lazy("accepted"), "allocate": gettext_lazy("allocated"),
-    "ship": gettext_lazy("shipped"), "deliver": gettext_lazy("delivered"), "hand_over": gettext_lazy("handed over"),
-    "withdraw": gettext_lazy("withdrawn"), "expire": gettext_lazy("expired"), "propose": gettext_lazy("proposed"),
-    "approve": gettext_lazy("approved"), "return": gettext_lazy("returned to draft"), "supersede": gettext_lazy("superseded"),
-    "commit": gettext_lazy("committed"), "disburse": gettext_lazy("disbursed"), "release": gettext_lazy("released"),
-    "decide": gettext_lazy("decided"), "carry": gettext_lazy("carried to the new revision"),
-    "new-revision": gettext_lazy("new revision started"), "issue-token": gettext_lazy("token issued"),
-    "revoke-token": gettext_lazy("token revoked"), "set-password": gettext_lazy("password changed"),
-    "set-flags": gettext_lazy("account flags changed"), "rehash-password": gettext_lazy("password hash upgraded at sign-in"),
-    "migrate": gettext_lazy("filled in by a schema upgrade"), "adopt": gettext_lazy("taken into the ledger by a schema upgrade"),
+    "create": gettext_lazy("created"),
+    "update": gettext_lazy("changed"),
+    "delete": gettext_lazy("deleted"),
+    "offer": gettext_lazy("offered"),
+    "accept": gettext_lazy("accepted"),
+    "allocate": gettext_lazy("allocated"),
+    "ship": gettext_lazy("shipped"),
+    "deliver": gettext_lazy("delivered"),
+    "hand_over": gettext_lazy("handed over"),
+    "withdraw": gettext_lazy("withdrawn"),
+    "expire": gettext_lazy("expired"),
+    "propose": gettext_lazy("proposed"),
+    "approve": gettext_lazy("approved"),
+    "return": gettext_lazy("returned to draft"),
+    "supersede": gettext_lazy("superseded"),
+    "commit": gettext_lazy("committed"),
+    "disburse": gettext_lazy("disbursed"),
+    "release": gettext_lazy("released"),
+    "decide": gettext_lazy("decided"),
+    "carry": gettext_lazy("carried to the new revision"),
+    "new-revision": gettext_lazy("new revision started"),
+    "issue-token": gettext_lazy("token issued"),
+    "revoke-token": gettext_lazy("token revoked"),
+    "set-password": gettext_lazy("password changed"),
+    "set-flags": gettext_lazy("account flags changed"),
+    "rehash-password": gettext_lazy("password hash upgraded at sign-in"),
+    "migrate": gettext_lazy("filled in by a schema upgrade"),
+    "adopt": gettext_lazy("taken into the ledger by a schema upgrade"),
 }
 
 
@@ -106,20 +126,36 @@ def entity_label(entity: str) -> str:
 
 def change_rows(changes: list) -> list[dict[str, Any]]:
     """Ledger entries as a reader sees them in a list of recent changes."""
-    return [{"at": c.at, "action": ACTION_LABELS.get(c.action, c.action), "what": entity_label(c.entity), "id": c.entity_id,
-             "user": c.actor_user} for c in changes]
+    return [
+        {
+            "at": c.at,
+            "action": ACTION_LABELS.get(c.action, c.action),
+            "what": entity_label(c.entity),
+            "id": c.entity_id,
+            "user": c.actor_user,
+        }
+        for c in changes
+    ]
 
 
 def history_rows(obj: Any) -> list[dict[str, Any]]:
     rows = []
     for change in history(obj)[:HISTORY_LIMIT]:
         before, after = change.before or {}, change.after or {}
-        changed = sorted(field_label(type(obj), name) for name in set(before) | set(after)
-                         if before.get(name) != after.get(name) and name not in ("version", "updated_at", "updated_by_id"))
-        rows.append({
-            "at": change.at, "action": ACTION_LABELS.get(change.action, change.action), "user": change.actor_user,
-            "organization": change.actor_organization, "fields": changed if change.action not in ("create", "delete") else [],
-        })
+        changed = sorted(
+            field_label(type(obj), name)
+            for name in set(before) | set(after)
+            if before.get(name) != after.get(name) and name not in ("version", "updated_at", "updated_by_id")
+        )
+        rows.append(
+            {
+                "at": change.at,
+                "action": ACTION_LABELS.get(change.action, change.action),
+                "user": change.actor_user,
+                "organization": change.actor_organization,
+                "fields": changed if change.action not in ("create", "delete") else [],
+            }
+        )
     return rows
 
 
@@ -130,7 +166,9 @@ def list_or_export(
     fmt = request.GET.get("format")
     if export_kind and (fmt in exports.FORMATS or (fmt == exports.HXL and exports.exporter_for(export_kind).hxl)):
         exporter = exports.exporter_for(export_kind)
-        narrowed = listing.filtered(spec, exporter.queryset(request.actor).filter(pk__in=queryset.values("pk")), request.GET, request.actor)
+        narrowed = listing.filtered(
+            spec, exporter.queryset(request.actor).filter(pk__in=queryset.values("pk")), request.GET, request.actor
+        )
         content = exports.render(exporter, request.actor, fmt, queryset=narrowed)
         response = HttpResponse(content, content_type=EXPORT_CONTENT_TYPES[fmt])
         response["Content-Disposition"] = f'attachment; filename="{slugify(title)}.{"csv" if fmt == exports.HXL else fmt}"'
@@ -148,8 +186,9 @@ def _form_for(error: DomainError, forms: list) -> Any:
     return next((form for form in forms if fields & set(form.fields)), forms[0])
 
 
-def submit(request: HttpRequest, page: FormPage, save: Callable[[], Any], *, done: str = "",
-           redirect_to: str | None = None) -> HttpResponse:
+def submit(
+    request: HttpRequest, page: FormPage, save: Callable[[], Any], *, done: str = "", redirect_to: str | None = None
+) -> HttpResponse:
     """The one form flow of every create and edit page: on a valid POST, `save` calls a service; its refusal
     goes onto the form that holds the field; success redirects to the saved record (or `redirect_to`)."""
     if request.method == "POST":

@@ -42,7 +42,9 @@ def sweep(now: float | None = None) -> None:
             path.unlink(missing_ok=True)
 
 
-def keep(data: bytes, *, user_id: int, organization_id: int | None, kind: str, filename: str, list_reference: str) -> PendingImport:
+def keep(
+    data: bytes, *, user_id: int, organization_id: int | None, kind: str, filename: str, list_reference: str
+) -> PendingImport:
     sweep()
     pending = PendingImport(secrets.token_urlsafe(18), user_id, organization_id, kind, Path(filename).name, list_reference)
     (_folder() / f"{pending.token}.bin").write_bytes(data)

@@ -96,10 +96,18 @@ class ThrottledAdminSignInForm(ThrottledSignIn, AdminAuthenticationForm):
 class PasswordChangeForm(forms.Form):
     """Django's password change, written through `orgs.services.set_password` so the ledger records it."""
 
-    current = forms.CharField(label=_("Current password"), strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
-    new = forms.CharField(label=_("New password"), strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-                          help_text=_("At least 12 characters, not a common password, not like your user name."))
-    repeated = forms.CharField(label=_("New password again"), strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
+    current = forms.CharField(
+        label=_("Current password"), strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
+    )
+    new = forms.CharField(
+        label=_("New password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=_("At least 12 characters, not a common password, not like your user name."),
+    )
+    repeated = forms.CharField(
+        label=_("New password again"), strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+    )
 
     def __init__(self, user, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -130,7 +138,12 @@ def change_password(request: HttpRequest) -> HttpResponse:
             update_session_auth_hash(request, user)
             messages.success(request, _("Your password was changed."))
             return redirect("home")
-    page = {"title": _("Change your password"), "forms": [form], "submit_label": _("Change password"), "cancel_url": reverse("home")}
+    page = {
+        "title": _("Change your password"),
+        "forms": [form],
+        "submit_label": _("Change password"),
+        "cancel_url": reverse("home"),
+    }
     return render(request, "ui/form_page.html", {"page": page}, status=400 if form.errors else 200)
 
 

@@ -27,19 +27,21 @@ def shows_matching(actor: Actor) -> bool:
 
 
 def shows_allocations(actor: Actor) -> bool:
-    return actor.is_member and (allowed(matching.require_allocation_approver, actor)
-                                or Allocation.objects.visible_to(actor).exists())
+    return actor.is_member and (
+        allowed(matching.require_allocation_approver, actor) or Allocation.objects.visible_to(actor).exists()
+    )
 
 
 def shows_scenarios(actor: Actor) -> bool:
-    return actor.is_member and (allowed(scenarios.require_planner, actor) or WithdrawalScenario.objects.visible_to(actor).exists())
+    return actor.is_member and (
+        allowed(scenarios.require_planner, actor) or WithdrawalScenario.objects.visible_to(actor).exists()
+    )
 
 
 def navigation(request) -> dict:
     actor = getattr(request, "actor", None)
     if actor is None:
-        return {"actor": None, "can_import": False, "shows_matching": False, "shows_allocations": False,
-                "shows_scenarios": False}
+        return {"actor": None, "can_import": False, "shows_matching": False, "shows_allocations": False, "shows_scenarios": False}
     return {
         "actor": actor,
         "can_import": cache(lambda: may_import(actor)),

@@ -31,8 +31,15 @@ from umbrella.ui.pages import change_rows
 
 TOP = 10
 DONORS_CHARTED = 15
-LIVE_STATES = (PledgeState.ANNOUNCED, PledgeState.OFFERED, PledgeState.ACCEPTED, PledgeState.ALLOCATED, PledgeState.SHIPPED,
-               PledgeState.DELIVERED, PledgeState.HANDED_OVER)
+LIVE_STATES = (
+    PledgeState.ANNOUNCED,
+    PledgeState.OFFERED,
+    PledgeState.ACCEPTED,
+    PledgeState.ALLOCATED,
+    PledgeState.SHIPPED,
+    PledgeState.DELIVERED,
+    PledgeState.HANDED_OVER,
+)
 ALLOCATED_OR_LATER = (PledgeState.ALLOCATED, PledgeState.SHIPPED, PledgeState.DELIVERED, PledgeState.HANDED_OVER)
 DELIVERED = (PledgeState.DELIVERED, PledgeState.HANDED_OVER)
 COMING = (PledgeState.ALLOCATED, PledgeState.SHIPPED)
@@ -47,25 +54,55 @@ def _coverage(actor: Actor) -> dict | None:
         gap["overdue"] = gap["needed_by"] < timezone.localdate()
     proposed = coverage.proposed_run
     if proposed is None:
-        chart = bar_chart(_("Coverage by approved allocations, by priority (%)"),
-                          [Bar(f"P{p}", cell.percent, percent(cell.percent)) for p, cell in coverage.by_priority.items()])
+        chart = bar_chart(
+            _("Coverage by approved allocations, by priority (%)"),
+            [Bar(f"P{p}", cell.percent, percent(cell.percent)) for p, cell in coverage.by_priority.items()],
+        )
     else:
-        chart = bar_chart(_("Coverage by approved allocations, by priority (%%) (bar); if run %(number)s were approved (tick)") % {"number": proposed.pk},
-                          [Bar(f"P{p}", cell.percent, percent(cell.percent), marker=cell.percent_with_run,
-                               marker_text=_("if run %(number)s were approved: %(percent)s") % {"number": proposed.pk, "percent": percent(cell.percent_with_run)})
-                           for p, cell in coverage.by_priority.items()])
+        chart = bar_chart(
+            _("Coverage by approved allocations, by priority (%%) (bar); if run %(number)s were approved (tick)")
+            % {"number": proposed.pk},
+            [
+                Bar(
+                    f"P{p}",
+                    cell.percent,
+                    percent(cell.percent),
+                    marker=cell.percent_with_run,
+                    marker_text=_("if run %(number)s were approved: %(percent)s")
+                    % {"number": proposed.pk, "percent": percent(cell.percent_with_run)},
+                )
+                for p, cell in coverage.by_priority.items()
+            ],
+        )
     return {"coverage": coverage, "proposed": proposed, "chart": chart}
 
 
 def _by_donor(actor: Actor) -> dict:
-    rows = (Pledge.objects.visible_to(actor).filter(state__in=LIVE_STATES).values("owner__code", "owner__name")
-            .annotate(pledged=Sum("value_eur"), allocated=Sum("value_eur", filter=Q(state__in=ALLOCATED_OR_LATER)),
-                      delivered=Sum("value_eur", filter=Q(state__in=DELIVERED)))
-            .order_by("-pledged"))
+    rows = (
+        Pledge.objects.visible_to(actor)
+        .filter(state__in=LIVE_STATES)
+        .values("owner__code", "owner__name")
+        .annotate(
+            pledged=Sum("value_eur"),
+            allocated=Sum("value_eur", filter=Q(state__in=ALLOCATED_OR_LATER)),
+            delivered=Sum("value_eur", filter=Q(state__in=DELIVERED)),
+        )
+        .order_by("-pledged")
+    )
     rows = [{**row, "allocated": row["allocated"] or Decimal(0), "delivered": row["delivered"] or Decimal(0)} for row in rows]
-    chart = bar_chart(_("Pledged value (bar) and delivered value (tick), largest %(n)d donors") % {"n": DONORS_CHARTED},
-                      [Bar(r["owner__name"], float(r["pledged"]), format_eur_short(r["pledged"]), marker=float(r["delivered"]),
-                           marker_text=_("delivered %(value)s") % {"value": format_eur_short(r["delivered"])}) for r in rows[:DONORS_CHARTED]])
+    chart = bar_chart(
+        _("Pledged value (bar) and delivered value (tick), largest %(n)d donors") % {"n": DONORS_CHARTED},
+        [
+            Bar(
+                r["owner__name"],
+                float(r["pledged"]),
+                format_eur_short(r["pledged"]),
+                marker=float(r["delivered"]),
+                marker_text=_("delivered %(value)s") % {"value": format_eur_short(r["delivered"])},
+            )
+            for r in rows[:DONORS_CHARTED]
+        ],
+    )
     complete = not Pledge.objects.hidden_from(actor).filter(state__in=LIVE_STATES).exists()
     return {"rows": rows, "chart": chart, "complete": complete}
 
@@ -76,14 +113,21 @@ def _fair_share(actor: Actor, donor: str | None = None) -> dict | None:
     except DomainError:
         return None
     largest_first = sorted(report.shares, key=lambda s: -(s.gap_eur if report.complete else s.target_eur))[:TOP]
-    return {"report": report, "rows": [{"share": s, "gap_eur": report.gap_eur(s), "percent": report.percent(s)} for s in largest_first]}
+    return {
+        "report": report,
+        "rows": [{"share": s, "gap_eur": report.gap_eur(s), "percent": report.percent(s)} for s in largest_first],
+    }
 
 
 def _open_requirements(actor: Actor) -> list[dict]:
     """Approved requirements not yet fully allocated, most urgent first, with what is still missing."""
-    requirements = (Requirement.objects.visible_to(actor).filter(requirement_list__state=ListState.APPROVED)
-                    .select_related("item_type").annotate(covered=Sum("allocations__covers", filter=Q(allocations__state=AllocationState.ACTIVE)))
-                    .order_by("priority", "needed_by", "id"))
+    requirements = (
+        Requirement.objects.visible_to(actor)
+        .filter(requirement_list__state=ListState.APPROVED)
+        .select_related("item_type")
+        .annotate(covered=Sum("allocations__covers", filter=Q(allocations__state=AllocationState.ACTIVE)))
+        .order_by("priority", "needed_by", "id")
+    )
     open_rows = []
     for requirement in requirements:
         missing = requirement.quantity - (requirement.covered or 0)
@@ -96,12 +140,19 @@ def _open_requirements(actor: Actor) -> list[dict]:
 
 def _coming(actor: Actor) -> dict:
     allocations = Allocation.objects.visible_to(actor).filter(state=AllocationState.ACTIVE, pledge__state__in=COMING)
-    by_month = list(allocations.annotate(month=TruncMonth("pledge__available_from")).values("month").annotate(n=Count("id"))
-                    .order_by("month"))
-    upcoming = [(allocation, allocation.pledge.is_overdue(timezone.localdate())) for allocation in
-                allocations.select_related("pledge__owner", "pledge__item_type", "requirement").order_by("pledge__available_from", "id")[:TOP]]
-    chart = bar_chart(_("Allocated consignments by month they are available"),
-                      [Bar(row["month"].strftime("%Y-%m"), row["n"], number(row["n"])) for row in by_month[:18]])
+    by_month = list(
+        allocations.annotate(month=TruncMonth("pledge__available_from")).values("month").annotate(n=Count("id")).order_by("month")
+    )
+    upcoming = [
+        (allocation, allocation.pledge.is_overdue(timezone.localdate()))
+        for allocation in allocations.select_related("pledge__owner", "pledge__item_type", "requirement").order_by(
+            "pledge__available_from", "id"
+        )[:TOP]
+    ]
+    chart = bar_chart(
+        _("Allocated consignments by month they are available"),
+        [Bar(row["month"].strftime("%Y-%m"), row["n"], number(row["n"])) for row in by_month[:18]],
+    )
     return {"upcoming": upcoming, "chart": chart, "total": sum(row["n"] for row in by_month)}
 
 
@@ -126,13 +177,23 @@ def _by_state(queryset, states: list[str]) -> dict[str, int]:
 
 def _overdue_requirements(actor: Actor, owned: bool = False) -> list[QueueItem]:
     """Requirements past their needed-by date and not fully covered, per approved list, linked to the list filtered so."""
-    requirements = Requirement.objects.visible_to(actor).filter(needs_queries.overdue(actor), requirement_list__state=ListState.APPROVED)
+    requirements = Requirement.objects.visible_to(actor).filter(
+        needs_queries.overdue(actor), requirement_list__state=ListState.APPROVED
+    )
     if owned:
         requirements = requirements.filter(requirement_list__owner=actor.organization)
-    per_list = requirements.values("requirement_list", "requirement_list__title").annotate(n=Count("pk")).order_by("requirement_list")
-    return [QueueItem(_("Requirements past their needed-by date, not fully covered (%(list)s)") % {"list": row["requirement_list__title"]},
-                      row["n"], f"{reverse('requirement-list', args=[row['requirement_list']])}?overdue=True", overdue=True)
-            for row in per_list]
+    per_list = (
+        requirements.values("requirement_list", "requirement_list__title").annotate(n=Count("pk")).order_by("requirement_list")
+    )
+    return [
+        QueueItem(
+            _("Requirements past their needed-by date, not fully covered (%(list)s)") % {"list": row["requirement_list__title"]},
+            row["n"],
+            f"{reverse('requirement-list', args=[row['requirement_list']])}?overdue=True",
+            overdue=True,
+        )
+        for row in per_list
+    ]
 
 
 def _coordination_queue(actor: Actor) -> list[QueueItem]:
@@ -143,12 +204,24 @@ def _coordination_queue(actor: Actor) -> list[QueueItem]:
         runs = _by_state(MatchRun.objects.visible_to(actor), [RunState.PROPOSED])
         queue += [
             QueueItem(_("Pledges to accept"), pledges[PledgeState.OFFERED], _list_url("pledges", state=PledgeState.OFFERED)),
-            QueueItem(_("Requirement lists to approve"), lists[ListState.PROPOSED], _list_url("requirement-lists", state=ListState.PROPOSED)),
+            QueueItem(
+                _("Requirement lists to approve"),
+                lists[ListState.PROPOSED],
+                _list_url("requirement-lists", state=ListState.PROPOSED),
+            ),
             QueueItem(_("Match runs to review"), runs[RunState.PROPOSED], _list_url("match-runs", state=RunState.PROPOSED)),
         ]
     overdue_pledges = Pledge.objects.visible_to(actor).filter(pledge_queries.overdue(actor)).count()
-    return [*queue, QueueItem(_("Pledges past their availability date, not shipped"), overdue_pledges,
-                              _list_url("pledges", overdue="True"), overdue=True), *_overdue_requirements(actor)]
+    return [
+        *queue,
+        QueueItem(
+            _("Pledges past their availability date, not shipped"),
+            overdue_pledges,
+            _list_url("pledges", overdue="True"),
+            overdue=True,
+        ),
+        *_overdue_requirements(actor),
+    ]
 
 
 def _donor_queue(actor: Actor) -> list[QueueItem]:
@@ -158,12 +231,27 @@ def _donor_queue(actor: Actor) -> list[QueueItem]:
     if actor.has_role(Role.EDITOR):
         counts = _by_state(own, [PledgeState.ANNOUNCED, PledgeState.ALLOCATED])
         queue += [
-            QueueItem(_("Announced pledges to offer"), counts[PledgeState.ANNOUNCED], _list_url("pledges", state=PledgeState.ANNOUNCED, donor=code)),
-            QueueItem(_("Allocated pledges to ship"), counts[PledgeState.ALLOCATED], _list_url("pledges", state=PledgeState.ALLOCATED, donor=code)),
+            QueueItem(
+                _("Announced pledges to offer"),
+                counts[PledgeState.ANNOUNCED],
+                _list_url("pledges", state=PledgeState.ANNOUNCED, donor=code),
+            ),
+            QueueItem(
+                _("Allocated pledges to ship"),
+                counts[PledgeState.ALLOCATED],
+                _list_url("pledges", state=PledgeState.ALLOCATED, donor=code),
+            ),
         ]
     overdue = own.filter(pledge_queries.overdue(actor)).count()
-    return [*queue, QueueItem(_("Your pledges past their availability date, not shipped"), overdue,
-                              _list_url("pledges", overdue="True", donor=code), overdue=True)]
+    return [
+        *queue,
+        QueueItem(
+            _("Your pledges past their availability date, not shipped"),
+            overdue,
+            _list_url("pledges", overdue="True", donor=code),
+            overdue=True,
+        ),
+    ]
 
 
 def _recipient_queue(actor: Actor) -> list[QueueItem]:
@@ -172,16 +260,26 @@ def _recipient_queue(actor: Actor) -> list[QueueItem]:
         lists = _by_state(RequirementList.objects.visible_to(actor), [ListState.DRAFT])
         pledges = _by_state(Pledge.objects.visible_to(actor), [PledgeState.SHIPPED, PledgeState.DELIVERED])
         queue += [
-            QueueItem(_("Requirement lists to propose"), lists[ListState.DRAFT], _list_url("requirement-lists", state=ListState.DRAFT)),
+            QueueItem(
+                _("Requirement lists to propose"), lists[ListState.DRAFT], _list_url("requirement-lists", state=ListState.DRAFT)
+            ),
             QueueItem(_("Deliveries to confirm"), pledges[PledgeState.SHIPPED], _list_url("pledges", state=PledgeState.SHIPPED)),
-            QueueItem(_("Handovers to confirm"), pledges[PledgeState.DELIVERED], _list_url("pledges", state=PledgeState.DELIVERED)),
+            QueueItem(
+                _("Handovers to confirm"), pledges[PledgeState.DELIVERED], _list_url("pledges", state=PledgeState.DELIVERED)
+            ),
         ]
     return [*queue, *_overdue_requirements(actor, owned=True)]
 
 
 def coordination(actor: Actor) -> dict:
-    return {"kind": "coordination", "queue": _coordination_queue(actor), "coverage": _coverage(actor), "donors": _by_donor(actor),
-            "fair_share": _fair_share(actor), "changes": change_rows(recent_changes(actor, TOP))}
+    return {
+        "kind": "coordination",
+        "queue": _coordination_queue(actor),
+        "coverage": _coverage(actor),
+        "donors": _by_donor(actor),
+        "fair_share": _fair_share(actor),
+        "changes": change_rows(recent_changes(actor, TOP)),
+    }
 
 
 def _in_lifecycle_order(pledges) -> list[dict]:
@@ -192,13 +290,24 @@ def _in_lifecycle_order(pledges) -> list[dict]:
 
 def donor(actor: Actor) -> dict:
     own = Pledge.objects.visible_to(actor).filter(owner=actor.organization)
-    return {"kind": "donor", "queue": _donor_queue(actor), "own_by_state": _in_lifecycle_order(own),
-            "open": _open_requirements(actor), "fair_share": _fair_share(actor, donor=actor.organization.code),
-            "changes": change_rows(recent_changes(actor, TOP))}
+    return {
+        "kind": "donor",
+        "queue": _donor_queue(actor),
+        "own_by_state": _in_lifecycle_order(own),
+        "open": _open_requirements(actor),
+        "fair_share": _fair_share(actor, donor=actor.organization.code),
+        "changes": change_rows(recent_changes(actor, TOP)),
+    }
 
 
 def recipient(actor: Actor) -> dict:
-    return {"kind": "recipient", "queue": _recipient_queue(actor), "coming": _coming(actor), "coverage": _coverage(actor), "changes": change_rows(recent_changes(actor, TOP))}
+    return {
+        "kind": "recipient",
+        "queue": _recipient_queue(actor),
+        "coming": _coming(actor),
+        "coverage": _coverage(actor),
+        "changes": change_rows(recent_changes(actor, TOP)),
+    }
 
 
 def public(actor: Actor) -> dict:

@@ -43,16 +43,24 @@ class LedgerFilters(forms.Form):
     person = forms.CharField(label=gettext_lazy("Person (user name)"), required=False, max_length=150)
     action = forms.ChoiceField(label=gettext_lazy("Action"), required=False)
     since = forms.DateField(label=gettext_lazy("From (UTC date)"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    until = forms.DateField(label=gettext_lazy("To (UTC date, inclusive)"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    until = forms.DateField(
+        label=gettext_lazy("To (UTC date, inclusive)"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
 
     def __init__(self, data: Any, *, readable: QuerySet[ChangeRecord]):
         super().__init__(data)
         everything = [("", _("all"))]
         self.fields["entity"].choices = everything + sorted(
-            ((entity, entity_label(entity)) for entity in _distinct(readable, "entity")), key=lambda choice: str(choice[1]).lower())
-        self.fields["organization"].choices = everything + [(name, name) for name in sorted(_distinct(readable, "actor_organization"))]
+            ((entity, entity_label(entity)) for entity in _distinct(readable, "entity")),
+            key=lambda choice: str(choice[1]).lower(),
+        )
+        self.fields["organization"].choices = everything + [
+            (name, name) for name in sorted(_distinct(readable, "actor_organization"))
+        ]
         self.fields["action"].choices = everything + sorted(
-            ((action, ACTION_LABELS.get(action, action)) for action in _distinct(readable, "action")), key=lambda choice: str(choice[1]))
+            ((action, ACTION_LABELS.get(action, action)) for action in _distinct(readable, "action")),
+            key=lambda choice: str(choice[1]),
+        )
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
@@ -92,21 +100,37 @@ def entry_changes(entry: ChangeRecord) -> list[dict[str, str]]:
     except (LookupError, ValueError):
         model = None
     before, after = entry.before or {}, entry.after or {}
-    names = sorted(name for name in set(before) | set(after)
-                   if name not in UNCHANGING and name not in PRIVATE_KEYS and before.get(name) != after.get(name)
-                   and (before.get(name) not in (None, "") or after.get(name) not in (None, "")))
+    names = sorted(
+        name
+        for name in set(before) | set(after)
+        if name not in UNCHANGING
+        and name not in PRIVATE_KEYS
+        and before.get(name) != after.get(name)
+        and (before.get(name) not in (None, "") or after.get(name) not in (None, ""))
+    )
     created = entry.before is None  # a creation has no "before" to show
-    return [{"field": field_label(model, name) if model else name, "before": None if created else _shown(before.get(name)),
-             "after": _shown(after.get(name))} for name in names]
+    return [
+        {
+            "field": field_label(model, name) if model else name,
+            "before": None if created else _shown(before.get(name)),
+            "after": _shown(after.get(name)),
+        }
+        for name in names
+    ]
 
 
 def entry_row(entry: ChangeRecord, actor: Actor) -> dict[str, Any]:
     return {
-        "sequence": entry.sequence, "at": entry.at, "action": ACTION_LABELS.get(entry.action, entry.action),
-        "what": entity_label(entry.entity), "entity_id": entry.entity_id,
+        "sequence": entry.sequence,
+        "at": entry.at,
+        "action": ACTION_LABELS.get(entry.action, entry.action),
+        "what": entity_label(entry.entity),
+        "entity_id": entry.entity_id,
         "record_filter": urlencode({"entity": entry.entity, "entity_id": entry.entity_id}),
-        "user": entry.actor_user if may_know_actor(entry, actor) else None, "organization": entry.actor_organization,
-        "changes": entry_changes(entry), "leaf_hash": entry.leaf_hash,
+        "user": entry.actor_user if may_know_actor(entry, actor) else None,
+        "organization": entry.actor_organization,
+        "changes": entry_changes(entry),
+        "leaf_hash": entry.leaf_hash,
     }
 
 
@@ -122,8 +146,13 @@ def ledger_entries(request: HttpRequest) -> HttpResponse:
     query = request.GET.copy()
     query.pop("page", None)
     context = {
-        "title": _("Ledger"), "form": form, "page": page, "rows": [entry_row(entry, request.actor) for entry in page.object_list],
-        "total_entries": ChangeRecord.objects.count(), "readable_entries": readable.count(), "querystring": query.urlencode(),
+        "title": _("Ledger"),
+        "form": form,
+        "page": page,
+        "rows": [entry_row(entry, request.actor) for entry in page.object_list],
+        "total_entries": ChangeRecord.objects.count(),
+        "readable_entries": readable.count(),
+        "querystring": query.urlencode(),
     }
     context["unreadable_entries"] = context["total_entries"] - context["readable_entries"]
     return render(request, "web/ledger.html", {"page": context}, status=status)

@@ -68,7 +68,9 @@ class DomainErrorMiddleware:
         if not isinstance(exception, DomainError):
             return _unavailable_response(request, exception)
         referer = request.headers.get("Referer", "")
-        came_from_here = url_has_allowed_host_and_scheme(referer, allowed_hosts={request.get_host()}, require_https=request.is_secure())
+        came_from_here = url_has_allowed_host_and_scheme(
+            referer, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        )
         if request.method == "POST" and came_from_here:
             messages.error(request, exception.message)
             return HttpResponseRedirect(referer)

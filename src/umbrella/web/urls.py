@@ -10,7 +10,11 @@ urlpatterns = [
     path("", views.home, name="home"),
     # Browsers ask for /favicon.ico whatever the page links; the icon itself is a static file.
     path("favicon.ico", RedirectView.as_view(url=static("web/favicon.svg")), name="favicon"),
-    path("sign-in/", auth_views.LoginView.as_view(redirect_authenticated_user=True, authentication_form=ThrottledSignInForm), name="login"),
+    path(
+        "sign-in/",
+        auth_views.LoginView.as_view(redirect_authenticated_user=True, authentication_form=ThrottledSignInForm),
+        name="login",
+    ),
     path("sign-out/", auth_views.LogoutView.as_view(), name="logout"),
     path("password/", auth.change_password, name="change-password"),
     path("act-for/", views.switch_organization, name="switch-organization"),

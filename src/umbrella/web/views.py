@@ -24,9 +24,20 @@ PREVIEW_ROWS = 200
 IMPORTED_SHOWN = 500
 LAST_IMPORT_KEY = "umbrella-last-import"
 # The kind a person of each kind of organization most likely came to import.
-LIKELY_IMPORT = {OrganizationKind.DONOR: "pledges", OrganizationKind.RECIPIENT: "requirements", OrganizationKind.COORDINATOR: "item-types"}
-AFTER_IMPORT = {"item-types": "item-types", "compatibilities": "item-types", "requirements": "requirement-lists", "pledges": "pledges",
-                "funding": "funding-list", "fx-rates": "funding-list", "gdp": "fair-share"}
+LIKELY_IMPORT = {
+    OrganizationKind.DONOR: "pledges",
+    OrganizationKind.RECIPIENT: "requirements",
+    OrganizationKind.COORDINATOR: "item-types",
+}
+AFTER_IMPORT = {
+    "item-types": "item-types",
+    "compatibilities": "item-types",
+    "requirements": "requirement-lists",
+    "pledges": "pledges",
+    "funding": "funding-list",
+    "fx-rates": "funding-list",
+    "gdp": "fair-share",
+}
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -53,8 +64,11 @@ class ImportForm(forms.Form):
     kind = forms.ChoiceField(label=gettext_lazy("What the file holds"))
     file = forms.FileField(label=gettext_lazy("CSV or XLSX file"))
     requirement_list = forms.CharField(
-        label=gettext_lazy("Requirement list (for requirements)"), required=False,
-        help_text=gettext_lazy("The draft list to add to: its series, e.g. UA-WINTER. Leave empty when the file has a list_series column."),
+        label=gettext_lazy("Requirement list (for requirements)"),
+        required=False,
+        help_text=gettext_lazy(
+            "The draft list to add to: its series, e.g. UA-WINTER. Leave empty when the file has a list_series column."
+        ),
     )
 
     def __init__(self, *args, offered: list[imports.Importer], initial_kind: str | None = None, **kwargs):
@@ -66,12 +80,17 @@ class ImportForm(forms.Form):
         self.fields["kind"].initial = initial_kind
 
 
-def _preview(request: HttpRequest, pending: uploads.PendingImport, report: imports.ImportReport, status: int = 200) -> HttpResponse:
+def _preview(
+    request: HttpRequest, pending: uploads.PendingImport, report: imports.ImportReport, status: int = 200
+) -> HttpResponse:
     importer = imports.importer_for(pending.kind)
     page = {
-        "title": _("Check the import"), "pending": pending, "report": report,
+        "title": _("Check the import"),
+        "pending": pending,
+        "report": report,
         "columns": [column.name for column in importer.columns],
-        "rows": report.preview[:PREVIEW_ROWS], "more_rows": max(0, len(report.preview) - PREVIEW_ROWS),
+        "rows": report.preview[:PREVIEW_ROWS],
+        "more_rows": max(0, len(report.preview) - PREVIEW_ROWS),
     }
     return render(request, "web/import_preview.html", {"page": page}, status=status)
 
@@ -81,8 +100,12 @@ def _run(request: HttpRequest, pending: uploads.PendingImport, data: bytes, *, d
     importer.require_role(request.actor)
     table = read_table(data, pending.filename, max_bytes=settings.IMPORT_MAX_BYTES)
     return imports.run_import(
-        importer, actor=request.actor, table=table, filename=pending.filename,
-        dry_run=dry_run, options={"list": pending.list_reference},
+        importer,
+        actor=request.actor,
+        table=table,
+        filename=pending.filename,
+        dry_run=dry_run,
+        options={"list": pending.list_reference},
     )
 
 
@@ -119,8 +142,12 @@ def import_upload(request: HttpRequest) -> HttpResponse:
             upload = form.cleaned_data["file"]
             data = upload.read()
             pending = uploads.keep(
-                data, user_id=request.user.pk, organization_id=getattr(request.actor.organization, "pk", None),
-                kind=form.cleaned_data["kind"], filename=upload.name, list_reference=form.cleaned_data["requirement_list"],
+                data,
+                user_id=request.user.pk,
+                organization_id=getattr(request.actor.organization, "pk", None),
+                kind=form.cleaned_data["kind"],
+                filename=upload.name,
+                list_reference=form.cleaned_data["requirement_list"],
             )
             try:
                 return _preview(request, pending, _run(request, pending, data, dry_run=True))
@@ -128,8 +155,12 @@ def import_upload(request: HttpRequest) -> HttpResponse:
                 uploads.discard(pending.token)
                 form.add_error("file", error.message)
     drafts = RequirementList.objects.visible_to(request.actor).filter(state=ListState.DRAFT, owner=request.actor.organization)
-    return render(request, "web/import_upload.html", {"page": {"title": _("Import"), "form": form, "drafts": drafts, "importers": offered}},
-                  status=refused or (400 if form.errors else 200))
+    return render(
+        request,
+        "web/import_upload.html",
+        {"page": {"title": _("Import"), "form": form, "drafts": drafts, "importers": offered}},
+        status=refused or (400 if form.errors else 200),
+    )
 
 
 @login_required
@@ -144,8 +175,10 @@ def import_template(request: HttpRequest, kind: str) -> HttpResponse:
 
 
 def _imported_rows(records: list) -> list[dict[str, str | None]]:
-    return [{"label": str(record), "url": record.get_absolute_url() if hasattr(record, "get_absolute_url") else None}
-            for record in records[:IMPORTED_SHOWN]]
+    return [
+        {"label": str(record), "url": record.get_absolute_url() if hasattr(record, "get_absolute_url") else None}
+        for record in records[:IMPORTED_SHOWN]
+    ]
 
 
 @login_required
@@ -155,8 +188,14 @@ def import_done(request: HttpRequest) -> HttpResponse:
     if last is None:
         return redirect("import")
     importer = imports.REGISTRY.get(last["kind"])
-    page = {"title": _("Imported"), "kind_label": importer.label if importer else last["kind"], "rows": last["rows"],
-            "total": last["total"], "more": last["total"] - len(last["rows"]), "next_url": reverse(AFTER_IMPORT.get(last["kind"], "home"))}
+    page = {
+        "title": _("Imported"),
+        "kind_label": importer.label if importer else last["kind"],
+        "rows": last["rows"],
+        "total": last["total"],
+        "more": last["total"] - len(last["rows"]),
+        "next_url": reverse(AFTER_IMPORT.get(last["kind"], "home")),
+    }
     return render(request, "web/import_done.html", {"page": page})
 
 
@@ -174,5 +213,9 @@ def import_commit(request: HttpRequest, token: str) -> HttpResponse:
         return _preview(request, pending, report, status=400)
     uploads.discard(token)
     messages.success(request, ngettext("%(rows)d row imported.", "%(rows)d rows imported.", report.rows) % {"rows": report.rows})
-    request.session[LAST_IMPORT_KEY] = {"kind": pending.kind, "rows": _imported_rows(report.records), "total": len(report.records)}
+    request.session[LAST_IMPORT_KEY] = {
+        "kind": pending.kind,
+        "rows": _imported_rows(report.records),
+        "total": len(report.records),
+    }
     return redirect("import-done")

@@ -17,9 +17,13 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         actions = parser.add_subparsers(dest="action", required=True)
-        checkpoint = actions.add_parser("checkpoint", help="Sign and print a checkpoint (size, root, time). Keep it outside Umbrella.")
+        checkpoint = actions.add_parser(
+            "checkpoint", help="Sign and print a checkpoint (size, root, time). Keep it outside Umbrella."
+        )
         checkpoint.add_argument("--json", action="store_true")
-        check = actions.add_parser("verify", help="Recompute every entry and the tree, compare with a checkpoint, replay into every table.")
+        check = actions.add_parser(
+            "verify", help="Recompute every entry and the tree, compare with a checkpoint, replay into every table."
+        )
         check.add_argument("--checkpoint", type=Path, help="A checkpoint JSON file saved earlier.")
         check.add_argument("--json", action="store_true")
 
@@ -30,8 +34,12 @@ class Command(BaseCommand):
             if options["json"]:
                 self.stdout.write(json.dumps(signed, indent=2))
             else:
-                self.stdout.write(f"Checkpoint: {signed['tree_size']} entries, root {signed['root_hash']}, {signed['timestamp']}.")
-                self.stdout.write("Save it with --json to a file you keep; `umbrella ledger verify --checkpoint FILE` checks against it.")
+                self.stdout.write(
+                    f"Checkpoint: {signed['tree_size']} entries, root {signed['root_hash']}, {signed['timestamp']}."
+                )
+                self.stdout.write(
+                    "Save it with --json to a file you keep; `umbrella ledger verify --checkpoint FILE` checks against it."
+                )
             return
         checkpoint = None
         if options.get("checkpoint"):
@@ -43,7 +51,11 @@ class Command(BaseCommand):
         if options["json"]:
             self.stdout.write(json.dumps(report.as_dict(), indent=2))
         elif report.ok:
-            self.stdout.write(self.style.SUCCESS(f"Ledger OK: {report.size} entries, root {report.root}; {report.rows_checked} rows match the ledger."))
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"Ledger OK: {report.size} entries, root {report.root}; {report.rows_checked} rows match the ledger."
+                )
+            )
         else:
             for problem in report.problems:
                 self.stdout.write(f"{problem.kind}: {problem.message}")

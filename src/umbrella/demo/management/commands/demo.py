@@ -36,8 +36,14 @@ class Command(BaseCommand):
     def _load(self, scale: float, seed: int) -> None:
         started = time.monotonic()
         console = Console(stderr=True)
-        with Progress(TextColumn("{task.description:<16}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                      console=console, disable=not console.is_terminal) as bar:
+        with Progress(
+            TextColumn("{task.description:<16}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            disable=not console.is_terminal,
+        ) as bar:
             tasks: dict[str, int] = {}
 
             def report(stage: str, done: int, total: int) -> None:
@@ -60,7 +66,9 @@ class Command(BaseCommand):
             self.stdout.write(f"  {persona.username:<14} {persona.description}")
         self.stdout.write("  <iso3>-liaison  the liaison officer of any donor nation, e.g. usa-liaison, fra-liaison\n")
         if not settings.SECURE_COOKIES:
-            self.stdout.write(self.style.WARNING(
-                "Session and CSRF cookies are sent over plain HTTP for this demo (UMBRELLA_SECURE_COOKIES=false). "
-                "Serve real data with `umbrella serve` behind HTTPS, which keeps them Secure.\n"
-            ))
+            self.stdout.write(
+                self.style.WARNING(
+                    "Session and CSRF cookies are sent over plain HTTP for this demo (UMBRELLA_SECURE_COOKIES=false). "
+                    "Serve real data with `umbrella serve` behind HTTPS, which keeps them Secure.\n"
+                )
+            )

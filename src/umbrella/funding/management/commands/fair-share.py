@@ -8,8 +8,11 @@ from umbrella.ui.cli_support import actor_from_options, add_actor_arguments
 
 
 class Command(BaseCommand):
-    help = ("Each participating donor's fair share of a year's floor (by GDP), what counts towards it and the gap, "
-            "from the funding and in-kind pledges the acting user may see; without gaps when some of them are not released to that user.")
+    help = (
+        "Each participating donor's fair share of a year's floor (by GDP), what counts towards it and the gap, "
+        "from the funding and in-kind pledges the acting user may see; "
+        "without gaps when some of them are not released to that user."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--year", type=int, required=True)
@@ -26,15 +29,22 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps(report.as_json(), indent=2))
             return
         write = self.stdout.write
-        write(f"Fair share {report.year}: floor EUR {report.floor_eur:,.2f} shared by {len(report.shares)} donors; {report.gdp_note}")
+        write(
+            f"Fair share {report.year}: floor EUR {report.floor_eur:,.2f} "
+            f"shared by {len(report.shares)} donors; {report.gdp_note}"
+        )
         write(f"{'donor':<28}{'GDP share':>10}{'target EUR':>20}{'counted EUR':>20}{'gap EUR':>20}{'%':>8}")
         if not report.complete:
-            write("Counted figures include only the records released to you; some records that count towards these shares "
-                  "are not released to you, so gaps and shares of the target are not shown.")
+            write(
+                "Counted figures include only the records released to you; some records that count towards these shares "
+                "are not released to you, so gaps and shares of the target are not shown."
+            )
         for share in report.shares:
             gap, percent = report.gap_eur(share), report.percent(share)
-            write(f"{share.name[:27]:<28}{float(share.gdp_share) * 100:>9.2f}%{share.target_eur:>20,.2f}{share.counted_eur:>20,.2f}"
-                  + (f"{gap:>20,.2f}{float(percent):>7.1f}%" if report.complete else f"{'-':>20}{'-':>8}"))
+            write(
+                f"{share.name[:27]:<28}{float(share.gdp_share) * 100:>9.2f}%{share.target_eur:>20,.2f}{share.counted_eur:>20,.2f}"
+                + (f"{gap:>20,.2f}{float(percent):>7.1f}%" if report.complete else f"{'-':>20}{'-':>8}")
+            )
         for code, reason in report.exemptions.items():
             write(f"exempt: {code} ({reason})")
         if report.missing_gdp:

@@ -11,17 +11,27 @@ STAGES = 5
 
 
 class Command(BaseCommand):
-    help = ("Match the approved requirement list against the accepted pledges and store the run for review "
-            "(approve it in the pages, or with --approve).")
+    help = (
+        "Match the approved requirement list against the accepted pledges and store the run for review "
+        "(approve it in the pages, or with --approve)."
+    )
 
     def add_arguments(self, parser):
         add_actor_arguments(parser)
         parser.add_argument("--list", type=int, dest="list_id", help="Requirement list id (default: the latest approved).")
-        parser.add_argument("--replan", action="store_true",
-                            help="Plan again the approved allocations of pledges not yet shipped (default: keep them).")
-        parser.add_argument("--diversity", type=float, default=0.0, metavar="POINTS",
-                            help="Points given up per extra type of crew-served system in one capability area at one destination "
-                                 "(each priority-3 unit delivered is worth 100); turns the model into a MIP.")
+        parser.add_argument(
+            "--replan",
+            action="store_true",
+            help="Plan again the approved allocations of pledges not yet shipped (default: keep them).",
+        )
+        parser.add_argument(
+            "--diversity",
+            type=float,
+            default=0.0,
+            metavar="POINTS",
+            help="Points given up per extra type of crew-served system in one capability area at one destination "
+            "(each priority-3 unit delivered is worth 100); turns the model into a MIP.",
+        )
         parser.add_argument("--approve", action="store_true", help="Approve every proposal at once (approver role).")
         parser.add_argument("--json", action="store_true", help="Print the summary as JSON.")
         parser.add_argument("--no-progress", action="store_true", help="No progress bar.")
@@ -31,13 +41,19 @@ class Command(BaseCommand):
         done = 0
         try:
             with progress_bar("Matching", enabled=not options["no_progress"]) as update:
+
                 def stage(description: str) -> None:
                     nonlocal done
                     done += 1
                     update(done, STAGES)
 
-                run = services.run_match(actor=actor, list_id=options["list_id"], keep_approved=not options["replan"],
-                                         diversity_points=options["diversity"], progress=stage)
+                run = services.run_match(
+                    actor=actor,
+                    list_id=options["list_id"],
+                    keep_approved=not options["replan"],
+                    diversity_points=options["diversity"],
+                    progress=stage,
+                )
             if options["approve"]:
                 services.approve_proposals(actor=actor, run_id=run.pk, expected_version=run.version)
                 run.refresh_from_db()
@@ -53,14 +69,20 @@ class Command(BaseCommand):
         run, stats = summary.run, summary.run.statistics
         write = self.stdout.write
         write(f"Match run {run.pk} on {run.requirement_list} — {run.get_state_display()}")
-        write(f"  {stats['requirements']} requirements, {stats['pledges']} pledges with something left, "
-              f"{stats['candidate_arcs']:,} candidate arcs ({stats['useful_arcs']:,} worth using), "
-              f"{stats['components']:,} independent components")
+        write(
+            f"  {stats['requirements']} requirements, {stats['pledges']} pledges with something left, "
+            f"{stats['candidate_arcs']:,} candidate arcs ({stats['useful_arcs']:,} worth using), "
+            f"{stats['components']:,} independent components"
+        )
         available = stats["points_available"] or 1.0
-        write(f"  coverage points {run.objective:,.1f} of {available:,.1f} ({100 * run.objective / available:.1f} %); "
-              f"greedy baseline {stats['greedy_points']:,.1f}")
-        write(f"  objective with preferences (lateness, substitutes, diversity) {stats['objective']:,.3f}; "
-              f"greedy {stats['greedy_objective']:,.3f}")
+        write(
+            f"  coverage points {run.objective:,.1f} of {available:,.1f} ({100 * run.objective / available:.1f} %); "
+            f"greedy baseline {stats['greedy_points']:,.1f}"
+        )
+        write(
+            f"  objective with preferences (lateness, substitutes, diversity) {stats['objective']:,.3f}; "
+            f"greedy {stats['greedy_objective']:,.3f}"
+        )
         write(f"  seconds: read {stats['seconds']['read']}, build {stats['seconds']['build']}, solve {stats['seconds']['solve']}")
         write("  priority   met  partly  unmet  coverage")
         for priority, cell in summary.by_priority.items():
@@ -71,5 +93,7 @@ class Command(BaseCommand):
         if summary.unmet_total > 10:
             write(f"  … and {summary.unmet_total - 10} more (see the run's page or --json)")
         for suggestion in run.suggestions[:5]:
-            write(f"  would help most: {suggestion['quantity']:g} × {suggestion['item_name']} by {suggestion['available_by']} "
-                  f"(+{suggestion['points']:,.1f} points)")
+            write(
+                f"  would help most: {suggestion['quantity']:g} × {suggestion['item_name']} by {suggestion['available_by']} "
+                f"(+{suggestion['points']:,.1f} points)"
+            )

@@ -16,9 +16,11 @@ def _date(value: str) -> dt.date:
 
 
 class Command(BaseCommand):
-    help = ("What if these donors stopped from this date: requirements newly left uncovered (with reasons), the money "
-            "lost per year and the top-up each remaining donor would need at its GDP share. Changes no live data; "
-            "--save keeps the scenario for comparison.")
+    help = (
+        "What if these donors stopped from this date: requirements newly left uncovered (with reasons), the money "
+        "lost per year and the top-up each remaining donor would need at its GDP share. Changes no live data; "
+        "--save keeps the scenario for comparison."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--donors", required=True, help="Organization codes, separated by commas (e.g. USA or USA,GBR).")
@@ -46,13 +48,24 @@ class Command(BaseCommand):
     def _print(self, results: dict) -> None:
         write = self.stdout.write
         write(f"If {', '.join(results['donors'])} stopped from {results['as_of']} ({results['requirement_list_label']}):")
-        write(f"  {results['pledges_dropped']} pledges and {results['allocations_dropped']} allocations drop out; coverage points "
-              f"{results['coverage_points_before']:,.1f} → {results['coverage_points_after']:,.1f} of {results['points_available']:,.1f}")
+        write(
+            f"  {results['pledges_dropped']} pledges and {results['allocations_dropped']} allocations drop out; coverage points "
+            f"{results['coverage_points_before']:,.1f} → {results['coverage_points_after']:,.1f} "
+            f"of {results['points_available']:,.1f}"
+        )
         write(f"  {len(results['uncovered'])} requirements lose coverage:")
         for item in results["uncovered"][:15]:
-            write(f"    {item['label']}: {item['covered_before']:g} → {item['covered_after']:g} of {item['quantity']}. {item['reason_text']}")
+            write(
+                f"    {item['label']}: {item['covered_before']:g} → {item['covered_after']:g} of {item['quantity']}. "
+                f"{item['reason_text']}"
+            )
         for year, lost in results["lost_by_year"].items():
-            write(f"  {year}: EUR {float(lost['total_eur']):,.2f} lost (funding {float(lost['funding_eur']):,.2f}, "
-                  f"in kind {float(lost['in_kind_eur']):,.2f}); largest top-ups:")
+            write(
+                f"  {year}: EUR {float(lost['total_eur']):,.2f} lost (funding {float(lost['funding_eur']):,.2f}, "
+                f"in kind {float(lost['in_kind_eur']):,.2f}); largest top-ups:"
+            )
             for top_up in results["top_ups"].get(year, [])[:5]:
-                write(f"    {top_up['name']}: EUR {float(top_up['top_up_eur']):,.2f} ({top_up['gdp_share'] * 100:.2f} % of the remaining GDP)")
+                write(
+                    f"    {top_up['name']}: EUR {float(top_up['top_up_eur']):,.2f} "
+                    f"({top_up['gdp_share'] * 100:.2f} % of the remaining GDP)"
+                )

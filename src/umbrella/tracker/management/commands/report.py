@@ -18,20 +18,24 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         actor = actor_from_options(options, required=False)
-        release = (releases(actor).filter(release=options["release"]).first() if options["release"] else latest_release(actor))
+        release = releases(actor).filter(release=options["release"]).first() if options["release"] else latest_release(actor)
         if release is None:
             raise CommandError("No tracker release is imported (umbrella import kiel DIR).", returncode=2)
         if options["by"] == "donor":
             rows = [total.as_json() for total in donor_totals(actor, release)]
         else:
-            rows = [{"year": year, **{f"{name}_eur": str(value) for name, value in sums.items()}}
-                    for year, sums in year_totals(actor, release).items()]
+            rows = [
+                {"year": year, **{f"{name}_eur": str(value) for name, value in sums.items()}}
+                for year, sums in year_totals(actor, release).items()
+            ]
         if options["json"]:
             self.stdout.write(json.dumps({"release": str(release), "by": options["by"], "rows": rows}, indent=2))
             return
         self.stdout.write(f"{release} — allocations by {options['by']} (EUR)")
         key = "donor" if options["by"] == "donor" else "year"
-        self.stdout.write(f"{key:<28}" + "".join(f"{name:>20}" for name in AID_TYPES) + ("    % of GDP" if key == "donor" else ""))
+        self.stdout.write(
+            f"{key:<28}" + "".join(f"{name:>20}" for name in AID_TYPES) + ("    % of GDP" if key == "donor" else "")
+        )
         for row in rows:
             line = f"{str(row[key]):<28}" + "".join(f"{float(row[f'{name}_eur']):>20,.0f}" for name in AID_TYPES)
             if key == "donor":

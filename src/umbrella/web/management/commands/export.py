@@ -15,10 +15,17 @@ class Command(BaseCommand):
     help = "Export records the acting user may see (without --user: what the public may see)."
 
     def add_arguments(self, parser):
-        parser.add_argument("kind", help=f"What to export: {', '.join(sorted(exports.REGISTRY))}; "
-                                         f"or a whole document: {', '.join(sorted(exports.DOCUMENTS))} (--format is ignored).")
-        parser.add_argument("--format", choices=(*exports.FORMATS, exports.HXL), default="csv",
-                            help="csv, xlsx, or hxl (CSV with HXL hashtags, for kinds that have them).")
+        parser.add_argument(
+            "kind",
+            help=f"What to export: {', '.join(sorted(exports.REGISTRY))}; "
+            f"or a whole document: {', '.join(sorted(exports.DOCUMENTS))} (--format is ignored).",
+        )
+        parser.add_argument(
+            "--format",
+            choices=(*exports.FORMATS, exports.HXL),
+            default="csv",
+            help="csv, xlsx, or hxl (CSV with HXL hashtags, for kinds that have them).",
+        )
         parser.add_argument("-o", "--output", type=Path, required=True, help="File to write ('-' for standard output, CSV only).")
         add_actor_arguments(parser)
 

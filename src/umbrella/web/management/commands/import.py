@@ -19,12 +19,16 @@ from umbrella.ui.cli_support import actor_from_options, add_actor_arguments, pro
 
 
 class Command(BaseCommand):
-    help = ("Import a CSV or XLSX file. Every row is checked; nothing is written unless every row is valid. "
-            "Exits 0 written, 1 rows have problems, 2 unreadable file, 75 database busy or disk full (run it again later).")
+    help = (
+        "Import a CSV or XLSX file. Every row is checked; nothing is written unless every row is valid. "
+        "Exits 0 written, 1 rows have problems, 2 unreadable file, 75 database busy or disk full (run it again later)."
+    )
 
     def add_arguments(self, parser):
-        parser.add_argument("kind", help=f"What the file holds: {', '.join(sorted(imports.REGISTRY))}; "
-                                         "or kiel, with a tracker release folder as FILE.")
+        parser.add_argument(
+            "kind",
+            help=f"What the file holds: {', '.join(sorted(imports.REGISTRY))}; or kiel, with a tracker release folder as FILE.",
+        )
         parser.add_argument("file", type=Path)
         parser.add_argument("--dry-run", action="store_true", help="Check and preview; write nothing.")
         parser.add_argument("--list", help="requirements: the draft list to import into (id or series).")
@@ -42,12 +46,19 @@ class Command(BaseCommand):
             if not path.is_file():
                 raise UnreadableFile(_("%(path)s does not exist or is not a file.") % {"path": path})
             if path.stat().st_size > settings.IMPORT_MAX_BYTES:
-                raise UnreadableFile(_("%(file)s is larger than %(limit)s bytes.") % {"file": path.name, "limit": f"{settings.IMPORT_MAX_BYTES:,}"})
+                raise UnreadableFile(
+                    _("%(file)s is larger than %(limit)s bytes.") % {"file": path.name, "limit": f"{settings.IMPORT_MAX_BYTES:,}"}
+                )
             table = read_table(path.read_bytes(), path.name, max_bytes=settings.IMPORT_MAX_BYTES)
             with progress_bar(f"Importing {importer.kind}", enabled=not options["json"]) as progress:
                 report = imports.run_import(
-                    importer, actor=actor, table=table, filename=path.name, dry_run=options["dry_run"],
-                    options={"list": options.get("list")}, progress=progress,
+                    importer,
+                    actor=actor,
+                    table=table,
+                    filename=path.name,
+                    dry_run=options["dry_run"],
+                    options={"list": options.get("list")},
+                    progress=progress,
                 )
         except UnreadableFile as error:
             raise CommandError(error.message, returncode=2) from None
@@ -63,7 +74,9 @@ class Command(BaseCommand):
         folder: Path = options["file"]
         try:
             if not folder.is_dir():
-                raise UnreadableFile(_("%(path)s is not a folder; give the folder of the tracker's release files.") % {"path": folder})
+                raise UnreadableFile(
+                    _("%(path)s is not a folder; give the folder of the tracker's release files.") % {"path": folder}
+                )
             actor = actor_from_options(options, required=True)
             release, parsed = import_kiel_release(actor=actor, folder=folder, dry_run=options["dry_run"])
         except ImportRejected as error:
@@ -72,14 +85,24 @@ class Command(BaseCommand):
             raise CommandError(error.message, returncode=1) from None
         except DomainError as error:
             raise CommandError(error.message, returncode=2) from None
-        summary = {"release": parsed.release, "label": parsed.label, "monthly_allocations": len(parsed.allocations),
-                   "weapons_rows": len(parsed.weapons), "dry_run": options["dry_run"], "file_digests": parsed.file_digests}
+        summary = {
+            "release": parsed.release,
+            "label": parsed.label,
+            "monthly_allocations": len(parsed.allocations),
+            "weapons_rows": len(parsed.weapons),
+            "dry_run": options["dry_run"],
+            "file_digests": parsed.file_digests,
+        }
         if options["json"]:
             self.stdout.write(json.dumps(summary, indent=2))
         else:
             verb = "checked (dry run, nothing written)" if options["dry_run"] else "imported"
-            self.stdout.write(self.style.SUCCESS(f"{parsed.label}: {len(parsed.allocations)} monthly allocations and "
-                                                 f"{len(parsed.weapons)} heavy-weapons rows {verb}."))
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"{parsed.label}: {len(parsed.allocations)} monthly allocations and "
+                    f"{len(parsed.weapons)} heavy-weapons rows {verb}."
+                )
+            )
 
     def _print(self, report: imports.ImportReport, *, as_json: bool) -> None:
         if as_json:

@@ -18,9 +18,18 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         command = [
-            sys.executable, "-m", "gunicorn", "umbrella.wsgi:application",
-            "--bind", options["bind"], "--workers", str(options["workers"]), "--threads", "4",
-            "--access-logfile", "-",
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "umbrella.wsgi:application",
+            "--bind",
+            options["bind"],
+            "--workers",
+            str(options["workers"]),
+            "--threads",
+            "4",
+            "--access-logfile",
+            "-",
         ]
         if settings.TRUSTED_PROXIES:
             # The proxies that Umbrella believes about the client's address also tell gunicorn the scheme

@@ -18,7 +18,9 @@ class Command(BaseCommand):
             return
         for name, value in counts.items():
             if isinstance(value, dict):
-                details = ", ".join(f"{key} {count}" for key, count in value.items() if key != "total" and not isinstance(count, dict))
+                details = ", ".join(
+                    f"{key} {count}" for key, count in value.items() if key != "total" and not isinstance(count, dict)
+                )
                 nested = next((count for count in value.values() if isinstance(count, dict)), None)
                 breakdown = ", ".join(f"{key} {count}" for key, count in (nested or {}).items())
                 self.stdout.write(f"{name:20} {value['total']:>8}  {breakdown or details}")

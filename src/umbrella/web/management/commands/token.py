@@ -31,11 +31,18 @@ class Command(BaseCommand):
         try:
             if options["action"] == "create":
                 actor = actor_from_options(options, required=True)
-                token, secret = services.issue_token(actor=system, user_id=actor.user.pk, organization_id=actor.organization.pk,
-                                                     name=options["name"], days=options["days"])
+                token, secret = services.issue_token(
+                    actor=system,
+                    user_id=actor.user.pk,
+                    organization_id=actor.organization.pk,
+                    name=options["name"],
+                    days=options["days"],
+                )
                 self.stdout.write(secret)
-                self.stderr.write(f"Token {token.pk} for {actor.label()}, valid until {token.expires_at:%Y-%m-%d}. "
-                                  "Keep the secret now: it is not shown again.")
+                self.stderr.write(
+                    f"Token {token.pk} for {actor.label()}, valid until {token.expires_at:%Y-%m-%d}. "
+                    "Keep the secret now: it is not shown again."
+                )
             elif options["action"] == "list":
                 actor = actor_from_options({"user": options["user"]}, required=True)
                 for token in ApiToken.objects.filter(user=actor.user).select_related("organization"):

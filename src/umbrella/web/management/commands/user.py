@@ -47,28 +47,48 @@ class Command(BaseCommand):
 
     @staticmethod
     def _password_arguments(parser) -> None:
-        parser.add_argument("--password-stdin", action="store_true", help="Read the password from the first line of standard input.")
-        parser.add_argument("--noinput", "--no-input", action="store_false", dest="interactive",
-                            help="Never prompt (then the password must come with --password-stdin).")
+        parser.add_argument(
+            "--password-stdin", action="store_true", help="Read the password from the first line of standard input."
+        )
+        parser.add_argument(
+            "--noinput",
+            "--no-input",
+            action="store_false",
+            dest="interactive",
+            help="Never prompt (then the password must come with --password-stdin).",
+        )
 
     def handle(self, *args, **options):
         system = Actor.system(f"cli-user-{options['action']}")  # the operator of the server acts here, and the ledger says so
         try:
             if options["action"] == "create":
                 username = options["username"] or self._ask(options, "Username: ")
-                user = services.create_user(actor=system, username=username, password=self._password(options),
-                                            email=options["email"], full_name=options["full_name"],
-                                            staff=options["staff"], superuser=options["superuser"])
+                user = services.create_user(
+                    actor=system,
+                    username=username,
+                    password=self._password(options),
+                    email=options["email"],
+                    full_name=options["full_name"],
+                    staff=options["staff"],
+                    superuser=options["superuser"],
+                )
                 self.stdout.write(f"Account {user.username} created.")
             elif options["action"] == "password":
-                user = services.set_password(actor=system, user_id=self._user_id(options["username"]), password=self._password(options))
+                user = services.set_password(
+                    actor=system, user_id=self._user_id(options["username"]), password=self._password(options)
+                )
                 self.stdout.write(f"Password of {user.username} changed.")
             else:
                 flags = {f"is_{name}": options[name] for name in ("active", "staff", "superuser") if options[name] is not None}
                 if not flags:
-                    raise CommandError("Name a flag to change: --active/--inactive, --staff/--no-staff, --superuser/--no-superuser.", returncode=2)
+                    raise CommandError(
+                        "Name a flag to change: --active/--inactive, --staff/--no-staff, --superuser/--no-superuser.",
+                        returncode=2,
+                    )
                 user = services.set_user_flags(actor=system, user_id=self._user_id(options["username"]), **flags)
-                self.stdout.write(f"{user.username}: active {user.is_active}, staff {user.is_staff}, superuser {user.is_superuser}.")
+                self.stdout.write(
+                    f"{user.username}: active {user.is_active}, staff {user.is_staff}, superuser {user.is_superuser}."
+                )
         except DomainError as error:
             raise CommandError(str(error), returncode=2) from None
 
