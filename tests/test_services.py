@@ -227,11 +227,11 @@ def _calls(relative_allowed: set[str]):
 
 def test_no_bulk_writes_bypass_the_ledger():
     """QuerySet.update(), bulk_create(), bulk_update() and raw SQL skip the services and the ledger;
-    application code never uses them on ledgered models."""
+    application code never uses them on ledgered models. Only the ledger appends its own entries in bulk."""
     names = _ledgered_names()
     offenders = [
         f"{relative}:{node.lineno} {ast.unparse(node)}"
-        for relative, node, receiver in _calls(set())
+        for relative, node, receiver in _calls({"core/ledger.py"})
         if node.func.attr in ("bulk_create", "bulk_update", "update", "raw", "_raw_delete")
         and (receiver.split(".")[0] in names or "queryset" in receiver.lower())
     ]

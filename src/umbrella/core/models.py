@@ -77,7 +77,7 @@ class ChangeRecordQuerySet(models.QuerySet):
 class ChangeRecord(models.Model):
     """One entry of the append-only ledger: who changed what, when, from what to what.
 
-    Written only by `umbrella.core.ledger.record_change`, in the same transaction as the change itself.
+    Written only by `umbrella.core.ledger.record_changes`, in the same transaction as the change itself.
     Each entry carries the hash of the one before it and its own RFC 6962 leaf hash over its canonical
     JSON (with a random salt, so someone who sees only the hash cannot guess the content).
     """
