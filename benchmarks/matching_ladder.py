@@ -37,13 +37,20 @@ def catalog() -> tuple[dict[str, list], dict[str, int], list[tuple[str, str, flo
     index: dict[str, int] = {}
     with open(DATA / "item_types.csv", newline="", encoding="utf-8") as handle:
         for row in sorted(csv.DictReader(handle), key=lambda r: r["code"]):
-            item = SimpleNamespace(code=row["code"], unit_of_issue=row["unit_of_issue"], bulk=row["bulk"] == "yes",
-                                   crew_size=int(row["crew_size"]) if row["crew_size"] else None,
-                                   unit_value_eur=Decimal(row["unit_value_eur"]), index=len(index))
+            item = SimpleNamespace(
+                code=row["code"],
+                unit_of_issue=row["unit_of_issue"],
+                bulk=row["bulk"] == "yes",
+                crew_size=int(row["crew_size"]) if row["crew_size"] else None,
+                unit_value_eur=Decimal(row["unit_value_eur"]),
+                index=len(index),
+            )
             index[row["code"]] = item.index
             by_area.setdefault(row["capability_area"], []).append(item)
     with open(DATA / "compatibilities.csv", newline="", encoding="utf-8") as handle:
-        substitutes = [(r["item"], r["related_item"], float(r["ratio"])) for r in csv.DictReader(handle) if r["kind"] == "substitutes-for"]
+        substitutes = [
+            (r["item"], r["related_item"], float(r["ratio"])) for r in csv.DictReader(handle) if r["kind"] == "substitutes-for"
+        ]
     return by_area, index, substitutes
 
 
@@ -106,28 +113,46 @@ def rung(target: int, diversity: float, sender) -> None:
     started = time.perf_counter()
     greedy = problem.objective_of(greedy_flow(problem, market.requirement_priority))
     greedy_seconds = time.perf_counter() - started
-    sender.send({
-        "target_arcs": target, "diversity_points": diversity, "scale": round(scale, 3), "requirements": market.requirements, "pledges": market.offers,
-        "candidate_arcs": int(len(candidates.offer)), "usable_arcs": int(len(problem.arc_cost)),
-        "components": solution.stats["components"], "solver_models": solution.stats["solver_models"],
-        "build_seconds": round(build, 3), "solve_seconds": round(solve_seconds, 3),
-        "build_share_percent": round(100 * build / (build + solve_seconds), 1),
-        "peak_memory_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-        "objective": round(solution.objective, 6), "greedy_objective": round(greedy, 6), "greedy_seconds": round(greedy_seconds, 3),
-        "optimal_minus_greedy": round(solution.objective - greedy, 6),
-    })
+    sender.send(
+        {
+            "target_arcs": target,
+            "diversity_points": diversity,
+            "scale": round(scale, 3),
+            "requirements": market.requirements,
+            "pledges": market.offers,
+            "candidate_arcs": int(len(candidates.offer)),
+            "usable_arcs": int(len(problem.arc_cost)),
+            "components": solution.stats["components"],
+            "solver_models": solution.stats["solver_models"],
+            "build_seconds": round(build, 3),
+            "solve_seconds": round(solve_seconds, 3),
+            "build_share_percent": round(100 * build / (build + solve_seconds), 1),
+            "peak_memory_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+            "objective": round(solution.objective, 6),
+            "greedy_objective": round(greedy, 6),
+            "greedy_seconds": round(greedy_seconds, 3),
+            "optimal_minus_greedy": round(solution.objective - greedy, 6),
+        }
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rungs", type=int, nargs="+", default=list(RUNGS))
-    parser.add_argument("--diversity", type=float, default=0.0, metavar="POINTS",
-                        help="Fleet-diversity penalty (coverage points per extra item type); above 0 the model is a MIP.")
+    parser.add_argument(
+        "--diversity",
+        type=float,
+        default=0.0,
+        metavar="POINTS",
+        help="Fleet-diversity penalty (coverage points per extra item type); above 0 the model is a MIP.",
+    )
     parser.add_argument("--json", type=Path, help="Also write the results to this file.")
     args = parser.parse_args(argv)
     context = multiprocessing.get_context("spawn")
     results = []
-    print(f"machine: {platform.machine()}, {multiprocessing.cpu_count()} cores, Python {platform.python_version()}", file=sys.stderr)
+    print(
+        f"machine: {platform.machine()}, {multiprocessing.cpu_count()} cores, Python {platform.python_version()}", file=sys.stderr
+    )
     header = ("arcs", "requirements", "pledges", "build s", "solve s", "build %", "peak MB", "objective", "greedy", "greedy s")
     print(" | ".join(header))
     for target in args.rungs:
@@ -137,9 +162,24 @@ def main(argv: list[str] | None = None) -> int:
         result = receiver.recv()
         process.join()
         results.append(result)
-        print(" | ".join(str(result[k]) for k in ("candidate_arcs", "requirements", "pledges", "build_seconds", "solve_seconds",
-                                                    "build_share_percent", "peak_memory_mb", "objective", "greedy_objective", "greedy_seconds")),
-              flush=True)
+        print(
+            " | ".join(
+                str(result[k])
+                for k in (
+                    "candidate_arcs",
+                    "requirements",
+                    "pledges",
+                    "build_seconds",
+                    "solve_seconds",
+                    "build_share_percent",
+                    "peak_memory_mb",
+                    "objective",
+                    "greedy_objective",
+                    "greedy_seconds",
+                )
+            ),
+            flush=True,
+        )
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
     return 0

@@ -95,8 +95,16 @@ def measure(scale: str, repeat: int) -> list[dict]:
                 started = time.perf_counter()
                 client.get(url)
                 timings.append((time.perf_counter() - started) * 1000)
-        results.append({"page": name, "persona": persona or "public", "url": url, "scale": scale,
-                        "median_ms": round(statistics.median(timings), 1), "queries": len(queries)})
+        results.append(
+            {
+                "page": name,
+                "persona": persona or "public",
+                "url": url,
+                "scale": scale,
+                "median_ms": round(statistics.median(timings), 1),
+                "queries": len(queries),
+            }
+        )
     return results
 
 
@@ -105,11 +113,20 @@ def run_scale(scale: str, repeat: int) -> list[dict]:
         env = {**os.environ, "UMBRELLA_DATA_DIR": data_dir, "DJANGO_SETTINGS_MODULE": "umbrella.settings"}
         env.pop("UMBRELLA_DATABASE_URL", None)
         started = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "umbrella", "demo", "--no-serve", "--scale", scale], env=env, check=True,
-                       stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [sys.executable, "-m", "umbrella", "demo", "--no-serve", "--scale", scale],
+            env=env,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
         print(f"demo at scale {scale} loaded in {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
-        output = subprocess.run([sys.executable, __file__, "--measure", scale, "--repeat", str(repeat)], env=env, check=True,
-                                capture_output=True, text=True)
+        output = subprocess.run(
+            [sys.executable, __file__, "--measure", scale, "--repeat", str(repeat)],
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
         return json.loads(output.stdout)
 
 
@@ -130,7 +147,10 @@ def main(argv: list[str] | None = None) -> int:
     for small, large in zip(by_scale[first], by_scale[last], strict=True):
         within = large["median_ms"] <= BUDGET_MS
         over += not within
-        print(f"{large['page']} | {large['persona']} | {small['queries']} | {large['queries']} | {large['median_ms']} | {'yes' if within else 'NO'}")
+        print(
+            f"{large['page']} | {large['persona']} | {small['queries']} | {large['queries']} | "
+            f"{large['median_ms']} | {'yes' if within else 'NO'}"
+        )
     if args.json:
         args.json.write_text(json.dumps(by_scale, indent=2))
     return 0

@@ -244,4 +244,4 @@ def test_an_honest_csv_with_long_notes_reads_within_the_limits():
     header = ",".join(PLEDGE_COLUMNS + ["notes", "end_use_restrictions"])
     row = "ITEM,1,2026-03-01,official,https://example.invalid,,2026-01-05," + "n" * 5000 + "," + "e" * 5000
     table = read_table(f"{header}\n{row}\n".encode(), "p.csv", max_bytes=1_000_000)
-    assert [len(cell) for cell in table.rows[0][1][-2:]] == [5000, 5000]
+    assert [len(cell) for cell in next(table.rows)[1][-2:]] == [5000, 5000]

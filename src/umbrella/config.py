@@ -61,7 +61,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "UMBRELLA_IMPORT_MAX_BYTES",
         "20000000",
-        "Largest upload or import file accepted, in bytes.",
+        "Largest file accepted by the import page, in bytes (an upload is kept until it is committed).",
+    ),
+    Setting(
+        "UMBRELLA_IMPORT_FILE_MAX_BYTES",
+        "2000000000",
+        "Largest file `umbrella import` reads, in bytes. A CSV file is read a row at a time (up to 2,000,000 rows); "
+        "a workbook is read whole, within its own limits of cells and rows.",
     ),
 )
 

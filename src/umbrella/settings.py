@@ -17,6 +17,7 @@ ALLOWED_HOSTS = [
     host.strip() for host in (config.raw("UMBRELLA_ALLOWED_HOSTS") or "127.0.0.1,localhost").split(",") if host.strip()
 ]
 IMPORT_MAX_BYTES = config.integer("UMBRELLA_IMPORT_MAX_BYTES", 20_000_000)
+IMPORT_FILE_MAX_BYTES = config.integer("UMBRELLA_IMPORT_FILE_MAX_BYTES", 2_000_000_000)
 TRUSTED_PROXIES = config.networks("UMBRELLA_TRUSTED_PROXIES")
 
 INSTALLED_APPS = [

@@ -34,6 +34,7 @@ item_type_by_code = imports.visible_lookup(ItemType.objects.visible_to, "code", 
 
 @imports.register
 class ItemTypeImporter(imports.Importer):
+    rows_read_earlier_rows = True
     organization_kinds = frozenset({OrganizationKind.COORDINATOR})
     example = {
         "code": "SHELL-155-HE",
@@ -70,6 +71,7 @@ class ItemTypeImporter(imports.Importer):
 
 @imports.register
 class CompatibilityImporter(imports.Importer):
+    rows_read_earlier_rows = True
     organization_kinds = frozenset({OrganizationKind.COORDINATOR})
     example = {"item": "HOW-155-SP", "kind": "fires", "related_item": "SHELL-155-HE", "note": "standard load"}
     kind = "compatibilities"

@@ -121,6 +121,20 @@ def visibility_q(actor: Actor, prefix: str = "") -> Q:
     return condition
 
 
+def visible_in_memory(actor: Actor, obj: Any) -> bool:
+    """The rule of `visibility_q`, for one row held in memory (one the bulk write path has not inserted yet):
+    its owned row (reached by the model's `visibility_path`) has a marking the actor sees, or is its own."""
+    if actor.is_system:
+        return True
+    owned = obj
+    for name in getattr(type(obj), "visibility_path", "").split("__"):
+        if name:
+            owned = getattr(owned, name)
+    if owned.marking in visible_markings(actor):
+        return True
+    return actor.is_member and owned.owner_id == actor.organization.pk
+
+
 class VisibleQuerySet(models.QuerySet):
     def visible_to(self, actor: Actor) -> VisibleQuerySet:
         return self.filter(visibility_q(actor, getattr(self.model, "visibility_path", "")))

@@ -1,7 +1,7 @@
 """The one import pipeline: read → parse every cell → run every row through the services → report → commit.
 
-Every row is parsed, and every parsed row is written through the real service inside one transaction
-(one savepoint per row), so the report lists every problem (row, column, value, reason) that a commit
+Every row is parsed, and every parsed row goes through the real service inside one transaction, on the
+bulk write path (`core.bulk`), so the report lists every problem (row, column, value, reason) that a commit
 would meet: malformed cells, unknown references, permissions, duplicates, model rules. If there is any
 problem, or the run is a dry run, the transaction is rolled back and nothing is written.
 """
@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 from django.db import models, transaction
 from django.utils.translation import gettext as _
 
+from umbrella.core import bulk
 from umbrella.core.access import Actor, Role, allowed, require_role
 from umbrella.core.errors import DomainError, Invalid, RowError, UnreadableFile
 from umbrella.core.exports import RECORD_ID
@@ -67,7 +68,7 @@ class ImportReport:
     preview: list[PreviewRow]
     written: bool
     dry_run: bool
-    records: list[models.Model] = field(default_factory=list)  # what a commit wrote, in file order
+    records: list[models.Model] = field(default_factory=list)  # the first RECORDS_KEPT a commit wrote, in file order
 
     @property
     def ok(self) -> bool:
@@ -96,6 +97,9 @@ class Importer:
     # The kinds of organization the services behind this importer write for (None: any); the others could not
     # write a single row either.
     organization_kinds: ClassVar[frozenset[str] | None] = None
+    # Whether a row's service reads what earlier rows of the file wrote (a uniqueness rule, an update of a row
+    # that exists): then the bulk path writes every earlier row before each row (`core.bulk`).
+    rows_read_earlier_rows: ClassVar[bool] = False
     # One row a person can copy: column name → example cell, for the template file the import page offers.
     example: ClassVar[dict[str, str]] = {}
 
@@ -195,6 +199,10 @@ def _errors_from(error: DomainError, importer: Importer, number: int, raw: Mappi
     return found
 
 
+PREVIEW_ROWS = 200  # rows of a report kept to show (the page shows these, and counts the rest)
+RECORDS_KEPT = 200  # records of a commit kept to show; the report counts them all
+
+
 def run_import(
     importer: Importer,
     *,
@@ -205,33 +213,55 @@ def run_import(
     options: Mapping[str, Any] | None = None,
     progress: Progress | None = None,
 ) -> ImportReport:
+    """Run every row of the table through the importer's service, on the bulk write path (`core.bulk`): one
+    transaction, rows written in chunks, nothing kept unless every row is valid and this is no dry run. The
+    table's rows are read as they come, so memory holds one chunk, the problems and a preview."""
     check_header(importer, table, filename)
     context = ImportContext(actor=actor, options=dict(options or {}))
-    errors: list[RowError] = []
-    preview: list[PreviewRow] = []
-    records: list[models.Model] = []
-    total = len(table.rows)
-    with transaction.atomic():
+    report = ImportReport(importer.kind, 0, [], [], written=False, dry_run=dry_run)
+    deferred = bulk.deferred_writes(writing=not dry_run, rows_read_earlier_rows=importer.rows_read_earlier_rows)
+    with transaction.atomic(), deferred as batch:
         importer.prepare(context)
-        for index, (number, cells) in enumerate(table.rows, start=1):
-            raw = dict(zip(table.header, cells, strict=False))
-            values, row_errors = _parse_row(importer, table.header, number, cells, context)
-            if not row_errors:
-                try:
-                    with transaction.atomic():
-                        records.append(importer.write(values, context))
-                except DomainError as error:
-                    row_errors = _errors_from(error, importer, number, raw)
-            errors.extend(row_errors)
-            preview.append(PreviewRow(row=number, values=raw, ok=not row_errors))
+        for number, cells in table.rows:
+            report.rows += 1
+            row_errors = _import_row(importer, table.header, number, cells, context, batch, report)
+            if row_errors:
+                report.errors.extend(row_errors)
+                batch.writing = False
             if progress is not None:
-                progress(index, total)
-        written = not errors and not dry_run
-        if not written:
+                progress(report.rows, None)
+        report.written = not report.errors and not dry_run
+        if not report.written:
             transaction.set_rollback(True)
-    return ImportReport(
-        importer.kind, total, errors, preview, written=written, dry_run=dry_run, records=records if written else []
-    )
+    if not report.written:
+        report.records = []
+    return report
+
+
+def _import_row(
+    importer: Importer,
+    header: list[str],
+    number: int,
+    cells: list[str],
+    context: ImportContext,
+    batch: bulk.Batch,
+    report: ImportReport,
+) -> list[RowError]:
+    values, row_errors = _parse_row(importer, header, number, cells, context)
+    if not row_errors:
+        batch.start_row()
+        try:
+            record = importer.write(values, context)
+        except DomainError as error:
+            batch.discard_row()
+            row_errors = _errors_from(error, importer, number, dict(zip(header, cells, strict=False)))
+        else:
+            if len(report.records) < RECORDS_KEPT:
+                report.records.append(record)
+            batch.row_done()
+    if len(report.preview) < PREVIEW_ROWS:
+        report.preview.append(PreviewRow(row=number, values=dict(zip(header, cells, strict=False)), ok=not row_errors))
+    return row_errors
 
 
 # Cell parsers: each takes the cell's text and raises ValueError with a reason a person can act on.

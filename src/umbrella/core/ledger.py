@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from umbrella.core import checkpoints, merkle
 from umbrella.core.access import Actor, Marking, visible_markings
+from umbrella.core.inserts import insert_rows
 from umbrella.core.models import ChangeRecord, LedgerCheckpoint, LedgerHead, account_entity, reads_every_account
 
 GENESIS_HASH = "0" * 64
@@ -103,7 +104,25 @@ def snapshot(obj: models.Model, recorded: dict[str, Any] | None = None) -> dict[
         if field.attname in secret:
             value = _digest_like(value, (recorded or {}).get(field.attname))
         values[field.attname] = value
-    return json.loads(canonical_json(values))
+    return {name: _json_value(value) for name, value in values.items()}
+
+
+_ENCODER = DjangoJSONEncoder()
+_JSON_NATIVE = (str, int, bool, type(None))
+
+
+def _json_value(value: Any) -> Any:
+    """The value as the ledger's JSON gives it back: what `json.loads(canonical_json(value))` returns, without
+    writing and reading the text for the plain values most columns hold."""
+    if type(value) in _JSON_NATIVE:
+        return value
+    if isinstance(value, str):  # a choice's enum member is written as its text
+        return str.__str__(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return int(value)
+    if isinstance(value, dict | list | float):
+        return json.loads(canonical_json(value))
+    return _ENCODER.default(value)
 
 
 def last_recorded(obj: models.Model) -> dict[str, Any] | None:
@@ -206,10 +225,12 @@ def record_changes(*, actor: Actor, changes: Iterable[Change], chunk_size: int =
         head.size, head.last_hash = entry.sequence, entry.leaf_hash
         pending.append(entry)
         if len(pending) >= chunk_size:
-            written.extend(ChangeRecord.objects.bulk_create(pending))
+            insert_rows(ChangeRecord, pending)
+            written.extend(pending)
             pending = []
     if pending:
-        written.extend(ChangeRecord.objects.bulk_create(pending))
+        insert_rows(ChangeRecord, pending)
+        written.extend(pending)
     head.save(update_fields=["size", "last_hash"])
     return written
 

@@ -17,7 +17,8 @@ from django.db import models, transaction
 from django.db.models import ProtectedError
 from django.utils.translation import gettext as _
 
-from umbrella.core.access import Actor, deny
+from umbrella.core import bulk
+from umbrella.core.access import Actor, deny, visible_in_memory
 from umbrella.core.errors import Conflict, Invalid, StaleVersion
 from umbrella.core.ledger import record_change, snapshot, snapshot_before_change
 
@@ -80,11 +81,34 @@ def _recheck_visible(actor: Actor, obj: models.Model) -> None:
 def create_record(*, actor: Actor, obj: M, action: str = "create") -> M:
     _require_transaction()
     _stamp(actor, obj, creating=True)
+    batch = bulk.active_batch()
+    if batch is not None:
+        return _defer_create(batch, actor, obj, action)
     validate(obj)
     obj.save(force_insert=True)
     _recheck_visible(actor, obj)
     record_change(actor=actor, action=action, obj=obj, before=None, after=snapshot(obj))
     return obj
+
+
+def _defer_create(batch: bulk.Batch, actor: Actor, obj: M, action: str) -> M:
+    """The bulk path (`core.bulk`): the same checks, with what is known in memory taken from memory."""
+    if bulk.has_uniqueness_rule(type(obj)):
+        batch.require_earlier_rows_written(f"creating a {obj._meta.label}")
+        validate(obj)
+    else:
+        validate(obj, exclude=bulk.known_related_fields(obj))
+    if hasattr(type(obj)._default_manager, "visible_to") and not visible_in_memory(actor, obj):
+        raise deny(actor, _("After this change you could no longer see the record, so it was not saved."))
+    batch.defer(actor, action, obj)
+    return obj
+
+
+def _no_rows_waiting(doing: str) -> None:
+    """An update or a delete reads and writes the table now: on the bulk path, earlier rows must be in it."""
+    batch = bulk.active_batch()
+    if batch is not None:
+        batch.require_earlier_rows_written(doing)
 
 
 def check_version(obj: models.Model, expected_version: int) -> None:
@@ -112,6 +136,7 @@ def update_record(*, actor: Actor, obj: M, changes: Mapping[str, Any], expected_
 
     A versioned row needs the version the caller read; an unversioned one (a membership) passes None."""
     _require_transaction()
+    _no_rows_waiting(f"updating a {obj._meta.label}")
     if hasattr(obj, "version"):
         if expected_version is None:
             raise TypeError(f"updating a {obj._meta.label} needs expected_version")
@@ -135,6 +160,7 @@ def update_record(*, actor: Actor, obj: M, changes: Mapping[str, Any], expected_
 
 def delete_record(*, actor: Actor, obj: models.Model, expected_version: int | None) -> None:
     _require_transaction()
+    _no_rows_waiting(f"deleting a {obj._meta.label}")
     if expected_version is not None:
         check_version(obj, expected_version)
     before = snapshot_before_change(obj)

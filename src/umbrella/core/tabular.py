@@ -8,15 +8,17 @@ placed by a streaming scan before the workbook is opened, so no row is ever padd
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
 import io
 import itertools
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from typing import BinaryIO
 from xml.parsers import expat
 
 from django.utils.translation import gettext as _
@@ -28,13 +30,15 @@ MAX_ZIP_ENTRIES = 1_000
 MAX_UNCOMPRESSED_BYTES = 200_000_000
 MAX_COMPRESSION_RATIO = 200
 PROLOG_BYTES = 4_096
-MAX_ROWS = 200_000  # rows below the header
+MAX_ROWS = 2_000_000  # rows below the header of a CSV file, read one at a time
+MAX_SHEET_ROWS = 200_000  # rows of a workbook, whose cells are counted and placed before it is opened
 MAX_COLUMNS = 200
 MAX_LINE_CHARS = 200_000  # one CSV record; Python's csv module also refuses a single cell over 131,072
 MAX_CELLS = 2_000_000  # cells written in a workbook (empty formatted ones too), and its shared strings
 MAX_XML_ELEMENTS = 10_000_000  # in all of a workbook's XML parts together
 SNIFF_LINES = 20
 SNIFF_CHARS = 32_768
+LINE_READ_BYTES = MAX_LINE_CHARS * 4 + 4  # a line within the limit, in UTF-8, fits in one read
 DELIMITERS = ",;\t|"
 
 Row = tuple[int, list[str]]  # (spreadsheet row number, cells); the header is row 1
@@ -43,63 +47,99 @@ Row = tuple[int, list[str]]  # (spreadsheet row number, cells); the header is ro
 @dataclass(frozen=True)
 class Table:
     header: list[str]
-    rows: list[Row]
+    rows: Iterator[Row]  # read once, as the file is read: a million-row file is never whole in memory
 
 
-def read_table(data: bytes, filename: str, *, max_bytes: int) -> Table:
-    return _table(read_rows(data, filename, max_bytes=max_bytes), filename)
+def read_table(source: bytes | BinaryIO, filename: str, *, max_bytes: int) -> Table:
+    """The header and the rows of a CSV or XLSX file, from its bytes or an open binary file."""
+    return _table(read_rows(source, filename, max_bytes=max_bytes), filename)
 
 
-def read_rows(data: bytes, filename: str, *, max_bytes: int) -> Iterator[Row]:
+def read_rows(source: bytes | BinaryIO, filename: str, *, max_bytes: int) -> Iterator[Row]:
     """The file's rows as they are read, within the limits. Problems with the file as a whole are raised
     here, before the first row; a row beyond a limit raises when it is reached."""
-    if len(data) > max_bytes:
+    stream = io.BytesIO(source) if isinstance(source, bytes) else source
+    size = stream.seek(0, io.SEEK_END)
+    stream.seek(0)
+    if size > max_bytes:
         raise UnreadableFile(
             _("%(file)s is %(size)s bytes; the limit is %(limit)s.")
-            % {"file": filename, "size": f"{len(data):,}", "limit": f"{max_bytes:,}"}
+            % {"file": filename, "size": f"{size:,}", "limit": f"{max_bytes:,}"}
         )
-    if not data.strip():
+    prolog = stream.read(PROLOG_BYTES)
+    stream.seek(0)
+    if not _has_text(stream):
         raise UnreadableFile(_("%(file)s is empty.") % {"file": filename})
     suffix = Path(filename).suffix.lower()
-    looks_zipped = data.startswith(ZIP_MAGIC)
+    looks_zipped = prolog.startswith(ZIP_MAGIC)
     if suffix == ".xlsx" or (looks_zipped and suffix not in (".csv", ".txt")):
         if not looks_zipped:
             raise UnreadableFile(_("%(file)s is not an XLSX workbook (an .xlsx file is a zip archive).") % {"file": filename})
-        return _xlsx_rows(data, filename)
+        return _xlsx_rows(stream.read(), filename)
     if suffix in (".csv", ".txt", ".tsv", ""):
         if looks_zipped:
             raise UnreadableFile(_("%(file)s is a zip archive (perhaps an XLSX workbook), not CSV text.") % {"file": filename})
-        return _csv_rows(data, filename)
+        if b"\x00" in prolog:
+            raise UnreadableFile(_("%(file)s is a binary file, not CSV text.") % {"file": filename})
+        return _csv_rows(stream, filename)
     raise UnreadableFile(_("%(file)s: only .csv and .xlsx files can be imported.") % {"file": filename})
 
 
-def _decode(data: bytes, filename: str) -> str:
-    if b"\x00" in data[:PROLOG_BYTES]:
-        raise UnreadableFile(_("%(file)s is a binary file, not CSV text.") % {"file": filename})
+def _has_text(stream: BinaryIO) -> bool:
+    """Whether anything but white space is in the file, read a block at a time."""
     try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise UnreadableFile(
-            _("%(file)s is not UTF-8 text (byte 0x%(byte)02x at position %(position)d); save it as 'CSV UTF-8'.")
-            % {"file": filename, "byte": data[error.start], "position": error.start}
-        ) from None
+        while block := stream.read(1 << 16):
+            if block.strip():
+                return True
+        return False
+    finally:
+        stream.seek(0)
 
 
-def _lines(text: str, filename: str) -> Iterator[str]:
-    """The physical lines, each measured before anything splits it into cells."""
-    for number, line in enumerate(io.StringIO(text, newline=""), start=1):
-        if len(line) > MAX_LINE_CHARS:
+def _lines(stream: BinaryIO, filename: str) -> Iterator[str]:
+    """The physical lines as text, each measured before anything splits it into cells, decoded one at a time
+    (a line that is too long is counted to its end, never held)."""
+    decoder = codecs.getincrementaldecoder("utf-8-sig")()
+    position = 0
+    for number in itertools.count(1):
+        raw = stream.readline(LINE_READ_BYTES)
+        if not raw:
+            return
+        line = _decoded(decoder, raw, position, filename)
+        position += len(raw)
+        if len(line) > MAX_LINE_CHARS or not raw.endswith(b"\n") and len(raw) == LINE_READ_BYTES:
+            length = len(line) + _rest_of_line(stream, decoder, position, filename)
             raise UnreadableFile(
                 _("%(file)s: line %(line)s is %(length)s characters long; the limit is %(limit)s.")
-                % {"file": filename, "line": f"{number:,}", "length": f"{len(line):,}", "limit": f"{MAX_LINE_CHARS:,}"}
+                % {"file": filename, "line": f"{number:,}", "length": f"{length:,}", "limit": f"{MAX_LINE_CHARS:,}"}
             )
         yield line
 
 
-def _delimiter(text: str, filename: str) -> str:
+def _decoded(decoder: codecs.IncrementalDecoder, raw: bytes, position: int, filename: str) -> str:
+    try:
+        return decoder.decode(raw)
+    except UnicodeDecodeError as error:
+        raise UnreadableFile(
+            _("%(file)s is not UTF-8 text (byte 0x%(byte)02x at position %(position)d); save it as 'CSV UTF-8'.")
+            % {"file": filename, "byte": raw[error.start], "position": position + error.start}
+        ) from None
+
+
+def _rest_of_line(stream: BinaryIO, decoder: codecs.IncrementalDecoder, position: int, filename: str) -> int:
+    length = 0
+    while raw := stream.readline(LINE_READ_BYTES):
+        length += len(_decoded(decoder, raw, position, filename))
+        position += len(raw)
+        if raw.endswith(b"\n"):
+            break
+    return length
+
+
+def _delimiter(sample: str) -> str:
     # The sniffer's cost grows faster than its sample (regular expressions, per-character counts per line):
     # it sees a bounded sample, whatever the file holds.
-    sample = "".join(itertools.islice(_lines(text, filename), SNIFF_LINES))[:SNIFF_CHARS]
+    sample = sample[:SNIFF_CHARS]
     try:
         return csv.Sniffer().sniff(sample, delimiters=DELIMITERS).delimiter
     except csv.Error:
@@ -107,9 +147,10 @@ def _delimiter(text: str, filename: str) -> str:
         return max(DELIMITERS, key=first_line.count)
 
 
-def _csv_rows(data: bytes, filename: str) -> Iterator[Row]:
-    text = _decode(data, filename)
-    records = csv.reader(_lines(text, filename), delimiter=_delimiter(text, filename))
+def _csv_rows(stream: BinaryIO, filename: str) -> Iterator[Row]:
+    lines = _lines(stream, filename)
+    first = list(itertools.islice(lines, SNIFF_LINES))
+    records = csv.reader(itertools.chain(first, lines), delimiter=_delimiter("".join(first)))
     return _checked_records(records, filename)
 
 
@@ -136,22 +177,29 @@ def _check_width(filename: str, row: int, columns: int) -> None:
         )
 
 
-def _table(rows: Iterable[Row], filename: str) -> Table:
+def _table(rows: Iterator[Row], filename: str) -> Table:
+    """The header (the first row with anything in it) read now, the rest as they are asked for."""
     header: list[str] | None = None
-    kept: list[Row] = []
+    for _row_number, cells in rows:
+        stripped = [cell.strip() for cell in cells]
+        if any(stripped):
+            header = [name.lower() for name in stripped]
+            break
+    if header is None:
+        raise UnreadableFile(_("%(file)s has no header row.") % {"file": filename})
+    return Table(header=header, rows=_body(rows, len(header), filename))
+
+
+def _body(rows: Iterator[Row], width: int, filename: str) -> Iterator[Row]:
+    kept = 0
     for number, cells in rows:
         stripped = [cell.strip() for cell in cells]
         if not any(stripped):
             continue
-        if header is None:
-            header = [name.lower() for name in stripped]
-            continue
-        if len(kept) == MAX_ROWS:
+        kept += 1
+        if kept > MAX_ROWS:
             raise UnreadableFile(_("%(file)s has more than %(limit)s rows.") % {"file": filename, "limit": f"{MAX_ROWS:,}"})
-        kept.append((number, stripped + [""] * (len(header) - len(stripped))))
-    if header is None:
-        raise UnreadableFile(_("%(file)s has no header row.") % {"file": filename})
-    return Table(header=header, rows=kept)
+        yield number, stripped + [""] * (width - len(stripped))
 
 
 def check_archive(data: bytes, filename: str) -> None:
@@ -291,14 +339,14 @@ class _WorkbookScan:
                 ) from None
         self.column = column
         last_row = max(row, self.row)
-        if column > MAX_COLUMNS or last_row > MAX_ROWS + 1:
+        if column > MAX_COLUMNS or last_row > MAX_SHEET_ROWS + 1:
             raise UnreadableFile(
                 _("%(file)s has a cell at %(cell)s, beyond the limits of %(columns)s columns and %(rows)s rows.")
                 % {
                     "file": self.filename,
                     "cell": reference or f"R{last_row}C{column}",
                     "columns": f"{MAX_COLUMNS:,}",
-                    "rows": f"{MAX_ROWS + 1:,}",
+                    "rows": f"{MAX_SHEET_ROWS + 1:,}",
                 }
             )
         self.last_row, self.last_column = max(self.last_row, last_row), max(self.last_column, column)
@@ -310,10 +358,15 @@ class _WorkbookScan:
             _first_column, _first_row, columns, rows = range_boundaries(reference)
         except (ValueError, TypeError):
             return  # openpyxl refuses a malformed dimension itself when it opens the workbook
-        if (columns or 0) > MAX_COLUMNS or (rows or 0) > MAX_ROWS + 1:
+        if (columns or 0) > MAX_COLUMNS or (rows or 0) > MAX_SHEET_ROWS + 1:
             raise UnreadableFile(
                 _("%(file)s declares a sheet of %(reference)s, beyond the limits of %(columns)s columns and %(rows)s rows.")
-                % {"file": self.filename, "reference": reference[:40], "columns": f"{MAX_COLUMNS:,}", "rows": f"{MAX_ROWS + 1:,}"}
+                % {
+                    "file": self.filename,
+                    "reference": reference[:40],
+                    "columns": f"{MAX_COLUMNS:,}",
+                    "rows": f"{MAX_SHEET_ROWS + 1:,}",
+                }
             )
 
     def _limit(self, limit: int) -> dict[str, str]:

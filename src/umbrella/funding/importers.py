@@ -98,6 +98,7 @@ class FundingImporter(imports.Importer):
 
 @imports.register
 class FxRateImporter(imports.Importer):
+    rows_read_earlier_rows = True
     organization_kinds = frozenset({OrganizationKind.COORDINATOR})
     example = {"currency": "USD", "date": "2026-01-15", "units_per_eur": "1.08", "source": "ECB reference rate"}
     kind = "fx-rates"
@@ -115,6 +116,7 @@ class FxRateImporter(imports.Importer):
 
 @imports.register
 class GdpImporter(imports.Importer):
+    rows_read_earlier_rows = True
     organization_kinds = frozenset({OrganizationKind.COORDINATOR})
     example = {"organization": "DEU", "year": "2025", "gdp_bn": "4300", "currency": "EUR", "source": "IMF World Economic Outlook"}
     kind = "gdp"

@@ -8,7 +8,8 @@ from contextlib import contextmanager
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, Progress, ProgressColumn, Task, TextColumn, TimeElapsedColumn
+from rich.text import Text
 
 from umbrella.core.access import Actor
 from umbrella.orgs.models import Organization
@@ -41,16 +42,41 @@ def actor_from_options(options, *, required: bool) -> Actor:
     return actor
 
 
+class _CountColumn(ProgressColumn):
+    """Done of total when the total is known ("1,200/5,000"), else what is done so far ("1,200 rows")."""
+
+    def __init__(self, unit: str) -> None:
+        super().__init__()
+        self.unit = unit
+
+    def render(self, task: Task) -> Text:
+        if task.total is None:
+            return Text(f"{int(task.completed):,} {self.unit}")
+        return Text(f"{int(task.completed):,}/{int(task.total):,}")
+
+
+class _RateColumn(ProgressColumn):
+    def __init__(self, unit: str) -> None:
+        super().__init__()
+        self.unit = unit
+
+    def render(self, task: Task) -> Text:
+        speed = task.finished_speed or task.speed
+        return Text(f"{speed:,.0f} {self.unit}/s" if speed else "")
+
+
 @contextmanager
-def progress_bar(description: str, *, enabled: bool):
-    """Yields a callback(done, total); draws a bar on stderr when enabled and stderr is a terminal."""
+def progress_bar(description: str, *, enabled: bool, unit: str = "rows"):
+    """Yields a callback(done, total or None); draws a bar with the rate on stderr when enabled and stderr is
+    a terminal, and nothing otherwise (piped, or a --json run), so what others parse stays clean."""
     if not enabled or not sys.stderr.isatty():
         yield lambda done, total: None
         return
     bar = Progress(
         TextColumn("{task.description}"),
         BarColumn(),
-        MofNCompleteColumn(),
+        _CountColumn(unit),
+        _RateColumn(unit),
         TimeElapsedColumn(),
         console=Console(stderr=True),
         transient=True,
@@ -58,7 +84,7 @@ def progress_bar(description: str, *, enabled: bool):
     with bar:
         task = bar.add_task(description, total=None)
 
-        def update(done: int, total: int) -> None:
+        def update(done: int, total: int | None) -> None:
             bar.update(task, completed=done, total=total)
 
         yield update

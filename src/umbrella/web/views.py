@@ -20,7 +20,6 @@ from umbrella.orgs.queries import SESSION_ORGANIZATION_KEY, memberships_of
 from umbrella.ui import uploads
 from umbrella.web.dashboards import dashboard_for
 
-PREVIEW_ROWS = 200
 IMPORTED_SHOWN = 500
 LAST_IMPORT_KEY = "umbrella-last-import"
 # The kind a person of each kind of organization most likely came to import.
@@ -89,8 +88,8 @@ def _preview(
         "pending": pending,
         "report": report,
         "columns": [column.name for column in importer.columns],
-        "rows": report.preview[:PREVIEW_ROWS],
-        "more_rows": max(0, len(report.preview) - PREVIEW_ROWS),
+        "rows": report.preview,
+        "more_rows": report.rows - len(report.preview),
     }
     return render(request, "web/import_preview.html", {"page": page}, status=status)
 
@@ -216,6 +215,6 @@ def import_commit(request: HttpRequest, token: str) -> HttpResponse:
     request.session[LAST_IMPORT_KEY] = {
         "kind": pending.kind,
         "rows": _imported_rows(report.records),
-        "total": len(report.records),
+        "total": report.rows,
     }
     return redirect("import-done")

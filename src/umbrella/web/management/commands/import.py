@@ -45,16 +45,11 @@ class Command(BaseCommand):
             path: Path = options["file"]
             if not path.is_file():
                 raise UnreadableFile(_("%(path)s does not exist or is not a file.") % {"path": path})
-            if path.stat().st_size > settings.IMPORT_MAX_BYTES:
-                raise UnreadableFile(
-                    _("%(file)s is larger than %(limit)s bytes.") % {"file": path.name, "limit": f"{settings.IMPORT_MAX_BYTES:,}"}
-                )
-            table = read_table(path.read_bytes(), path.name, max_bytes=settings.IMPORT_MAX_BYTES)
-            with progress_bar(f"Importing {importer.kind}", enabled=not options["json"]) as progress:
+            with path.open("rb") as stream, progress_bar(f"Importing {importer.kind}", enabled=not options["json"]) as progress:
                 report = imports.run_import(
                     importer,
                     actor=actor,
-                    table=table,
+                    table=read_table(stream, path.name, max_bytes=settings.IMPORT_FILE_MAX_BYTES),
                     filename=path.name,
                     dry_run=options["dry_run"],
                     options={"list": options.get("list")},

@@ -1,0 +1,167 @@
+"""The bulk write path: the services' own creates, written in chunks.
+
+An import of a hundred thousand rows runs every row through the same service function a form would call
+(the same permission rule, the same validation and messages), inside `deferred_writes(actor)`. There,
+`core.services.create_record` validates the new row without asking the database what it already holds in
+memory (a foreign key to a row that was read in this transaction, or to a row of the same batch), checks in
+memory that the actor will still see it, and hands it to the batch instead of saving it. The batch inserts
+its rows in chunks, parents before children, and appends their ledger entries, one per row with its
+after-image, in one pass under one lock of the ledger head, in the order the services created them: the
+entries are those the rows would have had one at a time, apart from times and ids.
+
+A service's rows wait in the batch, so they are not in the table while later rows are checked. Where a row's
+checks read what earlier rows wrote (a model with a uniqueness rule, so that a duplicate within a file is found
+as it would be one row at a time; an update of a row that exists), the importer says so and the batch writes
+every earlier row before each row starts, outside the savepoint of the service that may fail. A create of such
+a model, an update or a delete with earlier rows still waiting is refused (RuntimeError), never written inside
+a savepoint that a failing row would roll back with them.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import cache
+
+from django.db import models
+
+from umbrella.core.access import Actor
+from umbrella.core.inserts import insert_rows
+from umbrella.core.ledger import Change, record_changes, snapshot
+
+CHUNK_ROWS = 2000
+
+_active: contextvars.ContextVar[Batch | None] = contextvars.ContextVar("bulk_batch", default=None)
+
+
+@dataclass
+class _Pending:
+    actor: Actor
+    action: str
+    obj: models.Model
+
+
+class Batch:
+    """Rows created by services and not yet inserted, in the order they were created.
+
+    With `writing` off (a dry run, or an import that has already met a bad row and will be rolled back), rows
+    that no later check needs are dropped instead of inserted."""
+
+    def __init__(self, *, chunk_rows: int = CHUNK_ROWS, writing: bool = True, rows_read_earlier_rows: bool = False) -> None:
+        self.chunk_rows = chunk_rows
+        self.writing = writing
+        self.rows_read_earlier_rows = rows_read_earlier_rows
+        self.pending: list[_Pending] = []
+        self.row_mark = 0
+        self.inserted = 0
+
+    def start_row(self) -> None:
+        if self.rows_read_earlier_rows:
+            self.flush(for_checking=True)
+        self.row_mark = len(self.pending)
+
+    def require_earlier_rows_written(self, doing: str) -> None:
+        if self.row_mark:
+            raise RuntimeError(
+                f"{doing} reads what earlier rows wrote, and {self.row_mark} of them are still waiting: "
+                "the importer must declare rows_read_earlier_rows"
+            )
+
+    def defer(self, actor: Actor, action: str, obj: models.Model) -> None:
+        self.pending.append(_Pending(actor, action, obj))
+
+    def discard_row(self) -> None:
+        """Forget what a row that failed had handed over (it was never written)."""
+        del self.pending[self.row_mark :]
+
+    def row_done(self) -> None:
+        if len(self.pending) >= self.chunk_rows:
+            self.flush()
+
+    def flush(self, *, for_checking: bool = False) -> None:
+        """Insert what waits, parents first, and append its ledger entries in creation order. `for_checking`:
+        a uniqueness check is about to read the table, so the rows must be there even when not writing."""
+        if not self.pending:
+            return
+        if not (self.writing or for_checking):
+            self.pending = []
+            return
+        for model in _parents_first({type(item.obj) for item in self.pending}):
+            insert_rows(model, [item.obj for item in self.pending if type(item.obj) is model])
+        for actor, run in _runs_by_actor(self.pending):
+            record_changes(actor=actor, changes=(Change(item.action, item.obj, None, snapshot(item.obj)) for item in run))
+        self.inserted += len(self.pending)
+        self.pending = []
+
+
+def _runs_by_actor(pending: list[_Pending]) -> Iterator[tuple[Actor, list[_Pending]]]:
+    run: list[_Pending] = []
+    for item in pending:
+        if run and item.actor is not run[0].actor:
+            yield run[0].actor, run
+            run = []
+        run.append(item)
+    if run:
+        yield run[0].actor, run
+
+
+def _parents_first(present: set[type[models.Model]]) -> list[type[models.Model]]:
+    """The models in an order where each comes after every model (of this batch) it has a foreign key to."""
+    ordered: list[type[models.Model]] = []
+
+    def visit(model: type[models.Model], path: frozenset[type[models.Model]]) -> None:
+        if model in ordered or model in path:
+            return
+        for field in model._meta.concrete_fields:
+            target = field.related_model if field.is_relation else None
+            if target in present and target is not model:
+                visit(target, path | {model})
+        ordered.append(model)
+
+    for model in sorted(present, key=lambda model: model._meta.label):
+        visit(model, frozenset())
+    return ordered
+
+
+def active_batch() -> Batch | None:
+    return _active.get()
+
+
+@contextmanager
+def deferred_writes(*, writing: bool = True, rows_read_earlier_rows: bool = False) -> Iterator[Batch]:
+    """Services called inside defer their creates to one batch, flushed when the block ends; the caller holds
+    the transaction, so the batch is written, or rolled back, with everything else."""
+    if _active.get() is not None:
+        raise RuntimeError("deferred writes do not nest")
+    batch = Batch(writing=writing, rows_read_earlier_rows=rows_read_earlier_rows)
+    token = _active.set(batch)
+    try:
+        yield batch
+        batch.flush()
+    finally:
+        _active.reset(token)
+
+
+@cache
+def has_uniqueness_rule(model: type[models.Model]) -> bool:
+    """Whether a new row of this model can clash with another one (a unique field or constraint)."""
+    meta = model._meta
+    return bool(
+        meta.unique_together
+        or any(field.unique and not field.primary_key for field in meta.concrete_fields)
+        or any(isinstance(constraint, models.UniqueConstraint) for constraint in meta.constraints)
+    )
+
+
+def known_related_fields(obj: models.Model) -> list[str]:
+    """Foreign keys whose row is already in hand (read in this transaction, or waiting in the batch to be
+    inserted before this one): their existence needs no query. The database's constraint still holds."""
+    known = []
+    for field in obj._meta.concrete_fields:
+        if field.is_relation and field.is_cached(obj):
+            related = field.get_cached_value(obj)
+            if related is not None:
+                known.append(field.name)
+    return known
