@@ -13,7 +13,6 @@ import json
 from typing import Any
 
 from django import forms
-from django.apps import apps
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db import transaction
@@ -30,10 +29,10 @@ from umbrella.core.errors import Invalid
 from umbrella.core.ledger import PRIVATE_KEYS, current_checkpoint, may_know_actor, with_known_actor
 from umbrella.core.models import ChangeRecord
 from umbrella.ui.pages import ACTION_LABELS, entity_label, field_label
+from umbrella.web.ledger_values import Names, model_of, referenced_names, secret_change, secret_fields, shown
 
 ENTRIES_PER_PAGE = 50
 UNCHANGING = ("version", "updated_at", "updated_by_id")  # every update moves these; a reader wants the rest
-VALUE_SHOWN = 200
 
 
 class LedgerFilters(forms.Form):
@@ -85,22 +84,12 @@ def filter_entries(entries: QuerySet[ChangeRecord], filters: dict[str, Any], act
     return entries
 
 
-def _shown(value: Any) -> str:
-    if value is None or value == "":
-        return "—"
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-    return text if len(text) <= VALUE_SHOWN else text[:VALUE_SHOWN] + "…"
-
-
-def entry_changes(entry: ChangeRecord) -> list[dict[str, str]]:
-    """What the entry changed, field by field with the field's label (a creation lists what was set, a
-    deletion what was removed); private keys are never shown."""
-    try:
-        model = apps.get_model(entry.entity)
-    except (LookupError, ValueError):
-        model = None
+def entry_changes(entry: ChangeRecord, names: Names) -> list[dict[str, str | None]]:
+    """What the entry changed, field by field, each field and value as the reader reads it (a creation lists
+    what was set, a deletion what was removed); private keys are never shown, secrets only as set or changed."""
+    model = model_of(entry.entity)
     before, after = entry.before or {}, entry.after or {}
-    names = sorted(
+    fields = sorted(
         name
         for name in set(before) | set(after)
         if name not in UNCHANGING
@@ -109,17 +98,19 @@ def entry_changes(entry: ChangeRecord) -> list[dict[str, str]]:
         and (before.get(name) not in (None, "") or after.get(name) not in (None, ""))
     )
     created = entry.before is None  # a creation has no "before" to show
-    return [
-        {
-            "field": field_label(model, name) if model else name,
-            "before": None if created else _shown(before.get(name)),
-            "after": _shown(after.get(name)),
-        }
-        for name in names
-    ]
+    secret = secret_fields(model)
+    changes = []
+    for name in fields:
+        if name in secret:
+            shown_before, shown_after = secret_change(before.get(name), after.get(name), created=created)
+        else:
+            shown_before = None if created else shown(model, name, before.get(name), names)
+            shown_after = shown(model, name, after.get(name), names)
+        changes.append({"field": field_label(model, name) if model else name, "before": shown_before, "after": shown_after})
+    return changes
 
 
-def entry_row(entry: ChangeRecord, actor: Actor) -> dict[str, Any]:
+def entry_row(entry: ChangeRecord, actor: Actor, names: Names) -> dict[str, Any]:
     return {
         "sequence": entry.sequence,
         "at": entry.at,
@@ -129,7 +120,7 @@ def entry_row(entry: ChangeRecord, actor: Actor) -> dict[str, Any]:
         "record_filter": urlencode({"entity": entry.entity, "entity_id": entry.entity_id}),
         "user": entry.actor_user if may_know_actor(entry, actor) else None,
         "organization": entry.actor_organization,
-        "changes": entry_changes(entry),
+        "changes": entry_changes(entry, names),
         "leaf_hash": entry.leaf_hash,
     }
 
@@ -143,13 +134,15 @@ def ledger_entries(request: HttpRequest) -> HttpResponse:
     else:
         entries, status = filter_entries(readable, form.cleaned_data if form.is_bound else {}, request.actor), 200
     page = Paginator(entries.order_by("-sequence"), ENTRIES_PER_PAGE).get_page(request.GET.get("page"))
+    shown_entries = list(page.object_list)
+    names = referenced_names(shown_entries, request.actor)
     query = request.GET.copy()
     query.pop("page", None)
     context = {
         "title": _("Ledger"),
         "form": form,
         "page": page,
-        "rows": [entry_row(entry, request.actor) for entry in page.object_list],
+        "rows": [entry_row(entry, request.actor, names) for entry in shown_entries],
         "total_entries": ChangeRecord.objects.count(),
         "readable_entries": readable.count(),
         "querystring": query.urlencode(),
