@@ -194,3 +194,58 @@ def test_a_password_reads_as_set_or_changed_never_as_its_digest(personas, as_cli
     assert _changes(_row(body, change))["password"] == "changed"
     assert _changes(_row(body, created))["password"] == "set"
     assert "sha256$" not in body
+
+
+def _error_next_to(body: str, field: str) -> str:
+    found = re.search(rf'name="{field}".*?</label>\s*<p class="error" role="alert">(.*?)</p>', body, re.S)
+    return found.group(1) if found else ""
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "field, value, message",
+    [
+        ("since", "2026-13-45", "“2026-13-45” is not a date. Give it as year-month-day, such as 2026-03-01."),
+        ("until", "yesterday", "“yesterday” is not a date. Give it as year-month-day, such as 2026-03-01."),
+        ("entity_id", "abc", "“abc” is not a record id. A record id is a whole number, such as 42."),
+        ("organization", "Nowhere", "“Nowhere” is not an organization. Pick one from the list."),
+        ("entity", "nothing.here", "“nothing.here” is not a kind of record. Pick one from the list."),
+        ("action", "zap", "“zap” is not an action. Pick one from the list."),
+    ],
+)
+def test_a_filter_value_the_page_cannot_read_is_named_next_to_its_filter_and_nothing_is_listed(
+    personas, as_client, accepted_pledge, field, value, message
+):
+    response = as_client("auditor").get("/ledger/", {"entity": "pledges.pledge", field: value})
+    body = response.content.decode()
+    assert response.status_code == 400
+    assert _error_next_to(body, field) == message
+    assert _sequences(body) == [] and "No entry is listed until the filters above are corrected." in body
+
+
+@pytest.mark.django_db
+def test_a_parameter_that_is_no_filter_is_refused_not_ignored(personas, as_client, accepted_pledge):
+    response = as_client("auditor").get("/ledger/", {"from": "2026-13-45"})
+    body = response.content.decode()
+    assert response.status_code == 400 and _sequences(body) == []
+    expected = (
+        "This page has no filter called “from”. Its filters are: entity, entity_id, organization, person, action, since, until."
+    )
+    assert f'<p class="error" role="alert">{expected}</p>' in body
+
+
+@pytest.mark.django_db
+def test_a_name_the_reader_has_no_entry_of_lists_nothing_instead_of_being_refused(personas, as_client, accepted_pledge):
+    """The observer's organization made no change, and the second donor reads no entry of this pledge."""
+    client = as_client("second_donor")
+    for filters in ({"organization": "Test Observer"}, {"entity": "pledges.pledge", "entity_id": accepted_pledge.pk}):
+        response = client.get("/ledger/", filters)
+        body = response.content.decode()
+        assert response.status_code == 200 and 'class="error"' not in body
+        assert _sequences(body) == [] and "No entry you may read matches." in body
+
+
+@pytest.mark.django_db
+def test_a_record_id_with_leading_zeros_names_the_same_record(personas, as_client, accepted_pledge):
+    body = as_client("auditor").get("/ledger/", {"entity": "pledges.pledge", "entity_id": f"00{accepted_pledge.pk}"}).content
+    assert _sequences(body.decode()) == list(history(accepted_pledge).values_list("sequence", flat=True))

@@ -10,10 +10,14 @@ person looks only at those entries.
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Callable, Collection
 from typing import Any
 
 from django import forms
+from django.apps import apps
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import QuerySet
@@ -28,44 +32,103 @@ from umbrella.core.access import Actor
 from umbrella.core.errors import Invalid
 from umbrella.core.ledger import PRIVATE_KEYS, current_checkpoint, may_know_actor, with_known_actor
 from umbrella.core.models import ChangeRecord
+from umbrella.orgs.models import Organization
 from umbrella.ui.pages import ACTION_LABELS, entity_label, field_label
 from umbrella.web.ledger_values import Names, model_of, referenced_names, secret_change, secret_fields, shown
 
 ENTRIES_PER_PAGE = 50
+RECORD_ID = re.compile(r"[0-9]+")
 UNCHANGING = ("version", "updated_at", "updated_by_id")  # every update moves these; a reader wants the rest
 
 
+class UtcDateField(forms.DateField):
+    widget = forms.DateInput(attrs={"type": "date"})
+    default_error_messages = {
+        "invalid": gettext_lazy("“%(value)s” is not a date. Give it as year-month-day, such as 2026-03-01."),
+    }
+
+    def to_python(self, value: Any) -> Any:
+        try:
+            return super().to_python(value)
+        except ValidationError:
+            raise ValidationError(self.error_messages["invalid"], code="invalid", params={"value": value}) from None
+
+
 class LedgerFilters(forms.Form):
-    entity = forms.ChoiceField(label=gettext_lazy("Kind of record"), required=False)
-    entity_id = forms.CharField(label=gettext_lazy("Record id"), required=False, max_length=64)
-    organization = forms.ChoiceField(label=gettext_lazy("Organization that acted"), required=False)
-    person = forms.CharField(label=gettext_lazy("Person (user name)"), required=False, max_length=150)
-    action = forms.ChoiceField(label=gettext_lazy("Action"), required=False)
-    since = forms.DateField(label=gettext_lazy("From (UTC date)"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    until = forms.DateField(
-        label=gettext_lazy("To (UTC date, inclusive)"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    """The ledger's filters. A value the page cannot read is refused next to its filter, naming the value and
+    what is expected, and nothing is listed until it is corrected: a filter half understood would list entries
+    it was meant to leave out. A query parameter that is no filter at all (a misspelled name) is refused too."""
+
+    entity = forms.ChoiceField(
+        label=gettext_lazy("Kind of record"),
+        required=False,
+        error_messages={"invalid_choice": gettext_lazy("“%(value)s” is not a kind of record. Pick one from the list.")},
     )
+    entity_id = forms.CharField(label=gettext_lazy("Record id"), required=False, max_length=64)
+    organization = forms.ChoiceField(
+        label=gettext_lazy("Organization that acted"),
+        required=False,
+        error_messages={"invalid_choice": gettext_lazy("“%(value)s” is not an organization. Pick one from the list.")},
+    )
+    person = forms.CharField(label=gettext_lazy("Person (user name)"), required=False, max_length=150)
+    action = forms.ChoiceField(
+        label=gettext_lazy("Action"),
+        required=False,
+        error_messages={"invalid_choice": gettext_lazy("“%(value)s” is not an action. Pick one from the list.")},
+    )
+    since = UtcDateField(label=gettext_lazy("From (UTC date)"), required=False)
+    until = UtcDateField(label=gettext_lazy("To (UTC date, inclusive)"), required=False)
 
     def __init__(self, data: Any, *, readable: QuerySet[ChangeRecord]):
         super().__init__(data)
-        everything = [("", _("all"))]
-        self.fields["entity"].choices = everything + sorted(
-            ((entity, entity_label(entity)) for entity in _distinct(readable, "entity")),
-            key=lambda choice: str(choice[1]).lower(),
-        )
-        self.fields["organization"].choices = everything + [
-            (name, name) for name in sorted(_distinct(readable, "actor_organization"))
-        ]
-        self.fields["action"].choices = everything + sorted(
-            ((action, ACTION_LABELS.get(action, action)) for action in _distinct(readable, "action")),
-            key=lambda choice: str(choice[1]),
-        )
+        self._offer("entity", _distinct(readable, "entity"), known=_ledgered_kinds, label=entity_label)
+        self._offer("organization", _distinct(readable, "actor_organization"), known=_organization_names, label=str)
+        self._offer("action", _distinct(readable, "action"), known=lambda: set(ACTION_LABELS), label=_action_label)
+
+    def _offer(self, name: str, values: list[str], *, known: Callable[[], Collection[str]], label: Callable[[str], Any]) -> None:
+        """Offers the values of the entries the reader may read. A value asked for that names something (a kind
+        of record, an organization, an action) of which the reader has no entry is offered too, so it lists
+        nothing rather than being refused as unknown, as on every list page."""
+        asked = self.data.get(name, "") if self.is_bound else ""
+        if asked and asked not in values and asked in known():
+            values = [*values, asked]
+        self.fields[name].choices = [("", _("all")), *sorted(((value, label(value)) for value in values), key=_by_label)]
+
+    def clean_entity_id(self) -> str:
+        value = self.cleaned_data["entity_id"]
+        if value and not RECORD_ID.fullmatch(value):
+            raise ValidationError(
+                _("“%(value)s” is not a record id. A record id is a whole number, such as 42."), params={"value": value}
+            )
+        return str(int(value)) if value else value
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
         if cleaned.get("since") and cleaned.get("until") and cleaned["since"] > cleaned["until"]:
             self.add_error("until", _("The end of the time range is before its start."))
+        for name in sorted(set(self.data) - set(self.fields) - {"page"}):
+            self.add_error(
+                None,
+                _("This page has no filter called “%(name)s”. Its filters are: %(filters)s.")
+                % {"name": name, "filters": ", ".join(self.fields)},
+            )
         return cleaned
+
+
+def _by_label(choice: tuple[str, Any]) -> str:
+    return str(choice[1]).lower()
+
+
+def _action_label(action: str) -> Any:
+    return ACTION_LABELS.get(action, action)
+
+
+def _ledgered_kinds() -> set[str]:
+    return {model._meta.label_lower for model in apps.get_models() if getattr(model, "ledgered", False)}
+
+
+def _organization_names() -> set[str]:
+    return set(Organization.objects.values_list("name", flat=True))
 
 
 def _distinct(entries: QuerySet[ChangeRecord], name: str) -> list[str]:
