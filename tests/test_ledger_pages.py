@@ -129,8 +129,20 @@ def test_the_checkpoint_download_verifies_against_the_ledger(personas, as_client
     assert signed["root_hash"] == merkle.root(leaves).hex()
     assert checkpoints.verify_signature(signed)
     assert LedgerCheckpoint.objects.filter(tree_size=signed["tree_size"], signature=signed["signature"]).exists()
-    body = as_client(persona).get("/ledger/").content.decode()
-    assert "umbrella ledger verify --checkpoint FILE" in body and "src/umbrella/core/proofs.py" in body
+
+
+@pytest.mark.django_db
+def test_the_checkpoint_note_tells_an_inspector_what_the_file_is_what_to_keep_and_how_to_check_it(personas, as_client):
+    body = as_client("donor_viewer").get("/ledger/").content.decode()
+    note = re.search(r'<section class="checkpoint-help".*?</section>', body, re.S).group(0)
+    headings = re.findall(r"<h3[^>]*>(.*?)</h3>", note)
+    assert headings == ["What the file is", "What to keep", "How to check it"]
+    assert "outside Umbrella" in note and "<code>public_key</code>" in note
+    assert "<code>umbrella ledger verify --checkpoint FILE</code>" in note
+    assert "<code>/api/v1/ledger/proofs/consistency?first=N</code>" in note and "<code>check_consistency</code>" in note
+    assert "<code>docs/ledger.md</code>" in note
+    sentences = re.split(r"(?<=[.:])\s", re.sub(r"<[^>]+>", "", note))
+    assert max(len(sentence.split()) for sentence in sentences) <= 25
 
 
 @pytest.mark.django_db
