@@ -6,17 +6,27 @@ import json
 import re
 
 import pytest
+from django.conf import settings
 
 from tests import factories
 from umbrella.core import checkpoints, merkle
 from umbrella.core.ledger import history, leaf_hashes
 from umbrella.core.models import ChangeRecord, LedgerCheckpoint
+from umbrella.orgs.services import set_password
 
 READERS = ("auditor", "coordinator", "hq_admin", "donor_editor", "donor_viewer", "second_donor", "recipient", "observer")
 
 
 def _sequences(body: str) -> list[int]:
     return [int(value) for value in re.findall(r'data-sequence="(\d+)"', body)]
+
+
+def _row(body: str, entry: ChangeRecord) -> str:
+    return re.search(rf'data-sequence="{entry.sequence}".*?</tr>', body, re.S).group(0)
+
+
+def _changes(row: str) -> dict[str, str]:
+    return dict(re.findall(r"<dt>(.*?)</dt><dd>(.*?)</dd>", row))
 
 
 def _count(body: str) -> tuple[int, int]:
@@ -65,7 +75,7 @@ def test_filtering_to_one_record_gives_exactly_its_history_to_those_who_may_see_
 def test_an_entry_shows_each_changed_field_by_its_label_with_before_and_after(personas, as_client, accepted_pledge):
     accept = history(accepted_pledge).filter(action="accept").get()
     body = as_client("auditor").get("/ledger/", {"action": "accept"}).content.decode()
-    row = re.search(rf'data-sequence="{accept.sequence}".*?</tr>', body, re.S).group(0)
+    row = _row(body, accept)
     assert "<dt>state</dt><dd>offered → accepted</dd>" in row
     assert "accepted" in row and "cora" in row and "Test Headquarters" in row
     assert _sequences(body) == [accept.sequence]
@@ -119,5 +129,135 @@ def test_the_checkpoint_download_verifies_against_the_ledger(personas, as_client
     assert signed["root_hash"] == merkle.root(leaves).hex()
     assert checkpoints.verify_signature(signed)
     assert LedgerCheckpoint.objects.filter(tree_size=signed["tree_size"], signature=signed["signature"]).exists()
-    body = as_client(persona).get("/ledger/").content.decode()
-    assert "umbrella ledger verify --checkpoint FILE" in body and "src/umbrella/core/proofs.py" in body
+
+
+@pytest.mark.django_db
+def test_the_checkpoint_note_tells_an_inspector_what_the_file_is_what_to_keep_and_how_to_check_it(personas, as_client):
+    body = as_client("donor_viewer").get("/ledger/").content.decode()
+    note = re.search(r'<section class="checkpoint-help".*?</section>', body, re.S).group(0)
+    headings = re.findall(r"<h3[^>]*>(.*?)</h3>", note)
+    assert headings == ["What the file is", "What to keep", "How to check it"]
+    assert "outside Umbrella" in note and "<code>public_key</code>" in note
+    assert "<code>umbrella ledger verify --checkpoint FILE</code>" in note
+    assert "<code>/api/v1/ledger/proofs/consistency?first=N</code>" in note and "<code>check_consistency</code>" in note
+    assert "<code>docs/ledger.md</code>" in note
+    sentences = re.split(r"(?<=[.:])\s", re.sub(r"<[^>]+>", "", note))
+    assert max(len(sentence.split()) for sentence in sentences) <= 25
+
+
+@pytest.mark.django_db
+def test_a_state_reads_by_its_label_not_its_code(personas, as_client):
+    steps = ("offer", "accept", "allocate", "ship", "deliver", "hand_over")
+    pledge = factories.advance(personas, factories.pledge(personas), *steps)
+    handover = history(pledge).filter(action="hand_over").get()
+    row = _row(as_client("auditor").get("/ledger/", {"action": "hand_over"}).content.decode(), handover)
+    assert _changes(row)["state"] == "delivered → handed over"
+    assert "handed_over" not in row
+
+
+@pytest.mark.django_db
+def test_a_creation_reads_its_values_as_the_other_pages_write_them(personas, as_client):
+    pledge = factories.pledge(personas, quantity=5000)
+    created = history(pledge).filter(action="create").get()
+    changes = _changes(_row(as_client("auditor").get("/ledger/", {"entity": "pledges.pledge"}).content.decode(), created))
+    assert changes["item type"] == str(pledge.item_type)
+    assert changes["owner"] == "Donor A"
+    assert changes["created by"] == "alice"
+    assert changes["value (EUR)"] == "5,000,000.00"
+    assert changes["re-transfer needs the donor&#x27;s consent"] == "yes"
+    assert changes["state"] == "announced"
+    assert changes["available from"] == "2026-03-01"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC", changes["created at"])
+
+
+@pytest.mark.django_db
+def test_an_amount_reads_in_the_readers_language(personas, as_client):
+    pledge = factories.pledge(personas, quantity=5000)
+    created = history(pledge).filter(action="create").get()
+    client = as_client("auditor")
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "uk"
+    row = _row(client.get("/ledger/", {"entity": "pledges.pledge"}).content.decode(), created)
+    assert "5\xa0000\xa0000,00" in row and "5000000.00" not in row
+
+
+@pytest.mark.django_db
+def test_a_referenced_record_is_named_only_where_the_reader_may_see_it(personas, as_client):
+    """An item type's creation is read by a donor too, but the person at HQ who created it is not one the donor
+    may know: it keeps the id. A donor knows its own people, and everyone the fixed capability areas."""
+    item = factories.item_type(personas)
+    created = history(item).filter(action="create").get()
+    cora = str(personas.coordinator.user.pk)
+    for persona, creator in (("auditor", "cora"), ("donor_editor", cora)):
+        body = as_client(persona).get("/ledger/", {"entity": "catalog.itemtype", "entity_id": item.pk}).content.decode()
+        changes = _changes(_row(body, created))
+        assert (changes["created by"], changes["capability area"]) == (creator, "Artillery")
+    pledge = factories.pledge(personas, item=item)
+    body = as_client("donor_viewer").get("/ledger/", {"entity": "pledges.pledge", "entity_id": pledge.pk}).content.decode()
+    assert _changes(_row(body, history(pledge).filter(action="create").get()))["created by"] == "alice"
+
+
+@pytest.mark.django_db
+def test_a_password_reads_as_set_or_changed_never_as_its_digest(personas, as_client):
+    alice = personas.donor_editor.user
+    set_password(actor=personas.hq_admin, user_id=alice.pk, password="a new and long password 2026")
+    change = ChangeRecord.objects.filter(entity="auth.user", entity_id=str(alice.pk), action="set-password").get()
+    created = ChangeRecord.objects.filter(entity="auth.user", entity_id=str(alice.pk), action="create").get()
+    body = as_client("coordinator").get("/ledger/", {"entity": "auth.user", "entity_id": alice.pk}).content.decode()
+    assert _changes(_row(body, change))["password"] == "changed"
+    assert _changes(_row(body, created))["password"] == "set"
+    assert "sha256$" not in body
+
+
+def _error_next_to(body: str, field: str) -> str:
+    found = re.search(rf'name="{field}".*?</label>\s*<p class="error" role="alert">(.*?)</p>', body, re.S)
+    return found.group(1) if found else ""
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "field, value, message",
+    [
+        ("since", "2026-13-45", "“2026-13-45” is not a date. Give it as year-month-day, such as 2026-03-01."),
+        ("until", "yesterday", "“yesterday” is not a date. Give it as year-month-day, such as 2026-03-01."),
+        ("entity_id", "abc", "“abc” is not a record id. A record id is a whole number, such as 42."),
+        ("organization", "Nowhere", "“Nowhere” is not an organization. Pick one from the list."),
+        ("entity", "nothing.here", "“nothing.here” is not a kind of record. Pick one from the list."),
+        ("action", "zap", "“zap” is not an action. Pick one from the list."),
+    ],
+)
+def test_a_filter_value_the_page_cannot_read_is_named_next_to_its_filter_and_nothing_is_listed(
+    personas, as_client, accepted_pledge, field, value, message
+):
+    response = as_client("auditor").get("/ledger/", {"entity": "pledges.pledge", field: value})
+    body = response.content.decode()
+    assert response.status_code == 400
+    assert _error_next_to(body, field) == message
+    assert _sequences(body) == [] and "No entry is listed until the filters above are corrected." in body
+
+
+@pytest.mark.django_db
+def test_a_parameter_that_is_no_filter_is_refused_not_ignored(personas, as_client, accepted_pledge):
+    response = as_client("auditor").get("/ledger/", {"from": "2026-13-45"})
+    body = response.content.decode()
+    assert response.status_code == 400 and _sequences(body) == []
+    expected = (
+        "This page has no filter called “from”. Its filters are: entity, entity_id, organization, person, action, since, until."
+    )
+    assert f'<p class="error" role="alert">{expected}</p>' in body
+
+
+@pytest.mark.django_db
+def test_a_name_the_reader_has_no_entry_of_lists_nothing_instead_of_being_refused(personas, as_client, accepted_pledge):
+    """The observer's organization made no change, and the second donor reads no entry of this pledge."""
+    client = as_client("second_donor")
+    for filters in ({"organization": "Test Observer"}, {"entity": "pledges.pledge", "entity_id": accepted_pledge.pk}):
+        response = client.get("/ledger/", filters)
+        body = response.content.decode()
+        assert response.status_code == 200 and 'class="error"' not in body
+        assert _sequences(body) == [] and "No entry you may read matches." in body
+
+
+@pytest.mark.django_db
+def test_a_record_id_with_leading_zeros_names_the_same_record(personas, as_client, accepted_pledge):
+    body = as_client("auditor").get("/ledger/", {"entity": "pledges.pledge", "entity_id": f"00{accepted_pledge.pk}"}).content
+    assert _sequences(body.decode()) == list(history(accepted_pledge).values_list("sequence", flat=True))

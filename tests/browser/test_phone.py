@@ -100,3 +100,19 @@ def test_on_a_phone_every_main_page_fits_the_screen_and_the_menu_reaches_every_l
             "a match run's page"
         )
     assert any(url.rstrip("/").split("/")[-1].isdigit() for url in visited), "a detail page"
+
+
+def test_on_a_phone_without_javascript_the_ledger_names_each_refused_filter_beside_it(browser, server):
+    context = browser.new_context(base_url=server["base"], viewport=PHONE, is_mobile=True, java_script_enabled=False)
+    phone = context.new_page()
+    sign_in(phone, "hq-auditor")
+    response = phone.goto("/ledger/?since=2026-13-45&entity_id=abc&from=2026-01-01")
+    assert response.status == 400
+    assert phone.evaluate(PAGE_OVERFLOW) <= 0, phone.evaluate(STICKING_OUT)
+    assert phone.locator("tr.ledger-entry").count() == 0
+    for beside, message in (("From (UTC date)", "“2026-13-45” is not a date."), ("Record id", "“abc” is not a record id.")):
+        error = phone.locator("form.filters label", has_text=beside).locator("xpath=following-sibling::p[1]")
+        assert message in error.inner_text()
+    assert "no filter called “from”" in phone.locator("form.filters p.error").first.inner_text()
+    screenshot(phone, "phone-ledger-refused-filters")
+    context.close()

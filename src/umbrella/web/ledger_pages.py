@@ -10,11 +10,14 @@ person looks only at those entries.
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Callable, Collection
 from typing import Any
 
 from django import forms
 from django.apps import apps
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import QuerySet
@@ -29,44 +32,103 @@ from umbrella.core.access import Actor
 from umbrella.core.errors import Invalid
 from umbrella.core.ledger import PRIVATE_KEYS, current_checkpoint, may_know_actor, with_known_actor
 from umbrella.core.models import ChangeRecord
+from umbrella.orgs.models import Organization
 from umbrella.ui.pages import ACTION_LABELS, entity_label, field_label
+from umbrella.web.ledger_values import Names, model_of, referenced_names, secret_change, secret_fields, shown
 
 ENTRIES_PER_PAGE = 50
+RECORD_ID = re.compile(r"[0-9]+")
 UNCHANGING = ("version", "updated_at", "updated_by_id")  # every update moves these; a reader wants the rest
-VALUE_SHOWN = 200
+
+
+class UtcDateField(forms.DateField):
+    widget = forms.DateInput(attrs={"type": "date"})
+    default_error_messages = {
+        "invalid": gettext_lazy("“%(value)s” is not a date. Give it as year-month-day, such as 2026-03-01."),
+    }
+
+    def to_python(self, value: Any) -> Any:
+        try:
+            return super().to_python(value)
+        except ValidationError:
+            raise ValidationError(self.error_messages["invalid"], code="invalid", params={"value": value}) from None
 
 
 class LedgerFilters(forms.Form):
-    entity = forms.ChoiceField(label=gettext_lazy("Kind of record"), required=False)
-    entity_id = forms.CharField(label=gettext_lazy("Record id"), required=False, max_length=64)
-    organization = forms.ChoiceField(label=gettext_lazy("Organization that acted"), required=False)
-    person = forms.CharField(label=gettext_lazy("Person (user name)"), required=False, max_length=150)
-    action = forms.ChoiceField(label=gettext_lazy("Action"), required=False)
-    since = forms.DateField(label=gettext_lazy("From (UTC date)"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    until = forms.DateField(
-        label=gettext_lazy("To (UTC date, inclusive)"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    """The ledger's filters. A value the page cannot read is refused next to its filter, naming the value and
+    what is expected, and nothing is listed until it is corrected: a filter half understood would list entries
+    it was meant to leave out. A query parameter that is no filter at all (a misspelled name) is refused too."""
+
+    entity = forms.ChoiceField(
+        label=gettext_lazy("Kind of record"),
+        required=False,
+        error_messages={"invalid_choice": gettext_lazy("“%(value)s” is not a kind of record. Pick one from the list.")},
     )
+    entity_id = forms.CharField(label=gettext_lazy("Record id"), required=False, max_length=64)
+    organization = forms.ChoiceField(
+        label=gettext_lazy("Organization that acted"),
+        required=False,
+        error_messages={"invalid_choice": gettext_lazy("“%(value)s” is not an organization. Pick one from the list.")},
+    )
+    person = forms.CharField(label=gettext_lazy("Person (user name)"), required=False, max_length=150)
+    action = forms.ChoiceField(
+        label=gettext_lazy("Action"),
+        required=False,
+        error_messages={"invalid_choice": gettext_lazy("“%(value)s” is not an action. Pick one from the list.")},
+    )
+    since = UtcDateField(label=gettext_lazy("From (UTC date)"), required=False)
+    until = UtcDateField(label=gettext_lazy("To (UTC date, inclusive)"), required=False)
 
     def __init__(self, data: Any, *, readable: QuerySet[ChangeRecord]):
         super().__init__(data)
-        everything = [("", _("all"))]
-        self.fields["entity"].choices = everything + sorted(
-            ((entity, entity_label(entity)) for entity in _distinct(readable, "entity")),
-            key=lambda choice: str(choice[1]).lower(),
-        )
-        self.fields["organization"].choices = everything + [
-            (name, name) for name in sorted(_distinct(readable, "actor_organization"))
-        ]
-        self.fields["action"].choices = everything + sorted(
-            ((action, ACTION_LABELS.get(action, action)) for action in _distinct(readable, "action")),
-            key=lambda choice: str(choice[1]),
-        )
+        self._offer("entity", _distinct(readable, "entity"), known=_ledgered_kinds, label=entity_label)
+        self._offer("organization", _distinct(readable, "actor_organization"), known=_organization_names, label=str)
+        self._offer("action", _distinct(readable, "action"), known=lambda: set(ACTION_LABELS), label=_action_label)
+
+    def _offer(self, name: str, values: list[str], *, known: Callable[[], Collection[str]], label: Callable[[str], Any]) -> None:
+        """Offers the values of the entries the reader may read. A value asked for that names something (a kind
+        of record, an organization, an action) of which the reader has no entry is offered too, so it lists
+        nothing rather than being refused as unknown, as on every list page."""
+        asked = self.data.get(name, "") if self.is_bound else ""
+        if asked and asked not in values and asked in known():
+            values = [*values, asked]
+        self.fields[name].choices = [("", _("all")), *sorted(((value, label(value)) for value in values), key=_by_label)]
+
+    def clean_entity_id(self) -> str:
+        value = self.cleaned_data["entity_id"]
+        if value and not RECORD_ID.fullmatch(value):
+            raise ValidationError(
+                _("“%(value)s” is not a record id. A record id is a whole number, such as 42."), params={"value": value}
+            )
+        return str(int(value)) if value else value
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
         if cleaned.get("since") and cleaned.get("until") and cleaned["since"] > cleaned["until"]:
             self.add_error("until", _("The end of the time range is before its start."))
+        for name in sorted(set(self.data) - set(self.fields) - {"page"}):
+            self.add_error(
+                None,
+                _("This page has no filter called “%(name)s”. Its filters are: %(filters)s.")
+                % {"name": name, "filters": ", ".join(self.fields)},
+            )
         return cleaned
+
+
+def _by_label(choice: tuple[str, Any]) -> str:
+    return str(choice[1]).lower()
+
+
+def _action_label(action: str) -> Any:
+    return ACTION_LABELS.get(action, action)
+
+
+def _ledgered_kinds() -> set[str]:
+    return {model._meta.label_lower for model in apps.get_models() if getattr(model, "ledgered", False)}
+
+
+def _organization_names() -> set[str]:
+    return set(Organization.objects.values_list("name", flat=True))
 
 
 def _distinct(entries: QuerySet[ChangeRecord], name: str) -> list[str]:
@@ -85,22 +147,12 @@ def filter_entries(entries: QuerySet[ChangeRecord], filters: dict[str, Any], act
     return entries
 
 
-def _shown(value: Any) -> str:
-    if value is None or value == "":
-        return "—"
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-    return text if len(text) <= VALUE_SHOWN else text[:VALUE_SHOWN] + "…"
-
-
-def entry_changes(entry: ChangeRecord) -> list[dict[str, str]]:
-    """What the entry changed, field by field with the field's label (a creation lists what was set, a
-    deletion what was removed); private keys are never shown."""
-    try:
-        model = apps.get_model(entry.entity)
-    except (LookupError, ValueError):
-        model = None
+def entry_changes(entry: ChangeRecord, names: Names) -> list[dict[str, str | None]]:
+    """What the entry changed, field by field, each field and value as the reader reads it (a creation lists
+    what was set, a deletion what was removed); private keys are never shown, secrets only as set or changed."""
+    model = model_of(entry.entity)
     before, after = entry.before or {}, entry.after or {}
-    names = sorted(
+    fields = sorted(
         name
         for name in set(before) | set(after)
         if name not in UNCHANGING
@@ -109,17 +161,19 @@ def entry_changes(entry: ChangeRecord) -> list[dict[str, str]]:
         and (before.get(name) not in (None, "") or after.get(name) not in (None, ""))
     )
     created = entry.before is None  # a creation has no "before" to show
-    return [
-        {
-            "field": field_label(model, name) if model else name,
-            "before": None if created else _shown(before.get(name)),
-            "after": _shown(after.get(name)),
-        }
-        for name in names
-    ]
+    secret = secret_fields(model)
+    changes = []
+    for name in fields:
+        if name in secret:
+            shown_before, shown_after = secret_change(before.get(name), after.get(name), created=created)
+        else:
+            shown_before = None if created else shown(model, name, before.get(name), names)
+            shown_after = shown(model, name, after.get(name), names)
+        changes.append({"field": field_label(model, name) if model else name, "before": shown_before, "after": shown_after})
+    return changes
 
 
-def entry_row(entry: ChangeRecord, actor: Actor) -> dict[str, Any]:
+def entry_row(entry: ChangeRecord, actor: Actor, names: Names) -> dict[str, Any]:
     return {
         "sequence": entry.sequence,
         "at": entry.at,
@@ -129,7 +183,7 @@ def entry_row(entry: ChangeRecord, actor: Actor) -> dict[str, Any]:
         "record_filter": urlencode({"entity": entry.entity, "entity_id": entry.entity_id}),
         "user": entry.actor_user if may_know_actor(entry, actor) else None,
         "organization": entry.actor_organization,
-        "changes": entry_changes(entry),
+        "changes": entry_changes(entry, names),
         "leaf_hash": entry.leaf_hash,
     }
 
@@ -143,13 +197,15 @@ def ledger_entries(request: HttpRequest) -> HttpResponse:
     else:
         entries, status = filter_entries(readable, form.cleaned_data if form.is_bound else {}, request.actor), 200
     page = Paginator(entries.order_by("-sequence"), ENTRIES_PER_PAGE).get_page(request.GET.get("page"))
+    shown_entries = list(page.object_list)
+    names = referenced_names(shown_entries, request.actor)
     query = request.GET.copy()
     query.pop("page", None)
     context = {
         "title": _("Ledger"),
         "form": form,
         "page": page,
-        "rows": [entry_row(entry, request.actor) for entry in page.object_list],
+        "rows": [entry_row(entry, request.actor, names) for entry in shown_entries],
         "total_entries": ChangeRecord.objects.count(),
         "readable_entries": readable.count(),
         "querystring": query.urlencode(),
