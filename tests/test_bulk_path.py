@@ -12,7 +12,7 @@ import json
 
 import pytest
 from django.db import transaction
-from hypothesis import HealthCheck, given
+from hypothesis import HealthCheck, example, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
@@ -27,6 +27,16 @@ from umbrella.pledges.models import Pledge, PledgeSource
 
 HEADER = ["item_type", "quantity", "available_from", "value_eur", "marking", "reference", "source_kind", "source_url",
           "source_document", "source_date"]  # fmt: skip
+VALID_ROW = {
+    "quantity": "250",
+    "available_from": "2027-12-31",
+    "value_eur": "3500000",
+    "marking": "coordination",
+    "reference": "PKG-1",
+    "source_url": "https://example.org/a",
+    "source_document": "MoD letter 17",
+    "item": "known",
+}
 VOLATILE = {"id", "pledge_id", "created_at", "updated_at"}
 
 pledge_rows = st.lists(
@@ -113,6 +123,7 @@ def _one_by_one(actor: Actor, data: bytes) -> tuple[list, list, list]:
 @pytest.mark.django_db(transaction=False)
 @hypothesis_settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(rows=pledge_rows)
+@example(rows=[VALID_ROW, {**VALID_ROW, "item": "other", "value_eur": "", "source_url": "", "marking": "public"}, VALID_ROW])
 def test_a_file_in_bulk_writes_what_its_rows_would_one_by_one(personas, rows):
     codes = {"known": _item(personas, "known").code, "other": _item(personas, "other").code, "unknown": "NO-SUCH-ITEM"}
     data = _csv(rows, codes)
