@@ -257,3 +257,16 @@ def test_models_are_saved_only_inside_services():
         if saves or creates:
             offenders.append(f"{relative}:{node.lineno} {ast.unparse(node)}")
     assert not offenders, offenders
+
+
+def test_services_open_their_transaction_one_way():
+    """Every service writes inside `services.atomic()` (a savepoint, except for the creates of a bulk batch),
+    never `transaction.atomic()` of its own, so the bulk path can leave out savepoints that guard nothing."""
+    offenders = [
+        f"{path.relative_to(SOURCE)}:{number}"
+        for path in SOURCE.glob("*/services.py")
+        if path.parent.name != "core"
+        for number, line in enumerate(path.read_text().splitlines(), start=1)
+        if "transaction.atomic(" in line
+    ]
+    assert not offenders, offenders

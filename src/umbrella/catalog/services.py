@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from django.db import transaction
 from django.utils.translation import gettext as _
 
 from umbrella.catalog.models import Compatibility, ItemType
@@ -38,14 +37,14 @@ def require_catalog_editor(actor: Actor) -> None:
 
 
 def create_item_type(*, actor: Actor, fields: Mapping[str, Any]) -> ItemType:
-    with transaction.atomic():
+    with services.atomic():
         require_catalog_editor(actor)
         values = services.writable(fields, ITEM_TYPE_FIELDS)
         return services.create_record(actor=actor, obj=ItemType(owner=services.acting_organization(actor), **values))
 
 
 def update_item_type(*, actor: Actor, item_type_id: int, expected_version: int, changes: Mapping[str, Any]) -> ItemType:
-    with transaction.atomic():
+    with services.atomic():
         item_type = get_visible(ItemType.objects.select_for_update(), actor, pk=item_type_id)
         require_catalog_editor(actor)
         values = services.writable(changes, ITEM_TYPE_FIELDS)
@@ -53,14 +52,14 @@ def update_item_type(*, actor: Actor, item_type_id: int, expected_version: int, 
 
 
 def delete_item_type(*, actor: Actor, item_type_id: int, expected_version: int) -> None:
-    with transaction.atomic():
+    with services.atomic():
         item_type = get_visible(ItemType.objects.select_for_update(), actor, pk=item_type_id)
         require_catalog_editor(actor)
         services.delete_record(actor=actor, obj=item_type, expected_version=expected_version)
 
 
 def create_compatibility(*, actor: Actor, fields: Mapping[str, Any]) -> Compatibility:
-    with transaction.atomic():
+    with services.atomic():
         require_catalog_editor(actor)
         values = services.writable(fields, COMPATIBILITY_FIELDS)
         return services.create_record(actor=actor, obj=Compatibility(owner=services.acting_organization(actor), **values))
@@ -69,7 +68,7 @@ def create_compatibility(*, actor: Actor, fields: Mapping[str, Any]) -> Compatib
 def update_compatibility(
     *, actor: Actor, compatibility_id: int, expected_version: int, changes: Mapping[str, Any]
 ) -> Compatibility:
-    with transaction.atomic():
+    with services.atomic():
         link = get_visible(Compatibility.objects.select_for_update(), actor, pk=compatibility_id)
         require_catalog_editor(actor)
         values = services.writable(changes, COMPATIBILITY_FIELDS)
@@ -77,7 +76,7 @@ def update_compatibility(
 
 
 def delete_compatibility(*, actor: Actor, compatibility_id: int, expected_version: int) -> None:
-    with transaction.atomic():
+    with services.atomic():
         link = get_visible(Compatibility.objects.select_for_update(), actor, pk=compatibility_id)
         require_catalog_editor(actor)
         services.delete_record(actor=actor, obj=link, expected_version=expected_version)

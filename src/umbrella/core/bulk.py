@@ -12,9 +12,10 @@ entries are those the rows would have had one at a time, apart from times and id
 A service's rows wait in the batch, so they are not in the table while later rows are checked. Where a row's
 checks read what earlier rows wrote (a model with a uniqueness rule, so that a duplicate within a file is found
 as it would be one row at a time; an update of a row that exists), the importer says so and the batch writes
-every earlier row before each row starts, outside the savepoint of the service that may fail. A create of such
-a model, an update or a delete with earlier rows still waiting is refused (RuntimeError), never written inside
-a savepoint that a failing row would roll back with them.
+every earlier row before each row starts, outside the savepoint of the service that may fail. Elsewhere a
+create of such a model, an update or a delete is refused (RuntimeError), never written inside a savepoint that
+a failing row would roll back with the earlier rows, nor outside one. Services write in `services.atomic()`,
+which on a batch of creates only is no savepoint at all: nothing was written that one would undo.
 """
 
 from __future__ import annotations
@@ -62,12 +63,11 @@ class Batch:
             self.flush(for_checking=True)
         self.row_mark = len(self.pending)
 
-    def require_earlier_rows_written(self, doing: str) -> None:
-        if self.row_mark:
-            raise RuntimeError(
-                f"{doing} reads what earlier rows wrote, and {self.row_mark} of them are still waiting: "
-                "the importer must declare rows_read_earlier_rows"
-            )
+    def require_rows_read_earlier_rows(self, doing: str) -> None:
+        """Refuse what reads or writes the tables in place on a batch whose rows were not declared to: earlier
+        rows would still be waiting, and the services would run without their savepoints."""
+        if not self.rows_read_earlier_rows:
+            raise RuntimeError(f"{doing} reads what earlier rows wrote: the importer must declare rows_read_earlier_rows")
 
     def defer(self, actor: Actor, action: str, obj: models.Model) -> None:
         self.pending.append(_Pending(actor, action, obj))

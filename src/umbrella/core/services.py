@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
+from contextlib import nullcontext
 from typing import Any, TypeVar
 
 from django.core.exceptions import ValidationError
@@ -27,6 +28,18 @@ M = TypeVar("M", bound=models.Model)
 # Every date and time a record holds lies in these years: aid since 1990, plans to 2100. Year 1 or 9999 is a
 # typing slip, and at the edge of what Python and the databases can store (one time-zone shift from overflow).
 DATE_RANGE = (dt.date(1990, 1, 1), dt.date(2100, 12, 31))
+
+
+def atomic():
+    """The transaction every service writes in: `transaction.atomic()`, a savepoint inside a caller's
+    transaction, so a refused write leaves nothing behind. On the bulk path (`core.bulk`) a row's creates only
+    wait in the batch and write nothing a savepoint would have to undo (the importers whose services update or
+    read what earlier rows wrote keep it), so a hundred thousand rows do not cost two hundred thousand
+    statements; a refused row's creates are dropped from the batch."""
+    batch = bulk.active_batch()
+    if batch is not None and not batch.rows_read_earlier_rows:
+        return nullcontext()
+    return transaction.atomic()
 
 
 def _require_transaction() -> None:
@@ -94,7 +107,7 @@ def create_record(*, actor: Actor, obj: M, action: str = "create") -> M:
 def _defer_create(batch: bulk.Batch, actor: Actor, obj: M, action: str) -> M:
     """The bulk path (`core.bulk`): the same checks, with what is known in memory taken from memory."""
     if bulk.has_uniqueness_rule(type(obj)):
-        batch.require_earlier_rows_written(f"creating a {obj._meta.label}")
+        batch.require_rows_read_earlier_rows(f"creating a {obj._meta.label}")
         validate(obj)
     else:
         validate(obj, exclude=bulk.known_related_fields(obj))
@@ -105,10 +118,11 @@ def _defer_create(batch: bulk.Batch, actor: Actor, obj: M, action: str) -> M:
 
 
 def _no_rows_waiting(doing: str) -> None:
-    """An update or a delete reads and writes the table now: on the bulk path, earlier rows must be in it."""
+    """An update or a delete reads and writes the table now: on the bulk path, earlier rows must be in it and
+    the row's savepoint kept."""
     batch = bulk.active_batch()
     if batch is not None:
-        batch.require_earlier_rows_written(doing)
+        batch.require_rows_read_earlier_rows(doing)
 
 
 def check_version(obj: models.Model, expected_version: int) -> None:

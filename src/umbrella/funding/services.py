@@ -11,7 +11,6 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
 from django.utils.translation import gettext as _
 
 from umbrella.core import services
@@ -61,7 +60,7 @@ def _valued(funding: Funding) -> None:
 
 
 def create_funding(*, actor: Actor, fields: Mapping[str, Any]) -> Funding:
-    with transaction.atomic():
+    with services.atomic():
         require_funding_recorder(actor)
         funding = Funding(owner=services.acting_organization(actor), **services.writable(fields, FUNDING_FIELDS))
         _valued(funding)
@@ -74,7 +73,7 @@ def _locked(actor: Actor, funding_id: int) -> Funding:
 
 def update_funding(*, actor: Actor, funding_id: int, expected_version: int, changes: Mapping[str, Any]) -> Funding:
     """Change a pledged or committed row; a change of amount, currency or rate date values it again."""
-    with transaction.atomic():
+    with services.atomic():
         funding = _locked(actor, funding_id)
         require_funding_editor(actor, funding)
         if funding.state not in EDITABLE_STATES:
@@ -91,7 +90,7 @@ def update_funding(*, actor: Actor, funding_id: int, expected_version: int, chan
 
 
 def advance_funding(*, actor: Actor, funding_id: int, step: str, expected_version: int) -> Funding:
-    with transaction.atomic():
+    with services.atomic():
         funding = _locked(actor, funding_id)
         target = FUNDING_LIFECYCLE.step(step, funding, may=lambda other: allowed(require_funding_editor, actor, funding)).target
         require_funding_editor(actor, funding)
@@ -101,7 +100,7 @@ def advance_funding(*, actor: Actor, funding_id: int, step: str, expected_versio
 
 
 def record_rate(*, actor: Actor, fields: Mapping[str, Any]) -> FxRate:
-    with transaction.atomic():
+    with services.atomic():
         require_rate_keeper(actor)
         return services.create_record(
             actor=actor, obj=FxRate(owner=services.acting_organization(actor), **services.writable(fields, RATE_FIELDS))
@@ -110,7 +109,7 @@ def record_rate(*, actor: Actor, fields: Mapping[str, Any]) -> FxRate:
 
 def configure_year(*, actor: Actor, fields: Mapping[str, Any]) -> FairShareYear:
     """Create or change a year's floor, participants and exemptions."""
-    with transaction.atomic():
+    with services.atomic():
         require_rate_keeper(actor)
         values = services.writable(fields, YEAR_FIELDS)
         existing = FairShareYear.objects.select_for_update().filter(year=values.get("year")).first()

@@ -12,7 +12,6 @@ from collections import defaultdict
 from collections.abc import Iterable
 from decimal import Decimal
 
-from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -96,7 +95,7 @@ def run_match(
         "greedy_points": round(computed.greedy_points, 6),
         "points_available": round(float(computed.points.sum()), 6),
     }
-    with transaction.atomic():
+    with services.atomic():
         for stale in MatchRun.objects.select_for_update().filter(requirement_list=requirement_list, state=RunState.PROPOSED):
             services.update_record(
                 actor=actor, obj=stale, changes={"state": RunState.SUPERSEDED}, expected_version=stale.version, action="supersede"
@@ -215,7 +214,7 @@ def approve_proposals(
     """Turn the chosen proposals of a run (all when none are chosen) into allocations, in one transaction.
     Proposals not chosen are declined: the run is decided. A run that kept nothing fixed replaces the
     allocations it planned again (of pledges not yet shipped) for the pledges and requirements it touches."""
-    with transaction.atomic():
+    with services.atomic():
         run = get_visible(MatchRun.objects.select_for_update(), actor, pk=run_id)
         require_allocation_approver(actor)
         services.check_version(run, expected_version)
@@ -295,7 +294,7 @@ def _allocate(actor: Actor, run: MatchRun, proposal: ProposedAllocation) -> Allo
 
 def release_allocation(*, actor: Actor, allocation_id: int, expected_version: int) -> Allocation:
     """Undo an approved allocation of a pledge not yet shipped; the pledge goes back to accepted when it was its last."""
-    with transaction.atomic():
+    with services.atomic():
         allocation = get_visible(Allocation.objects.select_for_update().select_related("pledge"), actor, pk=allocation_id)
         require_allocation_approver(actor)
         services.check_version(allocation, expected_version)

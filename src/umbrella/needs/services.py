@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -61,7 +60,7 @@ def require_recipient_editor(actor: Actor) -> None:
 
 
 def create_requirement_list(*, actor: Actor, fields: Mapping[str, Any]) -> RequirementList:
-    with transaction.atomic():
+    with services.atomic():
         require_recipient_editor(actor)
         values = services.writable(fields, LIST_FIELDS)
         if RequirementList.objects.filter(series=values.get("series")).exists():
@@ -71,7 +70,7 @@ def create_requirement_list(*, actor: Actor, fields: Mapping[str, Any]) -> Requi
 
 
 def update_requirement_list(*, actor: Actor, list_id: int, expected_version: int, changes: Mapping[str, Any]) -> RequirementList:
-    with transaction.atomic():
+    with services.atomic():
         requirement_list = _locked_list(actor, list_id)
         require_list_editor(actor, requirement_list)
         values = services.writable(changes, LIST_FIELDS - {"series"})
@@ -94,7 +93,7 @@ def _step(actor: Actor, requirement_list: RequirementList, name: str, expected_v
 
 
 def propose_requirement_list(*, actor: Actor, list_id: int, expected_version: int) -> RequirementList:
-    with transaction.atomic():
+    with services.atomic():
         requirement_list = _locked_list(actor, list_id)
         require_list_step(actor, requirement_list, "propose")
         if not requirement_list.requirements.exists():
@@ -104,7 +103,7 @@ def propose_requirement_list(*, actor: Actor, list_id: int, expected_version: in
 
 def return_requirement_list(*, actor: Actor, list_id: int, expected_version: int) -> RequirementList:
     """Coordination sends a proposal back, or the recipient withdraws it, to draft."""
-    with transaction.atomic():
+    with services.atomic():
         requirement_list = _locked_list(actor, list_id)
         require_list_step(actor, requirement_list, "return")
         return _step(actor, requirement_list, "return", expected_version)
@@ -113,7 +112,7 @@ def return_requirement_list(*, actor: Actor, list_id: int, expected_version: int
 def approve_requirement_list(*, actor: Actor, list_id: int, expected_version: int) -> RequirementList:
     """Approve a proposed revision; the series' previously approved revision becomes superseded, and whatever
     follows the list (allocations) is told, in the same transaction."""
-    with transaction.atomic():
+    with services.atomic():
         requirement_list = _locked_list(actor, list_id)
         require_list_step(actor, requirement_list, "approve")
         previous = (
@@ -137,7 +136,7 @@ def approve_requirement_list(*, actor: Actor, list_id: int, expected_version: in
 def start_new_revision(*, actor: Actor, list_id: int) -> RequirementList:
     """A new draft revision of an approved (or superseded) list, carrying a copy of its requirements (each
     remembers the row it was copied from, so allocations can follow it when the revision is approved)."""
-    with transaction.atomic():
+    with services.atomic():
         source = _locked_list(actor, list_id)
         require_list_step(actor, source, "new-revision")
         if source.state not in (ListState.APPROVED, ListState.SUPERSEDED):
@@ -165,7 +164,7 @@ def start_new_revision(*, actor: Actor, list_id: int) -> RequirementList:
 
 
 def delete_requirement_list(*, actor: Actor, list_id: int, expected_version: int) -> None:
-    with transaction.atomic():
+    with services.atomic():
         requirement_list = _locked_list(actor, list_id)
         require_list_editor(actor, requirement_list)
         for requirement in requirement_list.requirements.all():
@@ -174,7 +173,7 @@ def delete_requirement_list(*, actor: Actor, list_id: int, expected_version: int
 
 
 def create_requirement(*, actor: Actor, list_id: int, fields: Mapping[str, Any]) -> Requirement:
-    with transaction.atomic():
+    with services.atomic():
         requirement_list = _locked_list(actor, list_id)
         require_list_editor(actor, requirement_list)
         values = services.writable(fields, REQUIREMENT_FIELDS)
@@ -192,13 +191,13 @@ def _locked_requirement(actor: Actor, requirement_id: int) -> Requirement:
 
 
 def update_requirement(*, actor: Actor, requirement_id: int, expected_version: int, changes: Mapping[str, Any]) -> Requirement:
-    with transaction.atomic():
+    with services.atomic():
         requirement = _locked_requirement(actor, requirement_id)
         values = services.writable(changes, REQUIREMENT_FIELDS)
         return services.update_record(actor=actor, obj=requirement, changes=values, expected_version=expected_version)
 
 
 def delete_requirement(*, actor: Actor, requirement_id: int, expected_version: int) -> None:
-    with transaction.atomic():
+    with services.atomic():
         requirement = _locked_requirement(actor, requirement_id)
         services.delete_record(actor=actor, obj=requirement, expected_version=expected_version)

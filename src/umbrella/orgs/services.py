@@ -10,7 +10,6 @@ from decimal import Decimal
 from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -24,7 +23,7 @@ HQ_ONLY = frozenset({OrganizationKind.COORDINATOR})
 
 
 def create_organization(*, actor: Actor, code: str, name: str, kind: str, iso3: str = "") -> Organization:
-    with transaction.atomic():
+    with services.atomic():
         require_role(actor, Role.ADMIN, kinds=HQ_ONLY, doing=_("Adding an organization"))
         return services.create_record(actor=actor, obj=Organization(code=code, name=name, kind=kind, iso3=iso3))
 
@@ -41,7 +40,7 @@ def create_user(
 ) -> object:
     """A sign-in account; what it may do comes from its memberships. Staff may also read the admin pages.
     The ledger keeps the account's columns with its password hash only as a salted digest."""
-    with transaction.atomic():
+    with services.atomic():
         require_role(actor, Role.ADMIN, kinds=HQ_ONLY, doing=_("Adding a user"))
         first, _space, last = full_name.partition(" ")
         user = get_user_model()(
@@ -68,7 +67,7 @@ def _locked_user(user_id: int):
 
 def set_password(*, actor: Actor, user_id: int, password: str) -> object:
     """A new password, set by its holder or an HQ administrator. The ledger records that it changed."""
-    with transaction.atomic():
+    with services.atomic():
         if not (actor.user is not None and actor.user.pk == user_id):
             require_role(actor, Role.ADMIN, kinds=HQ_ONLY, doing=_("Changing someone else's password"))
         user = _locked_user(user_id)
@@ -81,7 +80,7 @@ def set_password(*, actor: Actor, user_id: int, password: str) -> object:
 def record_rehashed_password(*, user) -> None:
     """Django stores a new hash of the same password at sign-in when the hasher's settings have grown (after an
     upgrade). Nobody changed the password, but the row did change: the ledger says so, so verify accepts it."""
-    with transaction.atomic():
+    with services.atomic():
         recorded = last_recorded(user)
         record_change(
             actor=Actor.system("sign-in"), action="rehash-password", obj=user, before=recorded, after=snapshot(user, recorded)
@@ -93,7 +92,7 @@ ACCOUNT_FLAGS = ("is_active", "is_staff", "is_superuser")
 
 def set_user_flags(*, actor: Actor, user_id: int, **flags: bool) -> object:
     """Switch an account on or off, or let it read the admin pages (staff, superuser): HQ administrators."""
-    with transaction.atomic():
+    with services.atomic():
         require_role(actor, Role.ADMIN, kinds=HQ_ONLY, doing=_("Changing an account's flags"))
         unknown = sorted(set(flags) - set(ACCOUNT_FLAGS))
         if unknown:
@@ -110,7 +109,7 @@ def _require_member_admin(actor: Actor, organization: Organization) -> None:
 
 def set_membership(*, actor: Actor, user_id: int, organization_id: int, role: str) -> Membership:
     """Give a user a role in an organization, or change it: the HQ's administrators or the organization's own."""
-    with transaction.atomic():
+    with services.atomic():
         organization = Organization.objects.filter(pk=organization_id).first()
         if organization is None:
             raise NotFound(_("No such organization."), organization_id=organization_id)
@@ -122,7 +121,7 @@ def set_membership(*, actor: Actor, user_id: int, organization_id: int, role: st
 
 
 def record_gdp(*, actor: Actor, organization_id: int, year: int, amount_bn: Decimal, currency: str, source: str) -> GdpFigure:
-    with transaction.atomic():
+    with services.atomic():
         require_role(actor, Role.EDITOR, kinds=HQ_ONLY, doing=_("Recording GDP figures"))
         existing = GdpFigure.objects.select_for_update().filter(organization_id=organization_id, year=year).first()
         if existing is None:
@@ -142,7 +141,7 @@ def hash_token(secret: str) -> str:
 def issue_token(*, actor: Actor, user_id: int, organization_id: int, name: str, days: int = 90) -> tuple[ApiToken, str]:
     """A new API token for a user's membership; returns the token and its secret (shown only now).
     Users issue their own; HQ administrators may issue for anyone."""
-    with transaction.atomic():
+    with services.atomic():
         if not (actor.is_system or (actor.user is not None and actor.user.pk == user_id)):
             require_role(actor, Role.ADMIN, kinds=HQ_ONLY, doing=_("Issuing a token for someone else"))
         if not Membership.objects.filter(user_id=user_id, organization_id=organization_id).exists():
@@ -163,7 +162,7 @@ def issue_token(*, actor: Actor, user_id: int, organization_id: int, name: str, 
 
 
 def revoke_token(*, actor: Actor, token_id: int) -> ApiToken:
-    with transaction.atomic():
+    with services.atomic():
         token = ApiToken.objects.select_for_update().filter(pk=token_id).first()
         if token is None:
             raise NotFound(_("No such token."))

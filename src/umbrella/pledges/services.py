@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from django.db import transaction
 from django.utils.translation import gettext as _
 
 from umbrella.catalog.models import ItemType
@@ -102,7 +101,7 @@ def given_reason(reason: str | None, *, required: bool) -> str:
 
 def create_pledge(*, actor: Actor, fields: Mapping[str, Any], sources: Sequence[Mapping[str, Any]]) -> Pledge:
     """Announce a pledge owned by the actor's organization, with at least one source."""
-    with transaction.atomic():
+    with services.atomic():
         require_donor_editor(actor)
         if not sources:
             raise Invalid({"sources": [_("A pledge needs at least one source (a URL or a document reference).")]})
@@ -131,7 +130,7 @@ def require_pledge_editor(actor: Actor, pledge: Pledge) -> None:
 
 
 def update_pledge(*, actor: Actor, pledge_id: int, expected_version: int, changes: Mapping[str, Any]) -> Pledge:
-    with transaction.atomic():
+    with services.atomic():
         pledge = _locked_pledge(actor, pledge_id)
         require_pledge_editor(actor, pledge)
         values = services.writable(changes, PLEDGE_FIELDS)
@@ -140,7 +139,7 @@ def update_pledge(*, actor: Actor, pledge_id: int, expected_version: int, change
 
 def delete_pledge(*, actor: Actor, pledge_id: int, expected_version: int) -> None:
     """Only an announced pledge is deleted (a mistake); later, a pledge is withdrawn so its history stays."""
-    with transaction.atomic():
+    with services.atomic():
         pledge = _locked_pledge(actor, pledge_id)
         require_owner(actor, pledge, Role.EDITOR, doing=_("Deleting a pledge"))
         if pledge.state != PledgeState.ANNOUNCED:
@@ -222,7 +221,7 @@ def _advance(
     quantity_delivered: int | None = None,
     reason: str | None = None,
 ) -> Pledge:
-    with transaction.atomic():
+    with services.atomic():
         pledge = _locked_pledge(actor, pledge_id)
         target = _lifecycle_step(actor, pledge, step).target
         require_step_party(actor, pledge, step)
@@ -265,7 +264,7 @@ def require_source_keeper(actor: Actor, pledge: Pledge) -> None:
 
 def add_pledge_source(*, actor: Actor, pledge_id: int, fields: Mapping[str, Any]) -> PledgeSource:
     """The donor, coordination staff or the recipient add evidence to a pledge they can see."""
-    with transaction.atomic():
+    with services.atomic():
         pledge = _locked_pledge(actor, pledge_id)
         require_source_keeper(actor, pledge)
         return _add_source(actor, pledge, fields)
@@ -299,7 +298,7 @@ def source_removal_needs_reason(actor: Actor, source: PledgeSource) -> bool:
 def delete_pledge_source(*, actor: Actor, source_id: int, reason: str | None = None) -> None:
     """Remove a source. A reason, when given (required of coordination staff removing another's source), is
     recorded on the source just before it goes, so the ledger keeps it."""
-    with transaction.atomic():
+    with services.atomic():
         source = get_visible(PledgeSource.objects.select_for_update().select_related("pledge"), actor, pk=source_id)
         require_source_remover(actor, source)
         kept_reason = given_reason(reason, required=source_removal_needs_reason(actor, source))

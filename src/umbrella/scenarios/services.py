@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db import transaction
 from django.utils.translation import gettext as _
 
 from umbrella.core import services
@@ -25,7 +24,7 @@ def save_scenario(*, actor: Actor, name: str, donors: list[str], as_of: dt.date)
     if not name.strip():
         raise Invalid({"name": [_("Give the scenario a name.")]})
     results = analyse(actor=actor, donors=donors, as_of=as_of)
-    with transaction.atomic():
+    with services.atomic():
         return services.create_record(
             actor=actor,
             obj=WithdrawalScenario(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from django.db import transaction
 from django.utils.translation import gettext as _
 
 from umbrella.core import services
@@ -75,7 +74,7 @@ def import_kiel_release(*, actor: Actor, folder: Path, dry_run: bool = False) ->
         )
         for w in parsed.weapons
     ]
-    with transaction.atomic():
+    with services.atomic():
         if TrackerRelease.objects.filter(source="Kiel Ukraine Support Tracker", release=parsed.release).exists():
             raise Conflict(
                 _("Release %(release)s of the tracker is already imported.") % {"release": parsed.release}, release=parsed.release
