@@ -98,6 +98,10 @@ class Pledge(OwnedModel):
     def get_absolute_url(self) -> str:
         return reverse("pledge", args=[self.pk])
 
+    def step_url(self, step: str) -> str:
+        """The page that asks what a lifecycle step needs (a confirmation, a quantity, a reason) and takes it."""
+        return reverse("pledge-step", args=[self.pk, step])
+
     def __str__(self) -> str:
         return f"{self.quantity} × {self.item_type.name} ({self.owner.code})"
 
