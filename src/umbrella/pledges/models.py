@@ -88,6 +88,8 @@ class Pledge(OwnedModel):
     closing_reason = models.CharField(
         _("reason for withdrawal or expiry"), max_length=REASON_MAX_LENGTH, blank=True, editable=False
     )
+    # A record's history shows what these fields were given (the reason), not only that they changed.
+    history_shows_values = ("closing_reason",)
 
     class Meta:
         ordering = ["-available_from", "id"]
@@ -148,6 +150,7 @@ class PledgeSource(models.Model):
     date = models.DateField(_("date"))
     note = models.CharField(_("note"), max_length=300, blank=True)
     removal_reason = models.CharField(_("reason for removal"), max_length=REASON_MAX_LENGTH, blank=True, editable=False)
+    history_shows_values = ("removal_reason",)
 
     objects = VisibleQuerySet.as_manager()
     visibility_path = "pledge__"
