@@ -139,7 +139,7 @@ def test_closing_a_pledge_never_allocated_releases_nothing(personas):
 def history_lines(page: str) -> list[str]:
     """The history of a record's page, one line of text per entry (without its time), newest first."""
     section = page.split('id="history-heading"', 1)[1].split("</section>", 1)[0]
-    lines = [" ".join(re.sub(r"<[^>]+>", " ", item).split()) for item in re.findall(r"<li>(.*?)</li>", section, re.S)]
+    lines = [" ".join(re.sub(r"<[^>]+>", " ", item).split()) for item in re.findall(r"<li[^>]*>(.*?)</li>", section, re.S)]
     return [line.split(" · ", 1)[1] for line in lines]
 
 
