@@ -8,6 +8,7 @@ import pytest
 
 from tests import factories
 from umbrella.core.access import OrganizationKind
+from umbrella.core.testing import PERSONA_NAMES
 from umbrella.orgs.models import Organization
 from umbrella.pledges.models import Pledge, PledgeState
 from umbrella.tracker.models import TrackerRelease
@@ -40,3 +41,12 @@ def test_every_donor_is_listed_before_any_release_with_the_pledges_its_reader_ma
         )
         value = sum((p.value_eur for p in live), Decimal(0))
         assert rows[donor.code] == (f"{live.count():,}", f"EUR {value:,.0f}" if live else "—"), donor.code
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("persona", sorted(PERSONA_NAMES))
+def test_only_whoever_could_import_a_release_is_told_the_command_that_does(as_client, persona):
+    assert not TrackerRelease.objects.exists()
+    page = as_client(persona).get("/history/donors/").content.decode()
+    assert "No tracker release is imported yet." in page
+    assert ("umbrella import kiel DIR" in page) == (persona in {"coordinator", "hq_admin"})  # coordination staff

@@ -130,3 +130,41 @@ def test_after_a_commit_the_page_lists_and_links_the_rows_just_imported(personas
     assert "3 records written" in body
     assert re.findall(r'href="(/pledges/\d+/)"', body) == [pledge.get_absolute_url() for pledge in written]
     assert as_client("second_donor").get("/import/done/").status_code == 302  # the list is the importer's own
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("persona", [name for name, (kinds, _) in OFFERED.items() if kinds])
+def test_the_requirement_list_field_is_shown_only_to_whoever_may_import_requirements(personas, as_client, persona):
+    body = as_client(persona).get("/import/").content.decode()
+    imports_requirements = "requirements" in OFFERED[persona][0]
+    assert ('name="requirement_list"' in body) == imports_requirements
+    assert ("Requirement list (for requirements)" in body) == imports_requirements
+
+
+@pytest.mark.django_db
+def test_a_donor_imports_pledges_without_being_asked_for_a_requirement_list(personas, as_client):
+    item = factories.item_type(personas)
+    header = "item_type,quantity,available_from,source_kind,source_url,source_date\n"
+    client = as_client("donor_editor")
+    response, token = _import(
+        client, "pledges", f"{header}{item.code},3,2026-03-01,official,https://example.invalid/a,2026-01-01\n"
+    )
+    assert response.status_code == 200 and token
+    assert client.post(f"/import/{token}/commit/").status_code == 302
+    assert Pledge.objects.filter(item_type=item).count() == 1
+
+
+@pytest.mark.django_db
+def test_the_recipient_imports_requirements_into_the_draft_list_it_names_in_the_field(personas, as_client):
+    item = factories.item_type(personas)
+    draft = factories.requirement_list(personas, requirements=0)
+    client = as_client("recipient")
+    text = f"item_type,quantity,priority,needed_by,destination\n{item.code},40,1,2026-12-31,Kharkiv\n"
+    response = client.post(
+        "/import/",
+        {"kind": "requirements", "requirement_list": draft.series, "file": SimpleUploadedFile("r.csv", text.encode())},
+    )
+    token = re.search(r'action="/import/([A-Za-z0-9_-]+)/commit/"', response.content.decode())
+    assert response.status_code == 200 and token, response.content.decode()
+    assert client.post(f"/import/{token.group(1)}/commit/").status_code == 302
+    assert list(draft.requirements.values_list("item_type__code", "quantity")) == [(item.code, 40)]

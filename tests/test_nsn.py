@@ -2,7 +2,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from umbrella.catalog.nsn import NCB_COUNTRIES, parse_nsn
+from tests import factories
+from umbrella.catalog.nsn import NCB_COUNTRIES, parse_nsn, searched_digits
 
 digits13 = st.text(alphabet="0123456789", min_size=13, max_size=13)
 
@@ -43,3 +44,38 @@ def test_letters_misgrouping_and_non_ascii_digits_are_refused(text):
 
 def test_the_bureau_table_maps_two_digit_codes_to_iso_alpha3():
     assert all(len(code) == 2 and code.isdigit() and len(iso3) == 3 for code, (iso3, _) in NCB_COUNTRIES.items())
+
+
+@pytest.mark.parametrize(
+    "typed, digits",
+    [
+        ("1410-01-563-6867", "1410015636867"),
+        ("1410 01 563 6867", "1410015636867"),
+        ("1410015636867", "1410015636867"),
+        ("1410-01-563", "141001563"),
+        ("563-6867", "5636867"),
+        ("1550-", "1550"),
+        ("155", None),
+        ("1550", None),
+        ("15.5", None),
+        ("155 mm", None),
+        ("M777", None),
+    ],
+)
+def test_a_search_looks_among_nsns_only_for_an_nsn_or_its_groups(typed, digits):
+    assert searched_digits(typed) == digits
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("persona", ["coordinator", "donor_editor", "observer"])
+def test_searching_a_calibre_finds_it_by_name_not_inside_stock_numbers(as_client, personas, persona):
+    shell = factories.item_type(personas, name="155 mm HE shell", standard="")
+    drone = factories.item_type(personas, name="Reconnaissance drone", standard="", nsn="1550013372929")
+    client = as_client(persona)
+
+    def found(typed: str) -> set[str]:
+        page = client.get("/catalog/", {"q": typed}).content.decode()
+        return {item.code for item in (shell, drone) if f">{item.code}<" in page}
+
+    assert found("155") == {shell.code}
+    assert found("1550-") == found("1550-01-337-2929") == found("1550013372929") == {drone.code}

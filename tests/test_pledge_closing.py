@@ -1,7 +1,8 @@
 """Withdrawing or expiring a pledge: a reason is required and kept, and the pledge's allocations are released
-in the same transaction, so its requirements are matched again."""
+in the same transaction, so its requirements are matched again; the pledge's history tells it, with its sources."""
 
 import datetime as dt
+import re
 
 import pytest
 
@@ -14,6 +15,7 @@ from umbrella.matching.models import Allocation, AllocationState, ProposedAlloca
 from umbrella.needs import services as needs
 from umbrella.pledges import services as pledges
 from umbrella.pledges.models import REASON_MAX_LENGTH, Pledge, PledgeState
+from umbrella.pledges.queries import pledge_history
 
 CLOSER = {"withdraw": "donor_editor", "expire": "coordinator"}
 CLOSED = {"withdraw": PledgeState.WITHDRAWN, "expire": PledgeState.EXPIRED}
@@ -132,3 +134,39 @@ def test_closing_a_pledge_never_allocated_releases_nothing(personas):
     entries = ChangeRecord.objects.count()
     close(personas, pledge, "withdraw")
     assert ChangeRecord.objects.count() == entries + 1
+
+
+def history_lines(page: str) -> list[str]:
+    """The history of a record's page, one line of text per entry (without its time), newest first."""
+    section = page.split('id="history-heading"', 1)[1].split("</section>", 1)[0]
+    lines = [" ".join(re.sub(r"<[^>]+>", " ", item).split()) for item in re.findall(r"<li[^>]*>(.*?)</li>", section, re.S)]
+    return [line.split(" · ", 1)[1] for line in lines]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("persona", ["coordinator", "auditor", "recipient", "donor_editor", "donor_viewer"])
+def test_a_pledges_history_shows_its_reason_its_sources_and_the_release_of_its_allocations(
+    personas, allocated, as_client, persona
+):
+    pledge = allocated["pledge"]
+    first_source = pledge.sources.get()
+    pledges.add_pledge_source(
+        actor=personas.donor_editor, pledge_id=pledge.pk, fields=factories.source(url="https://example.org/more")
+    )
+    pledges.delete_pledge_source(actor=personas.coordinator, source_id=first_source.pk, reason="Dead link")
+    close(personas, Pledge.objects.get(pk=pledge.pk), "withdraw", reason="Stocks needed at home")
+    readable = ChangeRecord.objects.visible_to(personas[persona])
+    lines = history_lines(as_client(persona).get(pledge.get_absolute_url()).content.decode())
+    assert any(line.endswith("— reason for withdrawal or expiry: “Stocks needed at home”, state") for line in lines), lines
+    source = f"Pledge source #{first_source.pk} ({first_source.url}):"
+    assert f"{source} changed by cora (Test Headquarters) — reason for removal: “Dead link”" in lines
+    assert any(line.startswith(source) and " deleted by " in line for line in lines)
+    assert any("(https://example.org/more): created by alice (Donor A)" in line for line in lines)
+    releases = [line for line in lines if line.startswith("Allocation #") and " released by " in line]
+    allocations = Allocation.objects.filter(pledge=pledge)
+    expected = readable.filter(entity="matching.allocation", action="release", entity_id__in=[str(a.pk) for a in allocations])
+    assert len(releases) == expected.count()
+    assert all(line.endswith("— reason for release: “Stocks needed at home”, state") for line in releases)
+    if persona in ("coordinator", "auditor", "recipient"):
+        assert len(releases) == 2
+    assert len(lines) == pledge_history(pledge, personas[persona]).count()

@@ -32,7 +32,7 @@ def leftovers(personas, market):  # noqa: F811
 
 
 @pytest.mark.parametrize("persona", ["coordinator", "auditor"])
-def test_every_left_over_pledge_is_reachable_by_paging_counted_and_filtered_by_donor(
+def test_every_left_over_pledge_is_reachable_by_paging_counted_and_filtered_by_donor_code(
     personas, as_client, leftovers, monkeypatch, persona
 ):
     monkeypatch.setattr(views, "ROWS_PER_PAGE", 3)
@@ -51,7 +51,7 @@ def test_every_left_over_pledge_is_reachable_by_paging_counted_and_filtered_by_d
         seen += [int(pk) for pk in re.findall(r'href="/pledges/(\d+)/"', section.split("</table>")[0])]
     assert sorted(seen) == sorted(outcomes.values_list("pledge_id", flat=True))
     donor_b = Organization.objects.get(code="XDB")
-    body = client.get(f"/matching/{run.pk}/", {"donor": donor_b.pk}).content.decode()
+    body = client.get(f"/matching/{run.pk}/", {"donor": donor_b.code}).content.decode()
     section = body[body.index('id="unused"') :].split("</table>")[0]
     expected = outcomes.filter(pledge__owner=donor_b).count()
     assert expected == 4
@@ -152,3 +152,41 @@ def test_opening_the_approval_address_without_a_form_leads_back_to_the_run(perso
     again = client.get(f"/matching/{run.pk}/approve/")
     assert again.status_code == 302 and again["Location"] == f"/matching/{run.pk}/"
     assert Allocation.objects.filter(proposal__run=run).count() == ProposedAllocation.objects.filter(run=run).count()
+
+
+def test_the_donor_filter_names_donors_by_code_as_every_other_list_does(personas, as_client, market):  # noqa: F811
+    run = services.run_match(actor=personas.coordinator)
+    client = as_client("coordinator")
+    body = client.get(f"/matching/{run.pk}/").content.decode()
+    offered = re.findall(r'<option value="([^"]*)"', body.split('name="donor"', 1)[1].split("</select>", 1)[0])
+    assert offered == ["", "XDA", "XDB"]
+    donor_a = Organization.objects.get(code="XDA")
+    assert client.get(f"/matching/{run.pk}/", {"donor": "XDA"}).status_code == 200
+    assert client.get(f"/matching/{run.pk}/", {"donor": donor_a.pk}).status_code == 400
+
+
+def test_a_decided_runs_unmet_requirements_read_as_what_the_run_planned(personas, as_client, market):  # noqa: F811
+    run = services.run_match(actor=personas.coordinator)
+    chosen = ProposedAllocation.objects.filter(run=run).order_by("pk").first()
+    services.approve_proposals(actor=personas.coordinator, run_id=run.pk, expected_version=run.version, proposal_ids=[chosen.pk])
+    for persona in ("coordinator", "auditor"):
+        body = as_client(persona).get(f"/matching/{run.pk}/").content.decode()
+        section = body[body.index('id="unmet"') :].split("</table>")[0]
+        assert "requirements the run planned not to meet in full, and why" in section, persona
+        assert f"As the run planned them on {run.created_at:%Y-%m-%d %H:%M} UTC" in section, persona
+        assert "not what was decided" in section and "Covered in the plan" in section, persona
+    proposed = services.run_match(actor=personas.coordinator)
+    body = as_client("coordinator").get(f"/matching/{proposed.pk}/").content.decode()
+    assert "requirements not fully met, and why" in body and "planned not to meet" not in body
+
+
+def test_a_run_proposing_nothing_offers_no_approval_and_says_there_is_nothing_to_approve(personas, as_client, market):  # noqa: F811
+    first = services.run_match(actor=personas.coordinator)
+    services.approve_proposals(actor=personas.coordinator, run_id=first.pk, expected_version=first.version)
+    empty = services.run_match(actor=personas.coordinator)
+    assert not ProposedAllocation.objects.filter(run=empty).exists() and empty.state == RunState.PROPOSED
+    for persona in ("coordinator", "auditor"):
+        body = as_client(persona).get(f"/matching/{empty.pk}/").content.decode()
+        assert "There is nothing to approve: this run proposes no allocation." in body, persona
+        assert "Approve all" not in body and "Approve the" not in body, persona
+        assert f'action="/matching/{empty.pk}/approve/"' not in body, persona

@@ -195,3 +195,25 @@ def test_the_api_filters_overdue_pledges_as_the_page_does(as_client, personas, d
         personas.coordinator, state__in=["announced", "offered", "accepted", "allocated"], available_from__lt=timezone.localdate()
     )
     assert {item["id"] for item in api.get("/api/v1/pledges?overdue=true").json()["items"]} == {p.pk for p in overdue}
+
+
+@pytest.mark.parametrize("persona", ["donor_viewer", "auditor"])
+def test_a_viewer_reads_its_counts_as_information_not_as_work_waiting_for_it(as_client, personas, day, persona):
+    page = as_client(persona).get("/").content.decode()
+    heading = re.search(r'<h2 id="queue-heading">([^<]+)</h2>', page).group(1)
+    assert heading == "For your information" and "What waits for you" not in page
+    assert "an editor of your organization acts on them" in page
+    overdue = waiting_pledges(
+        personas[persona], state__in=["announced", "offered", "accepted", "allocated"], available_from__lt=timezone.localdate()
+    )
+    if persona == "donor_viewer":
+        overdue = overdue.filter(owner=personas[persona].organization)
+    counts = [count for count, _ in queue(page).values()]
+    assert overdue.count() in counts and overdue.exists()
+
+
+@pytest.mark.parametrize("persona", ["donor_editor", "coordinator", "recipient"])
+def test_whoever_acts_on_its_queue_reads_it_as_what_waits_for_it(as_client, day, persona):
+    page = as_client(persona).get("/").content.decode()
+    assert re.search(r'<h2 id="queue-heading">([^<]+)</h2>', page).group(1) == "What waits for you"
+    assert "For your information" not in page

@@ -87,7 +87,13 @@ class MarkingChange(Schema):
 
 
 class ItemTypeFilters(Schema):
-    q: str | None = Field(None, description="Search in code, name, standard, NSN, description")
+    q: str | None = Field(
+        None,
+        description=(
+            "Search in code, name, standard and description; in NSNs for a whole NSN or its groups (1410-01-563, 1550-), "
+            "not for a bare shorter number such as 155"
+        ),
+    )
     area: str | None = Field(None, description="Capability area code; an unknown one is a 422")
     sensitive: bool | None = None
     bulk: bool | None = None

@@ -105,11 +105,29 @@ class NsnError(ValueError):
         super().__init__(f"{raw!r} {reasons[problem]}")
 
 
-def stored_digits(text: str) -> list[str]:
-    """What a search typed with an NSN's separators (1410-01-563-6867, or part of one) looks for among NSNs,
-    which are stored as bare digits; nothing when the text is no such number."""
-    digits = _SEPARATORS.sub("", text.strip())
-    return [digits] if digits.isascii() and digits.isdigit() and digits != text.strip() else []
+# How the groups of an NSN are written: 4-2-3-4, 4-2-7 or 4-9.
+_GROUPINGS = ((4, 2, 3, 4), (4, 2, 7), (4, 9))
+
+
+def searched_digits(text: str) -> str | None:
+    """What a search looks for among NSNs, which are stored as bare digits: a whole NSN, plain or grouped, or
+    part of one written as its groups (1410-01-563, 563-6867, 1550-). None for anything else, such as a bare
+    number shorter than an NSN: "155" means a calibre far more often than digits inside a stock number."""
+    raw = text.strip()
+    digits = _SEPARATORS.sub("", raw)
+    if not digits.isascii() or not digits.isdigit():
+        return None
+    if len(digits) == 13:
+        return digits
+    if digits == raw:
+        return None
+    return digits if _written_as_groups([len(group) for group in _SEPARATORS.split(raw) if group]) else None
+
+
+def _written_as_groups(lengths: list[int]) -> bool:
+    """Whether these group lengths follow each other in one way of writing an NSN (4-2-3, 2-3-4, 4 …)."""
+    n = len(lengths)
+    return any(list(grouping[start : start + n]) == lengths for grouping in _GROUPINGS for start in range(len(grouping) - n + 1))
 
 
 def parse_nsn(text: str) -> NSN:

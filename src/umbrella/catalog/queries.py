@@ -1,11 +1,11 @@
 """Lists of catalog records that the pages, the API and the exports share: filters, search and sort."""
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from umbrella.catalog.models import CapabilityArea, ItemType
-from umbrella.catalog.nsn import stored_digits
+from umbrella.catalog.nsn import searched_digits
 from umbrella.core.access import Actor
 from umbrella.core.errors import Invalid
 from umbrella.core.listing import Column, Filter, Listing
@@ -25,6 +25,11 @@ def item_types(actor: Actor) -> QuerySet[ItemType]:
     return ItemType.objects.visible_to(actor).select_related("capability_area", "owner")
 
 
+def _nsn_search(text: str) -> Q | None:
+    digits = searched_digits(text)
+    return Q(nsn__contains=digits) if digits else None
+
+
 ITEM_TYPES = Listing(
     columns=(
         Column(gettext_lazy("Code"), lambda o: o.code, sort="code"),
@@ -40,8 +45,8 @@ ITEM_TYPES = Listing(
         Filter("sensitive", gettext_lazy("Sensitive"), "sensitive", lambda actor: YES_NO),
         Filter("bulk", gettext_lazy("Bulk"), "bulk", lambda actor: YES_NO),
     ),
-    search=("code", "name", "standard", "nsn", "description"),
-    search_alternatives=stored_digits,
+    search=("code", "name", "standard", "description"),
+    search_also=_nsn_search,
     default_sort="code",
 )
 

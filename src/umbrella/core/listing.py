@@ -68,8 +68,8 @@ class Listing:
     columns: tuple[Column, ...]
     filters: tuple[Filter, ...] = ()
     search: tuple[str, ...] = ()
-    # Other spellings of what was typed, as the database stores it (an NSN shown with dashes is kept as digits).
-    search_alternatives: Callable[[str], Collection[str]] = lambda text: ()
+    # Where else a search looks, by a rule of its own (an NSN is kept as digits and searched only when typed as one).
+    search_also: Callable[[str], Q | None] = lambda text: None
     default_sort: str = ""
     page_size: int = 50
     flag: Callable[[Any], str] | None = None  # what a row is flagged with ("overdue"), or "" for none
@@ -148,9 +148,9 @@ def filtered(listing: Listing, queryset: QuerySet, params: Mapping[str, str], ac
     if text and listing.search:
         condition = Q()
         for name in listing.search:
-            for spelling in (text, *listing.search_alternatives(text)):
-                condition |= Q(**{f"{name}__icontains": spelling})
-        queryset = queryset.filter(condition)
+            condition |= Q(**{f"{name}__icontains": text})
+        also = listing.search_also(text)
+        queryset = queryset.filter(condition if also is None else condition | also)
     return queryset.order_by(*_ordering(listing, params))
 
 

@@ -187,6 +187,7 @@ class Allocation(OwnedModel):
         _("state"), max_length=10, choices=AllocationState.choices, default=AllocationState.ACTIVE, editable=False
     )
     release_reason = models.CharField(_("reason for release"), max_length=REASON_MAX_LENGTH, blank=True, editable=False)
+    history_shows_values = ("release_reason",)
     proposal = models.OneToOneField(
         ProposedAllocation, null=True, blank=True, on_delete=models.PROTECT, related_name="allocation", verbose_name=_("proposal")
     )

@@ -119,14 +119,14 @@ class RunListFilters(forms.Form):
         choices=[("", gettext_lazy("all")), *((str(p), f"P{p}") for p in PRIORITIES)],
     )
 
-    def __init__(self, data, *, donors: list[tuple[int, str]]):
+    def __init__(self, data, *, donors: list[tuple[str, str]]):
         super().__init__(data)
-        self.fields["donor"].choices = [("", _("all")), *((str(pk), name) for pk, name in donors)]
+        self.fields["donor"].choices = [("", _("all")), *donors]
 
     def narrow(self, rows, *, pledge: str | None = None, requirement: str | None = None):
         values = self.cleaned_data if self.is_bound and self.is_valid() else {}
         if pledge and values.get("donor"):
-            rows = rows.filter(**{f"{pledge}owner_id": values["donor"]})
+            rows = rows.filter(**{f"{pledge}owner__code": values["donor"]})
         if values.get("item"):
             path = pledge or requirement
             rows = rows.filter(
@@ -165,9 +165,10 @@ def _section(request: HttpRequest, unfiltered, rows, param: str) -> RunSection:
     )
 
 
-def _donors(run: MatchRun, actor: Actor) -> list[tuple[int, str]]:
-    owners = set(proposals_for(run, actor).values_list("pledge__owner_id", "pledge__owner__name")) | set(
-        offer_outcomes(run, actor).values_list("pledge__owner_id", "pledge__owner__name")
+def _donors(run: MatchRun, actor: Actor) -> list[tuple[str, str]]:
+    """The donors of the run's rows, by code as every other list names a donor (`?donor=XDA`)."""
+    owners = set(proposals_for(run, actor).values_list("pledge__owner__code", "pledge__owner__name")) | set(
+        offer_outcomes(run, actor).values_list("pledge__owner__code", "pledge__owner__name")
     )
     return sorted(owners, key=lambda owner: owner[1])
 
@@ -250,7 +251,10 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "unmet_rows": unmet_rows(list(unmet_section.page.object_list), request.actor),
             "unused": unused_section,
             "unused_rows": [(o, reason_text(o.reason, o.late_days, [])) for o in unused_section.page.object_list],
-            "may_approve": run.state == RunState.PROPOSED and allowed(services.require_allocation_approver, request.actor),
+            "may_approve": run.state == RunState.PROPOSED
+            and decision.proposals > 0
+            and allowed(services.require_allocation_approver, request.actor),
+            "nothing_to_approve": run.state == RunState.PROPOSED and decision.proposals == 0,
         },
     )
     return render(request, "matching/run_detail.html", {"page": page}, status=400 if filters.errors else 200)

@@ -88,6 +88,8 @@ class Pledge(OwnedModel):
     closing_reason = models.CharField(
         _("reason for withdrawal or expiry"), max_length=REASON_MAX_LENGTH, blank=True, editable=False
     )
+    # A record's history shows what these fields were given (the reason), not only that they changed.
+    history_shows_values = ("closing_reason",)
 
     class Meta:
         ordering = ["-available_from", "id"]
@@ -97,6 +99,10 @@ class Pledge(OwnedModel):
 
     def get_absolute_url(self) -> str:
         return reverse("pledge", args=[self.pk])
+
+    def step_url(self, step: str) -> str:
+        """The page that asks what a lifecycle step needs (a confirmation, a quantity, a reason) and takes it."""
+        return reverse("pledge-step", args=[self.pk, step])
 
     def __str__(self) -> str:
         return f"{self.quantity} × {self.item_type.name} ({self.owner.code})"
@@ -144,6 +150,7 @@ class PledgeSource(models.Model):
     date = models.DateField(_("date"))
     note = models.CharField(_("note"), max_length=300, blank=True)
     removal_reason = models.CharField(_("reason for removal"), max_length=REASON_MAX_LENGTH, blank=True, editable=False)
+    history_shows_values = ("removal_reason",)
 
     objects = VisibleQuerySet.as_manager()
     visibility_path = "pledge__"

@@ -6,7 +6,9 @@ from django.utils.translation import gettext_lazy
 
 from umbrella.catalog.queries import area_choices
 from umbrella.core.access import Actor, Marking, OrganizationKind
+from umbrella.core.ledger import entity_name
 from umbrella.core.listing import Column, Filter, Listing, flag_filter
+from umbrella.core.models import ChangeRecord
 from umbrella.core.numbers import format_eur
 from umbrella.orgs.models import Organization
 from umbrella.orgs.queries import donor_codes
@@ -78,3 +80,20 @@ PLEDGES = Listing(
     flag=lambda o: OVERDUE if o.is_overdue(timezone.localdate()) else "",
     states={"state": PledgeState},
 )
+
+
+def pledge_history(pledge: Pledge, actor: Actor) -> QuerySet[ChangeRecord]:
+    """The ledger entries of a pledge, of its sources (removed ones too) and of the allocations of it, newest first,
+    as far as the reader may read them."""
+    sources, allocations = pledge.sources.model, pledge.allocations.model
+    of_this_pledge = Q(after__pledge_id=pledge.pk) | Q(before__pledge_id=pledge.pk)
+    allocation_ids = [str(pk) for pk in allocations.objects.filter(pledge=pledge).values_list("pk", flat=True)]
+    return (
+        ChangeRecord.objects.visible_to(actor)
+        .filter(
+            Q(entity=entity_name(pledge), entity_id=str(pledge.pk))
+            | (Q(entity=sources._meta.label_lower) & of_this_pledge)
+            | Q(entity=allocations._meta.label_lower, entity_id__in=allocation_ids)
+        )
+        .order_by("-sequence")
+    )

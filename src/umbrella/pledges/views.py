@@ -15,7 +15,7 @@ from umbrella.core.access import Marking, Role, allowed, get_visible, require_ow
 from umbrella.core.numbers import format_eur
 from umbrella.pledges import services
 from umbrella.pledges.models import CLOSING_STEPS, PLEDGE_LIFECYCLE, REASON_MAX_LENGTH, Pledge, PledgeSource, PledgeState
-from umbrella.pledges.queries import PLEDGES, pledges
+from umbrella.pledges.queries import PLEDGES, pledge_history, pledges
 from umbrella.ui.forms import ActorForm, ServiceForm, posted_version
 from umbrella.ui.pages import ConfirmPage, DetailPage, FormPage, history_rows, list_or_export, submit
 
@@ -158,7 +158,7 @@ def pledge_detail(request: HttpRequest, pk: int) -> HttpResponse:
             (_("Marking"), pledge.get_marking_display()),
             (_("Version"), pledge.version),
         ],
-        history=history_rows(pledge),
+        history=history_rows(pledge, pledge_history(pledge, request.actor)),
         actions=_actions(request, pledge),
         extra={
             "sources": [

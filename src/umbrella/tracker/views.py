@@ -4,12 +4,13 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
-from umbrella.core.access import OrganizationKind
+from umbrella.core.access import OrganizationKind, allowed
 from umbrella.core.exports import FORMATS
 from umbrella.core.numbers import format_eur_short, percent
 from umbrella.orgs.models import Organization
 from umbrella.pledges.queries import pledged_by_donor
 from umbrella.tracker.queries import donor_totals, releases
+from umbrella.tracker.services import require_tracker_keeper
 from umbrella.ui.charts import Bar, bar_chart
 from umbrella.ui.pages import table_download
 
@@ -62,6 +63,8 @@ def donor_comparison(request: HttpRequest) -> HttpResponse:
         "release": release,
         "releases": available,
         "totals": totals,
+        # The command line is named only to whoever could run an import with it.
+        "may_import": allowed(require_tracker_keeper, request.actor),
         "total_chart": bar_chart(
             _("Allocations, EUR, largest %(n)d donors") % {"n": CHART_DONORS},
             [Bar(t.donor, float(t.eur["total"]), format_eur_short(t.eur["total"])) for t in totals[:CHART_DONORS]],

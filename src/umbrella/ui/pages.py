@@ -9,17 +9,18 @@ from typing import Any
 from django import forms as django_forms
 from django.apps import apps
 from django.contrib import messages
-from django.core.exceptions import FieldDoesNotExist
+from django.core.exceptions import FieldDoesNotExist, ObjectDoesNotExist, ValidationError
 from django.db import models
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.text import slugify
+from django.utils.text import capfirst, slugify
 from django.utils.translation import gettext_lazy
 
 from umbrella.core import exports, listing
 from umbrella.core.errors import DomainError, Invalid
-from umbrella.core.ledger import history
+from umbrella.core.ledger import entity_name, history
 from umbrella.core.listing import Listing, ListResult
+from umbrella.core.models import ChangeRecord
 
 HISTORY_LIMIT = 50
 EXPORT_CONTENT_TYPES = {
@@ -118,10 +119,8 @@ def field_label(model: type[models.Model], name: str) -> str:
 
 def entity_label(entity: str) -> str:
     """A ledger entry's kind of record (an app label such as "funding.funding") in the reader's language."""
-    try:
-        return str(apps.get_model(entity)._meta.verbose_name)
-    except (LookupError, ValueError):
-        return entity
+    model = _model_of(entity)
+    return str(model._meta.verbose_name) if model is not None else entity
 
 
 def change_rows(changes: list) -> list[dict[str, Any]]:
@@ -138,25 +137,59 @@ def change_rows(changes: list) -> list[dict[str, Any]]:
     ]
 
 
-def history_rows(obj: Any) -> list[dict[str, Any]]:
+def history_rows(obj: Any, entries: models.QuerySet[ChangeRecord] | None = None) -> list[dict[str, Any]]:
+    """A record's history as its page shows it. `entries` (the record's own when not given) may hold entries about
+    related records too (a pledge's sources); each of those is named by what it is about (`subject`)."""
+    own = (entity_name(obj), str(obj.pk))
     rows = []
-    for change in history(obj)[:HISTORY_LIMIT]:
-        before, after = change.before or {}, change.after or {}
-        changed = sorted(
-            field_label(type(obj), name)
-            for name in set(before) | set(after)
-            if before.get(name) != after.get(name) and name not in ("version", "updated_at", "updated_by_id")
-        )
+    for change in (history(obj) if entries is None else entries)[:HISTORY_LIMIT]:
+        model = _model_of(change.entity) or type(obj)
         rows.append(
             {
                 "at": change.at,
                 "action": ACTION_LABELS.get(change.action, change.action),
                 "user": change.actor_user,
                 "organization": change.actor_organization,
-                "fields": changed if change.action not in ("create", "delete") else [],
+                "subject": "" if (change.entity, change.entity_id) == own else _record_named(model, change),
+                "fields": _changed_fields(model, change) if change.action not in ("create", "delete") else [],
             }
         )
     return rows
+
+
+def _model_of(entity: str) -> type[models.Model] | None:
+    try:
+        return apps.get_model(entity)
+    except (LookupError, ValueError):
+        return None
+
+
+def _changed_fields(model: type[models.Model], change: ChangeRecord) -> list[str]:
+    """The fields an entry changed, by their labels; a field the model shows by its value (`history_shows_values`,
+    such as a reason) with the text it was given."""
+    before, after = change.before or {}, change.after or {}
+    shown_by_value = getattr(model, "history_shows_values", ())
+    changed = []
+    for name in set(before) | set(after):
+        if before.get(name) == after.get(name) or name in ("version", "updated_at", "updated_by_id"):
+            continue
+        label = field_label(model, name)
+        changed.append(f"{label}: “{after[name]}”" if name in shown_by_value and after.get(name) else label)
+    return sorted(changed)
+
+
+def _record_named(model: type[models.Model], change: ChangeRecord) -> str:
+    """What an entry about a related record is about, as its kind and name, read from the entry itself (the record
+    may since have been removed)."""
+    recorded = change.after or change.before or {}
+    try:
+        record = model(
+            **{f.attname: f.to_python(recorded[f.attname]) for f in model._meta.concrete_fields if f.attname in recorded}
+        )
+        name = f" ({record})"
+    except (TypeError, ValueError, ValidationError, ObjectDoesNotExist):
+        name = ""
+    return f"{capfirst(model._meta.verbose_name)} #{change.entity_id}{name}"
 
 
 def list_or_export(

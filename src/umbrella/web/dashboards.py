@@ -271,10 +271,17 @@ def _recipient_queue(actor: Actor) -> list[QueueItem]:
     return [*queue, *_overdue_requirements(actor, owned=True)]
 
 
+def reads_queue_for_information(actor: Actor) -> bool:
+    """A viewer acts on none of what its queue counts (an editor of its organization does): the counts are
+    shown to it as information, not as work waiting for it."""
+    return not actor.has_role(Role.EDITOR)
+
+
 def coordination(actor: Actor) -> dict:
     return {
         "kind": "coordination",
         "queue": _coordination_queue(actor),
+        "queue_for_information": reads_queue_for_information(actor),
         "coverage": _coverage(actor),
         "donors": _by_donor(actor),
         "fair_share": _fair_share(actor),
@@ -293,6 +300,7 @@ def donor(actor: Actor) -> dict:
     return {
         "kind": "donor",
         "queue": _donor_queue(actor),
+        "queue_for_information": reads_queue_for_information(actor),
         "own_by_state": _in_lifecycle_order(own),
         "open": _open_requirements(actor),
         "fair_share": _fair_share(actor, donor=actor.organization.code),
@@ -304,6 +312,7 @@ def recipient(actor: Actor) -> dict:
     return {
         "kind": "recipient",
         "queue": _recipient_queue(actor),
+        "queue_for_information": reads_queue_for_information(actor),
         "coming": _coming(actor),
         "coverage": _coverage(actor),
         "changes": change_rows(recent_changes(actor, TOP)),

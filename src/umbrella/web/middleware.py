@@ -77,8 +77,21 @@ class DomainErrorMiddleware:
         if isinstance(exception, Invalid):
             problems = " ".join(message for messages_ in exception.field_errors.values() for message in messages_)
             return render(request, "400.html", {"message": problems}, status=400)
-        back = {"back_url": exception.context.get("url"), "back_to": exception.context.get("record")}
-        return render(request, "409.html", {"message": exception.message, **back}, status=409)
+        refusal = {
+            "message": exception.message,
+            "reason": exception.context.get("reason"),
+            "next_steps": exception.context.get("next_steps", []),
+            "back_url": exception.context.get("url"),
+            "back_to": exception.context.get("record"),
+            "messages": _messages_besides(request, exception.message),
+        }
+        return render(request, "409.html", refusal, status=409)
+
+
+def _messages_besides(request, shown: str) -> list:
+    """The messages waiting for the page, without the one it shows itself: a refused form sends the browser back to
+    the page it came from with the refusal as a message, and that page may refuse the same step again."""
+    return [waiting for waiting in messages.get_messages(request) if str(waiting) != shown]
 
 
 class RefuseNulCharacters:

@@ -77,6 +77,14 @@ class ImportForm(forms.Form):
         self.fields["kind"].choices = [(kind, importer.label) for kind, importer in sorted(imports.REGISTRY.items())]
         self.fields["kind"].widget.choices = [(importer.kind, importer.label) for importer in offered]
         self.fields["kind"].initial = initial_kind
+        # Only requirements are imported into a list; a page that works without JavaScript cannot hide the field
+        # as the kind changes, so it is there for whoever may import requirements, and for no one else.
+        if "requirements" not in {importer.kind for importer in offered}:
+            del self.fields["requirement_list"]
+
+    @property
+    def asks_for_a_list(self) -> bool:
+        return "requirement_list" in self.fields
 
 
 def _preview(
@@ -146,14 +154,18 @@ def import_upload(request: HttpRequest) -> HttpResponse:
                 organization_id=getattr(request.actor.organization, "pk", None),
                 kind=form.cleaned_data["kind"],
                 filename=upload.name,
-                list_reference=form.cleaned_data["requirement_list"],
+                list_reference=form.cleaned_data.get("requirement_list", ""),
             )
             try:
                 return _preview(request, pending, _run(request, pending, data, dry_run=True))
             except UnreadableFile as error:
                 uploads.discard(pending.token)
                 form.add_error("file", error.message)
-    drafts = RequirementList.objects.visible_to(request.actor).filter(state=ListState.DRAFT, owner=request.actor.organization)
+    drafts = (
+        RequirementList.objects.visible_to(request.actor).filter(state=ListState.DRAFT, owner=request.actor.organization)
+        if form.asks_for_a_list
+        else RequirementList.objects.none()
+    )
     return render(
         request,
         "web/import_upload.html",
