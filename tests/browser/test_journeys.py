@@ -3,6 +3,7 @@
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.conftest import screenshot, sign_in
 
@@ -133,8 +134,9 @@ def test_a_donor_typing_another_donors_owner_only_pledge_gets_not_found(page, br
 def test_the_recipient_switches_to_ukrainian_and_it_stays(page):
     sign_in(page, "ukr-logistics")
     page.get_by_label("Language").select_option("uk")
-    page.get_by_role("button", name="Switch").click()
-    assert page.get_by_role("heading", name=re.compile("^Огляд")).is_visible()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Switch").click()
+    expect(page.get_by_role("heading", name=re.compile("^Огляд"))).to_be_visible()
     page.goto("/pledges/")
     assert page.get_by_role("heading", name="Обіцянки").is_visible()
     assert page.locator("html").get_attribute("lang") == "uk"
