@@ -35,19 +35,23 @@ HEADER = ["item_type", "quantity", "available_from", "value_eur", "reference", "
 
 
 def run(arguments: list[str], environment: dict[str, str]) -> dict:
-    started = time.perf_counter()
-    process = subprocess.Popen([UMBRELLA, *arguments], env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    _pid, status, usage = os.wait4(process.pid, 0)
-    seconds = time.perf_counter() - started
-    output = process.stdout.read().decode()
-    errors = process.stderr.read().decode()
-    return {
-        "seconds": round(seconds, 2),
-        "peak_mb": round(usage.ru_maxrss / 1024),
-        "exit": os.waitstatus_to_exitcode(status),
-        "output": output,
-        "stderr": errors[-2000:],
-    }
+    """The command as its own process, its output in files (a pipe read only at the end would fill and stall
+    it), timed, with its own peak memory."""
+    with tempfile.TemporaryFile() as output, tempfile.TemporaryFile() as errors:
+        started = time.perf_counter()
+        process = subprocess.Popen([UMBRELLA, *arguments], env=environment, stdout=output, stderr=errors)
+        _pid, status, usage = os.wait4(process.pid, 0)
+        seconds = time.perf_counter() - started
+        output.seek(0)
+        errors.seek(0)
+        return {
+            "seconds": round(seconds, 2),
+            "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 2),
+            "peak_mb": round(usage.ru_maxrss / 1024),
+            "exit": os.waitstatus_to_exitcode(status),
+            "output": output.read().decode(),
+            "stderr": errors.read().decode()[-2000:],
+        }
 
 
 def write_pledges(path: Path, rows: int, item_codes: list[str], *, bad_every: int | None = None) -> None:
