@@ -12,10 +12,12 @@ from django.db import transaction
 from django.test import Client
 
 from tests import factories
+from tests.test_api_concurrency import ensure_base_data
 from tests.test_ledger import LEDGER, execute, fix_head
-from umbrella.core import ledger_tree, merkle
+from umbrella.core import ledger_tree, merkle, verify_rows
 from umbrella.core.ledger import Change, compute_leaf_hash, current_checkpoint, leaf_hashes, record_changes, snapshot
 from umbrella.core.models import ChangeRecord, LedgerHead, LedgerNode
+from umbrella.core.testing import load_personas
 from umbrella.core.verify import verify, verify_since
 from umbrella.pledges.models import Pledge
 
@@ -249,3 +251,34 @@ def test_the_command_verifies_since_a_kept_checkpoint_and_says_what_it_left_out(
     with pytest.raises(CommandError) as failure:
         call_command("ledger", "verify", since=kept, stdout=io.StringIO())
     assert failure.value.returncode == 2
+
+
+def findings(report) -> tuple[bool, int, set[tuple[str, str]]]:
+    return report.ok, report.rows_checked, {(problem.kind, problem.message) for problem in report.problems}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_processes_find_what_one_finds(monkeypatch):
+    """Committed data (a second process cannot see a test's open transaction); every table of ten rows or more
+    split in two halves by key, as the pledges of a big ledger are."""
+    ensure_base_data()
+    personas = load_personas()
+    monkeypatch.setattr(verify_rows, "SPLIT_FROM", 10)
+    for _ in range(12):
+        factories.pledge(personas)
+    grow(personas, 600, per_call=600)
+    assert verify(parallel=True).ok and findings(verify(parallel=True)) == findings(verify(parallel=False))
+    size = ChangeRecord.objects.count()
+    second_half, junction = ChangeRecord.objects.get(sequence=size - 3), ChangeRecord.objects.get(sequence=size // 2 + 1)
+    last_pledge = Pledge.objects.order_by("-pk").first()
+    changes = [  # (table, column, key column, key, tampered value, original value)
+        (LEDGER, "action", "sequence", second_half.sequence, "forged", second_half.action),
+        (LEDGER, "previous_hash", "sequence", junction.sequence, "ab" * 32, junction.previous_hash),
+        (Pledge._meta.db_table, "quantity", "id", last_pledge.pk, 777, last_pledge.quantity),
+    ]
+    for table, column, key_column, key, tampered, original in changes:
+        execute(f"UPDATE {table} SET {column} = %s WHERE {key_column} = %s", [tampered, key])
+        in_two, in_one = verify(parallel=True), verify(parallel=False)
+        assert not in_two.ok and findings(in_two) == findings(in_one), (column, in_two.as_dict(), in_one.as_dict())
+        execute(f"UPDATE {table} SET {column} = %s WHERE {key_column} = %s", [original, key])
+    assert verify(parallel=True).ok

@@ -139,23 +139,41 @@ def snapshot_fields(model: type[models.Model]) -> list[models.Field]:
     return [field for field in model._meta.concrete_fields if field.attname not in ignored]
 
 
-def snapshot_matches(model: type[models.Model], fields: list[models.Field], values: Any, recorded: dict[str, Any]) -> bool:
-    """Whether a row read as the values of `snapshot_fields(model)` snapshots equal to `recorded`: the answer of
-    `snapshot(row, recorded) == recorded` without building the row or a JSON round trip, which verify asks of
-    every row. A value JSON has a type for reads back from canonical JSON as itself; any other is what the
-    canonical encoder writes for it (a date's ISO form, a decimal's digits)."""
-    if not isinstance(recorded, dict) or len(recorded) != len(fields):
-        return False
-    secret = getattr(model, "ledger_secret_fields", frozenset())
-    for field, value in zip(fields, values, strict=True):
-        value = _stored_value(field, value)
-        if field.attname in secret:
-            value = _digest_like(value, recorded.get(field.attname))
-        elif type(value) not in _JSON_NATIVE:
-            value = _CANONICAL.default(value)
-        if recorded.get(field.attname, _ABSENT) != value:
+class SnapshotMatcher:
+    """Says whether a row, read as a tuple of the values of `fields`, snapshots equal to a recorded snapshot: the
+    answer of `snapshot(row, recorded) == recorded` without building the row or a JSON round trip, which verify
+    asks of every row. A value of a type JSON has reads back from canonical JSON as itself; any other becomes
+    what the canonical encoder writes for it (a date's ISO form; a decimal's digits, at the column's places)."""
+
+    def __init__(self, model: type[models.Model]) -> None:
+        self.fields = snapshot_fields(model)
+        self.names = [field.attname for field in self.fields]
+        secret = getattr(model, "ledger_secret_fields", frozenset())
+        self.special: dict[str, Any] = {name: _digest_like for name in secret}
+        for field in self.fields:
+            if isinstance(field, models.DecimalField):
+                self.special[field.attname] = self._decimal_of(field)
+
+    @staticmethod
+    def _decimal_of(field: models.DecimalField):
+        def as_recorded(value: Any, _recorded: Any) -> Any:
+            value = _stored_value(field, value)
+            return _CANONICAL.default(value) if isinstance(value, Decimal) else value
+
+        return as_recorded
+
+    def matches(self, values: Any, recorded: Any) -> bool:
+        if not isinstance(recorded, dict) or len(recorded) != len(self.names):
             return False
-    return True
+        get, special = recorded.get, self.special
+        for name, value in zip(self.names, values, strict=True):
+            if name in special:
+                value = special[name](value, get(name))
+            elif type(value) not in _JSON_NATIVE:
+                value = _CANONICAL.default(value)
+            if get(name, _ABSENT) != value:
+                return False
+        return True
 
 
 def last_recorded(obj: models.Model) -> dict[str, Any] | None:

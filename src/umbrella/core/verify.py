@@ -8,57 +8,44 @@ in time proportional to that: the stored nodes must reproduce the checkpoint's s
 the tree it covered, and only the new entries and the rows they touched are read (`SINCE_LEAVES_UNCHECKED`
 says what it therefore cannot see).
 
+The entries (`core.verify_entries`) and the rows (`core.verify_rows`) are each checked in two halves, one in a
+second process, when the ledger is big enough for that to pay: re-hashing a million entries and comparing half
+a million rows is Python work that a second core halves.
+
 Reads the tables directly (not through the services): this is the check of what the services wrote.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import json
-from collections.abc import Callable, Iterator
+import multiprocessing
+import os
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from functools import reduce
-from itertools import islice
 from operator import or_
-from typing import Any
+from typing import Any, TypeVar
 
 from django.apps import apps
 from django.conf import settings
-from django.db import connection, models
-from django.utils.dateparse import parse_datetime
+from django.db import connection, connections, models
 
 from umbrella.core import checkpoints, ledger_tree, merkle
-from umbrella.core.ledger import (
-    CONTENT_FIELDS,
-    GENESIS_HASH,
-    hash_content,
-    snapshot,
-    snapshot_fields,
-    snapshot_matches,
-    timestamp,
-)
+from umbrella.core.ledger import GENESIS_HASH
 from umbrella.core.models import ChangeRecord, LedgerHead, LedgerNode
+from umbrella.core.verify_entries import LEAF_SIZE, MAX_PROBLEMS, EntryRun, Problem, RowKey, check_entries, link_problem
+from umbrella.core.verify_rows import RowFindings, TablePart, check_parts, table_parts
 
-MAX_PROBLEMS = 50
-READ_CHUNK = 5000
-Progress = Callable[[int, int], None]
-RowKey = tuple[str, str]  # (entity, entity id)
+__all__ = ["Problem", "VerifyReport", "ledgered_models", "verify", "verify_since"]
 
+PARALLEL_FROM = 100_000  # entries: below this a second process costs more than it saves
 SINCE_LEAVES_UNCHECKED = (
-    "entries before the checkpoint are not re-hashed: one whose content was changed but whose stored hash was "
-    "left alone goes unseen (its hash, and so the signed root, still match)",
-    "rows no entry since the checkpoint is about are not compared with the ledger: one changed behind the "
+    "entries up to the checkpoint are not read again: a change to one of them (to its content, even with its stored "
+    "hash recomputed to match) can go unseen, as the stored tree that the signed root vouches for stands in for them",
+    "rows that no entry after the checkpoint is about are not compared with the ledger: one changed behind the "
     "application's back goes unseen",
     "a full `umbrella ledger verify` checks both",
 )
-
-
-@dataclass
-class Problem:
-    kind: str  # entry, chain, checkpoint, tree, row, head
-    message: str
-    sequence: int | None = None
-    row: str | None = None
+T = TypeVar("T")
 
 
 @dataclass
@@ -75,13 +62,8 @@ class VerifyReport:
     def ok(self) -> bool:
         return not self.problems
 
-    @property
-    def full(self) -> bool:
-        """Whether no more problems would be kept (later ones need not be worked out)."""
-        return len(self.problems) >= MAX_PROBLEMS
-
     def add(self, problem: Problem) -> None:
-        if not self.full:
+        if len(self.problems) < MAX_PROBLEMS:
             self.problems.append(problem)
 
     def as_dict(self) -> dict[str, Any]:
@@ -103,129 +85,82 @@ def ledgered_models() -> list[type[models.Model]]:
     return [model for model in apps.get_models() if getattr(model, "ledgered", False)]
 
 
-ENTRY_FIELDS = (*CONTENT_FIELDS, "leaf_hash")
-SEQUENCE, AT, ENTITY, ENTITY_ID, BEFORE, AFTER, PREVIOUS_HASH, LEAF_HASH = (
-    ENTRY_FIELDS.index(name)
-    for name in ("sequence", "at", "entity", "entity_id", "before", "after", "previous_hash", "leaf_hash")
-)
+def _in_second_process(work: Callable[[], T]) -> Callable[[], T]:
+    """Starts `work` in a forked copy of this process, which opens its own database connection (this one's are
+    closed first, so the two never share one); returns the function that waits for its result."""
+    connections.close_all()
+    receiving, sending = multiprocessing.Pipe(duplex=False)
 
+    def run() -> None:
+        try:
+            sending.send((True, work()))
+        except BaseException as error:  # whatever it is, the first process must hear of it
+            sending.send((False, f"{type(error).__name__}: {error}"))
+        finally:
+            connections.close_all()
 
-def _raw(queryset: models.QuerySet) -> list[tuple[Any, ...]]:
-    """The rows of a values_list query as the database driver gives them, without Django's converters: for a
-    million entries, Django parsing each time and JSON value costs more than hashing the entries."""
-    sql, params = queryset.query.sql_with_params()
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
+    process = multiprocessing.get_context("fork").Process(target=run, daemon=True)
+    process.start()
+    sending.close()
 
-
-def _json(value: Any) -> Any:
-    """A JSON column's value as JSONField reads it (the drivers give text on SQLite and, as Django sets up
-    psycopg, on PostgreSQL)."""
-    if not isinstance(value, str):
+    def result() -> T:
+        try:
+            succeeded, value = receiving.recv()
+        except EOFError:
+            succeeded, value = False, "it stopped without an answer"
+        process.join()
+        if not succeeded:
+            raise RuntimeError(f"verify's second process failed: {value}")
         return value
-    try:
-        return json.loads(value)
-    except ValueError:
-        return value
+
+    return result
 
 
-def _timestamp(value: Any) -> str:
-    """An entry's `at` as `ledger.timestamp` writes it into the hashed content. PostgreSQL gives a datetime;
-    SQLite gives the text Django stored, str() of the UTC time, rewritten here without parsing it."""
-    if isinstance(value, dt.datetime):
-        return timestamp(value)
-    if isinstance(value, str) and value[10:11] == " ":
-        if len(value) == 26 and value[19] == ".":
-            return f"{value[:10]}T{value[11:]}+00:00"
-        if len(value) == 19:
-            return f"{value[:10]}T{value[11:]}.000000+00:00"
-    moment = parse_datetime(value) if isinstance(value, str) else None
-    if moment is None:
-        return str(value)  # not a time: the entry no longer matches its hash
-    return timestamp(moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC))
+def _side_by_side(here: Callable[[], T], there: Callable[[], T], parallel: bool) -> list[T]:
+    """The results of both, `there` run in a second process when `parallel`."""
+    if not parallel:
+        return [here(), there()]
+    later = _in_second_process(there)
+    return [here(), later()]
 
 
-def _entries_after(sequence: int) -> Iterator[tuple[Any, ...]]:
-    """The ENTRY_FIELDS of every entry after `sequence`, in order, as raw tuples read a chunk at a time."""
-    while True:
-        chunk = _raw(
-            ChangeRecord.objects.filter(sequence__gt=sequence).order_by("sequence").values_list(*ENTRY_FIELDS)[:READ_CHUNK]
-        )
-        yield from chunk
-        if len(chunk) < READ_CHUNK:
-            return
-        sequence = chunk[-1][SEQUENCE]
+def _parallel(entries: int, asked: bool | None) -> bool:
+    """Whether to use a second process: as asked, else for a big ledger on more than one core; never inside a
+    transaction, whose uncommitted writes another connection could not see."""
+    wanted = asked if asked is not None else entries >= PARALLEL_FROM and (os.cpu_count() or 1) > 1
+    return wanted and not connection.in_atomic_block
 
 
-def _content(values: tuple[Any, ...]) -> dict[str, Any]:
-    content = dict(zip(CONTENT_FIELDS, values, strict=False))
-    content["at"] = _timestamp(values[AT])
-    content["before"] = _json(values[BEFORE])
-    content["after"] = _json(values[AFTER])
-    return content
+class _Tree:
+    """Grows the tree from leaf hashes, checking each stored node it completes, and keeps its root at one size."""
 
+    def __init__(self, frontier: merkle.Frontier, stored_nodes: dict[merkle.Node, str], keep_root_at: int | None = None):
+        self.frontier, self.stored_nodes, self.keep_root_at = frontier, stored_nodes, keep_root_at
+        self.kept_root = merkle.EMPTY_ROOT if keep_root_at == 0 else None
+        self.problems: list[Problem] = []
 
-def _leaf_bytes(leaf_hash: str) -> bytes:
-    try:
-        return bytes.fromhex(leaf_hash) if len(leaf_hash) == 64 else b""
-    except ValueError:
-        return b""
+    def grow(self, leaves: bytes | bytearray) -> None:
+        append, stored, level_from = self.frontier.append, self.stored_nodes, ledger_tree.STORED_LEVEL
+        for offset in range(0, len(leaves), LEAF_SIZE):
+            for level, index, node_root in append(bytes(leaves[offset : offset + LEAF_SIZE]), from_level=level_from):
+                if stored.pop((level, index), None) != node_root.hex():
+                    first, last = (index << level) + 1, (index + 1) << level
+                    self.problems.append(
+                        Problem("tree", f"the stored tree node over entries {first} to {last} does not match those entries.")
+                    )
+            if self.frontier.size == self.keep_root_at:
+                self.kept_root = self.frontier.root()
 
-
-@dataclass
-class _Walk:
-    """Reading the entries in order: the chain so far, the tree they grow, and what they say each row holds."""
-
-    report: VerifyReport
-    frontier: merkle.Frontier
-    previous: str
-    stored_nodes: dict[merkle.Node, str]
-    stop_at: int | None = None  # a tree size whose root to keep (the checkpoint's)
-    root_at_stop: bytes | None = None
-    latest: dict[RowKey, int] = field(default_factory=dict)  # each row's latest entry (negative: it deleted the row)
-    tree_problems: list[Problem] = field(default_factory=list)
-
-    def read(self, first_sequence: int, progress: Progress | None, total: int) -> None:
-        expected = first_sequence
-        for values in _entries_after(first_sequence - 1):
-            sequence, leaf_hash = values[SEQUENCE], values[LEAF_HASH]
-            if sequence != expected:
-                self.report.add(
-                    Problem("chain", f"entry {expected} is missing; the next entry is {sequence}.", sequence=expected)
-                )
-            if values[PREVIOUS_HASH] != self.previous:
-                self.report.add(Problem("chain", f"entry {sequence} does not follow the entry before it.", sequence=sequence))
-            if hash_content(_content(values)).hex() != leaf_hash:
-                self.report.add(Problem("entry", f"entry {sequence} does not match its hash: it was changed.", sequence=sequence))
-            self._grow(_leaf_bytes(leaf_hash))
-            self.previous = leaf_hash
-            self.latest[(values[ENTITY], values[ENTITY_ID])] = -sequence if values[AFTER] is None else sequence
-            if progress is not None and expected % 1000 == 0:
-                progress(expected, total)
-            expected += 1
-
-    def _grow(self, leaf: bytes) -> None:
-        for level, index, node_root in self.frontier.append(leaf, from_level=ledger_tree.STORED_LEVEL):
-            if self.stored_nodes.pop((level, index), None) != node_root.hex():
-                first, last = (index << level) + 1, (index + 1) << level
-                self.tree_problems.append(
-                    Problem("tree", f"the stored tree node over entries {first} to {last} does not match those entries.")
-                )
-        if self.frontier.size == self.stop_at:
-            self.root_at_stop = self.frontier.root()
-
-    def check_end(self) -> None:
-        """The head and the stored nodes against the tree the entries grew; stored nodes no entry completed."""
-        report = self.report
+    def check_end(self, report: VerifyReport, last_hash: str) -> None:
+        """The head against the tree grown; then every problem with the stored nodes, including those left over."""
         head = LedgerHead.objects.get(pk=1)
-        if (head.size, head.last_hash) != (self.frontier.size, self.previous):
+        if (head.size, head.last_hash) != (self.frontier.size, last_hash):
             report.add(Problem("head", f"The ledger head says {head.size} entries; the table holds {self.frontier.size}."))
         elif head.frontier != [node_root.hex() for node_root in self.frontier.roots]:
             report.add(Problem("head", "The ledger head's frontier does not match the tree of its entries."))
         for level, index in sorted(self.stored_nodes):
             first, last = (index << level) + 1, (index + 1) << level
-            self.tree_problems.append(
+            self.problems.append(
                 Problem("tree", f"a stored tree node covers entries {first} to {last}, beyond the {self.frontier.size} entries.")
             )
 
@@ -237,6 +172,54 @@ def _stored_nodes(after_size: int = 0) -> dict[merkle.Node, str]:
         levels = range(ledger_tree.STORED_LEVEL, 64)
         nodes = nodes.filter(reduce(or_, (models.Q(level=level, index__gte=after_size >> level) for level in levels)))
     return {(level, index): root_hash for level, index, root_hash in nodes.values_list("level", "index", "root_hash")}
+
+
+def _entry_runs(entries: int, parallel: bool) -> list[EntryRun]:
+    """Every entry checked, in one run or (in parallel) in two halves."""
+    if not parallel or entries < 2:
+        return [check_entries(0, 0)]
+    half = entries // 2
+    middle = ChangeRecord.objects.order_by("sequence").values_list("sequence", flat=True)[half - 1]
+    return _side_by_side(lambda: check_entries(0, 0, middle), lambda: check_entries(half, middle), parallel)
+
+
+def _take_runs(report: VerifyReport, tree: _Tree, runs: list[EntryRun], previous: str) -> tuple[dict[RowKey, int], str]:
+    """The runs' problems and leaves, in order, each run's first link checked; their rows' latest entries and the
+    last leaf hash."""
+    latest: dict[RowKey, int] = {}
+    for run in runs:
+        if problem := link_problem(run, previous):
+            report.add(problem)
+        for problem in run.problems:
+            report.add(problem)
+        tree.grow(run.leaves)
+        latest.update(run.latest)
+        previous = run.last_hash or previous
+    return latest, previous
+
+
+def _check_rows(report: VerifyReport, latest: dict[RowKey, int], only_touched: bool, parallel: bool) -> None:
+    """Each row against the latest entry about it: every row of every ledgered table, or (`only_touched`) only the
+    rows `latest` names; in parallel, the second halves of the big tables in a second process."""
+    by_entity: dict[str, dict[str, int]] = {}
+    for (entity, entity_id), sequence in latest.items():
+        by_entity.setdefault(entity, {})[entity_id] = sequence
+    parts: list[TablePart] = []
+    for model in ledgered_models():
+        touched = by_entity.get(model._meta.label_lower)
+        if not only_touched or touched:
+            parts += table_parts(model, set(touched) if only_touched else None)
+    here = [part for part in parts if part.low is None]
+    there = [part for part in parts if part.low is not None]
+    findings: list[RowFindings] = _side_by_side(
+        lambda: check_parts(here, by_entity, only_touched),
+        lambda: check_parts(there, by_entity, only_touched),
+        parallel and bool(there),
+    )
+    for found in findings:
+        report.rows_checked += found.rows_checked
+        for problem in found.problems:
+            report.add(problem)
 
 
 def _signature_ok(report: VerifyReport, checkpoint: dict[str, Any]) -> bool:
@@ -251,10 +234,12 @@ def _signature_ok(report: VerifyReport, checkpoint: dict[str, Any]) -> bool:
     return True
 
 
-def _check_checkpoint_root(report: VerifyReport, size: int, root_at_checkpoint: bytes | None, checkpoint: dict[str, Any]) -> None:
-    if report.checkpoint_size > size:
-        report.add(Problem("checkpoint", f"The ledger has {size} entries, fewer than the checkpoint's {report.checkpoint_size}."))
-    elif (root_at_checkpoint or merkle.EMPTY_ROOT).hex() != checkpoint["root_hash"]:
+def _check_checkpoint_root(report: VerifyReport, tree: _Tree, checkpoint: dict[str, Any]) -> None:
+    if report.checkpoint_size > report.size:
+        report.add(
+            Problem("checkpoint", f"The ledger has {report.size} entries, fewer than the checkpoint's {report.checkpoint_size}.")
+        )
+    elif tree.kept_root is None or tree.kept_root.hex() != checkpoint["root_hash"]:
         report.add(
             Problem(
                 "checkpoint", f"The first {report.checkpoint_size} entries no longer match the checkpoint: history was rewritten."
@@ -262,109 +247,23 @@ def _check_checkpoint_root(report: VerifyReport, size: int, root_at_checkpoint: 
         )
 
 
-def _snapshot_problem(row: models.Model, entity: str, recorded: Any) -> str | None:
-    if recorded is None:
-        return f"row {entity} {row.pk} has no ledger entry."
-    current = snapshot(row, recorded)
-    if current != recorded:
-        fields = sorted(name for name in set(current) | set(recorded) if current.get(name) != recorded.get(name))
-        return f"row {entity} {row.pk} differs from the ledger in: {', '.join(fields)}."
-    if hasattr(row, "sealed_rows_problem") and (problem := row.sealed_rows_problem()):
-        return f"row {entity} {row.pk}: {problem}"
-    return None
-
-
-def _afters(sequences: list[int]) -> dict[int, Any]:
-    if not sequences:
-        return {}
-    found = ChangeRecord.objects.filter(sequence__in=sequences).values_list("sequence", "after")
-    return {sequence: _json(after) for sequence, after in _raw(found)}
-
-
-def _chunks(rows: Iterator[Any], size: int = 2000) -> Iterator[list[Any]]:
-    while chunk := list(islice(rows, size)):
-        yield chunk
-
-
-class _Table:
-    """One ledgered table checked against the ledger: each row read as a tuple and compared with the latest entry
-    about it (`snapshot_matches`); a row that differs, or a table whose rows seal others, is read as a model
-    instance to be reported or checked exactly as `snapshot` and `sealed_rows_problem` say."""
-
-    def __init__(self, report: VerifyReport, model: type[models.Model], latest: dict[str, int]) -> None:
-        self.report, self.model, self.latest = report, model, latest
-        self.entity = model._meta.label_lower
-        self.fields = snapshot_fields(model)
-        self.by_instance = hasattr(model, "sealed_rows_problem")
-
-    def rows(self, ids: set[str] | None) -> Iterator[Any]:
-        """Every row (ordered by key), or only those with the given ids; instances or tuples of `fields`."""
-        rows = self.model.objects.order_by("pk")
-        if ids is not None:
-            keys = []
-            for entity_id in ids:
-                try:
-                    keys.append(self.model._meta.pk.to_python(entity_id))
-                except Exception:  # an id the table could not hold: the row is reported as missing below
-                    continue
-            rows = rows.filter(pk__in=keys)
-        if self.by_instance:
-            return rows.iterator(chunk_size=2000)
-        return rows.values_list(*(field.attname for field in self.fields)).iterator(chunk_size=2000)
-
-    def check(self, ids: set[str] | None = None) -> None:
-        expected = {entity_id for entity_id, sequence in self.latest.items() if sequence > 0}
-        pk_position = next(i for i, field in enumerate(self.fields) if field.primary_key) if not self.by_instance else None
-        for chunk in _chunks(self.rows(ids)):
-            keys = [str(row.pk if pk_position is None else row[pk_position]) for row in chunk]
-            afters = _afters([self.latest[key] for key in keys if self.latest.get(key, 0) > 0])
-            for key, row in zip(keys, chunk, strict=True):
-                self.report.rows_checked += 1
-                expected.discard(key)
-                recorded = afters.get(self.latest.get(key, 0))
-                if pk_position is not None and recorded is not None and snapshot_matches(self.model, self.fields, row, recorded):
-                    continue
-                if self.report.full:
-                    continue
-                instance = row if pk_position is None else self.model.objects.filter(pk=row[pk_position]).first()
-                if instance is not None and (problem := _snapshot_problem(instance, self.entity, recorded)):
-                    self.report.add(Problem("row", problem, row=f"{self.entity} {key}"))
-        for missing in sorted(expected, key=lambda value: (len(value), value)):
-            self.report.add(
-                Problem(
-                    "row", f"row {self.entity} {missing} is in the ledger but not in the table.", row=f"{self.entity} {missing}"
-                )
-            )
-
-
-def _check_rows(report: VerifyReport, latest: dict[RowKey, int], only_touched: bool = False) -> None:
-    """Each row against the latest entry about it: every row of every ledgered table, or (`only_touched`) only
-    the rows `latest` names."""
-    by_entity: dict[str, dict[str, int]] = {}
-    for (entity, entity_id), sequence in latest.items():
-        by_entity.setdefault(entity, {})[entity_id] = sequence
-    for model in ledgered_models():
-        table_latest = by_entity.get(model._meta.label_lower, {})
-        if only_touched and not table_latest:
-            continue
-        _Table(report, model, table_latest).check(set(table_latest) if only_touched else None)
-
-
-def verify(checkpoint: dict[str, Any] | None = None, progress: Progress | None = None) -> VerifyReport:
+def verify(checkpoint: dict[str, Any] | None = None, parallel: bool | None = None) -> VerifyReport:
     """Everything: each entry re-hashed, the chain, the tree and its stored nodes, the head, the checkpoint, and
-    every row of every ledgered table against the replay of the entries."""
+    every row of every ledgered table against the replay of the entries. `parallel`: use a second process (by
+    default, for a big ledger on more than one core)."""
     report = VerifyReport(size=0, root="")
     signed = checkpoint is not None and _signature_ok(report, checkpoint)
-    walk = _Walk(report, merkle.Frontier(), GENESIS_HASH, _stored_nodes(), stop_at=report.checkpoint_size if signed else None)
-    walk.read(1, progress, total=ChangeRecord.objects.count() if progress else 0)
-    report.size = walk.frontier.size
-    report.root = walk.frontier.root().hex()
-    walk.check_end()
+    tree = _Tree(merkle.Frontier(), _stored_nodes(), keep_root_at=report.checkpoint_size if signed else None)
+    entries = ChangeRecord.objects.count()
+    parallel = _parallel(entries, parallel)
+    latest, last_hash = _take_runs(report, tree, _entry_runs(entries, parallel), GENESIS_HASH)
+    report.size, report.root = tree.frontier.size, tree.frontier.root().hex()
+    tree.check_end(report, last_hash)
     if signed:
-        _check_checkpoint_root(report, report.size, walk.root_at_stop if report.checkpoint_size else None, checkpoint)
-    for problem in walk.tree_problems:
+        _check_checkpoint_root(report, tree, checkpoint)
+    for problem in tree.problems:
         report.add(problem)
-    _check_rows(report, walk.latest)
+    _check_rows(report, latest, only_touched=False, parallel=parallel)
     return report
 
 
@@ -376,9 +275,6 @@ def _old_tree(report: VerifyReport, checkpoint: dict[str, Any]) -> tuple[merkle.
     if size < 1 or size > head_size:
         report.add(Problem("checkpoint", f"The ledger has {head_size} entries; the checkpoint names {size}."))
         return None
-    rewritten = Problem(
-        "checkpoint", f"The first {size} entries no longer match the checkpoint: history or the stored tree was rewritten."
-    )
     try:
         parts = merkle.perfect_parts(0, size)
         roots = ledger_tree.subtree_roots(parts)
@@ -390,12 +286,17 @@ def _old_tree(report: VerifyReport, checkpoint: dict[str, Any]) -> tuple[merkle.
         return None
     signed_root = bytes.fromhex(checkpoint["root_hash"])
     if frontier.root() != signed_root or not merkle.verify_inclusion(last_leaf, size - 1, size, path, signed_root):
-        report.add(rewritten)
+        report.add(
+            Problem(
+                "checkpoint",
+                f"The first {size} entries no longer match the checkpoint: history or the stored tree was rewritten.",
+            )
+        )
         return None
     return frontier, last_leaf.hex()
 
 
-def verify_since(checkpoint: dict[str, Any], progress: Progress | None = None) -> VerifyReport:
+def verify_since(checkpoint: dict[str, Any]) -> VerifyReport:
     """What was appended after a checkpoint someone kept, in time proportional to it: the signature; the stored
     tree reproducing the signed root; each new entry re-hashed and chained to the checkpoint's last entry; the tree
     they grow against the stored nodes and the head; and each row they touched against its latest entry. What
@@ -403,19 +304,14 @@ def verify_since(checkpoint: dict[str, Any], progress: Progress | None = None) -
     report = VerifyReport(size=0, root="", not_checked=SINCE_LEAVES_UNCHECKED)
     signed = _signature_ok(report, checkpoint)
     report.since = report.checkpoint_size
-    if not signed:
-        return report
-    old = _old_tree(report, checkpoint)
-    if old is None:
+    if not signed or (old := _old_tree(report, checkpoint)) is None:
         return report
     frontier, last_hash = old
-    walk = _Walk(report, frontier, last_hash, _stored_nodes(after_size=frontier.size))
-    head_size = LedgerHead.objects.values_list("size", flat=True).get(pk=1)
-    walk.read(frontier.size + 1, progress, total=head_size)
-    report.size = walk.frontier.size
-    report.root = walk.frontier.root().hex()
-    walk.check_end()
-    for problem in walk.tree_problems:
+    tree = _Tree(frontier, _stored_nodes(after_size=frontier.size))
+    latest, last_hash = _take_runs(report, tree, [check_entries(frontier.size, frontier.size)], last_hash)
+    report.size, report.root = tree.frontier.size, tree.frontier.root().hex()
+    tree.check_end(report, last_hash)
+    for problem in tree.problems:
         report.add(problem)
-    _check_rows(report, walk.latest, only_touched=True)
+    _check_rows(report, latest, only_touched=True, parallel=False)
     return report
