@@ -1,6 +1,7 @@
 """The ledger's tree from stored nodes: the frontier and the nodes record_changes keeps, proofs computed from
 them, verify reporting them when they disagree with the leaves, and `verify --since` a kept checkpoint."""
 
+import datetime as dt
 import io
 import json
 import random
@@ -14,11 +15,22 @@ from django.test import Client
 from tests import factories
 from tests.test_api_concurrency import ensure_base_data
 from tests.test_ledger import LEDGER, execute, fix_head
-from umbrella.core import ledger_tree, merkle, verify_rows
-from umbrella.core.ledger import Change, compute_leaf_hash, current_checkpoint, leaf_hashes, record_changes, snapshot
+from umbrella.core import ledger_tree, merkle, verify_entries, verify_rows
+from umbrella.core.ledger import (
+    Change,
+    SnapshotMatcher,
+    compute_leaf_hash,
+    current_checkpoint,
+    leaf_hashes,
+    record_changes,
+    snapshot,
+    timestamp,
+)
+from umbrella.core.ledger import last_recorded as ledger_last_recorded
 from umbrella.core.models import ChangeRecord, LedgerHead, LedgerNode
 from umbrella.core.testing import load_personas
-from umbrella.core.verify import verify, verify_since
+from umbrella.core.verify import ledgered_models, verify, verify_since
+from umbrella.orgs.services import issue_token
 from umbrella.pledges.models import Pledge
 
 NODES = LedgerNode._meta.db_table
@@ -282,3 +294,46 @@ def test_two_processes_find_what_one_finds(monkeypatch):
         assert not in_two.ok and findings(in_two) == findings(in_one), (column, in_two.as_dict(), in_one.as_dict())
         execute(f"UPDATE {table} SET {column} = %s WHERE {key_column} = %s", [original, key])
     assert verify(parallel=True).ok
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        dt.datetime(2026, 11, 25, 23, 46, 56, 412128, tzinfo=dt.UTC),
+        dt.datetime(2026, 11, 25, 23, 46, 56, tzinfo=dt.UTC),  # str() leaves out a zero fraction
+        dt.datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=dt.UTC),
+    ],
+)
+def test_an_entrys_time_read_raw_from_sqlite_hashes_as_the_model_would(moment):
+    stored = str(moment.replace(tzinfo=None))  # what Django writes into SQLite
+    assert verify_entries._timestamp(stored) == timestamp(moment) == verify_entries._timestamp(moment)
+    assert verify_entries._timestamp(stored.replace(" ", "T")) == timestamp(moment)  # another form parses the same
+    assert verify_entries._timestamp("not a time") == "not a time"
+
+
+def variants(recorded: dict) -> list[dict]:
+    """The recorded snapshot with one thing changed: each value, a column dropped, a column added."""
+    changed = [{**recorded, name: (f"{value}x" if value is not None else 0)} for name, value in recorded.items()]
+    dropped = [{name: value for name, value in recorded.items() if name != first} for first in list(recorded)[:1]]
+    return [*changed, *dropped, {**recorded, "added": 1}]
+
+
+@pytest.mark.django_db
+def test_the_fast_row_comparison_agrees_with_the_snapshot_for_every_ledgered_table(personas):
+    pledge = factories.pledge(personas)
+    factories.advance(personas, pledge, "offer", "accept")
+    factories.requirement_list(personas, requirements=2)
+    editor = personas.donor_editor
+    issue_token(actor=editor, user_id=editor.user.pk, organization_id=editor.organization.pk, name="t")
+    compared = set()
+    for model in ledgered_models():
+        matcher = SnapshotMatcher(model)
+        names = [field.attname for field in matcher.fields]
+        for values in model.objects.order_by("pk").values_list(*names)[:20]:
+            row = model.objects.get(pk=values[names.index(model._meta.pk.attname)])
+            recorded = ledger_last_recorded(row) or snapshot(row)
+            for candidate in [recorded, *variants(recorded)]:
+                assert matcher.matches(values, candidate) == (snapshot(row, candidate) == candidate), (model, candidate)
+            assert matcher.matches(values, recorded), model
+            compared.add(model._meta.label_lower)
+    assert {"pledges.pledge", "pledges.pledgesource", "auth.user", "orgs.apitoken", "needs.requirement"} <= compared, compared
