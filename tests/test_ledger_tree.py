@@ -16,6 +16,7 @@ from tests import factories
 from tests.test_api_concurrency import ensure_base_data
 from tests.test_ledger import LEDGER, execute, fix_head
 from umbrella.core import ledger_tree, merkle, verify_entries, verify_rows
+from umbrella.core.errors import LedgerDamaged
 from umbrella.core.ledger import (
     Change,
     SnapshotMatcher,
@@ -337,3 +338,14 @@ def test_the_fast_row_comparison_agrees_with_the_snapshot_for_every_ledgered_tab
             assert matcher.matches(values, recorded), model
             compared.add(model._meta.label_lower)
     assert {"pledges.pledge", "pledges.pledgesource", "auth.user", "orgs.apitoken", "needs.requirement"} <= compared, compared
+
+
+@pytest.mark.django_db
+def test_a_stored_tree_missing_what_a_proof_needs_is_named_not_guessed(personas):
+    grow(personas, 600, per_call=600)
+    kept = current_checkpoint()
+    LedgerNode.objects.filter(level=9).delete()
+    with pytest.raises(LedgerDamaged, match="missing"):
+        ledger_tree.inclusion_proof(0, kept["tree_size"])
+    report = verify_since(kept)
+    assert [problem.kind for problem in report.problems] == ["tree"], report.as_dict()

@@ -19,20 +19,17 @@ from operator import or_
 from django.db import models
 
 from umbrella.core import merkle
+from umbrella.core.errors import LedgerDamaged
 from umbrella.core.models import ChangeRecord, LedgerHead, LedgerNode
 
 STORED_LEVEL = 8  # subtrees of 256 leaves and up are stored; smaller ones are hashed from at most 255 leaves each
-
-
-class TreeDamaged(LookupError):
-    """A stored node or leaf hash that a proof needs is missing: the derived data no longer fits the ledger."""
 
 
 def frontier_of(head: LedgerHead) -> merkle.Frontier:
     try:
         return merkle.Frontier(head.size, [bytes.fromhex(root) for root in head.frontier])
     except (TypeError, ValueError) as error:
-        raise TreeDamaged(f"the ledger head's frontier does not fit its {head.size} entries ({error})") from None
+        raise LedgerDamaged(f"the ledger head's frontier does not fit its {head.size} entries ({error})") from None
 
 
 def keep_frontier(head: LedgerHead, frontier: merkle.Frontier) -> None:
@@ -51,9 +48,9 @@ def leaf_hash_run(start: int, end: int) -> list[bytes]:
     try:
         found = [bytes.fromhex(value) for value in hashes.values_list("leaf_hash", flat=True)]
     except ValueError:
-        raise TreeDamaged(f"a leaf hash of entries {start + 1} to {end} is not a hash") from None
+        raise LedgerDamaged(f"a leaf hash of entries {start + 1} to {end} is not a hash") from None
     if len(found) != end - start:
-        raise TreeDamaged(f"entries {start + 1} to {end} are not all in the ledger")
+        raise LedgerDamaged(f"entries {start + 1} to {end} are not all in the ledger")
     return found
 
 
@@ -67,7 +64,7 @@ def _stored_roots(nodes: Sequence[merkle.Node]) -> dict[merkle.Node, bytes]:
     rows = LedgerNode.objects.filter(condition).values_list("level", "index", "root_hash")
     roots = {(level, index): bytes.fromhex(root_hash) for level, index, root_hash in rows}
     if missing := sorted(set(nodes) - set(roots)):
-        raise TreeDamaged(f"stored nodes {missing[:5]} of the ledger's tree are missing")
+        raise LedgerDamaged(f"stored nodes {missing[:5]} of the ledger's tree are missing")
     return roots
 
 

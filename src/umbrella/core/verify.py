@@ -30,6 +30,7 @@ from django.conf import settings
 from django.db import connection, connections, models
 
 from umbrella.core import checkpoints, ledger_tree, merkle
+from umbrella.core.errors import LedgerDamaged
 from umbrella.core.ledger import GENESIS_HASH
 from umbrella.core.models import ChangeRecord, LedgerHead, LedgerNode
 from umbrella.core.verify_entries import LEAF_SIZE, MAX_PROBLEMS, EntryRun, Problem, RowKey, check_entries, link_problem
@@ -281,7 +282,7 @@ def _old_tree(report: VerifyReport, checkpoint: dict[str, Any]) -> tuple[merkle.
         frontier = merkle.Frontier(size, [roots[part] for part in parts])
         path, _root = ledger_tree.inclusion_proof(size - 1, size)
         last_leaf = ledger_tree.leaf_hash_run(size - 1, size)[0]
-    except ledger_tree.TreeDamaged as error:
+    except LedgerDamaged as error:
         report.add(Problem("tree", f"The stored tree cannot give the checkpoint's root: {error}."))
         return None
     signed_root = bytes.fromhex(checkpoint["root_hash"])
