@@ -1,10 +1,10 @@
 """Comparing the rows of the ledgered tables with the ledger, for `core.verify`: each row must be as the latest
 entry about it left it, every row must have one, and every row an entry says exists must exist.
 
-A table is read as tuples and each compared with its latest entry's `after` by `SnapshotMatcher`, read by
-sequence number a chunk at a time (so only the latest entry's number of each row is held, not its snapshot);
-a row that differs, or a table whose rows seal others, is read as a model instance to be reported or checked
-exactly as `snapshot` and `sealed_rows_problem` say. A big table is checked in two halves by key, which two
+A table is read as tuples, each snapshotted (`snapshot_values`, as `snapshot` would a model instance) and
+compared with its latest entry's `after`, read by sequence number a chunk at a time (so only the latest entry's
+number of each row is held, not its snapshot); a row that differs is read as a model instance to be reported,
+as is every row of a table whose rows seal others (`sealed_rows_problem`). A big table is checked in two halves by key, which two
 processes can take.
 """
 
@@ -17,7 +17,7 @@ from typing import Any
 
 from django.db import models
 
-from umbrella.core.ledger import SnapshotMatcher, snapshot
+from umbrella.core.ledger import snapshot, snapshot_fields, snapshot_values
 from umbrella.core.models import ChangeRecord
 from umbrella.core.verify_entries import MAX_PROBLEMS, Problem, json_value, raw_rows
 
@@ -94,7 +94,7 @@ class TableCheck:
         self.findings, self.part, self.latest = findings, part, latest
         self.model = part.model
         self.entity = self.model._meta.label_lower
-        self.matcher = SnapshotMatcher(self.model)
+        self.fields = snapshot_fields(self.model)
         self.by_instance = hasattr(self.model, "sealed_rows_problem")
 
     def _key(self, entity_id: str) -> Any:
@@ -118,14 +118,14 @@ class TableCheck:
             rows = rows.filter(pk__in=[key for key in map(self._key, ids) if key is not None])
         if self.by_instance:
             return rows.iterator(chunk_size=CHUNK)
-        return rows.values_list(*(f.attname for f in self.matcher.fields)).iterator(chunk_size=CHUNK)
+        return rows.values_list(*(f.attname for f in self.fields)).iterator(chunk_size=CHUNK)
 
     def check(self, ids: set[str] | None = None) -> None:
         """Every row of the part (or those with the given ids), then the rows the ledger has but the table lacks."""
         expected = {entity_id for entity_id, sequence in self.latest.items() if sequence > 0}
         if self.part.low is not None or self.part.high is not None:
             expected = {entity_id for entity_id in expected if self._in_part(self._key(entity_id))}
-        key_position = None if self.by_instance else next(i for i, f in enumerate(self.matcher.fields) if f.primary_key)
+        key_position = None if self.by_instance else next(i for i, f in enumerate(self.fields) if f.primary_key)
         for chunk in _chunks(self._rows(ids)):
             keys = [str(row.pk if key_position is None else row[key_position]) for row in chunk]
             afters = _afters([self.latest[key] for key in keys if self.latest.get(key, 0) > 0])
@@ -133,7 +133,7 @@ class TableCheck:
                 self.findings.rows_checked += 1
                 expected.discard(key)
                 recorded = afters.get(self.latest.get(key, 0))
-                if key_position is not None and self.matcher.matches(row, recorded):
+                if key_position is not None and snapshot_values(self.model, self.fields, row, recorded) == recorded:
                     continue
                 if not self.findings.full:
                     self._report(
