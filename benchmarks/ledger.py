@@ -13,7 +13,8 @@ after it. Then, each timed:
 
 - `umbrella ledger checkpoint --json` (a subprocess, as an operator runs it);
 - the inclusion proof of 100 random entries and the consistency proof from 20 random sizes, through the API
-  (`GET /api/v1/ledger/proofs/...` with Django's test client, in process): median and slowest;
+  (`GET /api/v1/ledger/proofs/...` with Django's test client, in process, after one request to warm up):
+  median and slowest;
 - `umbrella ledger verify --json` (everything), and `umbrella ledger verify --since FILE --json` against the
   kept checkpoint (on code without --since: `--checkpoint FILE`, which verifies everything).
 """
@@ -157,6 +158,7 @@ def measure(entries: int, env: dict[str, str], data_dir: Path) -> dict:
 
     rng = random.Random(9162)
     client = Client(HTTP_HOST="127.0.0.1")
+    timed_requests(client, ["/api/v1/ledger/checkpoint"])  # the first request loads the API's modules; not timed
     inclusion = timed_requests(client, [f"/api/v1/ledger/proofs/inclusion?sequence={rng.randint(1, size)}" for _ in range(100)])
     consistency = timed_requests(client, [f"/api/v1/ledger/proofs/consistency?first={rng.randint(1, size)}" for _ in range(20)])
     results["inclusion_ms"] = {"median": round(statistics.median(inclusion), 1), "max": round(max(inclusion), 1)}
