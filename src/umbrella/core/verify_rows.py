@@ -114,11 +114,14 @@ class TableCheck:
             rows = rows.filter(pk__gte=self.part.low)
         if self.part.high is not None:
             rows = rows.filter(pk__lt=self.part.high)
-        if ids is not None:
-            rows = rows.filter(pk__in=[key for key in map(self._key, ids) if key is not None])
-        if self.by_instance:
-            return rows.iterator(chunk_size=CHUNK)
-        return rows.values_list(*(f.attname for f in self.fields)).iterator(chunk_size=CHUNK)
+        if not self.by_instance:
+            rows = rows.values_list(*(f.attname for f in self.fields))
+        if ids is None:
+            yield from rows.iterator(chunk_size=CHUNK)
+            return
+        keys = [key for key in map(self._key, ids) if key is not None]
+        for start in range(0, len(keys), CHUNK):  # a few thousand keys a query, as a database takes them
+            yield from rows.filter(pk__in=keys[start : start + CHUNK])
 
     def check(self, ids: set[str] | None = None) -> None:
         """Every row of the part (or those with the given ids), then the rows the ledger has but the table lacks."""
