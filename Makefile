@@ -40,11 +40,13 @@ test: $(INSTALLED)
 	scripts/test
 
 # Scale work, never part of `make test`: the matching ladder (10k to 3M candidate arcs, then the
-# fleet-diversity MIP at 10k and 100k), and every page at demo scale 1 and 10. Results: docs/benchmarks.md.
+# fleet-diversity MIP at 10k and 100k), every page at demo scale 1 and 10, and a ledger of a million entries
+# (append, checkpoint, proofs, verify). Results: docs/benchmarks.md.
 bench: $(INSTALLED)
 	$(BIN)/python benchmarks/matching_ladder.py --json var/bench-matching.json
 	$(BIN)/python benchmarks/matching_ladder.py --rungs 10000 100000 --diversity 50 --json var/bench-matching-diversity.json
 	$(BIN)/python benchmarks/pages.py --scales 1 10 --json var/bench-pages.json
+	$(BIN)/python benchmarks/ledger.py --entries 1000000 --json var/bench-ledger.json
 
 clean-demo:
 	rm -f var/umbrella.sqlite3 var/umbrella.sqlite3-wal var/umbrella.sqlite3-shm

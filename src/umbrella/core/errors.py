@@ -13,6 +13,8 @@
     └── PreconditionFailed      an API update's If-Match is not an ETag the API gave out
 
 `Throttled` is not a refusal of the domain but of a sign-in: the attempt is refused before the password is checked.
+`LedgerDamaged` is no refusal either: the ledger's stored tree (derived from its entries, `core.ledger_tree`) no
+longer fits them, so no proof can be served from it; `umbrella ledger verify` reports what was changed.
 
 Engines that import no Django keep their own errors (`catalog.nsn.NsnError`, `matching.problem_file.BadProblem`),
 as does `config.ConfigurationError`, raised before Django is set up; the Django side maps them.
@@ -108,3 +110,7 @@ class Throttled(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class LedgerDamaged(Exception):
+    """A stored node, leaf hash or the head's frontier that a checkpoint or proof needs is missing or malformed."""

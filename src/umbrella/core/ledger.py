@@ -2,7 +2,8 @@
 
 Entries are hash-linked (each names the leaf hash of the one before) and form an RFC 6962 Merkle tree
 (`core.merkle`), so a signed checkpoint of (size, root) taken today proves tomorrow that nothing before it
-was changed, removed, inserted or reordered. `record_changes` is the only writer.
+was changed, removed, inserted or reordered. `record_changes` is the only writer; it also keeps the tree's
+frontier and stored nodes (`core.ledger_tree`) from which checkpoints and proofs are computed.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import datetime as dt
 import hashlib
 import json
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -21,7 +22,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils import timezone
 
-from umbrella.core import checkpoints, merkle
+from umbrella.core import checkpoints, ledger_tree, merkle
 from umbrella.core.access import Actor, Marking, visible_markings
 from umbrella.core.inserts import insert_rows
 from umbrella.core.models import ChangeRecord, LedgerCheckpoint, LedgerHead, account_entity, reads_every_account
@@ -45,8 +46,11 @@ CONTENT_FIELDS = (
 )
 
 
+_CANONICAL = DjangoJSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def canonical_json(value: Any) -> bytes:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, cls=DjangoJSONEncoder).encode("utf-8")
+    return _CANONICAL.encode(value).encode("utf-8")
 
 
 def seal(*documents: Any) -> str:
@@ -88,23 +92,35 @@ def _digest_like(value: str, recorded: Any) -> str:
     return secret_digest(value, parts[1] if len(parts) == 3 and parts[1] else None)
 
 
+def snapshot_fields(model: type[models.Model]) -> list[models.Field]:
+    """The columns a snapshot of the model's rows holds, in order (all but `ledger_ignored_fields`)."""
+    ignored = getattr(model, "ledger_ignored_fields", frozenset())
+    return [field for field in model._meta.concrete_fields if field.attname not in ignored]
+
+
 def snapshot(obj: models.Model, recorded: dict[str, Any] | None = None) -> dict[str, Any]:
     """The stored values of a row, as canonical JSON-ready data (foreign keys by id).
 
     A model names columns the ledger leaves out (`ledger_ignored_fields`: a user's last sign-in) and secret
     columns it keeps only as a salted digest (`ledger_secret_fields`); `recorded`, the snapshot the ledger
     holds, lends its digests' salts, so the same row snapshots equal to it."""
-    ignored = getattr(obj, "ledger_ignored_fields", frozenset())
-    secret = getattr(obj, "ledger_secret_fields", frozenset())
-    values = {}
-    for field in obj._meta.concrete_fields:
-        if field.attname in ignored:
-            continue
-        value = _stored_value(field, getattr(obj, field.attname))
+    fields = snapshot_fields(type(obj))
+    return snapshot_values(type(obj), fields, [getattr(obj, field.attname) for field in fields], recorded)
+
+
+def snapshot_values(
+    model: type[models.Model], fields: list[models.Field], values: Sequence[Any], recorded: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """`snapshot` of a row read as the values of `fields` (`snapshot_fields(model)`), as values_list reads them:
+    verify compares a million rows this way without making a model instance of each."""
+    secret = getattr(model, "ledger_secret_fields", frozenset())
+    taken = {}
+    for field, value in zip(fields, values, strict=True):
+        value = _stored_value(field, value)
         if field.attname in secret:
             value = _digest_like(value, (recorded or {}).get(field.attname))
-        values[field.attname] = value
-    return {name: _json_value(value) for name, value in values.items()}
+        taken[field.attname] = _json_value(value)
+    return taken
 
 
 _ENCODER = DjangoJSONEncoder()
@@ -176,8 +192,17 @@ def content(entry: ChangeRecord) -> dict[str, Any]:
     return values
 
 
+def hash_content(values: dict[str, Any]) -> bytes:
+    """The leaf hash of an entry's content: its CONTENT_FIELDS, `at` as its `timestamp`."""
+    return merkle.leaf_hash(canonical_json(values))
+
+
+def leaf_hash_of(entry: ChangeRecord) -> bytes:
+    return hash_content(content(entry))
+
+
 def compute_leaf_hash(entry: ChangeRecord) -> str:
-    return merkle.leaf_hash(canonical_json(content(entry))).hex()
+    return leaf_hash_of(entry).hex()
 
 
 @dataclass(frozen=True)
@@ -198,12 +223,15 @@ def record_change(
 
 def record_changes(*, actor: Actor, changes: Iterable[Change], chunk_size: int = 2000) -> list[ChangeRecord]:
     """Append one entry per change, in order, under one lock of the ledger head: the single-record path and
-    the bulk path (an import of a hundred thousand rows) write entries the same way, the bulk one in chunks."""
+    the bulk path (an import of a hundred thousand rows) write entries the same way, the bulk one in chunks.
+    Each leaf also grows the head's frontier, and the subtrees it completes are stored (`core.ledger_tree`)."""
     head = LedgerHead.objects.select_for_update().get(pk=1)
+    frontier = ledger_tree.frontier_of(head)
     user = actor.user.get_username() if actor.user is not None else actor.label()
     organization = actor.organization.name if actor.organization is not None else actor.label()
     written: list[ChangeRecord] = []
     pending: list[ChangeRecord] = []
+    completed: list[tuple[int, int, bytes]] = []
     for change in changes:
         entry = ChangeRecord(
             sequence=head.size + 1,
@@ -221,7 +249,9 @@ def record_changes(*, actor: Actor, changes: Iterable[Change], chunk_size: int =
             salt=secrets.token_hex(16),
             previous_hash=head.last_hash,
         )
-        entry.leaf_hash = compute_leaf_hash(entry)
+        leaf = leaf_hash_of(entry)
+        entry.leaf_hash = leaf.hex()
+        completed += frontier.append(leaf, from_level=ledger_tree.STORED_LEVEL)
         head.size, head.last_hash = entry.sequence, entry.leaf_hash
         pending.append(entry)
         if len(pending) >= chunk_size:
@@ -231,7 +261,9 @@ def record_changes(*, actor: Actor, changes: Iterable[Change], chunk_size: int =
     if pending:
         insert_rows(ChangeRecord, pending)
         written.extend(pending)
-    head.save(update_fields=["size", "last_hash"])
+    ledger_tree.store_nodes(completed)
+    ledger_tree.keep_frontier(head, frontier)
+    head.save(update_fields=["size", "last_hash", "frontier"])
     return written
 
 
@@ -283,9 +315,9 @@ def leaf_hashes() -> list[bytes]:
 
 
 def current_checkpoint() -> dict[str, Any]:
-    """Sign and keep a checkpoint of the ledger as it is now."""
-    leaves = leaf_hashes()
+    """Sign and keep a checkpoint of the ledger as it is now: its root is the fold of the head's frontier."""
+    frontier = ledger_tree.frontier_of(LedgerHead.objects.get(pk=1))
     key = checkpoints.load_or_create_key(settings.DATA_DIR)
-    signed = checkpoints.sign(key, len(leaves), merkle.root(leaves).hex())
+    signed = checkpoints.sign(key, frontier.size, frontier.root().hex())
     LedgerCheckpoint.objects.create(**signed)
     return signed

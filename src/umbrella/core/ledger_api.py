@@ -13,11 +13,11 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 
-from umbrella.core import checkpoints, merkle
+from umbrella.core import checkpoints, ledger_tree
 from umbrella.core.access import Actor
 from umbrella.core.errors import Invalid, NotFound
-from umbrella.core.ledger import PRIVATE_KEYS, entry_visible_to, leaf_hashes, may_know_actor, timestamp
-from umbrella.core.models import ChangeRecord
+from umbrella.core.ledger import PRIVATE_KEYS, entry_visible_to, may_know_actor, timestamp
+from umbrella.core.models import ChangeRecord, LedgerHead
 
 router = Router()
 PAGE = 200
@@ -113,15 +113,17 @@ def _entry(entry: ChangeRecord, actor: Actor) -> dict[str, Any]:
     return {**fields, "before": before, "after": after, "at": timestamp(entry.at), "redacted": False, "withheld": withheld}
 
 
-def _signed(leaves: list[bytes], size: int) -> dict[str, Any]:
+def _signed(size: int, tree_root: bytes) -> dict[str, Any]:
     key = checkpoints.load_or_create_key(settings.DATA_DIR)
-    return checkpoints.sign(key, size, merkle.root(leaves[:size]).hex(), dt.datetime.now(dt.UTC))
+    return checkpoints.sign(key, size, tree_root.hex(), dt.datetime.now(dt.UTC))
 
 
-def _size(leaves: list[bytes], tree_size: int | None) -> int:
-    size = len(leaves) if tree_size is None else tree_size
-    if not 1 <= size <= len(leaves):
-        raise Invalid({"tree_size": [_("Give a size from 1 to %(size)d.") % {"size": len(leaves)}]})
+def _size(tree_size: int | None) -> int:
+    """The tree size asked for (the whole ledger when none is), refused unless the ledger has that many entries."""
+    ledger_size = LedgerHead.objects.values_list("size", flat=True).get(pk=1)
+    size = ledger_size if tree_size is None else tree_size
+    if not 1 <= size <= ledger_size:
+        raise Invalid({"tree_size": [_("Give a size from 1 to %(size)d.") % {"size": ledger_size}]})
     return size
 
 
@@ -142,27 +144,26 @@ def get_entry(request, sequence: int):
 
 @router.get("/checkpoint", response=CheckpointOut, summary="A signed checkpoint of the ledger as it is now")
 def checkpoint(request):
-    leaves = leaf_hashes()
-    if not leaves:
+    frontier = ledger_tree.frontier_of(LedgerHead.objects.get(pk=1))
+    if not frontier.size:
         raise NotFound(_("The ledger is empty."))
-    return _signed(leaves, len(leaves))
+    return _signed(frontier.size, frontier.root())
 
 
 @router.get("/proofs/inclusion", response=InclusionOut, summary="Proof that an entry is in the tree of a given size")
 def inclusion(request, sequence: int = Query(..., ge=1), tree_size: int | None = Query(None, ge=1)):
-    leaves = leaf_hashes()
-    size = _size(leaves, tree_size)
+    size = _size(tree_size)
     if sequence > size:
         raise Invalid(
             {"sequence": [_("Entry %(sequence)d is not in a tree of size %(size)d.") % {"sequence": sequence, "size": size}]}
         )
-    path = merkle.inclusion_proof(leaves[:size], sequence - 1)
+    path, tree_root = ledger_tree.inclusion_proof(sequence - 1, size)
     return {
         "sequence": sequence,
         "tree_size": size,
-        "leaf_hash": leaves[sequence - 1].hex(),
+        "leaf_hash": ledger_tree.leaf_hash_run(sequence - 1, sequence)[0].hex(),
         "path": [node.hex() for node in path],
-        "checkpoint": _signed(leaves, size),
+        "checkpoint": _signed(size, tree_root),
     }
 
 
@@ -170,9 +171,8 @@ def inclusion(request, sequence: int = Query(..., ge=1), tree_size: int | None =
     "/proofs/consistency", response=ConsistencyOut, summary="Proof that the tree of size `second` extends the one of size `first`"
 )
 def consistency(request, first: int = Query(..., ge=1), second: int | None = Query(None, ge=1)):
-    leaves = leaf_hashes()
-    size = _size(leaves, second)
+    size = _size(second)
     if first > size:
         raise Invalid({"first": [_("Give a size from 1 to %(size)d.") % {"size": size}]})
-    path = merkle.consistency_proof(leaves[:size], first)
-    return {"first": first, "second": size, "path": [node.hex() for node in path], "checkpoint": _signed(leaves, size)}
+    path, tree_root = ledger_tree.consistency_proof(first, size)
+    return {"first": first, "second": size, "path": [node.hex() for node in path], "checkpoint": _signed(size, tree_root)}

@@ -114,11 +114,31 @@ class ChangeRecord(models.Model):
 
 
 class LedgerHead(models.Model):
-    """The size and last hash of the ledger: the one row every writer locks, so entries get gapless
+    """The size, last hash and frontier of the ledger: the one row every writer locks, so entries get gapless
     sequence numbers in commit order. A cache of the ledger's end; `umbrella ledger verify` checks it."""
 
     size = models.PositiveBigIntegerField(default=0)
     last_hash = models.CharField(max_length=64)
+    frontier = models.JSONField(
+        default=list,
+        help_text="Roots (hex) of the perfect subtrees that make up the Merkle tree of `size` entries, largest first.",
+    )
+
+
+class LedgerNode(models.Model):
+    """The root of one perfect subtree of the ledger's Merkle tree, over leaves [index * 2**level, (index + 1) *
+    2**level), for levels of 256 leaves and up: written by the append that completes it, so that a checkpoint
+    or a proof reads a few of these and at most a few hundred leaf hashes instead of every leaf.
+
+    Derived from the leaf hashes, not ledgered: `umbrella ledger verify` recomputes each one and reports any
+    that disagrees, and `verify --since` trusts them only once they reproduce a signed root."""
+
+    level = models.PositiveSmallIntegerField()
+    index = models.PositiveBigIntegerField()
+    root_hash = models.CharField(max_length=64)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["level", "index"], name="one_ledger_node_per_subtree")]
 
 
 class LedgerCheckpoint(models.Model):
