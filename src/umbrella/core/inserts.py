@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from django.db import connections, models, router
@@ -15,29 +16,48 @@ def insert_rows(model: type[models.Model], objs: list[models.Model]) -> None:
     numbers) passed as they are. Foreign keys to parents inserted before take their new ids, and `auto_now`
     times are set, as in a save. Like bulk_create, no signal is sent."""
     connection = connections[router.db_for_write(model)]
-    connection.ensure_connection()
     assigned = model._meta.pk.db_returning
     fields = [field for field in model._meta.concrete_fields if not (assigned and field.primary_key)]
+    for obj in objs:
+        obj._prepare_related_fields_for_save(operation_name="bulk_create")
+    rows = ([field.pre_save(obj, True) for field in fields] for obj in objs)
+    returned = _insert(connection, model, fields, rows, returning=model._meta.pk if assigned else None)
+    for obj, pk in zip(objs, returned or [None] * len(objs), strict=True):
+        if pk is not None:
+            obj.pk = pk
+        obj._state.adding = False
+        obj._state.db = connection.alias
+
+
+def insert_values(model: type[models.Model], names: tuple[str, ...], rows: Iterable[Sequence[Any]]) -> None:
+    """INSERT rows given as the values of the named fields, with no model instance made: the ledger's entries."""
+    connection = connections[router.db_for_write(model)]
+    _insert(connection, model, [model._meta.get_field(name) for name in names], rows, returning=None)
+
+
+def _insert(connection, model, fields: list[models.Field], rows: Iterable[Sequence[Any]], *, returning) -> list[Any]:
+    connection.ensure_connection()
     rows_per_statement = max(1, min(1000, _parameter_limit(connection) // len(fields)))
     quote = connection.ops.quote_name
-    columns = ", ".join(quote(field.column) for field in fields)
-    returning = quote(model._meta.pk.column)
+    head = f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(field.column) for field in fields)}) VALUES "
+    tail = f" RETURNING {quote(returning.column)}" if returning is not None else ""
+    row_placeholder = "(" + ", ".join(["%s"] * len(fields)) + ")"
     prepare = [_preparer(field, connection) for field in fields]
+    returned: list[Any] = []
     with connection.cursor() as cursor:
-        for start in range(0, len(objs), rows_per_statement):
-            chunk = objs[start : start + rows_per_statement]
-            values: list[Any] = []
-            for obj in chunk:
-                obj._prepare_related_fields_for_save(operation_name="bulk_create")
-                values.extend(to_database(field.pre_save(obj, True)) for field, to_database in zip(fields, prepare, strict=True))
-            placeholders = ", ".join(["(" + ", ".join(["%s"] * len(fields)) + ")"] * len(chunk))
-            cursor.execute(
-                f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES {placeholders} RETURNING {returning}", values
-            )
-            for obj, (pk,) in zip(chunk, cursor.fetchall(), strict=True):
-                obj.pk = pk
-                obj._state.adding = False
-                obj._state.db = connection.alias
+        for chunk in _batched(rows, rows_per_statement):
+            values = [to_database(value) for row in chunk for to_database, value in zip(prepare, row, strict=True)]
+            cursor.execute(head + ", ".join([row_placeholder] * len(chunk)) + tail, values)
+            if returning is not None:
+                returned.extend(pk for (pk,) in cursor.fetchall())
+    return returned
+
+
+def _batched(rows: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    """itertools.batched, which Python 3.11 lacks."""
+    iterator = iter(rows)
+    while chunk := list(itertools.islice(iterator, size)):
+        yield chunk
 
 
 PLAIN_FIELDS = (models.CharField, models.TextField, models.IntegerField, models.ForeignKey)  # and their subclasses

@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from umbrella.core import checkpoints, ledger_tree, merkle
 from umbrella.core.access import Actor, Marking, visible_markings
-from umbrella.core.inserts import insert_rows
+from umbrella.core.inserts import insert_values
 from umbrella.core.models import ChangeRecord, LedgerCheckpoint, LedgerHead, account_entity, reads_every_account
 
 GENESIS_HASH = "0" * 64
@@ -217,54 +217,56 @@ class Change:
 
 def record_change(
     *, actor: Actor, action: str, obj: models.Model, before: dict[str, Any] | None, after: dict[str, Any] | None
-) -> ChangeRecord:
-    return record_changes(actor=actor, changes=[Change(action, obj, before, after)])[-1]
+) -> None:
+    record_changes(actor=actor, changes=[Change(action, obj, before, after)])
 
 
-def record_changes(*, actor: Actor, changes: Iterable[Change], chunk_size: int = 2000) -> list[ChangeRecord]:
+def record_changes(*, actor: Actor, changes: Iterable[Change], chunk_size: int = 2000) -> int:
     """Append one entry per change, in order, under one lock of the ledger head: the single-record path and
     the bulk path (an import of a hundred thousand rows) write entries the same way, the bulk one in chunks.
-    Each leaf also grows the head's frontier, and the subtrees it completes are stored (`core.ledger_tree`)."""
+    Each leaf also grows the head's frontier, and the subtrees it completes are stored (`core.ledger_tree`).
+    An entry is hashed from its content as `content()` reads it back, and inserted without a model instance."""
     head = LedgerHead.objects.select_for_update().get(pk=1)
     frontier = ledger_tree.frontier_of(head)
     user = actor.user.get_username() if actor.user is not None else actor.label()
     organization = actor.organization.name if actor.organization is not None else actor.label()
-    written: list[ChangeRecord] = []
-    pending: list[ChangeRecord] = []
+    pending: list[tuple[Any, ...]] = []
     completed: list[tuple[int, int, bytes]] = []
+    written = 0
     for change in changes:
-        entry = ChangeRecord(
-            sequence=head.size + 1,
-            at=timezone.now(),
-            actor_user=user,
-            actor_organization=organization,
-            request_id=actor.request_id,
-            action=change.action,
-            entity=entity_name(change.obj),
-            entity_id=str(change.obj.pk),
-            before=change.before,
-            after=change.after,
-            marking=marking_of(change.obj),
-            owner=owner_of(change.obj),
-            salt=secrets.token_hex(16),
-            previous_hash=head.last_hash,
-        )
-        leaf = leaf_hash_of(entry)
-        entry.leaf_hash = leaf.hex()
+        at = timezone.now()
+        values = {
+            "sequence": head.size + 1,
+            "at": timestamp(at),
+            "actor_user": user,
+            "actor_organization": organization,
+            "request_id": actor.request_id,
+            "action": change.action,
+            "entity": entity_name(change.obj),
+            "entity_id": str(change.obj.pk),
+            "before": change.before,
+            "after": change.after,
+            "marking": marking_of(change.obj),
+            "owner": owner_of(change.obj),
+            "salt": secrets.token_hex(16),
+            "previous_hash": head.last_hash,
+        }
+        leaf = hash_content(values)
         completed += frontier.append(leaf, from_level=ledger_tree.STORED_LEVEL)
-        head.size, head.last_hash = entry.sequence, entry.leaf_hash
-        pending.append(entry)
+        head.size, head.last_hash = values["sequence"], leaf.hex()
+        pending.append((*(values[name] for name in CONTENT_FIELDS if name != "at"), at, head.last_hash))
+        written += 1
         if len(pending) >= chunk_size:
-            insert_rows(ChangeRecord, pending)
-            written.extend(pending)
+            insert_values(ChangeRecord, _INSERTED_COLUMNS, pending)
             pending = []
-    if pending:
-        insert_rows(ChangeRecord, pending)
-        written.extend(pending)
+    insert_values(ChangeRecord, _INSERTED_COLUMNS, pending)
     ledger_tree.store_nodes(completed)
     ledger_tree.keep_frontier(head, frontier)
     head.save(update_fields=["size", "last_hash", "frontier"])
     return written
+
+
+_INSERTED_COLUMNS = (*(name for name in CONTENT_FIELDS if name != "at"), "at", "leaf_hash")
 
 
 def history(obj: models.Model) -> models.QuerySet[ChangeRecord]:
