@@ -75,7 +75,7 @@ def _import_until(env, path, rows_done: int) -> int:
                     seen = (seen + os.read(primary, 65536))[-4096:]
                 except OSError:
                     break
-                counts = [int(n.replace(b",", b"")) for n in re.findall(rb"([\d,]+) rows", seen)]
+                counts = [int(n.replace(b",", b"")) for n in re.findall(rb"([\d,]+) of (?:about )?[\d,]+ rows", seen)]
                 reached = max([reached, *counts])
         assert process.poll() is None, f"the import ended before it was killed: {seen[-500:]!r}"
         assert reached >= rows_done, f"no progress to {rows_done} rows was drawn: {seen[-500:]!r}"

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from contextlib import contextmanager
 
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError
 from rich.console import Console
-from rich.progress import BarColumn, Progress, ProgressColumn, Task, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, Progress, ProgressColumn, Task, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.text import Text
 
 from umbrella.core.access import Actor
@@ -52,7 +53,8 @@ class _CountColumn(ProgressColumn):
     def render(self, task: Task) -> Text:
         if task.total is None:
             return Text(f"{int(task.completed):,} {self.unit}")
-        return Text(f"{int(task.completed):,}/{int(task.total):,}")
+        about = "about " if task.fields.get("estimated") and not task.finished else ""
+        return Text(f"{int(task.completed):,} of {about}{int(task.total):,} {self.unit}")
 
 
 class _RateColumn(ProgressColumn):
@@ -66,9 +68,11 @@ class _RateColumn(ProgressColumn):
 
 
 @contextmanager
-def progress_bar(description: str, *, enabled: bool, unit: str = "rows"):
+def progress_bar(description: str, *, enabled: bool, unit: str = "rows", share_read: Callable[[], float] | None = None):
     """Yields a callback(done, total or None); draws a bar with the rate on stderr when enabled and stderr is
-    a terminal, and nothing otherwise (piped, or a --json run), so what others parse stays clean."""
+    a terminal, and nothing otherwise (piped, or a --json run), so what others parse stays clean. A count with
+    no total (rows of a file read as it goes) gets one estimated from `share_read()`, the part of the file
+    read so far, so the bar shows how far along it is and how long is left."""
     if not enabled or not sys.stderr.isatty():
         yield lambda done, total: None
         return
@@ -78,13 +82,16 @@ def progress_bar(description: str, *, enabled: bool, unit: str = "rows"):
         _CountColumn(unit),
         _RateColumn(unit),
         TimeElapsedColumn(),
+        TimeRemainingColumn(),
         console=Console(stderr=True),
         transient=True,
     )
     with bar:
-        task = bar.add_task(description, total=None)
+        task = bar.add_task(description, total=None, estimated=share_read is not None)
 
         def update(done: int, total: int | None) -> None:
+            if total is None and share_read is not None and (share := share_read()) > 0:
+                total = max(done, round(done / share))
             bar.update(task, completed=done, total=total)
 
         yield update

@@ -45,7 +45,14 @@ class Command(BaseCommand):
             path: Path = options["file"]
             if not path.is_file():
                 raise UnreadableFile(_("%(path)s does not exist or is not a file.") % {"path": path})
-            with path.open("rb") as stream, progress_bar(f"Importing {importer.kind}", enabled=not options["json"]) as progress:
+            size = max(1, path.stat().st_size)
+            verb = "Checking" if options["dry_run"] else "Importing"
+            with (
+                path.open("rb") as stream,
+                progress_bar(
+                    f"{verb} {importer.kind}", enabled=not options["json"], share_read=lambda: stream.tell() / size
+                ) as progress,
+            ):
                 report = imports.run_import(
                     importer,
                     actor=actor,
@@ -61,7 +68,7 @@ class Command(BaseCommand):
             raise CommandError(error.message, returncode=2) from None
         self._print(report, as_json=options["json"])
         if report.errors:
-            raise CommandError(f"{len(report.errors)} problem(s) in {report.rows} row(s); nothing was written.", returncode=1)
+            raise CommandError(f"{len(report.errors):,} problem(s) in {report.rows:,} row(s); nothing was written.", returncode=1)
 
     def _kiel(self, options) -> None:
         from umbrella.tracker.services import import_kiel_release
@@ -108,4 +115,4 @@ class Command(BaseCommand):
         if report.errors:
             return
         verb = "checked (dry run, nothing written)" if report.dry_run else "imported"
-        self.stdout.write(self.style.SUCCESS(f"{report.rows} {report.kind} row(s) {verb}."))
+        self.stdout.write(self.style.SUCCESS(f"{report.rows:,} {report.kind} row(s) {verb}."))
