@@ -41,12 +41,15 @@ test: $(INSTALLED)
 
 # Scale work, never part of `make test`: the matching ladder (10k to 3M candidate arcs, then the
 # fleet-diversity MIP at 10k and 100k), every page at demo scale 1 and 10, and a ledger of a million entries
-# (append, checkpoint, proofs, verify). Results: docs/benchmarks.md.
+# (append, checkpoint, proofs, verify), and pledge files of 100,000 and 1,000,000 rows through `umbrella import`.
+# Results: docs/benchmarks.md.
 bench: $(INSTALLED)
 	$(BIN)/python benchmarks/matching_ladder.py --json var/bench-matching.json
 	$(BIN)/python benchmarks/matching_ladder.py --rungs 10000 100000 --diversity 50 --json var/bench-matching-diversity.json
 	$(BIN)/python benchmarks/pages.py --scales 1 10 --json var/bench-pages.json
 	$(BIN)/python benchmarks/ledger.py --entries 1000000 --json var/bench-ledger.json
+	$(BIN)/python benchmarks/imports.py --rows 100000 --json var/bench-imports.json
+	$(BIN)/python benchmarks/imports.py --rows 1000000 --skip dry bad --json var/bench-imports-million.json
 
 clean-demo:
 	rm -f var/umbrella.sqlite3 var/umbrella.sqlite3-wal var/umbrella.sqlite3-shm
