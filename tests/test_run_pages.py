@@ -7,7 +7,9 @@ import pytest
 
 from tests import factories
 from tests.test_matching import accepted_pledge, market  # noqa: F401 (the fixture)
+from umbrella.core.numbers import number as shown
 from umbrella.matching import services, views
+from umbrella.matching.market import Policy
 from umbrella.matching.models import Allocation, MatchRun, OfferOutcome, ProposedAllocation, RunState
 from umbrella.matching.queries import summarize
 from umbrella.orgs.models import Organization
@@ -190,3 +192,34 @@ def test_a_run_proposing_nothing_offers_no_approval_and_says_there_is_nothing_to
         assert "There is nothing to approve: this run proposes no allocation." in body, persona
         assert "Approve all" not in body and "Approve the" not in body, persona
         assert f'action="/matching/{empty.pk}/approve/"' not in body, persona
+
+
+def test_approved_and_planned_points_both_count_the_allocations_a_run_kept_from_an_earlier_run(
+    personas,
+    as_client,
+    market,  # noqa: F811
+):
+    first = services.run_match(actor=personas.coordinator)
+    earlier = ProposedAllocation.objects.filter(run=first).order_by("pk").first()
+    services.approve_proposals(
+        actor=personas.coordinator, run_id=first.pk, expected_version=first.version, proposal_ids=[earlier.pk]
+    )
+    run = services.run_match(actor=personas.coordinator)
+    chosen = ProposedAllocation.objects.filter(run=run).order_by("pk").first()
+    services.approve_proposals(actor=personas.coordinator, run_id=run.pk, expected_version=run.version, proposal_ids=[chosen.pk])
+    run.refresh_from_db()
+    points = Policy().priority_points
+    kept = Allocation.objects.filter(proposal__run=first).select_related("requirement")
+    assert kept.count() == 1
+    kept_points = sum(points[a.requirement.priority] * float(a.covers) / a.requirement.quantity for a in kept)
+    approved = kept_points + chosen.points
+    planned = kept_points + sum(ProposedAllocation.objects.filter(run=run).values_list("points", flat=True))
+    assert run.objective == pytest.approx(planned)
+    available = run.statistics["points_available"]
+    client = as_client("coordinator")
+    body = client.get(f"/matching/{run.pk}/").content.decode()
+    assert f"{shown(approved, 1)} / {shown(available, 1)}" in body
+    assert f"{shown(planned, 1)} / {shown(available, 1)}" in body
+    assert "Of these, kept from allocations approved before the run" in body and shown(kept_points, 1) in body
+    listed = client.get("/matching/").content.decode()
+    assert f"{shown(approved, 1)} approved of {shown(planned, 1)} planned" in listed

@@ -193,6 +193,8 @@ def _run_fields(run: MatchRun, decision: Decision) -> list[tuple[str, object]]:
         ]
     else:
         points = [(_("Coverage points planned"), planned)]
+    if decision.kept_points >= 0.05:
+        points.append((_("Of these, kept from allocations approved before the run"), number(decision.kept_points, 1)))
     return [
         (_("State"), run.get_state_display()),
         (_("Created"), f"{run.created_at:%Y-%m-%d %H:%M} UTC ({run.created_by or _('system')})"),
