@@ -72,9 +72,14 @@ def test_approving_with_nothing_selected_says_so_and_approves_nothing(personas, 
     run = services.run_match(actor=personas.coordinator)
     client = as_client("coordinator")
     response = _approve(client, run)
-    assert response.status_code == 302 and response["Location"] == f"/matching/{run.pk}/#proposals"
-    body = client.get(f"/matching/{run.pk}/").content.decode()
-    assert "No proposal is selected: tick the proposals to approve, or approve them all." in body
+    assert response.status_code == 302 and response["Location"].endswith("#proposals")
+    body = client.get(response["Location"]).content.decode()
+    section = body[body.index('id="proposals"') :].split("</form>")[0]
+    assert (
+        'role="alert" id="none-selected">No proposal is selected: tick the proposals to approve, or approve them all.' in section
+    )
+    assert body.count("No proposal is selected") == 1  # beside the form only, not again at the top out of view
+    assert "none_selected" not in section.split('id="none-selected"')[1]  # the pager and selection links do not carry it on
     assert not Allocation.objects.exists() and MatchRun.objects.get(pk=run.pk).state == RunState.PROPOSED
 
 

@@ -39,6 +39,7 @@ from umbrella.ui.forms import posted_version
 from umbrella.ui.pages import DetailPage, FormPage, history_rows, list_or_export, submit
 
 ROWS_PER_PAGE = 100
+NONE_SELECTED = "none_selected"
 
 
 class RunForm(forms.Form):
@@ -157,6 +158,7 @@ def _section(request: HttpRequest, unfiltered, rows, param: str) -> RunSection:
     query = request.GET.copy()
     query.pop(param, None)
     query.pop("select", None)
+    query.pop(NONE_SELECTED, None)
     return RunSection(
         page=Paginator(rows, ROWS_PER_PAGE).get_page(request.GET.get(param)),
         total=unfiltered.count(),
@@ -249,6 +251,7 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 for p in proposal_section.page.object_list
             ],
             "select_page": request.GET.get("select") == "page",
+            "none_selected": bool(request.GET.get(NONE_SELECTED)),
             "unmet": unmet_section,
             "unmet_rows": unmet_rows(list(unmet_section.page.object_list), request.actor),
             "unused": unused_section,
@@ -274,8 +277,8 @@ def run_approve(request: HttpRequest, pk: int) -> HttpResponse:
     if chosen is not None and not all(value.isdigit() for value in chosen):
         raise Invalid({"proposals": [_("Choose proposals from the list.")]})
     if chosen == []:
-        messages.error(request, _("No proposal is selected: tick the proposals to approve, or approve them all."))
-        return redirect(f"{run.get_absolute_url()}#proposals")
+        # Said beside the approval form, where the browser lands, not at the top of a long page out of view.
+        return redirect(f"{run.get_absolute_url()}?{NONE_SELECTED}=1#proposals")
     if not request.POST.get("confirmed"):
         return _confirm_approval(request, run, chosen)
     allocations = services.approve_proposals(
