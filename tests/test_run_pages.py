@@ -10,7 +10,7 @@ from tests.test_matching import accepted_pledge, market  # noqa: F401 (the fixtu
 from umbrella.core.numbers import number as shown
 from umbrella.matching import services, views
 from umbrella.matching.market import Policy
-from umbrella.matching.models import Allocation, MatchRun, OfferOutcome, ProposedAllocation, RunState
+from umbrella.matching.models import Allocation, MatchRun, OfferOutcome, ProposedAllocation, RequirementOutcome, RunState
 from umbrella.matching.queries import summarize
 from umbrella.orgs.models import Organization
 
@@ -228,3 +228,25 @@ def test_approved_and_planned_points_both_count_the_allocations_a_run_kept_from_
     assert "Of these, kept from allocations approved before the run" in body and shown(kept_points, 1) in body
     listed = client.get("/matching/").content.decode()
     assert f"{shown(approved, 1)} approved of {shown(planned, 1)} planned" in listed
+
+
+def test_the_filters_narrow_the_not_fully_met_list_and_its_heading_counts_what_they_leave(
+    personas,
+    as_client,
+    market,  # noqa: F811
+):
+    run = services.run_match(actor=personas.coordinator)
+    gaps = RequirementOutcome.objects.filter(run=run).exclude(status="met")
+    total = gaps.count()
+    lviv_a = market["requirements"][1]
+    assert total == 2 and gaps.filter(requirement=lviv_a).exists()
+    client = as_client("coordinator")
+    filters = {"priority": str(lviv_a.priority), "item": lviv_a.item_type.code}
+    body = client.get(f"/matching/{run.pk}/", filters).content.decode()
+    section = body[body.index('id="unmet"') :].split("</table>")[0]
+    assert "1 of 2 requirements not fully met, and why" in section
+    assert re.findall(r'href="/requirements/item/(\d+)/"', section) == [str(lviv_a.pk)]
+    body = client.get(f"/matching/{run.pk}/", {"priority": "1"}).content.decode()
+    section = body[body.index('id="unmet"') :].split("</table>")[0]
+    assert "0 of 2 requirements not fully met, and why" in section and "Nothing matches the filters." in section
+    assert f"{total} requirements not fully met, and why" in client.get(f"/matching/{run.pk}/").content.decode()
