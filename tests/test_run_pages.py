@@ -169,6 +169,14 @@ def test_the_donor_filter_names_donors_by_code_as_every_other_list_does(personas
     assert offered == ["", "XDA", "XDB"]
     donor_a = Organization.objects.get(code="XDA")
     assert client.get(f"/matching/{run.pk}/", {"donor": "XDA"}).status_code == 200
+    typed = client.get(f"/matching/{run.pk}/", {"donor": "xda"})
+    assert typed.status_code == 200 and '<option value="XDA" selected>' in typed.content.decode()
+    lists = typed.content.decode().split('id="proposals"')[1]
+    assert donor_a.name in lists and Organization.objects.get(code="XDB").name not in lists
+    assert (
+        Organization.objects.get(code="XDB").name
+        in client.get(f"/matching/{run.pk}/").content.decode().split('id="proposals"')[1]
+    )
     assert client.get(f"/matching/{run.pk}/", {"donor": donor_a.pk}).status_code == 400
 
 

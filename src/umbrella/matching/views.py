@@ -121,7 +121,7 @@ class RunListFilters(forms.Form):
     )
 
     def __init__(self, data, *, donors: list[tuple[str, str]]):
-        super().__init__(data)
+        super().__init__(_donor_as_listed(data, [code for code, _name in donors]))
         self.fields["donor"].choices = [("", _("all")), *donors]
 
     def narrow(self, rows, *, pledge: str | None = None, requirement: str | None = None):
@@ -137,6 +137,17 @@ class RunListFilters(forms.Form):
         if requirement and values.get("priority"):
             rows = rows.filter(**{f"{requirement}priority": values["priority"]})
         return rows
+
+
+def _donor_as_listed(data, codes: list[str]):
+    """The filters with the donor code spelled as listed, so a typed `?donor=deu` finds DEU."""
+    typed = data.get("donor") if data is not None else None
+    listed = {code.casefold(): code for code in codes}
+    if not typed or typed.casefold() not in listed:
+        return data
+    data = data.copy()
+    data["donor"] = listed[typed.casefold()]
+    return data
 
 
 @dataclass
