@@ -168,3 +168,23 @@ def test_the_recipient_imports_requirements_into_the_draft_list_it_names_in_the_
     assert response.status_code == 200 and token, response.content.decode()
     assert client.post(f"/import/{token.group(1)}/commit/").status_code == 302
     assert list(draft.requirements.values_list("item_type__code", "quantity")) == [(item.code, 40)]
+
+
+@pytest.mark.django_db
+def test_committing_an_upload_again_says_it_was_already_committed_and_imports_nothing_twice(personas, as_client):
+    client = as_client("coordinator")
+    template = client.get("/import/template/item-types.csv").content.decode("utf-8-sig")
+    _, token = _import(client, "item-types", template)
+    assert client.post(f"/import/{token}/commit/").status_code == 302
+    again = client.post(f"/import/{token}/commit/", follow=True)
+    assert again.redirect_chain[-1][0] == "/import/"
+    assert "This upload was already committed; nothing was imported again." in again.content.decode()
+    assert ItemType.objects.filter(code="SHELL-155-HE").count() == 1
+
+
+@pytest.mark.django_db
+def test_an_upload_no_longer_pending_is_not_found_with_a_way_back_to_the_import_page(personas, as_client):
+    response = as_client("coordinator").post("/import/abcdefghijklmnopqrstuvwx/commit/")
+    body = response.content.decode()
+    assert response.status_code == 404
+    assert "That upload is gone; upload the file again." in body and '<a href="/import/">Import a file</a>' in body

@@ -157,7 +157,9 @@ def test_a_pledges_history_shows_its_reason_its_sources_and_the_release_of_its_a
     close(personas, Pledge.objects.get(pk=pledge.pk), "withdraw", reason="Stocks needed at home")
     readable = ChangeRecord.objects.visible_to(personas[persona])
     lines = history_lines(as_client(persona).get(pledge.get_absolute_url()).content.decode())
-    assert any(line.endswith("— reason for withdrawal or expiry: “Stocks needed at home”, state") for line in lines), lines
+    assert any(
+        line.endswith("— reason for withdrawal or expiry: “Stocks needed at home”; state allocated → withdrawn") for line in lines
+    ), lines
     source = f"Pledge source #{first_source.pk} ({first_source.url}):"
     assert f"{source} changed by cora (Test Headquarters) — reason for removal: “Dead link”" in lines
     assert any(line.startswith(source) and " deleted by " in line for line in lines)
@@ -166,7 +168,7 @@ def test_a_pledges_history_shows_its_reason_its_sources_and_the_release_of_its_a
     allocations = Allocation.objects.filter(pledge=pledge)
     expected = readable.filter(entity="matching.allocation", action="release", entity_id__in=[str(a.pk) for a in allocations])
     assert len(releases) == expected.count()
-    assert all(line.endswith("— reason for release: “Stocks needed at home”, state") for line in releases)
+    assert all(line.endswith("— reason for release: “Stocks needed at home”; state active → released") for line in releases)
     if persona in ("coordinator", "auditor", "recipient"):
         assert len(releases) == 2
     assert len(lines) == pledge_history(pledge, personas[persona]).count()

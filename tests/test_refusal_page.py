@@ -59,3 +59,17 @@ def test_a_step_refused_again_after_its_form_was_refused_says_so_once(as_client,
     assert response.status_code == 409
     assert page.count("This pledge is already accepted.") == 1
     assert re.findall(r'<a href="([^"]+)" data-next-step>', page) == [f"/pledges/{pledge.pk}/expire/"]
+
+
+@pytest.mark.django_db
+def test_an_address_naming_no_step_is_not_found_rather_than_refused(as_client, personas):
+    pledge = factories.pledge(personas)
+    lst = factories.requirement_list(personas)
+    client = as_client("coordinator")
+    for response in (
+        client.get(f"/pledges/{pledge.pk}/foo/"),
+        client.post(f"/pledges/{pledge.pk}/foo/", {"version": pledge.version}),
+        client.post(f"/requirements/{lst.pk}/foo/", {"version": lst.version}),
+    ):
+        assert response.status_code == 404
+    assert client.get(f"/pledges/{pledge.pk}/offer/").status_code != 404  # a real step is still found

@@ -7,8 +7,10 @@ import pytest
 
 from tests import factories
 from tests.test_matching import accepted_pledge, market  # noqa: F401 (the fixture)
+from umbrella.core.numbers import number as shown
 from umbrella.matching import services, views
-from umbrella.matching.models import Allocation, MatchRun, OfferOutcome, ProposedAllocation, RunState
+from umbrella.matching.market import Policy
+from umbrella.matching.models import Allocation, MatchRun, OfferOutcome, ProposedAllocation, RequirementOutcome, RunState
 from umbrella.matching.queries import summarize
 from umbrella.orgs.models import Organization
 
@@ -70,9 +72,14 @@ def test_approving_with_nothing_selected_says_so_and_approves_nothing(personas, 
     run = services.run_match(actor=personas.coordinator)
     client = as_client("coordinator")
     response = _approve(client, run)
-    assert response.status_code == 302 and response["Location"] == f"/matching/{run.pk}/#proposals"
-    body = client.get(f"/matching/{run.pk}/").content.decode()
-    assert "No proposal is selected: tick the proposals to approve, or approve them all." in body
+    assert response.status_code == 302 and response["Location"].endswith("#proposals")
+    body = client.get(response["Location"]).content.decode()
+    section = body[body.index('id="proposals"') :].split("</form>")[0]
+    assert (
+        'role="alert" id="none-selected">No proposal is selected: tick the proposals to approve, or approve them all.' in section
+    )
+    assert body.count("No proposal is selected") == 1  # beside the form only, not again at the top out of view
+    assert "none_selected" not in section.split('id="none-selected"')[1]  # the pager and selection links do not carry it on
     assert not Allocation.objects.exists() and MatchRun.objects.get(pk=run.pk).state == RunState.PROPOSED
 
 
@@ -162,6 +169,14 @@ def test_the_donor_filter_names_donors_by_code_as_every_other_list_does(personas
     assert offered == ["", "XDA", "XDB"]
     donor_a = Organization.objects.get(code="XDA")
     assert client.get(f"/matching/{run.pk}/", {"donor": "XDA"}).status_code == 200
+    typed = client.get(f"/matching/{run.pk}/", {"donor": "xda"})
+    assert typed.status_code == 200 and '<option value="XDA" selected>' in typed.content.decode()
+    lists = typed.content.decode().split('id="proposals"')[1]
+    assert donor_a.name in lists and Organization.objects.get(code="XDB").name not in lists
+    assert (
+        Organization.objects.get(code="XDB").name
+        in client.get(f"/matching/{run.pk}/").content.decode().split('id="proposals"')[1]
+    )
     assert client.get(f"/matching/{run.pk}/", {"donor": donor_a.pk}).status_code == 400
 
 
@@ -190,3 +205,56 @@ def test_a_run_proposing_nothing_offers_no_approval_and_says_there_is_nothing_to
         assert "There is nothing to approve: this run proposes no allocation." in body, persona
         assert "Approve all" not in body and "Approve the" not in body, persona
         assert f'action="/matching/{empty.pk}/approve/"' not in body, persona
+
+
+def test_approved_and_planned_points_both_count_the_allocations_a_run_kept_from_an_earlier_run(
+    personas,
+    as_client,
+    market,  # noqa: F811
+):
+    first = services.run_match(actor=personas.coordinator)
+    earlier = ProposedAllocation.objects.filter(run=first).order_by("pk").first()
+    services.approve_proposals(
+        actor=personas.coordinator, run_id=first.pk, expected_version=first.version, proposal_ids=[earlier.pk]
+    )
+    run = services.run_match(actor=personas.coordinator)
+    chosen = ProposedAllocation.objects.filter(run=run).order_by("pk").first()
+    services.approve_proposals(actor=personas.coordinator, run_id=run.pk, expected_version=run.version, proposal_ids=[chosen.pk])
+    run.refresh_from_db()
+    points = Policy().priority_points
+    kept = Allocation.objects.filter(proposal__run=first).select_related("requirement")
+    assert kept.count() == 1
+    kept_points = sum(points[a.requirement.priority] * float(a.covers) / a.requirement.quantity for a in kept)
+    approved = kept_points + chosen.points
+    planned = kept_points + sum(ProposedAllocation.objects.filter(run=run).values_list("points", flat=True))
+    assert run.objective == pytest.approx(planned)
+    available = run.statistics["points_available"]
+    client = as_client("coordinator")
+    body = client.get(f"/matching/{run.pk}/").content.decode()
+    assert f"{shown(approved, 1)} / {shown(available, 1)}" in body
+    assert f"{shown(planned, 1)} / {shown(available, 1)}" in body
+    assert "Of these, kept from allocations approved before the run" in body and shown(kept_points, 1) in body
+    listed = client.get("/matching/").content.decode()
+    assert f"{shown(approved, 1)} approved of {shown(planned, 1)} planned" in listed
+
+
+def test_the_filters_narrow_the_not_fully_met_list_and_its_heading_counts_what_they_leave(
+    personas,
+    as_client,
+    market,  # noqa: F811
+):
+    run = services.run_match(actor=personas.coordinator)
+    gaps = RequirementOutcome.objects.filter(run=run).exclude(status="met")
+    total = gaps.count()
+    lviv_a = market["requirements"][1]
+    assert total == 2 and gaps.filter(requirement=lviv_a).exists()
+    client = as_client("coordinator")
+    filters = {"priority": str(lviv_a.priority), "item": lviv_a.item_type.code}
+    body = client.get(f"/matching/{run.pk}/", filters).content.decode()
+    section = body[body.index('id="unmet"') :].split("</table>")[0]
+    assert "1 of 2 requirements not fully met, and why" in section
+    assert re.findall(r'href="/requirements/item/(\d+)/"', section) == [str(lviv_a.pk)]
+    body = client.get(f"/matching/{run.pk}/", {"priority": "1"}).content.decode()
+    section = body[body.index('id="unmet"') :].split("</table>")[0]
+    assert "0 of 2 requirements not fully met, and why" in section and "Nothing matches the filters." in section
+    assert f"{total} requirements not fully met, and why" in client.get(f"/matching/{run.pk}/").content.decode()

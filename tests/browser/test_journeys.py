@@ -102,7 +102,7 @@ def test_coordination_staff_run_and_approve_a_match(page):
     assert page.get_by_role("heading", name=re.compile("not fully met, and why")).is_visible()
     screenshot(page, "match-run")
     page.get_by_role("button", name="Approve the selected proposals").click()
-    assert page.get_by_text("No proposal is selected: tick the proposals to approve, or approve them all.").is_visible()
+    expect(page.get_by_text("No proposal is selected: tick the proposals to approve, or approve them all.")).to_be_in_viewport()
     page.get_by_role("button", name=re.compile(r"^Approve (all \d+ proposals|the 1 proposal)$")).click()
     assert page.get_by_text(re.compile(r"^Approve \d+ proposals? of \d+ and decline the other 0\?$")).is_visible()
     page.get_by_role("button", name=re.compile(r"^Approve \d+, decline 0$")).click()

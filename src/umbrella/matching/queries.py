@@ -6,7 +6,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Count, DecimalField, ExpressionWrapper, FloatField, Q, QuerySet, Sum, Value
+from django.db.models import Count, DecimalField, ExpressionWrapper, F, FloatField, Q, QuerySet, Sum, Value
 from django.db.models.functions import Cast, Coalesce
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
@@ -219,8 +219,17 @@ def run_points_text(run: MatchRun) -> str:
 
 
 def with_decisions(runs):
-    """Runs with `approved_points`, the coverage points of the proposals that were approved."""
-    return runs.annotate(approved_points=Sum("proposals__points", filter=Q(proposals__allocation__isnull=False)))
+    """Runs with `approved_points`: the coverage points approved, counted as `objective` counts the planned ones,
+    so the approved allocations the run kept fixed are in both (their points are what the run's own proposals
+    leave of its objective)."""
+    return runs.annotate(
+        approved_points=ExpressionWrapper(
+            F("objective")
+            - Coalesce(Sum("proposals__points"), Value(0.0))
+            + Coalesce(Sum("proposals__points", filter=Q(proposals__allocation__isnull=False)), Value(0.0)),
+            output_field=FloatField(),
+        )
+    )
 
 
 def unmet_outcomes(run: MatchRun, actor: Actor):
@@ -328,7 +337,8 @@ class Decision:
 
     proposals: int
     approved: int
-    approved_points: float
+    approved_points: float  # the kept points included, as the run's objective includes them
+    kept_points: float  # of the approved allocations the run kept fixed
 
     @property
     def not_approved(self) -> int:
@@ -337,8 +347,19 @@ class Decision:
 
 def decision_of(run: MatchRun, actor: Actor) -> Decision:
     proposals = proposals_for(run, actor)
-    approved = proposals.filter(allocation__isnull=False).aggregate(n=Count("id"), points=Sum("points"))
-    return Decision(proposals=proposals.count(), approved=approved["n"], approved_points=approved["points"] or 0.0)
+    totals = proposals.aggregate(
+        n=Count("id"),
+        approved=Count("id", filter=Q(allocation__isnull=False)),
+        planned=Sum("points"),
+        approved_planned=Sum("points", filter=Q(allocation__isnull=False)),
+    )
+    kept_points = max(run.objective - (totals["planned"] or 0.0), 0.0)
+    return Decision(
+        proposals=totals["n"],
+        approved=totals["approved"],
+        approved_points=kept_points + (totals["approved_planned"] or 0.0),
+        kept_points=kept_points,
+    )
 
 
 def proposals_for(run: MatchRun, actor: Actor):

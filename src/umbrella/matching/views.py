@@ -39,6 +39,7 @@ from umbrella.ui.forms import posted_version
 from umbrella.ui.pages import DetailPage, FormPage, history_rows, list_or_export, submit
 
 ROWS_PER_PAGE = 100
+NONE_SELECTED = "none_selected"
 
 
 class RunForm(forms.Form):
@@ -120,7 +121,7 @@ class RunListFilters(forms.Form):
     )
 
     def __init__(self, data, *, donors: list[tuple[str, str]]):
-        super().__init__(data)
+        super().__init__(_donor_as_listed(data, [code for code, _name in donors]))
         self.fields["donor"].choices = [("", _("all")), *donors]
 
     def narrow(self, rows, *, pledge: str | None = None, requirement: str | None = None):
@@ -136,6 +137,17 @@ class RunListFilters(forms.Form):
         if requirement and values.get("priority"):
             rows = rows.filter(**{f"{requirement}priority": values["priority"]})
         return rows
+
+
+def _donor_as_listed(data, codes: list[str]):
+    """The filters with the donor code spelled as listed, so a typed `?donor=deu` finds DEU."""
+    typed = data.get("donor") if data is not None else None
+    listed = {code.casefold(): code for code in codes}
+    if not typed or typed.casefold() not in listed:
+        return data
+    data = data.copy()
+    data["donor"] = listed[typed.casefold()]
+    return data
 
 
 @dataclass
@@ -157,6 +169,7 @@ def _section(request: HttpRequest, unfiltered, rows, param: str) -> RunSection:
     query = request.GET.copy()
     query.pop(param, None)
     query.pop("select", None)
+    query.pop(NONE_SELECTED, None)
     return RunSection(
         page=Paginator(rows, ROWS_PER_PAGE).get_page(request.GET.get(param)),
         total=unfiltered.count(),
@@ -193,6 +206,8 @@ def _run_fields(run: MatchRun, decision: Decision) -> list[tuple[str, object]]:
         ]
     else:
         points = [(_("Coverage points planned"), planned)]
+    if decision.kept_points >= 0.05:
+        points.append((_("Of these, kept from allocations approved before the run"), number(decision.kept_points, 1)))
     return [
         (_("State"), run.get_state_display()),
         (_("Created"), f"{run.created_at:%Y-%m-%d %H:%M} UTC ({run.created_by or _('system')})"),
@@ -247,6 +262,7 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 for p in proposal_section.page.object_list
             ],
             "select_page": request.GET.get("select") == "page",
+            "none_selected": bool(request.GET.get(NONE_SELECTED)),
             "unmet": unmet_section,
             "unmet_rows": unmet_rows(list(unmet_section.page.object_list), request.actor),
             "unused": unused_section,
@@ -272,8 +288,8 @@ def run_approve(request: HttpRequest, pk: int) -> HttpResponse:
     if chosen is not None and not all(value.isdigit() for value in chosen):
         raise Invalid({"proposals": [_("Choose proposals from the list.")]})
     if chosen == []:
-        messages.error(request, _("No proposal is selected: tick the proposals to approve, or approve them all."))
-        return redirect(f"{run.get_absolute_url()}#proposals")
+        # Said beside the approval form, where the browser lands, not at the top of a long page out of view.
+        return redirect(f"{run.get_absolute_url()}?{NONE_SELECTED}=1#proposals")
     if not request.POST.get("confirmed"):
         return _confirm_approval(request, run, chosen)
     allocations = services.approve_proposals(

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_POST
 
 from umbrella.core import listing
 from umbrella.core.access import allowed, get_visible
-from umbrella.core.errors import InvalidTransition
+from umbrella.core.errors import NotFound
 from umbrella.needs import services
 from umbrella.needs.models import LIST_LIFECYCLE, ListState, Requirement, RequirementList
 from umbrella.needs.queries import LISTS, REQUIREMENTS, requirement_lists, requirements_on
@@ -153,7 +153,7 @@ def requirement_list_step(request: HttpRequest, pk: int, step: str) -> HttpRespo
         return redirect(draft)
     if step not in STEPS:
         get_visible(RequirementList.objects.all(), request.actor, pk=pk)
-        raise InvalidTransition(_("There is no step called %(step)s.") % {"step": step})
+        raise NotFound(_("There is no step called %(step)s.") % {"step": step})
     lst = STEPS[step](actor=request.actor, list_id=pk, expected_version=posted_version(request))
     messages.success(request, _("The list is now %(state)s.") % {"state": lst.get_state_display()})
     return redirect(lst)

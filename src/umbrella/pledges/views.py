@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from umbrella.core.access import Marking, Role, allowed, get_visible, require_owner
+from umbrella.core.errors import NotFound
 from umbrella.core.numbers import format_eur
 from umbrella.pledges import services
 from umbrella.pledges.models import CLOSING_STEPS, PLEDGE_LIFECYCLE, REASON_MAX_LENGTH, Pledge, PledgeSource, PledgeState
@@ -232,6 +233,8 @@ def pledge_delete(request: HttpRequest, pk: int) -> HttpResponse:
 def pledge_step(request: HttpRequest, pk: int, step: str) -> HttpResponse:
     """A step's page: what it asks (a confirmation, a delivered quantity, a reason), then the step itself."""
     pledge = get_visible(Pledge.objects.select_related("item_type", "owner"), request.actor, pk=pk)
+    if step not in PLEDGE_LIFECYCLE.steps:  # an address no page has, not a step refused in this state
+        raise NotFound(_("There is no step called %(step)s.") % {"step": repr(step)})
     services.require_step(request.actor, pledge, step)
     form = StepForm(request.POST or None, pledge=pledge, step=step)
     label = PLEDGE_LIFECYCLE.steps[step].label

@@ -174,8 +174,25 @@ def _changed_fields(model: type[models.Model], change: ChangeRecord) -> list[str
         if before.get(name) == after.get(name) or name in ("version", "updated_at", "updated_by_id"):
             continue
         label = field_label(model, name)
-        changed.append(f"{label}: “{after[name]}”" if name in shown_by_value and after.get(name) else label)
+        if name in shown_by_value and after.get(name):
+            changed.append(f"{label}: “{after[name]}”")
+        elif choices := _choices(model, name):
+            changed.append(f"{label} {_choice(choices, before.get(name))} → {_choice(choices, after.get(name))}")
+        else:
+            changed.append(label)
     return sorted(changed)
+
+
+def _choices(model: type[models.Model], name: str) -> dict:
+    """The labels of a field's values when it has a fixed set of them (a state), so a change reads from → to."""
+    try:
+        return dict(model._meta.get_field(name).flatchoices)
+    except FieldDoesNotExist:
+        return {}
+
+
+def _choice(choices: dict, value: Any) -> str:
+    return str(choices.get(value, value if value not in (None, "") else "—"))
 
 
 def _record_named(model: type[models.Model], change: ChangeRecord) -> str:

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 
 from umbrella.core import exports, imports
 from umbrella.core.access import OrganizationKind
-from umbrella.core.errors import Forbidden, UnreadableFile
+from umbrella.core.errors import Forbidden, NotFound, UnreadableFile
 from umbrella.core.tabular import read_table
 from umbrella.needs.models import ListState, RequirementList
 from umbrella.orgs.queries import SESSION_ORGANIZATION_KEY, memberships_of
@@ -22,6 +22,9 @@ from umbrella.web.dashboards import dashboard_for
 
 IMPORTED_SHOWN = 500
 LAST_IMPORT_KEY = "umbrella-last-import"
+# The uploads this session committed, so committing one again (Back, then Commit) is told so rather than "not found".
+COMMITTED_UPLOADS_KEY = "umbrella-committed-uploads"
+COMMITTED_REMEMBERED = 20
 # The kind a person of each kind of organization most likely came to import.
 LIKELY_IMPORT = {
     OrganizationKind.DONOR: "pledges",
@@ -210,10 +213,27 @@ def import_done(request: HttpRequest) -> HttpResponse:
     return render(request, "web/import_done.html", {"page": page})
 
 
+def _upload_gone(request: HttpRequest, token: str, gone: NotFound) -> HttpResponse:
+    """An upload no longer pending: one this session committed is said to be, and nothing is imported twice; any
+    other (expired, or never this person's) is not found, with the way back to the import page."""
+    if token in request.session.get(COMMITTED_UPLOADS_KEY, []):
+        messages.info(request, _("This upload was already committed; nothing was imported again."))
+        return redirect("import")
+    return render(
+        request,
+        "404.html",
+        {"message": gone.message, "next_url": reverse("import"), "next_label": _("Import a file")},
+        status=404,
+    )
+
+
 @require_POST
 @login_required
 def import_commit(request: HttpRequest, token: str) -> HttpResponse:
-    pending, data = uploads.fetch(token, user_id=request.user.pk)
+    try:
+        pending, data = uploads.fetch(token, user_id=request.user.pk)
+    except NotFound as gone:
+        return _upload_gone(request, token, gone)
     try:
         report = _run(request, pending, data, dry_run=False)
     except UnreadableFile as error:
@@ -223,6 +243,10 @@ def import_commit(request: HttpRequest, token: str) -> HttpResponse:
     if not report.written:
         return _preview(request, pending, report, status=400)
     uploads.discard(token)
+    request.session[COMMITTED_UPLOADS_KEY] = [
+        *request.session.get(COMMITTED_UPLOADS_KEY, [])[-(COMMITTED_REMEMBERED - 1) :],
+        token,
+    ]
     messages.success(request, ngettext("%(rows)d row imported.", "%(rows)d rows imported.", report.rows) % {"rows": report.rows})
     request.session[LAST_IMPORT_KEY] = {
         "kind": pending.kind,
