@@ -56,7 +56,6 @@ class Batch:
         self.rows_read_earlier_rows = rows_read_earlier_rows
         self.pending: list[_Pending] = []
         self.row_mark = 0
-        self.inserted = 0
 
     def start_row(self) -> None:
         if self.rows_read_earlier_rows:
@@ -92,7 +91,6 @@ class Batch:
             insert_rows(model, [item.obj for item in self.pending if type(item.obj) is model])
         for actor, run in _runs_by_actor(self.pending):
             record_changes(actor=actor, changes=(Change(item.action, item.obj, None, snapshot(item.obj)) for item in run))
-        self.inserted += len(self.pending)
         self.pending = []
 
 
