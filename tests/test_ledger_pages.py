@@ -160,9 +160,9 @@ def test_a_creation_reads_its_values_as_the_other_pages_write_them(personas, as_
     pledge = factories.pledge(personas, quantity=5000)
     created = history(pledge).filter(action="create").get()
     changes = _changes(_row(as_client("auditor").get("/ledger/", {"entity": "pledges.pledge"}).content.decode(), created))
-    assert changes["item type"] == str(pledge.item_type)
-    assert changes["owner"] == "Donor A"
-    assert changes["created by"] == "alice"
+    assert changes["item type"] == f"item type #{pledge.item_type_id}: {pledge.item_type}"
+    assert changes["owner"] == f"organization #{pledge.owner_id}: Donor A"
+    assert changes["created by"] == f"user #{pledge.created_by_id}: alice"
     assert changes["value (EUR)"] == "5,000,000.00"
     assert changes["re-transfer needs the donor&#x27;s consent"] == "yes"
     assert changes["state"] == "announced"
@@ -187,13 +187,24 @@ def test_a_referenced_record_is_named_only_where_the_reader_may_see_it(personas,
     item = factories.item_type(personas)
     created = history(item).filter(action="create").get()
     cora = str(personas.coordinator.user.pk)
-    for persona, creator in (("auditor", "cora"), ("donor_editor", cora)):
+    artillery = f"capability area #{item.capability_area_id}: Artillery"
+    for persona, creator in (("auditor", f"user #{cora}: cora"), ("donor_editor", cora)):
         body = as_client(persona).get("/ledger/", {"entity": "catalog.itemtype", "entity_id": item.pk}).content.decode()
         changes = _changes(_row(body, created))
-        assert (changes["created by"], changes["capability area"]) == (creator, "Artillery")
+        assert (changes["created by"], changes["capability area"]) == (creator, artillery)
     pledge = factories.pledge(personas, item=item)
     body = as_client("donor_viewer").get("/ledger/", {"entity": "pledges.pledge", "entity_id": pledge.pk}).content.decode()
-    assert _changes(_row(body, history(pledge).filter(action="create").get()))["created by"] == "alice"
+    alice = personas.donor_editor.user.pk
+    assert _changes(_row(body, history(pledge).filter(action="create").get()))["created by"] == f"user #{alice}: alice"
+
+
+@pytest.mark.django_db
+def test_a_linked_pledge_reads_by_its_id_before_its_name_which_starts_with_its_quantity(personas, as_client):
+    pledge = factories.pledge(personas, quantity=14)
+    source = ChangeRecord.objects.get(entity="pledges.pledgesource", action="create", after__pledge_id=pledge.pk)
+    body = as_client("auditor").get("/ledger/", {"entity": "pledges.pledgesource"}).content.decode()
+    assert str(pledge).startswith("14 ")
+    assert _changes(_row(body, source))["pledge"] == f"pledge #{pledge.pk}: {pledge}"
 
 
 @pytest.mark.django_db
