@@ -82,6 +82,43 @@ def test_ledger_checkpoint_and_verify(demo_env):
     assert verified["ok"] is True and verified["size"] >= checkpoint["tree_size"]
 
 
+def umbrella_run(demo_env, *arguments: str) -> subprocess.CompletedProcess:
+    return subprocess.run([UMBRELLA, *arguments], env=demo_env["env"], capture_output=True, text=True, timeout=300)
+
+
+def test_a_verify_against_a_kept_checkpoint_says_the_ledger_extends_it(demo_env, tmp_path):
+    checkpoint = umbrella_json(demo_env, "ledger", "checkpoint", "--json")
+    kept = tmp_path / "kept.json"
+    kept.write_text(json.dumps(checkpoint))
+    result = umbrella_run(demo_env, "ledger", "verify", "--checkpoint", str(kept))
+    assert result.returncode == 0, result.stderr
+    extends = f"It extends your checkpoint of {checkpoint['tree_size']:,} entries signed {checkpoint['timestamp']}."
+    assert result.stdout.startswith("Ledger OK:") and extends in result.stdout
+
+
+def test_a_damaged_checkpoint_file_is_blamed_not_the_ledger(demo_env, tmp_path):
+    checkpoint = umbrella_json(demo_env, "ledger", "checkpoint", "--json")
+    damaged = {
+        "root.json": (json.dumps({**checkpoint, "root_hash": "0" * 64}), "does not match its signature"),
+        "size.json": (json.dumps({**checkpoint, "tree_size": 99999}), "does not match its signature"),
+        "key.json": (json.dumps({**checkpoint, "public_key": "ab" * 32}), "was not signed by this ledger's key"),
+        "empty.json": ("{}", "is not a checkpoint: tree_size is missing; root_hash is missing; public_key is missing"),
+        "typed.json": (json.dumps({**checkpoint, "tree_size": "12", "signature": "xyz"}), 'tree_size is "12", not a whole'),
+        "list.json": ("[1, 2]", "is not a checkpoint: it holds a JSON array"),
+        "pledges.csv": ("donor,item,quantity\nDEU,radio,14\n", "is not a checkpoint: it is not JSON"),
+    }
+    for name, (text, expected) in damaged.items():
+        (tmp_path / name).write_text(text)
+        options = ("--checkpoint", "--since") if name in ("root.json", "pledges.csv") else ("--checkpoint",)
+        for option in options:
+            result = umbrella_run(demo_env, "ledger", "verify", option, str(tmp_path / name))
+            assert result.returncode == 2, (name, option, result.stdout, result.stderr)
+            assert f"{tmp_path / name} " in result.stderr and expected in result.stderr, (name, option, result.stderr)
+            assert "The ledger does not verify" not in result.stderr and "signature is not valid" not in result.stdout
+    typed = umbrella_run(demo_env, "ledger", "verify", "--checkpoint", str(tmp_path / "typed.json")).stderr
+    assert "signature is not 128 hexadecimal digits" in typed
+
+
 def test_import_dry_run_and_tracker_report(demo_env, tmp_path):
     rows = tmp_path / "item-types.csv"
     rows.write_text("code,name,capability_area,unit_value_eur\nTEST-RADIO,Test radio set,other,1200\n")

@@ -92,11 +92,27 @@ def test_a_person_filter_finds_only_what_the_reader_may_know_of_that_person(pers
     assert _sequences(as_client("auditor").get("/ledger/", {"person": "cora"}).content.decode()) == by_cora
     donor_body = as_client("donor_editor").get("/ledger/", {"person": "cora"}).content.decode()
     assert _sequences(donor_body) == []
+    nobody = as_client("donor_editor").get("/ledger/", {"person": "nobody"}).content.decode()
+    assert _error_next_to(donor_body, "person") == _error_next_to(nobody, "person").replace("nobody", "cora") != ""
     # the donor still reads the acceptance of its pledge, by organization only
     accept = history(accepted_pledge).filter(action="accept").get()
     body = as_client("donor_editor").get("/ledger/", {"organization": "Test Headquarters"}).content.decode()
     row = re.search(rf'data-sequence="{accept.sequence}".*?</tr>', body, re.S).group(0)
     assert "cora" not in row and "Test Headquarters" in row
+
+
+@pytest.mark.django_db
+def test_a_person_is_found_by_a_user_name_in_any_case_and_no_one_unknown_lists_silently(personas, as_client, accepted_pledge):
+    by_cora = list(ChangeRecord.objects.filter(actor_user="cora").order_by("-sequence").values_list("sequence", flat=True))
+    client = as_client("auditor")
+    assert _sequences(client.get("/ledger/", {"person": "CORA"}).content.decode()) == by_cora
+    response = client.get("/ledger/", {"person": "nobody"})
+    assert response.status_code == 400
+    expected = "“nobody” is not the user name of anyone whose changes you may see."
+    assert _error_next_to(response.content.decode(), "person") == expected
+    # a person of the reader's own organization who changed nothing lists nothing, without an error
+    quiet = as_client("donor_editor").get("/ledger/", {"person": personas.donor_viewer.user.username.upper()})
+    assert quiet.status_code == 200 and _sequences(quiet.content.decode()) == []
 
 
 @pytest.mark.django_db
@@ -109,7 +125,8 @@ def test_a_time_range_narrows_the_entries_and_a_reversed_one_is_refused(personas
     )
     assert _sequences(client.get("/ledger/", {"since": (today + dt.timedelta(days=1)).isoformat()}).content.decode()) == []
     response = client.get("/ledger/", {"since": today.isoformat(), "until": (today - dt.timedelta(days=1)).isoformat()})
-    assert response.status_code == 400 and "The end of the time range is before its start." in response.content.decode()
+    assert response.status_code == 400
+    assert _error_next_to(response.content.decode(), "until") == "The end of the time range is before its start."
 
 
 @pytest.mark.django_db
@@ -160,9 +177,9 @@ def test_a_creation_reads_its_values_as_the_other_pages_write_them(personas, as_
     pledge = factories.pledge(personas, quantity=5000)
     created = history(pledge).filter(action="create").get()
     changes = _changes(_row(as_client("auditor").get("/ledger/", {"entity": "pledges.pledge"}).content.decode(), created))
-    assert changes["item type"] == str(pledge.item_type)
-    assert changes["owner"] == "Donor A"
-    assert changes["created by"] == "alice"
+    assert changes["item type"] == f"item type #{pledge.item_type_id}: {pledge.item_type}"
+    assert changes["owner"] == f"organization #{pledge.owner_id}: Donor A"
+    assert changes["created by"] == f"user #{pledge.created_by_id}: alice"
     assert changes["value (EUR)"] == "5,000,000.00"
     assert changes["re-transfer needs the donor&#x27;s consent"] == "yes"
     assert changes["state"] == "announced"
@@ -187,13 +204,24 @@ def test_a_referenced_record_is_named_only_where_the_reader_may_see_it(personas,
     item = factories.item_type(personas)
     created = history(item).filter(action="create").get()
     cora = str(personas.coordinator.user.pk)
-    for persona, creator in (("auditor", "cora"), ("donor_editor", cora)):
+    artillery = f"capability area #{item.capability_area_id}: Artillery"
+    for persona, creator in (("auditor", f"user #{cora}: cora"), ("donor_editor", cora)):
         body = as_client(persona).get("/ledger/", {"entity": "catalog.itemtype", "entity_id": item.pk}).content.decode()
         changes = _changes(_row(body, created))
-        assert (changes["created by"], changes["capability area"]) == (creator, "Artillery")
+        assert (changes["created by"], changes["capability area"]) == (creator, artillery)
     pledge = factories.pledge(personas, item=item)
     body = as_client("donor_viewer").get("/ledger/", {"entity": "pledges.pledge", "entity_id": pledge.pk}).content.decode()
-    assert _changes(_row(body, history(pledge).filter(action="create").get()))["created by"] == "alice"
+    alice = personas.donor_editor.user.pk
+    assert _changes(_row(body, history(pledge).filter(action="create").get()))["created by"] == f"user #{alice}: alice"
+
+
+@pytest.mark.django_db
+def test_a_linked_pledge_reads_by_its_id_before_its_name_which_starts_with_its_quantity(personas, as_client):
+    pledge = factories.pledge(personas, quantity=14)
+    source = ChangeRecord.objects.get(entity="pledges.pledgesource", action="create", after__pledge_id=pledge.pk)
+    body = as_client("auditor").get("/ledger/", {"entity": "pledges.pledgesource"}).content.decode()
+    assert str(pledge).startswith("14 ")
+    assert _changes(_row(body, source))["pledge"] == f"pledge #{pledge.pk}: {pledge}"
 
 
 @pytest.mark.django_db
@@ -209,7 +237,9 @@ def test_a_password_reads_as_set_or_changed_never_as_its_digest(personas, as_cli
 
 
 def _error_next_to(body: str, field: str) -> str:
-    found = re.search(rf'name="{field}".*?</label>\s*<p class="error" role="alert">(.*?)</p>', body, re.S)
+    """The message under the filter, in the same group as its field, which names it as what describes it."""
+    group = rf'<div class="filter"><label>[^<]*<[^>]*name="{field}"[^>]*aria-describedby="id_{field}-error"[^>]*>.*?</label>'
+    found = re.search(rf'{group}\s*<p class="error" role="alert" id="id_{field}-error">(.*?)</p></div>', body, re.S)
     return found.group(1) if found else ""
 
 

@@ -15,6 +15,7 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from django.utils.translation import gettext as _
 
 KEY_FILE = "ledger_signing_key.pem"
 DOMAIN = b"umbrella-ledger-checkpoint-v1\n"
@@ -53,6 +54,52 @@ def sign(key: Ed25519PrivateKey, tree_size: int, root_hash: str, moment: dt.date
         "public_key": public_key_hex(key),
         "signature": signature.hex(),
     }
+
+
+JSON_KINDS = {list: "array", str: "string", int: "number", float: "number", bool: "boolean", type(None): "null"}
+FIELDS_HEX = {"root_hash": 32, "public_key": 32, "signature": 64}  # field: its length in bytes
+
+
+def checkpoint_problems(data: object) -> list[str]:
+    """What keeps `data` (a parsed JSON file) from being a checkpoint's fields, every problem at once; none for a
+    well-formed one (whose signature may still fail: that is `verify_signature`'s question)."""
+    if not isinstance(data, dict):
+        kind = JSON_KINDS.get(type(data), type(data).__name__)
+        return [_("it holds a JSON %(kind)s, not an object with a checkpoint's fields") % {"kind": kind}]
+    problems = []
+    size = data.get("tree_size")
+    if "tree_size" not in data:
+        problems.append(_("tree_size is missing"))
+    elif isinstance(size, bool) or not isinstance(size, int) or size < 0:
+        problems.append(_("tree_size is %(value)s, not a whole number of entries") % {"value": json.dumps(size)})
+    for name, length in FIELDS_HEX.items():
+        if name not in data:
+            problems.append(_("%(field)s is missing") % {"field": name})
+        elif not _is_hex(data[name], length):
+            problems.append(_("%(field)s is not %(digits)d hexadecimal digits") % {"field": name, "digits": 2 * length})
+    stamp = data.get("timestamp")
+    if "timestamp" not in data:
+        problems.append(_("timestamp is missing"))
+    elif not isinstance(stamp, str) or _moment(stamp) is None:
+        problems.append(_("timestamp is %(value)s, not an ISO 8601 date and time") % {"value": json.dumps(stamp)})
+    return problems
+
+
+def _is_hex(value: object, length: int) -> bool:
+    if not isinstance(value, str) or len(value) != 2 * length:
+        return False
+    try:
+        bytes.fromhex(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _moment(stamp: str) -> dt.datetime | None:
+    try:
+        return dt.datetime.fromisoformat(stamp)
+    except ValueError:
+        return None
 
 
 def verify_signature(checkpoint: dict[str, Any], public_key: str | None = None) -> bool:

@@ -230,7 +230,8 @@ def _signature_ok(report: VerifyReport, checkpoint: dict[str, Any]) -> bool:
         report.checkpoint_size = -1
     key = checkpoints.load_or_create_key(settings.DATA_DIR)
     if not checkpoints.verify_signature(checkpoint, checkpoints.public_key_hex(key)):
-        report.add(Problem("checkpoint", "The checkpoint's signature is not valid for this ledger's key."))
+        suspect = "The checkpoint was not signed by this ledger's key, or was edited after it was signed."
+        report.add(Problem("checkpoint", suspect))
         return False
     return True
 

@@ -4,7 +4,8 @@ person, action and time, each with what it changed; and a signed checkpoint to k
 Entries the reader may not read (`ChangeRecord.objects.visible_to`) are not listed, only counted: their leaf
 hashes are in every checkpoint's root and in the API's entry list, so verification covers them all the same.
 A person's name is shown only where the reader may know it (`core.ledger.may_know_actor`); filtering by
-person looks only at those entries.
+person looks only at those entries, matches the user name in any case, and refuses a name that is no one the
+reader may know of (the same answer for an account that does not exist and one it may not know).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 
 from django import forms
 from django.apps import apps
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -31,7 +33,7 @@ from django.views.decorators.http import require_POST
 from umbrella.core.access import Actor
 from umbrella.core.errors import Invalid
 from umbrella.core.ledger import PRIVATE_KEYS, current_checkpoint, may_know_actor, with_known_actor
-from umbrella.core.models import ChangeRecord
+from umbrella.core.models import ChangeRecord, reads_every_account
 from umbrella.orgs.models import Organization
 from umbrella.ui.pages import ACTION_LABELS, entity_label, field_label
 from umbrella.web.ledger_values import Names, model_of, referenced_names, secret_change, secret_fields, shown
@@ -79,8 +81,9 @@ class LedgerFilters(forms.Form):
     since = UtcDateField(label=gettext_lazy("From (UTC date)"), required=False)
     until = UtcDateField(label=gettext_lazy("To (UTC date, inclusive)"), required=False)
 
-    def __init__(self, data: Any, *, readable: QuerySet[ChangeRecord]):
+    def __init__(self, data: Any, *, readable: QuerySet[ChangeRecord], actor: Actor):
         super().__init__(data)
+        self.readable, self.actor = readable, actor
         self._offer("entity", _distinct(readable, "entity"), known=_ledgered_kinds, label=entity_label)
         self._offer("organization", _distinct(readable, "actor_organization"), known=_organization_names, label=str)
         self._offer("action", _distinct(readable, "action"), known=lambda: set(ACTION_LABELS), label=_action_label)
@@ -101,6 +104,21 @@ class LedgerFilters(forms.Form):
                 _("“%(value)s” is not a record id. A record id is a whole number, such as 42."), params={"value": value}
             )
         return str(int(value)) if value else value
+
+    def clean_person(self) -> str:
+        person = self.cleaned_data["person"].strip()
+        if person and not _known_person(person, self.readable, self.actor):
+            raise ValidationError(
+                _("“%(value)s” is not the user name of anyone whose changes you may see."), params={"value": person}
+            )
+        return person
+
+    def _post_clean(self) -> None:
+        """Ties each refused filter's message to its field for a screen reader, as the page shows it under it."""
+        super()._post_clean()
+        for name in self.errors:
+            if name in self.fields:
+                self.fields[name].widget.attrs.update({"aria-describedby": f"{self[name].auto_id}-error"})
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
@@ -131,6 +149,17 @@ def _organization_names() -> set[str]:
     return set(Organization.objects.values_list("name", flat=True))
 
 
+def _known_person(name: str, readable: QuerySet[ChangeRecord], actor: Actor) -> bool:
+    """Whether `name` (in any case) is someone the reader may know of: the maker of an entry it may know the maker
+    of, or an account it may know (coordination staff: any; anyone else: those of its own organization)."""
+    if with_known_actor(readable, actor).filter(actor_user__iexact=name).exists():
+        return True
+    accounts = get_user_model().objects.filter(username__iexact=name)
+    if reads_every_account(actor):
+        return accounts.exists()
+    return actor.organization is not None and accounts.filter(memberships__organization=actor.organization).exists()
+
+
 def _distinct(entries: QuerySet[ChangeRecord], name: str) -> list[str]:
     return list(entries.order_by().values_list(name, flat=True).distinct())
 
@@ -139,7 +168,7 @@ def filter_entries(entries: QuerySet[ChangeRecord], filters: dict[str, Any], act
     exact = {"entity": "entity", "entity_id": "entity_id", "organization": "actor_organization", "action": "action"}
     entries = entries.filter(**{lookup: filters[name].strip() for name, lookup in exact.items() if filters.get(name)})
     if filters.get("person"):
-        entries = with_known_actor(entries, actor).filter(actor_user=filters["person"].strip())
+        entries = with_known_actor(entries, actor).filter(actor_user__iexact=filters["person"])
     if filters.get("since"):
         entries = entries.filter(at__date__gte=filters["since"])
     if filters.get("until"):
@@ -191,7 +220,7 @@ def entry_row(entry: ChangeRecord, actor: Actor, names: Names) -> dict[str, Any]
 @login_required
 def ledger_entries(request: HttpRequest) -> HttpResponse:
     readable = ChangeRecord.objects.visible_to(request.actor)
-    form = LedgerFilters(request.GET or None, readable=readable)
+    form = LedgerFilters(request.GET or None, readable=readable, actor=request.actor)
     if form.is_bound and not form.is_valid():
         entries, status = readable.none(), 400
     else:

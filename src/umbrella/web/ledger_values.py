@@ -1,6 +1,6 @@
 """What a ledger entry's stored values read as on the Ledger page, read through the model's field definitions:
-a state by its label, a foreign key by the name of the record it points to (where the reader may see that
-record), an amount grouped in the reader's language, yes or no, a date or time as the pages write them, and a
+a state by its label, a foreign key by the kind, id and name of the record it points to (where the reader may
+see that record), an amount grouped in the reader's language, yes or no, a date or time as the pages write them, and a
 secret's digest only as "set" or "changed".
 
 The ledger keeps values as canonical JSON (foreign keys by id, decimals and times as text). A field the model no
@@ -94,8 +94,14 @@ def referenced_names(entries: Iterable[ChangeRecord], actor: Actor) -> Names:
         if readable is None:
             continue
         for record in readable.filter(pk__in=ids):
-            names[(target._meta.label_lower, str(record.pk))] = str(record)
+            names[(target._meta.label_lower, str(record.pk))] = linked_name(target, record)
     return names
+
+
+def linked_name(target: type[models.Model], record: models.Model) -> str:
+    """A record a foreign key points to, by its kind and id before its name: a name can start with a number (a
+    pledge's with its quantity), which alone would read as another record's id."""
+    return _("%(kind)s #%(id)s: %(name)s") % {"kind": target._meta.verbose_name, "id": record.pk, "name": record}
 
 
 def _as_stored(value: Any) -> str:
