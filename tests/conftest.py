@@ -4,6 +4,7 @@ import pytest
 from django.conf import settings
 from django.utils import translation
 
+from tests import demo_copies
 from umbrella.core.testing import build_personas, load_personas
 
 
@@ -16,6 +17,13 @@ def pytest_configure(config):
 def django_db_setup(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
         build_personas()
+
+
+@pytest.fixture(scope="session")
+def prepared_demo(tmp_path_factory):
+    """The demo loaded once for the whole run; suites that need one take a copy (`demo_copies.copy_of`)."""
+    with demo_copies.prepared_demo(tmp_path_factory) as demo:
+        yield demo
 
 
 @pytest.fixture(autouse=True)

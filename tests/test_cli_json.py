@@ -1,13 +1,11 @@
 """Every `--json` report, read as a script reads it: the installed `umbrella` entry point run as a subprocess
-against a small demo on its own database (SQLite, or a PostgreSQL database of its own on that leg), its standard
+against its own copy of the small demo (SQLite, or a PostgreSQL database of its own on that leg), its standard
 output parsed whole as JSON. A library printing to the process's standard output (HiGHS prints a banner when its
 first solver is built) would break these, and `call_command` would never see it."""
 
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 import sys
 from decimal import Decimal
@@ -15,29 +13,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.conftest import _own_database
+from tests import demo_copies
 from tests.test_tracker import GOOD, write_release
 
 UMBRELLA = str(Path(sys.executable).with_name("umbrella"))
-DEMO_SCALE = "0.05"
 
 
 @pytest.fixture(scope="module")
-def demo_env(tmp_path_factory):
-    data_dir = tmp_path_factory.mktemp("cli-json")
-    database_url, admin = _own_database(os.environ.get("UMBRELLA_DATABASE_URL"))
-    env = {**os.environ, "UMBRELLA_DATA_DIR": str(data_dir)}
-    env.pop("UMBRELLA_DATABASE_URL", None)
-    env.pop("DJANGO_SETTINGS_MODULE", None)
-    if database_url:
-        env["UMBRELLA_DATABASE_URL"] = database_url
-    subprocess.run([UMBRELLA, "demo", "--no-serve", "--scale", DEMO_SCALE], env=env, check=True, capture_output=True, timeout=600)
-    yield {"env": env, "dir": data_dir}
-    if admin:
-        connection, name = admin
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        connection.close()
-    shutil.rmtree(data_dir, ignore_errors=True)
+def demo_env(prepared_demo, tmp_path_factory):
+    with demo_copies.copy_of(prepared_demo, tmp_path_factory, "cli_json") as (data_dir, database_url):
+        yield {"env": demo_copies.environment(data_dir, database_url), "dir": data_dir}
 
 
 def umbrella_json(demo_env, *arguments: str):

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests import factories
-from tests.browser.conftest import _own_database
+from tests.demo_copies import own_database
 from tests.test_cli_json import UMBRELLA
 from tests.test_ledger import execute, problems_of
 from tests.test_tracker import write_release
@@ -105,16 +105,15 @@ def test_a_database_of_the_last_release_upgrades_and_still_verifies(tmp_path):
     old.mkdir()
     archive = subprocess.run(["git", "-C", str(root), "archive", LAST_LANDED, "src"], capture_output=True, check=True).stdout
     subprocess.run(["tar", "-x", "-C", str(old)], input=archive, check=True)
-    database_url, admin = _own_database(os.environ.get("UMBRELLA_DATABASE_URL"))
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in ("UMBRELLA_DATABASE_URL", "DJANGO_SETTINGS_MODULE", "PYTHONPATH")
-    }
-    env["UMBRELLA_DATA_DIR"] = str(tmp_path / "data")
-    if database_url:
-        env["UMBRELLA_DATABASE_URL"] = database_url
-    try:
+    with own_database(os.environ.get("UMBRELLA_DATABASE_URL"), "upgrade") as database_url:
+        env = {
+            key: value
+            for key, value in os.environ.items()
+            if key not in ("UMBRELLA_DATABASE_URL", "DJANGO_SETTINGS_MODULE", "PYTHONPATH")
+        }
+        env["UMBRELLA_DATA_DIR"] = str(tmp_path / "data")
+        if database_url:
+            env["UMBRELLA_DATABASE_URL"] = database_url
         old_umbrella = {
             "cwd": tmp_path,
             "env": {**env, "PYTHONPATH": str(old / "src")},
@@ -130,8 +129,3 @@ def test_a_database_of_the_last_release_upgrades_and_still_verifies(tmp_path):
         result = subprocess.run([UMBRELLA, "ledger", "verify", "--json"], env=env, capture_output=True, text=True, timeout=600)
         report = json.loads(result.stdout)
         assert (result.returncode, report["problems"]) == (0, [])
-    finally:
-        if admin:
-            connection, name = admin
-            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            connection.close()

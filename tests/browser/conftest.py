@@ -1,5 +1,5 @@
 """The browser journeys: Playwright drives Debian's Chromium (never a downloaded browser) against a real
-`umbrella serve` on its own database, loaded with the demo scenario by `umbrella demo --no-serve`.
+`umbrella serve` on its own copy of the demo scenario as `umbrella demo --no-serve` loads it (tests/demo_copies.py).
 
 The server gets a data directory of its own and, on the PostgreSQL leg, a database of its own next to the
 test database, so the journeys are end to end on both engines. Screenshots go to var/screenshots/ (ignored
@@ -8,17 +8,15 @@ by git)."""
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
 
-import dj_database_url
-import psycopg
 import pytest
+
+from tests import demo_copies
 
 CHROMIUM = os.environ.get("UMBRELLA_TEST_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -29,11 +27,10 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-DEMO_SCALE = "0.1"
 PASSWORD = "umbrella-demo"
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "var" / "screenshots"
-UMBRELLA = [sys.executable, "-m", "umbrella"]
+UMBRELLA = demo_copies.UMBRELLA
 
 
 def _free_port() -> int:
@@ -42,65 +39,40 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def _own_database(url: str | None):
-    """A fresh PostgreSQL database for the server on the PostgreSQL leg (None on SQLite)."""
-    if not url:
-        return None, None
-    config = dj_database_url.parse(url)
-    name = f"{config['NAME']}_browser"
-    admin = psycopg.connect(
-        dbname="postgres",
-        user=config["USER"] or None,
-        password=config["PASSWORD"] or None,
-        host=config["HOST"] or None,
-        port=config["PORT"] or None,
-        autocommit=True,
-    )
-    admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
-    admin.execute(f'CREATE DATABASE "{name}"')
-    return url.rsplit("/", 1)[0] + f"/{name}", (admin, name)
-
-
 @pytest.fixture(scope="session")
-def server(tmp_path_factory):
+def server(request, tmp_path_factory):
     if not Path(CHROMIUM).exists():
         if os.environ.get("CI") == "true":
             pytest.fail(f"{CHROMIUM} is missing; CI installs Debian's chromium (scripts/test).")
         pytest.skip(f"Debian's chromium is not installed at {CHROMIUM} (scripts/test installs it when run as root)")
-    data_dir = tmp_path_factory.mktemp("browser-data")
-    database_url, admin = _own_database(os.environ.get("UMBRELLA_DATABASE_URL"))
-    env = {**os.environ, "UMBRELLA_DATA_DIR": str(data_dir), "UMBRELLA_SECURE_COOKIES": "false", "UMBRELLA_DEBUG": "false"}
-    env.pop("UMBRELLA_DATABASE_URL", None)
-    if database_url:
-        env["UMBRELLA_DATABASE_URL"] = database_url
-    subprocess.run(
-        [*UMBRELLA, "demo", "--no-serve", "--scale", DEMO_SCALE], env=env, check=True, capture_output=True, timeout=600
-    )
-    port = _free_port()
-    process = subprocess.Popen(
-        [*UMBRELLA, "serve", "--bind", f"127.0.0.1:{port}", "--workers", "2"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
+    demo = request.getfixturevalue("prepared_demo")
+    with demo_copies.copy_of(demo, tmp_path_factory, "browser") as (data_dir, database_url):
+        env = demo_copies.environment(data_dir, database_url, UMBRELLA_SECURE_COOKIES="false", UMBRELLA_DEBUG="false")
+        port = _free_port()
+        process = subprocess.Popen(
+            [*UMBRELLA, "serve", "--bind", f"127.0.0.1:{port}", "--workers", "2"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            _wait_for(base + "/sign-in/", process)
+            yield {"base": base, "data_dir": data_dir, "env": env}
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+
+
+def _wait_for(url: str, process: subprocess.Popen) -> None:
     for _ in range(100):
         try:
-            urllib.request.urlopen(base + "/sign-in/", timeout=1)
-            break
+            urllib.request.urlopen(url, timeout=1)
+            return
         except OSError:
             time.sleep(0.2)
-    else:
-        process.kill()
-        pytest.fail("umbrella serve did not answer")
-    yield {"base": base, "data_dir": data_dir, "env": env}
-    process.terminate()
-    process.wait(timeout=30)
-    if admin:
-        connection, name = admin
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        connection.close()
-    shutil.rmtree(data_dir, ignore_errors=True)
+    process.kill()
+    pytest.fail("umbrella serve did not answer")
 
 
 @pytest.fixture(scope="session")
