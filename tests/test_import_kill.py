@@ -17,7 +17,8 @@ import time
 
 import pytest
 
-from tests.test_cli_json import UMBRELLA, demo_env  # noqa: F401  (the fixture: a small demo on its own database)
+from tests import demo_copies
+from tests.test_cli_json import UMBRELLA
 
 ROWS = 20_000
 COUNTS = (
@@ -51,7 +52,14 @@ def _write_pledges(path, codes: list[str], rows: int):
 
 
 @pytest.fixture(scope="module")
-def big_file(demo_env, tmp_path_factory):  # noqa: F811
+def demo_env(prepared_demo, tmp_path_factory):
+    """A copy of the small demo on its own database (SQLite, or PostgreSQL on that leg)."""
+    with demo_copies.copy_of(prepared_demo, tmp_path_factory, "import_kill") as (data_dir, database_url):
+        yield {"env": demo_copies.environment(data_dir, database_url), "dir": data_dir}
+
+
+@pytest.fixture(scope="module")
+def big_file(demo_env, tmp_path_factory):
     return _write_pledges(tmp_path_factory.mktemp("kill") / "pledges.csv", _item_codes(demo_env["env"]), ROWS)
 
 
@@ -89,7 +97,7 @@ def _import_until(env, path, rows_done: int) -> int:
 
 
 @pytest.mark.parametrize("rows_done", [500, 2_500, 12_000])
-def test_an_import_killed_midway_leaves_the_database_as_it_was(demo_env, big_file, rows_done):  # noqa: F811
+def test_an_import_killed_midway_leaves_the_database_as_it_was(demo_env, big_file, rows_done):
     env = demo_env["env"]
     before = _counts(env)
     reached = _import_until(env, big_file, rows_done)
