@@ -5,10 +5,12 @@ import datetime as dt
 import io
 import json
 import random
+from decimal import Decimal
 
 import pytest
 from django.apps import apps
 from django.core.management import CommandError, call_command
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.test import Client
 
@@ -19,6 +21,7 @@ from umbrella.core import ledger_tree, merkle, verify_entries, verify_rows
 from umbrella.core.errors import LedgerDamaged
 from umbrella.core.ledger import (
     Change,
+    canonical_json,
     compute_leaf_hash,
     current_checkpoint,
     leaf_hashes,
@@ -342,3 +345,17 @@ def test_a_stored_tree_missing_what_a_proof_needs_is_named_not_guessed(personas)
         ledger_tree.inclusion_proof(0, kept["tree_size"])
     report = verify_since(kept)
     assert [problem.kind for problem in report.problems] == ["tree"], report.as_dict()
+
+
+def test_canonical_json_is_the_json_every_existing_leaf_was_hashed_over():
+    documents = [
+        {"b": 1, "a": [1, 2.5, None, True, "Київ", {"z": "Türkiye", "y": 10**30}], "é": '\u2028"\\\n'},
+        {"amount": Decimal("12.30"), "day": dt.date(2026, 1, 2), "at": dt.datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=dt.UTC)},
+        [float("nan"), float("inf"), -0.0, 1e16, 1e-7, {}, []],
+        "plain text",
+        42,
+        None,
+    ]
+    for document in documents:
+        written = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False, cls=DjangoJSONEncoder)
+        assert canonical_json(document) == written.encode("utf-8")

@@ -47,9 +47,16 @@ CONTENT_FIELDS = (
 
 
 _CANONICAL = DjangoJSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+# The same encoder's C core, made once and without the check for circular references (a snapshot has none):
+# what `_CANONICAL.encode` does for a container, a little faster for the million entries verify hashes.
+_ENCODE_CONTAINER = json.encoder.c_make_encoder and json.encoder.c_make_encoder(
+    None, _CANONICAL.default, json.encoder.encode_basestring, None, ":", ",", True, False, True
+)
 
 
 def canonical_json(value: Any) -> bytes:
+    if _ENCODE_CONTAINER and isinstance(value, dict | list):
+        return "".join(_ENCODE_CONTAINER(value, 0)).encode("utf-8")
     return _CANONICAL.encode(value).encode("utf-8")
 
 
@@ -116,6 +123,9 @@ def snapshot_values(
     secret = getattr(model, "ledger_secret_fields", frozenset())
     taken = {}
     for field, value in zip(fields, values, strict=True):
+        if type(value) in _JSON_NATIVE and field.attname not in secret:  # most columns, taken as they are
+            taken[field.attname] = value
+            continue
         value = _stored_value(field, value)
         if field.attname in secret:
             value = _digest_like(value, (recorded or {}).get(field.attname))
