@@ -36,7 +36,7 @@ def load_or_create_key(directory: Path) -> Ed25519PrivateKey:
             handle.write(pem)
     key = serialization.load_pem_private_key(path.read_bytes(), password=None)
     if not isinstance(key, Ed25519PrivateKey):
-        raise ValueError(f"{path} does not hold an Ed25519 private key")
+        raise ValueError(_("%(path)s does not hold an Ed25519 private key.") % {"path": path})
     return key
 
 
