@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "umbrella.core",
     "umbrella.orgs",
     "umbrella.catalog",
+    "umbrella.places",
     "umbrella.needs",
     "umbrella.pledges",
     "umbrella.matching",
