@@ -90,8 +90,8 @@ def reason_text(reason: str, late_days: int, named: list[str]) -> str:
         % {"names": names},
         why.SUPPLY_EXHAUSTED: _("Every compatible unit pledged already goes to this requirement; more must be pledged."),
         why.AVAILABLE_TOO_LATE: ngettext(
-            "Compatible supply is available only %(days)d day after the needed-by date.",
-            "Compatible supply is available only %(days)d days after the needed-by date.",
+            "Compatible supply would arrive only %(days)d day after the needed-by date (available, then on the way).",
+            "Compatible supply would arrive only %(days)d days after the needed-by date (available, then on the way).",
             late_days,
         )
         % {"days": late_days},
@@ -99,8 +99,8 @@ def reason_text(reason: str, late_days: int, named: list[str]) -> str:
         why.INDIVISIBLE_UNITS: _("What is left cannot be split into whole units to fit."),
         why.FLEET_DIVERSITY: _("Left out to avoid adding another type of system to this area at this destination."),
         why.DELIVERED_LATE: ngettext(
-            "Met, but up to %(days)d day after the needed-by date.",
-            "Met, but up to %(days)d days after the needed-by date.",
+            "Met, but arriving up to %(days)d day after the needed-by date.",
+            "Met, but arriving up to %(days)d days after the needed-by date.",
             late_days,
         )
         % {"days": late_days},
