@@ -326,6 +326,26 @@ def release_closed_pledge(*, actor: Actor, pledge: Pledge, reason: str) -> list[
     return released
 
 
+def shrink_to_delivered(*, actor: Actor, allocation: Allocation, delivered: Decimal, reason: str) -> Allocation:
+    """When its pledge is closed short, an allocation keeps only what was delivered of it: its quantity drops to
+    that, and what it covers drops in proportion; one delivering nothing is released. Runs inside the caller's
+    transaction (umbrella.logistics), which holds the pledge's lock."""
+    allocation = Allocation.objects.select_for_update().get(pk=allocation.pk)
+    if allocation.state != AllocationState.ACTIVE or delivered >= allocation.quantity:
+        return allocation
+    if delivered <= 0:
+        _release(actor, allocation, reason)
+        return allocation
+    covers = (allocation.covers * delivered / allocation.quantity).quantize(Decimal("0.001"))
+    return services.update_record(
+        actor=actor,
+        obj=allocation,
+        changes={"quantity": delivered, "covers": covers, "release_reason": reason},
+        expected_version=allocation.version,
+        action="close_short",
+    )
+
+
 def carry_allocations(*, actor: Actor, approved: RequirementList) -> list[Allocation]:
     """When a revision is approved, every active allocation of a row it carried over moves to the new row, so
     what was allocated stays counted against the list now in force. An allocation whose row the revision

@@ -1,0 +1,99 @@
+"""Consignment lists the pages and the API share, and what the requirements' coverage counts of them."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from decimal import Decimal
+
+from django.db.models import Max, Prefetch, Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext_lazy
+
+from umbrella.core.access import Actor
+from umbrella.core.listing import Column, Filter, Listing, flag_filter
+from umbrella.logistics.models import (
+    NOT_YET_ARRIVED,
+    ON_THE_WAY,
+    Consignment,
+    ConsignmentLine,
+    ConsignmentState,
+    Leg,
+)
+from umbrella.matching.models import Allocation, AllocationState
+
+LATE = gettext_lazy("late")
+
+
+def late(actor: Actor) -> Q:
+    """Consignments whose planned arrival (ETA) is past and that have not arrived (needs `eta` from `consignments`)."""
+    return Q(state__in=NOT_YET_ARRIVED, eta__lt=timezone.localdate())
+
+
+def consignments(actor: Actor) -> QuerySet[Consignment]:
+    """The consignments the actor may see, with their ETA (the last leg's planned arrival), lines and legs."""
+    return (
+        Consignment.objects.visible_to(actor)
+        .select_related("owner", "handover_place")
+        .annotate(eta=Max("legs__planned_arrival"))
+        .prefetch_related(
+            Prefetch("lines", ConsignmentLine.objects.select_related("allocation__pledge__item_type").order_by("id")),
+            Prefetch("legs", Leg.objects.select_related("from_place", "to_place").order_by("id")),
+        )
+    )
+
+
+def is_late(consignment: Consignment) -> bool:
+    eta = getattr(consignment, "eta", None)
+    return consignment.state in NOT_YET_ARRIVED and eta is not None and eta < timezone.localdate()
+
+
+CONSIGNMENTS = Listing(
+    columns=(
+        Column(gettext_lazy("Consignment"), lambda o: o.reference, sort="reference", link=True),
+        Column(gettext_lazy("Donor"), lambda o: o.owner.name, sort="owner__name"),
+        Column(gettext_lazy("State"), lambda o: o.get_state_display(), sort="state"),
+        Column(gettext_lazy("ETA"), lambda o: o.eta, sort="eta"),
+        Column(gettext_lazy("Units"), lambda o: sum(line.quantity for line in o.lines.all()), numeric=True),
+    ),
+    filters=(
+        Filter("state", gettext_lazy("State"), "state", lambda actor: ConsignmentState.choices),
+        flag_filter("late", gettext_lazy("ETA passed, not arrived"), late),
+    ),
+    search=("reference", "owner__name"),
+    default_sort="-id",
+    flag=lambda o: LATE if is_late(o) else "",
+    states={"state": ConsignmentState},
+)
+
+
+def requirement_flow(actor: Actor, requirement_ids: list[int]) -> dict[int, dict[str, Decimal]]:
+    """For each requirement, in its own units: what was handed over, what is on its way (dispatched, at a hub, in
+    transit, arrived or received but not yet handed over) and what is only allocated. Never more than its
+    active allocations cover: each allocation's lines count at the share of it they ship."""
+    flow: dict[int, dict[str, Decimal]] = defaultdict(
+        lambda: {"handed_over": Decimal(0), "in_transit": Decimal(0), "allocated": Decimal(0)}
+    )
+    allocations = {
+        a.pk: a
+        for a in Allocation.objects.visible_to(actor).filter(requirement_id__in=requirement_ids, state=AllocationState.ACTIVE)
+    }
+    moved: dict[int, dict[str, Decimal]] = defaultdict(lambda: {"handed_over": Decimal(0), "in_transit": Decimal(0)})
+    lines = ConsignmentLine.objects.filter(allocation_id__in=list(allocations)).values_list(
+        "allocation_id", "consignment__state", "quantity", "quantity_received"
+    )
+    travelling = {*ON_THE_WAY, ConsignmentState.ARRIVED, ConsignmentState.RECEIVED}
+    for allocation_id, state, quantity, received in lines:
+        if state == ConsignmentState.HANDED_OVER:
+            moved[allocation_id]["handed_over"] += Decimal(min(received or 0, quantity))
+        elif state in travelling:
+            counted = quantity if state != ConsignmentState.RECEIVED else min(received or 0, quantity)
+            moved[allocation_id]["in_transit"] += Decimal(counted)
+    for allocation in allocations.values():
+        ratio = allocation.covers / allocation.quantity if allocation.quantity else Decimal(0)
+        handed = min(moved[allocation.pk]["handed_over"], allocation.quantity)
+        on_the_way = min(moved[allocation.pk]["in_transit"], allocation.quantity - handed)
+        row = flow[allocation.requirement_id]
+        row["handed_over"] += handed * ratio
+        row["in_transit"] += on_the_way * ratio
+        row["allocated"] += (allocation.quantity - handed - on_the_way) * ratio
+    return dict(flow)
