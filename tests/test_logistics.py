@@ -6,11 +6,9 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from django.db import transaction
+from django.test import Client
 
 from tests import factories
-from umbrella.core import services as core_services
-from umbrella.core.access import Actor
 from umbrella.core.errors import Forbidden, Invalid, InvalidTransition, NotFound
 from umbrella.core.models import ChangeRecord
 from umbrella.logistics import services as logistics
@@ -21,44 +19,13 @@ from umbrella.matching import services as matching
 from umbrella.matching.models import Allocation, AllocationState, RequirementOutcome
 from umbrella.matching.queries import unmet_rows
 from umbrella.needs import services as needs
-from umbrella.places.models import Place, PlaceKind
 from umbrella.pledges import services as pledges
 from umbrella.pledges.models import Pledge, PledgeState
 
 
-def place(personas, code, kind=PlaceKind.COUNTRY, parent=None, **extra) -> Place:
-    """Places as the gazetteer will hold them (its services are built elsewhere): written through the ledger."""
-    path = f"{parent.path}/{code}" if parent else code
-    with transaction.atomic():
-        return core_services.create_record(
-            actor=Actor.system("test"),
-            obj=Place(
-                owner=personas.coordinator.organization,
-                code=code,
-                kind=kind,
-                parent=parent,
-                path=path,
-                name_en=code,
-                **extra,
-            ),
-        )
-
-
 @pytest.fixture
 def places(personas):
-    poland = place(personas, "PL")
-    ukraine = place(personas, "UA")
-    hub = place(
-        personas,
-        "PL-RZE",
-        PlaceKind.LOGISTICS_HUB,
-        poland,
-        hub_capacity=40,
-        hub_capacity_unit="consignments",
-        hub_handling_days=2,
-    )
-    lviv = place(personas, "UA-46-LWO", PlaceKind.CITY, ukraine)
-    return {"hub": hub, "lviv": lviv, "poland": poland}
+    return factories.hub_and_city(personas)
 
 
 def allocated(personas, *, quantity=14, sensitive=False, bulk=False):
@@ -348,3 +315,24 @@ def test_a_pledge_moving_with_consignments_takes_no_one_flag_delivery_step(perso
     pledge = Pledge.objects.get(pk=world["pledge"].pk)
     with pytest.raises(InvalidTransition):
         pledges.advance_pledge(actor=personas.recipient, pledge_id=pledge.pk, step="deliver", expected_version=pledge.version)
+
+
+@pytest.mark.django_db
+def test_the_pages_show_consignments_late_ones_flagged_and_the_requirement_counts_each_part_once(personas, places, as_client):
+    world = allocated(personas, quantity=5, sensitive=True)
+    late = ship(personas, places, world["allocation"], 2, serials=["S-1", "S-2"], eta=dt.date(2020, 1, 1))
+    ship(personas, places, world["allocation"], 3, serials=["S-3", "S-4", "S-5"], eta=dt.date(2099, 1, 1))
+    step(personas, late, "arrive", who="recipient")
+    receive(personas, late, 2, serials=["S-1", "S-9"])
+    client = as_client("coordinator")
+    listing = client.get("/consignments/").content.decode()
+    assert late.reference in listing
+    detail = client.get(f"/consignments/{late.pk}/").content.decode()
+    assert "S-2" in detail and "S-9" in detail and "Record the receipt" not in detail
+    page = client.get(world["requirement"].get_absolute_url()).content.decode()
+    assert all(label in page for label in ("Handed over", "In transit", "Only allocated"))
+    flow = requirement_flow(personas.coordinator, [world["requirement"].pk])[world["requirement"].pk]
+    assert flow == {"handed_over": 0, "in_transit": 5, "allocated": 0}
+    late_ones = [c["reference"] for c in Client().get("/api/v1/consignments", {"late": "true"}).json()["items"]]
+    assert late_ones == []  # the public sees no consignment marked for coordination
+    assert as_client("second_donor").get(f"/consignments/{late.pk}/").status_code == 404
