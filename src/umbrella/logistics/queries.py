@@ -36,8 +36,10 @@ def consignments(actor: Actor) -> QuerySet[Consignment]:
         .select_related("owner", "handover_place")
         .annotate(eta=Max("legs__planned_arrival"))
         .prefetch_related(
-            Prefetch("lines", ConsignmentLine.objects.select_related("allocation__pledge__item_type").order_by("id")),
-            Prefetch("legs", Leg.objects.select_related("from_place", "to_place").order_by("id")),
+            Prefetch(
+                "lines", ConsignmentLine.objects.visible_to(actor).select_related("allocation__pledge__item_type").order_by("id")
+            ),
+            Prefetch("legs", Leg.objects.visible_to(actor).select_related("from_place", "to_place").order_by("id")),
         )
     )
 
@@ -78,8 +80,11 @@ def requirement_flow(actor: Actor, requirement_ids: list[int]) -> dict[int, dict
         for a in Allocation.objects.visible_to(actor).filter(requirement_id__in=requirement_ids, state=AllocationState.ACTIVE)
     }
     moved: dict[int, dict[str, Decimal]] = defaultdict(lambda: {"handed_over": Decimal(0), "in_transit": Decimal(0)})
-    lines = ConsignmentLine.objects.filter(allocation_id__in=list(allocations)).values_list(
-        "allocation_id", "consignment__state", "quantity", "quantity_received"
+    # A consignment the reader may not see counts as only allocated for it: never more than it may know.
+    lines = (
+        ConsignmentLine.objects.visible_to(actor)
+        .filter(allocation_id__in=list(allocations))
+        .values_list("allocation_id", "consignment__state", "quantity", "quantity_received")
     )
     travelling = {*ON_THE_WAY, ConsignmentState.ARRIVED, ConsignmentState.RECEIVED}
     for allocation_id, state, quantity, received in lines:
