@@ -336,3 +336,39 @@ def test_the_pages_show_consignments_late_ones_flagged_and_the_requirement_count
     late_ones = [c["reference"] for c in Client().get("/api/v1/consignments", {"late": "true"}).json()["items"]]
     assert late_ones == []  # the public sees no consignment marked for coordination
     assert as_client("second_donor").get(f"/consignments/{late.pk}/").status_code == 404
+
+
+@pytest.mark.django_db
+def test_through_the_pages_the_donor_dispatches_and_the_recipient_receives_short_and_hands_over(personas, places, as_client):
+    world = allocated(personas, quantity=4, sensitive=True)
+    consignment = logistics.create_consignment(
+        actor=personas.donor_editor,
+        fields={"reference": "CN-PAGES"},
+        lines=[{"allocation": world["allocation"].pk, "quantity": 2, "serials": ["P-1", "P-2"]}],
+        legs=[{"from_place": places["hub"], "to_place": places["lviv"], "mode": "rail"}],
+    )
+    url = consignment.get_absolute_url()
+    donor = as_client("donor_editor")
+    assert "Dispatch" in donor.get(url).content.decode()
+    assert donor.post(f"{url}dispatch/", {"version": 1, "on": "2026-05-02"}).status_code == 302
+    consignment.refresh_from_db()
+    assert consignment.state == ConsignmentState.DISPATCHED
+    assert consignment.legs.get().actual_departure == dt.date(2026, 5, 2)
+    assert donor.get(f"{url}arrive/").status_code == 403  # the recipient records arrival
+
+    recipient = as_client("recipient")
+    assert recipient.post(f"{url}arrive/", {"version": consignment.version}).status_code == 302
+    consignment.refresh_from_db()
+    line = consignment.lines.get()
+    form = {"version": consignment.version, f"line_{line.pk}_quantity_received": 1, f"line_{line.pk}_serials": "P-1"}
+    refused = recipient.post(f"{url}receipt/", {**form, f"line_{line.pk}_discrepancy": ""})
+    assert refused.status_code == 400 and "record the discrepancy" in refused.content.decode()
+    short = {f"line_{line.pk}_discrepancy": "short", f"line_{line.pk}_note": "One launcher missing at unloading"}
+    assert recipient.post(f"{url}receipt/", {**form, **short}).status_code == 302
+    assert figures(world["pledge"])[:3] == (PledgeState.PARTLY_DELIVERED, 2, 1)
+    consignment.refresh_from_db()
+    handover = {"unit": "A-1234", "place": "UA-46-LWO", "date": "2026-05-09", "officer_role": "deputy commander"}
+    assert recipient.post(f"{url}handover/", {"version": consignment.version, **handover}).status_code == 302
+    page = recipient.get(url).content.decode()
+    assert "A-1234" in page and "deputy commander" in page and "handed over" in page
+    assert figures(world["pledge"]) == (PledgeState.PARTLY_DELIVERED, 2, 1, 1)

@@ -83,6 +83,14 @@ class Consignment(OwnedModel):
     def get_absolute_url(self) -> str:
         return reverse("consignment", args=[self.pk])
 
+    def step_url(self, step: str) -> str:
+        """The page that takes a step: the receipt and the handover have pages of their own."""
+        if step == "receive":
+            return reverse("consignment-receipt", args=[self.pk])
+        if step == "hand_over":
+            return reverse("consignment-handover", args=[self.pk])
+        return reverse("consignment-step", args=[self.pk, step])
+
     def __str__(self) -> str:
         return f"{self.reference} ({self.owner.code})"
 

@@ -1,21 +1,51 @@
-"""Consignment pages: the list (late ones flagged) and one consignment with its lines, legs, receipt and handover."""
+"""Consignment pages: the list (late ones flagged), one consignment with its lines, legs and history, and the pages
+that take its steps: a movement (its day), a cancellation (why), the receipt (line by line) and the handover."""
 
 from __future__ import annotations
 
+import re
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
-from umbrella.core.access import get_visible
+from umbrella.core.access import allowed, get_visible
+from umbrella.core.errors import Invalid, NotFound
 from umbrella.logistics import services
+from umbrella.logistics.models import CONSIGNMENT_LIFECYCLE, Consignment, ConsignmentState, DiscrepancyKind
 from umbrella.logistics.queries import CONSIGNMENTS, consignments, is_late
-from umbrella.ui.pages import DetailPage, history_rows, list_or_export
+from umbrella.pledges.models import REASON_MAX_LENGTH
+from umbrella.ui.forms import ServiceForm, posted_version
+from umbrella.ui.pages import DetailPage, FormPage, history_rows, list_or_export, submit
+
+# Steps taken on a page of their own (a day, a reason); the receipt and the handover have richer pages.
+MOVEMENT_STEPS = ("dispatch", "reach_hub", "leave_hub", "arrive", "cancel")
 
 
 def consignment_list(request: HttpRequest) -> HttpResponse:
     return list_or_export(
         request, CONSIGNMENTS, consignments(request.actor), title=_("Consignments"), empty=_("No consignments yet.")
     )
+
+
+def _actions(request: HttpRequest, consignment: Consignment) -> list[dict]:
+    actor, possible = request.actor, CONSIGNMENT_LIFECYCLE.possible(consignment.state)
+    actions = [
+        {"label": CONSIGNMENT_LIFECYCLE.steps[step].label, "url": f"{consignment.get_absolute_url()}{step}/"}
+        for step in MOVEMENT_STEPS
+        if step in possible and allowed(services.require_step_party, actor, consignment, step)
+    ]
+    may_receive = allowed(services.require_receiver, actor)
+    if may_receive and consignment.state in (ConsignmentState.ARRIVED, ConsignmentState.RECEIVED):
+        label = _("Record the receipt") if consignment.state == ConsignmentState.ARRIVED else _("Correct the receipt")
+        actions.append({"label": label, "url": f"{consignment.get_absolute_url()}receipt/"})
+    if may_receive and consignment.state == ConsignmentState.RECEIVED:
+        actions.append({"label": _("Record the handover"), "url": f"{consignment.get_absolute_url()}handover/"})
+    return actions
 
 
 def consignment_detail(request: HttpRequest, pk: int) -> HttpResponse:
@@ -45,6 +75,7 @@ def consignment_detail(request: HttpRequest, pk: int) -> HttpResponse:
             (_("Version"), consignment.version),
         ],
         history=history_rows(consignment),
+        actions=_actions(request, consignment),
         extra={
             "lines": list(consignment.lines.all()),
             "legs": list(consignment.legs.all()),
@@ -52,3 +83,181 @@ def consignment_detail(request: HttpRequest, pk: int) -> HttpResponse:
         },
     )
     return render(request, "logistics/consignment_detail.html", {"page": page})
+
+
+class StepForm(ServiceForm):
+    def __init__(self, *args, step: str, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if step == "cancel":
+            self.fields["reason"] = forms.CharField(
+                label=gettext_lazy("Reason"),
+                max_length=REASON_MAX_LENGTH,
+                widget=forms.Textarea(attrs={"rows": 3}),
+                help_text=gettext_lazy("Kept in the ledger with the consignment."),
+            )
+        else:
+            self.fields["on"] = forms.DateField(
+                label=gettext_lazy("On"),
+                required=False,
+                widget=forms.DateInput(attrs={"type": "date"}),
+                help_text=gettext_lazy("The day it happened (today when empty)."),
+            )
+
+
+@login_required
+def consignment_step(request: HttpRequest, pk: int, step: str) -> HttpResponse:
+    consignment = get_visible(Consignment.objects.select_related("owner"), request.actor, pk=pk)
+    if step not in MOVEMENT_STEPS:
+        raise NotFound(_("There is no step called %(step)s.") % {"step": repr(step)})
+    CONSIGNMENT_LIFECYCLE.step(step, consignment)
+    services.require_step_party(request.actor, consignment, step)
+    form = StepForm(request.POST or None, step=step)
+    label = CONSIGNMENT_LIFECYCLE.steps[step].label
+    page = FormPage(
+        title=f"{label}: {consignment}",
+        forms=[form],
+        submit_label=label,
+        cancel_url=consignment.get_absolute_url(),
+        version=consignment.version,
+    )
+
+    def take_step() -> Consignment:
+        done = services.advance_consignment(
+            actor=request.actor, consignment_id=pk, step=step, expected_version=posted_version(request), **form.cleaned_data
+        )
+        messages.success(request, _("The consignment is now %(state)s.") % {"state": done.get_state_display()})
+        return done
+
+    return submit(request, page, take_step)
+
+
+RECEIPT_PARTS = ("quantity_received", "serials", "discrepancy", "note", "evidence_reference")
+
+
+class ReceiptForm(ServiceForm):
+    """Every line of the consignment: what arrived, its serials (one a line) and what went wrong."""
+
+    def __init__(self, *args, consignment: Consignment, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.lines = list(consignment.lines.select_related("allocation__pledge__item_type"))
+        self.fields["received_on"] = forms.DateField(
+            label=gettext_lazy("Received on"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        )
+        for line in self.lines:
+            item = line.allocation.pledge.item_type
+            name = _("Line %(line)s (%(quantity)s × %(item)s)") % {"line": line.pk, "quantity": line.quantity, "item": item.name}
+            self.fields[f"line_{line.pk}_quantity_received"] = forms.IntegerField(
+                label=_("%(line)s: quantity received") % {"line": name},
+                min_value=0,
+                initial=line.quantity_received if line.quantity_received is not None else line.quantity,
+            )
+            if item.sensitive:
+                self.fields[f"line_{line.pk}_serials"] = forms.CharField(
+                    label=_("%(line)s: serial numbers received, one a line") % {"line": name},
+                    required=False,
+                    widget=forms.Textarea(attrs={"rows": 3}),
+                    initial="\n".join(line.received_serials or line.serials),
+                )
+            self.fields[f"line_{line.pk}_discrepancy"] = forms.ChoiceField(
+                label=_("%(line)s: discrepancy") % {"line": name},
+                choices=[("", _("none")), *DiscrepancyKind.choices],
+                required=False,
+                initial=line.discrepancy,
+            )
+            self.fields[f"line_{line.pk}_note"] = forms.CharField(
+                label=_("%(line)s: what went wrong") % {"line": name},
+                max_length=REASON_MAX_LENGTH,
+                required=False,
+                initial=line.discrepancy_note,
+            )
+            self.fields[f"line_{line.pk}_evidence_reference"] = forms.CharField(
+                label=_("%(line)s: evidence reference") % {"line": name},
+                max_length=200,
+                required=False,
+                initial=line.evidence_reference,
+            )
+
+    def receipt_lines(self) -> list[dict]:
+        data = self.cleaned_data
+        return [
+            {
+                "line": line.pk,
+                "quantity_received": data[f"line_{line.pk}_quantity_received"],
+                "serials": (data.get(f"line_{line.pk}_serials") or "").splitlines(),
+                "discrepancy": data[f"line_{line.pk}_discrepancy"] or None,
+                "note": data[f"line_{line.pk}_note"],
+                "evidence_reference": data[f"line_{line.pk}_evidence_reference"],
+            }
+            for line in self.lines
+        ]
+
+
+def _on_the_form(error: Invalid) -> Invalid:
+    """The service names a line's field `lines[<id>].<part>`; the form calls it `line_<id>_<part>`."""
+    renamed: dict[str, list[str]] = {}
+    for name, problems in error.field_errors.items():
+        found = re.fullmatch(r"lines\[(\d+)\]\.(\w+)", name)
+        renamed.setdefault(f"line_{found[1]}_{found[2]}" if found else name, []).extend(problems)
+    return Invalid(renamed)
+
+
+@login_required
+def consignment_receipt(request: HttpRequest, pk: int) -> HttpResponse:
+    consignment = get_visible(Consignment.objects.select_related("owner"), request.actor, pk=pk)
+    services.require_receiver(request.actor, doing=_("Recording a receipt"))
+    if consignment.state != ConsignmentState.RECEIVED:
+        CONSIGNMENT_LIFECYCLE.step("receive", consignment)
+    form = ReceiptForm(request.POST or None, consignment=consignment)
+    page = FormPage(
+        title=_("Receipt: %(consignment)s") % {"consignment": consignment},
+        forms=[form],
+        submit_label=_("Record the receipt"),
+        cancel_url=consignment.get_absolute_url(),
+        version=consignment.version,
+        intro=_("Record what arrived on every line. A quantity other than shipped needs a discrepancy and a note."),
+    )
+
+    def save() -> Consignment:
+        try:
+            return services.record_receipt(
+                actor=request.actor,
+                consignment_id=pk,
+                expected_version=posted_version(request),
+                lines=form.receipt_lines(),
+                received_on=form.cleaned_data["received_on"],
+            )
+        except Invalid as error:
+            raise _on_the_form(error) from None
+
+    return submit(request, page, save, done=_("Receipt recorded."))
+
+
+class HandoverForm(ServiceForm):
+    unit = forms.CharField(label=gettext_lazy("Receiving unit"), max_length=200)
+    place = forms.CharField(label=gettext_lazy("Place"), max_length=20, help_text=gettext_lazy("The place's code."))
+    date = forms.DateField(label=gettext_lazy("Date"), widget=forms.DateInput(attrs={"type": "date"}))
+    officer_role = forms.CharField(label=gettext_lazy("Handing-over officer's role"), max_length=200)
+
+
+@login_required
+def consignment_handover(request: HttpRequest, pk: int) -> HttpResponse:
+    consignment = get_visible(Consignment.objects.select_related("owner"), request.actor, pk=pk)
+    services.require_receiver(request.actor, doing=_("Recording a handover"))
+    CONSIGNMENT_LIFECYCLE.step("hand_over", consignment)
+    form = HandoverForm(request.POST or None)
+    page = FormPage(
+        title=_("Handover: %(consignment)s") % {"consignment": consignment},
+        forms=[form],
+        submit_label=_("Record the handover"),
+        cancel_url=consignment.get_absolute_url(),
+        version=consignment.version,
+        intro=_("Title passes to the recipient at handover."),
+    )
+    return submit(
+        request,
+        page,
+        lambda: services.hand_over(
+            actor=request.actor, consignment_id=pk, expected_version=posted_version(request), **form.cleaned_data
+        ),
+        done=_("Handover recorded."),
+    )
