@@ -13,7 +13,7 @@ from umbrella.core.errors import Forbidden, Invalid, InvalidTransition, NotFound
 from umbrella.core.models import ChangeRecord
 from umbrella.logistics import services as logistics
 from umbrella.logistics.models import Consignment, ConsignmentState
-from umbrella.logistics.queries import consignments, is_late, requirement_flow
+from umbrella.logistics.queries import consignments, handover_entry, is_late, requirement_flow
 from umbrella.matching import reasons as why
 from umbrella.matching import services as matching
 from umbrella.matching.models import Allocation, AllocationState, RequirementOutcome
@@ -372,3 +372,20 @@ def test_through_the_pages_the_donor_dispatches_and_the_recipient_receives_short
     page = recipient.get(url).content.decode()
     assert "A-1234" in page and "deputy commander" in page and "handed over" in page
     assert figures(world["pledge"]) == (PledgeState.PARTLY_DELIVERED, 2, 1, 1)
+
+
+@pytest.mark.django_db
+def test_the_handover_is_one_ledger_entry_with_what_a_certificate_shows_and_its_inclusion_proof(personas, places, as_client):
+    world = allocated(personas, quantity=2)
+    consignment = ship(personas, places, world["allocation"], 2)
+    step(personas, consignment, "arrive", who="recipient")
+    receive(personas, consignment)
+    hand_over(personas, places, consignment)
+    entry = handover_entry(consignment, personas.donor_editor)
+    assert entry.after["handover_unit"] == "A-1234 air-defence battalion"
+    assert entry.after["handover_officer_role"] == "battalion logistics officer"
+    assert entry.after["handover_date"] == "2026-06-03"
+    assert entry.after["state"] == ConsignmentState.HANDED_OVER
+    assert handover_entry(consignment, personas.second_donor) is None
+    proof = as_client("donor_editor").get("/api/v1/ledger/proofs/inclusion", {"sequence": entry.sequence})
+    assert proof.status_code == 200

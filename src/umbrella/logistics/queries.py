@@ -10,7 +10,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
 from umbrella.core.access import Actor
+from umbrella.core.ledger import entity_name
 from umbrella.core.listing import Column, Filter, Listing, flag_filter
+from umbrella.core.models import ChangeRecord
 from umbrella.logistics.models import (
     NOT_YET_ARRIVED,
     ON_THE_WAY,
@@ -102,3 +104,14 @@ def requirement_flow(actor: Actor, requirement_ids: list[int]) -> dict[int, dict
         row["in_transit"] += on_the_way * ratio
         row["allocated"] += (allocation.quantity - handed - on_the_way) * ratio
     return dict(flow)
+
+
+def handover_entry(consignment: Consignment, actor: Actor) -> ChangeRecord | None:
+    """The ledger entry that records the consignment's handover (unit, place, day, officer's role): what a handover
+    certificate shows with its inclusion proof, so any nation can check it was recorded and never changed."""
+    return (
+        ChangeRecord.objects.visible_to(actor)
+        .filter(entity=entity_name(consignment), entity_id=str(consignment.pk), action="hand_over")
+        .order_by("-sequence")
+        .first()
+    )
