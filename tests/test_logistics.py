@@ -144,16 +144,19 @@ def test_coverage_counts_handed_over_in_transit_and_only_allocated_separately(pe
 
 
 @pytest.mark.django_db
-def test_closed_short_at_6_the_allocation_drops_to_6_and_the_next_run_names_the_short_delivery(personas, places):
+def test_closed_short_at_6_the_allocation_drops_to_6_and_the_next_run_names_the_short_delivery(personas, places, as_client):
     world = allocated(personas)
     pledge, allocation, requirement = world["pledge"], world["allocation"], world["requirement"]
     first = ship(personas, places, allocation, 6)
     step(personas, first, "arrive", who="recipient")
     receive(personas, first)
     pledge.refresh_from_db()
-    closed = logistics.close_pledge_short(
-        actor=personas.donor_editor, pledge_id=pledge.pk, expected_version=pledge.version, reason="Production line stopped"
-    )
+    donor = as_client("donor_editor")
+    assert "Close short" in donor.get(pledge.get_absolute_url()).content.decode()
+    form = f"/consignments/pledges/{pledge.pk}/close-short/"
+    assert donor.post(form, {"version": pledge.version, "reason": ""}).status_code == 400
+    assert donor.post(form, {"version": pledge.version, "reason": "Production line stopped"}).status_code == 302
+    closed = Pledge.objects.get(pk=pledge.pk)
     assert (closed.closed_short, closed.closing_reason, closed.state) == (True, "Production line stopped", PledgeState.DELIVERED)
     allocation.refresh_from_db()
     assert (allocation.state, allocation.quantity, allocation.covers) == (AllocationState.ACTIVE, 6, 6)

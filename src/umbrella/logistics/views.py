@@ -18,7 +18,8 @@ from umbrella.core.errors import Invalid, NotFound
 from umbrella.logistics import services
 from umbrella.logistics.models import CONSIGNMENT_LIFECYCLE, Consignment, ConsignmentState, DiscrepancyKind
 from umbrella.logistics.queries import CONSIGNMENTS, consignments, is_late
-from umbrella.pledges.models import REASON_MAX_LENGTH
+from umbrella.pledges import services as pledges
+from umbrella.pledges.models import REASON_MAX_LENGTH, Pledge
 from umbrella.ui.forms import ServiceForm, posted_version
 from umbrella.ui.pages import DetailPage, FormPage, history_rows, list_or_export, submit
 
@@ -260,4 +261,40 @@ def consignment_handover(request: HttpRequest, pk: int) -> HttpResponse:
             actor=request.actor, consignment_id=pk, expected_version=posted_version(request), **form.cleaned_data
         ),
         done=_("Handover recorded."),
+    )
+
+
+class CloseShortForm(ServiceForm):
+    reason = forms.CharField(
+        label=gettext_lazy("Reason"),
+        max_length=REASON_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=gettext_lazy("Kept in the ledger with the pledge and each allocation it shrinks."),
+    )
+
+
+@login_required
+def pledge_close_short(request: HttpRequest, pk: int) -> HttpResponse:
+    pledge = get_visible(Pledge.objects.select_related("item_type", "owner"), request.actor, pk=pk)
+    pledges.require_short_closer(request.actor, pledge)
+    form = CloseShortForm(request.POST or None)
+    page = FormPage(
+        title=_("Close short: %(pledge)s") % {"pledge": pledge},
+        forms=[form],
+        submit_label=_("Close short"),
+        cancel_url=pledge.get_absolute_url(),
+        version=pledge.version,
+        intro=_(
+            "%(received)s of %(quantity)s arrived. Closing short ends the pledge there: its allocations drop to what "
+            "arrived, and the requirements they served are open to the next match run for the rest."
+        )
+        % {"received": pledge.quantity_delivered, "quantity": pledge.quantity},
+    )
+    return submit(
+        request,
+        page,
+        lambda: services.close_pledge_short(
+            actor=request.actor, pledge_id=pk, expected_version=posted_version(request), reason=form.cleaned_data["reason"]
+        ),
+        done=_("Pledge closed short."),
     )

@@ -147,7 +147,14 @@ def pledge_detail(request: HttpRequest, pk: int) -> HttpResponse:
             (_("Item type"), str(pledge.item_type)),
             (_("State"), pledge.get_state_display()),
             (_("Quantity pledged"), pledge.quantity),
+            (_("Quantity shipped"), pledge.quantity_shipped),
             (_("Quantity delivered"), pledge.quantity_delivered),
+            (_("Quantity handed over"), pledge.quantity_handed_over),
+            *(
+                [(_("Closed short"), _("at %(quantity)s") % {"quantity": pledge.quantity_delivered})]
+                if pledge.closed_short
+                else []
+            ),
             (_("Available from"), pledge.available_from),
             (_("Value"), f"{format_eur(pledge.value_eur)} ({pledge.get_valuation_basis_display()})"),
             (_("End-use restrictions"), pledge.end_use_restrictions),
@@ -171,6 +178,9 @@ def pledge_detail(request: HttpRequest, pk: int) -> HttpResponse:
             .select_related("pledge__owner", "pledge__item_type", "requirement__item_type"),
             "editable": allowed(services.require_pledge_editor, request.actor, pledge),
             "deletable": owner_editor and pledge.state == PledgeState.ANNOUNCED,
+            "may_close_short": owner_editor
+            and not pledge.closed_short
+            and pledge.state in (PledgeState.SHIPPED, PledgeState.PARTLY_DELIVERED),
             "may_add_source": allowed(services.require_source_keeper, request.actor, pledge),
         },
     )
