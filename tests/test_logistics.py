@@ -28,7 +28,7 @@ def places(personas):
     return factories.hub_and_city(personas)
 
 
-def allocated(personas, *, quantity=14, sensitive=False, bulk=False):
+def allocated(personas, *, quantity=14, sensitive=False, bulk=False, donor="donor_editor"):
     """One requirement of `quantity` on the approved list, fully allocated from one pledge of `quantity`."""
     item = factories.item_type(personas, sensitive=sensitive, bulk=bulk)
     lst = needs.create_requirement_list(
@@ -41,7 +41,7 @@ def allocated(personas, *, quantity=14, sensitive=False, bulk=False):
     lst = needs.propose_requirement_list(actor=personas.recipient, list_id=lst.pk, expected_version=lst.version)
     needs.approve_requirement_list(actor=personas.coordinator, list_id=lst.pk, expected_version=lst.version)
     pledge = pledges.create_pledge(
-        actor=personas.donor_editor,
+        actor=personas[donor],
         fields={"item_type": item, "quantity": quantity, "available_from": dt.date(2026, 3, 1)},
         sources=[factories.source()],
     )
@@ -392,3 +392,38 @@ def test_the_handover_is_one_ledger_entry_with_what_a_certificate_shows_and_its_
     assert handover_entry(consignment, personas.second_donor) is None
     proof = as_client("donor_editor").get("/api/v1/ledger/proofs/inclusion", {"sequence": entry.sequence})
     assert proof.status_code == 200
+
+
+@pytest.mark.django_db
+def test_one_consignment_carries_parts_of_several_allocations_of_one_donor_and_lots_for_ammunition(personas, places):
+    launchers, shells = allocated(personas, quantity=3), allocated(personas, quantity=500, bulk=True)
+    other_donor = allocated(personas, quantity=2, donor="second_donor")
+    consignment = logistics.create_consignment(
+        actor=personas.coordinator,
+        fields={"reference": "CN-MIXED"},
+        lines=[
+            {"allocation": launchers["allocation"].pk, "quantity": 3},
+            {"allocation": shells["allocation"].pk, "quantity": 200, "lots": ["LOT-2026-01", "LOT-2026-02"]},
+        ],
+    )
+    assert [line.lots for line in consignment.lines.order_by("id")] == [[], ["LOT-2026-01", "LOT-2026-02"]]
+    step(personas, consignment, "dispatch")
+    assert figures(launchers["pledge"])[:2] == (PledgeState.SHIPPED, 3)
+    assert figures(shells["pledge"])[:2] == (PledgeState.SHIPPED, 200)
+    with pytest.raises(Invalid) as refused:
+        logistics.create_consignment(
+            actor=personas.coordinator,
+            fields={"reference": "CN-TWO-DONORS"},
+            lines=[
+                {"allocation": shells["allocation"].pk, "quantity": 1},
+                {"allocation": other_donor["allocation"].pk, "quantity": 1},
+            ],
+        )
+    assert "one donor" in refused.value.field_errors["lines"][0]
+    with pytest.raises(Invalid) as no_lots:
+        logistics.create_consignment(
+            actor=personas.donor_editor,
+            fields={"reference": "CN-LOTS"},
+            lines=[{"allocation": launchers["allocation"].pk, "quantity": 1, "lots": ["L-1"]}],
+        )
+    assert "lines[0].quantity" in no_lots.value.field_errors and "lines[0].lots" in no_lots.value.field_errors
