@@ -427,3 +427,20 @@ def test_one_consignment_carries_parts_of_several_allocations_of_one_donor_and_l
             lines=[{"allocation": launchers["allocation"].pk, "quantity": 1, "lots": ["L-1"]}],
         )
     assert "lines[0].quantity" in no_lots.value.field_errors and "lines[0].lots" in no_lots.value.field_errors
+
+
+@pytest.mark.django_db
+def test_an_allocation_a_planned_consignment_carries_is_not_released_under_it(personas, places):
+    world = allocated(personas, quantity=3)
+    consignment = logistics.create_consignment(
+        actor=personas.donor_editor, fields={"reference": "CN-P"}, lines=[{"allocation": world["allocation"].pk, "quantity": 1}]
+    )
+    allocation = world["allocation"]
+    allocation.refresh_from_db()
+    with pytest.raises(InvalidTransition):
+        matching.release_allocation(actor=personas.coordinator, allocation_id=allocation.pk, expected_version=allocation.version)
+    step(personas, consignment, "cancel", reason="Plans changed")
+    released = matching.release_allocation(
+        actor=personas.coordinator, allocation_id=allocation.pk, expected_version=allocation.version
+    )
+    assert released.state == AllocationState.RELEASED

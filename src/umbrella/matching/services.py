@@ -306,6 +306,12 @@ def release_allocation(*, actor: Actor, allocation_id: int, expected_version: in
                 % {"state": allocation.pledge.get_state_display()},
                 state=allocation.pledge.state,
             )
+        # Lines of a planned consignment carry it already (umbrella.logistics): cancel that before releasing.
+        if allocation.consignment_lines.exclude(consignment__state="cancelled").exists():
+            raise InvalidTransition(
+                _("A consignment is planned for this allocation; cancel it before releasing the allocation."),
+                state=allocation.state,
+            )
         _release(actor, allocation)
         _release_pledge_if_free(actor, allocation.pledge_id)
         return allocation
