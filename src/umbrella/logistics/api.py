@@ -16,8 +16,8 @@ from umbrella.logistics import services
 from umbrella.logistics.models import Consignment, ConsignmentState, DiscrepancyKind, TransportMode
 from umbrella.logistics.queries import CONSIGNMENTS, consignments, is_late
 from umbrella.pledges.api import PledgeOut
-from umbrella.pledges.api import _visible as visible_pledge
 from umbrella.pledges.models import REASON_MAX_LENGTH
+from umbrella.pledges.queries import pledges
 
 router = Router()
 
@@ -176,6 +176,10 @@ class ConsignmentFilters(Schema):
     state: ConsignmentState | None = None
     late: bool | None = Field(None, description="True: ETA passed and not arrived; False: the others")
     sort: sort_type(CONSIGNMENTS) | None = Field(None, description="Prefix - to reverse")
+
+
+def visible_pledge(actor, pledge_id: int):
+    return get_visible(pledges(actor), actor, pk=pledge_id)
 
 
 def _visible(actor, consignment_id: int) -> Consignment:
