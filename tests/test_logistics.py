@@ -130,7 +130,7 @@ def test_a_pledge_of_14_shipped_6_then_8_is_partly_delivered_until_all_of_it_arr
 
 
 @pytest.mark.django_db
-def test_coverage_counts_handed_over_in_transit_and_only_allocated_separately(personas, places):
+def test_coverage_counts_handed_over_in_transit_and_only_allocated_separately(personas, places, as_client):
     world = allocated(personas)
     first = ship(personas, places, world["allocation"], 6)
     ship(personas, places, world["allocation"], 4)
@@ -141,6 +141,9 @@ def test_coverage_counts_handed_over_in_transit_and_only_allocated_separately(pe
     # 5 handed over; 4 on the way; the 1 damaged and the 4 never shipped stay allocated only: 14 in all, never more.
     assert flow == {"handed_over": 5, "in_transit": 4, "allocated": 5}
     assert sum(flow.values()) == world["allocation"].covers
+    home = as_client("coordinator").get("/").content.decode()
+    row = home.split('data-priority="2"', 1)[1].split("</tr>", 1)[0]
+    assert ("data-handed-over>5<" in row, "data-in-transit>4<" in row, "data-only-allocated>5<" in row) == (True,) * 3
 
 
 @pytest.mark.django_db

@@ -22,6 +22,7 @@ from umbrella.logistics.models import (
     Leg,
 )
 from umbrella.matching.models import Allocation, AllocationState
+from umbrella.needs.models import ListState, Requirement
 
 LATE = gettext_lazy("late")
 
@@ -70,22 +71,21 @@ CONSIGNMENTS = Listing(
 )
 
 
-def requirement_flow(actor: Actor, requirement_ids: list[int]) -> dict[int, dict[str, Decimal]]:
-    """For each requirement, in its own units: what was handed over, what is on its way (dispatched, at a hub, in
-    transit, arrived or received but not yet handed over) and what is only allocated. Never more than its
-    active allocations cover: each allocation's lines count at the share of it they ship."""
+def requirement_flow(actor: Actor, requirement_ids) -> dict[int, dict[str, Decimal]]:
+    """For each requirement (ids, or a queryset of them), in its own units: what was handed over, what is on its
+    way (dispatched, at a hub, in transit, arrived or received but not yet handed over) and what is only
+    allocated. Never more than its active allocations cover: each allocation's lines count at the share of it
+    they ship, and no more than the allocation. Two queries, however many requirements."""
     flow: dict[int, dict[str, Decimal]] = defaultdict(
         lambda: {"handed_over": Decimal(0), "in_transit": Decimal(0), "allocated": Decimal(0)}
     )
-    allocations = {
-        a.pk: a
-        for a in Allocation.objects.visible_to(actor).filter(requirement_id__in=requirement_ids, state=AllocationState.ACTIVE)
-    }
+    active = Allocation.objects.visible_to(actor).filter(requirement_id__in=requirement_ids, state=AllocationState.ACTIVE)
+    allocations = list(active.values_list("pk", "requirement_id", "quantity", "covers"))
     moved: dict[int, dict[str, Decimal]] = defaultdict(lambda: {"handed_over": Decimal(0), "in_transit": Decimal(0)})
     # A consignment the reader may not see counts as only allocated for it: never more than it may know.
     lines = (
         ConsignmentLine.objects.visible_to(actor)
-        .filter(allocation_id__in=list(allocations))
+        .filter(allocation__in=active.values("pk"))
         .values_list("allocation_id", "consignment__state", "quantity", "quantity_received")
     )
     travelling = {*ON_THE_WAY, ConsignmentState.ARRIVED, ConsignmentState.RECEIVED}
@@ -95,15 +95,28 @@ def requirement_flow(actor: Actor, requirement_ids: list[int]) -> dict[int, dict
         elif state in travelling:
             counted = quantity if state != ConsignmentState.RECEIVED else min(received or 0, quantity)
             moved[allocation_id]["in_transit"] += Decimal(counted)
-    for allocation in allocations.values():
-        ratio = allocation.covers / allocation.quantity if allocation.quantity else Decimal(0)
-        handed = min(moved[allocation.pk]["handed_over"], allocation.quantity)
-        on_the_way = min(moved[allocation.pk]["in_transit"], allocation.quantity - handed)
-        row = flow[allocation.requirement_id]
+    for pk, requirement_id, quantity, covers in allocations:
+        ratio = covers / quantity if quantity else Decimal(0)
+        handed = min(moved[pk]["handed_over"], quantity)
+        on_the_way = min(moved[pk]["in_transit"], quantity - handed)
+        row = flow[requirement_id]
         row["handed_over"] += handed * ratio
         row["in_transit"] += on_the_way * ratio
-        row["allocated"] += (allocation.quantity - handed - on_the_way) * ratio
+        row["allocated"] += (quantity - handed - on_the_way) * ratio
     return dict(flow)
+
+
+def flow_by_priority(actor: Actor) -> dict[int, dict[str, Decimal]]:
+    """What the approved requirements' allocations have brought, by priority: handed over, in transit, only allocated."""
+    approved = Requirement.objects.visible_to(actor).filter(requirement_list__state=ListState.APPROVED)
+    priorities = dict(approved.values_list("pk", "priority"))
+    totals: dict[int, dict[str, Decimal]] = defaultdict(
+        lambda: {"handed_over": Decimal(0), "in_transit": Decimal(0), "allocated": Decimal(0)}
+    )
+    for requirement_id, parts in requirement_flow(actor, approved.values("pk")).items():
+        for name, value in parts.items():
+            totals[priorities[requirement_id]][name] += value
+    return dict(totals)
 
 
 def handover_entry(consignment: Consignment, actor: Actor) -> ChangeRecord | None:

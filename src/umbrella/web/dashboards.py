@@ -20,6 +20,7 @@ from umbrella.core.errors import DomainError
 from umbrella.core.ledger import recent_changes
 from umbrella.core.numbers import format_eur_short, number, percent
 from umbrella.funding.queries import fair_share
+from umbrella.logistics.queries import flow_by_priority
 from umbrella.matching.models import Allocation, AllocationState, MatchRun, RunState
 from umbrella.matching.queries import decided_coverage
 from umbrella.needs import queries as needs_queries
@@ -83,6 +84,9 @@ def _coverage(actor: Actor) -> dict | None:
                 for p, cell in coverage.by_priority.items()
             ],
         )
+    flow = flow_by_priority(actor)
+    for priority, cell in coverage.by_priority.items():
+        cell.flow = flow.get(priority)
     return {"coverage": coverage, "proposed": proposed, "chart": chart}
 
 
