@@ -638,6 +638,13 @@ MATRIX = {
         seen_by(CONSIGNMENT_READERS, SHIPPERS),
         True,
     ),
+    ("POST", "/api/v1/consignments/{consignment_id}/legs"): (
+        lambda w, v, p, ps: f"/api/v1/consignments/{pick(w, 'planned', v, p, ps)}/legs",
+        lambda w: {"from_place": "PL-RZE", "to_place": w["place"].code, "mode": "rail"},
+        "planned",
+        seen_by(CONSIGNMENT_READERS, SHIPPERS),
+        True,
+    ),
     ("POST", "/api/v1/consignments/{consignment_id}/receipt"): (
         lambda w, v, p, ps: f"/api/v1/consignments/{pick(w, 'arrived', v, p, ps)}/receipt",
         lambda w: {"lines": [{"line": w["arrived"].lines.get().pk, "quantity_received": 1}]},

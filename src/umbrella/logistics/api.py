@@ -238,6 +238,22 @@ def advance_consignment(request, consignment_id: int, step: str, data: StepIn, r
 
 
 @router.post(
+    "/consignments/{consignment_id}/legs",
+    response=ConsignmentOut,
+    summary="Add a leg to a consignment not yet arrived (the donor, or coordination staff; If-Match)",
+)
+def add_leg(request, consignment_id: int, data: LegIn, response: HttpResponse):
+    _visible(request.actor, consignment_id)
+    services.add_leg(
+        actor=request.actor,
+        consignment_id=consignment_id,
+        expected_version=expected_version(request),
+        fields=data.model_dump(exclude_none=True),
+    )
+    return _answer(request, response, _visible(request.actor, consignment_id))
+
+
+@router.post(
     "/consignments/{consignment_id}/receipt",
     response=ConsignmentOut,
     summary="Record (or correct) what arrived, line by line (the recipient)",
