@@ -449,3 +449,22 @@ def test_an_allocation_a_planned_consignment_carries_is_not_released_under_it(pe
         actor=personas.coordinator, allocation_id=allocation.pk, expected_version=allocation.version
     )
     assert released.state == AllocationState.RELEASED
+
+
+@pytest.mark.django_db
+def test_a_pledge_closed_short_with_nothing_delivered_is_withdrawn_and_its_allocation_released(personas, places):
+    world = allocated(personas, quantity=3)
+    consignment = ship(personas, places, world["allocation"], 2)
+    step(personas, consignment, "arrive", who="recipient")
+    receive(personas, consignment, 0, discrepancy="short", note="The truck came empty")
+    pledge = Pledge.objects.get(pk=world["pledge"].pk)
+    assert pledge.state == PledgeState.SHIPPED
+    closed = logistics.close_pledge_short(
+        actor=personas.donor_editor, pledge_id=pledge.pk, expected_version=pledge.version, reason="Stolen on the way"
+    )
+    assert (closed.state, closed.quantity_due) == (PledgeState.WITHDRAWN, 0)
+    world["allocation"].refresh_from_db()
+    assert (world["allocation"].state, world["allocation"].release_reason) == (AllocationState.RELEASED, "Stolen on the way")
+    corrected = receive(personas, consignment, 0, discrepancy="short", note="The truck came empty; police report filed")
+    assert corrected.lines.get().discrepancy_note.endswith("police report filed")
+    assert figures(pledge) == (PledgeState.WITHDRAWN, 2, 0, 0)

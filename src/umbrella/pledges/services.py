@@ -299,12 +299,14 @@ def follow_consignments(
     """For umbrella.logistics only: record the sums over the pledge's consignment lines, and the state they give.
     Runs inside the caller's transaction; one ledger entry when anything changed, named by the state reached."""
     pledge = Pledge.objects.select_for_update().get(pk=pledge_id)
-    if pledge.state not in DELIVERY_STATES:
-        raise InvalidTransition(
-            _("A pledge that is %(state)s ships nothing.") % {"state": pledge.get_state_display()}, state=pledge.state
-        )
     due = received if pledge.closed_short else pledge.quantity
     state = delivery_state(allocated=allocated, shipped=shipped, received=received, handed_over=handed_over, due=due)
+    if pledge.state not in DELIVERY_STATES:
+        if not pledge.closed_short:
+            raise InvalidTransition(
+                _("A pledge that is %(state)s ships nothing.") % {"state": pledge.get_state_display()}, state=pledge.state
+            )
+        state = pledge.state  # closed short with nothing delivered: it stays withdrawn, its figures still follow
     changes = {
         "quantity_shipped": shipped,
         "quantity_delivered": received,
