@@ -11,6 +11,7 @@ from django.test import Client
 from tests import factories
 from umbrella.core.errors import Forbidden, Invalid, InvalidTransition, NotFound
 from umbrella.core.models import ChangeRecord
+from umbrella.core.verify import verify
 from umbrella.logistics import services as logistics
 from umbrella.logistics.models import Consignment, ConsignmentState
 from umbrella.logistics.queries import consignments, handover_entry, is_late, requirement_flow
@@ -125,6 +126,7 @@ def test_a_pledge_of_14_shipped_6_then_8_is_partly_delivered_until_all_of_it_arr
     assert figures(pledge) == (PledgeState.DELIVERED, 14, 14, 6)
     hand_over(personas, places, second)
     assert figures(pledge) == (PledgeState.HANDED_OVER, 14, 14, 14)
+    assert verify().ok  # every consignment, line, leg and pledge change is in the ledger as it is in the tables
     flow = requirement_flow(personas.coordinator, [world["requirement"].pk])[world["requirement"].pk]
     assert flow == {"handed_over": 14, "in_transit": 0, "allocated": 0}
 
