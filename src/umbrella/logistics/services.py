@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from umbrella.core import services
@@ -282,7 +283,7 @@ def advance_consignment(
             changes["cancel_reason"] = pledges.given_reason(reason, required=True)
         elif reason is not None and reason.strip():
             raise Invalid({"reason": [_("Only a cancellation records a reason.")]})
-        _record_leg_dates(actor, consignment, step, on or dt.date.today())
+        _record_leg_dates(actor, consignment, step, on or timezone.localdate())
         consignment = services.update_record(
             actor=actor, obj=consignment, changes=changes, expected_version=expected_version, action=step
         )
@@ -360,7 +361,7 @@ def record_receipt(
         consignment = services.update_record(
             actor=actor,
             obj=consignment,
-            changes={"state": ConsignmentState.RECEIVED, "received_on": received_on or dt.date.today()},
+            changes={"state": ConsignmentState.RECEIVED, "received_on": received_on or timezone.localdate()},
             expected_version=expected_version,
             action="correct_receipt" if correcting else "receive",
         )
