@@ -132,6 +132,7 @@ def _actions(request: HttpRequest, pledge: Pledge) -> list[dict]:
         {"step": step, "label": PLEDGE_LIFECYCLE.steps[step].label, "confirmed": step in CONFIRMED_STEPS}
         for step in PLEDGE_LIFECYCLE.possible(pledge.state)
         if step not in services.ALLOCATION_STEPS
+        if not (step in services.MANUAL_DELIVERY_STEPS and pledge.quantity_shipped)  # its consignments drive it
         if allowed(services.require_step_party, request.actor, pledge, step)
     ]
 
