@@ -352,14 +352,16 @@ def test_the_pages_show_consignments_late_ones_flagged_and_the_requirement_count
 @pytest.mark.django_db
 def test_through_the_pages_the_donor_dispatches_and_the_recipient_receives_short_and_hands_over(personas, places, as_client):
     world = allocated(personas, quantity=4, sensitive=True)
-    consignment = logistics.create_consignment(
-        actor=personas.donor_editor,
-        fields={"reference": "CN-PAGES"},
-        lines=[{"allocation": world["allocation"].pk, "quantity": 2, "serials": ["P-1", "P-2"]}],
-        legs=[{"from_place": places["hub"], "to_place": places["lviv"], "mode": "rail"}],
-    )
-    url = consignment.get_absolute_url()
     donor = as_client("donor_editor")
+    assert "New consignment" in donor.get("/consignments/").content.decode()
+    plan = {"reference": "CN-PAGES", "allocation": world["allocation"].pk, "quantity": 2, "serials": "P-1\nP-2"}
+    leg = {"from_place": "PL-RZE", "to_place": "UA-46-LWO", "mode": "rail", "planned_arrival": "2026-05-08"}
+    refused = donor.post("/consignments/new/", {**plan, "serials": "P-1", **leg})
+    assert refused.status_code == 400 and "one serial number per unit" in refused.content.decode()
+    assert donor.post("/consignments/new/", {**plan, **leg}).status_code == 302
+    consignment = Consignment.objects.get(reference="CN-PAGES")
+    assert consignment.owner == world["pledge"].owner and consignment.lines.get().serials == ["P-1", "P-2"]
+    url = consignment.get_absolute_url()
     assert "Dispatch" in donor.get(url).content.decode()
     assert donor.post(f"{url}dispatch/", {"version": 1, "on": "2026-05-02"}).status_code == 302
     consignment.refresh_from_db()

@@ -4,6 +4,7 @@ from umbrella.logistics import views
 
 urlpatterns = [
     path("", views.consignment_list, name="consignments"),
+    path("new/", views.consignment_create, name="consignment-new"),
     path("<int:pk>/", views.consignment_detail, name="consignment"),
     path("<int:pk>/receipt/", views.consignment_receipt, name="consignment-receipt"),
     path("<int:pk>/handover/", views.consignment_handover, name="consignment-handover"),

@@ -10,14 +10,16 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from umbrella.core.access import allowed, get_visible
+from umbrella.core.access import OrganizationKind, allowed, get_visible
 from umbrella.core.errors import Invalid, NotFound
 from umbrella.logistics import services
-from umbrella.logistics.models import CONSIGNMENT_LIFECYCLE, Consignment, ConsignmentState, DiscrepancyKind
+from umbrella.logistics.models import CONSIGNMENT_LIFECYCLE, Consignment, ConsignmentState, DiscrepancyKind, TransportMode
 from umbrella.logistics.queries import CONSIGNMENTS, consignments, is_late
+from umbrella.matching.models import Allocation, AllocationState
 from umbrella.pledges import services as pledges
 from umbrella.pledges.models import REASON_MAX_LENGTH, Pledge
 from umbrella.ui.forms import ServiceForm, posted_version
@@ -28,9 +30,100 @@ MOVEMENT_STEPS = ("dispatch", "reach_hub", "leave_hub", "arrive", "cancel")
 
 
 def consignment_list(request: HttpRequest) -> HttpResponse:
+    may_create = allowed(services.require_shipper, request.actor)
     return list_or_export(
-        request, CONSIGNMENTS, consignments(request.actor), title=_("Consignments"), empty=_("No consignments yet.")
+        request,
+        CONSIGNMENTS,
+        consignments(request.actor),
+        title=_("Consignments"),
+        empty=_("No consignments yet."),
+        create_url=reverse("consignment-new") if may_create else None,
+        create_label=_("New consignment"),
     )
+
+
+class ConsignmentForm(ServiceForm):
+    """One line and one leg: what most consignments are. More lines and legs go through the API."""
+
+    reference = forms.CharField(label=gettext_lazy("Reference"), max_length=80)
+    weight_kg = forms.DecimalField(label=gettext_lazy("Weight (kg)"), required=False, min_value=0, decimal_places=1)
+    allocation = forms.ModelChoiceField(label=gettext_lazy("Allocation"), queryset=Allocation.objects.none())
+    quantity = forms.IntegerField(label=gettext_lazy("Quantity"), min_value=1)
+    serials = forms.CharField(
+        label=gettext_lazy("Serial numbers"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=gettext_lazy("One a line, one per unit, for a serial-tracked item type."),
+    )
+    lots = forms.CharField(
+        label=gettext_lazy("Lot numbers"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=gettext_lazy("One a line, for ammunition and other bulk supply."),
+    )
+    from_place = forms.CharField(label=gettext_lazy("From (place code)"), max_length=20, required=False)
+    to_place = forms.CharField(label=gettext_lazy("To (place code)"), max_length=20, required=False)
+    mode = forms.ChoiceField(label=gettext_lazy("Mode"), choices=TransportMode.choices, required=False)
+    planned_arrival = forms.DateField(
+        label=gettext_lazy("Planned arrival"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def __init__(self, *args, actor, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        shippable = Allocation.objects.visible_to(actor).filter(state=AllocationState.ACTIVE)
+        if actor.is_member and actor.kind != OrganizationKind.COORDINATOR:
+            shippable = shippable.filter(pledge__owner=actor.organization)
+        self.fields["allocation"].queryset = shippable.select_related("pledge__item_type", "pledge__owner").order_by("id")
+        self.fields["allocation"].label_from_instance = lambda a: (
+            f"#{a.pk} {a.pledge.item_type.name} ({a.pledge.owner.code}): {a}"
+        )
+
+    def service_arguments(self) -> dict:
+        data = self.cleaned_data
+        line = {
+            "allocation": data["allocation"],
+            "quantity": data["quantity"],
+            "serials": (data["serials"] or "").splitlines(),
+            "lots": (data["lots"] or "").splitlines(),
+        }
+        legs = []
+        if data["from_place"] or data["to_place"]:
+            leg = {"from_place": data["from_place"], "to_place": data["to_place"], "mode": data["mode"]}
+            legs.append({**leg, "planned_arrival": data["planned_arrival"]} if data["planned_arrival"] else leg)
+        fields = {"reference": data["reference"]}
+        if data["weight_kg"] is not None:
+            fields["weight_kg"] = data["weight_kg"]
+        return {"fields": fields, "lines": [line], "legs": legs}
+
+
+def _on_the_consignment_form(error: Invalid) -> Invalid:
+    """The service names the first line's and leg's fields `lines[0].<field>` and `legs.<field>`."""
+    renamed: dict[str, list[str]] = {}
+    for name, problems in error.field_errors.items():
+        found = re.fullmatch(r"(?:lines\[0\]|legs)\.(\w+)", name)
+        renamed.setdefault(found[1] if found else name, []).extend(problems)
+    return Invalid(renamed)
+
+
+@login_required
+def consignment_create(request: HttpRequest) -> HttpResponse:
+    services.require_shipper(request.actor, doing=_("Planning a consignment"))
+    form = ConsignmentForm(request.POST or None, actor=request.actor)
+    page = FormPage(
+        title=_("New consignment"),
+        forms=[form],
+        submit_label=_("Plan the consignment"),
+        cancel_url=reverse("consignments"),
+        intro=_("It is planned first; dispatch it from its page when it leaves."),
+    )
+
+    def save() -> Consignment:
+        try:
+            return services.create_consignment(actor=request.actor, **form.service_arguments())
+        except Invalid as error:
+            raise _on_the_consignment_form(error) from None
+
+    return submit(request, page, save, done=_("Consignment planned."))
 
 
 def _actions(request: HttpRequest, consignment: Consignment) -> list[dict]:
