@@ -6,8 +6,6 @@ receipt, what arrived and what went wrong. Title passes to the recipient only at
 
 from __future__ import annotations
 
-import datetime
-
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
@@ -93,15 +91,6 @@ class Consignment(OwnedModel):
 
     def __str__(self) -> str:
         return f"{self.reference} ({self.owner.code})"
-
-    def planned_arrival(self) -> datetime.date | None:
-        """The ETA: the planned arrival of the last leg."""
-        legs = list(self.legs.all())
-        return max((leg.planned_arrival for leg in legs if leg.planned_arrival), default=None)
-
-    def is_late(self, today: datetime.date) -> bool:
-        eta = self.planned_arrival()
-        return self.state in NOT_YET_ARRIVED and eta is not None and eta < today
 
 
 class DiscrepancyKind(models.TextChoices):
