@@ -6,9 +6,11 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.db import transaction
 from django.test import Client
 
 from tests import factories
+from umbrella.core import services as core_services
 from umbrella.core.errors import Forbidden, Invalid, InvalidTransition, NotFound
 from umbrella.core.models import ChangeRecord
 from umbrella.core.verify import verify
@@ -473,3 +475,19 @@ def test_a_pledge_closed_short_with_nothing_delivered_is_withdrawn_and_its_alloc
     corrected = receive(personas, consignment, 0, discrepancy="short", note="The truck came empty; police report filed")
     assert corrected.lines.get().discrepancy_note.endswith("police report filed")
     assert figures(pledge) == (PledgeState.WITHDRAWN, 2, 0, 0)
+
+
+@pytest.mark.django_db
+def test_a_pledge_its_donor_keeps_to_itself_still_follows_the_consignment_the_recipient_receives(personas, places):
+    world = allocated(personas, quantity=2)
+    pledge = world["pledge"]
+    with transaction.atomic():  # the donor marks it for itself only (no page offers that once allocated)
+        kept = Pledge.objects.get(pk=pledge.pk)
+        core_services.update_record(
+            actor=personas.donor_editor, obj=kept, changes={"marking": "owner"}, expected_version=kept.version
+        )
+    assert not Pledge.objects.visible_to(personas.recipient).filter(pk=pledge.pk).exists()
+    consignment = ship(personas, places, world["allocation"], 2)
+    step(personas, consignment, "arrive", who="recipient")
+    receive(personas, consignment)
+    assert figures(pledge) == (PledgeState.DELIVERED, 2, 2, 0)

@@ -512,8 +512,12 @@ def _follow(actor: Actor, consignment: Consignment) -> None:
     allocated = set(
         Allocation.objects.filter(pledge_id__in=pledge_ids, state=AllocationState.ACTIVE).values_list("pledge_id", flat=True)
     )
+    seen = set(Pledge.objects.visible_to(actor).filter(pk__in=pledge_ids).values_list("pk", flat=True))
     for pledge_id in pledge_ids:
-        pledges.follow_consignments(actor=actor, pledge_id=pledge_id, allocated=pledge_id in allocated, **sums[pledge_id])
+        # The recipient receiving a consignment of a pledge its donor keeps to itself still moves that pledge's
+        # sums: the system writes them, on the same request, since the recipient may not see the pledge.
+        follower = actor if pledge_id in seen else Actor.system(f"logistics-{actor.request_id}")
+        pledges.follow_consignments(actor=follower, pledge_id=pledge_id, allocated=pledge_id in allocated, **sums[pledge_id])
 
 
 def close_pledge_short(*, actor: Actor, pledge_id: int, expected_version: int, reason: str | None) -> Pledge:
