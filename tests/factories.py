@@ -10,9 +10,11 @@ from django.db import transaction
 
 from umbrella.catalog import services as catalog
 from umbrella.catalog.models import CapabilityArea, ItemType
-from umbrella.core.access import Marking
+from umbrella.core import services as core_services
+from umbrella.core.access import Actor, Marking
 from umbrella.needs import services as needs
 from umbrella.needs.models import RequirementList
+from umbrella.places.models import Place, PlaceKind
 from umbrella.pledges import services as pledges
 from umbrella.pledges.models import CLOSING_STEPS, Pledge
 
@@ -85,3 +87,19 @@ def advance(personas, pledge_obj: Pledge, *steps: str) -> Pledge:
             actor=actor, pledge_id=pledge_obj.pk, step=step, expected_version=pledge_obj.version, reason=reason
         )
     return pledge_obj
+
+
+def place(personas, code: str, kind: str = PlaceKind.COUNTRY, parent: Place | None = None, **extra) -> Place:
+    """A place as the gazetteer holds it, written through the ledger (the gazetteer's own services come later)."""
+    path = f"{parent.path}/{code}" if parent else code
+    fields = {"owner": personas.coordinator.organization, "code": code, "kind": kind, "parent": parent, "path": path}
+    with transaction.atomic():
+        return core_services.create_record(actor=Actor.system("tests"), obj=Place(**fields, name_en=code, **extra))
+
+
+def hub_and_city(personas) -> dict[str, Place]:
+    """A logistics hub in Poland and a city in Ukraine: the two ends of a consignment's leg."""
+    poland, ukraine = place(personas, "PL"), place(personas, "UA")
+    hub_fields = {"hub_capacity": 40, "hub_capacity_unit": "consignments", "hub_handling_days": 2}
+    hub = place(personas, "PL-RZE", PlaceKind.LOGISTICS_HUB, poland, **hub_fields)
+    return {"hub": hub, "lviv": place(personas, "UA-46-LWO", PlaceKind.CITY, ukraine), "poland": poland}
