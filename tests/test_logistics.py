@@ -19,6 +19,7 @@ from umbrella.logistics.models import Consignment, ConsignmentState
 from umbrella.logistics.queries import consignments, handover_entry, is_late, requirement_flow
 from umbrella.matching import reasons as why
 from umbrella.matching import services as matching
+from umbrella.matching.inputs import open_market
 from umbrella.matching.models import Allocation, AllocationState, RequirementOutcome
 from umbrella.matching.queries import unmet_rows
 from umbrella.needs import services as needs
@@ -491,3 +492,32 @@ def test_a_pledge_its_donor_keeps_to_itself_still_follows_the_consignment_the_re
     step(personas, consignment, "arrive", who="recipient")
     receive(personas, consignment)
     assert figures(pledge) == (PledgeState.DELIVERED, 2, 2, 0)
+
+
+@pytest.mark.django_db
+def test_a_replanning_run_leaves_an_allocation_a_planned_consignment_carries(personas, places):
+    world = allocated(personas, quantity=3)
+    logistics.create_consignment(
+        actor=personas.donor_editor, fields={"reference": "CN-R"}, lines=[{"allocation": world["allocation"].pk, "quantity": 3}]
+    )
+    run = matching.run_match(actor=personas.coordinator, keep_approved=False)
+    assert not run.proposals.filter(pledge=world["pledge"]).exists()  # what is already on a consignment is not offered again
+    matching.approve_proposals(actor=personas.coordinator, run_id=run.pk, expected_version=run.version)
+    world["allocation"].refresh_from_db()
+    assert world["allocation"].state == AllocationState.ACTIVE
+
+
+@pytest.mark.django_db
+def test_a_what_if_without_a_donor_keeps_what_its_partly_delivered_pledge_already_delivered(personas, places):
+    world = allocated(personas, quantity=14)
+    consignment = ship(personas, places, world["allocation"], 6)
+    step(personas, consignment, "arrive", who="recipient")
+    receive(personas, consignment, 6)
+    assert Pledge.objects.get(pk=world["pledge"].pk).state == PledgeState.PARTLY_DELIVERED
+    requirement_list = world["requirement"].requirement_list
+    donor = world["pledge"].owner.code
+    rows = open_market(
+        actor=personas.coordinator, requirement_list=requirement_list, keep_approved=False, withdrawn_donors=frozenset({donor})
+    )
+    assert [(a.pk, a.quantity) for a in rows.kept] == [(world["allocation"].pk, Decimal(6))]
+    assert rows.market.requirement_quantity.tolist() == [8.0]

@@ -261,7 +261,11 @@ def approve_proposals(
 
 
 def _release_replanned(actor: Actor, chosen: list[ProposedAllocation]) -> None:
-    touched = Allocation.objects.select_for_update().filter(state=AllocationState.ACTIVE, pledge__state=PledgeState.ALLOCATED)
+    touched = (
+        Allocation.objects.select_for_update()
+        .filter(state=AllocationState.ACTIVE, pledge__state=PledgeState.ALLOCATED)
+        .exclude(pk__in=Allocation.objects.carried().values("pk"))
+    )
     pledge_ids, requirement_ids = {p.pledge_id for p in chosen}, {p.requirement_id for p in chosen}
     for allocation in touched.filter(pledge_id__in=pledge_ids) | touched.filter(requirement_id__in=requirement_ids):
         _release(actor, allocation)
@@ -307,7 +311,7 @@ def release_allocation(*, actor: Actor, allocation_id: int, expected_version: in
                 state=allocation.pledge.state,
             )
         # Lines of a planned consignment carry it already (umbrella.logistics): cancel that before releasing.
-        if allocation.consignment_lines.exclude(consignment__state="cancelled").exists():
+        if Allocation.objects.carried().filter(pk=allocation.pk).exists():
             raise InvalidTransition(
                 _("A consignment is planned for this allocation; cancel it before releasing the allocation."),
                 state=allocation.state,
