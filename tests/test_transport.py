@@ -72,13 +72,20 @@ def test_without_hubs_the_route_is_direct():
     assert result.lead_days.tolist() == [math.ceil(km / 500)]
 
 
-def test_an_unknown_end_travels_nothing_and_says_so():
-    table = routes([BERLIN, (math.nan, math.nan)], [KYIV, (math.nan, math.nan)], hubs=[RZESZOW], handling=[2])
+def test_an_unknown_origin_starts_at_the_best_hub_and_an_unknown_destination_travels_nothing():
+    table = routes([BERLIN, (math.nan, math.nan)], [KYIV, (math.nan, math.nan)], hubs=[RZESZOW, CONSTANTA], handling=[2, 9])
     table = Routes(**{**table.__dict__, "offer_origin": np.array([0, 1, UNKNOWN])})
     result = legs(table, np.array([0, 0, 1, 2]), np.array([0, 1, 0, 0]))
-    assert result.unknown.tolist() == [False, True, True, True]
-    assert result.lead_days[1:].tolist() == [0, 0, 0]
-    assert result.route_km[1:].tolist() == [0, 0, 0]
+    from_the_hub = 1.3 * great_circle_km(*RZESZOW, *KYIV)
+    assert result.unknown.tolist() == [False, True, False, False]
+    assert result.lead_days[1:].tolist() == [0, math.ceil(from_the_hub / 500) + 2, math.ceil(from_the_hub / 500) + 2]
+    assert result.route_km[2:].tolist() == pytest.approx([from_the_hub, from_the_hub])
+
+
+def test_with_no_hub_an_unknown_origin_travels_nothing():
+    table = routes([(math.nan, math.nan)], [KYIV])
+    result = legs(table, np.array([0]), np.array([0]))
+    assert (result.unknown.tolist(), result.lead_days.tolist()) == ([True], [0])
 
 
 def one_item_market(**overrides):

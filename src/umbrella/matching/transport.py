@@ -5,8 +5,10 @@ Pure (numpy only; no Django). The rule, written out in docs/matching.md:
     route_km(o, h, d) = detour × (great_circle(o, h) + great_circle(h, d))
     lead_days(o, d)   = min over hubs h of  ceil(route_km(o, h, d) / km_per_day) + handling_days(h)
 
-with no hub, the direct route (no handling). A pledge whose origin, or a requirement whose destination, has no
-coordinates travels 0 km in 0 days: nothing is known, so nothing is assumed (the run says how many arcs).
+with no hub, the direct route (no handling). A pledge whose origin is not known starts at the hub (every
+delivery enters through one): its lead time is the best hub's handling and the road from there. A requirement
+whose destination has no coordinates, or an unknown origin with no hub, travels 0 km in 0 days: nothing is
+known, so nothing is assumed.
 Origins and destinations are few (countries, cities) while arcs are many, so the table is built once per
 (origin, destination) pair and each arc looks its pair up.
 """
@@ -64,6 +66,7 @@ def pair_table(routes: Routes) -> tuple[np.ndarray, np.ndarray]:
         km = routes.detour * great_circle_km(o_lat, o_lon, d_lat, d_lon)
         return np.ceil(km / routes.km_per_day), km
     to_hub = great_circle_km(o_lat, o_lon, routes.hub_lat[None, :], routes.hub_lon[None, :])  # origins × hubs
+    to_hub[np.isnan(routes.origin_lat) | np.isnan(routes.origin_lon)] = 0.0  # an unknown origin starts at the hub
     from_hub = great_circle_km(routes.hub_lat[:, None], routes.hub_lon[:, None], d_lat, d_lon)  # hubs × destinations
     km = routes.detour * (to_hub[:, :, None] + from_hub[None, :, :])  # origins × hubs × destinations
     days = np.ceil(km / routes.km_per_day) + routes.hub_handling_days[None, :, None]
@@ -74,15 +77,20 @@ def pair_table(routes: Routes) -> tuple[np.ndarray, np.ndarray]:
 
 def legs(routes: Routes, offer: np.ndarray, destination: np.ndarray) -> Legs:
     """Each arc's lead time and route length, for arcs from `offer` to requirements at `destination`."""
-    origin = routes.offer_origin[offer]
-    known_origin = origin != UNKNOWN
+    origins = Routes(
+        **{
+            **routes.__dict__,
+            "origin_lat": np.append(routes.origin_lat, np.nan),
+            "origin_lon": np.append(routes.origin_lon, np.nan),
+        }
+    )  # the last row: an origin not known
+    origin = np.where(routes.offer_origin[offer] == UNKNOWN, len(routes.origin_lat), routes.offer_origin[offer])
     lead = np.zeros(len(offer))
     km = np.zeros(len(offer))
-    if len(routes.origin_lat) and len(routes.destination_lat):
-        table_days, table_km = pair_table(routes)
-        rows = np.where(known_origin, origin, 0)
-        days_here, km_here = table_days[rows, destination], table_km[rows, destination]
-        known = known_origin & ~np.isnan(days_here)
+    if len(routes.destination_lat):
+        table_days, table_km = pair_table(origins)
+        days_here, km_here = table_days[origin, destination], table_km[origin, destination]
+        known = ~np.isnan(days_here)
         lead[known], km[known] = days_here[known], km_here[known]
     else:
         known = np.zeros(len(offer), dtype=bool)
