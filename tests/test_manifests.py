@@ -230,3 +230,21 @@ def test_the_template_names_every_column_and_reads_as_one_good_row():
     header, example = imports.importer_for("manifest").template_rows()
     assert header == ["consignment", "line", "allocation", "pledge", "item_type", "serials", "lots", "quantity"]
     assert dict(zip(header, example, strict=True))["serials"] and io.StringIO(",".join(example)).read()
+
+
+@pytest.mark.django_db
+def test_the_import_page_previews_a_manifest_then_commits_it(personas, shipment, as_client):
+    import re
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    lid = shipment["launchers"]["allocation"].pk
+    client = as_client("donor_editor")
+    assert "manifest" in client.get("/import/?kind=manifest").content.decode()
+    template = client.get("/import/template/manifest.csv").content.decode("utf-8-sig").splitlines()
+    assert template[0] == "consignment,line,allocation,pledge,item_type,serials,lots,quantity"
+    text = f"consignment,allocation,serials\nCN-MANIFEST-1,{lid},LN-050\n"
+    response = client.post("/import/", {"kind": "manifest", "file": SimpleUploadedFile("m.csv", text.encode())})
+    token = re.search(r'action="/import/([A-Za-z0-9_-]+)/commit/"', response.content.decode()).group(1)
+    assert client.post(f"/import/{token}/commit/").status_code == 302
+    assert shipment["consignment"].lines.order_by("id").last().serials == ["LN-050"]
