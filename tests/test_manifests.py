@@ -3,7 +3,6 @@ into a planned consignment, every row checked and nothing written on any error; 
 new planned consignment gives the same lines and serials."""
 
 import datetime as dt
-import io
 
 import pytest
 from django.conf import settings
@@ -226,10 +225,20 @@ def test_only_a_planned_consignment_of_ones_own_takes_a_manifest(personas, shipm
     assert Consignment.objects.get(pk=shipment["consignment"].pk).lines.count() == 2
 
 
-def test_the_template_names_every_column_and_reads_as_one_good_row():
+def test_the_template_names_every_column_and_its_example_is_one_serial_of_one_line():
     header, example = imports.importer_for("manifest").template_rows()
     assert header == ["consignment", "line", "allocation", "pledge", "item_type", "serials", "lots", "quantity"]
-    assert dict(zip(header, example, strict=True))["serials"] and io.StringIO(",".join(example)).read()
+    row = dict(zip(header, example, strict=True))
+    assert row["consignment"] and row["allocation"] and row["serials"] and row["quantity"] == "1" and not row["lots"]
+
+
+@pytest.mark.django_db
+def test_coordination_staff_fill_a_donors_consignment_on_its_behalf(personas, shipment):
+    lid = shipment["launchers"]["allocation"].pk
+    report = run(personas.coordinator, f"consignment,allocation,serials\nCN-MANIFEST-1,{lid},LN-060\n")
+    assert report.errors == [] and report.written
+    added = shipment["consignment"].lines.order_by("id").last()
+    assert (added.serials, added.consignment.owner) == (["LN-060"], personas.donor_editor.organization)
 
 
 @pytest.mark.django_db

@@ -4,7 +4,8 @@ serial), one row per line otherwise (its lots, separated by "; "). The columns a
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from django.http import HttpResponse
@@ -18,19 +19,30 @@ from umbrella.ui.pages import EXPORT_CONTENT_TYPES
 LIST_SEPARATOR = "; "
 
 
+@dataclass(frozen=True)
+class ManifestRow:
+    """One row of a manifest: a line, its number within its consignment, and one serial (quantity 1) or none (the
+    whole line)."""
+
+    line: ConsignmentLine
+    number: int
+    serial: str
+    quantity: int
+
+
 @exports.register
 class ManifestExporter(exports.Exporter):
     kind = "manifest"
     columns = (
-        exports.ExportColumn("consignment", lambda line: line.consignment.reference),
-        exports.ExportColumn("line", lambda line: line.position),
-        exports.ExportColumn("allocation", lambda line: line.allocation_id),
-        exports.ExportColumn("pledge", lambda line: line.allocation.pledge_id),
-        exports.ExportColumn("item_type", lambda line: line.allocation.pledge.item_type.code),
-        exports.ExportColumn("item_name", lambda line: line.allocation.pledge.item_type.name),
-        exports.ExportColumn("serials", lambda line: line.unit_serial),
-        exports.ExportColumn("lots", lambda line: LIST_SEPARATOR.join(line.lots)),
-        exports.ExportColumn("quantity", lambda line: line.unit_quantity),
+        exports.ExportColumn("consignment", lambda row: row.line.consignment.reference),
+        exports.ExportColumn("line", lambda row: row.number),
+        exports.ExportColumn("allocation", lambda row: row.line.allocation_id),
+        exports.ExportColumn("pledge", lambda row: row.line.allocation.pledge_id),
+        exports.ExportColumn("item_type", lambda row: row.line.allocation.pledge.item_type.code),
+        exports.ExportColumn("item_name", lambda row: row.line.allocation.pledge.item_type.name),
+        exports.ExportColumn("serials", lambda row: row.serial),
+        exports.ExportColumn("lots", lambda row: LIST_SEPARATOR.join(row.line.lots)),
+        exports.ExportColumn("quantity", lambda row: row.quantity),
     )
     hxl = {
         "consignment": "#meta+consignment",
@@ -52,22 +64,22 @@ class ManifestExporter(exports.Exporter):
         )
 
     def rows(self, actor: Actor, queryset=None) -> Iterable[list[Any]]:
-        """Each line as its rows, numbered 1, 2, … within its consignment (the `line` an import groups rows by)."""
-        lines = queryset if queryset is not None else self.queryset(actor)
-        consignment_id, position = None, 0
-        for line in lines.iterator(chunk_size=2000):
-            position = position + 1 if line.consignment_id == consignment_id else 1
-            consignment_id = line.consignment_id
-            for serial, quantity in _units(line):
-                line.position, line.unit_serial, line.unit_quantity = position, serial, quantity
-                yield [line.pk, *(exports.plain(column.value(line)) for column in self.columns)]
+        """Each line as its rows, numbered 1, 2, … within its consignment (the `line` an import groups rows by);
+        the first cell is the line's id."""
+        for row in manifest_rows(queryset if queryset is not None else self.queryset(actor)):
+            yield [row.line.pk, *(exports.plain(column.value(row)) for column in self.columns)]
 
 
-def _units(line: ConsignmentLine) -> list[tuple[str, int]]:
-    """(serial, quantity) of each row of a line: one per serial, or the whole line without one."""
-    if line.serials:
-        return [(serial, 1) for serial in line.serials]
-    return [("", line.quantity)]
+def manifest_rows(lines) -> Iterator[ManifestRow]:
+    """One row per serial of a serial-tracked line, one per line otherwise, for lines ordered by consignment."""
+    consignment_id, number = None, 0
+    for line in lines.iterator(chunk_size=2000):
+        number = number + 1 if line.consignment_id == consignment_id else 1
+        consignment_id = line.consignment_id
+        if line.serials:
+            yield from (ManifestRow(line, number, serial, 1) for serial in line.serials)
+        else:
+            yield ManifestRow(line, number, "", line.quantity)
 
 
 def lines_of(actor: Actor, consignment_id: int):
