@@ -20,6 +20,7 @@ from umbrella.logistics.queries import CONSIGNMENTS, consignments, is_late
 from umbrella.pledges.api import PledgeOut
 from umbrella.pledges.models import REASON_MAX_LENGTH
 from umbrella.pledges.queries import pledges
+from umbrella.ui.pages import EXPORT_CONTENT_TYPES
 
 router = Router()
 
@@ -231,6 +232,17 @@ class ManifestFormat(StrEnum):
     "/consignments/{consignment_id}/manifest",
     response={200: None},
     summary="The consignment's manifest as CSV, XLSX or HXL: one row per serial number (the manifest import's columns)",
+    openapi_extra={
+        "responses": {
+            200: {
+                "description": "The manifest file (HXL: CSV with a row of hashtags under the header)",
+                "content": {
+                    "text/csv": {"schema": {"type": "string"}},
+                    EXPORT_CONTENT_TYPES["xlsx"]: {"schema": {"type": "string", "format": "binary"}},
+                },
+            }
+        }
+    },
 )
 def get_manifest(request, consignment_id: int, format: ManifestFormat = ManifestFormat.CSV):  # noqa: A002  (the query parameter)
     return manifest_response(request.actor, _visible(request.actor, consignment_id), format.value)
