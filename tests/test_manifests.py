@@ -16,6 +16,7 @@ from umbrella.core.models import ChangeRecord
 from umbrella.core.tabular import read_table
 from umbrella.logistics import services as logistics
 from umbrella.logistics.exports import lines_of
+from umbrella.logistics.importers import split_list
 from umbrella.logistics.models import Consignment, ConsignmentLine
 from umbrella.orgs.services import issue_token
 
@@ -223,6 +224,11 @@ def test_only_a_planned_consignment_of_ones_own_takes_a_manifest(personas, shipm
     refused = run(personas.donor_editor, content).errors
     assert [error.column for error in refused] == ["consignment"] and "planned consignment only" in refused[0].reason
     assert Consignment.objects.get(pk=shipment["consignment"].pk).lines.count() == 2
+
+
+def test_a_cell_of_serials_splits_on_semicolons_commas_and_line_breaks_and_loses_the_exports_apostrophe():
+    assert split_list("A-1; A-2,A-3\nA-4 ;; ") == ["A-1", "A-2", "A-3", "A-4"]
+    assert split_list(exports.neutralise("-0042")) == ["-0042"] and split_list("'O'Brien-7") == ["'O'Brien-7"]
 
 
 def test_the_template_names_every_column_and_its_example_is_one_serial_of_one_line():

@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy
 from umbrella.core import imports
 from umbrella.core.access import Actor, OrganizationKind
 from umbrella.core.errors import Forbidden, Invalid, InvalidTransition
+from umbrella.core.exports import FORMULA_STARTS
 from umbrella.core.imports import Column, ImportContext
 from umbrella.logistics import services
 from umbrella.logistics.models import Consignment, ConsignmentLine, ConsignmentState
@@ -31,8 +32,10 @@ LIST_SEPARATORS = re.compile(r"[;,\n\r]+")
 
 
 def split_list(cell: str, context: ImportContext | None = None) -> list[str]:
-    """The serials or lots in one cell, separated by ";", "," or line breaks."""
-    return [part.strip() for part in LIST_SEPARATORS.split(cell) if part.strip()]
+    """The serials or lots in one cell, separated by ";", "," or line breaks. The apostrophe an export puts before
+    a value a spreadsheet would run as a formula (a serial "-0042") is taken off again, so a manifest round-trips."""
+    parts = [part.strip() for part in LIST_SEPARATORS.split(cell) if part.strip()]
+    return [part[1:] if part.startswith("'") and part[1:].startswith(FORMULA_STARTS) else part for part in parts]
 
 
 @imports.register
