@@ -168,7 +168,7 @@ def test_every_bad_row_is_reported_with_its_column_value_and_reason_and_nothing_
             f"CN-MANIFEST-1,4,{sid},,,,70",  # 7: 60 left to ship
             f"CN-MANIFEST-1,5,{lid},{code},LN-011,LOT-X,1",  # 8: lots for a serial-tracked launcher
             f"CN-MANIFEST-1,6,{lid},WRONG-CODE,LN-012,,1",  # 9: not the allocation's item type
-            f"CN-NOWHERE,1,{lid},{code},LN-013,,1",  # 10: no such consignment
+            f"CN-NOWHERE,1,{lid},WRONG-CODE,LN-013,,1",  # 10: no such consignment, and not the item type
             f"CN-MANIFEST-1,1,{sid},,,,1",  # 11: line 1 ships the launchers, not the shells
             f"CN-MANIFEST-1,7,{lid},{code},LN-014,,abc",  # 12: not a number
         ]
@@ -185,6 +185,7 @@ def test_every_bad_row_is_reported_with_its_column_value_and_reason_and_nothing_
         (8, "lots"),
         (9, "item_type"),
         (10, "consignment"),
+        (10, "item_type"),
         (11, "allocation"),
         (12, "quantity"),
     }, found
@@ -219,7 +220,8 @@ def test_rows_of_one_line_add_up_and_a_dry_run_writes_nothing(personas, shipment
 def test_only_a_planned_consignment_of_ones_own_takes_a_manifest(personas, shipment):
     lid = shipment["launchers"]["allocation"].pk
     content = f"consignment,allocation,serials\nCN-MANIFEST-1,{lid},LN-040\n"
-    assert [error.column for error in run(personas.second_donor, content).errors] == ["consignment"]
+    # Another donor sees neither the consignment nor the allocation, and is told both.
+    assert sorted(error.column for error in run(personas.second_donor, content).errors) == ["allocation", "consignment"]
     step(personas, shipment["consignment"], "dispatch")
     refused = run(personas.donor_editor, content).errors
     assert [error.column for error in refused] == ["consignment"] and "planned consignment only" in refused[0].reason

@@ -66,14 +66,17 @@ class ManifestImporter(imports.Importer):
 
     def write(self, values: dict[str, Any], context: ImportContext) -> ConsignmentLine:
         actor = context.actor
+        # Everything the row itself shows is checked before the service sees it, so a row reports all at once.
         consignment = self._consignment(values["consignment"], context)
         allocation, problems = self._allocation(values, context)
+        if isinstance(consignment, str):
+            problems["consignment"] = [consignment]
         serials, lots = values.get("serials", []), values.get("lots", [])
         quantity = values.get("quantity", len(serials) or None)
         if quantity is None:
             problems["quantity"] = [_("Give the number of units, or the serial number of each.")]
-        repeated = self._repeated_in_file(consignment, values, serials, context)
-        if problems or allocation is None:
+        repeated = self._repeated_in_file(values, allocation, serials, context)
+        if problems or allocation is None or isinstance(consignment, str):
             raise Invalid({**problems, **repeated})
         lines: dict[tuple, ConsignmentLine] = context.cache.setdefault("manifest-lines", {})
         key = (consignment.pk, "line", values["line"]) if "line" in values else (consignment.pk, "allocation", allocation.pk)
@@ -96,15 +99,13 @@ class ManifestImporter(imports.Importer):
         lines[key] = line
         return line
 
-    def _consignment(self, reference: str, context: ImportContext) -> Consignment:
-        """The consignment a row names: a planned one with that reference, else one with that reference or id."""
+    def _consignment(self, reference: str, context: ImportContext) -> Consignment | str:
+        """The consignment a row names (a planned one with that reference, else one with that reference or id), or
+        why there is none."""
         key = ("manifest-consignment", reference)
         if key not in context.cache:
             context.cache[key] = _find_consignment(context.actor, reference)
-        found = context.cache[key]
-        if isinstance(found, str):
-            raise Invalid({"consignment": [found]})
-        return found
+        return context.cache[key]
 
     def _allocation(self, values: dict[str, Any], context: ImportContext) -> tuple[Allocation | None, dict[str, list[str]]]:
         """The allocation a row ships, by its id or its pledge's (with one active allocation), and whether the
@@ -141,15 +142,18 @@ class ManifestImporter(imports.Importer):
         return allocation, problems
 
     def _repeated_in_file(
-        self, consignment: Consignment, values: dict[str, Any], serials: list[str], context: ImportContext
+        self, values: dict[str, Any], allocation: Allocation | None, serials: list[str], context: ImportContext
     ) -> dict[str, list[str]]:
         """Serials an earlier row of this file gave (whether or not that row was valid), then remember this row's."""
         seen: dict[str, str] = context.cache.setdefault("manifest-serials", {})
         repeated = sorted({serial for serial in serials if serial in seen})
-        where = _("line %(line)s of %(consignment)s") % {
-            "line": values.get("line", "—"),
-            "consignment": consignment.reference,
-        }
+        if "line" in values:
+            where = _("line %(line)s of %(consignment)s") % {"line": values["line"], "consignment": values["consignment"]}
+        else:
+            where = _("allocation %(allocation)s on %(consignment)s") % {
+                "allocation": allocation.pk if allocation is not None else values.get("allocation", "—"),
+                "consignment": values["consignment"],
+            }
         for serial in serials:
             seen.setdefault(serial, where)
         if not repeated:
