@@ -260,8 +260,11 @@ def test_the_import_page_previews_a_manifest_then_commits_it(personas, shipment,
     assert "manifest" in client.get("/import/?kind=manifest").content.decode()
     template = client.get("/import/template/manifest.csv").content.decode("utf-8-sig").splitlines()
     assert template[0] == "consignment,line,allocation,pledge,item_type,serials,lots,quantity"
-    text = f"consignment,allocation,serials\nCN-MANIFEST-1,{lid},LN-050\n"
+    text = f"consignment,allocation,serials\nCN-MANIFEST-1,{lid},LN-050\nCN-MANIFEST-1,{lid},LN-051\n"
     response = client.post("/import/", {"kind": "manifest", "file": SimpleUploadedFile("m.csv", text.encode())})
     token = re.search(r'action="/import/([A-Za-z0-9_-]+)/commit/"', response.content.decode()).group(1)
     assert client.post(f"/import/{token}/commit/").status_code == 302
-    assert shipment["consignment"].lines.order_by("id").last().serials == ["LN-050"]
+    assert shipment["consignment"].lines.order_by("id").last().serials == ["LN-050", "LN-051"]
+    done = client.get("/import/done/").content.decode()
+    label = f"2 × {shipment['launchers']['item'].name}"
+    assert done.count(label) == 1 and "1 × " not in done  # the line two rows wrote, once, as it ended
