@@ -631,6 +631,13 @@ MATRIX = {
         seen_by(CONSIGNMENT_READERS),
         True,
     ),
+    ("GET", "/api/v1/consignments/{consignment_id}/manifest"): (
+        lambda w, v, p, ps: f"/api/v1/consignments/{pick(w, 'planned', v, p, ps)}/manifest?format=xlsx",
+        None,
+        None,
+        seen_by(CONSIGNMENT_READERS),
+        True,
+    ),
     ("POST", "/api/v1/consignments/{consignment_id}/steps/{step}"): (
         lambda w, v, p, ps: f"/api/v1/consignments/{pick(w, 'planned', v, p, ps)}/steps/dispatch",
         lambda w: {},

@@ -114,3 +114,62 @@ def test_import_dry_run_and_tracker_report(demo_env, tmp_path):
     by_donor = umbrella_json(demo_env, "report", "allocations", "--by", "donor", "--json")
     germany = next(row for row in by_donor["rows"] if row["iso"] == "DEU")
     assert by_donor["by"] == "donor" and Decimal(germany["total_eur"]) == Decimal("750000000.00")
+
+
+PLAN_A_CONSIGNMENT = """
+import json
+from django.contrib.auth import get_user_model
+from umbrella.logistics import services
+from umbrella.matching.models import Allocation
+from umbrella.orgs.queries import actor_for
+
+users = get_user_model().objects
+candidates = Allocation.objects.filter(state="active", pledge__item_type__bulk=False, consignment_lines__isnull=True)
+# A serial-tracked item first, shipped by a donor whose liaison officer signs in.
+for allocation in candidates.select_related("pledge__owner", "pledge__item_type").order_by("-pledge__item_type__sensitive", "id"):
+    user = users.filter(username=allocation.pledge.owner.code.lower() + "-liaison").first()
+    if user is not None and allocation.quantity >= 3:
+        break
+else:
+    raise SystemExit("no active allocation of a donor with a liaison officer to ship")
+actor = actor_for(user, request_id="test-setup")
+sensitive = allocation.pledge.item_type.sensitive
+services.create_consignment(
+    actor=actor,
+    fields={"reference": "CN-CLI-1"},
+    lines=[{"allocation": allocation.pk, "quantity": 1, "serials": ["CLI-000"] if sensitive else []}],
+)
+print(json.dumps({"user": user.username, "allocation": allocation.pk, "sensitive": sensitive}))
+"""
+
+
+def test_import_a_manifest_then_a_bad_one(demo_env, tmp_path):
+    # A donor's liaison plans a consignment of one unit (in the shell, as a script would), then imports two more
+    # units from a manifest; a manifest with two bad rows reports both, exits 1 and writes nothing.
+    planned = subprocess.run(
+        [UMBRELLA, "shell", "-c", PLAN_A_CONSIGNMENT], env=demo_env["env"], capture_output=True, text=True, timeout=300
+    )
+    assert planned.returncode == 0, planned.stderr
+    found = json.loads(planned.stdout.strip().splitlines()[-1])
+    user, allocation = found["user"], found["allocation"]
+    serials = ("CLI-001", "CLI-002") if found["sensitive"] else ("", "")
+    good = tmp_path / "manifest.csv"
+    good.write_text(
+        "consignment,line,allocation,serials,quantity\n" + "".join(f"CN-CLI-1,1,{allocation},{s},1\n" for s in serials)
+    )
+    report = umbrella_json(demo_env, "import", "manifest", str(good), "--user", user, "--json")
+    assert (report["kind"], report["rows"], report["errors"], report["written"]) == ("manifest", 2, [], True)
+    assert found["sensitive"], "the demo's approved run ships a serial-tracked item"
+    bad = tmp_path / "bad-manifest.csv"
+    bad.write_text(f"consignment,allocation,quantity\nCN-NOWHERE,{allocation},1\nCN-CLI-1,999999999,1\n")
+    result = subprocess.run(
+        [UMBRELLA, "import", "manifest", str(bad), "--user", user, "--json"],
+        env=demo_env["env"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 1, result.stderr
+    rejected = json.loads(result.stdout)
+    assert [(error["row"], error["column"]) for error in rejected["errors"]] == [(2, "consignment"), (3, "allocation")]
+    assert rejected["written"] is False

@@ -17,11 +17,11 @@ from umbrella.orgs.models import GdpFigure
 from umbrella.pledges.models import Pledge
 
 OFFERED = {
-    "donor_editor": ({"funding", "pledges"}, "pledges"),
-    "second_donor": ({"funding", "pledges"}, "pledges"),
+    "donor_editor": ({"funding", "manifest", "pledges"}, "pledges"),
+    "second_donor": ({"funding", "manifest", "pledges"}, "pledges"),
     "recipient": ({"requirements"}, "requirements"),
-    "coordinator": ({"compatibilities", "fx-rates", "gdp", "item-types"}, "item-types"),
-    "hq_admin": ({"compatibilities", "fx-rates", "gdp", "item-types"}, "item-types"),
+    "coordinator": ({"compatibilities", "fx-rates", "gdp", "item-types", "manifest"}, "item-types"),
+    "hq_admin": ({"compatibilities", "fx-rates", "gdp", "item-types", "manifest"}, "item-types"),
     "donor_viewer": (set(), None),
     "auditor": (set(), None),
     "observer": (set(), None),

@@ -35,7 +35,7 @@ def neutralise(value: Any) -> Any:
     return value
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -65,7 +65,7 @@ class Exporter:
 
     def rows(self, actor: Actor, queryset: models.QuerySet | None = None) -> Iterable[list[Any]]:
         for obj in (queryset if queryset is not None else self.queryset(actor)).iterator(chunk_size=2000):
-            cells = [_plain(column.value(obj)) for column in self.columns]
+            cells = [plain(column.value(obj)) for column in self.columns]
             yield [obj.pk, *cells] if self.carries_record_id else cells
 
     @property

@@ -3,6 +3,7 @@ Writes take If-Match (the consignment's or the pledge's ETag); creates take an I
 
 import datetime as dt
 from decimal import Decimal
+from enum import StrEnum
 
 from django.http import HttpResponse
 from ninja import Field, Query, Router, Schema
@@ -13,11 +14,13 @@ from umbrella.core.access import Marking, get_visible
 from umbrella.core.api import Pagination, created, expected_version, idempotent, scope_of, with_etag
 from umbrella.core.listing import filtered, params_of, sort_type
 from umbrella.logistics import services
+from umbrella.logistics.exports import manifest_response
 from umbrella.logistics.models import Consignment, ConsignmentState, DiscrepancyKind, TransportMode
 from umbrella.logistics.queries import CONSIGNMENTS, consignments, is_late
 from umbrella.pledges.api import PledgeOut
 from umbrella.pledges.models import REASON_MAX_LENGTH
 from umbrella.pledges.queries import pledges
+from umbrella.ui.pages import EXPORT_CONTENT_TYPES
 
 router = Router()
 
@@ -217,6 +220,32 @@ def get_consignment(request, consignment_id: int, response: HttpResponse):
     consignment = _visible(request.actor, consignment_id)
     with_etag(response, consignment.version)
     return consignment
+
+
+class ManifestFormat(StrEnum):
+    CSV = "csv"
+    XLSX = "xlsx"
+    HXL = "hxl"
+
+
+@router.get(
+    "/consignments/{consignment_id}/manifest",
+    response={200: None},
+    summary="The consignment's manifest as CSV, XLSX or HXL: one row per serial number (the manifest import's columns)",
+    openapi_extra={
+        "responses": {
+            200: {
+                "description": "The manifest file (HXL: CSV with a row of hashtags under the header)",
+                "content": {
+                    "text/csv": {"schema": {"type": "string"}},
+                    EXPORT_CONTENT_TYPES["xlsx"]: {"schema": {"type": "string", "format": "binary"}},
+                },
+            }
+        }
+    },
+)
+def get_manifest(request, consignment_id: int, format: ManifestFormat = ManifestFormat.CSV):  # noqa: A002  (the query parameter)
+    return manifest_response(request.actor, _visible(request.actor, consignment_id), format.value)
 
 
 @router.post(

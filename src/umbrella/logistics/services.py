@@ -194,7 +194,9 @@ def _add_lines(
                 % {"left": f"{max(left, Decimal(0)).normalize():f}", "quantity": quantity}
             ]
         shipped[allocation.pk] += quantity
-        problems.update(_serial_problems(field, item, quantity, serials, taken))
+        serial_problems = _serial_problems(item, quantity, serials, taken)
+        if serial_problems:
+            problems[f"{field}.serials"] = serial_problems
         if lots and not item.bulk:
             problems[f"{field}.lots"] = [_("Lot numbers are given for ammunition and other bulk supply only.")]
         built.append(
@@ -205,10 +207,10 @@ def _add_lines(
     return [services.create_record(actor=actor, obj=line) for line in built]
 
 
-def _serial_problems(field: str, item, quantity: int, serials: list[str], taken: dict[int, set[str]]) -> dict[str, list[str]]:
+def _serial_problems(item, quantity: int, serials: list[str], taken: dict[int, set[str]]) -> list[str]:
     """A serial-tracked item needs one serial per unit, each new among live lines of its item type."""
     if not item.sensitive:
-        return {f"{field}.serials": [_("This item type is not serial-tracked; give no serial numbers.")]} if serials else {}
+        return [_("This item type is not serial-tracked; give no serial numbers.")] if serials else []
     problems = []
     if len(serials) != quantity:
         problems.append(
@@ -226,7 +228,85 @@ def _serial_problems(field: str, item, quantity: int, serials: list[str], taken:
             _("Serial numbers already on another consignment of this item type: %(serials)s.") % {"serials": ", ".join(clashing)}
         )
     taken[item.pk].update(serials)
-    return {f"{field}.serials": problems} if problems else {}
+    return problems
+
+
+def add_to_planned_consignment(
+    *,
+    actor: Actor,
+    consignment_id: int,
+    allocation: Allocation | int,
+    quantity: int,
+    serials: Sequence[str] = (),
+    lots: Sequence[str] = (),
+    line_id: int | None = None,
+) -> ConsignmentLine:
+    """Put more of an allocation on a planned consignment: a new line, or (with `line_id`) more units on a line of
+    it that ships the same allocation, as a manifest import does row by row. The same rules as planning: an
+    active allocation of the consignment's donor, no more than it has left to ship, one new serial per unit of a
+    serial-tracked item type, lots for bulk supply only. Every problem is reported at once, under the line's
+    field names (allocation, quantity, serials, lots)."""
+    with services.atomic():
+        consignment = _locked(actor, consignment_id)
+        require_shipper(actor, consignment, doing=_("Adding to a consignment"))
+        if consignment.state != ConsignmentState.PLANNED:
+            raise InvalidTransition(
+                _("Lines are added to a planned consignment only; %(reference)s is %(state)s.")
+                % {"reference": consignment.reference, "state": consignment.get_state_display()},
+                state=consignment.state,
+            )
+        try:
+            found = _allocations(actor, [{"allocation": allocation}])
+        except Invalid as error:
+            raise Invalid({"allocation": [message for messages in error.field_errors.values() for message in messages]}) from None
+        shipping = found[_allocation_id(allocation)]
+        line = consignment.lines.select_for_update().get(pk=line_id) if line_id is not None else None
+        serials, lots = _text_list(serials), _text_list(lots)
+        problems = _addition_problems(consignment, shipping, line, quantity, serials, lots)
+        if problems:
+            raise Invalid(problems)
+        if line is None:
+            line = ConsignmentLine(consignment=consignment, allocation=shipping, quantity=quantity, serials=serials, lots=lots)
+            return services.create_record(actor=actor, obj=line)
+        changes = {
+            "quantity": line.quantity + quantity,
+            "serials": [*line.serials, *serials],
+            "lots": [*line.lots, *(lot for lot in dict.fromkeys(lots) if lot not in line.lots)],
+        }
+        return services.update_record(actor=actor, obj=line, changes=changes, expected_version=None, action="add_to_line")
+
+
+def _addition_problems(
+    consignment: Consignment,
+    allocation: Allocation,
+    line: ConsignmentLine | None,
+    quantity: int,
+    serials: list[str],
+    lots: list[str],
+) -> dict[str, list[str]]:
+    problems: dict[str, list[str]] = {}
+    if allocation.pledge.owner_id != consignment.owner_id:
+        problems["allocation"] = [_("This allocation is of another donor; a consignment carries allocations of one donor only.")]
+    elif line is not None and line.allocation_id != allocation.pk:
+        problems["allocation"] = [
+            _("This line ships allocation %(line)s, not %(allocation)s.")
+            % {"line": line.allocation_id, "allocation": allocation.pk}
+        ]
+    if not isinstance(quantity, int) or quantity < 1:
+        return {**problems, "quantity": [_("Give a whole number of units, at least 1.")]}
+    left = allocation.quantity - shipped_of([allocation.pk])[allocation.pk]
+    if quantity > left:
+        problems["quantity"] = [
+            _("This allocation has %(left)s left to ship; %(quantity)s is more.")
+            % {"left": f"{max(left, Decimal(0)).normalize():f}", "quantity": quantity}
+        ]
+    item = allocation.pledge.item_type
+    serial_problems = _serial_problems(item, quantity, serials, {})
+    if serial_problems:
+        problems["serials"] = serial_problems
+    if lots and not item.bulk:
+        problems["lots"] = [_("Lot numbers are given for ammunition and other bulk supply only.")]
+    return problems
 
 
 def _place(value: Any, field: str) -> Place:

@@ -7,6 +7,7 @@ urlpatterns = [
     path("new/", views.consignment_create, name="consignment-new"),
     path("<int:pk>/", views.consignment_detail, name="consignment"),
     path("<int:pk>/receipt/", views.consignment_receipt, name="consignment-receipt"),
+    path("<int:pk>/manifest.<slug:fmt>", views.consignment_manifest, name="consignment-manifest"),
     path("<int:pk>/handover/", views.consignment_handover, name="consignment-handover"),
     path("pledges/<int:pk>/close-short/", views.pledge_close_short, name="pledge-close-short"),
     path("<int:pk>/<slug:step>/", views.consignment_step, name="consignment-step"),

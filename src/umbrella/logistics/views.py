@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy
 from umbrella.core.access import OrganizationKind, allowed, get_visible
 from umbrella.core.errors import Invalid, NotFound
 from umbrella.logistics import services
+from umbrella.logistics.exports import manifest_response
 from umbrella.logistics.models import CONSIGNMENT_LIFECYCLE, Consignment, ConsignmentState, DiscrepancyKind, TransportMode
 from umbrella.logistics.queries import CONSIGNMENTS, consignments, is_late
 from umbrella.matching.models import Allocation, AllocationState
@@ -142,6 +143,21 @@ def _actions(request: HttpRequest, consignment: Consignment) -> list[dict]:
     return actions
 
 
+def _manifest_links(request: HttpRequest, consignment: Consignment) -> dict:
+    """The manifest's files, and (for who may add to a planned consignment) the import that adds lines to it."""
+    formats = {fmt: reverse("consignment-manifest", args=[consignment.pk, fmt]) for fmt in ("csv", "xlsx", "hxl")}
+    may_add = consignment.state == ConsignmentState.PLANNED and allowed(services.require_shipper, request.actor, consignment)
+    return {"formats": formats, "import_url": f"{reverse('import')}?kind=manifest" if may_add else None}
+
+
+def consignment_manifest(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
+    """The manifest of a consignment the reader may see, as CSV, XLSX or HXL (CSV with hashtags)."""
+    if fmt not in ("csv", "xlsx", "hxl"):
+        raise NotFound(_("No manifest format %(format)s; use csv, xlsx or hxl.") % {"format": fmt})
+    consignment = get_visible(consignments(request.actor), request.actor, pk=pk)
+    return manifest_response(request.actor, consignment, fmt)
+
+
 def consignment_detail(request: HttpRequest, pk: int) -> HttpResponse:
     consignment = get_visible(consignments(request.actor), request.actor, pk=pk)
     page = DetailPage(
@@ -171,6 +187,7 @@ def consignment_detail(request: HttpRequest, pk: int) -> HttpResponse:
         history=history_rows(consignment),
         actions=_actions(request, consignment),
         extra={
+            "manifest": _manifest_links(request, consignment),
             "lines": list(consignment.lines.all()),
             "legs": list(consignment.legs.all()),
             "serial_differences": services.serial_differences(consignment),

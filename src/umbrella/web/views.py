@@ -189,9 +189,11 @@ def import_template(request: HttpRequest, kind: str) -> HttpResponse:
 
 
 def _imported_rows(records: list) -> list[dict[str, str | None]]:
+    # A record several rows wrote (the rows of one manifest line) is listed once, as the last of them left it.
+    unique = {(type(record), record.pk if record.pk is not None else id(record)): record for record in records}
     return [
         {"label": str(record), "url": record.get_absolute_url() if hasattr(record, "get_absolute_url") else None}
-        for record in records[:IMPORTED_SHOWN]
+        for record in list(unique.values())[:IMPORTED_SHOWN]
     ]
 
 

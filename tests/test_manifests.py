@@ -1,0 +1,270 @@
+"""Manifests: a consignment's lines exported one row per serial (CSV, XLSX, HXL) to whoever may see it, and imported
+into a planned consignment, every row checked and nothing written on any error; an exported manifest imported into a
+new planned consignment gives the same lines and serials."""
+
+import datetime as dt
+
+import pytest
+from django.conf import settings
+from django.test import Client
+
+from tests.test_logistics import allocated, step
+from umbrella.core import exports, imports
+from umbrella.core.access import Actor
+from umbrella.core.errors import NotFound
+from umbrella.core.models import ChangeRecord
+from umbrella.core.tabular import read_table
+from umbrella.logistics import services as logistics
+from umbrella.logistics.exports import lines_of
+from umbrella.logistics.importers import split_list
+from umbrella.logistics.models import Consignment, ConsignmentLine
+from umbrella.orgs.services import issue_token
+
+
+@pytest.fixture
+def places(personas):
+    from tests import factories
+
+    return factories.hub_and_city(personas)
+
+
+@pytest.fixture
+def shipment(personas, places):
+    """One donor's planned consignment of 3 serial-tracked launchers and 40 boxes of ammunition in two lots, and the
+    allocations it ships (each with more left to ship)."""
+    launchers = allocated(personas, quantity=5, sensitive=True)
+    shells = allocated(personas, quantity=100, bulk=True)
+    consignment = logistics.create_consignment(
+        actor=personas.donor_editor,
+        fields={"reference": "CN-MANIFEST-1"},
+        lines=[
+            {"allocation": launchers["allocation"].pk, "quantity": 3, "serials": ["LN-001", "LN-002", "LN-003"]},
+            {"allocation": shells["allocation"].pk, "quantity": 40, "lots": ["LOT-A", "LOT-B"]},
+        ],
+        legs=[{"from_place": places["hub"], "to_place": places["lviv"], "mode": "road", "planned_arrival": dt.date(2026, 6, 1)}],
+    )
+    return {"consignment": consignment, "launchers": launchers, "shells": shells}
+
+
+def manifest_csv(actor, consignment) -> bytes:
+    return exports.render(exports.exporter_for("manifest"), actor, "csv", queryset=lines_of(actor, consignment.pk))
+
+
+def table_of(content: bytes, filename: str = "manifest.csv") -> list[dict[str, str]]:
+    table = read_table(content, filename, max_bytes=settings.IMPORT_MAX_BYTES)
+    return [dict(zip(table.header, cells, strict=False)) for _number, cells in table.rows]
+
+
+def run(actor, content: str | bytes, *, filename: str = "manifest.csv", dry_run: bool = False) -> imports.ImportReport:
+    data = content.encode() if isinstance(content, str) else content
+    return imports.run_import(
+        imports.importer_for("manifest"),
+        actor=actor,
+        table=read_table(data, filename, max_bytes=settings.IMPORT_MAX_BYTES),
+        filename=filename,
+        dry_run=dry_run,
+    )
+
+
+def api_client(personas, name: str) -> Client:
+    actor = personas[name]
+    _, secret = issue_token(
+        actor=Actor.system("tests"), user_id=actor.user.pk, organization_id=actor.organization.pk, name="manifest"
+    )
+    return Client(HTTP_AUTHORIZATION=f"Bearer {secret}")
+
+
+def lines_as_shipped(consignment) -> list[tuple]:
+    return [
+        (line.allocation_id, line.quantity, line.serials, line.lots)
+        for line in ConsignmentLine.objects.filter(consignment=consignment).order_by("id")
+    ]
+
+
+@pytest.mark.django_db
+def test_the_manifest_has_one_row_per_serial_and_one_per_line_otherwise(personas, shipment):
+    rows = table_of(manifest_csv(personas.donor_editor, shipment["consignment"]))
+    launchers, shells = shipment["launchers"], shipment["shells"]
+    assert [(row["line"], row["serials"], row["lots"], row["quantity"]) for row in rows] == [
+        ("1", "LN-001", "", "1"),
+        ("1", "LN-002", "", "1"),
+        ("1", "LN-003", "", "1"),
+        ("2", "", "LOT-A; LOT-B", "40"),
+    ]
+    first = rows[0]
+    assert first["consignment"] == "CN-MANIFEST-1"
+    assert (first["allocation"], first["pledge"]) == (str(launchers["allocation"].pk), str(launchers["pledge"].pk))
+    assert (first["item_type"], first["item_name"]) == (launchers["item"].code, launchers["item"].name)
+    assert rows[3]["item_type"] == shells["item"].code
+
+
+@pytest.mark.django_db
+def test_only_who_may_see_the_consignment_gets_its_manifest(personas, shipment, as_client):
+    consignment = shipment["consignment"]
+    client = as_client("donor_editor")
+    page = client.get(consignment.get_absolute_url())
+    assert f"/consignments/{consignment.pk}/manifest.xlsx" in page.content.decode()
+    assert "?kind=manifest" in page.content.decode()  # a planned consignment: its donor may add lines from a file
+    xlsx = client.get(f"/consignments/{consignment.pk}/manifest.xlsx")
+    assert xlsx.status_code == 200 and "spreadsheetml" in xlsx["Content-Type"]
+    assert [row["serials"] for row in table_of(xlsx.content, "manifest.xlsx")][:3] == ["LN-001", "LN-002", "LN-003"]
+    hxl = api_client(personas, "donor_editor").get(f"/api/v1/consignments/{consignment.pk}/manifest?format=hxl")
+    assert hxl.status_code == 200 and "#meta+serial" in hxl.content.decode("utf-8-sig").splitlines()[1]
+    # The consignment is marked for coordination: another donor does not see it, and gets no manifest.
+    other = as_client("second_donor")
+    assert other.get(f"/consignments/{consignment.pk}/manifest.csv").status_code == 404
+    assert api_client(personas, "second_donor").get(f"/api/v1/consignments/{consignment.pk}/manifest").status_code == 404
+    with pytest.raises(NotFound):
+        logistics._locked(personas.second_donor, consignment.pk)
+    assert list(lines_of(personas.second_donor, consignment.pk)) == []
+
+
+@pytest.mark.django_db
+def test_a_manifest_exported_then_imported_into_a_new_planned_consignment_gives_the_same_lines(personas, shipment):
+    first = shipment["consignment"]
+    exported = manifest_csv(personas.donor_editor, first)
+    # The first consignment is cancelled and planned again under its reference, with one box to start it.
+    step(personas, first, "cancel", reason="Truck broke down")
+    again = logistics.create_consignment(
+        actor=personas.donor_editor,
+        fields={"reference": "CN-MANIFEST-1"},
+        lines=[{"allocation": shipment["shells"]["allocation"].pk, "quantity": 1}],
+    )
+    report = run(personas.donor_editor, exported)
+    assert report.errors == [] and report.written and report.rows == 4
+    assert lines_as_shipped(again)[1:] == lines_as_shipped(first)
+    # The same file again: every serial is now on a live consignment, and nothing more is written.
+    before = ConsignmentLine.objects.count()
+    report = run(personas.donor_editor, exported)
+    assert {(error.row, error.column) for error in report.errors} == {(2, "serials"), (3, "serials"), (4, "serials")}
+    assert not report.written and ConsignmentLine.objects.count() == before
+
+
+@pytest.mark.django_db
+def test_an_xlsx_manifest_with_several_serials_in_a_cell_and_a_pledge_instead_of_the_allocation(personas, shipment):
+    launchers = shipment["launchers"]
+    header = ["consignment", "pledge", "serials"]
+    rows = [["CN-MANIFEST-1", launchers["pledge"].pk, "LN-004; LN-005"]]
+    content = exports.to_xlsx(header, rows, "manifest")
+    report = run(personas.donor_editor, content, filename="manifest.xlsx")
+    assert report.errors == [] and report.written
+    added = ConsignmentLine.objects.filter(consignment=shipment["consignment"]).order_by("id").last()
+    assert (added.allocation_id, added.quantity, added.serials) == (launchers["allocation"].pk, 2, ["LN-004", "LN-005"])
+
+
+@pytest.mark.django_db
+def test_every_bad_row_is_reported_with_its_column_value_and_reason_and_nothing_is_written(personas, shipment):
+    launchers, shells = shipment["launchers"], shipment["shells"]
+    lid, sid = launchers["allocation"].pk, shells["allocation"].pk
+    code = launchers["item"].code
+    content = "\n".join(
+        [
+            "consignment,line,allocation,item_type,serials,lots,quantity",
+            f"CN-MANIFEST-1,1,{lid},{code},LN-010,,1",  # 2: good
+            f"CN-MANIFEST-1,1,{lid},{code},LN-010,,1",  # 3: the serial of row 2 again
+            f"CN-MANIFEST-1,1,{lid},{code},LN-001,,1",  # 4: already on the consignment
+            f"CN-MANIFEST-1,2,{lid},{code},,,1",  # 5: a serial-tracked item without its serial
+            "CN-MANIFEST-1,3,999999,,,,1",  # 6: no such allocation
+            f"CN-MANIFEST-1,4,{sid},,,,70",  # 7: 60 left to ship
+            f"CN-MANIFEST-1,5,{lid},{code},LN-011,LOT-X,1",  # 8: lots for a serial-tracked launcher
+            f"CN-MANIFEST-1,6,{lid},WRONG-CODE,LN-012,,1",  # 9: not the allocation's item type
+            f"CN-NOWHERE,1,{lid},WRONG-CODE,LN-013,,1",  # 10: no such consignment, and not the item type
+            f"CN-MANIFEST-1,1,{sid},,,,1",  # 11: line 1 ships the launchers, not the shells
+            f"CN-MANIFEST-1,7,{lid},{code},LN-014,,abc",  # 12: not a number
+        ]
+    )
+    lines_before, entries_before = ConsignmentLine.objects.count(), ChangeRecord.objects.count()
+    report = run(personas.donor_editor, content)
+    found = {(error.row, error.column): (error.value, error.reason) for error in report.errors}
+    assert set(found) == {
+        (3, "serials"),
+        (4, "serials"),
+        (5, "serials"),
+        (6, "allocation"),
+        (7, "quantity"),
+        (8, "lots"),
+        (9, "item_type"),
+        (10, "consignment"),
+        (10, "item_type"),
+        (11, "allocation"),
+        (12, "quantity"),
+    }, found
+    assert found[(3, "serials")] == ("LN-010", "Serial numbers given earlier in this file: LN-010 (line 1 of CN-MANIFEST-1).")
+    assert "already on another consignment" in found[(4, "serials")][1] and "LN-001" in found[(4, "serials")][1]
+    assert "one serial number per unit (1), not 0" in found[(5, "serials")][1]
+    assert found[(6, "allocation")] == ("999999", "No allocation 999999 that you can see.")
+    assert found[(7, "quantity")] == ("70", "This allocation has 60 left to ship; 70 is more.")
+    assert found[(9, "item_type")][0] == "WRONG-CODE" and code in found[(9, "item_type")][1]
+    assert found[(10, "consignment")][0] == "CN-NOWHERE"
+    assert found[(12, "quantity")] == ("abc", "not a whole number")
+    assert not report.written
+    assert (ConsignmentLine.objects.count(), ChangeRecord.objects.count()) == (lines_before, entries_before)
+
+
+@pytest.mark.django_db
+def test_rows_of_one_line_add_up_and_a_dry_run_writes_nothing(personas, shipment):
+    lid = shipment["launchers"]["allocation"].pk
+    content = f"consignment,line,allocation,serials\nCN-MANIFEST-1,1,{lid},LN-020\nCN-MANIFEST-1,1,{lid},LN-021\n"
+    lines_before = ConsignmentLine.objects.count()
+    assert run(personas.donor_editor, content, dry_run=True).errors == []
+    assert ConsignmentLine.objects.count() == lines_before
+    assert run(personas.donor_editor, content).written
+    added = ConsignmentLine.objects.filter(consignment=shipment["consignment"]).order_by("id").last()
+    assert (added.quantity, added.serials) == (2, ["LN-020", "LN-021"])
+    # Two more would be 5 of 5: a third is over what the allocation has left.
+    over = f"consignment,allocation,serials\nCN-MANIFEST-1,{lid},LN-030; LN-031; LN-032\n"
+    assert [error.column for error in run(personas.donor_editor, over).errors] == ["quantity"]
+
+
+@pytest.mark.django_db
+def test_only_a_planned_consignment_of_ones_own_takes_a_manifest(personas, shipment):
+    lid = shipment["launchers"]["allocation"].pk
+    content = f"consignment,allocation,serials\nCN-MANIFEST-1,{lid},LN-040\n"
+    # Another donor sees neither the consignment nor the allocation, and is told both.
+    assert sorted(error.column for error in run(personas.second_donor, content).errors) == ["allocation", "consignment"]
+    step(personas, shipment["consignment"], "dispatch")
+    refused = run(personas.donor_editor, content).errors
+    assert [error.column for error in refused] == ["consignment"] and "planned consignment only" in refused[0].reason
+    assert Consignment.objects.get(pk=shipment["consignment"].pk).lines.count() == 2
+
+
+def test_a_cell_of_serials_splits_on_semicolons_commas_and_line_breaks_and_loses_the_exports_apostrophe():
+    assert split_list("A-1; A-2,A-3\nA-4 ;; ") == ["A-1", "A-2", "A-3", "A-4"]
+    assert split_list(exports.neutralise("-0042")) == ["-0042"] and split_list("'O'Brien-7") == ["'O'Brien-7"]
+
+
+def test_the_template_names_every_column_and_its_example_is_one_serial_of_one_line():
+    header, example = imports.importer_for("manifest").template_rows()
+    assert header == ["consignment", "line", "allocation", "pledge", "item_type", "serials", "lots", "quantity"]
+    row = dict(zip(header, example, strict=True))
+    assert row["consignment"] and row["allocation"] and row["serials"] and row["quantity"] == "1" and not row["lots"]
+
+
+@pytest.mark.django_db
+def test_coordination_staff_fill_a_donors_consignment_on_its_behalf(personas, shipment):
+    lid = shipment["launchers"]["allocation"].pk
+    report = run(personas.coordinator, f"consignment,allocation,serials\nCN-MANIFEST-1,{lid},LN-060\n")
+    assert report.errors == [] and report.written
+    added = shipment["consignment"].lines.order_by("id").last()
+    assert (added.serials, added.consignment.owner) == (["LN-060"], personas.donor_editor.organization)
+
+
+@pytest.mark.django_db
+def test_the_import_page_previews_a_manifest_then_commits_it(personas, shipment, as_client):
+    import re
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    lid = shipment["launchers"]["allocation"].pk
+    client = as_client("donor_editor")
+    assert "manifest" in client.get("/import/?kind=manifest").content.decode()
+    template = client.get("/import/template/manifest.csv").content.decode("utf-8-sig").splitlines()
+    assert template[0] == "consignment,line,allocation,pledge,item_type,serials,lots,quantity"
+    text = f"consignment,allocation,serials\nCN-MANIFEST-1,{lid},LN-050\nCN-MANIFEST-1,{lid},LN-051\n"
+    response = client.post("/import/", {"kind": "manifest", "file": SimpleUploadedFile("m.csv", text.encode())})
+    token = re.search(r'action="/import/([A-Za-z0-9_-]+)/commit/"', response.content.decode()).group(1)
+    assert client.post(f"/import/{token}/commit/").status_code == 302
+    assert shipment["consignment"].lines.order_by("id").last().serials == ["LN-050", "LN-051"]
+    done = client.get("/import/done/").content.decode()
+    label = f"2 × {shipment['launchers']['item'].name}"
+    assert done.count(label) == 1 and "1 × " not in done  # the line two rows wrote, once, as it ended
