@@ -8,10 +8,12 @@ import json
 import re
 from collections import Counter
 from decimal import Decimal
+from io import StringIO
 from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.core.management import call_command
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -150,6 +152,9 @@ def test_the_hub_board_flags_a_week_over_capacity_in_the_chart_and_the_table(per
             "actual_over": False,
         }
     ]
+    printed = StringIO()
+    call_command("hub-board", "--json", "--user", "cora", stdout=printed)
+    assert json.loads(printed.getvalue()) == hub_board(personas.coordinator).as_dict()
     refused = as_client("coordinator").get("/consignments/hubs/", {"since": "2026-06-08", "until": "2026-06-01"})
     assert refused.status_code == 400 and "before its start" in refused.content.decode()
 

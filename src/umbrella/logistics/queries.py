@@ -282,7 +282,10 @@ def hub_board(actor: Actor, *, since: dt.date | None = None, until: dt.date | No
             if day is not None and (since is None or day >= since) and (until is None or day <= until):
                 loads[hub_id][_week_start(day)][kind] += amount
     partial = (
-        Leg.objects.hidden_from(actor).filter(Q(from_place__in=list(by_id)) | Q(to_place__in=list(by_id))).exists()
+        Leg.objects.hidden_from(actor)
+        .exclude(consignment__state=ConsignmentState.CANCELLED)
+        .filter(Q(from_place__in=list(by_id)) | Q(to_place__in=list(by_id)))
+        .exists()
         if hubs
         else False
     )
