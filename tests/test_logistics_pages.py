@@ -160,24 +160,27 @@ def test_the_hub_board_flags_a_week_over_capacity_in_the_chart_and_the_table(per
 
 
 @pytest.mark.django_db
-def test_the_hub_board_asks_the_same_queries_however_many_consignments(personas, hubs, as_client):
+@pytest.mark.parametrize(
+    "persona, url", [("coordinator", "/consignments/hubs/"), ("recipient", "/consignments/coming/"), ("recipient", "/")]
+)
+def test_the_hub_board_and_what_is_coming_ask_the_same_queries_however_many_consignments(personas, hubs, as_client, persona, url):
     world = allocated(personas, quantity=12)
     through(personas, hubs, world["allocation"], hubs["small"], dt.date(2026, 6, 1))
 
     def queries() -> int:
         with CaptureQueriesContext(connection) as page:
-            assert as_client("coordinator").get("/consignments/hubs/").status_code == 200
+            assert as_client(persona).get(url).status_code == 200
         return len(page)
 
     queries()  # warms what a process reads once
     few = queries()
-    for day in range(10):
+    for week in range(10):
         through(
             personas,
             hubs,
             world["allocation"],
-            hubs["heavy" if day % 2 else "small"],
-            dt.date(2026, 6, 1) + dt.timedelta(weeks=day),
+            hubs["heavy" if week % 2 else "small"],
+            dt.date(2026, 6, 1) + dt.timedelta(weeks=week),
         )
     assert queries() == few
 
