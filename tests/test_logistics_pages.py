@@ -25,6 +25,7 @@ from tests.test_logistics import allocated, hand_over, receive, ship, step
 from umbrella.core import checkpoints, ledger_tree, proofs
 from umbrella.core.access import Actor
 from umbrella.core.models import ChangeRecord
+from umbrella.core.testing import PERSONA_NAMES
 from umbrella.logistics import services as logistics
 from umbrella.logistics.models import NOT_YET_ARRIVED, Consignment, Leg
 from umbrella.logistics.queries import handover_entry, hub_board, iso_week
@@ -297,3 +298,17 @@ def test_the_handover_certificate_shows_the_handover_and_an_inclusion_proof_that
     api = api_client(personas, "auditor").get(f"/api/v1/consignments/{consignment.pk}/certificate").json()
     assert api["entry_sequence"] == entry.sequence and proofs.check_inclusion(api["proof"], public_key)
     assert api["consignment"]["handover_unit"] == "A-1234 air-defence battalion"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("persona", PERSONA_NAMES)
+def test_every_persona_opens_the_hub_board_and_what_is_coming_and_sees_only_its_consignments(personas, hubs, as_client, persona):
+    world = allocated(personas, quantity=2)
+    late = ship(personas, hubs, world["allocation"], 1, eta=dt.date(2020, 1, 1))
+    client = as_client(persona)
+    coming_page = client.get("/consignments/coming/")
+    board = client.get("/consignments/hubs/")
+    assert (coming_page.status_code, board.status_code) == (200, 200)
+    sees = persona in CONSIGNMENT_READERS
+    assert (late.reference in coming_page.content.decode()) == sees
+    assert ('data-week="' in board.content.decode()) == sees  # its one departure loads PL-RZE for those who see it
