@@ -27,12 +27,14 @@ def pages() -> list[tuple[str, str, str]]:
     """(name, persona, URL) for every page, the URLs of records taken from the loaded scenario."""
     from umbrella.catalog.models import ItemType
     from umbrella.funding.models import Funding
+    from umbrella.logistics.models import Consignment, ConsignmentState
     from umbrella.matching.models import Allocation, MatchRun
     from umbrella.needs.models import Requirement, RequirementList
     from umbrella.pledges.models import Pledge
     from umbrella.scenarios.models import WithdrawalScenario
 
     approved = RequirementList.objects.filter(series="UA-2026").first()
+    handed_over = Consignment.objects.filter(state=ConsignmentState.HANDED_OVER).first()
     run = MatchRun.objects.order_by("-id").first()
     scenario = WithdrawalScenario.objects.order_by("-id").first()
     return [
@@ -54,6 +56,8 @@ def pages() -> list[tuple[str, str, str]]:
         ("allocation", "hq-staff", Allocation.objects.first().get_absolute_url()),
         ("consignments", "hq-staff", "/consignments/"),
         ("consignments, late ones", "ukr-logistics", "/consignments/?late=True"),
+        ("hub board", "hq-staff", "/consignments/hubs/"),
+        ("what is coming", "ukr-logistics", "/consignments/coming/"),
         ("funding", "hq-staff", "/funding/"),
         ("funding row", "hq-staff", Funding.objects.filter(marking="public").first().get_absolute_url()),
         ("fair share", "hq-staff", "/funding/fair-share/?year=2025"),
@@ -62,6 +66,8 @@ def pages() -> list[tuple[str, str, str]]:
         ("scenario", "hq-staff", scenario.get_absolute_url()),
         ("import", "deu-liaison", "/import/"),
         ("run-a-match form", "hq-staff", "/matching/new/"),
+        # A demo without handovers (before its consignments arrive) has no certificate to draw.
+        *([("handover certificate", "ukr-logistics", f"/consignments/{handed_over.pk}/certificate/")] if handed_over else []),
     ]
 
 

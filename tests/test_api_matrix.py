@@ -211,8 +211,20 @@ def logistics_world(personas, world) -> dict:
     consignment(
         "second_donor", theirs, "CN-B-1", (("dispatch", "second_donor"), ("arrive", "recipient"), ("receive", "recipient"))
     )
+    handed_over = consignment("donor_editor", mine, "CN-A-4", (*on_the_way, ("receive", "recipient")))
+    handed_over = logistics.hand_over(
+        actor=personas.recipient,
+        consignment_id=handed_over.pk,
+        expected_version=handed_over.version,
+        unit="A-1234",
+        place=places["lviv"].code,
+        date=dt.date(2026, 6, 3),
+        officer_role="logistics officer",
+    )
     return {
         "place": places["lviv"],
+        "handed_over": handed_over,
+        "hidden_handed_over": hidden,
         "planned": consignment("donor_editor", mine, "CN-A-1", ()),
         "arrived": consignment("donor_editor", mine, "CN-A-2", on_the_way),
         "received": consignment("donor_editor", mine, "CN-A-3", (*on_the_way, ("receive", "recipient"))),
@@ -616,6 +628,15 @@ MATRIX = {
         False,
     ),
     ("GET", "/api/v1/consignments"): (lambda w, v, p, ps: "/api/v1/consignments", None, None, reads, False),
+    ("GET", "/api/v1/consignments/hub-board"): (lambda w, v, p, ps: "/api/v1/consignments/hub-board", None, None, reads, False),
+    ("GET", "/api/v1/consignments/coming"): (lambda w, v, p, ps: "/api/v1/consignments/coming", None, None, reads, False),
+    ("GET", "/api/v1/consignments/{consignment_id}/certificate"): (
+        lambda w, v, p, ps: f"/api/v1/consignments/{pick(w, 'handed_over', v, p, ps)}/certificate",
+        None,
+        None,
+        seen_by(CONSIGNMENT_READERS),
+        True,
+    ),
     ("POST", "/api/v1/consignments"): (
         lambda w, v, p, ps: "/api/v1/consignments",
         lambda w: {"reference": "CN-API", "lines": [{"allocation": w["planned"].lines.get().allocation_id, "quantity": 1}]},

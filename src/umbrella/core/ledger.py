@@ -333,3 +333,22 @@ def current_checkpoint() -> dict[str, Any]:
     signed = checkpoints.sign(key, frontier.size, frontier.root().hex())
     LedgerCheckpoint.objects.create(**signed)
     return signed
+
+
+def ledger_size() -> int:
+    return LedgerHead.objects.values_list("size", flat=True).get(pk=1)
+
+
+def signed_inclusion(sequence: int, size: int) -> dict[str, Any]:
+    """The proof that entry `sequence` is in the tree of the first `size` entries, with a checkpoint of that tree
+    signed now: exactly what `core.proofs.check_inclusion` checks against the ledger's public key, outside
+    Umbrella (the API's inclusion proof and a handover certificate give this)."""
+    path, tree_root = ledger_tree.inclusion_proof(sequence - 1, size)
+    key = checkpoints.load_or_create_key(settings.DATA_DIR)
+    return {
+        "sequence": sequence,
+        "tree_size": size,
+        "leaf_hash": ledger_tree.leaf_hash_run(sequence - 1, sequence)[0].hex(),
+        "path": [node.hex() for node in path],
+        "checkpoint": checkpoints.sign(key, size, tree_root.hex()),
+    }

@@ -16,7 +16,7 @@ from ninja import Field, Query, Router, Schema
 from umbrella.core import checkpoints, ledger_tree
 from umbrella.core.access import Actor
 from umbrella.core.errors import Invalid, NotFound
-from umbrella.core.ledger import PRIVATE_KEYS, entry_visible_to, may_know_actor, timestamp
+from umbrella.core.ledger import PRIVATE_KEYS, entry_visible_to, ledger_size, may_know_actor, signed_inclusion, timestamp
 from umbrella.core.models import ChangeRecord, LedgerHead
 
 router = Router()
@@ -120,10 +120,10 @@ def _signed(size: int, tree_root: bytes) -> dict[str, Any]:
 
 def _size(tree_size: int | None) -> int:
     """The tree size asked for (the whole ledger when none is), refused unless the ledger has that many entries."""
-    ledger_size = LedgerHead.objects.values_list("size", flat=True).get(pk=1)
-    size = ledger_size if tree_size is None else tree_size
-    if not 1 <= size <= ledger_size:
-        raise Invalid({"tree_size": [_("Give a size from 1 to %(size)d.") % {"size": ledger_size}]})
+    whole = ledger_size()
+    size = whole if tree_size is None else tree_size
+    if not 1 <= size <= whole:
+        raise Invalid({"tree_size": [_("Give a size from 1 to %(size)d.") % {"size": whole}]})
     return size
 
 
@@ -157,14 +157,7 @@ def inclusion(request, sequence: int = Query(..., ge=1), tree_size: int | None =
         raise Invalid(
             {"sequence": [_("Entry %(sequence)d is not in a tree of size %(size)d.") % {"sequence": sequence, "size": size}]}
         )
-    path, tree_root = ledger_tree.inclusion_proof(sequence - 1, size)
-    return {
-        "sequence": sequence,
-        "tree_size": size,
-        "leaf_hash": ledger_tree.leaf_hash_run(sequence - 1, sequence)[0].hex(),
-        "path": [node.hex() for node in path],
-        "checkpoint": _signed(size, tree_root),
-    }
+    return signed_inclusion(sequence, size)
 
 
 @router.get(

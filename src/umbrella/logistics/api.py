@@ -6,17 +6,20 @@ from decimal import Decimal
 from enum import StrEnum
 
 from django.http import HttpResponse
+from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 from ninja.pagination import paginate
 from pydantic import ConfigDict
 
 from umbrella.core.access import Marking, get_visible
 from umbrella.core.api import Pagination, created, expected_version, idempotent, scope_of, with_etag
+from umbrella.core.errors import Conflict, Invalid
+from umbrella.core.ledger import ledger_size, signed_inclusion
 from umbrella.core.listing import filtered, params_of, sort_type
 from umbrella.logistics import services
 from umbrella.logistics.exports import manifest_response
 from umbrella.logistics.models import Consignment, ConsignmentState, DiscrepancyKind, TransportMode
-from umbrella.logistics.queries import CONSIGNMENTS, consignments, is_late
+from umbrella.logistics.queries import CONSIGNMENTS, coming, coming_rows, consignments, handover_entry, hub_board, is_late
 from umbrella.pledges.api import PledgeOut
 from umbrella.pledges.models import REASON_MAX_LENGTH
 from umbrella.pledges.queries import pledges
@@ -213,6 +216,128 @@ def create_consignment(request, data: ConsignmentCreate):
         return created(ConsignmentOut, _visible(request.actor, consignment.pk), f"/api/v1/consignments/{consignment.pk}")
 
     return idempotent(request, scope_of(request.actor), create)
+
+
+class WeekLoadOut(Schema):
+    week: str = Field(description="ISO week, e.g. 2026-W23")
+    starts: dt.date = Field(description="Its Monday")
+    planned: Decimal = Field(description="Load from planned dates, in the hub's unit")
+    actual: Decimal = Field(description="Load from actual dates, in the hub's unit")
+    capacity: int
+    planned_over: bool
+    actual_over: bool
+
+
+class HubLoadOut(Schema):
+    hub: str = Field(description="Place code")
+    name: str
+    unit: str = Field(description="consignments or tonnes (per week)")
+    capacity: int
+    handling_days: int | None
+    unweighed: int = Field(description="Consignments without a weight at a hub counted in tonnes (counted as none)")
+    weeks: list[WeekLoadOut]
+
+
+class HubBoardOut(Schema):
+    partial: bool = Field(description="Some consignments through these hubs are not yours to see")
+    hubs: list[HubLoadOut]
+
+
+class HubBoardFilters(Schema):
+    since: dt.date | None = Field(None, description="Only loads on or after this day")
+    until: dt.date | None = Field(None, description="Only loads on or before this day")
+
+
+@router.get(
+    "/consignments/hub-board",
+    response=HubBoardOut,
+    summary="Each hub's planned and actual load per ISO week against its capacity (over-capacity weeks flagged)",
+)
+def get_hub_board(request, filters: Query[HubBoardFilters]):
+    if filters.since and filters.until and filters.since > filters.until:
+        raise Invalid({"until": [_("The end of the time range is before its start.")]})
+    return hub_board(request.actor, since=filters.since, until=filters.until).as_dict()
+
+
+class ComingOut(Schema):
+    id: int
+    reference: str
+    donor: str
+    state: str
+    eta: dt.date | None
+    late: bool = Field(description="The ETA is past and the consignment has not arrived")
+    current_leg: LegOut | None = Field(description="Where it is: the first leg it has not finished")
+    carries: list[str]
+
+
+def _coming_out(row: dict) -> dict:
+    consignment = row["consignment"]
+    return {
+        "id": consignment.pk,
+        "reference": consignment.reference,
+        "donor": consignment.owner.code,
+        "state": consignment.state,
+        "eta": consignment.eta,
+        "late": row["late"],
+        "current_leg": row["leg"],
+        "carries": row["carries"],
+    }
+
+
+@router.get(
+    "/consignments/coming",
+    response=list[ComingOut],
+    summary="What is coming: consignments not yet arrived, late ones (ETA passed) first, then by ETA",
+)
+@paginate(Pagination, page_size=50)
+def list_coming(request):
+    return _LazyRows(coming(request.actor))
+
+
+class _LazyRows:
+    """A queryset the paginator slices first, each page then turned into rows (so a page reads only its own)."""
+
+    def __init__(self, queryset) -> None:
+        self.queryset = queryset
+
+    def count(self) -> int:
+        return self.queryset.count()
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, window):
+        return [_coming_out(row) for row in coming_rows(self.queryset[window])]
+
+
+class ProofOut(Schema):
+    sequence: int
+    tree_size: int
+    leaf_hash: str
+    path: list[str]
+    checkpoint: dict
+
+
+class CertificateOut(Schema):
+    consignment: ConsignmentOut
+    entry_sequence: int | None = Field(description="The handover's ledger entry (null when it is not released to you)")
+    proof: ProofOut | None = Field(description="Its inclusion proof, for core.proofs.check_inclusion")
+
+
+@router.get(
+    "/consignments/{consignment_id}/certificate",
+    response=CertificateOut,
+    summary="A handed-over consignment's certificate: the handover, its ledger entry and the entry's inclusion proof",
+)
+def get_certificate(request, consignment_id: int):
+    consignment = _visible(request.actor, consignment_id)
+    if consignment.state != ConsignmentState.HANDED_OVER:
+        raise Conflict(
+            _("%(consignment)s has not been handed over, so it has no handover certificate yet.") % {"consignment": consignment}
+        )
+    entry = handover_entry(consignment, request.actor)
+    proof = signed_inclusion(entry.sequence, ledger_size()) if entry is not None else None
+    return {"consignment": consignment, "entry_sequence": entry.sequence if entry else None, "proof": proof}
 
 
 @router.get("/consignments/{consignment_id}", response=ConsignmentOut, summary="One consignment, with its ETag")

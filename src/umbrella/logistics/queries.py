@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
+from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
-from django.db.models import Max, Prefetch, Q, QuerySet
+from django.db.models import Case, F, IntegerField, Max, Prefetch, Q, QuerySet, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
@@ -23,6 +26,7 @@ from umbrella.logistics.models import (
 )
 from umbrella.matching.models import Allocation, AllocationState
 from umbrella.needs.models import ListState, Requirement
+from umbrella.places.models import CapacityUnit, Place
 
 LATE = gettext_lazy("late")
 
@@ -128,3 +132,211 @@ def handover_entry(consignment: Consignment, actor: Actor) -> ChangeRecord | Non
         .order_by("-sequence")
         .first()
     )
+
+
+# The hub board -------------------------------------------------------------------------------------------------
+
+
+def iso_week(day: dt.date) -> str:
+    year, week, _weekday = day.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+@dataclass(frozen=True)
+class WeekLoad:
+    """One ISO week at one hub: the load its consignments' planned dates put on it, the load their actual dates
+    did, and the hub's capacity for the week (in the hub's unit)."""
+
+    week: str
+    starts: dt.date
+    planned: Decimal
+    actual: Decimal
+    capacity: int
+
+    @property
+    def planned_over(self) -> bool:
+        return self.planned > self.capacity
+
+    @property
+    def actual_over(self) -> bool:
+        return self.actual > self.capacity
+
+    @property
+    def over(self) -> bool:
+        return self.planned_over or self.actual_over
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "week": self.week,
+            "starts": self.starts.isoformat(),
+            "planned": str(self.planned),
+            "actual": str(self.actual),
+            "capacity": self.capacity,
+            "planned_over": self.planned_over,
+            "actual_over": self.actual_over,
+        }
+
+
+@dataclass(frozen=True)
+class HubLoad:
+    """A hub's weeks with any load, oldest first. `unweighed` counts consignments a hub counted in tonnes could
+    not weigh (no weight given): they load it by nothing, so its tonnes are a floor, not the whole."""
+
+    hub: Place
+    unit: str
+    capacity: int
+    weeks: list[WeekLoad]
+    unweighed: int = 0
+
+    @property
+    def over_weeks(self) -> int:
+        return sum(1 for week in self.weeks if week.over)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "hub": self.hub.code,
+            "name": self.hub.name_en,
+            "unit": self.unit,
+            "capacity": self.capacity,
+            "handling_days": self.hub.hub_handling_days,
+            "unweighed": self.unweighed,
+            "weeks": [week.as_dict() for week in self.weeks],
+        }
+
+
+@dataclass(frozen=True)
+class HubBoard:
+    hubs: list[HubLoad]
+    partial: bool  # some consignments through these hubs are not the reader's to see: the loads may be higher
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"partial": self.partial, "hubs": [hub.as_dict() for hub in self.hubs]}
+
+
+@dataclass
+class _Visit:
+    """One consignment at one hub: when it arrives there (or, starting there, leaves), planned and actual."""
+
+    weight_kg: Decimal | None
+    planned_arrival: dt.date | None = None
+    actual_arrival: dt.date | None = None
+    planned_departure: dt.date | None = None
+    actual_departure: dt.date | None = None
+    arrives: bool = False
+
+    @property
+    def planned(self) -> dt.date | None:
+        return self.planned_arrival if self.arrives else self.planned_departure
+
+    @property
+    def actual(self) -> dt.date | None:
+        return self.actual_arrival if self.arrives else self.actual_departure
+
+
+def _hub_visits(actor: Actor, hub_ids) -> dict[tuple[int, int], _Visit]:
+    """Each (hub, consignment) a live consignment's legs pass through, from one query over their legs."""
+    legs = (
+        Leg.objects.visible_to(actor)
+        .exclude(consignment__state=ConsignmentState.CANCELLED)
+        .filter(Q(from_place__in=hub_ids) | Q(to_place__in=hub_ids))
+        .order_by("consignment_id", "id")
+        .values_list(
+            "consignment_id",
+            "consignment__weight_kg",
+            "from_place_id",
+            "to_place_id",
+            "planned_departure",
+            "planned_arrival",
+            "actual_departure",
+            "actual_arrival",
+        )
+    )
+    hubs = set(hub_ids)
+    visits: dict[tuple[int, int], _Visit] = {}
+    for consignment, weight, origin, destination, planned_out, planned_in, actual_out, actual_in in legs:
+        if destination in hubs:
+            visit = visits.setdefault((destination, consignment), _Visit(weight))
+            visit.arrives, visit.planned_arrival, visit.actual_arrival = True, planned_in, actual_in
+        if origin in hubs:
+            visit = visits.setdefault((origin, consignment), _Visit(weight))
+            visit.planned_departure, visit.actual_departure = planned_out, actual_out
+    return visits
+
+
+def hub_board(actor: Actor, *, since: dt.date | None = None, until: dt.date | None = None) -> HubBoard:
+    """For each hub, the load per ISO week against its capacity. A consignment loads a hub in the week its leg
+    arrives at the hub (or, when its way starts there, leaves it): planned load from planned dates, actual load
+    from actual ones; one consignment, or its weight in tonnes, per the hub's unit. Only weeks with load are
+    listed, between `since` and `until` when given. Three queries, however many consignments."""
+    hubs = list(Place.objects.visible_to(actor).filter(hub_capacity__isnull=False).order_by("code"))
+    by_id = {hub.pk: hub for hub in hubs}
+    loads: dict[int, dict[str, dict[str, Decimal]]] = {hub.pk: defaultdict(lambda: defaultdict(Decimal)) for hub in hubs}
+    unweighed: dict[int, int] = defaultdict(int)
+    for (hub_id, _consignment), visit in _hub_visits(actor, list(by_id)).items():
+        hub = by_id[hub_id]
+        in_tonnes = hub.hub_capacity_unit == CapacityUnit.TONNES
+        if in_tonnes and visit.weight_kg is None:
+            unweighed[hub_id] += 1
+        amount = (visit.weight_kg or Decimal(0)) / 1000 if in_tonnes else Decimal(1)
+        for kind, day in (("planned", visit.planned), ("actual", visit.actual)):
+            if day is not None and (since is None or day >= since) and (until is None or day <= until):
+                loads[hub_id][_week_start(day)][kind] += amount
+    partial = (
+        Leg.objects.hidden_from(actor)
+        .exclude(consignment__state=ConsignmentState.CANCELLED)
+        .filter(Q(from_place__in=list(by_id)) | Q(to_place__in=list(by_id)))
+        .exists()
+        if hubs
+        else False
+    )
+    return HubBoard(
+        hubs=[
+            HubLoad(
+                hub=hub,
+                unit=hub.hub_capacity_unit,
+                capacity=hub.hub_capacity,
+                weeks=[
+                    WeekLoad(iso_week(starts), starts, load["planned"], load["actual"], hub.hub_capacity)
+                    for starts, load in sorted(loads[hub.pk].items())
+                ],
+                unweighed=unweighed[hub.pk],
+            )
+            for hub in hubs
+        ],
+        partial=partial,
+    )
+
+
+def _week_start(day: dt.date) -> dt.date:
+    return day - dt.timedelta(days=day.weekday())
+
+
+# What is coming --------------------------------------------------------------------------------------------------
+
+
+def coming(actor: Actor) -> QuerySet[Consignment]:
+    """Consignments not yet arrived, those whose ETA has passed first (the longest overdue first), then by ETA
+    (none last)."""
+    today = timezone.localdate()
+    return (
+        consignments(actor)
+        .filter(state__in=NOT_YET_ARRIVED)
+        .annotate(overdue=Case(When(eta__lt=today, then=Value(0)), default=Value(1), output_field=IntegerField()))
+        .order_by("overdue", F("eta").asc(nulls_last=True), "id")
+    )
+
+
+def current_leg(consignment: Consignment) -> Leg | None:
+    """Where the consignment is: the first of its legs (prefetched) it has not finished; the last when it has
+    finished them all."""
+    legs = list(consignment.legs.all())
+    return next((leg for leg in legs if leg.actual_arrival is None), legs[-1] if legs else None)
+
+
+def carries(consignment: Consignment) -> list[str]:
+    return [f"{line.quantity} × {line.allocation.pledge.item_type.name}" for line in consignment.lines.all()]
+
+
+def coming_rows(consignments_coming) -> list[dict[str, Any]]:
+    """What the page, the API and the recipient's dashboard show of each consignment on its way."""
+    return [{"consignment": c, "late": is_late(c), "leg": current_leg(c), "carries": carries(c)} for c in consignments_coming]

@@ -3,26 +3,43 @@ that take its steps: a movement (its day), a cancellation (why), the receipt (li
 
 from __future__ import annotations
 
+import json
 import re
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from umbrella.core import checkpoints, proofs
 from umbrella.core.access import OrganizationKind, allowed, get_visible
-from umbrella.core.errors import Invalid, NotFound
+from umbrella.core.errors import Conflict, Invalid, NotFound
+from umbrella.core.ledger import ledger_size, signed_inclusion
+from umbrella.core.numbers import number
 from umbrella.logistics import services
 from umbrella.logistics.exports import manifest_response
 from umbrella.logistics.models import CONSIGNMENT_LIFECYCLE, Consignment, ConsignmentState, DiscrepancyKind, TransportMode
-from umbrella.logistics.queries import CONSIGNMENTS, consignments, is_late
+from umbrella.logistics.queries import (
+    CONSIGNMENTS,
+    HubLoad,
+    coming,
+    coming_rows,
+    consignments,
+    handover_entry,
+    hub_board,
+    is_late,
+)
 from umbrella.matching.models import Allocation, AllocationState
+from umbrella.places.models import CapacityUnit
 from umbrella.pledges import services as pledges
 from umbrella.pledges.models import REASON_MAX_LENGTH, Pledge
+from umbrella.ui.charts import Bar, BarChart, bar_chart
 from umbrella.ui.forms import ServiceForm, posted_version
 from umbrella.ui.pages import DetailPage, FormPage, history_rows, list_or_export, submit
 
@@ -191,6 +208,7 @@ def consignment_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "lines": list(consignment.lines.all()),
             "legs": list(consignment.legs.all()),
             "serial_differences": services.serial_differences(consignment),
+            "late": is_late(consignment),
         },
     )
     return render(request, "logistics/consignment_detail.html", {"page": page})
@@ -408,3 +426,101 @@ def pledge_close_short(request: HttpRequest, pk: int) -> HttpResponse:
         ),
         done=_("Pledge closed short."),
     )
+
+
+class HubBoardFilters(forms.Form):
+    since = forms.DateField(label=gettext_lazy("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    until = forms.DateField(label=gettext_lazy("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        if cleaned.get("since") and cleaned.get("until") and cleaned["since"] > cleaned["until"]:
+            self.add_error("until", _("The end of the time range is before its start."))
+        return cleaned
+
+
+def _load_text(value, unit: str) -> str:
+    return number(value, 1) if unit == CapacityUnit.TONNES else number(value)
+
+
+def _hub_chart(load: HubLoad) -> BarChart:
+    """Two bars a week (planned, actual), the capacity as a tick on each; a week over capacity is flagged in words."""
+    unit_label = CapacityUnit(load.unit).label
+    capacity = _("capacity %(capacity)s %(unit)s") % {"capacity": number(load.capacity), "unit": unit_label}
+    over = _("over capacity")
+    bars = [
+        Bar(
+            f"{week.week} {label}",
+            float(value),
+            _load_text(value, load.unit),
+            marker=load.capacity,
+            marker_text=capacity,
+            flag=over if value > load.capacity else "",
+        )
+        for week in load.weeks
+        for label, value in ((_("planned"), week.planned), (_("actual"), week.actual))
+    ]
+    title = _("%(hub)s: load per week, planned and actual (bars), against its capacity of %(capacity)s %(unit)s (tick)") % {
+        "hub": load.hub,
+        "capacity": number(load.capacity),
+        "unit": unit_label,
+    }
+    return bar_chart(title, bars)
+
+
+def hub_board_page(request: HttpRequest) -> HttpResponse:
+    """Each hub's load per ISO week, planned and actual, against its capacity: a chart and its table per hub."""
+    filters = HubBoardFilters(request.GET or None)
+    valid = not filters.is_bound or filters.is_valid()
+    board = None
+    if valid:
+        dates = filters.cleaned_data if filters.is_bound else {}
+        board = hub_board(request.actor, since=dates.get("since"), until=dates.get("until"))
+    hubs = (
+        [{"load": load, "unit": CapacityUnit(load.unit).label, "chart": _hub_chart(load)} for load in board.hubs] if board else []
+    )
+    page = {"title": _("Hub board"), "filters": filters, "board": board, "hubs": hubs}
+    return render(request, "logistics/hub_board.html", {"page": page}, status=200 if valid else 400)
+
+
+COMING_PAGE_SIZE = 50
+
+
+def coming_page(request: HttpRequest) -> HttpResponse:
+    """What is coming: consignments not yet arrived, the late ones first, with their ETA, where they are and what
+    they carry."""
+    page_of = Paginator(coming(request.actor), COMING_PAGE_SIZE).get_page(request.GET.get("page"))
+    page = {"title": _("What is coming"), "rows": coming_rows(page_of.object_list), "page_of": page_of}
+    return render(request, "logistics/coming.html", {"page": page})
+
+
+def certificate_proof(entry) -> dict | None:
+    """The handover entry's inclusion proof against the ledger as it is now (signed now), and whether it checks
+    here with `core.proofs.check_inclusion` and the ledger's own key: the check a nation makes with the key it pinned."""
+    if entry is None:
+        return None
+    document = signed_inclusion(entry.sequence, ledger_size())
+    own_key = checkpoints.public_key_hex(checkpoints.load_or_create_key(settings.DATA_DIR))
+    checks = document["leaf_hash"] == entry.leaf_hash and proofs.check_inclusion(document, own_key)
+    return {"document": document, "json": json.dumps(document, indent=2), "checks": checks}
+
+
+def consignment_certificate(request: HttpRequest, pk: int) -> HttpResponse:
+    """The handover certificate: what was handed over, to whom, where and when, with the ledger entry that recorded
+    it and that entry's inclusion proof, printable on A4."""
+    consignment = get_visible(consignments(request.actor), request.actor, pk=pk)
+    if consignment.state != ConsignmentState.HANDED_OVER:
+        raise Conflict(
+            _("%(consignment)s has not been handed over, so it has no handover certificate yet.") % {"consignment": consignment},
+            url=consignment.get_absolute_url(),
+            record=str(consignment),
+        )
+    entry = handover_entry(consignment, request.actor)
+    page = {
+        "title": _("Handover certificate: %(consignment)s") % {"consignment": consignment},
+        "consignment": consignment,
+        "lines": list(consignment.lines.all()),
+        "entry": entry,
+        "proof": certificate_proof(entry),
+    }
+    return render(request, "logistics/certificate.html", {"page": page})

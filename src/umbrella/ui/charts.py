@@ -22,6 +22,7 @@ class Bar:
     text: str  # the value as shown
     marker: float | None = None  # a second value drawn as a tick (a target)
     marker_text: str = ""
+    flag: str = ""  # what the bar is flagged with ("over capacity"): written beside it and drawn hatched, not by colour alone
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,7 @@ class DrawnBar:
     marker_x: float | None
     marker_text: str
     negative: bool
+    flag: str = ""
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,7 @@ def bar_chart(title: str, bars: list[Bar]) -> BarChart:
             marker_x=LABEL_WIDTH + PLOT_WIDTH * bar.marker / largest if bar.marker is not None else None,
             marker_text=bar.marker_text,
             negative=bar.value < 0,
+            flag=bar.flag,
         )
         for index, bar in enumerate(bars)
     ]

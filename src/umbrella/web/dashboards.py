@@ -20,7 +20,7 @@ from umbrella.core.errors import DomainError
 from umbrella.core.ledger import recent_changes
 from umbrella.core.numbers import format_eur_short, number, percent
 from umbrella.funding.queries import fair_share
-from umbrella.logistics.queries import flow_by_priority
+from umbrella.logistics.queries import coming, coming_rows, flow_by_priority, late
 from umbrella.matching.models import Allocation, AllocationState, MatchRun, RunState
 from umbrella.matching.queries import decided_coverage
 from umbrella.needs import queries as needs_queries
@@ -167,6 +167,16 @@ def _coming(actor: Actor) -> dict:
         [Bar(row["month"].strftime("%Y-%m"), row["n"], number(row["n"])) for row in by_month[:18]],
     )
     return {"upcoming": upcoming, "chart": chart, "total": sum(row["n"] for row in by_month)}
+
+
+def _consignments_coming(actor: Actor) -> dict:
+    """Consignments not yet arrived, late ones first: the first few, and how many there are and are late."""
+    on_the_way = coming(actor)
+    return {
+        "rows": coming_rows(on_the_way[:TOP]),
+        "total": on_the_way.count(),
+        "late": on_the_way.filter(late(actor)).count(),
+    }
 
 
 @dataclass(frozen=True)
@@ -326,6 +336,7 @@ def recipient(actor: Actor) -> dict:
         "kind": "recipient",
         "queue": _recipient_queue(actor),
         "queue_for_information": reads_queue_for_information(actor),
+        "consignments_coming": _consignments_coming(actor),
         "coming": _coming(actor),
         "coverage": _coverage(actor),
         "changes": change_rows(recent_changes(actor, TOP)),
