@@ -9,7 +9,9 @@ from django.test import Client
 from django.utils import timezone
 
 from tests import factories
+from tests.test_logistics import allocated, receive, ship, step
 from umbrella.core.access import Actor
+from umbrella.logistics.models import Consignment
 from umbrella.matching import services as matching
 from umbrella.matching.models import MatchRun, RunState
 from umbrella.needs import services as needs
@@ -46,7 +48,8 @@ def approved_list(personas, *needed_by):
 
 @pytest.fixture
 def day(personas):
-    """A working day: pledges in every early state, lists to propose and approve, a run to review."""
+    """A working day: pledges in every early state, lists to propose and approve, a run to review, a consignment
+    arrived and one received."""
     lst, item = approved_list(personas, PAST, FUTURE)
     pledge(personas, FUTURE, "offer", "accept", item=item)
     matching.run_match(actor=personas.coordinator)
@@ -55,8 +58,11 @@ def day(personas):
     pledge(personas, FUTURE, "offer")
     pledge(personas, FUTURE, "offer", donor="second_donor")
     pledge(personas, PAST, "offer", "accept", "allocate")
-    pledge(personas, FUTURE, "offer", "accept", "allocate", "ship")
-    pledge(personas, PAST, "offer", "accept", "allocate", "ship", "deliver")
+    places = factories.hub_and_city(personas)
+    for received in (False, True):
+        arrived = step(personas, ship(personas, places, allocated(personas, quantity=2)["allocation"], 2), "arrive", "recipient")
+        if received:
+            receive(personas, arrived)
     factories.requirement_list(personas)
     proposed = factories.requirement_list(personas)
     needs.propose_requirement_list(actor=personas.recipient, list_id=proposed.pk, expected_version=proposed.version)
@@ -115,8 +121,8 @@ def waiting_pledges(actor, **lookups):
             "recipient",
             {
                 "Requirement lists to propose": lambda a: RequirementList.objects.visible_to(a).filter(state=ListState.DRAFT),
-                "Deliveries to confirm": lambda a: waiting_pledges(a, state=PledgeState.SHIPPED),
-                "Handovers to confirm": lambda a: waiting_pledges(a, state=PledgeState.DELIVERED),
+                "Consignments arrived, to receive": lambda a: Consignment.objects.visible_to(a).filter(state="arrived"),
+                "Consignments received, to hand over": lambda a: Consignment.objects.visible_to(a).filter(state="received"),
             },
         ),
     ],

@@ -20,7 +20,8 @@ from umbrella.core.errors import DomainError
 from umbrella.core.ledger import recent_changes
 from umbrella.core.numbers import format_eur_short, number, percent
 from umbrella.funding.queries import fair_share
-from umbrella.logistics.queries import coming, coming_rows, flow_by_priority, late
+from umbrella.logistics.models import ConsignmentState
+from umbrella.logistics.queries import coming, coming_rows, consignments, flow_by_priority, late
 from umbrella.matching.models import Allocation, AllocationState, MatchRun, RunState
 from umbrella.matching.queries import decided_coverage
 from umbrella.needs import queries as needs_queries
@@ -281,14 +282,20 @@ def _recipient_queue(actor: Actor) -> list[QueueItem]:
     queue: list[QueueItem] = []
     if actor.has_role(Role.EDITOR):
         lists = _by_state(RequirementList.objects.visible_to(actor), [ListState.DRAFT])
-        pledges = _by_state(Pledge.objects.visible_to(actor), [PledgeState.SHIPPED, PledgeState.DELIVERED])
+        waiting = _by_state(consignments(actor), [ConsignmentState.ARRIVED, ConsignmentState.RECEIVED])
         queue += [
             QueueItem(
                 _("Requirement lists to propose"), lists[ListState.DRAFT], _list_url("requirement-lists", state=ListState.DRAFT)
             ),
-            QueueItem(_("Deliveries to confirm"), pledges[PledgeState.SHIPPED], _list_url("pledges", state=PledgeState.SHIPPED)),
             QueueItem(
-                _("Handovers to confirm"), pledges[PledgeState.DELIVERED], _list_url("pledges", state=PledgeState.DELIVERED)
+                _("Consignments arrived, to receive"),
+                waiting[ConsignmentState.ARRIVED],
+                _list_url("consignments", state=ConsignmentState.ARRIVED),
+            ),
+            QueueItem(
+                _("Consignments received, to hand over"),
+                waiting[ConsignmentState.RECEIVED],
+                _list_url("consignments", state=ConsignmentState.RECEIVED),
             ),
         ]
     return [*queue, *_overdue_requirements(actor, owned=True)]
