@@ -338,10 +338,11 @@ def choice(choices: type[models.TextChoices]) -> Parser:
 
 
 def visible_lookup(queryset_for: Callable[[Actor], models.QuerySet], field_name: str, noun: str) -> Parser:
-    """Resolve a cell to one record the importing actor may see, by a unique field (cached per run)."""
+    """Resolve a cell to one record the importing actor may see, by a unique field (cached per run, under this
+    parser: a key naming the lazily translated noun would translate it again for every row to hash it)."""
 
     def parse(value: str, context: ImportContext) -> Any:
-        key = (noun, value)
+        key = (parse, value)
         if key not in context.cache:
             context.cache[key] = queryset_for(context.actor).filter(**{field_name: value}).first()
         found = context.cache[key]

@@ -60,12 +60,24 @@ def _batched(rows: Iterable[Any], size: int) -> Iterator[list[Any]]:
         yield chunk
 
 
+class JSONText(str):
+    """A JSON column's value already encoded as JSON text: stored as that text (the ledger encodes each entry's
+    images once, for its hash and its columns), where a plain value would be encoded by the field."""
+
+
 PLAIN_FIELDS = (models.CharField, models.TextField, models.IntegerField, models.ForeignKey)  # and their subclasses
 PLAIN_VALUES = (str, int, type(None))
 
 
 def _preparer(field: models.Field, connection) -> Callable[[Any], Any]:
     """How a value of this field goes to the database: as it is when it already is what the driver takes."""
+    if isinstance(field, models.JSONField):
+        encoded = _encoded_json_preparer(connection)
+
+        def prepare_json(value: Any) -> Any:
+            return encoded(value) if type(value) is JSONText else field.get_db_prep_save(value, connection)
+
+        return prepare_json
     if isinstance(field, PLAIN_FIELDS):
 
         def prepare(value: Any) -> Any:
@@ -73,6 +85,16 @@ def _preparer(field: models.Field, connection) -> Callable[[Any], Any]:
 
         return prepare
     return lambda value: field.get_db_prep_save(value, connection)
+
+
+def _encoded_json_preparer(connection) -> Callable[[JSONText], Any]:
+    """JSON text as the driver takes it for a JSON column: psycopg as a jsonb parameter (its text sent as it
+    is), SQLite as text, which is how Django stores JSON there."""
+    if connection.vendor == "postgresql":
+        from psycopg.types.json import Jsonb
+
+        return lambda text: Jsonb(text, dumps=str)
+    return str
 
 
 def _parameter_limit(connection) -> int:

@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from umbrella.core import checkpoints, ledger_tree, merkle
 from umbrella.core.access import Actor, Marking, visible_markings
-from umbrella.core.inserts import insert_values
+from umbrella.core.inserts import JSONText, insert_values
 from umbrella.core.models import ChangeRecord, LedgerCheckpoint, LedgerHead, account_entity, reads_every_account
 
 GENESIS_HASH = "0" * 64
@@ -207,6 +207,38 @@ def hash_content(values: dict[str, Any]) -> bytes:
     return merkle.leaf_hash(canonical_json(values))
 
 
+_ENCODE_TEXT = json.encoder.encode_basestring  # what the canonical encoder writes a string as (ensure_ascii off)
+
+
+def _json_scalar(value: Any) -> str:
+    if type(value) is str:
+        return _ENCODE_TEXT(value)
+    if type(value) is int:
+        return int.__repr__(value)  # as the encoder writes a whole number
+    return canonical_json(value).decode("utf-8")
+
+
+def content_json(values: dict[str, Any], before_json: str, after_json: str) -> bytes:
+    """`canonical_json(values)` for an entry's content whose `before` and `after` are already encoded (as
+    `canonical_json` would encode them): the entry stores that same text in its columns, so each snapshot is
+    encoded once, not once for the hash and again for the column. The keys are CONTENT_FIELDS, sorted."""
+    v = values
+    s = _json_scalar
+    text = (
+        f'{{"action":{s(v["action"])},"actor_organization":{s(v["actor_organization"])},"actor_user":{s(v["actor_user"])},'
+        f'"after":{after_json},"at":{s(v["at"])},"before":{before_json},"entity":{s(v["entity"])},'
+        f'"entity_id":{s(v["entity_id"])},"marking":{s(v["marking"])},"owner":{s(v["owner"])},'
+        f'"previous_hash":{s(v["previous_hash"])},"request_id":{s(v["request_id"])},"salt":{s(v["salt"])},'
+        f'"sequence":{s(v["sequence"])}}}'
+    )
+    return text.encode("utf-8")
+
+
+def _encoded_snapshot(snapshot: dict[str, Any] | None) -> JSONText | None:
+    """A before or after image as the canonical JSON text its column stores (SQL NULL for none)."""
+    return None if snapshot is None else JSONText(canonical_json(snapshot).decode("utf-8"))
+
+
 def leaf_hash_of(entry: ChangeRecord) -> bytes:
     return hash_content(content(entry))
 
@@ -235,7 +267,8 @@ def record_changes(*, actor: Actor, changes: Iterable[Change], chunk_size: int =
     """Append one entry per change, in order, under one lock of the ledger head: the single-record path and
     the bulk path (an import of a hundred thousand rows) write entries the same way, the bulk one in chunks.
     Each leaf also grows the head's frontier, and the subtrees it completes are stored (`core.ledger_tree`).
-    An entry is hashed from its content as `content()` reads it back, and inserted without a model instance."""
+    An entry is hashed from its content as `content()` reads it back, and inserted without a model instance; its
+    before and after images are encoded once, for the hash and for their columns."""
     head = LedgerHead.objects.select_for_update().get(pk=1)
     frontier = ledger_tree.frontier_of(head)
     user = actor.user.get_username() if actor.user is not None else actor.label()
@@ -261,9 +294,11 @@ def record_changes(*, actor: Actor, changes: Iterable[Change], chunk_size: int =
             "salt": secrets.token_hex(16),
             "previous_hash": head.last_hash,
         }
-        leaf = hash_content(values)
+        before, after = _encoded_snapshot(change.before), _encoded_snapshot(change.after)
+        leaf = merkle.leaf_hash(content_json(values, before or "null", after or "null"))
         completed += frontier.append(leaf, from_level=ledger_tree.STORED_LEVEL)
         head.size, head.last_hash = values["sequence"], leaf.hex()
+        values["before"], values["after"] = before, after
         pending.append((*(values[name] for name in CONTENT_FIELDS if name != "at"), at, head.last_hash))
         written += 1
         if len(pending) >= chunk_size:
