@@ -366,7 +366,7 @@ def test_canonical_json_is_the_json_every_existing_leaf_was_hashed_over():
 def test_an_entry_hashed_from_its_encoded_images_hashes_its_canonical_content():
     """record_changes encodes each image once and splices it into the content it hashes: the text must be what
     canonical_json writes for the whole content, or verify would find every entry changed."""
-    images = [None, {}, {"name": "Київ \u2028\"\\", "id": 7, "ok": True, "none": None, "tags": ["a", {"b": 1.5}]}]
+    images = [None, {}, {"name": 'Київ \u2028"\\', "id": 7, "ok": True, "none": None, "tags": ["a", {"b": 1.5}]}]
     for before in images:
         for after in images:
             content = {
