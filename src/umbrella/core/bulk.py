@@ -21,12 +21,15 @@ which on a batch of creates only is no savepoint at all: nothing was written tha
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Iterator
+import datetime as dt
+from collections.abc import Hashable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from decimal import Decimal
 from functools import cache
 
-from django.db import models
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
 
 from umbrella.core.access import Actor
 from umbrella.core.inserts import insert_rows
@@ -56,6 +59,7 @@ class Batch:
         self.rows_read_earlier_rows = rows_read_earlier_rows
         self.pending: list[_Pending] = []
         self.row_mark = 0
+        self.cleaning = RememberedCleaning()
 
     def start_row(self) -> None:
         if self.rows_read_earlier_rows:
@@ -133,6 +137,8 @@ def deferred_writes(*, writing: bool = True, rows_read_earlier_rows: bool = Fals
     the transaction, so the batch is written, or rolled back, with everything else."""
     if _active.get() is not None:
         raise RuntimeError("deferred writes do not nest")
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("deferred writes run inside transaction.atomic(), which holds them to the end")
     batch = Batch(writing=writing, rows_read_earlier_rows=rows_read_earlier_rows)
     token = _active.set(batch)
     try:
@@ -157,9 +163,88 @@ def known_related_fields(obj: models.Model) -> list[str]:
     """Foreign keys whose row is already in hand (read in this transaction, or waiting in the batch to be
     inserted before this one): their existence needs no query. The database's constraint still holds."""
     known = []
-    for field in obj._meta.concrete_fields:
-        if field.is_relation and field.is_cached(obj):
+    for field in _relation_fields(type(obj)):
+        if field.is_cached(obj):
             related = field.get_cached_value(obj)
             if related is not None:
                 known.append(field.name)
     return known
+
+
+@cache
+def _relation_fields(model: type[models.Model]) -> tuple[models.Field, ...]:
+    return tuple(field for field in model._meta.concrete_fields if field.is_relation)
+
+
+REMEMBERED_PER_FIELD = 4096  # values of one field remembered; a field whose values do not repeat stops there
+_REMEMBERED_TYPES = frozenset({str, int, bool, dt.date})  # exact types: equal values of these clean alike
+
+
+class RememberedCleaning:
+    """What Django's `Field.clean` made of the values a file repeats (a quantity, a date, a marking, a kind),
+    remembered for the batch: a value that cleaned without error once cleans to the same value again, so a
+    later row takes it instead of running the field's conversion, checks and validators once more. A value
+    seen for the first time, and every value that fails, goes through Django as ever, with its own messages.
+
+    Only for a model whose validation reads nothing but the row itself (no uniqueness rule, no constraint),
+    for Django's own field classes (their cleaning depends on the value alone), and never for a relation."""
+
+    def __init__(self) -> None:
+        self.by_field: dict[models.Field, dict[Hashable, object]] = {}
+
+    def full_clean(self, obj: models.Model, exclude: Iterable[str]) -> None:
+        """`obj.full_clean(exclude, validate_unique=False, validate_constraints=False)`, taking what is
+        remembered: Django's clean_fields on the rest, then the model's clean(), errors gathered the same way."""
+        model = type(obj)
+        if model.full_clean is not models.Model.full_clean or model.clean_fields is not models.Model.clean_fields:
+            obj.full_clean(exclude=list(exclude) or None, validate_unique=False, validate_constraints=False)
+            return
+        exclude = set(exclude)
+        fresh: list[tuple[models.Field, Hashable]] = []
+        for field in _rememberable_fields(model):
+            raw = getattr(obj, field.attname)
+            key = _value_key(raw)
+            if key is None or field.name in exclude or (field.blank and raw in field.empty_values):
+                continue
+            known = self.by_field.setdefault(field, {})
+            if key in known:
+                setattr(obj, field.attname, known[key])
+                exclude.add(field.name)
+            else:
+                fresh.append((field, key))
+        errors: dict = {}
+        try:
+            obj.clean_fields(exclude=exclude)
+        except ValidationError as error:
+            errors = error.update_error_dict(errors)
+        for field, key in fresh:
+            known = self.by_field[field]
+            if field.name not in errors and len(known) < REMEMBERED_PER_FIELD:
+                known[key] = getattr(obj, field.attname)
+        try:
+            obj.clean()
+        except ValidationError as error:
+            errors = error.update_error_dict(errors)
+        if errors:
+            raise ValidationError(errors)
+
+
+def _value_key(value: object) -> Hashable | None:
+    """What tells one value from another for cleaning: its type and value (a Decimal by its digits and
+    exponent, since 1.0 and 1.000 are equal and clean differently against decimal places); None for a value
+    that is not remembered."""
+    kind = type(value)
+    if kind in _REMEMBERED_TYPES:
+        return kind, value
+    if kind is Decimal:
+        return kind, value.as_tuple()
+    return None
+
+
+@cache
+def _rememberable_fields(model: type[models.Model]) -> tuple[models.Field, ...]:
+    return tuple(
+        field
+        for field in model._meta.fields
+        if not field.is_relation and not field.generated and type(field).__module__.startswith("django.db.models.fields")
+    )

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.db import connections, models, router
 
 
@@ -42,11 +45,17 @@ def _insert(connection, model, fields: list[models.Field], rows: Iterable[Sequen
     head = f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(field.column) for field in fields)}) VALUES "
     tail = f" RETURNING {quote(returning.column)}" if returning is not None else ""
     row_placeholder = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    prepare = [_preparer(field, connection) for field in fields]
+    preparers = [_preparer(field, connection) for field in fields]
+    passed = [kinds for kinds, _convert in preparers]
+    convert = [convert for _kinds, convert in preparers]
     returned: list[Any] = []
     with connection.cursor() as cursor:
         for chunk in _batched(rows, rows_per_statement):
-            values = [to_database(value) for row in chunk for to_database, value in zip(prepare, row, strict=True)]
+            values = [
+                value if type(value) in kinds else to_database(value)
+                for row in chunk
+                for value, kinds, to_database in zip(row, passed, convert, strict=True)
+            ]
             cursor.execute(head + ", ".join([row_placeholder] * len(chunk)) + tail, values)
             if returning is not None:
                 returned.extend(pk for (pk,) in cursor.fetchall())
@@ -69,22 +78,55 @@ PLAIN_FIELDS = (models.CharField, models.TextField, models.IntegerField, models.
 PLAIN_VALUES = (str, int, type(None))
 
 
-def _preparer(field: models.Field, connection) -> Callable[[Any], Any]:
-    """How a value of this field goes to the database: as it is when it already is what the driver takes."""
+def _preparer(field: models.Field, connection) -> tuple[frozenset[type], Callable[[Any], Any]]:
+    """How a value of this field goes to the database: what `field.get_db_prep_save` gives, worked out without
+    it for the values most rows hold (text, whole numbers, decimals, dates, aware times, JSON the ledger
+    encoded), and by it for anything else. The exact types passed as they are, and the conversion of others."""
+    fast = _fast_preparer(field, connection)
+    passed = frozenset(kind for kind, convert in fast.items() if convert is _as_it_is)
+
+    def prepare(value: Any) -> Any:
+        convert = fast.get(type(value))
+        return convert(value) if convert is not None else field.get_db_prep_save(value, connection)
+
+    return passed, prepare
+
+
+def _as_it_is(value: Any) -> Any:
+    return value
+
+
+def _fast_preparer(field: models.Field, connection) -> dict[type, Callable[[Any], Any]]:
+    """By the exact type of a value, how it goes to the driver as Django would send it for this field."""
+    postgresql = connection.vendor == "postgresql"
     if isinstance(field, models.JSONField):
-        encoded = _encoded_json_preparer(connection)
-
-        def prepare_json(value: Any) -> Any:
-            return encoded(value) if type(value) is JSONText else field.get_db_prep_save(value, connection)
-
-        return prepare_json
+        return {JSONText: _encoded_json_preparer(connection), type(None): _as_it_is}
     if isinstance(field, PLAIN_FIELDS):
+        return dict.fromkeys(PLAIN_VALUES, _as_it_is)
+    if isinstance(field, models.BooleanField):
+        return {bool: _as_it_is, type(None): _as_it_is}
+    if isinstance(field, models.DecimalField):  # Django passes a Decimal as it is; SQLite's adapter writes its text
+        return {Decimal: _as_it_is, type(None): _as_it_is}
+    if isinstance(field, models.DateTimeField):
+        return {dt.datetime: _aware_time_preparer(field, connection) if settings.USE_TZ else None, type(None): _as_it_is}
+    if isinstance(field, models.DateField):  # PostgreSQL takes a date; SQLite its ISO text, as Django writes it
+        return {dt.date: _as_it_is if postgresql else str, type(None): _as_it_is}
+    return {}
 
-        def prepare(value: Any) -> Any:
-            return value if type(value) in PLAIN_VALUES else field.get_db_prep_save(value, connection)
 
-        return prepare
-    return lambda value: field.get_db_prep_save(value, connection)
+def _aware_time_preparer(field: models.Field, connection) -> Callable[[Any], Any]:
+    """An aware time as Django sends it: as it is to PostgreSQL; to SQLite as the text of the naive time in the
+    connection's time zone. A naive time goes through the field (which warns and makes it aware)."""
+    if connection.vendor == "postgresql":
+        return lambda value: value if value.tzinfo is not None else field.get_db_prep_save(value, connection)
+    if connection.vendor != "sqlite":
+        return lambda value: field.get_db_prep_save(value, connection)
+    zone = connection.timezone
+    return lambda value: (
+        str(value.astimezone(zone).replace(tzinfo=None))
+        if value.tzinfo is not None and value.utcoffset() is not None
+        else field.get_db_prep_save(value, connection)
+    )
 
 
 def _encoded_json_preparer(connection) -> Callable[[JSONText], Any]:
