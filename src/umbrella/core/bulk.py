@@ -27,6 +27,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
@@ -178,6 +179,7 @@ def _relation_fields(model: type[models.Model]) -> tuple[models.Field, ...]:
 
 REMEMBERED_PER_FIELD = 4096  # values of one field remembered; a field whose values do not repeat stops there
 _REMEMBERED_TYPES = frozenset({str, int, bool, dt.date})  # exact types: equal values of these clean alike
+_UNKNOWN = object()
 
 
 class RememberedCleaning:
@@ -191,6 +193,17 @@ class RememberedCleaning:
 
     def __init__(self) -> None:
         self.by_field: dict[models.Field, dict[Hashable, object]] = {}
+        self.plans: dict[type[models.Model], list[tuple[str, str, bool, Any, dict[Hashable, object]]]] = {}
+
+    def _plan(self, model: type[models.Model]) -> list[tuple[str, str, bool, Any, dict[Hashable, object]]]:
+        """For each field whose cleaning is remembered: its attribute, name, blank and empty values, and what is
+        remembered of it."""
+        if model not in self.plans:
+            self.plans[model] = [
+                (field.attname, field.name, field.blank, field.empty_values, self.by_field.setdefault(field, {}))
+                for field in _rememberable_fields(model)
+            ]
+        return self.plans[model]
 
     def full_clean(self, obj: models.Model, exclude: Iterable[str]) -> None:
         """`obj.full_clean(exclude, validate_unique=False, validate_constraints=False)`, taking what is
@@ -200,45 +213,38 @@ class RememberedCleaning:
             obj.full_clean(exclude=list(exclude) or None, validate_unique=False, validate_constraints=False)
             return
         exclude = set(exclude)
-        fresh: list[tuple[models.Field, Hashable]] = []
-        for field in _rememberable_fields(model):
-            raw = getattr(obj, field.attname)
-            key = _value_key(raw)
-            if key is None or field.name in exclude or (field.blank and raw in field.empty_values):
-                continue
-            known = self.by_field.setdefault(field, {})
-            if key in known:
-                setattr(obj, field.attname, known[key])
-                exclude.add(field.name)
+        fresh: list[tuple[str, str, Hashable, dict[Hashable, object]]] = []
+        for attname, name, blank, empty_values, known in self._plan(model):
+            raw = getattr(obj, attname)
+            kind = type(raw)
+            if kind in _REMEMBERED_TYPES:
+                key: Hashable = (kind, raw)
+            elif kind is Decimal:  # by its digits and exponent: 1.0 and 1.000 are equal, and clean differently
+                key = (kind, raw.as_tuple())
             else:
-                fresh.append((field, key))
+                continue
+            if name in exclude or (blank and raw in empty_values):
+                continue
+            cleaned = known.get(key, _UNKNOWN)
+            if cleaned is _UNKNOWN:
+                fresh.append((attname, name, key, known))
+            else:
+                setattr(obj, attname, cleaned)
+                exclude.add(name)
         errors: dict = {}
         try:
             obj.clean_fields(exclude=exclude)
         except ValidationError as error:
             errors = error.update_error_dict(errors)
-        for field, key in fresh:
-            known = self.by_field[field]
-            if field.name not in errors and len(known) < REMEMBERED_PER_FIELD:
-                known[key] = getattr(obj, field.attname)
+        for attname, name, key, known in fresh:
+            if name not in errors and len(known) < REMEMBERED_PER_FIELD:
+                known[key] = getattr(obj, attname)
         try:
             obj.clean()
         except ValidationError as error:
             errors = error.update_error_dict(errors)
         if errors:
             raise ValidationError(errors)
-
-
-def _value_key(value: object) -> Hashable | None:
-    """What tells one value from another for cleaning: its type and value (a Decimal by its digits and
-    exponent, since 1.0 and 1.000 are equal and clean differently against decimal places); None for a value
-    that is not remembered."""
-    kind = type(value)
-    if kind in _REMEMBERED_TYPES:
-        return kind, value
-    if kind is Decimal:
-        return kind, value.as_tuple()
-    return None
 
 
 @cache

@@ -280,12 +280,9 @@ def integer(minimum: int | None = None, maximum: int | None = None) -> Parser:
     def parse(value: str, context: ImportContext) -> int:
         cleaned = value.replace(" ", "").replace("\u00a0", "").replace(",", "").replace("_", "")
         try:
-            number = Decimal(cleaned)
-        except InvalidOperation:
-            raise ValueError(_("not a whole number")) from None
-        if not number.is_finite() or number != number.to_integral_value():
-            raise ValueError(_("not a whole number"))
-        result = int(number)
+            result = int(cleaned)  # what Decimal reads as a whole number, read directly: most cells are digits
+        except ValueError:
+            result = _whole_number(cleaned)
         if minimum is not None and result < minimum:
             raise ValueError(_("must be at least %(minimum)d") % {"minimum": minimum})
         if maximum is not None and result > maximum:
@@ -293,6 +290,17 @@ def integer(minimum: int | None = None, maximum: int | None = None) -> Parser:
         return result
 
     return parse
+
+
+def _whole_number(text: str) -> int:
+    """A whole number written as a decimal ("12.0", "1e3")."""
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        raise ValueError(_("not a whole number")) from None
+    if not number.is_finite() or number != number.to_integral_value():
+        raise ValueError(_("not a whole number"))
+    return int(number)
 
 
 def money(value: str, context: ImportContext) -> Decimal:

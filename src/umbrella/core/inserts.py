@@ -1,4 +1,9 @@
-"""Inserting many rows of a model at once, for the bulk write path and the ledger's own entries."""
+"""Inserting many rows of a model at once, for the bulk write path and the ledger's own entries.
+
+SQLite takes them as INSERT statements of up to 1,000 rows. PostgreSQL takes them by COPY, and the ids it would
+assign are drawn from the column's own sequence first: psycopg, as Django sets it up, binds parameters on the
+client, re-reading in Python an INSERT statement that long for each chunk (it caches only short statements),
+which cost more than everything else an import does."""
 
 from __future__ import annotations
 
@@ -20,9 +25,13 @@ def insert_rows(model: type[models.Model], objs: list[models.Model]) -> None:
     times are set, as in a save. Like bulk_create, no signal is sent."""
     connection = connections[router.db_for_write(model)]
     assigned = model._meta.pk.db_returning
-    fields = [field for field in model._meta.concrete_fields if not (assigned and field.primary_key)]
     for obj in objs:
         obj._prepare_related_fields_for_save(operation_name="bulk_create")
+    if assigned and objs and _copies(connection) and (ids := _drawn_ids(connection, model, len(objs))) is not None:
+        for obj, pk in zip(objs, ids, strict=True):
+            obj.pk = pk
+        assigned = False
+    fields = [field for field in model._meta.concrete_fields if not (assigned and field.primary_key)]
     rows = ([field.pre_save(obj, True) for field in fields] for obj in objs)
     returned = _insert(connection, model, fields, rows, returning=model._meta.pk if assigned else None)
     for obj, pk in zip(objs, returned or [None] * len(objs), strict=True):
@@ -38,8 +47,33 @@ def insert_values(model: type[models.Model], names: tuple[str, ...], rows: Itera
     _insert(connection, model, [model._meta.get_field(name) for name in names], rows, returning=None)
 
 
+def _copies(connection) -> bool:
+    return connection.vendor == "postgresql"
+
+
+_SEQUENCES: dict[tuple[str, str, str], str | None] = {}
+
+
+def _drawn_ids(connection, model: type[models.Model], count: int) -> list[int] | None:
+    """`count` new ids from the sequence behind the model's primary key, ascending (so ids follow the order
+    of the rows, as when the database assigns them one insert after the other); None if it has none."""
+    table, column = model._meta.db_table, model._meta.pk.column
+    key = (connection.alias, table, column)
+    with connection.cursor() as cursor:
+        if key not in _SEQUENCES:
+            cursor.execute("SELECT pg_get_serial_sequence(%s, %s)", [connection.ops.quote_name(table), column])
+            _SEQUENCES[key] = cursor.fetchone()[0]
+        if _SEQUENCES[key] is None:
+            return None
+        cursor.execute("SELECT nextval(%s::regclass) FROM generate_series(1, %s)", [_SEQUENCES[key], count])
+        return sorted(pk for (pk,) in cursor.fetchall())
+
+
 def _insert(connection, model, fields: list[models.Field], rows: Iterable[Sequence[Any]], *, returning) -> list[Any]:
     connection.ensure_connection()
+    if _copies(connection) and returning is None:
+        _copy(connection, model, fields, rows)
+        return []
     rows_per_statement = max(1, min(1000, _parameter_limit(connection) // len(fields)))
     quote = connection.ops.quote_name
     head = f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(field.column) for field in fields)}) VALUES "
@@ -60,6 +94,23 @@ def _insert(connection, model, fields: list[models.Field], rows: Iterable[Sequen
             if returning is not None:
                 returned.extend(pk for (pk,) in cursor.fetchall())
     return returned
+
+
+def _copy(connection, model, fields: list[models.Field], rows: Iterable[Sequence[Any]]) -> None:
+    """COPY the rows in, each value as Django would have bound it in an INSERT (psycopg writes it as text)."""
+    quote = connection.ops.quote_name
+    statement = f"COPY {quote(model._meta.db_table)} ({', '.join(quote(field.column) for field in fields)}) FROM STDIN"
+    preparers = [_preparer(field, connection) for field in fields]
+    passed = [kinds for kinds, _convert in preparers]
+    convert = [convert for _kinds, convert in preparers]
+    with connection.cursor() as cursor, cursor.cursor.copy(statement) as copy:
+        for row in rows:
+            copy.write_row(
+                [
+                    value if type(value) in kinds else to_database(value)
+                    for value, kinds, to_database in zip(row, passed, convert, strict=True)
+                ]
+            )
 
 
 def _batched(rows: Iterable[Any], size: int) -> Iterator[list[Any]]:
