@@ -129,8 +129,12 @@ def snapshot_values(
     secret = getattr(model, "ledger_secret_fields", frozenset())
     taken = {}
     for field, value in zip(fields, values, strict=True):
-        if type(value) in _JSON_NATIVE and field.attname not in secret:  # most columns, taken as they are
+        kind = type(value)
+        if kind in _JSON_NATIVE and field.attname not in secret:  # most columns, taken as they are
             taken[field.attname] = value
+            continue
+        if kind in _AS_JSON and field.attname not in secret:  # dates, times and amounts, as _json_value writes them
+            taken[field.attname] = _ENCODER.default(_stored_value(field, value))
             continue
         value = _stored_value(field, value)
         if field.attname in secret:
@@ -141,6 +145,7 @@ def snapshot_values(
 
 _ENCODER = DjangoJSONEncoder()
 _JSON_NATIVE = (str, int, bool, type(None))
+_AS_JSON = frozenset({dt.date, dt.datetime, Decimal})  # exact types the encoder writes as text
 
 
 def _json_value(value: Any) -> Any:
