@@ -178,6 +178,7 @@ def _relation_fields(model: type[models.Model]) -> tuple[models.Field, ...]:
 
 
 REMEMBERED_PER_FIELD = 4096  # values of one field remembered; a field whose values do not repeat stops there
+NEW_WHEN_FULL = 1024  # new values met once that is full, before the field's values are no longer looked up
 _REMEMBERED_TYPES = frozenset({str, int, bool, dt.date})  # exact types: equal values of these clean alike
 _UNKNOWN = object()
 
@@ -189,11 +190,14 @@ class RememberedCleaning:
     seen for the first time, and every value that fails, goes through Django as ever, with its own messages.
 
     Only for a model whose validation reads nothing but the row itself (no uniqueness rule, no constraint),
-    for Django's own field classes (their cleaning depends on the value alone), and never for a relation."""
+    for Django's own field classes (their cleaning depends on the value alone), and never for a relation. A
+    field whose values do not repeat (a reference, a URL, an amount) is left to Django once what is remembered
+    of it is full and new values keep coming."""
 
     def __init__(self) -> None:
         self.by_field: dict[models.Field, dict[Hashable, object]] = {}
         self.plans: dict[type[models.Model], list[tuple[str, str, bool, Any, dict[Hashable, object]]]] = {}
+        self.new_when_full: dict[tuple[type[models.Model], str], int] = {}
 
     def _plan(self, model: type[models.Model]) -> list[tuple[str, str, bool, Any, dict[Hashable, object]]]:
         """For each field whose cleaning is remembered: its attribute, name, blank and empty values, and what is
@@ -204,6 +208,12 @@ class RememberedCleaning:
                 for field in _rememberable_fields(model)
             ]
         return self.plans[model]
+
+    def _new_when_full(self, model: type[models.Model], attname: str) -> None:
+        """Count a new value of a field whose memory is full; past NEW_WHEN_FULL, stop looking its values up."""
+        count = self.new_when_full[model, attname] = self.new_when_full.get((model, attname), 0) + 1
+        if count > NEW_WHEN_FULL:
+            self.plans[model] = [entry for entry in self.plans[model] if entry[0] != attname]
 
     def full_clean(self, obj: models.Model, exclude: Iterable[str]) -> None:
         """`obj.full_clean(exclude, validate_unique=False, validate_constraints=False)`, taking what is
@@ -237,8 +247,12 @@ class RememberedCleaning:
         except ValidationError as error:
             errors = error.update_error_dict(errors)
         for attname, name, key, known in fresh:
-            if name not in errors and len(known) < REMEMBERED_PER_FIELD:
+            if name in errors:
+                continue
+            if len(known) < REMEMBERED_PER_FIELD:
                 known[key] = getattr(obj, attname)
+            else:
+                self._new_when_full(model, attname)
         try:
             obj.clean()
         except ValidationError as error:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import operator
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from decimal import Decimal
@@ -32,13 +33,21 @@ def insert_rows(model: type[models.Model], objs: list[models.Model]) -> None:
             obj.pk = pk
         assigned = False
     fields = [field for field in model._meta.concrete_fields if not (assigned and field.primary_key)]
-    rows = ([field.pre_save(obj, True) for field in fields] for obj in objs)
+    values = [_value_for_insert(field) for field in fields]
+    rows = ([value(obj) for value in values] for obj in objs)
     returned = _insert(connection, model, fields, rows, returning=model._meta.pk if assigned else None)
     for obj, pk in zip(objs, returned or [None] * len(objs), strict=True):
         if pk is not None:
             obj.pk = pk
         obj._state.adding = False
         obj._state.db = connection.alias
+
+
+def _value_for_insert(field: models.Field) -> Callable[[models.Model], Any]:
+    """`field.pre_save(obj, add=True)`: the attribute as it is, unless the field sets it (an `auto_now` time)."""
+    if type(field).pre_save is models.Field.pre_save:
+        return operator.attrgetter(field.attname)
+    return lambda obj: field.pre_save(obj, True)
 
 
 def insert_values(model: type[models.Model], names: tuple[str, ...], rows: Iterable[Sequence[Any]]) -> None:

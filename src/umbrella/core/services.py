@@ -9,6 +9,7 @@ the demo call services; none of them saves a model by hand.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable, Mapping
 from contextlib import nullcontext
 from typing import Any, TypeVar
@@ -70,17 +71,23 @@ def validate(
             )
     except ValidationError as error:
         problems = error.message_dict if hasattr(error, "error_dict") else {"__all__": error.messages}
-    for field in obj._meta.concrete_fields:
-        value = getattr(obj, field.attname, None)
-        if isinstance(value, str) and "\x00" in value:
-            problems.setdefault(field.name, []).append(_("Text must not contain NUL characters."))
-        if isinstance(value, dt.date) and not DATE_RANGE[0] <= _day(value) <= DATE_RANGE[1]:
-            problems.setdefault(field.name, []).append(
+    for attname, name in _columns(type(obj)):
+        value = getattr(obj, attname, None)
+        if isinstance(value, str):
+            if "\x00" in value:
+                problems.setdefault(name, []).append(_("Text must not contain NUL characters."))
+        elif isinstance(value, dt.date) and not DATE_RANGE[0] <= _day(value) <= DATE_RANGE[1]:
+            problems.setdefault(name, []).append(
                 _("Give a date from %(first)s to %(last)s.")
                 % {"first": DATE_RANGE[0].isoformat(), "last": DATE_RANGE[1].isoformat()}
             )
     if problems:
         raise Invalid(problems)
+
+
+@functools.cache
+def _columns(model: type[models.Model]) -> tuple[tuple[str, str], ...]:
+    return tuple((field.attname, field.name) for field in model._meta.concrete_fields)
 
 
 def _day(value: dt.date) -> dt.date:
