@@ -12,6 +12,7 @@ import datetime as dt
 import functools
 import hashlib
 import json
+import operator
 import secrets
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -117,8 +118,17 @@ def snapshot(obj: models.Model, recorded: dict[str, Any] | None = None) -> dict[
     A model names columns the ledger leaves out (`ledger_ignored_fields`: a user's last sign-in) and secret
     columns it keeps only as a salted digest (`ledger_secret_fields`); `recorded`, the snapshot the ledger
     holds, lends its digests' salts, so the same row snapshots equal to it."""
-    fields = _snapshot_fields(type(obj))
-    return snapshot_values(type(obj), fields, [getattr(obj, field.attname) for field in fields], recorded)
+    model = type(obj)
+    fields, attnames, read = _snapshot_reader(model)
+    values = read(obj) if len(attnames) > 1 else (read(obj),)
+    return _snapshot(model, fields, attnames, values, recorded)
+
+
+@functools.cache
+def _snapshot_reader(model: type[models.Model]) -> tuple[tuple[models.Field, ...], tuple[str, ...], Any]:
+    fields = _snapshot_fields(model)
+    attnames = tuple(field.attname for field in fields)
+    return fields, attnames, operator.attrgetter(*attnames)
 
 
 def snapshot_values(
@@ -126,15 +136,26 @@ def snapshot_values(
 ) -> dict[str, Any]:
     """`snapshot` of a row read as the values of `fields` (`snapshot_fields(model)`), as values_list reads them:
     verify compares a million rows this way without making a model instance of each."""
+    return _snapshot(model, fields, [field.attname for field in fields], values, recorded)
+
+
+def _snapshot(
+    model: type[models.Model],
+    fields: Sequence[models.Field],
+    attnames: Sequence[str],
+    values: Sequence[Any],
+    recorded: dict[str, Any] | None,
+) -> dict[str, Any]:
     secret = getattr(model, "ledger_secret_fields", frozenset())
+    if not secret:  # most models: every column taken as it is, or written as JSON writes it
+        return {
+            attname: value if type(value) in _JSON_NATIVE_TYPES else _json_column(field, value)
+            for attname, field, value in zip(attnames, fields, values, strict=True)
+        }
     taken = {}
     for field, value in zip(fields, values, strict=True):
-        kind = type(value)
-        if kind in _JSON_NATIVE and field.attname not in secret:  # most columns, taken as they are
+        if type(value) in _JSON_NATIVE and field.attname not in secret:  # most columns, taken as they are
             taken[field.attname] = value
-            continue
-        if kind in _AS_JSON and field.attname not in secret:  # dates, times and amounts, as _json_value writes them
-            taken[field.attname] = _ENCODER.default(_stored_value(field, value))
             continue
         value = _stored_value(field, value)
         if field.attname in secret:
@@ -145,7 +166,14 @@ def snapshot_values(
 
 _ENCODER = DjangoJSONEncoder()
 _JSON_NATIVE = (str, int, bool, type(None))
-_AS_JSON = frozenset({dt.date, dt.datetime, Decimal})  # exact types the encoder writes as text
+_JSON_NATIVE_TYPES = frozenset(_JSON_NATIVE)
+_AS_TEXT = frozenset({dt.date, dt.datetime, Decimal})  # exact types the encoder writes as text
+
+
+def _json_column(field: models.Field, value: Any) -> Any:
+    """A column's value (no secret) as the ledger's JSON gives it back."""
+    value = _stored_value(field, value)
+    return _ENCODER.default(value) if type(value) in _AS_TEXT else _json_value(value)
 
 
 def _json_value(value: Any) -> Any:
