@@ -1,9 +1,10 @@
 """Inserting many rows of a model at once, for the bulk write path and the ledger's own entries.
 
-SQLite takes them as INSERT statements of up to 1,000 rows. PostgreSQL takes them by COPY, and the ids it would
-assign are drawn from the column's own sequence first: psycopg, as Django sets it up, binds parameters on the
-client, re-reading in Python an INSERT statement that long for each chunk (it caches only short statements),
-which cost more than everything else an import does."""
+SQLite takes rows whose ids it assigns as INSERT statements of up to 1,000 rows, RETURNING the ids, and other
+rows (the ledger's) by executemany. PostgreSQL takes them all by COPY, the ids it would assign drawn from the
+column's own sequence first: psycopg, as Django sets it up, binds parameters on the client, re-reading in Python
+an INSERT statement that long for each chunk (it caches only short statements), which cost more than
+everything else an import does."""
 
 from __future__ import annotations
 
@@ -20,10 +21,10 @@ from django.db import connections, models, router
 
 
 def insert_rows(model: type[models.Model], objs: list[models.Model]) -> None:
-    """INSERT many rows a statement, RETURNING the new ids when the database assigns them: what
-    `QuerySet.bulk_create` does, without compiling a query object per chunk, and with plain values (text, whole
-    numbers) passed as they are. Foreign keys to parents inserted before take their new ids, and `auto_now`
-    times are set, as in a save. Like bulk_create, no signal is sent."""
+    """Insert the rows, the new ids set on them when the database assigns them: what `QuerySet.bulk_create`
+    does, without compiling a query object per chunk, and with the values most rows hold converted by type.
+    Foreign keys to parents inserted before take their new ids, and `auto_now` times are set, as in a save.
+    Like bulk_create, no signal is sent."""
     connection = connections[router.db_for_write(model)]
     assigned = model._meta.pk.db_returning
     for obj in objs:
