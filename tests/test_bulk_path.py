@@ -7,10 +7,13 @@ problems, row by row, when some rows are bad, with nothing written."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
+from decimal import Decimal
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from hypothesis import HealthCheck, example, given
 from hypothesis import settings as hypothesis_settings
@@ -223,3 +226,34 @@ def test_a_snapshot_is_what_the_ledger_json_gives_back(personas):
             }
             checked += 1
     assert checked > 10
+
+
+@pytest.mark.django_db
+def test_remembered_cleaning_reports_and_cleans_as_django_does_value_after_value(personas):
+    """A value is remembered only once it cleaned without error, by its exact type and (for an amount) its digits:
+    1.00 and 1.000 are equal, and only the first fits two decimal places; 5 and "5" are not the same value."""
+    item = factories.item_type(personas)
+    remembered = bulk.RememberedCleaning()
+    values = [
+        ("value_eur", Decimal("1.00")), ("value_eur", Decimal("1.000")), ("value_eur", Decimal("1.00")),
+        ("value_eur", Decimal("-1")), ("value_eur", Decimal("-1")), ("quantity", 5), ("quantity", "5"), ("quantity", 0),
+        ("quantity", 0), ("available_from", dt.date(2027, 1, 1)), ("marking", "nobody"),
+        ("marking", "nobody"), ("marking", Marking.PUBLIC), ("reference", "x" * 81), ("reference", "x" * 81),
+        ("allowed_destinations", " Kyiv ;; Lviv "), ("allowed_destinations", " Kyiv ;; Lviv "),
+    ]  # fmt: skip
+    for name, value in values * 2:
+        fields = {"quantity": 3, "available_from": dt.date(2027, 3, 1), "value_eur": Decimal("10.00"), name: value}
+        owner = personas.donor_editor.organization
+        with_memory, by_django = Pledge(owner=owner, item_type=item, **fields), Pledge(owner=owner, item_type=item, **fields)
+        outcomes = []
+        for obj, clean in ((with_memory, lambda o: remembered.full_clean(o, ["owner", "item_type"])),
+                           (by_django, lambda o: o.full_clean(exclude=["owner", "item_type"], validate_unique=False,
+                                                              validate_constraints=False))):  # fmt: skip
+            try:
+                clean(obj)
+                outcomes.append({})
+            except ValidationError as error:
+                outcomes.append(error.message_dict)
+        assert outcomes[0] == outcomes[1], (name, value)
+        assert snapshot(with_memory) == snapshot(by_django), (name, value)
+        assert type(getattr(with_memory, name)) is type(getattr(by_django, name)), (name, value)

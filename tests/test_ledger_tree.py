@@ -18,11 +18,13 @@ from tests import factories
 from tests.test_api_concurrency import ensure_base_data
 from tests.test_ledger import LEDGER, execute, fix_head
 from umbrella.core import ledger_tree, merkle, verify_entries, verify_rows
+from umbrella.core.access import Marking
 from umbrella.core.errors import LedgerDamaged
 from umbrella.core.ledger import (
     Change,
     canonical_json,
     compute_leaf_hash,
+    content_json,
     current_checkpoint,
     leaf_hashes,
     record_changes,
@@ -359,3 +361,29 @@ def test_canonical_json_is_the_json_every_existing_leaf_was_hashed_over():
     for document in documents:
         written = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False, cls=DjangoJSONEncoder)
         assert canonical_json(document) == written.encode("utf-8")
+
+
+def test_an_entry_hashed_from_its_encoded_images_hashes_its_canonical_content():
+    """record_changes encodes each image once and splices it into the content it hashes: the text must be what
+    canonical_json writes for the whole content, or verify would find every entry changed."""
+    images = [None, {}, {"name": 'Київ \u2028"\\', "id": 7, "ok": True, "none": None, "tags": ["a", {"b": 1.5}]}]
+    for before in images:
+        for after in images:
+            content = {
+                "sequence": 10**12 + 3,
+                "at": "2026-11-26T04:05:06.000001+00:00",
+                "actor_user": "ügur\t",
+                "actor_organization": "Ukraine — MoD",
+                "request_id": random.choice(["", None, "req-1"]),
+                "action": "create",
+                "entity": "pledges.pledge",
+                "entity_id": "12",
+                "before": before,
+                "after": after,
+                "marking": Marking.COORDINATION,
+                "owner": "DEU",
+                "salt": "00ff",
+                "previous_hash": "0" * 64,
+            }
+            encoded = {key: canonical_json(image).decode() for key, image in (("before", before), ("after", after))}
+            assert content_json(content, encoded["before"], encoded["after"]) == canonical_json(content)

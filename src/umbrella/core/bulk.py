@@ -21,12 +21,16 @@ which on a batch of creates only is no savepoint at all: nothing was written tha
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Iterator
+import datetime as dt
+from collections.abc import Hashable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from decimal import Decimal
 from functools import cache
+from typing import Any
 
-from django.db import models
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
 
 from umbrella.core.access import Actor
 from umbrella.core.inserts import insert_rows
@@ -56,6 +60,7 @@ class Batch:
         self.rows_read_earlier_rows = rows_read_earlier_rows
         self.pending: list[_Pending] = []
         self.row_mark = 0
+        self.cleaning = RememberedCleaning()
 
     def start_row(self) -> None:
         if self.rows_read_earlier_rows:
@@ -133,6 +138,8 @@ def deferred_writes(*, writing: bool = True, rows_read_earlier_rows: bool = Fals
     the transaction, so the batch is written, or rolled back, with everything else."""
     if _active.get() is not None:
         raise RuntimeError("deferred writes do not nest")
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("deferred writes run inside transaction.atomic(), which holds them to the end")
     batch = Batch(writing=writing, rows_read_earlier_rows=rows_read_earlier_rows)
     token = _active.set(batch)
     try:
@@ -157,9 +164,107 @@ def known_related_fields(obj: models.Model) -> list[str]:
     """Foreign keys whose row is already in hand (read in this transaction, or waiting in the batch to be
     inserted before this one): their existence needs no query. The database's constraint still holds."""
     known = []
-    for field in obj._meta.concrete_fields:
-        if field.is_relation and field.is_cached(obj):
+    for field in _relation_fields(type(obj)):
+        if field.is_cached(obj):
             related = field.get_cached_value(obj)
             if related is not None:
                 known.append(field.name)
     return known
+
+
+@cache
+def _relation_fields(model: type[models.Model]) -> tuple[models.Field, ...]:
+    return tuple(field for field in model._meta.concrete_fields if field.is_relation)
+
+
+REMEMBERED_PER_FIELD = 4096  # values of one field remembered; a field whose values do not repeat stops there
+NEW_WHEN_FULL = 1024  # new values met once that is full, before the field's values are no longer looked up
+_REMEMBERED_TYPES = frozenset({str, int, bool, dt.date})  # exact types: equal values of these clean alike
+_UNKNOWN = object()
+
+
+class RememberedCleaning:
+    """What Django's `Field.clean` made of the values a file repeats (a quantity, a date, a marking, a kind),
+    remembered for the batch: a value that cleaned without error once cleans to the same value again, so a
+    later row takes it instead of running the field's conversion, checks and validators once more. A value
+    seen for the first time, and every value that fails, goes through Django as ever, with its own messages.
+
+    Only for a model whose validation reads nothing but the row itself (no uniqueness rule, no constraint),
+    for Django's own field classes (their cleaning depends on the value alone), and never for a relation. A
+    field whose values do not repeat (a reference, a URL, an amount) is left to Django once what is remembered
+    of it is full and new values keep coming."""
+
+    def __init__(self) -> None:
+        self.by_field: dict[models.Field, dict[Hashable, object]] = {}
+        self.plans: dict[type[models.Model], list[tuple[str, str, bool, Any, dict[Hashable, object]]]] = {}
+        self.new_when_full: dict[tuple[type[models.Model], str], int] = {}
+
+    def _plan(self, model: type[models.Model]) -> list[tuple[str, str, bool, Any, dict[Hashable, object]]]:
+        """For each field whose cleaning is remembered: its attribute, name, blank and empty values, and what is
+        remembered of it."""
+        if model not in self.plans:
+            self.plans[model] = [
+                (field.attname, field.name, field.blank, field.empty_values, self.by_field.setdefault(field, {}))
+                for field in _rememberable_fields(model)
+            ]
+        return self.plans[model]
+
+    def _new_when_full(self, model: type[models.Model], attname: str) -> None:
+        """Count a new value of a field whose memory is full; past NEW_WHEN_FULL, stop looking its values up."""
+        count = self.new_when_full[model, attname] = self.new_when_full.get((model, attname), 0) + 1
+        if count > NEW_WHEN_FULL:
+            self.plans[model] = [entry for entry in self.plans[model] if entry[0] != attname]
+
+    def full_clean(self, obj: models.Model, exclude: Iterable[str]) -> None:
+        """`obj.full_clean(exclude, validate_unique=False, validate_constraints=False)`, taking what is
+        remembered: Django's clean_fields on the rest, then the model's clean(), errors gathered the same way."""
+        model = type(obj)
+        if model.full_clean is not models.Model.full_clean or model.clean_fields is not models.Model.clean_fields:
+            obj.full_clean(exclude=list(exclude) or None, validate_unique=False, validate_constraints=False)
+            return
+        exclude = set(exclude)
+        fresh: list[tuple[str, str, Hashable, dict[Hashable, object]]] = []
+        for attname, name, blank, empty_values, known in self._plan(model):
+            raw = getattr(obj, attname)
+            kind = type(raw)
+            if kind in _REMEMBERED_TYPES:
+                key: Hashable = (kind, raw)
+            elif kind is Decimal:  # by its digits and exponent: 1.0 and 1.000 are equal, and clean differently
+                key = (kind, raw.as_tuple())
+            else:
+                continue
+            if name in exclude or (blank and raw in empty_values):
+                continue
+            cleaned = known.get(key, _UNKNOWN)
+            if cleaned is _UNKNOWN:
+                fresh.append((attname, name, key, known))
+            else:
+                setattr(obj, attname, cleaned)
+                exclude.add(name)
+        errors: dict = {}
+        try:
+            obj.clean_fields(exclude=exclude)
+        except ValidationError as error:
+            errors = error.update_error_dict(errors)
+        for attname, name, key, known in fresh:
+            if name in errors:
+                continue
+            if len(known) < REMEMBERED_PER_FIELD:
+                known[key] = getattr(obj, attname)
+            else:
+                self._new_when_full(model, attname)
+        try:
+            obj.clean()
+        except ValidationError as error:
+            errors = error.update_error_dict(errors)
+        if errors:
+            raise ValidationError(errors)
+
+
+@cache
+def _rememberable_fields(model: type[models.Model]) -> tuple[models.Field, ...]:
+    return tuple(
+        field
+        for field in model._meta.fields
+        if not field.is_relation and not field.generated and type(field).__module__.startswith("django.db.models.fields")
+    )

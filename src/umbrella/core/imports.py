@@ -284,12 +284,9 @@ def integer(minimum: int | None = None, maximum: int | None = None) -> Parser:
     def parse(value: str, context: ImportContext) -> int:
         cleaned = value.replace(" ", "").replace("\u00a0", "").replace(",", "").replace("_", "")
         try:
-            number = Decimal(cleaned)
-        except InvalidOperation:
-            raise ValueError(_("not a whole number")) from None
-        if not number.is_finite() or number != number.to_integral_value():
-            raise ValueError(_("not a whole number"))
-        result = int(number)
+            result = int(cleaned)  # what Decimal reads as a whole number, read directly: most cells are digits
+        except ValueError:
+            result = _whole_number(cleaned)
         if minimum is not None and result < minimum:
             raise ValueError(_("must be at least %(minimum)d") % {"minimum": minimum})
         if maximum is not None and result > maximum:
@@ -297,6 +294,17 @@ def integer(minimum: int | None = None, maximum: int | None = None) -> Parser:
         return result
 
     return parse
+
+
+def _whole_number(text: str) -> int:
+    """A whole number written as a decimal ("12.0", "1e3")."""
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        raise ValueError(_("not a whole number")) from None
+    if not number.is_finite() or number != number.to_integral_value():
+        raise ValueError(_("not a whole number"))
+    return int(number)
 
 
 def money(value: str, context: ImportContext) -> Decimal:
@@ -356,10 +364,11 @@ def choice(choices: type[models.TextChoices]) -> Parser:
 
 
 def visible_lookup(queryset_for: Callable[[Actor], models.QuerySet], field_name: str, noun: str) -> Parser:
-    """Resolve a cell to one record the importing actor may see, by a unique field (cached per run)."""
+    """Resolve a cell to one record the importing actor may see, by a unique field (cached per run, under this
+    parser: a key naming the lazily translated noun would translate it again for every row to hash it)."""
 
     def parse(value: str, context: ImportContext) -> Any:
-        key = (noun, value)
+        key = (parse, value)
         if key not in context.cache:
             context.cache[key] = queryset_for(context.actor).filter(**{field_name: value}).first()
         found = context.cache[key]

@@ -9,10 +9,12 @@ frontier and stored nodes (`core.ledger_tree`) from which checkpoints and proofs
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
+import operator
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -24,7 +26,7 @@ from django.utils import timezone
 
 from umbrella.core import checkpoints, ledger_tree, merkle
 from umbrella.core.access import Actor, Marking, visible_markings
-from umbrella.core.inserts import insert_values
+from umbrella.core.inserts import JSONText, insert_values
 from umbrella.core.models import ChangeRecord, LedgerCheckpoint, LedgerHead, account_entity, reads_every_account
 
 GENESIS_HASH = "0" * 64
@@ -101,8 +103,13 @@ def _digest_like(value: str, recorded: Any) -> str:
 
 def snapshot_fields(model: type[models.Model]) -> list[models.Field]:
     """The columns a snapshot of the model's rows holds, in order (all but `ledger_ignored_fields`)."""
+    return list(_snapshot_fields(model))
+
+
+@functools.cache
+def _snapshot_fields(model: type[models.Model]) -> tuple[models.Field, ...]:
     ignored = getattr(model, "ledger_ignored_fields", frozenset())
-    return [field for field in model._meta.concrete_fields if field.attname not in ignored]
+    return tuple(field for field in model._meta.concrete_fields if field.attname not in ignored)
 
 
 def snapshot(obj: models.Model, recorded: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -111,16 +118,40 @@ def snapshot(obj: models.Model, recorded: dict[str, Any] | None = None) -> dict[
     A model names columns the ledger leaves out (`ledger_ignored_fields`: a user's last sign-in) and secret
     columns it keeps only as a salted digest (`ledger_secret_fields`); `recorded`, the snapshot the ledger
     holds, lends its digests' salts, so the same row snapshots equal to it."""
-    fields = snapshot_fields(type(obj))
-    return snapshot_values(type(obj), fields, [getattr(obj, field.attname) for field in fields], recorded)
+    model = type(obj)
+    fields, attnames, read = _snapshot_reader(model)
+    values = read(obj) if len(attnames) > 1 else (read(obj),)
+    return _snapshot(model, fields, attnames, values, recorded)
+
+
+@functools.cache
+def _snapshot_reader(model: type[models.Model]) -> tuple[tuple[models.Field, ...], tuple[str, ...], Any]:
+    fields = _snapshot_fields(model)
+    attnames = tuple(field.attname for field in fields)
+    return fields, attnames, operator.attrgetter(*attnames)
 
 
 def snapshot_values(
-    model: type[models.Model], fields: list[models.Field], values: Sequence[Any], recorded: dict[str, Any] | None = None
+    model: type[models.Model], fields: Sequence[models.Field], values: Sequence[Any], recorded: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     """`snapshot` of a row read as the values of `fields` (`snapshot_fields(model)`), as values_list reads them:
     verify compares a million rows this way without making a model instance of each."""
+    return _snapshot(model, fields, [field.attname for field in fields], values, recorded)
+
+
+def _snapshot(
+    model: type[models.Model],
+    fields: Sequence[models.Field],
+    attnames: Sequence[str],
+    values: Sequence[Any],
+    recorded: dict[str, Any] | None,
+) -> dict[str, Any]:
     secret = getattr(model, "ledger_secret_fields", frozenset())
+    if not secret:  # most models: every column taken as it is, or written as JSON writes it
+        return {
+            attname: value if type(value) in _JSON_NATIVE_TYPES else _json_column(field, value)
+            for attname, field, value in zip(attnames, fields, values, strict=True)
+        }
     taken = {}
     for field, value in zip(fields, values, strict=True):
         if type(value) in _JSON_NATIVE and field.attname not in secret:  # most columns, taken as they are
@@ -135,6 +166,14 @@ def snapshot_values(
 
 _ENCODER = DjangoJSONEncoder()
 _JSON_NATIVE = (str, int, bool, type(None))
+_JSON_NATIVE_TYPES = frozenset(_JSON_NATIVE)
+_AS_TEXT = frozenset({dt.date, dt.datetime, Decimal})  # exact types the encoder writes as text
+
+
+def _json_column(field: models.Field, value: Any) -> Any:
+    """A column's value (no secret) as the ledger's JSON gives it back."""
+    value = _stored_value(field, value)
+    return _ENCODER.default(value) if type(value) in _AS_TEXT else _json_value(value)
 
 
 def _json_value(value: Any) -> Any:
@@ -207,6 +246,38 @@ def hash_content(values: dict[str, Any]) -> bytes:
     return merkle.leaf_hash(canonical_json(values))
 
 
+_ENCODE_TEXT = json.encoder.encode_basestring  # what the canonical encoder writes a string as (ensure_ascii off)
+
+
+def _json_scalar(value: Any) -> str:
+    if type(value) is str:
+        return _ENCODE_TEXT(value)
+    if type(value) is int:
+        return int.__repr__(value)  # as the encoder writes a whole number
+    return canonical_json(value).decode("utf-8")
+
+
+def content_json(values: dict[str, Any], before_json: str, after_json: str) -> bytes:
+    """`canonical_json(values)` for an entry's content whose `before` and `after` are already encoded (as
+    `canonical_json` would encode them): the entry stores that same text in its columns, so each snapshot is
+    encoded once, not once for the hash and again for the column. The keys are CONTENT_FIELDS, sorted."""
+    v = values
+    s = _json_scalar
+    text = (
+        f'{{"action":{s(v["action"])},"actor_organization":{s(v["actor_organization"])},"actor_user":{s(v["actor_user"])},'
+        f'"after":{after_json},"at":{s(v["at"])},"before":{before_json},"entity":{s(v["entity"])},'
+        f'"entity_id":{s(v["entity_id"])},"marking":{s(v["marking"])},"owner":{s(v["owner"])},'
+        f'"previous_hash":{s(v["previous_hash"])},"request_id":{s(v["request_id"])},"salt":{s(v["salt"])},'
+        f'"sequence":{s(v["sequence"])}}}'
+    )
+    return text.encode("utf-8")
+
+
+def _encoded_snapshot(snapshot: dict[str, Any] | None) -> JSONText | None:
+    """A before or after image as the canonical JSON text its column stores (SQL NULL for none)."""
+    return None if snapshot is None else JSONText(canonical_json(snapshot).decode("utf-8"))
+
+
 def leaf_hash_of(entry: ChangeRecord) -> bytes:
     return hash_content(content(entry))
 
@@ -235,7 +306,8 @@ def record_changes(*, actor: Actor, changes: Iterable[Change], chunk_size: int =
     """Append one entry per change, in order, under one lock of the ledger head: the single-record path and
     the bulk path (an import of a hundred thousand rows) write entries the same way, the bulk one in chunks.
     Each leaf also grows the head's frontier, and the subtrees it completes are stored (`core.ledger_tree`).
-    An entry is hashed from its content as `content()` reads it back, and inserted without a model instance."""
+    An entry is hashed from its content as `content()` reads it back, and inserted without a model instance; its
+    before and after images are encoded once, for the hash and for their columns."""
     head = LedgerHead.objects.select_for_update().get(pk=1)
     frontier = ledger_tree.frontier_of(head)
     user = actor.user.get_username() if actor.user is not None else actor.label()
@@ -243,6 +315,7 @@ def record_changes(*, actor: Actor, changes: Iterable[Change], chunk_size: int =
     pending: list[tuple[Any, ...]] = []
     completed: list[tuple[int, int, bytes]] = []
     written = 0
+    salts = _salts()
     for change in changes:
         at = timezone.now()
         values = {
@@ -258,13 +331,18 @@ def record_changes(*, actor: Actor, changes: Iterable[Change], chunk_size: int =
             "after": change.after,
             "marking": marking_of(change.obj),
             "owner": owner_of(change.obj),
-            "salt": secrets.token_hex(16),
+            "salt": next(salts),
             "previous_hash": head.last_hash,
         }
-        leaf = hash_content(values)
+        before, after = _encoded_snapshot(change.before), _encoded_snapshot(change.after)
+        leaf = merkle.leaf_hash(content_json(values, before or "null", after or "null"))
         completed += frontier.append(leaf, from_level=ledger_tree.STORED_LEVEL)
         head.size, head.last_hash = values["sequence"], leaf.hex()
-        pending.append((*(values[name] for name in CONTENT_FIELDS if name != "at"), at, head.last_hash))
+        v = values
+        pending.append(
+            (v["sequence"], v["actor_user"], v["actor_organization"], v["request_id"], v["action"], v["entity"], v["entity_id"],
+             before, after, v["marking"], v["owner"], v["salt"], v["previous_hash"], at, head.last_hash)
+        )  # fmt: skip
         written += 1
         if len(pending) >= chunk_size:
             insert_values(ChangeRecord, _INSERTED_COLUMNS, pending)
@@ -276,7 +354,17 @@ def record_changes(*, actor: Actor, changes: Iterable[Change], chunk_size: int =
     return written
 
 
-_INSERTED_COLUMNS = (*(name for name in CONTENT_FIELDS if name != "at"), "at", "leaf_hash")
+_INSERTED_COLUMNS = (*(name for name in CONTENT_FIELDS if name != "at"), "at", "leaf_hash")  # as record_changes lists them
+SALT_BYTES = 16
+
+
+def _salts(per_draw: int = 256) -> Iterator[str]:
+    """Each entry's salt: 16 random bytes from the system's secure source, as hex (what secrets.token_hex(16)
+    gives), drawn for many entries at a time instead of one system call each."""
+    while True:
+        drawn = secrets.token_bytes(SALT_BYTES * per_draw)
+        for start in range(0, len(drawn), SALT_BYTES):
+            yield drawn[start : start + SALT_BYTES].hex()
 
 
 def history(obj: models.Model) -> models.QuerySet[ChangeRecord]:

@@ -9,6 +9,7 @@ the demo call services; none of them saves a model by hand.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable, Mapping
 from contextlib import nullcontext
 from typing import Any, TypeVar
@@ -47,28 +48,46 @@ def _require_transaction() -> None:
         raise RuntimeError("service writes must run inside transaction.atomic()")
 
 
-def validate(obj: models.Model, *, exclude: Iterable[str] = (), rules_between_rows: bool = True) -> None:
+def validate(
+    obj: models.Model,
+    *,
+    exclude: Iterable[str] = (),
+    rules_between_rows: bool = True,
+    remembered: bulk.RememberedCleaning | None = None,
+) -> None:
     """Every problem of the row at once: the model's own rules, and text PostgreSQL could not store (a NUL
     character, which SQLite would keep and a later move to PostgreSQL would refuse), and any date or time
     outside DATE_RANGE, so pages, API, imports and commands all refuse year 1 and year 9999 alike.
     `rules_between_rows` off leaves out the uniqueness and constraint checks, for a model that has none (the
-    bulk path: the check would only ask the model to find that out again)."""
+    bulk path: the check would only ask the model to find that out again); there, `remembered` takes the
+    cleaning of values earlier rows repeat (`bulk.RememberedCleaning`)."""
     problems: dict[str, list[str]] = {}
     try:
-        obj.full_clean(exclude=list(exclude) or None, validate_unique=rules_between_rows, validate_constraints=rules_between_rows)
+        if remembered is not None and not rules_between_rows:
+            remembered.full_clean(obj, exclude)
+        else:
+            obj.full_clean(
+                exclude=list(exclude) or None, validate_unique=rules_between_rows, validate_constraints=rules_between_rows
+            )
     except ValidationError as error:
         problems = error.message_dict if hasattr(error, "error_dict") else {"__all__": error.messages}
-    for field in obj._meta.concrete_fields:
-        value = getattr(obj, field.attname, None)
-        if isinstance(value, str) and "\x00" in value:
-            problems.setdefault(field.name, []).append(_("Text must not contain NUL characters."))
-        if isinstance(value, dt.date) and not DATE_RANGE[0] <= _day(value) <= DATE_RANGE[1]:
-            problems.setdefault(field.name, []).append(
+    for attname, name in _columns(type(obj)):
+        value = getattr(obj, attname, None)
+        if isinstance(value, str):
+            if "\x00" in value:
+                problems.setdefault(name, []).append(_("Text must not contain NUL characters."))
+        elif isinstance(value, dt.date) and not DATE_RANGE[0] <= _day(value) <= DATE_RANGE[1]:
+            problems.setdefault(name, []).append(
                 _("Give a date from %(first)s to %(last)s.")
                 % {"first": DATE_RANGE[0].isoformat(), "last": DATE_RANGE[1].isoformat()}
             )
     if problems:
         raise Invalid(problems)
+
+
+@functools.cache
+def _columns(model: type[models.Model]) -> tuple[tuple[str, str], ...]:
+    return tuple((field.attname, field.name) for field in model._meta.concrete_fields)
 
 
 def _day(value: dt.date) -> dt.date:
@@ -94,11 +113,12 @@ def _recheck_visible(actor: Actor, obj: models.Model) -> None:
 
 
 def create_record(*, actor: Actor, obj: M, action: str = "create") -> M:
+    batch = bulk.active_batch()
+    if batch is not None:  # its transaction was required when it began, and lasts longer than the batch
+        _stamp(actor, obj, creating=True)
+        return _defer_create(batch, actor, obj, action)
     _require_transaction()
     _stamp(actor, obj, creating=True)
-    batch = bulk.active_batch()
-    if batch is not None:
-        return _defer_create(batch, actor, obj, action)
     validate(obj)
     obj.save(force_insert=True)
     _recheck_visible(actor, obj)
@@ -112,7 +132,12 @@ def _defer_create(batch: bulk.Batch, actor: Actor, obj: M, action: str) -> M:
         batch.require_rows_read_earlier_rows(f"creating a {obj._meta.label}")
         validate(obj)
     else:
-        validate(obj, exclude=bulk.known_related_fields(obj), rules_between_rows=bool(type(obj)._meta.constraints))
+        validate(
+            obj,
+            exclude=bulk.known_related_fields(obj),
+            rules_between_rows=bool(type(obj)._meta.constraints),
+            remembered=batch.cleaning,
+        )
     if hasattr(type(obj)._default_manager, "visible_to") and not visible_in_memory(actor, obj):
         raise deny(actor, _("After this change you could no longer see the record, so it was not saved."))
     batch.defer(actor, action, obj)

@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from umbrella.catalog.models import ItemType
 from umbrella.core import services
@@ -124,8 +125,11 @@ def _locked_pledge(actor: Actor, pledge_id: int) -> Pledge:
     return get_visible(Pledge.objects.select_for_update().select_related("item_type"), actor, pk=pledge_id)
 
 
+PLEDGING = gettext_lazy("Pledging")  # translated when a refusal says it, not for every row an import checks
+
+
 def require_donor_editor(actor: Actor) -> None:
-    require_role(actor, Role.EDITOR, kinds=DONORS, doing=_("Pledging"))
+    require_role(actor, Role.EDITOR, kinds=DONORS, doing=PLEDGING)
 
 
 def require_pledge_editor(actor: Actor, pledge: Pledge) -> None:
