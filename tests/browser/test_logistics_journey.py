@@ -21,8 +21,9 @@ RECIPIENT = "ukr-logistics"
 
 # An allocation to ship, chosen in the server's own database (the demo ships some allocations itself, so ids and
 # what is left vary): active, of an item type that is not serial-tracked, of a donor whose liaison officer signs in,
-# for a requirement of an approved list that the recipient sees with the allocation, in the requirement's own units
-# (covers = quantity, so a unit shipped is a unit of the requirement), with at least two whole units left to ship.
+# for a requirement of an approved list that the recipient and coordination staff see with the allocation, in the
+# requirement's own units (covers = quantity, so a unit shipped is a unit of the requirement), with at least two
+# whole units left to ship.
 # Places for the legs and the handover: the gazetteer's when it has them, otherwise written here as the test
 # factories do (through the ledger).
 SHIPMENT_TO_MAKE = """
@@ -38,8 +39,8 @@ from umbrella.orgs.queries import actor_for
 from umbrella.places.models import Place
 
 users = get_user_model().objects
-recipient = actor_for(users.get(username="RECIPIENT"), request_id="journey-setup")
-seen = set(Allocation.objects.visible_to(recipient).values_list("pk", flat=True))
+readers = [actor_for(users.get(username=name), request_id="journey-setup") for name in ("RECIPIENT", "hq-staff")]
+seen = set.intersection(*(set(Allocation.objects.visible_to(reader).values_list("pk", flat=True)) for reader in readers))
 candidates = (
     Allocation.objects.filter(
         state="active", pledge__item_type__sensitive=False, requirement__requirement_list__state="approved"
