@@ -312,3 +312,26 @@ def test_every_persona_opens_the_hub_board_and_what_is_coming_and_sees_only_its_
     sees = persona in CONSIGNMENT_READERS
     assert (late.reference in coming_page.content.decode()) == sees
     assert ('data-week="' in board.content.decode()) == sees  # its one departure loads PL-RZE for those who see it
+
+
+def pledge_page_figures(page: str) -> dict[str, str]:
+    return dict(re.findall(r"<dt>(Quantity (?:shipped|received|handed over))</dt><dd>([^<]*)</dd>", page))
+
+
+@pytest.mark.django_db
+def test_the_pledge_page_says_how_much_of_the_pledge_was_shipped_received_and_handed_over(personas, places, as_client):
+    # A pledge of 14 ships 6 and 8; the first arrives: its page reads "6 of 14 received", not a bare 6.
+    allocation = allocated(personas)["allocation"]
+    first = ship(personas, places, allocation, 6)
+    ship(personas, places, allocation, 8)
+    step(personas, first, "arrive", who="recipient")
+    receive(personas, first)
+    page = as_client("donor_editor").get(allocation.pledge.get_absolute_url()).content.decode()
+    assert pledge_page_figures(page) == {
+        "Quantity shipped": "14 of 14",
+        "Quantity received": "6 of 14",
+        "Quantity handed over": "0 of 14",
+    }
+    hand_over(personas, places, first)
+    page = as_client("donor_editor").get(allocation.pledge.get_absolute_url()).content.decode()
+    assert pledge_page_figures(page)["Quantity handed over"] == "6 of 14"

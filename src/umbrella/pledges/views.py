@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy
 
 from umbrella.core.access import Marking, Role, allowed, get_visible, require_owner
 from umbrella.core.errors import NotFound
-from umbrella.core.numbers import format_eur
+from umbrella.core.numbers import format_eur, number
 from umbrella.pledges import services
 from umbrella.pledges.models import CLOSING_STEPS, PLEDGE_LIFECYCLE, REASON_MAX_LENGTH, Pledge, PledgeSource, PledgeState
 from umbrella.pledges.queries import PLEDGES, pledge_history, pledges
@@ -137,6 +137,11 @@ def _actions(request: HttpRequest, pledge: Pledge) -> list[dict]:
     ]
 
 
+def of_pledged(part: int, pledge: Pledge) -> str:
+    """Part of the pledge as "6 of 14": it arrives in consignments, so how much of it has moved is the question."""
+    return _("%(part)s of %(quantity)s") % {"part": number(part), "quantity": number(pledge.quantity)}
+
+
 def pledge_detail(request: HttpRequest, pk: int) -> HttpResponse:
     pledge = get_visible(Pledge.objects.select_related("owner", "item_type"), request.actor, pk=pk)
     owner_editor = allowed(require_owner, request.actor, pledge, Role.EDITOR, doing="")
@@ -148,9 +153,9 @@ def pledge_detail(request: HttpRequest, pk: int) -> HttpResponse:
             (_("Item type"), str(pledge.item_type)),
             (_("State"), pledge.get_state_display()),
             (_("Quantity pledged"), pledge.quantity),
-            (_("Quantity shipped"), pledge.quantity_shipped),
-            (_("Quantity delivered"), pledge.quantity_delivered),
-            (_("Quantity handed over"), pledge.quantity_handed_over),
+            (_("Quantity shipped"), of_pledged(pledge.quantity_shipped, pledge)),
+            (_("Quantity received"), of_pledged(pledge.quantity_delivered, pledge)),
+            (_("Quantity handed over"), of_pledged(pledge.quantity_handed_over, pledge)),
             *(
                 [(_("Closed short"), _("at %(quantity)s") % {"quantity": pledge.quantity_delivered})]
                 if pledge.closed_short
