@@ -145,7 +145,7 @@ def _coming(actor: Actor) -> dict:
     )
     upcoming = [
         (allocation, allocation.pledge.is_overdue(timezone.localdate()))
-        for allocation in allocations.select_related("pledge__owner", "pledge__item_type", "requirement").order_by(
+        for allocation in allocations.select_related("pledge__owner", "pledge__item_type", "requirement__destination").order_by(
             "pledge__available_from", "id"
         )[:TOP]
     ]
