@@ -124,7 +124,7 @@ def _open_requirements(actor: Actor) -> list[dict]:
     requirements = (
         Requirement.objects.visible_to(actor)
         .filter(requirement_list__state=ListState.APPROVED)
-        .select_related("item_type")
+        .select_related("item_type", "destination")
         .annotate(covered=Sum("allocations__covers", filter=Q(allocations__state=AllocationState.ACTIVE)))
         .order_by("priority", "needed_by", "id")
     )
