@@ -273,3 +273,17 @@ def test_a_requirement_form_takes_a_destination_by_name(as_client, personas):
     assert "UA-51 — Odesa Oblast" in refused.content.decode()
     client.post(f"/requirements/{lst.pk}/add/", {**form, "destination": "Одеса"})
     assert lst.requirements.get().destination.code == "UA-ODESA"
+
+
+def test_the_gazetteer_exports_in_the_importers_columns_and_imports_back_unchanged(personas, client, tmp_path):
+    exported = client.get("/places/", {"format": "csv"})
+    assert exported.status_code == 200
+    path = tmp_path / "places.csv"
+    path.write_bytes(exported.content)
+    rows = list(csv.DictReader(io.StringIO(exported.content.decode("utf-8-sig"))))
+    assert {row["code"] for row in rows} >= UKRAINE_REGIONS | {"EPRZ"}
+    fields = ("code", "kind", "path", "name_en", "name_uk", "aliases", "latitude", "longitude", "hub_capacity", "source")
+    before = list(Place.objects.order_by("code").values_list(*fields))
+    call_command("import", "places", str(path), user="cora", stdout=io.StringIO())
+    assert list(Place.objects.order_by("code").values_list(*fields)) == before
+    assert verify().ok

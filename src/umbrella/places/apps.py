@@ -7,4 +7,4 @@ class PlacesConfig(AppConfig):
     verbose_name = "Places"
 
     def ready(self) -> None:
-        from umbrella.places import importers  # noqa: F401  (registers the importer)
+        from umbrella.places import exports, importers  # noqa: F401  (registers the importer and exporter)

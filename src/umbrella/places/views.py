@@ -18,6 +18,7 @@ def place_list(request: HttpRequest) -> HttpResponse:
         PLACES,
         places(request.actor),
         title=_("Places"),
+        export_kind="places",
         empty=_("No places yet."),
         intro=_(
             "The gazetteer: countries, their regions and the sites within them. Destinations and donors' conditions "
