@@ -2,14 +2,51 @@
 
 from __future__ import annotations
 
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
-from umbrella.core.access import get_visible
+from umbrella.core.access import allowed, get_visible
+from umbrella.places import services
+from umbrella.places.forms import PlaceField, give_actor
 from umbrella.places.models import Place
 from umbrella.places.queries import PLACES, ancestors, places
-from umbrella.ui.pages import DetailPage, history_rows, list_or_export
+from umbrella.ui.forms import ActorForm, posted_version
+from umbrella.ui.pages import ConfirmPage, DetailPage, FormPage, history_rows, list_or_export, submit
+
+
+class PlaceForm(ActorForm):
+    parent = PlaceField(label=gettext_lazy("Within"), required=False, help_text=gettext_lazy("Empty for a country."))
+
+    class Meta:
+        model = Place
+        fields = [
+            "code",
+            "kind",
+            "parent",
+            "name_en",
+            "name_uk",
+            "aliases",
+            "latitude",
+            "longitude",
+            "hub_capacity",
+            "hub_capacity_unit",
+            "hub_handling_days",
+            "source",
+            "marking",
+        ]
+
+    def __init__(self, *args, actor, **kwargs) -> None:
+        super().__init__(*args, actor=actor, **kwargs)
+        give_actor(self, actor)
+
+
+def _may_edit(request: HttpRequest) -> bool:
+    return allowed(services.require_gazetteer_editor, request.actor)
 
 
 def place_list(request: HttpRequest) -> HttpResponse:
@@ -19,6 +56,8 @@ def place_list(request: HttpRequest) -> HttpResponse:
         places(request.actor),
         title=_("Places"),
         export_kind="places",
+        create_url=reverse("place-new") if _may_edit(request) else None,
+        create_label=_("New place"),
         empty=_("No places yet."),
         intro=_(
             "The gazetteer: countries, their regions and the sites within them. Destinations and donors' conditions "
@@ -58,6 +97,57 @@ def place_detail(request: HttpRequest, pk: int) -> HttpResponse:
         extra={
             "ancestors": ancestors(place, request.actor),
             "children": Place.objects.visible_to(request.actor).filter(parent=place).order_by("code"),
+            "may_edit": _may_edit(request),
         },
     )
     return render(request, "places/place_detail.html", {"page": page})
+
+
+@login_required
+def place_create(request: HttpRequest) -> HttpResponse:
+    services.require_gazetteer_editor(request.actor)
+    form = PlaceForm(request.POST or None, actor=request.actor, initial={"marking": "public"})
+    page = FormPage(title=_("New place"), forms=[form], submit_label=_("Create"), cancel_url=reverse("places"))
+    return submit(
+        request, page, lambda: services.create_place(actor=request.actor, fields=form.cleaned_data), done=_("Place created.")
+    )
+
+
+@login_required
+def place_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    place = get_visible(Place.objects.all(), request.actor, pk=pk)
+    services.require_gazetteer_editor(request.actor)
+    form = PlaceForm(request.POST or None, instance=place, actor=request.actor)
+    page = FormPage(
+        title=_("Edit %(place)s") % {"place": place},
+        forms=[form],
+        submit_label=_("Save"),
+        cancel_url=place.get_absolute_url(),
+        version=place.version,
+    )
+    return submit(
+        request,
+        page,
+        lambda: services.update_place(
+            actor=request.actor, place_id=pk, expected_version=posted_version(request), changes=form.changed_values()
+        ),
+        done=_("Saved."),
+    )
+
+
+@login_required
+def place_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    place = get_visible(Place.objects.all(), request.actor, pk=pk)
+    services.require_gazetteer_editor(request.actor)
+    if request.method == "POST":
+        services.delete_place(actor=request.actor, place_id=pk, expected_version=posted_version(request))
+        messages.success(request, _("Place %(code)s deleted.") % {"code": place.code})
+        return redirect("places")
+    page = ConfirmPage(
+        title=_("Delete %(place)s") % {"place": place},
+        question=_("Delete this place? A place that destinations, conditions or other places name cannot be deleted."),
+        submit_label=_("Delete"),
+        cancel_url=place.get_absolute_url(),
+        version=place.version,
+    )
+    return render(request, "ui/confirm_page.html", {"page": page})
