@@ -241,15 +241,15 @@ def test_a_pledge_file_names_allowed_destinations_and_an_unknown_one_is_a_row_er
 
 
 def test_the_upgrade_maps_text_destinations_and_lists_what_it_cannot(personas):
-    found, unmapped = legacy.mapped(["Kiev", "Lviv logistics base", "ua-63", "Atlantis"], Place)
+    found, unmapped = legacy.mapped(["Kiev", "Lviv logistics base", "ua-63", "Atlantis", "Novoselytsia"], Place)
     assert found == {
         "Kiev": Place.objects.get(code="UA-30").pk,
         "Lviv logistics base": Place.objects.get(code="UA-LVIV-LB").pk,
         "ua-63": Place.objects.get(code="UA-63").pk,
     }
-    assert unmapped == {"Atlantis": []}
+    assert unmapped == {"Atlantis": [], "Novoselytsia": []}
     with pytest.raises(RuntimeError) as stopped:
-        legacy.refuse_unmapped(unmapped, {"Atlantis": ["requirement 7", "pledge 9"]})
+        legacy.refuse_unmapped({"Atlantis": []}, {"Atlantis": ["requirement 7", "pledge 9"]})
     assert "'Atlantis' (names no place): requirement 7, pledge 9" in str(stopped.value)
     assert "umbrella import places" in str(stopped.value)
     assert legacy.add_packaged_places(Place, type(personas.coordinator.organization)) == 0  # all there already

@@ -71,22 +71,33 @@ def add_packaged_places(place_model: Any, organization_model: Any) -> int:
     return added
 
 
-def place_names(place_model: Any) -> dict[str, set[int]]:
-    """Every place id by each normalized name it answers to (code, English and Ukrainian name, aliases)."""
-    names: dict[str, set[int]] = defaultdict(set)
-    for place in place_model.objects.all():
-        for name in (place.code, place.name_en, place.name_uk, *place.aliases.splitlines()):
+def name_index(places: Iterable[tuple[str, Iterable[str]]]) -> tuple[dict[str, str], dict[str, set[str]]]:
+    """From (code, other names) pairs: each normalized code's code, and the codes each normalized name answers to."""
+    codes: dict[str, str] = {}
+    names: dict[str, set[str]] = defaultdict(set)
+    for code, others in places:
+        codes[normalized(code)] = code
+        for name in (code, *others):
             if name.strip():
-                names[normalized(name)].add(place.pk)
-    return names
+                names[normalized(name)].add(code)
+    return codes, names
 
 
-def mapped(texts: Iterable[str], place_model: Any) -> tuple[dict[str, int], dict[str, list[int]]]:
-    """Each text's place id, and the texts no place (or more than one) answers to, with the candidate ids."""
-    codes = {normalized(code): pk for pk, code in place_model.objects.values_list("pk", "code")}
-    names = place_names(place_model)
-    found: dict[str, int] = {}
-    unmapped: dict[str, list[int]] = {}
+def packaged_names() -> list[tuple[str, list[str]]]:
+    return [(row["code"], [row["name_en"], row["name_uk"], *row["aliases"].split(";")]) for row in gazetteer_rows()]
+
+
+def stored_names(rows: Iterable[tuple[str, str, str, str]]) -> list[tuple[str, list[str]]]:
+    """From (code, name_en, name_uk, aliases) rows of the places table."""
+    return [(code, [name_en, name_uk, *aliases.splitlines()]) for code, name_en, name_uk, aliases in rows]
+
+
+def map_texts(
+    texts: Iterable[str], codes: dict[str, str], names: dict[str, set[str]]
+) -> tuple[dict[str, str], dict[str, list[str]]]:
+    """Each text's place code, and the texts no place (or more than one) answers to, with the candidate codes."""
+    found: dict[str, str] = {}
+    unmapped: dict[str, list[str]] = {}
     for text in dict.fromkeys(texts):
         key = normalized(text)
         if key in codes:
@@ -98,7 +109,53 @@ def mapped(texts: Iterable[str], place_model: Any) -> tuple[dict[str, int], dict
     return found, unmapped
 
 
-def refuse_unmapped(unmapped: dict[str, list[int]], used_by: dict[str, list[str]]) -> None:
+def mapped(texts: Iterable[str], place_model: Any) -> tuple[dict[str, int], dict[str, list[str]]]:
+    """For a migration: each text's place id among the stored places, and the texts none (or several) answer to."""
+    stored = place_model.objects.values_list("code", "name_en", "name_uk", "aliases")
+    found, unmapped = map_texts(texts, *name_index(stored_names(stored)))
+    ids = dict(place_model.objects.values_list("code", "pk"))
+    return {text: ids[code] for text, code in found.items()}, unmapped
+
+
+def split_names(text: str) -> list[str]:
+    names = (name.strip() for line in (text or "").splitlines() for name in line.split(";"))
+    return list(dict.fromkeys(name for name in names if name))
+
+
+def texts_in_use(cursor: Any, tables: set[str]) -> dict[str, list[str]]:
+    """Each destination text the old columns hold, with the records that use it (read with plain SQL, before
+    any migration of this run changed a table)."""
+    used_by: dict[str, list[str]] = {}
+    if "needs_requirement" in tables:
+        cursor.execute("SELECT id, destination FROM needs_requirement ORDER BY id")
+        for pk, text in cursor.fetchall():
+            used_by.setdefault(text, []).append(f"requirement {pk}")
+    if "pledges_pledge" in tables:
+        cursor.execute("SELECT id, allowed_destinations FROM pledges_pledge WHERE allowed_destinations <> '' ORDER BY id")
+        for pk, text in cursor.fetchall():
+            for name in split_names(text):
+                used_by.setdefault(name, []).append(f"pledge {pk}")
+    return used_by
+
+
+def check_before_upgrade(connection: Any) -> None:
+    """Before a migrate run that will turn text destinations into places applies anything: stop, listing every
+    text that neither the packaged gazetteer nor the places already stored answer to. (Stopping inside the
+    migration would leave the run's earlier migrations applied without what the run records after them.)"""
+    with connection.cursor() as cursor:
+        tables = set(connection.introspection.table_names(cursor))
+        used_by = texts_in_use(cursor, tables)
+        if not used_by:
+            return
+        places = packaged_names()
+        if "places_place" in tables:
+            cursor.execute("SELECT code, name_en, name_uk, aliases FROM places_place")
+            places += stored_names(cursor.fetchall())
+    _found, unmapped = map_texts(used_by, *name_index(places))
+    refuse_unmapped(unmapped, used_by)
+
+
+def refuse_unmapped(unmapped: dict[str, list[str]], used_by: dict[str, list[str]]) -> None:
     """Stop the upgrade with every unmapped text, the records that use it, and how to fix it."""
     if not unmapped:
         return
@@ -111,7 +168,8 @@ def refuse_unmapped(unmapped: dict[str, list[int]], used_by: dict[str, list[str]
     raise RuntimeError(
         "Destinations are becoming references to places, and these texts could not be mapped; nothing was changed:\n"
         + "\n".join(lines)
-        + "\nTo fix: run `umbrella migrate places`, then import a file of places that gives each text as a place's "
-        "code, name or alias (`umbrella import places FILE --user <coordination staff>`; a row whose code exists "
-        "updates that place, so add the text to its aliases), and run `umbrella migrate` again."
+        + "\nTo fix: run `umbrella migrate core` and `umbrella migrate places`; import the packaged gazetteer "
+        f"(`umbrella import places {GAZETTEER} --user <coordination staff>`) and a file of places that gives each "
+        "text as a place's code, name or alias (a row whose code exists updates that place, so a text can be added "
+        "to its aliases); then run `umbrella migrate` again."
     )
