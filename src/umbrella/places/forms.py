@@ -8,16 +8,18 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from umbrella.core.access import Actor
 from umbrella.places.models import Place
 from umbrella.places.queries import place_index
 from umbrella.places.services import split_place_names
 
 
-def _code_of(value: Any) -> str:
+def _code_of(value: Any, actor: Any) -> str:
+    """The code a field shows for its value: a place, a place's id (a model form's initial value), or text."""
     if isinstance(value, Place):
         return value.code
     if isinstance(value, int):
-        place = Place.objects.filter(pk=value).only("code").first()
+        place = Place.objects.visible_to(actor or Actor.anonymous()).filter(pk=value).only("code").first()
         return place.code if place else ""
     return value or ""
 
@@ -34,7 +36,7 @@ class PlaceField(forms.CharField):
         self.actor = None
 
     def prepare_value(self, value: Any) -> str:
-        return _code_of(value)
+        return _code_of(value, self.actor)
 
     def clean(self, value: Any) -> Place | None:
         text = super().clean(value)
@@ -43,7 +45,7 @@ class PlaceField(forms.CharField):
         return place_index(self.actor).resolve(text)
 
     def has_changed(self, initial: Any, data: Any) -> bool:
-        return _code_of(initial).casefold() != (data or "").strip().casefold()
+        return _code_of(initial, self.actor).casefold() != (data or "").strip().casefold()
 
 
 class PlacesField(forms.CharField):
@@ -59,7 +61,7 @@ class PlacesField(forms.CharField):
     def prepare_value(self, value: Any) -> str:
         if isinstance(value, str):
             return value
-        return "\n".join(_code_of(place) for place in value or [])
+        return "\n".join(_code_of(place, self.actor) for place in value or [])
 
     def clean(self, value: Any) -> list[Place]:
         text = super().clean(value)

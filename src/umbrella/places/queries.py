@@ -95,7 +95,7 @@ class PlaceIndex:
 
 def place_index(actor: Actor | None = None) -> PlaceIndex:
     """The index of the places the actor may see (all of them for None: the gazetteer is public by default)."""
-    places = Place.objects.all() if actor is None else Place.objects.visible_to(actor)
+    places = Place.objects.visible_to(actor or Actor.system("gazetteer"))
     return PlaceIndex(places.only("id", "code", "path", "name_en", "name_uk", "aliases"))
 
 
