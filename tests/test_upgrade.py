@@ -143,7 +143,8 @@ def test_a_database_of_the_last_release_upgrades_and_still_verifies(tmp_path):
         # A tracker release naming a donor in letters beyond ASCII, sealed the way that release sealed rows.
         release = write_release(tmp_path / "release", '"Türkiye","TUR",2025,1,0.5,0.1,0.1,0.3,0.6,0.1,1100,0.045\n')
         subprocess.run([sys.executable, "-m", "umbrella", "import", "kiel", str(release), "--user", "hq-staff"], **old_umbrella)
-        subprocess.run([UMBRELLA, "migrate"], env=new_env, check=True, capture_output=True, timeout=600)
+        migrated = subprocess.run([UMBRELLA, "migrate"], env=new_env, capture_output=True, text=True, timeout=600)
+        assert migrated.returncode == 0, migrated.stderr[-3000:]
         verified(new_env)
 
 

@@ -1,5 +1,7 @@
 """A requirement's destination becomes a reference to a place. Today's text is mapped by code, name or alias
-(umbrella.places.legacy); text no place answers to stops the upgrade with a list of it, never dropped."""
+(umbrella.places.legacy); text no place answers to stops the upgrade with a list of it, never dropped.
+The text column goes in the next migration: PostgreSQL does not alter a table in the transaction that wrote rows
+referring to it (the places added here)."""
 
 import django.db.models.deletion
 from django.db import migrations, models
@@ -47,16 +49,4 @@ class Migration(migrations.Migration):
             ),
         ),
         migrations.RunPython(map_destinations, destinations_as_text),
-        migrations.RemoveField(model_name="requirement", name="destination"),
-        migrations.RenameField(model_name="requirement", old_name="destination_place", new_name="destination"),
-        migrations.AlterField(
-            model_name="requirement",
-            name="destination",
-            field=models.ForeignKey(
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="requirements",
-                to="places.place",
-                verbose_name="destination",
-            ),
-        ),
     ]

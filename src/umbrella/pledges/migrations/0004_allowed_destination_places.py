@@ -1,6 +1,7 @@
 """A pledge's allowed destinations become links to places (PledgeDestination, ledgered one by one). Today's text
 is mapped by code, name or alias (umbrella.places.legacy); text no place answers to stops the upgrade with a list
-of it, never dropped."""
+of it, never dropped. The text column goes in the next migration (PostgreSQL alters no table in the transaction
+that wrote rows referring to it)."""
 
 import django.db.models.deletion
 from django.db import migrations, models
@@ -73,20 +74,4 @@ class Migration(migrations.Migration):
             options={"verbose_name": "allowed destination", "verbose_name_plural": "allowed destinations", "ordering": ["id"]},
         ),
         migrations.RunPython(link_destinations, destinations_as_text),
-        migrations.RemoveField(model_name="pledge", name="allowed_destinations"),
-        migrations.AddField(
-            model_name="pledge",
-            name="allowed_destinations",
-            field=models.ManyToManyField(
-                blank=True,
-                help_text=(
-                    "A donor's condition: the places it may go to, one per line (or separated by ';'); a country or "
-                    "region includes every place within it. Empty means anywhere."
-                ),
-                related_name="+",
-                through="pledges.PledgeDestination",
-                to="places.place",
-                verbose_name="only to these destinations",
-            ),
-        ),
     ]
