@@ -52,6 +52,8 @@ def pages() -> list[tuple[str, str, str]]:
         ("match run", "hq-staff", run.get_absolute_url()),
         ("allocations", "hq-staff", "/matching/allocations/"),
         ("allocation", "hq-staff", Allocation.objects.first().get_absolute_url()),
+        ("consignments", "hq-staff", "/consignments/"),
+        ("consignments, late ones", "ukr-logistics", "/consignments/?late=True"),
         ("funding", "hq-staff", "/funding/"),
         ("funding row", "hq-staff", Funding.objects.filter(marking="public").first().get_absolute_url()),
         ("fair share", "hq-staff", "/funding/fair-share/?year=2025"),

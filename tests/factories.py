@@ -13,6 +13,8 @@ from umbrella.catalog.models import CapabilityArea, ItemType
 from umbrella.core.access import Marking
 from umbrella.needs import services as needs
 from umbrella.needs.models import RequirementList
+from umbrella.places import services as places
+from umbrella.places.models import Place, PlaceKind
 from umbrella.pledges import services as pledges
 from umbrella.pledges.models import CLOSING_STEPS, Pledge
 
@@ -85,3 +87,21 @@ def advance(personas, pledge_obj: Pledge, *steps: str) -> Pledge:
             actor=actor, pledge_id=pledge_obj.pk, step=step, expected_version=pledge_obj.version, reason=reason
         )
     return pledge_obj
+
+
+def place(personas, code: str, kind: str = PlaceKind.COUNTRY, parent: Place | None = None, **extra) -> Place:
+    """The gazetteer's place with this code (the test database holds the packaged gazetteer: UA, PL, ...), or a
+    new one written through the gazetteer's services."""
+    existing = Place.objects.filter(code=code).first()
+    if existing is not None:
+        return existing
+    fields = {"code": code, "kind": kind, "parent": parent, "name_en": code, **extra}
+    return places.create_place(actor=personas.coordinator, fields=fields)
+
+
+def hub_and_city(personas) -> dict[str, Place]:
+    """A logistics hub in Poland and a city in Ukraine: the two ends of a consignment's leg."""
+    poland, ukraine = place(personas, "PL"), place(personas, "UA")
+    hub_fields = {"hub_capacity": 40, "hub_capacity_unit": "consignments", "hub_handling_days": 2}
+    hub = place(personas, "PL-RZE", PlaceKind.LOGISTICS_HUB, poland, **hub_fields)
+    return {"hub": hub, "lviv": place(personas, "UA-46-LWO", PlaceKind.CITY, ukraine), "poland": poland}

@@ -14,6 +14,7 @@ from openpyxl import Workbook, load_workbook
 from tests import factories
 from umbrella.core import exports
 from umbrella.core.errors import UnreadableFile
+from umbrella.core.imports import date as parse_date
 from umbrella.core.models import ChangeRecord
 from umbrella.core.tabular import read_table
 from umbrella.pledges.models import Pledge
@@ -239,3 +240,20 @@ def test_an_upload_left_in_preview_for_more_than_a_day_is_forgotten():
     assert not (folder / f"{old.token}.bin").exists() and not (folder / f"{old.token}.json").exists()
     assert uploads.fetch(fresh.token, user_id=1)[1] == b"a,b\n"
     uploads.discard(fresh.token)
+
+
+@pytest.mark.parametrize(
+    "text, reason",
+    [
+        ("2027-02-30", "no such day: February 2027 has 28 days"),
+        ("2028-02-30", "no such day: February 2028 has 29 days"),
+        ("2027-04-31", "no such day: April 2027 has 30 days"),
+        ("2027-13-01", "no such day: there is no month 13"),
+        ("30/02/2027", "not a date in the form YYYY-MM-DD"),
+    ],
+)
+def test_a_date_that_names_no_day_says_why(text, reason):
+    with pytest.raises(ValueError) as refused:
+        parse_date(text, None)
+    assert str(refused.value) == reason
+    assert parse_date("2028-02-29", None).isoformat() == "2028-02-29"

@@ -158,7 +158,8 @@ def test_a_pledges_history_shows_its_reason_its_sources_and_the_release_of_its_a
     readable = ChangeRecord.objects.visible_to(personas[persona])
     lines = history_lines(as_client(persona).get(pledge.get_absolute_url()).content.decode())
     assert any(
-        line.endswith("— reason for withdrawal or expiry: “Stocks needed at home”; state allocated → withdrawn") for line in lines
+        line.endswith("— reason for withdrawal, expiry or closing short: “Stocks needed at home”; state allocated → withdrawn")
+        for line in lines
     ), lines
     source = f"Pledge source #{first_source.pk} ({first_source.url}):"
     assert f"{source} changed by cora (Test Headquarters) — reason for removal: “Dead link”" in lines

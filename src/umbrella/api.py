@@ -120,6 +120,7 @@ def _add_routers() -> None:
     from umbrella.catalog.api import router as catalog
     from umbrella.core.ledger_api import router as ledger
     from umbrella.funding.api import router as funding
+    from umbrella.logistics.api import router as logistics
     from umbrella.matching.api import router as matching
     from umbrella.needs.api import router as needs
     from umbrella.orgs.api import router as orgs
@@ -133,6 +134,7 @@ def _add_routers() -> None:
     api.add_router("/", needs, tags=["requirements"])
     api.add_router("/", pledges, tags=["pledges"])
     api.add_router("/", matching, tags=["matching"])
+    api.add_router("/", logistics, tags=["logistics"])
     api.add_router("/", funding, tags=["funding"])
     api.add_router("/", scenarios, tags=["scenarios"])
     api.add_router("/ledger", ledger, tags=["ledger"])

@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "umbrella.needs",
     "umbrella.pledges",
     "umbrella.matching",
+    "umbrella.logistics",
     "umbrella.tracker",
     "umbrella.funding",
     "umbrella.scenarios",

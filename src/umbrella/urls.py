@@ -13,6 +13,7 @@ urlpatterns = [
     path("requirements/", include("umbrella.needs.urls")),
     path("pledges/", include("umbrella.pledges.urls")),
     path("matching/", include("umbrella.matching.urls")),
+    path("consignments/", include("umbrella.logistics.urls")),
     path("history/", include("umbrella.tracker.urls")),
     path("funding/", include("umbrella.funding.urls")),
     path("scenarios/", include("umbrella.scenarios.urls")),

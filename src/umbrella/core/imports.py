@@ -8,7 +8,9 @@ problem, or the run is a dry run, the transaction is rolled back and nothing is 
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
+import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -16,7 +18,9 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar
 
 from django.db import models, transaction
+from django.utils.dates import MONTHS
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from umbrella.core import bulk
 from umbrella.core.access import Actor, Role, allowed, require_role
@@ -309,7 +313,21 @@ def date(value: str, context: ImportContext) -> dt.date:
     try:
         return dt.date.fromisoformat(value[:10])
     except ValueError:
-        raise ValueError(_("not a date in the form YYYY-MM-DD")) from None
+        raise ValueError(_not_a_day(value[:10])) from None
+
+
+def _not_a_day(text: str) -> str:
+    """Why a YYYY-MM-DD text names no day (a month or day out of range), or that it is not in that form."""
+    shaped = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", text)
+    if not shaped:
+        return _("not a date in the form YYYY-MM-DD")
+    year, month, _day = (int(part) for part in shaped.groups())
+    if not 1 <= month <= 12:
+        return _("no such day: there is no month %(month)d") % {"month": month}
+    days = calendar.monthrange(max(year, 1), month)[1]
+    return ngettext(
+        "no such day: %(month)s %(year)d has %(days)d day", "no such day: %(month)s %(year)d has %(days)d days", days
+    ) % {"month": MONTHS[month], "year": year, "days": days}
 
 
 def boolean(value: str, context: ImportContext) -> bool:

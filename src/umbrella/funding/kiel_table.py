@@ -37,7 +37,7 @@ HEADER = [
     "pct_gdp",
 ]
 DELIVERED = (PledgeState.DELIVERED, PledgeState.HANDED_OVER)
-COMMITTED_IN_KIND = (PledgeState.ACCEPTED, PledgeState.ALLOCATED, PledgeState.SHIPPED, *DELIVERED)
+COMMITTED_IN_KIND = (PledgeState.ACCEPTED, PledgeState.ALLOCATED, PledgeState.SHIPPED, PledgeState.PARTLY_DELIVERED, *DELIVERED)
 
 
 def kiel_rows(actor: Actor) -> list[list]:

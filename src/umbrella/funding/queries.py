@@ -26,6 +26,7 @@ IN_KIND_STATES = (
     PledgeState.ACCEPTED,
     PledgeState.ALLOCATED,
     PledgeState.SHIPPED,
+    PledgeState.PARTLY_DELIVERED,
     PledgeState.DELIVERED,
     PledgeState.HANDED_OVER,
 )

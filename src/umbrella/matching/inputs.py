@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
@@ -18,7 +19,7 @@ from umbrella.places.models import PATH_SEPARATOR, Place
 from umbrella.pledges.models import Pledge, PledgeDestination, PledgeState
 
 OFFERED_STATES = (PledgeState.ACCEPTED, PledgeState.ALLOCATED)
-UNDELIVERED_STATES = (PledgeState.ACCEPTED, PledgeState.ALLOCATED, PledgeState.SHIPPED)
+UNDELIVERED_STATES = (PledgeState.ACCEPTED, PledgeState.ALLOCATED, PledgeState.SHIPPED, PledgeState.PARTLY_DELIVERED)
 
 
 @dataclass
@@ -47,11 +48,14 @@ def _kept_and_replanned(requirement_list: RequirementList, keep_approved: bool, 
         .select_related("pledge__owner")
         .order_by("id")
     )
+    carried = set(Allocation.objects.carried().filter(pk__in=relevant.values("pk")).values_list("pk", flat=True))
     kept, replanned = [], []
     for allocation in relevant:
         if allocation.pledge.owner.code in withdrawn_donors and allocation.pledge.state in UNDELIVERED_STATES:
-            continue  # a what-if: this donor stops, and what it has not delivered never arrives
-        movable = allocation.pledge.state == PledgeState.ALLOCATED
+            allocation = _delivered_part(allocation)  # a what-if: this donor stops, and what it has not delivered never arrives
+            if allocation is None:
+                continue
+        movable = allocation.pledge.state == PledgeState.ALLOCATED and allocation.pk not in carried
         (replanned if movable and not keep_approved else kept).append(allocation)
     return kept, replanned
 
@@ -76,6 +80,18 @@ def _allowed_pairs(pledge_query, pledge_at: dict[int, int], destinations: _Index
             ]
     pairs = [(pledge_at[pledge_id], d) for pledge_id, place_id, _ in links if pledge_id in pledge_at for d in within[place_id]]
     return restricted, pairs
+
+
+def _delivered_part(allocation: Allocation) -> Allocation | None:
+    """The share of an allocation its pledge has delivered (the pledge's received share; None when nothing
+    arrived), as an unsaved copy: a what-if keeps what is already there."""
+    pledge = allocation.pledge
+    if not pledge.quantity_delivered:
+        return None
+    share = Decimal(pledge.quantity_delivered) / Decimal(pledge.quantity)
+    part = copy.copy(allocation)
+    part.quantity, part.covers = allocation.quantity * share, allocation.covers * share
+    return part
 
 
 def open_market(

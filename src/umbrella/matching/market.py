@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from umbrella.matching.engine import Problem
+from umbrella.matching.transport import Legs, Routes, legs
 
 USABLE, EXCLUDED_BY_CONDITION, TOO_LATE = 0, 1, 2
 
@@ -25,12 +26,17 @@ class Policy:
     late_fraction: float = 0.5  # share of an arc's value lost at max_late_days late (linear from 0 days)
     substitute_fraction: float = 0.1  # share lost when a substitute, not the item asked for, is delivered
     diversity_points: float = 0.0  # coverage points lost per extra type of system in one capability area at one destination
+    transport_fraction: float = 0.02  # share lost by an arc whose route is transport_reference_km or longer
+    transport_reference_km: float = 3000.0
 
     def __post_init__(self) -> None:
-        if self.max_late_days < 0 or not 0 <= self.late_fraction < 1 or not 0 <= self.substitute_fraction < 1:
-            raise ValueError("max_late_days ≥ 0 and both fractions in [0, 1)")
-        if self.late_fraction + self.substitute_fraction >= 1:
-            raise ValueError("a late substitute must still be worth something: late + substitute fractions below 1")
+        fractions = (self.late_fraction, self.substitute_fraction, self.transport_fraction)
+        if self.max_late_days < 0 or not all(0 <= fraction < 1 for fraction in fractions):
+            raise ValueError("max_late_days ≥ 0 and every fraction in [0, 1)")
+        if sum(fractions) >= 1:
+            raise ValueError("a late, far substitute must still be worth something: late + substitute + transport below 1")
+        if self.transport_reference_km <= 0:
+            raise ValueError("the transport reference distance must be positive")
         if self.diversity_points < 0:
             raise ValueError("diversity points must not be negative")
 
@@ -63,6 +69,7 @@ class Market:
     fixed_offer: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     fixed_requirement: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     fixed_quantity: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    routes: Routes | None = None  # where offers start and destinations lie; None: transport is not weighed
 
     @property
     def requirements(self) -> int:
@@ -81,8 +88,11 @@ class Candidates:
     requirement: np.ndarray
     gain: np.ndarray
     substitute: np.ndarray
-    late_days: np.ndarray
+    late_days: np.ndarray  # after the lead time: the day it would arrive, against the needed-by date
     status: np.ndarray  # USABLE, EXCLUDED_BY_CONDITION or TOO_LATE
+    lead_days: np.ndarray  # days on the way from the pledge's origin through the best hub (0: unknown or unweighed)
+    route_km: np.ndarray
+    route_unknown: np.ndarray  # True where an origin or destination has no coordinates
 
     @property
     def usable(self) -> np.ndarray:
@@ -126,11 +136,31 @@ def candidate_arcs(market: Market, policy: Policy) -> Candidates:
     offer = np.concatenate([exact_off, sub_off])
     gain = np.concatenate([np.ones(len(exact_req)), market.substitute_ratio[pair_sub[pair_index]]])
     substitute = np.concatenate([np.zeros(len(exact_req), dtype=bool), np.ones(len(pair_index), dtype=bool)])
-    late = np.maximum(market.offer_available[offer] - market.requirement_needed_by[requirement], 0).astype(np.int64)
+    route = _route(market, offer, requirement)
+    arrival = market.offer_available[offer] + route.lead_days
+    late = np.maximum(arrival - market.requirement_needed_by[requirement], 0).astype(np.int64)
     status = np.full(len(offer), USABLE, dtype=np.int8)
     status[late > policy.max_late_days] = TOO_LATE
     status[_forbidden(market, offer, requirement)] = EXCLUDED_BY_CONDITION
-    return Candidates(offer=offer, requirement=requirement, gain=gain, substitute=substitute, late_days=late, status=status)
+    return Candidates(
+        offer=offer,
+        requirement=requirement,
+        gain=gain,
+        substitute=substitute,
+        late_days=late,
+        status=status,
+        lead_days=route.lead_days,
+        route_km=route.route_km,
+        route_unknown=route.unknown,
+    )
+
+
+def _route(market: Market, offer: np.ndarray, requirement: np.ndarray) -> Legs:
+    if market.routes is None:
+        return Legs(
+            lead_days=np.zeros(len(offer), dtype=np.int64), route_km=np.zeros(len(offer)), unknown=np.ones(len(offer), dtype=bool)
+        )
+    return legs(market.routes, offer, market.requirement_destination[requirement])
 
 
 def _forbidden(market: Market, offer: np.ndarray, requirement: np.ndarray) -> np.ndarray:
@@ -165,7 +195,8 @@ def build_problem(market: Market, candidates: Candidates, policy: Policy) -> Pro
     late_share = (
         policy.late_fraction * np.minimum(candidates.late_days[arcs], policy.max_late_days) / max(policy.max_late_days, 1)
     )
-    cost = earned * (late_share + policy.substitute_fraction * candidates.substitute[arcs])
+    transport_share = policy.transport_fraction * np.minimum(candidates.route_km[arcs] / policy.transport_reference_km, 1.0)
+    cost = earned * (late_share + policy.substitute_fraction * candidates.substitute[arcs] + transport_share)
     n_dest = int(market.requirement_destination.max(initial=0)) + 1
     group = market.requirement_area[requirement].astype(np.int64) * n_dest + market.requirement_destination[requirement]
     if market.offer_system is not None:  # ammunition, spares and supplies of many kinds make no "zoo"

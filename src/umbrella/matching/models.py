@@ -173,6 +173,11 @@ class AllocationQuerySet(VisibleQuerySet):
             condition |= Q(pledge__owner=actor.organization)
         return self.filter(condition)
 
+    def carried(self) -> AllocationQuerySet:
+        """Allocations a consignment that is not cancelled carries (umbrella.logistics): goods are planned
+        or moving against them, so no re-plan or release may take them away."""
+        return self.filter(consignment_lines__isnull=False).exclude(consignment_lines__consignment__state="cancelled").distinct()
+
 
 class Allocation(OwnedModel):
     """An approved assignment of part of a pledge to a requirement. Owned by the headquarters."""

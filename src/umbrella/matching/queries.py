@@ -98,8 +98,8 @@ def reason_text(reason: str, late_days: int, named: list[str]) -> str:
         % {"names": names},
         why.SUPPLY_EXHAUSTED: _("Every compatible unit pledged already goes to this requirement; more must be pledged."),
         why.AVAILABLE_TOO_LATE: ngettext(
-            "Compatible supply is available only %(days)d day after the needed-by date.",
-            "Compatible supply is available only %(days)d days after the needed-by date.",
+            "Compatible supply would arrive only %(days)d day after the needed-by date (available, then on the way).",
+            "Compatible supply would arrive only %(days)d days after the needed-by date (available, then on the way).",
             late_days,
         )
         % {"days": late_days},
@@ -107,15 +107,23 @@ def reason_text(reason: str, late_days: int, named: list[str]) -> str:
         why.INDIVISIBLE_UNITS: _("What is left cannot be split into whole units to fit."),
         why.FLEET_DIVERSITY: _("Left out to avoid adding another type of system to this area at this destination."),
         why.DELIVERED_LATE: ngettext(
-            "Met, but up to %(days)d day after the needed-by date.",
-            "Met, but up to %(days)d days after the needed-by date.",
+            "Met, but arriving up to %(days)d day after the needed-by date.",
+            "Met, but arriving up to %(days)d days after the needed-by date.",
             late_days,
         )
         % {"days": late_days},
         why.NO_OPEN_REQUIREMENT: _("No requirement on the list asks for this item or one it substitutes for."),
         why.REQUIREMENTS_ALREADY_MET: _("Every requirement it could serve is already met."),
+        why.SHORT_DELIVERY: _("Short delivery: %(names)s was closed short, so only what it delivered counts.") % {"names": names},
     }
     return texts[reason]
+
+
+def named_labels(outcome: RequirementOutcome, requirements: dict[int, str]) -> list[str]:
+    """Who an outcome's reason names: the pledges closed short for a short delivery, else requirements."""
+    if outcome.reason == why.SHORT_DELIVERY:
+        return [_("pledge #%(pledge)s") % {"pledge": n} for n in outcome.named]
+    return [requirements.get(n, f"#{n}") for n in outcome.named]
 
 
 def requirement_label(requirement: Requirement) -> str:
@@ -287,7 +295,7 @@ def unmet_rows(chosen: list[RequirementOutcome], actor: Actor) -> list[dict]:
             "status_label": str(STATUS_LABELS[o.status]),
             "reason": o.reason,
             "named": o.named,
-            "reason_text": reason_text(o.reason, o.late_days, [named.get(n, f"#{n}") for n in o.named]),
+            "reason_text": reason_text(o.reason, o.late_days, named_labels(o, named)),
         }
         for o in chosen
     ]
@@ -479,9 +487,7 @@ def _decided_gaps(actor: Actor, requirements: list[dict], latest_run: MatchRun |
                 "covered": gap["decided"],
                 "needed_by": requirement.needed_by,
                 "in_run": outcome.covered if outcome is not None else None,
-                "reason_text": reason_text(outcome.reason, outcome.late_days, [named.get(n, f"#{n}") for n in outcome.named])
-                if outcome
-                else "",
+                "reason_text": reason_text(outcome.reason, outcome.late_days, named_labels(outcome, named)) if outcome else "",
             }
         )
     return rows

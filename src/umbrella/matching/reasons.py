@@ -29,6 +29,7 @@ FLEET_DIVERSITY = "fleet_diversity"
 DELIVERED_LATE = "delivered_late"
 NO_OPEN_REQUIREMENT = "no_open_requirement"
 REQUIREMENTS_ALREADY_MET = "requirements_already_met"
+SHORT_DELIVERY = "short_delivery"  # an allocated pledge was closed short; `named` holds those pledges
 
 
 @dataclass

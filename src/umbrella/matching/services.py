@@ -261,7 +261,11 @@ def approve_proposals(
 
 
 def _release_replanned(actor: Actor, chosen: list[ProposedAllocation]) -> None:
-    touched = Allocation.objects.select_for_update().filter(state=AllocationState.ACTIVE, pledge__state=PledgeState.ALLOCATED)
+    touched = (
+        Allocation.objects.select_for_update()
+        .filter(state=AllocationState.ACTIVE, pledge__state=PledgeState.ALLOCATED)
+        .exclude(pk__in=Allocation.objects.carried().values("pk"))
+    )
     pledge_ids, requirement_ids = {p.pledge_id for p in chosen}, {p.requirement_id for p in chosen}
     for allocation in touched.filter(pledge_id__in=pledge_ids) | touched.filter(requirement_id__in=requirement_ids):
         _release(actor, allocation)
@@ -306,6 +310,12 @@ def release_allocation(*, actor: Actor, allocation_id: int, expected_version: in
                 % {"state": allocation.pledge.get_state_display()},
                 state=allocation.pledge.state,
             )
+        # Lines of a planned consignment carry it already (umbrella.logistics): cancel that before releasing.
+        if Allocation.objects.carried().filter(pk=allocation.pk).exists():
+            raise InvalidTransition(
+                _("A consignment is planned for this allocation; cancel it before releasing the allocation."),
+                state=allocation.state,
+            )
         _release(actor, allocation)
         _release_pledge_if_free(actor, allocation.pledge_id)
         return allocation
@@ -324,6 +334,26 @@ def release_closed_pledge(*, actor: Actor, pledge: Pledge, reason: str) -> list[
     for allocation in released:
         _release(actor, allocation, reason)
     return released
+
+
+def shrink_to_delivered(*, actor: Actor, allocation: Allocation, delivered: Decimal, reason: str) -> Allocation:
+    """When its pledge is closed short, an allocation keeps only what was delivered of it: its quantity drops to
+    that, and what it covers drops in proportion; one delivering nothing is released. Runs inside the caller's
+    transaction (umbrella.logistics), which holds the pledge's lock."""
+    allocation = Allocation.objects.select_for_update().get(pk=allocation.pk)
+    if allocation.state != AllocationState.ACTIVE or delivered >= allocation.quantity:
+        return allocation
+    if delivered <= 0:
+        _release(actor, allocation, reason)
+        return allocation
+    covers = (allocation.covers * delivered / allocation.quantity).quantize(Decimal("0.001"))
+    return services.update_record(
+        actor=actor,
+        obj=allocation,
+        changes={"quantity": delivered, "covers": covers, "release_reason": reason},
+        expected_version=allocation.version,
+        action="close_short",
+    )
 
 
 def carry_allocations(*, actor: Actor, approved: RequirementList) -> list[Allocation]:

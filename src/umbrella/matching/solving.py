@@ -134,19 +134,34 @@ def proposals_of(computed: Computed, policy: Policy) -> list[dict]:
     return out
 
 
+def _short_closed(computed: Computed) -> dict[int, list[int]]:
+    """The pledges closed short among each requirement's kept allocations: what they did not deliver is missing."""
+    short: dict[int, list[int]] = {}
+    for allocation in computed.rows.kept:
+        if allocation.pledge.closed_short:
+            short.setdefault(allocation.requirement_id, []).append(allocation.pledge_id)
+    return short
+
+
 def requirement_outcomes_of(computed: Computed) -> list[dict]:
     ids = [r.pk for r in computed.rows.requirements]
-    return [
-        {
-            "requirement": ids[i],
-            "covered": str(_quantity(o.covered)),
-            "status": o.status,
-            "reason": o.reason,
-            "late_days": o.late_days,
-            "named": [ids[n] for n in o.named],
-        }
-        for i, o in enumerate(computed.explanation.requirements)
-    ]
+    short = _short_closed(computed)
+    outcomes = []
+    for i, o in enumerate(computed.explanation.requirements):
+        reason, named = o.reason, [ids[n] for n in o.named]
+        if o.status != why.MET and ids[i] in short:  # a pledge meant for it was closed short: say so first
+            reason, named = why.SHORT_DELIVERY, sorted(short[ids[i]])
+        outcomes.append(
+            {
+                "requirement": ids[i],
+                "covered": str(_quantity(o.covered)),
+                "status": o.status,
+                "reason": reason,
+                "late_days": o.late_days,
+                "named": named,
+            }
+        )
+    return outcomes
 
 
 def offer_outcomes_of(computed: Computed) -> list[dict]:

@@ -12,6 +12,8 @@ from django.views.decorators.http import require_POST
 from umbrella.core import listing
 from umbrella.core.access import allowed, get_visible
 from umbrella.core.errors import NotFound
+from umbrella.core.numbers import units
+from umbrella.logistics.queries import requirement_flow
 from umbrella.needs import services
 from umbrella.needs.models import LIST_LIFECYCLE, ListState, Requirement, RequirementList
 from umbrella.needs.queries import LISTS, REQUIREMENTS, requirement_lists, requirements_on
@@ -187,6 +189,7 @@ def requirement_detail(request: HttpRequest, pk: int) -> HttpResponse:
             (_("Marking"), requirement.get_marking_display()),
             (_("Version"), requirement.version),
             *_carried_from(request, requirement),
+            *_flow(request, requirement),
         ],
         history=history_rows(requirement),
         extra={
@@ -197,6 +200,19 @@ def requirement_detail(request: HttpRequest, pk: int) -> HttpResponse:
         },
     )
     return render(request, "needs/requirement_detail.html", {"page": page})
+
+
+def _flow(request: HttpRequest, requirement: Requirement) -> list[tuple[str, str]]:
+    """What its approved allocations have brought so far, each part counted once: handed over, on its way, or only
+    allocated (never more than the allocations cover)."""
+    flow = requirement_flow(request.actor, [requirement.pk]).get(requirement.pk)
+    if flow is None:
+        return []
+    return [
+        (_("Handed over"), units(flow["handed_over"])),
+        (_("In transit"), units(flow["in_transit"])),
+        (_("Only allocated"), units(flow["allocated"])),
+    ]
 
 
 def _carried_from(request: HttpRequest, requirement: Requirement) -> list[tuple[str, str]]:

@@ -3,7 +3,7 @@ from django.db import connections
 from django.db.models.signals import pre_migrate
 
 # The migrations that turn text destinations into places (they map the text, and refuse what they cannot map).
-DESTINATION_UPGRADES = frozenset({("needs", "0003_destination_place"), ("pledges", "0004_allowed_destination_places")})
+DESTINATION_UPGRADES = frozenset({("needs", "0003_destination_place"), ("pledges", "0005_allowed_destination_places")})
 
 
 def check_destinations_first(sender, plan=None, using="default", **kwargs) -> None:

@@ -47,7 +47,10 @@ class PledgeOut(Schema):
     donor: str
     item_type: str
     quantity: int
-    quantity_delivered: int
+    quantity_shipped: int = Field(description="Units on dispatched consignments (sum over the pledge's consignments)")
+    quantity_delivered: int = Field(description="Units received")
+    quantity_handed_over: int
+    closed_short: bool = Field(description="The donor closed it at what arrived; closing_reason says why")
     available_from: dt.date
     value_eur: Decimal
     valuation_basis: str

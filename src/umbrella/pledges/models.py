@@ -22,6 +22,7 @@ class PledgeState(models.TextChoices):
     ACCEPTED = "accepted", _("accepted")
     ALLOCATED = "allocated", _("allocated")
     SHIPPED = "shipped", _("shipped")
+    PARTLY_DELIVERED = "partly_delivered", _("partly delivered")
     DELIVERED = "delivered", _("delivered")
     HANDED_OVER = "handed_over", _("handed over")
     WITHDRAWN = "withdrawn", _("withdrawn")
@@ -44,7 +45,9 @@ PLEDGE_LIFECYCLE = Lifecycle(
 # shipped, goods are on their way and a pledge ends by delivery and handover instead.
 CLOSING_STEPS = frozenset({"withdraw", "expire"})
 REASON_MAX_LENGTH = 500
-OPEN_STATES = frozenset({S.ANNOUNCED, S.OFFERED, S.ACCEPTED, S.ALLOCATED, S.SHIPPED})
+OPEN_STATES = frozenset({S.ANNOUNCED, S.OFFERED, S.ACCEPTED, S.ALLOCATED, S.SHIPPED, S.PARTLY_DELIVERED})
+# The states a pledge's consignments drive (umbrella.logistics): what was shipped, received and handed over.
+DELIVERY_STATES = frozenset({S.ALLOCATED, S.SHIPPED, S.PARTLY_DELIVERED, S.DELIVERED, S.HANDED_OVER})
 EDITABLE_STATES = frozenset({S.ANNOUNCED, S.OFFERED})
 # A pledge still in one of these states after its availability date is overdue: it should be on its way.
 NOT_YET_SHIPPED = frozenset({S.ANNOUNCED, S.OFFERED, S.ACCEPTED, S.ALLOCATED})
@@ -57,7 +60,13 @@ class Pledge(OwnedModel):
         "catalog.ItemType", on_delete=models.PROTECT, related_name="pledges", verbose_name=_("item type")
     )
     quantity = models.PositiveIntegerField(_("quantity pledged"), validators=[MinValueValidator(1)])
+    # Sums over the pledge's consignments (umbrella.logistics keeps them); `quantity_delivered` is what was received.
+    quantity_shipped = models.PositiveIntegerField(_("quantity shipped"), default=0, editable=False)
     quantity_delivered = models.PositiveIntegerField(_("quantity delivered"), default=0, editable=False)
+    quantity_handed_over = models.PositiveIntegerField(_("quantity handed over"), default=0, editable=False)
+    closed_short = models.BooleanField(
+        _("closed short"), default=False, editable=False, help_text=_("The donor closed the pledge after part of it arrived.")
+    )
     available_from = models.DateField(_("available from"))
     value_eur = models.DecimalField(
         _("value (EUR)"),
@@ -82,11 +91,11 @@ class Pledge(OwnedModel):
         ),
     )
     retransfer_requires_consent = models.BooleanField(_("re-transfer needs the donor's consent"), default=True)
-    state = models.CharField(_("state"), max_length=12, choices=PledgeState.choices, default=S.ANNOUNCED, editable=False)
+    state = models.CharField(_("state"), max_length=20, choices=PledgeState.choices, default=S.ANNOUNCED, editable=False)
     reference = models.CharField(_("donor reference"), max_length=80, blank=True)
     notes = models.TextField(_("notes"), blank=True)
     closing_reason = models.CharField(
-        _("reason for withdrawal or expiry"), max_length=REASON_MAX_LENGTH, blank=True, editable=False
+        _("reason for withdrawal, expiry or closing short"), max_length=REASON_MAX_LENGTH, blank=True, editable=False
     )
     # A record's history shows what these fields were given (the reason), not only that they changed.
     history_shows_values = ("closing_reason",)
@@ -120,8 +129,13 @@ class Pledge(OwnedModel):
         return [link.place for link in self.destination_links.all()]
 
     @property
+    def quantity_due(self) -> int:
+        """What is still to arrive in all: the pledge, or what arrived when the donor closed it short."""
+        return self.quantity_delivered if self.closed_short else self.quantity
+
+    @property
     def quantity_outstanding(self) -> int:
-        return self.quantity - self.quantity_delivered
+        return self.quantity_due - self.quantity_delivered
 
 
 class SourceKind(models.TextChoices):
@@ -187,7 +201,7 @@ class PledgeDestination(models.Model):
     visibility_path = "pledge__"
     ledgered = True
     # Links the upgrade made from the text destinations of older pledges are taken into the ledger once after it.
-    ledgered_since = ("pledges", "0004_allowed_destination_places")
+    ledgered_since = ("pledges", "0005_allowed_destination_places")
 
     class Meta:
         ordering = ["id"]

@@ -6,6 +6,10 @@ handover. Illegal steps raise InvalidTransition; steps by the wrong party raise 
 expiry need a reason, kept on the pledge (so in the step's ledger entry), and release what was allocated
 from the pledge (`signals.pledge_closed`, heard by umbrella.matching).
 
+Once a consignment ships part of a pledge (umbrella.logistics), the consignments drive its delivery: what was
+shipped, received and handed over are their sums (`follow_consignments`), and the pledge is partly delivered
+until all of it arrives. The donor may then close it short (`close_short`, through umbrella.logistics).
+
 Sources are evidence: the organization that added one removes it; coordination staff may remove anyone's,
 giving a reason that the ledger keeps.
 """
@@ -25,6 +29,7 @@ from umbrella.places.models import Place
 from umbrella.places.services import resolve_places_field, split_place_names
 from umbrella.pledges.models import (
     CLOSING_STEPS,
+    DELIVERY_STATES,
     EDITABLE_STATES,
     PLEDGE_LIFECYCLE,
     REASON_MAX_LENGTH,
@@ -67,6 +72,8 @@ STEP_PARTY: dict[str, tuple[str | frozenset[str], str]] = {
 # Taken only when allocations are approved or released (umbrella.matching), so a pledge is allocated
 # exactly when it has an allocation.
 ALLOCATION_STEPS = frozenset({"allocate", "release"})
+# The one-flag steps of a pledge no consignment has shipped yet; once one has, the consignments drive it.
+MANUAL_DELIVERY_STEPS = frozenset({"ship", "deliver", "hand_over"})
 SOURCE_KEEPERS = frozenset({OrganizationKind.COORDINATOR, OrganizationKind.RECIPIENT})
 COORDINATORS = frozenset({OrganizationKind.COORDINATOR})
 
@@ -232,6 +239,7 @@ def advance_pledge(
         raise _taken_by_matching(step)
     return _advance(
         actor=actor,
+        manual=True,
         pledge_id=pledge_id,
         step=step,
         expected_version=expected_version,
@@ -257,9 +265,16 @@ def _advance(
     expected_version: int,
     quantity_delivered: int | None = None,
     reason: str | None = None,
+    manual: bool = False,
 ) -> Pledge:
     with services.atomic():
         pledge = _locked_pledge(actor, pledge_id)
+        if manual and step in MANUAL_DELIVERY_STEPS and pledge.quantity_shipped:
+            raise InvalidTransition(
+                _("This pledge moves with its consignments: record the dispatch, receipt and handover there."),
+                step=step,
+                state=pledge.state,
+            )
         target = _lifecycle_step(actor, pledge, step).target
         require_step_party(actor, pledge, step)
         changes: dict[str, Any] = {"state": target, **_step_details(pledge, step, quantity_delivered, reason)}
@@ -290,6 +305,85 @@ def _step_details(pledge: Pledge, step: str, quantity_delivered: int | None, rea
     if problems:
         raise Invalid(problems)
     return details
+
+
+def delivery_state(*, allocated: bool, shipped: int, received: int, handed_over: int, due: int) -> str:
+    """A pledge's state from its consignments' sums: partly delivered until all that is due has arrived."""
+    if due and handed_over >= due:
+        return PledgeState.HANDED_OVER
+    if due and received >= due:
+        return PledgeState.DELIVERED
+    if received:
+        return PledgeState.PARTLY_DELIVERED
+    if shipped:
+        return PledgeState.SHIPPED
+    return PledgeState.ALLOCATED if allocated else PledgeState.ACCEPTED
+
+
+DELIVERY_ACTIONS = {
+    PledgeState.ACCEPTED: "release",
+    PledgeState.ALLOCATED: "unship",
+    PledgeState.SHIPPED: "ship",
+    PledgeState.PARTLY_DELIVERED: "deliver_part",
+    PledgeState.DELIVERED: "deliver",
+    PledgeState.HANDED_OVER: "hand_over",
+}
+
+
+def follow_consignments(
+    *, actor: Actor, pledge_id: int, shipped: int, received: int, handed_over: int, allocated: bool = True
+) -> Pledge:
+    """For umbrella.logistics only: record the sums over the pledge's consignment lines, and the state they give.
+    Runs inside the caller's transaction; one ledger entry when anything changed, named by the state reached."""
+    pledge = Pledge.objects.select_for_update().get(pk=pledge_id)
+    due = received if pledge.closed_short else pledge.quantity
+    state = delivery_state(allocated=allocated, shipped=shipped, received=received, handed_over=handed_over, due=due)
+    if pledge.state not in DELIVERY_STATES:
+        if not pledge.closed_short:
+            raise InvalidTransition(
+                _("A pledge that is %(state)s ships nothing.") % {"state": pledge.get_state_display()}, state=pledge.state
+            )
+        state = pledge.state  # closed short with nothing delivered: it stays withdrawn, its figures still follow
+    changes = {
+        "quantity_shipped": shipped,
+        "quantity_delivered": received,
+        "quantity_handed_over": handed_over,
+        "state": state,
+    }
+    if all(getattr(pledge, name) == value for name, value in changes.items()):
+        return pledge
+    action = DELIVERY_ACTIONS[state] if state != pledge.state else "consignments"
+    return services.update_record(actor=actor, obj=pledge, changes=changes, expected_version=pledge.version, action=action)
+
+
+def require_short_closer(actor: Actor, pledge: Pledge) -> None:
+    require_owner(actor, pledge, Role.EDITOR, doing=_("Closing a pledge short"))
+
+
+def close_short(*, actor: Actor, pledge_id: int, expected_version: int, reason: str | None) -> Pledge:
+    """For umbrella.logistics, which checks nothing is still on its way: the donor ends the pledge at what
+    arrived, giving a reason. What is due becomes what was received."""
+    pledge = _locked_pledge(actor, pledge_id)
+    require_short_closer(actor, pledge)
+    services.check_version(pledge, expected_version)
+    if pledge.closed_short or pledge.state not in (PledgeState.SHIPPED, PledgeState.PARTLY_DELIVERED):
+        raise InvalidTransition(
+            _("Only a pledge partly delivered is closed short (this one is %(state)s); withdraw one not yet shipped.")
+            % {"state": pledge.get_state_display()},
+            state=pledge.state,
+        )
+    kept_reason = given_reason(reason, required=True)
+    received, handed_over = pledge.quantity_delivered, pledge.quantity_handed_over
+    state = delivery_state(allocated=True, shipped=1, received=received, handed_over=handed_over, due=received)
+    if not received:
+        state = PledgeState.WITHDRAWN
+    return services.update_record(
+        actor=actor,
+        obj=pledge,
+        changes={"closed_short": True, "closing_reason": kept_reason, "state": state},
+        expected_version=expected_version,
+        action="close_short",
+    )
 
 
 def require_source_keeper(actor: Actor, pledge: Pledge) -> None:

@@ -144,6 +144,7 @@ def _actions(request: HttpRequest, pledge: Pledge) -> list[dict]:
         {"step": step, "label": PLEDGE_LIFECYCLE.steps[step].label, "confirmed": step in CONFIRMED_STEPS}
         for step in PLEDGE_LIFECYCLE.possible(pledge.state)
         if step not in services.ALLOCATION_STEPS
+        if not (step in services.MANUAL_DELIVERY_STEPS and pledge.quantity_shipped)  # its consignments drive it
         if allowed(services.require_step_party, request.actor, pledge, step)
     ]
 
@@ -159,7 +160,14 @@ def pledge_detail(request: HttpRequest, pk: int) -> HttpResponse:
             (_("Item type"), str(pledge.item_type)),
             (_("State"), pledge.get_state_display()),
             (_("Quantity pledged"), pledge.quantity),
+            (_("Quantity shipped"), pledge.quantity_shipped),
             (_("Quantity delivered"), pledge.quantity_delivered),
+            (_("Quantity handed over"), pledge.quantity_handed_over),
+            *(
+                [(_("Closed short"), _("at %(quantity)s") % {"quantity": pledge.quantity_delivered})]
+                if pledge.closed_short
+                else []
+            ),
             (_("Available from"), pledge.available_from),
             (_("Value"), f"{format_eur(pledge.value_eur)} ({pledge.get_valuation_basis_display()})"),
             (_("End-use restrictions"), pledge.end_use_restrictions),
@@ -183,6 +191,9 @@ def pledge_detail(request: HttpRequest, pk: int) -> HttpResponse:
             .select_related("pledge__owner", "pledge__item_type", "requirement__item_type", "requirement__destination"),
             "editable": allowed(services.require_pledge_editor, request.actor, pledge),
             "deletable": owner_editor and pledge.state == PledgeState.ANNOUNCED,
+            "may_close_short": owner_editor
+            and not pledge.closed_short
+            and pledge.state in (PledgeState.SHIPPED, PledgeState.PARTLY_DELIVERED),
             "may_add_source": allowed(services.require_source_keeper, request.actor, pledge),
         },
     )

@@ -104,6 +104,17 @@ ACTION_LABELS = {
     "rehash-password": gettext_lazy("password hash upgraded at sign-in"),
     "migrate": gettext_lazy("filled in by a schema upgrade"),
     "adopt": gettext_lazy("taken into the ledger by a schema upgrade"),
+    "dispatch": gettext_lazy("dispatched"),
+    "reach_hub": gettext_lazy("arrived at a hub"),
+    "leave_hub": gettext_lazy("left the hub"),
+    "arrive": gettext_lazy("arrived"),
+    "receive": gettext_lazy("received"),
+    "correct_receipt": gettext_lazy("receipt corrected"),
+    "cancel": gettext_lazy("cancelled"),
+    "close_short": gettext_lazy("closed short"),
+    "deliver_part": gettext_lazy("partly delivered"),
+    "unship": gettext_lazy("back to allocated (its consignment was cancelled)"),
+    "consignments": gettext_lazy("consignment figures changed"),
 }
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from urllib.parse import urlencode
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, DecimalField, ExpressionWrapper, F, Q, Sum
 from django.db.models.functions import TruncMonth
 from django.urls import reverse
 from django.utils import timezone
@@ -20,6 +20,7 @@ from umbrella.core.errors import DomainError
 from umbrella.core.ledger import recent_changes
 from umbrella.core.numbers import format_eur_short, number, percent
 from umbrella.funding.queries import fair_share
+from umbrella.logistics.queries import flow_by_priority
 from umbrella.matching.models import Allocation, AllocationState, MatchRun, RunState
 from umbrella.matching.queries import decided_coverage
 from umbrella.needs import queries as needs_queries
@@ -37,12 +38,21 @@ LIVE_STATES = (
     PledgeState.ACCEPTED,
     PledgeState.ALLOCATED,
     PledgeState.SHIPPED,
+    PledgeState.PARTLY_DELIVERED,
     PledgeState.DELIVERED,
     PledgeState.HANDED_OVER,
 )
-ALLOCATED_OR_LATER = (PledgeState.ALLOCATED, PledgeState.SHIPPED, PledgeState.DELIVERED, PledgeState.HANDED_OVER)
-DELIVERED = (PledgeState.DELIVERED, PledgeState.HANDED_OVER)
-COMING = (PledgeState.ALLOCATED, PledgeState.SHIPPED)
+ALLOCATED_OR_LATER = (
+    PledgeState.ALLOCATED,
+    PledgeState.SHIPPED,
+    PledgeState.PARTLY_DELIVERED,
+    PledgeState.DELIVERED,
+    PledgeState.HANDED_OVER,
+)
+DELIVERED = (PledgeState.PARTLY_DELIVERED, PledgeState.DELIVERED, PledgeState.HANDED_OVER)
+COMING = (PledgeState.ALLOCATED, PledgeState.SHIPPED, PledgeState.PARTLY_DELIVERED)
+# What arrived of a pledge is worth its share of the pledge's value: a pledge closed short at 6 of 14 delivered 6/14.
+DELIVERED_VALUE = ExpressionWrapper(F("value_eur") * F("quantity_delivered") / F("quantity"), output_field=DecimalField())
 
 
 def _coverage(actor: Actor) -> dict | None:
@@ -74,6 +84,9 @@ def _coverage(actor: Actor) -> dict | None:
                 for p, cell in coverage.by_priority.items()
             ],
         )
+    flow = flow_by_priority(actor)
+    for priority, cell in coverage.by_priority.items():
+        cell.flow = flow.get(priority)
     return {"coverage": coverage, "proposed": proposed, "chart": chart}
 
 
@@ -85,7 +98,7 @@ def _by_donor(actor: Actor) -> dict:
         .annotate(
             pledged=Sum("value_eur"),
             allocated=Sum("value_eur", filter=Q(state__in=ALLOCATED_OR_LATER)),
-            delivered=Sum("value_eur", filter=Q(state__in=DELIVERED)),
+            delivered=Sum(DELIVERED_VALUE, filter=Q(state__in=DELIVERED)),
         )
         .order_by("-pledged")
     )

@@ -45,7 +45,7 @@ def destinations_as_text(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("pledges", "0003_closing_and_removal_reasons_source_authors"),
+        ("pledges", "0004_delivery_follows_consignments"),
         ("places", "0001_initial"),
         ("needs", "0003_destination_place"),
     ]

@@ -4,7 +4,7 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-    dependencies = [("pledges", "0004_allowed_destination_places")]
+    dependencies = [("pledges", "0005_allowed_destination_places")]
 
     operations = [
         migrations.RemoveField(model_name="pledge", name="allowed_destinations"),

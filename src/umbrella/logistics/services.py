@@ -1,0 +1,551 @@
+"""Every write to consignments, their lines, legs, receipt and handover, and the pledges that follow them.
+
+Each step is taken by the party that takes it in real life: the donor (editor) plans a consignment of its own
+approved allocations, dispatches it and records its way through hubs, and may cancel it with a reason;
+coordination staff (editor) may do the same on a donor's behalf. The recipient (editor) records its arrival,
+the receipt (what arrived, line by line, with discrepancies and serials) and the handover, where title passes.
+Every change of a consignment's lines moves the sums of the pledges they ship (`pledges.follow_consignments`).
+A donor closes a pledge short once nothing of it is on its way: its allocations drop to what was delivered.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from umbrella.core import services
+from umbrella.core.access import Actor, OrganizationKind, Role, allowed, deny, get_visible, require_owner, require_role
+from umbrella.core.errors import Invalid, InvalidTransition
+from umbrella.logistics.models import (
+    CONSIGNMENT_LIFECYCLE,
+    LIVE_STATES,
+    NOT_YET_ARRIVED,
+    RECEIVED_STATES,
+    SHIPPED_STATES,
+    Consignment,
+    ConsignmentLine,
+    ConsignmentState,
+    DiscrepancyKind,
+    Leg,
+)
+from umbrella.matching import services as matching
+from umbrella.matching.models import Allocation, AllocationState
+from umbrella.places.models import Place
+from umbrella.pledges import services as pledges
+from umbrella.pledges.models import Pledge
+
+COORDINATORS = frozenset({OrganizationKind.COORDINATOR})
+RECIPIENTS = frozenset({OrganizationKind.RECIPIENT})
+CONSIGNMENT_FIELDS = frozenset({"reference", "weight_kg", "marking"})
+LINE_FIELDS = frozenset({"allocation", "quantity", "serials", "lots"})
+LEG_FIELDS = frozenset({"from_place", "to_place", "mode", "planned_departure", "planned_arrival"})
+SHIPPER_STEPS = frozenset({"dispatch", "reach_hub", "leave_hub", "cancel"})
+RECIPIENT_STEPS = frozenset({"arrive", "receive", "hand_over"})
+# Taken with what they record (record_receipt, hand_over), never as a bare step.
+DETAILED_STEPS = frozenset({"receive", "hand_over"})
+
+
+def require_shipper(actor: Actor, consignment: Consignment | None = None, *, doing: str | None = None) -> None:
+    """The donor that owns the consignment (editor), or coordination staff (editor) on its behalf."""
+    doing = doing or _("Shipping")
+    if actor.is_member and actor.kind in COORDINATORS:
+        require_role(actor, Role.EDITOR, kinds=COORDINATORS, doing=doing)
+    elif consignment is None:
+        require_role(actor, Role.EDITOR, kinds=frozenset({OrganizationKind.DONOR}), doing=doing)
+    else:
+        require_owner(actor, consignment, Role.EDITOR, doing=doing)
+
+
+def require_receiver(actor: Actor, *, doing: str | None = None) -> None:
+    require_role(actor, Role.EDITOR, kinds=RECIPIENTS, doing=doing or _("Receiving"))
+
+
+def require_step_party(actor: Actor, consignment: Consignment, step: str) -> None:
+    label = str(CONSIGNMENT_LIFECYCLE.steps[step].label)
+    if step in RECIPIENT_STEPS:
+        require_receiver(actor, doing=label)
+    else:
+        require_shipper(actor, consignment, doing=label)
+
+
+def _lifecycle_step(actor: Actor, consignment: Consignment, step: str):
+    return CONSIGNMENT_LIFECYCLE.step(step, consignment, may=lambda name: allowed(require_step_party, actor, consignment, name))
+
+
+def _locked(actor: Actor, consignment_id: int) -> Consignment:
+    return get_visible(Consignment.objects.select_for_update().select_related("owner"), actor, pk=consignment_id)
+
+
+def _text_list(values: Iterable[Any] | None) -> list[str]:
+    return [str(value).strip() for value in (values or []) if str(value).strip()]
+
+
+# --- creating ---------------------------------------------------------------------------------------------
+
+
+def create_consignment(
+    *,
+    actor: Actor,
+    fields: Mapping[str, Any],
+    lines: Sequence[Mapping[str, Any]],
+    legs: Sequence[Mapping[str, Any]] = (),
+) -> Consignment:
+    """Plan a consignment of parts of approved allocations of one donor, with its legs. Owned by that donor,
+    whether the donor or coordination staff plan it. Every problem with the lines is reported at once."""
+    with services.atomic():
+        require_shipper(actor, doing=_("Planning a consignment"))
+        values = services.writable(fields, CONSIGNMENT_FIELDS)
+        if not lines:
+            raise Invalid({"lines": [_("A consignment carries at least one line.")]})
+        allocations = _allocations(actor, lines)
+        donors = {allocation.pledge.owner_id for allocation in allocations.values()}
+        problems: dict[str, list[str]] = {}
+        if len(donors) > 1:
+            problems["lines"] = [_("A consignment carries allocations of one donor only.")]
+        owner = next(iter(allocations.values())).pledge.owner if allocations else None
+        if owner is not None and actor.is_member and actor.kind not in COORDINATORS and owner.pk != actor.organization.pk:
+            raise deny(actor, _("A donor ships its own allocations only."), owner=owner.pk)
+        consignment = Consignment(owner=owner, **values) if owner is not None else None
+        if problems:
+            raise Invalid(problems)
+        consignment = services.create_record(actor=actor, obj=consignment)
+        _add_lines(actor, consignment, lines, allocations)
+        for leg in legs:
+            _add_leg(actor, consignment, leg)
+        return consignment
+
+
+def _allocation_id(value: Any) -> Any:
+    return value.pk if isinstance(value, Allocation) else value
+
+
+def _allocations(actor: Actor, lines: Sequence[Mapping[str, Any]]) -> dict[int, Allocation]:
+    """The allocations the lines name, locked, each active and visible to the actor; Invalid naming each line that fails."""
+    wanted = {_allocation_id(line.get("allocation")) for line in lines}
+    ids = {value for value in wanted if isinstance(value, int)}
+    found = {
+        allocation.pk: allocation
+        for allocation in Allocation.objects.visible_to(actor)
+        .select_for_update()
+        .filter(pk__in=ids)
+        .select_related("pledge__owner", "pledge__item_type")
+    }
+    problems: dict[str, list[str]] = {}
+    for index, line in enumerate(lines):
+        allocation = found.get(_allocation_id(line.get("allocation")))
+        if allocation is None:
+            problems[f"lines[{index}].allocation"] = [_("No such allocation.")]
+        elif allocation.state != AllocationState.ACTIVE:
+            problems[f"lines[{index}].allocation"] = [_("This allocation was released; it ships nothing.")]
+    if problems:
+        raise Invalid(problems)
+    return found
+
+
+def shipped_of(allocation_ids: Iterable[int], *, excluding: int | None = None) -> dict[int, int]:
+    """Units each allocation has on live consignments (planned ones included: they are spoken for)."""
+    totals: dict[int, int] = defaultdict(int)
+    lines = ConsignmentLine.objects.filter(allocation_id__in=list(allocation_ids), consignment__state__in=LIVE_STATES)
+    if excluding is not None:
+        lines = lines.exclude(pk=excluding)
+    for allocation_id, quantity in lines.values_list("allocation_id", "quantity"):
+        totals[allocation_id] += quantity
+    return totals
+
+
+def serials_in_use(item_type_id: int) -> set[str]:
+    """Serials already on live lines of this item type: one serial is one unit, on one line at a time."""
+    used: set[str] = set()
+    lines = ConsignmentLine.objects.filter(
+        allocation__pledge__item_type_id=item_type_id, consignment__state__in=LIVE_STATES
+    ).values_list("serials", flat=True)
+    for serials in lines:
+        used.update(serials or [])
+    return used
+
+
+def _add_lines(
+    actor: Actor, consignment: Consignment, lines: Sequence[Mapping[str, Any]], allocations: dict[int, Allocation]
+) -> list[ConsignmentLine]:
+    shipped = shipped_of(allocations)
+    problems: dict[str, list[str]] = {}
+    taken: dict[int, set[str]] = defaultdict(set)
+    built = []
+    for index, line in enumerate(lines):
+        values = services.writable(line, LINE_FIELDS)
+        allocation = allocations[_allocation_id(values["allocation"])]
+        item = allocation.pledge.item_type
+        quantity = values.get("quantity")
+        serials, lots = _text_list(values.get("serials")), _text_list(values.get("lots"))
+        field = f"lines[{index}]"
+        if not isinstance(quantity, int) or quantity < 1:
+            problems[f"{field}.quantity"] = [_("Give a whole number of units, at least 1.")]
+            continue
+        left = allocation.quantity - shipped[allocation.pk]
+        if quantity > left:
+            problems[f"{field}.quantity"] = [
+                _("This allocation has %(left)s left to ship; %(quantity)s is more.")
+                % {"left": f"{max(left, Decimal(0)).normalize():f}", "quantity": quantity}
+            ]
+        shipped[allocation.pk] += quantity
+        problems.update(_serial_problems(field, item, quantity, serials, taken))
+        if lots and not item.bulk:
+            problems[f"{field}.lots"] = [_("Lot numbers are given for ammunition and other bulk supply only.")]
+        built.append(
+            ConsignmentLine(consignment=consignment, allocation=allocation, quantity=quantity, serials=serials, lots=lots)
+        )
+    if problems:
+        raise Invalid(problems)
+    return [services.create_record(actor=actor, obj=line) for line in built]
+
+
+def _serial_problems(field: str, item, quantity: int, serials: list[str], taken: dict[int, set[str]]) -> dict[str, list[str]]:
+    """A serial-tracked item needs one serial per unit, each new among live lines of its item type."""
+    if not item.sensitive:
+        return {f"{field}.serials": [_("This item type is not serial-tracked; give no serial numbers.")]} if serials else {}
+    problems = []
+    if len(serials) != quantity:
+        problems.append(
+            _("%(item)s is serial-tracked: give one serial number per unit (%(quantity)s), not %(count)s.")
+            % {"item": item.name, "quantity": quantity, "count": len(serials)}
+        )
+    repeated = sorted({serial for serial in serials if serials.count(serial) > 1})
+    if repeated:
+        problems.append(_("Serial numbers given twice: %(serials)s.") % {"serials": ", ".join(repeated)})
+    if item.pk not in taken:
+        taken[item.pk] = serials_in_use(item.pk)
+    clashing = sorted(set(serials) & taken[item.pk])
+    if clashing:
+        problems.append(
+            _("Serial numbers already on another consignment of this item type: %(serials)s.") % {"serials": ", ".join(clashing)}
+        )
+    taken[item.pk].update(serials)
+    return {f"{field}.serials": problems} if problems else {}
+
+
+def _place(value: Any, field: str) -> Place:
+    if isinstance(value, Place):
+        return value
+    place = Place.objects.filter(code=str(value or "").strip().upper()).first()
+    if place is None:
+        raise Invalid({field: [_("No place with the code %(code)s.") % {"code": repr(value)}]})
+    return place
+
+
+def _add_leg(actor: Actor, consignment: Consignment, fields: Mapping[str, Any]) -> Leg:
+    values = services.writable(fields, LEG_FIELDS)
+    for name in ("from_place", "to_place"):
+        if name in values:
+            values[name] = _place(values[name], f"legs.{name}")
+    return services.create_record(actor=actor, obj=Leg(consignment=consignment, **values))
+
+
+def add_leg(*, actor: Actor, consignment_id: int, expected_version: int, fields: Mapping[str, Any]) -> Leg:
+    """Add a leg to a consignment not yet arrived."""
+    with services.atomic():
+        consignment = _locked(actor, consignment_id)
+        require_shipper(actor, consignment, doing=_("Planning a leg"))
+        services.check_version(consignment, expected_version)
+        if consignment.state not in NOT_YET_ARRIVED:
+            raise InvalidTransition(_("Legs are planned before a consignment arrives."), state=consignment.state)
+        return _add_leg(actor, consignment, fields)
+
+
+# --- moving along -----------------------------------------------------------------------------------------
+
+
+def advance_consignment(
+    *,
+    actor: Actor,
+    consignment_id: int,
+    step: str,
+    expected_version: int,
+    on: dt.date | None = None,
+    reason: str | None = None,
+) -> Consignment:
+    """Dispatch, reach or leave a hub, arrive or cancel. `on` is the day it happened (today when not given), kept
+    as the actual departure or arrival of the leg it ends or starts. Cancelling asks a reason."""
+    if step in DETAILED_STEPS:
+        raise InvalidTransition(_("A receipt and a handover are recorded with what they record, not as a bare step."), step=step)
+    with services.atomic():
+        consignment = _locked(actor, consignment_id)
+        target = _lifecycle_step(actor, consignment, step).target
+        require_step_party(actor, consignment, step)
+        services.check_version(consignment, expected_version)
+        changes: dict[str, Any] = {"state": target}
+        if step == "cancel":
+            changes["cancel_reason"] = pledges.given_reason(reason, required=True)
+        elif reason is not None and reason.strip():
+            raise Invalid({"reason": [_("Only a cancellation records a reason.")]})
+        _record_leg_dates(actor, consignment, step, on or timezone.localdate())
+        consignment = services.update_record(
+            actor=actor, obj=consignment, changes=changes, expected_version=expected_version, action=step
+        )
+        _follow(actor, consignment)
+        return consignment
+
+
+def _record_leg_dates(actor: Actor, consignment: Consignment, step: str, day: dt.date) -> None:
+    """The day a step happened, on the leg it concerns: departures start legs, arrivals end them."""
+    legs = list(consignment.legs.order_by("id"))
+    if step in ("dispatch", "leave_hub"):
+        leg = next((leg for leg in legs if leg.actual_departure is None), None)
+        field = "actual_departure"
+    elif step in ("reach_hub", "arrive"):
+        leg = next((leg for leg in legs if leg.actual_arrival is None), None)
+        field = "actual_arrival"
+        if step == "arrive" and leg is not None:
+            leg = legs[-1] if legs[-1].actual_arrival is None else None
+    else:
+        return
+    if leg is not None:
+        services.update_record(actor=actor, obj=leg, changes={field: day}, expected_version=None, action=step)
+
+
+# --- receipt and handover ---------------------------------------------------------------------------------
+
+
+def record_receipt(
+    *,
+    actor: Actor,
+    consignment_id: int,
+    expected_version: int,
+    lines: Sequence[Mapping[str, Any]],
+    received_on: dt.date | None = None,
+) -> Consignment:
+    """The recipient records what arrived, for every line: the quantity, the serials of serial-tracked items, and
+    any discrepancy (short, damaged, wrong item, over) with a note and an evidence reference. A quantity other
+    than shipped needs a discrepancy; a serial difference is kept (see `serial_differences`) and holds the
+    handover until it is recorded as a discrepancy. Recorded again while received, it corrects the receipt."""
+    with services.atomic():
+        consignment = _locked(actor, consignment_id)
+        require_receiver(actor, doing=_("Recording a receipt"))
+        correcting = consignment.state == ConsignmentState.RECEIVED
+        if not correcting:
+            _lifecycle_step(actor, consignment, "receive")
+        services.check_version(consignment, expected_version)
+        own_lines = {line.pk: line for line in consignment.lines.select_related("allocation__pledge__item_type")}
+        given = {_line_id(entry): entry for entry in lines}
+        problems: dict[str, list[str]] = {}
+        missing = sorted(set(own_lines) - set(given))
+        if missing:
+            problems["lines"] = [_("Record every line; missing: %(lines)s.") % {"lines": ", ".join(map(str, missing))}]
+        unknown = sorted(str(key) for key in set(given) - set(own_lines))
+        if unknown:
+            problems["lines"] = [
+                *problems.get("lines", []),
+                _("Not lines of this consignment: %(lines)s.") % {"lines": ", ".join(unknown)},
+            ]
+        changes = {}
+        for line_id, line in own_lines.items():
+            if line_id in given:
+                found, change = _receipt_of(line, given[line_id])
+                problems.update(found)
+                changes[line_id] = change
+        if problems:
+            raise Invalid(problems)
+        for line_id, change in changes.items():
+            services.update_record(
+                actor=actor,
+                obj=own_lines[line_id],
+                changes=change,
+                expected_version=None,
+                action="correct_receipt" if correcting else "receive",
+            )
+        consignment = services.update_record(
+            actor=actor,
+            obj=consignment,
+            changes={"state": ConsignmentState.RECEIVED, "received_on": received_on or timezone.localdate()},
+            expected_version=expected_version,
+            action="correct_receipt" if correcting else "receive",
+        )
+        _follow(actor, consignment)
+        return consignment
+
+
+def _line_id(entry: Mapping[str, Any]) -> Any:
+    value = entry.get("line")
+    return value.pk if isinstance(value, ConsignmentLine) else value
+
+
+def _receipt_of(line: ConsignmentLine, entry: Mapping[str, Any]) -> tuple[dict[str, list[str]], dict[str, Any]]:
+    field = f"lines[{line.pk}]"
+    problems: dict[str, list[str]] = {}
+    received = entry.get("quantity_received")
+    serials = _text_list(entry.get("serials"))
+    discrepancy = entry.get("discrepancy") or ""
+    note = (entry.get("note") or "").strip()
+    if not isinstance(received, int) or received < 0:
+        problems[f"{field}.quantity_received"] = [_("Give the number of units that arrived (0 or more).")]
+        received = line.quantity
+    if discrepancy and discrepancy not in DiscrepancyKind.values:
+        problems[f"{field}.discrepancy"] = [_("Choose short, damaged, wrong item or over.")]
+    if received != line.quantity and not discrepancy:
+        problems[f"{field}.discrepancy"] = [
+            _("%(received)s arrived of %(shipped)s shipped: record the discrepancy (short, damaged, wrong item or over).")
+            % {"received": received, "shipped": line.quantity}
+        ]
+    if discrepancy and not note:
+        problems[f"{field}.note"] = [_("Say what went wrong; the note is kept with the receipt.")]
+    item = line.allocation.pledge.item_type
+    if item.sensitive and len(serials) != received:
+        problems[f"{field}.serials"] = [
+            _("Give the serial number of every unit that arrived (%(received)s), not %(count)s.")
+            % {"received": received, "count": len(serials)}
+        ]
+    elif not item.sensitive and serials:
+        problems[f"{field}.serials"] = [_("This item type is not serial-tracked; give no serial numbers.")]
+    change = {
+        "quantity_received": received,
+        "received_serials": serials,
+        "discrepancy": discrepancy,
+        "discrepancy_note": note,
+        "evidence_reference": (entry.get("evidence_reference") or "").strip(),
+    }
+    return problems, change
+
+
+def serial_differences(consignment: Consignment) -> dict[int, dict[str, list[str]]]:
+    """Every line whose received serials differ from the shipped ones: {line: {"missing": [...], "extra": [...]}}."""
+    differences = {}
+    for line in consignment.lines.all():
+        if line.quantity_received is None:
+            continue
+        missing, extra = line.missing_serials, line.extra_serials
+        if missing or extra:
+            differences[line.pk] = {"missing": missing, "extra": extra}
+    return differences
+
+
+def unresolved_serial_differences(consignment: Consignment) -> dict[int, dict[str, list[str]]]:
+    """The serial differences no discrepancy accounts for: they hold the handover."""
+    recorded = {line.pk for line in consignment.lines.all() if line.discrepancy}
+    return {line: found for line, found in serial_differences(consignment).items() if line not in recorded}
+
+
+def hand_over(
+    *,
+    actor: Actor,
+    consignment_id: int,
+    expected_version: int,
+    unit: str,
+    place: Place | str,
+    date: dt.date,
+    officer_role: str,
+) -> Consignment:
+    """The recipient records the handover: the receiving unit, the place, the day and the handing-over officer's
+    role. Title passes to the recipient here. Refused while a serial difference is unresolved."""
+    with services.atomic():
+        consignment = _locked(actor, consignment_id)
+        _lifecycle_step(actor, consignment, "hand_over")
+        require_receiver(actor, doing=_("Recording a handover"))
+        services.check_version(consignment, expected_version)
+        problems: dict[str, list[str]] = {}
+        if not (unit or "").strip():
+            problems["unit"] = [_("Name the receiving unit.")]
+        if not (officer_role or "").strip():
+            problems["officer_role"] = [_("Give the handing-over officer's role.")]
+        try:
+            handover_place = _place(place, "place")
+        except Invalid as error:
+            problems.update(error.field_errors)
+            handover_place = None
+        unresolved = unresolved_serial_differences(consignment)
+        if unresolved:
+            problems["serials"] = [_serial_difference_text(line, found) for line, found in sorted(unresolved.items())]
+        if problems:
+            raise Invalid(problems)
+        consignment = services.update_record(
+            actor=actor,
+            obj=consignment,
+            changes={
+                "state": ConsignmentState.HANDED_OVER,
+                "handover_unit": unit.strip(),
+                "handover_place": handover_place,
+                "handover_date": date,
+                "handover_officer_role": officer_role.strip(),
+            },
+            expected_version=expected_version,
+            action="hand_over",
+        )
+        _follow(actor, consignment)
+        return consignment
+
+
+def _serial_difference_text(line: int, found: dict[str, list[str]]) -> str:
+    return _(
+        "Line %(line)s: serials shipped but not received: %(missing)s; received but not shipped: %(extra)s. "
+        "Record them as a discrepancy before the handover."
+    ) % {"line": line, "missing": ", ".join(found["missing"]) or "—", "extra": ", ".join(found["extra"]) or "—"}
+
+
+# --- pledges follow -----------------------------------------------------------------------------------------
+
+
+def pledge_sums(pledge_ids: Iterable[int]) -> dict[int, dict[str, int]]:
+    """Shipped, received and handed-over units of each pledge: sums over its live consignment lines. What
+    arrived beyond what was shipped is a discrepancy (over), not more of the pledge."""
+    sums: dict[int, dict[str, int]] = defaultdict(lambda: {"shipped": 0, "received": 0, "handed_over": 0})
+    rows = ConsignmentLine.objects.filter(allocation__pledge_id__in=list(pledge_ids)).values_list(
+        "allocation__pledge_id", "consignment__state", "quantity", "quantity_received"
+    )
+    for pledge_id, state, quantity, received in rows:
+        counted = sums[pledge_id]
+        if state in SHIPPED_STATES:
+            counted["shipped"] += quantity
+        if state in RECEIVED_STATES:
+            counted["received"] += min(received or 0, quantity)
+        if state == ConsignmentState.HANDED_OVER:
+            counted["handed_over"] += min(received or 0, quantity)
+    return sums
+
+
+def _follow(actor: Actor, consignment: Consignment) -> None:
+    pledge_ids = sorted(set(consignment.lines.values_list("allocation__pledge_id", flat=True)))
+    sums = pledge_sums(pledge_ids)
+    allocated = set(
+        Allocation.objects.filter(pledge_id__in=pledge_ids, state=AllocationState.ACTIVE).values_list("pledge_id", flat=True)
+    )
+    seen = set(Pledge.objects.visible_to(actor).filter(pk__in=pledge_ids).values_list("pk", flat=True))
+    for pledge_id in pledge_ids:
+        # The recipient receiving a consignment of a pledge its donor keeps to itself still moves that pledge's
+        # sums: the system writes them, on the same request, since the recipient may not see the pledge.
+        follower = actor if pledge_id in seen else Actor.system(f"logistics-{actor.request_id}")
+        pledges.follow_consignments(actor=follower, pledge_id=pledge_id, allocated=pledge_id in allocated, **sums[pledge_id])
+
+
+def close_pledge_short(*, actor: Actor, pledge_id: int, expected_version: int, reason: str | None) -> Pledge:
+    """The donor ends a pledge at what arrived, with a reason. Nothing of it may still be on its way (cancel or
+    receive that first). Each of its allocations drops to what its consignments delivered, so the requirements
+    count only that, and the next match run sees what is still missing."""
+    with services.atomic():
+        pledge = get_visible(Pledge.objects.select_for_update(), actor, pk=pledge_id)
+        pledges.require_short_closer(actor, pledge)
+        travelling = (
+            Consignment.objects.filter(lines__allocation__pledge=pledge, state__in=[*NOT_YET_ARRIVED, ConsignmentState.ARRIVED])
+            .distinct()
+            .order_by("id")
+        )
+        on_the_way = [consignment.reference for consignment in travelling]
+        if on_the_way:
+            raise InvalidTransition(
+                _("Part of this pledge is still on its way (%(consignments)s): receive or cancel it before closing short.")
+                % {"consignments": ", ".join(on_the_way)},
+                state=pledge.state,
+            )
+        pledge = pledges.close_short(actor=actor, pledge_id=pledge_id, expected_version=expected_version, reason=reason)
+        delivered: dict[int, int] = defaultdict(int)
+        received_lines = ConsignmentLine.objects.filter(allocation__pledge=pledge, consignment__state__in=RECEIVED_STATES)
+        for allocation_id, quantity, received in received_lines.values_list("allocation_id", "quantity", "quantity_received"):
+            delivered[allocation_id] += min(received or 0, quantity)
+        for allocation in Allocation.objects.filter(pledge=pledge, state=AllocationState.ACTIVE).order_by("id"):
+            matching.shrink_to_delivered(
+                actor=actor, allocation=allocation, delivered=Decimal(delivered[allocation.pk]), reason=pledge.closing_reason
+            )
+        return pledge

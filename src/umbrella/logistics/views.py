@@ -1,0 +1,393 @@
+"""Consignment pages: the list (late ones flagged), one consignment with its lines, legs and history, and the pages
+that take its steps: a movement (its day), a cancellation (why), the receipt (line by line) and the handover."""
+
+from __future__ import annotations
+
+import re
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from umbrella.core.access import OrganizationKind, allowed, get_visible
+from umbrella.core.errors import Invalid, NotFound
+from umbrella.logistics import services
+from umbrella.logistics.models import CONSIGNMENT_LIFECYCLE, Consignment, ConsignmentState, DiscrepancyKind, TransportMode
+from umbrella.logistics.queries import CONSIGNMENTS, consignments, is_late
+from umbrella.matching.models import Allocation, AllocationState
+from umbrella.pledges import services as pledges
+from umbrella.pledges.models import REASON_MAX_LENGTH, Pledge
+from umbrella.ui.forms import ServiceForm, posted_version
+from umbrella.ui.pages import DetailPage, FormPage, history_rows, list_or_export, submit
+
+# Steps taken on a page of their own (a day, a reason); the receipt and the handover have richer pages.
+MOVEMENT_STEPS = ("dispatch", "reach_hub", "leave_hub", "arrive", "cancel")
+
+
+def consignment_list(request: HttpRequest) -> HttpResponse:
+    may_create = allowed(services.require_shipper, request.actor)
+    return list_or_export(
+        request,
+        CONSIGNMENTS,
+        consignments(request.actor),
+        title=_("Consignments"),
+        empty=_("No consignments yet."),
+        create_url=reverse("consignment-new") if may_create else None,
+        create_label=_("New consignment"),
+    )
+
+
+class ConsignmentForm(ServiceForm):
+    """One line and one leg: what most consignments are. More lines and legs go through the API."""
+
+    reference = forms.CharField(label=gettext_lazy("Reference"), max_length=80)
+    weight_kg = forms.DecimalField(label=gettext_lazy("Weight (kg)"), required=False, min_value=0, decimal_places=1)
+    allocation = forms.ModelChoiceField(label=gettext_lazy("Allocation"), queryset=Allocation.objects.none())
+    quantity = forms.IntegerField(label=gettext_lazy("Quantity"), min_value=1)
+    serials = forms.CharField(
+        label=gettext_lazy("Serial numbers"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=gettext_lazy("One a line, one per unit, for a serial-tracked item type."),
+    )
+    lots = forms.CharField(
+        label=gettext_lazy("Lot numbers"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=gettext_lazy("One a line, for ammunition and other bulk supply."),
+    )
+    from_place = forms.CharField(label=gettext_lazy("From (place code)"), max_length=20, required=False)
+    to_place = forms.CharField(label=gettext_lazy("To (place code)"), max_length=20, required=False)
+    mode = forms.ChoiceField(label=gettext_lazy("Mode"), choices=TransportMode.choices, required=False)
+    planned_arrival = forms.DateField(
+        label=gettext_lazy("Planned arrival"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def __init__(self, *args, actor, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        shippable = Allocation.objects.visible_to(actor).filter(state=AllocationState.ACTIVE)
+        if actor.is_member and actor.kind != OrganizationKind.COORDINATOR:
+            shippable = shippable.filter(pledge__owner=actor.organization)
+        self.fields["allocation"].queryset = shippable.select_related("pledge__item_type", "pledge__owner").order_by("id")
+        self.fields["allocation"].label_from_instance = lambda a: (
+            f"#{a.pk} {a.pledge.item_type.name} ({a.pledge.owner.code}): {a}"
+        )
+
+    def service_arguments(self) -> dict:
+        data = self.cleaned_data
+        line = {
+            "allocation": data["allocation"],
+            "quantity": data["quantity"],
+            "serials": (data["serials"] or "").splitlines(),
+            "lots": (data["lots"] or "").splitlines(),
+        }
+        legs = []
+        if data["from_place"] or data["to_place"]:
+            leg = {"from_place": data["from_place"], "to_place": data["to_place"], "mode": data["mode"]}
+            legs.append({**leg, "planned_arrival": data["planned_arrival"]} if data["planned_arrival"] else leg)
+        fields = {"reference": data["reference"]}
+        if data["weight_kg"] is not None:
+            fields["weight_kg"] = data["weight_kg"]
+        return {"fields": fields, "lines": [line], "legs": legs}
+
+
+def _on_the_consignment_form(error: Invalid) -> Invalid:
+    """The service names the first line's and leg's fields `lines[0].<field>` and `legs.<field>`."""
+    renamed: dict[str, list[str]] = {}
+    for name, problems in error.field_errors.items():
+        found = re.fullmatch(r"(?:lines\[0\]|legs)\.(\w+)", name)
+        renamed.setdefault(found[1] if found else name, []).extend(problems)
+    return Invalid(renamed)
+
+
+@login_required
+def consignment_create(request: HttpRequest) -> HttpResponse:
+    services.require_shipper(request.actor, doing=_("Planning a consignment"))
+    form = ConsignmentForm(request.POST or None, actor=request.actor)
+    page = FormPage(
+        title=_("New consignment"),
+        forms=[form],
+        submit_label=_("Plan the consignment"),
+        cancel_url=reverse("consignments"),
+        intro=_("It is planned first; dispatch it from its page when it leaves."),
+    )
+
+    def save() -> Consignment:
+        try:
+            return services.create_consignment(actor=request.actor, **form.service_arguments())
+        except Invalid as error:
+            raise _on_the_consignment_form(error) from None
+
+    return submit(request, page, save, done=_("Consignment planned."))
+
+
+def _actions(request: HttpRequest, consignment: Consignment) -> list[dict]:
+    actor, possible = request.actor, CONSIGNMENT_LIFECYCLE.possible(consignment.state)
+    actions = [
+        {"label": CONSIGNMENT_LIFECYCLE.steps[step].label, "url": f"{consignment.get_absolute_url()}{step}/"}
+        for step in MOVEMENT_STEPS
+        if step in possible and allowed(services.require_step_party, actor, consignment, step)
+    ]
+    may_receive = allowed(services.require_receiver, actor)
+    if may_receive and consignment.state in (ConsignmentState.ARRIVED, ConsignmentState.RECEIVED):
+        label = _("Record the receipt") if consignment.state == ConsignmentState.ARRIVED else _("Correct the receipt")
+        actions.append({"label": label, "url": f"{consignment.get_absolute_url()}receipt/"})
+    if may_receive and consignment.state == ConsignmentState.RECEIVED:
+        actions.append({"label": _("Record the handover"), "url": f"{consignment.get_absolute_url()}handover/"})
+    return actions
+
+
+def consignment_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    consignment = get_visible(consignments(request.actor), request.actor, pk=pk)
+    page = DetailPage(
+        title=str(consignment),
+        obj=consignment,
+        fields=[
+            (_("Donor"), consignment.owner.name),
+            (_("State"), consignment.get_state_display()),
+            (_("ETA"), consignment.eta or "—"),
+            (_("Late"), _("yes") if is_late(consignment) else _("no")),
+            (_("Weight (kg)"), consignment.weight_kg if consignment.weight_kg is not None else "—"),
+            *([(_("Reason for cancellation"), consignment.cancel_reason)] if consignment.cancel_reason else []),
+            *([(_("Received on"), consignment.received_on)] if consignment.received_on else []),
+            *(
+                [
+                    (_("Receiving unit"), consignment.handover_unit),
+                    (_("Handover place"), str(consignment.handover_place)),
+                    (_("Handover date"), consignment.handover_date),
+                    (_("Handing-over officer's role"), consignment.handover_officer_role),
+                ]
+                if consignment.handover_date
+                else []
+            ),
+            (_("Marking"), consignment.get_marking_display()),
+            (_("Version"), consignment.version),
+        ],
+        history=history_rows(consignment),
+        actions=_actions(request, consignment),
+        extra={
+            "lines": list(consignment.lines.all()),
+            "legs": list(consignment.legs.all()),
+            "serial_differences": services.serial_differences(consignment),
+        },
+    )
+    return render(request, "logistics/consignment_detail.html", {"page": page})
+
+
+class StepForm(ServiceForm):
+    def __init__(self, *args, step: str, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if step == "cancel":
+            self.fields["reason"] = forms.CharField(
+                label=gettext_lazy("Reason"),
+                max_length=REASON_MAX_LENGTH,
+                widget=forms.Textarea(attrs={"rows": 3}),
+                help_text=gettext_lazy("Kept in the ledger with the consignment."),
+            )
+        else:
+            self.fields["on"] = forms.DateField(
+                label=gettext_lazy("On"),
+                required=False,
+                widget=forms.DateInput(attrs={"type": "date"}),
+                help_text=gettext_lazy("The day it happened (today when empty)."),
+            )
+
+
+@login_required
+def consignment_step(request: HttpRequest, pk: int, step: str) -> HttpResponse:
+    consignment = get_visible(Consignment.objects.select_related("owner"), request.actor, pk=pk)
+    if step not in MOVEMENT_STEPS:
+        raise NotFound(_("There is no step called %(step)s.") % {"step": repr(step)})
+    CONSIGNMENT_LIFECYCLE.step(step, consignment)
+    services.require_step_party(request.actor, consignment, step)
+    form = StepForm(request.POST or None, step=step)
+    label = CONSIGNMENT_LIFECYCLE.steps[step].label
+    page = FormPage(
+        title=f"{label}: {consignment}",
+        forms=[form],
+        submit_label=label,
+        cancel_url=consignment.get_absolute_url(),
+        version=consignment.version,
+    )
+
+    def take_step() -> Consignment:
+        done = services.advance_consignment(
+            actor=request.actor, consignment_id=pk, step=step, expected_version=posted_version(request), **form.cleaned_data
+        )
+        messages.success(request, _("The consignment is now %(state)s.") % {"state": done.get_state_display()})
+        return done
+
+    return submit(request, page, take_step)
+
+
+RECEIPT_PARTS = ("quantity_received", "serials", "discrepancy", "note", "evidence_reference")
+
+
+class ReceiptForm(ServiceForm):
+    """Every line of the consignment: what arrived, its serials (one a line) and what went wrong."""
+
+    def __init__(self, *args, consignment: Consignment, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.lines = list(consignment.lines.select_related("allocation__pledge__item_type"))
+        self.fields["received_on"] = forms.DateField(
+            label=gettext_lazy("Received on"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        )
+        for line in self.lines:
+            item = line.allocation.pledge.item_type
+            name = _("Line %(line)s (%(quantity)s × %(item)s)") % {"line": line.pk, "quantity": line.quantity, "item": item.name}
+            self.fields[f"line_{line.pk}_quantity_received"] = forms.IntegerField(
+                label=_("%(line)s: quantity received") % {"line": name},
+                min_value=0,
+                initial=line.quantity_received if line.quantity_received is not None else line.quantity,
+            )
+            if item.sensitive:
+                self.fields[f"line_{line.pk}_serials"] = forms.CharField(
+                    label=_("%(line)s: serial numbers received, one a line") % {"line": name},
+                    required=False,
+                    widget=forms.Textarea(attrs={"rows": 3}),
+                    initial="\n".join(line.received_serials or line.serials),
+                )
+            self.fields[f"line_{line.pk}_discrepancy"] = forms.ChoiceField(
+                label=_("%(line)s: discrepancy") % {"line": name},
+                choices=[("", _("none")), *DiscrepancyKind.choices],
+                required=False,
+                initial=line.discrepancy,
+            )
+            self.fields[f"line_{line.pk}_note"] = forms.CharField(
+                label=_("%(line)s: what went wrong") % {"line": name},
+                max_length=REASON_MAX_LENGTH,
+                required=False,
+                initial=line.discrepancy_note,
+            )
+            self.fields[f"line_{line.pk}_evidence_reference"] = forms.CharField(
+                label=_("%(line)s: evidence reference") % {"line": name},
+                max_length=200,
+                required=False,
+                initial=line.evidence_reference,
+            )
+
+    def receipt_lines(self) -> list[dict]:
+        data = self.cleaned_data
+        return [
+            {
+                "line": line.pk,
+                "quantity_received": data[f"line_{line.pk}_quantity_received"],
+                "serials": (data.get(f"line_{line.pk}_serials") or "").splitlines(),
+                "discrepancy": data[f"line_{line.pk}_discrepancy"] or None,
+                "note": data[f"line_{line.pk}_note"],
+                "evidence_reference": data[f"line_{line.pk}_evidence_reference"],
+            }
+            for line in self.lines
+        ]
+
+
+def _on_the_form(error: Invalid) -> Invalid:
+    """The service names a line's field `lines[<id>].<part>`; the form calls it `line_<id>_<part>`."""
+    renamed: dict[str, list[str]] = {}
+    for name, problems in error.field_errors.items():
+        found = re.fullmatch(r"lines\[(\d+)\]\.(\w+)", name)
+        renamed.setdefault(f"line_{found[1]}_{found[2]}" if found else name, []).extend(problems)
+    return Invalid(renamed)
+
+
+@login_required
+def consignment_receipt(request: HttpRequest, pk: int) -> HttpResponse:
+    consignment = get_visible(Consignment.objects.select_related("owner"), request.actor, pk=pk)
+    services.require_receiver(request.actor, doing=_("Recording a receipt"))
+    if consignment.state != ConsignmentState.RECEIVED:
+        CONSIGNMENT_LIFECYCLE.step("receive", consignment)
+    form = ReceiptForm(request.POST or None, consignment=consignment)
+    page = FormPage(
+        title=_("Receipt: %(consignment)s") % {"consignment": consignment},
+        forms=[form],
+        submit_label=_("Record the receipt"),
+        cancel_url=consignment.get_absolute_url(),
+        version=consignment.version,
+        intro=_("Record what arrived on every line. A quantity other than shipped needs a discrepancy and a note."),
+    )
+
+    def save() -> Consignment:
+        try:
+            return services.record_receipt(
+                actor=request.actor,
+                consignment_id=pk,
+                expected_version=posted_version(request),
+                lines=form.receipt_lines(),
+                received_on=form.cleaned_data["received_on"],
+            )
+        except Invalid as error:
+            raise _on_the_form(error) from None
+
+    return submit(request, page, save, done=_("Receipt recorded."))
+
+
+class HandoverForm(ServiceForm):
+    unit = forms.CharField(label=gettext_lazy("Receiving unit"), max_length=200)
+    place = forms.CharField(label=gettext_lazy("Place"), max_length=20, help_text=gettext_lazy("The place's code."))
+    date = forms.DateField(label=gettext_lazy("Date"), widget=forms.DateInput(attrs={"type": "date"}))
+    officer_role = forms.CharField(label=gettext_lazy("Handing-over officer's role"), max_length=200)
+
+
+@login_required
+def consignment_handover(request: HttpRequest, pk: int) -> HttpResponse:
+    consignment = get_visible(Consignment.objects.select_related("owner"), request.actor, pk=pk)
+    services.require_receiver(request.actor, doing=_("Recording a handover"))
+    CONSIGNMENT_LIFECYCLE.step("hand_over", consignment)
+    form = HandoverForm(request.POST or None)
+    page = FormPage(
+        title=_("Handover: %(consignment)s") % {"consignment": consignment},
+        forms=[form],
+        submit_label=_("Record the handover"),
+        cancel_url=consignment.get_absolute_url(),
+        version=consignment.version,
+        intro=_("Title passes to the recipient at handover."),
+    )
+    return submit(
+        request,
+        page,
+        lambda: services.hand_over(
+            actor=request.actor, consignment_id=pk, expected_version=posted_version(request), **form.cleaned_data
+        ),
+        done=_("Handover recorded."),
+    )
+
+
+class CloseShortForm(ServiceForm):
+    reason = forms.CharField(
+        label=gettext_lazy("Reason"),
+        max_length=REASON_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=gettext_lazy("Kept in the ledger with the pledge and each allocation it shrinks."),
+    )
+
+
+@login_required
+def pledge_close_short(request: HttpRequest, pk: int) -> HttpResponse:
+    pledge = get_visible(Pledge.objects.select_related("item_type", "owner"), request.actor, pk=pk)
+    pledges.require_short_closer(request.actor, pledge)
+    form = CloseShortForm(request.POST or None)
+    page = FormPage(
+        title=_("Close short: %(pledge)s") % {"pledge": pledge},
+        forms=[form],
+        submit_label=_("Close short"),
+        cancel_url=pledge.get_absolute_url(),
+        version=pledge.version,
+        intro=_(
+            "%(received)s of %(quantity)s arrived. Closing short ends the pledge there: its allocations drop to what "
+            "arrived, and the requirements they served are open to the next match run for the rest."
+        )
+        % {"received": pledge.quantity_delivered, "quantity": pledge.quantity},
+    )
+    return submit(
+        request,
+        page,
+        lambda: services.close_pledge_short(
+            actor=request.actor, pledge_id=pk, expected_version=posted_version(request), reason=form.cleaned_data["reason"]
+        ),
+        done=_("Pledge closed short."),
+    )
