@@ -8,6 +8,19 @@ from tests import demo_copies
 from umbrella.core.testing import build_personas, load_personas
 
 
+def load_gazetteer() -> None:
+    """The packaged gazetteer, as the demo loads it: destinations in tests name real places (Lviv, UA-63)."""
+    from umbrella.core import imports
+    from umbrella.core.tabular import read_table
+    from umbrella.places.importers import GAZETTEER
+
+    table = read_table(GAZETTEER.read_bytes(), GAZETTEER.name, max_bytes=1_000_000)
+    report = imports.run_import(
+        imports.importer_for("places"), actor=load_personas().coordinator, table=table, filename=GAZETTEER.name, dry_run=False
+    )
+    assert report.ok, report.errors
+
+
 def pytest_configure(config):
     # Argon2 is deliberately slow; tests that check the production hasher read umbrella.settings itself.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -17,6 +30,7 @@ def pytest_configure(config):
 def django_db_setup(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
         build_personas()
+        load_gazetteer()
 
 
 @pytest.fixture(scope="session")

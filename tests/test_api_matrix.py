@@ -26,6 +26,8 @@ from umbrella.needs import services as needs
 from umbrella.orgs import services as orgs
 from umbrella.orgs.models import Organization
 from umbrella.orgs.services import issue_token
+from umbrella.places import services as places
+from umbrella.places.models import Place
 from umbrella.pledges import services as pledges
 from umbrella.scenarios import services as scenarios
 
@@ -54,6 +56,10 @@ def build_world(personas) -> dict:
     item = factories.item_type(personas, marking=Marking.PUBLIC)
     other = factories.item_type(personas, marking=Marking.PUBLIC)
     hidden_item = factories.item_type(personas, marking=Marking.OWNER)
+    hidden_place = places.create_place(
+        actor=coordinator,
+        fields={"code": "XX-HIDDEN", "kind": "country", "name_en": "Hidden land", "marking": Marking.OWNER},
+    )
     from umbrella.catalog import services as catalog
 
     link = catalog.create_compatibility(
@@ -78,6 +84,8 @@ def build_world(personas) -> dict:
         **matching_world(personas, item),
         "item": item,
         "hidden_item": hidden_item,
+        "place": Place.objects.get(code="UA-30"),
+        "hidden_place": hidden_place,
         "link": link,
         "hidden_link": hidden_link,
         "draft": draft,
@@ -294,6 +302,15 @@ MATRIX = {
         True,
     ),
     ("GET", "/api/v1/item-types"): (lambda w, v, p, ps: "/api/v1/item-types", None, None, reads, False),
+    ("GET", "/api/v1/places"): (lambda w, v, p, ps: "/api/v1/places", None, None, reads, False),
+    ("GET", "/api/v1/places/resolve"): (lambda w, v, p, ps: "/api/v1/places/resolve?name=Kiev", None, None, reads, False),
+    ("GET", "/api/v1/places/{place_id}"): (
+        lambda w, v, p, ps: f"/api/v1/places/{pick(w, 'place', v, p, ps)}",
+        None,
+        None,
+        reads,
+        True,
+    ),
     ("POST", "/api/v1/item-types"): (
         lambda w, v, p, ps: "/api/v1/item-types",
         lambda w: item_body,

@@ -10,6 +10,7 @@ from umbrella.catalog.models import CapabilityArea
 from umbrella.core.access import Actor
 from umbrella.core.models import ChangeRecord
 from umbrella.core.testing import OPERATIONS, PERSONA_NAMES, PageContract
+from umbrella.places import services as places
 
 MEMBERS = frozenset(name for name in PERSONA_NAMES if name != "anonymous")
 _codes = itertools.count(1)
@@ -78,7 +79,35 @@ def pledge_edit(record):
     }
 
 
+def make_place(personas):
+    return places.create_place(
+        actor=personas.coordinator,
+        fields={"code": f"QP{next(_codes)}", "kind": "country", "name_en": "Contract land", "marking": "public"},
+    )
+
+
 CONTRACTS = [
+    PageContract(
+        name="place",
+        make=make_place,
+        list_url=lambda r: "/places/",
+        detail_url=lambda r: f"/places/{r.pk}/",
+        create_url=lambda r: "/places/new/",
+        create_data=lambda p, r: {"code": f"QN{next(_codes)}", "kind": "country", "name_en": "New land", "marking": "public"},
+        edit_url=lambda r: f"/places/{r.pk}/edit/",
+        edit_data=lambda r: {
+            "code": r.code,
+            "kind": r.kind,
+            "name_en": "Renamed land",
+            "marking": r.marking,
+            "version": r.version,
+        },
+        delete_url=lambda r: f"/places/{r.pk}/delete/",
+        label=lambda r: r.code,
+        can_see=frozenset(PERSONA_NAMES),
+        can_create=frozenset({"coordinator", "hq_admin"}),
+        can_change=frozenset({"coordinator", "hq_admin"}),
+    ),
     PageContract(
         name="item type",
         make=lambda p: factories.item_type(p),

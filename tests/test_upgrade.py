@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,7 @@ from umbrella.core.upgrade import adopt_schema_changes, recorded
 from umbrella.core.verify import ledgered_models, verify
 from umbrella.orgs.models import ApiToken
 from umbrella.orgs.services import hash_token
+from umbrella.places.importers import GAZETTEER
 from umbrella.pledges.models import Pledge
 
 PLEDGE_MIGRATION = {("pledges", "0003_closing_and_removal_reasons_source_authors")}
@@ -96,8 +98,10 @@ def test_a_row_slipped_in_after_the_table_is_ledgered_stays_reported(personas):
 LAST_LANDED = "795f815"  # the release before accounts, tokens and three new columns were ledgered
 
 
-def test_a_database_of_the_last_release_upgrades_and_still_verifies(tmp_path):
-    """The last landed release's demo, migrated by this code's `umbrella migrate`: its ledger then verifies."""
+@contextmanager
+def last_release_demo(tmp_path: Path, name: str):
+    """The last landed release's code and a database holding its demo; yields how to run that release's
+    `umbrella` (the keyword arguments of subprocess.run) and the environment this checkout's `umbrella` runs in."""
     root = Path(__file__).resolve().parents[1]
     if subprocess.run(["git", "-C", str(root), "cat-file", "-e", f"{LAST_LANDED}^{{commit}}"], capture_output=True).returncode:
         pytest.skip(f"this clone lacks commit {LAST_LANDED} (a shallow clone); the upgrade is covered by the tests above")
@@ -105,7 +109,7 @@ def test_a_database_of_the_last_release_upgrades_and_still_verifies(tmp_path):
     old.mkdir()
     archive = subprocess.run(["git", "-C", str(root), "archive", LAST_LANDED, "src"], capture_output=True, check=True).stdout
     subprocess.run(["tar", "-x", "-C", str(old)], input=archive, check=True)
-    with own_database(os.environ.get("UMBRELLA_DATABASE_URL"), "upgrade") as database_url:
+    with own_database(os.environ.get("UMBRELLA_DATABASE_URL"), name) as database_url:
         env = {
             key: value
             for key, value in os.environ.items()
@@ -122,10 +126,64 @@ def test_a_database_of_the_last_release_upgrades_and_still_verifies(tmp_path):
             "timeout": 600,
         }
         subprocess.run([sys.executable, "-m", "umbrella", "demo", "--no-serve", "--scale", "0.02"], **old_umbrella)
+        yield old_umbrella, {**env, "PYTHONPATH": str(root / "src")}  # this checkout's code, whatever the virtualenv installed
+
+
+def verified(new_env) -> dict:
+    result = subprocess.run([UMBRELLA, "ledger", "verify", "--json"], env=new_env, capture_output=True, text=True, timeout=600)
+    report = json.loads(result.stdout)
+    assert (result.returncode, report["problems"]) == (0, [])
+    return report
+
+
+def test_a_database_of_the_last_release_upgrades_and_still_verifies(tmp_path):
+    """The last landed release's demo, migrated by this code's `umbrella migrate`: its ledger then verifies (its
+    text destinations now name places: the upgrade's entries for them agree with the rows)."""
+    with last_release_demo(tmp_path, "upgrade") as (old_umbrella, new_env):
         # A tracker release naming a donor in letters beyond ASCII, sealed the way that release sealed rows.
         release = write_release(tmp_path / "release", '"Türkiye","TUR",2025,1,0.5,0.1,0.1,0.3,0.6,0.1,1100,0.045\n')
         subprocess.run([sys.executable, "-m", "umbrella", "import", "kiel", str(release), "--user", "hq-staff"], **old_umbrella)
-        subprocess.run([UMBRELLA, "migrate"], env=env, check=True, capture_output=True, timeout=600)
-        result = subprocess.run([UMBRELLA, "ledger", "verify", "--json"], env=env, capture_output=True, text=True, timeout=600)
-        report = json.loads(result.stdout)
-        assert (result.returncode, report["problems"]) == (0, [])
+        migrated = subprocess.run([UMBRELLA, "migrate"], env=new_env, capture_output=True, text=True, timeout=600)
+        assert migrated.returncode == 0, migrated.stderr[-3000:]
+        verified(new_env)
+
+
+RENAME_A_DESTINATION = """
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from umbrella.needs import services
+from umbrella.needs.models import Requirement
+from umbrella.orgs.queries import actor_for
+row = Requirement.objects.filter(requirement_list__state="draft").order_by("pk").first()
+actor = actor_for(get_user_model().objects.get(username="ukr-logistics"))
+with transaction.atomic():
+    changes = {"destination": "Atlantis"}
+    services.update_requirement(actor=actor, requirement_id=row.pk, expected_version=row.version, changes=changes)
+print(row.pk)
+"""
+
+
+def test_an_upgrade_stops_on_a_destination_no_place_answers_to_and_goes_on_once_one_does(tmp_path):
+    """Text that names no place is never dropped: migrate stops, names it with its requirement and the fix, and
+    changes nothing; once a place answers to it (the fix the message gives), migrate maps it and the ledger verifies."""
+    with last_release_demo(tmp_path, "unmapped") as (old_umbrella, new_env):
+        shell = [sys.executable, "-m", "umbrella", "shell", "-c", RENAME_A_DESTINATION]
+        requirement_id = int(subprocess.run(shell, text=True, **old_umbrella).stdout.split()[-1])
+        stopped = subprocess.run([UMBRELLA, "migrate"], env=new_env, capture_output=True, text=True, timeout=600)
+        assert stopped.returncode != 0
+        assert f"'Atlantis' (names no place): requirement {requirement_id}" in stopped.stderr
+        assert "umbrella import places" in stopped.stderr
+        shown = subprocess.run([UMBRELLA, "showmigrations", "places", "orgs"], env=new_env, capture_output=True, text=True)
+        assert "[ ] 0001_initial" in shown.stdout and "[ ] 0005_ledger_accounts_and_tokens" in shown.stdout  # nothing applied
+        fix = tmp_path / "atlantis.csv"
+        fix.write_text("code,kind,parent,name_en,aliases\nUA-ODESA,city,UA-51,Odesa,Odessa; Atlantis\n", encoding="utf-8")
+        steps = (["migrate", "core"], ["migrate", "places"], ["import", "places", str(GAZETTEER)], ["import", "places", str(fix)])
+        for command in steps:
+            extra = ["--user", "hq-staff"] if command[0] == "import" else []
+            done = subprocess.run([UMBRELLA, *command, *extra], env=new_env, capture_output=True, text=True, timeout=600)
+            assert done.returncode == 0, done.stderr
+        subprocess.run([UMBRELLA, "migrate"], env=new_env, check=True, capture_output=True, timeout=600)
+        verified(new_env)
+        show = "from umbrella.needs.models import Requirement; print(Requirement.objects.get(pk=%d).destination.code)"
+        mapped = subprocess.run([UMBRELLA, "shell", "-c", show % requirement_id], env=new_env, capture_output=True, text=True)
+        assert mapped.stdout.split()[-1] == "UA-ODESA"

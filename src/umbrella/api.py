@@ -124,11 +124,13 @@ def _add_routers() -> None:
     from umbrella.matching.api import router as matching
     from umbrella.needs.api import router as needs
     from umbrella.orgs.api import router as orgs
+    from umbrella.places.api import router as places
     from umbrella.pledges.api import router as pledges
     from umbrella.scenarios.api import router as scenarios
 
     api.add_router("/organizations", orgs, tags=["organizations"])
     api.add_router("/", catalog, tags=["catalog"])
+    api.add_router("/", places, tags=["places"])
     api.add_router("/", needs, tags=["requirements"])
     api.add_router("/", pledges, tags=["pledges"])
     api.add_router("/", matching, tags=["matching"])

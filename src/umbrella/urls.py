@@ -9,6 +9,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("umbrella.web.urls")),
     path("catalog/", include("umbrella.catalog.urls")),
+    path("places/", include("umbrella.places.urls")),
     path("requirements/", include("umbrella.needs.urls")),
     path("pledges/", include("umbrella.pledges.urls")),
     path("matching/", include("umbrella.matching.urls")),

@@ -13,6 +13,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from pathlib import Path
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -39,6 +40,8 @@ from umbrella.needs import services as needs
 from umbrella.orgs import services as orgs
 from umbrella.orgs.models import Organization
 from umbrella.orgs.queries import actor_for
+from umbrella.places.importers import GAZETTEER
+from umbrella.places.queries import place_index
 from umbrella.pledges import services as pledges
 from umbrella.pledges.models import Pledge, SourceKind
 
@@ -80,6 +83,7 @@ Report = Callable[[str, int, int], None]
 class Summary:
     organizations: int = 0
     users: int = 0
+    places: int = 0
     item_types: int = 0
     compatibilities: int = 0
     requirements: int = 0
@@ -179,7 +183,7 @@ class Loader:
         user = orgs.create_user(actor=boss, username=username, password=DEMO_PASSWORD, full_name=full_name)
         orgs.set_membership(actor=boss, user_id=user.pk, organization_id=organization.pk, role=role)
 
-    def _import(self, kind: str, filename: str, actor: Actor) -> int:
+    def _import(self, kind: str, filename: str | Path, actor: Actor) -> int:
         path = DATA / filename
         table = read_table(path.read_bytes(), path.name, max_bytes=10_000_000)
         report = imports.run_import(
@@ -196,6 +200,7 @@ class Loader:
 
     def catalog(self) -> None:
         staff = self.actor("hq-staff")
+        self.summary.places = self._import("places", GAZETTEER, staff)
         self.summary.item_types = self._import("item-types", "item_types.csv", staff)
         self.summary.compatibilities = self._import("compatibilities", "compatibilities.csv", staff)
         self.item_types = list(ItemType.objects.select_related("capability_area").order_by("code"))
@@ -203,6 +208,11 @@ class Loader:
         for item_type in self.item_types:
             self.by_area.setdefault(item_type.capability_area.code, []).append(item_type)
         self.generate = Generator(self.random, self.by_area)
+        self.places = place_index()
+
+    def _at_place(self, fields: dict) -> dict:
+        """The generator names destinations as people do; the gazetteer, read once, turns them into places."""
+        return {**fields, "destination": self.places.resolve(fields["destination"])}
 
     def requirements(self) -> None:
         recipient, staff = self.actor("ukr-logistics"), self.actor("hq-staff")
@@ -212,7 +222,7 @@ class Loader:
         count = round(REQUIREMENTS_PER_SCALE * self.scale)
         for index in range(1, count + 1):
             needs.create_requirement(
-                actor=recipient, list_id=approved.pk, fields=self.generate.requirement(self.generate.item_type())
+                actor=recipient, list_id=approved.pk, fields=self._at_place(self.generate.requirement(self.generate.item_type()))
             )
             self.report("requirements", index, count)
         approved.refresh_from_db()
@@ -225,7 +235,7 @@ class Loader:
         )
         for _ in range(round(DRAFT_REQUIREMENTS_PER_SCALE * self.scale)):
             area = self.random.choice(["humanitarian", "medical", "other"])
-            fields = self.generate.requirement(self.random.choice(self.by_area[area]))
+            fields = self._at_place(self.generate.requirement(self.random.choice(self.by_area[area])))
             needs.create_requirement(actor=recipient, list_id=draft.pk, fields=fields)
         self.summary.requirements = count + round(DRAFT_REQUIREMENTS_PER_SCALE * self.scale)
 
@@ -264,7 +274,7 @@ class Loader:
                 "item_type": offer["item_type"],
                 "quantity": offer["quantity"],
                 "available_from": offer["available_from"],
-                "allowed_destinations": "\n".join(offer["allowed_destinations"]),
+                "allowed_destinations": [self.places.resolve(name) for name in offer["allowed_destinations"]],
                 "marking": self.random.choices(markings, weights=[MARKING_WEIGHTS[m] for m in markings])[0],
                 "retransfer_requires_consent": self.random.random() < 0.9,
                 "end_use_restrictions": "Not for use outside the recipient's internationally recognised territory."

@@ -18,7 +18,7 @@ class AllocationExporter(exports.Exporter):
         exports.ExportColumn("requirement_item_type", lambda o: o.requirement.item_type.code),
         exports.ExportColumn("covers", lambda o: o.covers),
         exports.ExportColumn("priority", lambda o: o.requirement.priority),
-        exports.ExportColumn("destination", lambda o: o.requirement.destination),
+        exports.ExportColumn("destination", lambda o: o.requirement.destination.code),
         exports.ExportColumn("needed_by", lambda o: o.requirement.needed_by),
         exports.ExportColumn("available_from", lambda o: o.pledge.available_from),
         exports.ExportColumn("state", lambda o: o.state),
@@ -40,7 +40,7 @@ class AllocationExporter(exports.Exporter):
     def queryset(self, actor):
         return (
             Allocation.objects.visible_to(actor)
-            .select_related("pledge__owner", "pledge__item_type", "requirement__item_type")
+            .select_related("pledge__owner", "pledge__item_type", "requirement__item_type", "requirement__destination")
             .order_by("id")
         )
 

@@ -15,7 +15,8 @@ from umbrella.core.access import Actor
 from umbrella.matching.market import Market
 from umbrella.matching.models import Allocation, AllocationState
 from umbrella.needs.models import Requirement, RequirementList
-from umbrella.pledges.models import Pledge, PledgeState
+from umbrella.places.models import PATH_SEPARATOR, Place
+from umbrella.pledges.models import Pledge, PledgeDestination, PledgeState
 
 OFFERED_STATES = (PledgeState.ACCEPTED, PledgeState.ALLOCATED)
 UNDELIVERED_STATES = (PledgeState.ACCEPTED, PledgeState.ALLOCATED, PledgeState.SHIPPED, PledgeState.PARTLY_DELIVERED)
@@ -59,6 +60,28 @@ def _kept_and_replanned(requirement_list: RequirementList, keep_approved: bool, 
     return kept, replanned
 
 
+def _allowed_pairs(pledge_query, pledge_at: dict[int, int], destinations: _Index) -> tuple[set[int], list[tuple[int, int]]]:
+    """The pledges whose donors name where they may go, and each (offer, destination) pair a condition allows.
+    A condition follows the gazetteer: a pledge allowed to UA may go to every requirement's destination whose
+    path runs through UA. Only the destinations the requirements name (in `destinations`) are expanded to."""
+    links = list(
+        PledgeDestination.objects.filter(pledge__in=pledge_query.values("pk")).values_list("pledge_id", "place_id", "place__path")
+    )
+    restricted = {pledge_id for pledge_id, _, _ in links}
+    asked_paths = dict(Place.objects.filter(pk__in=list(destinations)).values_list("pk", "path"))
+    within: dict[int, list[int]] = {}
+    for _, place_id, path in links:
+        if place_id not in within:
+            prefix = path + PATH_SEPARATOR
+            within[place_id] = [
+                destinations[asked]
+                for asked, asked_path in asked_paths.items()
+                if asked_path == path or asked_path.startswith(prefix)
+            ]
+    pairs = [(pledge_at[pledge_id], d) for pledge_id, place_id, _ in links if pledge_id in pledge_at for d in within[place_id]]
+    return restricted, pairs
+
+
 def _delivered_part(allocation: Allocation) -> Allocation | None:
     """The share of an allocation its pledge has delivered (the pledge's received share; None when nothing
     arrived), as an unsaved copy: a what-if keeps what is already there."""
@@ -81,13 +104,8 @@ def open_market(
         .select_related("item_type__capability_area")
         .order_by("id")
     )
-    pledges = list(
-        Pledge.objects.visible_to(actor)
-        .filter(state__in=OFFERED_STATES)
-        .exclude(owner__code__in=withdrawn_donors)
-        .select_related("item_type")
-        .order_by("id")
-    )
+    pledge_query = Pledge.objects.visible_to(actor).filter(state__in=OFFERED_STATES).exclude(owner__code__in=withdrawn_donors)
+    pledges = list(pledge_query.select_related("item_type").order_by("id"))
     kept, replanned = _kept_and_replanned(requirement_list, keep_approved, withdrawn_donors)
     types, destinations, areas = _Index(), _Index(), _Index()
     requirement_at = {r.pk: i for i, r in enumerate(requirements)}
@@ -97,7 +115,8 @@ def open_market(
         covered[allocation.requirement_id] += allocation.covers
         given[allocation.pledge_id] += allocation.quantity
     original = np.array([float(r.quantity) for r in requirements])
-    allowed = [(pledge_at[p.pk], destinations.of(name.casefold())) for p in pledges for name in p.destination_list]
+    requirement_destination = [destinations.of(r.destination_id) for r in requirements]
+    restricted, allowed = _allowed_pairs(pledge_query, pledge_at, destinations)
     substitutes = list(
         Compatibility.objects.visible_to(actor)
         .filter(kind=CompatibilityKind.SUBSTITUTES_FOR)
@@ -109,16 +128,14 @@ def open_market(
         requirement_quantity=np.maximum(original - np.array([float(covered[r.pk]) for r in requirements]), 0.0),
         requirement_priority=np.array([r.priority for r in requirements], dtype=np.int64),
         requirement_needed_by=np.array([r.needed_by.toordinal() for r in requirements], dtype=np.int64),
-        requirement_destination=np.array(
-            [destinations.of(r.destination.strip().casefold()) for r in requirements], dtype=np.int64
-        ),
+        requirement_destination=np.array(requirement_destination, dtype=np.int64),
         requirement_area=np.array([areas.of(r.item_type.capability_area_id) for r in requirements], dtype=np.int64),
         requirement_substitutes=np.array([r.accept_substitutes for r in requirements], dtype=bool),
         offer_type=np.array([types.of(p.item_type_id) for p in pledges], dtype=np.int64),
         offer_quantity=np.maximum(np.array([float(p.quantity - given[p.pk]) for p in pledges]), 0.0),
         offer_available=np.array([p.available_from.toordinal() for p in pledges], dtype=np.int64),
         offer_integer=np.array([not p.item_type.bulk for p in pledges], dtype=bool),
-        offer_restricted=np.array([bool(p.destination_list) for p in pledges], dtype=bool),
+        offer_restricted=np.array([p.pk in restricted for p in pledges], dtype=bool),
         offer_system=np.array([bool(p.item_type.crew_size) for p in pledges], dtype=bool),
         allowed_offer=np.array([o for o, _ in allowed], dtype=np.int64),
         allowed_destination=np.array([d for _, d in allowed], dtype=np.int64),

@@ -41,7 +41,9 @@ def match_runs(actor: Actor) -> QuerySet[MatchRun]:
 
 def allocations(actor: Actor) -> QuerySet[Allocation]:
     """The allocations the actor may see, with the pledge and requirement each names (page and API alike)."""
-    return Allocation.objects.visible_to(actor).select_related("pledge__owner", "pledge__item_type", "requirement__item_type")
+    return Allocation.objects.visible_to(actor).select_related(
+        "pledge__owner", "pledge__item_type", "requirement__item_type", "requirement__destination"
+    )
 
 
 RUNS = Listing(
@@ -73,7 +75,13 @@ ALLOCATIONS = Listing(
             "priority", gettext_lazy("Priority"), "requirement__priority", lambda actor: [(str(p), f"P{p}") for p in PRIORITIES]
         ),
     ),
-    search=("pledge__item_type__name", "pledge__owner__name", "requirement__destination", "requirement__item_type__name"),
+    search=(
+        "pledge__item_type__name",
+        "pledge__owner__name",
+        "requirement__destination__name_en",
+        "requirement__destination__code",
+        "requirement__item_type__name",
+    ),
     states={"state": AllocationState, "pledge__state": PledgeState},
     default_sort="requirement__priority",
 )
@@ -119,7 +127,7 @@ def named_labels(outcome: RequirementOutcome, requirements: dict[int, str]) -> l
 
 
 def requirement_label(requirement: Requirement) -> str:
-    return f"#{requirement.pk} P{requirement.priority} {requirement.item_type.name} → {requirement.destination}"
+    return f"#{requirement.pk} P{requirement.priority} {requirement.item_type.name} → {requirement.destination.local_name}"
 
 
 @dataclass
@@ -246,7 +254,7 @@ def unmet_outcomes(run: MatchRun, actor: Actor):
         RequirementOutcome.objects.visible_to(actor)
         .filter(run=run)
         .exclude(status=why.MET)
-        .select_related("requirement__item_type")
+        .select_related("requirement__item_type", "requirement__destination")
         .order_by("requirement__priority", "requirement__needed_by", "requirement_id")
     )
 
@@ -273,7 +281,7 @@ def unmet_rows(chosen: list[RequirementOutcome], actor: Actor) -> list[dict]:
     named_ids = {n for outcome in chosen for n in outcome.named}
     named = {
         r.pk: requirement_label(r)
-        for r in Requirement.objects.visible_to(actor).filter(pk__in=named_ids).select_related("item_type")
+        for r in Requirement.objects.visible_to(actor).filter(pk__in=named_ids).select_related("item_type", "destination")
     }
     return [
         {
@@ -374,7 +382,7 @@ def proposals_for(run: MatchRun, actor: Actor):
     return (
         ProposedAllocation.objects.visible_to(actor)
         .filter(run=run)
-        .select_related("pledge__owner", "pledge__item_type", "requirement__item_type", "allocation")
+        .select_related("pledge__owner", "pledge__item_type", "requirement__item_type", "requirement__destination", "allocation")
     )
 
 
@@ -449,7 +457,10 @@ def _decided_gaps(actor: Actor, requirements: list[dict], latest_run: MatchRun |
         (r for r in requirements if r["decided"] < r["quantity"]), key=lambda r: (r["priority"], r["needed_by"], r["id"])
     )[:limit]
     found = {
-        r.pk: r for r in Requirement.objects.visible_to(actor).filter(pk__in=[r["id"] for r in short]).select_related("item_type")
+        r.pk: r
+        for r in Requirement.objects.visible_to(actor)
+        .filter(pk__in=[r["id"] for r in short])
+        .select_related("item_type", "destination")
     }
     outcomes = (
         {}
@@ -462,7 +473,7 @@ def _decided_gaps(actor: Actor, requirements: list[dict], latest_run: MatchRun |
     named_ids = {n for outcome in outcomes.values() for n in outcome.named}
     named = {
         r.pk: requirement_label(r)
-        for r in Requirement.objects.visible_to(actor).filter(pk__in=named_ids).select_related("item_type")
+        for r in Requirement.objects.visible_to(actor).filter(pk__in=named_ids).select_related("item_type", "destination")
     }
     rows = []
     for gap in short:

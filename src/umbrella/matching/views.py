@@ -335,7 +335,9 @@ def allocation_list(request: HttpRequest) -> HttpResponse:
 
 def allocation_detail(request: HttpRequest, pk: int) -> HttpResponse:
     allocation = get_visible(
-        Allocation.objects.select_related("pledge__owner", "pledge__item_type", "requirement__item_type", "proposal__run"),
+        Allocation.objects.select_related(
+            "pledge__owner", "pledge__item_type", "requirement__item_type", "requirement__destination", "proposal__run"
+        ),
         request.actor,
         pk=pk,
     )

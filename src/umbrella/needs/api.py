@@ -55,7 +55,8 @@ class RequirementOut(Schema):
     quantity: int
     priority: int
     needed_by: dt.date
-    destination: str
+    destination: str = Field(description="The destination's place code (see /places)")
+    destination_name: str = Field(description="The destination's name in English")
     accept_substitutes: bool
     notes: str
     marking: str
@@ -72,6 +73,14 @@ class RequirementOut(Schema):
     def resolve_item_type(obj) -> str:
         return obj.item_type.code
 
+    @staticmethod
+    def resolve_destination(obj) -> str:
+        return obj.destination.code
+
+    @staticmethod
+    def resolve_destination_name(obj) -> str:
+        return obj.destination.name_en
+
 
 class RequirementChange(Schema):
     model_config = ConfigDict(extra="forbid")
@@ -79,7 +88,7 @@ class RequirementChange(Schema):
     quantity: int | None = Field(None, ge=1, le=2_000_000_000)
     priority: int | None = Field(None, ge=1, le=5)
     needed_by: dt.date | None = None
-    destination: str | None = Field(None, min_length=1, max_length=120)
+    destination: str | None = Field(None, min_length=1, max_length=120, description="A place's code, name or alias")
     accept_substitutes: bool | None = None
     notes: str | None = None
 
@@ -89,7 +98,7 @@ class RequirementCreate(RequirementChange):
     quantity: int = Field(ge=1, le=2_000_000_000)
     priority: int = Field(ge=1, le=5)
     needed_by: dt.date
-    destination: str = Field(min_length=1, max_length=120)
+    destination: str = Field(min_length=1, max_length=120, description="A place's code, name or alias")
 
 
 class ListFilters(Schema):
@@ -228,7 +237,7 @@ def create_requirement(request, list_id: int, data: RequirementCreate):
 
 
 def _requirement(actor, requirement_id: int) -> Requirement:
-    return get_visible(Requirement.objects.select_related("item_type"), actor, pk=requirement_id)
+    return get_visible(Requirement.objects.select_related("item_type", "destination"), actor, pk=requirement_id)
 
 
 @router.get("/requirements/{requirement_id}", response=RequirementOut, summary="One requirement, with its ETag")

@@ -15,7 +15,7 @@ class RequirementExporter(exports.Exporter):
         exports.ExportColumn("quantity", lambda o: o.quantity),
         exports.ExportColumn("priority", lambda o: o.priority),
         exports.ExportColumn("needed_by", lambda o: o.needed_by),
-        exports.ExportColumn("destination", lambda o: o.destination),
+        exports.ExportColumn("destination", lambda o: o.destination.code),
         exports.ExportColumn("accept_substitutes", lambda o: o.accept_substitutes),
         exports.ExportColumn("notes", lambda o: o.notes),
         exports.ExportColumn("marking", lambda o: o.marking),
@@ -26,6 +26,6 @@ class RequirementExporter(exports.Exporter):
         return (
             Requirement.objects.visible_to(actor)
             .filter(requirement_list__in=RequirementList.objects.visible_to(actor))
-            .select_related("requirement_list", "item_type")
+            .select_related("requirement_list", "item_type", "destination")
             .order_by("requirement_list__series", "requirement_list__revision", "priority", "id")
         )

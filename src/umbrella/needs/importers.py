@@ -18,6 +18,7 @@ from umbrella.core.errors import Invalid, UnreadableFile
 from umbrella.core.imports import Column, ImportContext
 from umbrella.needs import services
 from umbrella.needs.models import ListState, Requirement, RequirementList
+from umbrella.places.importers import place_reference
 
 
 def find_draft_list(actor, reference: str) -> RequirementList | None:
@@ -47,7 +48,7 @@ class RequirementImporter(imports.Importer):
         Column("quantity", imports.integer(minimum=1)),
         Column("priority", imports.integer(minimum=1, maximum=5)),
         Column("needed_by", imports.date),
-        Column("destination", imports.text(120)),
+        Column("destination", place_reference),
         Column("accept_substitutes", imports.boolean, required=False, default=True),
         Column("notes", imports.text(5000), required=False),
         Column("marking", imports.choice(Marking), required=False),

@@ -81,7 +81,9 @@ class Requirement(OwnedModel):
         help_text=_("1 is the most urgent, 5 the least."),
     )
     needed_by = models.DateField(_("needed by"))
-    destination = models.CharField(_("destination"), max_length=120)
+    destination = models.ForeignKey(
+        "places.Place", on_delete=models.PROTECT, related_name="requirements", verbose_name=_("destination")
+    )
     accept_substitutes = models.BooleanField(
         _("accept substitutes"), default=True, help_text=_("Any item that substitutes for this one will do.")
     )
@@ -108,4 +110,4 @@ class Requirement(OwnedModel):
         return reverse("requirement", args=[self.pk])
 
     def __str__(self) -> str:
-        return f"P{self.priority} {self.quantity} × {self.item_type.name} → {self.destination}"
+        return f"P{self.priority} {self.quantity} × {self.item_type.name} → {self.destination.name_en}"

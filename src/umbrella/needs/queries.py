@@ -46,7 +46,7 @@ def requirements_on(actor: Actor, requirement_list: RequirementList) -> QuerySet
     return with_coverage(
         Requirement.objects.visible_to(actor)
         .filter(requirement_list=requirement_list)
-        .select_related("item_type__capability_area")
+        .select_related("item_type__capability_area", "destination")
     )
 
 
@@ -72,7 +72,7 @@ REQUIREMENTS = Listing(
         Column(gettext_lazy("Priority"), lambda o: o.priority, sort="priority", numeric=True),
         Column(gettext_lazy("Quantity"), lambda o: o.quantity, sort="quantity", numeric=True),
         Column(gettext_lazy("Needed by"), lambda o: o.needed_by, sort="needed_by"),
-        Column(gettext_lazy("Destination"), lambda o: o.destination, sort="destination"),
+        Column(gettext_lazy("Destination"), lambda o: o.destination.local_name, sort="destination__name_en"),
         Column(
             gettext_lazy("Capability area"), lambda o: o.item_type.capability_area.label, sort="item_type__capability_area__order"
         ),
@@ -83,7 +83,7 @@ REQUIREMENTS = Listing(
         Filter("area", gettext_lazy("Capability area"), "item_type__capability_area__code", lambda actor: area_choices()),
         flag_filter("overdue", gettext_lazy("Past needed-by, not fully covered"), overdue),
     ),
-    search=("item_type__name", "item_type__code", "destination", "notes"),
+    search=("item_type__name", "item_type__code", "destination__code", "destination__name_en", "destination__name_uk", "notes"),
     default_sort="priority,needed_by",
     flag=lambda o: gettext_lazy("overdue") if is_overdue(o) else "",
 )

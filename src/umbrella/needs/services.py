@@ -18,6 +18,7 @@ from umbrella.core.access import Actor, OrganizationKind, Role, allowed, get_vis
 from umbrella.core.errors import Conflict, Invalid, InvalidTransition
 from umbrella.needs.models import LIST_LIFECYCLE, ListState, Requirement, RequirementList
 from umbrella.needs.signals import revision_approved
+from umbrella.places.services import resolve_place_field
 
 RECIPIENT = frozenset({OrganizationKind.RECIPIENT})
 COORDINATOR = frozenset({OrganizationKind.COORDINATOR})
@@ -177,6 +178,7 @@ def create_requirement(*, actor: Actor, list_id: int, fields: Mapping[str, Any])
         requirement_list = _locked_list(actor, list_id)
         require_list_editor(actor, requirement_list)
         values = services.writable(fields, REQUIREMENT_FIELDS)
+        resolve_place_field(values, "destination", actor)
         values.setdefault("marking", requirement_list.marking)
         obj = Requirement(owner=requirement_list.owner, requirement_list=requirement_list, **values)
         return services.create_record(actor=actor, obj=obj)
@@ -194,6 +196,7 @@ def update_requirement(*, actor: Actor, requirement_id: int, expected_version: i
     with services.atomic():
         requirement = _locked_requirement(actor, requirement_id)
         values = services.writable(changes, REQUIREMENT_FIELDS)
+        resolve_place_field(values, "destination", actor)
         return services.update_record(actor=actor, obj=requirement, changes=values, expected_version=expected_version)
 
 

@@ -6,6 +6,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from umbrella.core import listing
@@ -16,6 +17,7 @@ from umbrella.logistics.queries import requirement_flow
 from umbrella.needs import services
 from umbrella.needs.models import LIST_LIFECYCLE, ListState, Requirement, RequirementList
 from umbrella.needs.queries import LISTS, REQUIREMENTS, requirement_lists, requirements_on
+from umbrella.places.forms import PlaceField, give_actor
 from umbrella.ui.forms import ActorForm, posted_version
 from umbrella.ui.pages import ConfirmPage, DetailPage, FormPage, history_rows, list_or_export, submit
 
@@ -33,9 +35,15 @@ class RequirementListEditForm(ActorForm):
 
 
 class RequirementForm(ActorForm):
+    destination = PlaceField(label=gettext_lazy("Destination"))
+
     class Meta:
         model = Requirement
         fields = ["item_type", "quantity", "priority", "needed_by", "destination", "accept_substitutes", "notes", "marking"]
+
+    def __init__(self, *args, actor, **kwargs) -> None:
+        super().__init__(*args, actor=actor, **kwargs)
+        give_actor(self, actor)
 
 
 def requirement_list_list(request: HttpRequest) -> HttpResponse:
@@ -162,7 +170,9 @@ def requirement_list_step(request: HttpRequest, pk: int, step: str) -> HttpRespo
 
 
 def requirement_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    requirement = get_visible(Requirement.objects.select_related("item_type", "requirement_list", "owner"), request.actor, pk=pk)
+    requirement = get_visible(
+        Requirement.objects.select_related("item_type", "requirement_list", "owner", "destination"), request.actor, pk=pk
+    )
     editable = allowed(services.require_list_editor, request.actor, requirement.requirement_list)
     page = DetailPage(
         title=str(requirement),
@@ -173,7 +183,7 @@ def requirement_detail(request: HttpRequest, pk: int) -> HttpResponse:
             (_("Quantity"), requirement.quantity),
             (_("Priority"), requirement.priority),
             (_("Needed by"), requirement.needed_by),
-            (_("Destination"), requirement.destination),
+            (_("Destination"), f"{requirement.destination.local_name} ({requirement.destination.code})"),
             (_("Substitutes"), _("accepted") if requirement.accept_substitutes else _("exact item only")),
             (_("Notes"), requirement.notes),
             (_("Marking"), requirement.get_marking_display()),
@@ -186,7 +196,7 @@ def requirement_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "editable": editable,
             "allocations": requirement.allocations.visible_to(request.actor)
             .filter(state="active")
-            .select_related("pledge__owner", "pledge__item_type", "requirement__item_type"),
+            .select_related("pledge__owner", "pledge__item_type", "requirement__item_type", "requirement__destination"),
         },
     )
     return render(request, "needs/requirement_detail.html", {"page": page})

@@ -9,12 +9,16 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.urls import reverse
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from umbrella.core.access import Marking
 from umbrella.core.models import OwnedModel, marking_field
 
 PATH_SEPARATOR = "/"
+# The upgrade that turned destinations into places adds the packaged gazetteer to a database that has destinations
+# to map; those rows are taken into the ledger once after it (core.upgrade).
+LEDGERED_SINCE = ("needs", "0003_destination_place")
 
 
 class PlaceKind(models.TextChoices):
@@ -82,6 +86,7 @@ class Place(OwnedModel):
     )
     source = models.CharField(_("source"), max_length=300, blank=True, help_text=_("Where the codes and coordinates come from."))
     marking = marking_field(Marking.PUBLIC)
+    ledgered_since = LEDGERED_SINCE
 
     class Meta:
         ordering = ["path"]
@@ -93,6 +98,11 @@ class Place(OwnedModel):
 
     def __str__(self) -> str:
         return f"{self.code} — {self.name_en}"
+
+    @property
+    def local_name(self) -> str:
+        """The name in the reader's language (Ukrainian where the gazetteer has it)."""
+        return self.name_uk if self.name_uk and get_language() == "uk" else self.name_en
 
     @property
     def is_hub(self) -> bool:

@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from umbrella.core.admin import ReadOnlyAdmin
-from umbrella.pledges.models import Pledge, PledgeSource
+from umbrella.pledges.models import Pledge, PledgeDestination, PledgeSource
 
 
 @admin.register(Pledge)
@@ -14,3 +14,8 @@ class PledgeAdmin(ReadOnlyAdmin):
 @admin.register(PledgeSource)
 class PledgeSourceAdmin(ReadOnlyAdmin):
     list_display = ("pledge", "kind", "date", "url", "document_reference")
+
+
+@admin.register(PledgeDestination)
+class PledgeDestinationAdmin(ReadOnlyAdmin):
+    list_display = ("pledge", "place")

@@ -55,7 +55,8 @@ class PledgeOut(Schema):
     value_eur: Decimal
     valuation_basis: str
     end_use_restrictions: str
-    allowed_destinations: list[str]
+    allowed_destinations: list[str] = Field(description="Codes of the places the donor allows (empty: anywhere)")
+    allowed_destination_names: list[str] = Field(description="Their names in English, in the same order")
     retransfer_requires_consent: bool
     state: str
     closing_reason: str = Field(description="Why the pledge was withdrawn or marked expired (empty otherwise)")
@@ -77,7 +78,11 @@ class PledgeOut(Schema):
 
     @staticmethod
     def resolve_allowed_destinations(obj) -> list[str]:
-        return obj.destination_list
+        return [place.code for place in obj.destination_list]
+
+    @staticmethod
+    def resolve_allowed_destination_names(obj) -> list[str]:
+        return [place.name_en for place in obj.destination_list]
 
     @staticmethod
     def resolve_sources(obj) -> list:
@@ -95,7 +100,9 @@ class PledgeChange(Schema):
     valuation_basis: ValuationBasis | None = None
     end_use_restrictions: str | None = None
     allowed_destinations: list[str] | None = Field(
-        None, description="A donor's condition: only to these destinations (empty: anywhere)"
+        None,
+        description="A donor's condition: only to these places, each a code, name or alias; a country or region "
+        "includes the places within it (empty: anywhere)",
     )
     retransfer_requires_consent: bool | None = None
     reference: str | None = Field(None, max_length=80)
@@ -136,7 +143,7 @@ def _fields(actor, data: Schema) -> dict:
     if "item_type" in values:
         values["item_type"] = visible_item_type(actor, values["item_type"], "item_type")
     if "allowed_destinations" in values:
-        values["allowed_destinations"] = "\n".join(values["allowed_destinations"] or [])
+        values["allowed_destinations"] = values["allowed_destinations"] or []
     for name in ("end_use_restrictions", "reference", "notes"):
         if name in values and values[name] is None:
             values[name] = ""
@@ -145,7 +152,9 @@ def _fields(actor, data: Schema) -> dict:
 
 def _visible(actor, pledge_id: int) -> Pledge:
     return get_visible(
-        Pledge.objects.select_related("owner", "item_type").prefetch_related("sources__added_by"), actor, pk=pledge_id
+        Pledge.objects.select_related("owner", "item_type").prefetch_related("sources__added_by", "destination_links__place"),
+        actor,
+        pk=pledge_id,
     )
 
 

@@ -33,7 +33,7 @@ class PledgeExporter(exports.Exporter):
         exports.ExportColumn("value_eur", lambda o: o.value_eur),
         exports.ExportColumn("valuation_basis", lambda o: o.valuation_basis),
         exports.ExportColumn("end_use_restrictions", lambda o: o.end_use_restrictions),
-        exports.ExportColumn("allowed_destinations", lambda o: "; ".join(o.destination_list)),
+        exports.ExportColumn("allowed_destinations", lambda o: "; ".join(place.code for place in o.destination_list)),
         exports.ExportColumn("retransfer_requires_consent", lambda o: o.retransfer_requires_consent),
         exports.ExportColumn("reference", lambda o: o.reference),
         exports.ExportColumn("notes", lambda o: o.notes),
@@ -70,6 +70,6 @@ class PledgeExporter(exports.Exporter):
         return (
             Pledge.objects.visible_to(actor)
             .select_related("owner", "item_type")
-            .prefetch_related("sources")
+            .prefetch_related("sources", "destination_links__place")
             .order_by("owner__code", "id")
         )

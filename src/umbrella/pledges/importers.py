@@ -17,6 +17,7 @@ from umbrella.core import imports
 from umbrella.core.access import Marking, OrganizationKind
 from umbrella.core.errors import Invalid
 from umbrella.core.imports import Column, ImportContext
+from umbrella.places.importers import place_references
 from umbrella.pledges import services
 from umbrella.pledges.models import Pledge, SourceKind
 
@@ -65,7 +66,7 @@ class PledgeImporter(imports.Importer):
         Column("value_eur", imports.money, required=False),
         Column("valuation_basis", imports.choice(ValuationBasis), required=False),
         Column("end_use_restrictions", imports.text(5000), required=False),
-        Column("allowed_destinations", imports.text(2000), required=False),
+        Column("allowed_destinations", place_references, required=False),
         Column("retransfer_requires_consent", imports.boolean, required=False, default=True),
         Column("reference", imports.text(80), required=False),
         Column("notes", imports.text(5000), required=False),

@@ -44,7 +44,7 @@ def pledges(actor: Actor) -> QuerySet[Pledge]:
     return (
         Pledge.objects.visible_to(actor)
         .select_related("owner", "item_type__capability_area")
-        .prefetch_related("sources__added_by")
+        .prefetch_related("sources__added_by", "destination_links__place")
     )
 
 

@@ -26,6 +26,8 @@ from umbrella.catalog.models import ItemType
 from umbrella.core import services
 from umbrella.core.access import Actor, OrganizationKind, Role, allowed, deny, get_visible, require_owner, require_role
 from umbrella.core.errors import Conflict, Invalid, InvalidTransition
+from umbrella.places.models import Place
+from umbrella.places.services import resolve_places_field, split_place_names
 from umbrella.pledges.models import (
     CLOSING_STEPS,
     DELIVERY_STATES,
@@ -33,6 +35,7 @@ from umbrella.pledges.models import (
     PLEDGE_LIFECYCLE,
     REASON_MAX_LENGTH,
     Pledge,
+    PledgeDestination,
     PledgeSource,
     PledgeState,
 )
@@ -114,11 +117,39 @@ def create_pledge(*, actor: Actor, fields: Mapping[str, Any], sources: Sequence[
         if not sources:
             raise Invalid({"sources": [_("A pledge needs at least one source (a URL or a document reference).")]})
         values = services.writable(fields, PLEDGE_FIELDS)
+        destinations = _destinations(actor, values)
         _default_value(values)
         pledge = services.create_record(actor=actor, obj=Pledge(owner=services.acting_organization(actor), **values))
         for source in sources:
             _add_source(actor, pledge, source)
+        for place in destinations or ():
+            services.create_record(actor=actor, obj=PledgeDestination(pledge=pledge, place=place))
         return pledge
+
+
+def _destinations(actor: Actor, values: dict[str, Any]) -> list[Place] | None:
+    """The allowed destinations given (places, or texts naming them; None: not given), taken out of `values`."""
+    if "allowed_destinations" not in values:
+        return None
+    given = values.pop("allowed_destinations")
+    if isinstance(given, str):
+        given = split_place_names(given)
+    named = {"allowed_destinations": list(given or [])}
+    resolve_places_field(named, "allowed_destinations", actor)
+    return named["allowed_destinations"]
+
+
+def _set_destinations(actor: Actor, pledge: Pledge, places: list[Place]) -> None:
+    """Make the pledge's links name exactly `places`: each link removed or added is a ledgered write."""
+    links = list(pledge.destination_links.select_related("place"))
+    wanted = {place.pk for place in places}
+    have = {link.place_id for link in links}
+    for link in links:
+        if link.place_id not in wanted:
+            services.delete_record(actor=actor, obj=link, expected_version=None)
+    for place in places:
+        if place.pk not in have:
+            services.create_record(actor=actor, obj=PledgeDestination(pledge=pledge, place=place))
 
 
 def _locked_pledge(actor: Actor, pledge_id: int) -> Pledge:
@@ -145,6 +176,10 @@ def update_pledge(*, actor: Actor, pledge_id: int, expected_version: int, change
         pledge = _locked_pledge(actor, pledge_id)
         require_pledge_editor(actor, pledge)
         values = services.writable(changes, PLEDGE_FIELDS)
+        destinations = _destinations(actor, values)
+        services.check_version(pledge, expected_version)
+        if destinations is not None:  # the pledge's version moves on below, so an ETag sees a changed condition
+            _set_destinations(actor, pledge, destinations)
         return services.update_record(actor=actor, obj=pledge, changes=values, expected_version=expected_version)
 
 
@@ -158,6 +193,8 @@ def delete_pledge(*, actor: Actor, pledge_id: int, expected_version: int) -> Non
         services.check_version(pledge, expected_version)
         for source in pledge.sources.all():
             services.delete_record(actor=actor, obj=source, expected_version=None)
+        for link in pledge.destination_links.all():
+            services.delete_record(actor=actor, obj=link, expected_version=None)
         services.delete_record(actor=actor, obj=pledge, expected_version=expected_version)
 
 

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy
 from umbrella.core.access import Marking, Role, allowed, get_visible, require_owner
 from umbrella.core.errors import NotFound
 from umbrella.core.numbers import format_eur, number
+from umbrella.places.forms import PlacesField, give_actor
 from umbrella.pledges import services
 from umbrella.pledges.models import CLOSING_STEPS, PLEDGE_LIFECYCLE, REASON_MAX_LENGTH, Pledge, PledgeSource, PledgeState
 from umbrella.pledges.queries import PLEDGES, pledge_history, pledges
@@ -37,6 +38,14 @@ STEP_QUESTIONS = {
 
 
 class PledgeForm(ActorForm):
+    allowed_destinations = PlacesField(
+        label=gettext_lazy("Only to these destinations"),
+        help_text=gettext_lazy(
+            "A donor's condition: places by code, name or alias, one per line (or separated by ';'); a country or "
+            "region includes every place within it. Empty means anywhere."
+        ),
+    )
+
     class Meta:
         model = Pledge
         fields = [
@@ -56,6 +65,9 @@ class PledgeForm(ActorForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        give_actor(self, self.actor)
+        if self.instance.pk:
+            self.initial["allowed_destinations"] = self.instance.destination_list
         self.fields["value_eur"].required = False
         self.fields["value_eur"].help_text = _("Leave empty to use quantity × the item type's unit value.")
 
@@ -164,7 +176,7 @@ def pledge_detail(request: HttpRequest, pk: int) -> HttpResponse:
             (_("Available from"), pledge.available_from),
             (_("Value"), f"{format_eur(pledge.value_eur)} ({pledge.get_valuation_basis_display()})"),
             (_("End-use restrictions"), pledge.end_use_restrictions),
-            (_("Only to these destinations"), "; ".join(pledge.destination_list) or _("anywhere")),
+            (_("Only to these destinations"), "; ".join(str(place) for place in pledge.destination_list) or _("anywhere")),
             (_("Re-transfer needs consent"), _("yes") if pledge.retransfer_requires_consent else _("no")),
             (_("Donor reference"), pledge.reference),
             (_("Notes"), pledge.notes),
@@ -181,7 +193,7 @@ def pledge_detail(request: HttpRequest, pk: int) -> HttpResponse:
             ],
             "allocations": pledge.allocations.visible_to(request.actor)
             .filter(state="active")
-            .select_related("pledge__owner", "pledge__item_type", "requirement__item_type"),
+            .select_related("pledge__owner", "pledge__item_type", "requirement__item_type", "requirement__destination"),
             "editable": allowed(services.require_pledge_editor, request.actor, pledge),
             "deletable": owner_editor and pledge.state == PledgeState.ANNOUNCED,
             "may_close_short": owner_editor

@@ -138,7 +138,7 @@ def _open_requirements(actor: Actor) -> list[dict]:
     requirements = (
         Requirement.objects.visible_to(actor)
         .filter(requirement_list__state=ListState.APPROVED)
-        .select_related("item_type")
+        .select_related("item_type", "destination")
         .annotate(covered=Sum("allocations__covers", filter=Q(allocations__state=AllocationState.ACTIVE)))
         .order_by("priority", "needed_by", "id")
     )
@@ -159,7 +159,7 @@ def _coming(actor: Actor) -> dict:
     )
     upcoming = [
         (allocation, allocation.pledge.is_overdue(timezone.localdate()))
-        for allocation in allocations.select_related("pledge__owner", "pledge__item_type", "requirement").order_by(
+        for allocation in allocations.select_related("pledge__owner", "pledge__item_type", "requirement__destination").order_by(
             "pledge__available_from", "id"
         )[:TOP]
     ]

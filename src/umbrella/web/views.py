@@ -34,6 +34,7 @@ LIKELY_IMPORT = {
 AFTER_IMPORT = {
     "item-types": "item-types",
     "compatibilities": "item-types",
+    "places": "places",
     "requirements": "requirement-lists",
     "pledges": "pledges",
     "funding": "funding-list",

@@ -54,7 +54,7 @@ class Command(BaseCommand):
             summary = scenario.load(scale=scale, seed=seed, report=report)
         self.stdout.write(
             f"Loaded in {time.monotonic() - started:.0f} s: {summary.organizations} organizations, "
-            f"{summary.item_types} item types, {summary.compatibilities} compatibility links, "
+            f"{summary.places} places, {summary.item_types} item types, {summary.compatibilities} compatibility links, "
             f"{summary.requirements} requirements, {summary.pledges} pledges with {summary.sources} sources, "
             f"{summary.match_runs} match runs, {summary.allocations} approved allocations and {summary.funding} funding rows."
         )
