@@ -17,6 +17,7 @@ from pathlib import Path
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.utils import timezone
 
 from umbrella.catalog.models import ItemType
 from umbrella.core import imports
@@ -31,6 +32,7 @@ from umbrella.demo.personas import (
     RECIPIENT_CODE,
     liaison_username,
 )
+from umbrella.demo.shipments import Parties, Shipments
 from umbrella.funding import rates
 from umbrella.funding import services as funding
 from umbrella.funding.models import Category, Channel
@@ -48,15 +50,16 @@ from umbrella.pledges.models import Pledge, SourceKind
 GDP_SOURCE = "World Bank WDI NY.GDP.MKTP.CD, 2023, current USD (transcribed; see demo/data/SOURCES.md)"
 DRAFT_REQUIREMENTS_PER_SCALE = 40
 MARKING_WEIGHTS = {Marking.COORDINATION: 70, Marking.PARTICIPANTS: 15, Marking.OWNER: 10, Marking.PUBLIC: 5}
-# How far along its lifecycle each pledge is, and the steps (with who takes them) that get it there.
+# How far along its lifecycle each pledge is, and the steps (with who takes them) that get it there. Allocation
+# waits for the first match run; then the pledges of the last three stages move on consignments (demo.shipments).
 STAGES = {
     "announced": ((), 15),
     "offered": (("offer",), 25),
     "accepted": (("offer", "accept"), 28),
     "allocated": (("offer", "accept", "allocate"), 10),
-    "shipped": (("offer", "accept", "allocate", "ship"), 8),
-    "delivered": (("offer", "accept", "allocate", "ship", "deliver"), 5),
-    "handed_over": (("offer", "accept", "allocate", "ship", "deliver", "hand_over"), 4),
+    "shipped": (("offer", "accept", "allocate"), 8),
+    "delivered": (("offer", "accept", "allocate"), 5),
+    "handed_over": (("offer", "accept", "allocate"), 4),
     "withdrawn": (("offer", "withdraw"), 3),
     "expired": (("expire",), 2),
 }
@@ -65,13 +68,10 @@ DONOR_ONLY_STAGES = frozenset({"announced", "offered", "withdrawn"})
 CLOSING_REASONS = {"withdraw": "Stocks needed for national defence (demo)", "expire": "Offer lapsed before acceptance (demo)"}
 STEP_BY = {
     "offer": "donor",
-    "ship": "donor",
     "withdraw": "donor",
     "accept": "hq",
     "allocate": "hq",
     "expire": "hq",
-    "deliver": "recipient",
-    "hand_over": "recipient",
 }
 
 CURRENCY_OF = {"USA": "USD", "GBR": "GBP"}  # the rest of the demo's funding is in euros
@@ -90,6 +90,7 @@ class Summary:
     pledges: int = 0
     sources: int = 0
     steps: int = 0
+    consignments: int = 0
     match_runs: int = 0
     funding: int = 0
     allocations: int = 0
@@ -118,7 +119,7 @@ class Loader:
         self.report = report or _quiet
         self.summary = Summary()
         self.actors: dict[str, Actor] = {}
-        self.after_allocation: dict[int, tuple[str, ...]] = {}
+        self.after_allocation: dict[int, str] = {}  # pledge → the stage it reaches after the first match run
         self.accepted_later: list[int] = []
 
     def actor(self, username: str) -> Actor:
@@ -293,8 +294,7 @@ class Loader:
                 steps = ("offer",)  # accepted after the first match run, so the second one has news to review
                 self.accepted_later.append(pledge.pk)
             if "allocate" in steps:  # the match run approves allocations; what comes after waits for it
-                cut = steps.index("allocate")
-                steps, self.after_allocation[pledge.pk] = steps[:cut], steps[cut + 1 :]
+                steps, self.after_allocation[pledge.pk] = steps[: steps.index("allocate")], stage
             self._advance(pledge, steps, donor_actor)
             self.report("pledges", number, count)
         self.summary.pledges = count
@@ -302,31 +302,29 @@ class Loader:
     def _advance(self, pledge, steps, donor_actor: Actor):
         parties = {"hq": self.actor("hq-staff"), "recipient": self.actor("ukr-logistics"), "donor": donor_actor}
         for step in steps:
-            delivered = None
-            if step == "deliver":
-                delivered = pledge.quantity if self.random.random() < 0.85 else max(1, pledge.quantity * 3 // 4)
             pledge = pledges.advance_pledge(
                 actor=parties[STEP_BY[step]],
                 pledge_id=pledge.pk,
                 step=step,
                 expected_version=pledge.version,
-                quantity_delivered=delivered,
                 reason=CLOSING_REASONS.get(step),
             )
             self.summary.steps += 1
         return pledge
 
     def matching(self) -> None:
-        """The first match run is approved and its pledges move on to shipping and delivery; pledges accepted
-        afterwards go into a second run, left proposed for coordination staff to review."""
+        """The first match run is approved and its pledges move on consignments; pledges accepted afterwards go
+        into a second run, left proposed for coordination staff to review."""
         staff = self.actor("hq-staff")
         first = matching.run_match(actor=staff, progress=lambda stage: self.report("matching", 1, 4))
         matching.approve_proposals(actor=staff, run_id=first.pk, expected_version=first.version)
         self.report("matching", 2, 4)
-        for pledge in (
-            Pledge.objects.filter(pk__in=self.after_allocation, state="allocated").select_related("owner").order_by("pk")
-        ):
-            self._advance(pledge, self.after_allocation[pledge.pk], self.actor(liaison_username(pledge.owner.code)))
+        shipments = Shipments(self.random, timezone.localdate())
+        moving = [pk for pk, stage in self.after_allocation.items() if stage in Shipments.STAGES]
+        for pledge in Pledge.objects.filter(pk__in=moving, state="allocated").select_related("owner", "item_type").order_by("pk"):
+            parties = Parties(recipient=self.actor("ukr-logistics"), donor=self.actor(liaison_username(pledge.owner.code)))
+            shipments.move(pledge, self.after_allocation[pledge.pk], parties)
+        self.summary.consignments = shipments.consignments
         for pledge in Pledge.objects.filter(pk__in=self.accepted_later).order_by("pk"):
             self._advance(pledge, ("accept",), staff)
         self.report("matching", 3, 4)
