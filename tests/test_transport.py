@@ -1,13 +1,21 @@
-"""Lead times and route lengths through the best hub, and what they do to a match (pure: no database)."""
+"""Lead times and route lengths through the best hub, what they do to a match (pure), and a run that takes them
+from the gazetteer (database)."""
 
+import datetime as dt
 import math
 
 import numpy as np
 import pytest
 
+from tests import factories
+from umbrella.matching import services as matching
 from umbrella.matching.engine import solve
 from umbrella.matching.market import TOO_LATE, USABLE, Market, Policy, build_problem, candidate_arcs
 from umbrella.matching.transport import UNKNOWN, Routes, great_circle_km, legs
+from umbrella.needs import services as needs
+from umbrella.places.models import Place
+from umbrella.places.queries import resolve_place
+from umbrella.pledges import services as pledges
 
 BERLIN = (52.52, 13.405)
 RZESZOW = (50.11, 22.02)
@@ -146,3 +154,40 @@ def test_the_transport_preference_never_outweighs_what_a_unit_is_worth():
         Policy(late_fraction=0.5, substitute_fraction=0.3, transport_fraction=0.2)
     with pytest.raises(ValueError):
         Policy(transport_reference_km=0)
+
+
+@pytest.mark.django_db
+def test_a_run_judges_lateness_by_arrival_from_the_donors_country_through_the_best_hub(personas):
+    item = factories.item_type(personas)
+    needed_by = dt.date(2026, 9, 1)
+    lst = needs.create_requirement_list(
+        actor=personas.recipient, fields={"series": "L-TRANSPORT", "title": "Transport", "marking": "participants"}
+    )
+    needs.create_requirement(
+        actor=personas.recipient,
+        list_id=lst.pk,
+        fields=factories.requirement_fields(item, quantity=2, needed_by=needed_by, destination="Kharkiv"),
+    )
+    lst.refresh_from_db()
+    lst = needs.propose_requirement_list(actor=personas.recipient, list_id=lst.pk, expected_version=lst.version)
+    needs.approve_requirement_list(actor=personas.coordinator, list_id=lst.pk, expected_version=lst.version)
+    pledge = pledges.create_pledge(
+        actor=personas.donor_editor,  # Donor A, whose country (DEU) the gazetteer has as DE
+        fields={"item_type": item, "quantity": 2, "available_from": needed_by},
+        sources=[factories.source()],
+    )
+    factories.advance(personas, pledge, "offer", "accept")
+
+    run = matching.run_match(actor=personas.coordinator)
+
+    def point(place):
+        return float(place.latitude), float(place.longitude)
+
+    germany, kharkiv = point(Place.objects.get(code="DE")), point(resolve_place("Kharkiv"))
+    lead = min(
+        math.ceil(1.3 * (great_circle_km(*germany, *point(hub)) + great_circle_km(*point(hub), *kharkiv)) / 500)
+        + hub.hub_handling_days
+        for hub in Place.objects.filter(hub_capacity__isnull=False)
+    )
+    assert lead > 0
+    assert run.proposals.get(pledge=pledge).late_days == lead  # available on the day it was needed: late by the way there

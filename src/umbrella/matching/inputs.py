@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
@@ -14,8 +15,10 @@ from umbrella.catalog.models import Compatibility, CompatibilityKind
 from umbrella.core.access import Actor
 from umbrella.matching.market import Market
 from umbrella.matching.models import Allocation, AllocationState
+from umbrella.matching.transport import UNKNOWN, Routes
 from umbrella.needs.models import Requirement, RequirementList
-from umbrella.places.models import PATH_SEPARATOR, Place
+from umbrella.orgs.models import Organization
+from umbrella.places.models import PATH_SEPARATOR, Place, PlaceKind
 from umbrella.pledges.models import Pledge, PledgeDestination, PledgeState
 
 OFFERED_STATES = (PledgeState.ACCEPTED, PledgeState.ALLOCATED)
@@ -82,6 +85,44 @@ def _allowed_pairs(pledge_query, pledge_at: dict[int, int], destinations: _Index
     return restricted, pairs
 
 
+def _routes(actor: Actor, pledges: list[Pledge], destinations: _Index) -> Routes:
+    """Where each offer starts (its donor's country, when the gazetteer has it), where each destination and each
+    hub lies, for the lead times the market judges lateness by (umbrella.matching.transport)."""
+    places = Place.objects.visible_to(actor).filter(latitude__isnull=False)
+    where = {
+        pk: (float(lat), float(lon))
+        for pk, lat, lon in places.filter(pk__in=list(destinations)).values_list("pk", "latitude", "longitude")
+    }
+    unknown = (np.nan, np.nan)
+    destination_points = [where.get(place_id, unknown) for place_id in sorted(destinations, key=destinations.get)]
+    hubs = list(places.filter(hub_capacity__isnull=False).values_list("latitude", "longitude", "hub_handling_days"))
+    countries = _countries(places)
+    iso3 = dict(Organization.objects.filter(pk__in={p.owner_id for p in pledges}).values_list("pk", "iso3"))
+    origins = _Index()
+    offer_origin = [origins.of(iso3[p.owner_id]) if (iso3[p.owner_id] or "").upper() in countries else UNKNOWN for p in pledges]
+    origin_points = [countries[code.upper()] for code in sorted(origins, key=origins.get)]
+    return Routes(
+        origin_lat=np.array([lat for lat, _ in origin_points], dtype=float),
+        origin_lon=np.array([lon for _, lon in origin_points], dtype=float),
+        offer_origin=np.array(offer_origin, dtype=np.int64),
+        destination_lat=np.array([lat for lat, _ in destination_points], dtype=float),
+        destination_lon=np.array([lon for _, lon in destination_points], dtype=float),
+        hub_lat=np.array([float(lat) for lat, _, _ in hubs]),
+        hub_lon=np.array([float(lon) for _, lon, _ in hubs]),
+        hub_handling_days=np.array([float(days or 0) for _, _, days in hubs]),
+    )
+
+
+def _countries(places) -> dict[str, tuple[float, float]]:
+    """Each country's point by its code and by every other name it goes by (its ISO alpha-3 code among them)."""
+    found = {}
+    for lat, lon, code, aliases in places.filter(kind=PlaceKind.COUNTRY).values_list("latitude", "longitude", "code", "aliases"):
+        for name in [code, *re.split(r"[;\n]", aliases)]:
+            if name.strip():
+                found[name.strip().upper()] = (float(lat), float(lon))
+    return found
+
+
 def _delivered_part(allocation: Allocation) -> Allocation | None:
     """The share of an allocation its pledge has delivered (the pledge's received share; None when nothing
     arrived), as an unsaved copy: a what-if keeps what is already there."""
@@ -145,6 +186,7 @@ def open_market(
         fixed_offer=np.array([pledge_at[a.pledge_id] for a in fixed], dtype=np.int64),
         fixed_requirement=np.array([requirement_at[a.requirement_id] for a in fixed], dtype=np.int64),
         fixed_quantity=np.array([float(a.covers) for a in fixed]),
+        routes=_routes(actor, pledges, destinations),
     )
     return MarketRows(
         market=market, requirements=requirements, pledges=pledges, original_quantity=original, kept=kept, replanned=replanned
