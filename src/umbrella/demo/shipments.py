@@ -13,7 +13,7 @@ from umbrella.core.access import Actor
 from umbrella.logistics import services as logistics
 from umbrella.logistics.models import Consignment
 from umbrella.matching.models import Allocation, AllocationState
-from umbrella.places.models import Place
+from umbrella.places.models import Place, PlaceKind
 from umbrella.pledges.models import Pledge, PledgeState
 
 # The hubs goods for Ukraine pass through (docs: ../shared/reference/domain-facts.md), by the share of
@@ -27,7 +27,7 @@ RECEIVING_UNITS = (
     "Medical battalion (demo)",
 )
 OFFICER_ROLES = ("Brigade logistics officer (S4)", "Battalion logistics officer", "Depot commander")
-ROAD_DAYS = (3, 9)  # hub to destination, planned
+ROAD_DAYS = (5, 14)  # from the donor's country to the destination, planned
 
 
 @dataclass
@@ -43,6 +43,7 @@ class Shipments:
         self.random = rng
         self.today = today
         self.hubs = {place.code: place for place in Place.objects.filter(code__in=[code for code, _, _ in HUBS])}
+        self.countries = _countries_by_iso3()
         self.consignments = 0
         self.serials_issued: dict[int, int] = {}  # per pledge, so that no two units share a serial
 
@@ -77,8 +78,21 @@ class Shipments:
             )
 
     def _plan(self, pledge: Pledge, parts: list[tuple[Allocation, int]], parties: Parties, *, dispatched: dt.date, eta: dt.date):
+        """Planned in two legs, from the donor's country to a hub and on to the destination, and dispatched."""
         hub_code, mode = self._hub()
-        destination = parts[0][0].requirement.destination
+        hub, destination = self.hubs[hub_code], parts[0][0].requirement.destination
+        at_hub = dispatched + (eta - dispatched) // 2
+        origin = self.countries.get(pledge.owner.iso3 or "")
+        legs = [{"from_place": hub, "to_place": destination, "mode": mode, "planned_departure": at_hub, "planned_arrival": eta}]
+        if origin is not None:
+            to_hub = {
+                "from_place": origin,
+                "to_place": hub,
+                "mode": "road",
+                "planned_departure": dispatched,
+                "planned_arrival": at_hub,
+            }
+            legs.insert(0, to_hub)
         self.consignments += 1
         consignment = logistics.create_consignment(
             actor=parties.donor,
@@ -90,17 +104,9 @@ class Shipments:
                 {"allocation": allocation.pk, "quantity": units, "serials": self._serials(pledge, units)}
                 for allocation, units in parts
             ],
-            legs=[
-                {
-                    "from_place": self.hubs[hub_code],
-                    "to_place": destination,
-                    "mode": mode,
-                    "planned_departure": dispatched,
-                    "planned_arrival": eta,
-                }
-            ],
+            legs=legs,
         )
-        return self._step(consignment, "dispatch", parties.donor, dispatched)
+        return self._step(consignment, "dispatch", parties.donor, dispatched), at_hub, origin is not None
 
     def _serials(self, pledge: Pledge, units: int) -> list[str]:
         if not pledge.item_type.sensitive:
@@ -120,18 +126,30 @@ class Shipments:
         )
 
     def _on_the_way(self, pledge: Pledge, parts: list[tuple[Allocation, int]], parties: Parties) -> None:
-        """Dispatched lately and still moving: a third of them past their ETA (late)."""
+        """Dispatched lately and still moving, some still before the hub, some at it, some beyond it or arrived
+        and waiting to be received; a third of them past their ETA (late, until they arrive)."""
         late = self.random.random() < 0.33
-        dispatched = self.today - dt.timedelta(days=self.random.randrange(8, 25) if late else self.random.randrange(1, 6))
-        eta = self.today - dt.timedelta(days=self.random.randrange(1, 5)) if late else self.today + dt.timedelta(days=7)
-        consignment = self._plan(pledge, parts, parties, dispatched=dispatched, eta=max(eta, dispatched))
-        if self.random.random() < 0.6:
-            self._step(consignment, "leave_hub", parties.donor, dispatched + dt.timedelta(days=1))
+        dispatched = self.today - dt.timedelta(days=self.random.randrange(12, 30) if late else self.random.randrange(2, 8))
+        eta = self.today - dt.timedelta(days=self.random.randrange(1, 5)) if late else self.today + dt.timedelta(days=9)
+        consignment, at_hub, via_hub = self._plan(pledge, parts, parties, dispatched=dispatched, eta=max(eta, dispatched))
+        if via_hub and at_hub <= self.today and self.random.random() < 0.7:
+            consignment = self._step(consignment, "reach_hub", parties.donor, at_hub)
+            leaving = at_hub + dt.timedelta(days=self._handling_days(consignment))
+            if leaving <= self.today and self.random.random() < 0.6:
+                consignment = self._step(consignment, "leave_hub", parties.donor, leaving)
+                if self.random.random() < 0.4:  # at the destination, waiting for the recipient's receipt
+                    self._step(consignment, "arrive", parties.recipient, max(leaving, self.today - dt.timedelta(days=1)))
+
+    def _handling_days(self, consignment: Consignment) -> int:
+        return consignment.legs.order_by("id").first().to_place.hub_handling_days or 0
 
     def _received(self, pledge: Pledge, parts: list[tuple[Allocation, int]], parties: Parties, *, hand_over: bool) -> None:
         dispatched = self.today - dt.timedelta(days=self.random.randrange(30, 120))
         eta = dispatched + dt.timedelta(days=self.random.randrange(*ROAD_DAYS))
-        consignment = self._plan(pledge, parts, parties, dispatched=dispatched, eta=eta)
+        consignment, at_hub, via_hub = self._plan(pledge, parts, parties, dispatched=dispatched, eta=eta)
+        if via_hub:
+            consignment = self._step(consignment, "reach_hub", parties.donor, at_hub)
+            consignment = self._step(consignment, "leave_hub", parties.donor, at_hub + dt.timedelta(days=1))
         arrived = eta + dt.timedelta(days=self.random.choice((0, 0, 0, 1, 3)))
         consignment = self._step(consignment, "arrive", parties.recipient, arrived)
         consignment = logistics.record_receipt(
@@ -172,6 +190,16 @@ class Shipments:
                 evidence_reference=f"INSP-{line.pk:06d}",
             )
         return entry
+
+
+def _countries_by_iso3() -> dict[str, Place]:
+    """The gazetteer names each country's ISO alpha-3 code among its other names (DEU for DE)."""
+    found = {}
+    for country in Place.objects.filter(kind=PlaceKind.COUNTRY):
+        for alias in country.alias_list():
+            if len(alias) == 3 and alias.isupper():
+                found[alias] = country
+    return found
 
 
 def _whole_units(quantity: Decimal) -> int:
