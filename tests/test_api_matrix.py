@@ -11,6 +11,7 @@ from decimal import Decimal
 import pytest
 from django.db import transaction
 from django.test import Client
+from django.utils import timezone
 
 from tests import factories
 from umbrella.api import api
@@ -226,7 +227,7 @@ def logistics_world(personas, world) -> dict:
         expected_version=handed_over.version,
         unit="A-1234",
         place=places["lviv"].code,
-        date=dt.date(2026, 6, 3),
+        date=timezone.localdate(),
         officer_role="logistics officer",
     )
     return {
@@ -699,7 +700,12 @@ MATRIX = {
     ),
     ("POST", "/api/v1/consignments/{consignment_id}/handover"): (
         lambda w, v, p, ps: f"/api/v1/consignments/{pick(w, 'received', v, p, ps)}/handover",
-        lambda w: {"unit": "A-1234", "place": w["place"].code, "date": "2026-06-03", "officer_role": "logistics officer"},
+        lambda w: {
+            "unit": "A-1234",
+            "place": w["place"].code,
+            "date": timezone.localdate().isoformat(),
+            "officer_role": "logistics officer",
+        },
         "received",
         seen_by(CONSIGNMENT_READERS, RECEIVERS),
         True,

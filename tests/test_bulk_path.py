@@ -239,7 +239,7 @@ def test_remembered_cleaning_reports_and_cleans_as_django_does_value_after_value
         ("value_eur", Decimal("-1")), ("value_eur", Decimal("-1")), ("quantity", 5), ("quantity", "5"), ("quantity", 0),
         ("quantity", 0), ("available_from", dt.date(2027, 1, 1)), ("marking", "nobody"),
         ("marking", "nobody"), ("marking", Marking.PUBLIC), ("reference", "x" * 81), ("reference", "x" * 81),
-        ("allowed_destinations", " Kyiv ;; Lviv "), ("allowed_destinations", " Kyiv ;; Lviv "),
+        ("end_use_restrictions", " Not beyond UA "), ("end_use_restrictions", " Not beyond UA "),
     ]  # fmt: skip
     for name, value in values * 2:
         fields = {"quantity": 3, "available_from": dt.date(2027, 3, 1), "value_eur": Decimal("10.00"), name: value}

@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from django.db import transaction
 from django.test import Client
+from django.utils import timezone
 
 from tests import factories
 from umbrella.core import services as core_services
@@ -98,7 +99,7 @@ def hand_over(personas, places, consignment) -> Consignment:
         expected_version=consignment.version,
         unit="A-1234 air-defence battalion",
         place=places["lviv"].code,
-        date=dt.date(2026, 6, 3),
+        date=timezone.localdate(),  # not before the receipt, which is recorded today
         officer_role="battalion logistics officer",
     )
 
@@ -156,16 +157,18 @@ def test_closed_short_at_6_the_allocation_drops_to_6_and_the_next_run_names_the_
     world = allocated(personas)
     pledge, allocation, requirement = world["pledge"], world["allocation"], world["requirement"]
     first = ship(personas, places, allocation, 6)
+    donor = as_client("donor_editor")
+    assert "Close short" not in donor.get(pledge.get_absolute_url()).content.decode()  # not while it is on its way
     step(personas, first, "arrive", who="recipient")
     receive(personas, first)
     pledge.refresh_from_db()
-    donor = as_client("donor_editor")
     assert "Close short" in donor.get(pledge.get_absolute_url()).content.decode()
     form = f"/consignments/pledges/{pledge.pk}/close-short/"
     assert donor.post(form, {"version": pledge.version, "reason": ""}).status_code == 400
     assert donor.post(form, {"version": pledge.version, "reason": "Production line stopped"}).status_code == 302
     closed = Pledge.objects.get(pk=pledge.pk)
     assert (closed.closed_short, closed.closing_reason, closed.state) == (True, "Production line stopped", PledgeState.DELIVERED)
+    assert "Reason for closing short" in donor.get(pledge.get_absolute_url()).content.decode()
     allocation.refresh_from_db()
     assert (allocation.state, allocation.quantity, allocation.covers) == (AllocationState.ACTIVE, 6, 6)
     assert ChangeRecord.objects.filter(entity="matching.allocation", entity_id=str(allocation.pk), action="close_short").exists()
@@ -383,7 +386,12 @@ def test_through_the_pages_the_donor_dispatches_and_the_recipient_receives_short
     assert recipient.post(f"{url}receipt/", {**form, **short}).status_code == 302
     assert figures(world["pledge"])[:3] == (PledgeState.PARTLY_DELIVERED, 2, 1)
     consignment.refresh_from_db()
-    handover = {"unit": "A-1234", "place": "UA-46-LWO", "date": "2026-05-09", "officer_role": "deputy commander"}
+    handover = {
+        "unit": "A-1234",
+        "place": "UA-46-LWO",
+        "date": timezone.localdate().isoformat(),
+        "officer_role": "deputy commander",
+    }
     assert recipient.post(f"{url}handover/", {"version": consignment.version, **handover}).status_code == 302
     page = recipient.get(url).content.decode()
     assert "A-1234" in page and "deputy commander" in page and "handed over" in page
@@ -400,7 +408,7 @@ def test_the_handover_is_one_ledger_entry_with_what_a_certificate_shows_and_its_
     entry = handover_entry(consignment, personas.donor_editor)
     assert entry.after["handover_unit"] == "A-1234 air-defence battalion"
     assert entry.after["handover_officer_role"] == "battalion logistics officer"
-    assert entry.after["handover_date"] == "2026-06-03"
+    assert entry.after["handover_date"] == timezone.localdate().isoformat()
     assert entry.after["state"] == ConsignmentState.HANDED_OVER
     assert handover_entry(consignment, personas.second_donor) is None
     proof = as_client("donor_editor").get("/api/v1/ledger/proofs/inclusion", {"sequence": entry.sequence})
@@ -521,3 +529,67 @@ def test_a_what_if_without_a_donor_keeps_what_its_partly_delivered_pledge_alread
     )
     assert [(a.pk, a.quantity) for a in rows.kept] == [(world["allocation"].pk, Decimal(6))]
     assert rows.market.requirement_quantity.tolist() == [8.0]
+
+
+@pytest.mark.django_db
+def test_a_receipt_before_the_arrival_and_a_handover_before_the_receipt_are_refused(personas, places):
+    world = allocated(personas, quantity=2)
+    consignment = ship(personas, places, world["allocation"], 2)
+    arrived_on = timezone.localdate()
+    consignment = logistics.advance_consignment(
+        actor=personas.recipient,
+        consignment_id=consignment.pk,
+        step="arrive",
+        expected_version=consignment.version,
+        on=arrived_on,
+    )
+    line = consignment.lines.get()
+    entry = {"line": line.pk, "quantity_received": 2, "serials": []}
+    with pytest.raises(Invalid) as early:
+        logistics.record_receipt(
+            actor=personas.recipient,
+            consignment_id=consignment.pk,
+            expected_version=consignment.version,
+            lines=[entry],
+            received_on=arrived_on - dt.timedelta(days=1),
+        )
+    assert list(early.value.field_errors) == ["received_on"]
+    consignment = logistics.record_receipt(
+        actor=personas.recipient,
+        consignment_id=consignment.pk,
+        expected_version=consignment.version,
+        lines=[entry],
+        received_on=arrived_on,
+    )
+    handover = {"unit": "A-1234", "officer_role": "logistics officer", "place": "Lviv"}
+    with pytest.raises(Invalid) as before_receipt:
+        logistics.hand_over(
+            actor=personas.recipient,
+            consignment_id=consignment.pk,
+            expected_version=consignment.version,
+            date=arrived_on - dt.timedelta(days=1),
+            **handover,
+        )
+    assert list(before_receipt.value.field_errors) == ["date"]
+    with pytest.raises(Invalid) as unknown_place:
+        logistics.hand_over(
+            actor=personas.recipient,
+            consignment_id=consignment.pk,
+            expected_version=consignment.version,
+            date=arrived_on,
+            **{**handover, "place": "Lvvi"},
+        )
+    assert "did you mean" in unknown_place.value.field_errors["place"][0]
+    handed_over = logistics.hand_over(
+        actor=personas.recipient, consignment_id=consignment.pk, expected_version=consignment.version, date=arrived_on, **handover
+    )
+    assert handed_over.handover_place.code == "UA-LVIV"  # named by its English name, not its code
+
+
+@pytest.mark.django_db
+def test_an_allocation_id_beyond_any_database_integer_is_no_such_allocation(personas):
+    with pytest.raises(Invalid) as refused:
+        logistics.create_consignment(
+            actor=personas.donor_editor, fields={"reference": "CN-BIG"}, lines=[{"allocation": 2**70, "quantity": 1}]
+        )
+    assert list(refused.value.field_errors) == ["lines[0].allocation"]

@@ -271,7 +271,8 @@ def test_the_handover_certificate_shows_the_handover_and_an_inclusion_proof_that
         page = as_client(persona).get(url)
         assert page.status_code == 200, persona
         body = page.content.decode()
-        for shown in ("A-1234 air-defence battalion", "battalion logistics officer", "2026-06-03", "UA-46-LWO", "Donor A"):
+        handed_over_on = timezone.localdate().isoformat()
+        for shown in ("A-1234 air-defence battalion", "battalion logistics officer", handed_over_on, "UA-46-LWO", "Donor A"):
             assert shown in body, (persona, shown)
         assert "HX-1, HX-2, HX-3" in body and "data-handed-over>3<" in body
         assert f'data-sequence="{entry.sequence}"' in body and entry.leaf_hash in body

@@ -11,6 +11,7 @@ from django.utils import timezone
 from tests import factories
 from tests.test_logistics import allocated, receive, ship, step
 from umbrella.core.access import Actor
+from umbrella.logistics import services as logistics
 from umbrella.logistics.models import Consignment
 from umbrella.matching import services as matching
 from umbrella.matching.models import MatchRun, RunState
@@ -60,7 +61,10 @@ def day(personas):
     pledge(personas, PAST, "offer", "accept", "allocate")
     places = factories.hub_and_city(personas)
     for received in (False, True):
-        arrived = step(personas, ship(personas, places, allocated(personas, quantity=2)["allocation"], 2), "arrive", "recipient")
+        shipped = ship(personas, places, allocated(personas, quantity=2)["allocation"], 2)
+        onward = {"from_place": places["lviv"], "to_place": places["poland"], "mode": "road"}  # two legs: counted once
+        logistics.add_leg(actor=personas.donor_editor, consignment_id=shipped.pk, expected_version=shipped.version, fields=onward)
+        arrived = step(personas, shipped, "arrive", "recipient")
         if received:
             receive(personas, arrived)
     factories.requirement_list(personas)

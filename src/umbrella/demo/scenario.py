@@ -319,7 +319,7 @@ class Loader:
         first = matching.run_match(actor=staff, progress=lambda stage: self.report("matching", 1, 4))
         matching.approve_proposals(actor=staff, run_id=first.pk, expected_version=first.version)
         self.report("matching", 2, 4)
-        shipments = Shipments(self.random, timezone.localdate())
+        shipments = Shipments(self.random, timezone.localdate(), reader=staff)
         moving = [pk for pk, stage in self.after_allocation.items() if stage in Shipments.STAGES]
         for pledge in Pledge.objects.filter(pk__in=moving, state="allocated").select_related("owner", "item_type").order_by("pk"):
             parties = Parties(recipient=self.actor("ukr-logistics"), donor=self.actor(liaison_username(pledge.owner.code)))

@@ -27,6 +27,7 @@ RECEIVING_UNITS = (
     "Medical battalion (demo)",
 )
 OFFICER_ROLES = ("Brigade logistics officer (S4)", "Battalion logistics officer", "Depot commander")
+OVERSEAS = frozenset({"AUS", "CAN", "JPN", "KOR", "NZL", "USA"})
 ROAD_DAYS = (5, 14)  # from the donor's country to the destination, planned
 
 
@@ -39,18 +40,21 @@ class Parties:
 class Shipments:
     STAGES = frozenset({"shipped", "delivered", "handed_over"})  # the demo's stages that move on consignments
 
-    def __init__(self, rng: random.Random, today: dt.date) -> None:
+    def __init__(self, rng: random.Random, today: dt.date, reader: Actor) -> None:
         self.random = rng
         self.today = today
-        self.hubs = {place.code: place for place in Place.objects.filter(code__in=[code for code, _, _ in HUBS])}
-        self.countries = _countries_by_iso3()
+        places = Place.objects.visible_to(reader)
+        self.hubs = {place.code: place for place in places.filter(code__in=[code for code, _, _ in HUBS])}
+        self.countries = _countries_by_iso3(places)
         self.consignments = 0
         self.serials_issued: dict[int, int] = {}  # per pledge, so that no two units share a serial
 
     def move(self, pledge: Pledge, stage: str, parties: Parties) -> None:
         """Take a pledge that the approved run allocated to `stage` (shipped, delivered or handed_over)."""
         allocations = list(
-            Allocation.objects.filter(pledge=pledge, state=AllocationState.ACTIVE).select_related("requirement__destination")
+            Allocation.objects.visible_to(parties.donor)
+            .filter(pledge=pledge, state=AllocationState.ACTIVE)
+            .select_related("requirement__destination")
         )
         whole = [(allocation, _whole_units(allocation.quantity)) for allocation in allocations]
         whole = [(allocation, units) for allocation, units in whole if units > 0]
@@ -88,7 +92,7 @@ class Shipments:
             to_hub = {
                 "from_place": origin,
                 "to_place": hub,
-                "mode": "road",
+                "mode": _first_leg_mode(pledge.owner.iso3, hub),
                 "planned_departure": dispatched,
                 "planned_arrival": at_hub,
             }
@@ -192,10 +196,17 @@ class Shipments:
         return entry
 
 
-def _countries_by_iso3() -> dict[str, Place]:
+def _first_leg_mode(iso3: str, hub: Place) -> str:
+    """Overseas donors fly to an airfield or ship to a port; European ones drive."""
+    if iso3 not in OVERSEAS:
+        return "road"
+    return "sea" if hub.kind == PlaceKind.PORT else "air"
+
+
+def _countries_by_iso3(places) -> dict[str, Place]:
     """The gazetteer names each country's ISO alpha-3 code among its other names (DEU for DE)."""
     found = {}
-    for country in Place.objects.filter(kind=PlaceKind.COUNTRY):
+    for country in places.filter(kind=PlaceKind.COUNTRY):
         for alias in country.alias_list():
             if len(alias) == 3 and alias.isupper():
                 found[alias] = country

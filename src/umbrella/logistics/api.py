@@ -118,7 +118,7 @@ class ConsignmentOut(Schema):
 
 class LineIn(Schema):
     model_config = ConfigDict(extra="forbid")
-    allocation: int
+    allocation: int = Field(ge=1, le=2**63 - 1)
     quantity: int = Field(ge=1, le=2_000_000_000)
     serials: list[str] = Field(default_factory=list, description="One per unit of a serial-tracked item type")
     lots: list[str] = Field(default_factory=list, description="Lot numbers of ammunition and other bulk supply")

@@ -16,7 +16,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from django.utils import timezone
+from django.core.exceptions import ValidationError
+from django.db.models import Max
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from umbrella.core import services
@@ -37,6 +39,7 @@ from umbrella.logistics.models import (
 from umbrella.matching import services as matching
 from umbrella.matching.models import Allocation, AllocationState
 from umbrella.places.models import Place
+from umbrella.places.queries import resolve_place
 from umbrella.pledges import services as pledges
 from umbrella.pledges.models import Pledge
 
@@ -128,7 +131,7 @@ def _allocation_id(value: Any) -> Any:
 def _allocations(actor: Actor, lines: Sequence[Mapping[str, Any]]) -> dict[int, Allocation]:
     """The allocations the lines name, locked, each active and visible to the actor; Invalid naming each line that fails."""
     wanted = {_allocation_id(line.get("allocation")) for line in lines}
-    ids = {value for value in wanted if isinstance(value, int)}
+    ids = {value for value in wanted if isinstance(value, int) and 0 < value < 2**63}  # beyond a database's integer: none
     found = {
         allocation.pk: allocation
         for allocation in Allocation.objects.visible_to(actor)
@@ -310,12 +313,17 @@ def _addition_problems(
 
 
 def _place(value: Any, field: str) -> Place:
+    """A place by code, name or alias (Kyiv, Kiev, Київ), or the resolver's refusal naming the closest matches."""
     if isinstance(value, Place):
         return value
-    place = Place.objects.filter(code=str(value or "").strip().upper()).first()
-    if place is None:
-        raise Invalid({field: [_("No place with the code %(code)s.") % {"code": repr(value)}]})
-    return place
+    try:
+        return resolve_place(str(value or "").strip())
+    except ValidationError as error:
+        raise Invalid({field: error.messages}) from None
+
+
+def _arrived_on(consignment: Consignment) -> dt.date | None:
+    return consignment.legs.aggregate(last=Max("actual_arrival"))["last"]
 
 
 def _add_leg(actor: Actor, consignment: Consignment, fields: Mapping[str, Any]) -> Leg:
@@ -428,6 +436,12 @@ def record_receipt(
                 found, change = _receipt_of(line, given[line_id])
                 problems.update(found)
                 changes[line_id] = change
+        day = received_on or timezone.localdate()
+        arrived = _arrived_on(consignment)
+        if arrived is not None and day < arrived:
+            problems["received_on"] = [
+                _("The receipt comes before the arrival (%(arrived)s).") % {"arrived": formats.date_format(arrived)}
+            ]
         if problems:
             raise Invalid(problems)
         for line_id, change in changes.items():
@@ -441,7 +455,7 @@ def record_receipt(
         consignment = services.update_record(
             actor=actor,
             obj=consignment,
-            changes={"state": ConsignmentState.RECEIVED, "received_on": received_on or timezone.localdate()},
+            changes={"state": ConsignmentState.RECEIVED, "received_on": day},
             expected_version=expected_version,
             action="correct_receipt" if correcting else "receive",
         )
@@ -536,6 +550,13 @@ def hand_over(
         except Invalid as error:
             problems.update(error.field_errors)
             handover_place = None
+        if date is None:
+            problems["date"] = [_("Give the day of the handover.")]
+        elif consignment.received_on is not None and date < consignment.received_on:
+            problems["date"] = [
+                _("The handover comes before the receipt (%(received)s).")
+                % {"received": formats.date_format(consignment.received_on)}
+            ]
         unresolved = unresolved_serial_differences(consignment)
         if unresolved:
             problems["serials"] = [_serial_difference_text(line, found) for line, found in sorted(unresolved.items())]

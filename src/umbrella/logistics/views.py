@@ -60,6 +60,9 @@ def consignment_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+PLACE_HELP = gettext_lazy("A code (UA-30), a name or another name (Kyiv, Kiev, Київ).")
+
+
 class ConsignmentForm(ServiceForm):
     """One line and one leg: what most consignments are. More lines and legs go through the API."""
 
@@ -79,8 +82,8 @@ class ConsignmentForm(ServiceForm):
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text=gettext_lazy("One a line, for ammunition and other bulk supply."),
     )
-    from_place = forms.CharField(label=gettext_lazy("From (place code)"), max_length=20, required=False)
-    to_place = forms.CharField(label=gettext_lazy("To (place code)"), max_length=20, required=False)
+    from_place = forms.CharField(label=gettext_lazy("From"), max_length=120, required=False, help_text=PLACE_HELP)
+    to_place = forms.CharField(label=gettext_lazy("To"), max_length=120, required=False, help_text=PLACE_HELP)
     mode = forms.ChoiceField(label=gettext_lazy("Mode"), choices=TransportMode.choices, required=False)
     planned_arrival = forms.DateField(
         label=gettext_lazy("Planned arrival"), required=False, widget=forms.DateInput(attrs={"type": "date"})
@@ -363,7 +366,7 @@ def consignment_receipt(request: HttpRequest, pk: int) -> HttpResponse:
 
 class HandoverForm(ServiceForm):
     unit = forms.CharField(label=gettext_lazy("Receiving unit"), max_length=200)
-    place = forms.CharField(label=gettext_lazy("Place"), max_length=20, help_text=gettext_lazy("The place's code."))
+    place = forms.CharField(label=gettext_lazy("Place"), max_length=120, help_text=PLACE_HELP)
     date = forms.DateField(label=gettext_lazy("Date"), widget=forms.DateInput(attrs={"type": "date"}))
     officer_role = forms.CharField(label=gettext_lazy("Handing-over officer's role"), max_length=200)
 

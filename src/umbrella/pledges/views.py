@@ -180,7 +180,16 @@ def pledge_detail(request: HttpRequest, pk: int) -> HttpResponse:
             (_("Re-transfer needs consent"), _("yes") if pledge.retransfer_requires_consent else _("no")),
             (_("Donor reference"), pledge.reference),
             (_("Notes"), pledge.notes),
-            *([(_("Reason for withdrawal or expiry"), pledge.closing_reason)] if pledge.closing_reason else []),
+            *(
+                [
+                    (
+                        _("Reason for closing short") if pledge.closed_short else _("Reason for withdrawal or expiry"),
+                        pledge.closing_reason,
+                    )
+                ]
+                if pledge.closing_reason
+                else []
+            ),
             (_("Marking"), pledge.get_marking_display()),
             (_("Version"), pledge.version),
         ],
@@ -198,7 +207,8 @@ def pledge_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "deletable": owner_editor and pledge.state == PledgeState.ANNOUNCED,
             "may_close_short": owner_editor
             and not pledge.closed_short
-            and pledge.state in (PledgeState.SHIPPED, PledgeState.PARTLY_DELIVERED),
+            and pledge.state in (PledgeState.SHIPPED, PledgeState.PARTLY_DELIVERED)
+            and pledge.quantity_shipped == pledge.quantity_delivered,  # nothing still on its way
             "may_add_source": allowed(services.require_source_keeper, request.actor, pledge),
         },
     )

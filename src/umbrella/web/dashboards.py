@@ -195,7 +195,14 @@ def _list_url(name: str, **params: str) -> str:
 
 
 def _by_state(queryset, states: list[str]) -> dict[str, int]:
-    counts = dict(queryset.filter(state__in=states).order_by().values("state").annotate(n=Count("pk")).values_list("state", "n"))
+    # distinct: a queryset annotated over a relation (a consignment's legs) has a row per related record
+    counts = dict(
+        queryset.filter(state__in=states)
+        .order_by()
+        .values("state")
+        .annotate(n=Count("pk", distinct=True))
+        .values_list("state", "n")
+    )
     return {state: counts.get(state, 0) for state in states}
 
 
