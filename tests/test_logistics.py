@@ -364,7 +364,10 @@ def test_through_the_pages_the_donor_dispatches_and_the_recipient_receives_short
     leg = {"from_place": "PL-RZE", "to_place": "UA-46-LWO", "mode": "rail", "planned_arrival": "2026-05-08"}
     refused = donor.post("/consignments/new/", {**plan, "serials": "P-1", **leg})
     assert refused.status_code == 400 and "one serial number per unit" in refused.content.decode()
+    offered = donor.get("/consignments/new/").content.decode()
+    assert f'<option value="{world["allocation"].pk}"' in offered and "4 left to ship" in offered
     assert donor.post("/consignments/new/", {**plan, **leg}).status_code == 302
+    assert "2 left to ship" in donor.get("/consignments/new/").content.decode()
     consignment = Consignment.objects.get(reference="CN-PAGES")
     assert consignment.owner == world["pledge"].owner and consignment.lines.get().serials == ["P-1", "P-2"]
     url = consignment.get_absolute_url()
@@ -593,3 +596,11 @@ def test_an_allocation_id_beyond_any_database_integer_is_no_such_allocation(pers
             actor=personas.donor_editor, fields={"reference": "CN-BIG"}, lines=[{"allocation": 2**70, "quantity": 1}]
         )
     assert list(refused.value.field_errors) == ["lines[0].allocation"]
+
+
+@pytest.mark.django_db
+def test_the_plan_form_offers_only_allocations_with_something_left_to_ship(personas, places, as_client):
+    world = allocated(personas, quantity=2)
+    ship(personas, places, world["allocation"], 2)
+    offered = as_client("donor_editor").get("/consignments/new/").content.decode()
+    assert f'<option value="{world["allocation"].pk}"' not in offered

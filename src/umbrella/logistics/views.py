@@ -11,6 +11,8 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db.models import F, Q, Sum
+from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -24,7 +26,14 @@ from umbrella.core.ledger import ledger_size, signed_inclusion
 from umbrella.core.numbers import number
 from umbrella.logistics import services
 from umbrella.logistics.exports import manifest_response
-from umbrella.logistics.models import CONSIGNMENT_LIFECYCLE, Consignment, ConsignmentState, DiscrepancyKind, TransportMode
+from umbrella.logistics.models import (
+    CONSIGNMENT_LIFECYCLE,
+    LIVE_STATES,
+    Consignment,
+    ConsignmentState,
+    DiscrepancyKind,
+    TransportMode,
+)
 from umbrella.logistics.queries import (
     CONSIGNMENTS,
     HubLoad,
@@ -94,9 +103,20 @@ class ConsignmentForm(ServiceForm):
         shippable = Allocation.objects.visible_to(actor).filter(state=AllocationState.ACTIVE)
         if actor.is_member and actor.kind != OrganizationKind.COORDINATOR:
             shippable = shippable.filter(pledge__owner=actor.organization)
-        self.fields["allocation"].queryset = shippable.select_related("pledge__item_type", "pledge__owner").order_by("id")
+        spoken_for = Sum("consignment_lines__quantity", filter=Q(consignment_lines__consignment__state__in=LIVE_STATES))
+        with_something_left = shippable.annotate(shipped=Coalesce(spoken_for, 0)).filter(quantity__gte=F("shipped") + 1)
+        self.fields["allocation"].queryset = with_something_left.select_related("pledge__item_type", "pledge__owner").order_by(
+            "id"
+        )
         self.fields["allocation"].label_from_instance = lambda a: (
-            f"#{a.pk} {a.pledge.item_type.name} ({a.pledge.owner.code}): {a}"
+            _("#%(id)s %(item)s (%(donor)s): %(allocation)s — %(left)s left to ship")
+            % {
+                "id": a.pk,
+                "item": a.pledge.item_type.name,
+                "donor": a.pledge.owner.code,
+                "allocation": a,
+                "left": number(a.quantity - a.shipped),
+            }
         )
 
     def service_arguments(self) -> dict:
