@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import Client
+from django.utils import translation
 
 from tests import factories
 from tests.test_matching import accepted_pledge
@@ -287,3 +288,11 @@ def test_the_gazetteer_exports_in_the_importers_columns_and_imports_back_unchang
     call_command("import", "places", str(path), user="cora", stdout=io.StringIO())
     assert list(Place.objects.order_by("code").values_list(*fields)) == before
     assert verify().ok
+
+
+@pytest.mark.django_db
+def test_a_place_reads_in_the_readers_language_wherever_it_is_named():
+    lviv = Place.objects.get(code="UA-LVIV")
+    assert str(lviv) == "UA-LVIV — Lviv"
+    with translation.override("uk"):
+        assert str(lviv) == "UA-LVIV — Львів"

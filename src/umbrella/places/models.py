@@ -97,7 +97,7 @@ class Place(OwnedModel):
         return reverse("place", args=[self.pk])
 
     def __str__(self) -> str:
-        return f"{self.code} — {self.name_en}"
+        return f"{self.code} — {self.local_name}"
 
     @property
     def local_name(self) -> str:
