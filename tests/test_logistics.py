@@ -604,3 +604,17 @@ def test_the_plan_form_offers_only_allocations_with_something_left_to_ship(perso
     ship(personas, places, world["allocation"], 2)
     offered = as_client("donor_editor").get("/consignments/new/").content.decode()
     assert f'<option value="{world["allocation"].pk}"' not in offered
+
+
+@pytest.mark.django_db
+def test_lateness_is_kept_after_arrival_in_days_past_the_eta(personas, places, as_client):
+    world = allocated(personas, quantity=1)
+    eta = timezone.localdate() - dt.timedelta(days=5)
+    consignment = ship(personas, places, world["allocation"], 1, eta=eta)
+    consignment.refresh_from_db()
+    url = consignment.get_absolute_url()
+    recipient = as_client("recipient")
+    assert "yes: its ETA passed 5 days ago" in recipient.get(url).content.decode()
+    step(personas, consignment, "arrive", who="recipient")
+    page = recipient.get(url).content.decode()
+    assert "arrived 5 days after its ETA" in page and "ETA passed" not in page

@@ -56,6 +56,17 @@ def is_late(consignment: Consignment) -> bool:
     return consignment.state in NOT_YET_ARRIVED and eta is not None and eta < timezone.localdate()
 
 
+def days_late(consignment: Consignment) -> int:
+    """Days past its ETA: until today while it has not arrived, until its arrival once it has (0: on time)."""
+    eta = getattr(consignment, "eta", None)
+    if eta is None or consignment.state == ConsignmentState.CANCELLED:
+        return 0
+    if consignment.state in NOT_YET_ARRIVED:
+        return max((timezone.localdate() - eta).days, 0)
+    arrived = max((leg.actual_arrival for leg in consignment.legs.all() if leg.actual_arrival), default=None)
+    return max((arrived - eta).days, 0) if arrived else 0
+
+
 CONSIGNMENTS = Listing(
     columns=(
         Column(gettext_lazy("Consignment"), lambda o: o.reference, sort="reference", link=True),

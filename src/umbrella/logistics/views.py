@@ -17,7 +17,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from umbrella.core import checkpoints, proofs
 from umbrella.core.access import OrganizationKind, allowed, get_visible
@@ -40,6 +40,7 @@ from umbrella.logistics.queries import (
     coming,
     coming_rows,
     consignments,
+    days_late,
     handover_entry,
     hub_board,
     is_late,
@@ -198,6 +199,16 @@ def consignment_manifest(request: HttpRequest, pk: int, fmt: str) -> HttpRespons
     return manifest_response(request.actor, consignment, fmt)
 
 
+def _lateness(consignment: Consignment) -> str:
+    """Late while on its way, and how late it arrived once it has: lateness is kept, not forgotten on arrival."""
+    days = days_late(consignment)
+    if not days:
+        return _("no")
+    if is_late(consignment):
+        return ngettext("yes: its ETA passed %(days)s day ago", "yes: its ETA passed %(days)s days ago", days) % {"days": days}
+    return ngettext("arrived %(days)s day after its ETA", "arrived %(days)s days after its ETA", days) % {"days": days}
+
+
 def consignment_detail(request: HttpRequest, pk: int) -> HttpResponse:
     consignment = get_visible(consignments(request.actor), request.actor, pk=pk)
     page = DetailPage(
@@ -207,8 +218,8 @@ def consignment_detail(request: HttpRequest, pk: int) -> HttpResponse:
             (_("Donor"), consignment.owner.name),
             (_("State"), consignment.get_state_display()),
             (_("ETA"), consignment.eta or "—"),
-            (_("Late"), _("yes") if is_late(consignment) else _("no")),
-            (_("Weight (kg)"), consignment.weight_kg if consignment.weight_kg is not None else "—"),
+            (_("Late"), _lateness(consignment)),
+            (_("Weight (kg)"), number(consignment.weight_kg, 1) if consignment.weight_kg is not None else "—"),
             *([(_("Reason for cancellation"), consignment.cancel_reason)] if consignment.cancel_reason else []),
             *([(_("Received on"), consignment.received_on)] if consignment.received_on else []),
             *(
