@@ -336,3 +336,19 @@ def test_the_pledge_page_says_how_much_of_the_pledge_was_shipped_received_and_ha
     hand_over(personas, places, first)
     page = as_client("donor_editor").get(allocation.pledge.get_absolute_url()).content.decode()
     assert pledge_page_figures(page)["Quantity handed over"] == "6 of 14"
+
+
+@pytest.mark.django_db
+def test_the_hub_board_shows_a_week_without_load_between_two_with_load_and_the_range_asked_for(personas, hubs):
+    world = allocated(personas, quantity=2)
+    through(personas, hubs, world["allocation"], hubs["small"], dt.date(2026, 6, 1))
+    through(personas, hubs, world["allocation"], hubs["small"], dt.date(2026, 6, 17))
+
+    def weeks(**dates):
+        board = {load.hub.code: load for load in hub_board(personas.coordinator, **dates).hubs}
+        return [(week.week, week.planned) for week in board["PL-SMALL"].weeks]
+
+    assert weeks() == [("2026-W23", 1), ("2026-W24", 0), ("2026-W25", 1)]
+    ahead = weeks(since=dt.date(2026, 6, 1), until=dt.date(2026, 7, 1))
+    assert [week for week, _ in ahead] == ["2026-W23", "2026-W24", "2026-W25", "2026-W26", "2026-W27"]
+    assert sum(planned for _, planned in ahead) == 2

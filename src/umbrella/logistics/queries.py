@@ -277,8 +277,9 @@ def _hub_visits(actor: Actor, hub_ids) -> dict[tuple[int, int], _Visit]:
 def hub_board(actor: Actor, *, since: dt.date | None = None, until: dt.date | None = None) -> HubBoard:
     """For each hub, the load per ISO week against its capacity. A consignment loads a hub in the week its leg
     arrives at the hub (or, when its way starts there, leaves it): planned load from planned dates, actual load
-    from actual ones; one consignment, or its weight in tonnes, per the hub's unit. Only weeks with load are
-    listed, between `since` and `until` when given. Three queries, however many consignments."""
+    from actual ones; one consignment, or its weight in tonnes, per the hub's unit. Every week from `since`
+    to `until` (else from the first to the last week with load) is listed, empty ones included. Three queries,
+    however many consignments."""
     hubs = list(Place.objects.visible_to(actor).filter(hub_capacity__isnull=False).order_by("code"))
     by_id = {hub.pk: hub for hub in hubs}
     loads: dict[int, dict[str, dict[str, Decimal]]] = {hub.pk: defaultdict(lambda: defaultdict(Decimal)) for hub in hubs}
@@ -307,8 +308,14 @@ def hub_board(actor: Actor, *, since: dt.date | None = None, until: dt.date | No
                 unit=hub.hub_capacity_unit,
                 capacity=hub.hub_capacity,
                 weeks=[
-                    WeekLoad(iso_week(starts), starts, load["planned"], load["actual"], hub.hub_capacity)
-                    for starts, load in sorted(loads[hub.pk].items())
+                    WeekLoad(
+                        iso_week(starts),
+                        starts,
+                        loads[hub.pk][starts]["planned"],
+                        loads[hub.pk][starts]["actual"],
+                        hub.hub_capacity,
+                    )
+                    for starts in _weeks_shown(loads[hub.pk], since, until)
                 ],
                 unweighed=unweighed[hub.pk],
             )
@@ -316,6 +323,20 @@ def hub_board(actor: Actor, *, since: dt.date | None = None, until: dt.date | No
         ],
         partial=partial,
     )
+
+
+MOST_WEEKS_SHOWN = 520  # ten years of weeks; a longer range lists only the weeks with load
+
+
+def _weeks_shown(loads: dict[dt.date, dict[str, Decimal]], since: dt.date | None, until: dt.date | None) -> list[dt.date]:
+    """Every week from the first to the last (the range asked for, else the weeks with load), empty ones
+    included: a week without load is a fact the chart and the table should show, not skip."""
+    loaded = sorted(loads)
+    first = _week_start(since) if since else (loaded[0] if loaded else None)
+    last = _week_start(until) if until else (loaded[-1] if loaded else None)
+    if first is None or last is None or (last - first).days // 7 >= MOST_WEEKS_SHOWN:
+        return loaded
+    return [first + dt.timedelta(weeks=n) for n in range((last - first).days // 7 + 1)]
 
 
 def _week_start(day: dt.date) -> dt.date:
