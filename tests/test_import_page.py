@@ -89,13 +89,15 @@ def test_each_kind_has_a_template_with_its_header_and_one_example_row(personas, 
 
 
 @pytest.mark.django_db
-def test_the_item_type_template_imports_as_it_is(personas, as_client):
+def test_the_item_type_template_filled_in_imports_and_left_as_it_is_is_refused(personas, as_client):
     client = as_client("coordinator")
     template = client.get("/import/template/item-types.csv").content.decode("utf-8-sig")
-    response, token = _import(client, "item-types", template)
+    refused, token = _import(client, "item-types", template)
+    assert token is None and "the template&#x27;s example row" in refused.content.decode()
+    response, token = _import(client, "item-types", template.replace("SHELL-155-HE", "SHELL-155-HE-OWN"))
     assert response.status_code == 200 and token, response.content.decode()
     assert client.post(f"/import/{token}/commit/").status_code == 302
-    assert ItemType.objects.filter(code="SHELL-155-HE").count() == 1
+    assert ItemType.objects.filter(code="SHELL-155-HE-OWN").count() == 1
 
 
 @pytest.mark.django_db
@@ -174,12 +176,12 @@ def test_the_recipient_imports_requirements_into_the_draft_list_it_names_in_the_
 def test_committing_an_upload_again_says_it_was_already_committed_and_imports_nothing_twice(personas, as_client):
     client = as_client("coordinator")
     template = client.get("/import/template/item-types.csv").content.decode("utf-8-sig")
-    _, token = _import(client, "item-types", template)
+    _, token = _import(client, "item-types", template.replace("SHELL-155-HE", "SHELL-155-HE-OWN"))
     assert client.post(f"/import/{token}/commit/").status_code == 302
     again = client.post(f"/import/{token}/commit/", follow=True)
     assert again.redirect_chain[-1][0] == "/import/"
     assert "This upload was already committed; nothing was imported again." in again.content.decode()
-    assert ItemType.objects.filter(code="SHELL-155-HE").count() == 1
+    assert ItemType.objects.filter(code="SHELL-155-HE-OWN").count() == 1
 
 
 @pytest.mark.django_db

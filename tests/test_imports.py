@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from openpyxl import Workbook, load_workbook
 
 from tests import factories
-from umbrella.core import exports
+from umbrella.core import exports, imports
 from umbrella.core.errors import UnreadableFile
 from umbrella.core.imports import date as parse_date
 from umbrella.core.models import ChangeRecord
@@ -257,3 +257,16 @@ def test_a_date_that_names_no_day_says_why(text, reason):
         parse_date(text, None)
     assert str(refused.value) == reason
     assert parse_date("2028-02-29", None).isoformat() == "2028-02-29"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("kind", sorted(kind for kind, importer in imports.REGISTRY.items() if importer.example))
+def test_the_templates_example_row_left_in_a_file_is_refused_not_imported(personas, kind):
+    header, example = imports.importer_for(kind).template_rows()
+    table = read_table(exports.to_csv(header, [example]), f"{kind}.csv", max_bytes=1_000_000)
+    report = imports.run_import(
+        imports.importer_for(kind), actor=personas.coordinator, table=table, filename=f"{kind}.csv", dry_run=True
+    )
+    assert [(error.row, error.reason) for error in report.errors] == [
+        (2, "This is the template's example row: replace it with your own data or delete it.")
+    ]

@@ -174,6 +174,10 @@ def _parse_row(
     importer: Importer, header: list[str], number: int, cells: list[str], context: ImportContext
 ) -> tuple[dict[str, Any], list[RowError]]:
     raw = dict(zip(header, cells, strict=False))
+    if importer.example and _is_the_example(importer.example, raw):
+        return {}, [
+            RowError(number, "", "", _("This is the template's example row: replace it with your own data or delete it."))
+        ]
     values: dict[str, Any] = {}
     errors: list[RowError] = []
     for column in importer.columns:
@@ -189,6 +193,11 @@ def _parse_row(
         except ValueError as error:
             errors.append(RowError(number, column.name, text, str(error)))
     return values, errors
+
+
+def _is_the_example(example: Mapping[str, str], raw: Mapping[str, str]) -> bool:
+    """A row left as the template's example would import as real data (a pledge nobody made)."""
+    return all(raw.get(name, "").strip() == value for name, value in example.items())
 
 
 def _errors_from(error: DomainError, importer: Importer, number: int, raw: Mapping[str, str]) -> list[RowError]:
