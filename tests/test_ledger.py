@@ -156,8 +156,8 @@ def change_a_row_without_an_entry(rng: random.Random, checkpoint_size: int) -> s
     row = rng.choice(list(model.objects.order_by("pk")))
     field = rng.choice(editable[model])
     value = getattr(row, field.attname)
-    if isinstance(value, int):
-        new = value + 1
+    if field.get_internal_type() == "PositiveIntegerField":  # a nullable one (a hub's capacity) may be empty
+        new = (value or 0) + 1
     else:  # same length, so the column's limit holds on every database
         new = (value[:-1] + ("?" if value.endswith("!") else "!")) if value else "!"
     execute(f"UPDATE {model._meta.db_table} SET {field.column} = %s WHERE {model._meta.pk.column} = %s", [new, row.pk])
