@@ -173,3 +173,14 @@ def test_import_a_manifest_then_a_bad_one(demo_env, tmp_path):
     rejected = json.loads(result.stdout)
     assert [(error["row"], error["column"]) for error in rejected["errors"]] == [(2, "consignment"), (3, "allocation")]
     assert rejected["written"] is False
+
+
+def test_hub_board_prints_each_hubs_weeks_as_json(demo_env):
+    board = umbrella_json(demo_env, "hub-board", "--json", "--user", "hq-staff")
+    hubs = {hub["hub"]: hub for hub in board["hubs"]}
+    assert {"EPRZ", "ROCND", "LZKZ"} <= set(hubs) and board["partial"] is False
+    rzeszow = hubs["EPRZ"]
+    assert rzeszow["unit"] == "tonnes" and rzeszow["capacity"] == 4150
+    weeks = [week["starts"] for week in rzeszow["weeks"]]
+    assert weeks == sorted(weeks) and sum(Decimal(week["actual"]) for week in rzeszow["weeks"]) > 0  # the demo ships through it
+    assert all(week["planned_over"] == (Decimal(week["planned"]) > week["capacity"]) for week in rzeszow["weeks"])
