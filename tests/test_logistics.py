@@ -66,7 +66,7 @@ def ship(personas, places, allocation, quantity, *, serials=(), eta=dt.date(2026
             {"from_place": places["hub"], "to_place": places["lviv"], "mode": "road", "planned_arrival": eta},
         ],
     )
-    return step(personas, consignment, "dispatch")
+    return step(personas, consignment, "dispatch", who=actor)
 
 
 def step(personas, consignment, name, who="donor_editor", **extra) -> Consignment:

@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "umbrella.pledges",
     "umbrella.matching",
     "umbrella.logistics",
+    "umbrella.eum",
     "umbrella.tracker",
     "umbrella.funding",
     "umbrella.scenarios",

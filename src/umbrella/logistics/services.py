@@ -36,6 +36,7 @@ from umbrella.logistics.models import (
     DiscrepancyKind,
     Leg,
 )
+from umbrella.logistics.signals import consignment_handed_over
 from umbrella.matching import services as matching
 from umbrella.matching.models import Allocation, AllocationState
 from umbrella.places.models import Place
@@ -576,6 +577,7 @@ def hand_over(
             action="hand_over",
         )
         _follow(actor, consignment)
+        consignment_handed_over.send(sender=Consignment, actor=actor, consignment=consignment)
         return consignment
 
 

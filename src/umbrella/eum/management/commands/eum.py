@@ -1,0 +1,83 @@
+"""umbrella eum due | check: end-use monitoring from the command line.
+
+`due` lists every serial delinquent on a day (and, with --within, due soon after it), as the acting user may see
+them; `check` recomputes every serial's schedule from the ledgered sightings and rules and reports any row whose
+kept columns differ (exit 1), so the columns the reports read are proved, not trusted."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from django.core.management import BaseCommand, CommandError
+from django.utils import timezone
+
+from umbrella.eum.queries import delinquency, due_rows, schedule_differences
+from umbrella.ui.cli_support import actor_from_options, add_actor_arguments
+
+
+def _day(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise CommandError(f"{text!r} is not a date: give it as year-month-day, such as 2027-03-01.", returncode=2) from None
+
+
+class Command(BaseCommand):
+    help = "End-use monitoring: `due` lists what is due and delinquent on a day; `check` proves the schedule columns."
+
+    def add_arguments(self, parser):
+        actions = parser.add_subparsers(dest="action", required=True)
+        due = actions.add_parser("due", help="Serials delinquent on a day, and due within --within days after it.")
+        due.add_argument("--as-of", help="The day (YYYY-MM-DD); today when not given.")
+        due.add_argument("--donor", help="Only this donor's serials (its organization code).")
+        due.add_argument("--within", type=int, default=0, help="Also list serials due within this many days.")
+        due.add_argument("--json", action="store_true", help="Print JSON: the totals and every serial listed.")
+        add_actor_arguments(due)
+        check = actions.add_parser("check", help="Recompute every serial's schedule and compare it with the kept one.")
+        check.add_argument("--json", action="store_true")
+
+    def handle(self, *args, **options):
+        if options["action"] == "check":
+            return self._check(options)
+        actor = actor_from_options(options, required=False)
+        as_of = _day(options["as_of"]) if options["as_of"] else timezone.localdate()
+        if options["within"] < 0:
+            raise CommandError("--within counts days ahead: give 0 or more.", returncode=2)
+        rows = list(due_rows(actor, as_of, donor_code=options["donor"], within_days=options["within"]))
+        totals = delinquency(actor, as_of)
+        if options["json"]:
+            payload = {
+                "as_of": as_of.isoformat(),
+                "donor": options["donor"],
+                "held": totals.as_dict()["held"],
+                "delinquent": sum(row.delinquent for row in rows),
+                "due_soon": sum(not row.delinquent for row in rows),
+                "serials": [row.as_dict() for row in rows],
+            }
+            self.stdout.write(json.dumps(payload, indent=2))
+            return
+        delinquent = [row for row in rows if row.delinquent]
+        self.stdout.write(
+            f"On {as_of.isoformat()}: {len(delinquent):,} delinquent of {totals.held.count:,} serials held"
+            + (f" (donor {options['donor']})" if options["donor"] else "")
+        )
+        for row in rows:
+            state = f"DELINQUENT {row.days_overdue} days" if row.delinquent else "due"
+            last = row.last_sighted_on.isoformat() if row.last_sighted_on else "never sighted"
+            self.stdout.write(
+                f"  {row.item_type} {row.serial}  {row.donor}  {row.holder or '—'}  due {row.due_on.isoformat()}"
+                f"  ({last})  {state}"
+            )
+
+    def _check(self, options) -> None:
+        differences = schedule_differences()
+        if options["json"]:
+            self.stdout.write(json.dumps({"ok": not differences, "differences": differences}, indent=2))
+        elif differences:
+            for difference in differences[:50]:
+                self.stdout.write(f"serial {difference['id']}: kept {difference['kept']}, recomputed {difference['recomputed']}")
+        else:
+            self.stdout.write("Every serial's schedule matches its sightings and the rules.")
+        if differences:
+            raise CommandError(f"{len(differences):,} serial(s) have a schedule that differs.", returncode=1)

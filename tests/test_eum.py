@@ -1,0 +1,273 @@
+"""End-use monitoring: serials registered at handover, inventories that sight them, what is due and delinquent,
+losses, and transfers that need the donor's consent; who sees what."""
+
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+
+from tests import factories
+from tests.test_logistics import allocated, hand_over, receive, ship, step
+from umbrella.core.errors import Conflict, Forbidden, Invalid, NotFound
+from umbrella.core.testing import PERSONA_NAMES
+from umbrella.core.verify import verify
+from umbrella.eum import services as eum
+from umbrella.eum.models import Inventory, Serial, SerialStatus, TransferState
+from umbrella.eum.queries import delinquency, donor_report, due_rows, public_counts, schedule_differences
+from umbrella.logistics.models import ConsignmentState
+
+TODAY = timezone.localdate
+
+
+@pytest.fixture
+def places(personas):
+    return factories.hub_and_city(personas)
+
+
+def missiles(count: int, prefix: str = "ATGM") -> list[str]:
+    return [f"{prefix}-{number:05d}" for number in range(1, count + 1)]
+
+
+def handed_over(personas, places, count=50, prefix="ATGM", donor="donor_editor"):
+    world = allocated(personas, quantity=count, sensitive=True, donor=donor)
+    consignment = ship(personas, places, world["allocation"], count, serials=missiles(count, prefix), actor=donor)
+    step(personas, consignment, "arrive", who="recipient")
+    receive(personas, consignment)
+    hand_over(personas, places, consignment)
+    consignment.refresh_from_db()
+    assert consignment.state == ConsignmentState.HANDED_OVER
+    return world, consignment
+
+
+@pytest.mark.django_db
+def test_fifty_missiles_need_fifty_distinct_serials_and_are_registered_at_handover(personas, places):
+    world = allocated(personas, quantity=50, sensitive=True)
+    with pytest.raises(Invalid) as short:
+        ship(personas, places, world["allocation"], 50, serials=missiles(49))
+    assert "one serial number per unit (50), not 49" in str(short.value)
+    with pytest.raises(Invalid) as repeated:
+        ship(personas, places, world["allocation"], 50, serials=[*missiles(49), "ATGM-00001"])
+    assert "given twice: ATGM-00001" in str(repeated.value)
+
+    consignment = ship(personas, places, world["allocation"], 50, serials=missiles(50))
+    step(personas, consignment, "arrive", who="recipient")
+    receive(personas, consignment)
+    hand_over(personas, places, consignment)
+
+    serials = Serial.objects.filter(consignment=consignment)
+    assert sorted(serials.values_list("serial", flat=True)) == missiles(50)
+    first = serials.get(serial="ATGM-00001")
+    assert first.owner.code == "XDA" and first.holder.name == "A-1234 air-defence battalion"
+    assert first.status == SerialStatus.IN_SERVICE and first.handover_date == TODAY()
+    assert first.due_on == TODAY() + dt.timedelta(days=90)
+    assert verify().ok
+
+
+@pytest.mark.django_db
+def test_a_serial_registered_twice_is_refused_with_the_handover(personas, places):
+    handed_over(personas, places, count=2, prefix="NVD")
+    world = allocated(personas, quantity=2, sensitive=True)
+    # The same serials under another item type are other items: only the pair (item type, serial) is unique.
+    handed_over_again = ship(personas, places, world["allocation"], 2, serials=missiles(2, "NVD"))
+    step(personas, handed_over_again, "arrive", who="recipient")
+    receive(personas, handed_over_again)
+    hand_over(personas, places, handed_over_again)
+    assert Serial.objects.filter(serial="NVD-00001").count() == 2
+
+    item = Serial.objects.filter(serial="NVD-00001").first().item_type
+    with pytest.raises(Invalid) as duplicate:
+        eum.register_serial(
+            actor=personas.recipient,
+            donor=personas.donor_editor.organization,
+            fields={"item_type": item, "serial": "NVD-00001", "handover_date": TODAY()},
+        )
+    assert "already registered" in str(duplicate.value)
+
+
+@pytest.mark.django_db
+def test_due_and_delinquent_follow_handover_then_every_sighting(personas, places):
+    handed_over(personas, places, count=3)
+    day = TODAY()
+    assert [row.serial for row in due_rows(personas.coordinator, day + dt.timedelta(days=90), delinquent_only=True)] == []
+    late = list(due_rows(personas.coordinator, day + dt.timedelta(days=91), delinquent_only=True))
+    assert [(row.serial, row.due_on, row.days_overdue) for row in late] == [
+        (serial, day + dt.timedelta(days=90), 1) for serial in missiles(3)
+    ]
+
+    inventory = eum.record_inventory(
+        actor=personas.auditor,
+        fields={"conducted_on": day, "method": "physical", "place": places["lviv"].code},
+        sightings=[{"item_type": late[0].item_type, "serial": "ATGM-00001"}],
+    )
+    assert (inventory.expected_count, inventory.sighted_count) == (3, 1)
+    assert len(inventory.not_sighted) == 2
+    sighted = Serial.objects.get(serial="ATGM-00001")
+    assert (sighted.last_sighted_on, sighted.due_on) == (day, day + dt.timedelta(days=365))
+    assert sighted.last_sighting_method == "physical" and sighted.last_sighting_place == places["lviv"]
+    still_late = [row.serial for row in due_rows(personas.coordinator, day + dt.timedelta(days=91), delinquent_only=True)]
+    assert still_late == ["ATGM-00002", "ATGM-00003"]
+    summary = delinquency(personas.coordinator, day + dt.timedelta(days=91))
+    assert (summary.held.count, summary.delinquent.count) == (3, 2)
+    assert summary.by["donor"]["XDA"].count == 2
+    assert schedule_differences() == []
+
+
+@pytest.mark.django_db
+def test_a_past_day_is_answered_from_the_sightings_up_to_it(personas, places):
+    handed_over(personas, places, count=2)
+    day = TODAY()
+    eum.record_inventory(
+        actor=personas.recipient,
+        fields={"conducted_on": day, "method": "physical"},
+        sightings=[{"item_type": Serial.objects.first().item_type.code, "serial": "ATGM-00002"}],
+    )
+    # Yesterday nothing had been sighted yet: both were due 90 days after today's handover, neither late.
+    yesterday = list(due_rows(personas.coordinator, day - dt.timedelta(days=1), within_days=100))
+    assert yesterday == []  # handed over today: not held yesterday
+    today_rows = {row.serial: row.due_on for row in due_rows(personas.coordinator, day, within_days=400)}
+    assert today_rows == {"ATGM-00001": day + dt.timedelta(days=90), "ATGM-00002": day + dt.timedelta(days=365)}
+
+
+@pytest.mark.django_db
+def test_an_inventory_refuses_unknown_repeated_and_other_donors_serials_all_at_once(personas, places):
+    world, _consignment = handed_over(personas, places, count=2)
+    handed_over(personas, places, count=1, prefix="OTHER", donor="second_donor")
+    code = world["item"].code
+    with pytest.raises(Invalid) as refused:
+        eum.record_inventory(
+            actor=personas.donor_editor,
+            fields={"conducted_on": TODAY(), "method": "physical"},
+            sightings=[
+                {"item_type": code, "serial": "ATGM-00001"},
+                {"item_type": code, "serial": "NOPE-1"},
+                {"item_type": code, "serial": "ATGM-00001"},
+                {"item_type": Serial.objects.get(serial="OTHER-00001").item_type.code, "serial": "OTHER-00001"},
+            ],
+        )
+    problems = refused.value.field_errors
+    assert set(problems) == {"sightings[1].serial", "sightings[2].serial", "sightings[3].serial"}
+    assert "not in the registry" in problems["sightings[1].serial"][0]
+    assert "twice" in problems["sightings[2].serial"][0]
+    assert "not in the registry" in problems["sightings[3].serial"][0]  # another donor's: the same words
+    assert not Inventory.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_remote_inventory_keeps_its_evidence(personas, places):
+    handed_over(personas, places, count=1)
+    with pytest.raises(Invalid) as missing:
+        eum.open_inventory(actor=personas.recipient, fields={"conducted_on": TODAY(), "method": "photo"})
+    assert "evidence" in str(missing.value)
+    inventory = eum.open_inventory(
+        actor=personas.recipient,
+        fields={
+            "conducted_on": TODAY(),
+            "method": "photo",
+            "evidence_reference": "share://eum/2026/photo-1.jpg",
+            "evidence_digest": "a" * 64,
+        },
+    )
+    assert inventory.evidence_digest == "a" * 64
+
+
+@pytest.mark.django_db
+def test_a_loss_takes_the_item_out_of_the_schedule_and_its_donor_acknowledges(personas, places):
+    handed_over(personas, places, count=2)
+    serial = Serial.objects.get(serial="ATGM-00001")
+    with pytest.raises(Forbidden):
+        eum.report_loss(
+            actor=personas.donor_editor, serial_id=serial.pk, kind="lost", occurred_on=TODAY(), circumstances="x"
+        )
+    report = eum.report_loss(
+        actor=personas.recipient,
+        serial_id=serial.pk,
+        kind="destroyed",
+        occurred_on=TODAY(),
+        circumstances="Destroyed by artillery fire at its firing position.",
+        place=places["lviv"].code,
+    )
+    serial.refresh_from_db()
+    assert (serial.status, serial.due_on) == (SerialStatus.DESTROYED, None)
+    assert [row.serial for row in due_rows(personas.coordinator, TODAY() + dt.timedelta(days=100))] == ["ATGM-00002"]
+    with pytest.raises(NotFound):
+        eum.acknowledge_loss(actor=personas.second_donor, loss_id=report.pk)
+    acknowledged = eum.acknowledge_loss(actor=personas.donor_editor, loss_id=report.pk, note="Noted.")
+    assert acknowledged.acknowledged_on == TODAY()
+    report = donor_report(personas.donor_editor, personas.donor_editor.organization)
+    assert report.totals()["lost"] == 1 and report.totals()["held"] == 1
+
+
+@pytest.mark.django_db
+def test_a_third_party_transfer_is_refused_until_the_donor_consents(personas, places):
+    handed_over(personas, places, count=1)
+    serial = Serial.objects.get(serial="ATGM-00001")
+    assert serial.retransfer_requires_consent
+    transfer = {"serial_id": serial.pk, "kind": "third_party", "third_party": "Allied Army", "reason": "Joint defence"}
+    with pytest.raises(Conflict) as refused:
+        eum.transfer(actor=personas.recipient, **transfer)
+    assert "consent is needed" in str(refused.value)
+
+    request = eum.request_consent(actor=personas.recipient, **transfer)
+    with pytest.raises(Conflict):
+        eum.transfer(actor=personas.recipient, **transfer)
+    with pytest.raises(NotFound):
+        eum.decide_consent(actor=personas.second_donor, transfer_id=request.pk, consent=True, reason=None)
+    with pytest.raises(Invalid):
+        eum.decide_consent(actor=personas.donor_editor, transfer_id=request.pk, consent=False, reason="")
+    eum.decide_consent(actor=personas.donor_editor, transfer_id=request.pk, consent=True, reason=None)
+
+    with pytest.raises(Conflict):  # consent was for Allied Army, not for anyone
+        eum.transfer(actor=personas.recipient, **{**transfer, "third_party": "Someone Else"})
+    done = eum.transfer(actor=personas.recipient, **transfer)
+    assert done.pk == request.pk and done.state == TransferState.DONE
+    serial.refresh_from_db()
+    assert (serial.status, serial.due_on) == (SerialStatus.TRANSFERRED, None)
+
+
+@pytest.mark.django_db
+def test_a_move_between_the_recipients_units_needs_no_consent(personas, places):
+    handed_over(personas, places, count=1)
+    serial = Serial.objects.get(serial="ATGM-00001")
+    depot = eum.create_unit(actor=personas.recipient, fields={"code": "DEPOT-7", "name": "7th depot", "kind": "depot"})
+    eum.transfer(actor=personas.recipient, serial_id=serial.pk, kind="internal", to_unit=depot, reason="Repair")
+    serial.refresh_from_db()
+    assert serial.holder == depot and serial.status == SerialStatus.IN_SERVICE
+
+
+@pytest.mark.django_db
+def test_a_donor_sees_its_own_serials_and_the_public_only_counts(personas, places):
+    handed_over(personas, places, count=2)
+    handed_over(personas, places, count=1, prefix="B", donor="second_donor")
+    seen = {name: Serial.objects.visible_to(personas[name]).count() for name in PERSONA_NAMES}
+    assert seen["donor_editor"] == 2 and seen["second_donor"] == 1
+    assert seen["recipient"] == seen["coordinator"] == seen["auditor"] == 3
+    assert seen["anonymous"] == seen["observer"] == 0
+    assert delinquency(personas.second_donor, TODAY() + dt.timedelta(days=91)).delinquent.count == 1
+    counts = public_counts()
+    assert sum(row["handed_over"] for row in counts) == 3 and set(counts[0]) == {
+        "capability_area",
+        "name",
+        "handed_over",
+        "held",
+        "lost",
+    }
+
+
+@pytest.mark.django_db
+def test_a_stricter_rule_moves_every_serial_it_covers(personas, places):
+    world, _consignment = handed_over(personas, places, count=2)
+    eum.set_rule(actor=personas.coordinator, item_type=world["item"], donor=None, initial_days=30, interval_days=180)
+    assert set(Serial.objects.values_list("due_on", flat=True)) == {TODAY() + dt.timedelta(days=30)}
+    with pytest.raises(Forbidden):
+        eum.set_rule(
+            actor=personas.donor_editor,
+            item_type=None,
+            donor=personas.second_donor.organization,
+            initial_days=10,
+            interval_days=10,
+        )
+    eum.set_rule(
+        actor=personas.donor_editor, item_type=None, donor=personas.donor_editor.organization, initial_days=60, interval_days=90
+    )
+    assert set(Serial.objects.values_list("due_on", flat=True)) == {TODAY() + dt.timedelta(days=30)}  # the strictest
+    assert schedule_differences() == []
