@@ -13,7 +13,8 @@ from umbrella.core.testing import PERSONA_NAMES
 from umbrella.core.verify import verify
 from umbrella.eum import services as eum
 from umbrella.eum.models import Inventory, Serial, SerialStatus, TransferState
-from umbrella.eum.queries import delinquency, donor_report, due_rows, public_counts, schedule_differences
+from umbrella.eum.queries import delinquency, donor_report, due_rows
+from umbrella.eum.reads import public_counts, schedule_differences
 from umbrella.logistics.models import ConsignmentState
 
 TODAY = timezone.localdate

@@ -12,6 +12,7 @@ umbrella match --user NAME [--approve]     match the approved list against accep
 umbrella match-file PROBLEM.json [--json]  solve a standalone matching problem (no database)
 umbrella fair-share --year YEAR            each donor's share of the floor, counted and gap
 umbrella hub-board [--since D] [--until D]  each hub's load per week against capacity
+umbrella eum due [--as-of D] [--json]      serials delinquent on a day (end-use monitoring); eum check
 umbrella scenario --donors CODES --date D  a donor-withdrawal what-if
 umbrella report allocations --by donor|year  tracker allocations per donor (EUR, % of GDP)
 umbrella settings                          every setting with its help text

@@ -23,7 +23,7 @@ from umbrella.catalog.models import ItemType
 from umbrella.core.access import Actor
 from umbrella.eum import schedule
 from umbrella.eum.models import ACCOUNTABLE, LOSS_STATUSES, Serial, SerialStatus, Sighting
-from umbrella.eum.reads import SCHEDULE_COLUMNS, RuleBook, schedule_rows
+from umbrella.eum.reads import RuleBook
 from umbrella.orgs.models import Organization
 
 CHUNK = 5000
@@ -83,7 +83,7 @@ def due_rows(
         return
     found = []
     for chunk in _chunks(serials):
-        last = _last_sightings(chunk, as_of)
+        last = _last_sightings(actor, chunk, as_of)
         due = _due_days(chunk, last)
         for serial, day in zip(chunk, due, strict=True):
             due_day = dt.date.fromordinal(int(day))
@@ -118,9 +118,10 @@ def _chunks(serials: QuerySet) -> Iterator[list[Serial]]:
         yield chunk
 
 
-def _last_sightings(serials: list[Serial], as_of: dt.date) -> dict[int, dt.date]:
+def _last_sightings(actor: Actor, serials: list[Serial], as_of: dt.date) -> dict[int, dt.date]:
     return dict(
-        Sighting.objects.filter(serial_id__in=[serial.pk for serial in serials], sighted_on__lte=as_of)
+        Sighting.objects.visible_to(actor)
+        .filter(serial_id__in=[serial.pk for serial in serials], sighted_on__lte=as_of)
         .values("serial_id")
         .annotate(last=Max("sighted_on"))
         .values_list("serial_id", "last")
@@ -201,7 +202,7 @@ def delinquency(actor: Actor, as_of: dt.date | None = None) -> Delinquency:
         result.delinquent.add(totals["count"], totals["value"])
         return result
     for row_chunk in _chunks(serials.select_related("item_type", "owner", "holder", "handover_place")):
-        last = _last_sightings(row_chunk, as_of)
+        last = _last_sightings(actor, row_chunk, as_of)
         due = _due_days(row_chunk, last)
         for serial, day in zip(row_chunk, due, strict=True):
             unit_value = serial.item_type.unit_value_eur
@@ -217,30 +218,6 @@ def delinquency(actor: Actor, as_of: dt.date | None = None) -> Delinquency:
                 for dimension, key in keys.items():
                     result.by[dimension][key].add(1, unit_value)
     return result
-
-
-def public_counts() -> list[dict[str, Any]]:
-    """What the public may know: per capability area, how many serial-tracked items were handed over, are held, and
-    were reported lost, destroyed or captured. Never a serial, a place or a unit."""
-    rows = (
-        Serial.objects.values("item_type__capability_area__code", "item_type__capability_area__name")
-        .annotate(
-            handed_over=Count("pk"),
-            held=Count("pk", filter=Q(status__in=ACCOUNTABLE)),
-            lost=Count("pk", filter=Q(status__in=LOSS_STATUSES)),
-        )
-        .order_by("item_type__capability_area__code")
-    )
-    return [
-        {
-            "capability_area": row["item_type__capability_area__code"],
-            "name": row["item_type__capability_area__name"],
-            "handed_over": row["handed_over"],
-            "held": row["held"],
-            "lost": row["lost"],
-        }
-        for row in rows
-    ]
 
 
 @dataclass
@@ -264,7 +241,7 @@ def donor_report(actor: Actor, donor: Organization, as_of: dt.date | None = None
     serials = Serial.objects.visible_to(actor).filter(owner=donor, handover_date__lte=as_of)
     delinquent_ids = {row.serial_id for row in due_rows(actor, as_of, donor_code=donor.code, delinquent_only=True)}
     per_item: dict[int, dict[str, Any]] = {}
-    items = {item.pk: item for item in ItemType.objects.filter(pk__in=serials.values("item_type_id"))}
+    items = {item.pk: item for item in ItemType.objects.visible_to(actor).filter(pk__in=serials.values("item_type_id"))}
     for item_id, status, pk in serials.values_list("item_type_id", "status", "pk").order_by("item_type_id", "pk"):
         row = per_item.setdefault(
             item_id,
@@ -292,21 +269,3 @@ def donor_report(actor: Actor, donor: Organization, as_of: dt.date | None = None
             row["other"] += 1
     rows = [per_item[key] for key in sorted(per_item, key=lambda key: items[key].code)]
     return DonorReport(donor=donor.code, as_of=as_of, rows=rows)
-
-
-def schedule_differences() -> list[dict[str, Any]]:
-    """Every serial whose kept schedule columns differ from what its sightings and the rules give."""
-    book = RuleBook()
-    differences = []
-    ids = list(Serial.objects.order_by("pk").values_list("pk", flat=True))
-    for start in range(0, len(ids), CHUNK):
-        chunk = ids[start : start + CHUNK]
-        kept = {row[0]: row[1:] for row in Serial.objects.filter(pk__in=chunk).values_list("pk", *SCHEDULE_COLUMNS)}
-        for pk, *recomputed in schedule_rows(chunk, book):
-            if tuple(recomputed) != tuple(kept[pk]):
-                differences.append({"id": pk, "kept": _plain(kept[pk]), "recomputed": _plain(recomputed)})
-    return differences
-
-
-def _plain(values) -> list[Any]:
-    return [value.isoformat() if isinstance(value, dt.date) else value for value in values]

@@ -1,5 +1,10 @@
-"""What the schedule of serials is made of, read from the database: the rules that apply to each serial and what its
-schedule columns should hold. Shared by the services that keep the columns and by the reports that check them."""
+"""Reads that go past `visible_to` on purpose (tests/test_read_guard.py names this module and why):
+
+- the schedule of a serial follows every rule that applies to it and every sighting of it, whoever may read them,
+  so that a donor, the headquarters and the recipient see the same due date (`RuleBook`, `schedule_rows`), and
+  `umbrella eum check` recomputes every serial's schedule for the operator (`schedule_differences`);
+- the public's figures are counts per capability area over every serial (`public_counts`): never a serial, a
+  place or a unit."""
 
 from __future__ import annotations
 
@@ -7,11 +12,12 @@ import datetime as dt
 from typing import Any
 
 import numpy as np
-from django.db.models import Max
+from django.db.models import Count, Max, Q
 
 from umbrella.eum import schedule
-from umbrella.eum.models import ACCOUNTABLE, InventoryRule, Serial, Sighting
+from umbrella.eum.models import ACCOUNTABLE, LOSS_STATUSES, InventoryRule, Serial, Sighting
 
+CHUNK_ROWS = 5000
 SCHEDULE_COLUMNS = ("last_sighted_on", "last_sighting_place_id", "last_sighting_method", "due_on")
 
 
@@ -58,3 +64,45 @@ def schedule_rows(serial_ids: list[int], book: RuleBook) -> list[tuple[Any, ...]
         place_id, method = details.get(pk, (None, ""))
         rows.append((pk, latest.get(pk), place_id, method, dt.date.fromordinal(int(due_day)) if status in ACCOUNTABLE else None))
     return rows
+
+
+def schedule_differences() -> list[dict[str, Any]]:
+    """Every serial whose kept schedule columns differ from what its sightings and the rules give."""
+    book = RuleBook()
+    differences = []
+    ids = list(Serial.objects.order_by("pk").values_list("pk", flat=True))
+    for start in range(0, len(ids), CHUNK_ROWS):
+        chunk = ids[start : start + CHUNK_ROWS]
+        kept = {row[0]: row[1:] for row in Serial.objects.filter(pk__in=chunk).values_list("pk", *SCHEDULE_COLUMNS)}
+        for pk, *recomputed in schedule_rows(chunk, book):
+            if tuple(recomputed) != tuple(kept[pk]):
+                differences.append({"id": pk, "kept": _plain(kept[pk]), "recomputed": _plain(recomputed)})
+    return differences
+
+
+def _plain(values) -> list[Any]:
+    return [value.isoformat() if isinstance(value, dt.date) else value for value in values]
+
+
+def public_counts() -> list[dict[str, Any]]:
+    """What the public may know: per capability area, how many serial-tracked items were handed over, are held, and
+    were reported lost, destroyed or captured. Never a serial, a place or a unit."""
+    rows = (
+        Serial.objects.values("item_type__capability_area__code", "item_type__capability_area__name")
+        .annotate(
+            handed_over=Count("pk"),
+            held=Count("pk", filter=Q(status__in=ACCOUNTABLE)),
+            lost=Count("pk", filter=Q(status__in=LOSS_STATUSES)),
+        )
+        .order_by("item_type__capability_area__code")
+    )
+    return [
+        {
+            "capability_area": row["item_type__capability_area__code"],
+            "name": row["item_type__capability_area__name"],
+            "handed_over": row["handed_over"],
+            "held": row["held"],
+            "lost": row["lost"],
+        }
+        for row in rows
+    ]

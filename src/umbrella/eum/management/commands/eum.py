@@ -12,7 +12,8 @@ import json
 from django.core.management import BaseCommand, CommandError
 from django.utils import timezone
 
-from umbrella.eum.queries import delinquency, due_rows, schedule_differences
+from umbrella.eum.queries import delinquency, due_rows
+from umbrella.eum.reads import schedule_differences
 from umbrella.ui.cli_support import actor_from_options, add_actor_arguments
 
 
