@@ -5,6 +5,7 @@ first solver is built) would break these, and `call_command` would never see it.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import subprocess
 import sys
@@ -184,3 +185,21 @@ def test_hub_board_prints_each_hubs_weeks_as_json(demo_env):
     weeks = [week["starts"] for week in rzeszow["weeks"]]
     assert weeks == sorted(weeks) and sum(Decimal(week["actual"]) for week in rzeszow["weeks"]) > 0  # the demo ships through it
     assert all(week["planned_over"] == (Decimal(week["planned"]) > week["capacity"]) for week in rzeszow["weeks"])
+
+
+def test_eum_due_lists_each_delinquent_serial_with_its_due_date_as_each_reader_may_see_them(demo_env):
+    auditor = umbrella_json(demo_env, "eum", "due", "--user", "hq-auditor", "--within", "30", "--json")
+    today = auditor["as_of"]
+    assert auditor["delinquent"] > 0 and auditor["due_soon"] > 0
+    assert all(row["delinquent"] == (row["due_on"] < today) for row in auditor["serials"])
+    assert all(row["days_overdue"] > 0 for row in auditor["serials"] if row["delinquent"])
+    usa = umbrella_json(demo_env, "eum", "due", "--user", "usa-liaison", "--donor", "USA", "--json")
+    assert usa["serials"] and {row["donor"] for row in usa["serials"]} == {"USA"}
+    assert {row["serial"] for row in usa["serials"]} <= {row["serial"] for row in auditor["serials"]}
+    public = umbrella_json(demo_env, "eum", "due", "--json")
+    assert public["serials"] == [] and public["held"]["count"] == 0
+    # 500 days on, with no inventory meanwhile, every serial held is delinquent (the longest interval is 365 days).
+    later_day = (dt.date.fromisoformat(today) + dt.timedelta(days=500)).isoformat()
+    later = umbrella_json(demo_env, "eum", "due", "--user", "hq-auditor", "--as-of", later_day, "--json")
+    assert later["delinquent"] == later["held"]["count"] == len(later["serials"]) > auditor["delinquent"]
+    assert umbrella_json(demo_env, "eum", "check", "--json") == {"ok": True, "differences": []}

@@ -10,11 +10,15 @@ from django.db import transaction
 from django.db.models import Sum
 
 from tests.test_api_concurrency import ensure_base_data
-from umbrella.core.access import Marking
+from umbrella.core.access import Actor, Marking
 from umbrella.core.ledger import seal
 from umbrella.core.models import ChangeRecord
 from umbrella.core.verify import verify
 from umbrella.demo import scenario
+from umbrella.eum.models import Inventory, LossReport, Serial, Transfer
+from umbrella.eum.queries import delinquency
+from umbrella.eum.reads import schedule_differences
+from umbrella.logistics.models import ConsignmentLine
 from umbrella.matching import reasons as why
 from umbrella.matching.models import Allocation, MatchRun, ProposedAllocation, RequirementOutcome, RunState
 from umbrella.pledges.models import Pledge, PledgeSource
@@ -59,6 +63,7 @@ def test_the_demo_loads_the_promised_sizes_and_stats_reports_them():
     assert report.ok, report.as_dict()["first_problem"]
     assert report.size == stats["ledger_entries"]
     _the_demo_leaves_a_match_run_to_review_with_a_reason_for_every_gap(summary)
+    _the_demo_accounts_for_every_sensitive_item_handed_over(summary)
     _the_demo_shares_the_2025_floor_among_the_allies(nations)
     _the_largest_donor_withdrawing_leaves_gaps_with_reasons_and_top_ups_and_changes_nothing()
 
@@ -86,6 +91,26 @@ def _the_demo_shares_the_2025_floor_among_the_allies(nations):
     assert sum(Decimal(d["target_eur"]) for d in report["donors"]) == Decimal("40000000000.00")
     assert all(Decimal(d["gap_eur"]) == max(Decimal(d["target_eur"]) - Decimal(d["counted_eur"]), 0) for d in report["donors"])
     assert Decimal(report["counted_total_eur"]) > 0
+
+
+def _the_demo_accounts_for_every_sensitive_item_handed_over(summary):
+    handed_over = {
+        (line.allocation.pledge.item_type_id, serial)
+        for line in ConsignmentLine.objects.filter(
+            consignment__state="handed_over", allocation__pledge__item_type__sensitive=True
+        ).select_related("allocation__pledge")
+        for serial in line.received_serials
+    }
+    assert summary.serials == Serial.objects.count() == len(handed_over) > 100
+    assert set(Serial.objects.values_list("item_type_id", "serial")) == handed_over
+    staff = Actor.system("test")
+    today = delinquency(staff)
+    assert 0 < today.delinquent.count < today.held.count  # a realistic mix: most on time, some delinquent
+    assert Serial.objects.filter(last_sighted_on__isnull=False).exists()
+    assert Inventory.objects.exclude(not_sighted=[]).exists()
+    assert LossReport.objects.count() == 3 and LossReport.objects.filter(acknowledged_on__isnull=False).count() == 1
+    assert Transfer.objects.filter(state="requested", kind="third_party").exists()
+    assert schedule_differences() == []
 
 
 def _the_demo_leaves_a_match_run_to_review_with_a_reason_for_every_gap(summary):

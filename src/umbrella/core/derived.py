@@ -19,7 +19,7 @@ def write_derived_columns(model: type[models.Model], columns: Sequence[str], row
     ignored = getattr(model, "ledger_ignored_fields", frozenset())
     kept = sorted(set(columns) - set(ignored))
     if kept:
-        raise ValueError(f"{model._meta.label}: {', '.join(kept)} are kept by the ledger; change them through a service")
+        raise RuntimeError(f"{model._meta.label}: {', '.join(kept)} are kept by the ledger; change them through a service")
     fields = [next(field for field in model._meta.concrete_fields if field.attname == name) for name in columns]
     quote = connection.ops.quote_name
     assignments = ", ".join(f"{quote(field.column)} = %s" for field in fields)

@@ -23,6 +23,7 @@ from umbrella.catalog.models import ItemType
 from umbrella.core import imports
 from umbrella.core.access import Actor, Marking, OrganizationKind, Role
 from umbrella.core.tabular import read_table
+from umbrella.demo.end_use import EndUse
 from umbrella.demo.generator import BASE_DATE, DATA, PLEDGES_PER_SCALE, REQUIREMENTS_PER_SCALE, Generator
 from umbrella.demo.personas import (
     DEMO_PASSWORD,
@@ -91,6 +92,7 @@ class Summary:
     sources: int = 0
     steps: int = 0
     consignments: int = 0
+    serials: int = 0
     match_runs: int = 0
     funding: int = 0
     allocations: int = 0
@@ -139,6 +141,8 @@ class Loader:
             self.pledges()
         with transaction.atomic():
             self.matching()
+        with transaction.atomic():
+            self.end_use()
         with transaction.atomic():
             self.funding()
         return self.summary
@@ -332,6 +336,18 @@ class Loader:
         self.report("matching", 4, 4)
         self.summary.match_runs = 2
         self.summary.allocations = Allocation.objects.count()
+
+    def end_use(self) -> None:
+        """The serials the handovers registered, inspected, some lost, moved and asked about (demo.end_use)."""
+        self.summary.serials = EndUse(
+            self.random,
+            timezone.localdate(),
+            scale=self.scale,
+            inspector=self.actor("hq-auditor"),
+            recipient=self.actor("ukr-logistics"),
+            staff=self.actor("hq-staff"),
+            donor_actor=lambda code: self.actor(liaison_username(code)),
+        ).run()
 
     def funding(self) -> None:
         """Exchange rates, the 2025 and 2026 floors shared by the NATO allies, and each donor's funding of

@@ -56,8 +56,8 @@ class Command(BaseCommand):
             f"Loaded in {time.monotonic() - started:.0f} s: {summary.organizations} organizations, "
             f"{summary.places} places, {summary.item_types} item types, {summary.compatibilities} compatibility links, "
             f"{summary.requirements} requirements, {summary.pledges} pledges with {summary.sources} sources, "
-            f"{summary.match_runs} match runs, {summary.allocations} approved allocations, {summary.consignments} consignments "
-            f"and {summary.funding} funding rows."
+            f"{summary.match_runs} match runs, {summary.allocations} approved allocations, {summary.consignments} consignments, "
+            f"{summary.serials} serial-tracked items in end-use monitoring and {summary.funding} funding rows."
         )
 
     def _print_sign_ins(self, bind: str) -> None:
