@@ -370,3 +370,16 @@ def test_the_navigation_leads_members_to_the_overview_and_others_to_the_public_f
     member = persona not in ("observer", "anonymous")
     assert ('href="/eum/"' in html) == member
     assert ('href="/eum/public/"' in html) == (not member)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("persona", ["coordinator", "auditor", "donor_editor", "second_donor", "recipient", "observer"])
+def test_the_dashboards_end_use_card_counts_what_the_reader_may_see(personas, as_client, persona):
+    registered(personas, 3)
+    registered(personas, 1, prefix="FRESH", days_ago=1)
+    html = body(as_client(persona).get("/"))
+    if persona in ("second_donor", "observer"):
+        assert 'id="end-use"' not in html
+        return
+    card = html[html.index('id="end-use"') :]
+    assert delinquent_card(card) == 3 and "4 serial-tracked items held" in card
