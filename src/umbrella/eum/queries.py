@@ -342,12 +342,16 @@ def delinquent_now(actor: Actor) -> Q:
 
 
 def _serial_donor_choices(actor: Actor) -> list[tuple[str, str]]:
-    donors = Organization.objects.filter(kind="donor", pk__in=Serial.objects.visible_to(actor).values("owner"))
+    """A donor sees its own serials only, so it is offered only itself; the others every donor (a public directory,
+    and cheaper than asking a million serials which donors they have)."""
+    donors = Organization.objects.filter(kind="donor")
+    if actor.is_member and actor.kind == "donor":
+        donors = donors.filter(pk=actor.organization.pk)
     return [(donor.code, donor.name) for donor in donors.order_by("code")]
 
 
 def _sensitive_item_choices(actor: Actor) -> list[tuple[str, str]]:
-    items = ItemType.objects.filter(pk__in=Serial.objects.visible_to(actor).values("item_type")).order_by("code")
+    items = ItemType.objects.filter(sensitive=True).order_by("code")
     return [(item.code, f"{item.code} — {item.name}") for item in items]
 
 
@@ -396,7 +400,7 @@ SERIALS = Listing(
         flag_filter("delinquent", gettext_lazy("Delinquent"), delinquent_now),
     ),
     search=("serial", "item_type__code", "item_type__name"),
-    default_sort="due_on,item_type__code,serial",
+    default_sort="due_on",
     flag=lambda o: DELINQUENT if is_delinquent(o) else "",
     states={"status": SerialStatus},
 )

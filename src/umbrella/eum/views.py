@@ -19,7 +19,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from umbrella.catalog.models import ItemType
 from umbrella.core.access import Actor, OrganizationKind, Role, allowed, deny, get_visible, require_owner
@@ -110,7 +110,8 @@ def overview(request: HttpRequest) -> HttpResponse:
     ]
     donors = []
     if actor.kind in (OrganizationKind.COORDINATOR, OrganizationKind.RECIPIENT):
-        donors = list(Organization.objects.filter(kind=OrganizationKind.DONOR).order_by("code"))
+        given = Serial.objects.visible_to(actor).order_by().values("owner").distinct()
+        donors = list(Organization.objects.filter(kind=OrganizationKind.DONOR, pk__in=given).order_by("code"))
     elif actor.kind == OrganizationKind.DONOR:
         donors = [actor.organization]
     page = {
@@ -160,6 +161,11 @@ def _may_decide(actor: Actor, serial: Serial) -> bool:
     return allowed(require_owner, actor, serial, Role.EDITOR, doing=_("Deciding for the donor"))
 
 
+def _overdue(today, serial: Serial) -> str:
+    days = (today - serial.due_on).days
+    return ngettext("yes: %(days)s day overdue", "yes: %(days)s days overdue", days) % {"days": number(days)}
+
+
 def serial_detail(request: HttpRequest, pk: int) -> HttpResponse:
     actor = request.actor
     serial = get_visible(queries.serials(actor).select_related("handover_place", "last_sighting_place", "pledge"), actor, pk=pk)
@@ -169,7 +175,10 @@ def serial_detail(request: HttpRequest, pk: int) -> HttpResponse:
         (_("Item type"), f"{serial.item_type.code} — {serial.item_type.name}"),
         (_("Serial number"), serial.serial),
         (_("Donor"), serial.owner.name),
-        (_("Status"), f"{serial.get_status_display()} ({_('since')} {serial.status_on.isoformat()})"),
+        (
+            _("Status"),
+            _("%(status)s since %(day)s") % {"status": serial.get_status_display(), "day": serial.status_on.isoformat()},
+        ),
         (_("Holder"), str(serial.holder) if serial.holder_id else "—"),
         (
             _("Handover"),
@@ -191,7 +200,7 @@ def serial_detail(request: HttpRequest, pk: int) -> HttpResponse:
         (_("Next inventory due"), serial.due_on.isoformat() if serial.due_on else _("none: no longer held")),
         (
             _("Delinquent"),
-            _("yes: %(days)s days overdue") % {"days": number((today - serial.due_on).days)} if delinquent else _("no"),
+            _overdue(today, serial) if delinquent else _("no"),
         ),
         (_("Re-transfer needs the donor's consent"), _("yes") if serial.retransfer_requires_consent else _("no")),
         (_("Version"), serial.version),
