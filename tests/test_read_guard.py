@@ -23,6 +23,7 @@ ALLOWED = {
     "funding/rates.py": "a value in euros is the same for everyone, so the rate it is converted at is read from every rate",
     "core/verify.py": "the ledger verifier replays every record",
     "demo/scenario.py": "the demo loader acts as the system",
+    "demo/end_use.py": "the demo loader acts as the system",
     "eum/reads.py": "a serial's schedule follows every rule and sighting of it, whoever may read them, so everyone sees "
     "the same due date; `umbrella eum check` recomputes all of them; the public's counts per capability area are "
     "taken over every serial and name none",

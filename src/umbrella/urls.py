@@ -17,6 +17,7 @@ urlpatterns = [
     path("history/", include("umbrella.tracker.urls")),
     path("funding/", include("umbrella.funding.urls")),
     path("scenarios/", include("umbrella.scenarios.urls")),
+    path("eum/", include("umbrella.eum.urls")),
 ]
 
 handler404 = "umbrella.web.middleware.not_found"

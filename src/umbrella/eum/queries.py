@@ -18,13 +18,26 @@ from typing import Any
 import numpy as np
 from django.db.models import Count, F, Max, Q, QuerySet, Sum
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from umbrella.catalog.models import ItemType
 from umbrella.core.access import Actor
+from umbrella.core.listing import Column, Filter, Listing, flag_filter
 from umbrella.eum import schedule
-from umbrella.eum.models import ACCOUNTABLE, LOSS_STATUSES, Serial, SerialStatus, Sighting
+from umbrella.eum.models import (
+    ACCOUNTABLE,
+    LOSS_STATUSES,
+    Inventory,
+    Serial,
+    SerialStatus,
+    Sighting,
+    SightingMethod,
+    Unit,
+    UnitKind,
+)
 from umbrella.eum.reads import RuleBook
 from umbrella.orgs.models import Organization
+from umbrella.orgs.queries import donor_codes
 
 CHUNK = 5000
 
@@ -269,3 +282,154 @@ def donor_report(actor: Actor, donor: Organization, as_of: dt.date | None = None
             row["other"] += 1
     rows = [per_item[key] for key in sorted(per_item, key=lambda key: items[key].code)]
     return DonorReport(donor=donor.code, as_of=as_of, rows=rows)
+
+
+DELINQUENT = gettext_lazy("delinquent")
+# Past month ends are rebuilt from the sightings serial by serial (see `delinquency`): cheap for a programme of
+# tens of thousands of items, not for a million. Above this many visible serials the chart shows today only.
+HISTORY_LIMIT = 5_000
+
+
+def is_delinquent(serial: Serial, today: dt.date | None = None) -> bool:
+    return serial.status in ACCOUNTABLE and serial.due_on is not None and serial.due_on < (today or timezone.localdate())
+
+
+def delinquent_now(actor: Actor) -> Q:
+    return Q(status__in=ACCOUNTABLE, due_on__lt=timezone.localdate())
+
+
+def _serial_donor_choices(actor: Actor) -> list[tuple[str, str]]:
+    """A donor sees its own serials only, so it is offered only itself; the others every donor (a public directory,
+    and cheaper than asking a million serials which donors they have)."""
+    donors = Organization.objects.filter(kind="donor")
+    if actor.is_member and actor.kind == "donor":
+        donors = donors.filter(pk=actor.organization.pk)
+    return [(donor.code, donor.name) for donor in donors.order_by("code")]
+
+
+def _sensitive_item_choices(actor: Actor) -> list[tuple[str, str]]:
+    items = ItemType.objects.visible_to(actor).filter(sensitive=True).order_by("code")
+    return [(item.code, f"{item.code} — {item.name}") for item in items]
+
+
+def _unit_choices(actor: Actor) -> list[tuple[str, str]]:
+    return [(unit.code, str(unit)) for unit in Unit.objects.visible_to(actor).order_by("code")]
+
+
+def serials(actor: Actor) -> QuerySet:
+    """The serials the actor may see, with what their list shows of each."""
+    return Serial.objects.visible_to(actor).select_related("item_type", "owner", "holder")
+
+
+SERIALS = Listing(
+    columns=(
+        Column(gettext_lazy("Serial number"), lambda o: o.serial, sort="serial", link=True),
+        Column(gettext_lazy("Item type"), lambda o: o.item_type.code, sort="item_type__code"),
+        Column(gettext_lazy("Donor"), lambda o: o.owner.code, sort="owner__code"),
+        Column(gettext_lazy("Holder"), lambda o: o.holder.code if o.holder_id else "—", sort="holder__code"),
+        Column(gettext_lazy("Status"), lambda o: o.get_status_display(), sort="status"),
+        Column(gettext_lazy("Handed over"), lambda o: o.handover_date, sort="handover_date"),
+        Column(gettext_lazy("Last sighted"), lambda o: o.last_sighted_on, sort="last_sighted_on"),
+        Column(gettext_lazy("Next inventory due"), lambda o: o.due_on, sort="due_on"),
+    ),
+    filters=(
+        Filter(
+            "donor",
+            gettext_lazy("Donor"),
+            "owner__code",
+            _serial_donor_choices,
+            known=donor_codes,
+            unknown=gettext_lazy("No such donor: %(value)s."),
+        ),
+        Filter(
+            "item_type",
+            gettext_lazy("Item type"),
+            "item_type__code",
+            _sensitive_item_choices,
+        ),
+        Filter("unit", gettext_lazy("Holder"), "holder__code", _unit_choices),
+        Filter("status", gettext_lazy("Status"), "status", lambda actor: SerialStatus.choices),
+        flag_filter("delinquent", gettext_lazy("Delinquent"), delinquent_now),
+    ),
+    search=("serial", "item_type__code", "item_type__name"),
+    default_sort="due_on",
+    flag=lambda o: DELINQUENT if is_delinquent(o) else "",
+    states={"status": SerialStatus},
+)
+
+
+def _scope(inventory: Inventory) -> str:
+    parts = [
+        inventory.holder.code if inventory.holder_id else "",
+        inventory.item_type.code if inventory.item_type_id else "",
+        inventory.donor.code if inventory.donor_id else "",
+    ]
+    return " · ".join(part for part in parts if part) or str(gettext_lazy("everything held"))
+
+
+def inventories(actor: Actor) -> QuerySet:
+    return Inventory.objects.visible_to(actor).select_related("owner", "place", "holder", "item_type", "donor")
+
+
+INVENTORIES = Listing(
+    columns=(
+        Column(gettext_lazy("Conducted on"), lambda o: o.conducted_on, sort="conducted_on", link=True),
+        Column(gettext_lazy("Inspected by"), lambda o: o.owner.code, sort="owner__code"),
+        Column(gettext_lazy("Method"), lambda o: o.get_method_display(), sort="method"),
+        Column(gettext_lazy("Place"), lambda o: o.place.code if o.place_id else "—"),
+        Column(gettext_lazy("Scope"), _scope),
+        Column(gettext_lazy("Expected"), lambda o: o.expected_count, sort="expected_count", numeric=True),
+        Column(gettext_lazy("Sighted"), lambda o: o.sighted_count, sort="sighted_count", numeric=True),
+        Column(gettext_lazy("Not sighted"), lambda o: len(o.not_sighted), numeric=True),
+    ),
+    filters=(Filter("method", gettext_lazy("Method"), "method", lambda actor: SightingMethod.choices),),
+    search=("owner__code", "place__code", "holder__code", "note"),
+    default_sort="-conducted_on",
+)
+
+
+def units(actor: Actor) -> QuerySet:
+    held = Count("serials", filter=Q(serials__status__in=ACCOUNTABLE))
+    return Unit.objects.visible_to(actor).select_related("parent").annotate(held=held)
+
+
+UNITS = Listing(
+    columns=(
+        Column(gettext_lazy("Code"), lambda o: o.code, sort="code", link=True),
+        Column(gettext_lazy("Name"), lambda o: o.name, sort="name"),
+        Column(gettext_lazy("Kind"), lambda o: o.get_kind_display(), sort="kind"),
+        Column(gettext_lazy("Part of"), lambda o: o.parent.code if o.parent_id else "—"),
+        Column(gettext_lazy("Items held"), lambda o: o.held, sort="held", numeric=True),
+    ),
+    filters=(Filter("kind", gettext_lazy("Kind"), "kind", lambda actor: UnitKind.choices),),
+    search=("code", "name"),
+    default_sort="code",
+)
+
+
+def card(actor: Actor) -> dict[str, Any]:
+    """A dashboard's end-use card: items held and delinquent today, counted and valued, in one query."""
+    value = F("item_type__unit_value_eur")
+    late = Q(due_on__lt=timezone.localdate())
+    figures = accountable_on(actor, timezone.localdate()).aggregate(
+        held=Count("pk"), held_value=Sum(value), delinquent=Count("pk", filter=late), delinquent_value=Sum(value, filter=late)
+    )
+    return {key: value or 0 for key, value in figures.items()}
+
+
+def month_ends(today: dt.date, count: int = 12) -> list[dt.date]:
+    """The last `count` days the chart shows: the month ends before today, then today."""
+    days = [today]
+    first = today.replace(day=1)
+    while len(days) < count:
+        days.append(first - dt.timedelta(days=1))
+        first = days[-1].replace(day=1)
+    return sorted(days)
+
+
+def delinquency_over_time(actor: Actor, today: dt.date | None = None) -> tuple[list[Delinquency], bool]:
+    """Held and delinquent at each of the chart's days, and whether the past was left out (too many serials)."""
+    today = today or timezone.localdate()
+    if Serial.objects.visible_to(actor).count() > HISTORY_LIMIT:
+        return [delinquency(actor, today)], True
+    return [delinquency(actor, day) for day in month_ends(today)], False

@@ -237,6 +237,8 @@ def register_serial(*, actor: Actor, donor: Organization, fields: Mapping[str, A
         values["serial"] = str(values.get("serial") or "").strip()
         serial = Serial(owner=donor, marking=Marking.COORDINATION, status_on=values.get("handover_date"), **values)
         serial = services.create_record(actor=actor, obj=serial)
+        refresh_schedule([serial.pk])  # its due date, as for a serial registered at handover
+        serial.refresh_from_db(fields=["last_sighted_on", "last_sighting_place", "last_sighting_method", "due_on"])
         return serial
 
 

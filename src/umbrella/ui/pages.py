@@ -115,6 +115,15 @@ ACTION_LABELS = {
     "deliver_part": gettext_lazy("partly delivered"),
     "unship": gettext_lazy("back to allocated (its consignment was cancelled)"),
     "consignments": gettext_lazy("consignment figures changed"),
+    "handover": gettext_lazy("registered at its handover"),
+    "sighted": gettext_lazy("seen in another state in an inventory"),
+    "close": gettext_lazy("closed"),
+    "report_loss": gettext_lazy("loss reported"),
+    "acknowledge": gettext_lazy("acknowledged"),
+    "request_consent": gettext_lazy("consent requested"),
+    "consent": gettext_lazy("consented"),
+    "refuse": gettext_lazy("refused"),
+    "transfer": gettext_lazy("transferred"),
 }
 
 

@@ -19,6 +19,7 @@ from umbrella.core.access import Actor, OrganizationKind, Role
 from umbrella.core.errors import DomainError
 from umbrella.core.ledger import recent_changes
 from umbrella.core.numbers import format_eur_short, number, percent
+from umbrella.eum import queries as eum_queries
 from umbrella.funding.queries import fair_share
 from umbrella.logistics.models import ConsignmentState
 from umbrella.logistics.queries import coming, coming_rows, consignments, flow_by_priority, late
@@ -308,6 +309,19 @@ def _recipient_queue(actor: Actor) -> list[QueueItem]:
     return [*queue, *_overdue_requirements(actor, owned=True)]
 
 
+def _end_use(actor: Actor) -> dict | None:
+    """Serial-tracked items held and delinquent today (one query); none when the reader sees no item held."""
+    figures = eum_queries.card(actor)
+    if not figures["held"]:
+        return None
+    return {
+        **figures,
+        "held_value_text": format_eur_short(figures["held_value"]),
+        "delinquent_value_text": format_eur_short(figures["delinquent_value"]),
+        "share": percent(100 * figures["delinquent"] / figures["held"]),
+    }
+
+
 def reads_queue_for_information(actor: Actor) -> bool:
     """A viewer acts on none of what its queue counts (an editor of its organization does): the counts are
     shown to it as information, not as work waiting for it."""
@@ -317,6 +331,7 @@ def reads_queue_for_information(actor: Actor) -> bool:
 def coordination(actor: Actor) -> dict:
     return {
         "kind": "coordination",
+        "end_use": _end_use(actor),
         "queue": _coordination_queue(actor),
         "queue_for_information": reads_queue_for_information(actor),
         "coverage": _coverage(actor),
@@ -336,6 +351,7 @@ def donor(actor: Actor) -> dict:
     own = Pledge.objects.visible_to(actor).filter(owner=actor.organization)
     return {
         "kind": "donor",
+        "end_use": _end_use(actor),
         "queue": _donor_queue(actor),
         "queue_for_information": reads_queue_for_information(actor),
         "own_by_state": _in_lifecycle_order(own),
@@ -348,6 +364,7 @@ def donor(actor: Actor) -> dict:
 def recipient(actor: Actor) -> dict:
     return {
         "kind": "recipient",
+        "end_use": _end_use(actor),
         "queue": _recipient_queue(actor),
         "queue_for_information": reads_queue_for_information(actor),
         "consignments_coming": _consignments_coming(actor),

@@ -1,0 +1,839 @@
+"""End-use monitoring pages: the delinquency overview, serials and what happened to each (sightings, losses,
+transfers) with the steps its viewer may take, inventories (recorded on a page), the recipient's units, the
+inventory rules, a donor's end-use report (printable, CSV, XLSX) and the public's counts per capability area.
+
+Every read goes through `visible_to`; every write through `eum.services`, whose refusals come back onto the form."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db import transaction
+from django.db.models import Count
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
+
+from umbrella.catalog.models import ItemType
+from umbrella.core.access import Actor, OrganizationKind, Role, allowed, deny, get_visible, require_owner
+from umbrella.core.errors import DomainError, Invalid, NotFound
+from umbrella.core.exports import FORMATS
+from umbrella.core.numbers import format_eur_short, number, percent
+from umbrella.eum import queries, services
+from umbrella.eum.models import (
+    ACCOUNTABLE,
+    Inventory,
+    InventoryRule,
+    LossKind,
+    LossReport,
+    Serial,
+    SightingMethod,
+    Transfer,
+    TransferKind,
+    Unit,
+    UnitKind,
+)
+from umbrella.eum.reads import public_counts
+from umbrella.orgs.models import Organization
+from umbrella.pledges.models import REASON_MAX_LENGTH
+from umbrella.ui.charts import Bar, bar_chart
+from umbrella.ui.forms import ServiceForm, posted_version
+from umbrella.ui.pages import DetailPage, FormPage, history_rows, list_or_export, submit, table_download
+
+PLACE_HELP = gettext_lazy("A code (UA-30), a name or another name (Kyiv, Kiev, Київ).")
+SHOWN_AT_MOST = 500  # rows of an inventory's expected, sighted and not-sighted serials drawn on its page
+DIMENSION_LABELS = {
+    "donor": gettext_lazy("By donor"),
+    "item_type": gettext_lazy("By item type"),
+    "unit": gettext_lazy("By unit"),
+    "place": gettext_lazy("By handover place"),
+}
+
+
+def _date_input(**attrs: Any) -> forms.DateInput:
+    return forms.DateInput(attrs={"type": "date", **attrs})
+
+
+def _recipient_editor(actor: Actor) -> bool:
+    return allowed(services.require_recipient_editor, actor, doing=_("Recording end use"))
+
+
+def _inspector(actor: Actor) -> bool:
+    return allowed(services.require_inspector, actor)
+
+
+def _rule_setter(actor: Actor) -> bool:
+    return (
+        actor.is_member and actor.has_role(Role.EDITOR) and actor.kind in (OrganizationKind.COORDINATOR, OrganizationKind.DONOR)
+    )
+
+
+# --- the overview -----------------------------------------------------------------------------------------------
+
+
+def _chart_and_table(actor: Actor) -> dict:
+    history, today_only = queries.delinquency_over_time(actor)
+    bars = [
+        Bar(
+            point.as_of.isoformat(),
+            float(point.delinquent.count),
+            _("%(count)s of %(held)s") % {"count": number(point.delinquent.count), "held": number(point.held.count)},
+        )
+        for point in history
+    ]
+    title = (
+        _("Serials delinquent today")
+        if today_only
+        else _("Serials delinquent at each month end of the last year, and today (bars: how many)")
+    )
+    return {"chart": bar_chart(title, bars), "points": history, "today_only": today_only}
+
+
+@login_required
+def overview(request: HttpRequest) -> HttpResponse:
+    """Held and delinquent today, by donor, item type, unit and place, and over the last year."""
+    actor = request.actor
+    now = queries.delinquency(actor)
+    tables = [
+        {
+            "key": dimension,
+            "label": DIMENSION_LABELS[dimension],
+            "rows": sorted(now.by.get(dimension, {}).items(), key=lambda pair: (-pair[1].count, pair[0])),
+        }
+        for dimension in queries.DIMENSIONS
+    ]
+    donors = []
+    if actor.kind in (OrganizationKind.COORDINATOR, OrganizationKind.RECIPIENT):
+        given = Serial.objects.visible_to(actor).order_by().values("owner").distinct()
+        donors = list(Organization.objects.filter(kind=OrganizationKind.DONOR, pk__in=given).order_by("code"))
+    elif actor.kind == OrganizationKind.DONOR:
+        donors = [actor.organization]
+    page = {
+        "title": _("End-use monitoring"),
+        "now": now,
+        "share": percent(100 * now.share),
+        "held_value": format_eur_short(now.held.value_eur),
+        "delinquent_value": format_eur_short(now.delinquent.value_eur),
+        "tables": tables,
+        "over_time": _chart_and_table(actor),
+        "donors": donors,
+        "may_inspect": _inspector(actor),
+        "may_keep_units": _recipient_editor(actor),
+    }
+    return render(request, "eum/overview.html", {"page": page})
+
+
+# --- serials ----------------------------------------------------------------------------------------------------
+
+
+def serial_list(request: HttpRequest) -> HttpResponse:
+    return list_or_export(
+        request,
+        queries.SERIALS,
+        queries.serials(request.actor),
+        title=_("Serials"),
+        empty=_("No serial-tracked item has been handed over yet."),
+        intro=_(
+            "Each serial-tracked item handed over. An item is delinquent when its next inventory was due before today "
+            "and it has not been sighted since."
+        ),
+    )
+
+
+def _serial_actions(actor: Actor, serial: Serial) -> list[dict]:
+    if not (serial.accountable and _recipient_editor(actor)):
+        return []
+    base = serial.get_absolute_url()
+    return [
+        {"label": _("Report a loss"), "url": f"{base}loss/"},
+        {"label": _("Record a transfer"), "url": f"{base}transfer/"},
+        {"label": _("Ask the donor's consent"), "url": f"{base}consent/"},
+    ]
+
+
+def _may_decide(actor: Actor, serial: Serial) -> bool:
+    return allowed(require_owner, actor, serial, Role.EDITOR, doing=_("Deciding for the donor"))
+
+
+def _overdue(today, serial: Serial) -> str:
+    days = (today - serial.due_on).days
+    return ngettext("yes: %(days)s day overdue", "yes: %(days)s days overdue", days) % {"days": number(days)}
+
+
+def serial_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    actor = request.actor
+    serial = get_visible(queries.serials(actor).select_related("handover_place", "last_sighting_place", "pledge"), actor, pk=pk)
+    today = timezone.localdate()
+    delinquent = queries.is_delinquent(serial, today)
+    fields = [
+        (_("Item type"), f"{serial.item_type.code} — {serial.item_type.name}"),
+        (_("Serial number"), serial.serial),
+        (_("Donor"), serial.owner.name),
+        (
+            _("Status"),
+            _("%(status)s since %(day)s") % {"status": serial.get_status_display(), "day": serial.status_on.isoformat()},
+        ),
+        (_("Holder"), str(serial.holder) if serial.holder_id else "—"),
+        (
+            _("Handover"),
+            f"{serial.handover_date.isoformat()}{' · ' + str(serial.handover_place) if serial.handover_place_id else ''}",
+        ),
+        (
+            _("Last sighted"),
+            " · ".join(
+                part
+                for part in (
+                    serial.last_sighted_on.isoformat() if serial.last_sighted_on else "",
+                    str(serial.last_sighting_place) if serial.last_sighting_place_id else "",
+                    serial.get_last_sighting_method_display() if serial.last_sighting_method else "",
+                )
+                if part
+            )
+            or _("never"),
+        ),
+        (_("Next inventory due"), serial.due_on.isoformat() if serial.due_on else _("none: no longer held")),
+        (
+            _("Delinquent"),
+            _overdue(today, serial) if delinquent else _("no"),
+        ),
+        (_("Re-transfer needs the donor's consent"), _("yes") if serial.retransfer_requires_consent else _("no")),
+        (_("Version"), serial.version),
+    ]
+    may_decide = _may_decide(actor, serial)
+    page = DetailPage(
+        title=str(serial),
+        obj=serial,
+        fields=fields,
+        history=history_rows(serial),
+        actions=_serial_actions(actor, serial),
+        extra={
+            "delinquent": delinquent,
+            "sightings": list(serial.sightings.visible_to(actor).select_related("place", "inventory")[:100]),
+            "losses": list(serial.losses.visible_to(actor).select_related("place")),
+            "transfers": list(serial.transfers.visible_to(actor).select_related("to_unit")),
+            "may_decide": may_decide,
+            "consignment_url": reverse("consignment", args=[serial.consignment_id]) if serial.consignment_id else "",
+        },
+    )
+    return render(request, "eum/serial_detail.html", {"page": page})
+
+
+class LossForm(ServiceForm):
+    kind = forms.ChoiceField(label=gettext_lazy("What happened"), choices=LossKind.choices)
+    occurred_on = forms.DateField(label=gettext_lazy("Occurred on"), widget=_date_input())
+    place = forms.CharField(label=gettext_lazy("Place"), max_length=120, required=False, help_text=PLACE_HELP)
+    circumstances = forms.CharField(label=gettext_lazy("Circumstances"), widget=forms.Textarea(attrs={"rows": 4}))
+    evidence_reference = forms.CharField(label=gettext_lazy("Evidence reference"), max_length=300, required=False)
+
+
+def _accountable_serial(request: HttpRequest, pk: int, doing: str) -> Serial:
+    serial = get_visible(queries.serials(request.actor), request.actor, pk=pk)
+    services.require_recipient_editor(request.actor, doing=doing)
+    return serial
+
+
+@login_required
+def serial_loss(request: HttpRequest, pk: int) -> HttpResponse:
+    serial = _accountable_serial(request, pk, _("Reporting a loss"))
+    form = LossForm(request.POST or None)
+    page = FormPage(
+        title=_("Report a loss: %(serial)s") % {"serial": serial},
+        forms=[form],
+        submit_label=_("Report the loss"),
+        cancel_url=serial.get_absolute_url(),
+        intro=_("The item leaves the inventory schedule; its donor is asked to acknowledge the report."),
+    )
+
+    def save() -> Serial:
+        services.report_loss(actor=request.actor, serial_id=pk, **form.cleaned_data)
+        return serial
+
+    return submit(request, page, save, done=_("Loss reported."))
+
+
+class TransferForm(ServiceForm):
+    kind = forms.ChoiceField(label=gettext_lazy("Kind"), choices=TransferKind.choices)
+    to_unit = forms.ModelChoiceField(label=gettext_lazy("To unit"), queryset=Unit.objects.none(), required=False)
+    third_party = forms.CharField(label=gettext_lazy("Third party"), max_length=200, required=False)
+    end_use = forms.CharField(label=gettext_lazy("New end use"), max_length=300, required=False)
+    reason = forms.CharField(label=gettext_lazy("Reason"), max_length=REASON_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 3}))
+    on = forms.DateField(
+        label=gettext_lazy("On"), required=False, widget=_date_input(), help_text=gettext_lazy("Today when empty.")
+    )
+
+    def __init__(self, *args, actor: Actor, consent: bool, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if consent:
+            del self.fields["to_unit"], self.fields["on"]
+            self.fields["kind"].choices = [c for c in TransferKind.choices if c[0] != TransferKind.INTERNAL]
+        else:
+            self.fields["to_unit"].queryset = Unit.objects.visible_to(actor).order_by("code")
+
+
+@login_required
+def serial_transfer(request: HttpRequest, pk: int, consent: bool = False) -> HttpResponse:
+    doing = _("Asking a donor's consent") if consent else _("Recording a transfer")
+    serial = _accountable_serial(request, pk, doing)
+    form = TransferForm(request.POST or None, actor=request.actor, consent=consent)
+    if consent:
+        title, label = _("Ask the donor's consent: %(serial)s"), _("Ask for consent")
+        intro = _("A transfer to a third party or a change of end use waits for %(donor)s's decision.") % {
+            "donor": serial.owner.name
+        }
+    else:
+        title, label = _("Record a transfer: %(serial)s"), _("Record the transfer")
+        intro = _(
+            "A move between your own units is recorded at once. A transfer to a third party or a change of end use "
+            "needs the donor's consent first when the pledge says so."
+        )
+    page = FormPage(
+        title=title % {"serial": serial},
+        forms=[form],
+        submit_label=label,
+        cancel_url=serial.get_absolute_url(),
+        intro=intro,
+    )
+
+    def save() -> Serial:
+        data = {key: value for key, value in form.cleaned_data.items() if value not in (None, "") or key == "reason"}
+        if consent:
+            services.request_consent(actor=request.actor, serial_id=pk, **data)
+        else:
+            services.transfer(actor=request.actor, serial_id=pk, **data)
+        return serial
+
+    return submit(request, page, save, done=_("Consent requested.") if consent else _("Transfer recorded."))
+
+
+class NoteForm(ServiceForm):
+    note = forms.CharField(label=gettext_lazy("Note"), max_length=REASON_MAX_LENGTH, required=False)
+
+
+@login_required
+def loss_acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
+    report = get_visible(LossReport.objects.select_related("serial__item_type", "serial__owner"), request.actor, pk=pk)
+    require_owner(request.actor, report.serial, Role.EDITOR, doing=_("Acknowledging a loss"))
+    form = NoteForm(request.POST or None)
+    page = FormPage(
+        title=_("Acknowledge the loss of %(serial)s") % {"serial": report.serial},
+        forms=[form],
+        submit_label=_("Acknowledge"),
+        cancel_url=report.serial.get_absolute_url(),
+        intro=_("%(kind)s on %(day)s: %(circumstances)s")
+        % {"kind": report.get_kind_display(), "day": report.occurred_on.isoformat(), "circumstances": report.circumstances},
+    )
+
+    def save() -> Serial:
+        services.acknowledge_loss(actor=request.actor, loss_id=pk, note=form.cleaned_data["note"])
+        return report.serial
+
+    return submit(request, page, save, done=_("Loss acknowledged."))
+
+
+class DecisionForm(ServiceForm):
+    decision = forms.ChoiceField(
+        label=gettext_lazy("Decision"),
+        choices=[("consent", gettext_lazy("Consent")), ("refuse", gettext_lazy("Refuse"))],
+        widget=forms.RadioSelect,
+    )
+    reason = forms.CharField(
+        label=gettext_lazy("Reason"),
+        max_length=REASON_MAX_LENGTH,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=gettext_lazy("Needed for a refusal."),
+    )
+
+
+@login_required
+def transfer_decide(request: HttpRequest, pk: int) -> HttpResponse:
+    request_ = get_visible(Transfer.objects.select_related("serial__item_type", "serial__owner"), request.actor, pk=pk)
+    require_owner(request.actor, request_.serial, Role.EDITOR, doing=_("Deciding on a transfer"))
+    form = DecisionForm(request.POST or None)
+    target = request_.third_party or request_.end_use
+    page = FormPage(
+        title=_("Consent to a transfer of %(serial)s?") % {"serial": request_.serial},
+        forms=[form],
+        submit_label=_("Record the decision"),
+        cancel_url=request_.serial.get_absolute_url(),
+        intro=_("%(kind)s: %(target)s. The recipient's reason: %(reason)s")
+        % {"kind": request_.get_kind_display(), "target": target, "reason": request_.reason},
+    )
+
+    def save() -> Serial:
+        services.decide_consent(
+            actor=request.actor,
+            transfer_id=pk,
+            consent=form.cleaned_data["decision"] == "consent",
+            reason=form.cleaned_data["reason"],
+        )
+        return request_.serial
+
+    return submit(request, page, save, done=_("Decision recorded."))
+
+
+# --- inventories ------------------------------------------------------------------------------------------------
+
+
+def inventory_list(request: HttpRequest) -> HttpResponse:
+    return list_or_export(
+        request,
+        queries.INVENTORIES,
+        queries.inventories(request.actor),
+        title=_("Inventories"),
+        empty=_("No inventory recorded yet."),
+        create_url=reverse("eum-inventory-new") if _inspector(request.actor) else None,
+        create_label=_("Record an inventory"),
+    )
+
+
+INVENTORY_FIELDS = (
+    "conducted_on",
+    "place",
+    "method",
+    "evidence_reference",
+    "evidence_digest",
+    "holder",
+    "item_type",
+    "donor",
+    "note",
+)
+SIGHTINGS_FIELD = "sightings"
+CHOSEN_FIELD = "chosen"
+
+
+class InventoryForm(ServiceForm):
+    conducted_on = forms.DateField(label=gettext_lazy("Conducted on"), widget=_date_input())
+    place = forms.CharField(label=gettext_lazy("Place"), max_length=120, required=False, help_text=PLACE_HELP)
+    method = forms.ChoiceField(label=gettext_lazy("Method"), choices=SightingMethod.choices)
+    evidence_reference = forms.CharField(
+        label=gettext_lazy("Evidence reference"),
+        max_length=300,
+        required=False,
+        help_text=gettext_lazy("Where the photo, video or scan is kept; needed for a remote inventory."),
+    )
+    evidence_digest = forms.CharField(
+        label=gettext_lazy("Evidence digest (SHA-256)"),
+        max_length=64,
+        required=False,
+        help_text=gettext_lazy("64 hexadecimal digits, e.g. from sha256sum."),
+    )
+    holder = forms.ModelChoiceField(label=gettext_lazy("Unit inspected"), queryset=Unit.objects.none(), required=False)
+    item_type = forms.ModelChoiceField(label=gettext_lazy("Item type"), queryset=ItemType.objects.none(), required=False)
+    donor = forms.ModelChoiceField(label=gettext_lazy("Donor"), queryset=Organization.objects.none(), required=False)
+    sightings = forms.CharField(
+        label=gettext_lazy("Serials sighted"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 8}),
+        help_text=gettext_lazy("One a line: item type code, a space, serial number (ATGM-1 AT-00017)."),
+    )
+    chosen = forms.MultipleChoiceField(
+        label=gettext_lazy("Or tick the expected serials sighted"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    note = forms.CharField(label=gettext_lazy("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, actor: Actor, expected: list[Serial], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["holder"].queryset = Unit.objects.visible_to(actor).order_by("code")
+        self.fields["item_type"].queryset = ItemType.objects.visible_to(actor).filter(sensitive=True).order_by("code")
+        self.fields["item_type"].label_from_instance = lambda item: f"{item.code} — {item.name}"
+        if actor.kind == OrganizationKind.DONOR:
+            del self.fields["donor"]  # a donor inventories its own serials
+        else:
+            self.fields["donor"].queryset = Organization.objects.filter(kind=OrganizationKind.DONOR).order_by("code")
+        self.expected = {str(serial.pk): serial for serial in expected}
+        if expected:
+            self.fields[CHOSEN_FIELD].choices = [
+                (str(serial.pk), f"{serial.item_type.code} {serial.serial}") for serial in expected
+            ]
+        else:
+            del self.fields[CHOSEN_FIELD]
+
+    def clean_evidence_digest(self) -> str:
+        return self.cleaned_data["evidence_digest"].strip().lower()
+
+    def inventory_fields(self) -> dict:
+        names = (
+            "conducted_on",
+            "place",
+            "method",
+            "evidence_reference",
+            "evidence_digest",
+            "holder",
+            "item_type",
+            "donor",
+            "note",
+        )
+        return {
+            name: self.cleaned_data[name]
+            for name in names
+            if name in self.cleaned_data and self.cleaned_data[name] not in (None, "")
+        }
+
+    def sighting_entries(self) -> tuple[list[dict], list[str]]:
+        """The sightings, each with where it came from (a line of the text, or a ticked serial), for the messages."""
+        entries, origins = [], []
+        for line_number, line in enumerate((self.cleaned_data.get(SIGHTINGS_FIELD) or "").splitlines(), start=1):
+            if not line.strip():
+                continue
+            item_code, _space, number_ = line.strip().partition(" ")
+            entries.append({"item_type": item_code, "serial": number_.strip()})
+            origins.append(_("Line %(line)s (%(text)s)") % {"line": line_number, "text": line.strip()})
+        for pk in self.cleaned_data.get(CHOSEN_FIELD) or []:
+            serial = self.expected[pk]
+            entries.append({"item_type": serial.item_type.code, "serial": serial.serial})
+            origins.append(_("Ticked %(serial)s") % {"serial": f"{serial.item_type.code} {serial.serial}"})
+        return entries, origins
+
+
+def _on_the_inventory_form(error: Invalid, origins: list[str]) -> Invalid:
+    """The service names a sighting's problem `sightings[<i>].<field>`; the form shows it under the sightings,
+    saying which line or ticked serial it is about."""
+    renamed: dict[str, list[str]] = {}
+    for name, problems in error.field_errors.items():
+        found = re.fullmatch(r"sightings\[(\d+)\]\.(\w+)", name)
+        if found and int(found[1]) < len(origins):
+            renamed.setdefault(SIGHTINGS_FIELD, []).extend(f"{origins[int(found[1])]}: {problem}" for problem in problems)
+        else:
+            renamed.setdefault(name, []).extend(problems)
+    return Invalid(renamed)
+
+
+def _sighting_problems(actor: Actor, fields: dict, entries: list[dict]) -> dict[str, list[str]]:
+    """The sightings' problems when the inventory's own fields were refused first, so every problem shows at once:
+    the same sightings tried on an inventory of the same scope, today, physically, and rolled back."""
+    trial = {key: value for key, value in fields.items() if key in ("holder", "item_type", "donor")}
+    day = fields.get("conducted_on")
+    trial |= {"conducted_on": day if day and day <= timezone.localdate() else timezone.localdate(), "method": "physical"}
+    try:
+        with transaction.atomic():
+            services.record_inventory(actor=actor, fields=trial, sightings=entries)
+            transaction.set_rollback(True)
+    except Invalid as error:
+        return {name: problems for name, problems in error.field_errors.items() if name.startswith("sightings[")}
+    except DomainError:
+        return {}
+    return {}
+
+
+def _expected_for(request: HttpRequest) -> tuple[list[Serial], int]:
+    """The serials the scope chosen on the form (GET) expects, for ticking, and how many there are."""
+    actor, params = request.actor, request.GET if request.method == "GET" else request.POST
+    if not any(params.get(name) for name in ("holder", "item_type", "donor")):
+        return [], 0
+    scope = Inventory(conducted_on=timezone.localdate())
+    for name in ("holder", "item_type", "donor"):
+        value = params.get(name, "")
+        if value.isdigit():
+            setattr(scope, f"{name}_id", int(value))
+    if actor.kind == OrganizationKind.DONOR:
+        scope.donor_id = actor.organization.pk
+    expected = services.expected_serials(actor, scope).select_related("item_type").order_by("item_type__code", "serial")
+    return list(expected[:SHOWN_AT_MOST]), expected.count()
+
+
+@login_required
+def inventory_create(request: HttpRequest) -> HttpResponse:
+    actor = request.actor
+    services.require_inspector(actor)
+    expected, expected_count = _expected_for(request)
+    initial = {name: request.GET.get(name) for name in ("holder", "item_type", "donor") if request.GET.get(name)}
+    initial.setdefault("conducted_on", timezone.localdate())
+    form = InventoryForm(request.POST or None, actor=actor, expected=expected, initial=initial)
+    intro = _(
+        "Choose the scope (a unit, an item type, a donor, or none for everything you may see) and list the serials "
+        "sighted. Every expected serial not listed is recorded as not sighted. Nothing is written unless every line "
+        "passes. To tick serials instead, choose the scope and press “Show the expected serials”."
+    )
+    if expected_count > len(expected):
+        intro += " " + _("Only the first %(shown)s of %(count)s expected serials can be ticked; list the others.") % {
+            "shown": number(len(expected)),
+            "count": number(expected_count),
+        }
+    page = FormPage(
+        title=_("Record an inventory"),
+        forms=[form],
+        submit_label=_("Record the inventory"),
+        cancel_url=reverse("eum-inventories"),
+        intro=intro,
+    )
+    if request.method == "POST" and form.is_valid():
+        fields = form.inventory_fields()
+        entries, origins = form.sighting_entries()
+        try:
+            inventory = services.record_inventory(actor=actor, fields=fields, sightings=entries)
+        except Invalid as error:
+            problems = dict(error.field_errors)
+            if not any(name.startswith("sightings[") for name in problems):
+                problems |= _sighting_problems(actor, fields, entries)
+            form.show(_on_the_inventory_form(Invalid(problems), origins))
+        except DomainError as error:
+            form.show(error)
+        else:
+            messages.success(
+                request,
+                _("Inventory recorded: %(sighted)s of %(expected)s expected serials sighted.")
+                % {"sighted": number(inventory.sighted_count), "expected": number(inventory.expected_count)},
+            )
+            return redirect(inventory)
+    status = 400 if form.errors else 200
+    return render(request, "eum/inventory_form.html", {"page": page, "show_url": reverse("eum-inventory-new")}, status=status)
+
+
+def inventory_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    actor = request.actor
+    inventory = get_visible(queries.inventories(actor), actor, pk=pk)
+    sightings = inventory.sightings.visible_to(actor).select_related("serial__item_type", "place").order_by("serial__serial")
+    not_sighted = (
+        Serial.objects.visible_to(actor)
+        .filter(pk__in=inventory.not_sighted)
+        .select_related("item_type", "holder")
+        .order_by("item_type__code", "serial")
+    )
+    sighted_count, not_sighted_count = sightings.count(), not_sighted.count()
+    page = DetailPage(
+        title=_("Inventory of %(day)s by %(inspector)s")
+        % {"day": inventory.conducted_on.isoformat(), "inspector": inventory.owner.name},
+        obj=inventory,
+        fields=[
+            (_("Conducted on"), inventory.conducted_on.isoformat()),
+            (_("Inspected by"), inventory.owner.name),
+            (_("Place"), str(inventory.place) if inventory.place_id else "—"),
+            (_("Method"), inventory.get_method_display()),
+            (_("Evidence reference"), inventory.evidence_reference or "—"),
+            (_("Evidence digest (SHA-256)"), inventory.evidence_digest or "—"),
+            (_("Scope"), queries._scope(inventory)),
+            (_("Expected"), number(sighted_count + not_sighted_count)),
+            (_("Sighted"), number(sighted_count)),
+            (_("Not sighted"), number(not_sighted_count)),
+            (_("Note"), inventory.note or "—"),
+        ],
+        history=history_rows(inventory),
+        extra={
+            "sightings": list(sightings[:SHOWN_AT_MOST]),
+            "not_sighted": list(not_sighted[:SHOWN_AT_MOST]),
+            "sighted_count": sighted_count,
+            "not_sighted_count": not_sighted_count,
+            "shown_at_most": SHOWN_AT_MOST,
+            "partial": sighted_count + not_sighted_count < inventory.expected_count,
+        },
+    )
+    return render(request, "eum/inventory_detail.html", {"page": page})
+
+
+# --- units ------------------------------------------------------------------------------------------------------
+
+
+def unit_list(request: HttpRequest) -> HttpResponse:
+    return list_or_export(
+        request,
+        queries.UNITS,
+        queries.units(request.actor),
+        title=_("Units"),
+        empty=_("No unit recorded yet."),
+        create_url=reverse("eum-unit-new") if _recipient_editor(request.actor) else None,
+        create_label=_("New unit"),
+        intro=_("The recipient's own structure that holds the items: brigades, battalions, depots."),
+    )
+
+
+class UnitForm(ServiceForm):
+    code = forms.CharField(
+        label=gettext_lazy("Code"), max_length=40, help_text=gettext_lazy("Capital letters, digits and hyphens, e.g. 47-MECH.")
+    )
+    name = forms.CharField(label=gettext_lazy("Name"), max_length=200)
+    kind = forms.ChoiceField(label=gettext_lazy("Kind"), choices=UnitKind.choices)
+    parent = forms.ModelChoiceField(label=gettext_lazy("Part of"), queryset=Unit.objects.none(), required=False)
+
+    def __init__(self, *args, actor: Actor, unit: Unit | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        others = Unit.objects.visible_to(actor).order_by("code")
+        self.fields["parent"].queryset = others.exclude(pk=unit.pk) if unit else others
+
+
+@login_required
+def unit_create(request: HttpRequest) -> HttpResponse:
+    services.require_recipient_editor(request.actor, doing=_("Adding a unit"))
+    form = UnitForm(request.POST or None, actor=request.actor)
+    page = FormPage(title=_("New unit"), forms=[form], submit_label=_("Add the unit"), cancel_url=reverse("eum-units"))
+    return submit(
+        request, page, lambda: services.create_unit(actor=request.actor, fields=form.cleaned_data), done=_("Unit added.")
+    )
+
+
+@login_required
+def unit_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    unit = get_visible(Unit.objects.all(), request.actor, pk=pk)
+    services.require_recipient_editor(request.actor, doing=_("Changing a unit"))
+    initial = {"code": unit.code, "name": unit.name, "kind": unit.kind, "parent": unit.parent_id}
+    form = UnitForm(request.POST or None, actor=request.actor, unit=unit, initial=initial)
+    page = FormPage(
+        title=_("Change %(unit)s") % {"unit": unit},
+        forms=[form],
+        submit_label=_("Save"),
+        cancel_url=unit.get_absolute_url(),
+        version=unit.version,
+    )
+    return submit(
+        request,
+        page,
+        lambda: services.update_unit(
+            actor=request.actor, unit_id=pk, expected_version=posted_version(request), changes=form.cleaned_data
+        ),
+        done=_("Unit changed."),
+    )
+
+
+def unit_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    actor = request.actor
+    unit = get_visible(queries.units(actor), actor, pk=pk)
+    held = queries.serials(actor).filter(holder=unit, status__in=ACCOUNTABLE)
+    figures = held.aggregate(delinquent=Count("pk", filter=queries.delinquent_now(actor)))
+    page = DetailPage(
+        title=str(unit),
+        obj=unit,
+        fields=[
+            (_("Code"), unit.code),
+            (_("Name"), unit.name),
+            (_("Kind"), unit.get_kind_display()),
+            (_("Part of"), str(unit.parent) if unit.parent_id else "—"),
+            (_("Items held"), number(unit.held)),
+            (_("Delinquent"), number(figures["delinquent"])),
+            (_("Version"), unit.version),
+        ],
+        history=history_rows(unit),
+        actions=[{"label": _("Change"), "url": reverse("eum-unit-edit", args=[unit.pk])}] if _recipient_editor(actor) else [],
+        extra={
+            "serials_url": f"{reverse('eum-serials')}?unit={unit.code}",
+            "children": list(Unit.objects.visible_to(actor).filter(parent=unit).order_by("code")),
+        },
+    )
+    return render(request, "eum/unit_detail.html", {"page": page})
+
+
+# --- inventory rules --------------------------------------------------------------------------------------------
+
+
+class RuleForm(ServiceForm):
+    item_type = forms.ModelChoiceField(
+        label=gettext_lazy("Item type"),
+        queryset=ItemType.objects.none(),
+        required=False,
+        empty_label=gettext_lazy("every item type"),
+    )
+    donor = forms.ModelChoiceField(
+        label=gettext_lazy("Donor programme"),
+        queryset=Organization.objects.none(),
+        required=False,
+        empty_label=gettext_lazy("every donor"),
+    )
+    initial_days = forms.IntegerField(
+        label=gettext_lazy("Initial inventory within (days)"), min_value=1, max_value=3650, initial=90
+    )
+    interval_days = forms.IntegerField(label=gettext_lazy("Then every (days)"), min_value=1, max_value=3650, initial=365)
+    reason = forms.CharField(label=gettext_lazy("Reason"), max_length=REASON_MAX_LENGTH, required=False)
+
+    def __init__(self, *args, actor: Actor, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["item_type"].queryset = ItemType.objects.visible_to(actor).filter(sensitive=True).order_by("code")
+        self.fields["item_type"].label_from_instance = lambda item: f"{item.code} — {item.name}"
+        donors = Organization.objects.filter(kind=OrganizationKind.DONOR).order_by("code")
+        if actor.kind == OrganizationKind.DONOR:
+            donors = donors.filter(pk=actor.organization.pk)
+            self.fields["donor"].required = True
+            self.fields["donor"].initial = actor.organization.pk
+        self.fields["donor"].queryset = donors
+
+
+def rules_page(request: HttpRequest) -> HttpResponse:
+    """The inventory rules the reader may see, and (for who may set them) a form that sets one."""
+    actor = request.actor
+    may_set = _rule_setter(actor)
+    form = RuleForm(request.POST or None, actor=actor) if may_set else None
+    if request.method == "POST":
+        if not actor.is_member:
+            return redirect(f"{reverse('login')}?next={request.path}")
+        if form is None:
+            raise deny(actor, _("Inventory rules are set by coordination staff and donors' editors."))
+        if form.is_valid():
+            try:
+                services.set_rule(actor=actor, **form.cleaned_data)
+            except DomainError as error:
+                form.show(error)
+            else:
+                messages.success(request, _("Rule set; every serial it covers is rescheduled."))
+                return redirect("eum-rules")
+    rules = (
+        InventoryRule.objects.visible_to(actor)
+        .select_related("item_type", "donor", "owner")
+        .order_by("item_type__code", "donor__code", "id")
+    )
+    page = {"title": _("Inventory rules"), "rules": list(rules), "form": form}
+    return render(request, "eum/rules.html", {"page": page}, status=400 if form is not None and form.errors else 200)
+
+
+# --- reports ----------------------------------------------------------------------------------------------------
+
+REPORT_COLUMNS = (
+    ("item_type", gettext_lazy("Item type")),
+    ("name", gettext_lazy("Name")),
+    ("handed_over", gettext_lazy("Handed over")),
+    ("held", gettext_lazy("Held")),
+    ("on_time", gettext_lazy("Inventoried on time")),
+    ("delinquent", gettext_lazy("Delinquent")),
+    ("lost", gettext_lazy("Lost, destroyed or captured")),
+    ("transferred", gettext_lazy("Transferred")),
+    ("other", gettext_lazy("Returned or disposed of")),
+)
+
+
+def _report_donor(actor: Actor, code: str) -> Organization:
+    """The donor whose report this is, for who may read it: the donor itself, the headquarters, the recipient.
+    Anyone else is told there is no such report, as for a donor that does not exist."""
+    donor = Organization.objects.filter(kind=OrganizationKind.DONOR, code__iexact=code).first()
+    readers = (OrganizationKind.COORDINATOR, OrganizationKind.RECIPIENT)
+    if donor is None or not actor.is_member or not (actor.kind in readers or actor.organization.pk == donor.pk):
+        raise NotFound(_("No end-use report for %(donor)s.") % {"donor": code})
+    return donor
+
+
+@login_required
+def donor_report_page(request: HttpRequest, code: str) -> HttpResponse:
+    donor = _report_donor(request.actor, code)
+    report = queries.donor_report(request.actor, donor)
+    title = _("End-use monitoring report: %(donor)s") % {"donor": donor.name}
+    fmt = request.GET.get("format")
+    header = [str(label) for _key, label in REPORT_COLUMNS]
+    rows = [[row[key] for key, _label in REPORT_COLUMNS] for row in report.rows]
+    if fmt in FORMATS:
+        totals = report.totals()
+        rows.append([_("Total"), "", *(totals[key] for key, _label in REPORT_COLUMNS[2:])])
+        # A spreadsheet's sheet is named after the file, and a sheet's name takes no colon.
+        return table_download(fmt, f"{_('End-use report')} {donor.code} {report.as_of.isoformat()}", header, rows)
+    page = {
+        "title": title,
+        "donor": donor,
+        "report": report,
+        "header": header,
+        "rows": rows,
+        "totals": report.totals(),
+        "total_keys": [key for key, _label in REPORT_COLUMNS[2:]],
+    }
+    return render(request, "eum/report.html", {"page": page})
+
+
+def public_page(request: HttpRequest) -> HttpResponse:
+    """What anyone may know: serial-tracked items per capability area, never a serial, a place or a unit."""
+    rows = public_counts()
+    totals = {key: sum(row[key] for row in rows) for key in ("handed_over", "held", "lost")}
+    page = {"title": _("End-use monitoring: the public figures"), "rows": rows, "totals": totals}
+    return render(request, "eum/public.html", {"page": page})
