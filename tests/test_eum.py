@@ -270,3 +270,18 @@ def test_a_stricter_rule_moves_every_serial_it_covers(personas, places):
     )
     assert set(Serial.objects.values_list("due_on", flat=True)) == {TODAY() + dt.timedelta(days=30)}  # the strictest
     assert schedule_differences() == []
+
+
+@pytest.mark.django_db
+def test_the_donors_report_tells_inventoried_from_awaiting_a_first_inventory(personas, places):
+    world, _consignment = handed_over(personas, places, count=3)
+    eum.record_inventory(
+        actor=personas.recipient,
+        fields={"conducted_on": TODAY(), "method": "physical"},
+        sightings=[{"item_type": world["item"].code, "serial": "ATGM-00001"}],
+    )
+    donor = personas.donor_editor.organization
+    today = donor_report(personas.donor_editor, donor).totals()
+    assert (today["held"], today["inventoried"], today["awaiting_first"], today["delinquent"]) == (3, 1, 2, 0)
+    later = donor_report(personas.donor_editor, donor, TODAY() + dt.timedelta(days=91)).totals()
+    assert (later["held"], later["inventoried"], later["awaiting_first"], later["delinquent"]) == (3, 1, 0, 2)

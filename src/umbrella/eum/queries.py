@@ -235,15 +235,16 @@ def delinquency(actor: Actor, as_of: dt.date | None = None) -> Delinquency:
 
 @dataclass
 class DonorReport:
-    """What a donor hands its parliament or inspector general: per item type, items handed over, inventoried on
-    time, delinquent, lost, transferred."""
+    """What a donor hands its parliament or inspector general: per item type, items handed over and held; of those
+    held, inventoried with the next inventory not yet due, awaiting their first inventory (not yet due), and
+    delinquent; lost, transferred, returned or disposed of."""
 
     donor: str
     as_of: dt.date
     rows: list[dict[str, Any]]
 
     def totals(self) -> dict[str, int]:
-        keys = ("handed_over", "held", "on_time", "delinquent", "lost", "transferred", "other")
+        keys = ("handed_over", "held", "inventoried", "awaiting_first", "delinquent", "lost", "transferred", "other")
         return {key: sum(row[key] for row in self.rows) for key in keys}
 
 
@@ -255,7 +256,8 @@ def donor_report(actor: Actor, donor: Organization, as_of: dt.date | None = None
     delinquent_ids = {row.serial_id for row in due_rows(actor, as_of, donor_code=donor.code, delinquent_only=True)}
     per_item: dict[int, dict[str, Any]] = {}
     items = {item.pk: item for item in ItemType.objects.visible_to(actor).filter(pk__in=serials.values("item_type_id"))}
-    for item_id, status, pk in serials.values_list("item_type_id", "status", "pk").order_by("item_type_id", "pk"):
+    listed = serials.values_list("item_type_id", "status", "pk", "last_sighted_on").order_by("item_type_id", "pk")
+    for item_id, status, pk, last_sighted in listed:
         row = per_item.setdefault(
             item_id,
             {
@@ -263,7 +265,8 @@ def donor_report(actor: Actor, donor: Organization, as_of: dt.date | None = None
                 "name": items[item_id].name,
                 "handed_over": 0,
                 "held": 0,
-                "on_time": 0,
+                "inventoried": 0,
+                "awaiting_first": 0,
                 "delinquent": 0,
                 "lost": 0,
                 "transferred": 0,
@@ -273,7 +276,12 @@ def donor_report(actor: Actor, donor: Organization, as_of: dt.date | None = None
         row["handed_over"] += 1
         if status in ACCOUNTABLE:
             row["held"] += 1
-            row["delinquent" if pk in delinquent_ids else "on_time"] += 1
+            if pk in delinquent_ids:
+                row["delinquent"] += 1
+            elif last_sighted is not None and last_sighted <= as_of:
+                row["inventoried"] += 1
+            else:
+                row["awaiting_first"] += 1
         elif status in LOSS_STATUSES:
             row["lost"] += 1
         elif status == SerialStatus.TRANSFERRED:
