@@ -9,6 +9,7 @@ from django.utils import timezone
 from tests import factories
 from tests.test_logistics import allocated, hand_over, receive, ship, step
 from umbrella.core.errors import Conflict, Forbidden, Invalid, NotFound
+from umbrella.core.models import ChangeRecord
 from umbrella.core.testing import PERSONA_NAMES
 from umbrella.core.verify import verify
 from umbrella.eum import services as eum
@@ -285,3 +286,46 @@ def test_the_donors_report_tells_inventoried_from_awaiting_a_first_inventory(per
     assert (today["held"], today["inventoried"], today["awaiting_first"], today["delinquent"]) == (3, 1, 2, 0)
     later = donor_report(personas.donor_editor, donor, TODAY() + dt.timedelta(days=91)).totals()
     assert (later["held"], later["inventoried"], later["awaiting_first"], later["delinquent"]) == (3, 1, 0, 2)
+
+
+@pytest.mark.django_db
+def test_many_earlier_deliveries_register_together_one_ledger_entry_each(personas, places):
+    item = factories.item_type(personas, sensitive=True)
+    donor = personas.donor_editor.organization
+    handed = TODAY() - dt.timedelta(days=100)
+    entries = [(donor, {"item_type": item, "serial": f"E-{n}", "handover_date": handed}) for n in range(1, 6)]
+    with pytest.raises(Invalid) as repeated:
+        eum.register_serials(actor=personas.recipient, entries=[*entries, entries[0]])
+    assert "given twice: E-1" in str(repeated.value) and not Serial.objects.exists()
+    before = ChangeRecord.objects.count()
+    created = eum.register_serials(actor=personas.recipient, entries=entries)
+    assert ChangeRecord.objects.count() - before == 5 == len(created)
+    assert set(Serial.objects.values_list("due_on", flat=True)) == {handed + dt.timedelta(days=90)}
+    assert verify().ok and schedule_differences() == []
+
+
+@pytest.mark.django_db
+def test_every_problem_of_a_transfer_or_an_inventory_at_once(personas, places):
+    handed_over(personas, places, count=1)
+    serial = Serial.objects.get()
+    with pytest.raises(Invalid) as transfer:
+        eum.transfer(actor=personas.recipient, serial_id=serial.pk, kind="internal", reason="", to_unit=None)
+    assert set(transfer.value.field_errors) == {"reason", "to_unit"}
+    with pytest.raises(Invalid) as inventory:
+        eum.open_inventory(actor=personas.auditor, fields={"conducted_on": TODAY() + dt.timedelta(days=5), "method": "photo"})
+    assert set(inventory.value.field_errors) == {"conducted_on", "evidence_reference"}
+
+
+@pytest.mark.django_db
+def test_a_refused_transfer_says_whether_the_donor_was_asked_and_what_it_answered(personas, places):
+    handed_over(personas, places, count=1)
+    serial = Serial.objects.get()
+    transfer = {"serial_id": serial.pk, "kind": "end_use", "end_use": "Training of crews", "reason": "Training"}
+    request = eum.request_consent(actor=personas.recipient, **transfer)
+    with pytest.raises(Conflict) as waiting:
+        eum.transfer(actor=personas.recipient, **transfer)
+    assert "not yet decided" in str(waiting.value)
+    eum.decide_consent(actor=personas.donor_editor, transfer_id=request.pk, consent=False, reason="Not for training.")
+    with pytest.raises(Conflict) as refused:
+        eum.transfer(actor=personas.recipient, **transfer)
+    assert "refused this transfer: Not for training." in str(refused.value)
