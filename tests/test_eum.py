@@ -14,7 +14,7 @@ from umbrella.core.testing import PERSONA_NAMES
 from umbrella.core.verify import verify
 from umbrella.eum import services as eum
 from umbrella.eum.models import Inventory, Serial, SerialStatus, TransferState
-from umbrella.eum.queries import delinquency, donor_report, due_rows
+from umbrella.eum.queries import delinquency, delinquency_over_time, donor_report, due_rows
 from umbrella.eum.reads import public_counts, schedule_differences
 from umbrella.logistics.models import ConsignmentState
 
@@ -329,3 +329,35 @@ def test_a_refused_transfer_says_whether_the_donor_was_asked_and_what_it_answere
     with pytest.raises(Conflict) as refused:
         eum.transfer(actor=personas.recipient, **transfer)
     assert "refused this transfer: Not for training." in str(refused.value)
+
+
+@pytest.mark.django_db
+def test_the_history_of_delinquency_over_arrays_agrees_with_each_day_rebuilt_on_its_own(personas, places):
+    item = factories.item_type(personas, sensitive=True)
+    donor = personas.donor_editor.organization
+    start = TODAY() - dt.timedelta(days=330)
+    entries = [
+        (donor, {"item_type": item, "serial": f"H-{n}", "handover_date": start + dt.timedelta(days=9 * n)}) for n in range(12)
+    ]
+    serials = eum.register_serials(actor=personas.recipient, entries=entries)
+    for offset, sighted in ((100, serials[:4]), (250, serials[2:8])):
+        day = start + dt.timedelta(days=offset)
+        eum.record_inventory(
+            actor=personas.auditor,
+            fields={"conducted_on": day, "method": "physical"},
+            sightings=[{"item_type": item.code, "serial": s.serial} for s in sighted if s.handover_date <= day],
+        )
+    eum.report_loss(
+        actor=personas.recipient,
+        serial_id=serials[5].pk,
+        kind="lost",
+        occurred_on=TODAY() - dt.timedelta(days=40),
+        circumstances="Lost in a river crossing.",
+    )
+    history, today_only = delinquency_over_time(personas.coordinator)
+    assert not today_only and len(history) == 12
+    for point in history:
+        alone = delinquency(personas.coordinator, point.as_of)
+        assert (point.held.count, point.delinquent.count) == (alone.held.count, alone.delinquent.count), point.as_of
+        assert point.delinquent.value_eur == alone.delinquent.value_eur
+    assert any(point.delinquent.count for point in history)

