@@ -175,9 +175,7 @@ def test_a_loss_takes_the_item_out_of_the_schedule_and_its_donor_acknowledges(pe
     handed_over(personas, places, count=2)
     serial = Serial.objects.get(serial="ATGM-00001")
     with pytest.raises(Forbidden):
-        eum.report_loss(
-            actor=personas.donor_editor, serial_id=serial.pk, kind="lost", occurred_on=TODAY(), circumstances="x"
-        )
+        eum.report_loss(actor=personas.donor_editor, serial_id=serial.pk, kind="lost", occurred_on=TODAY(), circumstances="x")
     report = eum.report_loss(
         actor=personas.recipient,
         serial_id=serial.pk,

@@ -37,6 +37,7 @@ from umbrella.core.access import (
 )
 from umbrella.core.derived import write_derived_columns
 from umbrella.core.errors import Conflict, Invalid, InvalidTransition
+from umbrella.eum import schedule
 from umbrella.eum.models import (
     ACCOUNTABLE,
     Inventory,
@@ -236,6 +237,10 @@ def register_serial(*, actor: Actor, donor: Organization, fields: Mapping[str, A
             raise Invalid(problems)
         values["serial"] = str(values.get("serial") or "").strip()
         serial = Serial(owner=donor, marking=Marking.COORDINATION, status_on=values.get("handover_date"), **values)
+        if item is not None and serial.handover_date is not None:
+            # Never sighted yet: due its rule's days after the handover. Set here, not by refresh_schedule, which
+            # reads the table a row on the bulk path is not in yet.
+            serial.due_on = schedule.due_on(serial.handover_date, None, RuleBook().for_serial(item.pk, donor.pk))
         serial = services.create_record(actor=actor, obj=serial)
         return serial
 
