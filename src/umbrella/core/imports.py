@@ -125,6 +125,11 @@ class Importer:
     def write(self, values: dict[str, Any], context: ImportContext) -> models.Model:
         raise NotImplementedError
 
+    def finish(self, context: ImportContext) -> None:
+        """After every row passed and was written, in the same transaction and off the bulk path (earlier rows
+        are in the tables): what follows from the rows as a whole (the schedule sightings move). Not called on a
+        dry run or when any row has a problem."""
+
 
 REGISTRY: dict[str, Importer] = {}
 
@@ -233,18 +238,21 @@ def run_import(
     context = ImportContext(actor=actor, options=dict(options or {}))
     report = ImportReport(importer.kind, 0, [], [], written=False, dry_run=dry_run)
     deferred = bulk.deferred_writes(writing=not dry_run, rows_read_earlier_rows=importer.rows_read_earlier_rows)
-    with transaction.atomic(), deferred as batch:
-        importer.prepare(context)
-        for number, cells in table.rows:
-            report.rows += 1
-            row_errors = _import_row(importer, table.header, number, cells, context, batch, report)
-            if row_errors:
-                report.errors.extend(row_errors)
-                batch.writing = False
-            if progress is not None:
-                progress(report.rows, None)
+    with transaction.atomic():
+        with deferred as batch:
+            importer.prepare(context)
+            for number, cells in table.rows:
+                report.rows += 1
+                row_errors = _import_row(importer, table.header, number, cells, context, batch, report)
+                if row_errors:
+                    report.errors.extend(row_errors)
+                    batch.writing = False
+                if progress is not None:
+                    progress(report.rows, None)
         report.written = not report.errors and not dry_run
-        if not report.written:
+        if report.written:
+            importer.finish(context)
+        else:
             transaction.set_rollback(True)
     if not report.written:
         report.records = []

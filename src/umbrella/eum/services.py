@@ -453,7 +453,7 @@ def add_sightings(*, actor: Actor, inventory_id: int, sightings: Sequence[Mappin
     every one at once, under `sightings[i].field`, and nothing written unless all pass."""
     with services.atomic():
         inventory = get_visible(Inventory.objects.select_for_update(), actor, pk=inventory_id)
-        _require_inspector_of(actor, inventory)
+        require_inspector_of(actor, inventory)
         finder = SerialFinder(actor, inventory)
         seen = set(Sighting.objects.filter(inventory=inventory).values_list("serial_id", flat=True))
         problems: dict[str, list[str]] = {}
@@ -482,7 +482,7 @@ def add_sightings(*, actor: Actor, inventory_id: int, sightings: Sequence[Mappin
         return written
 
 
-def _require_inspector_of(actor: Actor, inventory: Inventory) -> None:
+def require_inspector_of(actor: Actor, inventory: Inventory) -> None:
     require_inspector(actor)
     if inventory.owner_id != actor.organization.pk:
         raise deny(actor, _("An inventory is recorded by the organization that inspects."))
@@ -492,7 +492,7 @@ def close_inventory(*, actor: Actor, inventory_id: int, expected_version: int) -
     """Close an inventory: every serial it expected and did not sight is kept as not sighted."""
     with services.atomic():
         inventory = get_visible(Inventory.objects.select_for_update(), actor, pk=inventory_id)
-        _require_inspector_of(actor, inventory)
+        require_inspector_of(actor, inventory)
         services.check_version(inventory, expected_version)
         if inventory.closed:
             raise InvalidTransition(_("This inventory is already closed."), inventory=inventory.pk)
