@@ -105,3 +105,30 @@ def test_an_import_needs_an_open_inventory_of_the_inspector(personas, registry, 
     code, output = run_import("sightings", path, user="victor", inventory=theirs.pk)
     assert code == 2  # a donor's viewer does not inspect
     assert not Sighting.objects.exists()
+
+
+@pytest.mark.django_db
+def test_on_the_bulk_path_a_registered_serial_is_still_refused_and_a_new_one_is_due(personas, registry):
+    """The bulk path takes the item type and donor in hand without a query, yet the uniqueness rule that names the
+    item type still runs."""
+    from django.db import transaction
+
+    from umbrella.core import bulk
+    from umbrella.core.errors import Invalid
+
+    day = TODAY() - dt.timedelta(days=5)
+    with transaction.atomic(), bulk.deferred_writes(rows_read_earlier_rows=True):
+        with pytest.raises(Invalid) as duplicate:
+            eum.register_serial(
+                actor=personas.recipient,
+                donor=personas.donor_editor.organization,
+                fields={"item_type": registry, "serial": "A-1", "handover_date": day},
+            )
+        eum.register_serial(
+            actor=personas.recipient,
+            donor=personas.donor_editor.organization,
+            fields={"item_type": registry, "serial": "A-99", "handover_date": day},
+        )
+    assert "already registered" in str(duplicate.value)
+    assert Serial.objects.get(serial="A-99").due_on == day + dt.timedelta(days=90)
+    assert schedule_differences() == [] and verify().ok

@@ -24,7 +24,7 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from umbrella.catalog.models import ItemType
-from umbrella.core import services
+from umbrella.core import bulk, services
 from umbrella.core.access import (
     Actor,
     Marking,
@@ -240,9 +240,19 @@ def register_serial(*, actor: Actor, donor: Organization, fields: Mapping[str, A
         if item is not None and serial.handover_date is not None:
             # Never sighted yet: due its rule's days after the handover. Set here, not by refresh_schedule, which
             # reads the table a row on the bulk path is not in yet.
-            serial.due_on = schedule.due_on(serial.handover_date, None, RuleBook().for_serial(item.pk, donor.pk))
+            serial.due_on = schedule.due_on(serial.handover_date, None, _rule_book().for_serial(item.pk, donor.pk))
         serial = services.create_record(actor=actor, obj=serial)
         return serial
+
+
+def _rule_book() -> RuleBook:
+    """The rules, read once per bulk batch (no rule changes while a batch registers serials), else now."""
+    batch = bulk.active_batch()
+    if batch is None:
+        return RuleBook()
+    if not hasattr(batch, "eum_rule_book"):
+        batch.eum_rule_book = RuleBook()
+    return batch.eum_rule_book
 
 
 def register_handed_over(*, actor: Actor, consignment) -> list[Serial]:
