@@ -362,7 +362,8 @@ class SerialFinder:
     def __init__(self, actor: Actor, inventory: Inventory) -> None:
         self.actor = actor
         self.known: dict[tuple[str, str], Serial] = {}
-        scope = expected_serials(actor, inventory).select_related("item_type")
+        # The owner too: each sighting's ledger entry names its serial's donor (a query a row otherwise).
+        scope = expected_serials(actor, inventory).select_related("item_type", "owner")
         for serial in scope.iterator(chunk_size=CHUNK):
             self.known[(serial.item_type.code.upper(), serial.serial)] = serial
 
@@ -371,7 +372,7 @@ class SerialFinder:
         if key not in self.known:
             self.known[key] = (
                 Serial.objects.visible_to(self.actor)
-                .select_related("item_type")
+                .select_related("item_type", "owner")
                 .filter(item_type__code__iexact=key[0], serial=key[1])
                 .first()
             )
