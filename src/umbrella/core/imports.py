@@ -106,6 +106,9 @@ class Importer:
     rows_read_earlier_rows: ClassVar[bool] = False
     # One row a person can copy: column name → example cell, for the template file the import page offers.
     example: ClassVar[dict[str, str]] = {}
+    # Whether the import page offers it: not a kind whose file goes into a record its own page names (sightings
+    # into an inventory: `umbrella import sightings --inventory ID`, or the inventory's page).
+    on_import_page: ClassVar[bool] = True
 
     def require_role(self, actor: Actor) -> None:
         """Refuse someone without the role or of another kind of organization before their file is opened
@@ -150,8 +153,13 @@ def importer_for(kind: str) -> Importer:
 
 
 def importers_for(actor: Actor) -> list[Importer]:
-    """The kinds this actor's role and organization could import at least one row of, by kind."""
-    return [importer for kind, importer in sorted(REGISTRY.items()) if allowed(importer.require_role, actor)]
+    """The kinds the import page offers this actor: those its role and organization could import at least one
+    row of, by kind."""
+    return [
+        importer
+        for kind, importer in sorted(REGISTRY.items())
+        if importer.on_import_page and allowed(importer.require_role, actor)
+    ]
 
 
 def check_header(importer: Importer, table: Table, filename: str) -> None:

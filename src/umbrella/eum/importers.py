@@ -34,6 +34,7 @@ class SightingImporter(imports.Importer):
     # Coordination staff inspect whatever their role (the headquarters' auditors are viewers); the recipient's and
     # the donors' editors inspect too (`services.require_inspector`).
     required_role = Role.VIEWER
+    on_import_page = False  # a file of sightings goes into the inventory named by --inventory (or its own page)
     organization_kinds = frozenset({OrganizationKind.COORDINATOR, OrganizationKind.RECIPIENT, OrganizationKind.DONOR})
     example = {
         "item_type": "ATGM-LAUNCHER",
