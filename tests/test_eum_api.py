@@ -98,6 +98,10 @@ def test_an_inventory_answers_what_it_expected_sighted_and_did_not_sight(persona
 
     due = auditor.get("/api/v1/eum/due", {"donor": "XDA"}).json()
     assert [row["serial"] for row in due["items"]] == ["A-2", "A-3"] and all(row["delinquent"] for row in due["items"])
+    earlier = TODAY() - dt.timedelta(days=5)  # before the inventory: rebuilt from the sightings up to that day
+    past = auditor.get("/api/v1/eum/due", {"donor": "XDA", "as_of": earlier.isoformat(), "page_size": 2}).json()
+    assert past["count"] == 3 and [row["serial"] for row in past["items"]] == ["A-1", "A-2"]
+    assert auditor.get("/api/v1/eum/due", {"donor": "XDA", "page": 2}).json()["items"] == []
     summary = auditor.get("/api/v1/eum/delinquency").json()
     assert (summary["held"]["count"], summary["delinquent"]["count"]) == (4, 3)
     assert summary["by"]["donor"]["XDA"]["count"] == 2

@@ -32,7 +32,7 @@ from umbrella.eum.models import (
     Unit,
     UnitKind,
 )
-from umbrella.eum.queries import SERIALS, delinquency, due_rows, public_counts, serials
+from umbrella.eum.queries import SERIALS, current_due, delinquency, due_rows, public_counts, row_of, serials
 from umbrella.orgs.models import Organization
 from umbrella.orgs.queries import donor_codes
 from umbrella.pledges.models import REASON_MAX_LENGTH
@@ -559,8 +559,25 @@ def list_due(request, filters: Query[DueFilters]):
         _donor(filters.donor, "donor", problems)
         if problems:
             raise Invalid(problems)
-    as_of = filters.as_of or timezone.localdate()
-    return [row.as_dict() for row in due_rows(request.actor, as_of, donor_code=filters.donor, within_days=filters.within)]
+    return _DueRows(request.actor, filters.as_of or timezone.localdate(), filters.donor, filters.within)
+
+
+class _DueRows:
+    """What the paginator slices: on today or later a query, so a page reads only its own rows of a million; on an
+    earlier day every row, rebuilt from the sightings (`due_rows`)."""
+
+    def __init__(self, actor, as_of: dt.date, donor: str | None, within: int) -> None:
+        self.as_of = as_of
+        self.queryset = current_due(actor, as_of, donor_code=donor, within_days=within)
+        self.rows = None if self.queryset is not None else list(due_rows(actor, as_of, donor_code=donor, within_days=within))
+
+    def __len__(self) -> int:
+        return self.queryset.count() if self.queryset is not None else len(self.rows)
+
+    def __getitem__(self, window: slice) -> list[dict]:
+        if self.queryset is not None:
+            return [row_of(serial, self.as_of).as_dict() for serial in self.queryset[window]]
+        return [row.as_dict() for row in self.rows[window]]
 
 
 class TallyOut(Schema):
