@@ -50,6 +50,7 @@ bench: $(INSTALLED)
 	$(BIN)/python benchmarks/ledger.py --entries 1000000 --json var/bench-ledger.json
 	$(BIN)/python benchmarks/imports.py --rows 100000 --json var/bench-imports.json
 	$(BIN)/python benchmarks/imports.py --rows 1000000 --skip dry bad --json var/bench-imports-million.json
+	$(BIN)/python benchmarks/eum.py --serials 1000000 --json var/bench-eum.json
 
 clean-demo:
 	rm -f var/umbrella.sqlite3 var/umbrella.sqlite3-wal var/umbrella.sqlite3-shm

@@ -11,6 +11,7 @@ from tests import factories
 from umbrella.api import api
 from umbrella.catalog.models import CapabilityArea
 from umbrella.core.access import Actor
+from umbrella.eum import services as eum
 from umbrella.orgs.services import issue_token
 
 PROBLEM = "application/problem+json"
@@ -22,7 +23,16 @@ UNKNOWN = "no-such-value"
 def known_names(personas) -> dict[str, str]:
     """A value that names something, for each parameter that names a record instead of listing choices."""
     item = factories.item_type(personas)
-    return {"donor": "XDA", "area": CapabilityArea.objects.order_by("code").first().code, "item": item.code}
+    tracked = factories.item_type(personas, sensitive=True)
+    unit = eum.create_unit(actor=personas.recipient, fields={"code": "DEPOT-1", "name": "1st depot"})
+    return {
+        "donor": "XDA",
+        "area": CapabilityArea.objects.order_by("code").first().code,
+        "item": item.code,
+        "item_type": tracked.code,  # a serial-tracked one
+        "unit": unit.code,
+        "as_of": "2026-01-01",  # a day: anything else is refused as not a date
+    }
 
 
 def path_values(personas) -> dict[str, int]:

@@ -19,6 +19,7 @@ from umbrella.core.access import Actor, Marking
 from umbrella.core.models import ChangeRecord
 from umbrella.core.services import update_record
 from umbrella.core.testing import PERSONA_NAMES
+from umbrella.eum import services as eum
 from umbrella.funding import services as money
 from umbrella.logistics import services as logistics
 from umbrella.matching import services as matching
@@ -43,6 +44,10 @@ EVERYONE = set(PERSONA_NAMES)
 CONSIGNMENT_READERS = {"donor_editor", "donor_viewer", "coordinator", "hq_admin", "auditor", "recipient"}
 SHIPPERS = {"donor_editor", "coordinator", "hq_admin"}  # the donor, or coordination staff on its behalf
 RECEIVERS = {"recipient"}
+# A serial is its donor's, marked for coordination: its donor, the headquarters and the recipient see it.
+SERIAL_READERS = CONSIGNMENT_READERS
+INVENTORY_READERS = {"coordinator", "hq_admin", "auditor", "recipient"}  # the recipient's inventory
+INSPECTORS = {"coordinator", "hq_admin", "auditor", "recipient", "donor_editor", "second_donor"}
 MISSING = 10**9
 
 
@@ -242,6 +247,46 @@ def logistics_world(personas, world) -> dict:
         "hidden_received": hidden,
         "partly_delivered": theirs.pledge,
         "hidden_partly_delivered": world["hidden_pledge"],
+    }
+
+
+def eum_world(personas) -> dict:
+    """Serials of Donor A (visible to its readers) and of Donor B (hidden from them), each with a loss report and a
+    consent request, a unit of the recipient, and an inventory by the recipient and one by Donor B (hidden)."""
+    recipient = personas.recipient
+    item = factories.item_type(personas, sensitive=True, marking=Marking.PUBLIC)
+    day = timezone.localdate() - dt.timedelta(days=10)
+
+    def serial(donor, number):
+        return eum.register_serial(
+            actor=recipient,
+            donor=personas[donor].organization,
+            fields={"item_type": item, "serial": number, "handover_date": day},
+        )
+
+    mine, theirs = serial("donor_editor", "A-1"), serial("second_donor", "B-1")
+    lost, their_lost = serial("donor_editor", "A-2"), serial("second_donor", "B-2")
+
+    def loss(of):
+        return eum.report_loss(actor=recipient, serial_id=of.pk, kind="lost", occurred_on=day, circumstances="Test: lost")
+
+    def consent_request(of):
+        return eum.request_consent(actor=recipient, serial_id=of.pk, kind="third_party", third_party="Ally", reason="Test")
+
+    def inventory(actor):
+        return eum.record_inventory(actor=actor, fields={"conducted_on": day, "method": "physical"}, sightings=[])
+
+    eum.create_unit(actor=recipient, fields={"code": "DEPOT-1", "name": "1st depot", "kind": "depot"})
+    return {
+        "eum_item": item,
+        "serial": mine,
+        "hidden_serial": theirs,
+        "loss": loss(lost),
+        "hidden_loss": loss(their_lost),
+        "consent_request": consent_request(mine),
+        "hidden_consent_request": consent_request(theirs),
+        "inventory": inventory(recipient),
+        "hidden_inventory": inventory(personas.second_donor),
     }
 
 
@@ -724,6 +769,87 @@ MATRIX = {
         reads,
         False,
     ),
+    ("GET", "/api/v1/eum/serials"): (lambda w, v, p, ps: "/api/v1/eum/serials", None, None, reads, False),
+    ("GET", "/api/v1/eum/serials/{serial_id}"): (
+        lambda w, v, p, ps: f"/api/v1/eum/serials/{pick(w, 'serial', v, p, ps)}",
+        None,
+        None,
+        seen_by(SERIAL_READERS),
+        True,
+    ),
+    ("GET", "/api/v1/eum/units"): (lambda w, v, p, ps: "/api/v1/eum/units", None, None, reads, False),
+    ("POST", "/api/v1/eum/units"): (
+        lambda w, v, p, ps: "/api/v1/eum/units",
+        lambda w: {"code": "47-MECH", "name": "47th mechanized brigade", "kind": "brigade"},
+        None,
+        writes({"recipient"}, 201),
+        False,
+    ),
+    ("POST", "/api/v1/eum/inventories"): (
+        lambda w, v, p, ps: "/api/v1/eum/inventories",
+        lambda w: {
+            "conducted_on": timezone.localdate().isoformat(),
+            "method": "physical",
+            "sightings": [{"item_type": w["eum_item"].code, "serial": "A-1"}],
+        },
+        None,
+        # Donor B inspects its own serials only: Donor A's is "not in the registry" to it (422).
+        lambda persona: {**{name: 201 for name in INSPECTORS}, "second_donor": 422}.get(persona, writes(INSPECTORS)(persona)),
+        False,
+    ),
+    ("GET", "/api/v1/eum/inventories/{inventory_id}"): (
+        lambda w, v, p, ps: f"/api/v1/eum/inventories/{pick(w, 'inventory', v, p, ps)}",
+        None,
+        None,
+        seen_by(INVENTORY_READERS),
+        True,
+    ),
+    ("POST", "/api/v1/eum/serials/{serial_id}/losses"): (
+        lambda w, v, p, ps: f"/api/v1/eum/serials/{pick(w, 'serial', v, p, ps)}/losses",
+        lambda w: {"kind": "captured", "occurred_on": timezone.localdate().isoformat(), "circumstances": "Overrun"},
+        None,
+        seen_by(SERIAL_READERS, {"recipient"}, 201),
+        True,
+    ),
+    ("POST", "/api/v1/eum/losses/{loss_id}/acknowledge"): (
+        lambda w, v, p, ps: f"/api/v1/eum/losses/{pick(w, 'loss', v, p, ps)}/acknowledge",
+        lambda w: {"note": "Noted"},
+        None,
+        seen_by(SERIAL_READERS, {"donor_editor"}),
+        True,
+    ),
+    ("POST", "/api/v1/eum/serials/{serial_id}/consent-requests"): (
+        lambda w, v, p, ps: f"/api/v1/eum/serials/{pick(w, 'serial', v, p, ps)}/consent-requests",
+        lambda w: {"kind": "end_use", "end_use": "Training", "reason": "Training school"},
+        None,
+        seen_by(SERIAL_READERS, {"recipient"}, 201),
+        True,
+    ),
+    ("POST", "/api/v1/eum/transfers/{transfer_id}/decision"): (
+        lambda w, v, p, ps: f"/api/v1/eum/transfers/{pick(w, 'consent_request', v, p, ps)}/decision",
+        lambda w: {"consent": True},
+        None,
+        seen_by(SERIAL_READERS, {"donor_editor"}),
+        True,
+    ),
+    ("POST", "/api/v1/eum/serials/{serial_id}/transfers"): (
+        lambda w, v, p, ps: f"/api/v1/eum/serials/{pick(w, 'serial', v, p, ps)}/transfers",
+        lambda w: {"kind": "internal", "to_unit": "DEPOT-1", "reason": "To the depot"},
+        None,
+        seen_by(SERIAL_READERS, {"recipient"}, 201),
+        True,
+    ),
+    ("GET", "/api/v1/eum/rules"): (lambda w, v, p, ps: "/api/v1/eum/rules", None, None, reads, False),
+    ("PUT", "/api/v1/eum/rules"): (
+        lambda w, v, p, ps: "/api/v1/eum/rules",
+        lambda w: {"item_type": w["eum_item"].code, "initial_days": 30, "interval_days": 180},
+        None,
+        writes(HQ_EDITORS),
+        False,
+    ),
+    ("GET", "/api/v1/eum/due"): (lambda w, v, p, ps: "/api/v1/eum/due?within=365", None, None, reads, False),
+    ("GET", "/api/v1/eum/delinquency"): (lambda w, v, p, ps: "/api/v1/eum/delinquency", None, None, reads, False),
+    ("GET", "/api/v1/eum/public"): (lambda w, v, p, ps: "/api/v1/eum/public", None, None, reads, False),
 }
 
 
@@ -760,6 +886,8 @@ def test_operation_matrix(operation, personas, clients):
     world = build_world(personas)
     if "/consignments" in operation[1] or operation[1].endswith("/close-short"):
         world.update(logistics_world(personas, world))
+    if "/eum/" in operation[1]:
+        world.update(eum_world(personas))
     failures = []
     for persona in PERSONA_NAMES:
         for visible in (True, False):

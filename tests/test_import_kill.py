@@ -63,12 +63,12 @@ def big_file(demo_env, tmp_path_factory):
     return _write_pledges(tmp_path_factory.mktemp("kill") / "pledges.csv", _item_codes(demo_env["env"]), ROWS)
 
 
-def _import_until(env, path, rows_done: int) -> int:
-    """Start the import on a pseudo-terminal, kill it with SIGKILL once its bar says `rows_done` rows are done;
-    the rows it had reached."""
+def _import_until(env, arguments: list[str], rows_done: int) -> int:
+    """Start `umbrella import ARGUMENTS` on a pseudo-terminal, kill it with SIGKILL once its bar says `rows_done`
+    rows are done; the rows it had reached."""
     primary, secondary = pty.openpty()
     process = subprocess.Popen(
-        [UMBRELLA, "import", "pledges", str(path), "--user", "deu-liaison"],
+        [UMBRELLA, "import", *arguments],
         env={**env, "COLUMNS": "120"},
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
@@ -100,7 +100,7 @@ def _import_until(env, path, rows_done: int) -> int:
 def test_an_import_killed_midway_leaves_the_database_as_it_was(demo_env, big_file, rows_done):
     env = demo_env["env"]
     before = _counts(env)
-    reached = _import_until(env, big_file, rows_done)
+    reached = _import_until(env, ["pledges", str(big_file), "--user", "deu-liaison"], rows_done)
     assert reached < ROWS
     assert _counts(env) == before
     result = subprocess.run([UMBRELLA, "ledger", "verify", "--json"], env=env, capture_output=True, text=True, timeout=600)

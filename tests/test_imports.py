@@ -1,4 +1,5 @@
 import csv
+import datetime as dt
 import io
 import time
 import zipfile
@@ -17,6 +18,7 @@ from umbrella.core.errors import UnreadableFile
 from umbrella.core.imports import date as parse_date
 from umbrella.core.models import ChangeRecord
 from umbrella.core.tabular import read_table
+from umbrella.eum import services as eum
 from umbrella.pledges.models import Pledge
 
 PLEDGE_HEADER = "item_type,quantity,available_from,source_kind,source_url,source_document,source_date\n"
@@ -259,13 +261,28 @@ def test_a_date_that_names_no_day_says_why(text, reason):
     assert parse_date("2028-02-29", None).isoformat() == "2028-02-29"
 
 
+def _options_for(kind: str, personas) -> dict:
+    """What a kind needs to be run at all: sightings go into an open inventory."""
+    if kind == "sightings":
+        inventory = eum.open_inventory(
+            actor=personas.coordinator, fields={"conducted_on": dt.date(2026, 1, 1), "method": "physical"}
+        )
+        return {"inventory": inventory.pk}
+    return {}
+
+
 @pytest.mark.django_db
 @pytest.mark.parametrize("kind", sorted(kind for kind, importer in imports.REGISTRY.items() if importer.example))
 def test_the_templates_example_row_left_in_a_file_is_refused_not_imported(personas, kind):
     header, example = imports.importer_for(kind).template_rows()
     table = read_table(exports.to_csv(header, [example]), f"{kind}.csv", max_bytes=1_000_000)
     report = imports.run_import(
-        imports.importer_for(kind), actor=personas.coordinator, table=table, filename=f"{kind}.csv", dry_run=True
+        imports.importer_for(kind),
+        actor=personas.coordinator,
+        table=table,
+        filename=f"{kind}.csv",
+        dry_run=True,
+        options=_options_for(kind, personas),
     )
     assert [(error.row, error.reason) for error in report.errors] == [
         (2, "This is the template's example row: replace it with your own data or delete it.")

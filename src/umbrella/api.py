@@ -119,6 +119,7 @@ def _unexpected_error(request, error: Exception):
 def _add_routers() -> None:
     from umbrella.catalog.api import router as catalog
     from umbrella.core.ledger_api import router as ledger
+    from umbrella.eum.api import router as eum
     from umbrella.funding.api import router as funding
     from umbrella.logistics.api import router as logistics
     from umbrella.matching.api import router as matching
@@ -137,6 +138,7 @@ def _add_routers() -> None:
     api.add_router("/", logistics, tags=["logistics"])
     api.add_router("/", funding, tags=["funding"])
     api.add_router("/", scenarios, tags=["scenarios"])
+    api.add_router("/", eum, tags=["end-use monitoring"])
     api.add_router("/ledger", ledger, tags=["ledger"])
 
 

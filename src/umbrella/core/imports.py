@@ -106,6 +106,9 @@ class Importer:
     rows_read_earlier_rows: ClassVar[bool] = False
     # One row a person can copy: column name → example cell, for the template file the import page offers.
     example: ClassVar[dict[str, str]] = {}
+    # Whether the import page offers it: not a kind whose file goes into a record its own page names (sightings
+    # into an inventory: `umbrella import sightings --inventory ID`, or the inventory's page).
+    on_import_page: ClassVar[bool] = True
 
     def require_role(self, actor: Actor) -> None:
         """Refuse someone without the role or of another kind of organization before their file is opened
@@ -124,6 +127,11 @@ class Importer:
 
     def write(self, values: dict[str, Any], context: ImportContext) -> models.Model:
         raise NotImplementedError
+
+    def finish(self, context: ImportContext) -> None:
+        """After every row passed and was written, in the same transaction and off the bulk path (earlier rows
+        are in the tables): what follows from the rows as a whole (the schedule sightings move). Not called on a
+        dry run or when any row has a problem."""
 
 
 REGISTRY: dict[str, Importer] = {}
@@ -145,8 +153,13 @@ def importer_for(kind: str) -> Importer:
 
 
 def importers_for(actor: Actor) -> list[Importer]:
-    """The kinds this actor's role and organization could import at least one row of, by kind."""
-    return [importer for kind, importer in sorted(REGISTRY.items()) if allowed(importer.require_role, actor)]
+    """The kinds the import page offers this actor: those its role and organization could import at least one
+    row of, by kind."""
+    return [
+        importer
+        for kind, importer in sorted(REGISTRY.items())
+        if importer.on_import_page and allowed(importer.require_role, actor)
+    ]
 
 
 def check_header(importer: Importer, table: Table, filename: str) -> None:
@@ -233,18 +246,21 @@ def run_import(
     context = ImportContext(actor=actor, options=dict(options or {}))
     report = ImportReport(importer.kind, 0, [], [], written=False, dry_run=dry_run)
     deferred = bulk.deferred_writes(writing=not dry_run, rows_read_earlier_rows=importer.rows_read_earlier_rows)
-    with transaction.atomic(), deferred as batch:
-        importer.prepare(context)
-        for number, cells in table.rows:
-            report.rows += 1
-            row_errors = _import_row(importer, table.header, number, cells, context, batch, report)
-            if row_errors:
-                report.errors.extend(row_errors)
-                batch.writing = False
-            if progress is not None:
-                progress(report.rows, None)
+    with transaction.atomic():
+        with deferred as batch:
+            importer.prepare(context)
+            for number, cells in table.rows:
+                report.rows += 1
+                row_errors = _import_row(importer, table.header, number, cells, context, batch, report)
+                if row_errors:
+                    report.errors.extend(row_errors)
+                    batch.writing = False
+                if progress is not None:
+                    progress(report.rows, None)
         report.written = not report.errors and not dry_run
-        if not report.written:
+        if report.written:
+            importer.finish(context)
+        else:
             transaction.set_rollback(True)
     if not report.written:
         report.records = []

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from contextlib import nullcontext
 from typing import Any, TypeVar
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import models, transaction
 from django.db.models import ProtectedError
 from django.utils.translation import gettext as _
@@ -54,16 +54,21 @@ def validate(
     exclude: Iterable[str] = (),
     rules_between_rows: bool = True,
     remembered: bulk.RememberedCleaning | None = None,
+    known_related: Iterable[str] = (),
 ) -> None:
     """Every problem of the row at once: the model's own rules, and text PostgreSQL could not store (a NUL
     character, which SQLite would keep and a later move to PostgreSQL would refuse), and any date or time
     outside DATE_RANGE, so pages, API, imports and commands all refuse year 1 and year 9999 alike.
     `rules_between_rows` off leaves out the uniqueness and constraint checks, for a model that has none (the
     bulk path: the check would only ask the model to find that out again); there, `remembered` takes the
-    cleaning of values earlier rows repeat (`bulk.RememberedCleaning`)."""
+    cleaning of values earlier rows repeat (`bulk.RememberedCleaning`). `known_related` names foreign keys whose
+    row is in hand (`bulk.known_related_fields`): not looked up again, yet still in the uniqueness and constraint
+    checks (which `exclude` would leave out)."""
     problems: dict[str, list[str]] = {}
     try:
-        if remembered is not None and not rules_between_rows:
+        if known_related:
+            _clean_with_known_relations(obj, set(exclude) | set(known_related), rules_between_rows=rules_between_rows)
+        elif remembered is not None and not rules_between_rows:
             remembered.full_clean(obj, exclude)
         else:
             obj.full_clean(
@@ -83,6 +88,23 @@ def validate(
             )
     if problems:
         raise Invalid(problems)
+
+
+def _clean_with_known_relations(obj: models.Model, known: set[str], *, rules_between_rows: bool) -> None:
+    """`full_clean` in its order (fields, `clean`, uniqueness, constraints), but with the fields in `known` not
+    cleaned (a foreign key in hand would cost a query each); Django's `exclude` would also leave out every
+    uniqueness rule they take part in, so those run here on every field that cleaned without error."""
+    errors: dict[str, list[str]] = {}
+    checks = [lambda failed: obj.clean_fields(exclude=known), lambda failed: obj.clean()]
+    if rules_between_rows:
+        checks += [lambda failed: obj.validate_unique(exclude=failed), lambda failed: obj.validate_constraints(exclude=failed)]
+    for check in checks:
+        try:
+            check({name for name in errors if name != NON_FIELD_ERRORS})
+        except ValidationError as error:
+            errors = error.update_error_dict(errors)
+    if errors:
+        raise ValidationError(errors)
 
 
 @functools.cache
@@ -130,7 +152,7 @@ def _defer_create(batch: bulk.Batch, actor: Actor, obj: M, action: str) -> M:
     """The bulk path (`core.bulk`): the same checks, with what is known in memory taken from memory."""
     if bulk.has_uniqueness_rule(type(obj)):
         batch.require_rows_read_earlier_rows(f"creating a {obj._meta.label}")
-        validate(obj)
+        validate(obj, known_related=bulk.known_related_fields(obj))
     else:
         validate(
             obj,

@@ -7,6 +7,7 @@ class EumConfig(AppConfig):
     verbose_name = "End-use monitoring"
 
     def ready(self) -> None:
+        from umbrella.eum import importers  # noqa: F401  (registers the sightings importer)
         from umbrella.logistics.signals import consignment_handed_over
 
         consignment_handed_over.connect(_register_serials, dispatch_uid="eum-registers-handed-over-serials")

@@ -85,15 +85,15 @@ def due_rows(
     actor: Actor, as_of: dt.date, *, donor_code: str | None = None, within_days: int = 0, delinquent_only: bool = False
 ) -> Iterator[DueRow]:
     """Every serial delinquent on `as_of`, or due within `within_days` after it, in order of due date."""
+    listed = current_due(actor, as_of, donor_code=donor_code, within_days=within_days, delinquent_only=delinquent_only)
+    if listed is not None:
+        for serial in listed.iterator(chunk_size=CHUNK):
+            yield row_of(serial, as_of)
+        return
     serials = accountable_on(actor, as_of).select_related("item_type", "owner", "holder").order_by("due_on", "pk")
     if donor_code:
         serials = serials.filter(owner__code__iexact=donor_code)
     horizon = as_of + dt.timedelta(days=0 if delinquent_only else within_days)
-    if _is_current(as_of):
-        listed = serials.filter(due_on__lt=as_of) if delinquent_only else serials.filter(due_on__lte=horizon)
-        for serial in listed.iterator(chunk_size=CHUNK):
-            yield _row(serial, serial.last_sighted_on, serial.due_on, as_of)
-        return
     found = []
     for chunk in _chunks(serials):
         last = _last_sightings(actor, chunk, as_of)
@@ -103,6 +103,26 @@ def due_rows(
             if due_day < as_of or (not delinquent_only and due_day <= horizon):
                 found.append(_row(serial, last.get(serial.pk), due_day, as_of))
     yield from sorted(found, key=lambda row: (row.due_on, row.serial_id))
+
+
+def current_due(
+    actor: Actor, as_of: dt.date, *, donor_code: str | None = None, within_days: int = 0, delinquent_only: bool = False
+) -> QuerySet | None:
+    """On today or a later day, the serials `due_rows` lists, as a query (a page of them reads only its own rows,
+    each made a row by `row_of`); None on an earlier day, which is rebuilt from the sightings instead."""
+    if not _is_current(as_of):
+        return None
+    serials = accountable_on(actor, as_of).select_related("item_type", "owner", "holder").order_by("due_on", "pk")
+    if donor_code:
+        serials = serials.filter(owner__code__iexact=donor_code)
+    if delinquent_only:
+        return serials.filter(due_on__lt=as_of)
+    return serials.filter(due_on__lte=as_of + dt.timedelta(days=within_days))
+
+
+def row_of(serial: Serial, as_of: dt.date) -> DueRow:
+    """A serial's due row from its kept schedule columns (today or later)."""
+    return _row(serial, serial.last_sighted_on, serial.due_on, as_of)
 
 
 def _row(serial: Serial, last: dt.date | None, due: dt.date, as_of: dt.date) -> DueRow:

@@ -39,6 +39,7 @@ from umbrella.core.access import (
 )
 from umbrella.core.derived import write_derived_columns
 from umbrella.core.errors import Conflict, Invalid, InvalidTransition
+from umbrella.eum import schedule
 from umbrella.eum.models import (
     ACCOUNTABLE,
     Inventory,
@@ -238,11 +239,11 @@ def register_serial(*, actor: Actor, donor: Organization, fields: Mapping[str, A
             raise Invalid(problems)
         values["serial"] = str(values.get("serial") or "").strip()
         serial = Serial(owner=donor, marking=Marking.COORDINATION, status_on=values.get("handover_date"), **values)
-        serial = services.create_record(actor=actor, obj=serial)
-        if bulk.active_batch() is None:  # in a batch, whoever holds it schedules the serials once they are written
-            refresh_schedule([serial.pk])  # its due date, as for a serial registered at handover
-            serial.refresh_from_db(fields=["last_sighted_on", "last_sighting_place", "last_sighting_method", "due_on"])
-        return serial
+        if item is not None and serial.handover_date is not None:
+            # Never sighted yet: due its rule's days after the handover. Set here, not by refresh_schedule, which
+            # reads the table a row on the bulk path is not in yet.
+            serial.due_on = schedule.due_on(serial.handover_date, None, _rule_book().for_serial(item.pk, donor.pk))
+        return services.create_record(actor=actor, obj=serial)
 
 
 def _creates_in_one_batch(*, rows_read_earlier_rows: bool):
@@ -255,17 +256,24 @@ def _creates_in_one_batch(*, rows_read_earlier_rows: bool):
 
 def register_serials(*, actor: Actor, entries: Sequence[tuple[Organization, Mapping[str, Any]]]) -> list[Serial]:
     """Register many items handed over before Umbrella (the demo, a donor's delivery records): each as
-    `register_serial` checks it, written together, then scheduled at once."""
+    `register_serial` checks and schedules it, written together."""
     keys = [(getattr(fields.get("item_type"), "pk", None), str(fields.get("serial") or "").strip()) for _d, fields in entries]
     repeated = sorted({serial for (_item, serial), count in Counter(keys).items() if count > 1})
     if repeated:  # the batch's rows are checked against the table, not against each other
         raise Invalid({"serial": [_("Serial numbers given twice: %(serials)s.") % {"serials": ", ".join(repeated)}]})
     with services.atomic():
         with _creates_in_one_batch(rows_read_earlier_rows=True):
-            created = [register_serial(actor=actor, donor=donor, fields=fields) for donor, fields in entries]
-        if bulk.active_batch() is None:
-            refresh_schedule(serial.pk for serial in created)
-        return created
+            return [register_serial(actor=actor, donor=donor, fields=fields) for donor, fields in entries]
+
+
+def _rule_book() -> RuleBook:
+    """The rules, read once per bulk batch (no rule changes while a batch registers serials), else now."""
+    batch = bulk.active_batch()
+    if batch is None:
+        return RuleBook()
+    if not hasattr(batch, "eum_rule_book"):
+        batch.eum_rule_book = RuleBook()
+    return batch.eum_rule_book
 
 
 def register_handed_over(*, actor: Actor, consignment) -> list[Serial]:
@@ -386,7 +394,8 @@ class SerialFinder:
     def __init__(self, actor: Actor, inventory: Inventory) -> None:
         self.actor = actor
         self.known: dict[tuple[str, str], Serial] = {}
-        scope = expected_serials(actor, inventory).select_related("item_type")
+        # The owner too: each sighting's ledger entry names its serial's donor (a query a row otherwise).
+        scope = expected_serials(actor, inventory).select_related("item_type", "owner")
         for serial in scope.iterator(chunk_size=CHUNK):
             self.known[(serial.item_type.code.upper(), serial.serial)] = serial
 
@@ -395,7 +404,7 @@ class SerialFinder:
         if key not in self.known:
             self.known[key] = (
                 Serial.objects.visible_to(self.actor)
-                .select_related("item_type")
+                .select_related("item_type", "owner")
                 .filter(item_type__code__iexact=key[0], serial=key[1])
                 .first()
             )
@@ -487,7 +496,7 @@ def add_sightings(*, actor: Actor, inventory_id: int, sightings: Sequence[Mappin
     every one at once, under `sightings[i].field`, and nothing written unless all pass."""
     with services.atomic():
         inventory = get_visible(Inventory.objects.select_for_update(), actor, pk=inventory_id)
-        _require_inspector_of(actor, inventory)
+        require_inspector_of(actor, inventory)
         finder = SerialFinder(actor, inventory)
         seen = set(Sighting.objects.filter(inventory=inventory).values_list("serial_id", flat=True))
         problems: dict[str, list[str]] = {}
@@ -531,7 +540,7 @@ def _sight_all(
     return written
 
 
-def _require_inspector_of(actor: Actor, inventory: Inventory) -> None:
+def require_inspector_of(actor: Actor, inventory: Inventory) -> None:
     require_inspector(actor)
     if inventory.owner_id != actor.organization.pk:
         raise deny(actor, _("An inventory is recorded by the organization that inspects."))
@@ -541,7 +550,7 @@ def close_inventory(*, actor: Actor, inventory_id: int, expected_version: int) -
     """Close an inventory: every serial it expected and did not sight is kept as not sighted."""
     with services.atomic():
         inventory = get_visible(Inventory.objects.select_for_update(), actor, pk=inventory_id)
-        _require_inspector_of(actor, inventory)
+        require_inspector_of(actor, inventory)
         services.check_version(inventory, expected_version)
         if inventory.closed:
             raise InvalidTransition(_("This inventory is already closed."), inventory=inventory.pk)

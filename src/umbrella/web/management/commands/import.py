@@ -32,6 +32,7 @@ class Command(BaseCommand):
         parser.add_argument("file", type=Path)
         parser.add_argument("--dry-run", action="store_true", help="Check and preview; write nothing.")
         parser.add_argument("--list", help="requirements: the draft list to import into (id or series).")
+        parser.add_argument("--inventory", help="sightings: the open inventory the serials were sighted in (its id).")
         parser.add_argument("--json", action="store_true", help="Print the report as JSON.")
         add_actor_arguments(parser)
 
@@ -59,7 +60,7 @@ class Command(BaseCommand):
                     table=read_table(stream, path.name, max_bytes=settings.IMPORT_FILE_MAX_BYTES),
                     filename=path.name,
                     dry_run=options["dry_run"],
-                    options={"list": options.get("list")},
+                    options={"list": options.get("list"), "inventory": options.get("inventory")},
                     progress=progress,
                 )
         except UnreadableFile as error:
