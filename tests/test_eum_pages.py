@@ -440,6 +440,7 @@ def test_a_donor_is_told_where_it_finds_what_it_may_see(personas, as_client):
     assert serial.holder.name in page and "/eum/units/" not in page
     assert donor.get(f"/eum/units/{serial.holder.pk}/").status_code == 404
     assert "No rule that you may see." in body(donor.get("/eum/rules/"))
+    assert 'href="/eum/units/"' not in body(as_client("donor_editor").get("/eum/"))
     assert 'href="/eum/units/"' in body(as_client("recipient").get("/eum/"))
 
 
