@@ -9,11 +9,12 @@ from django.utils import timezone
 from tests import factories
 from tests.test_logistics import allocated, hand_over, receive, ship, step
 from umbrella.core.errors import Conflict, Forbidden, Invalid, NotFound
+from umbrella.core.models import ChangeRecord
 from umbrella.core.testing import PERSONA_NAMES
 from umbrella.core.verify import verify
 from umbrella.eum import services as eum
 from umbrella.eum.models import Inventory, Serial, SerialStatus, TransferState
-from umbrella.eum.queries import delinquency, donor_report, due_rows
+from umbrella.eum.queries import delinquency, delinquency_over_time, donor_report, due_rows
 from umbrella.eum.reads import public_counts, schedule_differences
 from umbrella.logistics.models import ConsignmentState
 
@@ -270,3 +271,93 @@ def test_a_stricter_rule_moves_every_serial_it_covers(personas, places):
     )
     assert set(Serial.objects.values_list("due_on", flat=True)) == {TODAY() + dt.timedelta(days=30)}  # the strictest
     assert schedule_differences() == []
+
+
+@pytest.mark.django_db
+def test_the_donors_report_tells_inventoried_from_awaiting_a_first_inventory(personas, places):
+    world, _consignment = handed_over(personas, places, count=3)
+    eum.record_inventory(
+        actor=personas.recipient,
+        fields={"conducted_on": TODAY(), "method": "physical"},
+        sightings=[{"item_type": world["item"].code, "serial": "ATGM-00001"}],
+    )
+    donor = personas.donor_editor.organization
+    today = donor_report(personas.donor_editor, donor).totals()
+    assert (today["held"], today["inventoried"], today["awaiting_first"], today["delinquent"]) == (3, 1, 2, 0)
+    later = donor_report(personas.donor_editor, donor, TODAY() + dt.timedelta(days=91)).totals()
+    assert (later["held"], later["inventoried"], later["awaiting_first"], later["delinquent"]) == (3, 1, 0, 2)
+
+
+@pytest.mark.django_db
+def test_many_earlier_deliveries_register_together_one_ledger_entry_each(personas, places):
+    item = factories.item_type(personas, sensitive=True)
+    donor = personas.donor_editor.organization
+    handed = TODAY() - dt.timedelta(days=100)
+    entries = [(donor, {"item_type": item, "serial": f"E-{n}", "handover_date": handed}) for n in range(1, 6)]
+    with pytest.raises(Invalid) as repeated:
+        eum.register_serials(actor=personas.recipient, entries=[*entries, entries[0]])
+    assert "given twice: E-1" in str(repeated.value) and not Serial.objects.exists()
+    before = ChangeRecord.objects.count()
+    created = eum.register_serials(actor=personas.recipient, entries=entries)
+    assert ChangeRecord.objects.count() - before == 5 == len(created)
+    assert set(Serial.objects.values_list("due_on", flat=True)) == {handed + dt.timedelta(days=90)}
+    assert verify().ok and schedule_differences() == []
+
+
+@pytest.mark.django_db
+def test_every_problem_of_a_transfer_or_an_inventory_at_once(personas, places):
+    handed_over(personas, places, count=1)
+    serial = Serial.objects.get()
+    with pytest.raises(Invalid) as transfer:
+        eum.transfer(actor=personas.recipient, serial_id=serial.pk, kind="internal", reason="", to_unit=None)
+    assert set(transfer.value.field_errors) == {"reason", "to_unit"}
+    with pytest.raises(Invalid) as inventory:
+        eum.open_inventory(actor=personas.auditor, fields={"conducted_on": TODAY() + dt.timedelta(days=5), "method": "photo"})
+    assert set(inventory.value.field_errors) == {"conducted_on", "evidence_reference"}
+
+
+@pytest.mark.django_db
+def test_a_refused_transfer_says_whether_the_donor_was_asked_and_what_it_answered(personas, places):
+    handed_over(personas, places, count=1)
+    serial = Serial.objects.get()
+    transfer = {"serial_id": serial.pk, "kind": "end_use", "end_use": "Training of crews", "reason": "Training"}
+    request = eum.request_consent(actor=personas.recipient, **transfer)
+    with pytest.raises(Conflict) as waiting:
+        eum.transfer(actor=personas.recipient, **transfer)
+    assert "not yet decided" in str(waiting.value)
+    eum.decide_consent(actor=personas.donor_editor, transfer_id=request.pk, consent=False, reason="Not for training.")
+    with pytest.raises(Conflict) as refused:
+        eum.transfer(actor=personas.recipient, **transfer)
+    assert "refused this transfer: Not for training." in str(refused.value)
+
+
+@pytest.mark.django_db
+def test_the_history_of_delinquency_over_arrays_agrees_with_each_day_rebuilt_on_its_own(personas, places):
+    item = factories.item_type(personas, sensitive=True)
+    donor = personas.donor_editor.organization
+    start = TODAY() - dt.timedelta(days=330)
+    entries = [
+        (donor, {"item_type": item, "serial": f"H-{n}", "handover_date": start + dt.timedelta(days=9 * n)}) for n in range(12)
+    ]
+    serials = eum.register_serials(actor=personas.recipient, entries=entries)
+    for offset, sighted in ((100, serials[:4]), (250, serials[2:8])):
+        day = start + dt.timedelta(days=offset)
+        eum.record_inventory(
+            actor=personas.auditor,
+            fields={"conducted_on": day, "method": "physical"},
+            sightings=[{"item_type": item.code, "serial": s.serial} for s in sighted if s.handover_date <= day],
+        )
+    eum.report_loss(
+        actor=personas.recipient,
+        serial_id=serials[5].pk,
+        kind="lost",
+        occurred_on=TODAY() - dt.timedelta(days=40),
+        circumstances="Lost in a river crossing.",
+    )
+    history, today_only = delinquency_over_time(personas.coordinator)
+    assert not today_only and len(history) == 12
+    for point in history:
+        alone = delinquency(personas.coordinator, point.as_of)
+        assert (point.held.count, point.delinquent.count) == (alone.held.count, alone.delinquent.count), point.as_of
+        assert point.delinquent.value_eur == alone.delinquent.value_eur
+    assert any(point.delinquent.count for point in history)

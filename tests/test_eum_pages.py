@@ -197,7 +197,7 @@ def test_recording_an_inventory_with_two_serials_not_sighted_leaves_two_delinque
     assert all(f'data-serial="{serial.serial}"' in page for serial in serials)
     assert delinquent_card(body(client.get("/eum/"))) == 2 == delinquency(personas.auditor).delinquent.count
     donor_page = body(as_client("donor_editor").get("/eum/report/XDA/"))
-    assert re.search(r'data-total="delinquent">2<', donor_page) and re.search(r'data-total="on_time">3<', donor_page)
+    assert re.search(r'data-total="delinquent">2<', donor_page) and re.search(r'data-total="inventoried">3<', donor_page)
     # HQ's inventory is marked for coordination: its donor sees the sightings on its serials, not the inventory.
     assert as_client("donor_editor").get(response["Location"]).status_code == 404
     assert as_client("second_donor").get(response["Location"]).status_code == 404
@@ -292,14 +292,23 @@ def test_a_donors_report_is_for_the_donor_the_headquarters_and_the_recipient(per
         assert client.get("/eum/report/XDA/?format=csv").status_code == status
         return
     totals = donor_report(personas[persona], personas.donor_editor.organization).totals()
-    assert totals == {"handed_over": 3, "held": 2, "on_time": 0, "delinquent": 2, "lost": 1, "transferred": 0, "other": 0}
+    assert totals == {
+        "handed_over": 3,
+        "held": 2,
+        "inventoried": 0,
+        "awaiting_first": 0,
+        "delinquent": 2,
+        "lost": 1,
+        "transferred": 0,
+        "other": 0,
+    }
     assert re.search(r'data-total="lost">1<', body(response))
     download = client.get("/eum/report/XDA/?format=csv")
     rows = list(csv.reader(io.StringIO(download.content.decode("utf-8-sig"))))
     assert (
         rows[0][:3] == ["Item type", "Name", "Handed over"]
         and rows[-1][0] == "Total"
-        and rows[-1][2:7] == ["3", "2", "0", "2", "1"]
+        and rows[-1][2:8] == ["3", "2", "0", "0", "2", "1"]
     )
     xlsx = client.get("/eum/report/XDA/?format=xlsx")
     assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"

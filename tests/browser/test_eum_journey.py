@@ -85,7 +85,7 @@ def report_totals(page, donor: str) -> dict:
     page.goto(f"/eum/report/{donor}/")
     return {
         key: int(page.locator(f"#donor-report-total [data-total='{key}']").inner_text().replace(",", ""))
-        for key in ("handed_over", "held", "on_time", "delinquent")
+        for key in ("handed_over", "held", "inventoried", "delinquent")
     }
 
 
@@ -132,7 +132,7 @@ def test_an_inspector_records_an_inventory_with_two_serials_not_sighted(page, se
     report_after = report_totals(donor, chosen["donor"])
     assert report_after == {
         **report_before,
-        "on_time": report_before["on_time"] + 2,
+        "inventoried": report_before["inventoried"] + 2,
         "delinquent": report_before["delinquent"] - 2,
     }
     screenshot(donor, "eum-journey-donor-report")

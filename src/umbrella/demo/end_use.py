@@ -97,7 +97,7 @@ class EndUse:
             eum.create_unit(actor=self.recipient, fields={"code": code, "name": name, "kind": kind})
             for code, name, kind in EARLIER_UNITS
         ]
-        registered: list[Serial] = []
+        entries = []
         for code, donor, units_at_scale_one in EARLIER_DELIVERIES:
             item = ItemType.objects.filter(code=code, sensitive=True).first()
             owner = Organization.objects.filter(code=donor).first()
@@ -105,18 +105,14 @@ class EndUse:
                 continue
             for number in range(1, max(4, round(units_at_scale_one * self.scale)) + 1):
                 handed = dt.date(2024, 9, 1) + dt.timedelta(days=self.random.randrange(0, 240))
-                registered.append(
-                    eum.register_serial(
-                        actor=self.recipient,
-                        donor=owner,
-                        fields={
-                            "item_type": item,
-                            "serial": f"{donor}-{code}-{number:05d}",
-                            "handover_date": handed,
-                            "holder": self.random.choice(units),
-                        },
-                    )
-                )
+                fields = {
+                    "item_type": item,
+                    "serial": f"{donor}-{code}-{number:05d}",
+                    "handover_date": handed,
+                    "holder": self.random.choice(units),
+                }
+                entries.append((owner, fields))
+        registered = eum.register_serials(actor=self.recipient, entries=entries)
         first = [serial for serial in registered if self.random.random() < 0.8]
         second = [serial for serial in first if self.random.random() < 0.5]
         for day, sighted in ((dt.date(2025, 5, 15), first), (dt.date(2026, 9, 20), second)):

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
+from contextlib import nullcontext
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -24,7 +26,7 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from umbrella.catalog.models import ItemType
-from umbrella.core import services
+from umbrella.core import bulk, services
 from umbrella.core.access import (
     Actor,
     Marking,
@@ -237,9 +239,33 @@ def register_serial(*, actor: Actor, donor: Organization, fields: Mapping[str, A
         values["serial"] = str(values.get("serial") or "").strip()
         serial = Serial(owner=donor, marking=Marking.COORDINATION, status_on=values.get("handover_date"), **values)
         serial = services.create_record(actor=actor, obj=serial)
-        refresh_schedule([serial.pk])  # its due date, as for a serial registered at handover
-        serial.refresh_from_db(fields=["last_sighted_on", "last_sighting_place", "last_sighting_method", "due_on"])
+        if bulk.active_batch() is None:  # in a batch, whoever holds it schedules the serials once they are written
+            refresh_schedule([serial.pk])  # its due date, as for a serial registered at handover
+            serial.refresh_from_db(fields=["last_sighted_on", "last_sighting_place", "last_sighting_method", "due_on"])
         return serial
+
+
+def _creates_in_one_batch(*, rows_read_earlier_rows: bool):
+    """Many creates written together on the bulk path (`core.bulk`): the same checks and one ledger entry each, the
+    rows inserted at once. Inside a batch someone else holds (an import), its own."""
+    if bulk.active_batch() is not None:
+        return nullcontext(bulk.active_batch())
+    return bulk.deferred_writes(rows_read_earlier_rows=rows_read_earlier_rows)
+
+
+def register_serials(*, actor: Actor, entries: Sequence[tuple[Organization, Mapping[str, Any]]]) -> list[Serial]:
+    """Register many items handed over before Umbrella (the demo, a donor's delivery records): each as
+    `register_serial` checks it, written together, then scheduled at once."""
+    keys = [(getattr(fields.get("item_type"), "pk", None), str(fields.get("serial") or "").strip()) for _d, fields in entries]
+    repeated = sorted({serial for (_item, serial), count in Counter(keys).items() if count > 1})
+    if repeated:  # the batch's rows are checked against the table, not against each other
+        raise Invalid({"serial": [_("Serial numbers given twice: %(serials)s.") % {"serials": ", ".join(repeated)}]})
+    with services.atomic():
+        with _creates_in_one_batch(rows_read_earlier_rows=True):
+            created = [register_serial(actor=actor, donor=donor, fields=fields) for donor, fields in entries]
+        if bulk.active_batch() is None:
+            refresh_schedule(serial.pk for serial in created)
+        return created
 
 
 def register_handed_over(*, actor: Actor, consignment) -> list[Serial]:
@@ -264,29 +290,31 @@ def register_handed_over(*, actor: Actor, consignment) -> list[Serial]:
     if clashes:
         raise Invalid({"serials": [_("Already registered: %(serials)s.") % {"serials": ", ".join(clashes)}]})
     created = []
-    for line, serial in wanted:
-        pledge = line.allocation.pledge
-        created.append(
-            services.create_record(
-                actor=actor,
-                obj=Serial(
-                    owner_id=consignment.owner_id,
-                    marking=Marking.COORDINATION,
-                    item_type=pledge.item_type,
-                    serial=serial,
-                    pledge=pledge,
-                    consignment=consignment,
-                    handover_date=consignment.handover_date,
-                    handover_place=consignment.handover_place,
-                    holder=holder,
-                    status=SerialStatus.IN_SERVICE,
-                    status_on=consignment.handover_date,
-                    retransfer_requires_consent=pledge.retransfer_requires_consent,
-                ),
-                action="handover",
+    with _creates_in_one_batch(rows_read_earlier_rows=True):
+        for line, serial in wanted:
+            pledge = line.allocation.pledge
+            created.append(
+                services.create_record(
+                    actor=actor,
+                    obj=Serial(
+                        owner_id=consignment.owner_id,
+                        marking=Marking.COORDINATION,
+                        item_type=pledge.item_type,
+                        serial=serial,
+                        pledge=pledge,
+                        consignment=consignment,
+                        handover_date=consignment.handover_date,
+                        handover_place=consignment.handover_place,
+                        holder=holder,
+                        status=SerialStatus.IN_SERVICE,
+                        status_on=consignment.handover_date,
+                        retransfer_requires_consent=pledge.retransfer_requires_consent,
+                    ),
+                    action="handover",
+                )
             )
-        )
-    refresh_schedule(serial.pk for serial in created)
+    if bulk.active_batch() is None:
+        refresh_schedule(serial.pk for serial in created)
     return created
 
 
@@ -323,10 +351,19 @@ def open_inventory(*, actor: Actor, fields: Mapping[str, Any]) -> Inventory:
             if donor is not None and donor.pk != actor.organization.pk:
                 problems["donor"] = [_("A donor inventories its own serials.")]
             values["donor"] = actor.organization
+        inventory = Inventory(owner=services.acting_organization(actor), marking=Marking.COORDINATION, **values)
+        _merge_problems(problems, lambda: services.validate(inventory))  # with the model's own rules, all at once
         if problems:
             raise Invalid(problems)
-        inventory = Inventory(owner=services.acting_organization(actor), marking=Marking.COORDINATION, **values)
         return services.create_record(actor=actor, obj=inventory)
+
+
+def _merge_problems(problems: dict[str, list[str]], check) -> None:
+    try:
+        check()
+    except Invalid as error:
+        for field, messages in error.field_errors.items():
+            problems.setdefault(field, []).extend(message for message in messages if message not in problems.get(field, []))
 
 
 def expected_serials(actor: Actor, inventory: Inventory):
@@ -454,29 +491,44 @@ def add_sightings(*, actor: Actor, inventory_id: int, sightings: Sequence[Mappin
         finder = SerialFinder(actor, inventory)
         seen = set(Sighting.objects.filter(inventory=inventory).values_list("serial_id", flat=True))
         problems: dict[str, list[str]] = {}
-        written = []
-        for index, entry in enumerate(sightings):
-            item_code, number = str(entry.get("item_type") or ""), str(entry.get("serial") or "").strip()
-            try:
-                written.append(
-                    sight(
-                        actor=actor,
-                        inventory=inventory,
-                        serial=finder.find(item_code, number),
-                        reference=f"{item_code} {number}".strip(),
-                        status=entry.get("status") or SerialStatus.IN_SERVICE,
-                        place=entry.get("place"),
-                        evidence_reference=entry.get("evidence_reference") or "",
-                        seen=seen,
-                    )
-                )
-            except Invalid as error:
-                for field, messages in error.field_errors.items():
-                    problems[f"sightings[{index}].{field}"] = messages
+        with _creates_in_one_batch(rows_read_earlier_rows=False) as batch:
+            written = _sight_all(actor, inventory, sightings, finder, seen, problems)
+            if problems:
+                batch.writing = False
         if problems:
             raise Invalid(problems)
         finish_sightings(actor, inventory)
         return written
+
+
+def _sight_all(
+    actor: Actor,
+    inventory: Inventory,
+    sightings: Sequence[Mapping[str, Any]],
+    finder: SerialFinder,
+    seen: set[int],
+    problems: dict[str, list[str]],
+) -> list[Sighting]:
+    written = []
+    for index, entry in enumerate(sightings):
+        item_code, number = str(entry.get("item_type") or ""), str(entry.get("serial") or "").strip()
+        try:
+            written.append(
+                sight(
+                    actor=actor,
+                    inventory=inventory,
+                    serial=finder.find(item_code, number),
+                    reference=f"{item_code} {number}".strip(),
+                    status=entry.get("status") or SerialStatus.IN_SERVICE,
+                    place=entry.get("place"),
+                    evidence_reference=entry.get("evidence_reference") or "",
+                    seen=seen,
+                )
+            )
+        except Invalid as error:
+            for field, messages in error.field_errors.items():
+                problems[f"sightings[{index}].{field}"] = messages
+    return written
 
 
 def _require_inspector_of(actor: Actor, inventory: Inventory) -> None:
@@ -678,31 +730,19 @@ def transfer(
         _not_in_future(day, "on", problems)
         if kind == TransferKind.INTERNAL and to_unit is not None and to_unit.pk == serial.holder_id:
             problems["to_unit"] = [_("The item is held by this unit already.")]
+        given: list[str] = []
+        _merge_problems(problems, lambda: given.append(given_reason(reason, required=True)))
+        done = Transfer(serial=serial, state=TransferState.DONE, reason=given[0] if given else "", transferred_on=day, **values)
+        _merge_problems(problems, lambda: services.validate(done, exclude=["reason"]))
         if problems:
             raise Invalid(problems)
         record = None
         if needs_consent(serial, kind):
             record = _consented_request(serial, values)
             if record is None:
-                raise Conflict(
-                    _(
-                        "%(donor)s's consent is needed to transfer this item to a third party or to change its end "
-                        "use; ask for it first (no consent has been given for this transfer)."
-                    )
-                    % {"donor": serial.owner.name},
-                    serial=serial.pk,
-                )
+                raise Conflict(_no_consent_message(serial, values), serial=serial.pk)
         if record is None:
-            record = services.create_record(
-                actor=actor,
-                obj=Transfer(
-                    serial=serial,
-                    state=TransferState.DONE,
-                    reason=given_reason(reason, required=True),
-                    transferred_on=day,
-                    **values,
-                ),
-            )
+            record = services.create_record(actor=actor, obj=done)
         else:
             record = services.update_record(
                 actor=actor,
@@ -720,11 +760,35 @@ def transfer(
         return record
 
 
+def _no_consent_message(serial: Serial, values: Mapping[str, Any]) -> str:
+    """Why a transfer needing consent is refused: nothing asked yet, a request waiting, or the donor's refusal."""
+    asked = [
+        request
+        for request in Transfer.objects.filter(serial=serial, kind=values["kind"]).order_by("-id")
+        if _same_party(request, values)
+    ]
+    if asked and asked[0].state == TransferState.REQUESTED:
+        return _("%(donor)s has not yet decided on the request for this transfer; it can be recorded once it consents.") % {
+            "donor": serial.owner.name
+        }
+    if asked and asked[0].state == TransferState.REFUSED:
+        return _("%(donor)s refused this transfer: %(reason)s") % {
+            "donor": serial.owner.name,
+            "reason": asked[0].decision_reason,
+        }
+    return _(
+        "%(donor)s's consent is needed to transfer this item to a third party or to change its end use; ask for it "
+        "first (no consent has been given for this transfer)."
+    ) % {"donor": serial.owner.name}
+
+
+def _same_party(request: Transfer, values: Mapping[str, Any]) -> bool:
+    return (
+        request.third_party.casefold() == values["third_party"].casefold()
+        and request.end_use.casefold() == values["end_use"].casefold()
+    )
+
+
 def _consented_request(serial: Serial, values: Mapping[str, Any]) -> Transfer | None:
     requests = Transfer.objects.select_for_update().filter(serial=serial, state=TransferState.CONSENTED, kind=values["kind"])
-    for request in requests.order_by("id"):
-        if request.third_party.casefold() == values["third_party"].casefold() and (
-            request.end_use.casefold() == values["end_use"].casefold()
-        ):
-            return request
-    return None
+    return next((request for request in requests.order_by("id") if _same_party(request, values)), None)
