@@ -193,6 +193,7 @@ class Serial(OwnedModel):
     )
     due_on = models.DateField(_("next inventory due"), null=True, blank=True, editable=False)
     ledger_ignored_fields = frozenset({"last_sighted_on", "last_sighting_place_id", "last_sighting_method", "due_on"})
+    history_created_shows = ("handover_date", "status")
 
     class Meta:
         ordering = ["item_type_id", "serial"]

@@ -28,10 +28,13 @@ from umbrella.eum.models import (
     ACCOUNTABLE,
     LOSS_STATUSES,
     Inventory,
+    LossReport,
     Serial,
     SerialStatus,
     Sighting,
     SightingMethod,
+    Transfer,
+    TransferState,
     Unit,
     UnitKind,
 )
@@ -498,3 +501,59 @@ def delinquency_over_time(actor: Actor, today: dt.date | None = None) -> tuple[l
         point.delinquent.add(int(late.sum()), Decimal(str(round(values[late].sum(), 2))))
         history.append(point)
     return history, False
+
+
+@dataclass
+class PendingDecisions:
+    """What waits for a donor's decision on its own serials: consent requests not yet decided and loss reports not
+    yet acknowledged."""
+
+    consent_requests: list[Transfer]
+    losses: list[LossReport]
+
+    @property
+    def count(self) -> int:
+        return len(self.consent_requests) + len(self.losses)
+
+
+def pending_consent_requests(actor: Actor) -> QuerySet:
+    """Consent requests on serials the actor's organization owns that wait for its decision (none for anyone but a
+    donor: only the owner of a serial decides)."""
+    if not actor.is_member:
+        return Transfer.objects.none()
+    return (
+        Transfer.objects.visible_to(actor)
+        .filter(state=TransferState.REQUESTED, serial__owner=actor.organization)
+        .select_related("serial__item_type")
+        .order_by("id")
+    )
+
+
+def unacknowledged_losses(actor: Actor) -> QuerySet:
+    """Loss reports of serials the actor's organization owns that it has not acknowledged yet."""
+    if not actor.is_member:
+        return LossReport.objects.none()
+    return (
+        LossReport.objects.visible_to(actor)
+        .filter(acknowledged_on__isnull=True, serial__owner=actor.organization)
+        .select_related("serial__item_type", "place")
+        .order_by("occurred_on", "id")
+    )
+
+
+def pending_decisions(actor: Actor) -> PendingDecisions:
+    return PendingDecisions(list(pending_consent_requests(actor)), list(unacknowledged_losses(actor)))
+
+
+def missed_in(actor: Actor, serial: Serial) -> list[Inventory]:
+    """The inventories the actor may see that expected the serial and did not sight it, newest first. An inventory
+    keeps whom it missed as a list of ids; only those whose scope could have held the serial are read."""
+    candidates = (
+        Inventory.objects.visible_to(actor)
+        .filter(conducted_on__gte=serial.handover_date)
+        .filter(Q(item_type__isnull=True) | Q(item_type=serial.item_type_id))
+        .filter(Q(donor__isnull=True) | Q(donor=serial.owner_id))
+        .select_related("owner", "place")
+        .order_by("-conducted_on", "-id")
+    )
+    return [inventory for inventory in candidates if serial.pk in inventory.not_sighted]

@@ -7,7 +7,9 @@ Every read goes through `visible_to`; every write through `eum.services`, whose 
 from __future__ import annotations
 
 import re
+from functools import wraps
 from typing import Any
+from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import messages
@@ -42,6 +44,7 @@ from umbrella.eum.models import (
 )
 from umbrella.eum.reads import public_counts
 from umbrella.orgs.models import Organization
+from umbrella.places.models import Place
 from umbrella.pledges.models import REASON_MAX_LENGTH
 from umbrella.ui.charts import Bar, bar_chart
 from umbrella.ui.forms import ServiceForm, posted_version
@@ -55,6 +58,7 @@ DIMENSION_LABELS = {
     "unit": gettext_lazy("By unit"),
     "place": gettext_lazy("By handover place"),
 }
+NO_HANDOVER_PLACE = gettext_lazy("No handover place (registered from deliveries before Umbrella kept handovers)")
 
 
 def _date_input(**attrs: Any) -> forms.DateInput:
@@ -67,6 +71,24 @@ def _recipient_editor(actor: Actor) -> bool:
 
 def _inspector(actor: Actor) -> bool:
     return allowed(services.require_inspector, actor)
+
+
+def _monitors(actor: Actor) -> bool:
+    """Members who may see end-use records: coordination staff, the recipient and donors (their own)."""
+    return actor.is_member and actor.kind in (OrganizationKind.COORDINATOR, OrganizationKind.RECIPIENT, OrganizationKind.DONOR)
+
+
+def for_monitors(view):
+    """The monitoring pages are for who may see records; anyone else (the public, observers) would only read empty
+    lists that say nothing exists, so is sent to the public figures instead."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not _monitors(request.actor):
+            return redirect("eum-public")
+        return view(request, *args, **kwargs)
+
+    return wrapped
 
 
 def _rule_setter(actor: Actor) -> bool:
@@ -96,19 +118,42 @@ def _chart_and_table(actor: Actor) -> dict:
     return {"chart": bar_chart(title, bars), "points": history, "today_only": today_only}
 
 
-@login_required
+def _row_labels(actor: Actor, dimension: str, keys: list[str]) -> dict[str, str]:
+    """What a delinquency table's row is called: a donor and a place by name with the code, the rest by code; the
+    serials registered from deliveries before Umbrella kept handovers have no handover place, and say so."""
+    labels = {"—": NO_HANDOVER_PLACE if dimension == "place" else "—"}
+    codes = [key for key in keys if key != "—"]
+    if dimension == "donor":
+        named = Organization.objects.filter(kind=OrganizationKind.DONOR, code__in=codes).values_list("code", "name")
+        labels |= {code: f"{name} ({code})" for code, name in named}
+    elif dimension == "place":
+        labels |= {
+            place.code: f"{place.local_name} ({place.code})" for place in Place.objects.visible_to(actor).filter(code__in=codes)
+        }
+    return labels
+
+
+def _delinquency_tables(actor: Actor, now: queries.Delinquency) -> list[dict]:
+    tables = []
+    for dimension in queries.DIMENSIONS:
+        groups = sorted(now.by.get(dimension, {}).items(), key=lambda pair: (-pair[1].count, pair[0]))
+        labels = _row_labels(actor, dimension, [key for key, _tally in groups])
+        tables.append(
+            {
+                "key": dimension,
+                "label": DIMENSION_LABELS[dimension],
+                "rows": [(key, labels.get(key, key), tally) for key, tally in groups],
+            }
+        )
+    return tables
+
+
+@for_monitors
 def overview(request: HttpRequest) -> HttpResponse:
-    """Held and delinquent today, by donor, item type, unit and place, and over the last year."""
+    """Held and delinquent today, by donor, item type, unit and place, and over the last year; for a donor, what waits
+    for its decision."""
     actor = request.actor
     now = queries.delinquency(actor)
-    tables = [
-        {
-            "key": dimension,
-            "label": DIMENSION_LABELS[dimension],
-            "rows": sorted(now.by.get(dimension, {}).items(), key=lambda pair: (-pair[1].count, pair[0])),
-        }
-        for dimension in queries.DIMENSIONS
-    ]
     donors = []
     if actor.kind in (OrganizationKind.COORDINATOR, OrganizationKind.RECIPIENT):
         given = Serial.objects.visible_to(actor).order_by().values("owner").distinct()
@@ -121,9 +166,11 @@ def overview(request: HttpRequest) -> HttpResponse:
         "share": percent(100 * now.share),
         "held_value": format_eur_short(now.held.value_eur),
         "delinquent_value": format_eur_short(now.delinquent.value_eur),
-        "tables": tables,
+        "tables": _delinquency_tables(actor, now),
         "over_time": _chart_and_table(actor),
         "donors": donors,
+        "decisions": queries.pending_decisions(actor) if actor.kind == OrganizationKind.DONOR else None,
+        "may_decide": actor.kind == OrganizationKind.DONOR and actor.has_role(Role.EDITOR),
         "may_inspect": _inspector(actor),
         "may_keep_units": _recipient_editor(actor),
     }
@@ -133,13 +180,15 @@ def overview(request: HttpRequest) -> HttpResponse:
 # --- serials ----------------------------------------------------------------------------------------------------
 
 
+@for_monitors
 def serial_list(request: HttpRequest) -> HttpResponse:
+    sees_all = request.actor.kind != OrganizationKind.DONOR
     return list_or_export(
         request,
         queries.SERIALS,
         queries.serials(request.actor),
         title=_("Serials"),
-        empty=_("No serial-tracked item has been handed over yet."),
+        empty=_("No serial-tracked item has been handed over yet.") if sees_all else _("None of your items is serial-tracked."),
         intro=_(
             "Each serial-tracked item handed over. An item is delinquent when its next inventory was due before today "
             "and it has not been sighted since."
@@ -216,6 +265,7 @@ def serial_detail(request: HttpRequest, pk: int) -> HttpResponse:
         extra={
             "delinquent": delinquent,
             "sightings": list(serial.sightings.visible_to(actor).select_related("place", "inventory")[:100]),
+            "missed_in": queries.missed_in(actor, serial),
             "losses": list(serial.losses.visible_to(actor).select_related("place")),
             "transfers": list(serial.transfers.visible_to(actor).select_related("to_unit")),
             "may_decide": may_decide,
@@ -382,13 +432,21 @@ def transfer_decide(request: HttpRequest, pk: int) -> HttpResponse:
 # --- inventories ------------------------------------------------------------------------------------------------
 
 
+@for_monitors
 def inventory_list(request: HttpRequest) -> HttpResponse:
+    donor = request.actor.kind == OrganizationKind.DONOR
     return list_or_export(
         request,
         queries.INVENTORIES,
         queries.inventories(request.actor),
         title=_("Inventories"),
-        empty=_("No inventory recorded yet."),
+        empty=_("No inventory that you may see.") if donor else _("No inventory recorded yet."),
+        intro=_(
+            "The inventories your organization recorded. Those of the headquarters and the recipient are theirs: each "
+            "of your serials' pages lists every sighting of it, whoever inspected."
+        )
+        if donor
+        else "",
         create_url=reverse("eum-inventory-new") if _inspector(request.actor) else None,
         create_label=_("Record an inventory"),
     )
@@ -432,7 +490,7 @@ class InventoryForm(ServiceForm):
         label=gettext_lazy("Serials sighted"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 8}),
-        help_text=gettext_lazy("One a line: item type code, a space, serial number (ATGM-1 AT-00017)."),
+        help_text=gettext_lazy("One a line: item type code, a space, serial number (AMM-JAVELIN USA-AMM-JAVELIN-00001)."),
     )
     chosen = forms.MultipleChoiceField(
         label=gettext_lazy("Or tick the expected serials sighted"),
@@ -479,20 +537,27 @@ class InventoryForm(ServiceForm):
             if name in self.cleaned_data and self.cleaned_data[name] not in (None, "")
         }
 
-    def sighting_entries(self) -> tuple[list[dict], list[str]]:
-        """The sightings, each with where it came from (a line of the text, or a ticked serial), for the messages."""
-        entries, origins = [], []
+    def sighting_entries(self) -> tuple[list[dict], list[str], list[str]]:
+        """The sightings, each with where it came from (a line of the text, or a ticked serial), for the messages;
+        and the lines that cannot be read as an item type code and a serial number, each with its problem."""
+        entries, origins, unreadable = [], [], []
         for line_number, line in enumerate((self.cleaned_data.get(SIGHTINGS_FIELD) or "").splitlines(), start=1):
             if not line.strip():
                 continue
-            item_code, _space, number_ = line.strip().partition(" ")
-            entries.append({"item_type": item_code, "serial": number_.strip()})
-            origins.append(_("Line %(line)s (%(text)s)") % {"line": line_number, "text": line.strip()})
+            origin = _("Line %(line)s (%(text)s)") % {"line": line_number, "text": line.strip()}
+            words = line.split()
+            if len(words) != 2:
+                unreadable.append(
+                    _("%(line)s cannot be read: write the item type code, a space, then the serial number.") % {"line": origin}
+                )
+                continue
+            entries.append({"item_type": words[0], "serial": words[1]})
+            origins.append(origin)
         for pk in self.cleaned_data.get(CHOSEN_FIELD) or []:
             serial = self.expected[pk]
             entries.append({"item_type": serial.item_type.code, "serial": serial.serial})
             origins.append(_("Ticked %(serial)s") % {"serial": f"{serial.item_type.code} {serial.serial}"})
-        return entries, origins
+        return entries, origins, unreadable
 
 
 def _on_the_inventory_form(error: Invalid, origins: list[str]) -> Invalid:
@@ -525,6 +590,17 @@ def _sighting_problems(actor: Actor, fields: dict, entries: list[dict]) -> dict[
     return {}
 
 
+def _rolled_back(actor: Actor, fields: dict, entries: list[dict]) -> None:
+    """The inventory tried and undone: raises what the service refuses, writes nothing (some lines could not be
+    read, so the inventory is not recorded, but every other problem is shown with theirs)."""
+    with transaction.atomic():
+        services.record_inventory(actor=actor, fields=fields, sightings=entries)
+        transaction.set_rollback(True)
+
+
+SCOPE_FIELDS = ("holder", "item_type", "donor")
+
+
 def _expected_for(request: HttpRequest) -> tuple[list[Serial], int]:
     """The serials the scope chosen on the form (GET) expects, for ticking, and how many there are."""
     actor, params = request.actor, request.GET if request.method == "GET" else request.POST
@@ -545,6 +621,11 @@ def _expected_for(request: HttpRequest) -> tuple[list[Serial], int]:
 def inventory_create(request: HttpRequest) -> HttpResponse:
     actor = request.actor
     services.require_inspector(actor)
+    if request.method == "POST" and "show_expected" in request.POST:
+        # Showing the expected serials is a GET of the scope alone: never the whole form, whose CSRF token must
+        # not end up in a URL (a browser's history, a proxy's log, a Referer).
+        scope = {name: request.POST[name] for name in SCOPE_FIELDS if request.POST.get(name, "").isdigit()}
+        return redirect(f"{reverse('eum-inventory-new')}?{urlencode(scope)}" if scope else reverse("eum-inventory-new"))
     expected, expected_count = _expected_for(request)
     initial = {name: request.GET.get(name) for name in ("holder", "item_type", "donor") if request.GET.get(name)}
     initial.setdefault("conducted_on", timezone.localdate())
@@ -568,16 +649,24 @@ def inventory_create(request: HttpRequest) -> HttpResponse:
     )
     if request.method == "POST" and form.is_valid():
         fields = form.inventory_fields()
-        entries, origins = form.sighting_entries()
+        entries, origins, unreadable = form.sighting_entries()
         try:
+            if unreadable:
+                _rolled_back(actor, fields, entries)
+                raise Invalid({})
             inventory = services.record_inventory(actor=actor, fields=fields, sightings=entries)
         except Invalid as error:
             problems = dict(error.field_errors)
             if not any(name.startswith("sightings[") for name in problems):
                 problems |= _sighting_problems(actor, fields, entries)
-            form.show(_on_the_inventory_form(Invalid(problems), origins))
+            shown = _on_the_inventory_form(Invalid(problems), origins).field_errors
+            if unreadable:
+                shown[SIGHTINGS_FIELD] = unreadable + shown.get(SIGHTINGS_FIELD, [])
+            form.show(Invalid(shown))
         except DomainError as error:
             form.show(error)
+            if unreadable:
+                form.show(Invalid({SIGHTINGS_FIELD: unreadable}))
         else:
             messages.success(
                 request,
@@ -586,7 +675,7 @@ def inventory_create(request: HttpRequest) -> HttpResponse:
             )
             return redirect(inventory)
     status = 400 if form.errors else 200
-    return render(request, "eum/inventory_form.html", {"page": page, "show_url": reverse("eum-inventory-new")}, status=status)
+    return render(request, "eum/inventory_form.html", {"page": page}, status=status)
 
 
 def inventory_detail(request: HttpRequest, pk: int) -> HttpResponse:
@@ -621,6 +710,7 @@ def inventory_detail(request: HttpRequest, pk: int) -> HttpResponse:
         extra={
             "sightings": list(sightings[:SHOWN_AT_MOST]),
             "not_sighted": list(not_sighted[:SHOWN_AT_MOST]),
+            "today": timezone.localdate(),
             "sighted_count": sighted_count,
             "not_sighted_count": not_sighted_count,
             "shown_at_most": SHOWN_AT_MOST,
@@ -633,16 +723,21 @@ def inventory_detail(request: HttpRequest, pk: int) -> HttpResponse:
 # --- units ------------------------------------------------------------------------------------------------------
 
 
+@for_monitors
 def unit_list(request: HttpRequest) -> HttpResponse:
+    intro = _("The recipient's own structure that holds the items: brigades, battalions, depots.")
+    donor = request.actor.kind == OrganizationKind.DONOR
+    if donor:
+        intro += " " + _("The units are the recipient's: each of your serials' pages names the unit that holds it.")
     return list_or_export(
         request,
         queries.UNITS,
         queries.units(request.actor),
         title=_("Units"),
-        empty=_("No unit recorded yet."),
+        empty=_("No unit that you may see.") if donor else _("No unit recorded yet."),
         create_url=reverse("eum-unit-new") if _recipient_editor(request.actor) else None,
         create_label=_("New unit"),
-        intro=_("The recipient's own structure that holds the items: brigades, battalions, depots."),
+        intro=intro,
     )
 
 
@@ -754,14 +849,13 @@ class RuleForm(ServiceForm):
         self.fields["donor"].queryset = donors
 
 
+@for_monitors
 def rules_page(request: HttpRequest) -> HttpResponse:
     """The inventory rules the reader may see, and (for who may set them) a form that sets one."""
     actor = request.actor
     may_set = _rule_setter(actor)
     form = RuleForm(request.POST or None, actor=actor) if may_set else None
     if request.method == "POST":
-        if not actor.is_member:
-            return redirect(f"{reverse('login')}?next={request.path}")
         if form is None:
             raise deny(actor, _("Inventory rules are set by coordination staff and donors' editors."))
         if form.is_valid():
@@ -777,7 +871,14 @@ def rules_page(request: HttpRequest) -> HttpResponse:
         .select_related("item_type", "donor", "owner")
         .order_by("item_type__code", "donor__code", "id")
     )
-    page = {"title": _("Inventory rules"), "rules": list(rules), "form": form}
+    if actor.kind == OrganizationKind.COORDINATOR:
+        empty = _("No rule set: every serial is inventoried within 90 days of its handover, then every 365 days.")
+    else:
+        empty = _(
+            "No rule that you may see. Where no rule applies, a serial is inventoried within 90 days of its handover, "
+            "then every 365 days."
+        )
+    page = {"title": _("Inventory rules"), "rules": list(rules), "form": form, "empty": empty}
     return render(request, "eum/rules.html", {"page": page}, status=400 if form is not None and form.errors else 200)
 
 

@@ -171,10 +171,30 @@ def history_rows(obj: Any, entries: models.QuerySet[ChangeRecord] | None = None)
                 "user": change.actor_user,
                 "organization": change.actor_organization,
                 "subject": "" if (change.entity, change.entity_id) == own else _record_named(model, change),
-                "fields": _changed_fields(model, change) if change.action not in ("create", "delete") else [],
+                "fields": _created_fields(model, change) if _creates(change) else _changed_fields(model, change),
             }
         )
     return rows
+
+
+def _creates(change: ChangeRecord) -> bool:
+    """An entry that made the record (whatever its action: a serial is made by its handover) or removed it: it has
+    no before or no after to compare."""
+    return change.action in ("create", "delete") or not change.before or not change.after
+
+
+def _created_fields(model: type[models.Model], change: ChangeRecord) -> list[str]:
+    """What a record was made with, of the few fields its model names (`history_created_shows`), by their values;
+    every other field would only list the record's columns."""
+    recorded = change.after or {}
+    shown = []
+    for name in getattr(model, "history_created_shows", ()):
+        value = recorded.get(name)
+        if value in (None, ""):
+            continue
+        choices = _choices(model, name)
+        shown.append(f"{field_label(model, name)}: {_choice(choices, value) if choices else value}")
+    return shown
 
 
 def _model_of(entity: str) -> type[models.Model] | None:

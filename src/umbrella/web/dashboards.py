@@ -275,6 +275,7 @@ def _donor_queue(actor: Actor) -> list[QueueItem]:
             ),
         ]
     overdue = own.filter(pledge_queries.overdue(actor)).count()
+    decisions = f"{reverse('eum-overview')}#eum-decisions"
     return [
         *queue,
         QueueItem(
@@ -282,6 +283,14 @@ def _donor_queue(actor: Actor) -> list[QueueItem]:
             overdue,
             _list_url("pledges", overdue="True", donor=code),
             overdue=True,
+        ),
+        QueueItem(
+            _("Consent requests on your items, waiting for your decision"),
+            eum_queries.pending_consent_requests(actor).count(),
+            decisions,
+        ),
+        QueueItem(
+            _("Losses of your items reported, to acknowledge"), eum_queries.unacknowledged_losses(actor).count(), decisions
         ),
     ]
 
