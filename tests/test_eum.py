@@ -361,3 +361,16 @@ def test_the_history_of_delinquency_over_arrays_agrees_with_each_day_rebuilt_on_
         assert (point.held.count, point.delinquent.count) == (alone.held.count, alone.delinquent.count), point.as_of
         assert point.delinquent.value_eur == alone.delinquent.value_eur
     assert any(point.delinquent.count for point in history)
+
+
+@pytest.mark.django_db
+def test_after_an_upgrade_the_recipient_registers_the_serials_of_earlier_handovers_once(personas, places):
+    _world, consignment = handed_over(personas, places, count=3)
+    Serial.objects.filter(consignment=consignment).delete()  # as if handed over before end-use monitoring existed
+    with pytest.raises(Forbidden):
+        eum.register_earlier_handovers(actor=personas.donor_editor)
+    created = eum.register_earlier_handovers(actor=personas.recipient)
+    assert sorted(serial.serial for serial in created) == missiles(3)
+    assert {serial.holder.name for serial in created} == {"A-1234 air-defence battalion"}
+    assert eum.register_earlier_handovers(actor=personas.recipient) == []
+    assert schedule_differences() == []

@@ -55,6 +55,7 @@ from umbrella.eum.models import (
     Unit,
 )
 from umbrella.eum.reads import SCHEDULE_COLUMNS, RuleBook, schedule_rows
+from umbrella.logistics.models import Consignment, ConsignmentState
 from umbrella.orgs.models import Organization
 from umbrella.places.models import Place
 from umbrella.places.queries import resolve_place
@@ -324,6 +325,26 @@ def register_handed_over(*, actor: Actor, consignment) -> list[Serial]:
     if bulk.active_batch() is None:
         refresh_schedule(serial.pk for serial in created)
     return created
+
+
+def register_earlier_handovers(*, actor: Actor) -> list[Serial]:
+    """The serials of consignments handed over before end-use monitoring was installed (an upgrade): each
+    handed-over consignment none of whose serials is registered yet, registered as its handover would have. The
+    recipient (editor) runs it once after upgrading; running it again finds nothing left to register."""
+    with services.atomic():
+        require_recipient_editor(actor, doing=_("Registering the serials of earlier handovers"))
+        registered = Serial.objects.filter(consignment_id__isnull=False).values("consignment_id")
+        waiting = (
+            Consignment.objects.visible_to(actor)
+            .filter(state=ConsignmentState.HANDED_OVER, lines__allocation__pledge__item_type__sensitive=True)
+            .exclude(pk__in=registered)
+            .distinct()
+            .order_by("pk")
+        )
+        created: list[Serial] = []
+        for consignment in waiting:
+            created += register_handed_over(actor=actor, consignment=consignment)
+        return created
 
 
 def _set_status(actor: Actor, serial: Serial, status: str, day: dt.date, action: str) -> Serial:

@@ -1,8 +1,10 @@
-"""umbrella eum due | check: end-use monitoring from the command line.
+"""umbrella eum due | check | register-earlier: end-use monitoring from the command line.
 
 `due` lists every serial delinquent on a day (and, with --within, due soon after it), as the acting user may see
-them; `check` recomputes every serial's schedule from the ledgered sightings and rules and reports any row whose
-kept columns differ (exit 1), so the columns the reports read are proved, not trusted."""
+them. `check` recomputes every serial's schedule from the ledgered sightings and rules and reports any row whose
+kept columns differ (exit 1), so the columns the reports read are proved, not trusted. `register-earlier`, run
+once by the recipient after an upgrade, registers the serials of consignments handed over before end-use
+monitoring was installed."""
 
 from __future__ import annotations
 
@@ -12,8 +14,10 @@ import json
 from django.core.management import BaseCommand, CommandError
 from django.utils import timezone
 
+from umbrella.core.errors import DomainError
 from umbrella.eum.queries import delinquency, due_rows
 from umbrella.eum.reads import schedule_differences
+from umbrella.eum.services import register_earlier_handovers
 from umbrella.ui.cli_support import actor_from_options, add_actor_arguments
 
 
@@ -37,10 +41,18 @@ class Command(BaseCommand):
         add_actor_arguments(due)
         check = actions.add_parser("check", help="Recompute every serial's schedule and compare it with the kept one.")
         check.add_argument("--json", action="store_true")
+        earlier = actions.add_parser(
+            "register-earlier",
+            help="After upgrading: register the serials of consignments handed over before end-use monitoring existed.",
+        )
+        earlier.add_argument("--json", action="store_true")
+        add_actor_arguments(earlier)
 
     def handle(self, *args, **options):
         if options["action"] == "check":
             return self._check(options)
+        if options["action"] == "register-earlier":
+            return self._register_earlier(options)
         actor = actor_from_options(options, required=False)
         as_of = _day(options["as_of"]) if options["as_of"] else timezone.localdate()
         if options["within"] < 0:
@@ -82,3 +94,15 @@ class Command(BaseCommand):
             self.stdout.write("Every serial's schedule matches its sightings and the rules.")
         if differences:
             raise CommandError(f"{len(differences):,} serial(s) have a schedule that differs.", returncode=1)
+
+    def _register_earlier(self, options) -> None:
+        actor = actor_from_options(options, required=True)
+        try:
+            created = register_earlier_handovers(actor=actor)
+        except DomainError as error:
+            raise CommandError(error.message, returncode=2) from None
+        consignments = len({serial.consignment_id for serial in created})
+        if options["json"]:
+            self.stdout.write(json.dumps({"serials": len(created), "consignments": consignments}, indent=2))
+        else:
+            self.stdout.write(f"Registered {len(created):,} serials of {consignments:,} consignments handed over earlier.")
