@@ -188,7 +188,7 @@ def test_hub_board_prints_each_hubs_weeks_as_json(demo_env):
 
 
 def test_eum_due_lists_each_delinquent_serial_with_its_due_date_as_each_reader_may_see_them(demo_env):
-    auditor = umbrella_json(demo_env, "eum", "due", "--user", "hq-auditor", "--within", "30", "--json")
+    auditor = umbrella_json(demo_env, "eum", "due", "--user", "hq-auditor", "--within", "120", "--json")
     today = auditor["as_of"]
     assert auditor["delinquent"] > 0 and auditor["due_soon"] > 0
     assert all(row["delinquent"] == (row["due_on"] < today) for row in auditor["serials"])
@@ -203,3 +203,42 @@ def test_eum_due_lists_each_delinquent_serial_with_its_due_date_as_each_reader_m
     later = umbrella_json(demo_env, "eum", "due", "--user", "hq-auditor", "--as-of", later_day, "--json")
     assert later["delinquent"] == later["held"]["count"] == len(later["serials"]) > auditor["delinquent"]
     assert umbrella_json(demo_env, "eum", "check", "--json") == {"ok": True, "differences": []}
+
+
+def test_eum_inventory_records_a_file_of_sightings_in_one_step_or_nothing(demo_env, tmp_path):
+    listed = umbrella_json(demo_env, "eum", "due", "--user", "hq-auditor", "--within", "400", "--json")["serials"]
+    by_unit: dict[str, list[dict]] = {}
+    for row in listed:
+        if row["holder"]:
+            by_unit.setdefault(row["holder"], []).append(row)
+    unit, held = max(by_unit.items(), key=lambda pair: len(pair[1]))
+    assert len(held) >= 3
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        "item_type,serial\n"
+        f"{held[0]['item_type']},{held[0]['serial']}\n"
+        f"{held[0]['item_type']},NO-SUCH-SERIAL\n"
+        f"{held[0]['item_type']},{held[0]['serial']}\n"
+    )
+    today = umbrella_json(demo_env, "eum", "due", "--json")["as_of"]
+    options = ["--user", "hq-auditor", "--on", today, "--method", "physical", "--unit", unit, "--json"]
+    refused = subprocess.run(
+        [UMBRELLA, "eum", "inventory", str(bad), *options],
+        env=demo_env["env"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    report = json.loads(refused.stdout)
+    assert refused.returncode == 1 and report["written"] is False and report["inventory"] is None
+    assert [(error["row"], error["column"]) for error in report["errors"]] == [(3, "serial"), (4, "serial")]
+    good = tmp_path / "good.csv"
+    good.write_text("item_type,serial\n" + "".join(f"{row['item_type']},{row['serial']}\n" for row in held[:2]))
+    recorded = umbrella_json(demo_env, "eum", "inventory", str(good), *options)
+    assert recorded["written"] is True and recorded["sighted"] == 2
+    assert recorded["not_sighted"] == recorded["expected"] - 2
+    after = {
+        row["serial"]: row
+        for row in umbrella_json(demo_env, "eum", "due", "--user", "hq-auditor", "--within", "400", "--json")["serials"]
+    }
+    assert all(after[row["serial"]]["last_sighted_on"] == today for row in held[:2])

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -22,6 +23,7 @@ from umbrella.core import imports
 from umbrella.core.access import Actor, OrganizationKind, Role
 from umbrella.core.errors import UnreadableFile
 from umbrella.core.imports import Column, ImportContext
+from umbrella.core.tabular import Table
 from umbrella.eum import services
 from umbrella.eum.models import Inventory, SerialStatus, Sighting
 from umbrella.places.importers import place_reference
@@ -91,3 +93,33 @@ class SightingImporter(imports.Importer):
 
     def finish(self, context: ImportContext) -> None:
         services.finish_sightings(context.actor, context.cache["inventory"])
+
+
+def record_inventory_from_table(
+    *,
+    actor: Actor,
+    fields: dict[str, Any],
+    table: Table,
+    filename: str,
+    dry_run: bool = False,
+    progress: imports.Progress | None = None,
+) -> tuple[Inventory | None, imports.ImportReport]:
+    """An inventory in one step from a file of sightings: opened with `fields`, every row imported as above, then
+    closed (what it expected and did not sight kept as not sighted). All or nothing: with any row refused, or on a
+    dry run, nothing is written, the inventory included. The inventory's own fields are refused first (Invalid)."""
+    with transaction.atomic():
+        inventory = services.open_inventory(actor=actor, fields=fields)
+        report = imports.run_import(
+            imports.importer_for(SightingImporter.kind),
+            actor=actor,
+            table=table,
+            filename=filename,
+            dry_run=dry_run,
+            options={"inventory": inventory.pk},
+            progress=progress,
+        )
+        if not report.written:
+            transaction.set_rollback(True)
+            return None, report
+        inventory.refresh_from_db()
+        return services.close_inventory(actor=actor, inventory_id=inventory.pk, expected_version=inventory.version), report
