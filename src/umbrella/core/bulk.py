@@ -33,6 +33,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import DEFAULT_DB_ALIAS, models, transaction
 from django.db.models.base import DEFERRED, ModelState
+from django.db.models.expressions import DatabaseDefault
 from django.db.models.fields import return_None
 from django.db.models.fields.related_descriptors import ForwardManyToOneDescriptor
 from django.db.models.query_utils import DeferredAttribute
@@ -203,63 +204,73 @@ class RememberedCleaning:
 
     def __init__(self) -> None:
         self.by_field: dict[models.Field, dict[Hashable, object]] = {}
-        self.plans: dict[type[models.Model], list[tuple[str, str, bool, Any, dict[Hashable, object]]]] = {}
+        self.plans: dict[type[models.Model], list[tuple[models.Field, str, str, bool, Any, dict[Hashable, object] | None]]] = {}
         self.new_when_full: dict[tuple[type[models.Model], str], int] = {}
 
-    def _plan(self, model: type[models.Model]) -> list[tuple[str, str, bool, Any, dict[Hashable, object]]]:
-        """For each field whose cleaning is remembered: its attribute, name, blank and empty values, and what is
-        remembered of it."""
+    def _plan(self, model: type[models.Model]) -> list[tuple[models.Field, str, str, bool, Any, dict[Hashable, object] | None]]:
+        """For each field `clean_fields` cleans, in its order: the field, its attribute, name, blank and empty
+        values, and what is remembered of it (None: its cleaning is not remembered)."""
         if model not in self.plans:
+            rememberable = set(_rememberable_fields(model))
             self.plans[model] = [
-                (field.attname, field.name, field.blank, field.empty_values, self.by_field.setdefault(field, {}))
-                for field in _rememberable_fields(model)
-            ]
+                (field, field.attname, field.name, field.blank, field.empty_values,
+                 self.by_field.setdefault(field, {}) if field in rememberable else None)
+                for field in model._meta.fields
+                if not field.generated
+            ]  # fmt: skip
         return self.plans[model]
 
     def _new_when_full(self, model: type[models.Model], attname: str) -> None:
         """Count a new value of a field whose memory is full; past NEW_WHEN_FULL, stop looking its values up."""
         count = self.new_when_full[model, attname] = self.new_when_full.get((model, attname), 0) + 1
         if count > NEW_WHEN_FULL:
-            self.plans[model] = [entry for entry in self.plans[model] if entry[0] != attname]
+            self.plans[model] = [entry if entry[1] != attname else (*entry[:5], None) for entry in self.plans[model]]
 
     def full_clean(self, obj: models.Model, exclude: Iterable[str]) -> None:
         """`obj.full_clean(exclude, validate_unique=False, validate_constraints=False)`, taking what is
-        remembered: Django's clean_fields on the rest, then the model's clean(), errors gathered the same way."""
+        remembered: Django's `clean_fields` (its loop, each field's own `clean`) on the rest, then the model's
+        clean(), errors gathered the same way."""
         model = type(obj)
         if model.full_clean is not models.Model.full_clean or model.clean_fields is not models.Model.clean_fields:
             obj.full_clean(exclude=list(exclude) or None, validate_unique=False, validate_constraints=False)
             return
         exclude = set(exclude)
-        fresh: list[tuple[str, str, Hashable, dict[Hashable, object]]] = []
-        for attname, name, blank, empty_values, known in self._plan(model):
-            raw = getattr(obj, attname)
-            kind = type(raw)
-            if kind in _REMEMBERED_TYPES:
-                key: Hashable = (kind, raw)
-            elif kind is Decimal:  # by its digits and exponent: 1.0 and 1.000 are equal, and clean differently
-                key = (kind, raw.as_tuple())
-            else:
-                continue
-            if name in exclude or (blank and raw in empty_values):
-                continue
-            cleaned = known.get(key, _UNKNOWN)
-            if cleaned is _UNKNOWN:
-                fresh.append((attname, name, key, known))
-            else:
-                setattr(obj, attname, cleaned)
-                exclude.add(name)
         errors: dict = {}
-        try:
-            obj.clean_fields(exclude=exclude)
-        except ValidationError as error:
-            errors = error.update_error_dict(errors)
-        for attname, name, key, known in fresh:
-            if name in errors:
+        field_errors: dict = {}
+        values = obj.__dict__
+        for field, attname, name, blank, empty_values, known in self._plan(model):
+            if name in exclude:
                 continue
-            if len(known) < REMEMBERED_PER_FIELD:
-                known[key] = getattr(obj, attname)
-            else:
-                self._new_when_full(model, attname)
+            raw = values[attname] if attname in values else getattr(obj, attname)
+            if blank and raw in empty_values:
+                continue
+            if isinstance(raw, DatabaseDefault):
+                continue
+            key: Hashable = None
+            if known is not None:
+                kind = type(raw)
+                if kind in _REMEMBERED_TYPES:
+                    key = (kind, raw)
+                elif kind is Decimal:  # by its digits and exponent: 1.0 and 1.000 are equal, and clean differently
+                    key = (kind, raw.as_tuple())
+                if key is not None:
+                    cleaned = known.get(key, _UNKNOWN)
+                    if cleaned is not _UNKNOWN:
+                        setattr(obj, attname, cleaned)
+                        continue
+            try:
+                cleaned = field.clean(raw, obj)
+            except ValidationError as error:
+                field_errors[name] = error.error_list
+                continue
+            setattr(obj, attname, cleaned)
+            if key is not None:
+                if len(known) < REMEMBERED_PER_FIELD:
+                    known[key] = cleaned
+                else:
+                    self._new_when_full(model, attname)
+        if field_errors:
+            errors = ValidationError(field_errors).update_error_dict(errors)
         try:
             obj.clean()
         except ValidationError as error:
