@@ -237,11 +237,15 @@ def _aware_time_preparer(field: models.Field, connection) -> Callable[[Any], Any
     if connection.vendor != "sqlite":
         return lambda value: field.get_db_prep_save(value, connection)
     zone = connection.timezone
-    return lambda value: (
-        str(value.astimezone(zone).replace(tzinfo=None))
-        if value.tzinfo is not None and value.utcoffset() is not None
-        else field.get_db_prep_save(value, connection)
-    )
+
+    def prepare(value: dt.datetime) -> Any:
+        if value.tzinfo is zone:  # already in the connection's zone (Django's own times, in UTC): no conversion
+            return str(value.replace(tzinfo=None))
+        if value.tzinfo is not None and value.utcoffset() is not None:
+            return str(value.astimezone(zone).replace(tzinfo=None))
+        return field.get_db_prep_save(value, connection)
+
+    return prepare
 
 
 def _encoded_json_preparer(connection) -> Callable[[JSONText], Any]:
