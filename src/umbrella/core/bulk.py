@@ -29,9 +29,8 @@ from decimal import Decimal
 from functools import cache
 from typing import Any, TypeVar
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import DEFAULT_DB_ALIAS, models, transaction
+from django.db import DEFAULT_DB_ALIAS, models, router, transaction
 from django.db.models.base import DEFERRED, ModelState
 from django.db.models.expressions import DatabaseDefault
 from django.db.models.fields import return_None
@@ -171,18 +170,14 @@ def has_uniqueness_rule(model: type[models.Model]) -> bool:
 def known_related_fields(obj: models.Model) -> list[str]:
     """Foreign keys whose row is already in hand (read in this transaction, or waiting in the batch to be
     inserted before this one): their existence needs no query. The database's constraint still holds."""
-    known = []
-    for field in _relation_fields(type(obj)):
-        if field.is_cached(obj):
-            related = field.get_cached_value(obj)
-            if related is not None:
-                known.append(field.name)
-    return known
+    cached = obj._state.fields_cache
+    return [name for name, cache_name in _relation_fields(type(obj)) if cached.get(cache_name) is not None]
 
 
 @cache
-def _relation_fields(model: type[models.Model]) -> tuple[models.Field, ...]:
-    return tuple(field for field in model._meta.concrete_fields if field.is_relation)
+def _relation_fields(model: type[models.Model]) -> tuple[tuple[str, str], ...]:
+    """The name and cache name of each foreign key."""
+    return tuple((field.name, field.cache_name) for field in model._meta.concrete_fields if field.is_relation)
 
 
 REMEMBERED_PER_FIELD = 4096  # values of one field remembered; a field whose values do not repeat stops there
@@ -296,7 +291,7 @@ def new_instance(model: type[M], values: dict[str, Any]) -> M:
     or composite relation, a generated field, a value deferred, a name that is not a field (a property, a
     mistake Django reports), a related object of the wrong kind or of another database."""
     plan = _construction_plan(model)
-    if plan is None or settings.DATABASE_ROUTERS or pre_init.has_listeners(model) or post_init.has_listeners(model):
+    if plan is None or router.routers or pre_init.has_listeners(model) or post_init.has_listeners(model):
         return model(**values)
     obj = model.__new__(model)
     state = obj._state = ModelState()
@@ -385,7 +380,7 @@ def set_related(obj: models.Model, name: str, related: models.Model) -> None:
     """`setattr(obj, name, related)` for a foreign key of a row the bulk path creates, as its descriptor sets it
     (the id, the cached object, the database of both), without the general descriptor; anything else (None, a
     model the plan does not cover, an object of the wrong kind or database) is set by Django itself."""
-    relation = _relations(type(obj)).get(name) if related is not None and not settings.DATABASE_ROUTERS else None
+    relation = _relations(type(obj)).get(name) if related is not None and not router.routers else None
     if relation is None or not isinstance(related, relation[1]):
         setattr(obj, name, related)
         return

@@ -62,7 +62,7 @@ def _related_preparer(model: type[models.Model]) -> Callable[[models.Model], Non
         ):
             return _prepared_by_django
         relations.append((field.cache_name, field.attname, field.target_field.attname, field.empty_values))
-    if model._meta.private_fields or model.__setattr__ is not object.__setattr__ or settings.DATABASE_ROUTERS:
+    if model._meta.private_fields or model.__setattr__ is not object.__setattr__ or router.routers:
         return _prepared_by_django
 
     def prepare(obj: models.Model) -> None:

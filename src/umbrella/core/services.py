@@ -71,8 +71,9 @@ def validate(
             )
     except ValidationError as error:
         problems = error.message_dict if hasattr(error, "error_dict") else {"__all__": error.messages}
+    held = obj.__dict__
     for attname, name in _columns(type(obj)):
-        value = getattr(obj, attname, None)
+        value = held[attname] if attname in held else getattr(obj, attname, None)
         if isinstance(value, str):
             if "\x00" in value:
                 problems.setdefault(name, []).append(_("Text must not contain NUL characters."))
