@@ -257,3 +257,40 @@ def test_remembered_cleaning_reports_and_cleans_as_django_does_value_after_value
         assert outcomes[0] == outcomes[1], (name, value)
         assert snapshot(with_memory) == snapshot(by_django), (name, value)
         assert type(getattr(with_memory, name)) is type(getattr(by_django, name)), (name, value)
+
+
+def _instance_state(obj) -> tuple:
+    """What an instance holds: its attributes in order, its state, and the related objects it caches."""
+    values = [(key, value) for key, value in obj.__dict__.items() if key != "_state"]
+    return values, obj._state.db, obj._state.adding, dict(obj._state.fields_cache)
+
+
+@pytest.mark.django_db
+def test_an_instance_built_for_the_bulk_path_is_the_one_django_builds(personas):
+    """`bulk.new_instance` and `bulk.set_related` stand in for `Model(**values)` and setting a foreign key:
+    the same attributes, in the same order, the same cached objects and database, the same refusals."""
+    item = factories.item_type(personas)
+    owner = personas.donor_editor.organization
+    user = personas.donor_editor.user
+    pledge_values = {"owner": owner, "item_type": item, "quantity": 3, "available_from": dt.date(2027, 1, 1),
+                     "value_eur": Decimal("10.00"), "reference": "R-1"}  # fmt: skip
+    built, by_django = bulk.new_instance(Pledge, dict(pledge_values)), Pledge(**pledge_values)
+    assert _instance_state(built) == _instance_state(by_django)
+    bulk.set_related(built, "created_by", user)
+    by_django.created_by = user
+    assert _instance_state(built) == _instance_state(by_django)
+    day = dt.date(2026, 1, 1)
+    for values in ({"pledge": built, "added_by": owner, "kind": "official", "url": "https://example.org/a", "date": day},
+                   {"pledge": built, "added_by": None, "kind": "media", "date": day}):  # fmt: skip
+        assert _instance_state(bulk.new_instance(PledgeSource, dict(values))) == _instance_state(PledgeSource(**values))
+    assert _instance_state(bulk.new_instance(Pledge, {"owner_id": owner.pk, "quantity": 1})) == _instance_state(
+        Pledge(owner_id=owner.pk, quantity=1)
+    )
+    for wrong in ({"owner": item}, {"nonsense": 1}, {"quantity": 1, "owner": owner, "owner_id": owner.pk}):
+        outcomes = []
+        for build in (lambda given: bulk.new_instance(Pledge, dict(given)), lambda given: Pledge(**given)):
+            try:
+                outcomes.append(_instance_state(build(wrong))[0])
+            except (TypeError, ValueError) as error:
+                outcomes.append((type(error), str(error)))
+        assert outcomes[0] == outcomes[1], wrong

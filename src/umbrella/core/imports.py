@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import gc
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar
@@ -246,7 +248,7 @@ def run_import(
     context = ImportContext(actor=actor, options=dict(options or {}))
     report = ImportReport(importer.kind, 0, [], [], written=False, dry_run=dry_run)
     deferred = bulk.deferred_writes(writing=not dry_run, rows_read_earlier_rows=importer.rows_read_earlier_rows)
-    with transaction.atomic():
+    with _older_objects_left_out_of_collection(), transaction.atomic():
         with deferred as batch:
             importer.prepare(context)
             for number, cells in table.rows:
@@ -265,6 +267,23 @@ def run_import(
     if not report.written:
         report.records = []
     return report
+
+
+@contextmanager
+def _older_objects_left_out_of_collection() -> Iterator[None]:
+    """The objects that exist when an import starts (Django, the modules, the apps' caches: over a hundred
+    thousand) are set aside from Python's cyclic garbage collection while it runs, and given back after. A
+    hundred thousand rows make enough objects to start about twenty full collections, and each walked all of
+    those again: 1.2 s, about 4 % of the import's processor time (0.16 s with them set aside). Left alone
+    where something else has set objects aside."""
+    if gc.get_freeze_count():
+        yield
+        return
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 def _import_row(

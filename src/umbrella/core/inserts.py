@@ -18,6 +18,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connections, models, router
+from django.db.models.fields.related_descriptors import ForwardManyToOneDescriptor
 
 
 def insert_rows(model: type[models.Model], objs: list[models.Model]) -> None:
@@ -27,8 +28,9 @@ def insert_rows(model: type[models.Model], objs: list[models.Model]) -> None:
     Like bulk_create, no signal is sent."""
     connection = connections[router.db_for_write(model)]
     assigned = model._meta.pk.db_returning
+    prepare = _related_preparer(model)
     for obj in objs:
-        obj._prepare_related_fields_for_save(operation_name="bulk_create")
+        prepare(obj)
     if assigned and objs and _copies(connection) and (ids := _drawn_ids(connection, model, len(objs))) is not None:
         for obj, pk in zip(objs, ids, strict=True):
             obj.pk = pk
@@ -42,6 +44,50 @@ def insert_rows(model: type[models.Model], objs: list[models.Model]) -> None:
             obj.pk = pk
         obj._state.adding = False
         obj._state.db = connection.alias
+
+
+def _related_preparer(model: type[models.Model]) -> Callable[[models.Model], None]:
+    """`obj._prepare_related_fields_for_save("bulk_create")`: refuse a related object not saved, take the id of
+    one saved after it was assigned (a pledge inserted before its sources), forget a cached object whose id is
+    no longer the row's. Done here for plain foreign keys of one column, whose descriptor is Django's own,
+    without Django's walk over every column; a row the quick way does not cover goes through Django's method."""
+    relations = []
+    for field in model._meta.concrete_fields:
+        if not field.is_relation:
+            continue
+        if (
+            type(model.__dict__.get(field.name)) is not ForwardManyToOneDescriptor
+            or not field.remote_field.multiple
+            or len(field.related_fields) != 1
+        ):
+            return _prepared_by_django
+        relations.append((field.cache_name, field.attname, field.target_field.attname, field.empty_values))
+    if model._meta.private_fields or model.__setattr__ is not object.__setattr__ or router.routers:
+        return _prepared_by_django
+
+    def prepare(obj: models.Model) -> None:
+        state = obj._state
+        cached = state.fields_cache
+        values = obj.__dict__
+        for cache_name, attname, target_attname, empty_values in relations:
+            related = cached.get(cache_name)
+            if not related:
+                continue
+            if not related._is_pk_set() or attname not in values:
+                return _prepared_by_django(obj)
+            if values[attname] in empty_values:  # saved after it was assigned: its descriptor would take its id now
+                if related._state.db is None or related._state.db != (state.db or related._state.db):
+                    return _prepared_by_django(obj)
+                state.db = related._state.db
+                values[attname] = getattr(related, target_attname)
+            if getattr(related, target_attname) != values[attname]:
+                del cached[cache_name]
+
+    return prepare
+
+
+def _prepared_by_django(obj: models.Model) -> None:
+    obj._prepare_related_fields_for_save(operation_name="bulk_create")
 
 
 def _value_for_insert(field: models.Field) -> Callable[[models.Model], Any]:
@@ -191,11 +237,15 @@ def _aware_time_preparer(field: models.Field, connection) -> Callable[[Any], Any
     if connection.vendor != "sqlite":
         return lambda value: field.get_db_prep_save(value, connection)
     zone = connection.timezone
-    return lambda value: (
-        str(value.astimezone(zone).replace(tzinfo=None))
-        if value.tzinfo is not None and value.utcoffset() is not None
-        else field.get_db_prep_save(value, connection)
-    )
+
+    def prepare(value: dt.datetime) -> Any:
+        if value.tzinfo is zone:  # already in the connection's zone (Django's own times, in UTC): no conversion
+            return str(value.replace(tzinfo=None))
+        if value.tzinfo is not None and value.utcoffset() is not None:
+            return str(value.astimezone(zone).replace(tzinfo=None))
+        return field.get_db_prep_save(value, connection)
+
+    return prepare
 
 
 def _encoded_json_preparer(connection) -> Callable[[JSONText], Any]:

@@ -149,7 +149,9 @@ def _snapshot(
     secret = getattr(model, "ledger_secret_fields", frozenset())
     if not secret:  # most models: every column taken as it is, or written as JSON writes it
         return {
-            attname: value if type(value) in _JSON_NATIVE_TYPES else _json_column(field, value)
+            attname: value
+            if (kind := type(value)) in _JSON_NATIVE_TYPES
+            else (convert(value) if (convert := _BY_TYPE.get(kind)) else _json_column(field, value))
             for attname, field, value in zip(attnames, fields, values, strict=True)
         }
     taken = {}
@@ -172,8 +174,15 @@ _AS_TEXT = frozenset({dt.date, dt.datetime, Decimal})  # exact types the encoder
 
 def _json_column(field: models.Field, value: Any) -> Any:
     """A column's value (no secret) as the ledger's JSON gives it back."""
+    if isinstance(value, str) and type(value) not in _BY_TYPE:  # a choice's enum member: its text, whatever the column
+        _BY_TYPE[type(value)] = str.__str__
     value = _stored_value(field, value)
     return _ENCODER.default(value) if type(value) in _AS_TEXT else _json_value(value)
+
+
+# By exact type, how a value other than a JSON-native one is written whatever its column: what `_json_column`
+# gives, without its checks (a Decimal's depends on its column, so it is not here). Enum types join as met.
+_BY_TYPE: dict[type, Any] = {dt.date: dt.date.isoformat, dt.datetime: _ENCODER.default}
 
 
 def _json_value(value: Any) -> Any:

@@ -76,8 +76,9 @@ def validate(
             )
     except ValidationError as error:
         problems = error.message_dict if hasattr(error, "error_dict") else {"__all__": error.messages}
+    held = obj.__dict__
     for attname, name in _columns(type(obj)):
-        value = getattr(obj, attname, None)
+        value = held[attname] if attname in held else getattr(obj, attname, None)
         if isinstance(value, str):
             if "\x00" in value:
                 problems.setdefault(name, []).append(_("Text must not contain NUL characters."))
@@ -116,13 +117,13 @@ def _day(value: dt.date) -> dt.date:
     return value.date() if isinstance(value, dt.datetime) else value
 
 
-def _stamp(actor: Actor, obj: models.Model, *, creating: bool) -> None:
+def _stamp(actor: Actor, obj: models.Model, *, creating: bool, assign=setattr) -> None:
     if actor.user is None:
         return
     if creating and hasattr(obj, "created_by_id"):
-        obj.created_by = actor.user
+        assign(obj, "created_by", actor.user)
     if hasattr(obj, "updated_by_id"):
-        obj.updated_by = actor.user
+        assign(obj, "updated_by", actor.user)
 
 
 def _recheck_visible(actor: Actor, obj: models.Model) -> None:
@@ -134,10 +135,18 @@ def _recheck_visible(actor: Actor, obj: models.Model) -> None:
         raise deny(actor, _("After this change you could no longer see the record, so it was not saved."))
 
 
+def new(model: type[M], **values: Any) -> M:
+    """`model(**values)`, the instance a service is about to create; on the bulk path built by a plan made once
+    per model (`bulk.new_instance`), which a hundred thousand rows notice."""
+    if bulk.active_batch() is None:
+        return model(**values)
+    return bulk.new_instance(model, values)
+
+
 def create_record(*, actor: Actor, obj: M, action: str = "create") -> M:
     batch = bulk.active_batch()
     if batch is not None:  # its transaction was required when it began, and lasts longer than the batch
-        _stamp(actor, obj, creating=True)
+        _stamp(actor, obj, creating=True, assign=bulk.set_related)
         return _defer_create(batch, actor, obj, action)
     _require_transaction()
     _stamp(actor, obj, creating=True)

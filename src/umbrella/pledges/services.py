@@ -88,7 +88,8 @@ def _default_value(values: dict[str, Any]) -> None:
 
 def _add_source(actor: Actor, pledge: Pledge, fields: Mapping[str, Any]) -> PledgeSource:
     values = services.writable(fields, SOURCE_FIELDS)
-    return services.create_record(actor=actor, obj=PledgeSource(pledge=pledge, added_by=actor.organization, **values))
+    source = services.new(PledgeSource, pledge=pledge, added_by=actor.organization, **values)
+    return services.create_record(actor=actor, obj=source)
 
 
 def given_reason(reason: str | None, *, required: bool) -> str:
@@ -119,7 +120,8 @@ def create_pledge(*, actor: Actor, fields: Mapping[str, Any], sources: Sequence[
         values = services.writable(fields, PLEDGE_FIELDS)
         destinations = _destinations(actor, values)
         _default_value(values)
-        pledge = services.create_record(actor=actor, obj=Pledge(owner=services.acting_organization(actor), **values))
+        pledge = services.new(Pledge, owner=services.acting_organization(actor), **values)
+        services.create_record(actor=actor, obj=pledge)
         for source in sources:
             _add_source(actor, pledge, source)
         for place in destinations or ():
