@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from tests import factories
 from umbrella.core.access import Actor, Role
-from umbrella.core.errors import Forbidden
+from umbrella.core.errors import Forbidden, Invalid
 from umbrella.core.ledger import GENESIS_HASH, compute_leaf_hash, current_checkpoint
 from umbrella.core.models import ChangeRecord, LedgerHead
 from umbrella.core.testing import PERSONA_PASSWORD
@@ -288,6 +288,20 @@ def test_a_password_hash_changed_behind_the_ledgers_back_is_reported(personas):
     report = verify()
     assert problems_of(report) == [f"auth.user {user.pk}"]
     assert "password" in report.problems[0].message
+
+
+@pytest.mark.django_db
+def test_accounts_sharing_one_known_password_take_its_hash_made_once_and_sign_in_with_it(personas, client):
+    shared = make_password("the-demo-password-2026")
+    for username in ("first-of-many", "second-of-many"):
+        services.create_user(actor=personas.hq_admin, username=username, password="the-demo-password-2026", password_hash=shared)
+        assert client.login(username=username, password="the-demo-password-2026")
+    with pytest.raises(Invalid) as not_a_hash:
+        services.create_user(actor=personas.hq_admin, username="third", password="the-demo-password-2026", password_hash="x")
+    assert "password" in not_a_hash.value.field_errors
+    with pytest.raises(Invalid):  # the password itself is still checked
+        services.create_user(actor=personas.hq_admin, username="fourth", password="short", password_hash=make_password("short"))
+    assert verify().ok
 
 
 @pytest.mark.django_db
