@@ -195,6 +195,7 @@ def test_eum_due_lists_each_delinquent_serial_with_its_due_date_as_each_reader_m
     assert all(row["days_overdue"] > 0 for row in auditor["serials"] if row["delinquent"])
     usa = umbrella_json(demo_env, "eum", "due", "--user", "usa-liaison", "--donor", "USA", "--json")
     assert usa["serials"] and {row["donor"] for row in usa["serials"]} == {"USA"}
+    assert usa["delinquent"] <= usa["held"]["count"] < auditor["held"]["count"]  # the held total is the donor's too
     assert {row["serial"] for row in usa["serials"]} <= {row["serial"] for row in auditor["serials"]}
     public = umbrella_json(demo_env, "eum", "due", "--json")
     assert public["serials"] == [] and public["held"]["count"] == 0

@@ -220,12 +220,15 @@ DIMENSIONS = {
 }
 
 
-def delinquency(actor: Actor, as_of: dt.date | None = None) -> Delinquency:
-    """Counts and value held and delinquent on `as_of` (today when not given), whole and by each dimension. On
-    today or later: grouped queries over the schedule columns; on an earlier day, rebuilt from the sightings."""
+def delinquency(actor: Actor, as_of: dt.date | None = None, *, donor_code: str | None = None) -> Delinquency:
+    """Counts and value held and delinquent on `as_of` (today when not given), whole and by each dimension, of one
+    donor's serials when `donor_code` is given. On today or later: grouped queries over the schedule columns; on an
+    earlier day, rebuilt from the sightings."""
     as_of = as_of or timezone.localdate()
     result = Delinquency(as_of)
     serials = accountable_on(actor, as_of)
+    if donor_code:
+        serials = serials.filter(owner__code__iexact=donor_code)
     value = F("item_type__unit_value_eur")
     if _is_current(as_of):
         totals = serials.aggregate(count=Count("pk"), value=Sum(value))

@@ -87,7 +87,7 @@ class Command(BaseCommand):
         if options["within"] < 0:
             raise CommandError("--within counts days ahead: give 0 or more.", returncode=2)
         rows = list(due_rows(actor, as_of, donor_code=options["donor"], within_days=options["within"]))
-        totals = delinquency(actor, as_of)
+        totals = delinquency(actor, as_of, donor_code=options["donor"])
         if options["json"]:
             payload = {
                 "as_of": as_of.isoformat(),
