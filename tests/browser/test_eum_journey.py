@@ -10,6 +10,7 @@ import re
 import subprocess
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.conftest import UMBRELLA, screenshot, sign_in
 
@@ -120,7 +121,7 @@ def test_an_inspector_records_an_inventory_with_two_serials_not_sighted(page, se
     page.get_by_label("Method").select_option("physical")
     page.get_by_role("button", name="Record the inventory").click()
     page.wait_for_url(re.compile(r"/eum/inventories/\d+/$"))
-    assert page.get_by_text("Inventory recorded: 2 of 4 expected serials sighted.").is_visible()
+    expect(page.get_by_text("Inventory recorded: 2 of 4 expected serials sighted.")).to_be_visible()
     not_sighted = page.locator("#not-sighted tbody tr").all_inner_texts()
     assert [row.split("\t")[1] for row in not_sighted] == SERIALS[2:]
     screenshot(page, "eum-journey-inventory")

@@ -12,6 +12,7 @@ import subprocess
 from decimal import Decimal
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.conftest import UMBRELLA, screenshot, sign_in
 
@@ -186,7 +187,8 @@ def plan_and_dispatch(page, chosen: dict, reference: str, quantity: int) -> str:
     page.get_by_role("link", name="Dispatch…").click()
     page.wait_for_url(re.compile(r"/consignments/\d+/dispatch/$"))
     page.get_by_role("button", name="Dispatch", exact=True).click()
-    assert page.get_by_text("The consignment is now dispatched.").is_visible()
+    # expect() waits for the page the form redirects to; is_visible() would look before it has loaded.
+    expect(page.get_by_text("The consignment is now dispatched.")).to_be_visible()
     return url
 
 
@@ -194,7 +196,7 @@ def record_arrival(page, url: str) -> None:
     page.goto(url)
     page.get_by_role("link", name="Record arrival…").click()
     page.get_by_role("button", name="Record arrival", exact=True).click()
-    assert page.get_by_text("The consignment is now arrived.").is_visible()
+    expect(page.get_by_text("The consignment is now arrived.")).to_be_visible()
 
 
 def record_receipt(page, url: str, received: int, *, short_note: str = "") -> None:
@@ -207,7 +209,7 @@ def record_receipt(page, url: str, received: int, *, short_note: str = "") -> No
         page.locator("input[name$='_note']").fill(short_note)
         page.locator("input[name$='_evidence_reference']").fill("PHOTO-JOURNEY-1")
     page.get_by_role("button", name="Record the receipt").click()
-    assert page.get_by_text("Receipt recorded.").is_visible()
+    expect(page.get_by_text("Receipt recorded.")).to_be_visible()
 
 
 def record_handover(page, url: str, place: str) -> None:
@@ -219,7 +221,7 @@ def record_handover(page, url: str, place: str) -> None:
     page.get_by_label("Date").fill(dt.date.today().isoformat())
     page.get_by_label("Handing-over officer's role").fill("Deputy commander for logistics")
     page.get_by_role("button", name="Record the handover").click()
-    assert page.get_by_text("Handover recorded.").is_visible()
+    expect(page.get_by_text("Handover recorded.")).to_be_visible()
     assert page.locator("h1 .badge").inner_text() == "handed over"
 
 
