@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "umbrella.matching",
     "umbrella.logistics",
     "umbrella.eum",
+    "umbrella.training",
     "umbrella.tracker",
     "umbrella.funding",
     "umbrella.scenarios",

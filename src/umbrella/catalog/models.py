@@ -187,3 +187,61 @@ class Compatibility(OwnedModel):
     def clean(self) -> None:
         if self.source_id is not None and self.source_id == self.target_id:
             raise ValidationError({"target": _("An item cannot be linked to itself.")})
+
+
+class PackageRule(OwnedModel):
+    """What one crew-served system needs to fight, beside the system itself: its crews, its munitions (the item
+    types it fires, counted in days of supply) and its spares (the item types linked as spares for it).
+
+    Readiness (`training/readiness.py`) reads these rules: a destination holding N systems needs
+    N × `crews_per_system` crews of the item type's `crew_size` people qualified on it, N × `rounds_per_day` ×
+    `days_of_supply` rounds of anything the system fires, and N × `spare_kits_per_system` units of its spares."""
+
+    system = models.OneToOneField(ItemType, on_delete=models.CASCADE, related_name="package_rule", verbose_name=_("system"))
+    crews_per_system = models.PositiveSmallIntegerField(
+        _("crews per system"),
+        default=1,
+        validators=[MinValueValidator(1)],
+        help_text=_("Crews one system needs to be used around the clock or in shifts, e.g. 2 for a fighter."),
+    )
+    rounds_per_day = models.DecimalField(
+        _("rounds per system per day"),
+        max_digits=10,
+        decimal_places=2,
+        default=0,
+        validators=[MinValueValidator(0)],
+        help_text=_("Munitions one system uses in a day of sustained use; 0 for a system that fires nothing."),
+    )
+    days_of_supply = models.PositiveSmallIntegerField(
+        _("days of supply"),
+        default=30,
+        validators=[MinValueValidator(1)],
+        help_text=_("Days of munitions a destination must hold for its systems to count as supplied."),
+    )
+    spare_kits_per_system = models.DecimalField(
+        _("spare kits per system"),
+        max_digits=8,
+        decimal_places=2,
+        default=0,
+        validators=[MinValueValidator(0)],
+        help_text=_("Units of its spares (any item linked as spares for it) one system needs; 0 for none."),
+    )
+    source = models.CharField(
+        _("source"), max_length=500, help_text=_("Where the figures come from: a URL or a document, with its date.")
+    )
+    marking = marking_field(Marking.PARTICIPANTS)
+
+    class Meta:
+        ordering = ["system__code"]
+        verbose_name = _("package rule")
+        verbose_name_plural = _("package rules")
+
+    def get_absolute_url(self) -> str:
+        return reverse("item-type", args=[self.system_id])
+
+    def __str__(self) -> str:
+        return gettext("Package of %(system)s") % {"system": self.system.code}
+
+    def clean(self) -> None:
+        if self.system_id is not None and not self.system.crew_size:
+            raise ValidationError({"system": _("Only a crew-served system (an item type with a crew size) has a package.")})

@@ -51,6 +51,15 @@ class Unit(OwnedModel):
     parent = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children", verbose_name=_("part of")
     )
+    station = models.ForeignKey(
+        "places.Place",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("stationed at"),
+        help_text=_("Where the unit is based: readiness counts its qualified crews at this place."),
+    )
 
     class Meta:
         ordering = ["code"]
