@@ -10,6 +10,7 @@ from decimal import Decimal
 
 import psycopg
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.conftest import UMBRELLA, screenshot, sign_in
 
@@ -93,7 +94,7 @@ def test_coordination_staff_approve_part_of_a_run_and_the_overview_counts_exactl
     total = int(re.match(rf"^Approve {APPROVED} proposals of (\d+) and decline the other (\d+)\?$", question).group(1))
     assert question.endswith(f"decline the other {total - APPROVED}?")
     page.get_by_role("button", name=f"Approve {APPROVED}, decline {total - APPROVED}").click()
-    assert page.get_by_text(f"{APPROVED} allocations approved.").is_visible()
+    expect(page.get_by_text(f"{APPROVED} allocations approved.")).to_be_visible()
     assert page.locator(".badge").first.inner_text() == "decided"
 
     after = coverage_on_the_overview(page)

@@ -42,8 +42,8 @@ def test_a_donor_announces_a_pledge_through_the_form(page):
     page.locator("input[name=source-date]").fill("2026-08-01")
     page.get_by_role("button", name="Announce the pledge").click()
     page.wait_for_url(re.compile(r"/pledges/\d+/$"))
-    assert page.get_by_text("Pledge announced.").is_visible()
-    assert page.get_by_role("heading", name=re.compile("4 × M777")).is_visible()
+    expect(page.get_by_text("Pledge announced.")).to_be_visible()
+    expect(page.get_by_role("heading", name=re.compile("4 × M777"))).to_be_visible()
     screenshot(page, "pledge-announced")
 
 
@@ -58,14 +58,15 @@ def test_an_import_with_an_error_is_previewed_fixed_and_committed(page, tmp_path
     page.get_by_label("CSV or XLSX file").set_input_files(str(bad))
     page.get_by_role("button", name="Check the file").click()
     problems = page.locator("#import-errors")
-    assert problems.is_visible() and "quantity" in problems.inner_text() and "-3" in problems.inner_text()
+    expect(problems).to_be_visible()
+    assert "quantity" in problems.inner_text() and "-3" in problems.inner_text()
     screenshot(page, "import-preview-with-error")
     page.get_by_role("link", name="Upload a corrected file").click()
     page.get_by_label("What the file holds").select_option("pledges")
     page.get_by_label("CSV or XLSX file").set_input_files(str(good))
     page.get_by_role("button", name="Check the file").click()
     page.get_by_role("button", name="Commit the import").click()
-    assert page.get_by_text("1 row imported.").is_visible()
+    expect(page.get_by_text("1 row imported.")).to_be_visible()
     page.get_by_role("link", name=re.compile(r"^3 × M777")).click()  # the rows just imported lead to their records
     page.wait_for_url(re.compile(r"/pledges/\d+/$"))
 
@@ -104,9 +105,9 @@ def test_coordination_staff_run_and_approve_a_match(page):
     page.get_by_role("button", name="Approve the selected proposals").click()
     expect(page.get_by_text("No proposal is selected: tick the proposals to approve, or approve them all.")).to_be_in_viewport()
     page.get_by_role("button", name=re.compile(r"^Approve (all \d+ proposals|the 1 proposal)$")).click()
-    assert page.get_by_text(re.compile(r"^Approve \d+ proposals? of \d+ and decline the other 0\?$")).is_visible()
+    expect(page.get_by_text(re.compile(r"^Approve \d+ proposals? of \d+ and decline the other 0\?$"))).to_be_visible()
     page.get_by_role("button", name=re.compile(r"^Approve \d+, decline 0$")).click()
-    assert page.get_by_text(re.compile(r"\d+ allocations? approved\.")).is_visible()
+    expect(page.get_by_text(re.compile(r"\d+ allocations? approved\."))).to_be_visible()
     assert page.locator(".badge").first.inner_text() == "decided"
 
 

@@ -4,6 +4,7 @@ its confirmation page, and the queue counts one fewer."""
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.conftest import screenshot, sign_in
 
@@ -32,6 +33,6 @@ def test_coordination_staff_accept_a_pledge_from_their_work_queue(page):
     page.get_by_role("link", name="Accept…").click()
     page.wait_for_url(re.compile(r"/pledges/\d+/accept/$"))
     page.get_by_role("button", name="Accept", exact=True).click()
-    assert page.get_by_text("The pledge is now accepted.").is_visible()
+    expect(page.get_by_text("The pledge is now accepted.")).to_be_visible()
 
     assert int(pledges_to_accept(page).inner_text()) == waiting - 1
