@@ -7,8 +7,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db.models import Count, DecimalField, ExpressionWrapper, F, Max, Q, QuerySet, Sum
+from django.utils.translation import gettext_lazy
 
-from umbrella.core.access import Actor
+from umbrella.core.access import Actor, OrganizationKind
+from umbrella.core.listing import Column, Filter, Listing
+from umbrella.core.numbers import number
+from umbrella.orgs.models import Organization
 from umbrella.training.models import Course, CourseState, CourseType, Nomination, NominationState
 
 
@@ -178,3 +182,57 @@ def training_value_withheld(actor: Actor, year: int, donor_codes: list[str]) -> 
 
 def _cents(value) -> Decimal:
     return Decimal(value or 0).quantize(Decimal("0.01"))
+
+
+COURSE_TYPES = Listing(
+    columns=(
+        Column(gettext_lazy("Course type"), lambda o: str(o), sort="code", link=True),
+        Column(gettext_lazy("Qualification"), lambda o: o.qualification, sort="qualification"),
+        Column(gettext_lazy("System"), lambda o: o.system.name if o.system_id else "", sort="system__name"),
+        Column(gettext_lazy("Weeks"), lambda o: o.weeks, sort="weeks", numeric=True),
+        Column(gettext_lazy("Language"), lambda o: o.language, sort="language"),
+        Column(gettext_lazy("Seat value (EUR)"), lambda o: number(o.seat_value_eur, 2), sort="seat_value_eur", numeric=True),
+    ),
+    search=("code", "name", "qualification", "system__name"),
+    default_sort="code",
+)
+
+
+def _donor_choices(actor: Actor) -> list[tuple[str, str]]:
+    return list(Organization.objects.filter(kind=OrganizationKind.DONOR).order_by("code").values_list("code", "name"))
+
+
+COURSES = Listing(
+    columns=(
+        Column(gettext_lazy("Course"), lambda o: f"{o.course_type.code} {o.reference}", sort="reference", link=True),
+        Column(gettext_lazy("Donor"), lambda o: o.owner.name, sort="owner__name"),
+        Column(gettext_lazy("Provider"), lambda o: o.provider, sort="provider"),
+        Column(gettext_lazy("Training site"), lambda o: str(o.site), sort="site__code"),
+        Column(gettext_lazy("Starts"), lambda o: o.starts_on, sort="starts_on"),
+        Column(gettext_lazy("Ends"), lambda o: o.ends_on, sort="ends_on"),
+        Column(gettext_lazy("Seats"), lambda o: o.seats, sort="seats", numeric=True),
+        Column(gettext_lazy("Taken"), lambda o: o.seats_taken, sort="seats_taken", numeric=True),
+        Column(gettext_lazy("Free"), lambda o: o.seats_free, sort="seats_free", numeric=True),
+        Column(gettext_lazy("State"), lambda o: o.get_state_display(), sort="state"),
+    ),
+    filters=(
+        Filter(
+            "donor",
+            gettext_lazy("Donor"),
+            "owner__code",
+            _donor_choices,
+            unknown=gettext_lazy("No such donor: %(value)s."),
+        ),
+        Filter(
+            "course_type",
+            gettext_lazy("Course type"),
+            "course_type__code",
+            lambda actor: list(CourseType.objects.visible_to(actor).values_list("code", "name")),
+            unknown=gettext_lazy("No such course type: %(value)s."),
+        ),
+        Filter("state", gettext_lazy("State"), "state", lambda actor: CourseState.choices),
+    ),
+    search=("reference", "provider", "course_type__code", "course_type__name", "site__code", "owner__name"),
+    states={"state": CourseState},
+    default_sort="starts_on",
+)
