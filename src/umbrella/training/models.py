@@ -118,6 +118,8 @@ class Course(OwnedModel):
     state = models.CharField(_("state"), max_length=10, choices=CourseState.choices, default=CourseState.OFFERED, editable=False)
     cancel_reason = models.CharField(_("reason for cancellation"), max_length=REASON_MAX_LENGTH, blank=True, editable=False)
 
+    history_shows_values = ("cancel_reason",)
+
     class Meta:
         ordering = ["starts_on", "id"]
         verbose_name = _("course")
@@ -177,6 +179,7 @@ class Nomination(OwnedModel):
     reason = models.CharField(_("reason"), max_length=REASON_MAX_LENGTH, blank=True, editable=False)
 
     objects = NominationQuerySet.as_manager()
+    history_shows_values = ("reason", "graduated_on")
 
     class Meta:
         ordering = ["course_id", "trainee"]
@@ -191,7 +194,7 @@ class Nomination(OwnedModel):
         ]
 
     def get_absolute_url(self) -> str:
-        return reverse("training-course", args=[self.course_id])
+        return reverse("training-nomination", args=[self.pk])
 
     def __str__(self) -> str:
         return f"{self.trainee} — {self.course}"

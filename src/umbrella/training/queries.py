@@ -94,11 +94,13 @@ class QualifiedPeople:
     since: dt.date
 
 
-def qualified_people(actor: Actor, *, unit_id: int | None = None) -> list[QualifiedPeople]:
-    """Graduates the actor may see, per unit and qualification."""
+def qualified_people(actor: Actor, *, unit_id: int | None = None, unit_code: str | None = None) -> list[QualifiedPeople]:
+    """Graduates the actor may see, per unit and qualification (of one unit, by id or code, if given)."""
     graduates = Nomination.objects.visible_to(actor).filter(state=NominationState.GRADUATED)
     if unit_id is not None:
         graduates = graduates.filter(unit_id=unit_id)
+    if unit_code:
+        graduates = graduates.filter(unit__code=unit_code.strip().upper())
     rows = (
         graduates.values(
             "unit_id",
@@ -235,4 +237,45 @@ COURSES = Listing(
     search=("reference", "provider", "course_type__code", "course_type__name", "site__code", "owner__name"),
     states={"state": CourseState},
     default_sort="starts_on",
+)
+
+
+def all_nominations(actor: Actor) -> QuerySet[Nomination]:
+    """Every nomination the actor may see (the recipient's, the headquarters', a donor's on its own courses)."""
+    return Nomination.objects.visible_to(actor).select_related("unit", "course", "course__course_type", "course__owner")
+
+
+def sees_trainees(actor: Actor, course: Course) -> bool:
+    """Whether the actor reads the course's trainee list (the recipient, the headquarters, the course's donor), so a
+    page says so instead of showing an empty list as if nobody were nominated."""
+    if actor.is_system:
+        return True
+    if not actor.is_member:
+        return False
+    return actor.kind in (OrganizationKind.RECIPIENT, OrganizationKind.COORDINATOR) or course.owner_id == actor.organization.pk
+
+
+NOMINATIONS = Listing(
+    columns=(
+        Column(gettext_lazy("Trainee"), lambda o: o.trainee, sort="trainee", link=True),
+        Column(gettext_lazy("Unit"), lambda o: o.unit.code, sort="unit__code"),
+        Column(gettext_lazy("Course"), lambda o: f"{o.course.course_type.code} {o.course.reference}", sort="course__reference"),
+        Column(gettext_lazy("Donor"), lambda o: o.course.owner.name, sort="course__owner__name"),
+        Column(gettext_lazy("Course ends"), lambda o: o.course.ends_on, sort="course__ends_on"),
+        Column(gettext_lazy("State"), lambda o: o.get_state_display(), sort="state"),
+        Column(gettext_lazy("Graduated on"), lambda o: o.graduated_on or "", sort="graduated_on"),
+    ),
+    filters=(
+        Filter("state", gettext_lazy("State"), "state", lambda actor: NominationState.choices),
+        Filter(
+            "course_type",
+            gettext_lazy("Course type"),
+            "course__course_type__code",
+            lambda actor: list(CourseType.objects.visible_to(actor).values_list("code", "name")),
+            unknown=gettext_lazy("No such course type: %(value)s."),
+        ),
+    ),
+    search=("trainee", "unit__code", "course__reference", "course__course_type__code"),
+    states={"state": NominationState},
+    default_sort="trainee",
 )
