@@ -339,3 +339,32 @@ def test_the_course_page_asks_the_same_queries_however_many_trainees(personas, a
     with CaptureQueriesContext(connection) as many:
         client.get(course.get_absolute_url())
     assert len(many) == len(few)
+
+
+@pytest.mark.parametrize("url", ("/training/", "/training/trainees/", "/training/qualified/", "/training/course-types/"))
+def test_the_training_lists_ask_the_same_queries_however_many_courses_and_trainees(personas, as_client, url):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    kind = make_course_type(personas)
+    unit(personas)
+
+    def add_courses(count: int) -> None:
+        for _index in range(count):
+            course = make_course(personas, kind)
+            services.confirm_course(actor=personas.donor_editor, course_id=course.pk, expected_version=1)
+            made = services.nominate(
+                actor=personas.recipient,
+                course_id=course.pk,
+                trainees=[{"trainee": f"T-8-{next(_codes):04d}", "unit": "ADB-1"} for _trainee in range(2)],
+            )
+            services.graduate(actor=personas.recipient, nomination_ids=[made[0].pk], on=TODAY - dt.timedelta(days=3))
+
+    add_courses(1)
+    client = as_client("coordinator")
+    with CaptureQueriesContext(connection) as few:
+        assert client.get(url).status_code == 200
+    add_courses(4)
+    with CaptureQueriesContext(connection) as many:
+        assert client.get(url).status_code == 200
+    assert len(many) == len(few)
