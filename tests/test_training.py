@@ -12,6 +12,7 @@ from django.utils import timezone
 from tests import factories
 from umbrella.core.errors import Forbidden, Invalid, InvalidTransition, NotFound, StaleVersion
 from umbrella.core.models import ChangeRecord
+from umbrella.core.verify import verify
 from umbrella.eum import services as eum
 from umbrella.training import queries, services
 from umbrella.training.models import Course, CourseState, Nomination, NominationState
@@ -158,6 +159,7 @@ def test_the_recipient_nominates_trainees_by_pseudonym_and_unit_all_at_once(pers
     assert {n.owner.code for n in made} == {"XUA"}
     assert ChangeRecord.objects.filter(entity="training.nomination", action="nominate").count() == 2
     assert first.pk == made[0].unit_id
+    assert verify().ok  # written together on the bulk path, each with the entry it would have had alone
 
 
 def test_a_nomination_with_any_bad_row_writes_nothing_and_names_every_row(personas):
