@@ -32,11 +32,13 @@ def pages() -> list[tuple[str, str, str]]:
     from umbrella.needs.models import Requirement, RequirementList
     from umbrella.pledges.models import Pledge
     from umbrella.scenarios.models import WithdrawalScenario
+    from umbrella.training.models import Course
 
     approved = RequirementList.objects.filter(series="UA-2026").first()
     handed_over = Consignment.objects.filter(state=ConsignmentState.HANDED_OVER).first()
     run = MatchRun.objects.order_by("-id").first()
     scenario = WithdrawalScenario.objects.order_by("-id").first()
+    course = Course.objects.filter(state="confirmed").order_by("id").first() or Course.objects.order_by("id").first()
     return [
         ("dashboard (coordination)", "hq-staff", "/"),
         ("dashboard (donor)", "deu-liaison", "/"),
@@ -66,6 +68,13 @@ def pages() -> list[tuple[str, str, str]]:
         ("scenario", "hq-staff", scenario.get_absolute_url()),
         ("import", "deu-liaison", "/import/"),
         ("run-a-match form", "hq-staff", "/matching/new/"),
+        ("courses", "hq-staff", "/training/"),
+        ("courses, a donor's offers", "deu-liaison", "/training/?donor=DEU"),
+        ("course types", "hq-staff", "/training/course-types/"),
+        ("trainees", "ukr-logistics", "/training/trainees/"),
+        ("qualified people", "ukr-logistics", "/training/qualified/"),
+        # A demo without courses (before the training scenario is loaded) has no course page to draw.
+        *([("course (recipient)", "ukr-logistics", course.get_absolute_url())] if course else []),
         # A demo without handovers (before its consignments arrive) has no certificate to draw.
         *([("handover certificate", "ukr-logistics", f"/consignments/{handed_over.pk}/certificate/")] if handed_over else []),
     ]

@@ -13,6 +13,7 @@ from umbrella.catalog.models import CapabilityArea
 from umbrella.core.access import Actor
 from umbrella.eum import services as eum
 from umbrella.orgs.services import issue_token
+from umbrella.training import services as training
 
 PROBLEM = "application/problem+json"
 PAGING = {"page", "page_size"}
@@ -25,7 +26,11 @@ def known_names(personas) -> dict[str, str]:
     item = factories.item_type(personas)
     tracked = factories.item_type(personas, sensitive=True)
     unit = eum.create_unit(actor=personas.recipient, fields={"code": "DEPOT-1", "name": "1st depot"})
+    course_type = training.create_course_type(
+        actor=personas.coordinator, fields={"code": "LIST-CREW", "name": "Crew", "qualification": "Crew", "weeks": 2}
+    )
     return {
+        "course_type": course_type.code,
         "donor": "XDA",
         "area": CapabilityArea.objects.order_by("code").first().code,
         "item": item.code,

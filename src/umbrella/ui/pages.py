@@ -124,6 +124,12 @@ ACTION_LABELS = {
     "consent": gettext_lazy("consented"),
     "refuse": gettext_lazy("refused"),
     "transfer": gettext_lazy("transferred"),
+    "confirm": gettext_lazy("confirmed"),
+    "complete": gettext_lazy("completed"),
+    "nominate": gettext_lazy("nominated"),
+    "attend": gettext_lazy("attending"),
+    "graduate": gettext_lazy("graduated"),
+    "fail": gettext_lazy("did not graduate"),
 }
 
 

@@ -1,0 +1,370 @@
+"""Training pages for every persona (course types, courses, trainees) by their page contracts, and the figures they
+show checked against the database: seats, in-kind value, qualified people; the recipient nominates several trainees
+from a text box and ticks attendance and graduation on the course page."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import re
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from tests import factories
+from umbrella.core.models import ChangeRecord
+from umbrella.core.testing import PERSONA_NAMES, PageContract
+from umbrella.eum import services as eum
+from umbrella.training import queries, services
+from umbrella.training.models import Course, CourseType, Nomination, NominationState
+
+pytestmark = pytest.mark.django_db
+
+MEMBERS = frozenset(name for name in PERSONA_NAMES if name != "anonymous")
+HQ_EDITORS = frozenset({"coordinator", "hq_admin"})
+COURSE_RUNNERS = frozenset({"donor_editor", "coordinator", "hq_admin"})
+NOMINATION_READERS = frozenset({"recipient", "coordinator", "hq_admin", "auditor", "donor_editor", "donor_viewer"})
+TODAY = timezone.localdate()
+_codes = itertools.count(1)
+
+
+def make_course_type(personas) -> CourseType:
+    return services.create_course_type(
+        actor=personas.coordinator,
+        fields={
+            "code": f"CT-{next(_codes)}",
+            "name": "Air defence crew course",
+            "qualification": "Launcher crew",
+            "system": factories.item_type(personas, crew_size=4, standard=""),
+            "weeks": 10,
+            "seat_value_eur": Decimal("40000.00"),
+        },
+    )
+
+
+def make_course(personas, kind=None, **overrides) -> Course:
+    fields = {
+        "course_type": kind or make_course_type(personas),
+        "reference": f"REF-{next(_codes)}",
+        "provider": "Air Defence School",
+        "site": "PL",
+        "starts_on": TODAY - dt.timedelta(days=60),
+        "ends_on": TODAY - dt.timedelta(days=2),
+        "seats": 5,
+    }
+    fields.update(overrides)
+    return services.offer_course(actor=personas.donor_editor, fields=fields)
+
+
+def unit(personas, code="ADB-1"):
+    return eum.create_unit(actor=personas.recipient, fields={"code": code, "name": f"{code} battalion", "kind": "battalion"})
+
+
+def make_nomination(personas) -> Nomination:
+    course = make_course(personas)
+    unit(personas)
+    (nomination,) = services.nominate(
+        actor=personas.recipient, course_id=course.pk, trainees=[{"trainee": f"T-9-{next(_codes):04d}", "unit": "ADB-1"}]
+    )
+    return nomination
+
+
+def course_data(personas, record):
+    return {
+        "course_type": record.course_type_id,
+        "reference": f"NEW-{next(_codes)}",
+        "provider": "School",
+        "site": "Poland",
+        "starts_on": "2027-01-04",
+        "ends_on": "2027-03-12",
+        "seats": 8,
+        "marking": "participants",
+    }
+
+
+CONTRACTS = [
+    PageContract(
+        name="course type",
+        make=make_course_type,
+        list_url=lambda r: "/training/course-types/",
+        detail_url=lambda r: f"/training/course-types/{r.pk}/",
+        create_url=lambda r: "/training/course-types/new/",
+        create_data=lambda p, r: {
+            "code": f"NEW-{next(_codes)}",
+            "name": "New course",
+            "qualification": "New crew",
+            "weeks": 4,
+            "language": "en",
+            "seat_value_eur": "100.00",
+            "marking": "participants",
+        },
+        edit_url=lambda r: f"/training/course-types/{r.pk}/edit/",
+        edit_data=lambda r: {
+            "code": r.code,
+            "name": "Renamed course",
+            "qualification": r.qualification,
+            "system": r.system_id,
+            "weeks": 12,
+            "language": "en",
+            "seat_value_eur": "100.00",
+            "marking": r.marking,
+            "version": r.version,
+        },
+        delete_url=None,
+        label=lambda r: r.code,
+        can_see=MEMBERS,
+        can_create=HQ_EDITORS,
+        can_change=HQ_EDITORS,
+    ),
+    PageContract(
+        name="course",
+        make=make_course,
+        list_url=lambda r: "/training/",
+        detail_url=lambda r: f"/training/courses/{r.pk}/",
+        create_url=lambda r: "/training/courses/offer/",
+        create_data=course_data,
+        edit_url=lambda r: f"/training/courses/{r.pk}/edit/",
+        edit_data=lambda r: {**course_data(None, r), "reference": r.reference, "seats": 9, "version": r.version},
+        delete_url=None,
+        label=lambda r: r.reference,
+        can_see=MEMBERS,
+        can_create=frozenset({"donor_editor", "second_donor"}),
+        can_change=COURSE_RUNNERS,
+    ),
+    PageContract(
+        name="trainee",
+        make=make_nomination,
+        list_url=lambda r: "/training/trainees/",
+        detail_url=lambda r: f"/training/trainees/{r.pk}/",
+        create_url=lambda r: f"/training/courses/{r.course_id}/nominate/",
+        create_data=lambda p, r: {"lines": "T-9-NEW1, ADB-1\nT-9-NEW2, adb-1\n"},
+        edit_url=lambda r: f"/training/trainees/{r.pk}/withdraw/",
+        edit_data=lambda r: {"reason": "Needed in the unit"},
+        delete_url=None,
+        label=lambda r: r.trainee,
+        can_see=NOMINATION_READERS,
+        can_create=frozenset({"recipient"}),
+        can_change=frozenset({"recipient"}),
+        create_entries=2,
+    ),
+]
+
+
+@pytest.mark.parametrize("operation", ("list", "detail", "create", "edit"))
+@pytest.mark.parametrize("persona", PERSONA_NAMES)
+@pytest.mark.parametrize("contract", CONTRACTS, ids=lambda c: c.name)
+def test_page_contract(contract, persona, operation, personas, as_client):
+    """As tests/test_pages.py checks every model's pages (training records are never deleted, only cancelled or
+    withdrawn, so there is no delete page)."""
+    record = contract.make(personas)
+    client = as_client(persona)
+    expected = contract.expected(persona, operation)
+    ledger_before = ChangeRecord.objects.count()
+    if operation == "list":
+        response = client.get(contract.list_url(record))
+        assert response.status_code == expected
+        assert (contract.label(record) in response.content.decode()) == (persona in contract.can_see)
+        return
+    if operation == "detail":
+        assert client.get(contract.detail_url(record)).status_code == expected
+        return
+    if operation == "create":
+        response = client.post(contract.create_url(record), contract.create_data(personas, record))
+        entries = contract.create_entries
+    else:
+        response = client.post(contract.edit_url(record), contract.edit_data(record))
+        entries = 1
+    assert response.status_code == expected, response.content.decode()[:2000]
+    if expected == 302 and persona != "anonymous":
+        assert ChangeRecord.objects.count() == ledger_before + entries
+    else:
+        assert ChangeRecord.objects.count() == ledger_before
+        if persona == "anonymous":
+            assert response["Location"].startswith("/sign-in/")
+
+
+@pytest.mark.parametrize("persona", sorted(MEMBERS))
+def test_every_member_opens_the_training_pages(personas, as_client, persona):
+    course = make_course(personas)
+    client = as_client(persona)
+    for url in (
+        "/training/",
+        "/training/course-types/",
+        "/training/trainees/",
+        "/training/qualified/",
+        course.get_absolute_url(),
+    ):
+        assert client.get(url).status_code == 200, url
+
+
+def cell(html: str, table: str, attribute: str) -> str:
+    return re.search(rf'<table[^>]*id="{table}".*?{attribute}="([^"]*)"', html, re.S).group(1)
+
+
+def test_the_course_list_shows_seats_and_the_in_kind_value_the_database_holds(personas, as_client):
+    kind = make_course_type(personas)
+    course = make_course(personas, kind, seats=6)
+    services.confirm_course(actor=personas.donor_editor, course_id=course.pk, expected_version=1)
+    make_course(personas, kind, seats=3)  # only offered: no in-kind value yet
+    unit(personas)
+    services.nominate(
+        actor=personas.recipient,
+        course_id=course.pk,
+        trainees=[{"trainee": "T-9-0001", "unit": "ADB-1"}, {"trainee": "T-9-0002", "unit": "ADB-1"}],
+    )
+    html = as_client("second_donor").get("/training/").content.decode()
+    (row,) = queries.in_kind_by_donor(personas.second_donor)
+    assert row.value_eur == course.seats * course.seat_value_eur == Decimal("240000.00")
+    assert cell(html, "in-kind", "data-value") == str(row.value_eur)
+    detail = as_client("donor_editor").get(course.get_absolute_url()).content.decode()
+    taken = Nomination.objects.filter(course=course, state__in=services.SEAT_HOLDING).count()
+    assert re.search(rf"<dt>Seats taken</dt><dd>{taken}</dd>", detail) and re.search(r"<dt>Seats free</dt><dd>4</dd>", detail)
+
+
+def test_a_donor_finds_its_own_offers(personas, as_client):
+    mine = make_course(personas)
+    other_kind = mine.course_type
+    theirs = services.offer_course(
+        actor=personas.second_donor,
+        fields={
+            "course_type": other_kind,
+            "reference": "THEIRS",
+            "provider": "X",
+            "site": "PL",
+            "starts_on": TODAY,
+            "ends_on": TODAY,
+            "seats": 1,
+        },
+    )
+    html = as_client("donor_editor").get("/training/").content.decode()
+    assert 'href="/training/?donor=XDA"' in html
+    own = as_client("donor_editor").get("/training/?donor=XDA").content.decode()
+    assert mine.reference in own and theirs.reference not in own
+
+
+def test_the_recipient_nominates_from_a_text_box_and_every_bad_line_is_named(personas, as_client):
+    course = make_course(personas, seats=3)
+    unit(personas)
+    client = as_client("recipient")
+    response = client.post(
+        f"/training/courses/{course.pk}/nominate/", {"lines": "T-9-0001, ADB-1\nIvan Petrenko, ADB-1\nT-9-0003, NOWHERE\n"}
+    )
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "Line 2:" in html and "Line 3:" in html and "Line 1:" not in html
+    assert not Nomination.objects.filter(course=course).exists()
+    response = client.post(f"/training/courses/{course.pk}/nominate/", {"lines": "T-9-0001, ADB-1\n\nt-9-0002 , adb-1\n"})
+    assert response.status_code == 302
+    assert sorted(Nomination.objects.filter(course=course).values_list("trainee", flat=True)) == ["T-9-0001", "T-9-0002"]
+
+
+def test_attendance_and_graduation_are_ticked_on_the_course_page_and_the_unit_counts_its_qualified(personas, as_client):
+    course = make_course(personas)
+    unit(personas)
+    first, second = services.nominate(
+        actor=personas.recipient,
+        course_id=course.pk,
+        trainees=[{"trainee": "T-9-0001", "unit": "ADB-1"}, {"trainee": "T-9-0002", "unit": "ADB-1"}],
+    )
+    client = as_client("recipient")
+    page = f"http://testserver{course.get_absolute_url()}"
+    html = client.get(course.get_absolute_url()).content.decode()
+    assert f'value="{first.pk}"' in html and "Record the ticked trainees as graduates" in html
+    client.post(f"/training/courses/{course.pk}/results/", {"nominations": [first.pk, second.pk], "action": "attend"})
+    assert set(Nomination.objects.filter(course=course).values_list("state", flat=True)) == {NominationState.ATTENDING}
+    day = TODAY - dt.timedelta(days=2)
+    response = as_client("donor_editor").post(
+        f"/training/courses/{course.pk}/results/",
+        {"nominations": [first.pk], "action": "graduate", "on": day.isoformat()},
+        HTTP_REFERER=page,
+    )
+    assert response.status_code == 302
+    assert Nomination.objects.get(pk=first.pk).graduated_on == day
+    qualified = as_client("recipient").get("/training/qualified/?unit=ADB-1").content.decode()
+    people = sum(row.people for row in queries.qualified_people(personas.recipient))
+    assert people == 1 and re.search(r"data-total>(\d+)<", qualified).group(1) == str(people)
+    assert cell(qualified, "qualified", "data-unit") == "ADB-1"
+
+
+def test_a_graduation_in_the_future_is_refused_with_the_reason(personas, as_client):
+    course = make_course(personas)
+    unit(personas)
+    (first,) = services.nominate(
+        actor=personas.recipient, course_id=course.pk, trainees=[{"trainee": "T-9-0001", "unit": "ADB-1"}]
+    )
+    client = as_client("recipient")
+    tomorrow = TODAY + dt.timedelta(days=1)
+    response = client.post(
+        f"/training/courses/{course.pk}/results/", {"nominations": [first.pk], "action": "graduate", "on": tomorrow.isoformat()}
+    )
+    assert response.status_code == 302
+    assert "This day has not come yet." in client.get(course.get_absolute_url()).content.decode()
+    assert Nomination.objects.get(pk=first.pk).state == NominationState.NOMINATED
+
+
+def test_another_donor_is_told_who_sees_trainees_and_offered_no_tick_boxes(personas, as_client):
+    nomination = make_nomination(personas)
+    html = as_client("second_donor").get(nomination.course.get_absolute_url()).content.decode()
+    assert nomination.trainee not in html and 'name="nominations"' not in html
+    assert "seen by the recipient, the headquarters and the donor running it" in html
+
+
+def test_the_course_page_offers_only_the_steps_its_reader_may_take(personas, as_client):
+    course = make_course(personas)
+    donor = as_client("donor_editor").get(course.get_absolute_url()).content.decode()
+    assert f"/training/courses/{course.pk}/confirm/" in donor and f"/training/courses/{course.pk}/complete/" not in donor
+    recipient = as_client("recipient").get(course.get_absolute_url()).content.decode()
+    assert f"/training/courses/{course.pk}/confirm/" not in recipient and f"/training/courses/{course.pk}/nominate/" in recipient
+    response = as_client("donor_editor").post(f"/training/courses/{course.pk}/cancel/", {"reason": "", "version": 1})
+    assert response.status_code == 400
+
+
+@pytest.mark.parametrize("persona", ("recipient", "donor_editor", "coordinator"))
+def test_the_course_page_asks_the_same_queries_however_many_trainees(personas, as_client, persona, django_assert_max_num_queries):
+    course = make_course(personas, seats=40)
+    unit(personas)
+    services.nominate(actor=personas.recipient, course_id=course.pk, trainees=[{"trainee": "T-9-0001", "unit": "ADB-1"}])
+    client = as_client(persona)
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as few:
+        client.get(course.get_absolute_url())
+    services.nominate(
+        actor=personas.recipient,
+        course_id=course.pk,
+        trainees=[{"trainee": f"T-9-{index:04d}", "unit": "ADB-1"} for index in range(2, 31)],
+    )
+    with CaptureQueriesContext(connection) as many:
+        client.get(course.get_absolute_url())
+    assert len(many) == len(few)
+
+
+@pytest.mark.parametrize("url", ("/training/", "/training/trainees/", "/training/qualified/", "/training/course-types/"))
+def test_the_training_lists_ask_the_same_queries_however_many_courses_and_trainees(personas, as_client, url):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    kind = make_course_type(personas)
+    unit(personas)
+
+    def add_courses(count: int) -> None:
+        for _index in range(count):
+            course = make_course(personas, kind)
+            services.confirm_course(actor=personas.donor_editor, course_id=course.pk, expected_version=1)
+            made = services.nominate(
+                actor=personas.recipient,
+                course_id=course.pk,
+                trainees=[{"trainee": f"T-8-{next(_codes):04d}", "unit": "ADB-1"} for _trainee in range(2)],
+            )
+            services.graduate(actor=personas.recipient, nomination_ids=[made[0].pk], on=TODAY - dt.timedelta(days=3))
+
+    add_courses(1)
+    client = as_client("coordinator")
+    with CaptureQueriesContext(connection) as few:
+        assert client.get(url).status_code == 200
+    add_courses(4)
+    with CaptureQueriesContext(connection) as many:
+        assert client.get(url).status_code == 200
+    assert len(many) == len(few)
