@@ -32,6 +32,7 @@ from umbrella.places import services as places
 from umbrella.places.models import Place
 from umbrella.pledges import services as pledges
 from umbrella.scenarios import services as scenarios
+from umbrella.training import services as training
 
 HQ_EDITORS = {"coordinator", "hq_admin"}
 HQ_APPROVERS = {"coordinator", "hq_admin"}
@@ -47,6 +48,10 @@ RECEIVERS = {"recipient"}
 # A serial is its donor's, marked for coordination: its donor, the headquarters and the recipient see it.
 SERIAL_READERS = CONSIGNMENT_READERS
 INVENTORY_READERS = {"coordinator", "hq_admin", "auditor", "recipient"}  # the recipient's inventory
+MEMBERS = set(PERSONA_NAMES) - {"anonymous"}
+COURSE_RUNNERS = SHIPPERS  # the donor running the course, or coordination staff on its behalf
+# Who sees a course's trainees: the recipient, the headquarters and the donor running the course.
+NOMINATION_READERS = {"recipient", "coordinator", "hq_admin", "auditor", "donor_editor", "donor_viewer"}
 INSPECTORS = {"coordinator", "hq_admin", "auditor", "recipient", "donor_editor", "second_donor"}
 MISSING = 10**9
 
@@ -295,6 +300,51 @@ def eum_world(personas) -> dict:
         "hidden_consent_request": consent_request(theirs),
         "inventory": inventory(recipient),
         "hidden_inventory": inventory(personas.second_donor),
+    }
+
+
+def training_world(personas) -> dict:
+    """A course type for every participant and one for the headquarters only; Donor A's course offered to every
+    participant (open), one confirmed and ended, each with a nomination of the recipient's unit; Donor B's course
+    for itself only (hidden)."""
+    item = factories.item_type(personas, crew_size=3, standard="", marking=Marking.PUBLIC)
+    fields = {"name": "Crew course", "qualification": "Crew", "system": item, "weeks": 6, "seat_value_eur": "1000.00"}
+    kind = training.create_course_type(actor=personas.coordinator, fields={"code": "API-CREW", **fields})
+    hidden_kind = training.create_course_type(
+        actor=personas.coordinator, fields={"code": "API-SECRET", **fields, "marking": Marking.OWNER}
+    )
+    eum.create_unit(actor=personas.recipient, fields={"code": "TRN-1", "name": "Training battalion", "kind": "battalion"})
+    today = timezone.localdate()
+
+    def course(donor, reference, **more):
+        return training.offer_course(
+            actor=personas[donor],
+            fields={
+                "course_type": kind,
+                "reference": reference,
+                "provider": "School",
+                "site": "PL",
+                "starts_on": today - dt.timedelta(days=40),
+                "ends_on": today - dt.timedelta(days=1),
+                "seats": 4,
+                **more,
+            },
+        )
+
+    open_course, ended = course("donor_editor", "OPEN"), course("donor_editor", "ENDED")
+    ended = training.confirm_course(actor=personas.donor_editor, course_id=ended.pk, expected_version=ended.version)
+    hidden = course("second_donor", "HIDDEN", marking=Marking.OWNER)
+    (nomination,) = training.nominate(
+        actor=personas.recipient, course_id=open_course.pk, trainees=[{"trainee": "T-API-0001", "unit": "TRN-1"}]
+    )
+    return {
+        "course_type": kind,
+        "hidden_course_type": hidden_kind,
+        "course": open_course,
+        "hidden_course": hidden,
+        "ended_course": ended,
+        "hidden_ended_course": hidden,
+        "nomination": nomination,
     }
 
 
@@ -872,6 +922,121 @@ MATRIX = {
     ("GET", "/api/v1/eum/due"): (lambda w, v, p, ps: "/api/v1/eum/due?within=365", None, None, reads, False),
     ("GET", "/api/v1/eum/delinquency"): (lambda w, v, p, ps: "/api/v1/eum/delinquency", None, None, reads, False),
     ("GET", "/api/v1/eum/public"): (lambda w, v, p, ps: "/api/v1/eum/public", None, None, reads, False),
+    ("GET", "/api/v1/course-types"): (lambda w, v, p, ps: "/api/v1/course-types", None, None, reads, False),
+    ("POST", "/api/v1/course-types"): (
+        lambda w, v, p, ps: "/api/v1/course-types",
+        lambda w: {"code": "API-NEW", "name": "New course", "qualification": "New crew", "weeks": 4},
+        None,
+        writes(HQ_EDITORS, 201),
+        False,
+    ),
+    ("GET", "/api/v1/course-types/{course_type_id}"): (
+        lambda w, v, p, ps: f"/api/v1/course-types/{pick(w, 'course_type', v, p, ps)}",
+        None,
+        None,
+        seen_by(MEMBERS),
+        True,
+    ),
+    ("PATCH", "/api/v1/course-types/{course_type_id}"): (
+        lambda w, v, p, ps: f"/api/v1/course-types/{pick(w, 'course_type', v, p, ps)}",
+        lambda w: {"weeks": 8},
+        "course_type",
+        seen_by(MEMBERS, HQ_EDITORS),
+        True,
+    ),
+    ("GET", "/api/v1/courses"): (lambda w, v, p, ps: "/api/v1/courses", None, None, reads, False),
+    ("POST", "/api/v1/courses"): (
+        lambda w, v, p, ps: "/api/v1/courses",
+        lambda w: {
+            "course_type": "API-CREW",
+            "reference": "NEW",
+            "provider": "School",
+            "site": "Poland",
+            "starts_on": "2027-01-04",
+            "ends_on": "2027-02-26",
+            "seats": 6,
+        },
+        None,
+        writes({"donor_editor", "second_donor"}, 201),
+        False,
+    ),
+    ("GET", "/api/v1/courses/{course_id}"): (
+        lambda w, v, p, ps: f"/api/v1/courses/{pick(w, 'course', v, p, ps)}",
+        None,
+        None,
+        seen_by(MEMBERS),
+        True,
+    ),
+    ("PATCH", "/api/v1/courses/{course_id}"): (
+        lambda w, v, p, ps: f"/api/v1/courses/{pick(w, 'course', v, p, ps)}",
+        lambda w: {"seats": 5},
+        "course",
+        seen_by(MEMBERS, COURSE_RUNNERS),
+        True,
+    ),
+    ("POST", "/api/v1/courses/{course_id}/confirm"): (
+        lambda w, v, p, ps: f"/api/v1/courses/{pick(w, 'course', v, p, ps)}/confirm",
+        None,
+        "course",
+        seen_by(MEMBERS, COURSE_RUNNERS),
+        True,
+    ),
+    ("POST", "/api/v1/courses/{course_id}/complete"): (
+        lambda w, v, p, ps: f"/api/v1/courses/{pick(w, 'ended_course', v, p, ps)}/complete",
+        None,
+        "ended_course",
+        seen_by(MEMBERS, COURSE_RUNNERS),
+        True,
+    ),
+    ("POST", "/api/v1/courses/{course_id}/cancel"): (
+        lambda w, v, p, ps: f"/api/v1/courses/{pick(w, 'course', v, p, ps)}/cancel",
+        lambda w: {"reason": "No instructors"},
+        "course",
+        seen_by(MEMBERS, COURSE_RUNNERS),
+        True,
+    ),
+    ("GET", "/api/v1/courses/{course_id}/nominations"): (
+        lambda w, v, p, ps: f"/api/v1/courses/{pick(w, 'course', v, p, ps)}/nominations",
+        None,
+        None,
+        seen_by(MEMBERS),
+        True,
+    ),
+    ("POST", "/api/v1/courses/{course_id}/nominations"): (
+        lambda w, v, p, ps: f"/api/v1/courses/{pick(w, 'course', v, p, ps)}/nominations",
+        lambda w: {"trainees": [{"trainee": "T-API-0002", "unit": "TRN-1"}, {"trainee": "T-API-0003", "unit": "TRN-1"}]},
+        None,
+        seen_by(MEMBERS, {"recipient"}, 201),
+        True,
+    ),
+    ("POST", "/api/v1/courses/{course_id}/attendance"): (
+        lambda w, v, p, ps: f"/api/v1/courses/{pick(w, 'course', v, p, ps)}/attendance",
+        lambda w: {"nominations": [w["nomination"].pk]},
+        None,
+        seen_by(NOMINATION_READERS, {"recipient", "donor_editor"}),
+        True,
+    ),
+    ("POST", "/api/v1/courses/{course_id}/graduates"): (
+        lambda w, v, p, ps: f"/api/v1/courses/{pick(w, 'course', v, p, ps)}/graduates",
+        lambda w: {"nominations": [w["nomination"].pk], "on": (timezone.localdate() - dt.timedelta(days=1)).isoformat()},
+        None,
+        seen_by(NOMINATION_READERS, {"recipient", "donor_editor"}),
+        True,
+    ),
+    ("POST", "/api/v1/courses/{course_id}/nominations/{nomination_id}/failure"): (
+        lambda w, v, p, ps: f"/api/v1/courses/{pick(w, 'course', v, p, ps)}/nominations/{w['nomination'].pk}/failure",
+        lambda w: {"reason": "Failed the final test"},
+        None,
+        seen_by(NOMINATION_READERS, {"recipient", "donor_editor"}),
+        True,
+    ),
+    ("POST", "/api/v1/courses/{course_id}/nominations/{nomination_id}/withdrawal"): (
+        lambda w, v, p, ps: f"/api/v1/courses/{pick(w, 'course', v, p, ps)}/nominations/{w['nomination'].pk}/withdrawal",
+        lambda w: {"reason": "Needed in the unit"},
+        None,
+        seen_by(NOMINATION_READERS, {"recipient"}),
+        True,
+    ),
 }
 
 
@@ -910,6 +1075,8 @@ def test_operation_matrix(operation, personas, clients):
         world.update(logistics_world(personas, world))
     if "/eum/" in operation[1]:
         world.update(eum_world(personas))
+    if "/course" in operation[1]:
+        world.update(training_world(personas))
     failures = []
     for persona in PERSONA_NAMES:
         for visible in (True, False):

@@ -19,6 +19,7 @@ from umbrella.funding.models import COUNTED_STATES, DEFAULT_FLOOR_EUR, FairShare
 from umbrella.funding.rates import rate_on
 from umbrella.orgs.models import GdpFigure, Organization
 from umbrella.pledges.models import Pledge, PledgeState
+from umbrella.training import queries as training
 
 BILLION = Decimal(1_000_000_000)
 FUNDING_YEARS = range(2014, 2101)  # what a filter may ask for; the model refuses a year before 2014
@@ -201,8 +202,9 @@ def _counting_pledges(year: int, codes: list[str]) -> Q:
 
 def counted(actor: Actor, year: int, codes: list[str]) -> dict[str, Decimal]:
     """What counts towards a donor's share, among what the actor may see: its funding of the year that is
-    committed or disbursed (every category and channel), and its in-kind pledges available that year that
-    were accepted or went further, at their valuation."""
+    committed or disbursed (every category and channel), its in-kind pledges available that year that
+    were accepted or went further, at their valuation, and its training: the seats of its confirmed and completed
+    courses starting that year, at their seat value (`training.queries.training_value`)."""
     totals: dict[str, Decimal] = defaultdict(Decimal)
     money = (
         Funding.objects.visible_to(actor)
@@ -218,6 +220,8 @@ def counted(actor: Actor, year: int, codes: list[str]) -> dict[str, Decimal]:
     )
     for row in (*money, *in_kind):
         totals[row["owner__code"]] += Decimal(row["total"] or 0)
+    for code, value in training.training_value(actor, year, codes).items():
+        totals[code] += value
     return totals
 
 
@@ -227,6 +231,7 @@ def sees_every_counted_record(actor: Actor, year: int, codes: list[str]) -> bool
     return not (
         Funding.objects.hidden_from(actor).filter(_counting_funding(year, codes)).exists()
         or Pledge.objects.hidden_from(actor).filter(_counting_pledges(year, codes)).exists()
+        or training.training_value_withheld(actor, year, codes)
     )
 
 

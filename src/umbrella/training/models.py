@@ -20,7 +20,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from umbrella.core.access import Marking
+from umbrella.core.access import Actor, Marking, VisibleQuerySet, visibility_q
 from umbrella.core.models import OwnedModel, marking_field
 from umbrella.pledges.models import REASON_MAX_LENGTH
 
@@ -153,6 +153,16 @@ class NominationState(models.TextChoices):
     WITHDRAWN = "withdrawn", _("withdrawn")
 
 
+class NominationQuerySet(VisibleQuerySet):
+    def visible_to(self, actor: Actor) -> NominationQuerySet:
+        """The recipient (owner), the headquarters (coordination marking) and the donor running the course, who
+        needs its trainee list; not other donors, whatever the course's own marking."""
+        condition = visibility_q(actor)
+        if actor.is_member and not actor.is_system:
+            condition |= models.Q(course__owner=actor.organization)
+        return self.filter(condition)
+
+
 class Nomination(OwnedModel):
     """One trainee, by pseudonymous identifier and unit, on one course: nominated, attending, then graduated or
     not. Graduates hold the course type's qualification for their unit from the day they graduate."""
@@ -165,6 +175,8 @@ class Nomination(OwnedModel):
     )
     graduated_on = models.DateField(_("graduated on"), null=True, blank=True, editable=False)
     reason = models.CharField(_("reason"), max_length=REASON_MAX_LENGTH, blank=True, editable=False)
+
+    objects = NominationQuerySet.as_manager()
 
     class Meta:
         ordering = ["course_id", "trainee"]

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from decimal import Decimal
 
-from django.db.models import Count
+from django.db.models import Count, DecimalField, ExpressionWrapper, F, Max, Q, QuerySet, Sum
+from django.utils.translation import gettext_lazy
 
-from umbrella.core.access import Actor
-from umbrella.training.models import CourseState, Nomination, NominationState
+from umbrella.core.access import Actor, OrganizationKind
+from umbrella.core.listing import Column, Filter, Listing
+from umbrella.core.numbers import number
+from umbrella.orgs.models import Organization
+from umbrella.training.models import Course, CourseState, CourseType, Nomination, NominationState
 
 
 @dataclass(frozen=True)
@@ -42,3 +47,192 @@ def crew_supply(actor: Actor) -> list[CrewSupply]:
         + [CrewSupply(unit, system, on, people, False) for unit, system, on, people in on_course],
         key=lambda supply: (supply.unit_id, supply.system_id, supply.on, not supply.graduated),
     )
+
+
+# Nominations that hold a seat: a failed or withdrawn trainee gives it back.
+SEAT_HOLDING = (NominationState.NOMINATED, NominationState.ATTENDING, NominationState.GRADUATED)
+# The states whose seats count as the donor's in-kind support: the course will run, or has run.
+VALUED_STATES = (CourseState.CONFIRMED, CourseState.COMPLETED)
+
+
+def course_types(actor: Actor) -> QuerySet[CourseType]:
+    return CourseType.objects.visible_to(actor).select_related("owner", "system")
+
+
+def courses(actor: Actor) -> QuerySet[Course]:
+    """Courses the actor may see, each with `seats_taken` (nominated, attending, graduated) and `seats_free`.
+    Seats are a figure of the course, counted over every nomination whoever may read it: a number of seats names
+    nobody, and a donor coordinating its own offer needs to know whether another's is full."""
+    return (
+        Course.objects.visible_to(actor)
+        .select_related("owner", "course_type", "site")
+        .annotate(seats_taken=Count("nominations", filter=Q(nominations__state__in=SEAT_HOLDING)))
+        .annotate(seats_free=F("seats") - F("seats_taken"))
+    )
+
+
+def course_offers(actor: Actor, donor_code: str) -> QuerySet[Course]:
+    """One donor's course offers, every state, as the actor may see them."""
+    return courses(actor).filter(owner__code=donor_code)
+
+
+def nominations(actor: Actor, course: Course) -> QuerySet[Nomination]:
+    return Nomination.objects.visible_to(actor).filter(course=course).select_related("unit").order_by("trainee")
+
+
+@dataclass(frozen=True)
+class QualifiedPeople:
+    """People of one unit holding one qualification (graduates), and the day the latest of them graduated."""
+
+    unit_id: int
+    unit_code: str
+    unit_name: str
+    course_type_id: int
+    course_type_code: str
+    qualification: str
+    people: int
+    since: dt.date
+
+
+def qualified_people(actor: Actor, *, unit_id: int | None = None) -> list[QualifiedPeople]:
+    """Graduates the actor may see, per unit and qualification."""
+    graduates = Nomination.objects.visible_to(actor).filter(state=NominationState.GRADUATED)
+    if unit_id is not None:
+        graduates = graduates.filter(unit_id=unit_id)
+    rows = (
+        graduates.values(
+            "unit_id",
+            "unit__code",
+            "unit__name",
+            "course__course_type_id",
+            "course__course_type__code",
+            "course__course_type__qualification",
+        )
+        .annotate(people=Count("id"), since=Max("graduated_on"))
+        .order_by("unit__code", "course__course_type__code")
+    )
+    return [
+        QualifiedPeople(
+            row["unit_id"],
+            row["unit__code"],
+            row["unit__name"],
+            row["course__course_type_id"],
+            row["course__course_type__code"],
+            row["course__course_type__qualification"],
+            row["people"],
+            row["since"],
+        )
+        for row in rows
+    ]
+
+
+@dataclass(frozen=True)
+class InKindValue:
+    """A donor's courses as in-kind support: seats of its confirmed and completed courses at their seat value."""
+
+    donor_code: str
+    donor_name: str
+    courses: int
+    seats: int
+    value_eur: Decimal
+
+
+SEAT_VALUE = DecimalField(max_digits=20, decimal_places=2)
+
+
+def _valued(actor: Actor) -> QuerySet[Course]:
+    return Course.objects.visible_to(actor).filter(state__in=VALUED_STATES)
+
+
+def in_kind_by_donor(actor: Actor, *, year: int | None = None) -> list[InKindValue]:
+    """Per donor, what its confirmed and completed courses (starting in `year`, if given) are worth in euros."""
+    valued = _valued(actor)
+    if year is not None:
+        valued = valued.filter(starts_on__year=year)
+    rows = (
+        valued.values("owner__code", "owner__name")
+        .annotate(
+            course_count=Count("id"),
+            seat_count=Sum("seats"),
+            value=Sum(
+                ExpressionWrapper(F("seats") * F("seat_value_eur"), output_field=DecimalField(max_digits=20, decimal_places=2))
+            ),
+        )
+        .order_by("owner__code")
+    )
+    return [
+        InKindValue(row["owner__code"], row["owner__name"], row["course_count"], row["seat_count"] or 0, _cents(row["value"]))
+        for row in rows
+    ]
+
+
+def training_value(actor: Actor, year: int, donor_codes: list[str]) -> dict[str, Decimal]:
+    """What each donor's courses starting in `year` count for in its fair share (funding.queries.counted)."""
+    return {row.donor_code: row.value_eur for row in in_kind_by_donor(actor, year=year) if row.donor_code in donor_codes}
+
+
+def training_value_withheld(actor: Actor, year: int, donor_codes: list[str]) -> bool:
+    """Whether a course that counts towards these donors' shares is withheld from the actor (yes or no only)."""
+    return (
+        Course.objects.hidden_from(actor)
+        .filter(state__in=VALUED_STATES, starts_on__year=year, owner__code__in=donor_codes)
+        .exists()
+    )
+
+
+def _cents(value) -> Decimal:
+    return Decimal(value or 0).quantize(Decimal("0.01"))
+
+
+COURSE_TYPES = Listing(
+    columns=(
+        Column(gettext_lazy("Course type"), lambda o: str(o), sort="code", link=True),
+        Column(gettext_lazy("Qualification"), lambda o: o.qualification, sort="qualification"),
+        Column(gettext_lazy("System"), lambda o: o.system.name if o.system_id else "", sort="system__name"),
+        Column(gettext_lazy("Weeks"), lambda o: o.weeks, sort="weeks", numeric=True),
+        Column(gettext_lazy("Language"), lambda o: o.language, sort="language"),
+        Column(gettext_lazy("Seat value (EUR)"), lambda o: number(o.seat_value_eur, 2), sort="seat_value_eur", numeric=True),
+    ),
+    search=("code", "name", "qualification", "system__name"),
+    default_sort="code",
+)
+
+
+def _donor_choices(actor: Actor) -> list[tuple[str, str]]:
+    return list(Organization.objects.filter(kind=OrganizationKind.DONOR).order_by("code").values_list("code", "name"))
+
+
+COURSES = Listing(
+    columns=(
+        Column(gettext_lazy("Course"), lambda o: f"{o.course_type.code} {o.reference}", sort="reference", link=True),
+        Column(gettext_lazy("Donor"), lambda o: o.owner.name, sort="owner__name"),
+        Column(gettext_lazy("Provider"), lambda o: o.provider, sort="provider"),
+        Column(gettext_lazy("Training site"), lambda o: str(o.site), sort="site__code"),
+        Column(gettext_lazy("Starts"), lambda o: o.starts_on, sort="starts_on"),
+        Column(gettext_lazy("Ends"), lambda o: o.ends_on, sort="ends_on"),
+        Column(gettext_lazy("Seats"), lambda o: o.seats, sort="seats", numeric=True),
+        Column(gettext_lazy("Taken"), lambda o: o.seats_taken, sort="seats_taken", numeric=True),
+        Column(gettext_lazy("Free"), lambda o: o.seats_free, sort="seats_free", numeric=True),
+        Column(gettext_lazy("State"), lambda o: o.get_state_display(), sort="state"),
+    ),
+    filters=(
+        Filter(
+            "donor",
+            gettext_lazy("Donor"),
+            "owner__code",
+            _donor_choices,
+            unknown=gettext_lazy("No such donor: %(value)s."),
+        ),
+        Filter(
+            "course_type",
+            gettext_lazy("Course type"),
+            "course_type__code",
+            lambda actor: list(CourseType.objects.visible_to(actor).values_list("code", "name")),
+            unknown=gettext_lazy("No such course type: %(value)s."),
+        ),
+        Filter("state", gettext_lazy("State"), "state", lambda actor: CourseState.choices),
+    ),
+    search=("reference", "provider", "course_type__code", "course_type__name", "site__code", "owner__name"),
+    states={"state": CourseState},
+    default_sort="starts_on",
+)
