@@ -268,7 +268,7 @@ class Loader:
             area = self.random.choice(["humanitarian", "medical", "other"])
             fields = self._at_place(self.generate.requirement(self.random.choice(self.by_area[area])))
             needs.create_requirement(actor=recipient, list_id=draft.pk, fields=fields)
-        self.summary.requirements = count + round(DRAFT_REQUIREMENTS_PER_SCALE * self.scale)
+        self.summary.requirements = count + self.training.requirement_count + round(DRAFT_REQUIREMENTS_PER_SCALE * self.scale)
 
     def _donor_weights(self) -> tuple[list[dict[str, str]], list[float]]:
         donors = read_donors()

@@ -152,7 +152,7 @@ class Training:
         self.staff = staff
         self.recipient = recipient
         self.donor_actor = donor_actor  # organization code → the donor's liaison
-        self.requirements: dict[Showcase, int] = {}
+        self.requirement_count = 0
         self.pledges: list[tuple[Showcase, int]] = []
         self.handed_over: dict[Showcase, dt.date] = {}
         self.trainees = 0
@@ -166,7 +166,7 @@ class Training:
         for showcase in SHOWCASES:
             needed_by = BASE_DATE + dt.timedelta(days=60)
             for code, quantity in ((showcase.system, showcase.systems), *showcase.supplies):
-                requirement = needs.create_requirement(
+                needs.create_requirement(
                     actor=self.recipient,
                     list_id=list_id,
                     fields={
@@ -179,8 +179,7 @@ class Training:
                         "notes": f"Package for {showcase.unit_name}",
                     },
                 )
-                if code == showcase.system:
-                    self.requirements[showcase] = requirement.pk
+                self.requirement_count += 1
 
     def add_pledges(self) -> None:
         """Each city's donor offers exactly that, for that city only, and the headquarters accepts it."""
@@ -196,13 +195,13 @@ class Training:
                         "available_from": BASE_DATE - dt.timedelta(days=90),
                         "allowed_destinations": [destination],
                         "marking": Marking.COORDINATION,
-                        "reference": f"{showcase.donor}-PKG-{number:02d}-{index}",
+                        "reference": f"{showcase.donor}-TRN-{number:02d}-{index}",
                     },
                     sources=[
                         {
                             "kind": "official",
                             "date": BASE_DATE - dt.timedelta(days=120),
-                            "document_reference": f"{showcase.donor}-PKG-{number:02d}",
+                            "document_reference": f"{showcase.donor}-TRN-{number:02d} (demo)",
                         }
                     ],
                 )
