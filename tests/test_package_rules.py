@@ -169,7 +169,7 @@ def test_the_item_type_page_writes_the_package_out(personas, as_client):
     catalog.create_package_rule(actor=personas.coordinator, fields=rule_fields(gun))
     page = as_client("donor_editor").get(f"/catalog/{gun.pk}/").content.decode()
     assert "2 crews × 8 people = 16 people per system" in page
-    assert "75 rounds a day × 30 days of supply = 2250 rounds per system" in page
+    assert "75 rounds a day × 30 days of supply = 2,250 rounds per system" in page
     assert shell.code in page and kit.code in page and "Planning assumption (test)" in page
     assert f"/catalog/{gun.pk}/package/" not in page  # a donor reads, coordination staff edit
     assert f"/catalog/{gun.pk}/package/" in as_client("coordinator").get(f"/catalog/{gun.pk}/").content.decode()
