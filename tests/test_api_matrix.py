@@ -79,6 +79,11 @@ def build_world(personas) -> dict:
     hidden_link = catalog.create_compatibility(
         actor=coordinator, fields={"source": other, "kind": "fires", "target": item, "marking": Marking.OWNER}
     )
+    system = factories.item_type(personas, marking=Marking.PUBLIC, crew_size=4)
+    package = catalog.create_package_rule(
+        actor=coordinator, fields={"system": system, "rounds_per_day": 10, "source": "matrix", "marking": Marking.PUBLIC}
+    )
+    hidden_system = factories.item_type(personas, marking=Marking.OWNER, crew_size=4)
     draft = factories.requirement_list(personas, requirements=1, marking=Marking.PUBLIC, item=item)
     hidden_draft = factories.requirement_list(personas, requirements=1, marking=Marking.OWNER, item=item)
     approved = factories.requirement_list(personas, requirements=1, marking=Marking.PUBLIC, item=item)
@@ -99,6 +104,9 @@ def build_world(personas) -> dict:
         "hidden_place": hidden_place,
         "link": link,
         "hidden_link": hidden_link,
+        "system": system,
+        "hidden_system": hidden_system,
+        "package": package,
         "draft": draft,
         "hidden_draft": hidden_draft,
         "approved": approved,
@@ -440,6 +448,20 @@ MATRIX = {
         None,
         "item",
         lambda p: 409 if p in HQ_EDITORS else writes(set())(p),
+        True,
+    ),
+    ("GET", "/api/v1/item-types/{item_type_id}/package"): (
+        lambda w, v, p, ps: f"/api/v1/item-types/{pick(w, 'system', v, p, ps)}/package",
+        None,
+        None,
+        reads,
+        True,
+    ),
+    ("PUT", "/api/v1/item-types/{item_type_id}/package"): (
+        lambda w, v, p, ps: f"/api/v1/item-types/{pick(w, 'system', v, p, ps)}/package",
+        lambda w: {"crews_per_system": 2, "rounds_per_day": "20", "days_of_supply": 15, "source": "matrix, changed"},
+        "package",
+        writes(HQ_EDITORS),
         True,
     ),
     ("GET", "/api/v1/compatibilities"): (lambda w, v, p, ps: "/api/v1/compatibilities", None, None, reads, False),

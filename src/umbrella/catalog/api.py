@@ -1,18 +1,26 @@
 import datetime as dt
 from decimal import Decimal
 
-from django.http import HttpResponse
+from django.http import HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
 from pydantic import ConfigDict
 
 from umbrella.catalog import services
-from umbrella.catalog.models import CapabilityArea, Compatibility, CompatibilityKind, ItemType, UnitOfIssue, ValuationBasis
-from umbrella.catalog.queries import ITEM_TYPES, item_types, visible_item_type
+from umbrella.catalog.models import (
+    CapabilityArea,
+    Compatibility,
+    CompatibilityKind,
+    ItemType,
+    PackageRule,
+    UnitOfIssue,
+    ValuationBasis,
+)
+from umbrella.catalog.queries import ITEM_TYPES, Package, item_types, package_of, visible_item_type
 from umbrella.core.access import Marking, get_visible
 from umbrella.core.api import Pagination, created, expected_version, idempotent, scope_of, with_etag
-from umbrella.core.errors import Invalid
+from umbrella.core.errors import Invalid, NotFound
 from umbrella.core.listing import filtered, params_of, sort_type
 
 router = Router()
@@ -249,3 +257,84 @@ def delete_compatibility(request, compatibility_id: int):
         actor=request.actor, compatibility_id=compatibility_id, expected_version=expected_version(request)
     )
     return Status(204, None)
+
+
+class PackageOut(Schema):
+    """What one crew-served system needs beside itself, written out from its package rule."""
+
+    system: str = Field(description="Item type code of the system")
+    crew_size: int
+    crews_per_system: int
+    people_per_system: int = Field(description="crews_per_system × crew_size")
+    rounds_per_day: Decimal
+    days_of_supply: int
+    rounds_per_system: Decimal = Field(description="rounds_per_day × days_of_supply, over everything it fires")
+    munitions: list[str] = Field(description="Codes of the item types it fires")
+    spare_kits_per_system: Decimal
+    spares: list[str] = Field(description="Codes of the item types linked as spares for it")
+    source: str
+    marking: str
+    version: int
+
+
+class PackageChange(Schema):
+    model_config = ConfigDict(extra="forbid")
+    crews_per_system: int = Field(1, ge=1, le=32767)
+    rounds_per_day: Decimal = Field(Decimal(0), ge=0, max_digits=10, decimal_places=2)
+    days_of_supply: int = Field(30, ge=1, le=32767)
+    spare_kits_per_system: Decimal = Field(Decimal(0), ge=0, max_digits=8, decimal_places=2)
+    source: str = Field(max_length=500, min_length=1)
+
+
+def _package_out(package: Package) -> dict:
+    rule = package.rule
+    return PackageOut(
+        system=rule.system.code,
+        crew_size=package.crew_size,
+        crews_per_system=rule.crews_per_system,
+        people_per_system=package.people_per_system,
+        rounds_per_day=rule.rounds_per_day,
+        days_of_supply=rule.days_of_supply,
+        rounds_per_system=package.rounds_per_system,
+        munitions=[item.code for item in package.munitions],
+        spare_kits_per_system=rule.spare_kits_per_system,
+        spares=[item.code for item in package.spares],
+        source=rule.source,
+        marking=rule.marking,
+        version=rule.version,
+    ).model_dump(mode="json")
+
+
+@router.get(
+    "/item-types/{item_type_id}/package",
+    response=PackageOut,
+    summary="What a crew-served system needs: crews, munitions in days of supply, spares (404 without a rule)",
+)
+def get_package(request, item_type_id: int, response: HttpResponse):
+    system = get_visible(ItemType.objects.all(), request.actor, pk=item_type_id)
+    package = package_of(request.actor, system)
+    if package is None:
+        raise NotFound(_("%(code)s has no package rule.") % {"code": system.code})
+    with_etag(response, package.rule.version)
+    return _package_out(package)
+
+
+@router.put(
+    "/item-types/{item_type_id}/package",
+    response={200: PackageOut, 201: PackageOut},
+    summary="Set a system's package (coordination editors): 201 when new, else If-Match required",
+)
+def put_package(request, item_type_id: int, data: PackageChange):
+    system = get_visible(ItemType.objects.all(), request.actor, pk=item_type_id)
+    values = data.model_dump()
+    rule = PackageRule.objects.visible_to(request.actor).filter(system=system).first()
+    if rule is None:
+        services.create_package_rule(actor=request.actor, fields={"system": system, **values})
+    else:
+        services.update_package_rule(
+            actor=request.actor, rule_id=rule.pk, expected_version=expected_version(request), changes=values
+        )
+    package = package_of(request.actor, system)
+    response = JsonResponse(_package_out(package), status=201 if rule is None else 200)
+    with_etag(response, package.rule.version)
+    return response

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from umbrella.catalog.models import Compatibility, ItemType
+from umbrella.catalog.models import Compatibility, ItemType, PackageRule
 from umbrella.core import exports
 
 
@@ -46,4 +46,26 @@ class CompatibilityExporter(exports.Exporter):
             Compatibility.objects.visible_to(actor)
             .filter(source__in=visible_items, target__in=visible_items)
             .select_related("source", "target")
+        )
+
+
+@exports.register
+class PackageRuleExporter(exports.Exporter):
+    kind = "package-rules"
+    columns = (
+        exports.ExportColumn("system", lambda o: o.system.code),
+        exports.ExportColumn("crews_per_system", lambda o: o.crews_per_system),
+        exports.ExportColumn("rounds_per_day", lambda o: o.rounds_per_day),
+        exports.ExportColumn("days_of_supply", lambda o: o.days_of_supply),
+        exports.ExportColumn("spare_kits_per_system", lambda o: o.spare_kits_per_system),
+        exports.ExportColumn("source", lambda o: o.source),
+        exports.ExportColumn("marking", lambda o: o.marking),
+    )
+
+    def queryset(self, actor):
+        return (
+            PackageRule.objects.visible_to(actor)
+            .filter(system__in=ItemType.objects.visible_to(actor))
+            .select_related("system")
+            .order_by("system__code")
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db.models import Q
@@ -9,7 +10,15 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from umbrella.catalog import services
-from umbrella.catalog.models import CapabilityArea, Compatibility, CompatibilityKind, ItemType, UnitOfIssue, ValuationBasis
+from umbrella.catalog.models import (
+    CapabilityArea,
+    Compatibility,
+    CompatibilityKind,
+    ItemType,
+    PackageRule,
+    UnitOfIssue,
+    ValuationBasis,
+)
 from umbrella.core import imports
 from umbrella.core.access import Marking, OrganizationKind
 from umbrella.core.imports import Column, ImportContext
@@ -27,6 +36,18 @@ def capability_area(value: str, context: ImportContext) -> CapabilityArea:
 
 def nullable_integer(value: str, context: ImportContext) -> int:
     return imports.integer(minimum=1, maximum=1000)(value, context)
+
+
+def non_negative_decimal(value: str, context: ImportContext) -> Decimal:
+    try:
+        number = Decimal(value.replace(",", "."))
+    except InvalidOperation:
+        raise ValueError(_("not a number")) from None
+    if not number.is_finite():
+        raise ValueError(_("not a number"))
+    if number < 0:
+        raise ValueError(_("must not be negative"))
+    return number
 
 
 item_type_by_code = imports.visible_lookup(ItemType.objects.visible_to, "code", gettext_lazy("item type"))
@@ -89,3 +110,34 @@ class CompatibilityImporter(imports.Importer):
         if fields.get("ratio") is None:
             fields.pop("ratio", None)
         return services.create_compatibility(actor=context.actor, fields=fields)
+
+
+@imports.register
+class PackageRuleImporter(imports.Importer):
+    """One row per crew-served system: its crews, its munitions in days of supply, its spares, and where the
+    figures come from. A system that has a rule already is a row problem (change it on its page or the API)."""
+
+    rows_read_earlier_rows = True
+    organization_kinds = frozenset({OrganizationKind.COORDINATOR})
+    example = {
+        "system": "HOW-155-SP",
+        "crews_per_system": "2",
+        "rounds_per_day": "75",
+        "days_of_supply": "30",
+        "spare_kits_per_system": "1",
+        "source": "Planning assumption of the coordination staff, 2026-01",
+    }
+    kind = "package-rules"
+    label = gettext_lazy("Package rules")
+    columns = (
+        Column("system", item_type_by_code),
+        Column("crews_per_system", imports.integer(minimum=1, maximum=1000), required=False, default=1),
+        Column("rounds_per_day", non_negative_decimal, required=False, default=Decimal(0)),
+        Column("days_of_supply", imports.integer(minimum=1, maximum=1000), required=False, default=30),
+        Column("spare_kits_per_system", non_negative_decimal, required=False, default=Decimal(0)),
+        Column("source", imports.text(500)),
+        Column("marking", imports.choice(Marking), required=False, default=Marking.PARTICIPANTS),
+    )
+
+    def write(self, values: dict[str, Any], context: ImportContext) -> PackageRule:
+        return services.create_package_rule(actor=context.actor, fields=values)

@@ -1,10 +1,15 @@
 """Lists of catalog records that the pages, the API and the exports share: filters, search and sort."""
 
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from umbrella.catalog.models import CapabilityArea, ItemType
+from umbrella.catalog.models import CapabilityArea, Compatibility, CompatibilityKind, ItemType, PackageRule
 from umbrella.catalog.nsn import searched_digits
 from umbrella.core.access import Actor
 from umbrella.core.errors import Invalid
@@ -57,3 +62,38 @@ def visible_item_type(actor: Actor, code: str, field: str) -> ItemType:
     if found is None:
         raise Invalid({field: [_("No item type %(code)s that you can see.") % {"code": repr(code)}]})
     return found
+
+
+@dataclass(frozen=True)
+class Package:
+    """What one system needs beside itself, written out: its rule, and the item types that rule counts (those it
+    fires, those linked as spares for it) that the reader may see."""
+
+    rule: PackageRule
+    crew_size: int
+    munitions: tuple[ItemType, ...]
+    spares: tuple[ItemType, ...]
+
+    @property
+    def people_per_system(self) -> int:
+        return self.rule.crews_per_system * self.crew_size
+
+    @property
+    def rounds_per_system(self) -> Decimal:
+        return self.rule.rounds_per_day * self.rule.days_of_supply
+
+
+def package_of(actor: Actor, system: ItemType) -> Package | None:
+    """The package of `system` as `actor` may see it, or None when it has no rule the actor may see."""
+    rule = PackageRule.objects.visible_to(actor).filter(system=system).first()
+    if rule is None:
+        return None
+    visible = ItemType.objects.visible_to(actor)
+    links = Compatibility.objects.visible_to(actor)
+    munitions = visible.filter(pk__in=links.filter(source=system, kind=CompatibilityKind.FIRES).values("target_id")).order_by(
+        "code"
+    )
+    spares = visible.filter(pk__in=links.filter(target=system, kind=CompatibilityKind.SPARES_FOR).values("source_id")).order_by(
+        "code"
+    )
+    return Package(rule=rule, crew_size=system.crew_size or 0, munitions=tuple(munitions), spares=tuple(spares))

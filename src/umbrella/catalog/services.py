@@ -7,7 +7,7 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
-from umbrella.catalog.models import Compatibility, ItemType
+from umbrella.catalog.models import Compatibility, ItemType, PackageRule
 from umbrella.core import services
 from umbrella.core.access import Actor, OrganizationKind, Role, get_visible, require_role
 
@@ -29,6 +29,9 @@ ITEM_TYPE_FIELDS = frozenset(
     }
 )
 COMPATIBILITY_FIELDS = frozenset({"source", "kind", "target", "ratio", "note", "marking"})
+PACKAGE_RULE_FIELDS = frozenset(
+    {"system", "crews_per_system", "rounds_per_day", "days_of_supply", "spare_kits_per_system", "source", "marking"}
+)
 CATALOG_KEEPERS = frozenset({OrganizationKind.COORDINATOR})
 
 
@@ -80,3 +83,19 @@ def delete_compatibility(*, actor: Actor, compatibility_id: int, expected_versio
         link = get_visible(Compatibility.objects.select_for_update(), actor, pk=compatibility_id)
         require_catalog_editor(actor)
         services.delete_record(actor=actor, obj=link, expected_version=expected_version)
+
+
+def create_package_rule(*, actor: Actor, fields: Mapping[str, Any]) -> PackageRule:
+    """What one crew-served system needs beside itself: crews, days of munitions, spares (one rule per system)."""
+    with services.atomic():
+        require_catalog_editor(actor)
+        values = services.writable(fields, PACKAGE_RULE_FIELDS)
+        return services.create_record(actor=actor, obj=PackageRule(owner=services.acting_organization(actor), **values))
+
+
+def update_package_rule(*, actor: Actor, rule_id: int, expected_version: int, changes: Mapping[str, Any]) -> PackageRule:
+    with services.atomic():
+        rule = get_visible(PackageRule.objects.select_for_update(), actor, pk=rule_id)
+        require_catalog_editor(actor)
+        values = services.writable(changes, PACKAGE_RULE_FIELDS - {"system"})
+        return services.update_record(actor=actor, obj=rule, changes=values, expected_version=expected_version)

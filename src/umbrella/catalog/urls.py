@@ -8,6 +8,7 @@ urlpatterns = [
     path("<int:pk>/", views.item_type_detail, name="item-type"),
     path("<int:pk>/edit/", views.item_type_edit, name="item-type-edit"),
     path("<int:pk>/delete/", views.item_type_delete, name="item-type-delete"),
+    path("<int:pk>/package/", views.package_rule_edit, name="package-rule-edit"),
     path("<int:pk>/links/new/", views.compatibility_create, name="compatibility-new"),
     path("links/<int:pk>/delete/", views.compatibility_delete, name="compatibility-delete"),
 ]

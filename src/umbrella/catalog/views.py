@@ -8,8 +8,8 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from umbrella.catalog import services
-from umbrella.catalog.models import Compatibility, ItemType
-from umbrella.catalog.queries import ITEM_TYPES, item_types
+from umbrella.catalog.models import Compatibility, ItemType, PackageRule
+from umbrella.catalog.queries import ITEM_TYPES, item_types, package_of
 from umbrella.core.access import allowed, get_visible
 from umbrella.core.numbers import format_eur
 from umbrella.ui.forms import ActorForm, posted_version
@@ -40,6 +40,12 @@ class CompatibilityForm(ActorForm):
     class Meta:
         model = Compatibility
         fields = ["kind", "target", "ratio", "note"]
+
+
+class PackageRuleForm(ActorForm):
+    class Meta:
+        model = PackageRule
+        fields = ["crews_per_system", "rounds_per_day", "days_of_supply", "spare_kits_per_system", "source", "marking"]
 
 
 def _may_edit(request: HttpRequest) -> bool:
@@ -86,6 +92,7 @@ def item_type_detail(request: HttpRequest, pk: int) -> HttpResponse:
         extra={
             "links_from": links.filter(source=item, target__in=visible),
             "links_to": links.filter(target=item, source__in=visible),
+            "package": package_of(request.actor, item) if item.crew_size else None,
             "may_edit": _may_edit(request),
         },
     )
@@ -143,6 +150,31 @@ def item_type_delete(request: HttpRequest, pk: int) -> HttpResponse:
         version=item.version,
     )
     return render(request, "ui/confirm_page.html", {"page": page})
+
+
+@login_required
+def package_rule_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """The package of a crew-served system: set the first time, changed after (one page for both)."""
+    item = get_visible(ItemType.objects.all(), request.actor, pk=pk)
+    services.require_catalog_editor(request.actor)
+    rule = PackageRule.objects.visible_to(request.actor).filter(system=item).first()
+    form = PackageRuleForm(request.POST or None, instance=rule, actor=request.actor)
+    page = FormPage(
+        title=_("Package of %(name)s") % {"name": item.name},
+        forms=[form],
+        submit_label=_("Save"),
+        cancel_url=item.get_absolute_url(),
+        version=rule.version if rule else None,
+    )
+
+    def save() -> PackageRule:
+        if rule is None:
+            return services.create_package_rule(actor=request.actor, fields={"system": item, **form.cleaned_data})
+        return services.update_package_rule(
+            actor=request.actor, rule_id=rule.pk, expected_version=posted_version(request), changes=form.changed_values()
+        )
+
+    return submit(request, page, save, done=_("Package saved."), redirect_to=item.get_absolute_url())
 
 
 @login_required

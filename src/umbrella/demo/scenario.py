@@ -35,6 +35,7 @@ from umbrella.demo.personas import (
     liaison_username,
 )
 from umbrella.demo.shipments import Parties, Shipments
+from umbrella.demo.training import Training
 from umbrella.funding import rates
 from umbrella.funding import services as funding
 from umbrella.funding.models import Category, Channel
@@ -97,6 +98,9 @@ class Summary:
     match_runs: int = 0
     funding: int = 0
     allocations: int = 0
+    package_rules: int = 0
+    courses: int = 0
+    nominations: int = 0
     donors: list[str] = field(default_factory=list)
 
 
@@ -118,6 +122,7 @@ class Loader:
         if scale <= 0:
             raise ValueError("scale must be above zero")
         self.scale = scale
+        self.seed = seed
         self.random = random.Random(seed)
         self.report = report or _quiet
         self.summary = Summary()
@@ -148,6 +153,8 @@ class Loader:
             self.end_use()
         with transaction.atomic():
             self.funding()
+        with transaction.atomic():
+            self.courses()
         return self.summary
 
     def organizations(self) -> None:
@@ -218,6 +225,14 @@ class Loader:
         self.summary.places = self._import("places", GAZETTEER, staff)
         self.summary.item_types = self._import("item-types", "item_types.csv", staff)
         self.summary.compatibilities = self._import("compatibilities", "compatibilities.csv", staff)
+        self.summary.package_rules = self._import("package-rules", "package_rules.csv", staff)
+        self.training = Training(
+            seed=self.seed,
+            today=timezone.localdate(),
+            staff=staff,
+            recipient=self.actor("ukr-logistics"),
+            donor_actor=lambda code: self.actor(liaison_username(code)),
+        )
         self.item_types = list(ItemType.objects.select_related("capability_area").order_by("code"))
         self.by_area: dict[str, list[ItemType]] = {}
         for item_type in self.item_types:
@@ -240,6 +255,7 @@ class Loader:
                 actor=recipient, list_id=approved.pk, fields=self._at_place(self.generate.requirement(self.generate.item_type()))
             )
             self.report("requirements", index, count)
+        self.training.add_requirements(approved.pk)  # four cities' packages (demo.training)
         approved.refresh_from_db()
         needs.propose_requirement_list(actor=recipient, list_id=approved.pk, expected_version=approved.version)
         approved.refresh_from_db()
@@ -252,7 +268,7 @@ class Loader:
             area = self.random.choice(["humanitarian", "medical", "other"])
             fields = self._at_place(self.generate.requirement(self.random.choice(self.by_area[area])))
             needs.create_requirement(actor=recipient, list_id=draft.pk, fields=fields)
-        self.summary.requirements = count + round(DRAFT_REQUIREMENTS_PER_SCALE * self.scale)
+        self.summary.requirements = count + self.training.requirement_count + round(DRAFT_REQUIREMENTS_PER_SCALE * self.scale)
 
     def _donor_weights(self) -> tuple[list[dict[str, str]], list[float]]:
         donors = read_donors()
@@ -320,7 +336,8 @@ class Loader:
                 self.after_allocation[pledge.pk] = after
             self._advance(pledge, steps, donor_actor)
             self.report("pledges", number, count)
-        self.summary.pledges = count
+        self.training.add_pledges()
+        self.summary.pledges = count + len(self.training.pledges)
 
     def _advance(self, pledge, steps, donor_actor: Actor):
         parties = {"hq": self.actor("hq-staff"), "recipient": self.actor("ukr-logistics"), "donor": donor_actor}
@@ -342,6 +359,7 @@ class Loader:
         first = matching.run_match(actor=staff, progress=lambda stage: self.report("matching", 1, 4))
         matching.approve_proposals(actor=staff, run_id=first.pk, expected_version=first.version)
         self.report("matching", 2, 4)
+        self.training.deliver()
         shipments = Shipments(self.random, timezone.localdate(), reader=staff)
         moving = [pk for pk, stage in self.after_allocation.items() if stage in Shipments.STAGES]
         for pledge in Pledge.objects.filter(pk__in=moving, state="allocated").select_related("owner", "item_type").order_by("pk"):
@@ -355,6 +373,12 @@ class Loader:
         self.report("matching", 4, 4)
         self.summary.match_runs = 2
         self.summary.allocations = Allocation.objects.count()
+
+    def courses(self) -> None:
+        """Course types, courses at real training sites, nominations and graduates (demo.training)."""
+        self.training.run()
+        self.summary.courses = self.training.courses
+        self.summary.nominations = self.training.nominations
 
     def end_use(self) -> None:
         """The serials the handovers registered, inspected, some lost, moved and asked about (demo.end_use)."""

@@ -64,7 +64,7 @@ from umbrella.pledges.services import given_reason
 COORDINATORS = frozenset({OrganizationKind.COORDINATOR})
 RECIPIENTS = frozenset({OrganizationKind.RECIPIENT})
 DONORS = frozenset({OrganizationKind.DONOR})
-UNIT_FIELDS = frozenset({"code", "name", "kind", "parent"})
+UNIT_FIELDS = frozenset({"code", "name", "kind", "parent", "station"})
 INVENTORY_FIELDS = frozenset(
     {"conducted_on", "place", "method", "evidence_reference", "evidence_digest", "holder", "item_type", "donor", "note"}
 )

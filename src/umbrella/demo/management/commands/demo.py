@@ -57,7 +57,8 @@ class Command(BaseCommand):
             f"{summary.places} places, {summary.item_types} item types, {summary.compatibilities} compatibility links, "
             f"{summary.requirements} requirements, {summary.pledges} pledges with {summary.sources} sources, "
             f"{summary.match_runs} match runs, {summary.allocations} approved allocations, {summary.consignments} consignments, "
-            f"{summary.serials} serial-tracked items in end-use monitoring and {summary.funding} funding rows."
+            f"{summary.serials} serial-tracked items in end-use monitoring, {summary.funding} funding rows, "
+            f"{summary.package_rules} package rules and {summary.courses} courses with {summary.nominations} trainees."
         )
 
     def _print_sign_ins(self, bind: str) -> None:
