@@ -10,7 +10,7 @@ subject to  Σ flow out of each offer ≤ its quantity,  Σ gain × flow into ea
 flow ≥ 0, integral on offers that are indivisible. The second term is the optional fleet-diversity penalty:
 each arc may belong to a group (say, one capability area at one destination) and carries a kind (its item
 type); every kind delivered to a group beyond the first costs `diversity_penalty`. An arc whose value is
-≤ 0 is never used, so it is dropped before the model is built.
+≤ 0 is never used, so it is dropped before the model is built (unless it may complete a package).
 
 The third term is the optional package bonus. A package has two sides (say, launchers of one type at one
 destination, and the munitions they fire at or around it); each side may be held already or reached by some
@@ -468,16 +468,20 @@ def _groups(problem: Problem, useful: np.ndarray) -> list[np.ndarray]:
 def solve(problem: Problem) -> Solution:
     started = time.perf_counter()
     value = problem.arc_value
-    useful = _best_parallel_arcs(problem, np.flatnonzero(value > 0), value)
+    worth = value > 0
+    if problem.package_active:  # an arc worth nothing alone may still complete a package
+        worth[problem.package_arc] = True
+    useful = _best_parallel_arcs(problem, np.flatnonzero(worth), value)
     flow = np.zeros(len(value))
     groups = _groups(problem, useful)
-    singles = [group for group in groups if len(group) == 1]
+    # One arc alone, worth something: it carries all it can (more flow only helps any package it is in).
+    singles = [group for group in groups if len(group) == 1 and value[group[0]] > 0]
     if singles:
         single_arcs = np.concatenate(singles)
         flow[single_arcs] = problem.arc_upper[single_arcs]
     clock = {"split": time.perf_counter() - started, "assemble": 0.0, "highs": 0.0}
     models, batch = 0, []
-    for group in (g for g in groups if len(g) > 1):
+    for group in (g for g in groups if len(g) > 1 or value[g[0]] <= 0):
         if len(group) >= OWN_MODEL_ARCS:
             flow[group] = _solve_block(problem, group, value[group], clock)
             models += 1
