@@ -48,6 +48,20 @@ def test_match_then_scenario_then_fair_share(demo_env):
     assert Decimal(fair_share["targets_total_eur"]) == Decimal(fair_share["floor_eur"]) == Decimal("40000000000.00")
 
 
+def test_complete_packages_leaves_fewer_incomplete_packages_on_the_demo_and_each_has_a_reason(demo_env):
+    # The demo's package story (demo.scenario.PACKAGE_STORY_REQUIREMENTS): a plain run sends every AMRAAM to
+    # Kyiv and leaves Kharkiv's new NASAMS launchers without one; valuing complete packages sends Kharkiv one.
+    plain = umbrella_json(demo_env, "match", "--user", "hq-staff", "--json")
+    packed = umbrella_json(demo_env, "match", "--user", "hq-staff", "--complete-packages", "--json")
+    assert (plain["complete_packages"], packed["complete_packages"]) == (False, True)
+    assert packed["incomplete_packages_total"] < plain["incomplete_packages_total"]
+    for run in (plain, packed):
+        assert len(run["incomplete_packages"]) == run["incomplete_packages_total"]
+        assert all(p["reason"] and p["reason_text"] and p["missing"] for p in run["incomplete_packages"])
+    assert any(p["item_type"] == "AD-NASAMS" for p in plain["incomplete_packages"])
+    assert not any(p["item_type"] == "AD-NASAMS" for p in packed["incomplete_packages"])
+
+
 def test_match_file_solves_with_highs(demo_env, tmp_path):
     # Two offers competing for two requirements: one component of four arcs, solved by HiGHS (not in closed form).
     problem = {

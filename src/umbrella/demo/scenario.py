@@ -77,6 +77,20 @@ STEP_BY = {
     "expire": "hq",
 }
 
+# A package story, the same at every scale and drawing nothing from the random stream: new NASAMS fire units
+# asked for at Kharkiv (priority 1) with AMRAAMs for them there (priority 3), while Kyiv asks for more AMRAAMs
+# (priority 2) than are pledged, none of them taking a substitute. Both pledges are accepted after the first
+# match run, so the run left to review decides them: a plain run sends every missile to Kyiv and leaves
+# Kharkiv's launchers without one (the run flags it, with its reason); `umbrella match --complete-packages`
+# sends Kharkiv one (docs/matching.md).
+PACKAGE_STORY_REQUIREMENTS = (
+    # item type, quantity, priority, days after BASE_DATE needed, destination
+    ("AD-NASAMS", 2, 1, 120, "Kharkiv"),
+    ("AD-AIM120C", 12, 3, 150, "Kharkiv"),
+    ("AD-AIM120C", 40, 2, 120, "Kyiv"),
+)
+PACKAGE_STORY_PLEDGES = (("NOR", "AD-NASAMS", 2, 30), ("USA", "AD-AIM120C", 24, 30))  # donor, item, quantity, days
+
 CURRENCY_OF = {"USA": "USD", "GBR": "GBP"}  # the rest of the demo's funding is in euros
 
 Report = Callable[[str, int, int], None]
@@ -256,6 +270,7 @@ class Loader:
             )
             self.report("requirements", index, count)
         self.training.add_requirements(approved.pk)  # four cities' packages (demo.training)
+        self._package_story_requirements(recipient, approved.pk)
         approved.refresh_from_db()
         needs.propose_requirement_list(actor=recipient, list_id=approved.pk, expected_version=approved.version)
         approved.refresh_from_db()
@@ -268,7 +283,45 @@ class Loader:
             area = self.random.choice(["humanitarian", "medical", "other"])
             fields = self._at_place(self.generate.requirement(self.random.choice(self.by_area[area])))
             needs.create_requirement(actor=recipient, list_id=draft.pk, fields=fields)
-        self.summary.requirements = count + self.training.requirement_count + round(DRAFT_REQUIREMENTS_PER_SCALE * self.scale)
+        self.summary.requirements = (
+            count
+            + self.training.requirement_count
+            + len(PACKAGE_STORY_REQUIREMENTS)
+            + round(DRAFT_REQUIREMENTS_PER_SCALE * self.scale)
+        )
+
+    def _package_story_requirements(self, recipient: Actor, list_id: int) -> None:
+        item = {t.code: t for t in self.item_types}
+        for code, quantity, priority, days, destination in PACKAGE_STORY_REQUIREMENTS:
+            fields = {
+                "item_type": item[code],
+                "quantity": quantity,
+                "priority": priority,
+                "needed_by": BASE_DATE + dt.timedelta(days=days),
+                "destination": self.places.resolve(destination),
+                "accept_substitutes": False,  # the missile these launchers fire, as its crews train on it
+            }
+            needs.create_requirement(actor=recipient, list_id=list_id, fields=fields)
+
+    def _package_story_pledges(self) -> None:
+        """Accepted after the first match run (see PACKAGE_STORY_REQUIREMENTS)."""
+        item = {t.code: t for t in self.item_types}
+        for number, (iso3, code, quantity, days) in enumerate(PACKAGE_STORY_PLEDGES, start=1):
+            donor_actor = self.actor(liaison_username(iso3))
+            reference = f"{iso3}-PKG-{number:02d}"
+            source = {"kind": SourceKind.OFFICIAL, "date": BASE_DATE, "document_reference": f"{reference} (demo)"}
+            fields = {
+                "item_type": item[code],
+                "quantity": quantity,
+                "available_from": BASE_DATE + dt.timedelta(days=days),
+                "marking": Marking.COORDINATION,
+                "retransfer_requires_consent": True,
+                "reference": reference,
+            }
+            pledge = pledges.create_pledge(actor=donor_actor, fields=fields, sources=[source])
+            self._advance(pledge, ("offer",), donor_actor)
+            self.accepted_later.append(pledge.pk)
+        self.summary.pledges += len(PACKAGE_STORY_PLEDGES)
 
     def _donor_weights(self) -> tuple[list[dict[str, str]], list[float]]:
         donors = read_donors()
@@ -338,6 +391,7 @@ class Loader:
             self.report("pledges", number, count)
         self.training.add_pledges()
         self.summary.pledges = count + len(self.training.pledges)
+        self._package_story_pledges()
 
     def _advance(self, pledge, steps, donor_actor: Actor):
         parties = {"hq": self.actor("hq-staff"), "recipient": self.actor("ukr-logistics"), "donor": donor_actor}

@@ -24,6 +24,7 @@ class RunOut(Schema):
     requirement_list: int = Field(alias="requirement_list_id")
     keep_approved: bool
     diversity_points: float
+    complete_packages: bool
     coverage_points: float = Field(alias="objective")
     created_at: dt.datetime
     version: int
@@ -45,6 +46,9 @@ class RunIn(Schema):
     diversity_points: float = Field(
         0.0, ge=0, le=1e9, description="Points given up per extra type of crew-served system per area and destination"
     )
+    complete_packages: bool = Field(
+        False, description="Also value deliveries that put munitions beside the launchers that fire them (and the other way)"
+    )
 
 
 class ApproveIn(Schema):
@@ -60,6 +64,9 @@ class ProposalOut(Schema):
     covers: Decimal
     substitute: bool
     late_days: int
+    leaves_incomplete_package: bool = Field(
+        description="The item stays without its partner at the destination (munitions for a system, a system for munitions)"
+    )
 
 
 class AllocationOut(Schema):
@@ -102,7 +109,12 @@ def list_runs(request, filters: Query[RunFilters]):
     "/match-runs", response={201: RunSummaryOut}, summary="Run a match on the latest approved list (coordination editors)"
 )
 def create_run(request, data: RunIn):
-    run = services.run_match(actor=request.actor, keep_approved=data.keep_approved, diversity_points=data.diversity_points)
+    run = services.run_match(
+        actor=request.actor,
+        keep_approved=data.keep_approved,
+        diversity_points=data.diversity_points,
+        complete_packages=data.complete_packages,
+    )
     return created(RunSummaryOut, _summary(_run(request, run.pk), request.actor), f"/api/v1/match-runs/{run.pk}")
 
 

@@ -4,12 +4,19 @@ Given requirements (quantity, weight per unit), offers (quantity) and candidate 
 cost per unit moved, gain = units of the requirement one unit of the offer covers), maximise
 
     Σ_arcs (weight[requirement] × gain − cost) × flow  −  penalty × Σ_groups (distinct kinds delivered − 1)⁺
+                                                      +  bonus × Σ_packages [package completed]
 
 subject to  Σ flow out of each offer ≤ its quantity,  Σ gain × flow into each requirement ≤ its quantity,
 flow ≥ 0, integral on offers that are indivisible. The second term is the optional fleet-diversity penalty:
 each arc may belong to a group (say, one capability area at one destination) and carries a kind (its item
 type); every kind delivered to a group beyond the first costs `diversity_penalty`. An arc whose value is
-≤ 0 is never used, so it is dropped before the model is built.
+≤ 0 is never used, so it is dropped before the model is built (unless it may complete a package).
+
+The third term is the optional package bonus. A package has two sides (say, launchers of one type at one
+destination, and the munitions they fire at or around it); each side may be held already or reached by some
+arcs (its members). A package is completed when each side is held or receives at least one unit over its
+member arcs; each package completed by the flow (not held complete already) earns `package_bonus`. In the
+model: one binary per package, ≤ the flow into each side that is not held.
 
 The model is assembled from arrays (one column per arc), never one Python object per variable, and split
 into the connected components of the offer–requirement(–group) graph. Components are independent: a
@@ -36,6 +43,7 @@ from scipy.sparse.csgraph import connected_components
 OWN_MODEL_ARCS = 5_000
 BATCH_ARCS = 50_000
 FLOW_EPSILON = 1e-9
+PACKAGE_EPSILON = 1e-6  # a side given 1 − 1e-6 units (HiGHS's tolerance) has its one unit
 FLOAT_FIELDS = ("requirement_quantity", "requirement_weight", "offer_quantity", "arc_cost", "arc_gain")
 
 
@@ -53,6 +61,11 @@ class Problem:
     arc_group: np.ndarray | None = None  # diversity group per arc, −1 for none
     arc_kind: np.ndarray | None = None  # what is delivered on the arc (item type), for the diversity term
     diversity_penalty: float = 0.0
+    package_arc: np.ndarray | None = None  # package membership, one entry per (arc, package, side): the arc …
+    package_of: np.ndarray | None = None  # … counts for this package …
+    package_side: np.ndarray | None = None  # … on this side (0 or 1)
+    package_held: np.ndarray | None = None  # per package and side (shape packages × 2): held already, without any flow
+    package_bonus: float = 0.0
 
     def __post_init__(self) -> None:
         arcs, offers = len(self.arc_offer), len(self.offer_quantity)
@@ -61,14 +74,19 @@ class Problem:
             "arc_group": np.full(arcs, -1),
             "arc_kind": np.zeros(arcs),
             "offer_integer": np.full(offers, bool(self.integer)),
+            "package_arc": np.zeros(0),
+            "package_of": np.zeros(0),
+            "package_side": np.zeros(0),
+            "package_held": np.zeros((0, 2), dtype=bool),
         }
         for name, default in defaults.items():
             if getattr(self, name) is None:
                 object.__setattr__(self, name, default)
         for name in FLOAT_FIELDS:
             object.__setattr__(self, name, np.asarray(getattr(self, name), dtype=np.float64))
-        for name in ("arc_offer", "arc_requirement", "arc_group", "arc_kind"):
+        for name in ("arc_offer", "arc_requirement", "arc_group", "arc_kind", "package_arc", "package_of", "package_side"):
             object.__setattr__(self, name, np.asarray(getattr(self, name), dtype=np.int64))
+        object.__setattr__(self, "package_held", np.asarray(self.package_held, dtype=bool).reshape(-1, 2))
         object.__setattr__(self, "offer_integer", np.asarray(self.offer_integer, dtype=bool) | bool(self.integer))
         self._check()
 
@@ -91,6 +109,18 @@ class Problem:
             raise ValueError("every arc's gain must be above zero")
         if not np.isfinite(self.diversity_penalty) or self.diversity_penalty < 0:
             raise ValueError("the diversity penalty must be a number of zero or more")
+        if not np.isfinite(self.package_bonus) or self.package_bonus < 0:
+            raise ValueError("the package bonus must be a number of zero or more")
+        if len({len(self.package_arc), len(self.package_of), len(self.package_side)}) != 1:
+            raise ValueError("every package membership needs an arc, a package and a side")
+        if len(self.package_arc) and (
+            self.package_arc.min() < 0
+            or self.package_arc.max() >= len(self.arc_offer)
+            or self.package_of.min() < 0
+            or self.package_of.max() >= len(self.package_held)
+            or not np.all(np.isin(self.package_side, (0, 1)))
+        ):
+            raise ValueError("a package membership names an arc, a package or a side that does not exist")
         if len(self.arc_offer) and (self.arc_offer.min() < 0 or self.arc_offer.max() >= len(self.offer_quantity)):
             raise ValueError("an arc names an offer that does not exist")
         if len(self.arc_requirement) and (
@@ -118,9 +148,26 @@ class Problem:
     def diversity_active(self) -> bool:
         return self.diversity_penalty > 0 and bool(np.any(self.arc_group >= 0))
 
+    @cached_property
+    def package_active(self) -> bool:
+        return self.package_bonus > 0 and bool(len(self.package_arc))
+
     def objective_of(self, flow: np.ndarray) -> float:
-        """The objective of any flow, the diversity penalty included (used for the solver and for baselines)."""
-        return float(np.dot(self.arc_value, flow)) - self.diversity_penalty * self.extra_kinds(flow)
+        """The objective of any flow, the diversity penalty and the package bonus included (used for the solver and
+        for baselines)."""
+        bonus = self.package_bonus * self.completed_packages(flow) if self.package_active else 0.0
+        return float(np.dot(self.arc_value, flow)) - self.diversity_penalty * self.extra_kinds(flow) + bonus
+
+    def package_complete(self, flow: np.ndarray) -> np.ndarray:
+        """Per package: each side held, or given at least one unit over its member arcs."""
+        packages = len(self.package_held)
+        received = np.zeros((packages, 2))
+        np.add.at(received, (self.package_of, self.package_side), flow[self.package_arc])
+        return np.all(self.package_held | (received >= 1 - PACKAGE_EPSILON), axis=1)
+
+    def completed_packages(self, flow: np.ndarray) -> int:
+        """Packages the flow completes (those held complete already are not counted)."""
+        return int(np.count_nonzero(self.package_complete(flow) & ~np.all(self.package_held, axis=1)))
 
     def extra_kinds(self, flow: np.ndarray) -> int:
         """Kinds delivered to each group beyond its first, summed over groups."""
@@ -151,6 +198,13 @@ def _components(problem: Problem, arcs: np.ndarray) -> np.ndarray:
         rows = np.concatenate([rows, offers + problem.arc_requirement[grouped]])
         cols = np.concatenate([cols, nodes + problem.arc_group[grouped]])
         nodes += int(problem.arc_group.max()) + 1
+    if problem.package_active:
+        position = np.full(len(problem.arc_offer), -1)
+        position[arcs] = np.arange(len(arcs))
+        member = position[problem.package_arc] >= 0
+        rows = np.concatenate([rows, offers + problem.arc_requirement[problem.package_arc[member]]])
+        cols = np.concatenate([cols, nodes + problem.package_of[member]])
+        nodes += len(problem.package_held)
     graph = coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(nodes, nodes)).tocsr()
     _, labels = connected_components(graph, directed=False)
     return labels[problem.arc_offer[arcs]]
@@ -200,7 +254,13 @@ def _solve_block(problem: Problem, arcs: np.ndarray, value: np.ndarray, clock: d
         row_upper += [np.zeros(len(grouped) + n_groups)]
         rows += len(grouped) + n_groups
     columns = n + (n_pairs + n_groups if problem.diversity_active else 0)
-    if problem.diversity_active:
+    packaged = problem.package_active and _add_package_columns(
+        problem, arcs, columns, rows, (row, col, coef, cost, lower_bound, upper_bound, integrality, row_upper)
+    )
+    if packaged:
+        columns, rows = packaged
+    sparse = problem.diversity_active or bool(packaged)
+    if sparse:
         matrix = csc_matrix((np.concatenate(coef), (np.concatenate(row), np.concatenate(col))), shape=(rows, columns))
         start, index, coefficient = matrix.indptr, matrix.indices, matrix.data
     else:  # two entries per column, already in column order: no sparse conversion needed
@@ -217,7 +277,7 @@ def _solve_block(problem: Problem, arcs: np.ndarray, value: np.ndarray, clock: d
         value=coefficient,
     )
     is_integer = np.concatenate(integrality)
-    if not problem.diversity_active and _integral_vertices(problem, arcs, offer_ids, requirement_ids):
+    if not sparse and _integral_vertices(problem, arcs, offer_ids, requirement_ids):
         is_integer = np.zeros(0, dtype=bool)
     solver = _loaded(model, np.flatnonzero(is_integer))
     assembled = time.perf_counter()
@@ -225,6 +285,50 @@ def _solve_block(problem: Problem, arcs: np.ndarray, value: np.ndarray, clock: d
     flow = _optimum(solver)[:n]
     clock["highs"] += time.perf_counter() - assembled
     return np.where(problem.arc_integer[arcs], np.round(flow), np.maximum(flow, 0.0))
+
+
+def _add_package_columns(problem: Problem, arcs: np.ndarray, columns: int, rows: int, parts: tuple) -> tuple[int, int] | None:
+    """The package term over `arcs` (whole components, so every member of a package is here): one binary per
+    package that can still be completed (each side held or reached by some arc here, not both held), worth the
+    bonus, and for each side not held one row  complete − Σ flow on that side's arcs ≤ 0,  so a package counts
+    only once each side it lacks gets at least one unit. Appends to `parts` (the model's lists); returns the
+    new column and row counts, or None when no package here can be completed."""
+    row, col, coef, cost, lower_bound, upper_bound, integrality, row_upper = parts
+    position = np.full(len(problem.arc_offer), -1)
+    position[arcs] = np.arange(len(arcs))
+    member = np.flatnonzero(position[problem.package_arc] >= 0)
+    if not len(member):
+        return None
+    # One entry per (arc, package, side): a membership listed twice must not count the arc twice.
+    keys = np.unique(
+        np.column_stack([problem.package_of[member], problem.package_side[member], position[problem.package_arc[member]]]), axis=0
+    )
+    package, side, local_arc = keys[:, 0], keys[:, 1], keys[:, 2]
+    held = problem.package_held
+    reached = np.zeros(held.shape, dtype=bool)
+    reached[package, side] = True
+    possible = np.all(held | reached, axis=1) & ~np.all(held, axis=1)
+    chosen = np.flatnonzero(possible)
+    if not len(chosen):
+        return None
+    local_package = np.full(len(held), -1)
+    local_package[chosen] = np.arange(len(chosen))
+    package_col = columns + np.arange(len(chosen))
+    # Rows: one per (chosen package, side not held).
+    open_sides = np.argwhere(~held[chosen])  # (local package, side)
+    side_row = np.full((len(chosen), 2), -1)
+    side_row[open_sides[:, 0], open_sides[:, 1]] = rows + np.arange(len(open_sides))
+    counted = (local_package[package] >= 0) & ~held[package, side]
+    member_row = side_row[local_package[package[counted]], side[counted]]
+    row += [side_row[open_sides[:, 0], open_sides[:, 1]], member_row]
+    col += [package_col[open_sides[:, 0]], local_arc[counted]]
+    coef += [np.ones(len(open_sides)), -np.ones(int(np.count_nonzero(counted)))]
+    cost.append(np.full(len(chosen), problem.package_bonus))
+    lower_bound.append(np.zeros(len(chosen)))
+    upper_bound.append(np.ones(len(chosen)))
+    integrality.append(np.ones(len(chosen), dtype=bool))
+    row_upper.append(np.zeros(len(open_sides)))
+    return columns + len(chosen), rows + len(open_sides)
 
 
 def _integral_vertices(problem: Problem, arcs: np.ndarray, offer_ids: np.ndarray, requirement_ids: np.ndarray) -> bool:
@@ -339,6 +443,9 @@ def _best_parallel_arcs(problem: Problem, arcs: np.ndarray, value: np.ndarray) -
     keys = [pair, problem.arc_gain[arcs]]
     if problem.diversity_active:
         keys += [problem.arc_group[arcs], problem.arc_kind[arcs]]
+    if problem.package_active:  # members of packages may belong to different ones: each is kept
+        member = np.isin(arcs, problem.package_arc)
+        keys.append(np.where(member, arcs, -1))
     order = np.lexsort((-value[arcs], *reversed(keys)))  # by key, most valuable first within each
     first = np.ones(len(arcs), dtype=bool)
     different = np.zeros(max(len(arcs) - 1, 0), dtype=bool)
@@ -361,16 +468,20 @@ def _groups(problem: Problem, useful: np.ndarray) -> list[np.ndarray]:
 def solve(problem: Problem) -> Solution:
     started = time.perf_counter()
     value = problem.arc_value
-    useful = _best_parallel_arcs(problem, np.flatnonzero(value > 0), value)
+    worth = value > 0
+    if problem.package_active:  # an arc worth nothing alone may still complete a package
+        worth[problem.package_arc] = True
+    useful = _best_parallel_arcs(problem, np.flatnonzero(worth), value)
     flow = np.zeros(len(value))
     groups = _groups(problem, useful)
-    singles = [group for group in groups if len(group) == 1]
+    # One arc alone, worth something: it carries all it can (more flow only helps any package it is in).
+    singles = [group for group in groups if len(group) == 1 and value[group[0]] > 0]
     if singles:
         single_arcs = np.concatenate(singles)
         flow[single_arcs] = problem.arc_upper[single_arcs]
     clock = {"split": time.perf_counter() - started, "assemble": 0.0, "highs": 0.0}
     models, batch = 0, []
-    for group in (g for g in groups if len(g) > 1):
+    for group in (g for g in groups if len(g) > 1 or value[g[0]] <= 0):
         if len(group) >= OWN_MODEL_ARCS:
             flow[group] = _solve_block(problem, group, value[group], clock)
             models += 1
@@ -396,6 +507,7 @@ def solve(problem: Problem) -> Solution:
             "solver_models": models,
             "allocated_arcs": int(np.count_nonzero(flow > FLOW_EPSILON)),
             "extra_kinds": problem.extra_kinds(flow),
+            "packages_completed": problem.completed_packages(flow) if problem.package_active else 0,
             "build_seconds": round(clock["split"] + clock["assemble"], 6),
             "solve_seconds": round(clock["highs"], 6),
         },

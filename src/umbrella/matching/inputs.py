@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import re
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 import numpy as np
@@ -35,6 +35,8 @@ class MarketRows:
     original_quantity: np.ndarray
     kept: list[Allocation]  # approved allocations this run keeps fixed
     replanned: list[Allocation]  # approved allocations this run plans again (keep_approved off)
+    destination_ids: list[int] = field(default_factory=list)  # the place behind each destination index
+    type_ids: list[int] = field(default_factory=list)  # the item type behind each type index
 
 
 class _Index(dict):
@@ -48,7 +50,7 @@ def _kept_and_replanned(requirement_list: RequirementList, keep_approved: bool, 
             Q(requirement__requirement_list=requirement_list) | Q(pledge__state__in=OFFERED_STATES),
             state=AllocationState.ACTIVE,
         )
-        .select_related("pledge__owner")
+        .select_related("pledge__owner", "pledge__item_type", "requirement")
         .order_by("id")
     )
     carried = set(Allocation.objects.carried().filter(pk__in=relevant.values("pk")).values_list("pk", flat=True))
@@ -113,6 +115,22 @@ def _routes(actor: Actor, pledges: list[Pledge], destinations: _Index) -> Routes
     )
 
 
+def _nested(destinations: _Index) -> dict[str, np.ndarray]:
+    """Which destinations lie within which (the gazetteer's paths): a package at a site is completed by what
+    stands at its oblast, and the other way round."""
+    paths = sorted(Place.objects.filter(pk__in=list(destinations)).values_list("path", "pk"))
+    index = {path: destinations[pk] for path, pk in paths}
+    outer, inner = [], []
+    for path, pk in paths:
+        parts = path.split(PATH_SEPARATOR)
+        for depth in range(1, len(parts)):
+            ancestor = PATH_SEPARATOR.join(parts[:depth])
+            if ancestor in index:
+                outer.append(index[ancestor])
+                inner.append(destinations[pk])
+    return {"nested_outer": np.array(outer, dtype=np.int64), "nested_inner": np.array(inner, dtype=np.int64)}
+
+
 def _countries(places) -> dict[str, tuple[float, float]]:
     """Each country's point by its code and by every other name it goes by (its ISO alpha-3 code among them)."""
     found = {}
@@ -164,6 +182,12 @@ def open_market(
         .values_list("source_id", "target_id", "ratio")
     )
     fixed = [a for a in kept if a.pledge_id in pledge_at and a.requirement_id in requirement_at]
+    held_destination = [destinations.of(a.requirement.destination_id) for a in kept]
+    fires = list(
+        Compatibility.objects.visible_to(actor)
+        .filter(kind=CompatibilityKind.FIRES, source__crew_size__gt=0)
+        .values_list("source_id", "target_id")
+    )
     market = Market(
         requirement_type=np.array([types.of(r.item_type_id) for r in requirements], dtype=np.int64),
         requirement_quantity=np.maximum(original - np.array([float(covered[r.pk]) for r in requirements]), 0.0),
@@ -186,8 +210,21 @@ def open_market(
         fixed_offer=np.array([pledge_at[a.pledge_id] for a in fixed], dtype=np.int64),
         fixed_requirement=np.array([requirement_at[a.requirement_id] for a in fixed], dtype=np.int64),
         fixed_quantity=np.array([float(a.covers) for a in fixed]),
+        fires_system=np.array([types.of(system) for system, _ in fires], dtype=np.int64),
+        fires_munition=np.array([types.of(munition) for _, munition in fires], dtype=np.int64),
+        held_destination=np.array(held_destination, dtype=np.int64),
+        held_type=np.array([types.of(a.pledge.item_type_id) for a in kept], dtype=np.int64),
+        held_quantity=np.array([float(a.quantity) for a in kept]),
+        **_nested(destinations),
         routes=_routes(actor, pledges, destinations),
     )
     return MarketRows(
-        market=market, requirements=requirements, pledges=pledges, original_quantity=original, kept=kept, replanned=replanned
+        market=market,
+        requirements=requirements,
+        pledges=pledges,
+        original_quantity=original,
+        kept=kept,
+        replanned=replanned,
+        destination_ids=sorted(destinations, key=destinations.get),
+        type_ids=sorted(types, key=types.get),
     )

@@ -14,6 +14,8 @@ from umbrella.matching.engine import Problem
 from umbrella.matching.transport import Legs, Routes, legs
 
 USABLE, EXCLUDED_BY_CONDITION, TOO_LATE = 0, 1, 2
+# The package bonus a run with `complete_packages` uses: see docs/matching.md ("Complete packages") for why.
+COMPLETE_PACKAGE_POINTS = 1_000.0
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,7 @@ class Policy:
     late_fraction: float = 0.5  # share of an arc's value lost at max_late_days late (linear from 0 days)
     substitute_fraction: float = 0.1  # share lost when a substitute, not the item asked for, is delivered
     diversity_points: float = 0.0  # coverage points lost per extra type of system in one capability area at one destination
+    package_points: float = 0.0  # coverage points earned per package (launchers with munitions) completed at a destination
     transport_fraction: float = 0.02  # share lost by an arc whose route is transport_reference_km or longer
     transport_reference_km: float = 3000.0
 
@@ -39,6 +42,8 @@ class Policy:
             raise ValueError("the transport reference distance must be positive")
         if self.diversity_points < 0:
             raise ValueError("diversity points must not be negative")
+        if self.package_points < 0:
+            raise ValueError("package points must not be negative")
 
 
 @dataclass(frozen=True)
@@ -70,6 +75,16 @@ class Market:
     fixed_requirement: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     fixed_quantity: np.ndarray = field(default_factory=lambda: np.zeros(0))
     routes: Routes | None = None  # where offers start and destinations lie; None: transport is not weighed
+    # Packages (umbrella.matching.packages): crew-served system types and the munitions each fires …
+    fires_system: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    fires_munition: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    # … destinations lying within others (the gazetteer's hierarchy; each pair inner ⊂ outer, not itself) …
+    nested_outer: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    nested_inner: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    # … and what approved allocations the run keeps put where (item type offered, destination, units)
+    held_destination: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    held_type: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    held_quantity: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     @property
     def requirements(self) -> int:

@@ -38,6 +38,11 @@ class MatchRun(OwnedModel):
         help_text=_("Off: allocations of pledges not yet shipped are planned again, and approving replaces them."),
     )
     diversity_points = models.FloatField(_("fleet-diversity penalty (coverage points)"), default=0.0)
+    complete_packages = models.BooleanField(
+        _("complete packages"),
+        default=False,
+        help_text=_("On: the run also values deliveries that put munitions beside the launchers that fire them."),
+    )
     objective = models.FloatField(_("coverage points"), default=0.0, editable=False)
     statistics = models.JSONField(_("statistics"), default=dict, editable=False)
     suggestions = models.JSONField(_("extra pledges that would help most"), default=list, editable=False)
@@ -67,6 +72,7 @@ class MatchRun(OwnedModel):
             [p.sealed_values() for p in self.proposals.order_by("id")],
             [o.sealed_values() for o in self.requirement_outcomes.order_by("id")],
             [o.sealed_values() for o in self.offer_outcomes.order_by("id")],
+            [o.sealed_values() for o in self.package_outcomes.order_by("id")],
         )
 
     def __str__(self) -> str:
@@ -77,8 +83,13 @@ class MatchRun(OwnedModel):
         }
 
 
-def sealed_results(proposals: list[dict], requirement_outcomes: list[dict], offer_outcomes: list[dict]) -> dict:
-    return {"proposals": proposals, "requirements": requirement_outcomes, "offers": offer_outcomes}
+def sealed_results(
+    proposals: list[dict], requirement_outcomes: list[dict], offer_outcomes: list[dict], package_outcomes: list[dict] = ()
+) -> dict:
+    sealed = {"proposals": proposals, "requirements": requirement_outcomes, "offers": offer_outcomes}
+    if package_outcomes:  # runs from before packages were checked sealed none, and still verify
+        sealed["packages"] = list(package_outcomes)
+    return sealed
 
 
 class RunResult(models.Model):
@@ -158,6 +169,42 @@ class OfferOutcome(RunResult):
 
     def sealed_values(self) -> dict:
         return {"pledge": self.pledge_id, "left_over": str(self.left_over), "reason": self.reason, "late_days": self.late_days}
+
+
+class PackageMissing(models.TextChoices):
+    MUNITIONS = "munitions", _("munitions")
+    LAUNCHER = "launcher", _("launcher")
+
+
+class PackageOutcome(RunResult):
+    """A package the run leaves incomplete at a destination: systems of `item_type` held or proposed there with
+    no munition they fire at or around it, or munitions of `item_type` with no system that fires them; and why."""
+
+    run = models.ForeignKey(MatchRun, on_delete=models.CASCADE, related_name="package_outcomes", verbose_name=_("match run"))
+    destination = models.ForeignKey("places.Place", on_delete=models.PROTECT, related_name="+", verbose_name=_("destination"))
+    item_type = models.ForeignKey("catalog.ItemType", on_delete=models.PROTECT, related_name="+", verbose_name=_("item type"))
+    missing = models.CharField(_("missing"), max_length=12, choices=PackageMissing.choices)
+    reason = models.CharField(_("reason"), max_length=40)
+    late_days = models.PositiveIntegerField(_("days late"), default=0)
+    named = models.JSONField(_("requirements asking for what is missing"), default=list)
+    held = models.DecimalField(_("held (approved allocations kept)"), **QUANTITY)
+    proposed = models.DecimalField(_("proposed by the run"), **QUANTITY)
+
+    class Meta:
+        ordering = ["destination_id", "item_type_id"]
+        verbose_name = _("incomplete package")
+
+    def sealed_values(self) -> dict:
+        return {
+            "destination": self.destination_id,
+            "item_type": self.item_type_id,
+            "missing": self.missing,
+            "reason": self.reason,
+            "late_days": self.late_days,
+            "named": self.named,
+            "held": str(self.held),
+            "proposed": str(self.proposed),
+        }
 
 
 class AllocationState(models.TextChoices):

@@ -6,7 +6,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Count, DecimalField, ExpressionWrapper, F, FloatField, Q, QuerySet, Sum, Value
+from django.db.models import Count, DecimalField, Exists, ExpressionWrapper, F, FloatField, OuterRef, Q, QuerySet, Sum, Value
 from django.db.models.functions import Cast, Coalesce
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
@@ -16,6 +16,7 @@ from umbrella.core.access import Actor
 from umbrella.core.collation import alphabetical_key
 from umbrella.core.listing import Column, Filter, Listing
 from umbrella.core.numbers import number, units
+from umbrella.matching import packages as kits
 from umbrella.matching import reasons as why
 from umbrella.matching.market import Policy
 from umbrella.matching.models import (
@@ -23,6 +24,8 @@ from umbrella.matching.models import (
     AllocationState,
     MatchRun,
     OfferOutcome,
+    PackageMissing,
+    PackageOutcome,
     ProposedAllocation,
     RequirementOutcome,
     RunState,
@@ -119,6 +122,96 @@ def reason_text(reason: str, late_days: int, named: list[str]) -> str:
     return texts[reason]
 
 
+def package_reason_text(missing: str, reason: str, late_days: int, named: list[str]) -> str:
+    """Why a package stays incomplete, in words: what is missing and why the run brings none of it."""
+    names = ", ".join(named)
+    if missing == PackageMissing.MUNITIONS:
+        texts = {
+            kits.NOT_REQUESTED: _("No munition this system fires is asked for at or around this destination."),
+            kits.NOT_OFFERED: _("Munitions it fires are asked for here (%(names)s), but no accepted pledge offers them."),
+            kits.TOO_LATE: ngettext(
+                "Munitions it fires are asked for here (%(names)s), but would arrive only %(days)d day after they are needed.",
+                "Munitions it fires are asked for here (%(names)s), but would arrive only %(days)d days after they are needed.",
+                late_days,
+            ),
+            kits.EXCLUDED: _(
+                "Munitions it fires are asked for here (%(names)s), but their donors' conditions exclude this destination."
+            ),
+            kits.SUPPLY_ELSEWHERE: _(
+                "Munitions it fires are asked for here (%(names)s) and pledged, but the run gives them to other requirements."
+            ),
+        }
+    else:
+        texts = {
+            kits.NOT_REQUESTED: _("No system that fires this munition is asked for at or around this destination."),
+            kits.NOT_OFFERED: _("Systems that fire it are asked for here (%(names)s), but no accepted pledge offers one."),
+            kits.TOO_LATE: ngettext(
+                "Systems that fire it are asked for here (%(names)s), but would arrive only %(days)d day after they are needed.",
+                "Systems that fire it are asked for here (%(names)s), but would arrive only %(days)d days after they are needed.",
+                late_days,
+            ),
+            kits.EXCLUDED: _(
+                "Systems that fire it are asked for here (%(names)s), but their donors' conditions exclude this destination."
+            ),
+            kits.SUPPLY_ELSEWHERE: _(
+                "Systems that fire it are asked for here (%(names)s) and pledged, but the run gives them to other requirements."
+            ),
+        }
+    return texts[reason] % {"names": names, "days": late_days}
+
+
+def package_outcomes(run: MatchRun, actor: Actor):
+    """The packages the run leaves incomplete, by destination and item type."""
+    return (
+        PackageOutcome.objects.visible_to(actor)
+        .filter(run=run)
+        .select_related("destination", "item_type")
+        .order_by("destination__path", "item_type__code")
+    )
+
+
+def package_rows(chosen: list[PackageOutcome], run: MatchRun, actor: Actor) -> list[dict]:
+    """Incomplete packages as the page, CLI and API show them: what stands where, what is missing and why, and
+    the run's proposals that bring the item there (each leaves the package incomplete)."""
+    named_ids = {n for outcome in chosen for n in outcome.named}
+    named = {
+        r.pk: requirement_label(r)
+        for r in Requirement.objects.visible_to(actor).filter(pk__in=named_ids).select_related("item_type", "destination")
+    }
+    flagged: dict[tuple[int, int], list[int]] = defaultdict(list)
+    keys = {(o.destination_id, o.item_type_id) for o in chosen}
+    if keys:
+        for pk, destination, item_type in (
+            ProposedAllocation.objects.visible_to(actor)
+            .filter(
+                run=run,
+                requirement__destination_id__in={d for d, _ in keys},
+                pledge__item_type_id__in={t for _, t in keys},
+            )
+            .order_by("id")
+            .values_list("pk", "requirement__destination_id", "pledge__item_type_id")
+        ):
+            if (destination, item_type) in keys:
+                flagged[destination, item_type].append(pk)
+    return [
+        {
+            "destination": o.destination.code,
+            "destination_name": o.destination.local_name,
+            "item_type": o.item_type.code,
+            "item_name": o.item_type.name,
+            "missing": o.missing,
+            "missing_label": str(o.get_missing_display()),
+            "held": float(o.held),
+            "proposed": float(o.proposed),
+            "proposals": flagged[o.destination_id, o.item_type_id],
+            "reason": o.reason,
+            "named": o.named,
+            "reason_text": package_reason_text(o.missing, o.reason, o.late_days, [named.get(n, f"#{n}") for n in o.named]),
+        }
+        for o in chosen
+    ]
+
+
 def named_labels(outcome: RequirementOutcome, requirements: dict[int, str]) -> list[str]:
     """Who an outcome's reason names: the pledges closed short for a short delivery, else requirements."""
     if outcome.reason == why.SHORT_DELIVERY:
@@ -163,6 +256,8 @@ class RunSummary:
     unmet_total: int = 0
     unused_reasons: dict[str, int] = field(default_factory=dict)
     changes: dict[str, int] = field(default_factory=dict)
+    incomplete_packages: list[dict] = field(default_factory=list)
+    incomplete_packages_total: int = 0
 
     def as_json(self) -> dict:
         def cell(c: CoverageCell) -> dict:
@@ -180,6 +275,7 @@ class RunSummary:
             "greedy_objective": run.statistics.get("greedy_objective"),
             "keep_approved": run.keep_approved,
             "diversity_points": run.diversity_points,
+            "complete_packages": run.complete_packages,
             "by_priority": {str(p): cell(c) for p, c in self.by_priority.items()},
             "by_area": {area: {str(p): cell(c) for p, c in cells.items()} for area, cells in self.by_area.items()},
             "changes": self.changes,
@@ -187,6 +283,8 @@ class RunSummary:
             "unmet": self.unmet,
             "unused_pledges_by_reason": self.unused_reasons,
             "suggestions": run.suggestions,
+            "incomplete_packages_total": self.incomplete_packages_total,
+            "incomplete_packages": self.incomplete_packages,
             "statistics": run.statistics,
         }
 
@@ -315,6 +413,9 @@ def summarize(run: MatchRun, actor: Actor, *, unmet_limit: int | None = None) ->
         .values_list("reason", "n")
     )
     summary.changes = differences(run, actor)
+    packages = package_outcomes(run, actor)
+    summary.incomplete_packages_total = packages.count()
+    summary.incomplete_packages = package_rows(list(packages if unmet_limit is None else packages[:unmet_limit]), run, actor)
     return summary
 
 
@@ -379,10 +480,16 @@ def decision_of(run: MatchRun, actor: Actor) -> Decision:
 
 
 def proposals_for(run: MatchRun, actor: Actor):
+    """A run's proposals; `leaves_incomplete_package` says whether the item it brings stays without its partner
+    (munitions for a system, a system for munitions) at its destination."""
+    incomplete = PackageOutcome.objects.visible_to(actor).filter(
+        run=OuterRef("run"), destination=OuterRef("requirement__destination"), item_type=OuterRef("pledge__item_type")
+    )
     return (
         ProposedAllocation.objects.visible_to(actor)
         .filter(run=run)
         .select_related("pledge__owner", "pledge__item_type", "requirement__item_type", "requirement__destination", "allocation")
+        .annotate(leaves_incomplete_package=Exists(incomplete))
     )
 
 

@@ -19,12 +19,13 @@ from umbrella.core import services
 from umbrella.core.access import Actor, OrganizationKind, Role, get_visible, require_role
 from umbrella.core.errors import Conflict, Invalid, InvalidTransition
 from umbrella.core.ledger import seal
-from umbrella.matching.market import Policy
+from umbrella.matching.market import COMPLETE_PACKAGE_POINTS, Policy
 from umbrella.matching.models import (
     Allocation,
     AllocationState,
     MatchRun,
     OfferOutcome,
+    PackageOutcome,
     ProposedAllocation,
     RequirementOutcome,
     RunState,
@@ -35,6 +36,7 @@ from umbrella.matching.solving import (
     compute,
     latest_approved_list,
     offer_outcomes_of,
+    package_outcomes_of,
     proposals_of,
     requirement_outcomes_of,
     suggestions_of,
@@ -61,9 +63,12 @@ def run_match(
     list_id: int | None = None,
     keep_approved: bool = True,
     diversity_points: float = 0.0,
+    complete_packages: bool = False,
     progress: Progress = lambda stage: None,
 ) -> MatchRun:
-    """Solve the approved list against the accepted pledges and store the run, its proposals and reasons."""
+    """Solve the approved list against the accepted pledges and store the run, its proposals and reasons, and
+    the packages it leaves incomplete. With `complete_packages` the objective also values deliveries that put
+    munitions beside the launchers that fire them (docs/matching.md)."""
     require_match_runner(actor)
     requirement_list = (
         latest_approved_list(actor) if list_id is None else get_visible(RequirementList.objects.all(), actor, pk=list_id)
@@ -72,14 +77,17 @@ def run_match(
         raise InvalidTransition(_("Matches run against an approved requirement list."), state=requirement_list.state)
     if not float(diversity_points) >= 0:
         raise Invalid({"diversity_points": [_("Diversity points must not be negative.")]})
-    policy = Policy(diversity_points=float(diversity_points))
+    policy = Policy(
+        diversity_points=float(diversity_points), package_points=COMPLETE_PACKAGE_POINTS if complete_packages else 0.0
+    )
     computed = compute(
         actor=actor, requirement_list=requirement_list, keep_approved=keep_approved, policy=policy, progress=progress
     )
-    proposals, requirement_outcomes, offer_outcomes = (
+    proposals, requirement_outcomes, offer_outcomes, package_outcomes = (
         proposals_of(computed, policy),
         requirement_outcomes_of(computed),
         offer_outcomes_of(computed),
+        package_outcomes_of(computed),
     )
     progress("saving the run")
     statistics = {
@@ -94,6 +102,8 @@ def run_match(
         "greedy_objective": round(computed.greedy_objective, 6),
         "greedy_points": round(computed.greedy_points, 6),
         "points_available": round(float(computed.points.sum()), 6),
+        "package_points": policy.package_points,
+        "incomplete_packages": len(package_outcomes),
     }
     with services.atomic():
         for stale in MatchRun.objects.select_for_update().filter(requirement_list=requirement_list, state=RunState.PROPOSED):
@@ -107,10 +117,11 @@ def run_match(
                 requirement_list=requirement_list,
                 keep_approved=keep_approved,
                 diversity_points=policy.diversity_points,
+                complete_packages=bool(complete_packages),
                 objective=round(computed.coverage_points, 6),
                 statistics=statistics,
                 suggestions=suggestions_of(computed),
-                results_digest=seal(sealed_results(proposals, requirement_outcomes, offer_outcomes)),
+                results_digest=seal(sealed_results(proposals, requirement_outcomes, offer_outcomes, package_outcomes)),
             ),
         )
         ProposedAllocation.objects.bulk_create(
@@ -154,6 +165,23 @@ def run_match(
                     late_days=o["late_days"],
                 )
                 for o in offer_outcomes
+            ],
+            batch_size=1000,
+        )
+        PackageOutcome.objects.bulk_create(
+            [
+                PackageOutcome(
+                    run=run,
+                    destination_id=o["destination"],
+                    item_type_id=o["item_type"],
+                    missing=o["missing"],
+                    reason=o["reason"],
+                    late_days=o["late_days"],
+                    named=o["named"],
+                    held=Decimal(o["held"]),
+                    proposed=Decimal(o["proposed"]),
+                )
+                for o in package_outcomes
             ],
             batch_size=1000,
         )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 import numpy as np
@@ -17,10 +17,11 @@ from django.utils.translation import gettext as _
 
 from umbrella.core.access import Actor
 from umbrella.core.errors import NotFound
+from umbrella.matching import packages as kits
 from umbrella.matching import reasons as why
 from umbrella.matching.engine import Solution, solve
 from umbrella.matching.inputs import MarketRows, open_market
-from umbrella.matching.market import Candidates, Policy, build_problem, candidate_arcs, greedy_flow, requirement_points
+from umbrella.matching.market import Candidates, Policy, candidate_arcs, greedy_flow, requirement_points
 from umbrella.needs.models import ListState, RequirementList
 
 QUANTUM = Decimal("0.001")
@@ -48,6 +49,7 @@ class Computed:
     greedy_objective: float
     greedy_points: float
     seconds: dict
+    packages: list[kits.IncompletePackage] = field(default_factory=list)
 
     @property
     def coverage_points(self) -> float:
@@ -75,7 +77,7 @@ def compute(
     seconds["read"] = time.perf_counter() - started
     progress("building candidate arcs")
     candidates = candidate_arcs(rows.market, policy)
-    problem = build_problem(rows.market, candidates, policy)
+    problem = kits.build_problem(rows.market, candidates, policy)
     seconds["build"] = time.perf_counter() - started - seconds["read"]
     progress(f"solving {len(problem.arc_cost):,} arcs")
     solution = solve(problem)
@@ -92,6 +94,7 @@ def compute(
         points=points,
         diversity=problem.diversity_active,
     )
+    incomplete = kits.incomplete_packages(rows.market, candidates, solution.flow)
     return Computed(
         rows,
         candidates,
@@ -101,6 +104,7 @@ def compute(
         greedy,
         coverage_points(rows, points, problem.arc_requirement, greedy_flows * problem.arc_gain),
         {k: round(v, 3) for k, v in seconds.items()},
+        incomplete,
     )
 
 
@@ -190,4 +194,23 @@ def suggestions_of(computed: Computed) -> list[dict]:
             "available_by": dt.date.fromordinal(s.needed_by).isoformat(),
         }
         for s in computed.explanation.suggestions
+    ]
+
+
+def package_outcomes_of(computed: Computed) -> list[dict]:
+    """Every package the run leaves incomplete (launchers without munitions, munitions without launchers), with
+    the reason, in the form a run stores."""
+    rows = computed.rows
+    return [
+        {
+            "destination": rows.destination_ids[p.destination],
+            "item_type": rows.type_ids[p.item_type],
+            "missing": p.missing,
+            "reason": p.reason,
+            "late_days": p.late_days,
+            "named": [rows.requirements[r].pk for r in p.named],
+            "held": str(_quantity(p.held)),
+            "proposed": str(_quantity(p.proposed)),
+        }
+        for p in sorted(computed.packages, key=lambda p: (rows.destination_ids[p.destination], rows.type_ids[p.item_type]))
     ]

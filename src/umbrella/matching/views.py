@@ -28,6 +28,8 @@ from umbrella.matching.queries import (
     decision_of,
     match_runs,
     offer_outcomes,
+    package_outcomes,
+    package_rows,
     proposals_for,
     reason_text,
     requirement_label,
@@ -56,6 +58,16 @@ class RunForm(forms.Form):
         help_text=gettext_lazy(
             "Points given up for each extra type of crew-served system in one capability area at one "
             "destination (each priority-3 unit delivered is worth 100). 0 turns the term off."
+        ),
+    )
+
+    complete_packages = forms.BooleanField(
+        label=gettext_lazy("Complete packages"),
+        required=False,
+        initial=False,
+        help_text=gettext_lazy(
+            "Also value deliveries that put munitions where the launchers that fire them are or are proposed, and "
+            "launchers where their munitions are. Incomplete packages are listed either way."
         ),
     )
 
@@ -104,6 +116,7 @@ def run_create(request: HttpRequest) -> HttpResponse:
             actor=request.actor,
             keep_approved=form.cleaned_data["keep_approved"],
             diversity_points=form.cleaned_data["diversity_points"],
+            complete_packages=form.cleaned_data["complete_packages"],
         ),
         done=_("The match run is ready for review."),
     )
@@ -219,6 +232,12 @@ def _run_fields(run: MatchRun, decision: Decision) -> list[tuple[str, object]]:
         ),
         (_("Approved allocations"), _("kept fixed") if run.keep_approved else _("planned again")),
         (_("Fleet-diversity penalty"), run.diversity_points),
+        (
+            _("Complete packages"),
+            _("valued (%(points)s points per package completed)") % {"points": number(run.statistics.get("package_points", 0), 0)}
+            if run.complete_packages
+            else _("not valued"),
+        ),
         (_("Decided"), f"{run.decided_at:%Y-%m-%d %H:%M} UTC ({run.decided_by})" if run.decided_at else None),
         (_("Results digest (SHA-256)"), run.results_digest),
     ]
@@ -239,6 +258,8 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
     unmet_section = _section(request, gaps, filters.narrow(gaps, requirement="requirement__"), "unmet_page")
     unused_section = _section(request, unused, filters.narrow(unused, pledge="pledge__"), "unused_page")
+    packages = package_outcomes(run, request.actor)
+    package_section = _section(request, packages, filters.narrow(packages, requirement=""), "packages_page")
     page = DetailPage(
         title=str(run),
         obj=run,
@@ -267,6 +288,8 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "unmet_rows": unmet_rows(list(unmet_section.page.object_list), request.actor),
             "unused": unused_section,
             "unused_rows": [(o, reason_text(o.reason, o.late_days, [])) for o in unused_section.page.object_list],
+            "packages": package_section,
+            "package_rows": package_rows(list(package_section.page.object_list), run, request.actor),
             "may_approve": run.state == RunState.PROPOSED
             and decision.proposals > 0
             and allowed(services.require_allocation_approver, request.actor),

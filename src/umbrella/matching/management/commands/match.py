@@ -32,6 +32,12 @@ class Command(BaseCommand):
             help="Points given up per extra type of crew-served system in one capability area at one destination "
             "(each priority-3 unit delivered is worth 100); turns the model into a MIP.",
         )
+        parser.add_argument(
+            "--complete-packages",
+            action="store_true",
+            help="Also value deliveries that complete a package at a destination: munitions where the launchers "
+            "that fire them are or are proposed, launchers where their munitions are (see docs/matching.md).",
+        )
         parser.add_argument("--approve", action="store_true", help="Approve every proposal at once (approver role).")
         parser.add_argument("--json", action="store_true", help="Print the summary as JSON.")
         parser.add_argument("--no-progress", action="store_true", help="No progress bar.")
@@ -52,6 +58,7 @@ class Command(BaseCommand):
                     list_id=options["list_id"],
                     keep_approved=not options["replan"],
                     diversity_points=options["diversity"],
+                    complete_packages=options["complete_packages"],
                     progress=stage,
                 )
             if options["approve"]:
@@ -92,6 +99,15 @@ class Command(BaseCommand):
             write(f"  {item['status_label']:>10}  {item['label']}: {item['reason_text']}")
         if summary.unmet_total > 10:
             write(f"  … and {summary.unmet_total - 10} more (see the run's page or --json)")
+        packages = "valued (--complete-packages)" if run.complete_packages else "not valued"
+        write(f"  incomplete packages: {summary.incomplete_packages_total} (complete packages {packages})")
+        for package in summary.incomplete_packages[:10]:
+            write(
+                f"  {package['item_name']} at {package['destination_name']} lacks {package['missing_label']}: "
+                f"{package['reason_text']}"
+            )
+        if summary.incomplete_packages_total > 10:
+            write(f"  … and {summary.incomplete_packages_total - 10} more (see the run's page or --json)")
         for suggestion in run.suggestions[:5]:
             write(
                 f"  would help most: {suggestion['quantity']:g} × {suggestion['item_name']} by {suggestion['available_by']} "
