@@ -4,7 +4,7 @@ from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from umbrella.catalog.models import CapabilityArea, ItemType
+from umbrella.catalog.models import CapabilityArea, ItemType, ItemTypeAlias, alias_key
 from umbrella.catalog.nsn import searched_digits
 from umbrella.core.access import Actor
 from umbrella.core.errors import Invalid
@@ -57,3 +57,24 @@ def visible_item_type(actor: Actor, code: str, field: str) -> ItemType:
     if found is None:
         raise Invalid({field: [_("No item type %(code)s that you can see.") % {"code": repr(code)}]})
     return found
+
+
+def name_index(actor: Actor, scheme: str = "kiel") -> dict[str, ItemType]:
+    """Every name the actor's catalog knows an item type by, compared as `alias_key` does: codes, names, then
+    the aliases of other schemes, then those of `scheme` (the later wins where two give the same key)."""
+    visible = item_types(actor)
+    index: dict[str, ItemType] = {}
+    by_id: dict[int, ItemType] = {}
+    for item in visible:
+        by_id[item.pk] = item
+        index.setdefault(alias_key(item.code), item)
+        index.setdefault(alias_key(item.name), item)
+    aliases = ItemTypeAlias.objects.visible_to(actor).filter(item_type__in=visible).order_by("scheme")
+    for alias in sorted(aliases, key=lambda a: a.scheme == scheme):
+        index[alias.key] = by_id[alias.item_type_id]
+    return index
+
+
+def resolve_name(index: dict[str, ItemType], name: str) -> ItemType | None:
+    """The item type `name` stands for in `index` (see `name_index`), or None."""
+    return index.get(alias_key(name))

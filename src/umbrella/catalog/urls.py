@@ -10,4 +10,6 @@ urlpatterns = [
     path("<int:pk>/delete/", views.item_type_delete, name="item-type-delete"),
     path("<int:pk>/links/new/", views.compatibility_create, name="compatibility-new"),
     path("links/<int:pk>/delete/", views.compatibility_delete, name="compatibility-delete"),
+    path("<int:pk>/aliases/new/", views.alias_create, name="alias-new"),
+    path("aliases/<int:pk>/delete/", views.alias_delete, name="alias-delete"),
 ]
