@@ -100,6 +100,12 @@ def test_39_and_52_calibre_propellant_charges_are_not_interchangeable():
             assert calibre in items[gun]["description"], (gun, charge)
 
 
+def test_105_mm_m1_and_l31_families_are_not_mixed():
+    links = {(link["item"], link["kind"], link["related_item"]) for link in _links()}
+    assert ("ART-L119", "fires", "AMM-105-M1") in links and ("ART-L119", "fires", "AMM-105-L31") not in links
+    assert not {("AMM-105-M1", "substitutes-for", "AMM-105-L31"), ("AMM-105-L31", "substitutes-for", "AMM-105-M1")} & links
+
+
 def test_a_less_capable_substitute_stands_for_less_than_one():
     substitutes = [link for link in _links() if link["kind"] == "substitutes-for"]
     ratios = {(link["item"], link["related_item"]): Decimal(link["ratio"]) for link in substitutes}
