@@ -35,7 +35,7 @@ def umbrella_json(demo_env, *arguments: str):
 
 def test_stats(demo_env):
     stats = umbrella_json(demo_env, "stats", "--json")
-    assert stats["item_types"]["total"] == 255
+    assert stats["item_types"]["total"] == 290
     assert sum(stats["compatibilities"]["by_kind"].values()) == stats["compatibilities"]["total"]
 
 

@@ -15,6 +15,7 @@ umbrella hub-board [--since D] [--until D]  each hub's load per week against cap
 umbrella eum due [--as-of D] [--json]      serials delinquent on a day (end-use monitoring); eum check
 umbrella scenario --donors CODES --date D  a donor-withdrawal what-if
 umbrella report allocations --by donor|year  tracker allocations per donor (EUR, % of GDP)
+umbrella catalog check-kiel DIR [--json]   does every system a Kiel tracker release names map to an item type
 umbrella settings                          every setting with its help text
 umbrella user create|password|flags        accounts, passwords, flags
 umbrella createsuperuser                   an account for the admin pages (umbrella user create --superuser)

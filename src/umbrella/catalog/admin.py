@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from umbrella.catalog.models import CapabilityArea, Compatibility, ItemType
+from umbrella.catalog.models import CapabilityArea, Compatibility, ItemType, ItemTypeAlias
 from umbrella.core.admin import ReadOnlyAdmin
 
 
@@ -20,3 +20,10 @@ class ItemTypeAdmin(ReadOnlyAdmin):
 class CompatibilityAdmin(ReadOnlyAdmin):
     list_display = ("source", "kind", "target", "ratio")
     list_filter = ("kind",)
+
+
+@admin.register(ItemTypeAlias)
+class ItemTypeAliasAdmin(ReadOnlyAdmin):
+    list_display = ("name", "scheme", "item_type")
+    list_filter = ("scheme",)
+    search_fields = ("name",)

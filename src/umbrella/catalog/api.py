@@ -115,11 +115,16 @@ class CompatibilityOut(Schema):
     related_item: str
     ratio: Decimal
     note: str
+    source: str = Field(description="Where the link is documented")
     version: int
 
     @staticmethod
     def resolve_item(obj) -> str:
         return obj.source.code
+
+    @staticmethod
+    def resolve_source(obj) -> str:
+        return obj.citation
 
     @staticmethod
     def resolve_related_item(obj) -> str:
@@ -133,6 +138,7 @@ class CompatibilityCreate(Schema):
     related_item: str = Field(description="Item type code")
     ratio: Decimal = Field(Decimal(1), gt=0, max_digits=12, decimal_places=4)
     note: str = Field("", max_length=300)
+    source: str = Field("", max_length=500, description="Where the link is documented")
 
 
 def _fields(actor, data: Schema) -> dict:
@@ -236,6 +242,7 @@ def create_compatibility(request, data: CompatibilityCreate):
             "target": visible_item_type(request.actor, data.related_item, "related_item"),
             "ratio": data.ratio,
             "note": data.note,
+            "citation": data.source,
         }
         link = services.create_compatibility(actor=request.actor, fields=fields)
         return created(CompatibilityOut, link, f"/api/v1/compatibilities/{link.pk}")

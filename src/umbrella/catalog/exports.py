@@ -38,6 +38,7 @@ class CompatibilityExporter(exports.Exporter):
         exports.ExportColumn("related_item", lambda o: o.target.code),
         exports.ExportColumn("ratio", lambda o: o.ratio),
         exports.ExportColumn("note", lambda o: o.note),
+        exports.ExportColumn("source", lambda o: o.citation),
     )
 
     def queryset(self, actor):

@@ -103,10 +103,12 @@ class CompatibilityImporter(imports.Importer):
         Column("related_item", item_type_by_code, field="target"),
         Column("ratio", imports.positive_decimal, required=False),
         Column("note", imports.text(300), required=False),
+        Column("source", imports.text(500), required=False, field="citation", help=gettext_lazy("Where the link is documented.")),
     )
 
     def write(self, values: dict[str, Any], context: ImportContext) -> Compatibility:
-        fields = {"source": values.pop("item"), "target": values.pop("related_item"), **values}
+        citation = values.pop("source", None) or ""
+        fields = {"source": values.pop("item"), "target": values.pop("related_item"), "citation": citation, **values}
         if fields.get("ratio") is None:
             fields.pop("ratio", None)
         return services.create_compatibility(actor=context.actor, fields=fields)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
@@ -168,6 +170,12 @@ class Compatibility(OwnedModel):
     target = models.ForeignKey(ItemType, on_delete=models.CASCADE, related_name="links_to", verbose_name=_("related item"))
     ratio = models.DecimalField(_("ratio"), max_digits=12, decimal_places=4, default=1, validators=[MinValueValidator(0.0001)])
     note = models.CharField(_("note"), max_length=300, blank=True)
+    citation = models.CharField(
+        _("source"),
+        max_length=500,
+        blank=True,
+        help_text=_("Where the link is documented: a manufacturer's page, a standard or a technical manual."),
+    )
     marking = marking_field(Marking.PARTICIPANTS)
 
     class Meta:
@@ -245,3 +253,47 @@ class PackageRule(OwnedModel):
     def clean(self) -> None:
         if self.system_id is not None and not self.system.crew_size:
             raise ValidationError({"system": _("Only a crew-served system (an item type with a crew size) has a package.")})
+
+
+def alias_key(name: str) -> str:
+    """The form in which names are compared: case, accents and spaces do not count ("D-30 Howitzer" and
+    "d-30  howitzer" are one name, as are "Büffel" and "Buffel")."""
+    decomposed = unicodedata.normalize("NFKD", name)
+    return "".join(c for c in decomposed if not unicodedata.combining(c) and not c.isspace()).casefold()
+
+
+class ItemTypeAlias(OwnedModel):
+    """A name an item type goes by elsewhere, e.g. "Panzerhaubitze 2000" in the Kiel tracker's weapons list for
+    the catalog's ART-PZH2000. Within one scheme a name (compared by `alias_key`) means one item type."""
+
+    item_type = models.ForeignKey(ItemType, on_delete=models.CASCADE, related_name="aliases", verbose_name=_("item type"))
+    name = models.CharField(_("name as written"), max_length=200)
+    scheme = models.SlugField(
+        _("scheme"), max_length=40, default="kiel", help_text=_("Where the name is used, e.g. kiel for the Kiel tracker.")
+    )
+    key = models.CharField(max_length=200, editable=False)
+    marking = marking_field(Marking.PARTICIPANTS)
+
+    class Meta:
+        ordering = ["scheme", "name"]
+        verbose_name = _("item type alias")
+        verbose_name_plural = _("item type aliases")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["scheme", "key"],
+                name="one_item_type_per_alias",
+                violation_error_message=_("This name already stands for an item type in this scheme."),
+            )
+        ]
+
+    def get_absolute_url(self) -> str:
+        return reverse("item-type", args=[self.item_type_id])
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.scheme}) → {self.item_type.code}"
+
+    def clean(self) -> None:
+        self.name = " ".join(self.name.split())
+        self.key = alias_key(self.name)
+        if not self.key:
+            raise ValidationError({"name": _("An alias needs a name.")})

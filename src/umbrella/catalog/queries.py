@@ -9,7 +9,15 @@ from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from umbrella.catalog.models import CapabilityArea, Compatibility, CompatibilityKind, ItemType, PackageRule
+from umbrella.catalog.models import (
+    CapabilityArea,
+    Compatibility,
+    CompatibilityKind,
+    ItemType,
+    ItemTypeAlias,
+    PackageRule,
+    alias_key,
+)
 from umbrella.catalog.nsn import searched_digits
 from umbrella.core.access import Actor
 from umbrella.core.errors import Invalid
@@ -97,3 +105,24 @@ def package_of(actor: Actor, system: ItemType) -> Package | None:
         "code"
     )
     return Package(rule=rule, crew_size=system.crew_size or 0, munitions=tuple(munitions), spares=tuple(spares))
+
+
+def name_index(actor: Actor, scheme: str = "kiel") -> dict[str, ItemType]:
+    """Every name the actor's catalog knows an item type by, compared as `alias_key` does: codes, names, then
+    the aliases of other schemes, then those of `scheme` (the later wins where two give the same key)."""
+    visible = item_types(actor)
+    index: dict[str, ItemType] = {}
+    by_id: dict[int, ItemType] = {}
+    for item in visible:
+        by_id[item.pk] = item
+        index.setdefault(alias_key(item.code), item)
+        index.setdefault(alias_key(item.name), item)
+    aliases = ItemTypeAlias.objects.visible_to(actor).filter(item_type__in=visible).order_by("scheme")
+    for alias in sorted(aliases, key=lambda a: a.scheme == scheme):
+        index[alias.key] = by_id[alias.item_type_id]
+    return index
+
+
+def resolve_name(index: dict[str, ItemType], name: str) -> ItemType | None:
+    """The item type `name` stands for in `index` (see `name_index`), or None."""
+    return index.get(alias_key(name))

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
-from umbrella.catalog.models import Compatibility, ItemType, PackageRule
+from umbrella.catalog.models import Compatibility, ItemType, ItemTypeAlias, PackageRule
 from umbrella.core import services
 from umbrella.core.access import Actor, OrganizationKind, Role, get_visible, require_role
 
@@ -28,7 +28,8 @@ ITEM_TYPE_FIELDS = frozenset(
         "marking",
     }
 )
-COMPATIBILITY_FIELDS = frozenset({"source", "kind", "target", "ratio", "note", "marking"})
+COMPATIBILITY_FIELDS = frozenset({"source", "kind", "target", "ratio", "note", "citation", "marking"})
+ALIAS_FIELDS = frozenset({"item_type", "name", "scheme", "marking"})
 PACKAGE_RULE_FIELDS = frozenset(
     {"system", "crews_per_system", "rounds_per_day", "days_of_supply", "spare_kits_per_system", "source", "marking"}
 )
@@ -99,3 +100,19 @@ def update_package_rule(*, actor: Actor, rule_id: int, expected_version: int, ch
         require_catalog_editor(actor)
         values = services.writable(changes, PACKAGE_RULE_FIELDS - {"system"})
         return services.update_record(actor=actor, obj=rule, changes=values, expected_version=expected_version)
+
+
+def create_alias(*, actor: Actor, fields: Mapping[str, Any]) -> ItemTypeAlias:
+    """Another name for an item type (e.g. as the Kiel tracker writes it); the name is kept as given, spaces
+    collapsed, and compared without case, accents or spaces."""
+    with services.atomic():
+        require_catalog_editor(actor)
+        values = services.writable(fields, ALIAS_FIELDS)
+        return services.create_record(actor=actor, obj=ItemTypeAlias(owner=services.acting_organization(actor), **values))
+
+
+def delete_alias(*, actor: Actor, alias_id: int, expected_version: int) -> None:
+    with services.atomic():
+        alias = get_visible(ItemTypeAlias.objects.select_for_update(), actor, pk=alias_id)
+        require_catalog_editor(actor)
+        services.delete_record(actor=actor, obj=alias, expected_version=expected_version)

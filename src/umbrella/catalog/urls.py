@@ -11,4 +11,6 @@ urlpatterns = [
     path("<int:pk>/package/", views.package_rule_edit, name="package-rule-edit"),
     path("<int:pk>/links/new/", views.compatibility_create, name="compatibility-new"),
     path("links/<int:pk>/delete/", views.compatibility_delete, name="compatibility-delete"),
+    path("<int:pk>/aliases/new/", views.alias_create, name="alias-new"),
+    path("aliases/<int:pk>/delete/", views.alias_delete, name="alias-delete"),
 ]

@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from umbrella.catalog import services
-from umbrella.catalog.models import Compatibility, ItemType, PackageRule
+from umbrella.catalog.models import Compatibility, ItemType, ItemTypeAlias, PackageRule
 from umbrella.catalog.queries import ITEM_TYPES, item_types, package_of
 from umbrella.core.access import allowed, get_visible
 from umbrella.core.numbers import format_eur
@@ -36,10 +36,16 @@ class ItemTypeForm(ActorForm):
         ]
 
 
+class AliasForm(ActorForm):
+    class Meta:
+        model = ItemTypeAlias
+        fields = ["name", "scheme"]
+
+
 class CompatibilityForm(ActorForm):
     class Meta:
         model = Compatibility
-        fields = ["kind", "target", "ratio", "note"]
+        fields = ["kind", "target", "ratio", "note", "citation"]
 
 
 class PackageRuleForm(ActorForm):
@@ -93,6 +99,7 @@ def item_type_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "links_from": links.filter(source=item, target__in=visible),
             "links_to": links.filter(target=item, source__in=visible),
             "package": package_of(request.actor, item) if item.crew_size else None,
+            "aliases": ItemTypeAlias.objects.visible_to(request.actor).filter(item_type=item),
             "may_edit": _may_edit(request),
         },
     )
@@ -211,5 +218,43 @@ def compatibility_delete(request: HttpRequest, pk: int) -> HttpResponse:
         submit_label=_("Remove"),
         cancel_url=link.source.get_absolute_url(),
         version=link.version,
+    )
+    return render(request, "ui/confirm_page.html", {"page": page})
+
+
+@login_required
+def alias_create(request: HttpRequest, pk: int) -> HttpResponse:
+    item = get_visible(ItemType.objects.all(), request.actor, pk=pk)
+    services.require_catalog_editor(request.actor)
+    form = AliasForm(request.POST or None, actor=request.actor)
+    page = FormPage(
+        title=_("Another name for %(name)s") % {"name": item.name},
+        forms=[form],
+        submit_label=_("Add alias"),
+        cancel_url=item.get_absolute_url(),
+    )
+    return submit(
+        request,
+        page,
+        lambda: services.create_alias(actor=request.actor, fields={"item_type": item, **form.cleaned_data}),
+        done=_("Alias added."),
+        redirect_to=item.get_absolute_url(),
+    )
+
+
+@login_required
+def alias_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    alias = get_visible(ItemTypeAlias.objects.select_related("item_type"), request.actor, pk=pk)
+    services.require_catalog_editor(request.actor)
+    if request.method == "POST":
+        services.delete_alias(actor=request.actor, alias_id=pk, expected_version=posted_version(request))
+        messages.success(request, _("Alias removed."))
+        return redirect(alias.item_type)
+    page = ConfirmPage(
+        title=_("Remove alias"),
+        question=str(alias),
+        submit_label=_("Remove"),
+        cancel_url=alias.item_type.get_absolute_url(),
+        version=alias.version,
     )
     return render(request, "ui/confirm_page.html", {"page": page})

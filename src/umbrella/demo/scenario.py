@@ -20,6 +20,7 @@ from django.contrib.auth.hashers import make_password
 from django.db import transaction
 from django.utils import timezone
 
+from umbrella.catalog import services as catalog
 from umbrella.catalog.models import ItemType
 from umbrella.core import bulk, imports
 from umbrella.core.access import Actor, Marking, OrganizationKind, Role
@@ -103,6 +104,7 @@ class Summary:
     places: int = 0
     item_types: int = 0
     compatibilities: int = 0
+    aliases: int = 0
     requirements: int = 0
     pledges: int = 0
     sources: int = 0
@@ -125,6 +127,18 @@ def is_loaded() -> bool:
 def read_donors() -> list[dict[str, str]]:
     with open(DATA / "donors.csv", newline="", encoding="utf-8") as handle:
         return list(csv.DictReader(handle))
+
+
+def load_aliases(actor: Actor) -> int:
+    """The names the Kiel tracker's weapons list gives the demo catalog's systems (`umbrella catalog check-kiel`)."""
+    by_code = {item.code: item for item in ItemType.objects.visible_to(actor)}
+    with open(DATA / "item_aliases.csv", newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    for row in rows:
+        catalog.create_alias(
+            actor=actor, fields={"item_type": by_code[row["item_type"]], "name": row["name"], "scheme": row["scheme"]}
+        )
+    return len(rows)
 
 
 def _quiet(stage: str, done: int, total: int) -> None:
@@ -239,6 +253,7 @@ class Loader:
         self.summary.places = self._import("places", GAZETTEER, staff)
         self.summary.item_types = self._import("item-types", "item_types.csv", staff)
         self.summary.compatibilities = self._import("compatibilities", "compatibilities.csv", staff)
+        self.summary.aliases = load_aliases(staff)
         self.summary.package_rules = self._import("package-rules", "package_rules.csv", staff)
         self.training = Training(
             seed=self.seed,
