@@ -363,3 +363,19 @@ def test_the_readiness_and_training_gaps_commands_print_what_the_board_shows():
 
 def build_system_code():
     return PackageRule.objects.get().system.code
+
+
+@pytest.mark.django_db
+def test_the_api_serves_the_board_and_the_gaps_to_their_readers_only(personas, world):
+    from tests.test_logistics_pages import api_client
+
+    board = api_client(personas, "recipient").get("/api/v1/readiness", {"destination": "UA-KHARKIV"})
+    assert board.status_code == 200
+    assert board.json()["destinations"][0]["packages"][0]["missing"] == ["crews"]
+    full = api_client(personas, "coordinator").get("/api/v1/readiness").json()
+    assert full == json.loads(json.dumps(readiness_board(personas.coordinator).as_dict()))
+    unknown = api_client(personas, "coordinator").get("/api/v1/readiness", {"destination": "Atlantis"})
+    assert unknown.status_code == 422 and "destination" in unknown.json()["errors"]
+    assert api_client(personas, "donor_editor").get("/api/v1/readiness").status_code == 404
+    gaps = api_client(personas, "auditor").get("/api/v1/training/gaps").json()
+    assert [gap["seats"] for gap in gaps["gaps"]] == [3]
