@@ -379,3 +379,58 @@ def test_the_api_serves_the_board_and_the_gaps_to_their_readers_only(personas, w
     assert api_client(personas, "donor_editor").get("/api/v1/readiness").status_code == 404
     gaps = api_client(personas, "auditor").get("/api/v1/training/gaps").json()
     assert [gap["seats"] for gap in gaps["gaps"]] == [3]
+
+
+PAGE_READERS = {"coordinator", "hq_admin", "auditor", "recipient"}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("url", ["/readiness/", "/readiness/training-plan/"])
+def test_the_readiness_pages_are_for_coordination_staff_the_recipient_and_auditors(personas, as_client, url):
+    from umbrella.core.testing import PERSONA_NAMES
+
+    for persona in PERSONA_NAMES:
+        expected = 200 if persona in PAGE_READERS else 302 if persona == "anonymous" else 404
+        assert as_client(persona).get(url).status_code == expected, persona
+
+
+@pytest.mark.django_db
+def test_the_board_says_in_words_which_element_is_missing_with_figures_from_the_database(personas, world, as_client):
+    from umbrella.logistics.models import ConsignmentLine
+
+    body = as_client("recipient").get("/readiness/").content.decode()
+    lviv = body.split('data-destination="UA-46-LWO"', 1)[1].split("</section>", 1)[0]
+    row = lviv.split(f'data-system="{world["system"].code}"', 1)[1].split("</tr>", 1)[0]
+    # Rounds on hand at Lviv, read from the consignment lines handed over there.
+    rounds = sum(
+        line.quantity_received
+        for line in ConsignmentLine.objects.filter(
+            allocation__requirement__destination=world["places"]["lviv"], allocation__pledge__item_type=world["munition"]
+        )
+    )
+    assert rounds == 50
+    assert f"missing</span>: 2.5 of 10 days of supply ({rounds} of 200 rounds)" in row
+    assert "present</span>: 2 of 2 crews (6 people qualified, crews of 3)" in row
+    assert "present</span>: 2 of 2 handed over" in row and "needs none" in row
+    assert 'data-missing><strong class="flag">munitions</strong>' in row
+    kharkiv = body.split('data-destination="UA-KHARKIV"', 1)[1].split("</section>", 1)[0]
+    assert "missing</span>: 1 of 2 crews" in kharkiv and 'data-missing><strong class="flag">crews</strong>' in kharkiv
+    assert 'data-zoo="UA-KHARKIV"' in kharkiv
+    chosen = as_client("coordinator").get("/readiness/", {"destination": "Atlantis"})
+    assert chosen.status_code == 400 and "Atlantis" in chosen.content.decode()
+
+
+@pytest.mark.django_db
+def test_the_training_plan_draws_a_late_course_and_lists_it_in_its_tables(personas, world, as_client):
+    late_course = course(
+        personas, world["course_type"], starts_on=TODAY - dt.timedelta(days=20), ends_on=TODAY + dt.timedelta(days=17)
+    )
+    nominate(personas, late_course, world["kharkiv_unit"], 3)
+    body = as_client("coordinator").get("/readiness/training-plan/").content.decode()
+    chart, tables = body.split("<table", 1)
+    assert 'class="span flagged"' in chart and "crews late by 17 days" in chart
+    assert chart.count('class="mark') == 2  # two launchers handed over at each destination (munitions are no systems)
+    arrival = tables.split(f'data-arrival="UA-KHARKIV-{world["system"].code}-{TODAY.isoformat()}"', 1)[1].split("</tr>", 1)[0]
+    assert "crews late by 17 days" in arrival and f"course {late_course.reference} ends" in arrival
+    month = tables.split(f'data-month="{TODAY:%Y-%m}"', 1)[1].split("</tr>", 1)[0]
+    assert '<td class="num">4</td><td class="num">12</td>' in month  # 4 launchers arriving, 4 × 3 people

@@ -18,6 +18,7 @@ urlpatterns = [
     path("funding/", include("umbrella.funding.urls")),
     path("scenarios/", include("umbrella.scenarios.urls")),
     path("eum/", include("umbrella.eum.urls")),
+    path("readiness/", include("umbrella.training.urls_readiness")),
 ]
 
 handler404 = "umbrella.web.middleware.not_found"

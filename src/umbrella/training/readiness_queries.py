@@ -192,6 +192,7 @@ class _World:
     courses: dict[int, dict[str, Any]]
     course_types: dict[int, dict[str, Any]]
     offers: list[crew_sync.Offer]
+    taken: dict[int, int]  # seats each course's live and graduated nominations hold
 
     def inside(self, place: Place) -> set[int]:
         prefix = place.path + PATH_SEPARATOR
@@ -332,6 +333,7 @@ def _world(actor: Actor, as_of: dt.date | None, recorded_by: dt.datetime | None 
         courses=courses,
         course_types=course_types,
         offers=offers,
+        taken=dict(taken),
     )
 
 
@@ -404,6 +406,7 @@ class TrainingPlan:
     items: dict[int, dict[str, Any]]
     courses: dict[int, dict[str, Any]]
     course_types: dict[int, dict[str, Any]]
+    taken: dict[int, int]
 
     @property
     def late(self) -> list[crew_sync.Sync]:
@@ -469,4 +472,4 @@ def training_plan(actor: Actor, *, as_of: dt.date | None = None, recorded_by: dt
                 supply.append(crew_sync.Supply(destination, system, on, count, graduated, course))
     syncs = crew_sync.sync(world.arrivals, supply, world.crew_rules)
     gaps = crew_sync.gaps(syncs, world.crew_rules, world.offers, world.day)
-    return TrainingPlan(world.day, syncs, gaps, world.places, world.items, world.courses, world.course_types)
+    return TrainingPlan(world.day, syncs, gaps, world.places, world.items, world.courses, world.course_types, world.taken)
