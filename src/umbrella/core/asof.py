@@ -33,12 +33,12 @@ def end_of_day(day: dt.date) -> dt.datetime:
 def rows_as_of(model: type[models.Model], moment: dt.datetime, actor: Actor, fields: tuple[str, ...]) -> list[dict[str, Any]]:
     """Each record of `model` as its last ledger entry at or before `moment` left it (records deleted by then, or
     created after, left out), as dictionaries of `fields` (attribute names: `pledge_id`, not `pledge`)."""
-    entries = ChangeRecord.objects.visible_to(actor).filter(entity=model._meta.label_lower, at__lte=moment)
-    last = entries.values("entity_id").annotate(last=Max("sequence")).values("last")
     by_attname = {field.attname: field for field in model._meta.concrete_fields}
     unknown = [name for name in fields if name not in by_attname]
     if unknown:
         raise RuntimeError(f"{model._meta.label} has no columns {unknown}")
+    entries = ChangeRecord.objects.visible_to(actor).filter(entity=model._meta.label_lower, at__lte=moment)
+    last = entries.values("entity_id").annotate(last=Max("sequence")).values("last")
     rows = []
     for after in ChangeRecord.objects.filter(sequence__in=last).values_list("after", flat=True):
         if after is None:
