@@ -75,11 +75,13 @@ class _Tables:
     def __init__(self, actor: Actor, moment: dt.datetime | None) -> None:
         self.actor, self.moment = actor, moment
 
-    def rows(self, model: type) -> list[dict[str, Any]]:
+    def rows(self, model: type, **narrowing: Any) -> list[dict[str, Any]]:
+        """`narrowing` filters today's tables down to rows the assembly would keep anyway (it applies the same tests
+        to every row), so that a large table is not read whole; the ledger's rows are narrowed by the assembly."""
         fields = FIELDS[model]
         if self.moment is not None:
             return rows_as_of(model, self.moment, self.actor, fields)
-        return list(model.objects.visible_to(self.actor).values(*fields))
+        return list(model.objects.visible_to(self.actor).filter(**narrowing).values(*fields))
 
 
 @dataclass(frozen=True)
@@ -249,16 +251,25 @@ def _world(actor: Actor, as_of: dt.date | None, recorded_by: dt.datetime | None 
     for rule in rules.values():
         relevant |= set(rule.munitions) | rule.spares
 
-    pledges = {row["id"]: row for row in tables.rows(Pledge) if row["item_type_id"] in relevant}
-    requirements = {row["id"]: row["destination_id"] for row in tables.rows(Requirement)}
+    pledges = {row["id"]: row for row in tables.rows(Pledge, item_type_id__in=relevant) if row["item_type_id"] in relevant}
+    active = {"state": AllocationState.ACTIVE, "pledge__item_type_id__in": relevant}
+    requirements = {
+        row["id"]: row["destination_id"]
+        for row in tables.rows(Requirement, pk__in=Allocation.objects.visible_to(actor).filter(**active).values("requirement_id"))
+    }
     allocations = {
         row["id"]: row
-        for row in tables.rows(Allocation)
+        for row in tables.rows(Allocation, **active)
         if row["state"] == AllocationState.ACTIVE and row["pledge_id"] in pledges and row["requirement_id"] in requirements
     }
-    consignments = {row["id"]: row for row in tables.rows(Consignment) if row["state"] != ConsignmentState.CANCELLED}
+    carrying = {"lines__allocation__state": AllocationState.ACTIVE, "lines__allocation__pledge__item_type_id__in": relevant}
+    consignments = {
+        row["id"]: row
+        for row in tables.rows(Consignment, pk__in=Consignment.objects.visible_to(actor).filter(**carrying).values("pk"))
+        if row["state"] != ConsignmentState.CANCELLED
+    }
     eta: dict[int, dt.date] = {}
-    for leg in tables.rows(Leg):
+    for leg in tables.rows(Leg, consignment_id__in=Consignment.objects.visible_to(actor).filter(**carrying).values("pk")):
         due = leg["actual_arrival"] or leg["planned_arrival"]
         if due is not None and leg["consignment_id"] in consignments:
             eta[leg["consignment_id"]] = max(due, eta.get(leg["consignment_id"], due))
@@ -266,7 +277,9 @@ def _world(actor: Actor, as_of: dt.date | None, recorded_by: dt.datetime | None 
     coming: list[tuple[int, int, int, dt.date, str]] = []
     arrivals: list[crew_sync.Arrival] = []
     carried: dict[int, int] = defaultdict(int)
-    for line in tables.rows(ConsignmentLine):
+    for line in tables.rows(
+        ConsignmentLine, allocation__state=AllocationState.ACTIVE, allocation__pledge__item_type_id__in=relevant
+    ):
         allocation = allocations.get(line["allocation_id"])
         consignment = consignments.get(line["consignment_id"])
         if allocation is None or consignment is None:
