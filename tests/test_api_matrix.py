@@ -763,6 +763,14 @@ MATRIX = {
         False,
     ),
     ("GET", "/api/v1/consignments"): (lambda w, v, p, ps: "/api/v1/consignments", None, None, reads, False),
+    ("GET", "/api/v1/readiness"): (
+        lambda w, v, p, ps: "/api/v1/readiness?destination=UA",
+        None,
+        None,
+        seen_by(RUN_READERS),
+        False,
+    ),
+    ("GET", "/api/v1/training/gaps"): (lambda w, v, p, ps: "/api/v1/training/gaps", None, None, seen_by(RUN_READERS), False),
     ("GET", "/api/v1/consignments/hub-board"): (lambda w, v, p, ps: "/api/v1/consignments/hub-board", None, None, reads, False),
     ("GET", "/api/v1/consignments/coming"): (lambda w, v, p, ps: "/api/v1/consignments/coming", None, None, reads, False),
     ("GET", "/api/v1/consignments/{consignment_id}/certificate"): (

@@ -129,6 +129,7 @@ def _add_routers() -> None:
     from umbrella.pledges.api import router as pledges
     from umbrella.scenarios.api import router as scenarios
     from umbrella.training.api import router as training
+    from umbrella.training.api_readiness import router as readiness
 
     api.add_router("/organizations", orgs, tags=["organizations"])
     api.add_router("/", catalog, tags=["catalog"])
@@ -141,6 +142,7 @@ def _add_routers() -> None:
     api.add_router("/", scenarios, tags=["scenarios"])
     api.add_router("/", eum, tags=["end-use monitoring"])
     api.add_router("/", training, tags=["training"])
+    api.add_router("/", readiness, tags=["readiness"])
     api.add_router("/ledger", ledger, tags=["ledger"])
 
 

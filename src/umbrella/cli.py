@@ -13,6 +13,8 @@ umbrella match-file PROBLEM.json [--json]  solve a standalone matching problem (
 umbrella fair-share --year YEAR            each donor's share of the floor, counted and gap
 umbrella hub-board [--since D] [--until D]  each hub's load per week against capacity
 umbrella eum due [--as-of D] [--json]      serials delinquent on a day (end-use monitoring); eum check
+umbrella readiness [--destination P] [--as-of D] [--json]  package completeness per destination and system
+umbrella training gaps [--json]            crews late for their systems, course seat gaps by month
 umbrella scenario --donors CODES --date D  a donor-withdrawal what-if
 umbrella report allocations --by donor|year  tracker allocations per donor (EUR, % of GDP)
 umbrella catalog check-kiel DIR [--json]   does every system a Kiel tracker release names map to an item type

@@ -19,6 +19,7 @@ urlpatterns = [
     path("scenarios/", include("umbrella.scenarios.urls")),
     path("eum/", include("umbrella.eum.urls")),
     path("training/", include("umbrella.training.urls")),
+    path("readiness/", include("umbrella.training.urls_readiness")),
 ]
 
 handler404 = "umbrella.web.middleware.not_found"

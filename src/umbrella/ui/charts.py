@@ -6,6 +6,7 @@ keyboard focus and names its label and value.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 BAR_HEIGHT = 22
@@ -64,3 +65,112 @@ def bar_chart(title: str, bars: list[Bar]) -> BarChart:
         for index, bar in enumerate(bars)
     ]
     return BarChart(title=title, bars=drawn, height=max(len(bars) * (BAR_HEIGHT + GAP), BAR_HEIGHT))
+
+
+TIMELINE_LABEL_WIDTH = 220
+TIMELINE_PLOT_WIDTH = 640
+TIMELINE_ROW_HEIGHT = 30
+TIMELINE_AXIS_HEIGHT = 22
+
+
+@dataclass(frozen=True)
+class Span:
+    """Something that lasts (a course): drawn as a bar from its first to its last day."""
+
+    starts: dt.date
+    ends: dt.date
+    text: str
+    flag: str = ""  # written beside it and drawn dashed, not by colour alone
+
+
+@dataclass(frozen=True)
+class Mark:
+    """Something on one day (systems arriving): drawn as a diamond with its text."""
+
+    on: dt.date
+    text: str
+    flag: str = ""
+
+
+@dataclass(frozen=True)
+class TimelineRow:
+    label: str
+    spans: list[Span]
+    marks: list[Mark]
+
+
+@dataclass(frozen=True)
+class DrawnSpan:
+    x: float
+    width: float
+    text: str
+    flag: str
+
+
+@dataclass(frozen=True)
+class DrawnMark:
+    x: float
+    text: str
+    flag: str
+
+
+@dataclass(frozen=True)
+class DrawnRow:
+    label: str
+    y: int
+    spans: list[DrawnSpan]
+    marks: list[DrawnMark]
+
+
+@dataclass(frozen=True)
+class Timeline:
+    title: str
+    months: list[tuple[float, str]]  # x of each month's first day, and its name (YYYY-MM)
+    rows: list[DrawnRow]
+    height: int
+    width: int = TIMELINE_LABEL_WIDTH + TIMELINE_PLOT_WIDTH + 20
+    label_width: int = TIMELINE_LABEL_WIDTH
+    axis_height: int = TIMELINE_AXIS_HEIGHT
+
+
+def _month_starts(first: dt.date, last: dt.date) -> list[dt.date]:
+    months, day = [], first.replace(day=1)
+    while day <= last:
+        months.append(day)
+        day = (day + dt.timedelta(days=32)).replace(day=1)
+    return months
+
+
+def timeline(title: str, rows: list[TimelineRow]) -> Timeline:
+    """Rows of spans and marks on one axis of whole months, from the first month anything is in to the last."""
+    days = [day for row in rows for span in row.spans for day in (span.starts, span.ends)] + [
+        mark.on for row in rows for mark in row.marks
+    ]
+    if not days:
+        return Timeline(title=title, months=[], rows=[], height=TIMELINE_AXIS_HEIGHT)
+    months = _month_starts(min(days), max(days))
+    start = months[0]
+    end = (months[-1] + dt.timedelta(days=32)).replace(day=1)
+    scale = TIMELINE_PLOT_WIDTH / (end - start).days
+
+    def x(day: dt.date) -> float:
+        return TIMELINE_LABEL_WIDTH + (day - start).days * scale
+
+    drawn = [
+        DrawnRow(
+            label=row.label,
+            y=TIMELINE_AXIS_HEIGHT + index * TIMELINE_ROW_HEIGHT,
+            spans=[
+                DrawnSpan(x(span.starts), max(2.0, (span.ends - span.starts).days * scale + scale), span.text, span.flag)
+                for span in row.spans
+            ],
+            marks=[DrawnMark(x(mark.on), mark.text, mark.flag) for mark in row.marks],
+        )
+        for index, row in enumerate(rows)
+    ]
+    return Timeline(
+        title=title,
+        months=[(x(month), f"{month:%Y-%m}") for month in months],
+        rows=drawn,
+        height=TIMELINE_AXIS_HEIGHT + len(rows) * TIMELINE_ROW_HEIGHT + 4,
+    )

@@ -1,0 +1,446 @@
+"""Readiness at a destination and crew sync, read from the database: a destination that misses only munitions and
+one that misses only crews (also through `umbrella readiness --json` as a subprocess), a course ending after its
+system's handover flagged with the days late, a past day's readiness unchanged by what was recorded later, and
+query counts that do not grow with the rows.
+
+Training records (course types, courses, nominations), package rules and units with a station are written here
+through `core.services.create_record` (the training and package-rule services are other work of #16 in progress);
+everything else through the real services, as the persona who would."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from django.db import transaction
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from tests import demo_copies, factories
+from tests.conftest import load_gazetteer
+from tests.test_api_concurrency import ensure_base_data
+from tests.test_logistics import receive, step
+from umbrella.catalog import services as catalog
+from umbrella.catalog.models import PackageRule
+from umbrella.core import services as core_services
+from umbrella.core.testing import load_personas
+from umbrella.eum.models import Unit
+from umbrella.logistics import services as logistics
+from umbrella.logistics.models import Consignment
+from umbrella.matching import services as matching
+from umbrella.matching.models import Allocation, AllocationState
+from umbrella.needs import services as needs
+from umbrella.pledges import services as pledges
+from umbrella.training.models import Course, CourseType, Nomination
+from umbrella.training.readiness_queries import readiness_board, training_plan
+
+TODAY = timezone.localdate()
+
+
+def create(actor, obj):
+    with transaction.atomic():
+        return core_services.create_record(actor=actor, obj=obj)
+
+
+def system_with_package(personas, *, crew_size=3, rounds_per_day=10, days=10, spare_kits=0):
+    system = factories.item_type(personas, crew_size=crew_size, sensitive=False)
+    munition = factories.item_type(personas, bulk=True)
+    catalog.create_compatibility(actor=personas.coordinator, fields={"source": system, "kind": "fires", "target": munition})
+    create(
+        personas.coordinator,
+        PackageRule(
+            owner=personas.coordinator.organization,
+            system=system,
+            crews_per_system=1,
+            rounds_per_day=Decimal(rounds_per_day),
+            days_of_supply=days,
+            spare_kits_per_system=Decimal(spare_kits),
+            source="test rule",
+        ),
+    )
+    course_type = create(
+        personas.coordinator,
+        CourseType(
+            owner=personas.coordinator.organization,
+            code=f"CT-{system.code}",
+            name=f"{system.name} crew",
+            qualification=f"{system.name} crew",
+            system=system,
+            weeks=6,
+        ),
+    )
+    return system, munition, course_type
+
+
+def allocate(personas, wanted):
+    """Requirements (item, quantity, destination code) on one approved list, each met by a pledge of its own; one
+    match run; returns the allocation of each requirement, in order."""
+    lst = needs.create_requirement_list(
+        actor=personas.recipient,
+        fields={"series": f"R-{Allocation.objects.count()}", "title": "Readiness", "marking": "participants"},
+    )
+    requirements = [
+        needs.create_requirement(
+            actor=personas.recipient,
+            list_id=lst.pk,
+            fields=factories.requirement_fields(item, quantity=quantity, destination=destination),
+        )
+        for item, quantity, destination in wanted
+    ]
+    lst.refresh_from_db()
+    lst = needs.propose_requirement_list(actor=personas.recipient, list_id=lst.pk, expected_version=lst.version)
+    needs.approve_requirement_list(actor=personas.coordinator, list_id=lst.pk, expected_version=lst.version)
+    by_item: dict = {}
+    for item, quantity, _ in wanted:
+        by_item[item] = by_item.get(item, 0) + quantity
+    for item, quantity in by_item.items():
+        pledge = pledges.create_pledge(
+            actor=personas.donor_editor,
+            fields={"item_type": item, "quantity": quantity, "available_from": dt.date(2026, 3, 1)},
+            sources=[factories.source()],
+        )
+        factories.advance(personas, pledge, "offer", "accept")
+    run = matching.run_match(actor=personas.coordinator)
+    matching.approve_proposals(actor=personas.coordinator, run_id=run.pk, expected_version=run.version)
+    return [Allocation.objects.get(requirement=requirement, state=AllocationState.ACTIVE) for requirement in requirements]
+
+
+def deliver(personas, places, allocation, *, hand_over=True, eta=dt.date(2026, 6, 1), on=None):
+    consignment = logistics.create_consignment(
+        actor=personas.donor_editor,
+        fields={"reference": f"CN-R-{Consignment.objects.count() + 1}", "weight_kg": Decimal("100.0")},
+        lines=[{"allocation": allocation.pk, "quantity": int(allocation.quantity)}],
+        legs=[{"from_place": places["hub"], "to_place": places["lviv"], "mode": "road", "planned_arrival": eta}],
+    )
+    consignment = step(personas, consignment, "dispatch")
+    if not hand_over:
+        return consignment
+    step(personas, consignment, "arrive", who="recipient")
+    receive(personas, consignment)
+    consignment.refresh_from_db()
+    return logistics.hand_over(
+        actor=personas.recipient,
+        consignment_id=consignment.pk,
+        expected_version=consignment.version,
+        unit="A-1 air-defence battalion",
+        place=places["lviv"].code,
+        date=on or TODAY,
+        officer_role="battalion logistics officer",
+    )
+
+
+def unit_at(personas, code, station):
+    return create(personas.recipient, Unit(owner=personas.recipient.organization, code=code, name=code, station=station))
+
+
+def course(personas, course_type, *, starts_on, ends_on, seats=12, state="offered"):
+    return create(
+        personas.donor_editor,
+        Course(
+            owner=personas.donor_editor.organization,
+            course_type=course_type,
+            reference=f"C-{Course.objects.count() + 1}",
+            provider="Test school",
+            site=factories.place(personas, "PL"),
+            starts_on=starts_on,
+            ends_on=ends_on,
+            seats=seats,
+            language="en",
+            seat_value_eur=Decimal("1000.00"),
+            state=state,
+        ),
+    )
+
+
+def nominate(personas, course_obj, unit, count, *, graduated_on=None):
+    for number in range(count):
+        create(
+            personas.recipient,
+            Nomination(
+                owner=personas.recipient.organization,
+                course=course_obj,
+                trainee=f"T-{course_obj.pk}-{unit.pk}-{number:03d}-{Nomination.objects.count()}",
+                unit=unit,
+                state="graduated" if graduated_on else "nominated",
+                graduated_on=graduated_on,
+            ),
+        )
+
+
+@pytest.fixture
+def world(personas):
+    return build_world(personas)
+
+
+def build_world(personas):
+    """Lviv holds 2 launchers with 50 of the 200 rounds they need and 2 full crews: only munitions missing. Kharkiv
+    holds 2 launchers with 300 rounds and 1 crew of the 2 it needs: only crews missing."""
+    places = factories.hub_and_city(personas)
+    places["kharkiv"] = factories.place(personas, "UA-KHARKIV")
+    system, munition, course_type = system_with_package(personas)
+    lviv, kharkiv = places["lviv"].code, places["kharkiv"].code
+    allocations = allocate(personas, [(system, 2, lviv), (munition, 50, lviv), (system, 2, kharkiv), (munition, 300, kharkiv)])
+    for allocation in allocations:
+        deliver(personas, places, allocation)
+    done = course(
+        personas, course_type, starts_on=TODAY - dt.timedelta(days=60), ends_on=TODAY - dt.timedelta(days=10), state="completed"
+    )
+    nominate(personas, done, unit_at(personas, "LVIV-AD", places["lviv"]), 6, graduated_on=TODAY - dt.timedelta(days=10))
+    kharkiv_unit = unit_at(personas, "KHARKIV-AD", places["kharkiv"])
+    nominate(personas, done, kharkiv_unit, 3, graduated_on=TODAY - dt.timedelta(days=10))
+    return {"places": places, "system": system, "munition": munition, "course_type": course_type, "kharkiv_unit": kharkiv_unit}
+
+
+def package_at(board, code):
+    (destination,) = [d for d in board.as_dict()["destinations"] if d["destination"]["code"] == code]
+    (package,) = destination["packages"]
+    return package
+
+
+@pytest.mark.django_db
+def test_one_destination_misses_only_munitions_and_another_only_crews(personas, world):
+    board = readiness_board(personas.coordinator)
+    lviv = package_at(board, "UA-46-LWO")
+    assert lviv["systems"] == {**lviv["systems"], "present": 2, "coming": 0}
+    assert lviv["munitions"]["days_of_supply"] == 2.5 and lviv["munitions"]["days_needed"] == 10
+    assert lviv["crews"] == {"qualified_people": 6, "crew_size": 3, "qualified": 2, "needed": 2}
+    assert lviv["missing"] == ["munitions"] and lviv["completeness"] == (100 + 100 + 25) // 3
+    kharkiv = package_at(board, "UA-KHARKIV")
+    assert kharkiv["munitions"]["days_of_supply"] == 15
+    assert kharkiv["crews"]["qualified"] == 1 and kharkiv["missing"] == ["crews"] and kharkiv["completeness"] == 83
+    # The whole country counts both: 4 launchers, 350 rounds, 3 crews.
+    (country,) = readiness_board(personas.coordinator, destination=factories.place(personas, "UA")).as_dict()["destinations"]
+    assert country["packages"][0]["systems"]["present"] == 4 and country["packages"][0]["crews"]["qualified"] == 3
+
+
+@pytest.mark.django_db
+def test_donors_and_observers_may_not_read_readiness(personas):
+    from umbrella.training.readiness_queries import may_read
+
+    assert [
+        name
+        for name in ("coordinator", "recipient", "auditor", "donor_editor", "observer", "anonymous")
+        if may_read(personas[name])
+    ] == [
+        "coordinator",
+        "recipient",
+        "auditor",
+    ]
+
+
+@pytest.mark.django_db
+def test_a_course_ending_after_the_handover_is_flagged_with_the_days_the_crews_are_late(personas, world):
+    late_course = course(
+        personas, world["course_type"], starts_on=TODAY - dt.timedelta(days=20), ends_on=TODAY + dt.timedelta(days=17)
+    )
+    nominate(personas, late_course, world["kharkiv_unit"], 3)
+    plan = training_plan(personas.coordinator).as_dict()
+    (late,) = plan["late"]
+    assert (late["destination"], late["days_late"], late["people_short"]) == ("UA-KHARKIV", 17, 0)
+    assert late["late_courses"] == [
+        {"id": late_course.pk, "reference": late_course.reference, "ends_on": late_course.ends_on.isoformat(), "days_late": 17}
+    ]
+
+
+@pytest.mark.django_db
+def test_seat_gaps_name_the_offered_course_that_closes_them(personas, world):
+    # Kharkiv lacks 3 people (one crew of 3) for the launchers it holds since today.
+    offer = course(
+        personas, world["course_type"], starts_on=TODAY + dt.timedelta(days=1), ends_on=TODAY + dt.timedelta(days=30), seats=4
+    )
+    plan = training_plan(personas.coordinator)
+    gaps = plan.as_dict()["gaps"]
+    assert [gap["seats"] for gap in gaps] == [3]
+    # The course ends after the launchers arrived (today): it cannot close a gap that is already open.
+    assert gaps[0]["closing"] == [] and gaps[0]["uncovered"] == 3
+    assert offer.pk in {o.course for o in plan_offers(personas)}
+
+
+def plan_offers(personas):
+    from umbrella.training.readiness_queries import _world
+
+    return _world(personas.coordinator, None).offers
+
+
+@pytest.mark.django_db
+def test_a_past_days_readiness_is_not_changed_by_what_is_recorded_later(personas, world):
+    before = readiness_board(personas.coordinator, as_of=TODAY).as_dict()
+    plan_before = training_plan(personas.coordinator, as_of=TODAY).as_dict()
+    assert before == {**readiness_board(personas.coordinator).as_dict(), "as_of": True}
+    moment = timezone.now()
+    # Later: more rounds for Lviv handed over, three more graduates at Kharkiv, a launcher released from nothing.
+    (more,) = allocate(personas, [(world["munition"], 150, world["places"]["lviv"].code)])
+    deliver(personas, world["places"], more)
+    nominate(
+        personas, Course.objects.get(state="completed"), world["kharkiv_unit"], 3, graduated_on=TODAY - dt.timedelta(days=10)
+    )
+    now = readiness_board(personas.coordinator).as_dict()
+    assert package_at_dict(now, "UA-46-LWO")["missing"] == [] and package_at_dict(now, "UA-KHARKIV")["missing"] == []
+    # Read as recorded by the moment before those writes: what it was then.
+    assert readiness_board(personas.coordinator, as_of=TODAY, recorded_by=moment).as_dict() == before
+    assert training_plan(personas.coordinator, as_of=TODAY, recorded_by=moment).as_dict() == plan_before
+    # Nothing of it had been recorded the day before.
+    assert readiness_board(personas.coordinator, as_of=TODAY - dt.timedelta(days=1)).as_dict()["destinations"] == []
+
+
+def package_at_dict(board, code):
+    (destination,) = [d for d in board["destinations"] if d["destination"]["code"] == code]
+    return destination["packages"][0]
+
+
+@pytest.mark.django_db
+def test_the_board_and_plan_read_a_fixed_number_of_queries_whatever_the_rows(personas, world, as_client):
+    from django.db import connection
+
+    client = as_client("coordinator")
+
+    def counted():
+        counts = []
+        for read in (
+            lambda: readiness_board(personas.coordinator),
+            lambda: training_plan(personas.coordinator),
+            lambda: client.get("/readiness/"),
+            lambda: client.get("/readiness/training-plan/"),
+            lambda: readiness_board(personas.coordinator, as_of=TODAY),
+        ):
+            with CaptureQueriesContext(connection) as queries:
+                read()
+            counts.append(len(queries))
+        return counts
+
+    few = counted()
+    more = allocate(
+        personas, [(world["system"], 1, world["places"]["lviv"].code), (world["munition"], 10, world["places"]["kharkiv"].code)]
+    )
+    for allocation in more:
+        deliver(personas, world["places"], allocation, hand_over=False)
+    nominate(
+        personas, Course.objects.get(state="completed"), world["kharkiv_unit"], 4, graduated_on=TODAY - dt.timedelta(days=10)
+    )
+    assert counted() == few
+
+
+UMBRELLA = str(Path(sys.executable).with_name("umbrella"))
+
+
+def database_url() -> str:
+    from django.db import connection
+
+    settings = connection.settings_dict
+    if settings["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{settings['NAME']}"
+    return f"postgres://{settings['USER']}@{settings['HOST']}:{settings['PORT']}/{settings['NAME']}"
+
+
+def umbrella(*arguments):
+    from umbrella.settings import DATA_DIR
+
+    env = demo_copies.environment(DATA_DIR, database_url())
+    return subprocess.run([UMBRELLA, *arguments], env=env, capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_readiness_and_training_gaps_commands_print_what_the_board_shows():
+    ensure_base_data()
+    load_gazetteer()
+    personas = load_personas()
+    build_world(personas)
+    lviv = umbrella("readiness", "--destination", "UA-46-LWO", "--json", "--user", "cora")
+    assert lviv.returncode == 0, lviv.stderr
+    (destination,) = json.loads(lviv.stdout)["destinations"]
+    (package,) = destination["packages"]
+    assert package["missing"] == ["munitions"] and package["munitions"]["days_of_supply"] == 2.5
+    assert (package["crews"]["qualified"], package["crews"]["needed"], package["systems"]["present"]) == (2, 2, 2)
+    kharkiv = json.loads(umbrella("readiness", "--destination", "Kharkiv", "--json", "--user", "rita").stdout)
+    assert kharkiv["destinations"][0]["packages"][0]["missing"] == ["crews"]
+    assert json.loads(umbrella("readiness", "--json", "--user", "audrey").stdout) == readiness_board(personas.auditor).as_dict()
+    unknown = umbrella("readiness", "--destination", "Atlantis", "--user", "cora")
+    assert unknown.returncode == 2 and "Atlantis" in unknown.stderr
+    assert umbrella("readiness", "--user", "alice").returncode == 2  # a donor reads no readiness
+    text = umbrella("readiness", "--user", "cora")
+    assert text.returncode == 0 and "missing: munitions" in text.stdout and "missing: crews" in text.stdout
+    gaps = umbrella("training", "gaps", "--json", "--user", "cora")
+    assert gaps.returncode == 0, gaps.stderr
+    printed = json.loads(gaps.stdout)
+    assert [(gap["system"], gap["seats"]) for gap in printed["gaps"]] == [(build_system_code(), 3)]
+    assert umbrella("training", "gaps", "--user", "cora").stdout.startswith("Crews late on")
+
+
+def build_system_code():
+    return PackageRule.objects.get().system.code
+
+
+@pytest.mark.django_db
+def test_the_api_serves_the_board_and_the_gaps_to_their_readers_only(personas, world):
+    from tests.test_logistics_pages import api_client
+
+    board = api_client(personas, "recipient").get("/api/v1/readiness", {"destination": "UA-KHARKIV"})
+    assert board.status_code == 200
+    assert board.json()["destinations"][0]["packages"][0]["missing"] == ["crews"]
+    full = api_client(personas, "coordinator").get("/api/v1/readiness").json()
+    assert full == json.loads(json.dumps(readiness_board(personas.coordinator).as_dict()))
+    unknown = api_client(personas, "coordinator").get("/api/v1/readiness", {"destination": "Atlantis"})
+    assert unknown.status_code == 422 and "destination" in unknown.json()["errors"]
+    assert api_client(personas, "donor_editor").get("/api/v1/readiness").status_code == 404
+    gaps = api_client(personas, "auditor").get("/api/v1/training/gaps").json()
+    assert [gap["seats"] for gap in gaps["gaps"]] == [3]
+
+
+PAGE_READERS = {"coordinator", "hq_admin", "auditor", "recipient"}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("url", ["/readiness/", "/readiness/training-plan/"])
+def test_the_readiness_pages_are_for_coordination_staff_the_recipient_and_auditors(personas, as_client, url):
+    from umbrella.core.testing import PERSONA_NAMES
+
+    for persona in PERSONA_NAMES:
+        expected = 200 if persona in PAGE_READERS else 302 if persona == "anonymous" else 404
+        assert as_client(persona).get(url).status_code == expected, persona
+
+
+@pytest.mark.django_db
+def test_the_board_says_in_words_which_element_is_missing_with_figures_from_the_database(personas, world, as_client):
+    from umbrella.logistics.models import ConsignmentLine
+
+    body = as_client("recipient").get("/readiness/").content.decode()
+    lviv = body.split('data-destination="UA-46-LWO"', 1)[1].split("</section>", 1)[0]
+    row = lviv.split(f'data-system="{world["system"].code}"', 1)[1].split("</tr>", 1)[0]
+    # Rounds on hand at Lviv, read from the consignment lines handed over there.
+    rounds = sum(
+        line.quantity_received
+        for line in ConsignmentLine.objects.filter(
+            allocation__requirement__destination=world["places"]["lviv"], allocation__pledge__item_type=world["munition"]
+        )
+    )
+    assert rounds == 50
+    assert f"missing</span>: 2.5 of 10 days of supply ({rounds} of 200 rounds)" in row
+    assert "present</span>: 2 of 2 crews (6 people qualified, crews of 3)" in row
+    assert "present</span>: 2 of 2 handed over" in row and "needs none" in row
+    assert 'data-missing><strong class="flag">munitions</strong>' in row
+    kharkiv = body.split('data-destination="UA-KHARKIV"', 1)[1].split("</section>", 1)[0]
+    assert "missing</span>: 1 of 2 crews" in kharkiv and 'data-missing><strong class="flag">crews</strong>' in kharkiv
+    assert 'data-zoo="UA-KHARKIV"' in kharkiv
+    chosen = as_client("coordinator").get("/readiness/", {"destination": "Atlantis"})
+    assert chosen.status_code == 400 and "Atlantis" in chosen.content.decode()
+
+
+@pytest.mark.django_db
+def test_the_training_plan_draws_a_late_course_and_lists_it_in_its_tables(personas, world, as_client):
+    late_course = course(
+        personas, world["course_type"], starts_on=TODAY - dt.timedelta(days=20), ends_on=TODAY + dt.timedelta(days=17)
+    )
+    nominate(personas, late_course, world["kharkiv_unit"], 3)
+    body = as_client("coordinator").get("/readiness/training-plan/").content.decode()
+    chart, tables = body.split("<table", 1)
+    assert 'class="span flagged"' in chart and "crews late by 17 days" in chart
+    assert chart.count('class="mark') == 2  # two launchers handed over at each destination (munitions are no systems)
+    arrival = tables.split(f'data-arrival="UA-KHARKIV-{world["system"].code}-{TODAY.isoformat()}"', 1)[1].split("</tr>", 1)[0]
+    assert "crews late by 17 days" in arrival and f"course {late_course.reference} ends" in arrival
+    month = tables.split(f'data-month="{TODAY:%Y-%m}"', 1)[1].split("</tr>", 1)[0]
+    assert '<td class="num">4</td><td class="num">12</td>' in month  # 4 launchers arriving, 4 × 3 people
