@@ -115,7 +115,8 @@ def test_the_package_bonus_matches_an_independent_milp(problem):
     flow = solution.flow
     given_out = np.bincount(problem.arc_offer, weights=flow, minlength=len(problem.offer_quantity))
     assert np.all(given_out <= problem.offer_quantity + 1e-7)
-    assert solution.objective == pytest.approx(package_reference_objective(problem), rel=1e-9, abs=1e-6)
+    # Both solvers meet constraints to 1e-7 (HiGHS's feasibility tolerance), which can be worth a few 1e-6 points.
+    assert solution.objective == pytest.approx(package_reference_objective(problem), rel=1e-9, abs=1e-5)
     assert solution.objective == pytest.approx(problem.objective_of(flow), rel=1e-12, abs=1e-9)
 
 
