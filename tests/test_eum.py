@@ -374,3 +374,16 @@ def test_after_an_upgrade_the_recipient_registers_the_serials_of_earlier_handove
     assert {serial.holder.name for serial in created} == {"A-1234 air-defence battalion"}
     assert eum.register_earlier_handovers(actor=personas.recipient) == []
     assert schedule_differences() == []
+
+
+@pytest.mark.django_db
+def test_a_unit_is_stationed_at_a_place_given_by_its_code_and_an_unknown_place_is_refused(personas, places):
+    unit = eum.create_unit(
+        actor=personas.recipient, fields={"code": "24-MECH", "name": "24th brigade", "kind": "brigade", "station": "UA-46-LWO"}
+    )
+    assert unit.station == places["lviv"]
+    with pytest.raises(Invalid) as refused:
+        eum.update_unit(actor=personas.recipient, unit_id=unit.pk, expected_version=unit.version, changes={"station": "Atlantis"})
+    assert "station" in refused.value.field_errors
+    unit.refresh_from_db()
+    assert unit.station == places["lviv"]

@@ -424,7 +424,7 @@ INVENTORIES = Listing(
 
 def units(actor: Actor) -> QuerySet:
     held = Count("serials", filter=Q(serials__status__in=ACCOUNTABLE))
-    return Unit.objects.visible_to(actor).select_related("parent").annotate(held=held)
+    return Unit.objects.visible_to(actor).select_related("parent", "station").annotate(held=held)
 
 
 UNITS = Listing(

@@ -115,7 +115,7 @@ def _not_in_future(day: dt.date | None, field: str, problems: dict[str, list[str
 def create_unit(*, actor: Actor, fields: Mapping[str, Any]) -> Unit:
     with services.atomic():
         require_recipient_editor(actor, doing=_("Adding a unit"))
-        values = services.writable(fields, UNIT_FIELDS)
+        values = _with_station(services.writable(fields, UNIT_FIELDS))
         return services.create_record(actor=actor, obj=Unit(owner=actor.organization, **values))
 
 
@@ -123,13 +123,20 @@ def update_unit(*, actor: Actor, unit_id: int, expected_version: int, changes: M
     with services.atomic():
         unit = get_visible(Unit.objects.select_for_update(), actor, pk=unit_id)
         require_recipient_editor(actor, doing=_("Changing a unit"))
-        values = services.writable(changes, UNIT_FIELDS)
+        values = _with_station(services.writable(changes, UNIT_FIELDS))
         parent = values.get("parent", unit.parent)
         while parent is not None:
             if parent.pk == unit.pk:
                 raise Invalid({"parent": [_("A unit cannot be part of itself or of a unit within it.")]})
             parent = parent.parent
         return services.update_record(actor=actor, obj=unit, changes=values, expected_version=expected_version)
+
+
+def _with_station(values: dict[str, Any]) -> dict[str, Any]:
+    """The station given as a place, or as its code, name or alias (as every place field takes it)."""
+    if "station" in values:
+        values["station"] = _place(values["station"], "station")
+    return values
 
 
 def unit_code_for(name: str) -> str:

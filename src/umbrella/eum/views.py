@@ -748,6 +748,12 @@ class UnitForm(ServiceForm):
     name = forms.CharField(label=gettext_lazy("Name"), max_length=200)
     kind = forms.ChoiceField(label=gettext_lazy("Kind"), choices=UnitKind.choices)
     parent = forms.ModelChoiceField(label=gettext_lazy("Part of"), queryset=Unit.objects.none(), required=False)
+    station = forms.CharField(
+        label=gettext_lazy("Stationed at"),
+        max_length=200,
+        required=False,
+        help_text=gettext_lazy("A place's code, name or alias, e.g. UA-63 or Kharkiv: readiness counts the unit's crews there."),
+    )
 
     def __init__(self, *args, actor: Actor, unit: Unit | None = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -769,7 +775,13 @@ def unit_create(request: HttpRequest) -> HttpResponse:
 def unit_edit(request: HttpRequest, pk: int) -> HttpResponse:
     unit = get_visible(Unit.objects.all(), request.actor, pk=pk)
     services.require_recipient_editor(request.actor, doing=_("Changing a unit"))
-    initial = {"code": unit.code, "name": unit.name, "kind": unit.kind, "parent": unit.parent_id}
+    initial = {
+        "code": unit.code,
+        "name": unit.name,
+        "kind": unit.kind,
+        "parent": unit.parent_id,
+        "station": unit.station.code if unit.station_id else "",
+    }
     form = UnitForm(request.POST or None, actor=request.actor, unit=unit, initial=initial)
     page = FormPage(
         title=_("Change %(unit)s") % {"unit": unit},
@@ -801,6 +813,7 @@ def unit_detail(request: HttpRequest, pk: int) -> HttpResponse:
             (_("Name"), unit.name),
             (_("Kind"), unit.get_kind_display()),
             (_("Part of"), str(unit.parent) if unit.parent_id else "—"),
+            (_("Stationed at"), str(unit.station) if unit.station_id else "—"),
             (_("Items held"), number(unit.held)),
             (_("Delinquent"), number(figures["delinquent"])),
             (_("Version"), unit.version),
