@@ -65,7 +65,8 @@ class Shipments:
         elif stage == "delivered" and sum(units for _, units in whole) >= 2 and self.random.random() < 0.5:
             first, rest = _split(whole)
             self._received(pledge, first, parties, hand_over=False)
-            self._on_the_way(pledge, rest, parties)
+            if rest:  # allocations of one unit each have no second half
+                self._on_the_way(pledge, rest, parties)
         else:
             self._received(pledge, whole, parties, hand_over=stage == "handed_over")
             self._perhaps_close_short(pledge, parties)
