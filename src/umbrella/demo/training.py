@@ -3,7 +3,7 @@ four destinations arranged so that the readiness board shows every case.
 
 Four cities the rest of the demo never sends anything to each get one system type, delivered on its own
 requirement and pledge (restricted to that city) and handed over about a month ago, with its munitions and spares:
-- Zhytomyr: two CAESAR guns with 30 days of 155 mm rounds and crews graduated in France — complete;
+- Zhytomyr: two CAESAR guns with 33 days of 155 mm rounds and crews graduated in France — complete;
 - Rivne: two M777 guns with their rounds and spares, crews still on course at Grafenwöhr — crews missing and late;
 - Khmelnytskyi: four Leopard 2A6 tanks with their rounds and crews, one spares kit of four — spares missing;
 - Cherkasy: two PzH 2000 with a barrel and crews, a sixth of the rounds — munitions missing.
@@ -51,7 +51,9 @@ class Showcase:
     donor: str
     system: str
     systems: int
-    supplies: tuple[tuple[str, int], ...]  # munitions and spares: (item type, quantity)
+    # Munitions and spares: (item type, quantity); rounds a little above the 30 days needed where they should
+    # suffice, since a bulk allocation the run splits may leave a fraction of a round behind.
+    supplies: tuple[tuple[str, int], ...]
     course_type: str
     crews: str  # "graduated": every crew qualified before the handover; "on course": their course ends after it
     case: str
@@ -65,7 +67,7 @@ SHOWCASES = (
         "FRA",
         "ART-CAESAR",
         2,
-        (("AMM-155-LU211", 3600),),
+        (("AMM-155-LU211", 4000),),
         "CAESAR-CREW",
         "graduated",
         "complete",
@@ -77,7 +79,7 @@ SHOWCASES = (
         "USA",
         "ART-M777",
         2,
-        (("AMM-155-M795", 3600), ("SPR-M777", 2)),
+        (("AMM-155-M795", 4000), ("SPR-M777", 2)),
         "M777-CREW",
         "on course",
         "crews",
@@ -89,7 +91,7 @@ SHOWCASES = (
         "DEU",
         "ARM-LEO2A6",
         4,
-        (("AMM-120-DM53", 2400), ("SPR-LEO2", 1)),
+        (("AMM-120-DM53", 2600), ("SPR-LEO2", 1)),
         "LEO2A6-CREW",
         "graduated",
         "spares",
