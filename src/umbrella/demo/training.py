@@ -26,7 +26,7 @@ from decimal import Decimal
 from umbrella.catalog.models import ItemType, PackageRule
 from umbrella.core.access import Actor, Marking
 from umbrella.demo.generator import BASE_DATE, DATA
-from umbrella.demo.shipments import Parties, Shipments
+from umbrella.demo.shipments import Parties, Shipments, _first_leg_mode
 from umbrella.eum import services as eum
 from umbrella.eum.models import Unit
 from umbrella.logistics import services as logistics
@@ -34,7 +34,7 @@ from umbrella.matching.models import Allocation, AllocationState
 from umbrella.needs import services as needs
 from umbrella.places.models import Place
 from umbrella.pledges import services as pledges
-from umbrella.pledges.models import Pledge, PledgeState
+from umbrella.pledges.models import PledgeState
 from umbrella.training import services as training
 from umbrella.training.models import Course, CourseType, Nomination
 
@@ -241,15 +241,14 @@ class Training:
             .select_related("requirement__destination", "pledge__owner", "pledge__item_type")
             .order_by("pledge_id", "pk")
         )
-        by_pledge: dict[int, list[Allocation]] = defaultdict(list)
+        by_sender: dict[tuple[str, int], list[Allocation]] = defaultdict(list)  # one consignment per donor and city
         for allocation in allocations:
-            by_pledge[allocation.pledge_id].append(allocation)
-        for parts in by_pledge.values():
-            pledge = parts[0].pledge
-            showcase = destinations[parts[0].requirement.destination.code]
-            parties = Parties(recipient=self.recipient, donor=self.donor_actor(pledge.owner.code))
-            day = shipments.deliver(pledge, parts, parties, unit=showcase.unit_code)
-            if pledge.item_type.code == showcase.system:
+            by_sender[allocation.requirement.destination.code, allocation.pledge.owner_id].append(allocation)
+        for (destination, _), parts in sorted(by_sender.items()):
+            showcase = destinations[destination]
+            parties = Parties(recipient=self.recipient, donor=self.donor_actor(parts[0].pledge.owner.code))
+            day = shipments.deliver(parts, parties, unit=showcase.unit_code)
+            if any(allocation.pledge.item_type.code == showcase.system for allocation in parts):
                 self.handed_over[showcase] = max(day, self.handed_over.get(showcase, day))
 
     # --- after end use: package rules are in the catalog; course types, units, courses, trainees -------------
@@ -426,14 +425,45 @@ class Training:
 
 
 class _InFull(Shipments):
-    """The four cities' packages: planned, dispatched, received in full and handed over to the named unit."""
+    """The four cities' packages: one consignment per donor and city through a hub, dispatched about seven weeks
+    ago, received in full and handed over to the named unit."""
 
-    def deliver(self, pledge: Pledge, parts: list[Allocation], parties: Parties, *, unit: str) -> dt.date:
-        whole = [(allocation, int(allocation.quantity)) for allocation in parts if int(allocation.quantity) > 0]
+    def deliver(self, parts: list[Allocation], parties: Parties, *, unit: str) -> dt.date:
+        owner, destination = parts[0].pledge.owner, parts[0].requirement.destination
+        hub_code, mode = self._hub()
+        hub = self.hubs[hub_code]
         dispatched = self.today - dt.timedelta(days=self.random.randrange(45, 60))
-        eta = dispatched + dt.timedelta(days=10)
-        consignment, at_hub, via_hub = self._plan(pledge, whole, parties, dispatched=dispatched, eta=eta)
-        if via_hub:
+        at_hub, eta = dispatched + dt.timedelta(days=5), dispatched + dt.timedelta(days=10)
+        legs = [{"from_place": hub, "to_place": destination, "mode": mode, "planned_departure": at_hub, "planned_arrival": eta}]
+        origin = self.countries.get(owner.iso3 or "")
+        if origin is not None:
+            legs.insert(
+                0,
+                {
+                    "from_place": origin,
+                    "to_place": hub,
+                    "mode": _first_leg_mode(owner.iso3, hub),
+                    "planned_departure": dispatched,
+                    "planned_arrival": at_hub,
+                },
+            )
+        self.consignments += 1
+        lines = []
+        for allocation in parts:
+            units = int(allocation.quantity)  # whole units: a fraction of a round stays allocated
+            if units > 0:
+                lines.append({"allocation": allocation.pk, "quantity": units, "serials": self._serials(allocation.pledge, units)})
+        consignment = logistics.create_consignment(
+            actor=parties.donor,
+            fields={
+                "reference": f"{owner.code}-TRN-{self.consignments:04d}",
+                "weight_kg": Decimal(self.random.randrange(2_000, 24_000)),
+            },
+            lines=lines,
+            legs=legs,
+        )
+        consignment = self._step(consignment, "dispatch", parties.donor, dispatched)
+        if origin is not None:
             consignment = self._step(consignment, "reach_hub", parties.donor, at_hub)
             consignment = self._step(consignment, "leave_hub", parties.donor, at_hub + dt.timedelta(days=1))
         consignment = self._step(consignment, "arrive", parties.recipient, eta)
@@ -453,7 +483,7 @@ class _InFull(Shipments):
             consignment_id=consignment.pk,
             expected_version=consignment.version,
             unit=unit,
-            place=whole[0][0].requirement.destination,
+            place=destination,
             date=handed,
             officer_role="Battalion logistics officer",
         )
