@@ -90,7 +90,7 @@ CONTRACTS = [
     PageContract(
         name="place",
         make=make_place,
-        list_url=lambda r: "/places/",
+        list_url=lambda r: f"/places/?q={r.code}",  # the gazetteer alone fills the first pages
         detail_url=lambda r: f"/places/{r.pk}/",
         create_url=lambda r: "/places/new/",
         create_data=lambda p, r: {"code": f"QN{next(_codes)}", "kind": "country", "name_en": "New land", "marking": "public"},

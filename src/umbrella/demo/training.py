@@ -3,7 +3,7 @@ four destinations arranged so that the readiness board shows every case.
 
 Four cities the rest of the demo never sends anything to each get one system type, delivered on its own
 requirement and pledge (restricted to that city) and handed over about a month ago, with its munitions and spares:
-- Zhytomyr: two CAESAR guns with 30 days of 155 mm rounds and crews graduated in France — complete;
+- Zhytomyr: two CAESAR guns with 33 days of 155 mm rounds and crews graduated in France — complete;
 - Rivne: two M777 guns with their rounds and spares, crews still on course at Grafenwöhr — crews missing and late;
 - Khmelnytskyi: four Leopard 2A6 tanks with their rounds and crews, one spares kit of four — spares missing;
 - Cherkasy: two PzH 2000 with a barrel and crews, a sixth of the rounds — munitions missing.
@@ -26,7 +26,7 @@ from decimal import Decimal
 from umbrella.catalog.models import ItemType, PackageRule
 from umbrella.core.access import Actor, Marking
 from umbrella.demo.generator import BASE_DATE, DATA
-from umbrella.demo.shipments import Parties, Shipments
+from umbrella.demo.shipments import Parties, Shipments, _first_leg_mode
 from umbrella.eum import services as eum
 from umbrella.eum.models import Unit
 from umbrella.logistics import services as logistics
@@ -34,7 +34,7 @@ from umbrella.matching.models import Allocation, AllocationState
 from umbrella.needs import services as needs
 from umbrella.places.models import Place
 from umbrella.pledges import services as pledges
-from umbrella.pledges.models import Pledge, PledgeState
+from umbrella.pledges.models import PledgeState
 from umbrella.training import services as training
 from umbrella.training.models import Course, CourseType, Nomination
 
@@ -51,7 +51,9 @@ class Showcase:
     donor: str
     system: str
     systems: int
-    supplies: tuple[tuple[str, int], ...]  # munitions and spares: (item type, quantity)
+    # Munitions and spares: (item type, quantity); rounds a little above the 30 days needed where they should
+    # suffice, since a bulk allocation the run splits may leave a fraction of a round behind.
+    supplies: tuple[tuple[str, int], ...]
     course_type: str
     crews: str  # "graduated": every crew qualified before the handover; "on course": their course ends after it
     case: str
@@ -65,7 +67,7 @@ SHOWCASES = (
         "FRA",
         "ART-CAESAR",
         2,
-        (("AMM-155-LU211", 3600),),
+        (("AMM-155-LU211", 4000),),
         "CAESAR-CREW",
         "graduated",
         "complete",
@@ -77,7 +79,7 @@ SHOWCASES = (
         "USA",
         "ART-M777",
         2,
-        (("AMM-155-M795", 3600), ("SPR-M777", 2)),
+        (("AMM-155-M795", 4000), ("SPR-M777", 2)),
         "M777-CREW",
         "on course",
         "crews",
@@ -89,7 +91,7 @@ SHOWCASES = (
         "DEU",
         "ARM-LEO2A6",
         4,
-        (("AMM-120-DM53", 2400), ("SPR-LEO2", 1)),
+        (("AMM-120-DM53", 2600), ("SPR-LEO2", 1)),
         "LEO2A6-CREW",
         "graduated",
         "spares",
@@ -239,15 +241,14 @@ class Training:
             .select_related("requirement__destination", "pledge__owner", "pledge__item_type")
             .order_by("pledge_id", "pk")
         )
-        by_pledge: dict[int, list[Allocation]] = defaultdict(list)
+        by_sender: dict[tuple[str, int], list[Allocation]] = defaultdict(list)  # one consignment per donor and city
         for allocation in allocations:
-            by_pledge[allocation.pledge_id].append(allocation)
-        for parts in by_pledge.values():
-            pledge = parts[0].pledge
-            showcase = destinations[parts[0].requirement.destination.code]
-            parties = Parties(recipient=self.recipient, donor=self.donor_actor(pledge.owner.code))
-            day = shipments.deliver(pledge, parts, parties, unit=showcase.unit_code)
-            if pledge.item_type.code == showcase.system:
+            by_sender[allocation.requirement.destination.code, allocation.pledge.owner_id].append(allocation)
+        for (destination, _), parts in sorted(by_sender.items()):
+            showcase = destinations[destination]
+            parties = Parties(recipient=self.recipient, donor=self.donor_actor(parts[0].pledge.owner.code))
+            day = shipments.deliver(parts, parties, unit=showcase.unit_code)
+            if any(allocation.pledge.item_type.code == showcase.system for allocation in parts):
                 self.handed_over[showcase] = max(day, self.handed_over.get(showcase, day))
 
     # --- after end use: package rules are in the catalog; course types, units, courses, trainees -------------
@@ -424,14 +425,45 @@ class Training:
 
 
 class _InFull(Shipments):
-    """The four cities' packages: planned, dispatched, received in full and handed over to the named unit."""
+    """The four cities' packages: one consignment per donor and city through a hub, dispatched about seven weeks
+    ago, received in full and handed over to the named unit."""
 
-    def deliver(self, pledge: Pledge, parts: list[Allocation], parties: Parties, *, unit: str) -> dt.date:
-        whole = [(allocation, int(allocation.quantity)) for allocation in parts if int(allocation.quantity) > 0]
+    def deliver(self, parts: list[Allocation], parties: Parties, *, unit: str) -> dt.date:
+        owner, destination = parts[0].pledge.owner, parts[0].requirement.destination
+        hub_code, mode = self._hub()
+        hub = self.hubs[hub_code]
         dispatched = self.today - dt.timedelta(days=self.random.randrange(45, 60))
-        eta = dispatched + dt.timedelta(days=10)
-        consignment, at_hub, via_hub = self._plan(pledge, whole, parties, dispatched=dispatched, eta=eta)
-        if via_hub:
+        at_hub, eta = dispatched + dt.timedelta(days=5), dispatched + dt.timedelta(days=10)
+        legs = [{"from_place": hub, "to_place": destination, "mode": mode, "planned_departure": at_hub, "planned_arrival": eta}]
+        origin = self.countries.get(owner.iso3 or "")
+        if origin is not None:
+            legs.insert(
+                0,
+                {
+                    "from_place": origin,
+                    "to_place": hub,
+                    "mode": _first_leg_mode(owner.iso3, hub),
+                    "planned_departure": dispatched,
+                    "planned_arrival": at_hub,
+                },
+            )
+        self.consignments += 1
+        lines = []
+        for allocation in parts:
+            units = int(allocation.quantity)  # whole units: a fraction of a round stays allocated
+            if units > 0:
+                lines.append({"allocation": allocation.pk, "quantity": units, "serials": self._serials(allocation.pledge, units)})
+        consignment = logistics.create_consignment(
+            actor=parties.donor,
+            fields={
+                "reference": f"{owner.code}-TRN-{self.consignments:04d}",
+                "weight_kg": Decimal(self.random.randrange(2_000, 24_000)),
+            },
+            lines=lines,
+            legs=legs,
+        )
+        consignment = self._step(consignment, "dispatch", parties.donor, dispatched)
+        if origin is not None:
             consignment = self._step(consignment, "reach_hub", parties.donor, at_hub)
             consignment = self._step(consignment, "leave_hub", parties.donor, at_hub + dt.timedelta(days=1))
         consignment = self._step(consignment, "arrive", parties.recipient, eta)
@@ -451,7 +483,7 @@ class _InFull(Shipments):
             consignment_id=consignment.pk,
             expected_version=consignment.version,
             unit=unit,
-            place=whole[0][0].requirement.destination,
+            place=destination,
             date=handed,
             officer_role="Battalion logistics officer",
         )
