@@ -3,9 +3,7 @@ one that misses only crews (also through `umbrella readiness --json` as a subpro
 system's handover flagged with the days late, a past day's readiness unchanged by what was recorded later, and
 query counts that do not grow with the rows.
 
-Training records (course types, courses, nominations), package rules and units with a station are written here
-through `core.services.create_record` (the training and package-rule services are other work of #16 in progress);
-everything else through the real services, as the persona who would."""
+Every record is written through the services, as the persona who would."""
 
 from __future__ import annotations
 
@@ -17,7 +15,6 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from django.db import transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -27,52 +24,45 @@ from tests.test_api_concurrency import ensure_base_data
 from tests.test_logistics import receive, step
 from umbrella.catalog import services as catalog
 from umbrella.catalog.models import PackageRule
-from umbrella.core import services as core_services
 from umbrella.core.testing import load_personas
-from umbrella.eum.models import Unit
+from umbrella.eum import services as eum
 from umbrella.logistics import services as logistics
 from umbrella.logistics.models import Consignment
 from umbrella.matching import services as matching
 from umbrella.matching.models import Allocation, AllocationState
 from umbrella.needs import services as needs
 from umbrella.pledges import services as pledges
-from umbrella.training.models import Course, CourseType, Nomination
+from umbrella.training import services as training
+from umbrella.training.models import Course
 from umbrella.training.readiness_queries import readiness_board, training_plan
 
 TODAY = timezone.localdate()
-
-
-def create(actor, obj):
-    with transaction.atomic():
-        return core_services.create_record(actor=actor, obj=obj)
 
 
 def system_with_package(personas, *, crew_size=3, rounds_per_day=10, days=10, spare_kits=0):
     system = factories.item_type(personas, crew_size=crew_size, sensitive=False)
     munition = factories.item_type(personas, bulk=True)
     catalog.create_compatibility(actor=personas.coordinator, fields={"source": system, "kind": "fires", "target": munition})
-    create(
-        personas.coordinator,
-        PackageRule(
-            owner=personas.coordinator.organization,
-            system=system,
-            crews_per_system=1,
-            rounds_per_day=Decimal(rounds_per_day),
-            days_of_supply=days,
-            spare_kits_per_system=Decimal(spare_kits),
-            source="test rule",
-        ),
+    catalog.create_package_rule(
+        actor=personas.coordinator,
+        fields={
+            "system": system,
+            "crews_per_system": 1,
+            "rounds_per_day": Decimal(rounds_per_day),
+            "days_of_supply": days,
+            "spare_kits_per_system": Decimal(spare_kits),
+            "source": "test rule",
+        },
     )
-    course_type = create(
-        personas.coordinator,
-        CourseType(
-            owner=personas.coordinator.organization,
-            code=f"CT-{system.code}",
-            name=f"{system.name} crew",
-            qualification=f"{system.name} crew",
-            system=system,
-            weeks=6,
-        ),
+    course_type = training.create_course_type(
+        actor=personas.coordinator,
+        fields={
+            "code": f"CT-{system.code}",
+            "name": f"{system.name} crew",
+            "qualification": f"{system.name} crew",
+            "system": system,
+            "weeks": 6,
+        },
     )
     return system, munition, course_type
 
@@ -135,41 +125,39 @@ def deliver(personas, places, allocation, *, hand_over=True, eta=dt.date(2026, 6
 
 
 def unit_at(personas, code, station):
-    return create(personas.recipient, Unit(owner=personas.recipient.organization, code=code, name=code, station=station))
+    return eum.create_unit(actor=personas.recipient, fields={"code": code, "name": code, "kind": "battalion", "station": station})
 
 
-def course(personas, course_type, *, starts_on, ends_on, seats=12, state="offered"):
-    return create(
-        personas.donor_editor,
-        Course(
-            owner=personas.donor_editor.organization,
-            course_type=course_type,
-            reference=f"C-{Course.objects.count() + 1}",
-            provider="Test school",
-            site=factories.place(personas, "PL"),
-            starts_on=starts_on,
-            ends_on=ends_on,
-            seats=seats,
-            language="en",
-            seat_value_eur=Decimal("1000.00"),
-            state=state,
-        ),
+def course(personas, course_type, *, starts_on, ends_on, seats=12, confirmed=False):
+    offered = training.offer_course(
+        actor=personas.donor_editor,
+        fields={
+            "course_type": course_type,
+            "reference": f"C-{Course.objects.count() + 1}",
+            "provider": "Test school",
+            "site": factories.place(personas, "PL"),
+            "starts_on": starts_on,
+            "ends_on": ends_on,
+            "seats": seats,
+            "language": "en",
+            "seat_value_eur": Decimal("1000.00"),
+        },
     )
+    if not confirmed:
+        return offered
+    return training.confirm_course(actor=personas.donor_editor, course_id=offered.pk, expected_version=offered.version)
 
 
 def nominate(personas, course_obj, unit, count, *, graduated_on=None):
-    for number in range(count):
-        create(
-            personas.recipient,
-            Nomination(
-                owner=personas.recipient.organization,
-                course=course_obj,
-                trainee=f"T-{course_obj.pk}-{unit.pk}-{number:03d}-{Nomination.objects.count()}",
-                unit=unit,
-                state="graduated" if graduated_on else "nominated",
-                graduated_on=graduated_on,
-            ),
-        )
+    trainees = [{"trainee": f"T-{course_obj.pk}-{unit.pk}-{number:03d}", "unit": unit} for number in range(count)]
+    nominated = training.nominate(actor=personas.recipient, course_id=course_obj.pk, trainees=trainees)
+    if graduated_on:
+        training.graduate(actor=personas.recipient, nomination_ids=[n.pk for n in nominated], on=graduated_on)
+
+
+def complete(personas, course_obj):
+    course_obj.refresh_from_db()
+    training.complete_course(actor=personas.donor_editor, course_id=course_obj.pk, expected_version=course_obj.version)
 
 
 @pytest.fixture
@@ -188,11 +176,12 @@ def build_world(personas):
     for allocation in allocations:
         deliver(personas, places, allocation)
     done = course(
-        personas, course_type, starts_on=TODAY - dt.timedelta(days=60), ends_on=TODAY - dt.timedelta(days=10), state="completed"
+        personas, course_type, starts_on=TODAY - dt.timedelta(days=60), ends_on=TODAY - dt.timedelta(days=10), confirmed=True
     )
     nominate(personas, done, unit_at(personas, "LVIV-AD", places["lviv"]), 6, graduated_on=TODAY - dt.timedelta(days=10))
     kharkiv_unit = unit_at(personas, "KHARKIV-AD", places["kharkiv"])
     nominate(personas, done, kharkiv_unit, 3, graduated_on=TODAY - dt.timedelta(days=10))
+    complete(personas, done)
     return {"places": places, "system": system, "munition": munition, "course_type": course_type, "kharkiv_unit": kharkiv_unit}
 
 
@@ -276,9 +265,14 @@ def test_a_past_days_readiness_is_not_changed_by_what_is_recorded_later(personas
     # Later: more rounds for Lviv handed over, three more graduates at Kharkiv, a launcher released from nothing.
     (more,) = allocate(personas, [(world["munition"], 150, world["places"]["lviv"].code)])
     deliver(personas, world["places"], more)
-    nominate(
-        personas, Course.objects.get(state="completed"), world["kharkiv_unit"], 3, graduated_on=TODAY - dt.timedelta(days=10)
+    again = course(
+        personas,
+        world["course_type"],
+        starts_on=TODAY - dt.timedelta(days=40),
+        ends_on=TODAY - dt.timedelta(days=10),
+        confirmed=True,
     )
+    nominate(personas, again, world["kharkiv_unit"], 3, graduated_on=TODAY - dt.timedelta(days=10))
     now = readiness_board(personas.coordinator).as_dict()
     assert package_at_dict(now, "UA-46-LWO")["missing"] == [] and package_at_dict(now, "UA-KHARKIV")["missing"] == []
     # Read as recorded by the moment before those writes: what it was then.
@@ -319,9 +313,14 @@ def test_the_board_and_plan_read_a_fixed_number_of_queries_whatever_the_rows(per
     )
     for allocation in more:
         deliver(personas, world["places"], allocation, hand_over=False)
-    nominate(
-        personas, Course.objects.get(state="completed"), world["kharkiv_unit"], 4, graduated_on=TODAY - dt.timedelta(days=10)
+    again = course(
+        personas,
+        world["course_type"],
+        starts_on=TODAY - dt.timedelta(days=40),
+        ends_on=TODAY - dt.timedelta(days=10),
+        confirmed=True,
     )
+    nominate(personas, again, world["kharkiv_unit"], 4, graduated_on=TODAY - dt.timedelta(days=10))
     assert counted() == few
 
 
