@@ -260,7 +260,7 @@ def plan_offers(personas):
 def test_a_past_days_readiness_is_not_changed_by_what_is_recorded_later(personas, world):
     before = readiness_board(personas.coordinator, as_of=TODAY).as_dict()
     plan_before = training_plan(personas.coordinator, as_of=TODAY).as_dict()
-    assert before == {**readiness_board(personas.coordinator).as_dict(), "as_of": True}
+    assert before == {**readiness_board(personas.coordinator).as_dict(), "as_of": TODAY.isoformat()}
     moment = timezone.now()
     # Later: more rounds for Lviv handed over, three more graduates at Kharkiv, a launcher released from nothing.
     (more,) = allocate(personas, [(world["munition"], 150, world["places"]["lviv"].code)])
@@ -367,6 +367,9 @@ def test_the_readiness_and_training_gaps_commands_print_what_the_board_shows():
     assert gaps.returncode == 0, gaps.stderr
     printed = json.loads(gaps.stdout)
     assert [(gap["system"], gap["seats"]) for gap in printed["gaps"]] == [(build_system_code(), 3)]
+    assert printed["arrivals"]
+    for arrival in printed["arrivals"]:
+        assert_arrival_figures_add_up(arrival)
     assert umbrella("training", "gaps", "--user", "cora").stdout.startswith("Crews late on")
 
 
@@ -443,3 +446,39 @@ def test_the_training_plan_draws_a_late_course_and_lists_it_in_its_tables(person
     assert "crews late by 17 days" in arrival and f"course {late_course.reference} ends" in arrival
     month = tables.split(f'data-month="{TODAY:%Y-%m}"', 1)[1].split("</tr>", 1)[0]
     assert '<td class="num">4</td><td class="num">12</td>' in month  # 4 launchers arriving, 4 × 3 people
+
+
+def assert_arrival_figures_add_up(arrival):
+    needed, ready, later, short = (arrival[key] for key in ("people_needed", "people_ready", "people_later", "people_short"))
+    assert arrival["people_missing"] == max(0, needed - ready) == later + short, arrival
+
+
+@pytest.mark.django_db
+def test_each_arrivals_figures_add_up_on_the_training_plan_in_date_order(personas, world, as_client):
+    from umbrella.training.views_readiness import PLAN_LEGEND
+
+    late_course = course(
+        personas, world["course_type"], starts_on=TODAY - dt.timedelta(days=20), ends_on=TODAY + dt.timedelta(days=17)
+    )
+    nominate(personas, late_course, world["kharkiv_unit"], 2)
+    arrivals = training_plan(personas.coordinator).as_dict()["arrivals"]
+    assert arrivals == sorted(arrivals, key=lambda row: (row["on"], row["destination"], row["system"]))
+    for arrival in arrivals:
+        assert_arrival_figures_add_up(arrival)
+    kharkiv = next(row for row in arrivals if row["destination"] == "UA-KHARKIV")
+    # 2 launchers × 1 crew of 3: 6 needed, 3 graduated, 2 on a course ending after the handover, 1 not nominated.
+    assert (kharkiv["systems_by_then"], kharkiv["people_needed"], kharkiv["people_ready"]) == (2, 6, 3)
+    assert (kharkiv["people_later"], kharkiv["people_short"]) == (2, 1)
+    body = as_client("coordinator").get("/readiness/training-plan/").content.decode()
+    table = body.split("data-arrivals", 1)[1].split("</table>", 1)[0]
+    rows = table.split("<tr data-arrival=")[1:]
+    assert len(rows) == len(arrivals)
+    for row in rows:
+        figures = {
+            key: int(row.split(f"data-{key}>", 1)[1].split("<", 1)[0].replace("\u202f", "").replace(",", ""))
+            for key in ("needed", "ready", "later", "short")
+        }
+        assert max(0, figures["needed"] - figures["ready"]) == figures["later"] + figures["short"], row
+    # The legend says in words what the colours mean, beside the chart.
+    legend = body.split("data-legend", 1)[1].split("</ul>", 1)[0]
+    assert all(str(text) in legend for _, text in PLAN_LEGEND)

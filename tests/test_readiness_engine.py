@@ -218,3 +218,8 @@ def test_crew_sync_matches_the_reference(arrivals, supply):
     assert sorted((r.destination, r.system, r.on, r.people_needed, r.days_late, r.people_short) for r in rows) == reference_sync(
         arrivals, supply, rules
     )
+    for row in rows:
+        # Each arrival's figures add up as the training plan prints them: the people needed by the day and not ready
+        # by it are either nominated and qualifying later or not nominated at all.
+        assert row.people_missing == max(0, row.people_needed - row.people_ready) == row.people_later + row.people_short
+        assert row.people_needed == row.systems_by_then * rules[row.system].crews_per_system * rules[row.system].crew_size

@@ -83,7 +83,9 @@ class DestinationOut(Schema):
 
 class BoardOut(Schema):
     day: dt.date
-    as_of: bool = Field(description="Read from the ledger as recorded by the end of the day")
+    as_of: dt.date | None = Field(
+        description="The past day read from the ledger as recorded by its end; null when the board is today's"
+    )
     destinations: list[DestinationOut]
 
 
@@ -121,12 +123,15 @@ class ArrivalOut(Schema):
     system: str
     on: dt.date
     status: str = Field(description="present, in_transit or allocated")
-    systems: int
-    people_needed: int
-    people_ready: int
+    systems: int = Field(description="Systems arriving on this day")
+    systems_by_then: int = Field(description="Systems of this type at the destination by this day (cumulative)")
+    people_needed: int = Field(description="People the systems there by this day need (cumulative)")
+    people_ready: int = Field(description="People qualified or graduating by this day")
+    people_missing: int = Field(description="people_needed - people_ready, at least 0 (= people_later + people_short)")
+    people_later: int = Field(description="Of people_missing, those nominated who qualify only after this day")
     qualify_on: dt.date | None
     days_late: int
-    people_short: int
+    people_short: int = Field(description="Of people_missing, those no nomination covers")
     late_courses: list[LateCourseOut]
 
 
@@ -151,6 +156,7 @@ class GapsOut(Schema):
     day: dt.date
     late: list[ArrivalOut]
     gaps: list[GapOut]
+    arrivals: list[ArrivalOut] = Field(description="Every expected arrival, by date, then destination and system")
 
 
 class GapFilters(Schema):

@@ -79,6 +79,13 @@ class Sync:
     days_late: int  # 0 when ready in time (or short: see people_short)
     people_short: int  # people no nomination covers at all
     late_courses: tuple[LateCourse, ...] = ()
+    systems_by_then: int = 0  # systems of this type at the destination by the arrival day (this one included)
+    people_later: int = 0  # of the people needed and not ready by the day, those nominated who qualify only after it
+
+    @property
+    def people_missing(self) -> int:
+        """People needed by the day and not ready by it: people_later + people_short."""
+        return max(0, self.people_needed - self.people_ready)
 
     @property
     def crews_late(self) -> bool:
@@ -147,6 +154,8 @@ def sync(arrivals: Iterable[Arrival], supply: Iterable[Supply], rules: Mapping[i
                     days_late=days_late,
                     people_short=max(0, needed - total),
                     late_courses=late_courses,
+                    systems_by_then=systems,
+                    people_later=max(0, min(total, needed) - ready),
                 )
             )
     return rows

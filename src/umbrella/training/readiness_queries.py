@@ -164,7 +164,7 @@ class Board:
     def as_dict(self) -> dict[str, Any]:
         return {
             "day": self.day.isoformat(),
-            "as_of": self.as_of,
+            "as_of": self.day.isoformat() if self.as_of else None,
             "destinations": [destination.as_dict() for destination in self.destinations],
         }
 
@@ -445,8 +445,11 @@ class TrainingPlan:
             "on": row.on.isoformat(),
             "status": row.status,
             "systems": row.quantity,
+            "systems_by_then": row.systems_by_then,
             "people_needed": row.people_needed,
             "people_ready": row.people_ready,
+            "people_missing": row.people_missing,
+            "people_later": row.people_later,
             "qualify_on": row.qualify_on.isoformat() if row.qualify_on else None,
             "days_late": row.days_late,
             "people_short": row.people_short,
@@ -470,7 +473,12 @@ class TrainingPlan:
             "day": self.day.isoformat(),
             "late": [self.sync_dict(row) for row in self.late],
             "gaps": [self.gap_dict(gap) for gap in self.gaps],
-            "arrivals": [self.sync_dict(row) for row in self.syncs],
+            "arrivals": [
+                self.sync_dict(row)
+                for row in sorted(
+                    self.syncs, key=lambda row: (row.on, self.places[row.destination].code, self.items[row.system]["code"])
+                )
+            ],
         }
 
 

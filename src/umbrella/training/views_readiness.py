@@ -136,9 +136,11 @@ def readiness_board_page(request: HttpRequest) -> HttpResponse:
     return render(request, "training/readiness_board.html", {"page": page}, status=200 if valid else 400)
 
 
-def _plan_chart(plan: TrainingPlan):
-    """One row per system type: its courses as bars, its systems' arrivals as diamonds (a late one flagged)."""
-    by_system: dict[int, TimelineRow] = {}
+def _plan_chart(plan: TrainingPlan) -> tuple[Any, int]:
+    """One row per system type that needs planning: its courses as bars, its systems' arrivals as diamonds (a late
+    one flagged). A type with no course and every arrival's crews in time needs nothing, and a type no course type
+    qualifies crews for cannot be planned here: both are left out of the chart (the tables below list everything).
+    Returns the chart and how many system types were left out."""
     spans: dict[int, list[Span]] = defaultdict(list)
     marks: dict[int, list[Mark]] = defaultdict(list)
     late_courses: dict[int, int] = {}
@@ -170,9 +172,23 @@ def _plan_chart(plan: TrainingPlan):
         }
         flag = _late_text(row) if row.crews_late or row.people_short else ""
         marks[row.system].append(Mark(row.on, text, flag))
-    for system in sorted(set(spans) | set(marks), key=lambda system: plan.items[system]["code"]):
-        by_system[system] = TimelineRow(plan.items[system]["code"], spans[system], marks[system])
-    return timeline(_("Courses (bars) and systems arriving (diamonds) per system type, by month"), list(by_system.values()))
+    trained = {course_type["system_id"] for course_type in plan.course_types.values() if course_type["system_id"]}
+    systems = set(spans) | set(marks)
+    shown = [system for system in systems if spans[system] or (system in trained and any(mark.flag for mark in marks[system]))]
+    rows = [
+        TimelineRow(f"{plan.items[system]['code']} {plan.items[system].get('name', '')}".strip(), spans[system], marks[system])
+        for system in sorted(shown, key=lambda system: plan.items[system]["code"])
+    ]
+    chart = timeline(_("Courses (bars) and systems arriving (diamonds) per system type, by month"), rows)
+    return chart, len(systems) - len(shown)
+
+
+PLAN_LEGEND = (
+    ("bar", gettext_lazy("a course (bar from its start to its end)")),
+    ("bar flagged", gettext_lazy("a course ending after the systems its crews are for arrive (dashed, red)")),
+    ("arrival", gettext_lazy("systems arriving, crews qualified in time (green diamond)")),
+    ("arrival flagged", gettext_lazy("systems arriving whose crews are late or short (dashed red outline)")),
+)
 
 
 def _late_text(row) -> str:
@@ -213,15 +229,21 @@ def training_plan_page(request: HttpRequest) -> HttpResponse:
     _require_reader(request)
     plan = training_plan(request.actor)
     data = plan.as_dict()
+    chart, left_out = _plan_chart(plan)
+    arrivals = [
+        {**plan.sync_dict(row), "status_label": STATUS_LABELS.get(row.status, row.status), "late_text": _late_text(row)}
+        for row in plan.syncs
+    ]
+    # By date, then destination, then system: the order a planner reads a calendar in.
+    arrivals.sort(key=lambda entry: (entry["on"], entry["destination"], entry["system"]))
     page = {
         "title": _("Training plan"),
         "plan": plan,
-        "chart": _plan_chart(plan),
+        "chart": chart,
+        "legend": PLAN_LEGEND,
+        "left_out": left_out,
         "months": _months(plan),
-        "arrivals": [
-            {**entry, "status_label": STATUS_LABELS.get(entry["status"], entry["status"]), "late_text": _late_text(row)}
-            for entry, row in zip(data["arrivals"], plan.syncs, strict=True)
-        ],
+        "arrivals": arrivals,
         "gaps": data["gaps"],
     }
     return render(request, "training/training_plan.html", {"page": page})

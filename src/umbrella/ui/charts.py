@@ -7,7 +7,7 @@ keyboard focus and names its label and value.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 BAR_HEIGHT = 22
 GAP = 6
@@ -71,6 +71,7 @@ TIMELINE_LABEL_WIDTH = 220
 TIMELINE_PLOT_WIDTH = 640
 TIMELINE_ROW_HEIGHT = 30
 TIMELINE_AXIS_HEIGHT = 22
+TIMELINE_LABEL_SPACING = 60
 
 
 @dataclass(frozen=True)
@@ -125,9 +126,11 @@ class DrawnRow:
 @dataclass(frozen=True)
 class Timeline:
     title: str
-    months: list[tuple[float, str]]  # x of each month's first day, and its name (YYYY-MM)
+    months: list[tuple[float, str]]  # x of each labelled month's first day, and its name (YYYY-MM)
     rows: list[DrawnRow]
     height: int
+    ticks: list[float] = field(default_factory=list)  # x of every month's first day (a short tick on each axis)
+    bottom: int = 0  # y of the axis repeated below the last row
     width: int = TIMELINE_LABEL_WIDTH + TIMELINE_PLOT_WIDTH + 20
     label_width: int = TIMELINE_LABEL_WIDTH
     axis_height: int = TIMELINE_AXIS_HEIGHT
@@ -149,6 +152,10 @@ def timeline(title: str, rows: list[TimelineRow]) -> Timeline:
     if not days:
         return Timeline(title=title, months=[], rows=[], height=TIMELINE_AXIS_HEIGHT)
     months = _month_starts(min(days), max(days))
+    # Label every month only when the labels cannot overlap; else every quarter, half year or year (a YYYY-MM label
+    # needs about 60 px), always on a month whose number is a multiple of the step so the labels read as a calendar.
+    month_width = TIMELINE_PLOT_WIDTH / len(months)
+    step = next((step for step in (1, 3, 6, 12) if step * month_width >= TIMELINE_LABEL_SPACING), 12)
     start = months[0]
     end = (months[-1] + dt.timedelta(days=32)).replace(day=1)
     scale = TIMELINE_PLOT_WIDTH / (end - start).days
@@ -168,9 +175,12 @@ def timeline(title: str, rows: list[TimelineRow]) -> Timeline:
         )
         for index, row in enumerate(rows)
     ]
+    bottom = TIMELINE_AXIS_HEIGHT + len(rows) * TIMELINE_ROW_HEIGHT + 4
     return Timeline(
         title=title,
-        months=[(x(month), f"{month:%Y-%m}") for month in months],
+        months=[(x(month), f"{month:%Y-%m}") for month in months if (month.month - 1) % step == 0],
         rows=drawn,
-        height=TIMELINE_AXIS_HEIGHT + len(rows) * TIMELINE_ROW_HEIGHT + 4,
+        height=bottom + TIMELINE_AXIS_HEIGHT,
+        ticks=[x(month) for month in months],
+        bottom=bottom,
     )

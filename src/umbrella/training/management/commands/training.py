@@ -33,7 +33,7 @@ class Command(BaseCommand):
         plan = training_plan(actor, as_of=day_option(options["as_of"]) if options["as_of"] else None)
         data = plan.as_dict()
         if options["json"]:
-            self.stdout.write(json.dumps({key: data[key] for key in ("day", "late", "gaps")}, indent=2))
+            self.stdout.write(json.dumps({key: data[key] for key in ("day", "late", "gaps", "arrivals")}, indent=2))
             return
         write = self.stdout.write
         write(f"Crews late on {data['day']}: {len(data['late'])}")
