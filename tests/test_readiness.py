@@ -424,9 +424,9 @@ def test_the_board_says_in_words_which_element_is_missing_with_figures_from_the_
     assert f"missing</span>: 2.5 of 10 days of supply ({rounds} of 200 rounds)" in row
     assert "present</span>: 2 of 2 crews (6 people qualified, crews of 3)" in row
     assert "present</span>: 2 of 2 handed over" in row and "needs none" in row
-    assert 'data-missing><strong class="flag">munitions</strong>' in row
+    assert 'data-missing data-label="Missing"><strong class="flag">munitions</strong>' in row
     kharkiv = body.split('data-destination="UA-KHARKIV"', 1)[1].split("</section>", 1)[0]
-    assert "missing</span>: 1 of 2 crews" in kharkiv and 'data-missing><strong class="flag">crews</strong>' in kharkiv
+    assert "missing</span>: 1 of 2 crews" in kharkiv and 'data-label="Missing"><strong class="flag">crews</strong>' in kharkiv
     assert 'data-zoo="UA-KHARKIV"' in kharkiv
     chosen = as_client("coordinator").get("/readiness/", {"destination": "Atlantis"})
     assert chosen.status_code == 400 and "Atlantis" in chosen.content.decode()
@@ -482,3 +482,19 @@ def test_each_arrivals_figures_add_up_on_the_training_plan_in_date_order(persona
     # The legend says in words what the colours mean, beside the chart.
     legend = body.split("data-legend", 1)[1].split("</ul>", 1)[0]
     assert all(str(text) in legend for _, text in PLAN_LEGEND)
+
+
+@pytest.mark.django_db
+def test_the_board_opens_with_a_summary_least_complete_first_linking_to_each_destination(personas, world, as_client):
+    body = as_client("coordinator").get("/readiness/").content.decode()
+    summary = body.split("data-summary>", 1)[1].split("</table>", 1)[0]
+    board = readiness_board(personas.coordinator)
+    # Lviv misses munitions (75 %), Kharkiv crews (83 %): Lviv first, here as in the JSON.
+    assert [d.place.code for d in board.destinations] == ["UA-46-LWO", "UA-KHARKIV"]
+    assert summary.index('data-summary-row="UA-46-LWO"') < summary.index('data-summary-row="UA-KHARKIV"')
+    assert 'href="#destination-UA-KHARKIV"' in summary and 'id="destination-UA-KHARKIV"' in body
+    lviv_row = summary.split('data-summary-row="UA-46-LWO"', 1)[1].split("</tr>", 1)[0]
+    assert "75 %" in lviv_row and "munitions in 1 of 1" in lviv_row
+    assert body.index('data-destination="UA-46-LWO"') < body.index('data-destination="UA-KHARKIV"')
+    # Each cell names its column, for the stacked layout on a phone.
+    assert 'data-missing data-label="Missing"' in body

@@ -49,6 +49,7 @@ class CrewsOut(Schema):
     crew_size: int
     qualified: int = Field(description="floor(qualified people / crew size)")
     needed: int = Field(description="systems × crews per system")
+    course_type: str | None = Field(description="The course type qualifying its crews; null when none does")
 
 
 class PackageOut(Schema):

@@ -95,6 +95,7 @@ class PackageRow:
     in_transit: int
     allocated: int
     next_arrival: dt.date | None
+    course_type: str | None = None  # the code of the course type that qualifies its crews; None when none does
 
     def as_dict(self) -> dict[str, Any]:
         p = self.package
@@ -120,6 +121,7 @@ class PackageRow:
                 "crew_size": self.crew_size,
                 "qualified": p.crews,
                 "needed": p.crews_needed,
+                "course_type": self.course_type,
             },
             "completeness": p.completeness,
             "missing": list(p.missing),
@@ -382,12 +384,20 @@ def _destination(world: _World, place: Place, area_names: dict[int, str]) -> Des
             in_transit=in_transit.get(package.system, 0),
             allocated=coming.get(package.system, 0) - in_transit.get(package.system, 0),
             next_arrival=next_arrival.get(package.system),
+            course_type=_course_type_code(world, package.system),
         )
         for package in packages
     ]
     rows.sort(key=lambda row: (row.package.completeness, row.system_code))
     zoo = fleet_zoo(world.rules, {package.system: package.expected for package in packages})
     return DestinationReadiness(place=place, packages=rows, zoo=zoo, area_names=area_names)
+
+
+def _course_type_code(world: _World, system: int) -> str | None:
+    rule = world.crew_rules.get(system)
+    if rule is None or rule.course_type is None:
+        return None
+    return world.course_types[rule.course_type]["code"]
 
 
 def readiness_board(
@@ -407,6 +417,8 @@ def readiness_board(
     results = [_destination(world, place, area_names) for place in places]
     if destination is None:
         results = [result for result in results if result.packages]
+    # The least complete first, so what needs work is read first; then by code.
+    results.sort(key=lambda result: (result.completeness, result.place.code))
     return Board(day=world.day, as_of=as_of is not None, destinations=results)
 
 

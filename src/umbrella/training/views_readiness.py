@@ -13,7 +13,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
+from django.utils.translation import gettext_lazy, ngettext, pgettext_lazy
 
 from umbrella.core.errors import NotFound
 from umbrella.core.numbers import number
@@ -22,11 +22,13 @@ from umbrella.training.readiness import CREWS, MUNITIONS, SPARES, SYSTEMS
 from umbrella.training.readiness_queries import Board, PackageRow, TrainingPlan, may_read, readiness_board, training_plan
 from umbrella.ui.charts import Mark, Span, TimelineRow, timeline
 
+# The engine names elements by key; they are translated here, on display. A context tells the translator these
+# are the parts of a system's package (nouns), not the verbs or column headers spelled the same.
 ELEMENT_LABELS = {
-    SYSTEMS: gettext_lazy("systems"),
-    MUNITIONS: gettext_lazy("munitions"),
-    SPARES: gettext_lazy("spares"),
-    CREWS: gettext_lazy("crews"),
+    SYSTEMS: pgettext_lazy("package element", "systems"),
+    MUNITIONS: pgettext_lazy("package element", "munitions"),
+    SPARES: pgettext_lazy("package element", "spares"),
+    CREWS: pgettext_lazy("package element", "crews"),
 }
 STATUS_LABELS = {
     "present": gettext_lazy("handed over"),
@@ -60,7 +62,7 @@ class ReadinessFilters(forms.Form):
             raise forms.ValidationError(error.messages) from None
 
 
-def _element(row: PackageRow, element: str) -> dict[str, Any]:
+def _element(row: PackageRow, element: str, day) -> dict[str, Any]:
     p = row.package
     present = element not in p.missing
     if element == SYSTEMS:
@@ -70,7 +72,9 @@ def _element(row: PackageRow, element: str) -> dict[str, Any]:
                 "transit": number(row.in_transit),
                 "allocated": number(row.allocated),
             }
-            if row.next_arrival:
+            if row.next_arrival and row.next_arrival < day:
+                text += "; " + _("due %(day)s: overdue, not handed over") % {"day": row.next_arrival.isoformat()}
+            elif row.next_arrival:
                 text += "; " + _("next due %(day)s") % {"day": row.next_arrival.isoformat()}
     elif element == MUNITIONS:
         if p.days_of_supply is None:
@@ -84,7 +88,7 @@ def _element(row: PackageRow, element: str) -> dict[str, Any]:
     elif element == SPARES:
         if not p.spares_needed:
             return {"label": ELEMENT_LABELS[element], "applies": False, "text": _("needs none"), "present": True}
-        text = _("%(on_hand)s of %(needed)s") % {
+        text = _("%(on_hand)s of %(needed)s spare kits") % {
             "on_hand": number(float(p.spares), 1),
             "needed": number(float(p.spares_needed), 1),
         }
@@ -95,7 +99,22 @@ def _element(row: PackageRow, element: str) -> dict[str, Any]:
             "people": number(p.qualified_people),
             "size": number(row.crew_size),
         }
+        if not present and row.course_type is None:
+            text += "; " + _("no course type qualifies crews for this system")
     return {"label": ELEMENT_LABELS[element], "applies": True, "text": text, "present": present}
+
+
+def _missing_summary(packages: list[PackageRow]) -> str:
+    """How often each element is missing among a destination's packages, in words."""
+    parts = []
+    for element in (SYSTEMS, MUNITIONS, SPARES, CREWS):
+        count = sum(1 for row in packages if element in row.package.missing)
+        if count:
+            parts.append(
+                _("%(element)s in %(count)s of %(packages)s")
+                % {"element": ELEMENT_LABELS[element], "count": number(count), "packages": number(len(packages))}
+            )
+    return "; ".join(parts)
 
 
 def _board_context(board: Board) -> list[dict[str, Any]]:
@@ -103,10 +122,12 @@ def _board_context(board: Board) -> list[dict[str, Any]]:
         {
             "place": destination.place,
             "completeness": destination.completeness,
+            "packages": len(destination.packages),
+            "missing": _missing_summary(destination.packages),
             "rows": [
                 {
                     "row": row,
-                    "elements": [_element(row, element) for element in (SYSTEMS, MUNITIONS, SPARES, CREWS)],
+                    "elements": [_element(row, element, board.day) for element in (SYSTEMS, MUNITIONS, SPARES, CREWS)],
                     "missing": ", ".join(str(ELEMENT_LABELS[element]) for element in row.package.missing),
                 }
                 for row in destination.packages
