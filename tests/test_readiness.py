@@ -363,6 +363,12 @@ def test_the_readiness_and_training_gaps_commands_print_what_the_board_shows():
     assert umbrella("readiness", "--user", "alice").returncode == 2  # a donor reads no readiness
     text = umbrella("readiness", "--user", "cora")
     assert text.returncode == 0 and "missing: munitions" in text.stdout and "missing: crews" in text.stdout
+    # The text says what the board says: no spares needed, the people behind the crews, plurals by count.
+    assert "spares: needs none" in text.stdout and "crews 2 of 2 (6 people qualified, crews of 3)" in text.stdout
+    assert "1 system type, 2 systems" in text.stdout and "1 types" not in text.stdout
+    assert json.loads(lviv.stdout)["as_of"] is None
+    past = json.loads(umbrella("readiness", "--as-of", TODAY.isoformat(), "--json", "--user", "cora").stdout)
+    assert past["as_of"] == TODAY.isoformat()
     gaps = umbrella("training", "gaps", "--json", "--user", "cora")
     assert gaps.returncode == 0, gaps.stderr
     printed = json.loads(gaps.stdout)
@@ -370,7 +376,9 @@ def test_the_readiness_and_training_gaps_commands_print_what_the_board_shows():
     assert printed["arrivals"]
     for arrival in printed["arrivals"]:
         assert_arrival_figures_add_up(arrival)
-    assert umbrella("training", "gaps", "--user", "cora").stdout.startswith("Crews late on")
+    gaps_text = umbrella("training", "gaps", "--user", "cora").stdout
+    assert gaps_text.startswith("Crews late on")
+    assert f"CT-{build_system_code()} for {build_system_code()}" in gaps_text and "3 seats needed by" in gaps_text
 
 
 def build_system_code():
@@ -498,3 +506,58 @@ def test_the_board_opens_with_a_summary_least_complete_first_linking_to_each_des
     assert body.index('data-destination="UA-46-LWO"') < body.index('data-destination="UA-KHARKIV"')
     # Each cell names its column, for the stacked layout on a phone.
     assert 'data-missing data-label="Missing"' in body
+
+
+def test_the_commands_text_groups_untrainable_systems_and_calls_a_passed_arrival_overdue():
+    from umbrella.training.management.commands.readiness import package_text
+    from umbrella.training.management.commands.training import gap_lines
+
+    late = {
+        "destination": "UA-KHARKIV",
+        "system": "AD-NASAMS",
+        "on": "2025-10-18",
+        "status": "allocated",
+        "systems": 1,
+        "qualify_on": "2026-08-05",
+        "days_late": 291,
+        "late_courses": [],
+    }
+    untrained = {"course_type": None, "system": "AD-SAMPT", "closing": [], "uncovered": 1}
+    lines = gap_lines(
+        {
+            "day": "2026-11-26",
+            "late": [late],
+            "gaps": [
+                {**untrained, "month": "2025-07", "need_by": "2025-07-10", "seats": 1},
+                {**untrained, "month": "2026-03", "need_by": "2026-03-19", "seats": 30},
+                {
+                    "course_type": "CT-1",
+                    "system": "S-1",
+                    "month": "2027-01",
+                    "need_by": "2027-01-05",
+                    "seats": 1,
+                    "closing": [],
+                    "uncovered": 1,
+                },
+            ],
+        }
+    )
+    assert (
+        "  UA-KHARKIV AD-NASAMS: 1 system due 2025-10-18 (allocated) and not handed over: overdue; crews qualify 2026-08-05"
+        in lines
+    )
+    assert not any("291" in line for line in lines)
+    assert "  AD-SAMPT: no course type exists; 31 people needed, the first by 2025-07-10" in lines
+    assert sum("AD-SAMPT" in line for line in lines) == 1
+    assert "Seat gaps: 1" in lines and any("CT-1 for S-1, 2027-01: 1 seat needed" in line for line in lines)
+    package = {
+        "completeness": 50,
+        "missing": ["systems", "crews"],
+        "systems": {"present": 0, "expected": 5, "coming": 5, "in_transit": 0, "allocated": 5, "next_arrival": "2025-08-10"},
+        "munitions": {"days_of_supply": None},
+        "spares": {"on_hand": 0, "needed": 0},
+        "crews": {"qualified": 0, "needed": 5, "qualified_people": 7, "crew_size": 20, "course_type": None},
+    }
+    text = package_text(package, dt.date(2026, 11, 26))
+    assert "due 2025-08-10: overdue, not handed over" in text and "spares: needs none" in text
+    assert "crews 0 of 5 (7 people qualified, crews of 20), no course type qualifies crews for this system" in text

@@ -191,7 +191,7 @@ def _plan_chart(plan: TrainingPlan) -> tuple[Any, int]:
             "day": row.on.isoformat(),
             "status": STATUS_LABELS.get(row.status, row.status),
         }
-        flag = _late_text(row) if row.crews_late or row.people_short else ""
+        flag = _late_text(row, plan.day) if row.crews_late or row.people_short else ""
         marks[row.system].append(Mark(row.on, text, flag))
     trained = {course_type["system_id"] for course_type in plan.course_types.values() if course_type["system_id"]}
     systems = set(spans) | set(marks)
@@ -212,9 +212,13 @@ PLAN_LEGEND = (
 )
 
 
-def _late_text(row) -> str:
+def _late_text(row, day=None) -> str:
     if row.people_short:
         return ngettext("%(people)s person short", "%(people)s people short", row.people_short) % {"people": row.people_short}
+    if day is not None and row.status != "present" and row.on < day:
+        # Its date has passed without a handover: the system is overdue, and the crews' lateness against that date
+        # says nothing about when it will come.
+        return _("overdue: due %(day)s and not handed over") % {"day": row.on.isoformat()}
     return ngettext("crews late by %(days)s day", "crews late by %(days)s days", row.days_late) % {"days": row.days_late}
 
 
@@ -252,7 +256,7 @@ def training_plan_page(request: HttpRequest) -> HttpResponse:
     data = plan.as_dict()
     chart, left_out = _plan_chart(plan)
     arrivals = [
-        {**plan.sync_dict(row), "status_label": STATUS_LABELS.get(row.status, row.status), "late_text": _late_text(row)}
+        {**plan.sync_dict(row), "status_label": STATUS_LABELS.get(row.status, row.status), "late_text": _late_text(row, plan.day)}
         for row in plan.syncs
     ]
     # By date, then destination, then system: the order a planner reads a calendar in.

@@ -56,22 +56,49 @@ class Command(BaseCommand):
         write(f"Readiness on {board.day}" + (" (as recorded by the end of that day)" if board.as_of else ""))
         if not board.destinations:
             write("No system with a package rule is expected at any destination.")
+        else:
+            write("Destinations least complete first.")
         for place in board.destinations:
             data = place.as_dict()
             write(f"\n{place.place.code} {place.place.name_en}: {data['completeness']} % complete")
             for package in data["packages"]:
-                systems, munitions, spares, crews = (package[key] for key in ("systems", "munitions", "spares", "crews"))
-                days = (
-                    "fires nothing"
-                    if munitions["days_of_supply"] is None
-                    else (f"{munitions['days_of_supply']:g} of {munitions['days_needed']} days of supply")
-                )
-                missing = ", ".join(package["missing"]) or "nothing"
-                write(
-                    f"  {package['system']['code']} {package['system']['name']}: {package['completeness']} % — "
-                    f"systems {systems['present']} present, {systems['coming']} coming; munitions {days}; "
-                    f"spares {spares['on_hand']:g} of {spares['needed']:g}; crews {crews['qualified']} of {crews['needed']}; "
-                    f"missing: {missing}"
-                )
+                write(f"  {package['system']['code']} {package['system']['name']}: {package_text(package, board.day)}")
             for zoo in data["fleet_zoo"]:
-                write(f"  fleet zoo, {zoo['area']}: {zoo['types']} types, effective {zoo['effective_types']:g}")
+                write(
+                    f"  fleet zoo, {zoo['area']}: {plural(zoo['types'], 'system type', 'system types')}, "
+                    f"{plural(zoo['systems'], 'system', 'systems')}, effective number of types {zoo['effective_types']:.2f}"
+                )
+
+
+def plural(count, one: str, many: str) -> str:
+    return f"{count:g} {one if count == 1 else many}"
+
+
+def package_text(package: dict, day: dt.date) -> str:
+    """One package in words, saying what the board says: what is present, coming, overdue or cannot be trained."""
+    systems, munitions, spares, crews = (package[key] for key in ("systems", "munitions", "spares", "crews"))
+    parts = [f"systems {systems['present']} of {systems['expected']} handed over"]
+    if systems["coming"]:
+        parts[-1] += f", {systems['in_transit']} in transit, {systems['allocated']} allocated"
+        due = systems["next_arrival"]
+        if due and dt.date.fromisoformat(due) < day:
+            parts[-1] += f", due {due}: overdue, not handed over"
+        elif due:
+            parts[-1] += f", next due {due}"
+    if munitions["days_of_supply"] is None:
+        parts.append("munitions: fires nothing")
+    else:
+        parts.append(f"munitions {munitions['days_of_supply']:g} of {plural(munitions['days_needed'], 'day', 'days')} of supply")
+    if spares["needed"]:
+        parts.append(f"spares {spares['on_hand']:g} of {plural(spares['needed'], 'spare kit', 'spare kits')}")
+    else:
+        parts.append("spares: needs none")
+    crew_text = (
+        f"crews {crews['qualified']} of {crews['needed']} "
+        f"({plural(crews['qualified_people'], 'person', 'people')} qualified, crews of {crews['crew_size']})"
+    )
+    if crews["course_type"] is None and crews["qualified"] < crews["needed"]:
+        crew_text += ", no course type qualifies crews for this system"
+    parts.append(crew_text)
+    missing = ", ".join(package["missing"]) or "nothing"
+    return f"{package['completeness']} % — " + "; ".join(parts) + f"; missing: {missing}"

@@ -35,18 +35,60 @@ class Command(BaseCommand):
         if options["json"]:
             self.stdout.write(json.dumps({key: data[key] for key in ("day", "late", "gaps", "arrivals")}, indent=2))
             return
-        write = self.stdout.write
-        write(f"Crews late on {data['day']}: {len(data['late'])}")
-        for row in data["late"]:
-            courses = ", ".join(f"{c['reference']} ends {c['ends_on']} ({c['days_late']} days late)" for c in row["late_courses"])
-            write(
-                f"  {row['destination']} {row['system']}: {row['systems']} arriving {row['on']} ({row['status']}), "
-                f"crews qualify {row['qualify_on']}: {row['days_late']} days late" + (f"; {courses}" if courses else "")
-            )
-        write(f"Seat gaps: {len(data['gaps'])}")
-        for gap in data["gaps"]:
-            closing = ", ".join(f"{c['reference']} ({c['seats']} seats, ends {c['ends_on']})" for c in gap["closing"])
-            write(
-                f"  {gap['course_type'] or '(no course type)'} for {gap['system']}, {gap['month']}: {gap['seats']} seats needed "
-                f"by {gap['need_by']}; closed by: {closing or 'no offered course'}; uncovered {gap['uncovered']}"
-            )
+        for line in gap_lines(data):
+            self.stdout.write(line)
+
+
+def gap_lines(data: dict) -> list[str]:
+    """`training gaps` in words: crews late (an arrival whose date has passed is overdue, not late), seat gaps of
+    course types, and one line per system type no course type qualifies crews for."""
+    lines: list[str] = []
+    write = lines.append
+    day = data["day"]
+    write(f"Crews late on {day}: {len(data['late'])}")
+    for row in data["late"]:
+        courses = ", ".join(
+            f"{c['reference']} ends {c['ends_on']} ({plural(c['days_late'], 'day', 'days')} after the arrival)"
+            for c in row["late_courses"]
+        )
+        what = f"{row['destination']} {row['system']}: {plural(row['systems'], 'system', 'systems')}"
+        if row["status"] != "present" and row["on"] < day:
+            # An allocation or consignment whose date has passed is overdue, not arriving: the crews' lateness
+            # against that date says nothing about when the system will come.
+            when = f"due {row['on']} ({STATUS_WORDS[row['status']]}) and not handed over: overdue"
+            late = f"crews qualify {row['qualify_on']}"
+        else:
+            when = f"arriving {row['on']} ({STATUS_WORDS[row['status']]})"
+            late = f"crews qualify {row['qualify_on']}, {plural(row['days_late'], 'day', 'days')} late"
+        write(f"  {what} {when}; {late}" + (f"; {courses}" if courses else ""))
+    untrained: dict[str, list[dict]] = {}
+    planned = []
+    for gap in data["gaps"]:
+        if gap["course_type"] is None:
+            untrained.setdefault(gap["system"], []).append(gap)
+        else:
+            planned.append(gap)
+    write(f"Seat gaps: {len(planned)}")
+    for gap in planned:
+        closing = ", ".join(
+            f"{c['reference']} ({plural(c['seats'], 'seat', 'seats')}, ends {c['ends_on']})" for c in gap["closing"]
+        )
+        write(
+            f"  {gap['course_type']} for {gap['system']}, {gap['month']}: {plural(gap['seats'], 'seat', 'seats')} "
+            f"needed by {gap['need_by']}; closed by: {closing or 'no offered course ending in time'}; "
+            f"{gap['uncovered']} left uncovered"
+        )
+    if untrained:
+        write(f"System types no course type qualifies crews for: {len(untrained)}")
+    for system, rows in sorted(untrained.items()):
+        people = sum(gap["seats"] for gap in rows)
+        first = min(gap["need_by"] for gap in rows)
+        write(f"  {system}: no course type exists; {plural(people, 'person', 'people')} needed, the first by {first}")
+    return lines
+
+
+STATUS_WORDS = {"present": "handed over", "in_transit": "in transit", "allocated": "allocated"}
+
+
+def plural(count: int, one: str, many: str) -> str:
+    return f"{count} {one if count == 1 else many}"
