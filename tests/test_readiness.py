@@ -197,7 +197,8 @@ def test_one_destination_misses_only_munitions_and_another_only_crews(personas, 
     lviv = package_at(board, "UA-46-LWO")
     assert lviv["systems"] == {**lviv["systems"], "present": 2, "coming": 0}
     assert lviv["munitions"]["days_of_supply"] == 2.5 and lviv["munitions"]["days_needed"] == 10
-    assert lviv["crews"] == {"qualified_people": 6, "crew_size": 3, "qualified": 2, "needed": 2}
+    assert lviv["crews"] == {**lviv["crews"], "qualified_people": 6, "crew_size": 3, "qualified": 2, "needed": 2}
+    assert lviv["crews"]["course_type"] == world["course_type"].code
     assert lviv["missing"] == ["munitions"] and lviv["completeness"] == (100 + 100 + 25) // 3
     kharkiv = package_at(board, "UA-KHARKIV")
     assert kharkiv["munitions"]["days_of_supply"] == 15
