@@ -131,7 +131,7 @@ class Timeline:
     height: int
     ticks: list[float] = field(default_factory=list)  # x of every month's first day (a short tick on each axis)
     bottom: int = 0  # y of the axis repeated below the last row
-    width: int = TIMELINE_LABEL_WIDTH + TIMELINE_PLOT_WIDTH + 20
+    width: int = TIMELINE_LABEL_WIDTH + TIMELINE_PLOT_WIDTH + 56  # room for the last month's label
     label_width: int = TIMELINE_LABEL_WIDTH
     axis_height: int = TIMELINE_AXIS_HEIGHT
 
