@@ -562,3 +562,15 @@ def test_the_commands_text_groups_untrainable_systems_and_calls_a_passed_arrival
     text = package_text(package, dt.date(2026, 11, 26))
     assert "due 2025-08-10: overdue, not handed over" in text and "spares: needs none" in text
     assert "crews 0 of 5 (7 people qualified, crews of 20), no course type qualifies crews for this system" in text
+
+
+def test_the_training_plan_lists_a_system_type_without_a_course_type_once():
+    from umbrella.training.views_readiness import _untrained
+
+    gap = {"course_type": None, "system": "AD-SAMPT", "closing": [], "uncovered": 1}
+    gaps = [
+        {**gap, "month": "2026-03", "need_by": "2026-03-19", "seats": 30},
+        {**gap, "month": "2025-07", "need_by": "2025-07-10", "seats": 1},
+        {**gap, "course_type": "CT-1", "system": "S-1", "month": "2027-01", "need_by": "2027-01-05", "seats": 4},
+    ]
+    assert _untrained(gaps) == [{"system": "AD-SAMPT", "people": 31, "first": "2025-07-10"}]

@@ -248,6 +248,18 @@ def _months(plan: TrainingPlan) -> list[dict[str, Any]]:
     return [months[key] for key in sorted(months)]
 
 
+def _untrained(gaps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The seat gaps of system types no course type qualifies crews for, one per system type: no course can close
+    them, so a line per month would only repeat that."""
+    by_system: dict[str, dict[str, Any]] = {}
+    for gap in gaps:
+        if gap["course_type"] is None:
+            entry = by_system.setdefault(gap["system"], {"system": gap["system"], "people": 0, "first": gap["need_by"]})
+            entry["people"] += gap["seats"]
+            entry["first"] = min(entry["first"], gap["need_by"])
+    return [by_system[system] for system in sorted(by_system)]
+
+
 @login_required
 def training_plan_page(request: HttpRequest) -> HttpResponse:
     """Courses per month against the crews the arriving systems need: a timeline, then its tables."""
@@ -269,6 +281,7 @@ def training_plan_page(request: HttpRequest) -> HttpResponse:
         "left_out": left_out,
         "months": _months(plan),
         "arrivals": arrivals,
-        "gaps": data["gaps"],
+        "gaps": [gap for gap in data["gaps"] if gap["course_type"] is not None],
+        "untrained": _untrained(data["gaps"]),
     }
     return render(request, "training/training_plan.html", {"page": page})
