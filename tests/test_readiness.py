@@ -574,3 +574,23 @@ def test_the_training_plan_lists_a_system_type_without_a_course_type_once():
         {**gap, "course_type": "CT-1", "system": "S-1", "month": "2027-01", "need_by": "2027-01-05", "seats": 4},
     ]
     assert _untrained(gaps) == [{"system": "AD-SAMPT", "people": 31, "first": "2025-07-10"}]
+
+
+def test_a_board_cell_calls_a_passed_due_date_overdue_and_says_when_no_course_type_trains_crews():
+    from umbrella.training.readiness import CREWS, SPARES, SYSTEMS, Destination, Rule, readiness
+    from umbrella.training.readiness_queries import PackageRow
+    from umbrella.training.views_readiness import _element
+
+    (package,) = readiness(
+        {1: Rule(system=1, crew_size=20, spare_kits_per_system=Decimal(1))},
+        Destination(present={}, coming={1: 5}, stock={}, qualified={1: 7}),
+    )
+    row = PackageRow(package, "AD-X", "X", 20, in_transit=0, allocated=5, next_arrival=dt.date(2025, 8, 10))
+    day = dt.date(2026, 11, 26)
+    assert "due 2025-08-10: overdue, not handed over" in _element(row, SYSTEMS, day)["text"]
+    assert "next due" in _element(row, SYSTEMS, dt.date(2025, 8, 1))["text"]
+    assert _element(row, SPARES, day)["text"] == "0 of 5 spare kits"
+    crews = _element(row, CREWS, day)["text"]
+    assert crews == "0 of 5 crews (7 people qualified, crews of 20); no course type qualifies crews for this system"
+    trained = PackageRow(package, "AD-X", "X", 20, 0, 5, None, course_type="CT-X")
+    assert "no course type" not in _element(trained, CREWS, day)["text"]

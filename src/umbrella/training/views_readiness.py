@@ -89,8 +89,8 @@ def _element(row: PackageRow, element: str, day) -> dict[str, Any]:
         if not p.spares_needed:
             return {"label": ELEMENT_LABELS[element], "applies": False, "text": _("needs none"), "present": True}
         text = _("%(on_hand)s of %(needed)s spare kits") % {
-            "on_hand": number(float(p.spares), 1),
-            "needed": number(float(p.spares_needed), 1),
+            "on_hand": _kits(p.spares),
+            "needed": _kits(p.spares_needed),
         }
     else:
         text = _("%(crews)s of %(needed)s crews (%(people)s people qualified, crews of %(size)s)") % {
@@ -102,6 +102,11 @@ def _element(row: PackageRow, element: str, day) -> dict[str, Any]:
         if not present and row.course_type is None:
             text += "; " + _("no course type qualifies crews for this system")
     return {"label": ELEMENT_LABELS[element], "applies": True, "text": text, "present": present}
+
+
+def _kits(value) -> str:
+    """Whole kits without a decimal (4, not 4.0); a share of a kit shared among system types to one decimal."""
+    return number(float(value), 0 if float(value).is_integer() else 1)
 
 
 def _missing_summary(packages: list[PackageRow]) -> str:
