@@ -336,3 +336,50 @@ def test_confirmed_courses_count_towards_the_donors_fair_share_as_training(perso
     hidden = offer(personas, kind, seats=1, reference="hidden", marking="owner", **in_2025)
     services.confirm_course(actor=personas.donor_editor, course_id=hidden.pk, expected_version=1)
     assert not fair_share(personas.coordinator, 2025).complete
+
+
+def test_a_trainee_identifier_needs_a_digit_and_the_refusal_quotes_it(personas):
+    units(personas)
+    course = offer(personas, seats=5)
+    with pytest.raises(Invalid) as refused:
+        services.nominate(
+            actor=personas.recipient,
+            course_id=course.pk,
+            trainees=[{"trainee": "IVAN-PETRENKO", "unit": "ADB-1"}, {"trainee": "Ivan Petrenko", "unit": "ADB-1"}],
+        )
+    assert "“IVAN-PETRENKO”" in refused.value.field_errors["trainees[0].trainee"][0]
+    assert "“Ivan Petrenko”" in refused.value.field_errors["trainees[1].trainee"][0]
+    assert not Nomination.objects.filter(course=course).exists()
+
+
+def test_no_attendance_nor_graduation_before_the_course_starts(personas):
+    units(personas)
+    course = offer(personas, starts_on=TODAY + dt.timedelta(days=150), ends_on=TODAY + dt.timedelta(days=220))
+    (first,) = nominated(personas, course, 1)
+    with pytest.raises(InvalidTransition) as refused:
+        services.record_attendance(actor=personas.recipient, nomination_ids=[first.pk])
+    assert str(course.starts_on) in refused.value.message
+    with pytest.raises(InvalidTransition):
+        services.graduate(actor=personas.recipient, nomination_ids=[first.pk], on=TODAY)
+    assert Nomination.objects.get(pk=first.pk).state == NominationState.NOMINATED
+
+
+def test_on_a_running_course_only_attending_trainees_graduate(personas):
+    units(personas)
+    course = offer(personas, starts_on=TODAY - dt.timedelta(days=10), ends_on=TODAY + dt.timedelta(days=30))
+    first, second = nominated(personas, course)
+    with pytest.raises(InvalidTransition) as refused:
+        services.graduate(actor=personas.recipient, nomination_ids=[first.pk], on=TODAY)
+    assert "record attendance first" in refused.value.message
+    services.record_attendance(actor=personas.recipient, nomination_ids=[first.pk])
+    (graduate,) = services.graduate(actor=personas.recipient, nomination_ids=[first.pk], on=TODAY)
+    assert graduate.state == NominationState.GRADUATED
+    assert Nomination.objects.get(pk=second.pk).state == NominationState.NOMINATED
+
+
+def test_after_a_course_has_ended_nominated_trainees_graduate_straight(personas):
+    units(personas)
+    course = offer(personas)  # ended yesterday
+    (first,) = nominated(personas, course, 1)
+    (graduate,) = services.graduate(actor=personas.recipient, nomination_ids=[first.pk], on=course.ends_on)
+    assert graduate.state == NominationState.GRADUATED

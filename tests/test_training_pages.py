@@ -368,3 +368,18 @@ def test_the_training_lists_ask_the_same_queries_however_many_courses_and_traine
     with CaptureQueriesContext(connection) as many:
         assert client.get(url).status_code == 200
     assert len(many) == len(few)
+
+
+def test_a_course_not_started_offers_no_results_and_says_from_when(personas, as_client):
+    course = make_course(personas, starts_on=TODAY + dt.timedelta(days=150), ends_on=TODAY + dt.timedelta(days=200))
+    unit(personas)
+    (first,) = services.nominate(
+        actor=personas.recipient, course_id=course.pk, trainees=[{"trainee": "T-9-0001", "unit": "ADB-1"}]
+    )
+    client = as_client("recipient")
+    html = client.get(course.get_absolute_url()).content.decode()
+    assert 'id="results-from"' in html and course.starts_on.isoformat() in html
+    assert "Record the ticked trainees as graduates" not in html and 'name="nominations"' not in html and "Tick" not in html
+    client.post(f"/training/courses/{course.pk}/results/", {"nominations": [first.pk], "action": "attend"})
+    assert Nomination.objects.get(pk=first.pk).state == NominationState.NOMINATED
+    assert "can be recorded from that day on" in client.get(course.get_absolute_url()).content.decode()

@@ -25,11 +25,13 @@ from umbrella.core.models import OwnedModel, marking_field
 from umbrella.pledges.models import REASON_MAX_LENGTH
 
 LANGUAGE_VALIDATOR = RegexValidator(r"^[a-z]{2}$", _("A two-letter ISO 639-1 language code, e.g. en, uk, de."))
+# At least one digit: a pseudonym such as T-47-00123 has some, a name has none, so "IVAN-PETRENKO" typed by
+# mistake is refused as well as "Ivan Petrenko".
 TRAINEE_VALIDATOR = RegexValidator(
-    r"^[A-Z0-9][A-Z0-9-]{3,39}$",
+    r"^(?=[A-Z0-9-]*[0-9])[A-Z0-9][A-Z0-9-]{3,39}$",
     _(
-        "A pseudonymous identifier of 4 to 40 capital letters, digits and hyphens, e.g. T-47-00123: "
-        "never a name or a service number."
+        "“%(value)s” is not a pseudonymous identifier: give 4 to 40 capital letters, digits and hyphens with at "
+        "least one digit, e.g. T-47-00123; never a name or a service number."
     ),
 )
 

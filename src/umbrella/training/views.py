@@ -17,14 +17,14 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from umbrella.core import listing
 from umbrella.core.access import Actor, Marking, OrganizationKind, allowed, get_visible
-from umbrella.core.errors import Invalid, NotFound
+from umbrella.core.errors import Invalid, InvalidTransition, NotFound
 from umbrella.core.numbers import format_eur, number
 from umbrella.pledges.models import REASON_MAX_LENGTH
 from umbrella.training import queries, services
@@ -307,6 +307,9 @@ def course_detail(request: HttpRequest, pk: int) -> HttpResponse:
     actor = request.actor
     course = _course(actor, pk)
     nominations = list(queries.nominations(actor, course))
+    on_course = [n for n in nominations if n.state in services.ON_COURSE]
+    today = timezone.localdate()
+    started = course.starts_on <= today
     records_results = course.state != CourseState.CANCELLED and allowed(
         services.require_result_recorder, actor, course, doing=_("Recording results")
     )
@@ -338,8 +341,11 @@ def course_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "sees_trainees": queries.sees_trainees(actor, course),
             "records_results": records_results,
             "withdraws": _nominator(actor),
-            "on_course": [n for n in nominations if n.state in services.ON_COURSE],
-            "today": timezone.localdate(),
+            "on_course": on_course,
+            # tick boxes only where something can be recorded: trainees on a course that has begun
+            "ticks": records_results and bool(on_course) and started,
+            "results_from": formats.date_format(course.starts_on) if records_results and on_course and not started else "",
+            "today": today,
         },
     )
     return render(request, "training/course_detail.html", {"page": page})
@@ -457,6 +463,9 @@ def record_results(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect(course)
     except Invalid as error:
         messages.error(request, " ".join(text for texts in error.field_errors.values() for text in texts))
+        return redirect(course)
+    except InvalidTransition as error:
+        messages.error(request, error.message)
         return redirect(course)
     messages.success(request, text % {"count": len(done)})
     return redirect(course)
