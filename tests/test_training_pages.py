@@ -215,7 +215,8 @@ def test_the_course_list_shows_seats_and_the_in_kind_value_the_database_holds(pe
     )
     html = as_client("second_donor").get("/training/").content.decode()
     (row,) = queries.in_kind_by_donor(personas.second_donor)
-    assert row.value_eur == course.seats * course.seat_value_eur == Decimal("240000.00")
+    taken_seats = Nomination.objects.filter(course=course, state__in=services.SEAT_HOLDING).count()
+    assert row.value_eur == taken_seats * course.seat_value_eur == Decimal("80000.00")  # 2 of 6 seats taken
     assert cell(html, "in-kind", "data-value") == str(row.value_eur)
     detail = as_client("donor_editor").get(course.get_absolute_url()).content.decode()
     taken = Nomination.objects.filter(course=course, state__in=services.SEAT_HOLDING).count()
@@ -383,3 +384,10 @@ def test_a_course_not_started_offers_no_results_and_says_from_when(personas, as_
     client.post(f"/training/courses/{course.pk}/results/", {"nominations": [first.pk], "action": "attend"})
     assert Nomination.objects.get(pk=first.pk).state == NominationState.NOMINATED
     assert "can be recorded from that day on" in client.get(course.get_absolute_url()).content.decode()
+
+
+def test_the_confirm_page_says_what_confirming_means_and_goes_back(personas, as_client):
+    course = make_course(personas)
+    html = as_client("donor_editor").get(f"/training/courses/{course.pk}/confirm/").content.decode()
+    assert "Confirming says the course will run" in html and "empty seats count for nothing" in html
+    assert f'<a href="{course.get_absolute_url()}">Back</a>' in html

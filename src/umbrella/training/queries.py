@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Count, DecimalField, ExpressionWrapper, F, Max, Q, QuerySet, Sum
+from django.db.models import Count, DecimalField, F, Max, Q, QuerySet
 from django.utils.translation import gettext_lazy
 
 from umbrella.core.access import Actor, OrganizationKind
@@ -142,29 +142,45 @@ class InKindValue:
 SEAT_VALUE = DecimalField(max_digits=20, decimal_places=2)
 
 
+# The seats that count as in-kind support are the seats trainees take, not the seats offered: an empty seat costs
+# its provider little and trains nobody. While a course is confirmed, those of trainees nominated, attending or
+# already through (graduated or not); once completed, those who attended (attending, graduated, did not graduate).
+# A withdrawn trainee gives the seat back, and so does one still "nominated" on a completed course (never came).
+USED_WHILE_CONFIRMED = (
+    NominationState.NOMINATED,
+    NominationState.ATTENDING,
+    NominationState.GRADUATED,
+    NominationState.FAILED,
+)
+USED_WHEN_COMPLETED = (NominationState.ATTENDING, NominationState.GRADUATED, NominationState.FAILED)
+SEATS_USED = Count(
+    "nominations",
+    filter=Q(state=CourseState.CONFIRMED, nominations__state__in=USED_WHILE_CONFIRMED)
+    | Q(state=CourseState.COMPLETED, nominations__state__in=USED_WHEN_COMPLETED),
+)
+
+
 def _valued(actor: Actor) -> QuerySet[Course]:
     return Course.objects.visible_to(actor).filter(state__in=VALUED_STATES)
 
 
 def in_kind_by_donor(actor: Actor, *, year: int | None = None) -> list[InKindValue]:
-    """Per donor, what its confirmed and completed courses (starting in `year`, if given) are worth in euros."""
+    """Per donor (by name), what its confirmed and completed courses (starting in `year`, if given) are worth in
+    euros: the seats trainees take (`SEATS_USED`, counted over every nomination whoever may read it: a number of
+    seats names nobody) at each course's seat value."""
     valued = _valued(actor)
     if year is not None:
         valued = valued.filter(starts_on__year=year)
-    rows = (
-        valued.values("owner__code", "owner__name")
-        .annotate(
-            course_count=Count("id"),
-            seat_count=Sum("seats"),
-            value=Sum(
-                ExpressionWrapper(F("seats") * F("seat_value_eur"), output_field=DecimalField(max_digits=20, decimal_places=2))
-            ),
-        )
-        .order_by("owner__code")
-    )
+    per_course = valued.values_list("pk", "owner__code", "owner__name", "seat_value_eur").annotate(used=SEATS_USED).order_by()
+    totals: dict[tuple[str, str], list] = {}
+    for _pk, code, name, seat_value, used in per_course:
+        total = totals.setdefault((code, name), [0, 0, Decimal(0)])
+        total[0] += 1
+        total[1] += used
+        total[2] += Decimal(seat_value) * used
     return [
-        InKindValue(row["owner__code"], row["owner__name"], row["course_count"], row["seat_count"] or 0, _cents(row["value"]))
-        for row in rows
+        InKindValue(code, name, count, seats, _cents(value))
+        for (code, name), (count, seats, value) in sorted(totals.items(), key=lambda item: (item[0][1].casefold(), item[0][0]))
     ]
 
 

@@ -240,7 +240,8 @@ def _step(actor: Actor, course: Course, expected_version: int, state: str, actio
 
 
 def confirm_course(*, actor: Actor, course_id: int, expected_version: int) -> Course:
-    """The provider confirms the course will run: its seats count as the donor's in-kind support from now."""
+    """The provider confirms the course will run: the seats trainees take on it count as the donor's in-kind
+    support from now (`queries.SEATS_USED`)."""
     with services.atomic():
         course = _locked_course(actor, course_id)
         doing = _("Confirming a course")

@@ -164,7 +164,7 @@ def course_list(request: HttpRequest) -> HttpResponse:
         empty=_("No courses offered yet."),
         intro=_(
             "Courses donors offer to train the recipient's crews. Confirmed and completed courses count as the donor's "
-            "in-kind support: seats × the value of one seat."
+            "in-kind support: the seats trainees take × the value of one seat."
         ),
     )
     in_kind = queries.in_kind_by_donor(actor)
@@ -363,12 +363,28 @@ def course_step(request: HttpRequest, pk: int, step: str) -> HttpResponse:
     label, service = COURSE_STEPS[step]
     services.require_course_runner(request.actor, course, doing=str(label))
     form = ReasonForm(request.POST or None) if step == "cancel" else ServiceForm(request.POST or None)
+    intros = {
+        "confirm": _(
+            "Confirming says the course will run as offered. From then on the seats trainees take on it count as "
+            "%(donor)s's in-kind support, %(value)s a seat; empty seats count for nothing."
+        ),
+        "complete": _(
+            "Completing records that the course has run. The seats of the trainees who attended stay counted as "
+            "%(donor)s's in-kind support; trainees whose results are not recorded yet can still be recorded."
+        ),
+        "cancel": _(
+            "A cancelled course will not run and counts for nothing; its trainees are free for other courses. The "
+            "reason is kept in the ledger for good: write no personal details."
+        ),
+    }
     page = FormPage(
         title=f"{label}: {course}",
         forms=[form],
         submit_label=str(label),
         cancel_url=course.get_absolute_url(),
+        cancel_label=_("Back"),
         version=course.version,
+        intro=intros[step] % {"donor": course.owner.name, "value": format_eur(course.seat_value_eur)},
     )
 
     def take_step() -> Course:
