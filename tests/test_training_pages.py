@@ -391,3 +391,26 @@ def test_the_confirm_page_says_what_confirming_means_and_goes_back(personas, as_
     html = as_client("donor_editor").get(f"/training/courses/{course.pk}/confirm/").content.decode()
     assert "Confirming says the course will run" in html and "empty seats count for nothing" in html
     assert f'<a href="{course.get_absolute_url()}">Back</a>' in html
+
+
+def test_a_full_course_says_so_instead_of_offering_the_nomination_form(personas, as_client):
+    course = make_course(personas, seats=1)
+    unit(personas)
+    services.nominate(actor=personas.recipient, course_id=course.pk, trainees=[{"trainee": "T-9-0001", "unit": "ADB-1"}])
+    client = as_client("recipient")
+    html = client.get(course.get_absolute_url()).content.decode()
+    assert 'id="course-full"' in html and f"/training/courses/{course.pk}/nominate/" not in html
+    response = client.get(f"/training/courses/{course.pk}/nominate/")
+    assert response.status_code == 302 and response["Location"] == course.get_absolute_url()
+
+
+def test_too_many_trainees_say_how_many_were_listed_and_that_nothing_was_written(personas, as_client):
+    course = make_course(personas, seats=1)
+    unit(personas)
+    response = as_client("recipient").post(
+        f"/training/courses/{course.pk}/nominate/", {"lines": "T-9-0001, ADB-1\nT-9-0002, ADB-1\nIVAN-PETRENKO, ADB-1\n"}
+    )
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert "you listed 3 trainees, so nothing was written" in html and "IVAN-PETRENKO" in html
+    assert not Nomination.objects.filter(course=course).exists()

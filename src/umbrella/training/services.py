@@ -379,7 +379,7 @@ def nominate(*, actor: Actor, course_id: int, trainees: Sequence[Mapping[str, An
         free = course.seats - seats_taken(course)
         if len(trainees) > free:
             problems["trainees"] = [
-                _("The course has %(free)s free seats of %(seats)s; %(asked)s trainees were nominated.")
+                _("The course has %(free)s free seats of %(seats)s; you listed %(asked)s trainees, so nothing was written.")
                 % {"free": max(free, 0), "seats": course.seats, "asked": len(trainees)}
             ]
         if problems:

@@ -34,7 +34,8 @@ from umbrella.ui.pages import DetailPage, FormPage, ListPage, history_rows, list
 
 SITE_HELP = gettext_lazy("A code (PL), a name or another name (Kyiv, Kiev, Київ).")
 LINES_HELP = gettext_lazy(
-    "One trainee a line: the pseudonymous identifier, a comma, the unit's code (T-47-00123, ADB-1). Never a name."
+    "One trainee a line: the pseudonymous identifier (with at least one digit, e.g. T-47-00123), a comma, and a "
+    "unit code from End use → Units. Never a name."
 )
 
 
@@ -293,7 +294,7 @@ def _step_allowed(actor: Actor, course: Course, step: str) -> bool:
 
 def _course_actions(actor: Actor, course: Course) -> list[dict[str, str]]:
     actions = []
-    if course.state in services.OPEN_COURSE_STATES and _nominator(actor):
+    if course.state in services.OPEN_COURSE_STATES and _nominator(actor) and course.seats_free > 0:
         actions.append({"label": _("Nominate trainees"), "url": reverse("training-nominate", args=[course.pk])})
     if course.state in services.OPEN_COURSE_STATES and allowed(services.require_course_runner, actor, course):
         actions.append({"label": _("Change"), "url": reverse("training-course-edit", args=[course.pk])})
@@ -341,6 +342,7 @@ def course_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "sees_trainees": queries.sees_trainees(actor, course),
             "records_results": records_results,
             "withdraws": _nominator(actor),
+            "full": course.state in services.OPEN_COURSE_STATES and _nominator(actor) and course.seats_free <= 0,
             "on_course": on_course,
             # tick boxes only where something can be recorded: trainees on a course that has begun
             "ticks": records_results and bool(on_course) and started,
@@ -429,6 +431,13 @@ def _line_problems(error: Invalid) -> Invalid:
 def nominate(request: HttpRequest, pk: int) -> HttpResponse:
     course = _course(request.actor, pk)
     services.require_nominator(request.actor)
+    if course.seats_free <= 0 and request.method != "POST":
+        messages.info(
+            request,
+            _("The course is full: all %(seats)s seats are taken. Withdraw a trainee to free a seat, or choose another course.")
+            % {"seats": number(course.seats)},
+        )
+        return redirect(course)
     form = NominateForm(request.POST or None)
     page = FormPage(
         title=_("Nominate trainees: %(course)s") % {"course": course},
