@@ -414,3 +414,18 @@ def test_too_many_trainees_say_how_many_were_listed_and_that_nothing_was_written
     assert response.status_code == 400
     assert "you listed 3 trainees, so nothing was written" in html and "IVAN-PETRENKO" in html
     assert not Nomination.objects.filter(course=course).exists()
+
+
+def test_the_offer_form_reports_every_problem_at_once_and_offers_the_training_sites(personas, as_client):
+    course = make_course(personas)
+    client = as_client("donor_editor")
+    html = client.get("/training/courses/offer/").content.decode()
+    assert '<datalist id="training-sites">' in html and 'value="US-FORT-SILL"' in html
+    assert 'value="PL"' not in html  # a country is not a training site
+    data = {**course_data(personas, course), "site": "Nowhere-at-all", "starts_on": "2027-03-12", "ends_on": "2027-01-04"}
+    data.pop("seats")
+    response = client.post("/training/courses/offer/", data)
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert "Nowhere-at-all" in html and "A course cannot end before it starts." in html and "This field is required." in html
+    assert not Course.objects.filter(reference=data["reference"]).exists()

@@ -14,10 +14,12 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import formats, timezone
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
@@ -26,13 +28,31 @@ from umbrella.core import listing
 from umbrella.core.access import Actor, Marking, OrganizationKind, allowed, get_visible
 from umbrella.core.errors import Invalid, InvalidTransition, NotFound
 from umbrella.core.numbers import format_eur, number
+from umbrella.places.models import Place, PlaceKind
+from umbrella.places.queries import resolve_place
 from umbrella.pledges.models import REASON_MAX_LENGTH
 from umbrella.training import queries, services
 from umbrella.training.models import LANGUAGE_VALIDATOR, Course, CourseState, CourseType, Nomination
 from umbrella.ui.forms import ActorForm, ServiceForm, posted_version
 from umbrella.ui.pages import DetailPage, FormPage, ListPage, history_rows, list_or_export, submit
 
-SITE_HELP = gettext_lazy("A code (PL), a name or another name (Kyiv, Kiev, Київ).")
+SITE_HELP = gettext_lazy("A training site's code or name; the gazetteer's training sites are offered as you type.")
+
+
+class SiteInput(forms.TextInput):
+    """A text box that offers the gazetteer's training sites (code, then name in the reader's language) while any
+    place's code, name or alias is still accepted, as everywhere a place is given."""
+
+    def __init__(self, attrs=None) -> None:
+        super().__init__({**(attrs or {}), "list": "training-sites", "autocomplete": "off"})
+        self.sites: list[tuple[str, str]] = []
+
+    def render(self, name, value, attrs=None, renderer=None) -> str:
+        box = super().render(name, value, attrs, renderer)
+        options = format_html_join("", '<option value="{}">{}</option>', self.sites)
+        return format_html('{}<datalist id="training-sites">{}</datalist>', box, options)
+
+
 LINES_HELP = gettext_lazy(
     "One trainee a line: the pseudonymous identifier (with at least one digit, e.g. T-47-00123), a comma, and a "
     "unit code from End use → Units. Never a name."
@@ -179,11 +199,18 @@ def course_list(request: HttpRequest) -> HttpResponse:
 
 class CourseForm(ServiceForm):
     course_type = forms.ModelChoiceField(label=gettext_lazy("Course type"), queryset=CourseType.objects.none())
-    reference = forms.CharField(label=gettext_lazy("Reference"), max_length=80, help_text=gettext_lazy("Your own reference."))
+    reference = forms.CharField(
+        label=gettext_lazy("Reference"),
+        max_length=80,
+        help_text=gettext_lazy(
+            "The provider's own reference for this course (its class or serial number, e.g. PAT-2026-03), so both "
+            "sides name it the same way."
+        ),
+    )
     provider = forms.CharField(
         label=gettext_lazy("Provider"), max_length=200, help_text=gettext_lazy("The school or unit that runs the course.")
     )
-    site = forms.CharField(label=gettext_lazy("Training site"), max_length=200, help_text=SITE_HELP)
+    site = forms.CharField(label=gettext_lazy("Training site"), max_length=200, help_text=SITE_HELP, widget=SiteInput())
     starts_on = forms.DateField(label=gettext_lazy("Starts on"), widget=_date_input())
     ends_on = forms.DateField(label=gettext_lazy("Ends on"), widget=_date_input())
     seats = forms.IntegerField(label=gettext_lazy("Seats"), min_value=1, max_value=5000)
@@ -194,7 +221,13 @@ class CourseForm(ServiceForm):
         validators=[LANGUAGE_VALIDATOR],
         help_text=gettext_lazy("Two letters (en, uk, de); the course type's when left empty."),
     )
-    interpreters = forms.IntegerField(label=gettext_lazy("Interpreters"), min_value=0, max_value=1000, required=False)
+    interpreters = forms.IntegerField(
+        label=gettext_lazy("Interpreters"),
+        min_value=0,
+        max_value=1000,
+        required=False,
+        help_text=gettext_lazy("How many interpreters the provider brings for a course not taught in Ukrainian; 0 when none."),
+    )
     seat_value_eur = forms.DecimalField(
         label=gettext_lazy("Value of one seat (EUR)"),
         min_value=0,
@@ -213,6 +246,24 @@ class CourseForm(ServiceForm):
     def __init__(self, *args, actor: Actor, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["course_type"].queryset = CourseType.objects.visible_to(actor).order_by("code")
+        sites = Place.objects.visible_to(actor).filter(kind=PlaceKind.TRAINING_SITE).order_by("code")
+        self.fields["site"].widget.sites = [(site.code, site.local_name) for site in sites]
+
+    def clean_site(self) -> str:
+        """Resolved here, so that an unknown site is reported with every other problem of the form at once."""
+        text = self.cleaned_data["site"].strip()
+        try:
+            resolve_place(text)  # as the service resolves it
+        except ValidationError as error:
+            raise forms.ValidationError(error.messages) from None
+        return text
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        starts_on, ends_on = data.get("starts_on"), data.get("ends_on")
+        if starts_on and ends_on and ends_on < starts_on:
+            self.add_error("ends_on", _("A course cannot end before it starts."))
+        return data
 
     def values(self) -> dict[str, Any]:
         data = dict(self.cleaned_data)
