@@ -429,3 +429,48 @@ def test_the_offer_form_reports_every_problem_at_once_and_offers_the_training_si
     assert response.status_code == 400
     assert "Nowhere-at-all" in html and "A course cannot end before it starts." in html and "This field is required." in html
     assert not Course.objects.filter(reference=data["reference"]).exists()
+
+
+def test_the_course_list_names_a_course_once_totals_every_column_and_orders_donors_by_name(personas, as_client):
+    from umbrella.orgs.models import Organization
+
+    kind = make_course_type(personas)
+    mine = make_course(personas, kind, reference=f"{kind.code}-A", language="de")
+    services.confirm_course(actor=personas.donor_editor, course_id=mine.pk, expected_version=1)
+    theirs = services.offer_course(
+        actor=personas.second_donor,
+        fields={
+            "course_type": kind,
+            "reference": "B",
+            "provider": "X",
+            "site": "PL",
+            "starts_on": TODAY,
+            "ends_on": TODAY,
+            "seats": 2,
+        },
+    )
+    services.confirm_course(actor=personas.second_donor, course_id=theirs.pk, expected_version=1)
+    html = as_client("coordinator").get("/training/").content.decode()
+    assert f"{kind.code} {kind.code}-A" not in html and f">{kind.code}-A</a>" in html and f">{kind.code} B</a>" in html
+    assert "German" in html and "<td>de</td>" not in html
+    names = [row.donor_name for row in queries.in_kind_by_donor(personas.coordinator)]
+    assert (
+        names
+        == sorted(names, key=str.casefold)
+        == sorted(Organization.objects.filter(code__in=["XDA", "XDB"]).values_list("name", flat=True), key=str.casefold)
+    )
+    assert cell(html, "in-kind", "data-courses") == "2" and cell(html, "in-kind", "data-seats") == "0"
+
+
+def test_training_pages_write_dates_one_way_in_ukrainian(personas, as_client):
+    from django.conf import settings
+    from django.utils import formats, translation
+
+    course = make_course(personas)
+    client = as_client("recipient")
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "uk"
+    with translation.override("uk"):
+        written = formats.date_format(course.starts_on).replace(" ", "\u00a0")
+    listed = client.get("/training/").content.decode()
+    shown = client.get(course.get_absolute_url()).content.decode()
+    assert written in listed and written in shown and course.starts_on.isoformat() not in shown.split("<h1>")[1].split("</h1>")[1]

@@ -138,7 +138,13 @@ class Course(OwnedModel):
         return reverse("training-course", args=[self.pk])
 
     def __str__(self) -> str:
-        return f"{self.course_type.code} {self.reference} ({self.starts_on:%Y-%m-%d})"
+        return f"{self.label} ({self.starts_on:%Y-%m-%d})"
+
+    @property
+    def label(self) -> str:
+        """The course type's code and the reference, once: a reference often begins with the code (F16-MAINT-A)."""
+        code = self.course_type.code
+        return self.reference if self.reference.upper().startswith(code) else f"{code} {self.reference}"
 
     def clean(self) -> None:
         if self.starts_on and self.ends_on and self.ends_on < self.starts_on:

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db.models import Count, DecimalField, F, Max, Q, QuerySet
-from django.utils.translation import gettext_lazy
+from django.utils import formats
+from django.utils.translation import get_language_info, gettext_lazy
 
 from umbrella.core.access import Actor, OrganizationKind
 from umbrella.core.listing import Column, Filter, Listing
@@ -198,6 +199,20 @@ def training_value_withheld(actor: Actor, year: int, donor_codes: list[str]) -> 
     )
 
 
+def day(value: dt.date | None) -> str:
+    """A date as the project writes it (`formats.date_format`: ISO in English, the Ukrainian form in Ukrainian),
+    with non-breaking spaces so that a table cell never wraps it."""
+    return formats.date_format(value).replace(" ", "\u00a0") if value else ""
+
+
+def language_name(code: str) -> str:
+    """A course's language by its name in the reader's language ("German", "німецька"), the code if unknown."""
+    try:
+        return str(get_language_info(code)["name_translated"])
+    except KeyError:
+        return code
+
+
 def _cents(value) -> Decimal:
     return Decimal(value or 0).quantize(Decimal("0.01"))
 
@@ -208,7 +223,7 @@ COURSE_TYPES = Listing(
         Column(gettext_lazy("Qualification"), lambda o: o.qualification, sort="qualification"),
         Column(gettext_lazy("System"), lambda o: o.system.name if o.system_id else "", sort="system__name"),
         Column(gettext_lazy("Weeks"), lambda o: o.weeks, sort="weeks", numeric=True),
-        Column(gettext_lazy("Language"), lambda o: o.language, sort="language"),
+        Column(gettext_lazy("Language"), lambda o: language_name(o.language), sort="language"),
         Column(gettext_lazy("Seat value (EUR)"), lambda o: number(o.seat_value_eur, 2), sort="seat_value_eur", numeric=True),
     ),
     search=("code", "name", "qualification", "system__name"),
@@ -222,12 +237,13 @@ def _donor_choices(actor: Actor) -> list[tuple[str, str]]:
 
 COURSES = Listing(
     columns=(
-        Column(gettext_lazy("Course"), lambda o: f"{o.course_type.code} {o.reference}", sort="reference", link=True),
+        Column(gettext_lazy("Course"), lambda o: o.label, sort="reference", link=True),
         Column(gettext_lazy("Donor"), lambda o: o.owner.name, sort="owner__name"),
         Column(gettext_lazy("Provider"), lambda o: o.provider, sort="provider"),
         Column(gettext_lazy("Training site"), lambda o: str(o.site), sort="site__code"),
-        Column(gettext_lazy("Starts"), lambda o: o.starts_on, sort="starts_on"),
-        Column(gettext_lazy("Ends"), lambda o: o.ends_on, sort="ends_on"),
+        Column(gettext_lazy("Language"), lambda o: language_name(o.language), sort="language"),
+        Column(gettext_lazy("Starts"), lambda o: day(o.starts_on), sort="starts_on"),
+        Column(gettext_lazy("Ends"), lambda o: day(o.ends_on), sort="ends_on"),
         Column(gettext_lazy("Seats"), lambda o: o.seats, sort="seats", numeric=True),
         Column(gettext_lazy("Taken"), lambda o: o.seats_taken, sort="seats_taken", numeric=True),
         Column(gettext_lazy("Free"), lambda o: o.seats_free, sort="seats_free", numeric=True),
@@ -275,7 +291,7 @@ NOMINATIONS = Listing(
     columns=(
         Column(gettext_lazy("Trainee"), lambda o: o.trainee, sort="trainee", link=True),
         Column(gettext_lazy("Unit"), lambda o: o.unit.code, sort="unit__code"),
-        Column(gettext_lazy("Course"), lambda o: f"{o.course.course_type.code} {o.course.reference}", sort="course__reference"),
+        Column(gettext_lazy("Course"), lambda o: o.course.label, sort="course__reference"),
         Column(gettext_lazy("Donor"), lambda o: o.course.owner.name, sort="course__owner__name"),
         Column(gettext_lazy("Course ends"), lambda o: o.course.ends_on, sort="course__ends_on"),
         Column(gettext_lazy("State"), lambda o: o.get_state_display(), sort="state"),

@@ -18,7 +18,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
@@ -109,7 +109,7 @@ def course_type_detail(request: HttpRequest, pk: int) -> HttpResponse:
             (_("Qualification"), kind.qualification),
             (_("System"), kind.system.name if kind.system_id else "—"),
             (_("Length (weeks)"), kind.weeks),
-            (_("Language"), kind.language),
+            (_("Language"), queries.language_name(kind.language)),
             (_("Value of one seat"), format_eur(kind.seat_value_eur)),
             (_("Source"), kind.source or "—"),
             (_("Marking"), kind.get_marking_display()),
@@ -193,6 +193,8 @@ def course_list(request: HttpRequest) -> HttpResponse:
         "own_offers_url": f"{reverse('training-courses')}?donor={own}" if own else None,
         "in_kind": in_kind,
         "in_kind_total": sum((row.value_eur for row in in_kind), start=Decimal(0)),
+        "in_kind_courses": sum(row.courses for row in in_kind),
+        "in_kind_seats": sum(row.seats for row in in_kind),
     }
     return render(request, "training/course_list.html", {"page": page})
 
@@ -373,9 +375,9 @@ def course_detail(request: HttpRequest, pk: int) -> HttpResponse:
             (_("Donor"), course.owner.name),
             (_("Provider"), course.provider),
             (_("Training site"), str(course.site)),
-            (_("Starts on"), course.starts_on),
-            (_("Ends on"), course.ends_on),
-            (_("Language"), course.language),
+            (_("Starts on"), queries.day(course.starts_on)),
+            (_("Ends on"), queries.day(course.ends_on)),
+            (_("Language"), queries.language_name(course.language)),
             (_("Interpreters"), course.interpreters),
             (_("Seats"), number(course.seats)),
             (_("Seats taken"), number(course.seats_taken)),
@@ -397,7 +399,7 @@ def course_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "on_course": on_course,
             # tick boxes only where something can be recorded: trainees on a course that has begun
             "ticks": records_results and bool(on_course) and started,
-            "results_from": formats.date_format(course.starts_on) if records_results and on_course and not started else "",
+            "results_from": queries.day(course.starts_on) if records_results and on_course and not started else "",
             "today": today,
         },
     )
@@ -588,7 +590,7 @@ def nomination_detail(request: HttpRequest, pk: int) -> HttpResponse:
             (_("Unit"), str(nomination.unit)),
             (_("Course"), str(nomination.course)),
             (_("State"), nomination.get_state_display()),
-            (_("Graduated on"), nomination.graduated_on or "—"),
+            (_("Graduated on"), queries.day(nomination.graduated_on) or "—"),
             (_("Reason"), nomination.reason or "—"),
             (_("Version"), nomination.version),
         ],
