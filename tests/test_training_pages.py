@@ -160,6 +160,8 @@ def test_page_contract(contract, persona, operation, personas, as_client):
     record = contract.make(personas)
     client = as_client(persona)
     expected = contract.expected(persona, operation)
+    if contract.name == "trainee" and persona == "anonymous" and operation in ("list", "detail"):
+        expected = 302  # trainees are for members only: the public is sent to sign in
     ledger_before = ChangeRecord.objects.count()
     if operation == "list":
         response = client.get(contract.list_url(record))
@@ -474,3 +476,29 @@ def test_training_pages_write_dates_one_way_in_ukrainian(personas, as_client):
     listed = client.get("/training/").content.decode()
     shown = client.get(course.get_absolute_url()).content.decode()
     assert written in listed and written in shown and course.starts_on.isoformat() not in shown.split("<h1>")[1].split("</h1>")[1]
+
+
+@pytest.mark.parametrize("url", ["/training/trainees/", "/training/qualified/"])
+def test_trainees_and_qualified_people_are_for_members_only(as_client, url):
+    response = as_client("anonymous").get(url)
+    assert response.status_code == 302 and response["Location"].startswith("/sign-in/")
+
+
+def test_a_course_page_links_to_its_trainees_and_their_history(personas, as_client):
+    nomination = make_nomination(personas)
+    (other,) = services.nominate(
+        actor=personas.recipient, course_id=make_course(personas).pk, trainees=[{"trainee": "T-9-OTHER", "unit": "ADB-1"}]
+    )
+    html = as_client("recipient").get(nomination.course.get_absolute_url()).content.decode()
+    url = f"/training/trainees/?course={nomination.course_id}"
+    assert f'href="{url}"' in html
+    listed = as_client("recipient").get(url).content.decode()
+    assert nomination.trainee in listed and other.trainee not in listed
+
+
+def test_a_donor_who_cannot_tick_sees_no_tick_column(personas, as_client):
+    nomination = make_nomination(personas)
+    for persona in ("donor_viewer", "donor_editor"):
+        html = as_client(persona).get(nomination.course.get_absolute_url()).content.decode()
+        assert nomination.trainee in html
+        assert ("Tick" in html) == (persona == "donor_editor"), persona

@@ -300,6 +300,16 @@ NOMINATIONS = Listing(
     filters=(
         Filter("state", gettext_lazy("State"), "state", lambda actor: NominationState.choices),
         Filter(
+            "course",
+            gettext_lazy("Course"),
+            "course_id",
+            lambda actor: [
+                (str(course.pk), str(course))
+                for course in Course.objects.visible_to(actor).select_related("course_type").order_by("starts_on", "pk")
+            ],
+            unknown=gettext_lazy("No such course: %(value)s."),
+        ),
+        Filter(
             "course_type",
             gettext_lazy("Course type"),
             "course__course_type__code",

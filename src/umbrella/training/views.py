@@ -395,6 +395,7 @@ def course_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "sees_trainees": queries.sees_trainees(actor, course),
             "records_results": records_results,
             "withdraws": _nominator(actor),
+            "trainees_url": f"{reverse('training-nominations')}?course={course.pk}",
             "full": course.state in services.OPEN_COURSE_STATES and _nominator(actor) and course.seats_free <= 0,
             "on_course": on_course,
             # tick boxes only where something can be recorded: trainees on a course that has begun
@@ -559,6 +560,7 @@ def _nomination(actor: Actor, pk: int) -> Nomination:
     return get_visible(Nomination.objects.select_related("course", "course__course_type", "unit"), actor, pk=pk)
 
 
+@login_required
 def nomination_list(request: HttpRequest) -> HttpResponse:
     return list_or_export(
         request,
@@ -573,6 +575,7 @@ def nomination_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+@login_required
 def nomination_detail(request: HttpRequest, pk: int) -> HttpResponse:
     actor = request.actor
     nomination = _nomination(actor, pk)
@@ -633,6 +636,7 @@ def nomination_end(request: HttpRequest, pk: int, ending: str) -> HttpResponse:
 # --- qualified people -------------------------------------------------------------------------------------
 
 
+@login_required
 def qualified(request: HttpRequest) -> HttpResponse:
     """Graduates per unit and qualification, as the reader may see them (optionally of one unit, by its code). A donor
     sees the graduates of its own courses: the units are named by the nominations it reads."""
