@@ -584,3 +584,15 @@ def test_a_missed_serial_names_the_inventories_that_missed_it(personas, as_clien
     assert serials[1].due_on < TODAY()
     row = re.search(rf'<tr data-serial="{serials[1].serial}">.*?</tr>', page, re.S).group(0)
     assert "data-flag" in row
+
+
+@pytest.mark.django_db
+def test_the_unit_list_shows_where_each_unit_is_stationed(personas, as_client):
+    from umbrella.places.models import Place
+
+    place = Place.objects.get(code="PL")
+    fields = {"code": "ST-1", "name": "Stationed", "kind": "battalion", "station": place}
+    stationed = eum.create_unit(actor=personas.recipient, fields=fields)
+    html = body(as_client("recipient").get("/eum/units/"))
+    assert "Stationed at" in html
+    assert re.search(rf">{stationed.code}</a>.*?<td>{re.escape(str(place))}</td>", html, re.S)

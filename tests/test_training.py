@@ -294,16 +294,20 @@ def test_course_rows_count_seats_taken_and_free(personas):
 
 
 def test_in_kind_value_counts_confirmed_and_completed_courses_only(personas):
+    units(personas)
     kind = course_type(personas)
     offered = offer(personas, kind, seats=3)
+    nominated(personas, offered, 3)  # offered: counts for nothing yet
     confirmed = offer(personas, kind, seats=4, reference="B")
+    nominated(personas, confirmed, 2)
     services.confirm_course(actor=personas.donor_editor, course_id=confirmed.pk, expected_version=1)
     cancelled = offer(personas, kind, seats=5, reference="C")
+    nominated(personas, cancelled, 5)
     services.confirm_course(actor=personas.donor_editor, course_id=cancelled.pk, expected_version=1)
     services.cancel_course(actor=personas.donor_editor, course_id=cancelled.pk, expected_version=2, reason="No trainer")
     assert offered.state == CourseState.OFFERED
     values = {row.donor_code: row for row in queries.in_kind_by_donor(personas.coordinator)}
-    assert values["XDA"].value_eur == Decimal("200000.00") and values["XDA"].seats == 4
+    assert values["XDA"].value_eur == Decimal("100000.00") and values["XDA"].seats == 2 and values["XDA"].courses == 1
     assert [course.reference for course in queries.course_offers(personas.coordinator, "XDA")] == ["GER-PAT-1", "B", "C"]
 
 
@@ -327,7 +331,9 @@ def test_confirmed_courses_count_towards_the_donors_fair_share_as_training(perso
     )
     kind = course_type(personas)
     in_2025 = dict(starts_on=dt.date(2025, 3, 1), ends_on=dt.date(2025, 5, 9))
-    confirmed = offer(personas, kind, seats=4, **in_2025)  # 4 × 50,000 EUR
+    units(personas)
+    confirmed = offer(personas, kind, seats=6, **in_2025)  # 4 seats taken of 6: 4 × 50,000 EUR
+    nominated(personas, confirmed, 4)
     services.confirm_course(actor=personas.donor_editor, course_id=confirmed.pk, expected_version=1)
     offer(personas, kind, seats=10, reference="only offered", **in_2025)  # not counted until confirmed
     rows = {share.code: share for share in fair_share(personas.coordinator, 2025).shares}
@@ -336,3 +342,83 @@ def test_confirmed_courses_count_towards_the_donors_fair_share_as_training(perso
     hidden = offer(personas, kind, seats=1, reference="hidden", marking="owner", **in_2025)
     services.confirm_course(actor=personas.donor_editor, course_id=hidden.pk, expected_version=1)
     assert not fair_share(personas.coordinator, 2025).complete
+
+
+def test_a_trainee_identifier_needs_a_digit_and_the_refusal_quotes_it(personas):
+    units(personas)
+    course = offer(personas, seats=5)
+    with pytest.raises(Invalid) as refused:
+        services.nominate(
+            actor=personas.recipient,
+            course_id=course.pk,
+            trainees=[{"trainee": "IVAN-PETRENKO", "unit": "ADB-1"}, {"trainee": "Ivan Petrenko", "unit": "ADB-1"}],
+        )
+    assert "“IVAN-PETRENKO”" in refused.value.field_errors["trainees[0].trainee"][0]
+    assert "“Ivan Petrenko”" in refused.value.field_errors["trainees[1].trainee"][0]
+    assert not Nomination.objects.filter(course=course).exists()
+
+
+def test_no_attendance_nor_graduation_before_the_course_starts(personas):
+    units(personas)
+    course = offer(personas, starts_on=TODAY + dt.timedelta(days=150), ends_on=TODAY + dt.timedelta(days=220))
+    (first,) = nominated(personas, course, 1)
+    with pytest.raises(InvalidTransition) as refused:
+        services.record_attendance(actor=personas.recipient, nomination_ids=[first.pk])
+    assert str(course.starts_on) in refused.value.message
+    with pytest.raises(InvalidTransition):
+        services.graduate(actor=personas.recipient, nomination_ids=[first.pk], on=TODAY)
+    assert Nomination.objects.get(pk=first.pk).state == NominationState.NOMINATED
+
+
+def test_on_a_running_course_only_attending_trainees_graduate(personas):
+    units(personas)
+    course = offer(personas, starts_on=TODAY - dt.timedelta(days=10), ends_on=TODAY + dt.timedelta(days=30))
+    first, second = nominated(personas, course)
+    with pytest.raises(InvalidTransition) as refused:
+        services.graduate(actor=personas.recipient, nomination_ids=[first.pk], on=TODAY)
+    assert "record attendance first" in refused.value.message
+    services.record_attendance(actor=personas.recipient, nomination_ids=[first.pk])
+    (graduate,) = services.graduate(actor=personas.recipient, nomination_ids=[first.pk], on=TODAY)
+    assert graduate.state == NominationState.GRADUATED
+    assert Nomination.objects.get(pk=second.pk).state == NominationState.NOMINATED
+
+
+def test_after_a_course_has_ended_nominated_trainees_graduate_straight(personas):
+    units(personas)
+    course = offer(personas)  # ended yesterday
+    (first,) = nominated(personas, course, 1)
+    (graduate,) = services.graduate(actor=personas.recipient, nomination_ids=[first.pk], on=course.ends_on)
+    assert graduate.state == NominationState.GRADUATED
+
+
+def in_kind(personas) -> tuple[int, int, Decimal]:
+    rows = {row.donor_code: row for row in queries.in_kind_by_donor(personas.coordinator)}
+    row = rows.get("XDA")
+    return (row.courses, row.seats, row.value_eur) if row else (0, 0, Decimal(0))
+
+
+def test_an_empty_confirmed_course_adds_nothing_to_the_donors_support(personas):
+    course = offer(personas, seats=4)
+    services.confirm_course(actor=personas.donor_editor, course_id=course.pk, expected_version=1)
+    assert in_kind(personas) == (1, 0, Decimal("0.00"))
+
+
+def test_in_kind_seats_follow_each_trainees_state(personas):
+    """Confirmed: nominated, attending and those already through take a seat; withdrawn ones give it back.
+    Completed: only those who attended (attending, graduated, did not graduate) count."""
+    units(personas)
+    course = offer(personas, seats=6)  # ran until yesterday
+    first, second, third, fourth, fifth = nominated(personas, course, 5)
+    services.confirm_course(actor=personas.donor_editor, course_id=course.pk, expected_version=1)
+    assert in_kind(personas) == (1, 5, Decimal("250000.00"))
+    services.withdraw(actor=personas.recipient, nomination_id=first.pk, reason="Needed in the unit")
+    assert in_kind(personas)[1] == 4
+    services.record_attendance(actor=personas.recipient, nomination_ids=[second.pk, third.pk])
+    services.graduate(actor=personas.recipient, nomination_ids=[second.pk], on=course.ends_on)
+    services.record_failure(actor=personas.recipient, nomination_id=fourth.pk, reason="Did not pass")
+    assert in_kind(personas)[1] == 4  # graduated, attending, failed and still nominated
+    course.refresh_from_db()
+    services.complete_course(actor=personas.donor_editor, course_id=course.pk, expected_version=course.version)
+    # completed: the graduate, the one attending and the one who failed; the fifth never came
+    assert Nomination.objects.get(pk=fifth.pk).state == NominationState.NOMINATED
+    assert in_kind(personas) == (1, 3, Decimal("150000.00"))

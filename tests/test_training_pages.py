@@ -160,6 +160,8 @@ def test_page_contract(contract, persona, operation, personas, as_client):
     record = contract.make(personas)
     client = as_client(persona)
     expected = contract.expected(persona, operation)
+    if contract.name == "trainee" and persona == "anonymous" and operation in ("list", "detail"):
+        expected = 302  # trainees are for members only: the public is sent to sign in
     ledger_before = ChangeRecord.objects.count()
     if operation == "list":
         response = client.get(contract.list_url(record))
@@ -215,7 +217,8 @@ def test_the_course_list_shows_seats_and_the_in_kind_value_the_database_holds(pe
     )
     html = as_client("second_donor").get("/training/").content.decode()
     (row,) = queries.in_kind_by_donor(personas.second_donor)
-    assert row.value_eur == course.seats * course.seat_value_eur == Decimal("240000.00")
+    taken_seats = Nomination.objects.filter(course=course, state__in=services.SEAT_HOLDING).count()
+    assert row.value_eur == taken_seats * course.seat_value_eur == Decimal("80000.00")  # 2 of 6 seats taken
     assert cell(html, "in-kind", "data-value") == str(row.value_eur)
     detail = as_client("donor_editor").get(course.get_absolute_url()).content.decode()
     taken = Nomination.objects.filter(course=course, state__in=services.SEAT_HOLDING).count()
@@ -368,3 +371,134 @@ def test_the_training_lists_ask_the_same_queries_however_many_courses_and_traine
     with CaptureQueriesContext(connection) as many:
         assert client.get(url).status_code == 200
     assert len(many) == len(few)
+
+
+def test_a_course_not_started_offers_no_results_and_says_from_when(personas, as_client):
+    course = make_course(personas, starts_on=TODAY + dt.timedelta(days=150), ends_on=TODAY + dt.timedelta(days=200))
+    unit(personas)
+    (first,) = services.nominate(
+        actor=personas.recipient, course_id=course.pk, trainees=[{"trainee": "T-9-0001", "unit": "ADB-1"}]
+    )
+    client = as_client("recipient")
+    html = client.get(course.get_absolute_url()).content.decode()
+    assert 'id="results-from"' in html and course.starts_on.isoformat() in html
+    assert "Record the ticked trainees as graduates" not in html and 'name="nominations"' not in html and "Tick" not in html
+    client.post(f"/training/courses/{course.pk}/results/", {"nominations": [first.pk], "action": "attend"})
+    assert Nomination.objects.get(pk=first.pk).state == NominationState.NOMINATED
+    assert "can be recorded from that day on" in client.get(course.get_absolute_url()).content.decode()
+
+
+def test_the_confirm_page_says_what_confirming_means_and_goes_back(personas, as_client):
+    course = make_course(personas)
+    html = as_client("donor_editor").get(f"/training/courses/{course.pk}/confirm/").content.decode()
+    assert "Confirming says the course will run" in html and "empty seats count for nothing" in html
+    assert f'<a href="{course.get_absolute_url()}">Back</a>' in html
+
+
+def test_a_full_course_says_so_instead_of_offering_the_nomination_form(personas, as_client):
+    course = make_course(personas, seats=1)
+    unit(personas)
+    services.nominate(actor=personas.recipient, course_id=course.pk, trainees=[{"trainee": "T-9-0001", "unit": "ADB-1"}])
+    client = as_client("recipient")
+    html = client.get(course.get_absolute_url()).content.decode()
+    assert 'id="course-full"' in html and f"/training/courses/{course.pk}/nominate/" not in html
+    response = client.get(f"/training/courses/{course.pk}/nominate/")
+    assert response.status_code == 302 and response["Location"] == course.get_absolute_url()
+
+
+def test_too_many_trainees_say_how_many_were_listed_and_that_nothing_was_written(personas, as_client):
+    course = make_course(personas, seats=1)
+    unit(personas)
+    response = as_client("recipient").post(
+        f"/training/courses/{course.pk}/nominate/", {"lines": "T-9-0001, ADB-1\nT-9-0002, ADB-1\nIVAN-PETRENKO, ADB-1\n"}
+    )
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert "you listed 3 trainees, so nothing was written" in html and "IVAN-PETRENKO" in html
+    assert not Nomination.objects.filter(course=course).exists()
+
+
+def test_the_offer_form_reports_every_problem_at_once_and_offers_the_training_sites(personas, as_client):
+    course = make_course(personas)
+    client = as_client("donor_editor")
+    html = client.get("/training/courses/offer/").content.decode()
+    assert '<datalist id="training-sites">' in html and 'value="US-FORT-SILL"' in html
+    assert 'value="PL"' not in html  # a country is not a training site
+    data = {**course_data(personas, course), "site": "Nowhere-at-all", "starts_on": "2027-03-12", "ends_on": "2027-01-04"}
+    data.pop("seats")
+    response = client.post("/training/courses/offer/", data)
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert "Nowhere-at-all" in html and "A course cannot end before it starts." in html and "This field is required." in html
+    assert not Course.objects.filter(reference=data["reference"]).exists()
+
+
+def test_the_course_list_names_a_course_once_totals_every_column_and_orders_donors_by_name(personas, as_client):
+    from umbrella.orgs.models import Organization
+
+    kind = make_course_type(personas)
+    mine = make_course(personas, kind, reference=f"{kind.code}-A", language="de")
+    services.confirm_course(actor=personas.donor_editor, course_id=mine.pk, expected_version=1)
+    theirs = services.offer_course(
+        actor=personas.second_donor,
+        fields={
+            "course_type": kind,
+            "reference": "B",
+            "provider": "X",
+            "site": "PL",
+            "starts_on": TODAY,
+            "ends_on": TODAY,
+            "seats": 2,
+        },
+    )
+    services.confirm_course(actor=personas.second_donor, course_id=theirs.pk, expected_version=1)
+    html = as_client("coordinator").get("/training/").content.decode()
+    assert f"{kind.code} {kind.code}-A" not in html and f">{kind.code}-A</a>" in html and f">{kind.code} B</a>" in html
+    assert "German" in html and "<td>de</td>" not in html
+    names = [row.donor_name for row in queries.in_kind_by_donor(personas.coordinator)]
+    assert (
+        names
+        == sorted(names, key=str.casefold)
+        == sorted(Organization.objects.filter(code__in=["XDA", "XDB"]).values_list("name", flat=True), key=str.casefold)
+    )
+    assert cell(html, "in-kind", "data-courses") == "2" and cell(html, "in-kind", "data-seats") == "0"
+
+
+def test_training_pages_write_dates_one_way_in_ukrainian(personas, as_client):
+    from django.conf import settings
+    from django.utils import formats, translation
+
+    course = make_course(personas)
+    client = as_client("recipient")
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "uk"
+    with translation.override("uk"):
+        written = formats.date_format(course.starts_on).replace(" ", "\u00a0")
+    listed = client.get("/training/").content.decode()
+    shown = client.get(course.get_absolute_url()).content.decode()
+    assert written in listed and written in shown and course.starts_on.isoformat() not in shown.split("<h1>")[1].split("</h1>")[1]
+
+
+@pytest.mark.parametrize("url", ["/training/trainees/", "/training/qualified/"])
+def test_trainees_and_qualified_people_are_for_members_only(as_client, url):
+    response = as_client("anonymous").get(url)
+    assert response.status_code == 302 and response["Location"].startswith("/sign-in/")
+
+
+def test_a_course_page_links_to_its_trainees_and_their_history(personas, as_client):
+    nomination = make_nomination(personas)
+    (other,) = services.nominate(
+        actor=personas.recipient, course_id=make_course(personas).pk, trainees=[{"trainee": "T-9-OTHER", "unit": "ADB-1"}]
+    )
+    html = as_client("recipient").get(nomination.course.get_absolute_url()).content.decode()
+    url = f"/training/trainees/?course={nomination.course_id}"
+    assert f'href="{url}"' in html
+    listed = as_client("recipient").get(url).content.decode()
+    assert nomination.trainee in listed and other.trainee not in listed
+
+
+def test_a_donor_who_cannot_tick_sees_no_tick_column(personas, as_client):
+    nomination = make_nomination(personas)
+    for persona in ("donor_viewer", "donor_editor"):
+        html = as_client(persona).get(nomination.course.get_absolute_url()).content.decode()
+        assert nomination.trainee in html
+        assert ("Tick" in html) == (persona == "donor_editor"), persona

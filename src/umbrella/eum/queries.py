@@ -433,6 +433,7 @@ UNITS = Listing(
         Column(gettext_lazy("Name"), lambda o: o.name, sort="name"),
         Column(gettext_lazy("Kind"), lambda o: o.get_kind_display(), sort="kind"),
         Column(gettext_lazy("Part of"), lambda o: o.parent.code if o.parent_id else "—"),
+        Column(gettext_lazy("Stationed at"), lambda o: str(o.station) if o.station_id else "—", sort="station__code"),
         Column(gettext_lazy("Items held"), lambda o: o.held, sort="held", numeric=True),
     ),
     filters=(Filter("kind", gettext_lazy("Kind"), "kind", lambda actor: UnitKind.choices),),

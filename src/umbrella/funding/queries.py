@@ -203,8 +203,9 @@ def _counting_pledges(year: int, codes: list[str]) -> Q:
 def counted(actor: Actor, year: int, codes: list[str]) -> dict[str, Decimal]:
     """What counts towards a donor's share, among what the actor may see: its funding of the year that is
     committed or disbursed (every category and channel), its in-kind pledges available that year that
-    were accepted or went further, at their valuation, and its training: the seats of its confirmed and completed
-    courses starting that year, at their seat value (`training.queries.training_value`)."""
+    were accepted or went further, at their valuation, and its training: the seats trainees take on its confirmed
+    and completed courses starting that year, at their seat value (`training.queries.training_value`; empty seats
+    count for nothing)."""
     totals: dict[str, Decimal] = defaultdict(Decimal)
     money = (
         Funding.objects.visible_to(actor)

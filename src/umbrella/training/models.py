@@ -25,11 +25,13 @@ from umbrella.core.models import OwnedModel, marking_field
 from umbrella.pledges.models import REASON_MAX_LENGTH
 
 LANGUAGE_VALIDATOR = RegexValidator(r"^[a-z]{2}$", _("A two-letter ISO 639-1 language code, e.g. en, uk, de."))
+# At least one digit: a pseudonym such as T-47-00123 has some, a name has none, so "IVAN-PETRENKO" typed by
+# mistake is refused as well as "Ivan Petrenko".
 TRAINEE_VALIDATOR = RegexValidator(
-    r"^[A-Z0-9][A-Z0-9-]{3,39}$",
+    r"^(?=[A-Z0-9-]*[0-9])[A-Z0-9][A-Z0-9-]{3,39}$",
     _(
-        "A pseudonymous identifier of 4 to 40 capital letters, digits and hyphens, e.g. T-47-00123: "
-        "never a name or a service number."
+        "“%(value)s” is not a pseudonymous identifier: give 4 to 40 capital letters, digits and hyphens with at "
+        "least one digit, e.g. T-47-00123; never a name or a service number."
     ),
 )
 
@@ -136,7 +138,13 @@ class Course(OwnedModel):
         return reverse("training-course", args=[self.pk])
 
     def __str__(self) -> str:
-        return f"{self.course_type.code} {self.reference} ({self.starts_on:%Y-%m-%d})"
+        return f"{self.label} ({self.starts_on:%Y-%m-%d})"
+
+    @property
+    def label(self) -> str:
+        """The course type's code and the reference, once: a reference often begins with the code (F16-MAINT-A)."""
+        code = self.course_type.code
+        return self.reference if self.reference.upper().startswith(code) else f"{code} {self.reference}"
 
     def clean(self) -> None:
         if self.starts_on and self.ends_on and self.ends_on < self.starts_on:

@@ -6,8 +6,9 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Count, DecimalField, ExpressionWrapper, F, Max, Q, QuerySet, Sum
-from django.utils.translation import gettext_lazy
+from django.db.models import Count, DecimalField, F, Max, Q, QuerySet
+from django.utils import formats
+from django.utils.translation import get_language_info, gettext_lazy
 
 from umbrella.core.access import Actor, OrganizationKind
 from umbrella.core.listing import Column, Filter, Listing
@@ -142,29 +143,45 @@ class InKindValue:
 SEAT_VALUE = DecimalField(max_digits=20, decimal_places=2)
 
 
+# The seats that count as in-kind support are the seats trainees take, not the seats offered: an empty seat costs
+# its provider little and trains nobody. While a course is confirmed, those of trainees nominated, attending or
+# already through (graduated or not); once completed, those who attended (attending, graduated, did not graduate).
+# A withdrawn trainee gives the seat back, and so does one still "nominated" on a completed course (never came).
+USED_WHILE_CONFIRMED = (
+    NominationState.NOMINATED,
+    NominationState.ATTENDING,
+    NominationState.GRADUATED,
+    NominationState.FAILED,
+)
+USED_WHEN_COMPLETED = (NominationState.ATTENDING, NominationState.GRADUATED, NominationState.FAILED)
+SEATS_USED = Count(
+    "nominations",
+    filter=Q(state=CourseState.CONFIRMED, nominations__state__in=USED_WHILE_CONFIRMED)
+    | Q(state=CourseState.COMPLETED, nominations__state__in=USED_WHEN_COMPLETED),
+)
+
+
 def _valued(actor: Actor) -> QuerySet[Course]:
     return Course.objects.visible_to(actor).filter(state__in=VALUED_STATES)
 
 
 def in_kind_by_donor(actor: Actor, *, year: int | None = None) -> list[InKindValue]:
-    """Per donor, what its confirmed and completed courses (starting in `year`, if given) are worth in euros."""
+    """Per donor (by name), what its confirmed and completed courses (starting in `year`, if given) are worth in
+    euros: the seats trainees take (`SEATS_USED`, counted over every nomination whoever may read it: a number of
+    seats names nobody) at each course's seat value."""
     valued = _valued(actor)
     if year is not None:
         valued = valued.filter(starts_on__year=year)
-    rows = (
-        valued.values("owner__code", "owner__name")
-        .annotate(
-            course_count=Count("id"),
-            seat_count=Sum("seats"),
-            value=Sum(
-                ExpressionWrapper(F("seats") * F("seat_value_eur"), output_field=DecimalField(max_digits=20, decimal_places=2))
-            ),
-        )
-        .order_by("owner__code")
-    )
+    per_course = valued.values_list("pk", "owner__code", "owner__name", "seat_value_eur").annotate(used=SEATS_USED).order_by()
+    totals: dict[tuple[str, str], list] = {}
+    for _pk, code, name, seat_value, used in per_course:
+        total = totals.setdefault((code, name), [0, 0, Decimal(0)])
+        total[0] += 1
+        total[1] += used
+        total[2] += Decimal(seat_value) * used
     return [
-        InKindValue(row["owner__code"], row["owner__name"], row["course_count"], row["seat_count"] or 0, _cents(row["value"]))
-        for row in rows
+        InKindValue(code, name, count, seats, _cents(value))
+        for (code, name), (count, seats, value) in sorted(totals.items(), key=lambda item: (item[0][1].casefold(), item[0][0]))
     ]
 
 
@@ -182,6 +199,20 @@ def training_value_withheld(actor: Actor, year: int, donor_codes: list[str]) -> 
     )
 
 
+def day(value: dt.date | None) -> str:
+    """A date as the project writes it (`formats.date_format`: ISO in English, the Ukrainian form in Ukrainian),
+    with non-breaking spaces so that a table cell never wraps it."""
+    return formats.date_format(value).replace(" ", "\u00a0") if value else ""
+
+
+def language_name(code: str) -> str:
+    """A course's language by its name in the reader's language ("German", "німецька"), the code if unknown."""
+    try:
+        return str(get_language_info(code)["name_translated"])
+    except KeyError:
+        return code
+
+
 def _cents(value) -> Decimal:
     return Decimal(value or 0).quantize(Decimal("0.01"))
 
@@ -192,7 +223,7 @@ COURSE_TYPES = Listing(
         Column(gettext_lazy("Qualification"), lambda o: o.qualification, sort="qualification"),
         Column(gettext_lazy("System"), lambda o: o.system.name if o.system_id else "", sort="system__name"),
         Column(gettext_lazy("Weeks"), lambda o: o.weeks, sort="weeks", numeric=True),
-        Column(gettext_lazy("Language"), lambda o: o.language, sort="language"),
+        Column(gettext_lazy("Language"), lambda o: language_name(o.language), sort="language"),
         Column(gettext_lazy("Seat value (EUR)"), lambda o: number(o.seat_value_eur, 2), sort="seat_value_eur", numeric=True),
     ),
     search=("code", "name", "qualification", "system__name"),
@@ -206,12 +237,13 @@ def _donor_choices(actor: Actor) -> list[tuple[str, str]]:
 
 COURSES = Listing(
     columns=(
-        Column(gettext_lazy("Course"), lambda o: f"{o.course_type.code} {o.reference}", sort="reference", link=True),
+        Column(gettext_lazy("Course"), lambda o: o.label, sort="reference", link=True),
         Column(gettext_lazy("Donor"), lambda o: o.owner.name, sort="owner__name"),
         Column(gettext_lazy("Provider"), lambda o: o.provider, sort="provider"),
         Column(gettext_lazy("Training site"), lambda o: str(o.site), sort="site__code"),
-        Column(gettext_lazy("Starts"), lambda o: o.starts_on, sort="starts_on"),
-        Column(gettext_lazy("Ends"), lambda o: o.ends_on, sort="ends_on"),
+        Column(gettext_lazy("Language"), lambda o: language_name(o.language), sort="language"),
+        Column(gettext_lazy("Starts"), lambda o: day(o.starts_on), sort="starts_on"),
+        Column(gettext_lazy("Ends"), lambda o: day(o.ends_on), sort="ends_on"),
         Column(gettext_lazy("Seats"), lambda o: o.seats, sort="seats", numeric=True),
         Column(gettext_lazy("Taken"), lambda o: o.seats_taken, sort="seats_taken", numeric=True),
         Column(gettext_lazy("Free"), lambda o: o.seats_free, sort="seats_free", numeric=True),
@@ -259,7 +291,7 @@ NOMINATIONS = Listing(
     columns=(
         Column(gettext_lazy("Trainee"), lambda o: o.trainee, sort="trainee", link=True),
         Column(gettext_lazy("Unit"), lambda o: o.unit.code, sort="unit__code"),
-        Column(gettext_lazy("Course"), lambda o: f"{o.course.course_type.code} {o.course.reference}", sort="course__reference"),
+        Column(gettext_lazy("Course"), lambda o: o.course.label, sort="course__reference"),
         Column(gettext_lazy("Donor"), lambda o: o.course.owner.name, sort="course__owner__name"),
         Column(gettext_lazy("Course ends"), lambda o: o.course.ends_on, sort="course__ends_on"),
         Column(gettext_lazy("State"), lambda o: o.get_state_display(), sort="state"),
@@ -267,6 +299,16 @@ NOMINATIONS = Listing(
     ),
     filters=(
         Filter("state", gettext_lazy("State"), "state", lambda actor: NominationState.choices),
+        Filter(
+            "course",
+            gettext_lazy("Course"),
+            "course_id",
+            lambda actor: [
+                (str(course.pk), str(course))
+                for course in Course.objects.visible_to(actor).select_related("course_type").order_by("starts_on", "pk")
+            ],
+            unknown=gettext_lazy("No such course: %(value)s."),
+        ),
         Filter(
             "course_type",
             gettext_lazy("Course type"),

@@ -240,7 +240,8 @@ def _step(actor: Actor, course: Course, expected_version: int, state: str, actio
 
 
 def confirm_course(*, actor: Actor, course_id: int, expected_version: int) -> Course:
-    """The provider confirms the course will run: its seats count as the donor's in-kind support from now."""
+    """The provider confirms the course will run: the seats trainees take on it count as the donor's in-kind
+    support from now (`queries.SEATS_USED`)."""
     with services.atomic():
         course = _locked_course(actor, course_id)
         doing = _("Confirming a course")
@@ -267,7 +268,7 @@ def complete_course(*, actor: Actor, course_id: int, expected_version: int) -> C
         if _today() < course.ends_on:
             raise InvalidTransition(
                 _("The course ends on %(day)s; it can be completed from that day on.")
-                % {"day": formats.date_format(course.ends_on, "SHORT_DATE_FORMAT")},
+                % {"day": formats.date_format(course.ends_on)},
                 ends_on=course.ends_on.isoformat(),
             )
         return _step(actor, course, expected_version, CourseState.COMPLETED, "complete")
@@ -356,8 +357,10 @@ def nominate(*, actor: Actor, course_id: int, trainees: Sequence[Mapping[str, An
             else:
                 try:
                     TRAINEE_VALIDATOR(code)
-                except ValidationError as error:
-                    row["trainee"] = list(error.messages)
+                except ValidationError:
+                    # quoted as typed, not upper-cased, so the reader recognizes the line
+                    given = str(entry.get("trainee")).strip()
+                    row["trainee"] = [str(TRAINEE_VALIDATOR.message) % {"value": given}]
                 if code in repeated:
                     row.setdefault("trainee", []).append(_("%(trainee)s is given twice.") % {"trainee": code})
                 if code in already:
@@ -376,7 +379,7 @@ def nominate(*, actor: Actor, course_id: int, trainees: Sequence[Mapping[str, An
         free = course.seats - seats_taken(course)
         if len(trainees) > free:
             problems["trainees"] = [
-                _("The course has %(free)s free seats of %(seats)s; %(asked)s trainees were nominated.")
+                _("The course has %(free)s free seats of %(seats)s; you listed %(asked)s trainees, so nothing was written.")
                 % {"free": max(free, 0), "seats": course.seats, "asked": len(trainees)}
             ]
         if problems:
@@ -434,11 +437,50 @@ def _check_all(actor: Actor, nominations: list[Nomination], doing: str, allowed_
         )
 
 
+def _require_started(nominations: list[Nomination], doing: str) -> None:
+    """Nobody attends or graduates from a course that has not begun."""
+    today = _today()
+    problems = {
+        f"nominations.{n.pk}": [
+            _("%(trainee)s: the course starts on %(day)s; this can be recorded from that day on.")
+            % {"trainee": n.trainee, "day": formats.date_format(n.course.starts_on)}
+        ]
+        for n in nominations
+        if n.course.starts_on > today
+    }
+    if problems:
+        raise InvalidTransition(
+            _("%(doing)s: %(problems)s") % {"doing": doing, "problems": " ".join(m for ms in problems.values() for m in ms)},
+            nominations=problems,
+        )
+
+
+def _require_attended_while_running(nominations: list[Nomination], doing: str) -> None:
+    """While a course runs, only a trainee whose attendance is recorded graduates; once it has ended, the results
+    may be recorded after the fact, straight from nominated (the provider sends the list of who passed)."""
+    today = _today()
+    problems = {
+        f"nominations.{n.pk}": [
+            _("%(trainee)s is still nominated: record attendance first, or wait until the course ends on %(day)s.")
+            % {"trainee": n.trainee, "day": formats.date_format(n.course.ends_on)}
+        ]
+        for n in nominations
+        if n.state == NominationState.NOMINATED and n.course.ends_on > today
+    }
+    if problems:
+        raise InvalidTransition(
+            _("%(doing)s: %(problems)s") % {"doing": doing, "problems": " ".join(m for ms in problems.values() for m in ms)},
+            nominations=problems,
+        )
+
+
 def record_attendance(*, actor: Actor, nomination_ids: Sequence[int]) -> list[Nomination]:
-    """Nominated trainees who turned up: attending. All or none."""
+    """Nominated trainees who turned up: attending, from the course's first day on. All or none."""
     with services.atomic():
         nominations = _locked_nominations(actor, nomination_ids)
-        _check_all(actor, nominations, _("Recording attendance"), {NominationState.NOMINATED})
+        doing = _("Recording attendance")
+        _check_all(actor, nominations, doing, {NominationState.NOMINATED})
+        _require_started(nominations, doing)
         return [
             services.update_record(
                 actor=actor,
@@ -453,10 +495,14 @@ def record_attendance(*, actor: Actor, nomination_ids: Sequence[int]) -> list[No
 
 def graduate(*, actor: Actor, nomination_ids: Sequence[int], on: dt.date) -> list[Nomination]:
     """Trainees who passed, on `on` (not before their course started, not in the future): qualified for their
-    unit from that day. All or none."""
+    unit from that day. While the course runs only attending trainees graduate; once it has ended, nominated ones
+    too (results recorded after the fact). All or none."""
     with services.atomic():
         nominations = _locked_nominations(actor, nomination_ids)
-        _check_all(actor, nominations, _("Recording graduation"), ON_COURSE)
+        doing = _("Recording graduation")
+        _check_all(actor, nominations, doing, ON_COURSE)
+        _require_started(nominations, doing)
+        _require_attended_while_running(nominations, doing)
         if not isinstance(on, dt.date):
             raise Invalid({"on": [_("Give the day of graduation.")]})
         problems: list[str] = []
@@ -466,7 +512,7 @@ def graduate(*, actor: Actor, nomination_ids: Sequence[int], on: dt.date) -> lis
         if on < starts_on:
             problems.append(
                 _("A trainee graduates on or after the first day of the course (%(day)s).")
-                % {"day": formats.date_format(starts_on, "SHORT_DATE_FORMAT")}
+                % {"day": formats.date_format(starts_on)}
             )
         if problems:
             raise Invalid({"on": problems})

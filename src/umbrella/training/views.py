@@ -14,27 +14,48 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from umbrella.core import listing
 from umbrella.core.access import Actor, Marking, OrganizationKind, allowed, get_visible
-from umbrella.core.errors import Invalid, NotFound
+from umbrella.core.errors import Invalid, InvalidTransition, NotFound
 from umbrella.core.numbers import format_eur, number
+from umbrella.places.models import Place, PlaceKind
+from umbrella.places.queries import resolve_place
 from umbrella.pledges.models import REASON_MAX_LENGTH
 from umbrella.training import queries, services
 from umbrella.training.models import LANGUAGE_VALIDATOR, Course, CourseState, CourseType, Nomination
 from umbrella.ui.forms import ActorForm, ServiceForm, posted_version
 from umbrella.ui.pages import DetailPage, FormPage, ListPage, history_rows, list_or_export, submit
 
-SITE_HELP = gettext_lazy("A code (PL), a name or another name (Kyiv, Kiev, Київ).")
+SITE_HELP = gettext_lazy("A training site's code or name; the gazetteer's training sites are offered as you type.")
+
+
+class SiteInput(forms.TextInput):
+    """A text box that offers the gazetteer's training sites (code, then name in the reader's language) while any
+    place's code, name or alias is still accepted, as everywhere a place is given."""
+
+    def __init__(self, attrs=None) -> None:
+        super().__init__({**(attrs or {}), "list": "training-sites", "autocomplete": "off"})
+        self.sites: list[tuple[str, str]] = []
+
+    def render(self, name, value, attrs=None, renderer=None) -> str:
+        box = super().render(name, value, attrs, renderer)
+        options = format_html_join("", '<option value="{}">{}</option>', self.sites)
+        return format_html('{}<datalist id="training-sites">{}</datalist>', box, options)
+
+
 LINES_HELP = gettext_lazy(
-    "One trainee a line: the pseudonymous identifier, a comma, the unit's code (T-47-00123, ADB-1). Never a name."
+    "One trainee a line: the pseudonymous identifier (with at least one digit, e.g. T-47-00123), a comma, and a "
+    "unit code from End use → Units. Never a name."
 )
 
 
@@ -88,7 +109,7 @@ def course_type_detail(request: HttpRequest, pk: int) -> HttpResponse:
             (_("Qualification"), kind.qualification),
             (_("System"), kind.system.name if kind.system_id else "—"),
             (_("Length (weeks)"), kind.weeks),
-            (_("Language"), kind.language),
+            (_("Language"), queries.language_name(kind.language)),
             (_("Value of one seat"), format_eur(kind.seat_value_eur)),
             (_("Source"), kind.source or "—"),
             (_("Marking"), kind.get_marking_display()),
@@ -164,7 +185,7 @@ def course_list(request: HttpRequest) -> HttpResponse:
         empty=_("No courses offered yet."),
         intro=_(
             "Courses donors offer to train the recipient's crews. Confirmed and completed courses count as the donor's "
-            "in-kind support: seats × the value of one seat."
+            "in-kind support: the seats trainees take × the value of one seat."
         ),
     )
     in_kind = queries.in_kind_by_donor(actor)
@@ -172,17 +193,26 @@ def course_list(request: HttpRequest) -> HttpResponse:
         "own_offers_url": f"{reverse('training-courses')}?donor={own}" if own else None,
         "in_kind": in_kind,
         "in_kind_total": sum((row.value_eur for row in in_kind), start=Decimal(0)),
+        "in_kind_courses": sum(row.courses for row in in_kind),
+        "in_kind_seats": sum(row.seats for row in in_kind),
     }
     return render(request, "training/course_list.html", {"page": page})
 
 
 class CourseForm(ServiceForm):
     course_type = forms.ModelChoiceField(label=gettext_lazy("Course type"), queryset=CourseType.objects.none())
-    reference = forms.CharField(label=gettext_lazy("Reference"), max_length=80, help_text=gettext_lazy("Your own reference."))
+    reference = forms.CharField(
+        label=gettext_lazy("Reference"),
+        max_length=80,
+        help_text=gettext_lazy(
+            "The provider's own reference for this course (its class or serial number, e.g. PAT-2026-03), so both "
+            "sides name it the same way."
+        ),
+    )
     provider = forms.CharField(
         label=gettext_lazy("Provider"), max_length=200, help_text=gettext_lazy("The school or unit that runs the course.")
     )
-    site = forms.CharField(label=gettext_lazy("Training site"), max_length=200, help_text=SITE_HELP)
+    site = forms.CharField(label=gettext_lazy("Training site"), max_length=200, help_text=SITE_HELP, widget=SiteInput())
     starts_on = forms.DateField(label=gettext_lazy("Starts on"), widget=_date_input())
     ends_on = forms.DateField(label=gettext_lazy("Ends on"), widget=_date_input())
     seats = forms.IntegerField(label=gettext_lazy("Seats"), min_value=1, max_value=5000)
@@ -193,7 +223,13 @@ class CourseForm(ServiceForm):
         validators=[LANGUAGE_VALIDATOR],
         help_text=gettext_lazy("Two letters (en, uk, de); the course type's when left empty."),
     )
-    interpreters = forms.IntegerField(label=gettext_lazy("Interpreters"), min_value=0, max_value=1000, required=False)
+    interpreters = forms.IntegerField(
+        label=gettext_lazy("Interpreters"),
+        min_value=0,
+        max_value=1000,
+        required=False,
+        help_text=gettext_lazy("How many interpreters the provider brings for a course not taught in Ukrainian; 0 when none."),
+    )
     seat_value_eur = forms.DecimalField(
         label=gettext_lazy("Value of one seat (EUR)"),
         min_value=0,
@@ -212,6 +248,24 @@ class CourseForm(ServiceForm):
     def __init__(self, *args, actor: Actor, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["course_type"].queryset = CourseType.objects.visible_to(actor).order_by("code")
+        sites = Place.objects.visible_to(actor).filter(kind=PlaceKind.TRAINING_SITE).order_by("code")
+        self.fields["site"].widget.sites = [(site.code, site.local_name) for site in sites]
+
+    def clean_site(self) -> str:
+        """Resolved here, so that an unknown site is reported with every other problem of the form at once."""
+        text = self.cleaned_data["site"].strip()
+        try:
+            resolve_place(text)  # as the service resolves it
+        except ValidationError as error:
+            raise forms.ValidationError(error.messages) from None
+        return text
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        starts_on, ends_on = data.get("starts_on"), data.get("ends_on")
+        if starts_on and ends_on and ends_on < starts_on:
+            self.add_error("ends_on", _("A course cannot end before it starts."))
+        return data
 
     def values(self) -> dict[str, Any]:
         data = dict(self.cleaned_data)
@@ -293,7 +347,7 @@ def _step_allowed(actor: Actor, course: Course, step: str) -> bool:
 
 def _course_actions(actor: Actor, course: Course) -> list[dict[str, str]]:
     actions = []
-    if course.state in services.OPEN_COURSE_STATES and _nominator(actor):
+    if course.state in services.OPEN_COURSE_STATES and _nominator(actor) and course.seats_free > 0:
         actions.append({"label": _("Nominate trainees"), "url": reverse("training-nominate", args=[course.pk])})
     if course.state in services.OPEN_COURSE_STATES and allowed(services.require_course_runner, actor, course):
         actions.append({"label": _("Change"), "url": reverse("training-course-edit", args=[course.pk])})
@@ -307,6 +361,9 @@ def course_detail(request: HttpRequest, pk: int) -> HttpResponse:
     actor = request.actor
     course = _course(actor, pk)
     nominations = list(queries.nominations(actor, course))
+    on_course = [n for n in nominations if n.state in services.ON_COURSE]
+    today = timezone.localdate()
+    started = course.starts_on <= today
     records_results = course.state != CourseState.CANCELLED and allowed(
         services.require_result_recorder, actor, course, doing=_("Recording results")
     )
@@ -318,9 +375,9 @@ def course_detail(request: HttpRequest, pk: int) -> HttpResponse:
             (_("Donor"), course.owner.name),
             (_("Provider"), course.provider),
             (_("Training site"), str(course.site)),
-            (_("Starts on"), course.starts_on),
-            (_("Ends on"), course.ends_on),
-            (_("Language"), course.language),
+            (_("Starts on"), queries.day(course.starts_on)),
+            (_("Ends on"), queries.day(course.ends_on)),
+            (_("Language"), queries.language_name(course.language)),
             (_("Interpreters"), course.interpreters),
             (_("Seats"), number(course.seats)),
             (_("Seats taken"), number(course.seats_taken)),
@@ -338,8 +395,13 @@ def course_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "sees_trainees": queries.sees_trainees(actor, course),
             "records_results": records_results,
             "withdraws": _nominator(actor),
-            "on_course": [n for n in nominations if n.state in services.ON_COURSE],
-            "today": timezone.localdate(),
+            "trainees_url": f"{reverse('training-nominations')}?course={course.pk}",
+            "full": course.state in services.OPEN_COURSE_STATES and _nominator(actor) and course.seats_free <= 0,
+            "on_course": on_course,
+            # tick boxes only where something can be recorded: trainees on a course that has begun
+            "ticks": records_results and bool(on_course) and started,
+            "results_from": queries.day(course.starts_on) if records_results and on_course and not started else "",
+            "today": today,
         },
     )
     return render(request, "training/course_detail.html", {"page": page})
@@ -357,12 +419,28 @@ def course_step(request: HttpRequest, pk: int, step: str) -> HttpResponse:
     label, service = COURSE_STEPS[step]
     services.require_course_runner(request.actor, course, doing=str(label))
     form = ReasonForm(request.POST or None) if step == "cancel" else ServiceForm(request.POST or None)
+    intros = {
+        "confirm": _(
+            "Confirming says the course will run as offered. From then on the seats trainees take on it count as "
+            "%(donor)s's in-kind support, %(value)s a seat; empty seats count for nothing."
+        ),
+        "complete": _(
+            "Completing records that the course has run. The seats of the trainees who attended stay counted as "
+            "%(donor)s's in-kind support; trainees whose results are not recorded yet can still be recorded."
+        ),
+        "cancel": _(
+            "A cancelled course will not run and counts for nothing; its trainees are free for other courses. The "
+            "reason is kept in the ledger for good: write no personal details."
+        ),
+    }
     page = FormPage(
         title=f"{label}: {course}",
         forms=[form],
         submit_label=str(label),
         cancel_url=course.get_absolute_url(),
+        cancel_label=_("Back"),
         version=course.version,
+        intro=intros[step] % {"donor": course.owner.name, "value": format_eur(course.seat_value_eur)},
     )
 
     def take_step() -> Course:
@@ -407,6 +485,13 @@ def _line_problems(error: Invalid) -> Invalid:
 def nominate(request: HttpRequest, pk: int) -> HttpResponse:
     course = _course(request.actor, pk)
     services.require_nominator(request.actor)
+    if course.seats_free <= 0 and request.method != "POST":
+        messages.info(
+            request,
+            _("The course is full: all %(seats)s seats are taken. Withdraw a trainee to free a seat, or choose another course.")
+            % {"seats": number(course.seats)},
+        )
+        return redirect(course)
     form = NominateForm(request.POST or None)
     page = FormPage(
         title=_("Nominate trainees: %(course)s") % {"course": course},
@@ -458,6 +543,9 @@ def record_results(request: HttpRequest, pk: int) -> HttpResponse:
     except Invalid as error:
         messages.error(request, " ".join(text for texts in error.field_errors.values() for text in texts))
         return redirect(course)
+    except InvalidTransition as error:
+        messages.error(request, error.message)
+        return redirect(course)
     messages.success(request, text % {"count": len(done)})
     return redirect(course)
 
@@ -472,6 +560,7 @@ def _nomination(actor: Actor, pk: int) -> Nomination:
     return get_visible(Nomination.objects.select_related("course", "course__course_type", "unit"), actor, pk=pk)
 
 
+@login_required
 def nomination_list(request: HttpRequest) -> HttpResponse:
     return list_or_export(
         request,
@@ -486,6 +575,7 @@ def nomination_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+@login_required
 def nomination_detail(request: HttpRequest, pk: int) -> HttpResponse:
     actor = request.actor
     nomination = _nomination(actor, pk)
@@ -503,7 +593,7 @@ def nomination_detail(request: HttpRequest, pk: int) -> HttpResponse:
             (_("Unit"), str(nomination.unit)),
             (_("Course"), str(nomination.course)),
             (_("State"), nomination.get_state_display()),
-            (_("Graduated on"), nomination.graduated_on or "—"),
+            (_("Graduated on"), queries.day(nomination.graduated_on) or "—"),
             (_("Reason"), nomination.reason or "—"),
             (_("Version"), nomination.version),
         ],
@@ -546,6 +636,7 @@ def nomination_end(request: HttpRequest, pk: int, ending: str) -> HttpResponse:
 # --- qualified people -------------------------------------------------------------------------------------
 
 
+@login_required
 def qualified(request: HttpRequest) -> HttpResponse:
     """Graduates per unit and qualification, as the reader may see them (optionally of one unit, by its code). A donor
     sees the graduates of its own courses: the units are named by the nominations it reads."""

@@ -49,6 +49,7 @@ class FormPage:
     cancel_url: str
     version: int | None = None
     intro: str = ""
+    cancel_label: str = ""  # "Cancel" when empty; "Back" where the page's own step is a cancellation
 
     @property
     def form(self) -> django_forms.BaseForm:
