@@ -262,6 +262,10 @@ def alias_key(name: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c) and not c.isspace()).casefold()
 
 
+# What the schemes the catalog knows stand for, so a reader is not left with a bare slug; others show as written.
+SCHEME_LABELS = {"kiel": _("Kiel Ukraine Support Tracker")}
+
+
 class ItemTypeAlias(OwnedModel):
     """A name an item type goes by elsewhere, e.g. "Panzerhaubitze 2000" in the Kiel tracker's weapons list for
     the catalog's ART-PZH2000. Within one scheme a name (compared by `alias_key`) means one item type."""
@@ -288,6 +292,11 @@ class ItemTypeAlias(OwnedModel):
 
     def get_absolute_url(self) -> str:
         return reverse("item-type", args=[self.item_type_id])
+
+    @property
+    def scheme_label(self) -> str:
+        """The scheme as a reader knows it: "Kiel Ukraine Support Tracker" for kiel, any other as written."""
+        return str(SCHEME_LABELS.get(self.scheme, self.scheme))
 
     def __str__(self) -> str:
         return f"{self.name} ({self.scheme}) → {self.item_type.code}"
