@@ -73,6 +73,60 @@ def test_the_item_type_page_shows_its_aliases_and_staff_add_them(personas, as_cl
     assert ItemTypeAlias.objects.filter(item_type=item, key=alias_key("its tracker name")).exists()
 
 
+def test_the_catalog_search_finds_an_item_type_by_its_other_names_on_the_page_and_the_api(personas, as_client):
+    gun = factories.item_type(personas, name="Gun by its code name")
+    battery = factories.item_type(personas, name="Battery by its code name")
+    catalog.create_alias(actor=personas.coordinator, fields={"item_type": gun, "name": "M777 Howitzer", "scheme": "kiel"})
+    catalog.create_alias(
+        actor=personas.coordinator, fields={"item_type": battery, "name": "Patriot air défense battery", "scheme": "kiel"}
+    )
+    client = as_client("observer")
+    for query, found, other in [
+        ("M777 howitzer", gun, battery),
+        ("m777howitzer", gun, battery),  # compared as alias_key does: no spaces
+        ("patriot AIR defense", battery, gun),  # nor accents nor case
+    ]:
+        page = client.get("/catalog/", {"q": query}).content.decode()
+        assert found.code in page and other.code not in page, query
+    observer = personas.observer
+    _, secret = issue_token(
+        actor=Actor.system("tests"), user_id=observer.user.pk, organization_id=observer.organization.pk, name="t"
+    )
+    listed = Client(HTTP_AUTHORIZATION=f"Bearer {secret}").get("/api/v1/item-types", {"q": "M777 howitzer"})
+    assert listed.status_code == 200 and gun.code in listed.content.decode() and battery.code not in listed.content.decode()
+
+
+def test_the_alias_search_costs_the_same_queries_however_many_item_types_match(personas, as_client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = as_client("observer")
+
+    def queries_for_search() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get("/catalog/", {"q": "searchable alias"}).status_code == 200
+        return len(captured)
+
+    first = factories.item_type(personas)
+    catalog.create_alias(actor=personas.coordinator, fields={"item_type": first, "name": "Searchable alias 0", "scheme": "kiel"})
+    one = queries_for_search()
+    for number in range(1, 6):
+        item = factories.item_type(personas)
+        catalog.create_alias(
+            actor=personas.coordinator, fields={"item_type": item, "name": f"Searchable alias {number}", "scheme": "kiel"}
+        )
+    assert queries_for_search() == one
+
+
+def test_the_kiel_scheme_is_named_for_what_it_is_on_the_item_type_page(personas, as_client):
+    item = factories.item_type(personas)
+    catalog.create_alias(actor=personas.coordinator, fields={"item_type": item, "name": "Its Kiel name", "scheme": "kiel"})
+    catalog.create_alias(actor=personas.coordinator, fields={"item_type": item, "name": "Its other name", "scheme": "nato"})
+    page = as_client("observer").get(f"/catalog/{item.pk}/").content.decode()
+    assert "Kiel Ukraine Support Tracker (kiel)" in page
+    assert "<td>nato</td>" in page  # a scheme the catalog does not know is shown as written
+
+
 # The demo catalog's links, as a gunner would check them.
 def _links() -> list[dict[str, str]]:
     with open(DATA / "compatibilities.csv", newline="", encoding="utf-8") as handle:

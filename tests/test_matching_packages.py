@@ -4,6 +4,7 @@ incomplete and why (pure), and a run against the database with and without `comp
 import datetime as dt
 import io
 import json
+import re
 from decimal import Decimal
 
 import numpy as np
@@ -307,6 +308,26 @@ def test_the_option_completes_the_package_a_plain_run_leaves_without_munitions(p
     assert ChangeRecord.objects.count() == entries + 2  # the run, and the plain one it supersedes
 
 
+@pytest.mark.parametrize(
+    ("substitute", "late_days", "incomplete", "expected"),
+    [
+        (True, 171, True, "substitute; 171 days late; leaves an incomplete package"),
+        (False, 171, True, "171 days late; leaves an incomplete package"),
+        (True, 0, True, "substitute; leaves an incomplete package"),
+        (False, 1, False, "1 day late"),
+        (False, 0, True, "leaves an incomplete package"),
+    ],
+)
+def test_a_proposals_notes_are_kept_apart(substitute, late_days, incomplete, expected):
+    from types import SimpleNamespace
+
+    from django.template.loader import render_to_string
+
+    proposal = SimpleNamespace(substitute=substitute, late_days=late_days, leaves_incomplete_package=incomplete)
+    cell = render_to_string("matching/_proposal_notes.html", {"p": proposal})
+    assert re.sub(r"<[^>]+>", "", cell).strip() == expected
+
+
 def test_the_page_the_cli_and_the_api_show_incomplete_packages_with_their_reasons(as_client, personas, package_world):
     client = as_client("coordinator")
     response = client.post("/matching/new/", {"keep_approved": "on", "diversity_points": "0"})
@@ -314,6 +335,10 @@ def test_the_page_the_cli_and_the_api_show_incomplete_packages_with_their_reason
     page = client.get(response["Location"]).content.decode()
     assert "leaves an incomplete package" in page and "and pledged, but the run gives them to other requirements" in page
     assert "This run did not value complete packages" in page
+    assert "Allocated (kept)" in page and ">Held<" not in page  # kept allocations, not what was handed over
+    assert "a launcher and its munitions only" in page and 'href="/readiness/"' in page.split('id="packages"')[1]
+    notes = re.findall(r'<td class="notes">(.*?)</td>', page)
+    assert any("incomplete package" in note for note in notes)
     out = io.StringIO()
     call_command("match", "--user", personas.coordinator.user.username, "--json", "--no-progress", stdout=out)
     summary = json.loads(out.getvalue())

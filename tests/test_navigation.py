@@ -4,6 +4,7 @@ Scenarios page; the same links sit in the phone menu (a <details> that needs no 
 import re
 
 import pytest
+from django.urls import reverse
 
 from tests.test_dashboards import build
 from umbrella.core.imports import REGISTRY
@@ -111,3 +112,28 @@ def test_read_only_people_are_offered_no_button_that_would_be_refused(as_client,
         if detail:
             assert actions_in_main(client.get(detail.group(1)).content.decode()) == [], detail.group(1)
     assert opened >= 7
+
+
+LESS_USED = ["hub-board", "scenarios", "import", "ledger", "admin:index"]
+
+
+def more_block(html: str) -> str:
+    wide = html[html.index('<nav class="wide"') :]
+    wide = wide[: wide.index("</nav>")]
+    return wide[wide.index('<details class="more">') : wide.index("</details>")] if '<details class="more">' in wide else ""
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("persona", ["coordinator", "hq_admin", "recipient", "donor_viewer", "anonymous"])
+def test_the_wide_header_keeps_the_less_used_links_under_more_and_the_phone_menu_lists_them_all(as_client, personas, persona):
+    build(personas)
+    html = as_client(persona).get("/catalog/").content.decode()
+    wide = nav_links(html, '<nav class="wide"')
+    menu = html[html.index('<details class="menu">') :]
+    assert '<details class="more">' not in menu[: menu.index("</nav>")]  # a phone's menu is one flat list
+    more = {href for href, _ in re.findall(r'<a href="([^"]+)">([^<]+)</a>', more_block(html))}
+    less_used = {reverse(name) for name in LESS_USED} & set(wide)
+    assert more == less_used  # every less-used link, and only those, under More
+    assert ("<summary>More</summary>" in html) == bool(less_used)  # no empty More for someone with none
+    if persona == "coordinator":
+        assert {"/import/", "/ledger/", "/scenarios/"} <= more

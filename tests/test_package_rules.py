@@ -3,6 +3,7 @@
 
 import csv
 import io
+import re
 from decimal import Decimal
 
 import pytest
@@ -171,8 +172,41 @@ def test_the_item_type_page_writes_the_package_out(personas, as_client):
     assert "2 crews × 8 people = 16 people per system" in page
     assert "75 rounds a day × 30 days of supply = 2,250 rounds per system" in page
     assert shell.code in page and kit.code in page and "Planning assumption (test)" in page
+    # each munition and spare by its name, its code the link
+    assert f'{shell.name} (<a href="/catalog/{shell.pk}/">{shell.code}</a>)' in page
+    assert f'{kit.name} (<a href="/catalog/{kit.pk}/">{kit.code}</a>)' in page
     assert f"/catalog/{gun.pk}/package/" not in page  # a donor reads, coordination staff edit
     assert f"/catalog/{gun.pk}/package/" in as_client("coordinator").get(f"/catalog/{gun.pk}/").content.decode()
+
+
+@pytest.mark.django_db
+def test_a_package_of_a_system_that_fires_nothing_says_so_rather_than_zero_rounds(personas, as_client):
+    radar = howitzer(personas)
+    catalog.create_package_rule(actor=personas.coordinator, fields=rule_fields(radar, rounds_per_day=Decimal("0")))
+    page = as_client("donor_editor").get(f"/catalog/{radar.pk}/").content.decode()
+    assert "Fires nothing the catalog links." in page and "rounds per system" not in page
+
+
+@pytest.mark.django_db
+def test_each_link_kind_reads_as_a_sentence_from_either_end(personas, as_client):
+    gun, shell, kit = linked_howitzer(personas)
+    fuel, better_shell = factories.item_type(personas, bulk=True), factories.item_type(personas, bulk=True)
+    catalog.create_compatibility(actor=personas.coordinator, fields={"source": gun, "kind": "consumes", "target": fuel})
+    catalog.create_compatibility(
+        actor=personas.coordinator, fields={"source": better_shell, "kind": "substitutes-for", "target": shell}
+    )
+    client = as_client("observer")
+
+    def labels(item) -> set[str]:
+        page = client.get(f"/catalog/{item.pk}/").content.decode()
+        section = page.split('id="links-heading"')[1].split("</table>")[0]
+        return set(re.findall(r"<tr><td>([^<]+)</td>", section))
+
+    assert labels(gun) == {"fires", "consumes", "has as spare parts"}
+    assert labels(shell) == {"is fired by", "can be substituted by"}
+    assert labels(kit) == {"is a spare part for"}
+    assert labels(fuel) == {"is consumed by"}
+    assert labels(better_shell) == {"substitutes for"}
 
 
 @pytest.mark.django_db

@@ -1,7 +1,7 @@
 """The `umbrella` command (also `python -m umbrella`): Django's management commands under one name.
 
 umbrella demo [--no-serve] [--scale N]     load the demo scenario and serve it
-umbrella serve [--bind 127.0.0.1:8000]    serve with gunicorn
+umbrella serve [--bind HOST:PORT | --port N]  serve with gunicorn (default 127.0.0.1:8000)
 umbrella migrate                           create or update the database
 umbrella import KIND FILE [--dry-run]      import item-types, compatibilities, requirements, pledges, funding, …
 umbrella export KIND --format csv|xlsx -o FILE
@@ -13,8 +13,8 @@ umbrella match-file PROBLEM.json [--json]  solve a standalone matching problem (
 umbrella fair-share --year YEAR            each donor's share of the floor, counted and gap
 umbrella hub-board [--since D] [--until D]  each hub's load per week against capacity
 umbrella eum due [--as-of D] [--json]      serials delinquent on a day (end-use monitoring); eum check
-umbrella readiness [--destination P] [--as-of D] [--json]  package completeness per destination and system
-umbrella training gaps [--json]            crews late for their systems, course seat gaps by month
+umbrella readiness --user NAME [--destination P] [--as-of D] [--json]  package completeness per destination and system
+umbrella training gaps --user NAME [--json]  crews late for their systems, course seat gaps by month
 umbrella scenario --donors CODES --date D  a donor-withdrawal what-if
 umbrella report allocations --by donor|year  tracker allocations per donor (EUR, % of GDP)
 umbrella catalog check-kiel DIR [--json]   does every system a Kiel tracker release names map to an item type

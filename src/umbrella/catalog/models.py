@@ -159,6 +159,22 @@ class CompatibilityKind(models.TextChoices):
     SUBSTITUTES_FOR = "substitutes-for", _("substitutes for")
 
 
+# A link read from each end, as the item type page's "This item" column says it: from its source ("M777 fires
+# M795") and from its target ("M795 is fired by M777").
+LINK_FROM_SOURCE = {
+    CompatibilityKind.FIRES: _("fires"),
+    CompatibilityKind.CONSUMES: _("consumes"),
+    CompatibilityKind.SPARES_FOR: _("is a spare part for"),
+    CompatibilityKind.SUBSTITUTES_FOR: _("substitutes for"),
+}
+LINK_FROM_TARGET = {
+    CompatibilityKind.FIRES: _("is fired by"),
+    CompatibilityKind.CONSUMES: _("is consumed by"),
+    CompatibilityKind.SPARES_FOR: _("has as spare parts"),
+    CompatibilityKind.SUBSTITUTES_FOR: _("can be substituted by"),
+}
+
+
 class Compatibility(OwnedModel):
     """`source` <kind> `target`, e.g. "M777 fires 155 mm HE M795", "DM121 substitutes-for M795".
 
@@ -191,6 +207,16 @@ class Compatibility(OwnedModel):
 
     def __str__(self) -> str:
         return f"{self.source.code} {self.get_kind_display()} {self.target.code}"
+
+    @property
+    def label_from_source(self) -> str:
+        """What the source does to the target: "fires", "is a spare part for"."""
+        return str(LINK_FROM_SOURCE[CompatibilityKind(self.kind)])
+
+    @property
+    def label_from_target(self) -> str:
+        """The link read backwards, from the target: "is fired by", "has as spare parts"."""
+        return str(LINK_FROM_TARGET[CompatibilityKind(self.kind)])
 
     def clean(self) -> None:
         if self.source_id is not None and self.source_id == self.target_id:
@@ -262,6 +288,10 @@ def alias_key(name: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c) and not c.isspace()).casefold()
 
 
+# What the schemes the catalog knows stand for, so a reader is not left with a bare slug; others show as written.
+SCHEME_LABELS = {"kiel": _("Kiel Ukraine Support Tracker")}
+
+
 class ItemTypeAlias(OwnedModel):
     """A name an item type goes by elsewhere, e.g. "Panzerhaubitze 2000" in the Kiel tracker's weapons list for
     the catalog's ART-PZH2000. Within one scheme a name (compared by `alias_key`) means one item type."""
@@ -288,6 +318,11 @@ class ItemTypeAlias(OwnedModel):
 
     def get_absolute_url(self) -> str:
         return reverse("item-type", args=[self.item_type_id])
+
+    @property
+    def scheme_label(self) -> str:
+        """The scheme as a reader knows it: "Kiel Ukraine Support Tracker" for kiel, any other as written."""
+        return str(SCHEME_LABELS.get(self.scheme, self.scheme))
 
     def __str__(self) -> str:
         return f"{self.name} ({self.scheme}) → {self.item_type.code}"

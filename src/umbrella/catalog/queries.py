@@ -38,9 +38,17 @@ def item_types(actor: Actor) -> QuerySet[ItemType]:
     return ItemType.objects.visible_to(actor).select_related("capability_area", "owner")
 
 
-def _nsn_search(text: str) -> Q | None:
+def _search_also(text: str, actor: Actor) -> Q:
+    """Item types whose NSN holds the digits typed, or that go by another name (an alias the reader may see)
+    holding the text: as written, or compared as `alias_key` does ("m777howitzer" finds "M777 Howitzer").
+    One subquery, so the number of queries does not grow with the rows."""
+    names = Q(name__icontains=text)
+    key = alias_key(text)
+    if key:
+        names |= Q(key__contains=key)
+    condition = Q(pk__in=ItemTypeAlias.objects.visible_to(actor).filter(names).values("item_type_id"))
     digits = searched_digits(text)
-    return Q(nsn__contains=digits) if digits else None
+    return condition | Q(nsn__contains=digits) if digits else condition
 
 
 ITEM_TYPES = Listing(
@@ -59,7 +67,7 @@ ITEM_TYPES = Listing(
         Filter("bulk", gettext_lazy("Bulk"), "bulk", lambda actor: YES_NO),
     ),
     search=("code", "name", "standard", "description"),
-    search_also=_nsn_search,
+    search_also=_search_also,
     default_sort="code",
 )
 

@@ -68,8 +68,9 @@ class Listing:
     columns: tuple[Column, ...]
     filters: tuple[Filter, ...] = ()
     search: tuple[str, ...] = ()
-    # Where else a search looks, by a rule of its own (an NSN is kept as digits and searched only when typed as one).
-    search_also: Callable[[str], Q | None] = lambda text: None
+    # Where else a search looks, by a rule of its own (an NSN is kept as digits and searched only when typed as one;
+    # an item type's other names are records of their own, visible as the reader may see them).
+    search_also: Callable[[str, Actor], Q | None] = lambda text, actor: None
     default_sort: str = ""
     page_size: int = 50
     flag: Callable[[Any], str] | None = None  # what a row is flagged with ("overdue"), or "" for none
@@ -149,7 +150,7 @@ def filtered(listing: Listing, queryset: QuerySet, params: Mapping[str, str], ac
         condition = Q()
         for name in listing.search:
             condition |= Q(**{f"{name}__icontains": text})
-        also = listing.search_also(text)
+        also = listing.search_also(text, actor)
         queryset = queryset.filter(condition if also is None else condition | also)
     return queryset.order_by(*_ordering(listing, params))
 
