@@ -172,11 +172,11 @@ class Training:
                     actor=self.recipient,
                     list_id=list_id,
                     fields={
-                        "item_type": ItemType.objects.get(code=code),
+                        "item_type": ItemType.objects.visible_to(self.staff).get(code=code),
                         "quantity": quantity,
                         "priority": 1,
                         "needed_by": needed_by,
-                        "destination": Place.objects.get(code=showcase.destination),
+                        "destination": Place.objects.visible_to(self.staff).get(code=showcase.destination),
                         "accept_substitutes": False,
                         "notes": f"Package for {showcase.unit_name}",
                     },
@@ -187,12 +187,12 @@ class Training:
         """Each city's donor offers exactly that, for that city only, and the headquarters accepts it."""
         for number, showcase in enumerate(SHOWCASES, start=1):
             donor = self.donor_actor(showcase.donor)
-            destination = Place.objects.get(code=showcase.destination)
+            destination = Place.objects.visible_to(self.staff).get(code=showcase.destination)
             for index, (code, quantity) in enumerate(((showcase.system, showcase.systems), *showcase.supplies), start=1):
                 pledge = pledges.create_pledge(
                     actor=donor,
                     fields={
-                        "item_type": ItemType.objects.get(code=code),
+                        "item_type": ItemType.objects.visible_to(self.staff).get(code=code),
                         "quantity": quantity,
                         "available_from": BASE_DATE - dt.timedelta(days=90),
                         "allowed_destinations": [destination],
@@ -227,13 +227,14 @@ class Training:
                     "code": showcase.unit_code,
                     "name": showcase.unit_name,
                     "kind": "battalion",
-                    "station": Place.objects.get(code=showcase.destination),
+                    "station": Place.objects.visible_to(self.staff).get(code=showcase.destination),
                 },
             )
         shipments = _InFull(self.random, self.today, reader=self.staff)
         destinations = {showcase.destination: showcase for showcase in SHOWCASES}
         allocations = (
-            Allocation.objects.filter(
+            Allocation.objects.visible_to(self.staff)
+            .filter(
                 state=AllocationState.ACTIVE,
                 requirement__destination__code__in=destinations,
                 pledge__state=PledgeState.ALLOCATED,
@@ -301,7 +302,7 @@ class Training:
                     actor=self.recipient,
                     unit_id=unit.pk,
                     expected_version=unit.version,
-                    changes={"station": Place.objects.get(code=station)},
+                    changes={"station": Place.objects.visible_to(self.recipient).get(code=station)},
                 )
         return units
 
@@ -309,13 +310,18 @@ class Training:
         if code not in units:
             units[code] = eum.create_unit(
                 actor=self.recipient,
-                fields={"code": code, "name": name, "kind": "brigade", "station": Place.objects.get(code=station)},
+                fields={
+                    "code": code,
+                    "name": name,
+                    "kind": "brigade",
+                    "station": Place.objects.visible_to(self.recipient).get(code=station),
+                },
             )
         return units[code]
 
     def _unit_for(self, system: ItemType | None, destination: str) -> Unit:
         prefix, kind = UNIT_KINDS.get(system.capability_area.code if system else "air-force", ("UNIT", "Brigade"))
-        place = Place.objects.get(code=destination)
+        place = Place.objects.visible_to(self.recipient).get(code=destination)
         return self._unit(f"{prefix}-{destination}", f"{kind}, {place.name_en} (demo)", destination, self.units)
 
     def _offer(self, code: str, *, starts_on: dt.date, seats: int, reference: str, confirm: bool) -> Course:
@@ -328,7 +334,7 @@ class Training:
                 "course_type": course_type,
                 "reference": reference,
                 "provider": provider,
-                "site": Place.objects.get(code=site),
+                "site": Place.objects.visible_to(liaison).get(code=site),
                 "starts_on": starts_on,
                 "ends_on": starts_on + dt.timedelta(weeks=course_type.weeks) - dt.timedelta(days=1),
                 "seats": seats,
@@ -371,7 +377,7 @@ class Training:
     def _showcase_courses(self, showcase: Showcase, expected) -> None:
         """Crews for the four cities: graduated before the handover, or on a course that ends after it."""
         system = ItemType.objects.get(code=showcase.system)
-        rule = PackageRule.objects.get(system=system)
+        rule = PackageRule.objects.visible_to(self.staff).get(system=system)
         count = max(showcase.systems, round(expected.get(system.pk, {}).get(showcase.destination, 0)))
         people = count * rule.crews_per_system * (system.crew_size or 1)
         unit = self.units[showcase.unit_code]
