@@ -267,7 +267,7 @@ class Training:
     def _course_types(self) -> dict[str, CourseType]:
         made = {}
         for row in read_course_types():
-            system = ItemType.objects.filter(code=row["system"]).first() if row["system"] else None
+            system = ItemType.objects.visible_to(self.staff).filter(code=row["system"]).first() if row["system"] else None
             made[row["code"]] = training.create_course_type(
                 actor=self.staff,
                 fields={
@@ -286,9 +286,11 @@ class Training:
     def _expected(self) -> dict[int, dict[str, float]]:
         """Systems each destination is getting, by system: active allocations, handed over or not."""
         expected: dict[int, dict[str, float]] = defaultdict(lambda: defaultdict(float))
-        for system_id, destination, quantity in Allocation.objects.filter(
-            state=AllocationState.ACTIVE, pledge__item_type__crew_size__isnull=False
-        ).values_list("pledge__item_type_id", "requirement__destination__code", "quantity"):
+        for system_id, destination, quantity in (
+            Allocation.objects.visible_to(self.staff)
+            .filter(state=AllocationState.ACTIVE, pledge__item_type__crew_size__isnull=False)
+            .values_list("pledge__item_type_id", "requirement__destination__code", "quantity")
+        ):
             expected[system_id][destination] += float(quantity)
         return expected
 
@@ -376,7 +378,7 @@ class Training:
 
     def _showcase_courses(self, showcase: Showcase, expected) -> None:
         """Crews for the four cities: graduated before the handover, or on a course that ends after it."""
-        system = ItemType.objects.get(code=showcase.system)
+        system = ItemType.objects.visible_to(self.staff).get(code=showcase.system)
         rule = PackageRule.objects.visible_to(self.staff).get(system=system)
         count = max(showcase.systems, round(expected.get(system.pk, {}).get(showcase.destination, 0)))
         people = count * rule.crews_per_system * (system.crew_size or 1)
