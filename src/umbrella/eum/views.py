@@ -21,7 +21,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
+from django.utils.translation import gettext_lazy, ngettext, pgettext
 
 from umbrella.catalog.models import ItemType
 from umbrella.core.access import Actor, OrganizationKind, Role, allowed, deny, get_visible, require_owner
@@ -733,7 +733,7 @@ def unit_list(request: HttpRequest) -> HttpResponse:
         request,
         queries.UNITS,
         queries.units(request.actor),
-        title=_("Units"),
+        title=pgettext("military units", "Units"),
         empty=_("No unit that you may see.") if donor else _("No unit recorded yet."),
         create_url=reverse("eum-unit-new") if _recipient_editor(request.actor) else None,
         create_label=_("New unit"),
