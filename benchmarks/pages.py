@@ -83,36 +83,6 @@ def pages() -> list[tuple[str, str, str]]:
     ]
 
 
-def package_rules_for_the_readiness_pages() -> None:
-    """A demo without package rules (before #16's demo data) would leave the readiness pages empty and their timing
-    meaningless: give every crew-served item type a rule (2 crews, 10 rounds a day for 30 days, 1 spare kit)."""
-    from django.db import transaction
-
-    from umbrella.catalog.models import ItemType, PackageRule
-    from umbrella.core.access import Actor
-    from umbrella.core.services import create_record
-    from umbrella.orgs.models import Organization
-
-    if PackageRule.objects.exists():
-        return
-    actor = Actor.system("bench")
-    owner = Organization.objects.filter(kind="coordinator").first()
-    with transaction.atomic():
-        for system in ItemType.objects.filter(crew_size__isnull=False, crew_size__gt=0):
-            create_record(
-                actor=actor,
-                obj=PackageRule(
-                    owner=owner,
-                    system=system,
-                    crews_per_system=2,
-                    rounds_per_day=10,
-                    days_of_supply=30,
-                    spare_kits_per_system=1,
-                    source="benchmark stand-in",
-                ),
-            )
-
-
 def measure(scale: str, repeat: int) -> list[dict]:
     import django
     from django.contrib.auth import get_user_model
@@ -129,7 +99,6 @@ def measure(scale: str, repeat: int) -> list[dict]:
     import datetime as dt
 
     save_scenario(actor=actor_for(staff), name="United States stops", donors=["USA"], as_of=dt.date(2026, 1, 1))
-    package_rules_for_the_readiness_pages()
     results = []
     clients: dict[str, Client] = {}
     for name, persona, url in pages():
