@@ -337,6 +337,7 @@ class Loader:
             self._advance(pledge, ("offer",), donor_actor)
             self.accepted_later.append(pledge.pk)
         self.summary.pledges += len(PACKAGE_STORY_PLEDGES)
+        self.summary.sources += len(PACKAGE_STORY_PLEDGES)  # one source each
 
     def _donor_weights(self) -> tuple[list[dict[str, str]], list[float]]:
         donors = read_donors()
@@ -406,6 +407,7 @@ class Loader:
             self.report("pledges", number, count)
         self.training.add_pledges()
         self.summary.pledges = count + len(self.training.pledges)
+        self.summary.sources += len(self.training.pledges)  # one source each
         self._package_story_pledges()
 
     def _advance(self, pledge, steps, donor_actor: Actor):
