@@ -262,6 +262,16 @@ def test_the_recipient_nominates_from_a_text_box_and_every_bad_line_is_named(per
     assert sorted(Nomination.objects.filter(course=course).values_list("trainee", flat=True)) == ["T-9-0001", "T-9-0002"]
 
 
+def test_more_lines_than_any_course_has_seats_are_refused_before_any_line_is_read(personas, as_client):
+    course = make_course(personas, seats=3)
+    unit(personas)
+    lines = "".join(f"T-9-{number:05d}, ADB-1\n" for number in range(5001))
+    response = as_client("recipient").post(f"/training/courses/{course.pk}/nominate/", {"lines": lines})
+    assert response.status_code == 400
+    assert "No course has more than 5,000 seats" in response.content.decode()
+    assert not Nomination.objects.filter(course=course).exists()
+
+
 def test_attendance_and_graduation_are_ticked_on_the_course_page_and_the_unit_counts_its_qualified(personas, as_client):
     course = make_course(personas)
     unit(personas)

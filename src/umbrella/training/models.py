@@ -24,6 +24,7 @@ from umbrella.core.access import Actor, Marking, VisibleQuerySet, visibility_q
 from umbrella.core.models import OwnedModel, marking_field
 from umbrella.pledges.models import REASON_MAX_LENGTH
 
+MOST_SEATS = 5000  # the most seats one course may have
 LANGUAGE_VALIDATOR = RegexValidator(r"^[a-z]{2}$", _("A two-letter ISO 639-1 language code, e.g. en, uk, de."))
 # At least one digit: a pseudonym such as T-47-00123 has some, a name has none, so "IVAN-PETRENKO" typed by
 # mistake is refused as well as "Ivan Petrenko".
@@ -105,7 +106,7 @@ class Course(OwnedModel):
     site = models.ForeignKey("places.Place", on_delete=models.PROTECT, related_name="+", verbose_name=_("training site"))
     starts_on = models.DateField(_("starts on"))
     ends_on = models.DateField(_("ends on"))
-    seats = models.PositiveSmallIntegerField(_("seats"), validators=[MinValueValidator(1), MaxValueValidator(5000)])
+    seats = models.PositiveSmallIntegerField(_("seats"), validators=[MinValueValidator(1), MaxValueValidator(MOST_SEATS)])
     language = models.CharField(_("language"), max_length=2, validators=[LANGUAGE_VALIDATOR])
     interpreters = models.PositiveSmallIntegerField(
         _("interpreters"), default=0, help_text=_("Interpreters the provider brings, for a course not in Ukrainian.")

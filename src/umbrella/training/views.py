@@ -32,7 +32,7 @@ from umbrella.places.models import Place, PlaceKind
 from umbrella.places.queries import resolve_place
 from umbrella.pledges.models import REASON_MAX_LENGTH
 from umbrella.training import queries, services
-from umbrella.training.models import LANGUAGE_VALIDATOR, Course, CourseState, CourseType, Nomination
+from umbrella.training.models import LANGUAGE_VALIDATOR, MOST_SEATS, Course, CourseState, CourseType, Nomination
 from umbrella.ui.forms import ActorForm, ServiceForm, posted_version
 from umbrella.ui.pages import DetailPage, FormPage, ListPage, history_rows, list_or_export, submit
 
@@ -458,6 +458,15 @@ class NominateForm(ServiceForm):
     lines = forms.CharField(
         label=gettext_lazy("Trainees"), widget=forms.Textarea(attrs={"rows": 10, "spellcheck": "false"}), help_text=LINES_HELP
     )
+
+    def clean_lines(self) -> str:
+        """More lines than any course has seats is refused before a single line is read."""
+        text = self.cleaned_data["lines"]
+        if text.count("\n") >= MOST_SEATS:
+            raise forms.ValidationError(
+                _("No course has more than %(seats)s seats: give at most that many lines.") % {"seats": number(MOST_SEATS)}
+            )
+        return text
 
     def trainees(self) -> list[dict[str, str]]:
         rows = []
