@@ -174,6 +174,17 @@ def known_related_fields(obj: models.Model) -> list[str]:
     return [name for name, cache_name in _relation_fields(type(obj)) if cached.get(cache_name) is not None]
 
 
+def related_ids(obj: models.Model) -> dict[str, Any]:
+    """Each foreign key's name and the id it holds."""
+    held = obj.__dict__
+    return {name: held.get(attname) for name, attname in _relation_attnames(type(obj))}
+
+
+@cache
+def _relation_attnames(model: type[models.Model]) -> tuple[tuple[str, str], ...]:
+    return tuple((field.name, field.attname) for field in model._meta.concrete_fields if field.is_relation)
+
+
 @cache
 def _relation_fields(model: type[models.Model]) -> tuple[tuple[str, str], ...]:
     """The name and cache name of each foreign key."""

@@ -21,7 +21,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import models
+from django.db import connections, models, router
 from django.utils import timezone
 
 from umbrella.core import checkpoints, ledger_tree, merkle
@@ -231,13 +231,18 @@ def marking_of(obj: models.Model) -> str:
     return marking_of(parent) if parent is not None else Marking.PARTICIPANTS
 
 
-def owner_of(obj: models.Model) -> str:
-    if getattr(obj, "owner_id", None) is not None:
+def owner_of(obj: models.Model, codes: dict[int, str] | None = None) -> str:
+    """The code of the organization that owns the row; `codes` lends the codes of organizations in hand, so
+    that a write by a member to its own organization's row reads none."""
+    owner_id = getattr(obj, "owner_id", None)
+    if owner_id is not None:
+        if codes is not None and owner_id in codes:
+            return codes[owner_id]
         return obj.owner.code
     if hasattr(obj, "ledger_owner_code"):
         return obj.ledger_owner_code
     parent = getattr(obj, "ledger_parent", None)
-    return owner_of(parent) if parent is not None else ""
+    return owner_of(parent, codes) if parent is not None else ""
 
 
 def timestamp(moment: dt.datetime) -> str:
@@ -317,10 +322,11 @@ def record_changes(*, actor: Actor, changes: Iterable[Change], chunk_size: int =
     Each leaf also grows the head's frontier, and the subtrees it completes are stored (`core.ledger_tree`).
     An entry is hashed from its content as `content()` reads it back, and inserted without a model instance; its
     before and after images are encoded once, for the hash and for their columns."""
-    head = LedgerHead.objects.select_for_update().get(pk=1)
+    head = _locked_head()
     frontier = ledger_tree.frontier_of(head)
     user = actor.user.get_username() if actor.user is not None else actor.label()
     organization = actor.organization.name if actor.organization is not None else actor.label()
+    codes = {actor.organization.pk: actor.organization.code} if actor.organization is not None else {}
     pending: list[tuple[Any, ...]] = []
     completed: list[tuple[int, int, bytes]] = []
     written = 0
@@ -339,7 +345,7 @@ def record_changes(*, actor: Actor, changes: Iterable[Change], chunk_size: int =
             "before": change.before,
             "after": change.after,
             "marking": marking_of(change.obj),
-            "owner": owner_of(change.obj),
+            "owner": owner_of(change.obj, codes),
             "salt": next(salts),
             "previous_hash": head.last_hash,
         }
@@ -359,8 +365,34 @@ def record_changes(*, actor: Actor, changes: Iterable[Change], chunk_size: int =
     insert_values(ChangeRecord, _INSERTED_COLUMNS, pending)
     ledger_tree.store_nodes(completed)
     ledger_tree.keep_frontier(head, frontier)
-    head.save(update_fields=["size", "last_hash", "frontier"])
+    _save_head(head)
     return written
+
+
+def _locked_head() -> LedgerHead:
+    """The ledger head, locked until the transaction ends (on SQLite the IMMEDIATE transaction already holds
+    the database's write lock). Read, like `_save_head` writes it, with one plain statement: every ledgered
+    write does both, and building the ORM's query cost more than running it."""
+    connection = connections[router.db_for_write(LedgerHead)]
+    table = connection.ops.quote_name(LedgerHead._meta.db_table)
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT size, last_hash, frontier FROM {table} WHERE id = 1{lock}")
+        row = cursor.fetchone()
+    if row is None:
+        raise LedgerHead.DoesNotExist("the ledger has no head row")
+    size, last_hash, frontier = row
+    return LedgerHead(pk=1, size=size, last_hash=last_hash, frontier=json.loads(frontier) if frontier else [])
+
+
+def _save_head(head: LedgerHead) -> None:
+    connection = connections[router.db_for_write(LedgerHead)]
+    table = connection.ops.quote_name(LedgerHead._meta.db_table)
+    frontier = LedgerHead._meta.get_field("frontier").get_db_prep_save(head.frontier, connection)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET size = %s, last_hash = %s, frontier = %s WHERE id = 1", [head.size, head.last_hash, frontier]
+        )
 
 
 _INSERTED_COLUMNS = (*(name for name in CONTENT_FIELDS if name != "at"), "at", "leaf_hash")  # as record_changes lists them

@@ -20,9 +20,9 @@ from django.db.models import ProtectedError
 from django.utils.translation import gettext as _
 
 from umbrella.core import bulk
-from umbrella.core.access import Actor, deny, visible_in_memory
+from umbrella.core.access import Actor, VisibleQuerySet, deny, visible_in_memory
 from umbrella.core.errors import Conflict, Invalid, StaleVersion
-from umbrella.core.ledger import record_change, snapshot, snapshot_before_change
+from umbrella.core.ledger import Change, record_change, record_changes, snapshot, snapshot_before_change
 
 M = TypeVar("M", bound=models.Model)
 
@@ -127,12 +127,34 @@ def _stamp(actor: Actor, obj: models.Model, *, creating: bool, assign=setattr) -
 
 
 def _recheck_visible(actor: Actor, obj: models.Model) -> None:
-    """A write must leave the record visible to whoever made it (say, not marked away from its own author)."""
+    """A write must leave the record visible to whoever made it (say, not marked away from its own author).
+    Where the model keeps the common rule and the rows it is decided on are in hand, the rule is applied to
+    them in memory (`visible_in_memory`): they are the values this write stored and this transaction read."""
     manager = type(obj)._default_manager
     if actor.is_system or not hasattr(manager, "visible_to"):
         return
-    if not manager.visible_to(actor).filter(pk=obj.pk).exists():
+    if _common_rule(type(obj)) and _owned_row_in_hand(obj):
+        visible = visible_in_memory(actor, obj)
+    else:
+        visible = manager.visible_to(actor).filter(pk=obj.pk).exists()
+    if not visible:
         raise deny(actor, _("After this change you could no longer see the record, so it was not saved."))
+
+
+@functools.cache
+def _common_rule(model: type[models.Model]) -> bool:
+    return getattr(model._default_manager, "_queryset_class", None) is VisibleQuerySet
+
+
+def _owned_row_in_hand(obj: models.Model) -> bool:
+    for name in getattr(type(obj), "visibility_path", "").split("__"):
+        if not name:
+            continue
+        related = obj._state.fields_cache.get(name)
+        if related is None:
+            return False
+        obj = related
+    return True
 
 
 def new(model: type[M], **values: Any) -> M:
@@ -150,7 +172,7 @@ def create_record(*, actor: Actor, obj: M, action: str = "create") -> M:
         return _defer_create(batch, actor, obj, action)
     _require_transaction()
     _stamp(actor, obj, creating=True)
-    validate(obj)
+    validate(obj, known_related=bulk.known_related_fields(obj))
     obj.save(force_insert=True)
     _recheck_visible(actor, obj)
     record_change(actor=actor, action=action, obj=obj, before=None, after=snapshot(obj))
@@ -207,6 +229,22 @@ def update_record(*, actor: Actor, obj: M, changes: Mapping[str, Any], expected_
     """Apply `changes` to a row the caller locked and checked, bump its version, record the change.
 
     A versioned row needs the version the caller read; an unversioned one (a membership) passes None."""
+    change = _updated(actor, obj, changes, expected_version, action)
+    record_changes(actor=actor, changes=[change])
+    return obj
+
+
+def update_records(*, actor: Actor, updates: Iterable[tuple[M, Mapping[str, Any], int | None]], action: str) -> list[M]:
+    """`update_record` for many rows the caller locked and checked, each as (row, changes, expected version):
+    every row validated, saved and rechecked the same way, their ledger entries appended in one pass (one lock
+    of the ledger head instead of one per row). The first refusal raises, and the caller's transaction undoes
+    the rows saved before it."""
+    changes = [_updated(actor, obj, values, expected_version, action) for obj, values, expected_version in updates]
+    record_changes(actor=actor, changes=changes)
+    return [change.obj for change in changes]
+
+
+def _updated(actor: Actor, obj: M, changes: Mapping[str, Any], expected_version: int | None, action: str) -> Change:
     _require_transaction()
     _no_rows_waiting(f"updating a {obj._meta.label}")
     if hasattr(obj, "version"):
@@ -218,16 +256,24 @@ def update_record(*, actor: Actor, obj: M, changes: Mapping[str, Any], expected_
     if unknown:
         raise Invalid({name: [_("No such field.")] for name in unknown})
     before = snapshot_before_change(obj)
+    related_before = bulk.related_ids(obj)
     for name, value in changes.items():
         setattr(obj, name, value)
     _stamp(actor, obj, creating=False)
-    validate(obj)
+    validate(obj, known_related=_unchanged_or_in_hand(obj, related_before))
     if hasattr(obj, "version"):
         obj.version += 1
     obj.save()
     _recheck_visible(actor, obj)
-    record_change(actor=actor, action=action, obj=obj, before=before, after=snapshot(obj, before))
-    return obj
+    return Change(action, obj, before, snapshot(obj, before))
+
+
+def _unchanged_or_in_hand(obj: models.Model, related_before: Mapping[str, Any]) -> list[str]:
+    """The foreign keys an update need not look up again: those it left as they were (the row they point at
+    was checked when they were set, and the database's constraint keeps it there) and those whose row is in hand."""
+    now = bulk.related_ids(obj)
+    unchanged = [name for name, value in now.items() if value is not None and related_before.get(name) == value]
+    return sorted(set(unchanged) | set(bulk.known_related_fields(obj)))
 
 
 def delete_record(*, actor: Actor, obj: models.Model, expected_version: int | None) -> None:
