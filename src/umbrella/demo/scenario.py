@@ -398,23 +398,44 @@ class Loader:
                 if "allocate" in steps:  # the match run approves allocations; what comes after waits for it
                     steps, after = steps[: steps.index("allocate")], stage
                 moves.append((pledge, steps, donor_actor, later, after))
-        for number, (pledge, steps, donor_actor, later, after) in enumerate(moves, start=1):
+        for pledge, _steps, _donor_actor, later, after in moves:
             if later:
                 self.accepted_later.append(pledge.pk)
             if after is not None:
                 self.after_allocation[pledge.pk] = after
-            self._advance(pledge, steps, donor_actor)
-            self.report("pledges", number, count)
+        self._advance_together([(pledge, steps, donor_actor) for pledge, steps, donor_actor, _later, _after in moves])
         self.training.add_pledges()
         self.summary.pledges = count + len(self.training.pledges)
         self.summary.sources += len(self.training.pledges)  # one source each
         self._package_story_pledges()
 
+    def _advance_together(self, moves: list[tuple[Pledge, tuple[str, ...], Actor]]) -> None:
+        """Each party takes each step for all its pledges at once (`pledges.advance_pledges`), as a coordinator
+        accepts a morning's offers: every pledge's first step, then every second step."""
+        versions = {pledge.pk: pledge.version for pledge, _steps, _donor in moves}
+        total, done = sum(len(steps) for _pledge, steps, _donor in moves), 0
+        for position in range(max((len(steps) for _pledge, steps, _donor in moves), default=0)):
+            groups: dict[tuple[str, str], tuple[Actor, list[int]]] = {}
+            for pledge, steps, donor_actor in moves:
+                if position < len(steps):
+                    step = steps[position]
+                    party = self._party(step, donor_actor)
+                    groups.setdefault((step, party.label()), (party, []))[1].append(pledge.pk)
+            for (step, _label), (party, ids) in groups.items():
+                chosen = {pk: versions[pk] for pk in ids}
+                for pledge in pledges.advance_pledges(actor=party, versions=chosen, step=step, reason=CLOSING_REASONS.get(step)):
+                    versions[pledge.pk] = pledge.version
+                done += len(ids)
+                self.summary.steps += len(ids)
+                self.report("pledges", done, total)
+
+    def _party(self, step: str, donor_actor: Actor) -> Actor:
+        return {"hq": self.actor("hq-staff"), "recipient": self.actor("ukr-logistics"), "donor": donor_actor}[STEP_BY[step]]
+
     def _advance(self, pledge, steps, donor_actor: Actor):
-        parties = {"hq": self.actor("hq-staff"), "recipient": self.actor("ukr-logistics"), "donor": donor_actor}
         for step in steps:
             pledge = pledges.advance_pledge(
-                actor=parties[STEP_BY[step]],
+                actor=self._party(step, donor_actor),
                 pledge_id=pledge.pk,
                 step=step,
                 expected_version=pledge.version,
@@ -437,8 +458,9 @@ class Loader:
             parties = Parties(recipient=self.actor("ukr-logistics"), donor=self.actor(liaison_username(pledge.owner.code)))
             shipments.move(pledge, self.after_allocation[pledge.pk], parties)
         self.summary.consignments = shipments.consignments
-        for pledge in Pledge.objects.filter(pk__in=self.accepted_later).order_by("pk"):
-            self._advance(pledge, ("accept",), staff)
+        accepted = Pledge.objects.filter(pk__in=self.accepted_later).visible_to(staff)
+        pledges.advance_pledges(actor=staff, versions=dict(accepted.values_list("pk", "version")), step="accept")
+        self.summary.steps += len(self.accepted_later)
         self.report("matching", 3, 4)
         matching.run_match(actor=staff, progress=lambda stage: None)
         self.report("matching", 4, 4)

@@ -25,7 +25,7 @@ from django.utils.translation import gettext_lazy
 from umbrella.catalog.models import ItemType
 from umbrella.core import services
 from umbrella.core.access import Actor, OrganizationKind, Role, allowed, deny, get_visible, require_owner, require_role
-from umbrella.core.errors import Conflict, Invalid, InvalidTransition
+from umbrella.core.errors import Conflict, DomainError, Invalid, InvalidTransition, NotFound
 from umbrella.places.models import Place
 from umbrella.places.services import resolve_places_field, split_place_names
 from umbrella.pledges.models import (
@@ -275,19 +275,81 @@ def _advance(
 ) -> Pledge:
     with services.atomic():
         pledge = _locked_pledge(actor, pledge_id)
-        if manual and step in MANUAL_DELIVERY_STEPS and pledge.quantity_shipped:
-            raise InvalidTransition(
-                _("This pledge moves with its consignments: record the dispatch, receipt and handover there."),
-                step=step,
-                state=pledge.state,
-            )
-        target = _lifecycle_step(actor, pledge, step).target
-        require_step_party(actor, pledge, step)
-        changes: dict[str, Any] = {"state": target, **_step_details(pledge, step, quantity_delivered, reason)}
+        changes = _checked_step(actor, pledge, step, quantity_delivered, reason, manual=manual)
         pledge = services.update_record(actor=actor, obj=pledge, changes=changes, expected_version=expected_version, action=step)
-        if step in CLOSING_STEPS:
-            pledge_closed.send(sender=Pledge, actor=actor, pledge=pledge, reason=pledge.closing_reason)
+        _announce_closing(actor, [pledge], step)
         return pledge
+
+
+def advance_pledges(*, actor: Actor, versions: Mapping[int, int], step: str, reason: str | None = None) -> list[Pledge]:
+    """The same step for many pledges at once (pledge id → the version the actor read), all or none: a
+    coordinator accepting a morning's offers, a donor offering what it announced. Each pledge is checked as
+    `advance_pledge` checks it, every refusal is reported at once, and the ledger gets one entry per pledge.
+    A delivery records each pledge's whole quantity."""
+    if step in ALLOCATION_STEPS:
+        raise _taken_by_matching(step)
+    with services.atomic():
+        found = _locked_pledges(actor, sorted(versions))
+        updates, problems = [], []
+        for pledge_id, expected_version in sorted(versions.items()):
+            pledge = found.get(pledge_id)
+            try:
+                if pledge is None:
+                    raise NotFound(_("No pledge matches."), lookup={"pk": pledge_id})
+                services.check_version(pledge, expected_version)
+                updates.append((pledge, _checked_step(actor, pledge, step, None, reason, manual=True), expected_version))
+            except DomainError as refusal:
+                problems.append(f"{_pledge_label(pledge, pledge_id)}: {_refusal_text(refusal)}")
+        if problems:
+            raise Invalid({"pledges": problems})
+        advanced = services.update_records(actor=actor, updates=updates, action=step)
+        _announce_closing(actor, advanced, step)
+        return advanced
+
+
+LOCKED_AT_ONCE = 500  # ids in one statement, well inside every database's limit on parameters
+
+
+def _locked_pledges(actor: Actor, pledge_ids: Sequence[int]) -> dict[int, Pledge]:
+    found: dict[int, Pledge] = {}
+    for start in range(0, len(pledge_ids), LOCKED_AT_ONCE):
+        chunk = pledge_ids[start : start + LOCKED_AT_ONCE]
+        locked = Pledge.objects.select_for_update().select_related("item_type", "owner").visible_to(actor).filter(pk__in=chunk)
+        found.update((pledge.pk, pledge) for pledge in locked.order_by("pk"))
+    return found
+
+
+def _pledge_label(pledge: Pledge | None, pledge_id: int) -> str:
+    if pledge is not None and pledge.reference:
+        return _("Pledge %(id)s (%(reference)s)") % {"id": pledge_id, "reference": pledge.reference}
+    return _("Pledge %(id)s") % {"id": pledge_id}
+
+
+def _refusal_text(refusal: DomainError) -> str:
+    if isinstance(refusal, Invalid):
+        return " ".join(str(message) for messages in refusal.field_errors.values() for message in messages)
+    return refusal.message
+
+
+def _checked_step(
+    actor: Actor, pledge: Pledge, step: str, quantity_delivered: int | None, reason: str | None, *, manual: bool
+) -> dict[str, Any]:
+    """The changes `step` makes to the pledge, once the actor may take it from the pledge's state."""
+    if manual and step in MANUAL_DELIVERY_STEPS and pledge.quantity_shipped:
+        raise InvalidTransition(
+            _("This pledge moves with its consignments: record the dispatch, receipt and handover there."),
+            step=step,
+            state=pledge.state,
+        )
+    target = _lifecycle_step(actor, pledge, step).target
+    require_step_party(actor, pledge, step)
+    return {"state": target, **_step_details(pledge, step, quantity_delivered, reason)}
+
+
+def _announce_closing(actor: Actor, closed: Sequence[Pledge], step: str) -> None:
+    if step in CLOSING_STEPS:
+        for pledge in closed:
+            pledge_closed.send(sender=Pledge, actor=actor, pledge=pledge, reason=pledge.closing_reason)
 
 
 def _step_details(pledge: Pledge, step: str, quantity_delivered: int | None, reason: str | None) -> dict[str, Any]:
