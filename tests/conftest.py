@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 from django.conf import settings
 from django.utils import translation
@@ -26,6 +29,37 @@ def load_gazetteer() -> None:
 def pytest_configure(config):
     # Argon2 is deliberately slow; tests that check the production hasher read umbrella.settings itself.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+# What a test may not use and still be marked database_independent: pytest-django's ways into the database, the
+# fixtures of this suite that read it, and, in its module, a subprocess or a database URL (a command run against
+# the leg's database).
+DATABASE_FIXTURES = frozenset(
+    {"db", "transactional_db", "django_db_reset_sequences", "django_db_serialized_rollback", "live_server"}
+    | {"personas", "as_client", "client", "admin_client", "prepared_demo"}
+)
+DATABASE_WORDS = ("subprocess", "UMBRELLA_DATABASE_URL", "demo_copies", "connection")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked database_independent (pure engines, the code's own shape) run on one leg of `make test`
+    only: scripts/test sets UMBRELLA_TEST_SECOND_LEG on the PostgreSQL leg, which leaves them out, since they
+    would run there exactly as on SQLite. The mark is refused on a test that reaches a database."""
+    independent = [item for item in items if item.get_closest_marker("database_independent")]
+    for item in independent:
+        _refuse_database_use(item)
+    if os.environ.get("UMBRELLA_TEST_SECOND_LEG") and independent:
+        config.hook.pytest_deselected(items=independent)
+        items[:] = [item for item in items if not item.get_closest_marker("database_independent")]
+
+
+def _refuse_database_use(item) -> None:
+    used = DATABASE_FIXTURES & set(getattr(item, "fixturenames", ()))
+    source = Path(item.fspath).read_text(encoding="utf-8")
+    words = [word for word in DATABASE_WORDS if word in source]
+    if item.get_closest_marker("django_db") or used or words:
+        reasons = ["marked django_db"] * bool(item.get_closest_marker("django_db")) + sorted(used) + words
+        raise pytest.UsageError(f"{item.nodeid} is marked database_independent but uses {', '.join(reasons)}")
 
 
 @pytest.fixture(scope="session")

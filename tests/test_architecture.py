@@ -5,8 +5,13 @@ from __future__ import annotations
 
 import ast
 from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
 
 import umbrella
+
+pytestmark = pytest.mark.database_independent
 
 SOURCE = Path(umbrella.__file__).parent
 SITE = "umbrella.web"
@@ -255,3 +260,24 @@ def test_exporters_live_in_exports_and_importers_in_importers():
         if not type(importer).__module__.endswith(".importers")
     ]
     assert misplaced == []
+
+
+def test_the_database_independent_mark_is_refused_on_a_test_that_reaches_a_database(tmp_path):
+    from tests import conftest
+
+    module = tmp_path / "test_reaching.py"
+    word = "".join(["sub", "process"])  # written apart, so that this module itself reads as using none
+    module.write_text(f"import {word}\n", encoding="utf-8")
+
+    def item(marks: set[str], fixtures: list[str]):
+        return SimpleNamespace(
+            nodeid="test_reaching.py::test_it",
+            fspath=module,
+            fixturenames=fixtures,
+            get_closest_marker=lambda name: name in marks,
+        )
+
+    with pytest.raises(pytest.UsageError, match=f"uses marked django_db, personas, {word}$"):
+        conftest._refuse_database_use(item({"database_independent", "django_db"}, ["personas"]))
+    module.write_text("def test_it():\n    assert 1 + 1 == 2\n", encoding="utf-8")
+    conftest._refuse_database_use(item({"database_independent"}, []))

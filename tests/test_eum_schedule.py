@@ -10,6 +10,8 @@ from hypothesis import strategies as st
 
 from umbrella.eum import schedule
 
+pytestmark = pytest.mark.database_independent
+
 START = dt.date(2022, 1, 1).toordinal()
 
 

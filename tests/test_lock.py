@@ -1,3 +1,5 @@
+import pytest
+
 """The lock file is what installs run from: it must hold every dependency pyproject.toml declares, at a version
 the declaration allows, with hashes; and the environment the suite runs in must be the locked one."""
 
@@ -8,6 +10,8 @@ from pathlib import Path
 
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
+
+pytestmark = pytest.mark.database_independent
 
 ROOT = Path(__file__).resolve().parents[1]
 PINNED = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s\\]+)")

@@ -8,6 +8,8 @@ from scipy.optimize import Bounds, LinearConstraint, linear_sum_assignment, linp
 
 from umbrella.matching.engine import Problem, solve
 
+pytestmark = pytest.mark.database_independent
+
 
 @st.composite
 def problems(draw, integer=None):

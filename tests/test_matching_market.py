@@ -18,6 +18,8 @@ from umbrella.matching.market import (
     requirement_points,
 )
 
+pytestmark = pytest.mark.database_independent
+
 A, B, C, D, E, F, G = range(7)
 
 

@@ -8,6 +8,8 @@ from hypothesis import strategies as st
 
 from umbrella.core import merkle
 
+pytestmark = pytest.mark.database_independent
+
 MAX = 64
 
 

@@ -1,3 +1,5 @@
+import pytest
+
 """The read guard, beside the write guard (tests/test_services.py): pages, queries, the API, exports and commands
 read owned and marked records only through `visible_to(actor)`. The source is read (AST) for every
 `Model.objects…` of such a model whose chain of calls does not go through `visible_to` (or `hidden_from`, which
@@ -9,6 +11,8 @@ from pathlib import Path
 from django.apps import apps
 
 from umbrella.core.access import VisibleQuerySet
+
+pytestmark = pytest.mark.database_independent
 
 SOURCE = Path(__file__).resolve().parents[1] / "src" / "umbrella"
 MANAGERS = ("objects", "_default_manager", "_base_manager")

@@ -6,11 +6,14 @@ import datetime as dt
 import math
 from fractions import Fraction
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from umbrella.training import crew_sync
 from umbrella.training.readiness import Destination, Rule, fleet_zoo, readiness
+
+pytestmark = pytest.mark.database_independent
 
 SYSTEMS = [1, 2, 3]
 ITEMS = [10, 11, 12, 13]

@@ -8,6 +8,8 @@ from django.core.management import CommandError
 
 from umbrella.web.management.commands.serve import Command, bind_of
 
+pytestmark = pytest.mark.database_independent
+
 
 def parse(*args: str) -> dict:
     return vars(Command().create_parser("umbrella", "serve").parse_args(list(args)))
