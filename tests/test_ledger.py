@@ -19,6 +19,7 @@ from django.test import Client
 from django.utils import timezone
 
 from tests import factories
+from umbrella.core import verify_rows
 from umbrella.core.access import Actor, Role
 from umbrella.core.errors import Forbidden, Invalid
 from umbrella.core.ledger import GENESIS_HASH, compute_leaf_hash, current_checkpoint
@@ -181,6 +182,24 @@ def test_an_untouched_ledger_verifies_and_reproduces_every_table(personas):
     assert report.ok, report.as_dict()
     assert report.size == ChangeRecord.objects.count()
     assert report.rows_checked == sum(model.objects.count() for model in ledgered_models())
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("page", [1, 2, 3, 1000])
+def test_every_row_is_checked_whatever_the_page_size_of_the_read(personas, monkeypatch, page):
+    """verify reads each table a page of rows at a time by key: the row on the last page, or the only one on
+    it, is checked like the first."""
+    made = [factories.pledge(personas) for _ in range(5)]
+    monkeypatch.setattr(verify_rows, "CHUNK", page)
+    assert verify().ok
+    for pledge in (made[0], made[-1]):
+        execute("UPDATE pledges_pledge SET quantity = quantity + 1 WHERE id = %s", [pledge.pk])
+        report = verify()
+        assert not report.ok and f"row pledges.pledge {pledge.pk} differs from the ledger in: quantity" in json.dumps(
+            report.as_dict()
+        )
+        execute("UPDATE pledges_pledge SET quantity = quantity - 1 WHERE id = %s", [pledge.pk])
+    assert verify().rows_checked == sum(model.objects.count() for model in ledgered_models())
 
 
 @pytest.mark.django_db
