@@ -12,12 +12,14 @@ from django.apps import apps
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from umbrella.core.access import OrganizationKind
 from umbrella.core.errors import Conflict, Forbidden, ImportRejected
 from umbrella.core.models import ChangeRecord
 from umbrella.core.verify import verify
+from umbrella.orgs import services as orgs
 from umbrella.tracker import kiel
-from umbrella.tracker.models import MonthlyAllocation, TrackerRelease, WeaponsByCategory
-from umbrella.tracker.queries import donor_totals
+from umbrella.tracker.models import MilitarySourcesMonth, MonthlyAllocation, TrackerRelease, WeaponsByCategory
+from umbrella.tracker.queries import donor_totals, series_totals
 from umbrella.tracker.services import import_kiel_release
 
 REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "kiel-ust-r29"
@@ -158,3 +160,110 @@ def test_release_29_imports_and_every_donor_total_matches_the_file_to_the_cent(p
 def test_the_tracker_app_keeps_the_history_label_so_no_migration_is_needed():
     assert apps.get_app_config("history").name == "umbrella.tracker"
     call_command("makemigrations", "--check", "--dry-run", verbosity=0)
+
+
+SOURCES_HEADER = "year,month,stockpile,procurement,unspecified,nato_purl\n"
+ALL_DONORS_HEADER = "year,month,total_allocations,military,financial,humanitarian\n"
+
+
+def write_series(folder: Path, sources: str, all_donors: str) -> Path:
+    (folder / "procurement_trends.csv").write_text(SOURCES_HEADER + sources)
+    (folder / "total_allocations.csv").write_text(ALL_DONORS_HEADER + all_donors)
+    return folder
+
+
+def test_the_monthly_series_are_kept_exactly_and_summed_to_the_cent(personas, tmp_path):
+    folder = write_series(
+        write_release(tmp_path / "r", GOOD),
+        "2025,1,0.00149570612079685,0,0.230356053306305,0.000000000004\n2025,2,0,0.1,0,0.000000000003\n",
+        "2025,1,2,0.3,1.6,0.1\n2025,2,0.25,0.25,0,0\n",
+    )
+    release, parsed = import_kiel_release(actor=personas.coordinator, folder=folder)
+    assert (len(parsed.procurement), len(parsed.all_donors)) == (2, 2)
+    totals = series_totals(personas.observer, release)
+    # 0.004 + 0.003 EUR: each month rounded to the cent would give 0.00; summed first, they make 0.01
+    assert totals["military_sources"] == {
+        "stockpile": Decimal("1495706.12"),
+        "procurement": Decimal("100000000.00"),
+        "unspecified": Decimal("230356053.31"),
+        "nato_purl": Decimal("0.01"),
+    }
+    assert totals["all_donors"]["total_allocations"] == Decimal("2250000000.00")
+    assert verify().ok
+    MilitarySourcesMonth.objects.filter(release=release, month=2).update(procurement_eur_bn=Decimal("0.2"))
+    assert [p.row for p in verify().problems] == [f"history.trackerrelease {release.pk}"]
+
+
+def test_every_problem_in_the_series_is_reported_and_nothing_is_written(personas, tmp_path):
+    folder = write_series(
+        write_release(tmp_path / "r", GOOD),
+        "2025,1,abc,0,0,0\n2025,1,0,-1,0,0\n2025,2,0.1234567890123456,0,0,0\n",
+        "2025,1,2,0.3,1.6,0.1\n2025,2,0.5,0.25,0,0\n",
+    )
+    with pytest.raises(ImportRejected) as refused:
+        import_kiel_release(actor=personas.coordinator, folder=folder)
+    found = {(e.row, e.column, e.value, e.reason) for e in refused.value.row_errors}
+    assert found == {
+        (2, "procurement_trends.csv: stockpile", "abc", "is not a number"),
+        (3, "procurement_trends.csv: procurement", "-1", "must be at least 0"),
+        (3, "procurement_trends.csv: month", "1", "2025-01 appears twice (first in row 2)"),
+        (4, "procurement_trends.csv: stockpile", "0.1234567890123456", "has more than 15 significant digits"),
+        (
+            3,
+            "total_allocations.csv: total_allocations",
+            "0.5",
+            "is not the sum of data_explorer.csv's total for 2025-02 (0.25 bn)",
+        ),
+    }
+    assert not TrackerRelease.objects.exists() and not MilitarySourcesMonth.objects.exists()
+
+
+@pytest.mark.skipif(
+    not REFERENCE.is_dir(), reason=f"the Kiel Release 29 reference data is not at {REFERENCE} (it is not shipped)"
+)
+def test_release_29_commitments_and_procurement_match_the_release_to_the_cent_and_the_eu_is_a_donor(personas):
+    eu = orgs.create_organization(
+        actor=personas.hq_admin, code="EU", name="European Union institutions", kind=OrganizationKind.MULTILATERAL
+    )
+    release, _ = import_kiel_release(actor=personas.coordinator, folder=REFERENCE)
+    # Read off the files by hand: data_explorer.csv row 237 is the EU's July 2022 (total 1.59, commitments 2.59
+    # EUR bn); procurement_trends.csv row 45 is August 2025 (nato_purl 1.88323218983518 EUR bn), row 53 April
+    # 2026 (procurement 5.1025550959173 EUR bn).
+    july = MonthlyAllocation.objects.get(release=release, row=237)
+    assert (july.organization, july.total_eur, july.commitments_eur) == (eu, Decimal("1590000000.00"), Decimal("2590000000.00"))
+    august = MilitarySourcesMonth.objects.get(release=release, row=45)
+    assert (august.year, august.month, august.nato_purl_eur_bn) == (2025, 8, Decimal("1.88323218983518"))
+    assert MilitarySourcesMonth.objects.get(release=release, row=53).procurement_eur_bn == Decimal("5.1025550959173")
+    # The files' own sums, added up here with Decimal straight from the CSV, and the figures they come to.
+    expected_commitments, expected_sources = defaultdict(Decimal), defaultdict(Decimal)
+    with open(REFERENCE / "data_explorer.csv", newline="", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            expected_commitments[row["iso"]] += Decimal(row["commitments"])
+    with open(REFERENCE / "procurement_trends.csv", newline="", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            for column in ("stockpile", "procurement", "unspecified", "nato_purl"):
+                expected_sources[column] += Decimal(row[column])
+    assert sum(expected_commitments.values()) == Decimal("547.983846")
+    assert expected_sources["nato_purl"] * 1_000_000_000 == Decimal("4122410236.951622")
+    totals = {t.iso: t for t in donor_totals(personas.observer, release)}
+    for iso, total in totals.items():
+        assert total.commitments_eur == (expected_commitments[iso] * 1_000_000_000).quantize(Decimal("0.01")), iso
+    assert sum(t.commitments_eur for t in totals.values()) == Decimal("547983846000.00")
+    assert (totals["EU"].organization, totals["EU"].eur["total"], totals["EU"].commitments_eur) == (
+        "EU",
+        Decimal("84425291000.00"),
+        Decimal("190724321000.00"),
+    )
+    assert totals["EU"].pct_gdp is None  # no GDP: outside GDP shares
+    sources = series_totals(personas.observer, release)
+    assert sources["military_sources"] == {
+        "stockpile": Decimal("56842796220.63"),
+        "procurement": Decimal("81812946154.40"),
+        "unspecified": Decimal("25268651892.99"),
+        "nato_purl": Decimal("4122410236.95"),
+    }
+    assert sources["military_sources"] == {k: (v * 1_000_000_000).quantize(Decimal("0.01")) for k, v in expected_sources.items()}
+    assert (
+        sources["all_donors"]["total_allocations"] == sum(t.eur["total"] for t in totals.values()) == Decimal("358399501000.00")
+    )
+    assert verify().ok

@@ -47,6 +47,7 @@ class OrganizationKind(models.TextChoices):
     RECIPIENT = "recipient", _("Recipient")
     COORDINATOR = "coordinator", _("Coordinating headquarters")
     OBSERVER = "observer", _("Observer")
+    MULTILATERAL = "multilateral", _("Multilateral donor")
 
 
 class Role(models.TextChoices):
@@ -57,6 +58,11 @@ class Role(models.TextChoices):
 
 
 ROLE_RANK = {Role.VIEWER: 1, Role.EDITOR: 2, Role.APPROVER: 3, Role.ADMIN: 4}
+# Who gives: states, and the EU institutions and other multilateral donors (EU Commission and Council, EIB, the
+# European Peace Facility as the tracker names them). A multilateral pledges, funds, trains and ships as a state
+# does and is counted in every total, but has no GDP of its own, so it never takes part in GDP fair shares
+# (funding.queries.participants_of takes states only).
+DONOR_KINDS = frozenset({OrganizationKind.DONOR, OrganizationKind.MULTILATERAL})
 COORDINATION_KINDS = frozenset({OrganizationKind.COORDINATOR, OrganizationKind.RECIPIENT})
 
 

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from umbrella.core import imports
-from umbrella.core.access import Marking, OrganizationKind
+from umbrella.core.access import DONOR_KINDS, Marking, OrganizationKind
 from umbrella.core.errors import Invalid
 from umbrella.core.imports import Column, ImportContext
 from umbrella.funding import services
@@ -43,7 +43,7 @@ def currency(value: str, context: ImportContext) -> str:
 
 
 def donor_by_code(value: str, context: ImportContext) -> Organization:
-    found = Organization.objects.filter(code=value.strip(), kind=OrganizationKind.DONOR).first()
+    found = Organization.objects.filter(code=value.strip(), kind__in=DONOR_KINDS).first()
     if found is None:
         raise ValueError(_("is not the code of a donor organization"))
     return found
@@ -51,7 +51,7 @@ def donor_by_code(value: str, context: ImportContext) -> Organization:
 
 @imports.register
 class FundingImporter(imports.Importer):
-    organization_kinds = frozenset({OrganizationKind.DONOR})
+    organization_kinds = DONOR_KINDS
     example = {
         "reference": "FUND-2026-01",
         "year": "2026",

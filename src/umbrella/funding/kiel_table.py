@@ -13,7 +13,7 @@ import datetime as dt
 from collections import defaultdict
 from decimal import Decimal
 
-from umbrella.core.access import Actor, OrganizationKind
+from umbrella.core.access import DONOR_KINDS, Actor
 from umbrella.core.errors import Invalid
 from umbrella.funding.models import Funding, FundingState
 from umbrella.funding.rates import rate_on
@@ -57,7 +57,7 @@ def kiel_rows(actor: Actor) -> list[list]:
         committed[key] += p.value_eur
         if p.state in DELIVERED:
             allocated[key] += p.value_eur
-    donors = {o.code: o for o in Organization.objects.filter(kind=OrganizationKind.DONOR, code__in={k[0] for k in committed})}
+    donors = {o.code: o for o in Organization.objects.filter(kind__in=DONOR_KINDS, code__in={k[0] for k in committed})}
     gdp = _gdp_eur(list(donors.values()))
     rows = []
     for code, year, month in sorted(committed, key=lambda k: (donors[k[0]].name, k[1], k[2])):

@@ -10,7 +10,7 @@ from decimal import Decimal
 from django.db.models import Q, QuerySet, Sum
 from django.utils.translation import gettext, gettext_lazy
 
-from umbrella.core.access import Actor, OrganizationKind
+from umbrella.core.access import DONOR_KINDS, Actor, OrganizationKind
 from umbrella.core.errors import Invalid
 from umbrella.core.listing import Column, Filter, Listing
 from umbrella.core.numbers import number
@@ -65,7 +65,7 @@ FUNDING = Listing(
             "donor",
             gettext_lazy("Donor"),
             "owner__code",
-            lambda actor: list(Organization.objects.filter(kind=OrganizationKind.DONOR).values_list("code", "name")),
+            lambda actor: list(Organization.objects.filter(kind__in=DONOR_KINDS).values_list("code", "name")),
             unknown=gettext_lazy("No such donor: %(value)s."),
         ),
     ),
@@ -163,6 +163,7 @@ def optional_round(percent: Decimal | None) -> float | None:
 
 def participants_of(actor: Actor, year: int) -> tuple[Decimal, list[Organization], dict[str, str], bool]:
     config = FairShareYear.objects.visible_to(actor).filter(year=year).first()
+    # States only: a multilateral donor has no GDP of its own, so it is counted in totals but never shares a floor.
     donors = Organization.objects.filter(kind=OrganizationKind.DONOR)
     if config is None:
         with_gdp = donors.filter(gdp_figures__year__lte=year).distinct().order_by("code")

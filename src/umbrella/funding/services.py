@@ -14,12 +14,12 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from umbrella.core import services
-from umbrella.core.access import Actor, OrganizationKind, Role, allowed, get_visible, require_owner, require_role
+from umbrella.core.access import DONOR_KINDS, Actor, OrganizationKind, Role, allowed, get_visible, require_owner, require_role
 from umbrella.core.errors import InvalidTransition
 from umbrella.funding.models import FUNDING_LIFECYCLE, FairShareYear, Funding, FundingState, FxRate
 from umbrella.funding.rates import rate_on
 
-DONORS = frozenset({OrganizationKind.DONOR})
+DONORS = DONOR_KINDS
 COORDINATORS = frozenset({OrganizationKind.COORDINATOR})
 FUNDING_FIELDS = frozenset(
     {

@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from umbrella.core import imports
-from umbrella.core.access import Actor, OrganizationKind
+from umbrella.core.access import DONOR_KINDS, Actor, OrganizationKind
 from umbrella.core.errors import Forbidden, Invalid, InvalidTransition
 from umbrella.core.exports import FORMULA_STARTS
 from umbrella.core.imports import Column, ImportContext
@@ -42,7 +42,7 @@ def split_list(cell: str, context: ImportContext | None = None) -> list[str]:
 class ManifestImporter(imports.Importer):
     kind = "manifest"
     label = gettext_lazy("Consignment manifest (lines and serials)")
-    organization_kinds = frozenset({OrganizationKind.DONOR, OrganizationKind.COORDINATOR})
+    organization_kinds = DONOR_KINDS | {OrganizationKind.COORDINATOR}
     rows_read_earlier_rows = True
     example = {
         "consignment": "CN-2026-014",

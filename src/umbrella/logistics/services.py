@@ -22,7 +22,17 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from umbrella.core import services
-from umbrella.core.access import Actor, OrganizationKind, Role, allowed, deny, get_visible, require_owner, require_role
+from umbrella.core.access import (
+    DONOR_KINDS,
+    Actor,
+    OrganizationKind,
+    Role,
+    allowed,
+    deny,
+    get_visible,
+    require_owner,
+    require_role,
+)
 from umbrella.core.errors import Invalid, InvalidTransition
 from umbrella.logistics.models import (
     CONSIGNMENT_LIFECYCLE,
@@ -61,7 +71,7 @@ def require_shipper(actor: Actor, consignment: Consignment | None = None, *, doi
     if actor.is_member and actor.kind in COORDINATORS:
         require_role(actor, Role.EDITOR, kinds=COORDINATORS, doing=doing)
     elif consignment is None:
-        require_role(actor, Role.EDITOR, kinds=frozenset({OrganizationKind.DONOR}), doing=doing)
+        require_role(actor, Role.EDITOR, kinds=DONOR_KINDS, doing=doing)
     else:
         require_owner(actor, consignment, Role.EDITOR, doing=doing)
 

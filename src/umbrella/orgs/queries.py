@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db.models import Count, QuerySet
 
-from umbrella.core.access import Actor, OrganizationKind
+from umbrella.core.access import DONOR_KINDS, Actor
 from umbrella.orgs.models import Membership, Organization
 
 SESSION_ORGANIZATION_KEY = "umbrella_organization_id"
@@ -29,7 +29,7 @@ def actor_for(user, organization_id: int | None = None, request_id: str | None =
 
 def donor_codes() -> list[str]:
     """Every donor's code: the organizations are a public directory, so a filter may name any of them."""
-    return list(Organization.objects.filter(kind=OrganizationKind.DONOR).values_list("code", flat=True))
+    return list(Organization.objects.filter(kind__in=DONOR_KINDS).values_list("code", flat=True))
 
 
 def organizations_by_kind() -> dict[str, int]:

@@ -135,6 +135,8 @@ def set_membership(*, actor: Actor, user_id: int, organization_id: int, role: st
 def record_gdp(*, actor: Actor, organization_id: int, year: int, amount_bn: Decimal, currency: str, source: str) -> GdpFigure:
     with services.atomic():
         require_role(actor, Role.EDITOR, kinds=HQ_ONLY, doing=_("Recording GDP figures"))
+        if Organization.objects.filter(pk=organization_id, kind=OrganizationKind.MULTILATERAL).exists():
+            raise Invalid({"organization": [_("A multilateral donor has no GDP of its own; fair shares are shared by states.")]})
         existing = GdpFigure.objects.select_for_update().filter(organization_id=organization_id, year=year).first()
         if existing is None:
             figure = GdpFigure(organization_id=organization_id, year=year, amount_bn=amount_bn, currency=currency, source=source)

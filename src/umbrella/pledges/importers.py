@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy
 from umbrella.catalog.importers import item_type_by_code
 from umbrella.catalog.models import ValuationBasis
 from umbrella.core import imports
-from umbrella.core.access import Marking, OrganizationKind
+from umbrella.core.access import DONOR_KINDS, Marking
 from umbrella.core.errors import Invalid
 from umbrella.core.imports import Column, ImportContext
 from umbrella.places.importers import place_references
@@ -45,7 +45,7 @@ SOURCE_COLUMNS = {
 
 @imports.register
 class PledgeImporter(imports.Importer):
-    organization_kinds = frozenset({OrganizationKind.DONOR})
+    organization_kinds = DONOR_KINDS
     example = {
         "item_type": "AMM-155-M795",
         "quantity": "1000",

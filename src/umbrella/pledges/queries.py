@@ -5,7 +5,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
 from umbrella.catalog.queries import area_choices
-from umbrella.core.access import Actor, Marking, OrganizationKind
+from umbrella.core.access import DONOR_KINDS, Actor, Marking
 from umbrella.core.ledger import entity_name
 from umbrella.core.listing import Column, Filter, Listing, flag_filter
 from umbrella.core.models import ChangeRecord
@@ -35,7 +35,7 @@ def pledged_by_donor(actor: Actor) -> dict[int, dict]:
 
 
 def _donor_choices(actor) -> list[tuple[str, str]]:
-    donors = Organization.objects.filter(kind=OrganizationKind.DONOR, pk__in=Pledge.objects.visible_to(actor).values("owner"))
+    donors = Organization.objects.filter(kind__in=DONOR_KINDS, pk__in=Pledge.objects.visible_to(actor).values("owner"))
     return [(donor.code, donor.name) for donor in donors]
 
 

@@ -24,7 +24,17 @@ from django.utils.translation import gettext_lazy
 
 from umbrella.catalog.models import ItemType
 from umbrella.core import services
-from umbrella.core.access import Actor, OrganizationKind, Role, allowed, deny, get_visible, require_owner, require_role
+from umbrella.core.access import (
+    DONOR_KINDS,
+    Actor,
+    OrganizationKind,
+    Role,
+    allowed,
+    deny,
+    get_visible,
+    require_owner,
+    require_role,
+)
 from umbrella.core.errors import Conflict, DomainError, Invalid, InvalidTransition, NotFound
 from umbrella.places.models import Place
 from umbrella.places.services import resolve_places_field, split_place_names
@@ -41,7 +51,7 @@ from umbrella.pledges.models import (
 )
 from umbrella.pledges.signals import pledge_closed
 
-DONORS = frozenset({OrganizationKind.DONOR})
+DONORS = DONOR_KINDS
 PLEDGE_FIELDS = frozenset(
     {
         "item_type",

@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from umbrella.catalog.models import area_label
-from umbrella.core.access import OrganizationKind, allowed, get_visible
+from umbrella.core.access import DONOR_KINDS, allowed, get_visible
 from umbrella.core.collation import alphabetical_key
 from umbrella.core.errors import DomainError, Invalid
 from umbrella.core.numbers import format_eur_short, number
@@ -33,7 +33,7 @@ class ScenarioForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["donors"].choices = list(
-            Organization.objects.filter(kind=OrganizationKind.DONOR).order_by("name").values_list("code", "name")
+            Organization.objects.filter(kind__in=DONOR_KINDS).order_by("name").values_list("code", "name")
         )
 
     def show(self, error: DomainError) -> None:

@@ -1,12 +1,16 @@
 """Reading a Kiel Ukraine Support Tracker website data release (pure: no Django).
 
-A release is a folder of CSV files published for the tracker's charts. Two are read into records:
+A release is a folder of CSV files published for the tracker's charts. These are read into records:
 
-    data_explorer.csv  country, iso, year, month, total, financial, humanitarian, military, commitments,
-                       to_be_allocated, gdp, pct_gdp        (EUR bn; gdp in EUR bn; pct_gdp in %)
-    weapons.csv        donor, category, number_of_weapons, monetary_value_eur, weapons_list
+    data_explorer.csv       country, iso, year, month, total, financial, humanitarian, military, commitments,
+                            to_be_allocated, gdp, pct_gdp        (EUR bn; gdp in EUR bn; pct_gdp in %)
+    weapons.csv             donor, category, number_of_weapons, monetary_value_eur, weapons_list
+    procurement_trends.csv  year, month, stockpile, procurement, unspecified, nato_purl   (military aid, EUR bn)
+    total_allocations.csv   year, month, total_allocations, military, financial, humanitarian   (all donors, EUR bn)
 
-and release_info.csv names the release. Every problem in every file is collected (file, row, column,
+and release_info.csv names the release. The last two are read where the release has them (earlier releases'
+folders did not): their figures carry up to 17 decimals of a billion, so they are kept exactly as published, in
+EUR bn, and summed before they are rounded to the cent. Every problem in every file is collected (file, row, column,
 value, reason) before anything is written; a folder with any problem imports nothing.
 """
 
@@ -40,7 +44,15 @@ FILES = {
         "pct_gdp",
     ),
     "weapons.csv": ("donor", "category", "number_of_weapons", "monetary_value_eur", "weapons_list"),
+    "procurement_trends.csv": ("year", "month", "stockpile", "procurement", "unspecified", "nato_purl"),
+    "total_allocations.csv": ("year", "month", "total_allocations", "military", "financial", "humanitarian"),
 }
+OPTIONAL_FILES = frozenset({"procurement_trends.csv", "total_allocations.csv"})
+# The monthly series are kept exactly: up to 20 decimals of a billion and 15 significant digits, which every
+# database keeps unchanged (SQLite holds a decimal as a double), so the digest sealed at import still verifies.
+EXACT_PLACES = 20
+EXACT_DIGITS = 15
+EXACT_QUANTUM = Decimal(1).scaleb(-EXACT_PLACES)
 WEAPON_ITEM = re.compile(r"\s*(?P<name>.+?)\s*\((?P<count>\d+)\)\s*(?:[,;]|$)")
 
 
@@ -85,6 +97,16 @@ class WeaponsByCategory:
 
 
 @dataclass
+class MonthlyFigures:
+    """One month of one of the release's all-donor series, in EUR bn exactly as published, by column."""
+
+    year: int
+    month: int
+    figures_eur_bn: dict[str, Decimal]
+    row: int
+
+
+@dataclass
 class Release:
     release: str = ""
     period: str = ""
@@ -92,6 +114,8 @@ class Release:
     label: str = ""
     allocations: list[MonthlyAllocation] = field(default_factory=list)
     weapons: list[WeaponsByCategory] = field(default_factory=list)
+    procurement: list[MonthlyFigures] = field(default_factory=list)  # military aid from stocks, procurement, PURL
+    all_donors: list[MonthlyFigures] = field(default_factory=list)  # allocations of all donors by type of aid
     file_digests: dict[str, str] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
 
@@ -148,6 +172,8 @@ def _eur(billions: Decimal) -> Decimal:
 
 def _read(release: Release, folder: Path, filename: str) -> _Rows | None:
     path = folder / filename
+    if not path.is_file() and filename in OPTIONAL_FILES:
+        return None
     if not path.is_file():
         release.problems.append(Problem(filename, 0, "", "", f"the release folder has no {filename}"))
         return None
@@ -236,11 +262,84 @@ def _weapons(release: Release, rows: _Rows) -> None:
         )
 
 
+def _monthly_figures(rows: _Rows, columns: tuple[str, ...]) -> list[MonthlyFigures]:
+    """Rows of year, month and figures in EUR bn, one row a month, every figure kept to EXACT_PLACES decimals."""
+    months: list[MonthlyFigures] = []
+    seen: dict[tuple[int, int], int] = {}
+    for row, cells in rows:
+        year, month = rows.integer(row, cells, "year", 2014, 2100), rows.integer(row, cells, "month", 1, 12)
+        figures = {}
+        for column in columns:
+            number = rows.number(row, cells, column)
+            if number.as_tuple().exponent < -EXACT_PLACES:
+                rows.problem(row, column, cells[column], f"has more than {EXACT_PLACES} decimal places")
+            elif len(number.as_tuple().digits) > EXACT_DIGITS:
+                rows.problem(row, column, cells[column], f"has more than {EXACT_DIGITS} significant digits")
+            figures[column] = number.quantize(EXACT_QUANTUM)
+        if (year, month) in seen:
+            rows.problem(row, "month", cells["month"], f"{year}-{month:02d} appears twice (first in row {seen[year, month]})")
+        seen.setdefault((year, month), row)
+        months.append(MonthlyFigures(year=year, month=month, figures_eur_bn=figures, row=row))
+    return months
+
+
+def _procurement(release: Release, rows: _Rows) -> None:
+    release.procurement = _monthly_figures(rows, FILES["procurement_trends.csv"][2:])
+
+
+def _all_donors(release: Release, rows: _Rows) -> None:
+    release.all_donors = _monthly_figures(rows, FILES["total_allocations.csv"][2:])
+
+
+READERS = (
+    ("release_info.csv", _release_info),
+    ("data_explorer.csv", _allocations),
+    ("weapons.csv", _weapons),
+    ("procurement_trends.csv", _procurement),
+    ("total_allocations.csv", _all_donors),
+)
+
+
 def read_release(folder: Path) -> Release:
     """Every record of the release, or (in `problems`) everything wrong with it."""
     release = Release()
-    for filename, reader in (("release_info.csv", _release_info), ("data_explorer.csv", _allocations), ("weapons.csv", _weapons)):
+    for filename, reader in READERS:
         rows = _read(release, folder, filename)
         if rows is not None:
             reader(release, rows)
+    if not any(p.file == "data_explorer.csv" for p in release.problems):
+        _check_all_donors_against_donors(release)
     return release
+
+
+# total_allocations.csv's columns and the data_explorer.csv columns they add up.
+ALL_DONOR_COLUMNS = {
+    "total_allocations": "total",
+    "military": "military",
+    "financial": "financial",
+    "humanitarian": "humanitarian",
+}
+
+
+def _check_all_donors_against_donors(release: Release) -> None:
+    """total_allocations.csv is the sum of data_explorer.csv month by month; a release whose two files disagree
+    contradicts itself, and which of them is right cannot be told here."""
+    by_month: dict[tuple[int, int], dict[str, Decimal]] = {}
+    for a in release.allocations:
+        sums = by_month.setdefault((a.year, a.month), dict.fromkeys(ALL_DONOR_COLUMNS.values(), Decimal(0)))
+        for name in sums:
+            sums[name] += getattr(a, f"{name}_eur")
+    for month in release.all_donors:
+        sums = by_month.get((month.year, month.month), dict.fromkeys(ALL_DONOR_COLUMNS.values(), Decimal(0)))
+        for column, name in ALL_DONOR_COLUMNS.items():
+            if _eur(month.figures_eur_bn[column]) != sums[name]:
+                release.problems.append(
+                    Problem(
+                        "total_allocations.csv",
+                        month.row,
+                        column,
+                        str(month.figures_eur_bn[column].normalize()),
+                        f"is not the sum of data_explorer.csv's {name} for {month.year}-{month.month:02d} "
+                        f"({sums[name] / BILLION} bn)",
+                    )
+                )

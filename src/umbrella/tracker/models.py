@@ -13,6 +13,7 @@ from umbrella.core.ledger import still_sealed
 from umbrella.core.models import OwnedModel, marking_field
 
 MONEY = {"max_digits": 20, "decimal_places": 2}
+EXACT_BN = {"max_digits": 30, "decimal_places": 20}  # EUR bn as published (kiel.EXACT_PLACES decimals)
 
 
 class TrackerRelease(OwnedModel):
@@ -45,12 +46,20 @@ class TrackerRelease(OwnedModel):
             return "its imported rows no longer match the digest recorded with the release."
         return None
 
-    def sealed_rows(self) -> tuple[list[dict], list[dict]]:
+    def sealed_rows(self) -> tuple[list[dict], ...]:
         """The release's rows read back in the form their digest was computed on."""
-        return (
+        return sealed_documents(
             [row.sealed_values() for row in self.allocations.order_by("id")],
             [row.sealed_values() for row in self.weapons.order_by("id")],
+            [row.sealed_values() for row in self.military_sources.order_by("id")],
+            [row.sealed_values() for row in self.all_donor_months.order_by("id")],
         )
+
+
+def sealed_documents(allocations: list[dict], weapons: list[dict], *series: list[dict]) -> tuple[list[dict], ...]:
+    """What a release's digest covers: its allocations and weapons, and the monthly series where the release had
+    them (so a release imported before the series were read still verifies against its digest)."""
+    return (allocations, weapons, *(rows for rows in series if rows))
 
 
 class ReleaseRow(models.Model):
@@ -129,4 +138,56 @@ class WeaponsByCategory(ReleaseRow):
             "number": self.number,
             "value_eur": str(self.value_eur),
             "items": [list(item) for item in self.items],
+        }
+
+
+class MilitarySourcesMonth(ReleaseRow):
+    """One month of procurement_trends.csv: all donors' military aid by where it came from (EUR bn as published)."""
+
+    release = models.ForeignKey(TrackerRelease, on_delete=models.CASCADE, related_name="military_sources")
+    year = models.PositiveSmallIntegerField(_("year"))
+    month = models.PositiveSmallIntegerField(_("month"))
+    stockpile_eur_bn = models.DecimalField(_("from stocks (EUR bn)"), **EXACT_BN)
+    procurement_eur_bn = models.DecimalField(_("new procurement (EUR bn)"), **EXACT_BN)
+    unspecified_eur_bn = models.DecimalField(_("unspecified (EUR bn)"), **EXACT_BN)
+    nato_purl_eur_bn = models.DecimalField(_("NATO PURL joint purchases (EUR bn)"), **EXACT_BN)
+
+    COLUMNS = ("stockpile", "procurement", "unspecified", "nato_purl")
+
+    class Meta:
+        ordering = ["year", "month"]
+
+    def sealed_values(self) -> dict:
+        return {
+            "file": self.file,
+            "row": self.row,
+            "year": self.year,
+            "month": self.month,
+            **{name: str(getattr(self, f"{name}_eur_bn")) for name in self.COLUMNS},
+        }
+
+
+class AllDonorsMonth(ReleaseRow):
+    """One month of total_allocations.csv: every donor's allocations together, by type of aid (EUR bn as published)."""
+
+    release = models.ForeignKey(TrackerRelease, on_delete=models.CASCADE, related_name="all_donor_months")
+    year = models.PositiveSmallIntegerField(_("year"))
+    month = models.PositiveSmallIntegerField(_("month"))
+    total_allocations_eur_bn = models.DecimalField(_("total (EUR bn)"), **EXACT_BN)
+    military_eur_bn = models.DecimalField(_("military (EUR bn)"), **EXACT_BN)
+    financial_eur_bn = models.DecimalField(_("financial (EUR bn)"), **EXACT_BN)
+    humanitarian_eur_bn = models.DecimalField(_("humanitarian (EUR bn)"), **EXACT_BN)
+
+    COLUMNS = ("total_allocations", "military", "financial", "humanitarian")
+
+    class Meta:
+        ordering = ["year", "month"]
+
+    def sealed_values(self) -> dict:
+        return {
+            "file": self.file,
+            "row": self.row,
+            "year": self.year,
+            "month": self.month,
+            **{name: str(getattr(self, f"{name}_eur_bn")) for name in self.COLUMNS},
         }

@@ -12,7 +12,14 @@ from umbrella.core.errors import Conflict, ImportRejected, RowError
 from umbrella.core.ledger import seal
 from umbrella.orgs.models import Organization
 from umbrella.tracker import kiel
-from umbrella.tracker.models import MonthlyAllocation, TrackerRelease, WeaponsByCategory
+from umbrella.tracker.models import (
+    AllDonorsMonth,
+    MilitarySourcesMonth,
+    MonthlyAllocation,
+    TrackerRelease,
+    WeaponsByCategory,
+    sealed_documents,
+)
 
 KEEPERS = frozenset({OrganizationKind.COORDINATOR})
 
@@ -37,7 +44,10 @@ def import_kiel_release(*, actor: Actor, folder: Path, dry_run: bool = False) ->
         raise ImportRejected(_as_row_errors(parsed.problems))
     if dry_run:
         return None, parsed
-    by_iso = {o.iso3: o for o in Organization.objects.exclude(iso3="")}
+    # The tracker names a multilateral donor by a code of its own ("EU"), which is no ISO country code: an
+    # organization whose code is that code is the donor too.
+    by_code = {o.code: o for o in Organization.objects.filter(kind=OrganizationKind.MULTILATERAL)}
+    by_iso = {o.iso3: o for o in Organization.objects.exclude(iso3="")} | by_code
     by_name = {o.name.casefold(): o for o in Organization.objects.all()}
     iso_of_name = {a.donor.casefold(): a.iso for a in parsed.allocations}
     allocations = [
@@ -74,6 +84,10 @@ def import_kiel_release(*, actor: Actor, folder: Path, dry_run: bool = False) ->
         )
         for w in parsed.weapons
     ]
+    series = [
+        *(_series_row(MilitarySourcesMonth, "procurement_trends.csv", m) for m in parsed.procurement),
+        *(_series_row(AllDonorsMonth, "total_allocations.csv", m) for m in parsed.all_donors),
+    ]
     with services.atomic():
         if TrackerRelease.objects.filter(source="Kiel Ukraine Support Tracker", release=parsed.release).exists():
             raise Conflict(
@@ -88,11 +102,30 @@ def import_kiel_release(*, actor: Actor, folder: Path, dry_run: bool = False) ->
                 published=parsed.date,
                 label=parsed.label,
                 file_digests=parsed.file_digests,
-                rows_digest=seal([a.sealed_values() for a in allocations], [w.sealed_values() for w in weapons]),
+                rows_digest=seal(
+                    *sealed_documents(
+                        [a.sealed_values() for a in allocations],
+                        [w.sealed_values() for w in weapons],
+                        [m.sealed_values() for m in series if isinstance(m, MilitarySourcesMonth)],
+                        [m.sealed_values() for m in series if isinstance(m, AllDonorsMonth)],
+                    )
+                ),
             ),
         )
-        for row in (*allocations, *weapons):
+        for row in (*allocations, *weapons, *series):
             row.release = release
         MonthlyAllocation.objects.bulk_create(allocations, batch_size=1000)
         WeaponsByCategory.objects.bulk_create(weapons, batch_size=1000)
+        MilitarySourcesMonth.objects.bulk_create([m for m in series if isinstance(m, MilitarySourcesMonth)])
+        AllDonorsMonth.objects.bulk_create([m for m in series if isinstance(m, AllDonorsMonth)])
         return release, parsed
+
+
+def _series_row(model: type[MilitarySourcesMonth | AllDonorsMonth], filename: str, month: kiel.MonthlyFigures):
+    return model(
+        file=filename,
+        row=month.row,
+        year=month.year,
+        month=month.month,
+        **{f"{name}_eur_bn": value for name, value in month.figures_eur_bn.items()},
+    )

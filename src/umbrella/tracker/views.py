@@ -4,7 +4,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
-from umbrella.core.access import OrganizationKind, allowed
+from umbrella.core.access import DONOR_KINDS, allowed
 from umbrella.core.exports import FORMATS
 from umbrella.core.numbers import format_eur_short, percent
 from umbrella.orgs.models import Organization
@@ -21,7 +21,7 @@ def _donor_organizations(actor) -> list[dict]:
     pledged = pledged_by_donor(actor)
     return [
         {"organization": donor, "pledges": pledged.get(donor.pk, {}).get("n", 0), "value": pledged.get(donor.pk, {}).get("value")}
-        for donor in Organization.objects.filter(kind=OrganizationKind.DONOR).order_by("name")
+        for donor in Organization.objects.filter(kind__in=DONOR_KINDS).order_by("name")
     ]
 
 

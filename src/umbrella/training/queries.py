@@ -10,7 +10,7 @@ from django.db.models import Count, DecimalField, F, Max, Q, QuerySet
 from django.utils import formats
 from django.utils.translation import get_language_info, gettext_lazy
 
-from umbrella.core.access import Actor, OrganizationKind
+from umbrella.core.access import DONOR_KINDS, Actor, OrganizationKind
 from umbrella.core.listing import Column, Filter, Listing
 from umbrella.core.numbers import number
 from umbrella.orgs.models import Organization
@@ -232,7 +232,7 @@ COURSE_TYPES = Listing(
 
 
 def _donor_choices(actor: Actor) -> list[tuple[str, str]]:
-    return list(Organization.objects.filter(kind=OrganizationKind.DONOR).order_by("code").values_list("code", "name"))
+    return list(Organization.objects.filter(kind__in=DONOR_KINDS).order_by("code").values_list("code", "name"))
 
 
 COURSES = Listing(

@@ -28,7 +28,7 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from umbrella.core import bulk, services
-from umbrella.core.access import Actor, Marking, OrganizationKind, Role, get_visible, require_owner, require_role
+from umbrella.core.access import DONOR_KINDS, Actor, Marking, OrganizationKind, Role, get_visible, require_owner, require_role
 from umbrella.core.errors import Invalid, InvalidTransition, NotFound
 from umbrella.eum.models import Unit
 from umbrella.places.models import Place
@@ -45,7 +45,7 @@ from umbrella.training.models import (
 
 COORDINATORS = frozenset({OrganizationKind.COORDINATOR})
 RECIPIENTS = frozenset({OrganizationKind.RECIPIENT})
-DONORS = frozenset({OrganizationKind.DONOR})
+DONORS = DONOR_KINDS
 COURSE_TYPE_FIELDS = frozenset(
     {"code", "name", "qualification", "system", "weeks", "language", "seat_value_eur", "source", "marking"}
 )

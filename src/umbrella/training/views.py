@@ -25,7 +25,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from umbrella.core import listing
-from umbrella.core.access import Actor, Marking, OrganizationKind, allowed, get_visible
+from umbrella.core.access import DONOR_KINDS, Actor, Marking, allowed, get_visible
 from umbrella.core.errors import Invalid, InvalidTransition, NotFound
 from umbrella.core.numbers import format_eur, number
 from umbrella.places.models import Place, PlaceKind
@@ -176,7 +176,7 @@ def course_list(request: HttpRequest) -> HttpResponse:
     """Every course the reader may see, with seats taken and free; a donor finds its own offers by one link."""
     actor = request.actor
     result = listing.run(queries.COURSES, queries.courses(actor), request.GET, actor)
-    own = actor.organization.code if actor.is_member and actor.kind == OrganizationKind.DONOR else None
+    own = actor.organization.code if actor.is_member and actor.kind in DONOR_KINDS else None
     page = CourseListPage(
         title=_("Courses"),
         result=result,

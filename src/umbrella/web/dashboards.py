@@ -388,5 +388,10 @@ def public(actor: Actor) -> dict:
 
 
 def dashboard_for(actor: Actor) -> dict:
-    builders = {OrganizationKind.COORDINATOR: coordination, OrganizationKind.DONOR: donor, OrganizationKind.RECIPIENT: recipient}
+    builders = {
+        OrganizationKind.COORDINATOR: coordination,
+        OrganizationKind.DONOR: donor,
+        OrganizationKind.MULTILATERAL: donor,
+        OrganizationKind.RECIPIENT: recipient,
+    }
     return builders.get(actor.kind, public)(actor)

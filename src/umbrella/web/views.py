@@ -28,6 +28,7 @@ COMMITTED_REMEMBERED = 20
 # The kind a person of each kind of organization most likely came to import.
 LIKELY_IMPORT = {
     OrganizationKind.DONOR: "pledges",
+    OrganizationKind.MULTILATERAL: "pledges",
     OrganizationKind.RECIPIENT: "requirements",
     OrganizationKind.COORDINATOR: "item-types",
 }

@@ -93,6 +93,8 @@ class Command(BaseCommand):
             "label": parsed.label,
             "monthly_allocations": len(parsed.allocations),
             "weapons_rows": len(parsed.weapons),
+            "military_sources_months": len(parsed.procurement),
+            "all_donors_months": len(parsed.all_donors),
             "dry_run": options["dry_run"],
             "file_digests": parsed.file_digests,
         }
@@ -103,7 +105,8 @@ class Command(BaseCommand):
             self.stdout.write(
                 self.style.SUCCESS(
                     f"{parsed.label}: {len(parsed.allocations)} monthly allocations and "
-                    f"{len(parsed.weapons)} heavy-weapons rows {verb}."
+                    f"{len(parsed.weapons)} heavy-weapons rows, {len(parsed.procurement)} months of military aid "
+                    f"by source and {len(parsed.all_donors)} months of all donors' allocations {verb}."
                 )
             )
 
