@@ -15,7 +15,9 @@ from tests import factories
 from tests.test_funding import floor_2025, usd_rate  # noqa: F401  (fixtures)
 from umbrella.core.access import Actor
 from umbrella.core.errors import Forbidden, Invalid, InvalidTransition, NotFound
+from umbrella.core.ledger import current_checkpoint
 from umbrella.core.models import ChangeRecord
+from umbrella.core.verify import verify
 from umbrella.funding.queries import fair_share
 from umbrella.matching import services as matching
 from umbrella.matching.models import ProposedAllocation
@@ -310,3 +312,18 @@ def test_the_api_records_an_aid_package_and_its_lines_show_their_figures(persona
     assert donor.get("/api/v1/aid-packages").json()["items"][0]["reference"] == "API-AP"
     refused = api_client(personas, "coordinator").post("/api/v1/aid-packages", json.dumps(body), content_type="application/json")
     assert refused.status_code == 403
+
+
+def test_the_ledger_reproduces_aid_packages_their_shared_lines_and_tranches(personas, announced):
+    package, (disclosed, first, _) = announced
+    services.set_tranches(
+        actor=personas.donor_editor,
+        pledge_id=disclosed.pk,
+        expected_version=disclosed.version,
+        tranches=[{"date": dt.date(2025, 4, 1), "quantity": 2}],
+    )
+    services.update_pledge(
+        actor=personas.donor_editor, pledge_id=first.pk, expected_version=first.version, changes={"quantity": 1}
+    )
+    report = verify(current_checkpoint())
+    assert report.ok, report.as_dict()
