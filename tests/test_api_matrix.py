@@ -96,8 +96,30 @@ def build_world(personas) -> dict:
         fields={"item_type": item, "quantity": 2, "available_from": dt.date(2026, 5, 1), "marking": Marking.OWNER},
         sources=[factories.source(), factories.source()],
     )
+    aid_package = pledges.create_aid_package(
+        actor=donor_a,
+        fields={
+            "reference": "AP-PUBLIC",
+            "announced_on": dt.date(2026, 1, 10),
+            "announced_amount": 1000,
+            "marking": Marking.PUBLIC,
+        },
+        sources=[factories.source()],
+    )
+    hidden_aid_package = pledges.create_aid_package(
+        actor=donor_b,
+        fields={
+            "reference": "AP-HIDDEN",
+            "announced_on": dt.date(2026, 1, 10),
+            "announced_amount": 1000,
+            "marking": Marking.OWNER,
+        },
+        sources=[factories.source()],
+    )
     return {
         **matching_world(personas, item),
+        "aid_package": aid_package,
+        "hidden_aid_package": hidden_aid_package,
         "item": item,
         "hidden_item": hidden_item,
         "place": Place.objects.get(code="UA-30"),
@@ -380,6 +402,12 @@ pledge_body = {
     "available_from": "2026-06-01",
     "sources": [{"kind": "official", "url": "https://example.invalid/x", "date": "2026-05-01"}],
 }
+aid_package_body = {
+    "reference": "AP-NEW",
+    "announced_on": "2026-01-10",
+    "announced_amount": "2500000.00",
+    "sources": [{"kind": "official", "url": "https://example.invalid/ap", "date": "2026-01-10"}],
+}
 requirement_body = {"item_type": None, "quantity": 4, "priority": 2, "needed_by": "2026-09-01", "destination": "Odesa"}
 source_body = {"kind": "media", "url": "https://example.invalid/m", "date": "2026-05-02"}
 funding_body = {
@@ -633,6 +661,28 @@ MATRIX = {
         None,
         None,
         writes(SOURCE_REMOVERS, 204),
+        True,
+    ),
+    ("PUT", "/api/v1/pledges/{pledge_id}/tranches"): (
+        lambda w, v, p, ps: f"/api/v1/pledges/{pick(w, 'pledge', v, p, ps)}/tranches",
+        lambda w: {"tranches": [{"date": "2026-06-01", "quantity": 1}]},
+        "pledge",
+        writes({"donor_editor"}),
+        True,
+    ),
+    ("GET", "/api/v1/aid-packages"): (lambda w, v, p, ps: "/api/v1/aid-packages", None, None, reads, False),
+    ("POST", "/api/v1/aid-packages"): (
+        lambda w, v, p, ps: "/api/v1/aid-packages",
+        lambda w: aid_package_body,
+        None,
+        writes({"donor_editor", "second_donor"}, 201),
+        False,
+    ),
+    ("GET", "/api/v1/aid-packages/{aid_package_id}"): (
+        lambda w, v, p, ps: f"/api/v1/aid-packages/{pick(w, 'aid_package', v, p, ps)}",
+        None,
+        None,
+        reads,
         True,
     ),
     ("GET", "/api/v1/match-runs"): (lambda w, v, p, ps: "/api/v1/match-runs", None, None, reads, False),

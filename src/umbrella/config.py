@@ -69,6 +69,12 @@ SETTINGS: tuple[Setting, ...] = (
         "Largest file `umbrella import` reads, in bytes. A CSV file is read a row at a time (up to 2,000,000 rows); "
         "a workbook is read whole, within its own limits of cells and rows.",
     ),
+    Setting(
+        "UMBRELLA_RATE_MAX_AGE_DAYS",
+        "31",
+        "An exchange rate older than this many days on the day it values an amount (an aid package's announced "
+        "total) is warned about on the page and in the API.",
+    ),
 )
 
 SETTINGS_BY_NAME = {setting.name: setting for setting in SETTINGS}

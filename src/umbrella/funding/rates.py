@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
+from django.conf import settings
 from django.utils.translation import gettext
 
 from umbrella.core.errors import Invalid
@@ -27,3 +29,31 @@ def rate_on(currency: str, day) -> Decimal:
             }
         )
     return rate
+
+
+def rate_and_date_on(currency: str, day: dt.date) -> tuple[Decimal, dt.date]:
+    """Units of `currency` per euro and the date of that rate: the latest on or before `day` (the euro: 1, on `day`)."""
+    if currency == "EUR":
+        return Decimal(1), day
+    found = FxRate.objects.filter(currency=currency, date__lte=day).order_by("-date").values_list("units_per_eur", "date").first()
+    if found is None:
+        rate_on(currency, day)  # raises the refusal that names the missing rate
+    return found
+
+
+def rate_warning(currency: str, valued_on, rate_date) -> str:
+    """A warning when the rate that values an amount is older than `RATE_MAX_AGE_DAYS` on the day it values it
+    (empty when it is recent enough, or the amount is in euros)."""
+    age = (valued_on - rate_date).days
+    if currency == "EUR" or age <= settings.RATE_MAX_AGE_DAYS:
+        return ""
+    return gettext(
+        "The %(currency)s rate used is of %(rate_date)s, %(age)s days before %(day)s (more than %(limit)s): "
+        "record a newer rate, or value it on an earlier date."
+    ) % {
+        "currency": currency,
+        "rate_date": rate_date.isoformat(),
+        "age": age,
+        "day": valued_on.isoformat(),
+        "limit": settings.RATE_MAX_AGE_DAYS,
+    }

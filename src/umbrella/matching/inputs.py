@@ -163,7 +163,11 @@ def open_market(
         .select_related("item_type__capability_area")
         .order_by("id")
     )
-    pledge_query = Pledge.objects.visible_to(actor).filter(state__in=OFFERED_STATES).exclude(owner__code__in=withdrawn_donors)
+    pledge_query = (
+        Pledge.objects.visible_to(actor)
+        .filter(state__in=OFFERED_STATES, quantity__isnull=False)  # an undisclosed quantity offers nothing to match yet
+        .exclude(owner__code__in=withdrawn_donors)
+    )
     pledges = list(pledge_query.select_related("item_type").order_by("id"))
     kept, replanned = _kept_and_replanned(requirement_list, keep_approved, withdrawn_donors)
     types, destinations, areas = _Index(), _Index(), _Index()

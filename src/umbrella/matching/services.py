@@ -218,6 +218,8 @@ def _capacity_problems(proposals: list[ProposedAllocation]) -> list[str]:
                 _("Pledge %(pledge)s is now %(state)s; it can no longer be allocated.")
                 % {"pledge": p.pledge_id, "state": p.pledge.get_state_display()}
             )
+        elif p.pledge.quantity is None:
+            problems.append(_("Pledge %(pledge)s: its quantity is now undisclosed.") % {"pledge": p.pledge_id})
         elif given[p.pledge_id] > p.pledge.quantity:
             problems.append(
                 _("Pledge %(pledge)s would be allocated %(given)s of %(quantity)s.")

@@ -13,8 +13,8 @@ from umbrella.core.access import Marking, get_visible
 from umbrella.core.api import Pagination, created, expected_version, idempotent, scope_of, with_etag
 from umbrella.core.listing import filtered, params_of, sort_type
 from umbrella.pledges import services
-from umbrella.pledges.models import REASON_MAX_LENGTH, Pledge, PledgeSource, PledgeState, SourceKind
-from umbrella.pledges.queries import PLEDGES, pledges
+from umbrella.pledges.models import REASON_MAX_LENGTH, AidPackage, Pledge, PledgeSource, PledgeState, SourceKind
+from umbrella.pledges.queries import AID_PACKAGES, PLEDGES, aid_package_figures, aid_package_rate_warning, aid_packages, pledges
 
 router = Router()
 
@@ -42,11 +42,21 @@ class SourceIn(Schema):
     note: str = Field("", max_length=300)
 
 
+class TrancheOut(Schema):
+    date: dt.date
+    quantity: int
+
+
 class PledgeOut(Schema):
     id: int
     donor: str
     item_type: str
-    quantity: int
+    quantity: int | None = Field(description="Null: not disclosed (a line of an aid package, valued from it)")
+    quantity_disclosed: bool = Field(
+        description="False: the quantity is undisclosed; the pledge cannot be matched, allocated or shipped until it is given"
+    )
+    aid_package: int | None = Field(description="Id of the aid package the pledge was announced in")
+    tranches: list[TrancheOut] = Field(description="The donor's schedule of deliveries, by date")
     quantity_shipped: int = Field(description="Units on dispatched consignments (sum over the pledge's consignments)")
     quantity_delivered: int = Field(description="Units received")
     quantity_handed_over: int
@@ -88,13 +98,24 @@ class PledgeOut(Schema):
     def resolve_sources(obj) -> list:
         return list(obj.sources.all())
 
+    @staticmethod
+    def resolve_aid_package(obj) -> int | None:
+        return obj.aid_package_id
+
+    @staticmethod
+    def resolve_tranches(obj) -> list:
+        return list(obj.tranches.all())
+
 
 class PledgeChange(Schema):
     """Fields a donor may set. Owner, marking, state, version and creator are refused."""
 
     model_config = ConfigDict(extra="forbid")
     item_type: str | None = Field(None, description="Item type code")
-    quantity: int | None = Field(None, ge=1, le=2_000_000_000)
+    quantity: int | None = Field(
+        None, ge=1, le=2_000_000_000, description="Null: undisclosed (only for a line of an aid package)"
+    )
+    aid_package: int | None = Field(None, description="Id of one of the donor's aid packages")
     available_from: dt.date | None = None
     value_eur: Decimal | None = Field(None, ge=0, max_digits=16, decimal_places=2)
     valuation_basis: ValuationBasis | None = None
@@ -111,7 +132,9 @@ class PledgeChange(Schema):
 
 class PledgeCreate(PledgeChange):
     item_type: str = Field(description="Item type code")
-    quantity: int = Field(ge=1, le=2_000_000_000)
+    quantity: int | None = Field(
+        None, ge=1, le=2_000_000_000, description="Leave out only for a line of an aid package whose quantity is undisclosed"
+    )
     available_from: dt.date
     sources: list[SourceIn] = Field(min_length=1, description="At least one source")
 
@@ -144,6 +167,8 @@ def _fields(actor, data: Schema) -> dict:
         values["item_type"] = visible_item_type(actor, values["item_type"], "item_type")
     if "allowed_destinations" in values:
         values["allowed_destinations"] = values["allowed_destinations"] or []
+    if values.get("aid_package") is not None:
+        values["aid_package"] = get_visible(AidPackage.objects.all(), actor, pk=values["aid_package"])
     for name in ("end_use_restrictions", "reference", "notes"):
         if name in values and values[name] is None:
             values[name] = ""
@@ -152,7 +177,9 @@ def _fields(actor, data: Schema) -> dict:
 
 def _visible(actor, pledge_id: int) -> Pledge:
     return get_visible(
-        Pledge.objects.select_related("owner", "item_type").prefetch_related("sources__added_by", "destination_links__place"),
+        Pledge.objects.select_related("owner", "item_type").prefetch_related(
+            "sources__added_by", "destination_links__place", "tranches"
+        ),
         actor,
         pk=pledge_id,
     )
@@ -260,3 +287,169 @@ def delete_source(request, source_id: int, removal: Query[SourceRemoval]):
     get_visible(PledgeSource.objects.all(), request.actor, pk=source_id)
     services.delete_pledge_source(actor=request.actor, source_id=source_id, reason=removal.reason)
     return Status(204, None)
+
+
+class TrancheIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+    date: dt.date
+    quantity: int = Field(ge=1, le=2_000_000_000)
+
+
+class ScheduleIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+    tranches: list[TrancheIn] = Field(max_length=1000, description="The whole schedule; an empty list clears it")
+
+
+@router.put(
+    "/pledges/{pledge_id}/tranches",
+    response=PledgeOut,
+    summary="Replace a pledge's schedule of tranches, checked whole (If-Match required)",
+)
+def set_tranches(request, pledge_id: int, data: ScheduleIn, response: HttpResponse):
+    _visible(request.actor, pledge_id)
+    pledge = services.set_tranches(
+        actor=request.actor,
+        pledge_id=pledge_id,
+        expected_version=expected_version(request),
+        tranches=[tranche.model_dump() for tranche in data.tranches],
+    )
+    with_etag(response, pledge.version)
+    return _visible(request.actor, pledge.pk)
+
+
+class AidPackageLineOut(Schema):
+    pledge: int
+    item_type: str
+    quantity: int | None
+    value_eur: Decimal = Field(description="An undisclosed line's value is its share of the announced value")
+
+
+class AidPackageOut(Schema):
+    id: int
+    donor: str
+    reference: str
+    announced_on: dt.date
+    announced_amount: Decimal = Field(description="The total as announced, in `currency`")
+    currency: str
+    fx_date: dt.date
+    units_per_eur: Decimal = Field(description="The rate used: units of the currency per euro")
+    rate_date: dt.date = Field(description="The date of the rate used (the latest on or before fx_date)")
+    value_eur: Decimal = Field(description="The announced total in euros at the rate used")
+    rate_warning: str = Field(description="Not empty when the rate used is older than the configured number of days")
+    notes: str
+    marking: str
+    version: int
+    sources: list[SourceOut]
+    lines: list[AidPackageLineOut] = Field(description="Its pledges that the reader may see")
+    lines_whole: bool = Field(description="False: some of its pledges are not released to the reader")
+    catalog_eur: Decimal | None = Field(description="The lines with a disclosed quantity, at their value (null unless whole)")
+    difference_eur: Decimal | None = Field(description="Announced value minus catalog_eur (null unless whole)")
+
+    @staticmethod
+    def resolve_donor(obj) -> str:
+        return obj.owner.code
+
+    @staticmethod
+    def resolve_rate_warning(obj) -> str:
+        return aid_package_rate_warning(obj)
+
+    @staticmethod
+    def resolve_sources(obj) -> list:
+        return list(obj.sources.all())
+
+    @staticmethod
+    def resolve_lines(obj) -> list[dict]:
+        return [
+            {"pledge": line.pk, "item_type": line.item_type.code, "quantity": line.quantity, "value_eur": line.value_eur}
+            for line in obj.figures.lines
+        ]
+
+    @staticmethod
+    def resolve_lines_whole(obj) -> bool:
+        return obj.figures.whole
+
+    @staticmethod
+    def resolve_catalog_eur(obj) -> Decimal | None:
+        return obj.figures.catalog_eur if obj.figures.whole else None
+
+    @staticmethod
+    def resolve_difference_eur(obj) -> Decimal | None:
+        return obj.value_eur - obj.figures.catalog_eur if obj.figures.whole else None
+
+
+class AidPackageSummaryOut(Schema):
+    id: int
+    donor: str
+    reference: str
+    announced_on: dt.date
+    announced_amount: Decimal
+    currency: str
+    value_eur: Decimal
+    rate_date: dt.date
+    rate_warning: str
+    marking: str
+
+    @staticmethod
+    def resolve_donor(obj) -> str:
+        return obj.owner.code
+
+    @staticmethod
+    def resolve_rate_warning(obj) -> str:
+        return aid_package_rate_warning(obj)
+
+
+class AidPackageCreate(Schema):
+    model_config = ConfigDict(extra="forbid")
+    reference: str = Field(min_length=1, max_length=80)
+    announced_on: dt.date
+    announced_amount: Decimal = Field(gt=0, max_digits=18, decimal_places=2)
+    currency: str = Field("EUR", pattern=r"^[A-Z]{3}$")
+    fx_date: dt.date | None = Field(None, description="Value on the rate of this day (default: the announcement's)")
+    notes: str = ""
+    marking: Marking = Marking.COORDINATION
+    sources: list[SourceIn] = Field(min_length=1, description="At least one source")
+
+
+class AidPackageFilters(Schema):
+    q: str | None = None
+    donor: str | None = Field(None, description="Donor organization code; one that names no donor is a 422")
+    marking: Marking | None = None
+    sort: sort_type(AID_PACKAGES) | None = Field(None, description="Prefix - to reverse")
+
+
+def _visible_aid_package(actor, aid_package_id: int) -> AidPackage:
+    aid_package = get_visible(aid_packages(actor), actor, pk=aid_package_id)
+    aid_package.figures = aid_package_figures(aid_package, actor)
+    return aid_package
+
+
+@router.get("/aid-packages", response=list[AidPackageSummaryOut], summary="List aid packages as announced")
+@paginate(Pagination, page_size=50)
+def list_aid_packages(request, filters: Query[AidPackageFilters]):
+    return filtered(AID_PACKAGES, aid_packages(request.actor), params_of(filters), request.actor)
+
+
+@router.post("/aid-packages", response={201: AidPackageOut}, summary="Record an aid package as announced (donor editors)")
+def create_aid_package(request, data: AidPackageCreate):
+    def create():
+        fields = data.model_dump(exclude={"sources"})
+        if fields["fx_date"] is None:
+            del fields["fx_date"]
+        sources = [source.model_dump() for source in data.sources]
+        aid_package = services.create_aid_package(actor=request.actor, fields=fields, sources=sources)
+        return created(
+            AidPackageOut, _visible_aid_package(request.actor, aid_package.pk), f"/api/v1/aid-packages/{aid_package.pk}"
+        )
+
+    return idempotent(request, scope_of(request.actor), create)
+
+
+@router.get(
+    "/aid-packages/{aid_package_id}",
+    response=AidPackageOut,
+    summary="One aid package: announced value, its lines, the difference, any rate warning",
+)
+def get_aid_package(request, aid_package_id: int, response: HttpResponse):
+    aid_package = _visible_aid_package(request.actor, aid_package_id)
+    with_etag(response, aid_package.version)
+    return aid_package

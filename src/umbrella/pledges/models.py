@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
@@ -14,6 +15,9 @@ from umbrella.catalog.models import ValuationBasis
 from umbrella.core.access import VisibleQuerySet
 from umbrella.core.lifecycle import Lifecycle, Step
 from umbrella.core.models import OwnedModel
+from umbrella.funding.models import currency_code
+
+UNDISCLOSED = _("undisclosed")
 
 
 class PledgeState(models.TextChoices):
@@ -53,13 +57,63 @@ EDITABLE_STATES = frozenset({S.ANNOUNCED, S.OFFERED})
 NOT_YET_SHIPPED = frozenset({S.ANNOUNCED, S.OFFERED, S.ACCEPTED, S.ALLOCATED})
 
 
+class AidPackage(OwnedModel):
+    """A donor's announcement of aid as made: a reference, a date and a total in the announcing currency, valued in
+    euros at the rate of `fx_date` (the rate used and its date are kept with it). Its pledges are its lines; a line
+    whose quantity was not disclosed takes its value from the announced total (`umbrella.pledges.valuation`).
+    The owner is the donor."""
+
+    reference = models.CharField(_("reference"), max_length=80)
+    announced_on = models.DateField(_("date announced"))
+    announced_amount = models.DecimalField(
+        _("announced total"), max_digits=18, decimal_places=2, validators=[MinValueValidator(Decimal("0.01"))]
+    )
+    currency = models.CharField(_("currency"), max_length=3, default="EUR", validators=[currency_code])
+    fx_date = models.DateField(_("rate date"), help_text=_("The euro value uses the latest rate on or before this date."))
+    units_per_eur = models.DecimalField(_("rate used (units per euro)"), max_digits=18, decimal_places=6, editable=False)
+    rate_date = models.DateField(_("date of the rate used"), editable=False)
+    value_eur = models.DecimalField(_("announced value (EUR)"), max_digits=18, decimal_places=2, editable=False)
+    notes = models.TextField(_("notes"), blank=True)
+
+    class Meta:
+        ordering = ["-announced_on", "id"]
+        verbose_name = _("aid package")
+        verbose_name_plural = _("aid packages")
+
+    def get_absolute_url(self) -> str:
+        return reverse("aid-package", args=[self.pk])
+
+    def __str__(self) -> str:
+        return f"{self.reference} ({self.owner.code})"
+
+    def rate_age_days(self) -> int:
+        """How much older the rate used is than the day it values the total on (0 for the euro)."""
+        return 0 if self.currency == "EUR" else (self.fx_date - self.rate_date).days
+
+
 class Pledge(OwnedModel):
-    """A donor's offer of a quantity of one item type. The owner is the donor."""
+    """A donor's offer of a quantity of one item type. The owner is the donor. The quantity may be undisclosed
+    (empty) on a line of an aid package: such a pledge is valued from its aid package and cannot be matched,
+    allocated or shipped until its quantity is known."""
 
     item_type = models.ForeignKey(
         "catalog.ItemType", on_delete=models.PROTECT, related_name="pledges", verbose_name=_("item type")
     )
-    quantity = models.PositiveIntegerField(_("quantity pledged"), validators=[MinValueValidator(1)])
+    quantity = models.PositiveIntegerField(
+        _("quantity pledged"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text=_("Empty: not disclosed (only on a line of an aid package)."),
+    )
+    aid_package = models.ForeignKey(
+        AidPackage,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="pledges",
+        verbose_name=_("aid package"),
+    )
     # Sums over the pledge's consignments (umbrella.logistics keeps them); `quantity_delivered` is what was received.
     quantity_shipped = models.PositiveIntegerField(_("quantity shipped"), default=0, editable=False)
     quantity_delivered = models.PositiveIntegerField(_("quantity delivered"), default=0, editable=False)
@@ -114,11 +168,19 @@ class Pledge(OwnedModel):
         return reverse("pledge-step", args=[self.pk, step])
 
     def __str__(self) -> str:
-        return f"{self.quantity} × {self.item_type.name} ({self.owner.code})"
+        return f"{self.quantity_label} × {self.item_type.name} ({self.owner.code})"
 
     def clean(self) -> None:
         if self.quantity is not None and self.quantity_delivered > self.quantity:
             raise ValidationError({"quantity_delivered": _("Cannot deliver more than was pledged.")})
+
+    @property
+    def quantity_disclosed(self) -> bool:
+        return self.quantity is not None
+
+    @property
+    def quantity_label(self) -> str:
+        return str(self.quantity) if self.quantity_disclosed else str(UNDISCLOSED)
 
     def is_overdue(self, today: datetime.date) -> bool:
         return self.state in NOT_YET_SHIPPED and self.available_from < today
@@ -130,8 +192,9 @@ class Pledge(OwnedModel):
 
     @property
     def quantity_due(self) -> int:
-        """What is still to arrive in all: the pledge, or what arrived when the donor closed it short."""
-        return self.quantity_delivered if self.closed_short else self.quantity
+        """What is still to arrive in all: the pledge, or what arrived when the donor closed it short (an
+        undisclosed quantity is nothing known to be due)."""
+        return self.quantity_delivered if self.closed_short else (self.quantity or 0)
 
     @property
     def quantity_outstanding(self) -> int:
@@ -213,6 +276,70 @@ class PledgeDestination(models.Model):
 
     def __str__(self) -> str:
         return str(self.place)
+
+    @property
+    def ledger_parent(self) -> Pledge:
+        return self.pledge
+
+
+class AidPackageSource(models.Model):
+    """Evidence for an aid package (the announcement itself, as a rule). Seen by whoever sees the aid package."""
+
+    aid_package = models.ForeignKey(AidPackage, on_delete=models.CASCADE, related_name="sources", verbose_name=_("aid package"))
+    added_by = models.ForeignKey(
+        "orgs.Organization", null=True, on_delete=models.PROTECT, related_name="+", editable=False, verbose_name=_("added by")
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=SourceKind.choices)
+    url = models.URLField(_("URL"), max_length=500, blank=True)
+    document_reference = models.CharField(_("document reference"), max_length=200, blank=True)
+    date = models.DateField(_("date"))
+    note = models.CharField(_("note"), max_length=300, blank=True)
+
+    objects = VisibleQuerySet.as_manager()
+    visibility_path = "aid_package__"
+    ledgered = True
+
+    class Meta:
+        ordering = ["date", "id"]
+        verbose_name = _("aid package source")
+        verbose_name_plural = _("aid package sources")
+
+    def get_absolute_url(self) -> str:
+        return reverse("aid-package", args=[self.aid_package_id])
+
+    def __str__(self) -> str:
+        return self.url or self.document_reference
+
+    def clean(self) -> None:
+        if not self.url and not self.document_reference:
+            raise ValidationError({"url": _("Give a URL or a document reference.")})
+
+    @property
+    def ledger_parent(self) -> AidPackage:
+        return self.aid_package
+
+
+class PledgeTranche(models.Model):
+    """Part of a pledge due on a date: the donor's schedule of deliveries. Seen by whoever sees the pledge."""
+
+    pledge = models.ForeignKey(Pledge, on_delete=models.CASCADE, related_name="tranches", verbose_name=_("pledge"))
+    date = models.DateField(_("date"))
+    quantity = models.PositiveIntegerField(_("quantity"), validators=[MinValueValidator(1)])
+
+    objects = VisibleQuerySet.as_manager()
+    visibility_path = "pledge__"
+    ledgered = True
+
+    class Meta:
+        ordering = ["date", "id"]
+        verbose_name = _("tranche")
+        verbose_name_plural = _("tranches")
+
+    def get_absolute_url(self) -> str:
+        return reverse("pledge", args=[self.pledge_id])
+
+    def __str__(self) -> str:
+        return f"{self.date}: {self.quantity}"
 
     @property
     def ledger_parent(self) -> Pledge:

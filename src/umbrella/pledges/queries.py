@@ -1,5 +1,8 @@
 """Lists of pledge records that the pages, the API and the exports share: filters, search and sort."""
 
+from dataclasses import dataclass
+from decimal import Decimal
+
 from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
@@ -9,10 +12,11 @@ from umbrella.core.access import DONOR_KINDS, Actor, Marking
 from umbrella.core.ledger import entity_name
 from umbrella.core.listing import Column, Filter, Listing, flag_filter
 from umbrella.core.models import ChangeRecord
-from umbrella.core.numbers import format_eur
+from umbrella.core.numbers import format_eur, number
+from umbrella.funding.rates import rate_warning
 from umbrella.orgs.models import Organization
 from umbrella.orgs.queries import donor_codes
-from umbrella.pledges.models import NOT_YET_SHIPPED, Pledge, PledgeState
+from umbrella.pledges.models import NOT_YET_SHIPPED, AidPackage, Pledge, PledgeState
 
 OVERDUE = gettext_lazy("overdue")
 
@@ -44,13 +48,13 @@ def pledges(actor: Actor) -> QuerySet[Pledge]:
     return (
         Pledge.objects.visible_to(actor)
         .select_related("owner", "item_type__capability_area")
-        .prefetch_related("sources__added_by", "destination_links__place")
+        .prefetch_related("sources__added_by", "destination_links__place", "tranches")
     )
 
 
 PLEDGES = Listing(
     columns=(
-        Column(gettext_lazy("Pledge"), lambda o: f"{o.quantity} × {o.item_type.name}", sort="item_type__name"),
+        Column(gettext_lazy("Pledge"), lambda o: f"{o.quantity_label} × {o.item_type.name}", sort="item_type__name"),
         Column(gettext_lazy("Donor"), lambda o: o.owner.name, sort="owner__name"),
         Column(gettext_lazy("State"), lambda o: o.get_state_display(), sort="state"),
         Column(gettext_lazy("Available from"), lambda o: o.available_from, sort="available_from"),
@@ -97,3 +101,73 @@ def pledge_history(pledge: Pledge, actor: Actor) -> QuerySet[ChangeRecord]:
         )
         .order_by("-sequence")
     )
+
+
+def aid_packages(actor: Actor) -> QuerySet[AidPackage]:
+    """The aid packages the actor may see, with their donor and sources (page and API alike)."""
+    return AidPackage.objects.visible_to(actor).select_related("owner").prefetch_related("sources__added_by")
+
+
+AID_PACKAGES = Listing(
+    columns=(
+        Column(gettext_lazy("Aid package"), lambda o: o.reference, sort="reference", link=True),
+        Column(gettext_lazy("Donor"), lambda o: o.owner.name, sort="owner__name"),
+        Column(gettext_lazy("Announced"), lambda o: o.announced_on, sort="announced_on"),
+        Column(
+            gettext_lazy("Announced total"),
+            lambda o: f"{number(o.announced_amount, 2)} {o.currency}",
+            sort="announced_amount",
+            numeric=True,
+        ),
+        Column(gettext_lazy("Value (EUR)"), lambda o: number(o.value_eur, 2), sort="value_eur", numeric=True),
+        Column(gettext_lazy("Marking"), lambda o: o.get_marking_display(), sort="marking"),
+    ),
+    filters=(
+        Filter(
+            "donor",
+            gettext_lazy("Donor"),
+            "owner__code",
+            lambda actor: [
+                (donor.code, donor.name)
+                for donor in Organization.objects.filter(pk__in=AidPackage.objects.visible_to(actor).values("owner"))
+            ],
+            known=donor_codes,
+            unknown=gettext_lazy("No such donor: %(value)s."),
+        ),
+        Filter("marking", gettext_lazy("Marking"), "marking", lambda actor: Marking.choices),
+    ),
+    search=("reference", "notes", "owner__name"),
+    default_sort="-announced_on",
+)
+
+
+@dataclass(frozen=True)
+class AidPackageFigures:
+    """An aid package as announced beside its lines as the reader sees them. `whole` says whether the reader sees
+    every line: when not, the catalog value is of the lines released to the reader, and no difference is given
+    (a difference worked out from part of the lines would present the withheld ones as missing)."""
+
+    lines: list[Pledge]
+    catalog_eur: Decimal  # the lines whose quantity is disclosed, at their value
+    undisclosed_eur: Decimal  # what the undisclosed lines take of the announced value
+    whole: bool
+    rate_warning: str
+
+    @property
+    def undisclosed_lines(self) -> int:
+        return sum(1 for line in self.lines if not line.quantity_disclosed)
+
+
+def aid_package_figures(aid_package: AidPackage, actor: Actor) -> AidPackageFigures:
+    lines = list(Pledge.objects.visible_to(actor).filter(aid_package=aid_package).select_related("item_type").order_by("pk"))
+    return AidPackageFigures(
+        lines=lines,
+        catalog_eur=sum((line.value_eur for line in lines if line.quantity_disclosed), Decimal(0)),
+        undisclosed_eur=sum((line.value_eur for line in lines if not line.quantity_disclosed), Decimal(0)),
+        whole=not Pledge.objects.hidden_from(actor).filter(aid_package=aid_package).exists(),
+        rate_warning=aid_package_rate_warning(aid_package),
+    )
+
+
+def aid_package_rate_warning(aid_package: AidPackage) -> str:
+    return rate_warning(aid_package.currency, aid_package.fx_date, aid_package.rate_date)

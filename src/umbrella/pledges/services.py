@@ -16,7 +16,9 @@ giving a reason that the ledger keeps.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping, Sequence
+from decimal import Decimal
 from typing import Any
 
 from django.utils.translation import gettext as _
@@ -36,6 +38,7 @@ from umbrella.core.access import (
     require_role,
 )
 from umbrella.core.errors import Conflict, DomainError, Invalid, InvalidTransition, NotFound
+from umbrella.funding.rates import rate_and_date_on
 from umbrella.places.models import Place
 from umbrella.places.services import resolve_places_field, split_place_names
 from umbrella.pledges.models import (
@@ -44,12 +47,16 @@ from umbrella.pledges.models import (
     EDITABLE_STATES,
     PLEDGE_LIFECYCLE,
     REASON_MAX_LENGTH,
+    AidPackage,
+    AidPackageSource,
     Pledge,
     PledgeDestination,
     PledgeSource,
     PledgeState,
+    PledgeTranche,
 )
 from umbrella.pledges.signals import pledge_closed
+from umbrella.pledges.valuation import undisclosed_shares
 
 DONORS = DONOR_KINDS
 PLEDGE_FIELDS = frozenset(
@@ -65,8 +72,12 @@ PLEDGE_FIELDS = frozenset(
         "reference",
         "notes",
         "marking",
+        "aid_package",
     }
 )
+AID_PACKAGE_FIELDS = frozenset({"reference", "announced_on", "announced_amount", "currency", "fx_date", "notes", "marking"})
+# A tranche is due within this many years of the pledge's availability date; a date further out is a typing error.
+TRANCHE_HORIZON_YEARS = 10
 SOURCE_FIELDS = frozenset({"kind", "url", "document_reference", "date", "note"})
 OWNER = "owner"
 STEP_PARTY: dict[str, tuple[str | frozenset[str], str]] = {
@@ -85,6 +96,11 @@ STEP_PARTY: dict[str, tuple[str | frozenset[str], str]] = {
 ALLOCATION_STEPS = frozenset({"allocate", "release"})
 # The one-flag steps of a pledge no consignment has shipped yet; once one has, the consignments drive it.
 MANUAL_DELIVERY_STEPS = frozenset({"ship", "deliver", "hand_over"})
+# What needs the pledge's quantity: an undisclosed quantity can be accepted, but not allocated or moved.
+STEPS_NEEDING_QUANTITY = ALLOCATION_STEPS | MANUAL_DELIVERY_STEPS
+UNDISCLOSED_REFUSAL = gettext_lazy(
+    "The quantity of this pledge is undisclosed: it cannot be matched, allocated or shipped until its donor gives it."
+)
 SOURCE_KEEPERS = frozenset({OrganizationKind.COORDINATOR, OrganizationKind.RECIPIENT})
 COORDINATORS = frozenset({OrganizationKind.COORDINATOR})
 
@@ -129,14 +145,33 @@ def create_pledge(*, actor: Actor, fields: Mapping[str, Any], sources: Sequence[
             raise Invalid({"sources": [_("A pledge needs at least one source (a URL or a document reference).")]})
         values = services.writable(fields, PLEDGE_FIELDS)
         destinations = _destinations(actor, values)
+        owner = services.acting_organization(actor)
+        _check_aid_package_line(values.get("quantity"), values.get("aid_package"), owner)
         _default_value(values)
-        pledge = services.new(Pledge, owner=services.acting_organization(actor), **values)
+        if values.get("quantity") is None:
+            values["value_eur"] = Decimal(0)  # shared out of the aid package's announced value below
+        pledge = services.new(Pledge, owner=owner, **values)
         services.create_record(actor=actor, obj=pledge)
         for source in sources:
             _add_source(actor, pledge, source)
         for place in destinations or ():
             services.create_record(actor=actor, obj=PledgeDestination(pledge=pledge, place=place))
+        if pledge.aid_package_id:
+            share_out_aid_package(actor, pledge.aid_package_id)
+            pledge.refresh_from_db()
         return pledge
+
+
+def _check_aid_package_line(quantity: int | None, aid_package: AidPackage | None, owner) -> None:
+    """A pledge joins an aid package of its own donor, and only a line of an aid package may keep its quantity
+    undisclosed (its value comes from the announcement); every problem at once."""
+    problems: dict[str, list[str]] = {}
+    if quantity is None and aid_package is None:
+        problems["quantity"] = [_("Give the quantity; only a line of an aid package may leave it undisclosed.")]
+    if aid_package is not None and aid_package.owner_id != owner.pk:
+        problems["aid_package"] = [_("A pledge joins an aid package its own donor announced.")]
+    if problems:
+        raise Invalid(problems)
 
 
 def _destinations(actor: Actor, values: dict[str, Any]) -> list[Place] | None:
@@ -190,9 +225,21 @@ def update_pledge(*, actor: Actor, pledge_id: int, expected_version: int, change
         values = services.writable(changes, PLEDGE_FIELDS)
         destinations = _destinations(actor, values)
         services.check_version(pledge, expected_version)
+        quantity = values.get("quantity", pledge.quantity)
+        _check_aid_package_line(quantity, values.get("aid_package", pledge.aid_package), pledge.owner)
+        if quantity is None:
+            values.pop("value_eur", None)  # an undisclosed line is valued from its aid package
+        elif pledge.quantity is None and values.get("value_eur") is None:  # disclosed now: valued as any pledge
+            values["value_eur"] = values.get("item_type", pledge.item_type).unit_value_eur * quantity
         if destinations is not None:  # the pledge's version moves on below, so an ETag sees a changed condition
             _set_destinations(actor, pledge, destinations)
-        return services.update_record(actor=actor, obj=pledge, changes=values, expected_version=expected_version)
+        packages = {pledge.aid_package_id}
+        pledge = services.update_record(actor=actor, obj=pledge, changes=values, expected_version=expected_version)
+        packages.add(pledge.aid_package_id)
+        for aid_package_id in sorted(filter(None, packages)):
+            share_out_aid_package(actor, aid_package_id)
+        pledge.refresh_from_db()
+        return pledge
 
 
 def delete_pledge(*, actor: Actor, pledge_id: int, expected_version: int) -> None:
@@ -207,7 +254,11 @@ def delete_pledge(*, actor: Actor, pledge_id: int, expected_version: int) -> Non
             services.delete_record(actor=actor, obj=source, expected_version=None)
         for link in pledge.destination_links.all():
             services.delete_record(actor=actor, obj=link, expected_version=None)
+        for tranche in pledge.tranches.all():
+            services.delete_record(actor=actor, obj=tranche, expected_version=None)
         services.delete_record(actor=actor, obj=pledge, expected_version=expected_version)
+        if pledge.aid_package_id:
+            share_out_aid_package(actor, pledge.aid_package_id)
 
 
 def require_step_party(actor: Actor, pledge: Pledge, step: str) -> None:
@@ -238,6 +289,8 @@ def require_step(actor: Actor, pledge: Pledge, step: str) -> None:
         raise _taken_by_matching(step)
     _lifecycle_step(actor, pledge, step)
     require_step_party(actor, pledge, step)
+    if step in STEPS_NEEDING_QUANTITY and not pledge.quantity_disclosed:
+        raise InvalidTransition(str(UNDISCLOSED_REFUSAL), step=step, state=pledge.state)
 
 
 def advance_pledge(
@@ -353,6 +406,8 @@ def _checked_step(
         )
     target = _lifecycle_step(actor, pledge, step).target
     require_step_party(actor, pledge, step)
+    if step in STEPS_NEEDING_QUANTITY and not pledge.quantity_disclosed:
+        raise InvalidTransition(str(UNDISCLOSED_REFUSAL), step=step, state=pledge.state)
     return {"state": target, **_step_details(pledge, step, quantity_delivered, reason)}
 
 
@@ -518,3 +573,111 @@ def delete_pledge_source(*, actor: Actor, source_id: int, reason: str | None = N
                 actor=actor, obj=source, changes={"removal_reason": kept_reason}, expected_version=None
             )
         services.delete_record(actor=actor, obj=source, expected_version=None)
+
+
+def require_aid_package_editor(actor: Actor, aid_package: AidPackage) -> None:
+    require_owner(actor, aid_package, Role.EDITOR, doing=_("Changing an aid package"))
+
+
+def _valued_aid_package(values: dict[str, Any], current: AidPackage | None = None) -> dict[str, Any]:
+    """The announced total valued in euros at the latest rate on or before the rate date (the announcement's date
+    when none is given), with the rate and its date, every problem with the figures at once."""
+    merged = {name: getattr(current, name) for name in AID_PACKAGE_FIELDS} if current is not None else {}
+    merged.update(values)
+    if not merged.get("fx_date") and merged.get("announced_on"):
+        values["fx_date"] = merged["fx_date"] = merged["announced_on"]
+    amount, currency, day = merged.get("announced_amount"), merged.get("currency") or "EUR", merged.get("fx_date")
+    if amount is None or day is None:
+        return values  # the model's own checks name what is missing
+    rate, rate_date = rate_and_date_on(currency, day)
+    values.update(units_per_eur=rate, rate_date=rate_date, value_eur=(Decimal(amount) / rate).quantize(Decimal("0.01")))
+    return values
+
+
+def create_aid_package(*, actor: Actor, fields: Mapping[str, Any], sources: Sequence[Mapping[str, Any]]) -> AidPackage:
+    """Record a donor's announcement as made, with at least one source; its pledges join it afterwards."""
+    with services.atomic():
+        require_donor_editor(actor)
+        if not sources:
+            raise Invalid({"sources": [_("An aid package needs at least one source (a URL or a document reference).")]})
+        values = _valued_aid_package(services.writable(fields, AID_PACKAGE_FIELDS))
+        aid_package = services.new(AidPackage, owner=services.acting_organization(actor), **values)
+        services.create_record(actor=actor, obj=aid_package)
+        for source in sources:
+            values = services.writable(source, SOURCE_FIELDS)
+            services.create_record(
+                actor=actor, obj=AidPackageSource(aid_package=aid_package, added_by=actor.organization, **values)
+            )
+        return aid_package
+
+
+def update_aid_package(*, actor: Actor, aid_package_id: int, expected_version: int, changes: Mapping[str, Any]) -> AidPackage:
+    """Change an announcement's figures or text; a change of total, currency or rate date values it again, and
+    its undisclosed lines with it."""
+    with services.atomic():
+        aid_package = get_visible(AidPackage.objects.select_for_update(), actor, pk=aid_package_id)
+        require_aid_package_editor(actor, aid_package)
+        services.check_version(aid_package, expected_version)
+        values = _valued_aid_package(services.writable(changes, AID_PACKAGE_FIELDS), aid_package)
+        aid_package = services.update_record(actor=actor, obj=aid_package, changes=values, expected_version=expected_version)
+        share_out_aid_package(actor, aid_package.pk)
+        return aid_package
+
+
+def share_out_aid_package(actor: Actor, aid_package_id: int) -> None:
+    """Value the undisclosed lines of an aid package from its announced value (`umbrella.pledges.valuation`):
+    each line whose value changes is a ledgered write. Called within the write that changed the aid package or
+    one of its lines, whoever may see what."""
+    aid_package = AidPackage.objects.get(pk=aid_package_id)
+    lines = list(Pledge.objects.select_for_update().filter(aid_package_id=aid_package_id).order_by("pk"))
+    undisclosed = [line for line in lines if not line.quantity_disclosed]
+    disclosed_eur = sum((line.value_eur for line in lines if line.quantity_disclosed), Decimal(0))
+    for line, value in zip(undisclosed, undisclosed_shares(aid_package.value_eur, disclosed_eur, len(undisclosed)), strict=True):
+        if line.value_eur != value:
+            services.update_record(actor=actor, obj=line, changes={"value_eur": value}, expected_version=line.version)
+
+
+def set_tranches(*, actor: Actor, pledge_id: int, expected_version: int, tranches: Sequence[Mapping[str, Any]]) -> Pledge:
+    """Replace a pledge's schedule of deliveries (date, quantity), checked whole: every tranche within
+    `TRANCHE_HORIZON_YEARS` of the availability date and not before it, and together no more than the pledge.
+    Each tranche removed or added is a ledgered write, and the pledge's version moves on."""
+    with services.atomic():
+        pledge = _locked_pledge(actor, pledge_id)
+        require_owner(actor, pledge, Role.EDITOR, doing=_("Scheduling a pledge's tranches"))
+        services.check_version(pledge, expected_version)
+        schedule = _checked_schedule(pledge, tranches)
+        for tranche in pledge.tranches.all():
+            services.delete_record(actor=actor, obj=tranche, expected_version=None)
+        for day, quantity in schedule:
+            services.create_record(actor=actor, obj=PledgeTranche(pledge=pledge, date=day, quantity=quantity))
+        return services.update_record(actor=actor, obj=pledge, changes={}, expected_version=expected_version, action="schedule")
+
+
+def _checked_schedule(pledge: Pledge, tranches: Sequence[Mapping[str, Any]]) -> list[tuple[dt.date, int]]:
+    problems: list[str] = []
+    if tranches and not pledge.quantity_disclosed:
+        raise Invalid({"tranches": [_("Give the pledge's quantity before scheduling its tranches.")]})
+    earliest = pledge.available_from
+    latest = earliest.replace(year=earliest.year + TRANCHE_HORIZON_YEARS, day=min(earliest.day, 28))
+    schedule = []
+    for number, tranche in enumerate(tranches, start=1):
+        day, quantity = tranche.get("date"), tranche.get("quantity")
+        if not isinstance(day, dt.date):
+            problems.append(_("Tranche %(n)s: give a date.") % {"n": number})
+        elif not earliest <= day <= latest:
+            problems.append(
+                _("Tranche %(n)s: the date %(date)s is outside %(earliest)s to %(latest)s.")
+                % {"n": number, "date": day.isoformat(), "earliest": earliest.isoformat(), "latest": latest.isoformat()}
+            )
+        if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity < 1:
+            problems.append(_("Tranche %(n)s: give a quantity of at least 1.") % {"n": number})
+        schedule.append((day, quantity))
+    total = sum(quantity for _day, quantity in schedule if isinstance(quantity, int) and quantity > 0)
+    if pledge.quantity_disclosed and total > pledge.quantity:
+        problems.append(
+            _("The tranches add up to %(total)s, more than the %(quantity)s pledged.")
+            % {"total": total, "quantity": pledge.quantity}
+        )
+    if problems:
+        raise Invalid({"tranches": problems})
+    return sorted(schedule)

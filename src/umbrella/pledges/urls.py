@@ -10,5 +10,7 @@ urlpatterns = [
     path("<int:pk>/delete/", views.pledge_delete, name="pledge-delete"),
     path("<int:pk>/sources/new/", views.source_create, name="pledge-source-new"),
     path("<int:pk>/<slug:step>/", views.pledge_step, name="pledge-step"),
+    path("aid-packages/", views.aid_package_list, name="aid-packages"),
+    path("aid-packages/<int:pk>/", views.aid_package_detail, name="aid-package"),
     path("sources/<int:pk>/delete/", views.source_delete, name="pledge-source-delete"),
 ]

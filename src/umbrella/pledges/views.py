@@ -16,8 +16,16 @@ from umbrella.core.errors import NotFound
 from umbrella.core.numbers import format_eur, number
 from umbrella.places.forms import PlacesField, give_actor
 from umbrella.pledges import services
-from umbrella.pledges.models import CLOSING_STEPS, PLEDGE_LIFECYCLE, REASON_MAX_LENGTH, Pledge, PledgeSource, PledgeState
-from umbrella.pledges.queries import PLEDGES, pledge_history, pledges
+from umbrella.pledges.models import (
+    CLOSING_STEPS,
+    PLEDGE_LIFECYCLE,
+    REASON_MAX_LENGTH,
+    AidPackage,
+    Pledge,
+    PledgeSource,
+    PledgeState,
+)
+from umbrella.pledges.queries import AID_PACKAGES, PLEDGES, aid_package_figures, aid_packages, pledge_history, pledges
 from umbrella.ui.forms import ActorForm, ServiceForm, posted_version
 from umbrella.ui.pages import ConfirmPage, DetailPage, FormPage, history_rows, list_or_export, submit
 
@@ -59,6 +67,7 @@ class PledgeForm(ActorForm):
             "retransfer_requires_consent",
             "reference",
             "notes",
+            "aid_package",
             "marking",
         ]
         widgets = {"available_from": forms.DateInput(attrs={"type": "date"})}
@@ -69,7 +78,13 @@ class PledgeForm(ActorForm):
         if self.instance.pk:
             self.initial["allowed_destinations"] = self.instance.destination_list
         self.fields["value_eur"].required = False
-        self.fields["value_eur"].help_text = _("Leave empty to use quantity × the item type's unit value.")
+        self.fields["value_eur"].help_text = _(
+            "Leave empty to use quantity × the item type's unit value. A line whose quantity is undisclosed takes "
+            "its value from its aid package."
+        )
+        self.fields["aid_package"].queryset = AidPackage.objects.visible_to(self.actor).filter(
+            owner_id=getattr(self.actor.organization, "pk", None)
+        )
 
 
 class SourceForm(ActorForm):
@@ -145,17 +160,20 @@ def _actions(request: HttpRequest, pledge: Pledge) -> list[dict]:
         for step in PLEDGE_LIFECYCLE.possible(pledge.state)
         if step not in services.ALLOCATION_STEPS
         if not (step in services.MANUAL_DELIVERY_STEPS and pledge.quantity_shipped)  # its consignments drive it
+        if pledge.quantity_disclosed or step not in services.STEPS_NEEDING_QUANTITY
         if allowed(services.require_step_party, request.actor, pledge, step)
     ]
 
 
 def of_pledged(part: int, pledge: Pledge) -> str:
     """Part of the pledge as "6 of 14": it arrives in consignments, so how much of it has moved is the question."""
+    if not pledge.quantity_disclosed:
+        return number(part)
     return _("%(part)s of %(quantity)s") % {"part": number(part), "quantity": number(pledge.quantity)}
 
 
 def pledge_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    pledge = get_visible(Pledge.objects.select_related("owner", "item_type"), request.actor, pk=pk)
+    pledge = get_visible(Pledge.objects.select_related("owner", "item_type", "aid_package__owner"), request.actor, pk=pk)
     owner_editor = allowed(require_owner, request.actor, pledge, Role.EDITOR, doing="")
     page = DetailPage(
         title=str(pledge),
@@ -164,7 +182,10 @@ def pledge_detail(request: HttpRequest, pk: int) -> HttpResponse:
             (_("Donor"), pledge.owner.name),
             (_("Item type"), str(pledge.item_type)),
             (_("State"), pledge.get_state_display()),
-            (_("Quantity pledged"), pledge.quantity),
+            (
+                _("Quantity pledged"),
+                pledge.quantity if pledge.quantity_disclosed else f"{pledge.quantity_label}: {services.UNDISCLOSED_REFUSAL}",
+            ),
             (_("Quantity shipped"), of_pledged(pledge.quantity_shipped, pledge)),
             (_("Quantity received"), of_pledged(pledge.quantity_delivered, pledge)),
             (_("Quantity handed over"), of_pledged(pledge.quantity_handed_over, pledge)),
@@ -196,6 +217,10 @@ def pledge_detail(request: HttpRequest, pk: int) -> HttpResponse:
         history=history_rows(pledge, pledge_history(pledge, request.actor)),
         actions=_actions(request, pledge),
         extra={
+            "aid_package": pledge.aid_package
+            if pledge.aid_package_id and AidPackage.objects.visible_to(request.actor).filter(pk=pledge.aid_package_id).exists()
+            else None,
+            "tranches": list(pledge.tranches.all()),
             "sources": [
                 (source, allowed(services.require_source_remover, request.actor, source))
                 for source in pledge.sources.select_related("added_by")
@@ -343,3 +368,49 @@ def source_delete(request: HttpRequest, pk: int) -> HttpResponse:
         done=_("Source removed."),
         redirect_to=source.pledge.get_absolute_url(),
     )
+
+
+def aid_package_list(request: HttpRequest) -> HttpResponse:
+    return list_or_export(
+        request,
+        AID_PACKAGES,
+        aid_packages(request.actor),
+        title=_("Aid packages"),
+        intro=_(
+            "Aid as announced: each aid package's total in the currency it was announced in, valued in euros at the "
+            "rate recorded with it. Its pledges are its lines."
+        ),
+        empty=_("No aid packages yet."),
+    )
+
+
+def aid_package_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    aid_package = get_visible(aid_packages(request.actor), request.actor, pk=pk)
+    figures = aid_package_figures(aid_package, request.actor)
+    rate = (
+        _("%(rate)s %(currency)s per euro, of %(date)s")
+        % {"rate": number(aid_package.units_per_eur, 4), "currency": aid_package.currency, "date": aid_package.rate_date}
+        if aid_package.currency != "EUR"
+        else _("none needed (euros)")
+    )
+    page = DetailPage(
+        title=_("Aid package %(reference)s") % {"reference": aid_package.reference},
+        obj=aid_package,
+        fields=[
+            (_("Donor"), aid_package.owner.name),
+            (_("Date announced"), aid_package.announced_on),
+            (_("Announced total"), f"{number(aid_package.announced_amount, 2)} {aid_package.currency}"),
+            (_("Rate used"), rate),
+            (_("Announced value"), format_eur(aid_package.value_eur)),
+            (_("Notes"), aid_package.notes),
+            (_("Marking"), aid_package.get_marking_display()),
+            (_("Version"), aid_package.version),
+        ],
+        history=history_rows(aid_package),
+        extra={
+            "figures": figures,
+            "difference_eur": aid_package.value_eur - figures.catalog_eur if figures.whole else None,
+            "sources": list(aid_package.sources.all()),
+        },
+    )
+    return render(request, "pledges/aid_package_detail.html", {"page": page})
