@@ -41,16 +41,22 @@ DATABASE_FIXTURES = frozenset(
 DATABASE_WORDS = ("subprocess", "UMBRELLA_DATABASE_URL", "demo_copies", "connection")
 
 
+SECOND_LEG = bool(os.environ.get("UMBRELLA_TEST_SECOND_LEG"))  # set by scripts/test on the PostgreSQL leg
+
+
 def pytest_collection_modifyitems(config, items):
     """Tests marked database_independent (pure engines, the code's own shape) run on one leg of `make test`
     only: scripts/test sets UMBRELLA_TEST_SECOND_LEG on the PostgreSQL leg, which leaves them out, since they
-    would run there exactly as on SQLite. The mark is refused on a test that reaches a database."""
-    independent = [item for item in items if item.get_closest_marker("database_independent")]
-    for item in independent:
-        _refuse_database_use(item)
-    if os.environ.get("UMBRELLA_TEST_SECOND_LEG") and independent:
-        config.hook.pytest_deselected(items=independent)
-        items[:] = [item for item in items if not item.get_closest_marker("database_independent")]
+    would run there exactly as on SQLite. The mark is refused on a test that reaches a database. A test marked
+    one_leg is left out there too, each for the reason its mark gives."""
+    for item in items:
+        if item.get_closest_marker("database_independent"):
+            _refuse_database_use(item)
+    if SECOND_LEG:
+        left = [item for item in items if item.get_closest_marker("database_independent") or item.get_closest_marker("one_leg")]
+        if left:
+            config.hook.pytest_deselected(items=left)
+            items[:] = [item for item in items if item not in left]
 
 
 def _refuse_database_use(item) -> None:

@@ -33,6 +33,10 @@ from umbrella.training.models import Course, CourseState, CourseType, Nomination
 # version of the ledger head row (one per entry, 11,000 here) and every savepoint until the end, so each write
 # costs more than the one before: on a quiet machine 135 s instead of 95 s.
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.one_leg(
+    "the demo at full scale, as the README's `umbrella demo` loads it, on SQLite; the PostgreSQL leg loads the same "
+    "scenario at scale 0.1 for every suite that serves it (tests/demo_copies.py)"
+)
 def test_the_demo_loads_the_promised_sizes_and_stats_reports_them():
     ensure_base_data()
     summary = scenario.load(scale=1.0)

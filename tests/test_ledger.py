@@ -19,6 +19,7 @@ from django.test import Client
 from django.utils import timezone
 
 from tests import factories
+from tests.conftest import SECOND_LEG
 from umbrella.core import verify_rows
 from umbrella.core.access import Actor, Role
 from umbrella.core.errors import Forbidden, Invalid
@@ -202,15 +203,20 @@ def test_every_row_is_checked_whatever_the_page_size_of_the_read(personas, monke
     assert verify().rows_checked == sum(model.objects.count() for model in ledgered_models())
 
 
+# A thousand on the SQLite leg; the PostgreSQL leg, whose reads differ but whose tamperings are drawn by the same
+# code, takes the first two hundred (each kind more than thirty times), a minute and a half less of a CI run.
+TAMPERING_ATTEMPTS = 200 if SECOND_LEG else 1000
+
+
 @pytest.mark.django_db
-def test_a_thousand_random_tamperings_are_each_detected_against_an_earlier_checkpoint(personas):
+def test_random_tamperings_are_each_detected_against_an_earlier_checkpoint(personas):
     build_history(personas)
     checkpoint = current_checkpoint()
     factories.pledge(personas)  # the ledger grows after the checkpoint, as it does in real life
     assert verify(checkpoint).ok
     rng = random.Random(6962)
     undetected = []
-    for attempt in range(1000):
+    for attempt in range(TAMPERING_ATTEMPTS):
         tamper = TAMPERINGS[attempt % len(TAMPERINGS)]
         with transaction.atomic():
             description = tamper(rng, checkpoint["tree_size"])
