@@ -25,7 +25,7 @@ from umbrella.logistics.models import ConsignmentLine
 from umbrella.matching import reasons as why
 from umbrella.matching.models import Allocation, MatchRun, ProposedAllocation, RequirementOutcome, RunState
 from umbrella.places.models import PlaceKind
-from umbrella.pledges.models import Pledge, PledgeSource
+from umbrella.pledges.models import AidPackage, Pledge, PledgeSource
 from umbrella.training.models import Course, CourseState, CourseType, Nomination, NominationState
 
 
@@ -76,6 +76,16 @@ def test_the_demo_loads_the_promised_sizes_and_stats_reports_them():
     _the_demo_shares_the_2025_floor_among_the_allies(nations)
     _the_demo_trains_crews_and_leaves_packages_complete_at_one_city_and_short_of_one_element_at_three(summary)
     _the_largest_donor_withdrawing_leaves_gaps_with_reasons_and_top_ups_and_changes_nothing()
+    _the_demo_announces_an_aid_package_whose_lines_keep_its_announced_value()
+
+
+def _the_demo_announces_an_aid_package_whose_lines_keep_its_announced_value():
+    (package,) = AidPackage.objects.all()
+    lines = Pledge.objects.filter(aid_package=package)
+    assert (package.currency, package.announced_amount) == ("USD", Decimal("2500000000.00"))
+    assert package.value_eur == (package.announced_amount / package.units_per_eur).quantize(Decimal("0.01"))
+    assert lines.filter(quantity__isnull=True).count() == 2
+    assert lines.aggregate(total=Sum("value_eur"))["total"] == package.value_eur
 
 
 def _the_largest_donor_withdrawing_leaves_gaps_with_reasons_and_top_ups_and_changes_nothing():
@@ -222,7 +232,8 @@ def _load_and_sign(seed: int) -> list[tuple]:
     with transaction.atomic():
         scenario.load(scale=0.05, seed=seed)
         signature = sorted(
-            Pledge.objects.values_list("owner__code", "item_type__code", "quantity", "state", "available_from", "marking")
+            Pledge.objects.values_list("owner__code", "item_type__code", "quantity", "state", "available_from", "marking"),
+            key=str,  # an undisclosed quantity is None
         )
         transaction.set_rollback(True)
     return signature
@@ -232,6 +243,11 @@ def _load_and_sign(seed: int) -> list[tuple]:
 def test_the_same_seed_gives_the_same_scenario_and_another_seed_does_not():
     first = _load_and_sign(seed=7)
     showcase_pledges = sum(1 + len(showcase.supplies) for showcase in SHOWCASES)  # whatever the scale
-    assert len(first) == round(scenario.PLEDGES_PER_SCALE * 0.05) + showcase_pledges + len(scenario.PACKAGE_STORY_PLEDGES)
+    assert len(first) == (
+        round(scenario.PLEDGES_PER_SCALE * 0.05)
+        + showcase_pledges
+        + len(scenario.PACKAGE_STORY_PLEDGES)
+        + len(scenario.AID_PACKAGE_LINES)
+    )
     assert _load_and_sign(seed=7) == first
     assert _load_and_sign(seed=8) != first

@@ -70,6 +70,20 @@ STAGES = {
 DONOR_ONLY_STAGES = frozenset({"announced", "offered", "withdrawn"})
 # Why the demo's pledges close early (the ledger keeps the reason of every withdrawal and expiry).
 CLOSING_REASONS = {"withdraw": "Stocks needed for national defence (demo)", "expire": "Offer lapsed before acceptance (demo)"}
+# An aid package as the United States announced it (U.S. Department of Defense release "Additional Security
+# Assistance for Ukraine", 19 January 2023: up to USD 2.5 bn): its vehicles with the numbers the release gives,
+# and two lines of ammunition whose quantities the demo leaves undisclosed (None), as such announcements often do.
+AID_PACKAGE_ANNOUNCED = dt.date(2023, 1, 19)
+AID_PACKAGE_RATE_DATE = dt.date(2024, 12, 31)  # the demo's one dollar rate (fx_rates.csv)
+AID_PACKAGE_SOURCE = "U.S. Department of Defense release, Additional Security Assistance for Ukraine, 19 January 2023"
+AID_PACKAGE_LINES = (
+    ("ARM-M2A2", 59),
+    ("ARM-STRYKER", 90),
+    ("ARM-MAXXPRO", 53),
+    ("AD-AVENGER", 8),
+    ("AMM-227-M31", None),
+    ("AMM-155-M795", None),
+)
 STEP_BY = {
     "offer": "donor",
     "withdraw": "donor",
@@ -107,6 +121,7 @@ class Summary:
     aliases: int = 0
     requirements: int = 0
     pledges: int = 0
+    aid_packages: int = 0
     sources: int = 0
     steps: int = 0
     consignments: int = 0
@@ -503,6 +518,7 @@ class Loader:
                     "notes": "The NATO allies' baseline of at least EUR 40 bn a year of military support, shared by GDP.",
                 },
             )
+        self._announced_aid_package()
         categories, category_weights = list(Category), (30, 25, 12, 10, 8, 10, 5)
         for donor in donors:
             liaison = self.actor(liaison_username(donor["iso3"]))
@@ -512,6 +528,43 @@ class Loader:
                 self._donor_year(
                     liaison, donor["iso3"], year, share * self.random.uniform(0.2, 1.5), currency, categories, category_weights
                 )
+
+    def _announced_aid_package(self) -> None:
+        """The United States' aid package of 19 January 2023 as announced: up to USD 2.5 bn, the vehicles counted
+        and the ammunition not (AID_PACKAGE_LINES), valued at the demo's one dollar rate. Its two lines of
+        undisclosed quantity share what the announcement leaves after the counted ones."""
+        liaison = self.actor(liaison_username("USA"))
+        source = {"kind": SourceKind.OFFICIAL, "date": AID_PACKAGE_ANNOUNCED, "document_reference": AID_PACKAGE_SOURCE}
+        package = pledges.create_aid_package(
+            actor=liaison,
+            fields={
+                "reference": "USA-2023-01-19",
+                "announced_on": AID_PACKAGE_ANNOUNCED,
+                "announced_amount": Decimal("2500000000"),
+                "currency": "USD",
+                "fx_date": AID_PACKAGE_RATE_DATE,
+                "marking": Marking.PUBLIC,
+                "notes": "Presidential drawdown; ammunition quantities not disclosed in the announcement.",
+            },
+            sources=[source],
+        )
+        item = {t.code: t for t in self.item_types}
+        lines = []
+        for code, quantity in AID_PACKAGE_LINES:
+            fields = {
+                "item_type": item[code],
+                "quantity": quantity,
+                "available_from": AID_PACKAGE_ANNOUNCED,
+                "marking": Marking.PUBLIC,
+                "aid_package": package,
+                "reference": f"USA-2023-01-19-{code}",
+            }
+            lines.append(pledges.create_pledge(actor=liaison, fields=fields, sources=[source]))
+        offered = Pledge.objects.filter(pk__in=[line.pk for line in lines]).visible_to(liaison)
+        pledges.advance_pledges(actor=liaison, versions=dict(offered.values_list("pk", "version")), step="offer")
+        self.summary.pledges += len(lines)
+        self.summary.sources += len(lines)  # one source each
+        self.summary.aid_packages += 1
 
     def _donor_year(self, liaison: Actor, iso3: str, year: int, eur: float, currency: str, categories, weights) -> None:
         portions = self.random.randint(1, 4)

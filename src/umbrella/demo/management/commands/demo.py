@@ -55,7 +55,8 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Loaded in {time.monotonic() - started:.0f} s: {summary.organizations} organizations, "
             f"{summary.places} places, {summary.item_types} item types, {summary.compatibilities} compatibility links, "
-            f"{summary.requirements} requirements, {summary.pledges} pledges with {summary.sources} sources, "
+            f"{summary.requirements} requirements, {summary.pledges} pledges with {summary.sources} sources "
+            f"({summary.aid_packages} aid package as announced), "
             f"{summary.match_runs} match runs, {summary.allocations} approved allocations, {summary.consignments} consignments, "
             f"{summary.serials} serial-tracked items in end-use monitoring, {summary.funding} funding rows, "
             f"{summary.package_rules} package rules and {summary.courses} courses with {summary.nominations} trainees."
