@@ -10,6 +10,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import transaction
+from django.test import Client
 from django.utils import timezone
 
 from tests import factories
@@ -17,6 +18,7 @@ from tests.test_logistics import allocated, hand_over, receive, ship, step
 from umbrella.core.access import Actor, OrganizationKind, Role
 from umbrella.core.errors import Invalid
 from umbrella.core.models import ChangeRecord
+from umbrella.core.verify import verify
 from umbrella.funding import counting
 from umbrella.funding import services as funding
 from umbrella.funding.queries import counted, fair_share
@@ -27,8 +29,9 @@ from umbrella.matching.models import Allocation, AllocationState
 from umbrella.needs import services as needs
 from umbrella.orgs import services as orgs
 from umbrella.orgs.queries import actor_for
+from umbrella.orgs.services import issue_token
 from umbrella.pledges import services as pledges
-from umbrella.pledges.models import PledgePayer
+from umbrella.pledges.models import Pledge, PledgePayer
 
 THIS_YEAR = timezone.localdate().year  # a handover is dated no later than today, so this year's floor
 UNIT_EUR = Decimal("1000.00")  # factories.item_type's unit value
@@ -270,6 +273,7 @@ def test_a_pledge_without_payers_is_paid_by_its_donor_and_payers_change_in_the_l
     assert sorted(pledge.payer_shares()) == [("CZE", Decimal("0.75")), ("XDA", Decimal("0.25"))]
     actions = list(ChangeRecord.objects.filter(entity="pledges.pledgepayer").values_list("action", flat=True))
     assert sorted(actions) == ["create", "create", "create", "delete", "update"]
+    assert verify().ok
     assert pledge.payers.visible_to(personas.second_donor).count() == 0  # coordination-marked: seen with the pledge
     assert pledge.payers.visible_to(personas.coordinator).count() == 2
 
@@ -288,3 +292,85 @@ def test_a_year_without_a_floor_or_gdp_figures_is_refused_naming_what_is_missing
         call_command("fair-share", "--year", "2022", stdout=io.StringIO())
     assert refused.value.returncode == 2
     assert "No floor is configured for 2022" in str(refused.value) and "GDP figure" in str(refused.value)
+
+
+@pytest.mark.django_db
+def test_payers_supplier_and_origin_go_through_the_api_with_the_pledge_and_are_refused_together(personas, allies):
+    _, secret = issue_token(
+        actor=Actor.system("tests"),
+        user_id=personas.donor_editor.user.pk,
+        organization_id=personas.donor_editor.organization.pk,
+        name="api",
+    )
+    donor = Client(HTTP_AUTHORIZATION=f"Bearer {secret}")
+    body = {
+        "item_type": factories.item_type(personas).code,
+        "quantity": 4,
+        "available_from": "2026-03-01",
+        "instrument": "joint-purchase",
+        "supplier": "CZE",
+        "origin": "CZE",
+        "payers": [{"organization": "XDA", "share": "0.75"}, {"organization": "NLD", "share": "0.25"}],
+        "sources": [{"kind": "official", "url": "https://example.invalid/p", "date": "2026-01-15"}],
+    }
+    created = donor.post("/api/v1/pledges", body, content_type="application/json")
+    assert created.status_code == 201, created.content
+    pledge = created.json()
+    assert (pledge["instrument"], pledge["supplier"], pledge["origin"]) == ("joint-purchase", "CZE", "CZE")
+    assert [(p["organization"], Decimal(p["share"])) for p in pledge["payers"]] == [
+        ("XDA", Decimal("0.75")),
+        ("NLD", Decimal("0.25")),
+    ]
+    ledger = ChangeRecord.objects.count()
+    refused = donor.post(
+        "/api/v1/pledges",
+        {**body, "payers": [{"organization": "ZZZ", "share": "0.5"}, {"organization": "NLD", "share": "0.25"}]},
+        content_type="application/json",
+    )
+    assert refused.status_code == 422 and len(refused.json()["errors"]["payers"]) == 2  # unknown code, shares add up to 0.75
+    assert ChangeRecord.objects.count() == ledger
+    public = Client().get(f"/api/v1/pledges/{pledge['id']}")
+    assert public.status_code in (401, 404)  # coordination-marked: its payers are no more visible than it
+
+
+@pytest.mark.django_db
+def test_an_exported_pledge_imports_again_with_its_instrument_supplier_origin_and_payers(personas, allies, tmp_path):
+    factories_pledge_with(personas, instrument="procurement", supplier="XDB", origin="POL", payers="XDA 0.6; NLD 0.4")
+    path = tmp_path / "pledges.csv"
+    call_command("export", "pledges", "--format", "csv", "-o", str(path), "--user", "alice", stdout=io.StringIO())
+    call_command("import", "pledges", str(path), "--user", "alice", stdout=io.StringIO())
+    again = Pledge.objects.order_by("-pk").first()
+    assert (again.instrument, again.supplier.code, again.origin) == ("procurement", "XDB", "POL")
+    assert pledges.payers_text(again) == "XDA 0.6; NLD 0.4"
+
+
+@pytest.mark.django_db
+def test_the_pledge_pages_show_and_take_its_instrument_payers_supplier_and_origin(personas, allies, as_client):
+    pledge = factories_pledge_with(personas, instrument="procurement", supplier="XDB", origin="POL")
+    client = as_client("donor_editor")
+    page = client.get(f"/pledges/{pledge.pk}/").content.decode()
+    assert "procurement for the recipient" in page and "Donor B" in page and "POL" in page and "the donor, all of it" in page
+    form = client.get(f"/pledges/{pledge.pk}/edit/").content.decode()
+    assert all(f'name="pledge-{name}"' in form for name in ("instrument", "payers", "supplier", "origin"))
+    refused = client.post(f"/pledges/{pledge.pk}/edit/", edit_data(pledge, "NLD 0.5; XDA 0.4"))
+    assert refused.status_code == 400 and "add up to 0.9" in refused.content.decode()
+    saved = client.post(f"/pledges/{pledge.pk}/edit/", edit_data(pledge, "NLD 0.5\nXDA 0.5"))
+    assert saved.status_code == 302
+    assert "NLD 0.5; XDA 0.5" in client.get(f"/pledges/{pledge.pk}/").content.decode()
+
+
+def edit_data(pledge, payers: str):
+    fields = {
+        "payers": payers,
+        "item_type": pledge.item_type_id,
+        "quantity": pledge.quantity,
+        "available_from": pledge.available_from.isoformat(),
+        "value_eur": pledge.value_eur,
+        "valuation_basis": pledge.valuation_basis,
+        "instrument": pledge.instrument,
+        "supplier": pledge.supplier_id or "",
+        "origin": pledge.origin,
+        "retransfer_requires_consent": "on",
+        "marking": pledge.marking,
+    }
+    return {**{f"pledge-{name}": value for name, value in fields.items()}, "version": pledge.version}

@@ -45,6 +45,14 @@ class FundingForm(ActorForm):
         ]
         widgets = {"fx_date": forms.DateInput(attrs={"type": "date"})}
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["instrument"].required = False
+
+    def clean_instrument(self) -> str:
+        """Not given (a form posted by a script from before instruments): left as it is, or the default when new."""
+        return self.cleaned_data.get("instrument") or self.instance.instrument
+
 
 def funding_list(request: HttpRequest) -> HttpResponse:
     may_create = allowed(services.require_funding_recorder, request.actor)

@@ -274,7 +274,8 @@ class PledgePayer(models.Model):
         ordering = ["-share", "id"]
         verbose_name = _("payer")
         verbose_name_plural = _("payers")
-        constraints = [models.UniqueConstraint(fields=["pledge", "organization"], name="one_share_per_payer")]
+        # One row per payer is the services' rule (`pledges.services`), checked with every problem of the payers
+        # at once; a database constraint would make every row of a pledge import wait for the rows before it.
 
     def get_absolute_url(self) -> str:
         return reverse("pledge", args=[self.pledge_id])

@@ -136,7 +136,8 @@ def create_pledge(*, actor: Actor, fields: Mapping[str, Any], sources: Sequence[
             _add_source(actor, pledge, source)
         for place in destinations or ():
             services.create_record(actor=actor, obj=PledgeDestination(pledge=pledge, place=place))
-        _set_payers(actor, pledge, payers or [])
+        for organization, share in payers or ():
+            services.create_record(actor=actor, obj=PledgePayer(pledge=pledge, organization=organization, share=share))
         return pledge
 
 

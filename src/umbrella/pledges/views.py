@@ -38,6 +38,15 @@ STEP_QUESTIONS = {
 
 
 class PledgeForm(ActorForm):
+    payers = forms.CharField(
+        label=gettext_lazy("Payers"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=gettext_lazy(
+            "Who pays what share: an organization code and its share, one per line (or separated by ';'), such as "
+            "NLD 0.6; DEU 0.4. The shares add up to exactly 1. Empty: the donor pays all of it."
+        ),
+    )
     allowed_destinations = PlacesField(
         label=gettext_lazy("Only to these destinations"),
         help_text=gettext_lazy(
@@ -57,6 +66,10 @@ class PledgeForm(ActorForm):
             "end_use_restrictions",
             "allowed_destinations",
             "retransfer_requires_consent",
+            "instrument",
+            "supplier",
+            "origin",
+            "payers",
             "reference",
             "notes",
             "marking",
@@ -68,8 +81,14 @@ class PledgeForm(ActorForm):
         give_actor(self, self.actor)
         if self.instance.pk:
             self.initial["allowed_destinations"] = self.instance.destination_list
+            self.initial["payers"] = services.payers_text(self.instance)
         self.fields["value_eur"].required = False
         self.fields["value_eur"].help_text = _("Leave empty to use quantity × the item type's unit value.")
+        self.fields["instrument"].required = False
+
+    def clean_instrument(self) -> str:
+        """Not given (a form posted by a script from before instruments): left as it is, or the default when new."""
+        return self.cleaned_data.get("instrument") or self.instance.instrument
 
 
 class SourceForm(ActorForm):
@@ -155,7 +174,11 @@ def of_pledged(part: int, pledge: Pledge) -> str:
 
 
 def pledge_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    pledge = get_visible(Pledge.objects.select_related("owner", "item_type"), request.actor, pk=pk)
+    pledge = get_visible(
+        Pledge.objects.select_related("owner", "item_type", "supplier").prefetch_related("payers__organization"),
+        request.actor,
+        pk=pk,
+    )
     owner_editor = allowed(require_owner, request.actor, pledge, Role.EDITOR, doing="")
     page = DetailPage(
         title=str(pledge),
@@ -175,6 +198,10 @@ def pledge_detail(request: HttpRequest, pk: int) -> HttpResponse:
             ),
             (_("Available from"), pledge.available_from),
             (_("Value"), f"{format_eur(pledge.value_eur)} ({pledge.get_valuation_basis_display()})"),
+            (_("Instrument"), pledge.get_instrument_display()),
+            (_("Payers"), services.payers_text(pledge) or _("the donor, all of it")),
+            (_("Supplier"), pledge.supplier.name if pledge.supplier_id else _("the donor")),
+            (_("Origin"), pledge.origin),
             (_("End-use restrictions"), pledge.end_use_restrictions),
             (_("Only to these destinations"), "; ".join(str(place) for place in pledge.destination_list) or _("anywhere")),
             (_("Re-transfer needs consent"), _("yes") if pledge.retransfer_requires_consent else _("no")),
