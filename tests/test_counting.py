@@ -21,6 +21,7 @@ from umbrella.core.models import ChangeRecord
 from umbrella.core.verify import verify
 from umbrella.funding import counting
 from umbrella.funding import services as funding
+from umbrella.funding.models import FairShareYear
 from umbrella.funding.queries import counted, fair_share
 from umbrella.logistics import services as logistics
 from umbrella.logistics.models import Consignment
@@ -374,3 +375,25 @@ def edit_data(pledge, payers: str):
         "marking": pledge.marking,
     }
     return {**{f"pledge-{name}": value for name, value in fields.items()}, "version": pledge.version}
+
+
+@pytest.mark.django_db
+def test_coordination_staff_choose_a_years_rule_set_with_a_command_and_a_donor_may_not(personas):
+    out = io.StringIO()
+    call_command(
+        "fair-share-year",
+        "--year",
+        "2024",
+        "--participants",
+        "XDA,XDB",
+        "--rule-set",
+        "commitment/1",
+        "--user",
+        "cora",
+        stdout=out,
+    )
+    assert "counted by commitment/1" in out.getvalue()
+    assert FairShareYear.objects.get(year=2024).participants == ["XDA", "XDB"]
+    with pytest.raises(CommandError) as refused:
+        call_command("fair-share-year", "--year", "2024", "--rule-set", "disbursement/1", "--user", "alice", stdout=io.StringIO())
+    assert refused.value.returncode == 2 and FairShareYear.objects.get(year=2024).rule_set == "commitment/1"
