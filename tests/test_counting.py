@@ -397,3 +397,14 @@ def test_coordination_staff_choose_a_years_rule_set_with_a_command_and_a_donor_m
     with pytest.raises(CommandError) as refused:
         call_command("fair-share-year", "--year", "2024", "--rule-set", "disbursement/1", "--user", "alice", stdout=io.StringIO())
     assert refused.value.returncode == 2 and FairShareYear.objects.get(year=2024).rule_set == "commitment/1"
+
+
+@pytest.mark.django_db
+def test_a_pledge_handed_over_by_its_one_step_handover_counts_what_was_delivered_in_the_year_of_that_step(personas, allies):
+    pledge = factories.advance(personas, factories.pledge(personas, quantity=5), "offer", "accept", "allocate", "ship")
+    pledge = pledges.advance_pledge(
+        actor=personas.recipient, pledge_id=pledge.pk, step="deliver", expected_version=pledge.version, quantity_delivered=4
+    )
+    assert counted_now(personas, "XDA") == {"XDA": 0}  # delivered, not yet handed over
+    factories.advance(personas, pledge, "hand_over")
+    assert counted_now(personas, "XDA") == {"XDA": 4 * UNIT_EUR}
