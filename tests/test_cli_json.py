@@ -46,6 +46,16 @@ def test_match_then_scenario_then_fair_share(demo_env):
     assert scenario["donors"] == ["USA"] and scenario["coverage_points_after"] <= scenario["coverage_points_before"]
     fair_share = umbrella_json(demo_env, "fair-share", "--year", "2025", "--json")
     assert Decimal(fair_share["targets_total_eur"]) == Decimal(fair_share["floor_eur"]) == Decimal("40000000000.00")
+    assert fair_share["rule_set"] == "disbursement/1"
+
+
+def test_fair_share_of_a_year_without_a_floor_or_gdp_figures_exits_2_naming_both(demo_env):
+    """The demo configures 2025 and 2026 and has GDP figures of 2023: 2022 has neither."""
+    result = subprocess.run(
+        [UMBRELLA, "fair-share", "--year", "2022", "--json"], env=demo_env["env"], capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 2 and result.stdout == ""
+    assert "No floor is configured for 2022" in result.stderr and "GDP figure for 2022 or before" in result.stderr
 
 
 def test_complete_packages_leaves_fewer_incomplete_packages_on_the_demo_and_each_has_a_reason(demo_env):

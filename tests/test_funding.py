@@ -125,19 +125,24 @@ def floor_2025(personas):
     )
 
 
-def committed(personas, donor, amount, marking="coordination", year=2025):
+def disbursed(personas, donor, amount, marking="coordination", year=2025, instrument="grant"):
     record = services.create_funding(
-        actor=personas[donor], fields=funding_fields(amount=Decimal(amount), year=year, marking=marking)
+        actor=personas[donor], fields=funding_fields(amount=Decimal(amount), year=year, marking=marking, instrument=instrument)
     )
-    return services.advance_funding(actor=personas[donor], funding_id=record.pk, step="commit", expected_version=record.version)
+    for step in ("commit", "disburse"):
+        record = services.advance_funding(actor=personas[donor], funding_id=record.pk, step=step, expected_version=record.version)
+    return record
 
 
-def test_the_fair_share_splits_the_floor_by_gdp_and_counts_commitments_and_in_kind_pledges(personas, floor_2025):
-    committed(personas, "donor_editor", "500000")
-    services.create_funding(
-        actor=personas.donor_editor, fields=funding_fields(amount=Decimal("900000"))
-    )  # only pledged: not counted
-    committed(personas, "donor_editor", "400000", year=2026)  # another year
+def test_the_fair_share_splits_the_floor_by_gdp_and_counts_grants_disbursed_in_the_year(personas, floor_2025):
+    disbursed(personas, "donor_editor", "500000")
+    committed = services.create_funding(actor=personas.donor_editor, fields=funding_fields(amount=Decimal("900000")))
+    services.advance_funding(
+        actor=personas.donor_editor, funding_id=committed.pk, step="commit", expected_version=committed.version
+    )  # committed, not yet disbursed: not counted under the default rule set
+    disbursed(personas, "donor_editor", "400000", year=2026)  # another year
+    disbursed(personas, "donor_editor", "300000", instrument="loan")  # a loan: never counted by the default
+    disbursed(personas, "second_donor", "2000")
     pledge = pledges.create_pledge(
         actor=personas.second_donor,
         sources=[factories.source()],
@@ -146,8 +151,9 @@ def test_the_fair_share_splits_the_floor_by_gdp_and_counts_commitments_and_in_ki
     for step in ("offer", "accept"):
         actor = personas.second_donor if step == "offer" else personas.coordinator
         pledge = pledges.advance_pledge(actor=actor, pledge_id=pledge.pk, step=step, expected_version=pledge.version)
-    report = fair_share(personas.coordinator, 2025)
+    report = fair_share(personas.coordinator, 2025)  # an accepted pledge counts once handed over (tests/test_counting.py)
     rows = {s.code: s for s in report.shares}
+    assert report.rule_set == "disbursement/1"
     assert (rows["XDA"].target_eur, rows["XDB"].target_eur) == (Decimal("750000.00"), Decimal("250000.00"))
     assert (rows["XDA"].counted_eur, rows["XDA"].gap_eur) == (Decimal("500000.00"), Decimal("250000.00"))
     assert rows["XDB"].counted_eur == Decimal("2000.00") and rows["XDB"].percent == Decimal("0.8")

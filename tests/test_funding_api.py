@@ -86,7 +86,7 @@ def test_a_rate_missing_for_the_currency_is_a_422_naming_the_field_and_nothing_i
     assert ChangeRecord.objects.count() == ledger
 
 
-def test_committed_funding_counts_towards_the_donors_fair_share(api, gdp):
+def test_disbursed_funding_counts_towards_the_donors_fair_share_under_the_rule_set_it_names(api, gdp):
     donor = api("donor_editor")
     created = donor.post(
         "/api/v1/funding",
@@ -104,7 +104,14 @@ def test_committed_funding_counts_towards_the_donors_fair_share(api, gdp):
     before = donor.get("/api/v1/fair-share/2026").json()
     committed = donor.post(f"/api/v1/funding/{created['id']}/steps/commit", content_type="application/json", HTTP_IF_MATCH='"v1"')
     assert committed.status_code == 200 and committed.json()["state"] == "committed"
-    after = {row["code"]: row for row in donor.get("/api/v1/fair-share/2026").json()["donors"]}
+    assert {row["code"]: row for row in donor.get("/api/v1/fair-share/2026").json()["donors"]}["XDA"]["counted_eur"] == "0.00"
+    disbursed = donor.post(
+        f"/api/v1/funding/{created['id']}/steps/disburse", content_type="application/json", HTTP_IF_MATCH='"v2"'
+    )
+    assert disbursed.status_code == 200 and disbursed.json()["state"] == "disbursed"
+    report = donor.get("/api/v1/fair-share/2026").json()
+    after = {row["code"]: row for row in report["donors"]}
+    assert report["rule_set"] == "disbursement/1" and "loans and guarantees not counted" in report["rule_set_title"]
     assert {row["code"]: row for row in before["donors"]}["XDA"]["counted_eur"] == "0.00"
     # The default floor of EUR 40 bn split 3:1 by GDP: XDA's share is 30 bn, of which 4 bn is now counted.
     assert after["XDA"]["target_eur"] == "30000000000.00" and after["XDA"]["counted_eur"] == "4000000000.00"

@@ -94,7 +94,7 @@ def test_a_kind_the_actors_organization_does_not_import_is_refused_before_the_fi
     path = tmp_path / "pledges.csv"
     path.write_text("not,the,columns\n")
     code, output = run_import("pledges", path, user="rita")
-    assert code == 2 and "Importing pledges is done by: Donor." in output
+    assert code == 2 and "Importing pledges is done by: Donor, Multilateral donor." in output
 
 
 def _xlsx_bytes(rows) -> bytes:

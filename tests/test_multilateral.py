@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from tests import factories
-from tests.test_funding import committed, funding_fields
+from tests.test_funding import disbursed, funding_fields
 from umbrella.core.access import Actor, OrganizationKind, Role
 from umbrella.core.errors import Invalid
 from umbrella.funding import services as funding
@@ -60,7 +60,7 @@ def test_a_multilateral_donor_is_never_a_fair_share_participant_even_when_named(
     )
     record = funding.create_funding(actor=eu, fields=funding_fields(amount=Decimal("700000")))
     funding.advance_funding(actor=eu, funding_id=record.pk, step="commit", expected_version=record.version)
-    committed(personas, "donor_editor", "500000")
+    disbursed(personas, "donor_editor", "500000")
     report = fair_share(personas.coordinator, 2025)
     shares = {s.code: s for s in report.shares}
     assert set(shares) == {"XDA", "XDB"}

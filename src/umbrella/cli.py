@@ -11,6 +11,7 @@ umbrella token create|list|revoke          API tokens
 umbrella match --user NAME [--approve]     match the approved list against accepted pledges
 umbrella match-file PROBLEM.json [--json]  solve a standalone matching problem (no database)
 umbrella fair-share --year YEAR            each donor's share of the floor, counted and gap
+umbrella fair-share-year --year YEAR       set a year's floor, participants and counting rules
 umbrella hub-board [--since D] [--until D]  each hub's load per week against capacity
 umbrella eum due [--as-of D] [--json]      serials delinquent on a day (end-use monitoring); eum check
 umbrella readiness --user NAME [--destination P] [--as-of D] [--json]  package completeness per destination and system

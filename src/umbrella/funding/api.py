@@ -14,7 +14,7 @@ from umbrella.core.access import get_visible
 from umbrella.core.api import Pagination, created, expected_version, idempotent, scope_of, with_etag
 from umbrella.core.listing import filtered, params_of, sort_type
 from umbrella.funding import services
-from umbrella.funding.models import Category, Channel, Funding, FundingState, FxRate
+from umbrella.funding.models import Category, Channel, Funding, FundingState, FxRate, Instrument
 from umbrella.funding.queries import FUNDING, FUNDING_YEARS, fair_share, funding_records
 
 router = Router()
@@ -33,6 +33,7 @@ class FundingOut(Schema):
     units_per_eur: Decimal = Field(description="The rate used: units of the currency per euro on or before fx_date")
     value_eur: Decimal
     category: str
+    instrument: str
     channel: str
     state: str
     source_url: str
@@ -58,6 +59,7 @@ class FundingChange(Schema):
     currency: str | None = Field(None, pattern=r"^[A-Z]{3}$")
     fx_date: dt.date | None = None
     category: Category | None = None
+    instrument: Instrument | None = Field(None, description="How the money is given; docs/funding.md says which count")
     channel: Channel | None = None
     source_url: str | None = Field(None, max_length=500)
     source_document: str | None = Field(None, max_length=200)
@@ -107,6 +109,8 @@ class FairShareOut(Schema):
     year: int
     floor_eur: str
     configured: bool
+    rule_set: str = Field(description="The counting rules used (name/version; docs/funding.md)")
+    rule_set_title: str
     complete: bool = Field(
         description="False when some records that count are not released to you: counted figures are then "
         "partial, and every donor's gap_eur and percent are null"

@@ -31,6 +31,7 @@ class FundingExporter(exports.Exporter):
         "currency": "#currency",
         "fx_date": "#date+rate",
         "category": "#sector+category",
+        "instrument": "#modality+instrument",
         "channel": "#modality",
         "source_url": "#meta+url",
         "source_document": "#meta+source",

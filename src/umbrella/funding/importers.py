@@ -16,7 +16,7 @@ from umbrella.core.access import DONOR_KINDS, Marking, OrganizationKind
 from umbrella.core.errors import Invalid
 from umbrella.core.imports import Column, ImportContext
 from umbrella.funding import services
-from umbrella.funding.models import Category, Channel, Funding, FxRate
+from umbrella.funding.models import Category, Channel, Funding, FxRate, Instrument
 from umbrella.orgs import services as orgs
 from umbrella.orgs.models import GdpFigure, Organization
 
@@ -27,6 +27,7 @@ FUNDING_COLUMNS = (
     "currency",
     "fx_date",
     "category",
+    "instrument",
     "channel",
     "source_url",
     "source_document",
@@ -59,6 +60,7 @@ class FundingImporter(imports.Importer):
         "currency": "EUR",
         "fx_date": "2026-01-15",
         "category": "purchase",
+        "instrument": "grant",
         "channel": "bilateral",
         "source_url": "https://example.org/budget",
         "marking": "coordination",
@@ -72,6 +74,7 @@ class FundingImporter(imports.Importer):
         Column("currency", currency, required=False, default="EUR"),
         Column("fx_date", imports.date),
         Column("category", imports.choice(Category)),
+        Column("instrument", imports.choice(Instrument), required=False, default=Instrument.GRANT),
         Column("channel", imports.choice(Channel), required=False, default=Channel.BILATERAL),
         Column("source_url", imports.text(500), required=False),
         Column("source_document", imports.text(200), required=False),

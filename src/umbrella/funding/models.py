@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from umbrella.core.access import Marking
 from umbrella.core.lifecycle import Lifecycle, Step
 from umbrella.core.models import OwnedModel, marking_field
+from umbrella.funding import counting
 
 currency_code = RegexValidator(r"^[A-Z]{3}$", _("A currency is three capital letters (ISO 4217), such as EUR or USD."))
 DEFAULT_FLOOR_EUR = Decimal("40000000000.00")
@@ -61,6 +62,21 @@ class Channel(models.TextChoices):
     POOLED = "pooled", _("pooled package")
 
 
+class Instrument(models.TextChoices):
+    """How assistance is given: what counts towards the floor depends on it (`counting`)."""
+
+    GRANT = counting.GRANT, _("grant")
+    LOAN = counting.LOAN, _("loan")
+    GUARANTEE = counting.GUARANTEE, _("guarantee")
+    IN_KIND = counting.IN_KIND, _("in-kind donation")
+    PROCUREMENT = counting.PROCUREMENT, _("procurement for the recipient")
+    JOINT_PURCHASE = counting.JOINT_PURCHASE, _("contribution to a joint purchase")
+    TRAINING = counting.TRAINING, _("training")
+
+
+RULE_SET_CHOICES = [(rules.key, f"{rules.key}: {rules.title}") for rules in counting.RULE_SETS.values()]
+
+
 class FundingState(models.TextChoices):
     PLEDGED = "pledged", _("pledged")
     COMMITTED = "committed", _("committed")
@@ -74,7 +90,6 @@ FUNDING_LIFECYCLE = Lifecycle(
     Step("disburse", frozenset({F.COMMITTED}), F.DISBURSED, _("Record the disbursement")),
     Step("withdraw", frozenset({F.PLEDGED, F.COMMITTED}), F.WITHDRAWN, _("Withdraw")),
 )
-COUNTED_STATES = frozenset({F.COMMITTED, F.DISBURSED})
 
 
 class Funding(OwnedModel):
@@ -89,6 +104,7 @@ class Funding(OwnedModel):
     units_per_eur = models.DecimalField(_("rate used (units per euro)"), max_digits=18, decimal_places=6, editable=False)
     value_eur = models.DecimalField(_("value (EUR)"), max_digits=18, decimal_places=2, editable=False)
     category = models.CharField(_("category"), max_length=20, choices=Category.choices)
+    instrument = models.CharField(_("instrument"), max_length=20, choices=Instrument.choices, default=Instrument.GRANT)
     channel = models.CharField(_("channel"), max_length=12, choices=Channel.choices, default=Channel.BILATERAL)
     state = models.CharField(_("state"), max_length=12, choices=FundingState.choices, default=F.PLEDGED, editable=False)
     source_url = models.URLField(_("source URL"), max_length=500, blank=True)
@@ -126,6 +142,13 @@ class FairShareYear(OwnedModel):
     )
     participants = models.JSONField(_("participating donors (codes)"), default=list, blank=True)
     exemptions = models.JSONField(_("exempt donors (code → reason)"), default=dict, blank=True)
+    rule_set = models.CharField(
+        _("counting rules"),
+        max_length=40,
+        choices=RULE_SET_CHOICES,
+        default=counting.DEFAULT_RULE_SET,
+        help_text=_("What counts towards the floor this year (docs/funding.md sets out each rule set)."),
+    )
     notes = models.TextField(_("notes"), blank=True)
     marking = marking_field(Marking.PUBLIC)
 

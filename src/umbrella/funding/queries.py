@@ -7,30 +7,24 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import Q, QuerySet
 from django.utils.translation import gettext, gettext_lazy
 
 from umbrella.core.access import DONOR_KINDS, Actor, OrganizationKind
 from umbrella.core.errors import Invalid
 from umbrella.core.listing import Column, Filter, Listing
+from umbrella.core.models import ChangeRecord
 from umbrella.core.numbers import number
-from umbrella.funding import fairshare
-from umbrella.funding.models import COUNTED_STATES, DEFAULT_FLOOR_EUR, FairShareYear, Funding, FundingState
+from umbrella.funding import counting, fairshare
+from umbrella.funding.models import DEFAULT_FLOOR_EUR, FairShareYear, Funding, FundingState
 from umbrella.funding.rates import rate_on
+from umbrella.logistics.models import ConsignmentLine, ConsignmentState
 from umbrella.orgs.models import GdpFigure, Organization
 from umbrella.pledges.models import Pledge, PledgeState
 from umbrella.training import queries as training
 
 BILLION = Decimal(1_000_000_000)
 FUNDING_YEARS = range(2014, 2101)  # what a filter may ask for; the model refuses a year before 2014
-IN_KIND_STATES = (
-    PledgeState.ACCEPTED,
-    PledgeState.ALLOCATED,
-    PledgeState.SHIPPED,
-    PledgeState.PARTLY_DELIVERED,
-    PledgeState.DELIVERED,
-    PledgeState.HANDED_OVER,
-)
 
 
 def funding_records(actor: Actor) -> QuerySet[Funding]:
@@ -90,6 +84,8 @@ class FairShareReport:
     missing_gdp: list[str] = field(default_factory=list)
     complete: bool = True
     own_code: str | None = None  # the reader's organization: every record behind its own row is its own, so whole
+    rule_set: str = counting.DEFAULT_RULE_SET  # what counted: `counting.RULE_SETS`
+    rule_set_title: str = ""
 
     def whole(self, share: fairshare.Share) -> bool:
         return self.complete or share.code == self.own_code
@@ -109,6 +105,8 @@ class FairShareReport:
             "year": self.year,
             "floor_eur": str(self.floor_eur),
             "configured": self.configured,
+            "rule_set": self.rule_set,
+            "rule_set_title": self.rule_set_title,
             "gdp": self.gdp_note,
             "complete": self.complete,
             "targets_total_eur": str(sum((s.target_eur for s in self.shares), Decimal(0))),
@@ -193,48 +191,116 @@ def gdp_in_common_unit(year: int, organizations: list[Organization]) -> tuple[di
     return amounts, note, missing
 
 
-def _counting_funding(year: int, codes: list[str]) -> Q:
-    return Q(year=year, state__in=COUNTED_STATES, owner__code__in=codes)
+COUNTABLE_MONEY_STATES = (FundingState.COMMITTED, FundingState.DISBURSED)  # what any rule set may count
 
 
-def _counting_pledges(year: int, codes: list[str]) -> Q:
-    return Q(available_from__year=year, state__in=IN_KIND_STATES, owner__code__in=codes)
+def rules_for(actor: Actor, year: int) -> counting.RuleSet:
+    """The rule set coordination staff chose for the year, or the default when the year is not configured."""
+    config = FairShareYear.objects.visible_to(actor).filter(year=year).first()
+    return counting.RULE_SETS[config.rule_set if config else counting.DEFAULT_RULE_SET]
 
 
-def counted(actor: Actor, year: int, codes: list[str]) -> dict[str, Decimal]:
-    """What counts towards a donor's share, among what the actor may see: its funding of the year that is
-    committed or disbursed (every category and channel), its in-kind pledges available that year that
-    were accepted or went further, at their valuation, and its training: the seats trainees take on its confirmed
-    and completed courses starting that year, at their seat value (`training.queries.training_value`; empty seats
-    count for nothing)."""
-    totals: dict[str, Decimal] = defaultdict(Decimal)
-    money = (
-        Funding.objects.visible_to(actor)
-        .filter(_counting_funding(year, codes))
-        .values("owner__code")
-        .annotate(total=Sum("value_eur"))
+def _counting_funding(year: int, codes: list[str], rules: counting.RuleSet) -> Q:
+    return Q(year=year, state__in=rules.money_states, instrument__in=rules.money_instruments, owner__code__in=codes)
+
+
+def _paid_by(codes: list[str]) -> Q:
+    """Pledges some of these donors pay for: as recorded payers, or as the donor when no payer is recorded."""
+    return Q(payers__organization__code__in=codes) | Q(payers__isnull=True, owner__code__in=codes)
+
+
+def _handed_over_in(year: int) -> Q:
+    """Pledges with a consignment handed over in the year, or handed over in the year by the one-step handover."""
+    return Q(
+        allocations__consignment_lines__consignment__state=ConsignmentState.HANDED_OVER,
+        allocations__consignment_lines__consignment__handover_date__year=year,
+    ) | Q(state=PledgeState.HANDED_OVER, quantity_shipped=0, updated_at__year=year)
+
+
+def handed_over_in_year(actor: Actor, year: int) -> dict[int, int]:
+    """Units of each pledge handed over in the year, among what the actor may see: what arrived of the lines of
+    consignments handed over that year (`Consignment.handover_date`), and for a pledge handed over by its one-step
+    handover (no consignment), what was delivered, in the year of the ledger entry of that step."""
+    units: dict[int, int] = defaultdict(int)
+    lines = ConsignmentLine.objects.visible_to(actor).filter(
+        consignment__state=ConsignmentState.HANDED_OVER, consignment__handover_date__year=year
     )
-    in_kind = (
+    for pledge_id, quantity, received in lines.values_list("allocation__pledge_id", "quantity", "quantity_received"):
+        units[pledge_id] += min(received or 0, quantity)
+    steps = ChangeRecord.objects.visible_to(actor).filter(entity=Pledge._meta.label_lower, action="hand_over", at__year=year)
+    manual = Pledge.objects.visible_to(actor).filter(
+        pk__in=[int(pk) for pk in steps.values_list("entity_id", flat=True)], state=PledgeState.HANDED_OVER, quantity_shipped=0
+    )
+    for pledge_id, delivered, quantity in manual.values_list("pk", "quantity_delivered", "quantity"):
+        units[pledge_id] += delivered or quantity
+    return dict(units)
+
+
+def _goods(actor: Actor, year: int, codes: list[str]) -> list[counting.Goods]:
+    units = handed_over_in_year(actor, year)
+    pledges = (
         Pledge.objects.visible_to(actor)
-        .filter(_counting_pledges(year, codes))
-        .values("owner__code")
-        .annotate(total=Sum("value_eur"))
+        .filter(_paid_by(codes), pk__in=list(units))
+        .distinct()
+        .select_related("owner")
+        .prefetch_related("payers__organization")
     )
-    for row in (*money, *in_kind):
-        totals[row["owner__code"]] += Decimal(row["total"] or 0)
+    return [
+        counting.Goods(pledge.instrument, units[pledge.pk], pledge.unit_value_eur, tuple(pledge.payer_shares()))
+        for pledge in pledges
+    ]
+
+
+def counted(actor: Actor, year: int, codes: list[str], rules: counting.RuleSet | None = None) -> dict[str, Decimal]:
+    """What counts towards each donor's share under the year's rule set (`counting`), among what the actor may see:
+    its funding of the year in a counted instrument and state; its share, as a payer, of the value of pledges handed
+    over in the year (the units handed over that year at the pledge's value per unit); and its training: the seats
+    trainees take on its confirmed and completed courses starting that year, at their seat value
+    (`training.queries.training_value`; empty seats count for nothing)."""
+    rules = rules or rules_for(actor, year)
+    money = [
+        counting.Money(row["owner__code"], row["instrument"], row["state"], row["value_eur"])
+        for row in Funding.objects.visible_to(actor)
+        .filter(year=year, state__in=COUNTABLE_MONEY_STATES, owner__code__in=codes)
+        .values("owner__code", "instrument", "state", "value_eur")
+    ]
+    totals: dict[str, Decimal] = defaultdict(Decimal)
+    for code, value in counting.counted(rules, money, _goods(actor, year, codes)).items():
+        if code in codes:
+            totals[code] += value
     for code, value in training.training_value(actor, year, codes).items():
         totals[code] += value
     return totals
 
 
-def sees_every_counted_record(actor: Actor, year: int, codes: list[str]) -> bool:
+def sees_every_counted_record(actor: Actor, year: int, codes: list[str], rules: counting.RuleSet) -> bool:
     """Whether no record that counts towards these donors' shares is withheld from the actor. Only yes or no:
     how many are withheld would itself tell the reader something about records not released to them."""
+    handed_over = _handed_over_in(year)
     return not (
-        Funding.objects.hidden_from(actor).filter(_counting_funding(year, codes)).exists()
-        or Pledge.objects.hidden_from(actor).filter(_counting_pledges(year, codes)).exists()
+        Funding.objects.hidden_from(actor).filter(_counting_funding(year, codes, rules)).exists()
+        or Pledge.objects.hidden_from(actor).filter(_paid_by(codes), handed_over).exists()
+        or ConsignmentLine.objects.hidden_from(actor)
+        .filter(allocation__pledge__in=Pledge.objects.visible_to(actor).filter(_paid_by(codes)))
+        .filter(consignment__state=ConsignmentState.HANDED_OVER, consignment__handover_date__year=year)
+        .exists()
         or training.training_value_withheld(actor, year, codes)
     )
+
+
+def missing_for_report(actor: Actor, year: int) -> list[str]:
+    """What a published report of the year lacks, every item at once: a floor configured by coordination staff
+    (released to the actor), and a GDP figure for the year or before of any participant."""
+    missing = []
+    if not FairShareYear.objects.visible_to(actor).filter(year=year).exists():
+        missing.append(
+            gettext("No floor is configured for %(year)s (coordination staff set the year's floor and participants).")
+            % {"year": year}
+        )
+    _floor, organizations, _exemptions, _configured = participants_of(actor, year)
+    if not GdpFigure.objects.filter(organization__in=organizations, year__lte=year).exists():
+        missing.append(gettext("No participating donor has a GDP figure for %(year)s or before.") % {"year": year})
+    return missing
 
 
 def fair_share(actor: Actor, year: int, *, donor: str | None = None) -> FairShareReport:
@@ -245,7 +311,8 @@ def fair_share(actor: Actor, year: int, *, donor: str | None = None) -> FairShar
     if not participants:
         raise Invalid({"year": [gettext("No participating donor has a GDP figure for %(year)s or before.") % {"year": year}]})
     codes = [p.code for p in participants if donor is None or p.code == donor]
-    shares = [s for s in fairshare.fair_shares(floor, participants, counted(actor, year, codes)) if s.code in codes]
+    rules = rules_for(actor, year)
+    shares = [s for s in fairshare.fair_shares(floor, participants, counted(actor, year, codes, rules)) if s.code in codes]
     own_code = actor.organization.code if actor.is_member else None
     return FairShareReport(
         year,
@@ -255,6 +322,8 @@ def fair_share(actor: Actor, year: int, *, donor: str | None = None) -> FairShar
         exemptions,
         note,
         missing,
-        complete=sees_every_counted_record(actor, year, codes),
+        complete=sees_every_counted_record(actor, year, codes, rules),
         own_code=own_code,
+        rule_set=rules.key,
+        rule_set_title=rules.title,
     )

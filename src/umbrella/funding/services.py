@@ -29,6 +29,7 @@ FUNDING_FIELDS = frozenset(
         "currency",
         "fx_date",
         "category",
+        "instrument",
         "channel",
         "source_url",
         "source_document",
@@ -37,7 +38,7 @@ FUNDING_FIELDS = frozenset(
     }
 )
 RATE_FIELDS = frozenset({"currency", "date", "units_per_eur", "source", "marking"})
-YEAR_FIELDS = frozenset({"year", "floor_eur", "participants", "exemptions", "notes", "marking"})
+YEAR_FIELDS = frozenset({"year", "floor_eur", "participants", "exemptions", "rule_set", "notes", "marking"})
 EDITABLE_STATES = frozenset({FundingState.PLEDGED, FundingState.COMMITTED})
 
 
@@ -108,7 +109,7 @@ def record_rate(*, actor: Actor, fields: Mapping[str, Any]) -> FxRate:
 
 
 def configure_year(*, actor: Actor, fields: Mapping[str, Any]) -> FairShareYear:
-    """Create or change a year's floor, participants and exemptions."""
+    """Create or change a year's floor, participants, exemptions and counting rules (`counting.RULE_SETS`)."""
     with services.atomic():
         require_rate_keeper(actor)
         values = services.writable(fields, YEAR_FIELDS)

@@ -36,6 +36,7 @@ class FundingForm(ActorForm):
             "currency",
             "fx_date",
             "category",
+            "instrument",
             "channel",
             "source_url",
             "source_document",
@@ -43,6 +44,14 @@ class FundingForm(ActorForm):
             "marking",
         ]
         widgets = {"fx_date": forms.DateInput(attrs={"type": "date"})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["instrument"].required = False
+
+    def clean_instrument(self) -> str:
+        """Not given (a form posted by a script from before instruments): left as it is, or the default when new."""
+        return self.cleaned_data.get("instrument") or self.instance.instrument
 
 
 def funding_list(request: HttpRequest) -> HttpResponse:
@@ -75,6 +84,7 @@ def funding_detail(request: HttpRequest, pk: int) -> HttpResponse:
             ),
             (_("Value"), format_eur(funding.value_eur)),
             (_("Category"), funding.get_category_display()),
+            (_("Instrument"), funding.get_instrument_display()),
             (_("Channel"), funding.get_channel_display()),
             (_("State"), funding.get_state_display()),
             (_("Source"), funding.source_url or funding.source_document),

@@ -12,6 +12,7 @@ from umbrella.catalog.queries import visible_item_type
 from umbrella.core.access import Marking, get_visible
 from umbrella.core.api import Pagination, created, expected_version, idempotent, scope_of, with_etag
 from umbrella.core.listing import filtered, params_of, sort_type
+from umbrella.funding.models import Instrument
 from umbrella.pledges import services
 from umbrella.pledges.models import REASON_MAX_LENGTH, AidPackage, Pledge, PledgeSource, PledgeState, SourceKind
 from umbrella.pledges.queries import AID_PACKAGES, PLEDGES, aid_package_figures, aid_package_rate_warning, aid_packages, pledges
@@ -47,6 +48,21 @@ class TrancheOut(Schema):
     quantity: int
 
 
+class PayerOut(Schema):
+    organization: str = Field(description="Code of the paying organization")
+    share: Decimal = Field(description="Of the pledge's value; a pledge's payers' shares add up to 1")
+
+    @staticmethod
+    def resolve_organization(obj) -> str:
+        return obj.organization.code
+
+
+class PayerIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+    organization: str = Field(description="Organization code")
+    share: Decimal = Field(gt=0, le=1, max_digits=5, decimal_places=4)
+
+
 class PledgeOut(Schema):
     id: int
     donor: str
@@ -68,6 +84,10 @@ class PledgeOut(Schema):
     allowed_destinations: list[str] = Field(description="Codes of the places the donor allows (empty: anywhere)")
     allowed_destination_names: list[str] = Field(description="Their names in English, in the same order")
     retransfer_requires_consent: bool
+    instrument: str
+    supplier: str | None = Field(description="Code of the organization that delivers (null: the donor)")
+    origin: str = Field(description="ISO 3166-1 alpha-3 code of the country where it is made (empty: not given)")
+    payers: list[PayerOut] = Field(description="Who pays what share; empty: the donor pays all of it")
     state: str
     closing_reason: str = Field(description="Why the pledge was withdrawn or marked expired (empty otherwise)")
     reference: str
@@ -106,6 +126,14 @@ class PledgeOut(Schema):
     def resolve_tranches(obj) -> list:
         return list(obj.tranches.all())
 
+    @staticmethod
+    def resolve_supplier(obj) -> str | None:
+        return obj.supplier.code if obj.supplier_id is not None else None
+
+    @staticmethod
+    def resolve_payers(obj) -> list:
+        return list(obj.payers.all())
+
 
 class PledgeChange(Schema):
     """Fields a donor may set. Owner, marking, state, version and creator are refused."""
@@ -126,6 +154,12 @@ class PledgeChange(Schema):
         "includes the places within it (empty: anywhere)",
     )
     retransfer_requires_consent: bool | None = None
+    instrument: Instrument | None = Field(None, description="How it is given; docs/funding.md says which count")
+    supplier: str | None = Field(None, max_length=16, description="Code of the organization that delivers (null: the donor)")
+    origin: str | None = Field(None, pattern=r"^([A-Z]{3})?$", description="ISO 3166-1 alpha-3 code of where it is made")
+    payers: list[PayerIn] | None = Field(
+        None, description="Who pays what share, the shares adding up to exactly 1 (empty: the donor pays all of it)"
+    )
     reference: str | None = Field(None, max_length=80)
     notes: str | None = None
 
@@ -169,7 +203,11 @@ def _fields(actor, data: Schema) -> dict:
         values["allowed_destinations"] = values["allowed_destinations"] or []
     if values.get("aid_package") is not None:
         values["aid_package"] = get_visible(AidPackage.objects.all(), actor, pk=values["aid_package"])
-    for name in ("end_use_restrictions", "reference", "notes"):
+    if "payers" in values:
+        values["payers"] = values["payers"] or []
+    if "supplier" in values:
+        values["supplier"] = values["supplier"] or ""
+    for name in ("end_use_restrictions", "reference", "notes", "origin"):
         if name in values and values[name] is None:
             values[name] = ""
     return values
@@ -177,8 +215,8 @@ def _fields(actor, data: Schema) -> dict:
 
 def _visible(actor, pledge_id: int) -> Pledge:
     return get_visible(
-        Pledge.objects.select_related("owner", "item_type").prefetch_related(
-            "sources__added_by", "destination_links__place", "tranches"
+        Pledge.objects.select_related("owner", "item_type", "supplier").prefetch_related(
+            "sources__added_by", "destination_links__place", "tranches", "payers__organization"
         ),
         actor,
         pk=pledge_id,

@@ -7,6 +7,7 @@ from typing import Any
 
 from umbrella.core import exports
 from umbrella.pledges.models import Pledge
+from umbrella.pledges.services import payers_text
 
 
 def _first_source(pledge: Pledge):
@@ -35,6 +36,10 @@ class PledgeExporter(exports.Exporter):
         exports.ExportColumn("end_use_restrictions", lambda o: o.end_use_restrictions),
         exports.ExportColumn("allowed_destinations", lambda o: "; ".join(place.code for place in o.destination_list)),
         exports.ExportColumn("retransfer_requires_consent", lambda o: o.retransfer_requires_consent),
+        exports.ExportColumn("instrument", lambda o: o.instrument),
+        exports.ExportColumn("supplier", lambda o: o.supplier.code if o.supplier_id else ""),
+        exports.ExportColumn("origin", lambda o: o.origin),
+        exports.ExportColumn("payers", payers_text),
         exports.ExportColumn("reference", lambda o: o.reference),
         exports.ExportColumn("notes", lambda o: o.notes),
         exports.ExportColumn("marking", lambda o: o.marking),
@@ -56,6 +61,10 @@ class PledgeExporter(exports.Exporter):
         "valuation_basis": "#meta+valuation",
         "end_use_restrictions": "#description+restrictions",
         "allowed_destinations": "#loc+allowed",
+        "instrument": "#modality+instrument",
+        "supplier": "#org+supplier+code",
+        "origin": "#country+code+origin",
+        "payers": "#org+funder+share",
         "reference": "#activity+code",
         "notes": "#description",
         "marking": "#meta+marking",
@@ -69,7 +78,7 @@ class PledgeExporter(exports.Exporter):
     def queryset(self, actor):
         return (
             Pledge.objects.visible_to(actor)
-            .select_related("owner", "item_type")
-            .prefetch_related("sources", "destination_links__place")
+            .select_related("owner", "item_type", "supplier")
+            .prefetch_related("sources", "destination_links__place", "payers__organization")
             .order_by("owner__code", "id")
         )

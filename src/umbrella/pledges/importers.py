@@ -17,6 +17,7 @@ from umbrella.core import imports
 from umbrella.core.access import DONOR_KINDS, Marking
 from umbrella.core.errors import Invalid
 from umbrella.core.imports import Column, ImportContext
+from umbrella.funding.models import Instrument
 from umbrella.places.importers import place_references
 from umbrella.pledges import services
 from umbrella.pledges.models import Pledge, SourceKind
@@ -30,6 +31,10 @@ PLEDGE_COLUMNS = (
     "end_use_restrictions",
     "allowed_destinations",
     "retransfer_requires_consent",
+    "instrument",
+    "supplier",
+    "origin",
+    "payers",
     "reference",
     "notes",
     "marking",
@@ -68,6 +73,10 @@ class PledgeImporter(imports.Importer):
         Column("end_use_restrictions", imports.text(5000), required=False),
         Column("allowed_destinations", place_references, required=False),
         Column("retransfer_requires_consent", imports.boolean, required=False, default=True),
+        Column("instrument", imports.choice(Instrument), required=False, default=Instrument.IN_KIND),
+        Column("supplier", imports.text(16), required=False),
+        Column("origin", imports.text(3), required=False),
+        Column("payers", imports.text(2000), required=False),
         Column("reference", imports.text(80), required=False),
         Column("notes", imports.text(5000), required=False),
         Column("marking", imports.choice(Marking), required=False, default=Marking.COORDINATION),

@@ -6,7 +6,7 @@ import datetime
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
@@ -15,9 +15,10 @@ from umbrella.catalog.models import ValuationBasis
 from umbrella.core.access import VisibleQuerySet
 from umbrella.core.lifecycle import Lifecycle, Step
 from umbrella.core.models import OwnedModel
-from umbrella.funding.models import currency_code
+from umbrella.funding.models import Instrument, currency_code
 
 UNDISCLOSED = _("undisclosed")
+country_code = RegexValidator(r"^[A-Z]{3}$", _("A country is three capital letters (ISO 3166-1 alpha-3), such as USA or DEU."))
 
 
 class PledgeState(models.TextChoices):
@@ -132,6 +133,23 @@ class Pledge(OwnedModel):
     valuation_basis = models.CharField(
         _("valuation basis"), max_length=12, choices=ValuationBasis.choices, default=ValuationBasis.REPLACEMENT
     )
+    instrument = models.CharField(_("instrument"), max_length=20, choices=Instrument.choices, default=Instrument.IN_KIND)
+    supplier = models.ForeignKey(
+        "orgs.Organization",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="supplied_pledges",
+        verbose_name=_("supplier"),
+        help_text=_("The organization that delivers (empty: the donor itself)."),
+    )
+    origin = models.CharField(
+        _("origin"),
+        max_length=3,
+        blank=True,
+        validators=[country_code],
+        help_text=_("The country where it is made (ISO 3166-1 alpha-3 code)."),
+    )
     end_use_restrictions = models.TextField(_("end-use restrictions"), blank=True)
     allowed_destinations = models.ManyToManyField(
         "places.Place",
@@ -189,6 +207,16 @@ class Pledge(OwnedModel):
     def destination_list(self) -> list:
         """The places the donor allows, in the order given (prefetch `destination_links__place` for many)."""
         return [link.place for link in self.destination_links.all()]
+
+    @property
+    def unit_value_eur(self):
+        return self.value_eur / self.quantity
+
+    def payer_shares(self) -> list[tuple[str, object]]:
+        """Who pays what share (codes): the payers recorded, or the donor paying all of it when none are
+        (prefetch `payers__organization` for many)."""
+        payers = [(payer.organization.code, payer.share) for payer in self.payers.all()]
+        return payers or [(self.owner.code, Decimal(1))]
 
     @property
     def quantity_due(self) -> int:
@@ -340,6 +368,44 @@ class PledgeTranche(models.Model):
 
     def __str__(self) -> str:
         return f"{self.date}: {self.quantity}"
+
+    @property
+    def ledger_parent(self) -> Pledge:
+        return self.pledge
+
+
+class PledgePayer(models.Model):
+    """One organization paying a share of a pledge. The shares of a pledge's payers add up to exactly 1; a pledge
+    with no payer recorded is paid by its donor. Seen by whoever sees the pledge; written with it, by its services."""
+
+    pledge = models.ForeignKey(Pledge, on_delete=models.CASCADE, related_name="payers", verbose_name=_("pledge"))
+    organization = models.ForeignKey(
+        "orgs.Organization", on_delete=models.PROTECT, related_name="paid_pledges", verbose_name=_("payer")
+    )
+    share = models.DecimalField(
+        _("share"),
+        max_digits=5,
+        decimal_places=4,
+        validators=[MinValueValidator(Decimal("0.0001")), MaxValueValidator(Decimal(1))],
+        help_text=_("Of the pledge's value, from 0.0001 to 1."),
+    )
+
+    objects = VisibleQuerySet.as_manager()
+    visibility_path = "pledge__"
+    ledgered = True
+
+    class Meta:
+        ordering = ["-share", "id"]
+        verbose_name = _("payer")
+        verbose_name_plural = _("payers")
+        # One row per payer is the services' rule (`pledges.services`), checked with every problem of the payers
+        # at once; a database constraint would make every row of a pledge import wait for the rows before it.
+
+    def get_absolute_url(self) -> str:
+        return reverse("pledge", args=[self.pledge_id])
+
+    def __str__(self) -> str:
+        return f"{self.organization.code} {self.share}"
 
     @property
     def ledger_parent(self) -> Pledge:

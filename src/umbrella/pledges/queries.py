@@ -47,8 +47,8 @@ def pledges(actor: Actor) -> QuerySet[Pledge]:
     """The pledges the actor may see, with what the list shows of each and the sources the API adds (page and API alike)."""
     return (
         Pledge.objects.visible_to(actor)
-        .select_related("owner", "item_type__capability_area")
-        .prefetch_related("sources__added_by", "destination_links__place", "tranches")
+        .select_related("owner", "item_type__capability_area", "supplier")
+        .prefetch_related("sources__added_by", "destination_links__place", "tranches", "payers__organization")
     )
 
 

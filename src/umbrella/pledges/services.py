@@ -17,8 +17,9 @@ giving a reason that the ledger keeps.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping, Sequence
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.utils.translation import gettext as _
@@ -39,6 +40,7 @@ from umbrella.core.access import (
 )
 from umbrella.core.errors import Conflict, DomainError, Invalid, InvalidTransition, NotFound
 from umbrella.funding.rates import rate_and_date_on
+from umbrella.orgs.models import Organization
 from umbrella.places.models import Place
 from umbrella.places.services import resolve_places_field, split_place_names
 from umbrella.pledges.models import (
@@ -51,6 +53,7 @@ from umbrella.pledges.models import (
     AidPackageSource,
     Pledge,
     PledgeDestination,
+    PledgePayer,
     PledgeSource,
     PledgeState,
     PledgeTranche,
@@ -73,6 +76,10 @@ PLEDGE_FIELDS = frozenset(
         "notes",
         "marking",
         "aid_package",
+        "instrument",
+        "supplier",
+        "origin",
+        "payers",
     }
 )
 AID_PACKAGE_FIELDS = frozenset({"reference", "announced_on", "announced_amount", "currency", "fx_date", "notes", "marking"})
@@ -147,6 +154,8 @@ def create_pledge(*, actor: Actor, fields: Mapping[str, Any], sources: Sequence[
         destinations = _destinations(actor, values)
         owner = services.acting_organization(actor)
         _check_aid_package_line(values.get("quantity"), values.get("aid_package"), owner)
+        payers = _payers(values)
+        _organization(values, "supplier")
         _default_value(values)
         if values.get("quantity") is None:
             values["value_eur"] = Decimal(0)  # shared out of the aid package's announced value below
@@ -156,6 +165,8 @@ def create_pledge(*, actor: Actor, fields: Mapping[str, Any], sources: Sequence[
             _add_source(actor, pledge, source)
         for place in destinations or ():
             services.create_record(actor=actor, obj=PledgeDestination(pledge=pledge, place=place))
+        for organization, share in payers or ():
+            services.create_record(actor=actor, obj=PledgePayer(pledge=pledge, organization=organization, share=share))
         if pledge.aid_package_id:
             share_out_aid_package(actor, pledge.aid_package_id)
             pledge.refresh_from_db()
@@ -199,6 +210,88 @@ def _set_destinations(actor: Actor, pledge: Pledge, places: list[Place]) -> None
             services.create_record(actor=actor, obj=PledgeDestination(pledge=pledge, place=place))
 
 
+def _organization(values: dict[str, Any], name: str) -> None:
+    """An organization given by its code (a form's or an import's text) becomes the organization, or Invalid."""
+    given = values.get(name)
+    if isinstance(given, str):
+        code = given.strip().upper()
+        found = Organization.objects.filter(code=code).first() if code else None
+        if code and found is None:
+            raise Invalid({name: [_("No organization has the code %(code)s.") % {"code": code}]})
+        values[name] = found
+
+
+def parse_payers(text: str) -> list[tuple[str, str]]:
+    """Payers written as text, one per line or separated by ';': an organization code and its share, such as
+    "NLD 0.6; DEU 0.4". Empty: the donor pays all of it."""
+    return [
+        tuple(part.split(None, 1)) if len(part.split(None, 1)) == 2 else (part, "")
+        for part in (piece.strip() for piece in re.split(r"[;\n]", text))
+        if part
+    ]
+
+
+def payers_text(pledge: Pledge) -> str:
+    """The payers as `parse_payers` reads them (empty when the donor pays all of it)."""
+    return "; ".join(f"{payer.organization.code} {payer.share.normalize():f}" for payer in pledge.payers.all())
+
+
+def _payers(values: dict[str, Any]) -> list[tuple[Organization, Decimal]] | None:
+    """The payers given, taken out of `values` (None: not given; empty: the donor pays all of it), as organizations
+    and shares. Every problem at once: an unknown code, a payer twice, a share that is not a number above 0 and at
+    most 1 with at most four decimals, shares not adding up to exactly 1."""
+    if "payers" not in values:
+        return None
+    given = values.pop("payers") or []
+    if isinstance(given, str):
+        given = parse_payers(given)
+    pairs = [(p["organization"], p["share"]) if isinstance(p, Mapping) else tuple(p) for p in given]
+    codes = [org.code if isinstance(org, Organization) else str(org).strip().upper() for org, _share in pairs]
+    known = {org.code: org for org in Organization.objects.filter(code__in=codes)}
+    problems = []
+    unknown = [code for code in codes if code not in known]
+    if unknown:
+        problems.append(_("No organization has the code %(codes)s.") % {"codes": ", ".join(unknown)})
+    twice = sorted({code for code in codes if codes.count(code) > 1})
+    if twice:
+        problems.append(_("Name each payer once: %(codes)s.") % {"codes": ", ".join(twice)})
+    shares = []
+    for code, (_org, share) in zip(codes, pairs, strict=True):
+        try:
+            number = Decimal(str(share).strip())
+        except InvalidOperation:
+            number = None
+        if number is None or not number.is_finite() or not Decimal(0) < number <= 1 or number.as_tuple().exponent < -4:
+            problems.append(
+                _("The share of %(code)s must be a number above 0 and at most 1, with at most four decimals (it is %(share)s).")
+                % {"code": code, "share": share}
+            )
+        shares.append(number)
+    if shares and None not in shares and sum(shares) != 1:
+        problems.append(_("The payers' shares add up to %(total)s; they must add up to exactly 1.") % {"total": sum(shares)})
+    if problems:
+        raise Invalid({"payers": problems})
+    return [(known[code], share) for code, share in zip(codes, shares, strict=True)]
+
+
+def _set_payers(actor: Actor, pledge: Pledge, payers: list[tuple[Organization, Decimal]]) -> None:
+    """Make the pledge's payers exactly `payers`: each one removed, changed or added is a ledgered write."""
+    wanted = {org.pk: share for org, share in payers}
+    kept = set()
+    for payer in list(pledge.payers.all()):
+        if payer.organization_id not in wanted:
+            services.delete_record(actor=actor, obj=payer, expected_version=None)
+            continue
+        kept.add(payer.organization_id)
+        if payer.share != wanted[payer.organization_id]:
+            services.update_record(
+                actor=actor, obj=payer, changes={"share": wanted[payer.organization_id]}, expected_version=None
+            )
+    for org, share in payers:
+        if org.pk not in kept:
+            services.create_record(actor=actor, obj=PledgePayer(pledge=pledge, organization=org, share=share))
+
+
 def _locked_pledge(actor: Actor, pledge_id: int) -> Pledge:
     return get_visible(Pledge.objects.select_for_update().select_related("item_type"), actor, pk=pledge_id)
 
@@ -224,6 +317,8 @@ def update_pledge(*, actor: Actor, pledge_id: int, expected_version: int, change
         require_pledge_editor(actor, pledge)
         values = services.writable(changes, PLEDGE_FIELDS)
         destinations = _destinations(actor, values)
+        payers = _payers(values)
+        _organization(values, "supplier")
         services.check_version(pledge, expected_version)
         quantity = values.get("quantity", pledge.quantity)
         _check_aid_package_line(quantity, values.get("aid_package", pledge.aid_package), pledge.owner)
@@ -233,6 +328,8 @@ def update_pledge(*, actor: Actor, pledge_id: int, expected_version: int, change
             values["value_eur"] = values.get("item_type", pledge.item_type).unit_value_eur * quantity
         if destinations is not None:  # the pledge's version moves on below, so an ETag sees a changed condition
             _set_destinations(actor, pledge, destinations)
+        if payers is not None:
+            _set_payers(actor, pledge, payers)
         packages = {pledge.aid_package_id}
         pledge = services.update_record(actor=actor, obj=pledge, changes=values, expected_version=expected_version)
         packages.add(pledge.aid_package_id)
@@ -252,7 +349,7 @@ def delete_pledge(*, actor: Actor, pledge_id: int, expected_version: int) -> Non
         services.check_version(pledge, expected_version)
         for source in pledge.sources.all():
             services.delete_record(actor=actor, obj=source, expected_version=None)
-        for link in pledge.destination_links.all():
+        for link in (*pledge.destination_links.all(), *pledge.payers.all()):
             services.delete_record(actor=actor, obj=link, expected_version=None)
         for tranche in pledge.tranches.all():
             services.delete_record(actor=actor, obj=tranche, expected_version=None)

@@ -46,6 +46,15 @@ STEP_QUESTIONS = {
 
 
 class PledgeForm(ActorForm):
+    payers = forms.CharField(
+        label=gettext_lazy("Payers"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=gettext_lazy(
+            "Who pays what share: an organization code and its share, one per line (or separated by ';'), such as "
+            "NLD 0.6; DEU 0.4. The shares add up to exactly 1. Empty: the donor pays all of it."
+        ),
+    )
     allowed_destinations = PlacesField(
         label=gettext_lazy("Only to these destinations"),
         help_text=gettext_lazy(
@@ -65,6 +74,10 @@ class PledgeForm(ActorForm):
             "end_use_restrictions",
             "allowed_destinations",
             "retransfer_requires_consent",
+            "instrument",
+            "supplier",
+            "origin",
+            "payers",
             "reference",
             "notes",
             "aid_package",
@@ -77,6 +90,7 @@ class PledgeForm(ActorForm):
         give_actor(self, self.actor)
         if self.instance.pk:
             self.initial["allowed_destinations"] = self.instance.destination_list
+            self.initial["payers"] = services.payers_text(self.instance)
         self.fields["value_eur"].required = False
         self.fields["value_eur"].help_text = _(
             "Leave empty to use quantity × the item type's unit value. A line whose quantity is undisclosed takes "
@@ -85,6 +99,11 @@ class PledgeForm(ActorForm):
         self.fields["aid_package"].queryset = AidPackage.objects.visible_to(self.actor).filter(
             owner_id=getattr(self.actor.organization, "pk", None)
         )
+        self.fields["instrument"].required = False
+
+    def clean_instrument(self) -> str:
+        """Not given (a form posted by a script from before instruments): left as it is, or the default when new."""
+        return self.cleaned_data.get("instrument") or self.instance.instrument
 
 
 class SourceForm(ActorForm):
@@ -173,7 +192,13 @@ def of_pledged(part: int, pledge: Pledge) -> str:
 
 
 def pledge_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    pledge = get_visible(Pledge.objects.select_related("owner", "item_type", "aid_package__owner"), request.actor, pk=pk)
+    pledge = get_visible(
+        Pledge.objects.select_related("owner", "item_type", "supplier", "aid_package__owner").prefetch_related(
+            "payers__organization"
+        ),
+        request.actor,
+        pk=pk,
+    )
     owner_editor = allowed(require_owner, request.actor, pledge, Role.EDITOR, doing="")
     page = DetailPage(
         title=str(pledge),
@@ -196,6 +221,10 @@ def pledge_detail(request: HttpRequest, pk: int) -> HttpResponse:
             ),
             (_("Available from"), pledge.available_from),
             (_("Value"), f"{format_eur(pledge.value_eur)} ({pledge.get_valuation_basis_display()})"),
+            (_("Instrument"), pledge.get_instrument_display()),
+            (_("Payers"), services.payers_text(pledge) or _("the donor, all of it")),
+            (_("Supplier"), pledge.supplier.name if pledge.supplier_id else _("the donor")),
+            (_("Origin"), pledge.origin),
             (_("End-use restrictions"), pledge.end_use_restrictions),
             (_("Only to these destinations"), "; ".join(str(place) for place in pledge.destination_list) or _("anywhere")),
             (_("Re-transfer needs consent"), _("yes") if pledge.retransfer_requires_consent else _("no")),

@@ -3,14 +3,15 @@ import json
 from django.core.management import BaseCommand, CommandError
 
 from umbrella.core.errors import DomainError
-from umbrella.funding.queries import fair_share
+from umbrella.funding.queries import fair_share, missing_for_report
 from umbrella.ui.cli_support import actor_from_options, add_actor_arguments
 
 
 class Command(BaseCommand):
     help = (
-        "Each participating donor's fair share of a year's floor (by GDP), what counts towards it and the gap, "
-        "from the funding and in-kind pledges the acting user may see; "
+        "Each participating donor's fair share of a year's floor (by GDP), what counts towards it under the year's "
+        "rule set and the gap, from the funding, pledges and training the acting user may see; exits 2 naming what "
+        "is missing when the year has no floor configured or no GDP figure; "
         "without gaps when some of them are not released to that user."
     )
 
@@ -21,6 +22,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         actor = actor_from_options(options, required=False)
+        missing = missing_for_report(actor, options["year"])
+        if missing:
+            raise CommandError("; ".join(missing), returncode=2)
         try:
             report = fair_share(actor, options["year"])
         except DomainError as error:
@@ -33,6 +37,7 @@ class Command(BaseCommand):
             f"Fair share {report.year}: floor EUR {report.floor_eur:,.2f} "
             f"shared by {len(report.shares)} donors; {report.gdp_note}"
         )
+        write(f"Counted by the rule set {report.rule_set}: {report.rule_set_title}")
         write(f"{'donor':<28}{'GDP share':>10}{'target EUR':>20}{'counted EUR':>20}{'gap EUR':>20}{'%':>8}")
         if not report.complete:
             write(
