@@ -30,7 +30,7 @@ def pages() -> list[tuple[str, str, str]]:
     from umbrella.logistics.models import Consignment, ConsignmentState
     from umbrella.matching.models import Allocation, MatchRun
     from umbrella.needs.models import Requirement, RequirementList
-    from umbrella.pledges.models import Pledge
+    from umbrella.pledges.models import AidPackage, Pledge
     from umbrella.scenarios.models import WithdrawalScenario
     from umbrella.training.models import Course
 
@@ -50,6 +50,8 @@ def pages() -> list[tuple[str, str, str]]:
         ("pledges", "hq-staff", "/pledges/"),
         ("pledges, filtered and sorted", "hq-staff", "/pledges/?state=accepted&sort=-value_eur"),
         ("pledge", "hq-staff", Pledge.objects.filter(state="allocated").first().get_absolute_url()),
+        ("aid packages", "hq-staff", "/pledges/aid-packages/"),
+        ("aid package (public)", "", AidPackage.objects.first().get_absolute_url()),
         ("catalog", "hq-staff", "/catalog/"),
         ("item type", "hq-staff", ItemType.objects.first().get_absolute_url()),
         ("match runs", "hq-staff", "/matching/"),
