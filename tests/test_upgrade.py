@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests import factories
-from tests.demo_copies import own_database
+from tests.demo_copies import PreparedDemo, copy_of, own_database
 from tests.test_cli_json import UMBRELLA
 from tests.test_ledger import execute, problems_of
 from tests.test_tracker import write_release
@@ -98,34 +98,51 @@ def test_a_row_slipped_in_after_the_table_is_ledgered_stays_reported(personas):
 LAST_LANDED = "795f815"  # the release before accounts, tokens and three new columns were ledgered
 
 
-@contextmanager
-def last_release_demo(tmp_path: Path, name: str):
-    """The last landed release's code and a database holding its demo; yields how to run that release's
-    `umbrella` (the keyword arguments of subprocess.run) and the environment this checkout's `umbrella` runs in."""
+@pytest.fixture(scope="module")
+def last_release(tmp_path_factory):
+    """The last landed release's code and its demo, loaded once for this module (as a PreparedDemo to copy), and
+    the keyword arguments of subprocess.run that run that release's `umbrella`, bar its environment."""
     root = Path(__file__).resolve().parents[1]
     if subprocess.run(["git", "-C", str(root), "cat-file", "-e", f"{LAST_LANDED}^{{commit}}"], capture_output=True).returncode:
         pytest.skip(f"this clone lacks commit {LAST_LANDED} (a shallow clone); the upgrade is covered by the tests above")
-    old = tmp_path / "old"
-    old.mkdir()
+    old = tmp_path_factory.mktemp("last-release")
     archive = subprocess.run(["git", "-C", str(root), "archive", LAST_LANDED, "src"], capture_output=True, check=True).stdout
     subprocess.run(["tar", "-x", "-C", str(old)], input=archive, check=True)
-    with own_database(os.environ.get("UMBRELLA_DATABASE_URL"), name) as database_url:
-        env = {
-            key: value
-            for key, value in os.environ.items()
-            if key not in ("UMBRELLA_DATABASE_URL", "DJANGO_SETTINGS_MODULE", "PYTHONPATH")
-        }
-        env["UMBRELLA_DATA_DIR"] = str(tmp_path / "data")
-        if database_url:
-            env["UMBRELLA_DATABASE_URL"] = database_url
+    data_dir = tmp_path_factory.mktemp("last-release-data")
+    with own_database(os.environ.get("UMBRELLA_DATABASE_URL"), "last_release") as database_url:
+        env = {**release_environment(data_dir, database_url), "PYTHONPATH": str(old / "src")}
+        run = {"env": env, "check": True, "capture_output": True, "timeout": 600}
+        subprocess.run([sys.executable, "-m", "umbrella", "demo", "--no-serve", "--scale", "0.02"], cwd=old, **run)
+        yield PreparedDemo(data_dir, database_url), old / "src"
+
+
+def release_environment(data_dir: Path, database_url: str | None) -> dict[str, str]:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("UMBRELLA_DATABASE_URL", "DJANGO_SETTINGS_MODULE", "PYTHONPATH")
+    }
+    env["UMBRELLA_DATA_DIR"] = str(data_dir)
+    if database_url:
+        env["UMBRELLA_DATABASE_URL"] = database_url
+    return env
+
+
+@contextmanager
+def last_release_demo(last_release, tmp_path_factory, tmp_path: Path, name: str):
+    """A copy of the last release's demo; yields how to run that release's `umbrella` on it (the keyword
+    arguments of subprocess.run) and the environment this checkout's `umbrella` runs in on it."""
+    demo, old_source = last_release
+    root = Path(__file__).resolve().parents[1]
+    with copy_of(demo, tmp_path_factory, name) as (data_dir, database_url):
+        env = release_environment(data_dir, database_url)
         old_umbrella = {
             "cwd": tmp_path,
-            "env": {**env, "PYTHONPATH": str(old / "src")},
+            "env": {**env, "PYTHONPATH": str(old_source)},
             "check": True,
             "capture_output": True,
             "timeout": 600,
         }
-        subprocess.run([sys.executable, "-m", "umbrella", "demo", "--no-serve", "--scale", "0.02"], **old_umbrella)
         yield old_umbrella, {**env, "PYTHONPATH": str(root / "src")}  # this checkout's code, whatever the virtualenv installed
 
 
@@ -136,10 +153,10 @@ def verified(new_env) -> dict:
     return report
 
 
-def test_a_database_of_the_last_release_upgrades_and_still_verifies(tmp_path):
+def test_a_database_of_the_last_release_upgrades_and_still_verifies(last_release, tmp_path_factory, tmp_path):
     """The last landed release's demo, migrated by this code's `umbrella migrate`: its ledger then verifies (its
     text destinations now name places: the upgrade's entries for them agree with the rows)."""
-    with last_release_demo(tmp_path, "upgrade") as (old_umbrella, new_env):
+    with last_release_demo(last_release, tmp_path_factory, tmp_path, "upgrade") as (old_umbrella, new_env):
         # A tracker release naming a donor in letters beyond ASCII, sealed the way that release sealed rows.
         release = write_release(tmp_path / "release", '"Türkiye","TUR",2025,1,0.5,0.1,0.1,0.3,0.6,0.1,1100,0.045\n')
         subprocess.run([sys.executable, "-m", "umbrella", "import", "kiel", str(release), "--user", "hq-staff"], **old_umbrella)
@@ -163,10 +180,12 @@ print(row.pk)
 """
 
 
-def test_an_upgrade_stops_on_a_destination_no_place_answers_to_and_goes_on_once_one_does(tmp_path):
+def test_an_upgrade_stops_on_a_destination_no_place_answers_to_and_goes_on_once_one_does(
+    last_release, tmp_path_factory, tmp_path
+):
     """Text that names no place is never dropped: migrate stops, names it with its requirement and the fix, and
     changes nothing; once a place answers to it (the fix the message gives), migrate maps it and the ledger verifies."""
-    with last_release_demo(tmp_path, "unmapped") as (old_umbrella, new_env):
+    with last_release_demo(last_release, tmp_path_factory, tmp_path, "unmapped") as (old_umbrella, new_env):
         shell = [sys.executable, "-m", "umbrella", "shell", "-c", RENAME_A_DESTINATION]
         requirement_id = int(subprocess.run(shell, text=True, **old_umbrella).stdout.split()[-1])
         stopped = subprocess.run([UMBRELLA, "migrate"], env=new_env, capture_output=True, text=True, timeout=600)
