@@ -175,7 +175,10 @@ def test_a_role_is_saved_with_the_scenario_and_shown_and_a_bad_one_is_refused(pe
     posted = as_client("coordinator").post(
         "/scenarios/new/", {"name": "US money", "donors": ["USA"], "as_of": "2026-01-01", "role": "payer"}
     )
-    assert posted.status_code == 302 and WithdrawalScenario.objects.get(name="US money").role == "payer"
+    money = WithdrawalScenario.objects.get(name="US money")
+    assert posted.status_code == 302 and money.role == "payer"
+    compared = as_client("coordinator").get(f"/scenarios/compare/?scenario={saved.pk}&scenario={money.pk}").content.decode()
+    assert "as supplier" in compared and "as payer" in compared and "Pledges lost" in compared
     text = io.StringIO()
     call_command("scenario", "--donors", "USA", "--date", "2026-01-01", "--as", "supplier", "--user", "cora", stdout=text)
     assert "NLD-FMS-1: supplied by USA [no other supplier]" in text.getvalue()
