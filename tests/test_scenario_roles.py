@@ -181,6 +181,7 @@ def test_a_role_is_saved_with_the_scenario_and_shown_and_a_bad_one_is_refused(pe
     assert "as supplier" in compared and "as payer" in compared and "Pledges lost" in compared
     text = io.StringIO()
     call_command("scenario", "--donors", "USA", "--date", "2026-01-01", "--as", "supplier", "--user", "cora", stdout=text)
+    assert text.getvalue().startswith("If USA stopped as supplier from 2026-01-01")
     assert "NLD-FMS-1: supplied by USA [no other supplier]" in text.getvalue()
 
 

@@ -60,7 +60,8 @@ class Command(BaseCommand):
     def _print(self, results: dict) -> None:
         write = self.stdout.write
         write(
-            f"If {', '.join(results['donors'])} stopped as {results.get('role', 'payer')} from {results['as_of']} "
+            f"If {', '.join(results['donors'])} stopped {WithdrawalRole(results.get('role', 'payer')).label} "
+            f"from {results['as_of']} "
             f"({results['requirement_list_label']}):"
         )
         lost = results.get("lost_pledges", [])
