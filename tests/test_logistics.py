@@ -526,9 +526,11 @@ def test_a_what_if_without_a_donor_keeps_what_its_partly_delivered_pledge_alread
     receive(personas, consignment, 6)
     assert Pledge.objects.get(pk=world["pledge"].pk).state == PledgeState.PARTLY_DELIVERED
     requirement_list = world["requirement"].requirement_list
-    donor = world["pledge"].owner.code
     rows = open_market(
-        actor=personas.coordinator, requirement_list=requirement_list, keep_approved=False, withdrawn_donors=frozenset({donor})
+        actor=personas.coordinator,
+        requirement_list=requirement_list,
+        keep_approved=False,
+        withdrawn_pledges=frozenset({world["pledge"].pk}),
     )
     assert [(a.pk, a.quantity) for a in rows.kept] == [(world["allocation"].pk, Decimal(6))]
     assert rows.market.requirement_quantity.tolist() == [8.0]

@@ -44,7 +44,7 @@ class _Index(dict):
         return self.setdefault(key, len(self))
 
 
-def _kept_and_replanned(requirement_list: RequirementList, keep_approved: bool, withdrawn_donors: frozenset[str]):
+def _kept_and_replanned(requirement_list: RequirementList, keep_approved: bool, withdrawn_pledges: frozenset[int]):
     relevant = (
         Allocation.objects.filter(
             Q(requirement__requirement_list=requirement_list) | Q(pledge__state__in=OFFERED_STATES),
@@ -56,8 +56,8 @@ def _kept_and_replanned(requirement_list: RequirementList, keep_approved: bool, 
     carried = set(Allocation.objects.carried().filter(pk__in=relevant.values("pk")).values_list("pk", flat=True))
     kept, replanned = [], []
     for allocation in relevant:
-        if allocation.pledge.owner.code in withdrawn_donors and allocation.pledge.state in UNDELIVERED_STATES:
-            allocation = _delivered_part(allocation)  # a what-if: this donor stops, and what it has not delivered never arrives
+        if allocation.pledge_id in withdrawn_pledges and allocation.pledge.state in UNDELIVERED_STATES:
+            allocation = _delivered_part(allocation)  # a what-if: the pledge stops, and what it has not delivered never arrives
             if allocation is None:
                 continue
         movable = allocation.pledge.state == PledgeState.ALLOCATED and allocation.pk not in carried
@@ -154,9 +154,10 @@ def _delivered_part(allocation: Allocation) -> Allocation | None:
 
 
 def open_market(
-    *, actor: Actor, requirement_list: RequirementList, keep_approved: bool, withdrawn_donors: frozenset[str] = frozenset()
+    *, actor: Actor, requirement_list: RequirementList, keep_approved: bool, withdrawn_pledges: frozenset[int] = frozenset()
 ) -> MarketRows:
-    """What is open now; with `withdrawn_donors`, as if those donors stopped (their undelivered pledges gone)."""
+    """What is open now; with `withdrawn_pledges`, as if those pledges stopped (what they have not delivered gone).
+    Which pledges a what-if withdraws, and why, is the caller's business (`umbrella.scenarios.analysis`)."""
     requirements = list(
         Requirement.objects.visible_to(actor)
         .filter(requirement_list=requirement_list)
@@ -166,10 +167,10 @@ def open_market(
     pledge_query = (
         Pledge.objects.visible_to(actor)
         .filter(state__in=OFFERED_STATES, quantity__isnull=False)  # an undisclosed quantity offers nothing to match yet
-        .exclude(owner__code__in=withdrawn_donors)
+        .exclude(pk__in=withdrawn_pledges)
     )
     pledges = list(pledge_query.select_related("item_type").order_by("id"))
-    kept, replanned = _kept_and_replanned(requirement_list, keep_approved, withdrawn_donors)
+    kept, replanned = _kept_and_replanned(requirement_list, keep_approved, withdrawn_pledges)
     types, destinations, areas = _Index(), _Index(), _Index()
     requirement_at = {r.pk: i for i, r in enumerate(requirements)}
     pledge_at = {p.pk: i for i, p in enumerate(pledges)}

@@ -66,13 +66,13 @@ def compute(
     keep_approved: bool,
     policy: Policy,
     progress: Progress = lambda stage: None,
-    withdrawn_donors: frozenset[str] = frozenset(),
+    withdrawn_pledges: frozenset[int] = frozenset(),
 ) -> Computed:
     """Read the market and solve it; writes nothing (a withdrawal scenario calls this on its own)."""
     seconds, started = {}, time.perf_counter()
     progress("reading requirements, pledges and allocations")
     rows = open_market(
-        actor=actor, requirement_list=requirement_list, keep_approved=keep_approved, withdrawn_donors=withdrawn_donors
+        actor=actor, requirement_list=requirement_list, keep_approved=keep_approved, withdrawn_pledges=withdrawn_pledges
     )
     seconds["read"] = time.perf_counter() - started
     progress("building candidate arcs")

@@ -2,7 +2,7 @@
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from ninja import Field, Router, Schema
 from ninja.pagination import paginate
@@ -22,6 +22,7 @@ class ScenarioOut(Schema):
     name: str
     donors: list[str]
     as_of: dt.date
+    role: str = Field(description="The role in which the donors stop: payer, supplier, origin or all")
     requirement_list: int = Field(alias="requirement_list_id")
     requirements_losing_coverage: int
     money_lost_eur: Decimal
@@ -38,8 +39,9 @@ class ScenarioOut(Schema):
 
 class ScenarioDetailOut(ScenarioOut):
     results: dict[str, Any] = Field(
-        description="Uncovered requirements with reasons, coverage by area and priority, money lost and "
-        "top-ups by year, as computed when the scenario was saved"
+        description="The pledges lost (and why), item types no one else supplies, uncovered requirements with "
+        "reasons naming the lost pledges, coverage by area and priority, money lost and top-ups by year, as computed "
+        "when the scenario was saved"
     )
 
 
@@ -47,6 +49,11 @@ class ScenarioQuestion(Schema):
     model_config = ConfigDict(extra="forbid")
     donors: list[str] = Field(min_length=1, max_length=100, description="Codes of the donors who stop")
     as_of: dt.date = Field(description="The day they stop: pledges not delivered and funding from this year on are lost")
+    role: Literal["payer", "supplier", "origin", "all"] = Field(
+        "payer",
+        description="The role in which they stop: payer (the pledges they pay any share of, and their funding), "
+        "supplier (the pledges they deliver), origin (the pledges made in their country) or all of them",
+    )
 
 
 class ScenarioIn(ScenarioQuestion):
@@ -63,7 +70,7 @@ def list_scenarios(request):
     "/scenarios/preview", response=dict[str, Any], summary="Work out a scenario without saving anything (coordination editors)"
 )
 def preview_scenario(request, data: ScenarioQuestion):
-    return services.preview_scenario(actor=request.actor, donors=data.donors, as_of=data.as_of)
+    return services.preview_scenario(actor=request.actor, donors=data.donors, as_of=data.as_of, role=data.role)
 
 
 @router.get("/scenarios/{scenario_id}", response=ScenarioDetailOut, summary="One saved scenario with its results")
@@ -73,5 +80,5 @@ def get_scenario(request, scenario_id: int):
 
 @router.post("/scenarios", response={201: ScenarioDetailOut}, summary="Work out a scenario and save it (coordination editors)")
 def create_scenario(request, data: ScenarioIn):
-    scenario = services.save_scenario(actor=request.actor, name=data.name, donors=data.donors, as_of=data.as_of)
+    scenario = services.save_scenario(actor=request.actor, name=data.name, donors=data.donors, as_of=data.as_of, role=data.role)
     return created(ScenarioDetailOut, scenario, f"/api/v1/scenarios/{scenario.pk}")

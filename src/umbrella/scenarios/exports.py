@@ -11,6 +11,7 @@ class ScenarioExporter(exports.Exporter):
     columns = (
         exports.ExportColumn("name", lambda o: o.name),
         exports.ExportColumn("donors", lambda o: ", ".join(o.donors)),
+        exports.ExportColumn("role", lambda o: o.role),
         exports.ExportColumn("as_of", lambda o: o.as_of),
         exports.ExportColumn("coverage_points_before", lambda o: o.results["coverage_points_before"]),
         exports.ExportColumn("coverage_points_after", lambda o: o.results["coverage_points_after"]),

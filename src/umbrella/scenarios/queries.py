@@ -23,6 +23,7 @@ SCENARIOS = Listing(
     columns=(
         Column(gettext_lazy("Scenario"), lambda o: o.name, sort="name", link=True),
         Column(gettext_lazy("Donors who stop"), lambda o: ", ".join(o.donors)),
+        Column(gettext_lazy("They stop"), lambda o: o.get_role_display()),
         Column(gettext_lazy("From"), lambda o: o.as_of, sort="as_of"),
         Column(gettext_lazy("Requirements losing coverage"), lambda o: len(o.results["uncovered"]), numeric=True),
         Column(gettext_lazy("Money lost (EUR)"), lambda o: format_eur(lost_total(o)), numeric=True),

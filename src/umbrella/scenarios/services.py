@@ -10,7 +10,7 @@ from umbrella.core import services
 from umbrella.core.access import Actor, OrganizationKind, Role, require_role
 from umbrella.core.errors import Invalid
 from umbrella.scenarios.analysis import analyse
-from umbrella.scenarios.models import WithdrawalScenario
+from umbrella.scenarios.models import WithdrawalRole, WithdrawalScenario
 
 PLANNERS = frozenset({OrganizationKind.COORDINATOR})
 
@@ -19,11 +19,13 @@ def require_planner(actor: Actor) -> None:
     require_role(actor, Role.EDITOR, kinds=PLANNERS, doing=_("Working on withdrawal scenarios"))
 
 
-def save_scenario(*, actor: Actor, name: str, donors: list[str], as_of: dt.date) -> WithdrawalScenario:
+def save_scenario(
+    *, actor: Actor, name: str, donors: list[str], as_of: dt.date, role: str = WithdrawalRole.PAYER
+) -> WithdrawalScenario:
     require_planner(actor)
     if not name.strip():
         raise Invalid({"name": [_("Give the scenario a name.")]})
-    results = analyse(actor=actor, donors=donors, as_of=as_of)
+    results = analyse(actor=actor, donors=donors, as_of=as_of, role=role)
     with services.atomic():
         return services.create_record(
             actor=actor,
@@ -32,13 +34,14 @@ def save_scenario(*, actor: Actor, name: str, donors: list[str], as_of: dt.date)
                 name=name.strip(),
                 donors=results["donors"],
                 as_of=as_of,
+                role=results["role"],
                 requirement_list_id=results["requirement_list"],
                 results=results,
             ),
         )
 
 
-def preview_scenario(*, actor: Actor, donors: list[str], as_of: dt.date) -> dict:
+def preview_scenario(*, actor: Actor, donors: list[str], as_of: dt.date, role: str = WithdrawalRole.PAYER) -> dict:
     """The same results without saving anything."""
     require_planner(actor)
-    return analyse(actor=actor, donors=donors, as_of=as_of)
+    return analyse(actor=actor, donors=donors, as_of=as_of, role=role)

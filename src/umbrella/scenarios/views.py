@@ -17,7 +17,7 @@ from umbrella.core.errors import DomainError, Invalid
 from umbrella.core.numbers import format_eur_short, number
 from umbrella.orgs.models import Organization
 from umbrella.scenarios import services
-from umbrella.scenarios.models import WithdrawalScenario
+from umbrella.scenarios.models import WithdrawalRole, WithdrawalScenario
 from umbrella.scenarios.queries import SCENARIOS, scenarios
 from umbrella.ui.charts import Bar, bar_chart
 from umbrella.ui.pages import DetailPage, FormPage, history_rows, list_or_export, submit
@@ -29,6 +29,16 @@ class ScenarioForm(forms.Form):
     name = forms.CharField(label=gettext_lazy("Name"), max_length=120)
     donors = forms.MultipleChoiceField(label=gettext_lazy("Donors who stop"), widget=forms.SelectMultiple(attrs={"size": 10}))
     as_of = forms.DateField(label=gettext_lazy("From"), widget=forms.DateInput(attrs={"type": "date"}))
+    role = forms.ChoiceField(
+        label=gettext_lazy("They stop"),
+        choices=WithdrawalRole.choices,
+        initial=WithdrawalRole.PAYER,
+        widget=forms.RadioSelect,
+        help_text=gettext_lazy(
+            "As payer: the pledges they pay any share of and their funding. As supplier: the pledges they deliver, "
+            "whoever pays. As origin: the pledges made in their country, whoever pays and delivers."
+        ),
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -72,8 +82,9 @@ def scenario_create(request: HttpRequest) -> HttpResponse:
         submit_label=_("Work it out and save"),
         cancel_url=reverse("scenarios"),
         intro=_(
-            "Nothing live changes: the scenario re-runs the matching without these donors' undelivered pledges "
-            "and future funding, and keeps the result for comparison."
+            "Nothing live changes: the scenario re-runs the matching without the undelivered pledges these donors "
+            "pay for, deliver or make (the role you choose) and, as payers, without their future funding, and keeps "
+            "the result for comparison."
         ),
     )
     return submit(
@@ -84,6 +95,7 @@ def scenario_create(request: HttpRequest) -> HttpResponse:
             name=form.cleaned_data["name"],
             donors=form.cleaned_data["donors"],
             as_of=form.cleaned_data["as_of"],
+            role=form.cleaned_data["role"],
         ),
         done=_("Scenario saved."),
     )
@@ -106,6 +118,7 @@ def scenario_detail(request: HttpRequest, pk: int) -> HttpResponse:
         fields=[
             (_("Donors who stop"), ", ".join(results["donors"])),
             (_("From"), scenario.as_of),
+            (_("They stop"), scenario.get_role_display()),
             (_("Requirement list"), results["requirement_list_label"]),
             (
                 _("Coverage points"),

@@ -5,6 +5,7 @@ from django.core.management import BaseCommand, CommandError
 
 from umbrella.core.errors import DomainError
 from umbrella.scenarios import services
+from umbrella.scenarios.models import WithdrawalRole
 from umbrella.ui.cli_support import actor_from_options, add_actor_arguments
 
 
@@ -17,14 +18,23 @@ def _date(value: str) -> dt.date:
 
 class Command(BaseCommand):
     help = (
-        "What if these donors stopped from this date: requirements newly left uncovered (with reasons), the money "
-        "lost per year and the top-up each remaining donor would need at its GDP share. Changes no live data; "
-        "--save keeps the scenario for comparison."
+        "What if these donors stopped from this date, as payers, suppliers, origin or all three: the pledges lost "
+        "(and why), item types no one else supplies, requirements newly left uncovered (with reasons naming the lost "
+        "pledges), the money lost per year and the top-up each remaining donor would need at its GDP share. Changes "
+        "no live data; --save keeps the scenario for comparison."
     )
 
     def add_arguments(self, parser):
         parser.add_argument("--donors", required=True, help="Organization codes, separated by commas (e.g. USA or USA,GBR).")
         parser.add_argument("--date", required=True, help="From this date (YYYY-MM-DD).")
+        parser.add_argument(
+            "--as",
+            dest="role",
+            choices=WithdrawalRole.values,
+            default=WithdrawalRole.PAYER.value,
+            help="The role in which they stop: payer (default: the pledges they pay any share of, and their funding), "
+            "supplier (the pledges they deliver), origin (the pledges made in their country) or all.",
+        )
         parser.add_argument("--save", metavar="NAME", help="Save the scenario under this name.")
         parser.add_argument("--json", action="store_true", help="Print JSON.")
         add_actor_arguments(parser)
@@ -35,11 +45,13 @@ class Command(BaseCommand):
         as_of = _date(options["date"])
         try:
             if options["save"]:
-                results = services.save_scenario(actor=actor, name=options["save"], donors=donors, as_of=as_of).results
+                results = services.save_scenario(
+                    actor=actor, name=options["save"], donors=donors, as_of=as_of, role=options["role"]
+                ).results
             else:
-                results = services.preview_scenario(actor=actor, donors=donors, as_of=as_of)
+                results = services.preview_scenario(actor=actor, donors=donors, as_of=as_of, role=options["role"])
         except DomainError as error:
-            raise CommandError(error.message, returncode=2) from None
+            raise CommandError(str(error), returncode=2) from None
         if options["json"]:
             self.stdout.write(json.dumps(results, indent=2))
             return
@@ -47,7 +59,19 @@ class Command(BaseCommand):
 
     def _print(self, results: dict) -> None:
         write = self.stdout.write
-        write(f"If {', '.join(results['donors'])} stopped from {results['as_of']} ({results['requirement_list_label']}):")
+        write(
+            f"If {', '.join(results['donors'])} stopped {WithdrawalRole(results.get('role', 'payer')).label} "
+            f"from {results['as_of']} "
+            f"({results['requirement_list_label']}):"
+        )
+        lost = results.get("lost_pledges", [])
+        write(f"  {len(lost)} pledges lost:")
+        for pledge in lost:
+            flag = " [no other supplier]" if pledge["no_other_supplier"] else ""
+            reference = f" ref. {pledge['reference']}" if pledge["reference"] else ""
+            write(f"    {pledge['label']}{reference}: {pledge['why_text']}{flag}")
+        for flag in results.get("no_other_supplier", []):
+            write(f"  No other supplier: {flag['item_name']} ({flag['item_type']})")
         write(
             f"  {results['pledges_dropped']} pledges and {results['allocations_dropped']} allocations drop out; coverage points "
             f"{results['coverage_points_before']:,.1f} → {results['coverage_points_after']:,.1f} "
