@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import importlib
 import os
 from pathlib import Path
 
@@ -24,6 +25,26 @@ def load_gazetteer() -> None:
         imports.importer_for("places"), actor=load_personas().hq_admin, table=table, filename=GAZETTEER.name, dry_run=False
     )
     assert report.ok, report.errors
+
+
+# The rows migrations load, by the migrations' own functions: what a transactional test's flush removes.
+BASE_DATA = (
+    ("umbrella.core.migrations.0002_ledger_head", "create_head"),
+    ("umbrella.catalog.migrations.0002_capability_areas", "add_areas"),
+)
+
+
+def ensure_base_data() -> None:
+    """Transactional tests flush the database after them; put back what migrations load and the personas. The
+    migrations' data functions are called directly (each is idempotent): migrating back and forth to run them
+    again would take most of the schema down and up."""
+    from django.apps import apps
+    from django.contrib.auth import get_user_model
+
+    for module, function in BASE_DATA:
+        getattr(importlib.import_module(module), function)(apps, None)
+    if not get_user_model().objects.filter(username="alice").exists():
+        build_personas()
 
 
 def pytest_configure(config):

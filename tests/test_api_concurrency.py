@@ -8,32 +8,16 @@ import urllib.request
 from collections import Counter
 
 import pytest
-from django.contrib.auth import get_user_model
-from django.core.management import call_command
 
 from tests import factories
+from tests.conftest import ensure_base_data
 from umbrella.core.access import Actor
-from umbrella.core.models import LedgerHead
-from umbrella.core.testing import build_personas, load_personas
+from umbrella.core.testing import load_personas
 from umbrella.orgs.services import issue_token
 from umbrella.pledges.models import Pledge
 
 WRITERS = 16
 UPDATES = 50
-
-
-def ensure_base_data() -> None:
-    """Transactional tests run last and each flushes the database after it; put back what migrations load."""
-    if not LedgerHead.objects.filter(pk=1).exists():
-        call_command("migrate", "core", "0001", verbosity=0)
-        call_command("migrate", verbosity=0)
-    from umbrella.catalog.models import CapabilityArea
-
-    if not CapabilityArea.objects.exists():
-        call_command("migrate", "catalog", "0001", verbosity=0)
-        call_command("migrate", verbosity=0)
-    if not get_user_model().objects.filter(username="alice").exists():
-        build_personas()
 
 
 def request(url: str, method: str = "GET", body: dict | None = None, headers: dict | None = None) -> tuple[int, dict, str | None]:

@@ -20,7 +20,7 @@ from django.db import OperationalError, connection
 from django.test import Client
 from django.utils import translation
 
-from tests.test_api_concurrency import ensure_base_data
+from tests.conftest import ensure_base_data
 from umbrella.core.access import Actor
 from umbrella.core.database import BUSY, EX_TEMPFAIL, FULL, unavailable
 from umbrella.core.testing import load_personas

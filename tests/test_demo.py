@@ -10,7 +10,7 @@ from django.core.management import call_command
 from django.db import transaction
 from django.db.models import Sum
 
-from tests.test_api_concurrency import ensure_base_data
+from tests.conftest import ensure_base_data
 from umbrella.catalog.models import Compatibility, ItemType, PackageRule
 from umbrella.core.access import Actor, Marking
 from umbrella.core.ledger import seal

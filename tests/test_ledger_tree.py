@@ -15,7 +15,7 @@ from django.db import transaction
 from django.test import Client
 
 from tests import factories
-from tests.test_api_concurrency import ensure_base_data
+from tests.conftest import ensure_base_data
 from tests.test_ledger import LEDGER, execute, fix_head
 from umbrella.core import ledger_tree, merkle, verify_entries, verify_rows
 from umbrella.core.access import Marking

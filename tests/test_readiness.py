@@ -8,6 +8,7 @@ Every record is written through the services, as the persona who would."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import subprocess
 import sys
@@ -15,12 +16,13 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from tests import demo_copies, factories
-from tests.conftest import load_gazetteer
-from tests.test_api_concurrency import ensure_base_data
+from tests.conftest import ensure_base_data, load_gazetteer
 from tests.test_logistics import receive, step
 from umbrella.catalog import services as catalog
 from umbrella.catalog.models import PackageRule
@@ -344,6 +346,17 @@ def umbrella(*arguments):
     return subprocess.run([UMBRELLA, *arguments], env=env, capture_output=True, text=True, timeout=300)
 
 
+def in_process(*arguments) -> tuple[int, str, str]:
+    """A command run in this process (its exit status, what it printed and its error): for text meant for people
+    and for refusals; what others parse is read from the entry point's own output (`umbrella`)."""
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        call_command(*arguments, stdout=out, stderr=err)
+    except CommandError as error:
+        return error.returncode, out.getvalue(), str(error)
+    return 0, out.getvalue(), err.getvalue()
+
+
 @pytest.mark.django_db(transaction=True)
 def test_the_readiness_and_training_gaps_commands_print_what_the_board_shows():
     ensure_base_data()
@@ -356,20 +369,7 @@ def test_the_readiness_and_training_gaps_commands_print_what_the_board_shows():
     (package,) = destination["packages"]
     assert package["missing"] == ["munitions"] and package["munitions"]["days_of_supply"] == 2.5
     assert (package["crews"]["qualified"], package["crews"]["needed"], package["systems"]["present"]) == (2, 2, 2)
-    kharkiv = json.loads(umbrella("readiness", "--destination", "Kharkiv", "--json", "--user", "rita").stdout)
-    assert kharkiv["destinations"][0]["packages"][0]["missing"] == ["crews"]
-    assert json.loads(umbrella("readiness", "--json", "--user", "audrey").stdout) == readiness_board(personas.auditor).as_dict()
-    unknown = umbrella("readiness", "--destination", "Atlantis", "--user", "cora")
-    assert unknown.returncode == 2 and "Atlantis" in unknown.stderr
-    assert umbrella("readiness", "--user", "alice").returncode == 2  # a donor reads no readiness
-    text = umbrella("readiness", "--user", "cora")
-    assert text.returncode == 0 and "missing: munitions" in text.stdout and "missing: crews" in text.stdout
-    # The text says what the board says: no spares needed, the people behind the crews, plurals by count.
-    assert "spares: needs none" in text.stdout and "crews 2 of 2 (6 people qualified, crews of 3)" in text.stdout
-    assert "1 system type, 2 systems" in text.stdout and "1 types" not in text.stdout
     assert json.loads(lviv.stdout)["as_of"] is None
-    past = json.loads(umbrella("readiness", "--as-of", TODAY.isoformat(), "--json", "--user", "cora").stdout)
-    assert past["as_of"] == TODAY.isoformat()
     gaps = umbrella("training", "gaps", "--json", "--user", "cora")
     assert gaps.returncode == 0, gaps.stderr
     printed = json.loads(gaps.stdout)
@@ -377,7 +377,22 @@ def test_the_readiness_and_training_gaps_commands_print_what_the_board_shows():
     assert printed["arrivals"]
     for arrival in printed["arrivals"]:
         assert_arrival_figures_add_up(arrival)
-    gaps_text = umbrella("training", "gaps", "--user", "cora").stdout
+
+    _, kharkiv, _ = in_process("readiness", "--destination", "Kharkiv", "--json", "--user", "rita")
+    assert json.loads(kharkiv)["destinations"][0]["packages"][0]["missing"] == ["crews"]
+    _, board, _ = in_process("readiness", "--json", "--user", "audrey")
+    assert json.loads(board) == readiness_board(personas.auditor).as_dict()
+    status, _, error = in_process("readiness", "--destination", "Atlantis", "--user", "cora")
+    assert status == 2 and "Atlantis" in error
+    assert in_process("readiness", "--user", "alice")[0] == 2  # a donor reads no readiness
+    status, text, _ = in_process("readiness", "--user", "cora")
+    assert status == 0 and "missing: munitions" in text and "missing: crews" in text
+    # The text says what the board says: no spares needed, the people behind the crews, plurals by count.
+    assert "spares: needs none" in text and "crews 2 of 2 (6 people qualified, crews of 3)" in text
+    assert "1 system type, 2 systems" in text and "1 types" not in text
+    _, past, _ = in_process("readiness", "--as-of", TODAY.isoformat(), "--json", "--user", "cora")
+    assert json.loads(past)["as_of"] == TODAY.isoformat()
+    _, gaps_text, _ = in_process("training", "gaps", "--user", "cora")
     assert gaps_text.startswith("Crews late on")
     assert f"CT-{build_system_code()} for {build_system_code()}" in gaps_text and "3 seats needed by" in gaps_text
 

@@ -16,8 +16,7 @@ from django.core.management.base import CommandError
 from django.test import Client
 
 from tests import demo_copies, factories
-from tests.conftest import load_gazetteer
-from tests.test_api_concurrency import ensure_base_data
+from tests.conftest import ensure_base_data, load_gazetteer
 from tests.test_cli_json import UMBRELLA
 from tests.test_readiness import database_url
 from umbrella.core.access import Actor, OrganizationKind, Role

@@ -182,7 +182,7 @@ PARALLEL = 40
     ids=["one-account", "many-names"],
 )
 def test_parallel_attempts_check_no_more_passwords_than_the_limit(live_server, settings, usernames, limit):
-    from tests.test_api_concurrency import ensure_base_data
+    from tests.conftest import ensure_base_data
 
     ensure_base_data()
     settings.PASSWORD_HASHERS = [f"{__name__}.CountingHasher"]
