@@ -127,6 +127,8 @@ def test_the_api_and_the_command_say_the_figures_are_partial_and_give_no_gaps(pe
     out = io.StringIO()
     call_command("fair-share", "--year", str(YEAR), stdout=out)  # anonymous: the public's view
     assert PARTIAL in " ".join(out.getvalue().split()) and "650,000" not in out.getvalue()
+    rows = [line for line in out.getvalue().splitlines() if line.startswith(("Donor A", "Donor B"))]
+    assert len(rows) == 2 and all(line.endswith("partial") for line in rows)  # each row says so
 
 
 def test_a_fair_share_year_not_released_to_a_reader_is_not_read_for_them(client, personas, shares):
