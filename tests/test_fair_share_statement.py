@@ -278,3 +278,5 @@ def test_umbrella_fair_share_publish_as_a_subprocess():
     early = umbrella("fair-share-publish", "--year", "2015", "--reason", "early", "--user", "cora")
     assert early.returncode == 2 and "No floor is configured for 2015" in early.stderr
     assert FairShareStatement.objects.count() == 1
+    verified = umbrella("ledger", "verify", "--json")  # the statement's entry replays as the row holds it
+    assert verified.returncode == 0 and json.loads(verified.stdout)["ok"] is True, verified.stdout + verified.stderr
