@@ -178,9 +178,11 @@ def funding_world(personas) -> dict:
         update_record(
             actor=coordinator, obj=hidden_scenario, changes={"marking": Marking.OWNER}, expected_version=hidden_scenario.version
         )
+    made = {"funding": funding("donor_editor", Marking.PUBLIC), "hidden_funding": funding("second_donor", Marking.OWNER)}
+    money.configure_year(actor=coordinator, fields={"year": 2026, "participants": ["XDA", "XDB"]})
+    money.publish_statement(actor=coordinator, year=2026, reason="matrix")  # pledged funding counts for nothing: whole
     return {
-        "funding": funding("donor_editor", Marking.PUBLIC),
-        "hidden_funding": funding("second_donor", Marking.OWNER),
+        **made,
         "scenario": scenario,
         "hidden_scenario": hidden_scenario,
     }
@@ -774,6 +776,34 @@ MATRIX = {
         False,
     ),
     ("GET", "/api/v1/fair-share/{year}"): (lambda w, v, p, ps: "/api/v1/fair-share/2026", None, None, reads, False),
+    ("GET", "/api/v1/fair-share/{year}/statement"): (
+        lambda w, v, p, ps: "/api/v1/fair-share/2026/statement",
+        None,
+        None,
+        reads,
+        False,
+    ),
+    ("GET", "/api/v1/fair-share/{year}/statements"): (
+        lambda w, v, p, ps: "/api/v1/fair-share/2026/statements",
+        None,
+        None,
+        reads,
+        False,
+    ),
+    ("GET", "/api/v1/fair-share/{year}/statements/{sequence}"): (
+        lambda w, v, p, ps: "/api/v1/fair-share/2026/statements/1",
+        None,
+        None,
+        reads,
+        False,
+    ),
+    ("POST", "/api/v1/fair-share/{year}/statements"): (
+        lambda w, v, p, ps: "/api/v1/fair-share/2026/statements",
+        lambda w: {"reason": "From the API"},
+        None,
+        writes(HQ_EDITORS, 201),
+        False,
+    ),
     ("GET", "/api/v1/scenarios"): (lambda w, v, p, ps: "/api/v1/scenarios", None, None, reads, False),
     ("GET", "/api/v1/scenarios/{scenario_id}"): (
         lambda w, v, p, ps: f"/api/v1/scenarios/{pick(w, 'scenario', v, p, ps)}",

@@ -14,6 +14,7 @@ from django.test import Client
 from umbrella.core.access import Actor
 from umbrella.funding import services
 from umbrella.funding.queries import fair_share
+from umbrella.funding.services import publish_statement
 from umbrella.orgs import services as orgs
 from umbrella.orgs.models import Organization
 from umbrella.orgs.services import issue_token
@@ -68,7 +69,8 @@ def test_coordination_staff_who_see_every_record_get_the_gaps(personas, shares):
     assert report.complete and xda.counted_eur == Decimal("600000.00") and report.gap_eur(xda) == Decimal("150000.00")
 
 
-def test_the_public_page_and_its_exports_withhold_gaps_from_a_partial_sum(client, personas, shares):
+def test_the_public_page_shows_no_partial_sum_but_the_published_statement(client, personas, shares):
+    """Before a statement: no figure counted from part of the records, and no export; after: the statement's."""
     report = fair_share(personas.observer, YEAR)
     assert not report.complete and all(report.gap_eur(s) is None and report.percent(s) is None for s in report.shares)
     for reader in ("anonymous", "observer"):
@@ -76,18 +78,30 @@ def test_the_public_page_and_its_exports_withhold_gaps_from_a_partial_sum(client
         if personas[reader].user is not None:
             client.force_login(personas[reader].user)
         page = client.get(f"/funding/fair-share/?year={YEAR}").content.decode()
-        assert PARTIAL in page and "650,000" not in page and "13.3" not in page, reader
+        assert f"No statement has been published for {YEAR} yet" in page, reader
+        assert "650,000" not in page and "100,000.00" not in page and "format=csv" not in page, reader
+    publish_statement(actor=personas.coordinator, year=YEAR, reason="quarterly")
+    for reader in ("anonymous", "observer"):
+        client.logout()
+        if personas[reader].user is not None:
+            client.force_login(personas[reader].user)
+        page = client.get(f"/funding/fair-share/?year={YEAR}").content.decode()
+        assert "600,000.00" in page and "150,000.00" in page and "650,000" not in page, reader
         exported = list(
             csv.reader(client.get(f"/funding/fair-share/?year={YEAR}&format=csv").content.decode("utf-8-sig").splitlines())
         )
-        assert exported[0][4] == "Counted among records released to you (EUR)"
+        assert exported[0][4] == "Counted (EUR)"
         xda = next(row for row in exported if row[1] == "XDA")
-        assert xda[4] == "100000.00" and xda[5] == xda[6] == "", xda
+        assert xda[4] == "600000.00" and xda[5] == "150000.00", xda
 
 
-def test_the_observers_dashboard_shows_no_gap_from_a_partial_sum(as_client, shares):
+def test_the_observers_dashboard_shows_no_gap_from_a_partial_sum(as_client, personas, shares):
     page = as_client("observer").get("/").content.decode()
-    assert PARTIAL in page and "650,000" not in page and "Counted among records released to you (EUR)" in page
+    assert f"No statement has been published for {YEAR} yet" in page and "650,000" not in page
+    assert "Counted among records released to you" not in page
+    publish_statement(actor=personas.coordinator, year=YEAR, reason="quarterly")
+    page = as_client("observer").get("/").content.decode()
+    assert "As published in statement 1" in page and "EUR 150,000" in page and "650,000" not in page
 
 
 def test_a_donor_sees_its_own_gap_on_its_dashboard(as_client, shares):
@@ -113,6 +127,8 @@ def test_the_api_and_the_command_say_the_figures_are_partial_and_give_no_gaps(pe
     out = io.StringIO()
     call_command("fair-share", "--year", str(YEAR), stdout=out)  # anonymous: the public's view
     assert PARTIAL in " ".join(out.getvalue().split()) and "650,000" not in out.getvalue()
+    rows = [line for line in out.getvalue().splitlines() if line.startswith(("Donor A", "Donor B"))]
+    assert len(rows) == 2 and all(line.endswith("partial") for line in rows)  # each row says so
 
 
 def test_a_fair_share_year_not_released_to_a_reader_is_not_read_for_them(client, personas, shares):

@@ -12,6 +12,7 @@ umbrella match --user NAME [--approve]     match the approved list against accep
 umbrella match-file PROBLEM.json [--json]  solve a standalone matching problem (no database)
 umbrella fair-share --year YEAR            each donor's share of the floor, counted and gap
 umbrella fair-share-year --year YEAR       set a year's floor, participants and counting rules
+umbrella fair-share-publish --year YEAR --reason R  publish the year's fair-share statement
 umbrella hub-board [--since D] [--until D]  each hub's load per week against capacity
 umbrella eum due [--as-of D] [--json]      serials delinquent on a day (end-use monitoring); eum check
 umbrella readiness --user NAME [--destination P] [--as-of D] [--json]  package completeness per destination and system

@@ -198,6 +198,8 @@ class Loader:
             self.funding()
         with transaction.atomic():
             self.courses()
+        with transaction.atomic():
+            self.statements()
         return self.summary
 
     def organizations(self) -> None:
@@ -592,6 +594,13 @@ class Loader:
             for step in self.random.choices(steps, weights=(1, 2, 3)[: len(steps)])[0]:
                 record = funding.advance_funding(actor=liaison, funding_id=record.pk, step=step, expected_version=record.version)
             self.summary.funding += 1
+
+    def statements(self) -> None:
+        """Coordination staff publish the fair-share statements of 2025 (the year closed) and of 2026 (mid-year), so
+        that whoever may not see every record reads whole figures on the Fair share page and the dashboards."""
+        staff = self.actor("hq-staff")
+        funding.publish_statement(actor=staff, year=2025, reason="The year 2025 as closed, for the allies' annual review.")
+        funding.publish_statement(actor=staff, year=2026, reason="Mid-year figures for the defence ministers' meeting.")
 
 
 def load(*, scale: float = 1.0, seed: int = 2026, report: Report | None = None) -> Summary:

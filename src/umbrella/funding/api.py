@@ -4,7 +4,8 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from django.http import HttpResponse
+from django.http import HttpResponse, JsonResponse
+from django.utils.translation import gettext as _
 from ninja import Field, Path, Query, Router, Schema
 from ninja.pagination import paginate
 from pydantic import ConfigDict
@@ -12,10 +13,11 @@ from pydantic import ConfigDict
 from umbrella.catalog.api import MarkingChange
 from umbrella.core.access import get_visible
 from umbrella.core.api import Pagination, created, expected_version, idempotent, scope_of, with_etag
+from umbrella.core.errors import NotFound
 from umbrella.core.listing import filtered, params_of, sort_type
 from umbrella.funding import services
 from umbrella.funding.models import Category, Channel, Funding, FundingState, FxRate, Instrument
-from umbrella.funding.queries import FUNDING, FUNDING_YEARS, fair_share, funding_records
+from umbrella.funding.queries import FUNDING, FUNDING_YEARS, fair_share, funding_records, statement_as_json, statements_of
 
 router = Router()
 
@@ -123,6 +125,30 @@ class FairShareOut(Schema):
     donors: list[dict[str, Any]]
 
 
+class StatementOut(Schema):
+    """A published fair-share statement: the report computed from every record that counts, as it was published,
+    and the data it was computed from. Never changed; a later statement of the year supersedes it."""
+
+    year: int
+    sequence: int = Field(description="1 for the year's first statement, then 2, 3, …")
+    latest: bool = Field(description="False when a later statement of the year supersedes this one")
+    rule_set: str
+    rule_set_title: str
+    published_at: str
+    published_by: str = Field(description="The publishing organization's code")
+    reason: str
+    report: dict[str, Any] = Field(description="As GET /fair-share/{year} gave it to the publisher (complete)")
+    data: dict[str, Any] = Field(
+        description="floor_eur, participants, exemptions, gdp (each figure used) and records (each record that "
+        "counts: funding:ID, pledge:ID or training:DONOR, its donor and the euros it counts for)"
+    )
+
+
+class StatementIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(min_length=1, description="Why it is published; shown with the statement")
+
+
 def _fields(data: Schema) -> dict:
     values = data.model_dump(exclude_unset=True)
     for name in ("source_url", "source_document", "notes"):
@@ -210,3 +236,58 @@ def create_rate(request, data: RateIn):
 @router.get("/fair-share/{year}", response=FairShareOut, summary="A year's fair shares, from the funding and pledges you may see")
 def get_fair_share(request, year: int = Path(..., ge=2014, le=2100)):
     return fair_share(request.actor, year).as_json()
+
+
+def _statement(actor, year: int, sequence: int | None = None) -> tuple[dict, int]:
+    statements = list(statements_of(actor, year))
+    chosen = next((s for s in statements if sequence is None or s.sequence == sequence), None)
+    if chosen is None:
+        raise NotFound(
+            _("No statement has been published for %(year)s yet.") % {"year": year}
+            if sequence is None
+            else _("No statement %(sequence)s of %(year)s.") % {"sequence": sequence, "year": year}
+        )
+    return statement_as_json(chosen, latest=chosen == statements[0]), chosen.sequence
+
+
+YEAR = Path(..., ge=2014, le=2100)
+
+
+@router.get(
+    "/fair-share/{year}/statement", response=StatementOut, summary="The year's latest published fair-share statement (anyone)"
+)
+def get_statement(request, response: HttpResponse, year: int = YEAR):
+    body, sequence = _statement(request.actor, year)
+    with_etag(response, sequence)
+    return body
+
+
+@router.get(
+    "/fair-share/{year}/statements", response=list[StatementOut], summary="Every published statement of the year, latest first"
+)
+@paginate(Pagination, page_size=50)
+def list_statements(request, year: int = YEAR):
+    statements = list(statements_of(request.actor, year))
+    return [statement_as_json(s, latest=i == 0) for i, s in enumerate(statements)]
+
+
+@router.get("/fair-share/{year}/statements/{sequence}", response=StatementOut, summary="One published statement of the year")
+def get_one_statement(request, response: HttpResponse, year: int = YEAR, sequence: int = Path(..., ge=1)):
+    body, sequence = _statement(request.actor, year, sequence)
+    with_etag(response, sequence)
+    return body
+
+
+@router.post(
+    "/fair-share/{year}/statements",
+    response={201: StatementOut},
+    summary="Publish the year's fair-share statement (coordination staff, editor role; computed from every record)",
+)
+def publish_statement(request, data: StatementIn, year: int = YEAR):
+    def publish():
+        statement = services.publish_statement(actor=request.actor, year=year, reason=data.reason)
+        response = JsonResponse(statement_as_json(statement), status=201)
+        response["Location"] = f"/api/v1/fair-share/{year}/statements/{statement.sequence}"
+        return with_etag(response, statement.sequence)
+
+    return idempotent(request, scope_of(request.actor), publish)

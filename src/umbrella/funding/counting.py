@@ -13,7 +13,7 @@ year, never changes: a change of rule is a new version, so a figure can always b
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -78,6 +78,7 @@ class Money:
     instrument: str
     state: str
     value_eur: Decimal
+    ref: str = ""  # which record it is ("funding:12"), kept with what it counts for (`counted_parts`)
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,7 @@ class Goods:
     quantity_handed_over: int
     unit_value_eur: Decimal
     payers: tuple[tuple[str, Decimal], ...]
+    ref: str = ""  # which record it is ("pledge:7")
 
     @property
     def value_handed_over_eur(self) -> Decimal:
@@ -102,14 +104,20 @@ def counts_goods(rules: RuleSet, goods: Goods) -> bool:
     return goods.instrument in rules.goods_instruments and goods.quantity_handed_over > 0
 
 
-def counted(rules: RuleSet, money: Iterable[Money], goods: Iterable[Goods]) -> dict[str, Decimal]:
-    """Each payer's counted euros (unrounded: the fair share rounds each donor's total once)."""
-    totals: dict[str, Decimal] = defaultdict(Decimal)
+def counted_parts(rules: RuleSet, money: Iterable[Money], goods: Iterable[Goods]) -> Iterator[tuple[str, str, Decimal]]:
+    """(record, payer, euros) of every record that counts: what a published statement keeps as its data."""
     for row in money:
         if counts_money(rules, row):
-            totals[row.donor] += row.value_eur
+            yield row.ref, row.donor, row.value_eur
     for pledge in goods:
         if counts_goods(rules, pledge):
             for payer, share in pledge.payers:
-                totals[payer] += pledge.value_handed_over_eur * share
+                yield pledge.ref, payer, pledge.value_handed_over_eur * share
+
+
+def counted(rules: RuleSet, money: Iterable[Money], goods: Iterable[Goods]) -> dict[str, Decimal]:
+    """Each payer's counted euros (unrounded: the fair share rounds each donor's total once)."""
+    totals: dict[str, Decimal] = defaultdict(Decimal)
+    for _record, payer, value in counted_parts(rules, money, goods):
+        totals[payer] += value
     return dict(totals)

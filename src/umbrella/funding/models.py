@@ -158,3 +158,37 @@ class FairShareYear(OwnedModel):
 
     def __str__(self) -> str:
         return _("Fair share %(year)s") % {"year": self.year}
+
+
+class FairShareStatement(OwnedModel):
+    """A year's fair shares as coordination staff published them: the report computed by someone who sees every
+    record that counts, and the data it was computed from, kept as they were. Never changed: a later statement of
+    the same year (the next `sequence`) supersedes it, and it stays readable."""
+
+    year = models.PositiveSmallIntegerField(_("year"), validators=[MinValueValidator(2014)])
+    sequence = models.PositiveSmallIntegerField(_("statement number"), validators=[MinValueValidator(1)])
+    rule_set = models.CharField(_("counting rules"), max_length=40)
+    published_at = models.DateTimeField(_("published at"))
+    reason = models.TextField(_("reason"))
+    snapshot = models.JSONField(_("figures and the data behind them"))
+    marking = marking_field(Marking.PUBLIC)
+
+    class Meta:
+        ordering = ["-year", "-sequence"]
+        constraints = [models.UniqueConstraint(fields=["year", "sequence"], name="one_statement_number_per_year")]
+        verbose_name = _("fair-share statement")
+
+    def __str__(self) -> str:
+        return _("Fair-share statement %(sequence)s of %(year)s") % {"sequence": self.sequence, "year": self.year}
+
+    def get_absolute_url(self) -> str:
+        return f"{reverse('fair-share')}?year={self.year}&statement={self.sequence}"
+
+    @property
+    def rule_set_title(self) -> str:
+        return self.snapshot.get("report", {}).get("rule_set_title", "")
+
+    @property
+    def donors(self) -> list[dict]:
+        """The published rows: code, name, GDP share, target, counted, gap and percent (strings and numbers)."""
+        return self.snapshot.get("report", {}).get("donors", [])

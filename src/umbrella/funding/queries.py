@@ -16,7 +16,7 @@ from umbrella.core.listing import Column, Filter, Listing
 from umbrella.core.models import ChangeRecord
 from umbrella.core.numbers import number
 from umbrella.funding import counting, fairshare
-from umbrella.funding.models import DEFAULT_FLOOR_EUR, FairShareYear, Funding, FundingState
+from umbrella.funding.models import DEFAULT_FLOOR_EUR, FairShareStatement, FairShareYear, Funding, FundingState
 from umbrella.funding.rates import rate_on
 from umbrella.logistics.models import ConsignmentLine, ConsignmentState
 from umbrella.orgs.models import GdpFigure, Organization
@@ -170,13 +170,19 @@ def participants_of(actor: Actor, year: int) -> tuple[Decimal, list[Organization
     return config.floor_eur, [o for o in chosen if o.code not in config.exemptions], dict(config.exemptions), True
 
 
-def gdp_in_common_unit(year: int, organizations: list[Organization]) -> tuple[dict[str, Decimal], str, list[str]]:
-    """Each donor's latest GDP at or before the year, in euros when currencies differ (shares need one unit)."""
+def latest_gdp(year: int, organizations: list[Organization]) -> dict[str, GdpFigure]:
+    """Each donor's latest GDP figure at or before the year (public figures, read by everyone alike)."""
     latest: dict[str, GdpFigure] = {}
     for figure in (
         GdpFigure.objects.filter(organization__in=organizations, year__lte=year).select_related("organization").order_by("year")
     ):
         latest[figure.organization.code] = figure
+    return latest
+
+
+def gdp_in_common_unit(year: int, organizations: list[Organization]) -> tuple[dict[str, Decimal], str, list[str]]:
+    """Each donor's latest GDP at or before the year, in euros when currencies differ (shares need one unit)."""
+    latest = latest_gdp(year, organizations)
     missing = [o.code for o in organizations if o.code not in latest]
     currencies = {f.currency for f in latest.values()}
     years = sorted({f.year for f in latest.values()})
@@ -242,33 +248,44 @@ def _goods(actor: Actor, year: int, codes: list[str]) -> list[counting.Goods]:
         Pledge.objects.visible_to(actor)
         .filter(_paid_by(codes), pk__in=list(units))
         .distinct()
+        .order_by("pk")
         .select_related("owner")
         .prefetch_related("payers__organization")
     )
     return [
-        counting.Goods(pledge.instrument, units[pledge.pk], pledge.unit_value_eur, tuple(pledge.payer_shares()))
+        counting.Goods(
+            pledge.instrument, units[pledge.pk], pledge.unit_value_eur, tuple(pledge.payer_shares()), f"pledge:{pledge.pk}"
+        )
         for pledge in pledges
     ]
 
 
-def counted(actor: Actor, year: int, codes: list[str], rules: counting.RuleSet | None = None) -> dict[str, Decimal]:
-    """What counts towards each donor's share under the year's rule set (`counting`), among what the actor may see:
-    its funding of the year in a counted instrument and state; its share, as a payer, of the value of pledges handed
-    over in the year (the units handed over that year at the pledge's value per unit); and its training: the seats
-    trainees take on its confirmed and completed courses starting that year, at their seat value
-    (`training.queries.training_value`; empty seats count for nothing)."""
+def counted_records(
+    actor: Actor, year: int, codes: list[str], rules: counting.RuleSet | None = None
+) -> list[tuple[str, str, Decimal]]:
+    """(record, donor, euros) of every record that counts towards these donors' shares under the year's rule set
+    (`counting`), among what the actor may see: its funding of the year ("funding:ID") in a counted instrument and
+    state; its share, as a payer, of the value of pledges handed over in the year ("pledge:ID": the units handed
+    over that year at the pledge's value per unit); and its training ("training:CODE": the seats trainees take on
+    its confirmed and completed courses starting that year, at their seat value, `training.queries.training_value`;
+    empty seats count for nothing)."""
     rules = rules or rules_for(actor, year)
     money = [
-        counting.Money(row["owner__code"], row["instrument"], row["state"], row["value_eur"])
+        counting.Money(row["owner__code"], row["instrument"], row["state"], row["value_eur"], f"funding:{row['pk']}")
         for row in Funding.objects.visible_to(actor)
         .filter(year=year, state__in=COUNTABLE_MONEY_STATES, owner__code__in=codes)
-        .values("owner__code", "instrument", "state", "value_eur")
+        .order_by("pk")
+        .values("pk", "owner__code", "instrument", "state", "value_eur")
     ]
+    records = [part for part in counting.counted_parts(rules, money, _goods(actor, year, codes)) if part[1] in codes]
+    records += [(f"training:{code}", code, value) for code, value in training.training_value(actor, year, codes).items()]
+    return records
+
+
+def counted(actor: Actor, year: int, codes: list[str], rules: counting.RuleSet | None = None) -> dict[str, Decimal]:
+    """What counts towards each donor's share (`counted_records`), added up per donor."""
     totals: dict[str, Decimal] = defaultdict(Decimal)
-    for code, value in counting.counted(rules, money, _goods(actor, year, codes)).items():
-        if code in codes:
-            totals[code] += value
-    for code, value in training.training_value(actor, year, codes).items():
+    for _record, code, value in counted_records(actor, year, codes, rules):
         totals[code] += value
     return totals
 
@@ -327,3 +344,72 @@ def fair_share(actor: Actor, year: int, *, donor: str | None = None) -> FairShar
         rule_set=rules.key,
         rule_set_title=rules.title,
     )
+
+
+def statement_snapshot(actor: Actor, year: int) -> tuple[FairShareReport, dict]:
+    """The year's report as the actor computes it, and the data it was computed from: the floor, participants and
+    exemptions, each GDP figure used, and each record that counts with the euros it counts for."""
+    report = fair_share(actor, year)
+    _floor, organizations, _exemptions, _configured = participants_of(actor, year)
+    amounts, _note, _missing = gdp_in_common_unit(year, organizations)
+    codes = [s.code for s in report.shares]
+    records = counted_records(actor, year, codes, counting.RULE_SETS[report.rule_set])
+    data = {
+        "floor_eur": str(report.floor_eur),
+        "configured": report.configured,
+        "participants": codes,
+        "exemptions": report.exemptions,
+        "gdp": [
+            {
+                "donor": code,
+                "figure": figure.pk,
+                "year": figure.year,
+                "amount_bn": str(figure.amount_bn),
+                "currency": figure.currency,
+                "source": figure.source,
+                "value_used": str(amounts[code]),
+            }
+            for code, figure in sorted(latest_gdp(year, organizations).items())
+        ],
+        "records": [{"record": record, "donor": code, "counted_eur": str(value)} for record, code, value in records],
+    }
+    return report, {"report": report.as_json(), "data": data}
+
+
+def statements_of(actor: Actor, year: int) -> QuerySet[FairShareStatement]:
+    """The year's published statements the actor may read, latest first (the first supersedes the others)."""
+    return FairShareStatement.objects.visible_to(actor).filter(year=year).select_related("owner").order_by("-sequence")
+
+
+def statement_table(statement: FairShareStatement) -> tuple[list[str], list[list]]:
+    """A published statement as the exported table (the live report's columns, `FairShareReport.table`)."""
+    header = [
+        gettext("Donor"),
+        gettext("Code"),
+        gettext("GDP share (%)"),
+        gettext("Target (EUR)"),
+        gettext("Counted (EUR)"),
+        gettext("Gap (EUR)"),
+        gettext("Counted / target (%)"),
+    ]
+    rows = [
+        [d["name"], d["code"], round(d["gdp_share"] * 100, 4), d["target_eur"], d["counted_eur"], d["gap_eur"], d["percent"]]
+        for d in statement.donors
+    ]
+    return header, rows
+
+
+def statement_as_json(statement: FairShareStatement, *, latest: bool = True) -> dict:
+    """A published statement as the API and `umbrella fair-share-publish --json` give it."""
+    return {
+        "year": statement.year,
+        "sequence": statement.sequence,
+        "latest": latest,
+        "rule_set": statement.rule_set,
+        "rule_set_title": statement.rule_set_title,
+        "published_at": statement.published_at.isoformat(),
+        "published_by": statement.owner.code,
+        "reason": statement.reason,
+        "report": statement.snapshot["report"],
+        "data": statement.snapshot["data"],
+    }

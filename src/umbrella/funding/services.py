@@ -1,7 +1,8 @@
 """Every write of funding, exchange rates and fair-share years.
 
 A donor (editor role) records its own funding and moves it from pledged to committed to disbursed (or
-withdraws it); coordination staff (editor role) keep the exchange rates and the fair-share configuration.
+withdraws it); coordination staff (editor role) keep the exchange rates and the fair-share configuration, and
+publish a year's fair-share statement.
 Each funding row is valued in euros at the latest rate on or before its rate date, and keeps that rate.
 """
 
@@ -11,12 +12,14 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from umbrella.core import services
 from umbrella.core.access import DONOR_KINDS, Actor, OrganizationKind, Role, allowed, get_visible, require_owner, require_role
-from umbrella.core.errors import InvalidTransition
-from umbrella.funding.models import FUNDING_LIFECYCLE, FairShareYear, Funding, FundingState, FxRate
+from umbrella.core.errors import Invalid, InvalidTransition
+from umbrella.funding.models import FUNDING_LIFECYCLE, FairShareStatement, FairShareYear, Funding, FundingState, FxRate
+from umbrella.funding.queries import missing_for_report, statement_snapshot
 from umbrella.funding.rates import rate_on
 
 DONORS = DONOR_KINDS
@@ -117,3 +120,47 @@ def configure_year(*, actor: Actor, fields: Mapping[str, Any]) -> FairShareYear:
         if existing is None:
             return services.create_record(actor=actor, obj=FairShareYear(owner=services.acting_organization(actor), **values))
         return services.update_record(actor=actor, obj=existing, changes=values, expected_version=existing.version)
+
+
+def require_statement_publisher(actor: Actor) -> None:
+    require_role(actor, Role.EDITOR, kinds=COORDINATORS, doing=_("Publishing a fair-share statement"))
+
+
+def publish_statement(*, actor: Actor, year: int, reason: str) -> FairShareStatement:
+    """Keep the year's fair shares as they are now, with the data behind them, for everyone to read (marked
+    public). Refused, with nothing written, when the year has no floor or GDP figure, or when some record that
+    counts is not released to the publisher: a statement is never computed from part of the records."""
+    with services.atomic():
+        require_statement_publisher(actor)
+        errors: dict[str, list[str]] = {}
+        if not (reason or "").strip():
+            errors["reason"] = [_("Say why the statement is published (it is shown with it).")]
+        missing = missing_for_report(actor, year)
+        if missing:
+            errors["year"] = missing
+        if errors:
+            raise Invalid(errors)
+        report, snapshot = statement_snapshot(actor, year)
+        if not report.complete:
+            raise Invalid(
+                {
+                    "year": [
+                        _(
+                            "Some records that count towards the shares of %(year)s are not released to you; a statement "
+                            "is published only by someone who sees every one of them."
+                        )
+                        % {"year": year}
+                    ]
+                }
+            )
+        latest = FairShareStatement.objects.select_for_update().filter(year=year).order_by("-sequence").first()
+        statement = FairShareStatement(
+            owner=services.acting_organization(actor),
+            year=year,
+            sequence=(latest.sequence if latest else 0) + 1,
+            rule_set=report.rule_set,
+            published_at=timezone.now(),
+            reason=reason.strip(),
+            snapshot=snapshot,
+        )
+        return services.create_record(actor=actor, obj=statement, action="publish")

@@ -9,4 +9,5 @@ urlpatterns = [
     path("<int:pk>/edit/", views.funding_edit, name="funding-edit"),
     path("<int:pk>/<slug:step>/", views.funding_step, name="funding-step"),
     path("fair-share/", views.fair_share_page, name="fair-share"),
+    path("fair-share/publish/", views.publish_statement, name="fair-share-publish"),
 ]

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 from django import forms
 from django.contrib import messages
@@ -12,15 +13,15 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from umbrella.core.access import Marking, allowed, get_visible
+from umbrella.core.access import DONOR_KINDS, Marking, allowed, get_visible
 from umbrella.core.errors import DomainError
 from umbrella.core.exports import FORMATS
 from umbrella.core.numbers import format_eur, format_eur_short, number
 from umbrella.funding import services
-from umbrella.funding.models import FUNDING_LIFECYCLE, FairShareYear, Funding
-from umbrella.funding.queries import FUNDING, fair_share, funding_records
+from umbrella.funding.models import FUNDING_LIFECYCLE, FairShareStatement, FairShareYear, Funding
+from umbrella.funding.queries import FUNDING, fair_share, funding_records, statement_table, statements_of
 from umbrella.ui.charts import Bar, bar_chart
-from umbrella.ui.forms import ActorForm, posted_version
+from umbrella.ui.forms import ActorForm, ServiceForm, posted_version
 from umbrella.ui.pages import DetailPage, FormPage, history_rows, list_or_export, submit, table_download
 
 
@@ -166,44 +167,133 @@ def _year(request: HttpRequest) -> int:
     return int(chosen) if chosen.isdigit() and 2014 <= int(chosen) <= 2100 else (max(years) if years else dt.date.today().year)
 
 
-def fair_share_page(request: HttpRequest) -> HttpResponse:
-    year = _year(request)
+def _own_row(actor, year: int) -> dict | None:
+    """A donor's own live row: whole when it may see every record behind it, else labelled partial."""
+    if not actor.is_member or actor.kind not in DONOR_KINDS:
+        return None
     try:
-        report = fair_share(request.actor, year)
-    except DomainError as error:
-        return render(
-            request, "funding/fair_share.html", {"year": year, "problem": error.message, "years": _years(request)}, status=200
-        )
-    if request.GET.get("format") in FORMATS:
-        header, rows = report.table()
-        return table_download(request.GET["format"], f"{_('Fair share')} {year}", header, rows)
-    chart = (
-        bar_chart(
-            _("Counted towards the fair share (bar) against the target (tick), EUR"),
-            [
-                Bar(
-                    s.name,
-                    float(s.counted_eur),
-                    format_eur_short(s.counted_eur),
-                    marker=float(s.target_eur),
-                    marker_text=_("target %(target)s") % {"target": format_eur_short(s.target_eur)},
-                )
-                for s in report.shares
-            ],
-        )
-        if report.complete
-        else None
-    )
-    return render(
-        request,
-        "funding/fair_share.html",
+        report = fair_share(actor, year, donor=actor.organization.code)
+    except DomainError:
+        return None
+    if not report.shares:
+        return None
+    share = report.shares[0]
+    whole = report.complete
+    return {
+        "share": share,
+        "whole": whole,
+        "gap_eur": share.gap_eur if whole else None,
+        "percent": share.percent if whole else None,
+    }
+
+
+def _statement_rows(statement: FairShareStatement) -> list[dict]:
+    def amount(value):
+        return None if value is None else Decimal(value)
+
+    return [
         {
-            "year": year,
-            "report": report,
-            "chart": chart,
-            "years": _years(request),
-            "rows": [{"share": s, "gap_eur": report.gap_eur(s), "percent": report.percent(s)} for s in report.shares],
-            "targets_total": sum(s.target_eur for s in report.shares),
-            "counted_total": report.counted_total_eur,
-        },
+            "name": d["name"],
+            "code": d["code"],
+            "gdp_percent": Decimal(str(d["gdp_share"])) * 100,
+            "target_eur": Decimal(d["target_eur"]),
+            "counted_eur": Decimal(d["counted_eur"]),
+            "gap_eur": amount(d["gap_eur"]),
+            "percent": None if d["percent"] is None else Decimal(str(d["percent"])),
+        }
+        for d in statement.donors
+    ]
+
+
+def fair_share_page(request: HttpRequest) -> HttpResponse:
+    """The year's latest published statement for everyone (and its earlier ones on request); the live figures
+    only to a reader who sees every record behind them; to anyone else at most its own organization's live row,
+    labelled partial when some record behind it is not released to it."""
+    year = _year(request)
+    actor = request.actor
+    statements = list(statements_of(actor, year))
+    chosen = request.GET.get("statement", "")
+    statement = next((s for s in statements if str(s.sequence) == chosen), statements[0] if statements else None)
+    problem = ""
+    try:
+        report = fair_share(actor, year)
+    except DomainError as error:
+        report, problem = None, error.message
+    live = report if report is not None and report.complete else None
+    if request.GET.get("format") in FORMATS and (live or statement):
+        if live:
+            header, rows = live.table()
+            title = f"{_('Fair share')} {year}"
+        else:
+            header, rows = statement_table(statement)
+            title = f"{_('Fair-share statement')} {year}-{statement.sequence}"
+        return table_download(request.GET["format"], title, header, rows)
+    context = {
+        "year": year,
+        "years": _years(request),
+        "problem": problem,
+        "statement": statement,
+        "statement_rows": _statement_rows(statement) if statement else [],
+        "statements": statements,
+        "superseded": statement is not None and statement != statements[0],
+        "live": live,
+        "own": None if live else _own_row(actor, year),
+        "may_publish": allowed(services.require_statement_publisher, actor),
+    }
+    if live:
+        context |= {
+            "report": live,
+            "chart": bar_chart(
+                _("Counted towards the fair share (bar) against the target (tick), EUR"),
+                [
+                    Bar(
+                        s.name,
+                        float(s.counted_eur),
+                        format_eur_short(s.counted_eur),
+                        marker=float(s.target_eur),
+                        marker_text=_("target %(target)s") % {"target": format_eur_short(s.target_eur)},
+                    )
+                    for s in live.shares
+                ],
+            ),
+            "rows": [{"share": s, "gap_eur": s.gap_eur, "percent": s.percent} for s in live.shares],
+            "targets_total": sum(s.target_eur for s in live.shares),
+            "counted_total": live.counted_total_eur,
+        }
+    return render(request, "funding/fair_share.html", context)
+
+
+class PublishForm(ServiceForm):
+    year = forms.IntegerField(label=gettext_lazy("Year"), min_value=2014, max_value=2100)
+    reason = forms.CharField(
+        label=gettext_lazy("Reason"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=gettext_lazy("Shown with the statement to everyone who reads it."),
+    )
+    confirm = forms.BooleanField(
+        label=gettext_lazy("I understand that a published statement cannot be changed or withdrawn; a later one supersedes it.")
+    )
+
+
+@login_required
+def publish_statement(request: HttpRequest) -> HttpResponse:
+    services.require_statement_publisher(request.actor)
+    form = PublishForm(request.POST or None, initial={"year": _year(request)})
+    page = FormPage(
+        title=_("Publish a fair-share statement"),
+        forms=[form],
+        submit_label=_("Publish statement"),
+        cancel_url=reverse("fair-share"),
+        intro=_(
+            "The year's fair shares are computed now from every record that counts and kept as they are, with the "
+            "data behind them, for participants and the public to read."
+        ),
+    )
+    return submit(
+        request,
+        page,
+        lambda: services.publish_statement(
+            actor=request.actor, year=form.cleaned_data["year"], reason=form.cleaned_data["reason"]
+        ),
+        done=_("Statement published."),
     )

@@ -20,7 +20,7 @@ from umbrella.core.errors import DomainError
 from umbrella.core.ledger import recent_changes
 from umbrella.core.numbers import format_eur_short, number, percent
 from umbrella.eum import queries as eum_queries
-from umbrella.funding.queries import fair_share
+from umbrella.funding.queries import fair_share, statements_of
 from umbrella.logistics.models import ConsignmentState
 from umbrella.logistics.queries import coming, coming_rows, consignments, flow_by_priority, late
 from umbrella.matching.models import Allocation, AllocationState, MatchRun, RunState
@@ -123,14 +123,36 @@ def _by_donor(actor: Actor) -> dict:
 
 
 def _fair_share(actor: Actor, donor: str | None = None) -> dict | None:
+    """This year's shares: live only to a reader who sees every record behind them (a donor's own share: every
+    record behind it); to anyone else the latest published statement, or a plain word that there is none."""
+    year = dt.date.today().year
     try:
-        report = fair_share(actor, dt.date.today().year, donor=donor)
+        report = fair_share(actor, year, donor=donor)
     except DomainError:
+        report = None
+    if report is not None and report.complete:
+        if not report.shares:
+            return None
+        largest_first = sorted(report.shares, key=lambda s: -s.gap_eur)[:TOP]
+        return {
+            "year": year,
+            "live": True,
+            "rows": [{"name": s.name, "gap_eur": s.gap_eur, "percent": s.percent} for s in largest_first],
+        }
+    statement = statements_of(actor, year).first()
+    if statement is None:
+        return {"year": year, "live": False, "statement": None} if report is not None else None
+    published = [d for d in statement.donors if donor is None or d["code"] == donor]
+    if not published:
         return None
-    largest_first = sorted(report.shares, key=lambda s: -(s.gap_eur if report.complete else s.target_eur))[:TOP]
+    largest_first = sorted(published, key=lambda d: -Decimal(d["gap_eur"] or 0))[:TOP]
     return {
-        "report": report,
-        "rows": [{"share": s, "gap_eur": report.gap_eur(s), "percent": report.percent(s)} for s in largest_first],
+        "year": year,
+        "live": False,
+        "statement": statement,
+        "rows": [
+            {"name": d["name"], "gap_eur": Decimal(d["gap_eur"]), "percent": Decimal(str(d["percent"]))} for d in largest_first
+        ],
     }
 
 

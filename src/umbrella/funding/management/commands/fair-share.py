@@ -48,7 +48,7 @@ class Command(BaseCommand):
             gap, percent = report.gap_eur(share), report.percent(share)
             write(
                 f"{share.name[:27]:<28}{float(share.gdp_share) * 100:>9.2f}%{share.target_eur:>20,.2f}{share.counted_eur:>20,.2f}"
-                + (f"{gap:>20,.2f}{float(percent):>7.1f}%" if report.complete else f"{'-':>20}{'-':>8}")
+                + (f"{gap:>20,.2f}{float(percent):>7.1f}%" if gap is not None else f"{'-':>20}{'-':>8}  partial")
             )
         for code, reason in report.exemptions.items():
             write(f"exempt: {code} ({reason})")
