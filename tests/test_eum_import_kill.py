@@ -15,7 +15,7 @@ from tests import demo_copies
 from tests.test_cli_json import UMBRELLA
 from tests.test_import_kill import _import_until
 
-SERIALS = 30_000
+SERIALS = 12_000
 PREFIX = "EUM-KILL-"
 # Registers the serials through the service, on the bulk write path (a Serial has a uniqueness rule, so the batch
 # reads earlier rows), and opens the inventory they are sighted in; prints the item type and the inventory.
