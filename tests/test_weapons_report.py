@@ -98,6 +98,19 @@ def test_a_reader_who_cannot_see_every_pledge_is_told_the_figures_are_partial(pe
     assert pzh_line.split()[-5:] == ["3", "0*", "0*", "0*", "-"]
 
 
+def test_a_reader_who_may_not_see_the_catalogs_names_is_not_told_a_system_is_missing_from_it(personas, compared):
+    """The aliases are released to participants: the public's report matches no tracker name to an item type,
+    and says the catalog is not all released to it instead of claiming the systems are missing from it."""
+    public = report()
+    assert (public["rows"], public["names_complete"], public["complete"]) == ([], False, False)
+    assert {row["name"] for row in public["unmapped"]} >= {"M777 howitzer", "Panzerhaubitze 2000"}
+    assert report("--user", personas.coordinator.user.username)["names_complete"] is True
+    out = io.StringIO()
+    call_command("report", "weapons", stdout=out)
+    assert "matched to no item type you may see (some of the catalog is not released to you)" in out.getvalue()
+    assert "no item type in the catalog" not in out.getvalue()
+
+
 ALL_GERMAN_PLEDGES = """
 import json
 from umbrella.pledges.models import Pledge

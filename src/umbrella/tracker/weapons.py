@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from umbrella.catalog.models import ItemType, ItemTypeAlias
 from umbrella.catalog.queries import name_index, resolve_name
 from umbrella.core.access import Actor
 from umbrella.pledges.models import Pledge, PledgeState
@@ -57,12 +58,16 @@ class WeaponsComparison:
     rows: list[WeaponsRow]
     unmapped: dict[str, int]  # tracker names no item type stands for, with their counts
     complete: bool
+    # False: some of the catalog's item types or names are not released to the reader, so a name listed as
+    # unmapped may well stand for an item type the reader may not see.
+    names_complete: bool = True
 
     def as_json(self) -> dict:
         return {
             "release": str(self.release),
             "donor": self.donor,
             "complete": self.complete,
+            "names_complete": self.names_complete,
             "rows": [row.as_json() for row in self.rows],
             "unmapped": [{"name": name, "tracker": count} for name, count in sorted(self.unmapped.items())],
         }
@@ -109,4 +114,7 @@ def compare_weapons(actor: Actor, release: TrackerRelease, donor: str | None = N
         for item_type_id, row in rows.items():
             row.complete = not hidden.filter(item_type_id=item_type_id).exists()
     ordered = sorted(rows.values(), key=lambda r: (-r.tracker, r.code))
-    return WeaponsComparison(release, donor, ordered, dict(unmapped), all(row.complete for row in ordered))
+    names_complete = not (ItemType.objects.hidden_from(actor).exists() or ItemTypeAlias.objects.hidden_from(actor).exists())
+    return WeaponsComparison(
+        release, donor, ordered, dict(unmapped), names_complete and all(row.complete for row in ordered), names_complete
+    )

@@ -96,7 +96,9 @@ class Command(BaseCommand):
                 f"{(row.code + ' ' + row.name)[:39]:<40}{row.tracker:>9}{str(row.pledged) + mark:>9}"
                 f"{str(row.delivered) + mark:>10}{str(row.handed_over) + mark:>12}{row.gap if row.complete else '-':>8}"
             )
-        if report.unmapped:
+        if report.unmapped and not report.names_complete:
+            write("Named by the tracker and matched to no item type you may see (some of the catalog is not released to you):")
+        elif report.unmapped:
             write("Named by the tracker but no item type in the catalog (umbrella catalog check-kiel DIR):")
             for name, count in sorted(report.unmapped.items()):
                 write(f"  {name} ({count})")
