@@ -357,7 +357,8 @@ def test_the_pledge_pages_show_and_take_its_instrument_payers_supplier_and_origi
     assert refused.status_code == 400 and "add up to 0.9" in refused.content.decode()
     saved = client.post(f"/pledges/{pledge.pk}/edit/", edit_data(pledge, "NLD 0.5\nXDA 0.5"))
     assert saved.status_code == 302
-    assert "NLD 0.5; XDA 0.5" in client.get(f"/pledges/{pledge.pk}/").content.decode()
+    assert "Netherlands 50 %; Donor A 50 %" in client.get(f"/pledges/{pledge.pk}/").content.decode()
+    assert pledges.payers_text(Pledge.objects.get(pk=pledge.pk)) == "NLD 0.5; XDA 0.5"  # as the form shows them again
 
 
 def edit_data(pledge, payers: str):

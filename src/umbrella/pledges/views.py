@@ -191,6 +191,15 @@ def of_pledged(part: int, pledge: Pledge) -> str:
     return _("%(part)s of %(quantity)s") % {"part": number(part), "quantity": number(pledge.quantity)}
 
 
+def _payers_shown(pledge: Pledge) -> str:
+    """Each payer by name with its share in per cent, largest first (the form takes them as codes and fractions)."""
+    shown = []
+    for payer in pledge.payers.select_related("organization"):
+        percent = payer.share * 100
+        shown.append(f"{payer.organization.name} {number(percent, 0 if percent == percent.to_integral() else 2)} %")
+    return "; ".join(shown)
+
+
 def pledge_detail(request: HttpRequest, pk: int) -> HttpResponse:
     pledge = get_visible(
         Pledge.objects.select_related("owner", "item_type", "supplier", "aid_package__owner").prefetch_related(
@@ -222,9 +231,9 @@ def pledge_detail(request: HttpRequest, pk: int) -> HttpResponse:
             (_("Available from"), pledge.available_from),
             (_("Value"), f"{format_eur(pledge.value_eur)} ({pledge.get_valuation_basis_display()})"),
             (_("Instrument"), pledge.get_instrument_display()),
-            (_("Payers"), services.payers_text(pledge) or _("the donor, all of it")),
+            (_("Payers"), _payers_shown(pledge) or _("the donor, all of it")),
             (_("Supplier"), pledge.supplier.name if pledge.supplier_id else _("the donor")),
-            (_("Origin"), pledge.origin),
+            (_("Origin"), pledge.origin or _("not recorded")),
             (_("End-use restrictions"), pledge.end_use_restrictions),
             (_("Only to these destinations"), "; ".join(str(place) for place in pledge.destination_list) or _("anywhere")),
             (_("Re-transfer needs consent"), _("yes") if pledge.retransfer_requires_consent else _("no")),
