@@ -2,7 +2,8 @@
 `umbrella serve` on its own copy of the demo scenario as `umbrella demo --no-serve` loads it (tests/demo_copies.py).
 
 The server gets a data directory of its own and, on the PostgreSQL leg, a database of its own next to the
-test database, so the journeys are end to end on both engines. Screenshots go to var/screenshots/ (ignored
+test database, so the journeys are end to end on both engines (the layout checks, phone and desktop header, run on
+the SQLite leg only: the same HTML and CSS on either). Screenshots go to var/screenshots/ (ignored
 by git)."""
 
 from __future__ import annotations

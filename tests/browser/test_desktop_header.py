@@ -5,7 +5,10 @@ import pytest
 
 from tests.browser.conftest import screenshot, sign_in
 
-pytestmark = pytest.mark.browser
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.one_leg("layout in the browser, the same HTML and CSS on either engine; the journeys run on both legs"),
+]
 
 # Two rows of header text (brand, language and account; then the navigation) with their padding; a third row
 # would add about 28 px.

@@ -8,7 +8,10 @@ import pytest
 
 from tests.browser.conftest import screenshot, sign_in
 
-pytestmark = pytest.mark.browser
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.one_leg("layout in the browser, the same HTML and CSS on either engine; the journeys run on both legs"),
+]
 
 PHONE = {"width": 390, "height": 844}
 PERSONAS = ["hq-staff", "hq-auditor", "ukr-logistics", "deu-liaison", "deu-viewer", "obs-analyst"]
