@@ -138,16 +138,24 @@ def umbrella(*args: str) -> tuple[int, str, float, int]:
     return report["code"], output, report["cpu"], report["peak"]
 
 
+@pytest.fixture(scope="module")
+def start_up(django_db_setup, tmp_path_factory) -> float:
+    """The processor seconds the command takes to start and refuse an empty file: the least of two runs (the first
+    on a fresh clone also compiles the code), measured once for every hostile file."""
+    empty = tmp_path_factory.mktemp("start-up") / "empty.csv"
+    empty.write_text("")
+    runs = [umbrella("import", "pledges", str(empty), "--user", "alice") for _ in range(2)]
+    assert all("is empty" in output for _code, output, _seconds, _peak in runs)
+    return min(seconds for _code, _output, seconds, _peak in runs)
+
+
 @pytest.mark.django_db
 @pytest.mark.parametrize("name, make, message", HOSTILE, ids=[name for name, _, _ in HOSTILE])
-def test_the_command_refuses_a_hostile_file_fast_and_within_memory(personas, tmp_path, name, make, message):
+def test_the_command_refuses_a_hostile_file_fast_and_within_memory(personas, tmp_path, start_up, name, make, message):
     path = tmp_path / name
     make(path)
     if path.suffix == ".xlsx":
         assert path.stat().st_size < 6_000  # the attack is a 5 KB workbook
-    (tmp_path / "empty.csv").write_text("")
-    _code, start_up_output, start_up, _peak = umbrella("import", "pledges", str(tmp_path / "empty.csv"), "--user", "alice")
-    assert "is empty" in start_up_output
 
     code, output, seconds, peak = umbrella("import", "pledges", str(path), "--user", "alice")
 
