@@ -107,25 +107,28 @@ PACKAGE_STORY_REQUIREMENTS = (
 PACKAGE_STORY_PLEDGES = (("NOR", "AD-NASAMS", 2, 30), ("USA", "AD-AIM120C", 24, 30))  # donor, item, quantity, days
 
 # Who pays, who supplies and where it is made (docs/funding.md; ../shared/reference/domain-facts.md, "Money"), the
-# same at every scale and drawing nothing from the random stream. A joint purchase of 155 mm rounds that Czechia
-# organises and supplies and five allies pay for by share (payers and shares made up for the demo), half of it
-# handed over; a NATO-list (PURL) purchase of US-made PAC-3 MSE interceptors the Netherlands pays for, supplied by
-# the United States and allocated by the first match run, which `umbrella scenario --donors USA --as supplier`
-# loses and `--as payer` keeps; Norwegian-paid German-made IRIS-T missiles (`--donors DEU --as origin`). Each
-# requirement makes its pledge matter to the first match run.
+# same at every scale and drawing nothing from the random stream (figures made up for the demo: SOURCES.md). A
+# joint purchase of 155 mm rounds that Czechia organises and supplies and five allies pay for by share, for
+# Zhytomyr's CAESARs, half of it handed over; a NATO-list (PURL) purchase of US-made PAC-3 MSE interceptors the
+# Netherlands pays for and the United States supplies, for the Patriot launchers Germany gives Kyiv, allocated by
+# the first match run: `umbrella scenario --donors USA --as supplier` loses it, `--as payer` keeps it; and
+# German-made mine detectors Norway buys (`--donors DEU --as origin`). The requirements make the pledges matter
+# to the first match run, each where the system its munition needs is (no incomplete package).
 ROLE_STORY_REQUIREMENTS = (
     # item type, quantity, priority, days after BASE_DATE needed, destination (no substitutes)
-    ("AMM-155-L15", 60_000, 1, 60, "Zaporizhzhia"),
+    ("AMM-155-L15", 60_000, 1, 60, "UA-ZHYTOMYR"),
+    ("AD-PATRIOT-LN", 2, 1, 120, "Kyiv"),
     ("AD-PAC3MSE", 20, 1, 120, "Kyiv"),
 )
 JOINT_PURCHASE_PAYERS = (("NLD", "0.3"), ("DNK", "0.2"), ("NOR", "0.2"), ("CAN", "0.15"), ("DEU", "0.15"))
 ROLE_STORY_PLEDGES = (
     # reference, donor, item type, quantity, days after BASE_DATE available, instrument, supplier, origin, payers
     ("CZE-AMMO-2024-01", "CZE", "AMM-155-L15", 60_000, -90, "joint-purchase", "", "", JOINT_PURCHASE_PAYERS),
+    ("DEU-PATRIOT-2025-01", "DEU", "AD-PATRIOT-LN", 2, 30, "in-kind", "", "USA", ()),
     ("NLD-PURL-2025-01", "NLD", "AD-PAC3MSE", 20, 30, "procurement", "USA", "USA", ()),
-    ("NOR-IRIST-2025-01", "NOR", "AD-IRIST-SL", 40, 60, "procurement", "", "DEU", ()),
+    ("NOR-DEMINING-2025-01", "NOR", "DEM-VALLON", 200, 60, "procurement", "", "DEU", ()),
 )
-ROLE_STORY_SOURCE = "Demo pledge after the Czech-led ammunition initiative and PURL (domain-facts.md, Money); figures made up"
+ROLE_STORY_SOURCE = "Demo pledge after the joint purchases domain-facts.md names (Money); figures made up for the demo"
 # The United States' part of the G7's ERA loans (December 2024; domain-facts.md, Money): a loan repaid from
 # immobilised Russian assets, which no counting rule set counts towards the floor.
 ERA_LOAN = {
@@ -541,15 +544,17 @@ class Loader:
         first = matching.run_match(actor=staff, progress=lambda stage: self.report("matching", 1, 4))
         matching.approve_proposals(actor=staff, run_id=first.pk, expected_version=first.version)
         self.report("matching", 2, 4)
+        # The joint purchase, half handed over at Zhytomyr before the showcases' deliveries there (which take what is
+        # still only allocated), on a random stream of its own.
+        joint = Pledge.objects.visible_to(staff).select_related("owner", "item_type").get(pk=self.joint_purchase)
+        story = Shipments(random.Random(self.seed), timezone.localdate(), reader=staff)
+        story.hand_over_half(joint, Parties(recipient=self.actor("ukr-logistics"), donor=self.actor(liaison_username("CZE"))))
         self.training.deliver()
         shipments = Shipments(self.random, timezone.localdate(), reader=staff)
         moving = [pk for pk, stage in self.after_allocation.items() if stage in Shipments.STAGES]
         for pledge in Pledge.objects.filter(pk__in=moving, state="allocated").select_related("owner", "item_type").order_by("pk"):
             parties = Parties(recipient=self.actor("ukr-logistics"), donor=self.actor(liaison_username(pledge.owner.code)))
             shipments.move(pledge, self.after_allocation[pledge.pk], parties)
-        joint = Pledge.objects.visible_to(staff).select_related("owner", "item_type").get(pk=self.joint_purchase)
-        story = Shipments(random.Random(self.seed), timezone.localdate(), reader=staff)  # the main stream untouched
-        story.hand_over_half(joint, Parties(recipient=self.actor("ukr-logistics"), donor=self.actor(liaison_username("CZE"))))
         self.summary.consignments = shipments.consignments + story.consignments
         accepted = Pledge.objects.filter(pk__in=self.accepted_later).visible_to(staff)
         pledges.advance_pledges(actor=staff, versions=dict(accepted.values_list("pk", "version")), step="accept")
