@@ -50,12 +50,25 @@ def test_match_then_scenario_then_fair_share(demo_env):
 
 
 def test_fair_share_of_a_year_without_a_floor_or_gdp_figures_exits_2_naming_both(demo_env):
-    """The demo configures 2025 and 2026 and has GDP figures of 2023: 2022 has neither."""
+    """The demo configures 2024 to 2026 and has GDP figures of 2023: 2022 has neither."""
     result = subprocess.run(
         [UMBRELLA, "fair-share", "--year", "2022", "--json"], env=demo_env["env"], capture_output=True, text=True, timeout=300
     )
     assert result.returncode == 2 and result.stdout == ""
     assert "No floor is configured for 2022" in result.stderr and "GDP figure for 2022 or before" in result.stderr
+
+
+def test_the_scenario_of_the_united_states_stopping_as_supplier_loses_the_missiles_the_netherlands_pays_for(demo_env):
+    # The demo's NATO-list purchase (demo.scenario.ROLE_STORY_PLEDGES): US-made PAC-3 MSE interceptors the
+    # Netherlands pays for and the United States supplies, allocated by the demo's first match run.
+    scenario = umbrella_json(
+        demo_env, "scenario", "--donors", "USA", "--date", "2026-01-01", "--as", "supplier", "--user", "hq-staff", "--json"
+    )
+    (purl,) = [pledge for pledge in scenario["lost_pledges"] if pledge["reference"] == "NLD-PURL-2025-01"]
+    assert (purl["owner"], purl["supplier"], purl["origin"], purl["item_type"]) == ("NLD", "USA", "USA", "AD-PAC3MSE")
+    assert purl["why"] == [{"role": "supplier", "donor": "USA"}] and purl["why_text"] == "supplied by USA"
+    assert purl["money_lost_eur"] == "0.00"  # the United States pays none of it
+    assert all(pledge["supplier"] == "USA" for pledge in scenario["lost_pledges"])
 
 
 def test_complete_packages_leaves_fewer_incomplete_packages_on_the_demo_and_each_has_a_reason(demo_env):

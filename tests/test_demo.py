@@ -1,5 +1,6 @@
 """The demo scenario at full size, through the real services and the `umbrella stats --json` command."""
 
+import dataclasses
 import io
 import json
 from collections import Counter, defaultdict
@@ -21,6 +22,9 @@ from umbrella.demo.training import SHOWCASES, Showcase
 from umbrella.eum.models import Inventory, LossReport, Serial, Transfer
 from umbrella.eum.queries import delinquency
 from umbrella.eum.reads import schedule_differences
+from umbrella.funding import counting
+from umbrella.funding import queries as funding_queries
+from umbrella.funding.models import Funding
 from umbrella.logistics.models import ConsignmentLine
 from umbrella.matching import reasons as why
 from umbrella.matching.models import Allocation, MatchRun, ProposedAllocation, RequirementOutcome, RunState
@@ -77,6 +81,34 @@ def test_the_demo_loads_the_promised_sizes_and_stats_reports_them():
     _the_demo_trains_crews_and_leaves_packages_complete_at_one_city_and_short_of_one_element_at_three(summary)
     _the_largest_donor_withdrawing_leaves_gaps_with_reasons_and_top_ups_and_changes_nothing()
     _the_demo_announces_an_aid_package_whose_lines_keep_its_announced_value()
+    _the_demo_pledges_name_payers_suppliers_and_origins_and_a_loan_counts_for_nothing()
+
+
+def _the_demo_pledges_name_payers_suppliers_and_origins_and_a_loan_counts_for_nothing():
+    """Issue #17 on the demo: a joint purchase paid by several states by share, part of it handed over and counted
+    once among its payers; a US-made purchase another donor pays for; the US ERA loan, which the default rule set
+    leaves uncounted (it would count under a rule set that counted loans)."""
+    joint = Pledge.objects.get(reference="CZE-AMMO-2024-01")
+    shares = dict(joint.payers.values_list("organization__code", "share"))
+    assert len(shares) >= 5 and "CZE" not in shares and sum(shares.values()) == 1 and joint.instrument == "joint-purchase"
+    assert 0 < joint.quantity_handed_over < joint.quantity
+    staff = Actor.system("test")
+    year = ConsignmentLine.objects.filter(allocation__pledge=joint, consignment__state="handed_over").values_list(
+        "consignment__handover_date__year", flat=True
+    )[0]
+    assert funding_queries.handed_over_in_year(staff, year)[joint.pk] == joint.quantity_handed_over  # counted that year
+    purl = Pledge.objects.get(reference="NLD-PURL-2025-01")
+    assert (purl.owner.code, purl.supplier.code, purl.origin, purl.instrument) == ("NLD", "USA", "USA", "procurement")
+    assert purl.state == "allocated" and not purl.payers.exists()  # the Netherlands pays all of it
+    assert Pledge.objects.filter(supplier__code="USA").exclude(owner__code="USA").exists()
+    loan = Funding.objects.get(owner__code="USA", instrument="loan", year=2024, state="disbursed")
+    out = io.StringIO()
+    call_command("fair-share", "--year", "2024", "--json", "--user", "hq-staff", stdout=out)
+    usa = next(d for d in json.loads(out.getvalue())["donors"] if d["code"] == "USA")
+    by_default = funding_queries.counted(staff, 2024, ["USA"])["USA"]
+    loans_too = dataclasses.replace(counting.DISBURSEMENT, money_instruments=counting.DISBURSEMENT.money_instruments | {"loan"})
+    assert Decimal(usa["counted_eur"]) == by_default.quantize(Decimal("0.01")) > 0
+    assert funding_queries.counted(staff, 2024, ["USA"], loans_too)["USA"] == by_default + loan.value_eur
 
 
 def _the_demo_announces_an_aid_package_whose_lines_keep_its_announced_value():
@@ -248,6 +280,7 @@ def test_the_same_seed_gives_the_same_scenario_and_another_seed_does_not():
         + showcase_pledges
         + len(scenario.PACKAGE_STORY_PLEDGES)
         + len(scenario.AID_PACKAGE_LINES)
+        + len(scenario.ROLE_STORY_PLEDGES)
     )
     assert _load_and_sign(seed=7) == first
     assert _load_and_sign(seed=8) != first

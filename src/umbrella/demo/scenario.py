@@ -106,6 +106,51 @@ PACKAGE_STORY_REQUIREMENTS = (
 )
 PACKAGE_STORY_PLEDGES = (("NOR", "AD-NASAMS", 2, 30), ("USA", "AD-AIM120C", 24, 30))  # donor, item, quantity, days
 
+# Who pays, who supplies and where it is made (docs/funding.md; ../shared/reference/domain-facts.md, "Money"), the
+# same at every scale and drawing nothing from the random stream (figures made up for the demo: SOURCES.md). A
+# joint purchase of 155 mm rounds that Czechia organises and supplies and five allies pay for by share, for
+# Zhytomyr's CAESARs, half of it handed over; a NATO-list (PURL) purchase of US-made PAC-3 MSE interceptors the
+# Netherlands pays for and the United States supplies, for the Patriot launchers Germany gives Kyiv, allocated by
+# the first match run: `umbrella scenario --donors USA --as supplier` loses it, `--as payer` keeps it; and
+# German-made mine detectors Norway buys (`--donors DEU --as origin`). The requirements make the pledges matter
+# to the first match run, each where the system its munition needs is (no incomplete package).
+ROLE_STORY_REQUIREMENTS = (
+    # item type, quantity, priority, days after BASE_DATE needed, destination (no substitutes)
+    ("AMM-155-L15", 60_000, 1, 60, "UA-ZHYTOMYR"),
+    ("AD-PATRIOT-LN", 2, 1, 120, "Kyiv"),
+    ("AD-PAC3MSE", 20, 1, 120, "Kyiv"),
+)
+JOINT_PURCHASE_PAYERS = (("NLD", "0.3"), ("DNK", "0.2"), ("NOR", "0.2"), ("CAN", "0.15"), ("DEU", "0.15"))
+ROLE_STORY_PLEDGES = (
+    # reference, donor, item type, quantity, days after BASE_DATE available, instrument, supplier, origin, payers
+    ("CZE-AMMO-2024-01", "CZE", "AMM-155-L15", 60_000, -90, "joint-purchase", "", "", JOINT_PURCHASE_PAYERS),
+    ("DEU-PATRIOT-2025-01", "DEU", "AD-PATRIOT-LN", 2, 30, "in-kind", "", "USA", ()),
+    ("NLD-PURL-2025-01", "NLD", "AD-PAC3MSE", 20, 30, "procurement", "USA", "USA", ()),
+    ("NOR-DEMINING-2025-01", "NOR", "DEM-VALLON", 200, 60, "procurement", "", "DEU", ()),
+)
+ROLE_STORY_SOURCE = "Demo pledge after the joint purchases domain-facts.md names (Money); figures made up for the demo"
+# The United States' part of the G7's ERA loans (December 2024; domain-facts.md, Money): a loan repaid from
+# immobilised Russian assets, which no counting rule set counts towards the floor.
+ERA_LOAN = {
+    "reference": "USA-ERA-2024",
+    "year": 2024,
+    "amount": Decimal("20000000000"),
+    "currency": "USD",
+    "fx_date": dt.date(2024, 12, 31),
+    "category": Category.OPERATIONS,
+    "instrument": "loan",
+    "channel": Channel.POOLED,
+    "source_document": "G7 Extraordinary Revenue Acceleration (ERA) loans, December 2024 (transcribed; see demo/data/SOURCES.md)",
+    "notes": "Repaid from the proceeds of immobilised Russian assets: a loan, not a grant, so not counted towards the floor.",
+    "marking": Marking.PUBLIC,
+}
+FUNDING_YEARS = (2024, 2025, 2026)  # 2024's rows are drawn from a random stream of their own (see funding())
+FUNDING_STEPS = {
+    2024: (("commit", "disburse"),),
+    2025: ((), ("commit",), ("commit", "disburse")),
+    2026: ((), ("commit",)),
+}
+
 CURRENCY_OF = {"USA": "USD", "GBR": "GBP"}  # the rest of the demo's funding is in euros
 
 Report = Callable[[str, int, int], None]
@@ -172,6 +217,7 @@ class Loader:
         self.actors: dict[str, Actor] = {}
         self.after_allocation: dict[int, str] = {}  # pledge → the stage it reaches after the first match run
         self.accepted_later: list[int] = []
+        self.joint_purchase: int | None = None  # the pledge half handed over after the first match run
         # Every demo account has the one password the demo prints: hashed once, not 45 times (Argon2, ~0.2 s each).
         self.password_hash = make_password(DEMO_PASSWORD)
 
@@ -303,6 +349,7 @@ class Loader:
             self.report("requirements", index, count)
         self.training.add_requirements(approved.pk)  # four cities' packages (demo.training)
         self._package_story_requirements(recipient, approved.pk)
+        self._story_requirements(recipient, approved.pk, ROLE_STORY_REQUIREMENTS)
         approved.refresh_from_db()
         needs.propose_requirement_list(actor=recipient, list_id=approved.pk, expected_version=approved.version)
         approved.refresh_from_db()
@@ -319,12 +366,16 @@ class Loader:
             count
             + self.training.requirement_count
             + len(PACKAGE_STORY_REQUIREMENTS)
+            + len(ROLE_STORY_REQUIREMENTS)
             + round(DRAFT_REQUIREMENTS_PER_SCALE * self.scale)
         )
 
     def _package_story_requirements(self, recipient: Actor, list_id: int) -> None:
+        self._story_requirements(recipient, list_id, PACKAGE_STORY_REQUIREMENTS)
+
+    def _story_requirements(self, recipient: Actor, list_id: int, rows) -> None:
         item = {t.code: t for t in self.item_types}
-        for code, quantity, priority, days, destination in PACKAGE_STORY_REQUIREMENTS:
+        for code, quantity, priority, days, destination in rows:
             fields = {
                 "item_type": item[code],
                 "quantity": quantity,
@@ -355,6 +406,32 @@ class Loader:
             self.accepted_later.append(pledge.pk)
         self.summary.pledges += len(PACKAGE_STORY_PLEDGES)
         self.summary.sources += len(PACKAGE_STORY_PLEDGES)  # one source each
+
+    def _role_story_pledges(self) -> None:
+        """Offered and accepted before the first match run (see ROLE_STORY_PLEDGES); the joint purchase is then
+        half handed over (`matching`)."""
+        item = {t.code: t for t in self.item_types}
+        for reference, iso3, code, quantity, days, instrument, supplier, origin, payers in ROLE_STORY_PLEDGES:
+            donor_actor = self.actor(liaison_username(iso3))
+            source = {"kind": SourceKind.OFFICIAL, "date": BASE_DATE, "document_reference": f"{reference}: {ROLE_STORY_SOURCE}"}
+            fields = {
+                "item_type": item[code],
+                "quantity": quantity,
+                "available_from": BASE_DATE + dt.timedelta(days=days),
+                "marking": Marking.PARTICIPANTS,
+                "retransfer_requires_consent": True,
+                "reference": reference,
+                "instrument": instrument,
+                "supplier": supplier,
+                "origin": origin,
+                "payers": list(payers),
+            }
+            pledge = pledges.create_pledge(actor=donor_actor, fields=fields, sources=[source])
+            pledge = self._advance(pledge, ("offer", "accept"), donor_actor)
+            if instrument == "joint-purchase":
+                self.joint_purchase = pledge.pk
+        self.summary.pledges += len(ROLE_STORY_PLEDGES)
+        self.summary.sources += len(ROLE_STORY_PLEDGES)  # one source each
 
     def _donor_weights(self) -> tuple[list[dict[str, str]], list[float]]:
         donors = read_donors()
@@ -425,6 +502,7 @@ class Loader:
         self.summary.pledges = count + len(self.training.pledges)
         self.summary.sources += len(self.training.pledges)  # one source each
         self._package_story_pledges()
+        self._role_story_pledges()
 
     def _advance_together(self, moves: list[tuple[Pledge, tuple[str, ...], Actor]]) -> None:
         """Each party takes each step for all its pledges at once (`pledges.advance_pledges`), as a coordinator
@@ -468,13 +546,18 @@ class Loader:
         first = matching.run_match(actor=staff, progress=lambda stage: self.report("matching", 1, 4))
         matching.approve_proposals(actor=staff, run_id=first.pk, expected_version=first.version)
         self.report("matching", 2, 4)
+        # The joint purchase, half handed over at Zhytomyr before the showcases' deliveries there (which take what is
+        # still only allocated), on a random stream of its own.
+        joint = Pledge.objects.visible_to(staff).select_related("owner", "item_type").get(pk=self.joint_purchase)
+        story = Shipments(random.Random(self.seed), timezone.localdate(), reader=staff)
+        story.hand_over_half(joint, Parties(recipient=self.actor("ukr-logistics"), donor=self.actor(liaison_username("CZE"))))
         self.training.deliver()
         shipments = Shipments(self.random, timezone.localdate(), reader=staff)
         moving = [pk for pk, stage in self.after_allocation.items() if stage in Shipments.STAGES]
         for pledge in Pledge.objects.filter(pk__in=moving, state="allocated").select_related("owner", "item_type").order_by("pk"):
             parties = Parties(recipient=self.actor("ukr-logistics"), donor=self.actor(liaison_username(pledge.owner.code)))
             shipments.move(pledge, self.after_allocation[pledge.pk], parties)
-        self.summary.consignments = shipments.consignments
+        self.summary.consignments = shipments.consignments + story.consignments
         accepted = Pledge.objects.filter(pk__in=self.accepted_later).visible_to(staff)
         pledges.advance_pledges(actor=staff, versions=dict(accepted.values_list("pk", "version")), step="accept")
         self.summary.steps += len(self.accepted_later)
@@ -511,7 +594,7 @@ class Loader:
         donors = read_donors()
         allies = [d for d in donors if d["nato_member"] == "yes"]
         allied_gdp = sum(float(d["gdp_usd_bn"]) for d in allies)
-        for year in (2025, 2026):
+        for year in FUNDING_YEARS:
             funding.configure_year(
                 actor=staff,
                 fields={
@@ -521,15 +604,23 @@ class Loader:
                 },
             )
         self._announced_aid_package()
-        categories, category_weights = list(Category), (30, 25, 12, 10, 8, 10, 5)
+        earlier = random.Random(self.seed + 2024)  # 2024 draws from a stream of its own: 2025 and 2026 draw as before it
         for donor in donors:
             liaison = self.actor(liaison_username(donor["iso3"]))
             share = 40e9 * float(donor["gdp_usd_bn"]) / allied_gdp * (1 if donor["nato_member"] == "yes" else 0.3)
             currency = CURRENCY_OF.get(donor["iso3"], "EUR")
-            for year in (2025, 2026):
-                self._donor_year(
-                    liaison, donor["iso3"], year, share * self.random.uniform(0.2, 1.5), currency, categories, category_weights
-                )
+            for year in FUNDING_YEARS:
+                rng = earlier if year == 2024 else self.random
+                self._donor_year(liaison, donor["iso3"], year, share * rng.uniform(0.2, 1.5), currency, rng)
+        self._era_loan()
+
+    def _era_loan(self) -> None:
+        """The United States' ERA loan (ERA_LOAN), disbursed: the default rule set leaves it uncounted."""
+        liaison = self.actor(liaison_username("USA"))
+        record = funding.create_funding(actor=liaison, fields=ERA_LOAN)
+        for step in ("commit", "disburse"):
+            record = funding.advance_funding(actor=liaison, funding_id=record.pk, step=step, expected_version=record.version)
+        self.summary.funding += 1
 
     def _announced_aid_package(self) -> None:
         """The United States' aid package of 19 January 2023 as announced: up to USD 2.5 bn, the vehicles counted
@@ -568,12 +659,13 @@ class Loader:
         self.summary.sources += len(lines)  # one source each
         self.summary.aid_packages += 1
 
-    def _donor_year(self, liaison: Actor, iso3: str, year: int, eur: float, currency: str, categories, weights) -> None:
-        portions = self.random.randint(1, 4)
-        fx_date = dt.date(year, 1, 15)
+    def _donor_year(self, liaison: Actor, iso3: str, year: int, eur: float, currency: str, rng: random.Random) -> None:
+        categories, weights = list(Category), (30, 25, 12, 10, 8, 10, 5)
+        portions = rng.randint(1, 4)
+        fx_date = max(dt.date(year, 1, 15), AID_PACKAGE_RATE_DATE)  # the demo's one rate per currency is of 2024
         rate = float(rates.rate_on(currency, fx_date))
         for number in range(1, portions + 1):
-            amount = Decimal(str(round(eur / portions * rate * self.random.uniform(0.6, 1.4), -3) or 1000))
+            amount = Decimal(str(round(eur / portions * rate * rng.uniform(0.6, 1.4), -3) or 1000))
             record = funding.create_funding(
                 actor=liaison,
                 fields={
@@ -582,16 +674,14 @@ class Loader:
                     "amount": amount,
                     "currency": currency,
                     "fx_date": fx_date,
-                    "category": self.random.choices(categories, weights=weights)[0],
-                    "channel": self.random.choices(list(Channel), weights=(70, 20, 10))[0],
+                    "category": rng.choices(categories, weights=weights)[0],
+                    "channel": rng.choices(list(Channel), weights=(70, 20, 10))[0],
                     "source_document": f"{iso3}-MOD-{year}-{number:03d}",
-                    "marking": self.random.choices(
-                        [Marking.COORDINATION, Marking.PUBLIC, Marking.PARTICIPANTS], weights=(50, 35, 15)
-                    )[0],
+                    "marking": rng.choices([Marking.COORDINATION, Marking.PUBLIC, Marking.PARTICIPANTS], weights=(50, 35, 15))[0],
                 },
             )
-            steps = {2025: ((), ("commit",), ("commit", "disburse")), 2026: ((), ("commit",))}[year]
-            for step in self.random.choices(steps, weights=(1, 2, 3)[: len(steps)])[0]:
+            steps = FUNDING_STEPS[year]
+            for step in rng.choices(steps, weights=(1, 2, 3)[: len(steps)])[0]:
                 record = funding.advance_funding(actor=liaison, funding_id=record.pk, step=step, expected_version=record.version)
             self.summary.funding += 1
 

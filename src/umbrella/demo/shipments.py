@@ -51,12 +51,7 @@ class Shipments:
 
     def move(self, pledge: Pledge, stage: str, parties: Parties) -> None:
         """Take a pledge that the approved run allocated to `stage` (shipped, delivered or handed_over)."""
-        allocations = list(
-            Allocation.objects.visible_to(parties.donor)
-            .filter(pledge=pledge, state=AllocationState.ACTIVE)
-            .select_related("requirement__destination")
-        )
-        whole = [(allocation, _whole_units(allocation.quantity)) for allocation in allocations]
+        whole = [(allocation, _whole_units(allocation.quantity)) for allocation in self._active(pledge, parties)]
         whole = [(allocation, units) for allocation, units in whole if units > 0]
         if not whole:
             return
@@ -70,6 +65,22 @@ class Shipments:
         else:
             self._received(pledge, whole, parties, hand_over=stage == "handed_over")
             self._perhaps_close_short(pledge, parties)
+
+    def hand_over_half(self, pledge: Pledge, parties: Parties) -> None:
+        """About half of each of the pledge's allocations received and handed over, the rest still on the way."""
+        whole = [(allocation, _whole_units(allocation.quantity)) for allocation in self._active(pledge, parties)]
+        first, rest = _split([(allocation, units) for allocation, units in whole if units > 0])
+        if first:
+            self._received(pledge, first, parties, hand_over=True)
+        if rest:
+            self._on_the_way(pledge, rest, parties)
+
+    def _active(self, pledge: Pledge, parties: Parties) -> list[Allocation]:
+        return list(
+            Allocation.objects.visible_to(parties.donor)
+            .filter(pledge=pledge, state=AllocationState.ACTIVE)
+            .select_related("requirement__destination")
+        )
 
     def _perhaps_close_short(self, pledge: Pledge, parties: Parties) -> None:
         """Half the donors whose goods arrived short and all handed over give up on the rest."""
