@@ -1,5 +1,6 @@
 import os
 import re
+import signal
 import stat
 import subprocess
 import sys
@@ -72,3 +73,17 @@ def test_docs_list_every_import_column():
         for column in importer.columns:
             marker = f"`{column.name}`*" if column.required else f"`{column.name}`"
             assert marker in section, f"docs/import-export.md: {kind} lacks {marker}"
+
+
+def test_a_command_whose_reader_stops_reading_ends_quietly(tmp_path):
+    """`umbrella … | head`: the command ends with the status of a pipe closed under it, without a traceback."""
+    env = {**os.environ, "UMBRELLA_DATA_DIR": str(tmp_path)}
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    env.pop("UMBRELLA_DATABASE_URL", None)
+    command = [sys.executable, "-m", "umbrella", "shell", "-c", "for _ in range(100_000): print('line of output')"]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert b"line of output\n" in iter(process.stdout.readline, b"")  # after whatever the start-up printed
+    process.stdout.close()
+    _, error = process.communicate(timeout=60)
+    assert process.returncode == 128 + signal.SIGPIPE
+    assert b"Traceback" not in error and b"BrokenPipeError" not in error

@@ -29,6 +29,7 @@ umbrella changepassword USERNAME           a new password (umbrella user passwor
 from __future__ import annotations
 
 import os
+import signal
 import sys
 
 # Django's own account commands save users outside the services, unrecorded; these are Umbrella's, ledgered.
@@ -61,6 +62,11 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigurationError as error:
         print(f"umbrella: configuration error: {error}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # The reader stopped reading (`umbrella … | head`): end quietly, as other tools do, with the status a
+        # shell gives a command ended by SIGPIPE; the output still buffered goes nowhere instead of failing again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + signal.SIGPIPE
     except Exception as error:
         from umbrella.core.database import EX_TEMPFAIL, unavailable
 
