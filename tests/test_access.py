@@ -76,3 +76,14 @@ def test_cookies_are_https_only_and_a_csp_is_sent_outside_debug():
     assert not production.DEBUG
     assert production.SESSION_COOKIE_SECURE and production.CSRF_COOKIE_SECURE and production.SESSION_COOKIE_HTTPONLY
     assert "csp.middleware.CSPMiddleware" in production.MIDDLEWARE
+
+
+@pytest.mark.django_db
+def test_the_public_reads_which_organization_changed_a_record_but_not_which_person(personas, client, as_client):
+    pledge = factories.pledge(personas, marking=Marking.PUBLIC)
+    username, organization = personas.donor_editor.user.username, personas.donor_editor.organization.name
+    public = client.get(f"/pledges/{pledge.pk}/").content.decode()
+    history = public[public.index('class="history"') :]
+    assert organization in history and username not in history
+    member = as_client("observer").get(f"/pledges/{pledge.pk}/").content.decode()
+    assert f"{username} ({organization})" in member[member.index('class="history"') :]
