@@ -145,3 +145,30 @@ def test_umbrella_scenario_prints_json_and_saves_on_request(personas, world):
         stdout=io.StringIO(),
     )
     assert WithdrawalScenario.objects.get().name == "A stops"
+
+
+def test_funding_of_an_earlier_year_not_yet_disbursed_is_lost_in_the_start_year_like_an_overdue_pledge(personas, world):
+    """Donor A also committed EUR 50 000 for 2025 and never disbursed it, and disbursed EUR 20 000 more of 2025:
+    from 2026-01-01 the undisbursed 50 000 is lost, in 2026 (as its pledge due before the date is), the
+    disbursed 20 000 is not; and a scenario from 2027 counts both 2025 and 2026 commitments in 2027."""
+    for reference, amount, steps in (("A-25", "50000", ["commit"]), ("A-25-paid", "20000", ["commit", "disburse"])):
+        record = funding.create_funding(
+            actor=personas.donor_editor,
+            fields={
+                "reference": reference,
+                "year": 2025,
+                "amount": Decimal(amount),
+                "fx_date": dt.date(2025, 1, 2),
+                "category": "training",
+                "source_document": "A-MOD-0",
+                "marking": "coordination",
+            },
+        )
+        for step in steps:
+            record = funding.advance_funding(
+                actor=personas.donor_editor, funding_id=record.pk, step=step, expected_version=record.version
+            )
+    results = services.preview_scenario(actor=personas.coordinator, donors=["XDA"], as_of=dt.date(2026, 1, 1))
+    assert results["lost_by_year"] == {"2026": {"funding_eur": "650000.00", "in_kind_eur": "10000.00", "total_eur": "660000.00"}}
+    later = services.preview_scenario(actor=personas.coordinator, donors=["XDA"], as_of=dt.date(2027, 1, 1))
+    assert later["lost_by_year"] == {"2027": {"funding_eur": "650000.00", "in_kind_eur": "10000.00", "total_eur": "660000.00"}}

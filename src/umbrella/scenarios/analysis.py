@@ -1,14 +1,17 @@
 """A withdrawal scenario, computed from live data and writing none of it.
 
 Choose donors, a date and the role in which they stop (`WithdrawalRole`): as payers, the undelivered pledges
-(accepted, allocated, shipped or partly delivered) they pay any share of and their funding from that year on
-that is not yet disbursed; as suppliers, the undelivered pledges they deliver; as origin, the undelivered pledges
-made in their country; or all of these. The matching is solved twice, on everything and on what remains (the
-pledges lost are withdrawn by id: matching knows nothing of roles), both planning again every allocation not
-yet shipped, so the difference is the donors' doing and not an artefact of earlier choices. The money lost each
-year is the withdrawing donors' own: their funding (as payers) and their payer share of the pledges lost, in the
-instruments the year's counting rule set counts; it is what the remaining participants of that year's floor
-would have to add, each at its GDP share among them. docs/funding.md sets the rules out.
+(accepted, allocated, shipped or partly delivered) they pay any share of and their funding not yet disbursed; as
+suppliers, the undelivered pledges they deliver; as origin, the undelivered pledges made in their country; or all
+of these. The matching is solved twice, on everything and on what remains (the pledges lost are withdrawn by id:
+matching knows nothing of roles), both planning again every allocation not yet shipped, so the difference is the
+donors' doing and not an artefact of earlier choices. The money lost each year is the withdrawing donors' own:
+their funding (as payers) and their payer share of the pledges lost, in the instruments the year's counting rule
+set counts; it is what the remaining participants of that year's floor would have to add, each at its GDP share
+among them. Both kinds are treated alike in time: what was due before the start date and has not come — funding
+of an earlier year still pledged or committed, a pledge available before the date and not yet delivered — is lost
+too, counted in the start year (under that year's rules); what falls due later is lost in its own year.
+docs/funding.md sets the rules out.
 """
 
 from __future__ import annotations
@@ -200,18 +203,21 @@ def _lost_by_year(
     actor: Actor, rules: RulesByYear, donors: list[str], as_of: dt.date, role: str, lost: dict[int, Lost]
 ) -> dict[int, dict[str, str]]:
     """Money the withdrawing donors no longer give, by year: their funding not yet disbursed (as payers) in the
-    instruments the year's rule set counts, and their payer share of the lost pledges' undelivered value."""
+    instruments the year's rule set counts, and their payer share of the lost pledges' undelivered value. What
+    was due before the start date and has not come (funding of an earlier year not yet disbursed, a pledge
+    available before it and not yet delivered) is lost in the start year, under that year's rules."""
     parts: dict[int, dict[str, Decimal]] = defaultdict(lambda: {"funding_eur": Decimal(0), "in_kind_eur": Decimal(0)})
     if role in (R.PAYER, R.ALL):
         funding = (
             Funding.objects.visible_to(actor)
-            .filter(owner__code__in=donors, state__in=NOT_DISBURSED, year__gte=as_of.year)
+            .filter(owner__code__in=donors, state__in=NOT_DISBURSED)
             .values("year", "instrument")
             .annotate(total=Sum("value_eur"))
         )
         for row in funding:
-            if row["instrument"] in rules[row["year"]].money_instruments:
-                parts[row["year"]]["funding_eur"] += Decimal(row["total"])
+            year = max(row["year"], as_of.year)
+            if row["instrument"] in rules[year].money_instruments:
+                parts[year]["funding_eur"] += Decimal(row["total"])
     for item in lost.values():
         money = _money_lost(rules, item, as_of)
         if money:

@@ -83,8 +83,8 @@ def scenario_create(request: HttpRequest) -> HttpResponse:
         cancel_url=reverse("scenarios"),
         intro=_(
             "Nothing live changes: the scenario re-runs the matching without the undelivered pledges these donors "
-            "pay for, deliver or make (the role you choose) and, as payers, without their future funding, and keeps "
-            "the result for comparison."
+            "pay for, deliver or make (the role you choose) and, as payers, without their funding not yet disbursed, "
+            "and keeps the result for comparison."
         ),
     )
     return submit(
