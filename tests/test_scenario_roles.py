@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import re
 import subprocess
 from decimal import Decimal
 
@@ -109,6 +110,13 @@ def scenario(personas, role: str | None = None) -> dict:
     return services.preview_scenario(actor=personas.coordinator, donors=["USA"], as_of=AS_OF, **extra)
 
 
+def other_suppliers_cell(page: str, pledge: int) -> str:
+    """The last cell ("Other suppliers") of the lost pledge's row on the scenario page."""
+    row = re.search(rf'<tr><td><a href="/pledges/{pledge}/">.*?</tr>', page, re.S)
+    assert row, f"no row for pledge {pledge}"
+    return re.findall(r"<td>(.*?)</td>", row.group(0), re.S)[-1].strip()
+
+
 def lost(results: dict) -> dict[int, dict]:
     return {row["pledge"]: row for row in results["lost_pledges"]}
 
@@ -151,7 +159,9 @@ def test_only_items_no_one_else_supplies_are_flagged(personas, world):
     ]
     gone = lost(results)
     assert gone[world["missiles_from_usa"].pk]["no_other_supplier"] is True
+    assert gone[world["missiles_from_usa"].pk]["other_suppliers"] == []
     assert gone[world["us_shells"].pk]["no_other_supplier"] is False  # Donor B's German-made shells remain
+    assert gone[world["us_shells"].pk]["other_suppliers"] == ["XDB"]
     assert gone[world["us_shells"].pk]["why_text"] == "paid by USA 100 %; supplied by USA; made in USA"
     assert gone[world["missiles_from_usa"].pk]["why_text"] == "supplied by USA; made in USA"
     made_there = lost(scenario(personas, "origin"))
@@ -169,6 +179,8 @@ def test_a_role_is_saved_with_the_scenario_and_shown_and_a_bad_one_is_refused(pe
     assert WithdrawalScenario.objects.get().role == "supplier"
     page = as_client("coordinator").get(f"/scenarios/{saved.pk}/").content.decode()
     assert "as supplier" in page and "NLD-FMS-1" in page and "no other supplier" in page and "supplied by USA" in page
+    assert other_suppliers_cell(page, world["missiles_from_usa"].pk) == "<strong>no other supplier</strong>"
+    assert other_suppliers_cell(page, world["us_shells"].pk) == "XDB"  # who else supplies shells, not a dash
     form = as_client("coordinator").get("/scenarios/new/").content.decode()
     assert 'name="role"' in form and 'value="supplier"' in form
     posted = as_client("coordinator").post(

@@ -120,11 +120,12 @@ def _lost_pledges(actor: Actor, donors: list[str], role: str, countries: dict[st
     return lost
 
 
-def _no_other_supplier(actor: Actor, lost: dict[int, Lost], donors: list[str], countries: dict[str, str]) -> set[int]:
-    """The item types among the lost pledges that no one else offers: no open pledge of the type, or of an item
-    that substitutes for it, is delivered by someone other than the withdrawing donors and made outside their
-    countries. A pledge lost only because a withdrawing donor pays a share of it still shows that someone else
-    supplies the item (the money can be found again; the industry cannot), so it keeps the item unflagged."""
+def _other_suppliers(actor: Actor, lost: dict[int, Lost], donors: list[str], countries: dict[str, str]) -> dict[int, list[str]]:
+    """Who else supplies each item type among the lost pledges: the codes of those delivering an open pledge of
+    the type, or of an item that substitutes for it, other than the withdrawing donors and made outside their
+    countries. An empty list is "no other supplier". A pledge lost only because a withdrawing donor pays a share
+    of it still shows that someone else supplies the item (the money can be found again; the industry cannot),
+    so its supplier counts."""
     lost_types = {item.pledge.item_type_id for item in lost.values()}
     alternatives = {item_type: {item_type} for item_type in lost_types}
     for target, source in (
@@ -133,15 +134,17 @@ def _no_other_supplier(actor: Actor, lost: dict[int, Lost], donors: list[str], c
         .values_list("target_id", "source_id")
     ):
         alternatives[target].add(source)
-    offered = set(
+    offered: dict[int, set[str]] = defaultdict(set)
+    for item_type, supplier, owner in (
         Pledge.objects.visible_to(actor)
         .filter(state__in=OPEN_STATES, item_type_id__in=set().union(*alternatives.values()))
         .exclude(supplier__code__in=donors)
         .exclude(supplier__isnull=True, owner__code__in=donors)
         .exclude(origin__in=list(countries))
-        .values_list("item_type_id", flat=True)
-    )
-    return {item_type for item_type, others in alternatives.items() if not others & offered}
+        .values_list("item_type_id", "supplier__code", "owner__code")
+    ):
+        offered[item_type].add(supplier or owner)
+    return {item_type: sorted(set().union(*(offered[other] for other in others))) for item_type, others in alternatives.items()}
 
 
 class RulesByYear(dict):
@@ -174,7 +177,7 @@ def _money_lost(rules: RulesByYear, lost: Lost, as_of: dt.date) -> Decimal:
     return (_undelivered_value(lost.pledge) * lost.donors_share).quantize(CENT)
 
 
-def _lost_pledge_rows(rules: RulesByYear, lost: dict[int, Lost], flagged: set[int], as_of: dt.date) -> list[dict]:
+def _lost_pledge_rows(rules: RulesByYear, lost: dict[int, Lost], others: dict[int, list[str]], as_of: dt.date) -> list[dict]:
     return [
         {
             "pledge": pk,
@@ -193,7 +196,8 @@ def _lost_pledge_rows(rules: RulesByYear, lost: dict[int, Lost], flagged: set[in
             "money_lost_eur": str(_money_lost(rules, item, as_of)),
             "why": item.why,
             "why_text": "; ".join(_why_text(reason) for reason in item.why),
-            "no_other_supplier": item.pledge.item_type_id in flagged,
+            "other_suppliers": others[item.pledge.item_type_id],
+            "no_other_supplier": not others[item.pledge.item_type_id],
         }
         for pk, item in sorted(lost.items())
     ]
@@ -322,7 +326,7 @@ def analyse(*, actor: Actor, donors: list[str], as_of: dt.date, role: str = With
     countries = _countries(donors, role)
     requirement_list = latest_approved_list(actor)
     lost = _lost_pledges(actor, donors, role, countries)
-    flagged = _no_other_supplier(actor, lost, donors, countries)
+    others = _other_suppliers(actor, lost, donors, countries)
     rules = RulesByYear(actor)
     policy = Policy()
     before = compute(actor=actor, requirement_list=requirement_list, keep_approved=False, policy=policy)
@@ -334,7 +338,7 @@ def analyse(*, actor: Actor, donors: list[str], as_of: dt.date, role: str = With
     for item in uncovered:
         by_area[item["area"]][str(item["priority"])] += 1
     money = _lost_by_year(actor, rules, donors, as_of, role, lost)
-    lost_rows = _lost_pledge_rows(rules, lost, flagged, as_of)
+    lost_rows = _lost_pledge_rows(rules, lost, others, as_of)
     return {
         "donors": sorted(donors),
         "as_of": as_of.isoformat(),
