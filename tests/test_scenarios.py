@@ -99,9 +99,14 @@ def test_a_saved_scenario_is_the_only_record_written_and_can_be_compared(persona
     )
     client = as_client("coordinator")
     page = client.get(f"/scenarios/{first.pk}/").content.decode()
-    assert "No accepted pledge offers this item" in page and "<svg" in page and "610000.00" in page
+    assert "No accepted pledge offers this item" in page and "<svg" in page
+    money_row = (
+        '<th scope="row">2026</th><td class="num">600,000.00</td><td class="num">10,000.00</td><td class="num">610,000.00</td>'
+    )
+    assert money_row in page and "610000.00" not in page  # money grouped by thousands, as on every other page
     compared = client.get(f"/scenarios/compare/?scenario={first.pk}&scenario={second.pk}").content.decode()
     assert "A stops" in compared and "B stops" in compared and "Lost in 2026 (EUR)" in compared
+    assert '<td class="num">610,000.00</td>' in compared and "610000.00" not in compared
     assert as_client("donor_editor").get(f"/scenarios/{first.pk}/").status_code == 404
     listing = as_client("coordinator").get("/scenarios/?q=A+stops").content.decode()
     assert "A stops" in listing and "B stops" not in listing
