@@ -12,8 +12,10 @@ import subprocess
 from decimal import Decimal
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import transaction
 from django.test import Client
 
 from tests import demo_copies, factories
@@ -218,7 +220,8 @@ def test_umbrella_scenario_as_supplier_loses_the_european_paid_us_made_missiles_
     """The done-when line, as a script reads it: the installed command as a subprocess, its output parsed as JSON."""
     ensure_base_data()
     load_gazetteer()
-    world = build(load_personas())
+    personas = load_personas()
+    world = build(personas)
     env = demo_copies.environment(_data_dir(), database_url())
     arguments = [UMBRELLA, "scenario", "--donors", "USA", "--date", "2026-01-01", "--user", "cora", "--json"]
     result = subprocess.run([*arguments, "--as", "supplier"], env=env, capture_output=True, text=True, timeout=300)
@@ -229,9 +232,79 @@ def test_umbrella_scenario_as_supplier_loses_the_european_paid_us_made_missiles_
     bad = subprocess.run([*arguments, "--as", "lender"], env=env, capture_output=True, text=True, timeout=300)
     assert bad.returncode == 2 and "payer" in bad.stderr and "supplier" in bad.stderr and "all" in bad.stderr
     assert Decimal(results["lost_by_year"]["2026"]["total_eur"]) == Decimal("6000.00")
+    # The text a coordinator reads: 16 requirements losing coverage (15 printed, the rest counted), and a shipped
+    # pledge the United States pays for, lost though it is no longer an offer to the matching.
+    shipped = shipped_pledge(personas, world["shell"])
+    split_rounds_list(personas, world["rounds"].item_type, 16)
+    text = subprocess.run(arguments[:-1], env=env, capture_output=True, text=True, timeout=300)
+    assert text.returncode == 0, text.stderr
+    lines = text.stdout.splitlines()
+    assert "  3 undelivered pledges lost:" in lines
+    assert any(line.startswith(f"    #{shipped.pk} ") and "paid by USA 100 %" in line for line in lines)
+    assert (
+        "  2 open offers and 0 allocations leave the matching. 1 other pledge lost is already shipped or partly "
+        "delivered (1): not an offer the matching can place, but what it has not delivered is lost all the same."
+    ) in lines
+    assert "  16 requirements lose coverage:" in lines and "    … and 1 more (--json lists them all)" in lines
+    assert sum(1 for line in lines if line.startswith("    ") and " → 0 of 1. " in line) == 15
+
+
+def shipped_pledge(personas, shell):
+    """Two shells the United States pays for, allocated and shipped."""
+    usa = actor_for(get_user_model().objects.get(username="liaison-usa"))
+    pledge = accepted(personas, usa, shell, 2, origin="USA")
+    with transaction.atomic():
+        pledges.record_allocation_step(actor=personas.coordinator, pledge_id=pledge.pk, step="allocate")
+    pledge.refresh_from_db()
+    return pledges.advance_pledge(actor=usa, pledge_id=pledge.pk, step="ship", expected_version=pledge.version)
+
+
+def split_rounds_list(personas, rounds, count: int) -> None:
+    """A newer approved list asking for `count` single rounds, each its own requirement (the joint purchase
+    covers them all; without the United States' share, none)."""
+    lst = needs.create_requirement_list(
+        actor=personas.recipient, fields={"series": "SPLIT", "title": "Rounds, one by one", "marking": "participants"}
+    )
+    for _ in range(count):
+        needs.create_requirement(
+            actor=personas.recipient, list_id=lst.pk, fields=factories.requirement_fields(rounds, quantity=1, priority=3)
+        )
+    lst.refresh_from_db()
+    lst = needs.propose_requirement_list(actor=personas.recipient, list_id=lst.pk, expected_version=lst.version)
+    needs.approve_requirement_list(actor=personas.coordinator, list_id=lst.pk, expected_version=lst.version)
 
 
 def _data_dir():
     from umbrella.settings import DATA_DIR
 
     return DATA_DIR
+
+
+def test_a_role_that_loses_nothing_says_so_and_as_origin_says_when_no_pledge_records_an_origin(personas, as_client):
+    """Before any origin is recorded, stopping as the country of origin loses nothing: the text and the page say
+    so in words (no "0 pledges lost:" with nothing after it) and say why."""
+    usa = donor("USA", "United States")
+    shell = factories.item_type(personas, name="Test shell")
+    lst = needs.create_requirement_list(
+        actor=personas.recipient, fields={"series": "NONE", "title": "No origins", "marking": "participants"}
+    )
+    needs.create_requirement(actor=personas.recipient, list_id=lst.pk, fields=factories.requirement_fields(shell, quantity=6))
+    lst.refresh_from_db()
+    lst = needs.propose_requirement_list(actor=personas.recipient, list_id=lst.pk, expected_version=lst.version)
+    needs.approve_requirement_list(actor=personas.coordinator, list_id=lst.pk, expected_version=lst.version)
+    accepted(personas, usa, shell, 6)  # no origin recorded
+    text = io.StringIO()
+    call_command("scenario", "--donors", "USA", "--date", "2026-01-01", "--as", "origin", "--user", "cora", stdout=text)
+    lines = text.getvalue().splitlines()
+    assert "  No undelivered pledge is lost in this role." in lines and "  No requirement loses coverage." in lines
+    assert any("No pledge records a country of origin" in line for line in lines)
+    assert not any(line.rstrip().endswith(":") and "lost" in line for line in lines)
+    saved = services.save_scenario(actor=personas.coordinator, name="Made in USA", donors=["USA"], as_of=AS_OF, role="origin")
+    assert saved.results["lost_pledges"] == [] and saved.results["pledges_with_origin"] == 0
+    page = as_client("coordinator").get(f"/scenarios/{saved.pk}/").content.decode()
+    assert "No undelivered pledge is lost in this role." in page
+    assert "No pledge records a country of origin, so none is lost as made in these donors' countries." in page
+    as_payer = services.save_scenario(actor=personas.coordinator, name="US", donors=["USA"], as_of=AS_OF, role="payer")
+    assert (
+        "No pledge records a country of origin" not in as_client("coordinator").get(f"/scenarios/{as_payer.pk}/").content.decode()
+    )

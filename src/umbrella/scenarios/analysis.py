@@ -354,6 +354,7 @@ def analyse(*, actor: Actor, donors: list[str], as_of: dt.date, role: str = With
         - len(after.rows.kept)
         - len(after.rows.replanned),
         "lost_pledges": lost_rows,
+        "pledges_with_origin": Pledge.objects.visible_to(actor).filter(state__in=UNDELIVERED_STATES).exclude(origin="").count(),
         "no_other_supplier": _flags(lost_rows),
         "uncovered": uncovered,
         "uncovered_by_area_priority": {area: dict(counts) for area, counts in sorted(by_area.items())},
