@@ -12,6 +12,7 @@ import subprocess
 from decimal import Decimal
 
 import pytest
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import CommandError
@@ -308,3 +309,28 @@ def test_a_role_that_loses_nothing_says_so_and_as_origin_says_when_no_pledge_rec
     assert (
         "No pledge records a country of origin" not in as_client("coordinator").get(f"/scenarios/{as_payer.pk}/").content.decode()
     )
+
+
+def test_a_saved_scenario_gives_its_reasons_in_the_readers_language_from_the_parts_it_keeps(personas, world, client):
+    """Saved by an English reader, read by a Ukrainian one: the why and the reason are said again in Ukrainian
+    from the codes, numbers and names kept, while the stored results (and the command's JSON) keep the text of
+    the language they were worked out in."""
+    saved = services.save_scenario(actor=personas.coordinator, name="US, all", donors=["USA"], as_of=AS_OF, role="all")
+    missiles = next(u for u in saved.results["uncovered"] if u["requirement"] == world["missiles"].pk)
+    assert "supplied by USA" in missiles["reason_text"] and lost(saved.results)[world["us_shells"].pk]["why"]
+    client.force_login(personas.coordinator.user)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "uk"
+    page = client.get(f"/scenarios/{saved.pk}/").content.decode()
+    assert "постачає USA" in page and "Раніше покривалося обіцянками, які тепер втрачено" in page
+    assert "supplied by USA" not in page and "Covered before by pledges now lost" not in page
+    _, secret = issue_token(
+        actor=Actor.system("tests"),
+        user_id=personas.coordinator.user.pk,
+        organization_id=personas.coordinator.organization.pk,
+        name="api",
+    )
+    api = Client(HTTP_AUTHORIZATION=f"Bearer {secret}", HTTP_ACCEPT_LANGUAGE="uk")
+    read = api.get(f"/api/v1/scenarios/{saved.pk}").json()["results"]
+    assert lost(read)[world["missiles_from_usa"].pk]["why_text"].startswith("постачає USA")
+    saved.refresh_from_db()
+    assert lost(saved.results)[world["missiles_from_usa"].pk]["why_text"] == "supplied by USA; made in USA"

@@ -76,6 +76,42 @@ def _why_text(reason: dict) -> str:
     return _("made in %(country)s") % {"country": reason["country"]}
 
 
+def why_text(why: list[dict]) -> str:
+    """Why a pledge is lost, in the active language, from the parts kept (`Lost.why`)."""
+    return "; ".join(_why_text(reason) for reason in why)
+
+
+def uncovered_reason_text(item: dict, lost_rows: dict[int, dict]) -> str:
+    """Why a requirement is now short, in the active language, from the parts kept: the matching's reason code,
+    how late and the requirements named (`reason`, `late_days`, `named`), and the lost pledges that covered it
+    before (`lost_pledges`, read from `lost_rows` by id), named first."""
+    now = reason_text(item["reason"], item["late_days"], item["named"])
+    gone = [lost_rows[pk] for pk in item["lost_pledges"] if pk in lost_rows]
+    if gone:
+        named = _("Covered before by pledges now lost: %(pledges)s.") % {
+            "pledges": "; ".join(f"{row['label']} ({why_text(row['why'])})" for row in gone)
+        }
+        now = f"{named} {now}".strip()
+    return now
+
+
+def in_reader_language(results: dict) -> dict:
+    """A saved scenario's results with its sentences (`why_text`, `reason_text`, the flags' `text`) rendered
+    again in the active language from the parts kept, so that each reader reads them in their own; results saved
+    before the parts were kept keep the sentences stored."""
+    lost_rows = [{**row, "why_text": why_text(row["why"])} if "why" in row else row for row in results.get("lost_pledges", [])]
+    by_pk = {row["pledge"]: row for row in lost_rows}
+    return {
+        **results,
+        **({"lost_pledges": lost_rows} if "lost_pledges" in results else {}),
+        "no_other_supplier": [{**flag, "text": _("no other supplier")} for flag in results.get("no_other_supplier", [])],
+        "uncovered": [
+            {**item, "reason_text": uncovered_reason_text(item, by_pk)} if "named" in item else item
+            for item in results["uncovered"]
+        ],
+    }
+
+
 def _countries(donors: list[str], role: str) -> dict[str, str]:
     """Each withdrawing donor's country code → the donor's code; as origin, every donor must have one."""
     iso3 = dict(Organization.objects.filter(code__in=donors).values_list("code", "iso3"))
@@ -195,7 +231,7 @@ def _lost_pledge_rows(rules: RulesByYear, lost: dict[int, Lost], others: dict[in
             "instrument": item.pledge.instrument,
             "money_lost_eur": str(_money_lost(rules, item, as_of)),
             "why": item.why,
-            "why_text": "; ".join(_why_text(reason) for reason in item.why),
+            "why_text": why_text(item.why),
             "other_suppliers": others[item.pledge.item_type_id],
             "no_other_supplier": not others[item.pledge.item_type_id],
         }
@@ -252,37 +288,29 @@ def _covering(computed: Computed) -> dict[int, set[int]]:
     return found
 
 
-def _uncovered(before: Computed, after: Computed, lost: dict[int, Lost]) -> list[dict]:
+def _uncovered(before: Computed, after: Computed, lost_rows: dict[int, dict]) -> list[dict]:
     """Each requirement covered less after than before, with the reason it is now short; when pledges now lost
-    covered it before, the reason names them first."""
+    covered it before, the reason names them first. The reason's parts are kept with the sentence, so a page
+    can say it again in its reader's language (`in_reader_language`)."""
     was, covering = _covered(before), _covering(before)
     out = []
     for requirement, outcome in zip(after.rows.requirements, after.explanation.requirements, strict=True):
         if outcome.covered < was.get(requirement.pk, 0.0) - EPSILON:
-            gone = sorted(covering.get(requirement.pk, set()) & set(lost))
-            now = reason_text(
-                outcome.reason, outcome.late_days, [requirement_label(after.rows.requirements[i]) for i in outcome.named]
-            )
-            if gone:
-                named = _("Covered before by pledges now lost: %(pledges)s.") % {
-                    "pledges": "; ".join(f"{lost[pk].label} ({'; '.join(_why_text(r) for r in lost[pk].why)})" for pk in gone)
-                }
-                now = f"{named} {now}".strip()
-            out.append(
-                {
-                    "requirement": requirement.pk,
-                    "label": requirement_label(requirement),
-                    "priority": requirement.priority,
-                    "area": requirement.item_type.capability_area.name,
-                    "quantity": requirement.quantity,
-                    "covered_before": was[requirement.pk],
-                    "covered_after": outcome.covered,
-                    "status_after": outcome.status,
-                    "reason": outcome.reason,
-                    "lost_pledges": gone,
-                    "reason_text": now,
-                }
-            )
+            item = {
+                "requirement": requirement.pk,
+                "label": requirement_label(requirement),
+                "priority": requirement.priority,
+                "area": requirement.item_type.capability_area.name,
+                "quantity": requirement.quantity,
+                "covered_before": was[requirement.pk],
+                "covered_after": outcome.covered,
+                "status_after": outcome.status,
+                "reason": outcome.reason,
+                "late_days": int(outcome.late_days),
+                "named": [requirement_label(after.rows.requirements[i]) for i in outcome.named],
+                "lost_pledges": sorted(covering.get(requirement.pk, set()) & set(lost_rows)),
+            }
+            out.append({**item, "reason_text": uncovered_reason_text(item, lost_rows)})
     return sorted(out, key=lambda u: (u["priority"], u["requirement"]))
 
 
@@ -333,12 +361,12 @@ def analyse(*, actor: Actor, donors: list[str], as_of: dt.date, role: str = With
     after = compute(
         actor=actor, requirement_list=requirement_list, keep_approved=False, policy=policy, withdrawn_pledges=frozenset(lost)
     )
-    uncovered = _uncovered(before, after, lost)
+    lost_rows = _lost_pledge_rows(rules, lost, others, as_of)
+    uncovered = _uncovered(before, after, {row["pledge"]: row for row in lost_rows})
     by_area: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for item in uncovered:
         by_area[item["area"]][str(item["priority"])] += 1
     money = _lost_by_year(actor, rules, donors, as_of, role, lost)
-    lost_rows = _lost_pledge_rows(rules, lost, others, as_of)
     return {
         "donors": sorted(donors),
         "as_of": as_of.isoformat(),

@@ -17,6 +17,7 @@ from umbrella.core.errors import DomainError, Invalid
 from umbrella.core.numbers import format_eur_short, number
 from umbrella.orgs.models import Organization
 from umbrella.scenarios import services
+from umbrella.scenarios.analysis import in_reader_language
 from umbrella.scenarios.models import WithdrawalRole, WithdrawalScenario
 from umbrella.scenarios.queries import SCENARIOS, scenarios
 from umbrella.ui.charts import Bar, bar_chart
@@ -111,7 +112,7 @@ def _top_up_chart(results: dict, year: str):
 
 def scenario_detail(request: HttpRequest, pk: int) -> HttpResponse:
     scenario = get_visible(WithdrawalScenario.objects.all(), request.actor, pk=pk)
-    results = scenario.results
+    results = in_reader_language(scenario.results)
     page = DetailPage(
         title=str(scenario),
         obj=scenario,
