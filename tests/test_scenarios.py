@@ -108,6 +108,9 @@ def test_a_saved_scenario_is_the_only_record_written_and_can_be_compared(persona
     assert "A stops" in compared and "B stops" in compared and "Lost in 2026 (EUR)" in compared
     assert '<td class="num">610,000.00</td>' in compared and "610000.00" not in compared
     assert as_client("donor_editor").get(f"/scenarios/{first.pk}/").status_code == 404
+    donors_list = as_client("donor_editor").get("/scenarios/").content.decode()
+    assert "A stops" not in donors_list and "No scenarios yet." not in donors_list
+    assert "Withdrawal scenarios are worked on by coordination staff; none is shared with you." in donors_list
     listing = as_client("coordinator").get("/scenarios/?q=A+stops").content.decode()
     assert "A stops" in listing and "B stops" not in listing
     exported = as_client("coordinator").get("/scenarios/?format=csv").content.decode("utf-8-sig")

@@ -65,7 +65,11 @@ def scenario_list(request: HttpRequest) -> HttpResponse:
         export_kind="scenarios",
         create_url=reverse("scenario-new") if may_create else None,
         create_label=_("New scenario"),
-        empty=_("No scenarios yet."),
+        # Whether scenarios exist that the reader may not see is itself not theirs to know (need to know): a
+        # reader who cannot work on scenarios is told who does, not "none yet", which would read as "none at all".
+        empty=_("No scenarios yet.")
+        if may_create
+        else _("Withdrawal scenarios are worked on by coordination staff; none is shared with you."),
         intro=_(
             "What if one or more donors stopped: the requirements left uncovered, the money lost each year and the top-up each "
             "remaining donor would need at its GDP share. Scenarios never change live data. Compare two from a scenario's page."
