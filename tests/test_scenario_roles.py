@@ -243,8 +243,8 @@ def test_umbrella_scenario_as_supplier_loses_the_european_paid_us_made_missiles_
     assert "  3 undelivered pledges lost:" in lines
     assert any(line.startswith(f"    #{shipped.pk} ") and "paid by USA 100 %" in line for line in lines)
     assert (
-        "  2 open offers and 0 allocations leave the matching. 1 other pledge lost is already shipped or partly "
-        "delivered (1): not an offer the matching can place, but what it has not delivered is lost all the same."
+        "  2 open offers and 0 allocations leave the matching. The other pledge lost is already shipped or partly "
+        "delivered: it is not an offer the matching can place, but what it has not delivered is lost all the same."
     ) in lines
     assert "  16 requirements lose coverage:" in lines and "    … and 1 more (--json lists them all)" in lines
     assert sum(1 for line in lines if line.startswith("    ") and " → 0 of 1. " in line) == 15

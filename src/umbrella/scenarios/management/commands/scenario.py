@@ -114,8 +114,9 @@ def _plural(count: int, one: str, many: str) -> str:
 def _dropping_out(results: dict, lost: list[dict]) -> str:
     """What leaves the matching, and why that is fewer pledges than are lost: the matching offers only accepted or
     allocated pledges of a known quantity (`matching.inputs.OFFERED_STATES`); a pledge already shipped or partly
-    delivered is no longer an offer (its allocation stands, and only what it has not delivered goes), and one of
-    undisclosed quantity offers nothing yet. Both are lost all the same: what they have not delivered never comes."""
+    delivered is no longer an offer (its allocation goes, or shrinks to what it delivered, counted among the
+    allocations only when it goes whole), and one of undisclosed quantity offers nothing yet. Both are lost all
+    the same: what they have not delivered never comes."""
     line = (
         f"{_plural(results['pledges_dropped'], 'open offer', 'open offers')} and "
         f"{_plural(results['allocations_dropped'], 'allocation', 'allocations')} leave the matching."
@@ -125,11 +126,16 @@ def _dropping_out(results: dict, lost: list[dict]) -> str:
     if not under_way and not undisclosed:
         return line
     others = under_way + undisclosed
-    kinds = [
-        *([f"already shipped or partly delivered ({under_way})"] if under_way else []),
-        *([f"of undisclosed quantity ({undisclosed})"] if undisclosed else []),
-    ]
+    if under_way and undisclosed:
+        kinds = f"already shipped or partly delivered ({under_way}) or of undisclosed quantity ({undisclosed})"
+    else:
+        kinds = "already shipped or partly delivered" if under_way else "of undisclosed quantity"
+    if others == 1:
+        return (
+            f"{line} The other pledge lost is {kinds}: it is not an offer the matching can place, but what it has "
+            "not delivered is lost all the same."
+        )
     return (
-        f"{line} {_plural(others, 'other pledge lost is', 'other pledges lost are')} {' or '.join(kinds)}: not an offer "
-        f"the matching can place, but what {'it has' if others == 1 else 'they have'} not delivered is lost all the same."
+        f"{line} The other {others} pledges lost are {kinds}: they are not offers the matching can place, but what "
+        "they have not delivered is lost all the same."
     )
