@@ -184,6 +184,7 @@ def test_a_role_is_saved_with_the_scenario_and_shown_and_a_bad_one_is_refused(pe
     assert "as supplier" in page and "NLD-FMS-1" in page and "no other supplier" in page and "supplied by USA" in page
     assert other_suppliers_cell(page, world["missiles_from_usa"].pk) == "<strong>no other supplier</strong>"
     assert other_suppliers_cell(page, world["us_shells"].pk) == "XDB"  # who else supplies shells, not a dash
+    assert "of them open offers leaving the matching" not in page  # every pledge lost here was an open offer
     form = as_client("coordinator").get("/scenarios/new/").content.decode()
     assert 'name="role"' in form and 'value="supplier"' in form
     posted = as_client("coordinator").post(
@@ -248,6 +249,11 @@ def test_umbrella_scenario_as_supplier_loses_the_european_paid_us_made_missiles_
     ) in lines
     assert "  16 requirements lose coverage:" in lines and "    … and 1 more (--json lists them all)" in lines
     assert sum(1 for line in lines if line.startswith("    ") and " → 0 of 1. " in line) == 15
+    saved = services.save_scenario(actor=personas.coordinator, name="US money", donors=["USA"], as_of=AS_OF)
+    reader = Client()
+    reader.force_login(personas.coordinator.user)
+    page = reader.get(f"/scenarios/{saved.pk}/").content.decode()
+    assert "3 pledges lost, 2 of them open offers leaving the matching. The others are already shipped" in page
 
 
 def shipped_pledge(personas, shell):
