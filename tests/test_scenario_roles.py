@@ -18,6 +18,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import transaction
 from django.test import Client
+from django.utils import translation
 
 from tests import demo_copies, factories
 from tests.conftest import ensure_base_data, load_gazetteer
@@ -32,6 +33,7 @@ from umbrella.orgs.queries import actor_for
 from umbrella.orgs.services import issue_token
 from umbrella.pledges import services as pledges
 from umbrella.scenarios import services
+from umbrella.scenarios.analysis import in_reader_language
 from umbrella.scenarios.models import WithdrawalScenario
 
 AS_OF = dt.date(2026, 1, 1)
@@ -340,3 +342,12 @@ def test_a_saved_scenario_gives_its_reasons_in_the_readers_language_from_the_par
     assert lost(read)[world["missiles_from_usa"].pk]["why_text"].startswith("постачає USA")
     saved.refresh_from_db()
     assert lost(saved.results)[world["missiles_from_usa"].pk]["why_text"] == "supplied by USA; made in USA"
+
+
+def test_results_saved_before_the_reasons_parts_were_kept_show_the_sentences_stored():
+    legacy = {
+        "uncovered": [{"requirement": 1, "reason": "no_compatible_offer", "lost_pledges": [], "reason_text": "As saved."}],
+    }
+    with translation.override("uk"):
+        shown = in_reader_language(legacy)
+    assert shown["uncovered"][0]["reason_text"] == "As saved." and "lost_pledges" not in shown
