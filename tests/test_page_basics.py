@@ -86,8 +86,10 @@ def test_the_site_serves_its_own_icon_and_every_page_links_it(client):
 def test_an_empty_scenario_list_says_what_to_do_and_links_the_form_only_for_those_who_may_create(as_client, personas, persona):
     assert not WithdrawalScenario.objects.visible_to(personas[persona]).exists()
     html = as_client(persona).get("/scenarios/").content.decode()
-    assert "No scenarios yet." in html
     may_create = allowed(scenarios.require_planner, personas[persona])
+    # who cannot work on scenarios is told who does: "none yet" would read as "none at all"
+    assert ("No scenarios yet." in html) == may_create
+    assert ("Withdrawal scenarios are worked on by coordination staff" in html) == (not may_create)
     assert ('— <a href="/scenarios/new/">New scenario</a>' in html) == may_create
     assert may_create == (persona in {"coordinator", "hq_admin"})
     narrowed = as_client(persona).get("/scenarios/?q=nothing").content.decode()

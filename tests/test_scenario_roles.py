@@ -7,13 +7,18 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import re
 import subprocess
 from decimal import Decimal
 
 import pytest
+from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import transaction
 from django.test import Client
+from django.utils import translation
 
 from tests import demo_copies, factories
 from tests.conftest import ensure_base_data, load_gazetteer
@@ -28,6 +33,7 @@ from umbrella.orgs.queries import actor_for
 from umbrella.orgs.services import issue_token
 from umbrella.pledges import services as pledges
 from umbrella.scenarios import services
+from umbrella.scenarios.analysis import in_reader_language
 from umbrella.scenarios.models import WithdrawalScenario
 
 AS_OF = dt.date(2026, 1, 1)
@@ -109,6 +115,13 @@ def scenario(personas, role: str | None = None) -> dict:
     return services.preview_scenario(actor=personas.coordinator, donors=["USA"], as_of=AS_OF, **extra)
 
 
+def other_suppliers_cell(page: str, pledge: int) -> str:
+    """The last cell ("Other suppliers") of the lost pledge's row on the scenario page."""
+    row = re.search(rf'<tr><td><a href="/pledges/{pledge}/">.*?</tr>', page, re.S)
+    assert row, f"no row for pledge {pledge}"
+    return re.findall(r"<td>(.*?)</td>", row.group(0), re.S)[-1].strip()
+
+
 def lost(results: dict) -> dict[int, dict]:
     return {row["pledge"]: row for row in results["lost_pledges"]}
 
@@ -151,7 +164,9 @@ def test_only_items_no_one_else_supplies_are_flagged(personas, world):
     ]
     gone = lost(results)
     assert gone[world["missiles_from_usa"].pk]["no_other_supplier"] is True
+    assert gone[world["missiles_from_usa"].pk]["other_suppliers"] == []
     assert gone[world["us_shells"].pk]["no_other_supplier"] is False  # Donor B's German-made shells remain
+    assert gone[world["us_shells"].pk]["other_suppliers"] == ["XDB"]
     assert gone[world["us_shells"].pk]["why_text"] == "paid by USA 100 %; supplied by USA; made in USA"
     assert gone[world["missiles_from_usa"].pk]["why_text"] == "supplied by USA; made in USA"
     made_there = lost(scenario(personas, "origin"))
@@ -169,6 +184,9 @@ def test_a_role_is_saved_with_the_scenario_and_shown_and_a_bad_one_is_refused(pe
     assert WithdrawalScenario.objects.get().role == "supplier"
     page = as_client("coordinator").get(f"/scenarios/{saved.pk}/").content.decode()
     assert "as supplier" in page and "NLD-FMS-1" in page and "no other supplier" in page and "supplied by USA" in page
+    assert other_suppliers_cell(page, world["missiles_from_usa"].pk) == "<strong>no other supplier</strong>"
+    assert other_suppliers_cell(page, world["us_shells"].pk) == "XDB"  # who else supplies shells, not a dash
+    assert "of them open offers leaving the matching" not in page  # every pledge lost here was an open offer
     form = as_client("coordinator").get("/scenarios/new/").content.decode()
     assert 'name="role"' in form and 'value="supplier"' in form
     posted = as_client("coordinator").post(
@@ -206,7 +224,8 @@ def test_umbrella_scenario_as_supplier_loses_the_european_paid_us_made_missiles_
     """The done-when line, as a script reads it: the installed command as a subprocess, its output parsed as JSON."""
     ensure_base_data()
     load_gazetteer()
-    world = build(load_personas())
+    personas = load_personas()
+    world = build(personas)
     env = demo_copies.environment(_data_dir(), database_url())
     arguments = [UMBRELLA, "scenario", "--donors", "USA", "--date", "2026-01-01", "--user", "cora", "--json"]
     result = subprocess.run([*arguments, "--as", "supplier"], env=env, capture_output=True, text=True, timeout=300)
@@ -217,9 +236,118 @@ def test_umbrella_scenario_as_supplier_loses_the_european_paid_us_made_missiles_
     bad = subprocess.run([*arguments, "--as", "lender"], env=env, capture_output=True, text=True, timeout=300)
     assert bad.returncode == 2 and "payer" in bad.stderr and "supplier" in bad.stderr and "all" in bad.stderr
     assert Decimal(results["lost_by_year"]["2026"]["total_eur"]) == Decimal("6000.00")
+    # The text a coordinator reads: 16 requirements losing coverage (15 printed, the rest counted), and a shipped
+    # pledge the United States pays for, lost though it is no longer an offer to the matching.
+    shipped = shipped_pledge(personas, world["shell"])
+    split_rounds_list(personas, world["rounds"].item_type, 16)
+    text = subprocess.run(arguments[:-1], env=env, capture_output=True, text=True, timeout=300)
+    assert text.returncode == 0, text.stderr
+    lines = text.stdout.splitlines()
+    assert "  3 undelivered pledges lost:" in lines
+    assert any(line.startswith(f"    #{shipped.pk} ") and "paid by USA 100 %" in line for line in lines)
+    assert (
+        "  2 open offers and 0 allocations leave the matching. The other pledge lost is already shipped or partly "
+        "delivered: it is not an offer the matching can place, but what it has not delivered is lost all the same."
+    ) in lines
+    assert "  16 requirements lose coverage:" in lines and "    … and 1 more (--json lists them all)" in lines
+    assert sum(1 for line in lines if line.startswith("    ") and " → 0 of 1. " in line) == 15
+    saved = services.save_scenario(actor=personas.coordinator, name="US money", donors=["USA"], as_of=AS_OF)
+    reader = Client()
+    reader.force_login(personas.coordinator.user)
+    page = reader.get(f"/scenarios/{saved.pk}/").content.decode()
+    assert "3 pledges lost, 2 of them open offers leaving the matching. The others are already shipped" in page
+
+
+def shipped_pledge(personas, shell):
+    """Two shells the United States pays for, allocated and shipped."""
+    usa = actor_for(get_user_model().objects.get(username="liaison-usa"))
+    pledge = accepted(personas, usa, shell, 2, origin="USA")
+    with transaction.atomic():
+        pledges.record_allocation_step(actor=personas.coordinator, pledge_id=pledge.pk, step="allocate")
+    pledge.refresh_from_db()
+    return pledges.advance_pledge(actor=usa, pledge_id=pledge.pk, step="ship", expected_version=pledge.version)
+
+
+def split_rounds_list(personas, rounds, count: int) -> None:
+    """A newer approved list asking for `count` single rounds, each its own requirement (the joint purchase
+    covers them all; without the United States' share, none)."""
+    lst = needs.create_requirement_list(
+        actor=personas.recipient, fields={"series": "SPLIT", "title": "Rounds, one by one", "marking": "participants"}
+    )
+    for _ in range(count):
+        needs.create_requirement(
+            actor=personas.recipient, list_id=lst.pk, fields=factories.requirement_fields(rounds, quantity=1, priority=3)
+        )
+    lst.refresh_from_db()
+    lst = needs.propose_requirement_list(actor=personas.recipient, list_id=lst.pk, expected_version=lst.version)
+    needs.approve_requirement_list(actor=personas.coordinator, list_id=lst.pk, expected_version=lst.version)
 
 
 def _data_dir():
     from umbrella.settings import DATA_DIR
 
     return DATA_DIR
+
+
+def test_a_role_that_loses_nothing_says_so_and_as_origin_says_when_no_pledge_records_an_origin(personas, as_client):
+    """Before any origin is recorded, stopping as the country of origin loses nothing: the text and the page say
+    so in words (no "0 pledges lost:" with nothing after it) and say why."""
+    usa = donor("USA", "United States")
+    shell = factories.item_type(personas, name="Test shell")
+    lst = needs.create_requirement_list(
+        actor=personas.recipient, fields={"series": "NONE", "title": "No origins", "marking": "participants"}
+    )
+    needs.create_requirement(actor=personas.recipient, list_id=lst.pk, fields=factories.requirement_fields(shell, quantity=6))
+    lst.refresh_from_db()
+    lst = needs.propose_requirement_list(actor=personas.recipient, list_id=lst.pk, expected_version=lst.version)
+    needs.approve_requirement_list(actor=personas.coordinator, list_id=lst.pk, expected_version=lst.version)
+    accepted(personas, usa, shell, 6)  # no origin recorded
+    text = io.StringIO()
+    call_command("scenario", "--donors", "USA", "--date", "2026-01-01", "--as", "origin", "--user", "cora", stdout=text)
+    lines = text.getvalue().splitlines()
+    assert "  No undelivered pledge is lost in this role." in lines and "  No requirement loses coverage." in lines
+    assert any("No pledge records a country of origin" in line for line in lines)
+    assert not any(line.rstrip().endswith(":") and "lost" in line for line in lines)
+    saved = services.save_scenario(actor=personas.coordinator, name="Made in USA", donors=["USA"], as_of=AS_OF, role="origin")
+    assert saved.results["lost_pledges"] == [] and saved.results["pledges_with_origin"] == 0
+    page = as_client("coordinator").get(f"/scenarios/{saved.pk}/").content.decode()
+    assert "No undelivered pledge is lost in this role." in page
+    assert "No pledge records a country of origin, so none is lost as made in these donors' countries." in page
+    as_payer = services.save_scenario(actor=personas.coordinator, name="US", donors=["USA"], as_of=AS_OF, role="payer")
+    assert (
+        "No pledge records a country of origin" not in as_client("coordinator").get(f"/scenarios/{as_payer.pk}/").content.decode()
+    )
+
+
+def test_a_saved_scenario_gives_its_reasons_in_the_readers_language_from_the_parts_it_keeps(personas, world, client):
+    """Saved by an English reader, read by a Ukrainian one: the why and the reason are said again in Ukrainian
+    from the codes, numbers and names kept, while the stored results (and the command's JSON) keep the text of
+    the language they were worked out in."""
+    saved = services.save_scenario(actor=personas.coordinator, name="US, all", donors=["USA"], as_of=AS_OF, role="all")
+    missiles = next(u for u in saved.results["uncovered"] if u["requirement"] == world["missiles"].pk)
+    assert "supplied by USA" in missiles["reason_text"] and lost(saved.results)[world["us_shells"].pk]["why"]
+    client.force_login(personas.coordinator.user)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "uk"
+    page = client.get(f"/scenarios/{saved.pk}/").content.decode()
+    assert "постачає USA" in page and "Раніше покривалося обіцянками, які тепер втрачено" in page
+    assert "supplied by USA" not in page and "Covered before by pledges now lost" not in page
+    _, secret = issue_token(
+        actor=Actor.system("tests"),
+        user_id=personas.coordinator.user.pk,
+        organization_id=personas.coordinator.organization.pk,
+        name="api",
+    )
+    api = Client(HTTP_AUTHORIZATION=f"Bearer {secret}", HTTP_ACCEPT_LANGUAGE="uk")
+    read = api.get(f"/api/v1/scenarios/{saved.pk}").json()["results"]
+    assert lost(read)[world["missiles_from_usa"].pk]["why_text"].startswith("постачає USA")
+    saved.refresh_from_db()
+    assert lost(saved.results)[world["missiles_from_usa"].pk]["why_text"] == "supplied by USA; made in USA"
+
+
+def test_results_saved_before_the_reasons_parts_were_kept_show_the_sentences_stored():
+    legacy = {
+        "uncovered": [{"requirement": 1, "reason": "no_compatible_offer", "lost_pledges": [], "reason_text": "As saved."}],
+    }
+    with translation.override("uk"):
+        shown = in_reader_language(legacy)
+    assert shown["uncovered"][0]["reason_text"] == "As saved." and "lost_pledges" not in shown

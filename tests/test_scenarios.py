@@ -99,10 +99,18 @@ def test_a_saved_scenario_is_the_only_record_written_and_can_be_compared(persona
     )
     client = as_client("coordinator")
     page = client.get(f"/scenarios/{first.pk}/").content.decode()
-    assert "No accepted pledge offers this item" in page and "<svg" in page and "610000.00" in page
+    assert "No accepted pledge offers this item" in page and "<svg" in page
+    money_row = (
+        '<th scope="row">2026</th><td class="num">600,000.00</td><td class="num">10,000.00</td><td class="num">610,000.00</td>'
+    )
+    assert money_row in page and "610000.00" not in page  # money grouped by thousands, as on every other page
     compared = client.get(f"/scenarios/compare/?scenario={first.pk}&scenario={second.pk}").content.decode()
     assert "A stops" in compared and "B stops" in compared and "Lost in 2026 (EUR)" in compared
+    assert '<td class="num">610,000.00</td>' in compared and "610000.00" not in compared
     assert as_client("donor_editor").get(f"/scenarios/{first.pk}/").status_code == 404
+    donors_list = as_client("donor_editor").get("/scenarios/").content.decode()
+    assert "A stops" not in donors_list and "No scenarios yet." not in donors_list
+    assert "Withdrawal scenarios are worked on by coordination staff; none is shared with you." in donors_list
     listing = as_client("coordinator").get("/scenarios/?q=A+stops").content.decode()
     assert "A stops" in listing and "B stops" not in listing
     exported = as_client("coordinator").get("/scenarios/?format=csv").content.decode("utf-8-sig")
@@ -145,3 +153,30 @@ def test_umbrella_scenario_prints_json_and_saves_on_request(personas, world):
         stdout=io.StringIO(),
     )
     assert WithdrawalScenario.objects.get().name == "A stops"
+
+
+def test_funding_of_an_earlier_year_not_yet_disbursed_is_lost_in_the_start_year_like_an_overdue_pledge(personas, world):
+    """Donor A also committed EUR 50 000 for 2025 and never disbursed it, and disbursed EUR 20 000 more of 2025:
+    from 2026-01-01 the undisbursed 50 000 is lost, in 2026 (as its pledge due before the date is), the
+    disbursed 20 000 is not; and a scenario from 2027 counts both 2025 and 2026 commitments in 2027."""
+    for reference, amount, steps in (("A-25", "50000", ["commit"]), ("A-25-paid", "20000", ["commit", "disburse"])):
+        record = funding.create_funding(
+            actor=personas.donor_editor,
+            fields={
+                "reference": reference,
+                "year": 2025,
+                "amount": Decimal(amount),
+                "fx_date": dt.date(2025, 1, 2),
+                "category": "training",
+                "source_document": "A-MOD-0",
+                "marking": "coordination",
+            },
+        )
+        for step in steps:
+            record = funding.advance_funding(
+                actor=personas.donor_editor, funding_id=record.pk, step=step, expected_version=record.version
+            )
+    results = services.preview_scenario(actor=personas.coordinator, donors=["XDA"], as_of=dt.date(2026, 1, 1))
+    assert results["lost_by_year"] == {"2026": {"funding_eur": "650000.00", "in_kind_eur": "10000.00", "total_eur": "660000.00"}}
+    later = services.preview_scenario(actor=personas.coordinator, donors=["XDA"], as_of=dt.date(2027, 1, 1))
+    assert later["lost_by_year"] == {"2027": {"funding_eur": "650000.00", "in_kind_eur": "10000.00", "total_eur": "660000.00"}}

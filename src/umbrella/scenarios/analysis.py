@@ -1,14 +1,17 @@
 """A withdrawal scenario, computed from live data and writing none of it.
 
 Choose donors, a date and the role in which they stop (`WithdrawalRole`): as payers, the undelivered pledges
-(accepted, allocated, shipped or partly delivered) they pay any share of and their funding from that year on
-that is not yet disbursed; as suppliers, the undelivered pledges they deliver; as origin, the undelivered pledges
-made in their country; or all of these. The matching is solved twice, on everything and on what remains (the
-pledges lost are withdrawn by id: matching knows nothing of roles), both planning again every allocation not
-yet shipped, so the difference is the donors' doing and not an artefact of earlier choices. The money lost each
-year is the withdrawing donors' own: their funding (as payers) and their payer share of the pledges lost, in the
-instruments the year's counting rule set counts; it is what the remaining participants of that year's floor
-would have to add, each at its GDP share among them. docs/funding.md sets the rules out.
+(accepted, allocated, shipped or partly delivered) they pay any share of and their funding not yet disbursed; as
+suppliers, the undelivered pledges they deliver; as origin, the undelivered pledges made in their country; or all
+of these. The matching is solved twice, on everything and on what remains (the pledges lost are withdrawn by id:
+matching knows nothing of roles), both planning again every allocation not yet shipped, so the difference is the
+donors' doing and not an artefact of earlier choices. The money lost each year is the withdrawing donors' own:
+their funding (as payers) and their payer share of the pledges lost, in the instruments the year's counting rule
+set counts; it is what the remaining participants of that year's floor would have to add, each at its GDP share
+among them. Both kinds are treated alike in time: what was due before the start date and has not come — funding
+of an earlier year still pledged or committed, a pledge available before the date and not yet delivered — is lost
+too, counted in the start year (under that year's rules); what falls due later is lost in its own year.
+docs/funding.md sets the rules out.
 """
 
 from __future__ import annotations
@@ -73,6 +76,42 @@ def _why_text(reason: dict) -> str:
     return _("made in %(country)s") % {"country": reason["country"]}
 
 
+def why_text(why: list[dict]) -> str:
+    """Why a pledge is lost, in the active language, from the parts kept (`Lost.why`)."""
+    return "; ".join(_why_text(reason) for reason in why)
+
+
+def uncovered_reason_text(item: dict, lost_rows: dict[int, dict]) -> str:
+    """Why a requirement is now short, in the active language, from the parts kept: the matching's reason code,
+    how late and the requirements named (`reason`, `late_days`, `named`), and the lost pledges that covered it
+    before (`lost_pledges`, read from `lost_rows` by id), named first."""
+    now = reason_text(item["reason"], item["late_days"], item["named"])
+    gone = [lost_rows[pk] for pk in item["lost_pledges"] if pk in lost_rows]
+    if gone:
+        named = _("Covered before by pledges now lost: %(pledges)s.") % {
+            "pledges": "; ".join(f"{row['label']} ({why_text(row['why'])})" for row in gone)
+        }
+        now = f"{named} {now}".strip()
+    return now
+
+
+def in_reader_language(results: dict) -> dict:
+    """A saved scenario's results with its sentences (`why_text`, `reason_text`, the flags' `text`) rendered
+    again in the active language from the parts kept, so that each reader reads them in their own; results saved
+    before the parts were kept keep the sentences stored."""
+    lost_rows = [{**row, "why_text": why_text(row["why"])} if "why" in row else row for row in results.get("lost_pledges", [])]
+    by_pk = {row["pledge"]: row for row in lost_rows}
+    return {
+        **results,
+        **({"lost_pledges": lost_rows} if "lost_pledges" in results else {}),
+        "no_other_supplier": [{**flag, "text": _("no other supplier")} for flag in results.get("no_other_supplier", [])],
+        "uncovered": [
+            {**item, "reason_text": uncovered_reason_text(item, by_pk)} if "named" in item else item
+            for item in results["uncovered"]
+        ],
+    }
+
+
 def _countries(donors: list[str], role: str) -> dict[str, str]:
     """Each withdrawing donor's country code → the donor's code; as origin, every donor must have one."""
     iso3 = dict(Organization.objects.filter(code__in=donors).values_list("code", "iso3"))
@@ -117,11 +156,12 @@ def _lost_pledges(actor: Actor, donors: list[str], role: str, countries: dict[st
     return lost
 
 
-def _no_other_supplier(actor: Actor, lost: dict[int, Lost], donors: list[str], countries: dict[str, str]) -> set[int]:
-    """The item types among the lost pledges that no one else offers: no open pledge of the type, or of an item
-    that substitutes for it, is delivered by someone other than the withdrawing donors and made outside their
-    countries. A pledge lost only because a withdrawing donor pays a share of it still shows that someone else
-    supplies the item (the money can be found again; the industry cannot), so it keeps the item unflagged."""
+def _other_suppliers(actor: Actor, lost: dict[int, Lost], donors: list[str], countries: dict[str, str]) -> dict[int, list[str]]:
+    """Who else supplies each item type among the lost pledges: the codes of those delivering an open pledge of
+    the type, or of an item that substitutes for it, other than the withdrawing donors and made outside their
+    countries. An empty list is "no other supplier". A pledge lost only because a withdrawing donor pays a share
+    of it still shows that someone else supplies the item (the money can be found again; the industry cannot),
+    so its supplier counts."""
     lost_types = {item.pledge.item_type_id for item in lost.values()}
     alternatives = {item_type: {item_type} for item_type in lost_types}
     for target, source in (
@@ -130,15 +170,17 @@ def _no_other_supplier(actor: Actor, lost: dict[int, Lost], donors: list[str], c
         .values_list("target_id", "source_id")
     ):
         alternatives[target].add(source)
-    offered = set(
+    offered: dict[int, set[str]] = defaultdict(set)
+    for item_type, supplier, owner in (
         Pledge.objects.visible_to(actor)
         .filter(state__in=OPEN_STATES, item_type_id__in=set().union(*alternatives.values()))
         .exclude(supplier__code__in=donors)
         .exclude(supplier__isnull=True, owner__code__in=donors)
         .exclude(origin__in=list(countries))
-        .values_list("item_type_id", flat=True)
-    )
-    return {item_type for item_type, others in alternatives.items() if not others & offered}
+        .values_list("item_type_id", "supplier__code", "owner__code")
+    ):
+        offered[item_type].add(supplier or owner)
+    return {item_type: sorted(set().union(*(offered[other] for other in others))) for item_type, others in alternatives.items()}
 
 
 class RulesByYear(dict):
@@ -171,7 +213,7 @@ def _money_lost(rules: RulesByYear, lost: Lost, as_of: dt.date) -> Decimal:
     return (_undelivered_value(lost.pledge) * lost.donors_share).quantize(CENT)
 
 
-def _lost_pledge_rows(rules: RulesByYear, lost: dict[int, Lost], flagged: set[int], as_of: dt.date) -> list[dict]:
+def _lost_pledge_rows(rules: RulesByYear, lost: dict[int, Lost], others: dict[int, list[str]], as_of: dt.date) -> list[dict]:
     return [
         {
             "pledge": pk,
@@ -189,8 +231,9 @@ def _lost_pledge_rows(rules: RulesByYear, lost: dict[int, Lost], flagged: set[in
             "instrument": item.pledge.instrument,
             "money_lost_eur": str(_money_lost(rules, item, as_of)),
             "why": item.why,
-            "why_text": "; ".join(_why_text(reason) for reason in item.why),
-            "no_other_supplier": item.pledge.item_type_id in flagged,
+            "why_text": why_text(item.why),
+            "other_suppliers": others[item.pledge.item_type_id],
+            "no_other_supplier": not others[item.pledge.item_type_id],
         }
         for pk, item in sorted(lost.items())
     ]
@@ -200,18 +243,21 @@ def _lost_by_year(
     actor: Actor, rules: RulesByYear, donors: list[str], as_of: dt.date, role: str, lost: dict[int, Lost]
 ) -> dict[int, dict[str, str]]:
     """Money the withdrawing donors no longer give, by year: their funding not yet disbursed (as payers) in the
-    instruments the year's rule set counts, and their payer share of the lost pledges' undelivered value."""
+    instruments the year's rule set counts, and their payer share of the lost pledges' undelivered value. What
+    was due before the start date and has not come (funding of an earlier year not yet disbursed, a pledge
+    available before it and not yet delivered) is lost in the start year, under that year's rules."""
     parts: dict[int, dict[str, Decimal]] = defaultdict(lambda: {"funding_eur": Decimal(0), "in_kind_eur": Decimal(0)})
     if role in (R.PAYER, R.ALL):
         funding = (
             Funding.objects.visible_to(actor)
-            .filter(owner__code__in=donors, state__in=NOT_DISBURSED, year__gte=as_of.year)
+            .filter(owner__code__in=donors, state__in=NOT_DISBURSED)
             .values("year", "instrument")
             .annotate(total=Sum("value_eur"))
         )
         for row in funding:
-            if row["instrument"] in rules[row["year"]].money_instruments:
-                parts[row["year"]]["funding_eur"] += Decimal(row["total"])
+            year = max(row["year"], as_of.year)
+            if row["instrument"] in rules[year].money_instruments:
+                parts[year]["funding_eur"] += Decimal(row["total"])
     for item in lost.values():
         money = _money_lost(rules, item, as_of)
         if money:
@@ -242,37 +288,29 @@ def _covering(computed: Computed) -> dict[int, set[int]]:
     return found
 
 
-def _uncovered(before: Computed, after: Computed, lost: dict[int, Lost]) -> list[dict]:
+def _uncovered(before: Computed, after: Computed, lost_rows: dict[int, dict]) -> list[dict]:
     """Each requirement covered less after than before, with the reason it is now short; when pledges now lost
-    covered it before, the reason names them first."""
+    covered it before, the reason names them first. The reason's parts are kept with the sentence, so a page
+    can say it again in its reader's language (`in_reader_language`)."""
     was, covering = _covered(before), _covering(before)
     out = []
     for requirement, outcome in zip(after.rows.requirements, after.explanation.requirements, strict=True):
         if outcome.covered < was.get(requirement.pk, 0.0) - EPSILON:
-            gone = sorted(covering.get(requirement.pk, set()) & set(lost))
-            now = reason_text(
-                outcome.reason, outcome.late_days, [requirement_label(after.rows.requirements[i]) for i in outcome.named]
-            )
-            if gone:
-                named = _("Covered before by pledges now lost: %(pledges)s.") % {
-                    "pledges": "; ".join(f"{lost[pk].label} ({'; '.join(_why_text(r) for r in lost[pk].why)})" for pk in gone)
-                }
-                now = f"{named} {now}".strip()
-            out.append(
-                {
-                    "requirement": requirement.pk,
-                    "label": requirement_label(requirement),
-                    "priority": requirement.priority,
-                    "area": requirement.item_type.capability_area.name,
-                    "quantity": requirement.quantity,
-                    "covered_before": was[requirement.pk],
-                    "covered_after": outcome.covered,
-                    "status_after": outcome.status,
-                    "reason": outcome.reason,
-                    "lost_pledges": gone,
-                    "reason_text": now,
-                }
-            )
+            item = {
+                "requirement": requirement.pk,
+                "label": requirement_label(requirement),
+                "priority": requirement.priority,
+                "area": requirement.item_type.capability_area.name,
+                "quantity": requirement.quantity,
+                "covered_before": was[requirement.pk],
+                "covered_after": outcome.covered,
+                "status_after": outcome.status,
+                "reason": outcome.reason,
+                "late_days": int(outcome.late_days),
+                "named": [requirement_label(after.rows.requirements[i]) for i in outcome.named],
+                "lost_pledges": sorted(covering.get(requirement.pk, set()) & set(lost_rows)),
+            }
+            out.append({**item, "reason_text": uncovered_reason_text(item, lost_rows)})
     return sorted(out, key=lambda u: (u["priority"], u["requirement"]))
 
 
@@ -316,19 +354,19 @@ def analyse(*, actor: Actor, donors: list[str], as_of: dt.date, role: str = With
     countries = _countries(donors, role)
     requirement_list = latest_approved_list(actor)
     lost = _lost_pledges(actor, donors, role, countries)
-    flagged = _no_other_supplier(actor, lost, donors, countries)
+    others = _other_suppliers(actor, lost, donors, countries)
     rules = RulesByYear(actor)
     policy = Policy()
     before = compute(actor=actor, requirement_list=requirement_list, keep_approved=False, policy=policy)
     after = compute(
         actor=actor, requirement_list=requirement_list, keep_approved=False, policy=policy, withdrawn_pledges=frozenset(lost)
     )
-    uncovered = _uncovered(before, after, lost)
+    lost_rows = _lost_pledge_rows(rules, lost, others, as_of)
+    uncovered = _uncovered(before, after, {row["pledge"]: row for row in lost_rows})
     by_area: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for item in uncovered:
         by_area[item["area"]][str(item["priority"])] += 1
     money = _lost_by_year(actor, rules, donors, as_of, role, lost)
-    lost_rows = _lost_pledge_rows(rules, lost, flagged, as_of)
     return {
         "donors": sorted(donors),
         "as_of": as_of.isoformat(),
@@ -344,6 +382,7 @@ def analyse(*, actor: Actor, donors: list[str], as_of: dt.date, role: str = With
         - len(after.rows.kept)
         - len(after.rows.replanned),
         "lost_pledges": lost_rows,
+        "pledges_with_origin": Pledge.objects.visible_to(actor).filter(state__in=UNDELIVERED_STATES).exclude(origin="").count(),
         "no_other_supplier": _flags(lost_rows),
         "uncovered": uncovered,
         "uncovered_by_area_priority": {area: dict(counts) for area, counts in sorted(by_area.items())},

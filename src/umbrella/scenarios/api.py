@@ -11,6 +11,7 @@ from pydantic import ConfigDict
 from umbrella.core.access import get_visible
 from umbrella.core.api import Pagination, created
 from umbrella.scenarios import services
+from umbrella.scenarios.analysis import in_reader_language
 from umbrella.scenarios.models import WithdrawalScenario
 from umbrella.scenarios.queries import lost_total, scenarios
 
@@ -41,14 +42,18 @@ class ScenarioDetailOut(ScenarioOut):
     results: dict[str, Any] = Field(
         description="The pledges lost (and why), item types no one else supplies, uncovered requirements with "
         "reasons naming the lost pledges, coverage by area and priority, money lost and top-ups by year, as computed "
-        "when the scenario was saved"
+        "when the scenario was saved; the sentences (why_text, reason_text) are said in the request's language"
     )
+
+    @staticmethod
+    def resolve_results(obj) -> dict[str, Any]:
+        return in_reader_language(obj.results)
 
 
 class ScenarioQuestion(Schema):
     model_config = ConfigDict(extra="forbid")
     donors: list[str] = Field(min_length=1, max_length=100, description="Codes of the donors who stop")
-    as_of: dt.date = Field(description="The day they stop: pledges not delivered and funding from this year on are lost")
+    as_of: dt.date = Field(description="The day they stop: pledges not delivered and funding not disbursed are lost")
     role: Literal["payer", "supplier", "origin", "all"] = Field(
         "payer",
         description="The role in which they stop: payer (the pledges they pay any share of, and their funding), "

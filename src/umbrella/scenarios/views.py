@@ -17,6 +17,7 @@ from umbrella.core.errors import DomainError, Invalid
 from umbrella.core.numbers import format_eur_short, number
 from umbrella.orgs.models import Organization
 from umbrella.scenarios import services
+from umbrella.scenarios.analysis import in_reader_language
 from umbrella.scenarios.models import WithdrawalRole, WithdrawalScenario
 from umbrella.scenarios.queries import SCENARIOS, scenarios
 from umbrella.ui.charts import Bar, bar_chart
@@ -64,7 +65,11 @@ def scenario_list(request: HttpRequest) -> HttpResponse:
         export_kind="scenarios",
         create_url=reverse("scenario-new") if may_create else None,
         create_label=_("New scenario"),
-        empty=_("No scenarios yet."),
+        # Whether scenarios exist that the reader may not see is itself not theirs to know (need to know): a
+        # reader who cannot work on scenarios is told who does, not "none yet", which would read as "none at all".
+        empty=_("No scenarios yet.")
+        if may_create
+        else _("Withdrawal scenarios are worked on by coordination staff; none is shared with you."),
         intro=_(
             "What if one or more donors stopped: the requirements left uncovered, the money lost each year and the top-up each "
             "remaining donor would need at its GDP share. Scenarios never change live data. Compare two from a scenario's page."
@@ -83,8 +88,8 @@ def scenario_create(request: HttpRequest) -> HttpResponse:
         cancel_url=reverse("scenarios"),
         intro=_(
             "Nothing live changes: the scenario re-runs the matching without the undelivered pledges these donors "
-            "pay for, deliver or make (the role you choose) and, as payers, without their future funding, and keeps "
-            "the result for comparison."
+            "pay for, deliver or make (the role you choose) and, as payers, without their funding not yet disbursed, "
+            "and keeps the result for comparison."
         ),
     )
     return submit(
@@ -111,7 +116,7 @@ def _top_up_chart(results: dict, year: str):
 
 def scenario_detail(request: HttpRequest, pk: int) -> HttpResponse:
     scenario = get_visible(WithdrawalScenario.objects.all(), request.actor, pk=pk)
-    results = scenario.results
+    results = in_reader_language(scenario.results)
     page = DetailPage(
         title=str(scenario),
         obj=scenario,
