@@ -21,7 +21,7 @@ from umbrella.core.errors import Forbidden, Invalid
 from umbrella.core.models import ChangeRecord
 from umbrella.core.testing import load_personas
 from umbrella.funding import services
-from umbrella.funding.models import FairShareStatement
+from umbrella.funding.models import FairShareStatement, FairShareYear
 from umbrella.funding.queries import fair_share, statements_of
 from umbrella.orgs import services as orgs
 from umbrella.orgs.models import Organization
@@ -53,6 +53,35 @@ def set_up_year(personas) -> None:
 @pytest.fixture
 def year_set(personas):
     set_up_year(personas)
+
+
+def test_a_year_with_no_floor_configured_shows_what_is_missing_and_no_figures_anywhere(as_client, personas):
+    """The one rule of `umbrella fair-share`: GDP figures and funding there, but no floor configured for the year,
+    so the page, the dashboards and the API say so, as the command does, with no figures and no publish form
+    (never a default floor shared by whoever has a GDP figure)."""
+    set_up_year(personas)
+    FairShareYear.objects.filter(year=YEAR).delete()  # as if never configured (the GDP and funding stay)
+    missing = f"No floor is configured for {YEAR}"
+    for reader in ("coordinator", "anonymous", "donor_editor"):
+        page = as_client(reader).get(PAGE)
+        text = page.content.decode()
+        assert page.status_code == 200 and missing in text and "GDP figure" not in text, reader
+        assert rows_of(text) == [] and "Live figures" not in text and "Export this view" not in text, reader
+        assert 'action="/funding/fair-share/publish/"' not in text and "Publish statement" not in text, reader
+        dashboard = as_client(reader).get("/").content.decode()
+        assert missing in dashboard and 'data-figures="' not in dashboard, reader
+    api = Client().get(f"/api/v1/fair-share/{YEAR}")
+    assert api.status_code == 422 and missing in api.content.decode() and "donors" not in api.json()
+    with pytest.raises(Invalid) as refused:
+        fair_share(personas.coordinator, YEAR)
+    assert refused.value.field_errors["year"][0].startswith(missing)
+
+
+@pytest.mark.parametrize("year", ["1850", "abc", "2101", "-1"])
+def test_a_year_out_of_range_or_not_a_number_is_refused_never_read_as_another(as_client, personas, year_set, year):
+    response = as_client("anonymous").get(f"/funding/fair-share/?year={year}")
+    text = response.content.decode()
+    assert response.status_code == 400 and f"&#x27;{year}&#x27; is not a year" in text and rows_of(text) == []
 
 
 def counts() -> tuple[int, int]:

@@ -12,6 +12,7 @@ from django.core.management import call_command
 from django.test import Client
 
 from umbrella.core.access import Actor
+from umbrella.core.errors import Invalid
 from umbrella.funding import services
 from umbrella.funding.queries import fair_share
 from umbrella.funding.services import publish_statement
@@ -132,9 +133,14 @@ def test_the_api_and_the_command_say_the_figures_are_partial_and_give_no_gaps(pe
 
 
 def test_a_fair_share_year_not_released_to_a_reader_is_not_read_for_them(client, personas, shares):
-    """Its floor and participants stay with those it is released to; others get the default year."""
+    """Its floor and participants stay with those it is released to; to others the year is not configured, so
+    no fair shares are reported to them (the one rule of `missing_for_report`), never a default floor."""
     config = services.configure_year(actor=personas.coordinator, fields={"year": YEAR, "marking": "owner"})
     assert config.marking == "owner"
-    assert fair_share(personas.coordinator, YEAR).configured and not fair_share(personas.observer, YEAR).configured
+    assert fair_share(personas.coordinator, YEAR).configured
+    with pytest.raises(Invalid) as refused:
+        fair_share(personas.observer, YEAR)
+    assert "No floor is configured" in str(refused.value)
     client.force_login(personas.observer.user)
-    assert "EUR 1,000,000" not in client.get(f"/funding/fair-share/?year={YEAR}").content.decode()
+    page = client.get(f"/funding/fair-share/?year={YEAR}").content.decode()
+    assert "EUR 1,000,000" not in page and "No floor is configured" in page

@@ -160,6 +160,10 @@ def optional_round(percent: Decimal | None) -> float | None:
 
 
 def participants_of(actor: Actor, year: int) -> tuple[Decimal, list[Organization], dict[str, str], bool]:
+    """The year's floor, participants (states, not exempt), exemptions and whether the year is configured. For a
+    year with no configuration released to the actor: the default floor and every state with a GDP figure. No
+    fair share is reported for such a year (`fair_share` refuses it); only the withdrawal scenario's top-ups
+    (`scenarios.analysis`) still use this fallback."""
     config = FairShareYear.objects.visible_to(actor).filter(year=year).first()
     # States only: a multilateral donor has no GDP of its own, so it is counted in totals but never shares a floor.
     donors = Organization.objects.filter(kind=OrganizationKind.DONOR)
@@ -321,7 +325,13 @@ def missing_for_report(actor: Actor, year: int) -> list[str]:
 
 
 def fair_share(actor: Actor, year: int, *, donor: str | None = None) -> FairShareReport:
-    """Every participant's share, or only `donor`'s (then complete when the actor sees all of that donor's records)."""
+    """Every participant's share, or only `donor`'s (then complete when the actor sees all of that donor's records).
+    Refused, naming everything missing (`missing_for_report`, `Invalid` on "year"), for a year with no floor
+    configured (released to the actor) or no GDP figure: the one rule of the command, the page, the dashboards,
+    the API and publishing alike."""
+    lacking = missing_for_report(actor, year)
+    if lacking:
+        raise Invalid({"year": lacking})
     floor, organizations, exemptions, configured = participants_of(actor, year)
     gdp, note, missing = gdp_in_common_unit(year, organizations)
     participants = [fairshare.Participant(o.code, o.name, gdp[o.code]) for o in organizations if o.code in gdp]

@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from umbrella.core.access import DONOR_KINDS, Marking, allowed, get_visible
-from umbrella.core.errors import DomainError
+from umbrella.core.errors import DomainError, Invalid
 from umbrella.core.exports import FORMATS
 from umbrella.core.numbers import format_eur, format_eur_short, number
 from umbrella.funding import services
@@ -162,9 +162,15 @@ def _years(request: HttpRequest):
 
 
 def _year(request: HttpRequest) -> int:
-    years = list(_years(request))
-    chosen = request.GET.get("year", "")
-    return int(chosen) if chosen.isdigit() and 2014 <= int(chosen) <= 2100 else (max(years) if years else dt.date.today().year)
+    """The year asked for; without one, the latest configured (or this year). A year out of range or not a number
+    is refused (`Invalid`: a 400 page saying so, as for an unknown list filter), never read as another year."""
+    chosen = request.GET.get("year", "").strip()
+    if not chosen:
+        years = list(_years(request))
+        return max(years) if years else dt.date.today().year
+    if not (chosen.isdigit() and 2014 <= int(chosen) <= 2100):
+        raise Invalid({"year": [_("%(value)s is not a year of fair shares (2014 to 2100).") % {"value": repr(chosen)}]})
+    return int(chosen)
 
 
 def _own_row(actor, year: int) -> dict | None:
@@ -205,6 +211,13 @@ def _statement_rows(statement: FairShareStatement) -> list[dict]:
     ]
 
 
+def _problems(error: DomainError) -> list[str]:
+    """What a refused report lacks, each on its own (`queries.missing_for_report`), as the command says it."""
+    if isinstance(error, Invalid):
+        return [message for messages_ in error.field_errors.values() for message in messages_]
+    return [error.message]
+
+
 def fair_share_page(request: HttpRequest) -> HttpResponse:
     """The year's latest published statement for everyone (and its earlier ones on request); the live figures
     only to a reader who sees every record behind them; to anyone else at most its own organization's live row,
@@ -214,11 +227,10 @@ def fair_share_page(request: HttpRequest) -> HttpResponse:
     statements = list(statements_of(actor, year))
     chosen = request.GET.get("statement", "")
     statement = next((s for s in statements if str(s.sequence) == chosen), statements[0] if statements else None)
-    problem = ""
     try:
-        report = fair_share(actor, year)
+        report, problems = fair_share(actor, year), []
     except DomainError as error:
-        report, problem = None, error.message
+        report, problems = None, _problems(error)
     live = report if report is not None and report.complete else None
     if request.GET.get("format") in FORMATS and (live or statement):
         if live:
@@ -231,14 +243,14 @@ def fair_share_page(request: HttpRequest) -> HttpResponse:
     context = {
         "year": year,
         "years": _years(request),
-        "problem": problem,
+        "problems": problems,
         "statement": statement,
         "statement_rows": _statement_rows(statement) if statement else [],
         "statements": statements,
         "superseded": statement is not None and statement != statements[0],
         "live": live,
-        "own": None if live else _own_row(actor, year),
-        "may_publish": allowed(services.require_statement_publisher, actor),
+        "own": None if live or problems else _own_row(actor, year),
+        "may_publish": not problems and allowed(services.require_statement_publisher, actor),
     }
     if live:
         context |= {
