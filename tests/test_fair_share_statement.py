@@ -304,6 +304,31 @@ def test_umbrella_fair_share_publish_as_a_subprocess():
     printed = json.loads(published.stdout)
     assert printed["sequence"] == 1 and printed["reason"] == "from the CLI"
     assert printed["report"] == FairShareStatement.objects.get().snapshot["report"]
+    public = umbrella("fair-share", "--year", str(YEAR))  # the public: the statement, as the page shows it
+    assert public.returncode == 0, public.stderr
+    assert f"published statement 1 of {YEAR}, {dt.date.today():%Y-%m-%d}" in public.stdout and "partial" not in public.stdout
+    assert "Counted by the rule set disbursement/1" in public.stdout and "Reason: from the CLI" in public.stdout
+    lines = public.stdout.splitlines()
+    (donor_a,) = [line for line in lines if line.startswith("Donor A")]
+    assert donor_a.split()[-4:] == ["750,000.00", "600,000.00", "150,000.00", "80.0%"]  # whole, not the public's 100,000
+    (total,) = [line for line in lines if line.startswith("total")]
+    assert total.split()[1:] == ["1,000,000.00", "620,000.00"]
+    own = umbrella("fair-share", "--year", str(YEAR), "--json", "--user", "bob")  # a donor: the statement and its own row
+    assert own.returncode == 0, own.stderr
+    printed = json.loads(own.stdout)
+    assert printed["figures"] == "statement" and printed["statement"]["sequence"] == 1 and "data" not in printed["statement"]
+    assert printed["statement"]["rule_set"] == "disbursement/1" and printed["statement"]["published_at"].startswith(str(YEAR))
+    assert printed["donors"] == FairShareStatement.objects.get().donors and printed["floor_eur"] == "1000000.00"
+    assert printed["own"] == {
+        "code": "XDB",
+        "name": "Donor B",
+        "gdp_share": 0.25,
+        "target_eur": "250000.00",
+        "counted_eur": "20000.00",
+        "whole": True,
+        "gap_eur": "230000.00",
+        "percent": 8.0,
+    }
     early = umbrella("fair-share-publish", "--year", "2015", "--reason", "early", "--user", "cora")
     assert early.returncode == 2 and "No floor is configured for 2015" in early.stderr
     assert FairShareStatement.objects.count() == 1

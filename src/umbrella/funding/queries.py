@@ -409,6 +409,32 @@ def statement_table(statement: FairShareStatement) -> tuple[list[str], list[list
     return header, rows
 
 
+def own_share(actor: Actor, year: int) -> tuple[fairshare.Share, bool] | None:
+    """A donor's own live row, and whether it is whole (every record behind it released to the actor); None for
+    a reader that is no donor, a donor that does not share the year's floor, or a year that cannot be reported."""
+    if not actor.is_member or actor.kind not in DONOR_KINDS:
+        return None
+    try:
+        report = fair_share(actor, year, donor=actor.organization.code)
+    except Invalid:
+        return None
+    return (report.shares[0], report.complete) if report.shares else None
+
+
+def share_as_json(share: fairshare.Share, whole: bool) -> dict:
+    """One live row as `FairShareReport.as_json` gives it: without gap and percent when not whole."""
+    return {
+        "code": share.code,
+        "name": share.name,
+        "gdp_share": float(share.gdp_share),
+        "target_eur": str(share.target_eur),
+        "counted_eur": str(share.counted_eur),
+        "whole": whole,
+        "gap_eur": str(share.gap_eur) if whole else None,
+        "percent": optional_round(share.percent) if whole else None,
+    }
+
+
 def statement_as_json(statement: FairShareStatement, *, latest: bool = True) -> dict:
     """A published statement as the API and `umbrella fair-share-publish --json` give it."""
     return {

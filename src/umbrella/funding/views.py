@@ -13,13 +13,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from umbrella.core.access import DONOR_KINDS, Marking, allowed, get_visible
+from umbrella.core.access import Marking, allowed, get_visible
 from umbrella.core.errors import DomainError, Invalid
 from umbrella.core.exports import FORMATS
 from umbrella.core.numbers import format_eur, format_eur_short, number
 from umbrella.funding import services
 from umbrella.funding.models import FUNDING_LIFECYCLE, FairShareStatement, FairShareYear, Funding
-from umbrella.funding.queries import FUNDING, fair_share, funding_records, statement_table, statements_of
+from umbrella.funding.queries import FUNDING, fair_share, funding_records, own_share, statement_table, statements_of
 from umbrella.ui.charts import Bar, bar_chart
 from umbrella.ui.forms import ActorForm, ServiceForm, posted_version
 from umbrella.ui.pages import DetailPage, FormPage, history_rows, list_or_export, submit, table_download
@@ -175,16 +175,10 @@ def _year(request: HttpRequest) -> int:
 
 def _own_row(actor, year: int) -> dict | None:
     """A donor's own live row: whole when it may see every record behind it, else labelled partial."""
-    if not actor.is_member or actor.kind not in DONOR_KINDS:
+    own = own_share(actor, year)
+    if own is None:
         return None
-    try:
-        report = fair_share(actor, year, donor=actor.organization.code)
-    except DomainError:
-        return None
-    if not report.shares:
-        return None
-    share = report.shares[0]
-    whole = report.complete
+    share, whole = own
     return {
         "share": share,
         "whole": whole,
