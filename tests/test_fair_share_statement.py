@@ -3,6 +3,7 @@ statement, computed from every record that counts and kept with the data behind 
 record reads the statement (and at most its own organization's live row, labelled) instead of a sum of part of
 the records presented as the whole."""
 
+import csv
 import datetime as dt
 import json
 import re
@@ -196,6 +197,24 @@ def test_the_public_page_shows_the_statement_as_the_database_keeps_it(as_client,
         assert amount(row["cells"][4]) == Decimal(donor["gap_eur"])
         assert row["cells"][5] == f"{donor['percent']:.1f} %"
     assert "Live figures" not in page and "Publish statement" not in page
+    report = FairShareStatement.objects.get(year=YEAR).snapshot["report"]
+    parser = Rows()
+    parser.feed(page[page.index('<main id="main">') :])
+    (total,) = [r for r in parser.rows if r["attrs"].get("data-total") == "statement"]
+    assert total["cells"][0] == "Total" and amount(total["cells"][2]) == Decimal(report["targets_total_eur"])
+    assert amount(total["cells"][3]) == Decimal(report["counted_total_eur"]) == Decimal("620000.00")
+    assert f"A floor of EUR 1,000,000 shared by 2 donors in proportion to their GDP ({report['gdp']})." in page
+    statement = FairShareStatement.objects.get(year=YEAR)
+    exported = list(csv.reader(as_client("anonymous").get(f"{PAGE}&format=csv").content.decode("utf-8-sig").splitlines()))
+    assert exported[0][-3:] == ["Statement", "Published (UTC)", "Counting rules"]
+    stamp = statement.published_at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M")
+    assert [row[-3:] for row in exported[1:]] == [[f"{YEAR}-1", stamp, "disbursement/1"]] * 2
+    assert [row[1] for row in exported[1:]] == [d["code"] for d in kept]
+
+
+def test_the_live_chart_caption_ends_its_sentence(as_client, personas, year_set):
+    page = as_client("coordinator").get(PAGE).content.decode()
+    assert "against the target (tick), EUR. The table below gives the same figures." in page
 
 
 def test_no_row_shows_a_partial_figure_as_if_whole(as_client, personas, year_set):

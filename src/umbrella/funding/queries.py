@@ -392,7 +392,9 @@ def statements_of(actor: Actor, year: int) -> QuerySet[FairShareStatement]:
 
 
 def statement_table(statement: FairShareStatement) -> tuple[list[str], list[list]]:
-    """A published statement as the exported table (the live report's columns, `FairShareReport.table`)."""
+    """A published statement as the exported table: the live report's columns (`FairShareReport.table`), then on
+    every row which statement it is (number, time of publishing in UTC, rule set), so a file read on its own
+    still says what it is."""
     header = [
         gettext("Donor"),
         gettext("Code"),
@@ -401,9 +403,15 @@ def statement_table(statement: FairShareStatement) -> tuple[list[str], list[list
         gettext("Counted (EUR)"),
         gettext("Gap (EUR)"),
         gettext("Counted / target (%)"),
+        gettext("Statement"),
+        gettext("Published (UTC)"),
+        gettext("Counting rules"),
     ]
+    published = statement.published_at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M")
+    about = [f"{statement.year}-{statement.sequence}", published, statement.rule_set]
     rows = [
         [d["name"], d["code"], round(d["gdp_share"] * 100, 4), d["target_eur"], d["counted_eur"], d["gap_eur"], d["percent"]]
+        + about
         for d in statement.donors
     ]
     return header, rows

@@ -205,6 +205,19 @@ def _statement_rows(statement: FairShareStatement) -> list[dict]:
     ]
 
 
+def _published(statement: FairShareStatement) -> dict:
+    """What the statement's report says besides its rows: floor, GDP basis, totals, exemptions."""
+    report = statement.snapshot.get("report", {})
+    return {
+        "floor_eur": Decimal(report["floor_eur"]),
+        "gdp_note": report.get("gdp", ""),
+        "donors": len(statement.donors),
+        "targets_total": Decimal(report["targets_total_eur"]),
+        "counted_total": Decimal(report["counted_total_eur"]),
+        "exemptions": report.get("exemptions", {}),
+    }
+
+
 def _problems(error: DomainError) -> list[str]:
     """What a refused report lacks, each on its own (`queries.missing_for_report`), as the command says it."""
     if isinstance(error, Invalid):
@@ -240,6 +253,7 @@ def fair_share_page(request: HttpRequest) -> HttpResponse:
         "problems": problems,
         "statement": statement,
         "statement_rows": _statement_rows(statement) if statement else [],
+        "published": _published(statement) if statement else None,
         "statements": statements,
         "superseded": statement is not None and statement != statements[0],
         "live": live,
