@@ -281,6 +281,23 @@ def test_coordination_staff_publish_from_the_page_after_confirming(as_client, pe
     assert as_client("donor_editor").post("/funding/fair-share/publish/", posted).status_code == 403
 
 
+def test_the_publish_form_says_what_is_wrong_and_keeps_the_year_as_text(as_client, personas, year_set):
+    client = as_client("coordinator")
+    refused = client.post("/funding/fair-share/publish/", {"year": YEAR, "reason": "   "})
+    page = refused.content.decode()
+    assert refused.status_code == 400 and not FairShareStatement.objects.exists()
+    assert "Say why the statement is published (it is shown with it)." in page
+    assert "Tick the box to confirm that a published statement cannot be changed." in page
+    assert "This field is required" not in page
+    assert f'<input type="hidden" name="year" value="{YEAR}"' in page and f"statement of {YEAR}</h1>" in page
+    assert 'type="number" name="year"' not in page and 'name="year" value="{YEAR}" type="text"' not in page
+    check = re.search(r'<div class="field check invalid">\s*<span><input type="checkbox" name="confirm"[^>]*> <label', page)
+    assert check, page[page.index("<form") :]
+    early = client.post("/funding/fair-share/publish/", {"year": 2015, "reason": "early", "confirm": "on"})
+    assert early.status_code == 400 and "No floor is configured for 2015" in early.content.decode()
+    assert "statement of 2015</h1>" in early.content.decode() and not FairShareStatement.objects.exists()
+
+
 def test_the_api_reads_and_publishes_statements(personas, year_set):
     def api(name: str) -> Client:
         actor = personas[name]

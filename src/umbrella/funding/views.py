@@ -284,26 +284,42 @@ def fair_share_page(request: HttpRequest) -> HttpResponse:
 
 
 class PublishForm(ServiceForm):
-    year = forms.IntegerField(label=gettext_lazy("Year"), min_value=2014, max_value=2100)
+    """The year is fixed by the page the form was opened from: sent back hidden and shown as text in the title; a
+    refusal about it (no floor, no GDP figure, records not released) is shown above the fields."""
+
+    year = forms.IntegerField(label=gettext_lazy("Year"), min_value=2014, max_value=2100, widget=forms.HiddenInput)
     reason = forms.CharField(
         label=gettext_lazy("Reason"),
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=gettext_lazy("Shown with the statement to everyone who reads it."),
+        error_messages={"required": gettext_lazy("Say why the statement is published (it is shown with it).")},
     )
     confirm = forms.BooleanField(
-        label=gettext_lazy("I understand that a published statement cannot be changed or withdrawn; a later one supersedes it.")
+        label=gettext_lazy("I understand that a published statement cannot be changed or withdrawn; a later one supersedes it."),
+        error_messages={"required": gettext_lazy("Tick the box to confirm that a published statement cannot be changed.")},
     )
+
+    def _post_clean(self) -> None:
+        for message in self._errors.pop("year", []) if self._errors else []:
+            self.add_error(None, message)
+
+    def show(self, error: DomainError) -> None:
+        if isinstance(error, Invalid) and "year" in error.field_errors:
+            error = Invalid({("__all__" if name == "year" else name): m for name, m in error.field_errors.items()})
+        super().show(error)
 
 
 @login_required
 def publish_statement(request: HttpRequest) -> HttpResponse:
     services.require_statement_publisher(request.actor)
-    form = PublishForm(request.POST or None, initial={"year": _year(request)})
+    posted = request.POST.get("year", "").strip()
+    year = int(posted) if posted.isdigit() and 2014 <= int(posted) <= 2100 else _year(request)
+    form = PublishForm(request.POST or None, initial={"year": year})
     page = FormPage(
-        title=_("Publish a fair-share statement"),
+        title=_("Publish the fair-share statement of %(year)s") % {"year": year},
         forms=[form],
         submit_label=_("Publish statement"),
-        cancel_url=reverse("fair-share"),
+        cancel_url=f"{reverse('fair-share')}?year={year}",
         intro=_(
             "The year's fair shares are computed now from every record that counts and kept as they are, with the "
             "data behind them, for participants and the public to read."
