@@ -177,6 +177,12 @@ def test_a_later_statement_supersedes_the_earlier_which_stays_readable(as_client
     page = as_client("anonymous").get(PAGE).content.decode()
     assert "Published statement 2 of" in page and "second" in page and "superseded" not in page
     assert f"?year={YEAR}&amp;statement=1" in page
+    first, second = FairShareStatement.objects.order_by("sequence")
+    for statement in (first, second):  # told apart by time and reason, not only by the date
+        assert f"{statement.sequence} ({statement.published_at:%Y-%m-%d %H:%M} UTC: “{statement.reason}”)" in page
+    services.publish_statement(actor=personas.coordinator, year=YEAR, reason="A reason far longer than forty characters, cut")
+    page = as_client("anonymous").get(PAGE).content.decode()
+    assert "3 (" in page and "“A reason far longer than forty characte…”" in page
     earlier = as_client("anonymous").get(f"{PAGE}&statement=1").content.decode()
     assert "Published statement 1 of" in earlier and "superseded" in earlier
     assert {r["attrs"]["data-code"]: amount(r["cells"][3]) for r in rows_of(earlier)}["XDB"] == Decimal("20000.00")
@@ -264,8 +270,11 @@ def test_a_donor_whose_own_row_is_partial_sees_it_labelled_partial(as_client, pe
     dashboard = as_client("second_donor").get("/").content.decode()
     assert f"No statement has been published for {YEAR} yet" in dashboard and not rows_of(dashboard)
     services.publish_statement(actor=personas.coordinator, year=YEAR, reason="now")
-    (own,) = rows_of(as_client("second_donor").get("/").content.decode())
+    dashboard = as_client("second_donor").get("/").content.decode()
+    (own,) = rows_of(dashboard)
     assert own["attrs"]["data-figures"] == "statement" and own["cells"][0] == "Donor B"
+    assert f"As published in statement 1 of {YEAR} on {dt.date.today():%Y-%m-%d}." in dashboard
+    assert str(FairShareStatement.objects.get()) == f"Fair-share statement 1 of {YEAR}"
 
 
 def test_coordination_staff_publish_from_the_page_after_confirming(as_client, personas, year_set):
