@@ -183,6 +183,8 @@ def test_a_later_statement_supersedes_the_earlier_which_stays_readable(as_client
     services.publish_statement(actor=personas.coordinator, year=YEAR, reason="A reason far longer than forty characters, cut")
     page = as_client("anonymous").get(PAGE).content.decode()
     assert "3 (" in page and "“A reason far longer than forty characte…”" in page
+    unknown = as_client("anonymous").get(f"{PAGE}&statement=9")
+    assert unknown.status_code == 400 and f"No statement 9 of {YEAR}." in unknown.content.decode()
     earlier = as_client("anonymous").get(f"{PAGE}&statement=1").content.decode()
     assert "Published statement 1 of" in earlier and "superseded" in earlier
     assert {r["attrs"]["data-code"]: amount(r["cells"][3]) for r in rows_of(earlier)}["XDB"] == Decimal("20000.00")

@@ -232,8 +232,10 @@ def fair_share_page(request: HttpRequest) -> HttpResponse:
     year = _year(request)
     actor = request.actor
     statements = list(statements_of(actor, year))
-    chosen = request.GET.get("statement", "")
-    statement = next((s for s in statements if str(s.sequence) == chosen), statements[0] if statements else None)
+    chosen = request.GET.get("statement", "").strip()
+    statement = next((s for s in statements if str(s.sequence) == chosen), None if chosen else next(iter(statements), None))
+    if chosen and statement is None:  # never the latest in its place, which would be read as the one asked for
+        raise Invalid({"statement": [_("No statement %(sequence)s of %(year)s.") % {"sequence": chosen, "year": year}]})
     try:
         report, problems = fair_share(actor, year), []
     except DomainError as error:
