@@ -47,6 +47,8 @@ def test_match_then_scenario_then_fair_share(demo_env):
     fair_share = umbrella_json(demo_env, "fair-share", "--year", "2025", "--json")
     assert Decimal(fair_share["targets_total_eur"]) == Decimal(fair_share["floor_eur"]) == Decimal("40000000000.00")
     assert fair_share["rule_set"] == "disbursement/1"
+    # the public may not see every record: it reads the published statement (the demo publishes 2025's), as on the page
+    assert fair_share["figures"] == "statement" and fair_share["statement"]["year"] == 2025 and fair_share["own"] is None
 
 
 def test_fair_share_of_a_year_without_a_floor_or_gdp_figures_exits_2_naming_both(demo_env):

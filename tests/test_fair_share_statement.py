@@ -3,6 +3,7 @@ statement, computed from every record that counts and kept with the data behind 
 record reads the statement (and at most its own organization's live row, labelled) instead of a sum of part of
 the records presented as the whole."""
 
+import csv
 import datetime as dt
 import json
 import re
@@ -21,7 +22,7 @@ from umbrella.core.errors import Forbidden, Invalid
 from umbrella.core.models import ChangeRecord
 from umbrella.core.testing import load_personas
 from umbrella.funding import services
-from umbrella.funding.models import FairShareStatement
+from umbrella.funding.models import FairShareStatement, FairShareYear
 from umbrella.funding.queries import fair_share, statements_of
 from umbrella.orgs import services as orgs
 from umbrella.orgs.models import Organization
@@ -53,6 +54,35 @@ def set_up_year(personas) -> None:
 @pytest.fixture
 def year_set(personas):
     set_up_year(personas)
+
+
+def test_a_year_with_no_floor_configured_shows_what_is_missing_and_no_figures_anywhere(as_client, personas):
+    """The one rule of `umbrella fair-share`: GDP figures and funding there, but no floor configured for the year,
+    so the page, the dashboards and the API say so, as the command does, with no figures and no publish form
+    (never a default floor shared by whoever has a GDP figure)."""
+    set_up_year(personas)
+    FairShareYear.objects.filter(year=YEAR).delete()  # as if never configured (the GDP and funding stay)
+    missing = f"No floor is configured for {YEAR}"
+    for reader in ("coordinator", "anonymous", "donor_editor"):
+        page = as_client(reader).get(PAGE)
+        text = page.content.decode()
+        assert page.status_code == 200 and missing in text and "GDP figure" not in text, reader
+        assert rows_of(text) == [] and "Live figures" not in text and "Export this view" not in text, reader
+        assert 'action="/funding/fair-share/publish/"' not in text and "Publish statement" not in text, reader
+        dashboard = as_client(reader).get("/").content.decode()
+        assert missing in dashboard and 'data-figures="' not in dashboard, reader
+    api = Client().get(f"/api/v1/fair-share/{YEAR}")
+    assert api.status_code == 422 and missing in api.content.decode() and "donors" not in api.json()
+    with pytest.raises(Invalid) as refused:
+        fair_share(personas.coordinator, YEAR)
+    assert refused.value.field_errors["year"][0].startswith(missing)
+
+
+@pytest.mark.parametrize("year", ["1850", "abc", "2101", "-1"])
+def test_a_year_out_of_range_or_not_a_number_is_refused_never_read_as_another(as_client, personas, year_set, year):
+    response = as_client("anonymous").get(f"/funding/fair-share/?year={year}")
+    text = response.content.decode()
+    assert response.status_code == 400 and f"&#x27;{year}&#x27; is not a year" in text and rows_of(text) == []
 
 
 def counts() -> tuple[int, int]:
@@ -147,6 +177,14 @@ def test_a_later_statement_supersedes_the_earlier_which_stays_readable(as_client
     page = as_client("anonymous").get(PAGE).content.decode()
     assert "Published statement 2 of" in page and "second" in page and "superseded" not in page
     assert f"?year={YEAR}&amp;statement=1" in page
+    first, second = FairShareStatement.objects.order_by("sequence")
+    for statement in (first, second):  # told apart by time and reason, not only by the date
+        assert f"{statement.sequence} ({statement.published_at:%Y-%m-%d %H:%M} UTC: “{statement.reason}”)" in page
+    services.publish_statement(actor=personas.coordinator, year=YEAR, reason="A reason far longer than forty characters, cut")
+    page = as_client("anonymous").get(PAGE).content.decode()
+    assert "3 (" in page and "“A reason far longer than forty characte…”" in page
+    unknown = as_client("anonymous").get(f"{PAGE}&statement=9")
+    assert unknown.status_code == 400 and f"No statement 9 of {YEAR}." in unknown.content.decode()
     earlier = as_client("anonymous").get(f"{PAGE}&statement=1").content.decode()
     assert "Published statement 1 of" in earlier and "superseded" in earlier
     assert {r["attrs"]["data-code"]: amount(r["cells"][3]) for r in rows_of(earlier)}["XDB"] == Decimal("20000.00")
@@ -167,6 +205,24 @@ def test_the_public_page_shows_the_statement_as_the_database_keeps_it(as_client,
         assert amount(row["cells"][4]) == Decimal(donor["gap_eur"])
         assert row["cells"][5] == f"{donor['percent']:.1f} %"
     assert "Live figures" not in page and "Publish statement" not in page
+    report = FairShareStatement.objects.get(year=YEAR).snapshot["report"]
+    parser = Rows()
+    parser.feed(page[page.index('<main id="main">') :])
+    (total,) = [r for r in parser.rows if r["attrs"].get("data-total") == "statement"]
+    assert total["cells"][0] == "Total" and amount(total["cells"][2]) == Decimal(report["targets_total_eur"])
+    assert amount(total["cells"][3]) == Decimal(report["counted_total_eur"]) == Decimal("620000.00")
+    assert f"A floor of EUR 1,000,000 shared by 2 donors in proportion to their GDP ({report['gdp']})." in page
+    statement = FairShareStatement.objects.get(year=YEAR)
+    exported = list(csv.reader(as_client("anonymous").get(f"{PAGE}&format=csv").content.decode("utf-8-sig").splitlines()))
+    assert exported[0][-3:] == ["Statement", "Published (UTC)", "Counting rules"]
+    stamp = statement.published_at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M")
+    assert [row[-3:] for row in exported[1:]] == [[f"{YEAR}-1", stamp, "disbursement/1"]] * 2
+    assert [row[1] for row in exported[1:]] == [d["code"] for d in kept]
+
+
+def test_the_live_chart_caption_ends_its_sentence(as_client, personas, year_set):
+    page = as_client("coordinator").get(PAGE).content.decode()
+    assert "against the target (tick), EUR. The table below gives the same figures." in page
 
 
 def test_no_row_shows_a_partial_figure_as_if_whole(as_client, personas, year_set):
@@ -216,8 +272,11 @@ def test_a_donor_whose_own_row_is_partial_sees_it_labelled_partial(as_client, pe
     dashboard = as_client("second_donor").get("/").content.decode()
     assert f"No statement has been published for {YEAR} yet" in dashboard and not rows_of(dashboard)
     services.publish_statement(actor=personas.coordinator, year=YEAR, reason="now")
-    (own,) = rows_of(as_client("second_donor").get("/").content.decode())
+    dashboard = as_client("second_donor").get("/").content.decode()
+    (own,) = rows_of(dashboard)
     assert own["attrs"]["data-figures"] == "statement" and own["cells"][0] == "Donor B"
+    assert f"As published in statement 1 of {YEAR} on {dt.date.today():%Y-%m-%d}." in dashboard
+    assert str(FairShareStatement.objects.get()) == f"Fair-share statement 1 of {YEAR}"
 
 
 def test_coordination_staff_publish_from_the_page_after_confirming(as_client, personas, year_set):
@@ -231,6 +290,23 @@ def test_coordination_staff_publish_from_the_page_after_confirming(as_client, pe
     assert FairShareStatement.objects.get().created_by == personas.coordinator.user
     posted = {"year": YEAR, "reason": "x", "confirm": "on"}
     assert as_client("donor_editor").post("/funding/fair-share/publish/", posted).status_code == 403
+
+
+def test_the_publish_form_says_what_is_wrong_and_keeps_the_year_as_text(as_client, personas, year_set):
+    client = as_client("coordinator")
+    refused = client.post("/funding/fair-share/publish/", {"year": YEAR, "reason": "   "})
+    page = refused.content.decode()
+    assert refused.status_code == 400 and not FairShareStatement.objects.exists()
+    assert "Say why the statement is published (it is shown with it)." in page
+    assert "Tick the box to confirm that a published statement cannot be changed." in page
+    assert "This field is required" not in page
+    assert f'<input type="hidden" name="year" value="{YEAR}"' in page and f"statement of {YEAR}</h1>" in page
+    assert 'type="number" name="year"' not in page and 'name="year" value="{YEAR}" type="text"' not in page
+    check = re.search(r'<div class="field check invalid">\s*<span><input type="checkbox" name="confirm"[^>]*> <label', page)
+    assert check, page[page.index("<form") :]
+    early = client.post("/funding/fair-share/publish/", {"year": 2015, "reason": "early", "confirm": "on"})
+    assert early.status_code == 400 and "No floor is configured for 2015" in early.content.decode()
+    assert "statement of 2015</h1>" in early.content.decode() and not FairShareStatement.objects.exists()
 
 
 def test_the_api_reads_and_publishes_statements(personas, year_set):
@@ -275,6 +351,31 @@ def test_umbrella_fair_share_publish_as_a_subprocess():
     printed = json.loads(published.stdout)
     assert printed["sequence"] == 1 and printed["reason"] == "from the CLI"
     assert printed["report"] == FairShareStatement.objects.get().snapshot["report"]
+    public = umbrella("fair-share", "--year", str(YEAR))  # the public: the statement, as the page shows it
+    assert public.returncode == 0, public.stderr
+    assert f"published statement 1 of {YEAR}, {dt.date.today():%Y-%m-%d}" in public.stdout and "partial" not in public.stdout
+    assert "Counted by the rule set disbursement/1" in public.stdout and "Reason: from the CLI" in public.stdout
+    lines = public.stdout.splitlines()
+    (donor_a,) = [line for line in lines if line.startswith("Donor A")]
+    assert donor_a.split()[-4:] == ["750,000.00", "600,000.00", "150,000.00", "80.0%"]  # whole, not the public's 100,000
+    (total,) = [line for line in lines if line.startswith("total")]
+    assert total.split()[1:] == ["1,000,000.00", "620,000.00"]
+    own = umbrella("fair-share", "--year", str(YEAR), "--json", "--user", "bob")  # a donor: the statement and its own row
+    assert own.returncode == 0, own.stderr
+    printed = json.loads(own.stdout)
+    assert printed["figures"] == "statement" and printed["statement"]["sequence"] == 1 and "data" not in printed["statement"]
+    assert printed["statement"]["rule_set"] == "disbursement/1" and printed["statement"]["published_at"].startswith(str(YEAR))
+    assert printed["donors"] == FairShareStatement.objects.get().donors and printed["floor_eur"] == "1000000.00"
+    assert printed["own"] == {
+        "code": "XDB",
+        "name": "Donor B",
+        "gdp_share": 0.25,
+        "target_eur": "250000.00",
+        "counted_eur": "20000.00",
+        "whole": True,
+        "gap_eur": "230000.00",
+        "percent": 8.0,
+    }
     early = umbrella("fair-share-publish", "--year", "2015", "--reason", "early", "--user", "cora")
     assert early.returncode == 2 and "No floor is configured for 2015" in early.stderr
     assert FairShareStatement.objects.count() == 1

@@ -41,6 +41,7 @@ def gdp(personas):
             currency="EUR",
             source="tests",
         )
+    money.configure_year(actor=personas.coordinator, fields={"year": 2026, "participants": ["XDA", "XDB"]})
 
 
 def test_funding_in_dollars_is_valued_at_the_rate_coordination_recorded(api):

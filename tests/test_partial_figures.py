@@ -12,6 +12,7 @@ from django.core.management import call_command
 from django.test import Client
 
 from umbrella.core.access import Actor
+from umbrella.core.errors import Invalid
 from umbrella.funding import services
 from umbrella.funding.queries import fair_share
 from umbrella.funding.services import publish_statement
@@ -109,7 +110,7 @@ def test_a_donor_sees_its_own_gap_on_its_dashboard(as_client, shares):
     assert PARTIAL not in page and "150,000" in page  # every record behind its own share is its own
 
 
-def test_the_api_and_the_command_say_the_figures_are_partial_and_give_no_gaps(personas, shares):
+def test_the_api_says_the_figures_are_partial_and_the_command_shows_none_of_them(personas, shares):
     def api(name: str) -> dict:
         actor = personas[name]
         _, secret = issue_token(
@@ -123,18 +124,22 @@ def test_the_api_and_the_command_say_the_figures_are_partial_and_give_no_gaps(pe
     out = io.StringIO()
     call_command("fair-share", "--year", str(YEAR), "--json", "--user", personas.observer.user.username, stdout=out)
     printed = json.loads(out.getvalue())
-    assert printed["complete"] is False and all(d["gap_eur"] is None for d in printed["donors"])
+    assert printed["complete"] is False and printed["figures"] is None and printed["donors"] == []  # as on the page
     out = io.StringIO()
-    call_command("fair-share", "--year", str(YEAR), stdout=out)  # anonymous: the public's view
-    assert PARTIAL in " ".join(out.getvalue().split()) and "650,000" not in out.getvalue()
-    rows = [line for line in out.getvalue().splitlines() if line.startswith(("Donor A", "Donor B"))]
-    assert len(rows) == 2 and all(line.endswith("partial") for line in rows)  # each row says so
+    call_command("fair-share", "--year", str(YEAR), stdout=out)  # anonymous: the public's view, as the page's
+    assert f"no statement has been published for {YEAR} yet" in out.getvalue() and "650,000" not in out.getvalue()
+    assert not [line for line in out.getvalue().splitlines() if line.startswith(("Donor A", "Donor B"))]
 
 
 def test_a_fair_share_year_not_released_to_a_reader_is_not_read_for_them(client, personas, shares):
-    """Its floor and participants stay with those it is released to; others get the default year."""
+    """Its floor and participants stay with those it is released to; to others the year is not configured, so
+    no fair shares are reported to them (the one rule of `missing_for_report`), never a default floor."""
     config = services.configure_year(actor=personas.coordinator, fields={"year": YEAR, "marking": "owner"})
     assert config.marking == "owner"
-    assert fair_share(personas.coordinator, YEAR).configured and not fair_share(personas.observer, YEAR).configured
+    assert fair_share(personas.coordinator, YEAR).configured
+    with pytest.raises(Invalid) as refused:
+        fair_share(personas.observer, YEAR)
+    assert "No floor is configured" in str(refused.value)
     client.force_login(personas.observer.user)
-    assert "EUR 1,000,000" not in client.get(f"/funding/fair-share/?year={YEAR}").content.decode()
+    page = client.get(f"/funding/fair-share/?year={YEAR}").content.decode()
+    assert "EUR 1,000,000" not in page and "No floor is configured" in page

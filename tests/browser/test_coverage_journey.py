@@ -104,9 +104,9 @@ def test_coordination_staff_approve_part_of_a_run_and_the_overview_counts_exactl
     assert sum(c["covered"] for c in after.values()) - sum(c["covered"] for c in before.values()) == approved_covers
 
 
-def test_the_command_line_marks_the_publics_fair_share_partial_and_gives_no_gaps(server):
+def test_the_command_line_gives_the_public_the_published_statement_never_a_partial_sum(server):
     """`umbrella fair-share --json`, as a subprocess on the demo: the public may not see the coordination-marked
-    funding, so its figures say they are partial."""
+    funding, so it reads the year's published statement (the demo publishes this year's), as the page shows it."""
     year = str(dt.date.today().year)
     printed = subprocess.run(
         [*UMBRELLA, "fair-share", "--year", year, "--json"],
@@ -117,5 +117,6 @@ def test_the_command_line_marks_the_publics_fair_share_partial_and_gives_no_gaps
         check=True,
     ).stdout
     report = json.loads(printed)
-    assert report["complete"] is False and report["donors"]
-    assert all(donor["gap_eur"] is None and donor["percent"] is None for donor in report["donors"])
+    assert report["figures"] == "statement" and report["statement"]["year"] == int(year) and report["donors"]
+    assert report["complete"] is True and report["own"] is None and report["statement"]["latest"] is True
+    assert all(donor["gap_eur"] is not None and donor["percent"] is not None for donor in report["donors"])

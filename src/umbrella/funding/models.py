@@ -129,8 +129,9 @@ class Funding(OwnedModel):
 
 
 class FairShareYear(OwnedModel):
-    """A year's floor and who shares it. Without one, a year uses the default floor and every donor with a
-    GDP figure."""
+    """A year's floor and who shares it. Without one (released to the reader), the year has no fair shares: the
+    command, the page, the dashboards, the API and publishing all say the floor is missing
+    (`queries.missing_for_report`)."""
 
     year = models.PositiveSmallIntegerField(_("year"), unique=True, validators=[MinValueValidator(2014)])
     floor_eur = models.DecimalField(

@@ -160,6 +160,10 @@ def optional_round(percent: Decimal | None) -> float | None:
 
 
 def participants_of(actor: Actor, year: int) -> tuple[Decimal, list[Organization], dict[str, str], bool]:
+    """The year's floor, participants (states, not exempt), exemptions and whether the year is configured. For a
+    year with no configuration released to the actor: the default floor and every state with a GDP figure. No
+    fair share is reported for such a year (`fair_share` refuses it); only the withdrawal scenario's top-ups
+    (`scenarios.analysis`) still use this fallback."""
     config = FairShareYear.objects.visible_to(actor).filter(year=year).first()
     # States only: a multilateral donor has no GDP of its own, so it is counted in totals but never shares a floor.
     donors = Organization.objects.filter(kind=OrganizationKind.DONOR)
@@ -321,7 +325,13 @@ def missing_for_report(actor: Actor, year: int) -> list[str]:
 
 
 def fair_share(actor: Actor, year: int, *, donor: str | None = None) -> FairShareReport:
-    """Every participant's share, or only `donor`'s (then complete when the actor sees all of that donor's records)."""
+    """Every participant's share, or only `donor`'s (then complete when the actor sees all of that donor's records).
+    Refused, naming everything missing (`missing_for_report`, `Invalid` on "year"), for a year with no floor
+    configured (released to the actor) or no GDP figure: the one rule of the command, the page, the dashboards,
+    the API and publishing alike."""
+    lacking = missing_for_report(actor, year)
+    if lacking:
+        raise Invalid({"year": lacking})
     floor, organizations, exemptions, configured = participants_of(actor, year)
     gdp, note, missing = gdp_in_common_unit(year, organizations)
     participants = [fairshare.Participant(o.code, o.name, gdp[o.code]) for o in organizations if o.code in gdp]
@@ -382,7 +392,9 @@ def statements_of(actor: Actor, year: int) -> QuerySet[FairShareStatement]:
 
 
 def statement_table(statement: FairShareStatement) -> tuple[list[str], list[list]]:
-    """A published statement as the exported table (the live report's columns, `FairShareReport.table`)."""
+    """A published statement as the exported table: the live report's columns (`FairShareReport.table`), then on
+    every row which statement it is (number, time of publishing in UTC, rule set), so a file read on its own
+    still says what it is."""
     header = [
         gettext("Donor"),
         gettext("Code"),
@@ -391,12 +403,44 @@ def statement_table(statement: FairShareStatement) -> tuple[list[str], list[list
         gettext("Counted (EUR)"),
         gettext("Gap (EUR)"),
         gettext("Counted / target (%)"),
+        gettext("Statement"),
+        gettext("Published (UTC)"),
+        gettext("Counting rules"),
     ]
+    published = statement.published_at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M")
+    about = [f"{statement.year}-{statement.sequence}", published, statement.rule_set]
     rows = [
         [d["name"], d["code"], round(d["gdp_share"] * 100, 4), d["target_eur"], d["counted_eur"], d["gap_eur"], d["percent"]]
+        + about
         for d in statement.donors
     ]
     return header, rows
+
+
+def own_share(actor: Actor, year: int) -> tuple[fairshare.Share, bool] | None:
+    """A donor's own live row, and whether it is whole (every record behind it released to the actor); None for
+    a reader that is no donor, a donor that does not share the year's floor, or a year that cannot be reported."""
+    if not actor.is_member or actor.kind not in DONOR_KINDS:
+        return None
+    try:
+        report = fair_share(actor, year, donor=actor.organization.code)
+    except Invalid:
+        return None
+    return (report.shares[0], report.complete) if report.shares else None
+
+
+def share_as_json(share: fairshare.Share, whole: bool) -> dict:
+    """One live row as `FairShareReport.as_json` gives it: without gap and percent when not whole."""
+    return {
+        "code": share.code,
+        "name": share.name,
+        "gdp_share": float(share.gdp_share),
+        "target_eur": str(share.target_eur),
+        "counted_eur": str(share.counted_eur),
+        "whole": whole,
+        "gap_eur": str(share.gap_eur) if whole else None,
+        "percent": optional_round(share.percent) if whole else None,
+    }
 
 
 def statement_as_json(statement: FairShareStatement, *, latest: bool = True) -> dict:

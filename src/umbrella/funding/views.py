@@ -13,13 +13,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from umbrella.core.access import DONOR_KINDS, Marking, allowed, get_visible
-from umbrella.core.errors import DomainError
+from umbrella.core.access import Marking, allowed, get_visible
+from umbrella.core.errors import DomainError, Invalid
 from umbrella.core.exports import FORMATS
 from umbrella.core.numbers import format_eur, format_eur_short, number
 from umbrella.funding import services
 from umbrella.funding.models import FUNDING_LIFECYCLE, FairShareStatement, FairShareYear, Funding
-from umbrella.funding.queries import FUNDING, fair_share, funding_records, statement_table, statements_of
+from umbrella.funding.queries import FUNDING, fair_share, funding_records, own_share, statement_table, statements_of
 from umbrella.ui.charts import Bar, bar_chart
 from umbrella.ui.forms import ActorForm, ServiceForm, posted_version
 from umbrella.ui.pages import DetailPage, FormPage, history_rows, list_or_export, submit, table_download
@@ -162,23 +162,23 @@ def _years(request: HttpRequest):
 
 
 def _year(request: HttpRequest) -> int:
-    years = list(_years(request))
-    chosen = request.GET.get("year", "")
-    return int(chosen) if chosen.isdigit() and 2014 <= int(chosen) <= 2100 else (max(years) if years else dt.date.today().year)
+    """The year asked for; without one, the latest configured (or this year). A year out of range or not a number
+    is refused (`Invalid`: a 400 page saying so, as for an unknown list filter), never read as another year."""
+    chosen = request.GET.get("year", "").strip()
+    if not chosen:
+        years = list(_years(request))
+        return max(years) if years else dt.date.today().year
+    if not (chosen.isdigit() and 2014 <= int(chosen) <= 2100):
+        raise Invalid({"year": [_("%(value)s is not a year of fair shares (2014 to 2100).") % {"value": repr(chosen)}]})
+    return int(chosen)
 
 
 def _own_row(actor, year: int) -> dict | None:
     """A donor's own live row: whole when it may see every record behind it, else labelled partial."""
-    if not actor.is_member or actor.kind not in DONOR_KINDS:
+    own = own_share(actor, year)
+    if own is None:
         return None
-    try:
-        report = fair_share(actor, year, donor=actor.organization.code)
-    except DomainError:
-        return None
-    if not report.shares:
-        return None
-    share = report.shares[0]
-    whole = report.complete
+    share, whole = own
     return {
         "share": share,
         "whole": whole,
@@ -205,6 +205,26 @@ def _statement_rows(statement: FairShareStatement) -> list[dict]:
     ]
 
 
+def _published(statement: FairShareStatement) -> dict:
+    """What the statement's report says besides its rows: floor, GDP basis, totals, exemptions."""
+    report = statement.snapshot.get("report", {})
+    return {
+        "floor_eur": Decimal(report["floor_eur"]),
+        "gdp_note": report.get("gdp", ""),
+        "donors": len(statement.donors),
+        "targets_total": Decimal(report["targets_total_eur"]),
+        "counted_total": Decimal(report["counted_total_eur"]),
+        "exemptions": report.get("exemptions", {}),
+    }
+
+
+def _problems(error: DomainError) -> list[str]:
+    """What a refused report lacks, each on its own (`queries.missing_for_report`), as the command says it."""
+    if isinstance(error, Invalid):
+        return [message for messages_ in error.field_errors.values() for message in messages_]
+    return [error.message]
+
+
 def fair_share_page(request: HttpRequest) -> HttpResponse:
     """The year's latest published statement for everyone (and its earlier ones on request); the live figures
     only to a reader who sees every record behind them; to anyone else at most its own organization's live row,
@@ -212,13 +232,14 @@ def fair_share_page(request: HttpRequest) -> HttpResponse:
     year = _year(request)
     actor = request.actor
     statements = list(statements_of(actor, year))
-    chosen = request.GET.get("statement", "")
-    statement = next((s for s in statements if str(s.sequence) == chosen), statements[0] if statements else None)
-    problem = ""
+    chosen = request.GET.get("statement", "").strip()
+    statement = next((s for s in statements if str(s.sequence) == chosen), None if chosen else next(iter(statements), None))
+    if chosen and statement is None:  # never the latest in its place, which would be read as the one asked for
+        raise Invalid({"statement": [_("No statement %(sequence)s of %(year)s.") % {"sequence": chosen, "year": year}]})
     try:
-        report = fair_share(actor, year)
+        report, problems = fair_share(actor, year), []
     except DomainError as error:
-        report, problem = None, error.message
+        report, problems = None, _problems(error)
     live = report if report is not None and report.complete else None
     if request.GET.get("format") in FORMATS and (live or statement):
         if live:
@@ -231,14 +252,15 @@ def fair_share_page(request: HttpRequest) -> HttpResponse:
     context = {
         "year": year,
         "years": _years(request),
-        "problem": problem,
+        "problems": problems,
         "statement": statement,
         "statement_rows": _statement_rows(statement) if statement else [],
+        "published": _published(statement) if statement else None,
         "statements": statements,
         "superseded": statement is not None and statement != statements[0],
         "live": live,
-        "own": None if live else _own_row(actor, year),
-        "may_publish": allowed(services.require_statement_publisher, actor),
+        "own": None if live or problems else _own_row(actor, year),
+        "may_publish": not problems and allowed(services.require_statement_publisher, actor),
     }
     if live:
         context |= {
@@ -264,26 +286,42 @@ def fair_share_page(request: HttpRequest) -> HttpResponse:
 
 
 class PublishForm(ServiceForm):
-    year = forms.IntegerField(label=gettext_lazy("Year"), min_value=2014, max_value=2100)
+    """The year is fixed by the page the form was opened from: sent back hidden and shown as text in the title; a
+    refusal about it (no floor, no GDP figure, records not released) is shown above the fields."""
+
+    year = forms.IntegerField(label=gettext_lazy("Year"), min_value=2014, max_value=2100, widget=forms.HiddenInput)
     reason = forms.CharField(
         label=gettext_lazy("Reason"),
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=gettext_lazy("Shown with the statement to everyone who reads it."),
+        error_messages={"required": gettext_lazy("Say why the statement is published (it is shown with it).")},
     )
     confirm = forms.BooleanField(
-        label=gettext_lazy("I understand that a published statement cannot be changed or withdrawn; a later one supersedes it.")
+        label=gettext_lazy("I understand that a published statement cannot be changed or withdrawn; a later one supersedes it."),
+        error_messages={"required": gettext_lazy("Tick the box to confirm that a published statement cannot be changed.")},
     )
+
+    def _post_clean(self) -> None:
+        for message in self._errors.pop("year", []) if self._errors else []:
+            self.add_error(None, message)
+
+    def show(self, error: DomainError) -> None:
+        if isinstance(error, Invalid) and "year" in error.field_errors:
+            error = Invalid({("__all__" if name == "year" else name): m for name, m in error.field_errors.items()})
+        super().show(error)
 
 
 @login_required
 def publish_statement(request: HttpRequest) -> HttpResponse:
     services.require_statement_publisher(request.actor)
-    form = PublishForm(request.POST or None, initial={"year": _year(request)})
+    posted = request.POST.get("year", "").strip()
+    year = int(posted) if posted.isdigit() and 2014 <= int(posted) <= 2100 else _year(request)
+    form = PublishForm(request.POST or None, initial={"year": year})
     page = FormPage(
-        title=_("Publish a fair-share statement"),
+        title=_("Publish the fair-share statement of %(year)s") % {"year": year},
         forms=[form],
         submit_label=_("Publish statement"),
-        cancel_url=reverse("fair-share"),
+        cancel_url=f"{reverse('fair-share')}?year={year}",
         intro=_(
             "The year's fair shares are computed now from every record that counts and kept as they are, with the "
             "data behind them, for participants and the public to read."

@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from umbrella.core.access import Actor, OrganizationKind, Role
-from umbrella.core.errors import DomainError
+from umbrella.core.errors import DomainError, Invalid
 from umbrella.core.ledger import recent_changes
 from umbrella.core.numbers import format_eur_short, number, percent
 from umbrella.eum import queries as eum_queries
@@ -127,9 +127,11 @@ def _fair_share(actor: Actor, donor: str | None = None) -> dict | None:
     record behind it); to anyone else the latest published statement, or a plain word that there is none."""
     year = dt.date.today().year
     try:
-        report = fair_share(actor, year, donor=donor)
-    except DomainError:
-        report = None
+        report, problems = fair_share(actor, year, donor=donor), []
+    except Invalid as error:  # the year cannot be reported: say what it lacks, as `umbrella fair-share` does
+        report, problems = None, [message for messages_ in error.field_errors.values() for message in messages_]
+    except DomainError as error:
+        report, problems = None, [error.message]
     if report is not None and report.complete:
         if not report.shares:
             return None
@@ -141,7 +143,7 @@ def _fair_share(actor: Actor, donor: str | None = None) -> dict | None:
         }
     statement = statements_of(actor, year).first()
     if statement is None:
-        return {"year": year, "live": False, "statement": None} if report is not None else None
+        return {"year": year, "live": False, "statement": None, "problems": problems}
     published = [d for d in statement.donors if donor is None or d["code"] == donor]
     if not published:
         return None
