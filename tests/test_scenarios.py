@@ -89,6 +89,31 @@ def test_a_withdrawal_uncovers_what_only_that_donor_gave_and_asks_the_others_to_
     assert results["pledges_dropped"] == 1
 
 
+def test_a_year_without_a_floor_gets_no_top_ups_and_the_scenario_says_what_it_lacks(personas, world, as_client):
+    """As `umbrella fair-share` refuses such a year, the scenario splits no loss of it among a guessed set of states."""
+    record = funding.create_funding(
+        actor=personas.donor_editor,
+        fields={
+            "reference": "A-27",
+            "year": 2027,
+            "amount": Decimal("50000"),
+            "fx_date": dt.date(2026, 1, 2),
+            "category": "training",
+            "source_document": "A-MOD-2",
+            "marking": "coordination",
+        },
+    )
+    funding.advance_funding(actor=personas.donor_editor, funding_id=record.pk, step="commit", expected_version=record.version)
+    saved = services.save_scenario(actor=personas.coordinator, name="A stops", donors=["XDA"], as_of=dt.date(2026, 1, 1))
+    results = saved.results
+    assert results["lost_by_year"]["2027"]["funding_eur"] == "50000.00"
+    assert "2027" not in results["top_ups"] and "2026" in results["top_ups"]
+    assert results["top_ups_missing"] == {"2027": [results["top_ups_missing"]["2027"][0]]}
+    assert results["top_ups_missing"]["2027"][0].startswith("No floor is configured for 2027")
+    page = as_client("coordinator").get(f"/scenarios/{saved.pk}/").content.decode()
+    assert "No top-ups for 2027: No floor is configured for 2027" in page
+
+
 def test_a_saved_scenario_is_the_only_record_written_and_can_be_compared(personas, world, as_client):
     entries = ChangeRecord.objects.count()
     first = services.save_scenario(actor=personas.coordinator, name="A stops", donors=["XDA"], as_of=dt.date(2026, 1, 1))

@@ -161,9 +161,9 @@ def optional_round(percent: Decimal | None) -> float | None:
 
 def participants_of(actor: Actor, year: int) -> tuple[Decimal, list[Organization], dict[str, str], bool]:
     """The year's floor, participants (states, not exempt), exemptions and whether the year is configured. For a
-    year with no configuration released to the actor: the default floor and every state with a GDP figure. No
-    fair share is reported for such a year (`fair_share` refuses it); only the withdrawal scenario's top-ups
-    (`scenarios.analysis`) still use this fallback."""
+    year with no configuration released to the actor: the default floor and every state with a GDP figure, read
+    only to say what such a year lacks (`missing_for_report`): no fair share or scenario top-up is worked out for
+    it."""
     config = FairShareYear.objects.visible_to(actor).filter(year=year).first()
     # States only: a multilateral donor has no GDP of its own, so it is counted in totals but never shares a floor.
     donors = Organization.objects.filter(kind=OrganizationKind.DONOR)

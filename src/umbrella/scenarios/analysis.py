@@ -30,7 +30,7 @@ from umbrella.core.errors import Invalid
 from umbrella.core.numbers import share as share_text
 from umbrella.funding import fairshare
 from umbrella.funding.models import Funding, FundingState
-from umbrella.funding.queries import gdp_in_common_unit, participants_of, rules_for
+from umbrella.funding.queries import gdp_in_common_unit, missing_for_report, participants_of, rules_for
 from umbrella.matching import reasons as why
 from umbrella.matching.inputs import UNDELIVERED_STATES
 from umbrella.matching.market import Policy
@@ -315,8 +315,12 @@ def _uncovered(before: Computed, after: Computed, lost_rows: dict[int, dict]) ->
 
 
 def _top_ups(actor: Actor, lost: dict[int, dict[str, str]], donors: list[str]) -> dict[int, list[dict]]:
+    """Each year's top-ups among the remaining participants of its floor, for the years whose fair shares can be
+    worked out (the results' `top_ups_missing` says what each other year lacks, as `umbrella fair-share` does)."""
     top_ups = {}
     for year, parts in lost.items():
+        if missing_for_report(actor, year):
+            continue
         _floor, organizations, _exemptions, _configured = participants_of(actor, year)
         remaining = [o for o in organizations if o.code not in donors]
         gdp, _unit, _missing = gdp_in_common_unit(year, remaining)
@@ -388,6 +392,7 @@ def analyse(*, actor: Actor, donors: list[str], as_of: dt.date, role: str = With
         "uncovered_by_area_priority": {area: dict(counts) for area, counts in sorted(by_area.items())},
         "lost_by_year": {str(year): parts for year, parts in money.items()},
         "top_ups": {str(year): rows for year, rows in _top_ups(actor, money, donors).items()},
+        "top_ups_missing": {str(year): missing for year in money if (missing := missing_for_report(actor, year))},
     }
 
 

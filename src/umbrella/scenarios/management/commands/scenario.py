@@ -100,6 +100,8 @@ class Command(BaseCommand):
                 f"  {year}: EUR {float(money['total_eur']):,.2f} lost (funding {float(money['funding_eur']):,.2f}, "
                 f"in kind {float(money['in_kind_eur']):,.2f}); largest top-ups:"
             )
+            for missing in results.get("top_ups_missing", {}).get(year, []):
+                write(f"    none worked out: {missing}")
             for top_up in results["top_ups"].get(year, [])[:5]:
                 write(
                     f"    {top_up['name']}: EUR {float(top_up['top_up_eur']):,.2f} "
