@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests import factories
+from umbrella.core.access import Actor
 from umbrella.core.errors import Forbidden, Invalid, InvalidTransition, NotFound
 from umbrella.funding import fairshare, services
 from umbrella.funding.models import Funding, FxRate
@@ -201,3 +202,39 @@ def test_rates_and_funding_import_through_the_pipeline(personas, tmp_path):
     )
     call_command("import", "funding", str(rows), "--user", personas.donor_editor.user.username, stdout=io.StringIO())
     assert Funding.objects.get().value_eur == Decimal("1000000.00")
+
+
+def test_a_rate_older_than_the_settings_allow_is_warned_about_on_preview_on_the_page_and_in_the_api(
+    personas, usd_rate, as_client, tmp_path
+):
+    """The USD rate is of 2024-12-31: 10 days before a row valued on 2025-01-10 (fine), 51 before one of 2025-02-20
+    (more than the default 31)."""
+    rows = tmp_path / "funding.csv"
+    rows.write_text(
+        "reference,year,amount,currency,fx_date,category,source_document\n"
+        "US-1,2025,1082400,USD,2025-01-10,training,MOD-7\nUS-2,2025,1082400,USD,2025-02-20,training,MOD-8\n"
+    )
+    out = io.StringIO()
+    editor = personas.donor_editor.user.username
+    call_command("import", "funding", str(rows), "--dry-run", "--json", "--user", editor, stdout=out)
+    report = json.loads(out.getvalue())
+    assert report["errors"] == [] and not Funding.objects.exists()
+    assert [(w["row"], w["column"], w["value"]) for w in report["warnings"]] == [(3, "fx_date", "2025-02-20")]
+    assert "The USD rate used is of 2024-12-31, 51 days before 2025-02-20 (more than 31)" in report["warnings"][0]["reason"]
+    text = io.StringIO()
+    call_command("import", "funding", str(rows), "--dry-run", "--user", editor, stdout=text)
+    assert "warning: row 3, column 'fx_date', value '2025-02-20'" in text.getvalue()
+    stale = services.create_funding(
+        actor=personas.donor_editor, fields=funding_fields(currency="USD", fx_date=dt.date(2025, 2, 20), reference="US-2")
+    )
+    fresh = services.create_funding(actor=personas.donor_editor, fields=funding_fields(currency="USD", reference="US-1"))
+    client = as_client("donor_editor")
+    assert 'id="rate-warning"' in client.get(f"/funding/{stale.pk}/").content.decode()
+    assert 'id="rate-warning"' not in client.get(f"/funding/{fresh.pk}/").content.decode()
+    actor = personas.donor_editor
+    _, secret = orgs.issue_token(
+        actor=Actor.system("tests"), user_id=actor.user.pk, organization_id=actor.organization.pk, name="rates"
+    )
+    bearer = {"HTTP_AUTHORIZATION": f"Bearer {secret}"}
+    assert "51 days before" in client.get(f"/api/v1/funding/{stale.pk}", **bearer).json()["rate_warning"]
+    assert client.get(f"/api/v1/funding/{fresh.pk}", **bearer).json()["rate_warning"] == ""

@@ -75,6 +75,9 @@ class ImportReport:
     written: bool
     dry_run: bool
     records: list[models.Model] = field(default_factory=list)  # the first RECORDS_KEPT a commit wrote, in file order
+    # What the reader should know about rows that are valid and may be written (a rate older than the settings
+    # allow): said with the report, never a reason to write nothing.
+    warnings: list[RowError] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -87,6 +90,7 @@ class ImportReport:
             "written": self.written,
             "dry_run": self.dry_run,
             "errors": [error.__dict__ for error in self.errors],
+            "warnings": [warning.__dict__ for warning in self.warnings],
         }
 
 
@@ -111,6 +115,10 @@ class Importer:
     # Whether the import page offers it: not a kind whose file goes into a record its own page names (sightings
     # into an inventory: `umbrella import sightings --inventory ID`, or the inventory's page).
     on_import_page: ClassVar[bool] = True
+
+    def warnings(self, record: models.Model, context: ImportContext) -> list[tuple[str, str]]:
+        """What to tell the reader about a row written as `record`, as (column, message) pairs (none by default)."""
+        return []
 
     def require_role(self, actor: Actor) -> None:
         """Refuse someone without the role or of another kind of organization before their file is opened
@@ -307,6 +315,11 @@ def _import_row(
             if len(report.records) < RECORDS_KEPT:
                 report.records.append(record)
             batch.row_done()
+            cells_by_column = dict(zip(header, cells, strict=False))
+            report.warnings.extend(
+                RowError(number, column, cells_by_column.get(column, ""), message)
+                for column, message in importer.warnings(record, context)
+            )
     if len(report.preview) < PREVIEW_ROWS:
         report.preview.append(PreviewRow(row=number, values=dict(zip(header, cells, strict=False)), ok=not row_errors))
     return row_errors

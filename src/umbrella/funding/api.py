@@ -18,6 +18,7 @@ from umbrella.core.listing import filtered, params_of, sort_type
 from umbrella.funding import services
 from umbrella.funding.models import Category, Channel, Funding, FundingState, FxRate, Instrument
 from umbrella.funding.queries import FUNDING, FUNDING_YEARS, fair_share, funding_records, statement_as_json, statements_of
+from umbrella.funding.rates import funding_rate_warning
 
 router = Router()
 
@@ -33,6 +34,9 @@ class FundingOut(Schema):
     currency: str
     fx_date: dt.date
     units_per_eur: Decimal = Field(description="The rate used: units of the currency per euro on or before fx_date")
+    rate_warning: str = Field(
+        description="Not empty when the rate used is older than the configured number of days (UMBRELLA_RATE_MAX_AGE_DAYS)"
+    )
     value_eur: Decimal
     category: str
     instrument: str
@@ -49,6 +53,10 @@ class FundingOut(Schema):
     @staticmethod
     def resolve_donor(obj) -> str:
         return obj.owner.code
+
+    @staticmethod
+    def resolve_rate_warning(obj) -> str:
+        return funding_rate_warning(obj)
 
 
 class FundingChange(Schema):

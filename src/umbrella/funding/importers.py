@@ -17,6 +17,7 @@ from umbrella.core.errors import Invalid
 from umbrella.core.imports import Column, ImportContext
 from umbrella.funding import services
 from umbrella.funding.models import Category, Channel, Funding, FxRate, Instrument
+from umbrella.funding.rates import rate_and_date_on, rate_warning
 from umbrella.orgs import services as orgs
 from umbrella.orgs.models import GdpFigure, Organization
 
@@ -97,6 +98,16 @@ class FundingImporter(imports.Importer):
                 }
             )
         return services.create_funding(actor=context.actor, fields=imports.pick(values, FUNDING_COLUMNS))
+
+    def warnings(self, record: Funding, context: ImportContext) -> list[tuple[str, str]]:
+        """A rate older than the settings allow values the row: said on preview, as on its page and in the API."""
+        if record.currency == "EUR":
+            return []
+        key = ("rate date", record.currency, record.fx_date)
+        if key not in context.cache:
+            context.cache[key] = rate_and_date_on(record.currency, record.fx_date)[1]
+        warning = rate_warning(record.currency, record.fx_date, context.cache[key])
+        return [("fx_date", warning)] if warning else []
 
 
 @imports.register

@@ -57,3 +57,17 @@ def rate_warning(currency: str, valued_on, rate_date) -> str:
         "day": valued_on.isoformat(),
         "limit": settings.RATE_MAX_AGE_DAYS,
     }
+
+
+def funding_rate_warning(funding) -> str:
+    """`rate_warning` for a funding row: the rate that valued it is the latest on or before its rate date at the
+    value kept with it (a rate recorded since for an earlier day does not change which one that was)."""
+    if funding.currency == "EUR":
+        return ""
+    used = (
+        FxRate.objects.filter(currency=funding.currency, date__lte=funding.fx_date, units_per_eur=funding.units_per_eur)
+        .order_by("-date")
+        .values_list("date", flat=True)
+        .first()
+    )
+    return "" if used is None else rate_warning(funding.currency, funding.fx_date, used)

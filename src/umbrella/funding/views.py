@@ -20,6 +20,7 @@ from umbrella.core.numbers import format_eur, format_eur_short, number
 from umbrella.funding import services
 from umbrella.funding.models import FUNDING_LIFECYCLE, FairShareStatement, FairShareYear, Funding
 from umbrella.funding.queries import FUNDING, fair_share, funding_records, own_share, statement_table, statements_of
+from umbrella.funding.rates import funding_rate_warning
 from umbrella.ui.charts import Bar, bar_chart
 from umbrella.ui.forms import ActorForm, ServiceForm, posted_version
 from umbrella.ui.pages import DetailPage, FormPage, history_rows, list_or_export, submit, table_download
@@ -101,7 +102,8 @@ def funding_detail(request: HttpRequest, pk: int) -> HttpResponse:
         ],
         extra={
             "editable": funding.state in services.EDITABLE_STATES
-            and allowed(services.require_funding_editor, request.actor, funding)
+            and allowed(services.require_funding_editor, request.actor, funding),
+            "rate_warning": funding_rate_warning(funding),
         },
     )
     return render(request, "funding/funding_detail.html", {"page": page})

@@ -118,5 +118,7 @@ class Command(BaseCommand):
             self.stdout.write(str(error))
         if report.errors:
             return
+        for warning in report.warnings:
+            self.stdout.write(self.style.WARNING(f"warning: {warning}"))
         verb = "checked (dry run, nothing written)" if report.dry_run else "imported"
         self.stdout.write(self.style.SUCCESS(f"{report.rows:,} {report.kind} row(s) {verb}."))
