@@ -3,11 +3,15 @@ mark, percentages with their sign, no cents in summaries."""
 
 import datetime as dt
 import re
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 from django.conf import settings
 from django.utils import translation
+from django.utils.formats import number_format
+from hypothesis import given
+from hypothesis import settings as settings_hypothesis
+from hypothesis import strategies as st
 
 from tests import factories
 from tests.test_dashboards import build
@@ -93,3 +97,16 @@ def test_summaries_group_thousands_without_cents(as_client, personas):
     row = re.search(r'<th scope="row">Donor A</th>(.*?)</tr>', page, re.S).group(1)
     assert "EUR 1,234,567,890" in row and "1,234,567,890.00" not in row
     assert "EUR 1.23 bn" in page  # the chart's label
+
+
+@settings_hypothesis(max_examples=300, deadline=None)
+@given(
+    value=st.decimals(min_value=-(10**13), max_value=10**13, allow_nan=False, allow_infinity=False, places=4),
+    places=st.integers(min_value=0, max_value=3),
+    language=st.sampled_from([code for code, _name in settings.LANGUAGES]),
+)
+def test_number_reads_as_djangos_own_number_format_in_each_language(value, places, language):
+    """`number` formats groups of three itself, for speed; Django's number_format is the reference."""
+    rounded = value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    with translation.override(language):
+        assert number(value, places) == number_format(rounded, decimal_pos=places, use_l10n=True, force_grouping=True)

@@ -102,7 +102,9 @@ class ChangeRecord(models.Model):
 
     class Meta:
         ordering = ["sequence"]
-        indexes = [models.Index(fields=["entity", "entity_id"])]
+        # (entity, action, at): the steps of one kind in a period (the fair share's one-step handovers of a year)
+        # are found without reading every entry of that kind of record.
+        indexes = [models.Index(fields=["entity", "entity_id"]), models.Index(fields=["entity", "action", "at"])]
 
     def save(self, *args, **kwargs):
         if not kwargs.get("force_insert"):

@@ -5,8 +5,10 @@ Files meant for machines (exports, the API, `--json`) never pass through here.""
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
-from django.utils.formats import number_format
+from django.utils.formats import get_format, number_format
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 Number = Decimal | float | int | str
@@ -18,7 +20,27 @@ def number(value: Number | None, places: int = 0) -> str:
         return "—"
     # Rounded here, half up as people round: Django's number_format cuts the digits beyond `places` off.
     rounded = Decimal(str(value)).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
-    return number_format(rounded, decimal_pos=places, use_l10n=True, force_grouping=True)
+    if not rounded:
+        rounded = abs(rounded)  # "0", never "-0"
+    decimal_mark, thousands, grouping = _separators()
+    if grouping != 3:
+        return number_format(rounded, decimal_pos=places, use_l10n=True, force_grouping=True)
+    # What number_format gives for groups of three (a test holds them equal), without looking the language's
+    # formats up again for each of the thousands of figures a long table shows.
+    return f"{rounded:,.{places}f}".replace(",", "\0").replace(".", decimal_mark).replace("\0", thousands)
+
+
+_SEPARATORS: dict[str | None, tuple[str, str, Any]] = {}
+
+
+def _separators() -> tuple[str, str, Any]:
+    """The active language's decimal mark, thousands separator and grouping (formats do not change while running)."""
+    language = get_language()
+    found = _SEPARATORS.get(language)
+    if found is None:
+        found = (get_format("DECIMAL_SEPARATOR"), get_format("THOUSAND_SEPARATOR"), get_format("NUMBER_GROUPING"))
+        _SEPARATORS[language] = found
+    return found
 
 
 def units(value: Number | None) -> str:

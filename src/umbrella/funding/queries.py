@@ -20,7 +20,7 @@ from umbrella.funding.models import DEFAULT_FLOOR_EUR, FairShareStatement, FairS
 from umbrella.funding.rates import rate_on
 from umbrella.logistics.models import ConsignmentLine, ConsignmentState
 from umbrella.orgs.models import GdpFigure, Organization
-from umbrella.pledges.models import Pledge, PledgeState
+from umbrella.pledges.models import Pledge, PledgePayer, PledgeState
 from umbrella.training import queries as training
 
 BILLION = Decimal(1_000_000_000)
@@ -247,20 +247,26 @@ def handed_over_in_year(actor: Actor, year: int) -> dict[int, int]:
 
 
 def _goods(actor: Actor, year: int, codes: list[str]) -> list[counting.Goods]:
+    """Read as plain rows, not instances: a year at scale has thousands of pledges handed over."""
     units = handed_over_in_year(actor, year)
-    pledges = (
+    pledges = list(
         Pledge.objects.visible_to(actor)
         .filter(_paid_by(codes), pk__in=list(units))
         .distinct()
         .order_by("pk")
-        .select_related("owner")
-        .prefetch_related("payers__organization")
+        .values_list("pk", "instrument", "value_eur", "quantity", "owner__code")
     )
+    payers: dict[int, list[tuple[str, Decimal]]] = defaultdict(list)
+    for pledge_id, code, share in (
+        PledgePayer.objects.visible_to(actor)
+        .filter(pledge_id__in=[row[0] for row in pledges])
+        .values_list("pledge_id", "organization__code", "share")
+    ):
+        payers[pledge_id].append((code, share))
+    # The same shares `Pledge.payer_shares` gives: the payers recorded, or the donor paying all of it.
     return [
-        counting.Goods(
-            pledge.instrument, units[pledge.pk], pledge.unit_value_eur, tuple(pledge.payer_shares()), f"pledge:{pledge.pk}"
-        )
-        for pledge in pledges
+        counting.Goods(instrument, units[pk], value / quantity, tuple(payers[pk] or [(owner, Decimal(1))]), f"pledge:{pk}")
+        for pk, instrument, value, quantity, owner in pledges
     ]
 
 

@@ -111,6 +111,9 @@ def requirement_flow(actor: Actor, requirement_ids) -> dict[int, dict[str, Decim
             counted = quantity if state != ConsignmentState.RECEIVED else min(received or 0, quantity)
             moved[allocation_id]["in_transit"] += Decimal(counted)
     for pk, requirement_id, quantity, covers in allocations:
+        if pk not in moved:  # most allocations: nothing shipped yet, all of what they cover is only allocated
+            flow[requirement_id]["allocated"] += covers
+            continue
         ratio = covers / quantity if quantity else Decimal(0)
         handed = min(moved[pk]["handed_over"], quantity)
         on_the_way = min(moved[pk]["in_transit"], quantity - handed)

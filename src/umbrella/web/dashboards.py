@@ -159,22 +159,22 @@ def _fair_share(actor: Actor, donor: str | None = None) -> dict | None:
 
 
 def _open_requirements(actor: Actor) -> list[dict]:
-    """Approved requirements not yet fully allocated, most urgent first, with what is still missing."""
+    """Approved requirements not yet fully allocated, most urgent first, with what is still missing: the first few,
+    chosen by the database (a donor sees thousands of requirements, most of them covered)."""
     requirements = (
-        Requirement.objects.visible_to(actor)
-        .filter(requirement_list__state=ListState.APPROVED)
+        needs_queries.with_coverage(Requirement.objects.visible_to(actor).filter(requirement_list__state=ListState.APPROVED))
+        .filter(Q(covered__isnull=True) | Q(covered__lt=F("quantity")))
         .select_related("item_type", "destination")
-        .annotate(covered=Sum("allocations__covers", filter=Q(allocations__state=AllocationState.ACTIVE)))
-        .order_by("priority", "needed_by", "id")
+        .order_by("priority", "needed_by", "id")[:TOP]
     )
-    open_rows = []
-    for requirement in requirements:
-        missing = requirement.quantity - (requirement.covered or 0)
-        if missing > 0:
-            open_rows.append({"requirement": requirement, "missing": missing, "overdue": needs_queries.is_overdue(requirement)})
-            if len(open_rows) == TOP:
-                break
-    return open_rows
+    return [
+        {
+            "requirement": requirement,
+            "missing": requirement.quantity - (requirement.covered or 0),
+            "overdue": needs_queries.is_overdue(requirement),
+        }
+        for requirement in requirements
+    ]
 
 
 def _coming(actor: Actor) -> dict:
