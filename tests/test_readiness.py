@@ -449,7 +449,11 @@ def test_the_board_says_in_words_which_element_is_missing_with_figures_from_the_
     assert "present</span>: 2 of 2 crews (6 people qualified, crews of 3)" in row
     assert "present</span>: 2 of 2 handed over" in row and "needs none" in row
     assert 'data-missing data-label="Missing"><strong class="flag">munitions</strong>' in row
-    kharkiv = body.split('data-destination="UA-KHARKIV"', 1)[1].split("</section>", 1)[0]
+    # Only the least complete destination's packages are on the board itself; the others' on their own page.
+    assert 'data-destination="UA-KHARKIV"' not in body
+    chosen = as_client("recipient").get("/readiness/", {"destination": "UA-KHARKIV"}).content.decode()
+    kharkiv = chosen.split('data-destination="UA-KHARKIV"', 1)[1].split("</section>", 1)[0]
+    assert "data-summary" not in chosen and "data-chosen" in chosen
     assert "missing</span>: 1 of 2 crews" in kharkiv and 'data-label="Missing"><strong class="flag">crews</strong>' in kharkiv
     assert 'data-zoo="UA-KHARKIV"' in kharkiv
     chosen = as_client("coordinator").get("/readiness/", {"destination": "Atlantis"})
@@ -465,7 +469,11 @@ def test_the_training_plan_draws_a_late_course_and_lists_it_in_its_tables(person
     body = as_client("coordinator").get("/readiness/training-plan/").content.decode()
     chart, tables = body.split("<table", 1)
     assert 'class="span flagged"' in chart and "crews late by 17 days" in chart
-    assert chart.count('class="mark') == 2  # two launchers handed over at each destination (munitions are no systems)
+    # Two launchers handed over at each of two destinations this month (munitions are no systems): one diamond for
+    # the month, flagged for the one arrival whose crews are late.
+    assert chart.count('class="mark') == 1
+    assert f"4 systems to 2 destinations in {TODAY:%Y-%m}" in chart
+    assert "crews late or short for 1 of 2 arrivals" in chart
     arrival = tables.split(f'data-arrival="UA-KHARKIV-{world["system"].code}-{TODAY.isoformat()}"', 1)[1].split("</tr>", 1)[0]
     assert "crews late by 17 days" in arrival and f"course {late_course.reference} ends" in arrival
     month = tables.split(f'data-month="{TODAY:%Y-%m}"', 1)[1].split("</tr>", 1)[0]
@@ -516,10 +524,13 @@ def test_the_board_opens_with_a_summary_least_complete_first_linking_to_each_des
     # Lviv misses munitions (75 %), Kharkiv crews (83 %): Lviv first, here as in the JSON.
     assert [d.place.code for d in board.destinations] == ["UA-46-LWO", "UA-KHARKIV"]
     assert summary.index('data-summary-row="UA-46-LWO"') < summary.index('data-summary-row="UA-KHARKIV"')
-    assert 'href="#destination-UA-KHARKIV"' in summary and 'id="destination-UA-KHARKIV"' in body
+    assert 'href="?destination=UA-KHARKIV"' in summary and 'href="?destination=UA-46-LWO"' in summary
     lviv_row = summary.split('data-summary-row="UA-46-LWO"', 1)[1].split("</tr>", 1)[0]
     assert "75 %" in lviv_row and "munitions in 1 of 1" in lviv_row
-    assert body.index('data-destination="UA-46-LWO"') < body.index('data-destination="UA-KHARKIV"')
+    # The least complete destination's packages follow the summary; the others open from it.
+    assert 'data-destination="UA-46-LWO"' in body and 'data-destination="UA-KHARKIV"' not in body
+    past = as_client("coordinator").get("/readiness/", {"as_of": TODAY.isoformat()}).content.decode()
+    assert f'href="?destination=UA-KHARKIV&amp;as_of={TODAY.isoformat()}"' in past
     # Each cell names its column, for the stacked layout on a phone.
     assert 'data-missing data-label="Missing"' in body
 
@@ -609,3 +620,41 @@ def test_a_board_cell_calls_a_passed_due_date_overdue_and_says_when_no_course_ty
     assert crews == "0 of 5 crews (7 people qualified, crews of 20); no course type qualifies crews for this system"
     trained = PackageRow(package, "AD-X", "X", 20, 0, 5, None, course_type="CT-X")
     assert "no course type" not in _element(trained, CREWS, day)["text"]
+
+
+@pytest.mark.django_db
+def test_the_training_plan_filters_by_destination_system_and_lateness_and_pages_its_tables(
+    personas, world, as_client, monkeypatch
+):
+    from umbrella.ui import sections
+
+    late_course = course(
+        personas, world["course_type"], starts_on=TODAY - dt.timedelta(days=20), ends_on=TODAY + dt.timedelta(days=17)
+    )
+    nominate(personas, late_course, world["kharkiv_unit"], 3)
+    client = as_client("coordinator")
+    arrivals = training_plan(personas.coordinator).as_dict()["arrivals"]
+    destinations = sorted({row["destination"] for row in arrivals})
+    assert destinations == ["UA-46-LWO", "UA-KHARKIV"]
+
+    def arrival_keys(body):
+        table = body.split("data-arrivals", 1)[1].split("</table>", 1)[0]
+        return [row.split('"', 2)[1] for row in table.split("<tr data-arrival=")[1:]]
+
+    kharkiv = client.get("/readiness/training-plan/", {"destination": "Kharkiv"}).content.decode()
+    assert arrival_keys(kharkiv) and all(key.startswith("UA-KHARKIV-") for key in arrival_keys(kharkiv))
+    assert "data-filtered" in kharkiv
+    late_only = client.get("/readiness/training-plan/", {"flagged": "on"}).content.decode()
+    late = [row for row in arrivals if row["days_late"] or row["people_short"]]
+    assert len(arrival_keys(late_only)) == len(late) < len(arrivals)
+    other_system = client.get("/readiness/training-plan/", {"system": world["munition"].code}).status_code
+    assert other_system == 400  # munitions are no system with crews: not a choice
+    nothing = client.get("/readiness/training-plan/", {"destination": "Atlantis"})
+    assert nothing.status_code == 400 and 'role="alert"' in nothing.content.decode()
+
+    monkeypatch.setattr(sections, "ROWS_PER_PAGE", 1)
+    pages = [arrival_keys(client.get("/readiness/training-plan/", {"arrivals_page": n}).content.decode()) for n in (1, 2)]
+    every = [f"{row['destination']}-{row['system']}-{row['on']}" for row in arrivals]
+    assert pages == [every[:1], every[1:2]]
+    second = client.get("/readiness/training-plan/", {"arrivals_page": 2, "flagged": ""}).content.decode()
+    assert f"2–2 of {len(arrivals)}" in second and "arrivals_page=1" in second and "flagged=" in second

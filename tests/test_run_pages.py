@@ -8,11 +8,12 @@ import pytest
 from tests import factories
 from tests.test_matching import accepted_pledge, market  # noqa: F401 (the fixture)
 from umbrella.core.numbers import number as shown
-from umbrella.matching import services, views
+from umbrella.matching import services
 from umbrella.matching.market import Policy
 from umbrella.matching.models import Allocation, MatchRun, OfferOutcome, ProposedAllocation, RequirementOutcome, RunState
 from umbrella.matching.queries import summarize
 from umbrella.orgs.models import Organization
+from umbrella.ui import sections
 
 pytestmark = pytest.mark.django_db
 
@@ -37,7 +38,7 @@ def leftovers(personas, market):  # noqa: F811
 def test_every_left_over_pledge_is_reachable_by_paging_counted_and_filtered_by_donor_code(
     personas, as_client, leftovers, monkeypatch, persona
 ):
-    monkeypatch.setattr(views, "ROWS_PER_PAGE", 3)
+    monkeypatch.setattr(sections, "ROWS_PER_PAGE", 3)
     run = services.run_match(actor=personas.coordinator)
     outcomes = OfferOutcome.objects.visible_to(personas[persona]).filter(run=run)
     total = outcomes.count()

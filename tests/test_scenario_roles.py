@@ -351,3 +351,31 @@ def test_results_saved_before_the_reasons_parts_were_kept_show_the_sentences_sto
     with translation.override("uk"):
         shown = in_reader_language(legacy)
     assert shown["uncovered"][0]["reason_text"] == "As saved." and "lost_pledges" not in shown
+
+
+def test_a_saved_scenarios_long_tables_are_paged_and_a_reason_still_names_pledges_on_other_pages(
+    personas, world, as_client, monkeypatch
+):
+    from django.urls import reverse
+
+    from umbrella.ui import sections
+
+    saved = services.save_scenario(actor=personas.coordinator, name="US, all", donors=["USA"], as_of=AS_OF, role="all")
+    lost_rows, uncovered = saved.results["lost_pledges"], saved.results["uncovered"]
+    assert len(lost_rows) >= 2 and len(uncovered) >= 2
+    monkeypatch.setattr(sections, "ROWS_PER_PAGE", 1)
+    client = as_client("coordinator")
+    for number in range(1, len(uncovered) + 1):
+        page = client.get(f"/scenarios/{saved.pk}/", {"uncovered_page": number}).content.decode()
+        table = page.split('aria-labelledby="uncovered"', 1)[1].split("</table>", 1)[0]
+        shown = uncovered[number - 1]
+        assert f'href="{reverse("requirement", args=[shown["requirement"]])}"' in table
+        assert table.count("<tr>") == 2  # the header and the one row of this page
+        named = [row for row in lost_rows if row["pledge"] in shown.get("lost_pledges", [])]
+        for row in named:  # named even when that pledge's own row is on another page of its table
+            assert row["label"] in table
+        assert f"{number}–{number} of {len(uncovered)}" in page
+    lost_table = (
+        client.get(f"/scenarios/{saved.pk}/", {"lost_page": 2}).content.decode().split('aria-labelledby="lost-pledges"', 1)[1]
+    )
+    assert f'href="{reverse("pledge", args=[lost_rows[1]["pledge"]])}"' in lost_table.split("</table>", 1)[0]

@@ -1,11 +1,8 @@
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Page, Paginator
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -39,8 +36,8 @@ from umbrella.matching.queries import (
 )
 from umbrella.ui.forms import posted_version
 from umbrella.ui.pages import DetailPage, FormPage, history_rows, list_or_export, submit
+from umbrella.ui.sections import Section, section
 
-ROWS_PER_PAGE = 100
 NONE_SELECTED = "none_selected"
 
 
@@ -163,32 +160,8 @@ def _donor_as_listed(data, codes: list[str]):
     return data
 
 
-@dataclass
-class RunSection:
-    """One list of a run's page, paged on its own (its own page parameter), with how many rows it holds in all
-    and how many the filters leave."""
-
-    page: Page
-    total: int
-    param: str
-    querystring: str
-
-    @property
-    def matched(self) -> int:
-        return self.page.paginator.count
-
-
-def _section(request: HttpRequest, unfiltered, rows, param: str) -> RunSection:
-    query = request.GET.copy()
-    query.pop(param, None)
-    query.pop("select", None)
-    query.pop(NONE_SELECTED, None)
-    return RunSection(
-        page=Paginator(rows, ROWS_PER_PAGE).get_page(request.GET.get(param)),
-        total=unfiltered.count(),
-        param=param,
-        querystring=query.urlencode(),
-    )
+def _section(request: HttpRequest, unfiltered, rows, param: str) -> Section:
+    return section(request, rows, param, total=unfiltered.count(), keep_out=("select", NONE_SELECTED))
 
 
 def _donors(run: MatchRun, actor: Actor) -> list[tuple[str, str]]:

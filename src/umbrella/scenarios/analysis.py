@@ -95,12 +95,13 @@ def uncovered_reason_text(item: dict, lost_rows: dict[int, dict]) -> str:
     return now
 
 
-def in_reader_language(results: dict) -> dict:
+def in_reader_language(results: dict, every_lost_pledge: list[dict] | None = None) -> dict:
     """A saved scenario's results with its sentences (`why_text`, `reason_text`, the flags' `text`) rendered
     again in the active language from the parts kept, so that each reader reads them in their own; results saved
-    before the parts were kept keep the sentences stored."""
+    before the parts were kept keep the sentences stored. A page of the results (some of its lost pledges and
+    uncovered requirements) names the lost pledges behind a requirement from `every_lost_pledge`."""
     lost_rows = [{**row, "why_text": why_text(row["why"])} if "why" in row else row for row in results.get("lost_pledges", [])]
-    by_pk = {row["pledge"]: row for row in lost_rows}
+    by_pk = {row["pledge"]: row for row in (lost_rows if every_lost_pledge is None else every_lost_pledge)}
     return {
         **results,
         **({"lost_pledges": lost_rows} if "lost_pledges" in results else {}),

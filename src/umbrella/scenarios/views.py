@@ -22,6 +22,7 @@ from umbrella.scenarios.models import WithdrawalRole, WithdrawalScenario
 from umbrella.scenarios.queries import SCENARIOS, scenarios
 from umbrella.ui.charts import Bar, bar_chart
 from umbrella.ui.pages import DetailPage, FormPage, history_rows, list_or_export, submit
+from umbrella.ui.sections import section
 
 TOP_UPS_CHARTED = 15
 
@@ -116,7 +117,15 @@ def _top_up_chart(results: dict, year: str):
 
 def scenario_detail(request: HttpRequest, pk: int) -> HttpResponse:
     scenario = get_visible(WithdrawalScenario.objects.all(), request.actor, pk=pk)
-    results = in_reader_language(scenario.results)
+    lost = section(request, scenario.results.get("lost_pledges", []), "lost_page")
+    uncovered = section(request, scenario.results["uncovered"], "uncovered_page")
+    # Only the rows on the page are put into words: a large donor's scenario loses thousands of pledges.
+    results = in_reader_language(
+        {**scenario.results, "lost_pledges": lost.rows, "uncovered": uncovered.rows},
+        every_lost_pledge=scenario.results.get("lost_pledges", []),
+    )
+    if "lost_pledges" not in scenario.results:  # saved before lost pledges were kept
+        results.pop("lost_pledges")
     page = DetailPage(
         title=str(scenario),
         obj=scenario,
@@ -141,6 +150,8 @@ def scenario_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 key=lambda row: alphabetical_key(row[0]),
             ),
             "others": WithdrawalScenario.objects.visible_to(request.actor).exclude(pk=pk).order_by("-id")[:50],
+            "lost": lost,
+            "uncovered": uncovered,
         },
     )
     return render(request, "scenarios/scenario_detail.html", {"page": page})

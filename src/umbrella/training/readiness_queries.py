@@ -199,8 +199,13 @@ class _World:
     taken: dict[int, int]  # seats each course's live and graduated nominations hold
 
     def inside(self, place: Place) -> set[int]:
-        prefix = place.path + PATH_SEPARATOR
-        return {pk for pk, other in self.places.items() if other.path == place.path or other.path.startswith(prefix)}
+        return _inside(self.places, place)
+
+
+def _inside(places: dict[int, Place], place: Place) -> set[int]:
+    """The places of `places` that are `place` or lie inside it."""
+    prefix = place.path + PATH_SEPARATOR
+    return {pk for pk, other in places.items() if other.path == place.path or other.path.startswith(prefix)}
 
 
 def _world(actor: Actor, as_of: dt.date | None, recorded_by: dt.datetime | None = None) -> _World:
@@ -253,11 +258,13 @@ def _world(actor: Actor, as_of: dt.date | None, recorded_by: dt.datetime | None 
     for rule in rules.values():
         relevant |= set(rule.munitions) | rule.spares
 
-    pledges = {row["id"]: row for row in tables.rows(Pledge, item_type_id__in=relevant) if row["item_type_id"] in relevant}
     active = {"state": AllocationState.ACTIVE, "pledge__item_type_id__in": relevant}
+    allocated = Allocation.objects.visible_to(actor).filter(**active)
+    pledges = {
+        row["id"]: row for row in tables.rows(Pledge, pk__in=allocated.values("pledge_id")) if row["item_type_id"] in relevant
+    }
     requirements = {
-        row["id"]: row["destination_id"]
-        for row in tables.rows(Requirement, pk__in=Allocation.objects.visible_to(actor).filter(**active).values("requirement_id"))
+        row["id"]: row["destination_id"] for row in tables.rows(Requirement, pk__in=allocated.values("requirement_id"))
     }
     allocations = {
         row["id"]: row
@@ -432,6 +439,10 @@ class TrainingPlan:
     courses: dict[int, dict[str, Any]]
     course_types: dict[int, dict[str, Any]]
     taken: dict[int, int]
+
+    def inside(self, place: Place) -> set[int]:
+        """The destinations and stations of the plan that are `place` or lie inside it."""
+        return _inside(self.places, place)
 
     @property
     def late(self) -> list[crew_sync.Sync]:

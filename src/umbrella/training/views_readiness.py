@@ -21,6 +21,7 @@ from umbrella.places.queries import resolve_place
 from umbrella.training.readiness import CREWS, MUNITIONS, SPARES, SYSTEMS
 from umbrella.training.readiness_queries import Board, PackageRow, TrainingPlan, may_read, readiness_board, training_plan
 from umbrella.ui.charts import Mark, Span, TimelineRow, timeline
+from umbrella.ui.sections import section
 
 # The engine names elements by key; they are translated here, on display. A context tells the translator these
 # are the parts of a system's package (nouns), not the verbs or column headers spelled the same.
@@ -122,60 +123,78 @@ def _missing_summary(packages: list[PackageRow]) -> str:
     return "; ".join(parts)
 
 
-def _board_context(board: Board) -> list[dict[str, Any]]:
+def _summary(board: Board) -> list[dict[str, Any]]:
     return [
         {
             "place": destination.place,
             "completeness": destination.completeness,
             "packages": len(destination.packages),
             "missing": _missing_summary(destination.packages),
-            "rows": [
-                {
-                    "row": row,
-                    "elements": [_element(row, element, board.day) for element in (SYSTEMS, MUNITIONS, SPARES, CREWS)],
-                    "missing": ", ".join(str(ELEMENT_LABELS[element]) for element in row.package.missing),
-                }
-                for row in destination.packages
-            ],
-            "zoo": destination.as_dict()["fleet_zoo"],
         }
         for destination in board.destinations
     ]
 
 
+def _section_of(destination, day) -> dict[str, Any]:
+    return {
+        "place": destination.place,
+        "completeness": destination.completeness,
+        "rows": [
+            {
+                "row": row,
+                "elements": [_element(row, element, day) for element in (SYSTEMS, MUNITIONS, SPARES, CREWS)],
+                "missing": ", ".join(str(ELEMENT_LABELS[element]) for element in row.package.missing),
+            }
+            for row in destination.packages
+        ],
+        "zoo": destination.as_dict()["fleet_zoo"],
+    }
+
+
 @login_required
 def readiness_board_page(request: HttpRequest) -> HttpResponse:
-    """Each destination's system types, each element of their package present or missing, and the fleet zoo."""
+    """Every destination's completeness (the summary), and the packages of one destination: the one chosen, else
+    the least complete. A destination's table has a row per system type (dozens at scale); all of them on one page
+    would be thousands of rows."""
     _require_reader(request)
     filters = ReadinessFilters(request.GET or None, actor=request.actor)
     valid = not filters.is_bound or filters.is_valid()
     board = None
+    chosen: dict[str, Any] = {}
     if valid:
         chosen = filters.cleaned_data if filters.is_bound else {}
         board = readiness_board(request.actor, destination=chosen.get("destination"), as_of=chosen.get("as_of"))
+    as_of = chosen.get("as_of")
     page = {
         "title": _("Readiness board"),
         "filters": filters,
         "board": board,
-        "destinations": _board_context(board) if board else [],
+        "chosen": chosen.get("destination"),
+        "as_of": as_of.isoformat() if as_of else "",
+        "summary": _summary(board) if board and chosen.get("destination") is None else [],
+        "destinations": [_section_of(destination, board.day) for destination in board.destinations[:1]] if board else [],
     }
     return render(request, "training/readiness_board.html", {"page": page}, status=200 if valid else 400)
 
 
-def _plan_chart(plan: TrainingPlan) -> tuple[Any, int]:
-    """One row per system type that needs planning: its courses as bars, its systems' arrivals as diamonds (a late
-    one flagged). A type with no course and every arrival's crews in time needs nothing, and a type no course type
-    qualifies crews for cannot be planned here: both are left out of the chart (the tables below list everything).
-    Returns the chart and how many system types were left out."""
+def _plan_chart(plan: TrainingPlan, syncs: list, systems_shown: set[int] | None) -> tuple[Any, int]:
+    """One row per system type that needs planning: its courses as bars, its systems' arrivals of each month as one
+    diamond (flagged when any of them has crews late or short: at scale, a diamond per arrival would be thousands).
+    A type with no course and every arrival's crews in time needs nothing, and a type no course type qualifies
+    crews for cannot be planned here: both are left out of the chart (the tables below list everything). Only
+    `syncs` are drawn, and only courses of `systems_shown` (every system when None). Returns the chart and how
+    many system types were left out."""
     spans: dict[int, list[Span]] = defaultdict(list)
     marks: dict[int, list[Mark]] = defaultdict(list)
     late_courses: dict[int, int] = {}
-    for row in plan.syncs:
+    for row in syncs:
         for late in row.late_courses:
             late_courses[late.course] = max(late.days_late, late_courses.get(late.course, 0))
     for course in plan.courses.values():
         system = plan.course_types[course["course_type_id"]]["system_id"]
         if system is None or course["state"] == "cancelled" or system not in plan.items:
+            continue
+        if systems_shown is not None and system not in systems_shown:
             continue
         text = _("%(course)s, %(starts)s to %(ends)s, %(seats)s seats") % {
             "course": course["reference"],
@@ -189,24 +208,49 @@ def _plan_chart(plan: TrainingPlan) -> tuple[Any, int]:
                 "days": late_courses[course["id"]]
             }
         spans[system].append(Span(course["starts_on"], course["ends_on"], text, flag))
-    for row in plan.syncs:
-        text = _("%(systems)s to %(destination)s on %(day)s (%(status)s)") % {
-            "systems": number(row.quantity),
-            "destination": plan.places[row.destination].code,
-            "day": row.on.isoformat(),
-            "status": STATUS_LABELS.get(row.status, row.status),
-        }
-        flag = _late_text(row, plan.day) if row.crews_late or row.people_short else ""
-        marks[row.system].append(Mark(row.on, text, flag))
     trained = {course_type["system_id"] for course_type in plan.course_types.values() if course_type["system_id"]}
-    systems = set(spans) | set(marks)
-    shown = [system for system in systems if spans[system] or (system in trained and any(mark.flag for mark in marks[system]))]
+    by_month = _by_system_and_month(syncs)
+    systems = set(spans) | set(by_month)
+
+    def needs_planning(system: int) -> bool:
+        return system in trained and any(row.crews_late or row.people_short for rows in by_month[system] for row in rows)
+
+    shown = [system for system in systems if spans[system] or needs_planning(system)]
+    for system in shown:
+        marks[system] = [_arrival_mark(rows, plan.day) for rows in by_month.get(system, [])]
     rows = [
         TimelineRow(f"{plan.items[system]['code']} {plan.items[system].get('name', '')}".strip(), spans[system], marks[system])
         for system in sorted(shown, key=lambda system: plan.items[system]["code"])
     ]
     chart = timeline(_("Courses (bars) and systems arriving (diamonds) per system type, by month"), rows)
     return chart, len(systems) - len(shown)
+
+
+def _by_system_and_month(syncs: list) -> dict[int, list[list]]:
+    grouped: dict[int, dict[str, list]] = defaultdict(lambda: defaultdict(list))
+    for row in syncs:
+        grouped[row.system][row.on.strftime("%Y-%m")].append(row)
+    return {system: [months[key] for key in sorted(months)] for system, months in grouped.items()}
+
+
+def _arrival_mark(rows: list, day) -> Mark:
+    """A month's arrivals of one system type, drawn on the first of their days."""
+    flagged = [row for row in rows if row.crews_late or row.people_short]
+    text = _("%(systems)s systems to %(destinations)s destinations in %(month)s") % {
+        "systems": number(sum(row.quantity for row in rows)),
+        "destinations": number(len({row.destination for row in rows})),
+        "month": rows[0].on.strftime("%Y-%m"),
+    }
+    if len(flagged) == 1 and len(rows) == 1:
+        return Mark(rows[0].on, text, _late_text(rows[0], day))
+    flag = ""
+    if flagged:
+        flag = ngettext(
+            "crews late or short for %(flagged)s of %(arrivals)s arrival",
+            "crews late or short for %(flagged)s of %(arrivals)s arrivals",
+            len(rows),
+        ) % {"flagged": number(len(flagged)), "arrivals": number(len(rows))}
+    return Mark(min(row.on for row in rows), text, flag)
 
 
 PLAN_LEGEND = (
@@ -227,7 +271,7 @@ def _late_text(row, day=None) -> str:
     return ngettext("crews late by %(days)s day", "crews late by %(days)s days", row.days_late) % {"days": row.days_late}
 
 
-def _months(plan: TrainingPlan) -> list[dict[str, Any]]:
+def _months(plan: TrainingPlan, syncs: list, gaps: list, systems_shown: set[int] | None) -> list[dict[str, Any]]:
     """Courses per month (by the month they end: when their graduates count) against the people arrivals need."""
     months: dict[str, dict[str, Any]] = {}
 
@@ -235,20 +279,21 @@ def _months(plan: TrainingPlan) -> list[dict[str, Any]]:
         return months.setdefault(key, {"month": key, "courses": 0, "seats": 0, "free": 0, "needed": 0, "arrivals": 0, "gap": 0})
 
     for course in plan.courses.values():
-        if course["state"] == "cancelled" or plan.course_types[course["course_type_id"]]["system_id"] is None:
+        system = plan.course_types[course["course_type_id"]]["system_id"]
+        if course["state"] == "cancelled" or system is None or (systems_shown is not None and system not in systems_shown):
             continue
         entry = month(course["ends_on"].strftime("%Y-%m"))
         entry["courses"] += 1
         entry["seats"] += course["seats"]
         entry["free"] += max(0, course["seats"] - plan.taken.get(course["id"], 0))
     seen: dict[tuple[int, int], int] = {}
-    for row in sorted(plan.syncs, key=lambda row: (row.destination, row.system, row.on)):
+    for row in sorted(syncs, key=lambda row: (row.destination, row.system, row.on)):
         entry = month(row.on.strftime("%Y-%m"))
         before = seen.get((row.destination, row.system), 0)
         entry["needed"] += row.people_needed - before
         entry["arrivals"] += row.quantity
         seen[row.destination, row.system] = row.people_needed
-    for gap in plan.gaps:
+    for gap in gaps:
         month(gap.month)["gap"] += gap.seats
     return [months[key] for key in sorted(months)]
 
@@ -265,28 +310,82 @@ def _untrained(gaps: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [by_system[system] for system in sorted(by_system)]
 
 
+class TrainingPlanFilters(ReadinessFilters):
+    """The board's destination, a system type, and the arrivals that need action only; no past day (the plan is
+    today's)."""
+
+    system = forms.ChoiceField(label=gettext_lazy("System"), required=False)
+    flagged = forms.BooleanField(label=gettext_lazy("Only arrivals whose crews are late or short"), required=False)
+
+    def __init__(self, *args, systems: list[tuple[str, str]], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        del self.fields["as_of"]
+        self.fields["system"].choices = [("", _("every system"))] + systems
+
+
+def _plan_filters(request: HttpRequest, plan: TrainingPlan) -> TrainingPlanFilters:
+    systems = {row.system for row in plan.syncs} | {
+        course_type["system_id"] for course_type in plan.course_types.values() if course_type["system_id"] in plan.items
+    }
+    choices = sorted(
+        (
+            (plan.items[system]["code"], f"{plan.items[system]['code']} {plan.items[system].get('name', '')}".strip())
+            for system in systems
+        ),
+    )
+    return TrainingPlanFilters(request.GET or None, actor=request.actor, systems=choices)
+
+
+def _narrowed(plan: TrainingPlan, chosen: dict[str, Any]) -> tuple[list, list, set[int] | None]:
+    """The arrivals and seat gaps the filters leave, and the system types chosen (None: every one)."""
+    syncs, gaps, systems = plan.syncs, plan.gaps, None
+    if chosen.get("system"):
+        systems = {pk for pk, item in plan.items.items() if item["code"] == chosen["system"]}
+        syncs = [row for row in syncs if row.system in systems]
+        gaps = [gap for gap in gaps if gap.system in systems]
+    if chosen.get("destination") is not None:
+        inside = plan.inside(chosen["destination"])
+        syncs = [row for row in syncs if row.destination in inside]
+    if chosen.get("flagged"):
+        syncs = [row for row in syncs if row.crews_late or row.people_short]
+    return syncs, gaps, systems
+
+
 @login_required
 def training_plan_page(request: HttpRequest) -> HttpResponse:
-    """Courses per month against the crews the arriving systems need: a timeline, then its tables."""
+    """Courses per month against the crews the arriving systems need: a timeline, then its tables, each paged."""
     _require_reader(request)
     plan = training_plan(request.actor)
-    data = plan.as_dict()
-    chart, left_out = _plan_chart(plan)
-    arrivals = [
-        {**plan.sync_dict(row), "status_label": STATUS_LABELS.get(row.status, row.status), "late_text": _late_text(row, plan.day)}
-        for row in plan.syncs
-    ]
+    filters = _plan_filters(request, plan)
+    valid = not filters.is_bound or filters.is_valid()
+    chosen = filters.cleaned_data if filters.is_bound and valid else {}
+    syncs, gaps, systems = _narrowed(plan, chosen)
+    chart, left_out = _plan_chart(plan, syncs, systems)
     # By date, then destination, then system: the order a planner reads a calendar in.
-    arrivals.sort(key=lambda entry: (entry["on"], entry["destination"], entry["system"]))
+    in_order = sorted(syncs, key=lambda row: (row.on, plan.places[row.destination].code, plan.items[row.system]["code"]))
+    arrivals = section(request, in_order, "arrivals_page", total=len(plan.syncs))
+    trainable = [gap for gap in gaps if gap.course_type is not None]
+    gap_rows = section(request, trainable, "gaps_page", total=sum(1 for gap in plan.gaps if gap.course_type is not None))
     page = {
         "title": _("Training plan"),
         "plan": plan,
+        "filters": filters,
+        "filtered": bool(chosen) and any(chosen.values()),
         "chart": chart,
         "legend": PLAN_LEGEND,
         "left_out": left_out,
-        "months": _months(plan),
+        "months": _months(plan, syncs, gaps, systems),
         "arrivals": arrivals,
-        "gaps": [gap for gap in data["gaps"] if gap["course_type"] is not None],
-        "untrained": _untrained(data["gaps"]),
+        "arrival_rows": [
+            {
+                **plan.sync_dict(row),
+                "status_label": STATUS_LABELS.get(row.status, row.status),
+                "late_text": _late_text(row, plan.day),
+            }
+            for row in arrivals.rows
+        ],
+        "gaps": gap_rows,
+        "gap_rows": [plan.gap_dict(gap) for gap in gap_rows.rows],
+        "untrained": _untrained([plan.gap_dict(gap) for gap in gaps if gap.course_type is None]),
     }
-    return render(request, "training/training_plan.html", {"page": page})
+    return render(request, "training/training_plan.html", {"page": page}, status=200 if valid else 400)
