@@ -29,6 +29,8 @@ from umbrella.needs.models import ListState, Requirement
 from umbrella.places.models import CapacityUnit, Place
 
 LATE = gettext_lazy("late")
+# Shipped, not handed over yet: what counts as in transit for a requirement.
+TRAVELLING = frozenset({*ON_THE_WAY, ConsignmentState.ARRIVED, ConsignmentState.RECEIVED})
 
 
 def late(actor: Actor) -> Q:
@@ -91,11 +93,14 @@ def requirement_flow(actor: Actor, requirement_ids) -> dict[int, dict[str, Decim
     way (dispatched, at a hub, in transit, arrived or received but not yet handed over) and what is only
     allocated. Never more than its active allocations cover: each allocation's lines count at the share of it
     they ship, and no more than the allocation. Two queries, however many requirements."""
-    flow: dict[int, dict[str, Decimal]] = defaultdict(
-        lambda: {"handed_over": Decimal(0), "in_transit": Decimal(0), "allocated": Decimal(0)}
-    )
     active = Allocation.objects.visible_to(actor).filter(requirement_id__in=requirement_ids, state=AllocationState.ACTIVE)
-    allocations = list(active.values_list("pk", "requirement_id", "quantity", "covers"))
+    return _flow(actor, active, "requirement_id")
+
+
+def _flow(actor: Actor, active: QuerySet[Allocation], key: str) -> dict[Any, dict[str, Decimal]]:
+    """`requirement_flow` of these allocations, added up by the allocation's `key` (a field or a path)."""
+    flow: dict[Any, dict[str, Decimal]] = defaultdict(_no_flow)
+    allocations = list(active.values_list("pk", key, "quantity", "covers"))
     moved: dict[int, dict[str, Decimal]] = defaultdict(lambda: {"handed_over": Decimal(0), "in_transit": Decimal(0)})
     # A consignment the reader may not see counts as only allocated for it: never more than it may know.
     lines = (
@@ -103,21 +108,20 @@ def requirement_flow(actor: Actor, requirement_ids) -> dict[int, dict[str, Decim
         .filter(allocation__in=active.values("pk"))
         .values_list("allocation_id", "consignment__state", "quantity", "quantity_received")
     )
-    travelling = {*ON_THE_WAY, ConsignmentState.ARRIVED, ConsignmentState.RECEIVED}
     for allocation_id, state, quantity, received in lines:
         if state == ConsignmentState.HANDED_OVER:
             moved[allocation_id]["handed_over"] += Decimal(min(received or 0, quantity))
-        elif state in travelling:
+        elif state in TRAVELLING:
             counted = quantity if state != ConsignmentState.RECEIVED else min(received or 0, quantity)
             moved[allocation_id]["in_transit"] += Decimal(counted)
-    for pk, requirement_id, quantity, covers in allocations:
-        if pk not in moved:  # most allocations: nothing shipped yet, all of what they cover is only allocated
-            flow[requirement_id]["allocated"] += covers
+    for pk, group, quantity, covers in allocations:
+        if pk not in moved:  # nothing shipped yet: all of what it covers is only allocated
+            flow[group]["allocated"] += covers
             continue
         ratio = covers / quantity if quantity else Decimal(0)
         handed = min(moved[pk]["handed_over"], quantity)
         on_the_way = min(moved[pk]["in_transit"], quantity - handed)
-        row = flow[requirement_id]
+        row = flow[group]
         row["handed_over"] += handed * ratio
         row["in_transit"] += on_the_way * ratio
         row["allocated"] += (quantity - handed - on_the_way) * ratio
@@ -127,14 +131,12 @@ def requirement_flow(actor: Actor, requirement_ids) -> dict[int, dict[str, Decim
 def flow_by_priority(actor: Actor) -> dict[int, dict[str, Decimal]]:
     """What the approved requirements' allocations have brought, by priority: handed over, in transit, only allocated."""
     approved = Requirement.objects.visible_to(actor).filter(requirement_list__state=ListState.APPROVED)
-    priorities = dict(approved.values_list("pk", "priority"))
-    totals: dict[int, dict[str, Decimal]] = defaultdict(
-        lambda: {"handed_over": Decimal(0), "in_transit": Decimal(0), "allocated": Decimal(0)}
-    )
-    for requirement_id, parts in requirement_flow(actor, approved.values("pk")).items():
-        for name, value in parts.items():
-            totals[priorities[requirement_id]][name] += value
-    return dict(totals)
+    active = Allocation.objects.visible_to(actor).filter(requirement_id__in=approved.values("pk"), state=AllocationState.ACTIVE)
+    return _flow(actor, active, "requirement__priority")
+
+
+def _no_flow() -> dict[str, Decimal]:
+    return {"handed_over": Decimal(0), "in_transit": Decimal(0), "allocated": Decimal(0)}
 
 
 def handover_entry(consignment: Consignment, actor: Actor) -> ChangeRecord | None:
