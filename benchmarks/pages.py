@@ -26,10 +26,12 @@ BUDGET_MS = 300
 def pages() -> list[tuple[str, str, str]]:
     """(name, persona, URL) for every page, the URLs of records taken from the loaded scenario."""
     from umbrella.catalog.models import ItemType
+    from umbrella.eum.models import Serial
     from umbrella.funding.models import Funding
     from umbrella.logistics.models import Consignment, ConsignmentState
     from umbrella.matching.models import Allocation, MatchRun
     from umbrella.needs.models import Requirement, RequirementList
+    from umbrella.places.models import Place
     from umbrella.pledges.models import AidPackage, Pledge
     from umbrella.scenarios.models import WithdrawalScenario
     from umbrella.training.models import Course
@@ -60,6 +62,7 @@ def pages() -> list[tuple[str, str, str]]:
         ("allocation", "hq-staff", Allocation.objects.first().get_absolute_url()),
         ("consignments", "hq-staff", "/consignments/"),
         ("consignments, late ones", "ukr-logistics", "/consignments/?late=True"),
+        ("consignment", "hq-staff", Consignment.objects.order_by("id").first().get_absolute_url()),
         ("hub board", "hq-staff", "/consignments/hubs/"),
         ("what is coming", "ukr-logistics", "/consignments/coming/"),
         ("funding", "hq-staff", "/funding/"),
@@ -71,13 +74,23 @@ def pages() -> list[tuple[str, str, str]]:
         ("import", "deu-liaison", "/import/"),
         ("readiness board", "hq-staff", "/readiness/"),
         ("readiness board (recipient)", "ukr-logistics", "/readiness/"),
+        ("readiness board, one destination", "ukr-logistics", "/readiness/?destination=UA-ODESA"),
         ("training plan", "hq-staff", "/readiness/training-plan/"),
+        ("training plan, late crews", "hq-staff", "/readiness/training-plan/?flagged=on"),
         ("run-a-match form", "hq-staff", "/matching/new/"),
         ("courses", "hq-staff", "/training/"),
         ("courses, a donor's offers", "deu-liaison", "/training/?donor=DEU"),
         ("course types", "hq-staff", "/training/course-types/"),
         ("trainees", "ukr-logistics", "/training/trainees/"),
         ("qualified people", "ukr-logistics", "/training/qualified/"),
+        ("places", "hq-staff", "/places/"),
+        ("place", "hq-staff", Place.objects.get(code="UA").get_absolute_url()),
+        ("end-use overview", "hq-auditor", "/eum/"),
+        ("end-use overview (donor)", "deu-liaison", "/eum/"),
+        ("serials", "hq-auditor", "/eum/serials/"),
+        ("serial", "hq-auditor", Serial.objects.order_by("id").first().get_absolute_url()),
+        ("end-use report (donor)", "deu-liaison", "/eum/report/DEU/"),
+        ("end-use figures (public)", "", "/eum/public/"),
         # A demo without courses (before the training scenario is loaded) has no course page to draw.
         *([("course (recipient)", "ukr-logistics", course.get_absolute_url())] if course else []),
         # A demo without handovers (before its consignments arrive) has no certificate to draw.

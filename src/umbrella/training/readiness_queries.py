@@ -278,7 +278,13 @@ def _world(actor: Actor, as_of: dt.date | None, recorded_by: dt.datetime | None 
         if row["state"] != ConsignmentState.CANCELLED
     }
     eta: dict[int, dt.date] = {}
-    for leg in tables.rows(Leg, consignment_id__in=Consignment.objects.visible_to(actor).filter(**carrying).values("pk")):
+    # Only a consignment not handed over is due on its legs' arrival: the legs of the others are not read.
+    coming_consignments = (
+        Consignment.objects.visible_to(actor)
+        .filter(**carrying)
+        .exclude(state=ConsignmentState.HANDED_OVER, handover_date__lte=day)
+    )
+    for leg in tables.rows(Leg, consignment_id__in=coming_consignments.values("pk")):
         due = leg["actual_arrival"] or leg["planned_arrival"]
         if due is not None and leg["consignment_id"] in consignments:
             eta[leg["consignment_id"]] = max(due, eta.get(leg["consignment_id"], due))
