@@ -472,7 +472,7 @@ def test_the_training_plan_draws_a_late_course_and_lists_it_in_its_tables(person
     # Two launchers handed over at each of two destinations this month (munitions are no systems): one diamond for
     # the month, flagged for the one arrival whose crews are late.
     assert chart.count('class="mark') == 1
-    assert f"4 systems to 2 destinations in {TODAY:%Y-%m}" in chart
+    assert f"{TODAY:%Y-%m}: systems arriving 4, destinations 2" in chart
     assert "crews late or short for 1 of 2 arrivals" in chart
     arrival = tables.split(f'data-arrival="UA-KHARKIV-{world["system"].code}-{TODAY.isoformat()}"', 1)[1].split("</tr>", 1)[0]
     assert "crews late by 17 days" in arrival and f"course {late_course.reference} ends" in arrival

@@ -236,7 +236,7 @@ def _by_system_and_month(syncs: list) -> dict[int, list[list]]:
 def _arrival_mark(rows: list, day) -> Mark:
     """A month's arrivals of one system type, drawn on the first of their days."""
     flagged = [row for row in rows if row.crews_late or row.people_short]
-    text = _("%(systems)s systems to %(destinations)s destinations in %(month)s") % {
+    text = _("%(month)s: systems arriving %(systems)s, destinations %(destinations)s") % {
         "systems": number(sum(row.quantity for row in rows)),
         "destinations": number(len({row.destination for row in rows})),
         "month": rows[0].on.strftime("%Y-%m"),
