@@ -259,3 +259,22 @@ def test_the_filters_narrow_the_not_fully_met_list_and_its_heading_counts_what_t
     section = body[body.index('id="unmet"') :].split("</table>")[0]
     assert "0 of 2 requirements not fully met, and why" in section and "Nothing matches the filters." in section
     assert f"{total} requirements not fully met, and why" in client.get(f"/matching/{run.pk}/").content.decode()
+
+
+def test_an_extra_pledge_needed_by_a_day_already_past_is_wanted_as_soon_as_possible(personas, as_client, market, capsys):  # noqa: F811
+    import datetime as dt
+
+    from django.core.management import call_command
+
+    run = services.run_match(actor=personas.coordinator)
+    assert run.suggestions and all(s["available_by"] == "2026-06-01" for s in run.suggestions)  # before the run's day
+    page = as_client("coordinator").get(run.get_absolute_url()).content.decode()
+    table = page.split('aria-labelledby="suggestions"', 1)[1].split("</table>", 1)[0]
+    assert table.count("as soon as possible (needed since 2026-06-01)") == len(run.suggestions)
+    call_command("match", "--user", personas.coordinator.user.username)
+    assert "as soon as possible (needed since 2026-06-01)" in capsys.readouterr().out
+    # Made before that day, the same run would have asked for them by it.
+    MatchRun.objects.filter(pk=run.pk).update(created_at=dt.datetime(2026, 1, 5, tzinfo=dt.UTC))
+    page = as_client("coordinator").get(run.get_absolute_url()).content.decode()
+    table = page.split('aria-labelledby="suggestions"', 1)[1].split("</table>", 1)[0]
+    assert "as soon as possible" not in table and "<td>2026-06-01</td>" in table

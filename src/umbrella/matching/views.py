@@ -216,6 +216,13 @@ def _run_fields(run: MatchRun, decision: Decision) -> list[tuple[str, object]]:
     ]
 
 
+def _suggestions(run: MatchRun) -> list[dict]:
+    """The run's extra pledges, each marked `past` when the day its requirements need it by had already passed
+    when the run was made: no new pledge can be available by then, only as soon as possible."""
+    made = run.created_at.date().isoformat()
+    return [{**suggestion, "past": suggestion["available_by"] < made} for suggestion in run.suggestions]
+
+
 def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     run = get_visible(MatchRun.objects.select_related("requirement_list", "created_by", "decided_by"), request.actor, pk=pk)
     summary = summarize(run, request.actor, unmet_limit=0)
@@ -240,6 +247,7 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
         history=history_rows(run),
         extra={
             "summary": summary,
+            "suggestions": _suggestions(run),
             "decision": decision,
             "filters": filters,
             "proposals": proposal_section,

@@ -108,8 +108,11 @@ class Command(BaseCommand):
             )
         if summary.incomplete_packages_total > 10:
             write(f"  … and {summary.incomplete_packages_total - 10} more (see the run's page or --json)")
+        made = run.created_at.date().isoformat()
         for suggestion in run.suggestions[:5]:
+            by = suggestion["available_by"]
+            when = f"as soon as possible (needed since {by})" if by < made else f"by {by}"
             write(
-                f"  would help most: {suggestion['quantity']:g} × {suggestion['item_name']} by {suggestion['available_by']} "
+                f"  would help most: {suggestion['quantity']:g} × {suggestion['item_name']} {when} "
                 f"(+{suggestion['points']:,.1f} points)"
             )
