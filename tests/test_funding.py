@@ -238,3 +238,27 @@ def test_a_rate_older_than_the_settings_allow_is_warned_about_on_preview_on_the_
     bearer = {"HTTP_AUTHORIZATION": f"Bearer {secret}"}
     assert "51 days before" in client.get(f"/api/v1/funding/{stale.pk}", **bearer).json()["rate_warning"]
     assert client.get(f"/api/v1/funding/{fresh.pk}", **bearer).json()["rate_warning"] == ""
+    listed = {row["reference"]: row["rate_warning"] for row in client.get("/api/v1/funding", **bearer).json()["items"]}
+    assert "51 days before" in listed["US-2"] and listed["US-1"] == ""
+
+
+def test_the_funding_api_reads_each_rows_rate_with_the_list_not_once_per_row(personas, usd_rate, client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    actor = personas.donor_editor
+    _, secret = orgs.issue_token(
+        actor=Actor.system("tests"), user_id=actor.user.pk, organization_id=actor.organization.pk, name="n"
+    )
+    bearer = {"HTTP_AUTHORIZATION": f"Bearer {secret}"}
+
+    def queries_for_the_list() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get("/api/v1/funding", **bearer).status_code == 200
+        return len(queries)
+
+    services.create_funding(actor=actor, fields=funding_fields(currency="USD", reference="US-1"))
+    few = queries_for_the_list()
+    for n in range(2, 7):
+        services.create_funding(actor=actor, fields=funding_fields(currency="USD", reference=f"US-{n}"))
+    assert queries_for_the_list() == few

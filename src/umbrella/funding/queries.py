@@ -17,7 +17,7 @@ from umbrella.core.models import ChangeRecord
 from umbrella.core.numbers import number
 from umbrella.funding import counting, fairshare
 from umbrella.funding.models import DEFAULT_FLOOR_EUR, FairShareStatement, FairShareYear, Funding, FundingState
-from umbrella.funding.rates import rate_on
+from umbrella.funding.rates import RATE_USED_ON, rate_on
 from umbrella.logistics.models import ConsignmentLine, ConsignmentState
 from umbrella.orgs.models import GdpFigure, Organization
 from umbrella.pledges.models import Pledge, PledgePayer, PledgeState
@@ -28,8 +28,8 @@ FUNDING_YEARS = range(2014, 2101)  # what a filter may ask for; the model refuse
 
 
 def funding_records(actor: Actor) -> QuerySet[Funding]:
-    """The funding the actor may see, with its donor (page and API alike)."""
-    return Funding.objects.visible_to(actor).select_related("owner")
+    """The funding the actor may see, with its donor and the day of the rate that valued it (page and API alike)."""
+    return Funding.objects.visible_to(actor).select_related("owner").annotate(rate_used_on=RATE_USED_ON)
 
 
 FUNDING = Listing(

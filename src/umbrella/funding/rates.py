@@ -6,6 +6,7 @@ import datetime as dt
 from decimal import Decimal
 
 from django.conf import settings
+from django.db.models import OuterRef, Subquery
 from django.utils.translation import gettext
 
 from umbrella.core.errors import Invalid
@@ -59,15 +60,27 @@ def rate_warning(currency: str, valued_on, rate_date) -> str:
     }
 
 
+# The day of the rate that valued a funding row: the latest on or before its rate date at the value kept with it
+# (a rate recorded since for an earlier day does not change which one that was). Annotated on a list of rows
+# (`funding.queries.funding_records`), it is read with them, not once per row.
+RATE_USED_ON = Subquery(
+    FxRate.objects.filter(currency=OuterRef("currency"), date__lte=OuterRef("fx_date"), units_per_eur=OuterRef("units_per_eur"))
+    .order_by("-date")
+    .values("date")[:1]
+)
+
+
 def funding_rate_warning(funding) -> str:
-    """`rate_warning` for a funding row: the rate that valued it is the latest on or before its rate date at the
-    value kept with it (a rate recorded since for an earlier day does not change which one that was)."""
+    """`rate_warning` for a funding row, from its `rate_used_on` when read with it, else looked up."""
     if funding.currency == "EUR":
         return ""
-    used = (
-        FxRate.objects.filter(currency=funding.currency, date__lte=funding.fx_date, units_per_eur=funding.units_per_eur)
-        .order_by("-date")
-        .values_list("date", flat=True)
-        .first()
-    )
+    if hasattr(funding, "rate_used_on"):
+        used = funding.rate_used_on
+    else:
+        used = (
+            FxRate.objects.filter(currency=funding.currency, date__lte=funding.fx_date, units_per_eur=funding.units_per_eur)
+            .order_by("-date")
+            .values_list("date", flat=True)
+            .first()
+        )
     return "" if used is None else rate_warning(funding.currency, funding.fx_date, used)
