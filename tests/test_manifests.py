@@ -402,3 +402,33 @@ def test_rows_of_one_serial_tracked_line_write_the_line_once_with_one_ledger_ent
     assert [(entry.action, entry.entity_id, entry.after["serials"]) for entry in entries] == [
         ("create", str(added.pk), ["LN-070", "LN-071"])
     ]
+
+
+@pytest.mark.django_db
+def test_a_manifest_for_a_consignment_ending_outside_the_requirements_destination_warns_and_is_written(personas, shipment):
+    launchers = shipment["launchers"]
+    lid = launchers["allocation"].pk
+    # The shipment ends at UA-46-LWO, a city of its own; the requirement is for Lviv (UA-LVIV).
+    content = f"consignment,allocation,serials\nCN-MANIFEST-1,{lid},LN-080\nCN-MANIFEST-1,{lid},LN-081\n"
+    dry = run(personas.donor_editor, content, dry_run=True)
+    assert dry.errors == [] and [(warning.row, warning.column) for warning in dry.warnings] == [(2, "consignment")]
+    assert dry.warnings[0].value == "CN-MANIFEST-1"
+    assert dry.warnings[0].reason == (
+        f"Allocation {lid} is for a requirement whose destination is UA-LVIV — Lviv, but CN-MANIFEST-1 ends at "
+        "UA-46-LWO — UA-46-LWO, which is not within it."
+    )
+    report = run(personas.donor_editor, content)
+    assert report.written and len(report.warnings) == 1
+    # A consignment whose way ends in Lviv: no warning.
+    from umbrella.places.models import Place
+
+    lviv = Place.objects.get(code="UA-LVIV")
+    logistics.create_consignment(
+        actor=personas.donor_editor,
+        fields={"reference": "CN-MANIFEST-2"},
+        lines=[{"allocation": shipment["shells"]["allocation"].pk, "quantity": 1}],
+        legs=[{"from_place": shipment["consignment"].legs.get().from_place, "to_place": lviv, "mode": "road"}],
+    )
+    sid = shipment["shells"]["allocation"].pk
+    quiet = run(personas.donor_editor, f"consignment,allocation,quantity\nCN-MANIFEST-2,{sid},5\n", dry_run=True)
+    assert quiet.errors == [] and quiet.warnings == []

@@ -30,6 +30,7 @@ from umbrella.core.exports import FORMULA_STARTS
 from umbrella.core.imports import Column, ImportContext
 from umbrella.logistics import services
 from umbrella.logistics.models import Consignment, ConsignmentLine, ConsignmentState
+from umbrella.logistics.queries import final_destination
 from umbrella.matching.models import Allocation, AllocationState
 
 LIST_SEPARATORS = re.compile(r"[;,\n\r]+")
@@ -105,6 +106,30 @@ class ManifestImporter(imports.Importer):
             raise Invalid(repeated)
         return drafted.shown
 
+    def warnings(self, record: ConsignmentLine, context: ImportContext) -> list[tuple[str, str]]:
+        """Once per consignment and allocation of the file: the consignment ends outside the destination of the
+        requirement the allocation is for (a warning; the row is written all the same)."""
+        key = ("manifest-destination-warned", record.consignment_id, record.allocation_id)
+        if key in context.cache:
+            return []
+        context.cache[key] = True
+        ends = ("manifest-final-destination", record.consignment_id)
+        if ends not in context.cache:
+            context.cache[ends] = final_destination(record.consignment)
+        destination, wanted = context.cache[ends], record.allocation.requirement.destination
+        if destination is None or destination.within(wanted):
+            return []
+        message = _(
+            "Allocation %(allocation)s is for a requirement whose destination is %(wanted)s, but %(reference)s ends at "
+            "%(destination)s, which is not within it."
+        ) % {
+            "allocation": record.allocation_id,
+            "wanted": str(wanted),
+            "reference": record.consignment.reference,
+            "destination": str(destination),
+        }
+        return [("consignment", message)]
+
     def finish(self, context: ImportContext) -> None:
         services.write_manifest(actor=context.actor, draft=self._draft(context))
 
@@ -140,7 +165,7 @@ class ManifestImporter(imports.Importer):
         return allocation, problems
 
     def _find_allocation(self, values: dict[str, Any], context: ImportContext) -> tuple[Allocation | None, dict[str, list[str]]]:
-        visible = Allocation.objects.visible_to(context.actor).select_related("pledge__item_type")
+        visible = Allocation.objects.visible_to(context.actor).select_related("pledge__item_type", "requirement__destination")
         problems: dict[str, list[str]] = {}
         if "allocation" in values:
             allocation = visible.filter(pk=values["allocation"]).first()
