@@ -6,8 +6,8 @@ A fresh database (a temporary SQLite file unless `--database-url` names an empty
 test personas, one approved requirement of a serial-tracked item type fully allocated from one pledge of
 `--rows` units, and a planned consignment of one unit of it. The manifest adds `--rows` rows of line 2 (one
 serial each) through the import pipeline, in this process; then the same file imported again, changed in one
-serial (an update of the line). Each is timed by the wall clock, with the ledger entries it appended and the
-bytes of their before- and after-images.
+serial (an update of the line), then that file once more (nothing to change). Each is timed by the wall clock,
+with the ledger entries it appended and the bytes of their before- and after-images.
 """
 
 from __future__ import annotations
@@ -90,6 +90,7 @@ def main() -> None:
         edited = [*serials[:-1], "SN-FIXED"]
         try:
             results.append(timed("same line, one serial changed", manifest(edited, exported_line.pk)))
+            results.append(timed("same line again, unchanged", manifest(edited, exported_line.pk)))
         except AssertionError as error:
             results.append({"run": "same line, one serial changed", "refused": str(error)[:200]})
     vendor = django.db.connection.vendor

@@ -294,6 +294,7 @@ class ManifestDraft:
         self._shipper_refusal: dict[int, str | None] = {}
         self._shipped: dict[int, Decimal] = {}
         self._serial_owner: dict[int, dict[str, Any]] = {}
+        self._carried_serials: dict[int, frozenset[str]] = {}
 
     def recorded_line(self, consignment: Consignment, line_id: int) -> ConsignmentLine | None:
         """The line of this consignment with this id, or None."""
@@ -342,7 +343,7 @@ class ManifestDraft:
         if consignment.state != ConsignmentState.PLANNED:
             if line is None:
                 raise Invalid({"consignment": [_not_planned(consignment)]})
-            problems.update(_differences_from(line, consignment, quantity, serials, lots))
+            problems.update(_differences_from(line, self._carried(line), consignment, quantity, serials, lots))
             if problems:
                 raise Invalid(problems)
             draft = self._draft(key, consignment, allocation, line)
@@ -397,6 +398,12 @@ class ManifestDraft:
             self.lines[key] = DraftLine(consignment, allocation, line, shown)
         return self.lines[key]
 
+    def _carried(self, line: ConsignmentLine) -> frozenset[str]:
+        """The serials a recorded line carries, as a set: each row of a line of thousands is checked against it."""
+        if line.pk not in self._carried_serials:
+            self._carried_serials[line.pk] = frozenset(line.serials)
+        return self._carried_serials[line.pk]
+
     def _refusal(self, consignment: Consignment) -> str | None:
         if consignment.pk not in self._shipper_refusal:
             try:
@@ -444,13 +451,13 @@ def _not_planned(consignment: Consignment) -> str:
 
 
 def _differences_from(
-    line: ConsignmentLine, consignment: Consignment, quantity: int, serials: list[str], lots: list[str]
+    line: ConsignmentLine, carried: frozenset[str], consignment: Consignment, quantity: int, serials: list[str], lots: list[str]
 ) -> dict[str, list[str]]:
     """How a row of a line of a consignment no longer planned differs from what the line records (by column)."""
     where = {"reference": consignment.reference, "state": consignment.get_state_display(), "id": line.pk}
     problems: dict[str, list[str]] = {}
     if line.serials:
-        foreign = [serial for serial in serials if serial not in line.serials]
+        foreign = [serial for serial in serials if serial not in carried]
         if foreign or quantity != len(serials):
             problems["serials"] = [
                 _("%(reference)s is %(state)s, its lines no longer change: line id %(id)s does not carry %(serials)s.")
@@ -486,7 +493,7 @@ def write_manifest(*, actor: Actor, draft: ManifestDraft) -> list[ConsignmentLin
                 locked[consignment.pk] = consignment
         owners: dict[int, dict[str, int]] = {}
         written = []
-        for line in sorted(changed, key=lambda line: line.recorded is None):
+        for line in sorted(changed, key=_shrinking_first):
             consignment = locked[line.consignment.pk]
             item = line.allocation.pledge.item_type
             if item.pk not in owners:
@@ -520,6 +527,10 @@ def write_manifest(*, actor: Actor, draft: ManifestDraft) -> list[ConsignmentLin
             line.shown.pk = record.pk
             written.append(record)
         return written
+
+
+def _shrinking_first(line: DraftLine) -> tuple[bool, int]:
+    return line.recorded is None, line.quantity - (line.recorded.quantity if line.recorded is not None else 0)
 
 
 def _whole_line_problems(line: DraftLine, own: int | None, owners: dict[str, int]) -> dict[str, list[str]]:
