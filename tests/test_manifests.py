@@ -432,3 +432,23 @@ def test_a_manifest_for_a_consignment_ending_outside_the_requirements_destinatio
     sid = shipment["shells"]["allocation"].pk
     quiet = run(personas.donor_editor, f"consignment,allocation,quantity\nCN-MANIFEST-2,{sid},5\n", dry_run=True)
     assert quiet.errors == [] and quiet.warnings == []
+
+
+@pytest.mark.django_db
+def test_a_manifest_whose_consignments_changed_between_the_check_and_the_write_is_refused_whole(personas, shipment):
+    from umbrella.core.errors import UnreadableFile
+
+    lid = shipment["launchers"]["allocation"].pk
+    importer, context = imports.importer_for("manifest"), imports.ImportContext(actor=personas.donor_editor, options={})
+    importer.write({"consignment": "CN-MANIFEST-1", "allocation": lid, "serials": ["LN-090", "LN-091"]}, context)
+    # Meanwhile the 2 launchers the allocation has left go on another consignment.
+    logistics.create_consignment(
+        actor=personas.donor_editor,
+        fields={"reference": "CN-MEANWHILE"},
+        lines=[{"allocation": lid, "quantity": 2, "serials": ["LN-100", "LN-101"]}],
+    )
+    lines_before = ConsignmentLine.objects.count()
+    with pytest.raises(UnreadableFile) as refused:
+        importer.finish(context)
+    assert "changed while the manifest was checked" in refused.value.message and "0 left to ship" in refused.value.message
+    assert ConsignmentLine.objects.count() == lines_before

@@ -25,7 +25,7 @@ from django.utils.translation import gettext_lazy
 
 from umbrella.core import imports
 from umbrella.core.access import DONOR_KINDS, Actor, OrganizationKind
-from umbrella.core.errors import Invalid
+from umbrella.core.errors import DomainError, Invalid, UnreadableFile
 from umbrella.core.exports import FORMULA_STARTS
 from umbrella.core.imports import Column, ImportContext
 from umbrella.logistics import services
@@ -131,7 +131,16 @@ class ManifestImporter(imports.Importer):
         return [("consignment", message)]
 
     def finish(self, context: ImportContext) -> None:
-        services.write_manifest(actor=context.actor, draft=self._draft(context))
+        """Write each line once. Every row passed, so a refusal here means the consignments or allocations changed
+        between the check and the write (someone else's import or step): the whole file is refused, with why, as a
+        file that cannot be taken as it is (the pipeline rolls everything back; the page and the command say so)."""
+        try:
+            services.write_manifest(actor=context.actor, draft=self._draft(context))
+        except DomainError as refusal:
+            raise UnreadableFile(
+                _("The consignments changed while the manifest was checked (%(problem)s); nothing was written. Import it again.")
+                % {"problem": str(refusal)}
+            ) from None
 
     def _draft(self, context: ImportContext) -> services.ManifestDraft:
         if "manifest-draft" not in context.cache:
