@@ -620,3 +620,38 @@ def test_lateness_is_kept_after_arrival_in_days_past_the_eta(personas, places, a
     step(personas, consignment, "arrive", who="recipient")
     page = recipient.get(url).content.decode()
     assert "arrived 5 days after its ETA" in page and "ETA passed" not in page
+
+
+@pytest.mark.django_db
+def test_a_consignment_ending_outside_its_requirements_destination_is_warned_about_never_refused(personas, places, as_client):
+    from tests.test_manifests import api_client
+    from umbrella.places.models import Place, PlaceKind
+
+    shells = allocated(personas, quantity=10, bulk=True)
+    lviv = Place.objects.get(code="UA-LVIV")  # the requirement's destination ("Lviv")
+    depot = factories.place(personas, "UA-LVIV-D9", PlaceKind.DEPOT, lviv)
+    elsewhere = logistics.create_consignment(
+        actor=personas.donor_editor,
+        fields={"reference": "CN-ASTRAY"},
+        lines=[{"allocation": shells["allocation"].pk, "quantity": 4}],
+        legs=[
+            {"from_place": places["hub"], "to_place": lviv, "mode": "road"},
+            {"from_place": lviv, "to_place": places["lviv"], "mode": "road"},  # on past Lviv, to another city
+        ],
+    )
+    inside = logistics.create_consignment(
+        actor=personas.donor_editor,
+        fields={"reference": "CN-DEPOT"},
+        lines=[{"allocation": shells["allocation"].pk, "quantity": 4}],
+        legs=[{"from_place": places["hub"], "to_place": depot, "mode": "road"}],
+    )
+    page = as_client("recipient").get(elsewhere.get_absolute_url()).content.decode()
+    assert "data-destination-warnings" in page
+    assert "Line 1 (" in page and "UA-LVIV — Lviv" in page and "UA-46-LWO" in page
+    assert "data-destination-warnings" not in as_client("recipient").get(inside.get_absolute_url()).content.decode()
+    detail = api_client(personas, "donor_editor").get(f"/api/v1/consignments/{elsewhere.pk}").json()
+    assert len(detail["destination_warnings"]) == 1
+    assert "UA-LVIV — Lviv" in detail["destination_warnings"][0] and "UA-46-LWO" in detail["destination_warnings"][0]
+    assert api_client(personas, "donor_editor").get(f"/api/v1/consignments/{inside.pk}").json()["destination_warnings"] == []
+    # A warning, not a refusal: the consignment goes on its way.
+    assert step(personas, elsewhere, "dispatch").state == ConsignmentState.DISPATCHED

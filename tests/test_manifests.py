@@ -235,9 +235,10 @@ def test_a_cell_of_serials_splits_on_semicolons_commas_and_line_breaks_and_loses
 
 def test_the_template_names_every_column_and_its_example_is_one_serial_of_one_line():
     header, example = imports.importer_for("manifest").template_rows()
-    assert header == ["consignment", "line", "allocation", "pledge", "item_type", "serials", "lots", "quantity"]
+    assert header == ["id", "consignment", "line", "allocation", "pledge", "item_type", "serials", "lots", "quantity"]
     row = dict(zip(header, example, strict=True))
     assert row["consignment"] and row["allocation"] and row["serials"] and row["quantity"] == "1" and not row["lots"]
+    assert not row["id"]  # a new line: only an exported manifest names the lines it carries
 
 
 @pytest.mark.django_db
@@ -259,7 +260,7 @@ def test_the_import_page_previews_a_manifest_then_commits_it(personas, shipment,
     client = as_client("donor_editor")
     assert "manifest" in client.get("/import/?kind=manifest").content.decode()
     template = client.get("/import/template/manifest.csv").content.decode("utf-8-sig").splitlines()
-    assert template[0] == "consignment,line,allocation,pledge,item_type,serials,lots,quantity"
+    assert template[0] == "id,consignment,line,allocation,pledge,item_type,serials,lots,quantity"
     text = f"consignment,allocation,serials\nCN-MANIFEST-1,{lid},LN-050\nCN-MANIFEST-1,{lid},LN-051\n"
     response = client.post("/import/", {"kind": "manifest", "file": SimpleUploadedFile("m.csv", text.encode())})
     token = re.search(r'action="/import/([A-Za-z0-9_-]+)/commit/"', response.content.decode()).group(1)
@@ -268,3 +269,186 @@ def test_the_import_page_previews_a_manifest_then_commits_it(personas, shipment,
     done = client.get("/import/done/").content.decode()
     label = f"2 × {shipment['launchers']['item'].name}"
     assert done.count(label) == 1 and "1 × " not in done  # the line two rows wrote, once, as it ended
+
+
+def edited(content: bytes, change) -> str:
+    """The exported manifest with each row passed through `change` (a dict of the row's cells → the row, or None
+    to leave it out), as CSV text."""
+    rows = table_of(content)
+    header = list(rows[0])
+    kept = [row for row in (change(dict(row)) for row in rows) if row is not None]
+    return "\n".join([",".join(header), *(",".join(row[name] for name in header) for row in kept)]) + "\n"
+
+
+def entries_since(sequence: int) -> list[ChangeRecord]:
+    return list(ChangeRecord.objects.filter(sequence__gt=sequence).order_by("sequence"))
+
+
+def last_sequence() -> int:
+    return ChangeRecord.objects.order_by("-sequence").values_list("sequence", flat=True).first() or 0
+
+
+@pytest.mark.django_db
+def test_an_exported_manifest_imported_again_unchanged_writes_nothing(personas, shipment):
+    consignment = shipment["consignment"]
+    before, since = lines_as_shipped(consignment), last_sequence()
+    report = run(personas.donor_editor, manifest_csv(personas.donor_editor, consignment))
+    assert report.errors == [] and report.written and report.rows == 4
+    assert lines_as_shipped(consignment) == before
+    assert entries_since(since) == []
+    # The rows in another order (a sorted spreadsheet) are the same lines.
+    shuffled = edited(manifest_csv(personas.donor_editor, consignment), lambda row: row)
+    header, *rows = shuffled.splitlines()
+    assert run(personas.donor_editor, "\n".join([header, *reversed(rows)])).written
+    assert lines_as_shipped(consignment) == before and entries_since(since) == []
+
+
+@pytest.mark.django_db
+def test_an_edited_manifest_updates_the_lines_it_names_instead_of_adding_lines(personas, shipment):
+    consignment = shipment["consignment"]
+    launchers, shells = shipment["launchers"]["allocation"], shipment["shells"]["allocation"]
+
+    def fix(row):
+        if row["serials"] == "LN-002":
+            row["serials"] = "LN-002X"  # a typing slip corrected
+        if row["serials"] == "LN-003":
+            return None  # one launcher fewer
+        if not row["serials"]:
+            row["quantity"] = "55"  # more boxes
+        return row
+
+    since = last_sequence()
+    report = run(personas.donor_editor, edited(manifest_csv(personas.donor_editor, consignment), fix))
+    assert report.errors == [] and report.written
+    assert lines_as_shipped(consignment) == [
+        (launchers.pk, 2, ["LN-001", "LN-002X"], []),
+        (shells.pk, 55, [], ["LOT-A", "LOT-B"]),
+    ]
+    entries = entries_since(since)
+    assert [(entry.action, entry.entity_id) for entry in entries] == [
+        ("manifest", str(line.pk)) for line in consignment.lines.order_by("id")
+    ]
+    # LN-003 left the consignment: another line may now carry it.
+    again = run(personas.donor_editor, f"consignment,allocation,serials\nCN-MANIFEST-1,{launchers.pk},LN-003\n")
+    assert again.errors == [] and again.written
+
+
+@pytest.mark.django_db
+def test_an_edited_line_is_checked_as_a_whole_and_an_id_names_a_line_of_the_consignment_in_the_row(personas, shipment):
+    consignment = shipment["consignment"]
+    exported = manifest_csv(personas.donor_editor, consignment)
+    launcher_line, shell_line = consignment.lines.order_by("id")
+
+    def over(row):
+        if not row["serials"]:
+            row["quantity"] = "101"  # the allocation is of 100
+        if row["serials"] == "LN-001":
+            row["allocation"], row["pledge"], row["item_type"] = str(shipment["shells"]["allocation"].pk), "", ""
+        return row
+
+    since = last_sequence()
+    report = run(personas.donor_editor, edited(exported, over))
+    found = {(error.row, error.column): (error.value, error.reason) for error in report.errors}
+    assert set(found) == {(2, "allocation"), (2, "serials"), (5, "quantity")}, found
+    assert found[(2, "allocation")][1] == (
+        f"The line with id {launcher_line.pk} ships allocation {launcher_line.allocation_id}, not {shell_line.allocation_id}."
+    )
+    assert found[(5, "quantity")] == ("101", "This allocation has 100 left to ship; 101 is more.")
+    assert not report.written and entries_since(since) == []
+
+
+@pytest.mark.django_db
+def test_a_dispatched_consignment_takes_its_manifest_unchanged_and_refuses_any_change(personas, shipment):
+    consignment = shipment["consignment"]
+    exported = manifest_csv(personas.donor_editor, consignment)
+    step(personas, consignment, "dispatch")
+    before, since = lines_as_shipped(consignment), last_sequence()
+    unchanged = run(personas.donor_editor, exported)
+    assert unchanged.errors == [] and unchanged.written and entries_since(since) == []
+
+    def change(row):
+        if row["serials"] == "LN-002":
+            row["serials"] = "LN-002X"
+        if not row["serials"]:
+            row["quantity"] = "41"
+        return row
+
+    report = run(personas.donor_editor, edited(exported, change))
+    found = {(error.row, error.column): (error.value, error.reason) for error in report.errors}
+    assert set(found) == {(3, "serials"), (5, "quantity")}, found
+    launcher_line, shell_line = consignment.lines.order_by("id")
+    assert found[(3, "serials")] == (
+        "LN-002X",
+        f"CN-MANIFEST-1 is dispatched, its lines no longer change: line id {launcher_line.pk} does not carry LN-002X.",
+    )
+    assert found[(5, "quantity")] == (
+        "41",
+        f"CN-MANIFEST-1 is dispatched, its lines no longer change: line id {shell_line.pk} carries 40, not 41.",
+    )
+    assert not report.written
+    assert lines_as_shipped(consignment) == before and entries_since(since) == []
+
+
+@pytest.mark.django_db
+def test_rows_of_one_serial_tracked_line_write_the_line_once_with_one_ledger_entry(personas, shipment):
+    lid = shipment["launchers"]["allocation"].pk
+    # The allocation has 2 left: two rows, one serial each, of a new line.
+    content = f"consignment,line,allocation,serials,quantity\nCN-MANIFEST-1,9,{lid},LN-070,1\nCN-MANIFEST-1,9,{lid},LN-071,1\n"
+    since = last_sequence()
+    assert run(personas.donor_editor, content).written
+    added = shipment["consignment"].lines.order_by("id").last()
+    assert (added.quantity, added.serials) == (2, ["LN-070", "LN-071"])
+    entries = entries_since(since)
+    assert [(entry.action, entry.entity_id, entry.after["serials"]) for entry in entries] == [
+        ("create", str(added.pk), ["LN-070", "LN-071"])
+    ]
+
+
+@pytest.mark.django_db
+def test_a_manifest_for_a_consignment_ending_outside_the_requirements_destination_warns_and_is_written(personas, shipment):
+    launchers = shipment["launchers"]
+    lid = launchers["allocation"].pk
+    # The shipment ends at UA-46-LWO, a city of its own; the requirement is for Lviv (UA-LVIV).
+    content = f"consignment,allocation,serials\nCN-MANIFEST-1,{lid},LN-080\nCN-MANIFEST-1,{lid},LN-081\n"
+    dry = run(personas.donor_editor, content, dry_run=True)
+    assert dry.errors == [] and [(warning.row, warning.column) for warning in dry.warnings] == [(2, "consignment")]
+    assert dry.warnings[0].value == "CN-MANIFEST-1"
+    assert dry.warnings[0].reason == (
+        f"Allocation {lid} is for a requirement whose destination is UA-LVIV — Lviv, but CN-MANIFEST-1 ends at "
+        "UA-46-LWO — UA-46-LWO, which is not within it."
+    )
+    report = run(personas.donor_editor, content)
+    assert report.written and len(report.warnings) == 1
+    # A consignment whose way ends in Lviv: no warning.
+    from umbrella.places.models import Place
+
+    lviv = Place.objects.get(code="UA-LVIV")
+    logistics.create_consignment(
+        actor=personas.donor_editor,
+        fields={"reference": "CN-MANIFEST-2"},
+        lines=[{"allocation": shipment["shells"]["allocation"].pk, "quantity": 1}],
+        legs=[{"from_place": shipment["consignment"].legs.get().from_place, "to_place": lviv, "mode": "road"}],
+    )
+    sid = shipment["shells"]["allocation"].pk
+    quiet = run(personas.donor_editor, f"consignment,allocation,quantity\nCN-MANIFEST-2,{sid},5\n", dry_run=True)
+    assert quiet.errors == [] and quiet.warnings == []
+
+
+@pytest.mark.django_db
+def test_a_manifest_whose_consignments_changed_between_the_check_and_the_write_is_refused_whole(personas, shipment):
+    from umbrella.core.errors import UnreadableFile
+
+    lid = shipment["launchers"]["allocation"].pk
+    importer, context = imports.importer_for("manifest"), imports.ImportContext(actor=personas.donor_editor, options={})
+    importer.write({"consignment": "CN-MANIFEST-1", "allocation": lid, "serials": ["LN-090", "LN-091"]}, context)
+    # Meanwhile the 2 launchers the allocation has left go on another consignment.
+    logistics.create_consignment(
+        actor=personas.donor_editor,
+        fields={"reference": "CN-MEANWHILE"},
+        lines=[{"allocation": lid, "quantity": 2, "serials": ["LN-100", "LN-101"]}],
+    )
+    lines_before = ConsignmentLine.objects.count()
+    with pytest.raises(UnreadableFile) as refused:
+        importer.finish(context)
+    assert "changed while the manifest was checked" in refused.value.message and "0 left to ship" in refused.value.message
+    assert ConsignmentLine.objects.count() == lines_before

@@ -19,7 +19,16 @@ from umbrella.core.listing import filtered, params_of, sort_type
 from umbrella.logistics import services
 from umbrella.logistics.exports import manifest_response
 from umbrella.logistics.models import Consignment, ConsignmentState, DiscrepancyKind, TransportMode
-from umbrella.logistics.queries import CONSIGNMENTS, coming, coming_rows, consignments, handover_entry, hub_board, is_late
+from umbrella.logistics.queries import (
+    CONSIGNMENTS,
+    coming,
+    coming_rows,
+    consignments,
+    destination_warnings,
+    handover_entry,
+    hub_board,
+    is_late,
+)
 from umbrella.pledges.api import PledgeOut
 from umbrella.pledges.models import REASON_MAX_LENGTH
 from umbrella.pledges.queries import pledges
@@ -114,6 +123,14 @@ class ConsignmentOut(Schema):
     @staticmethod
     def resolve_legs(obj) -> list:
         return list(obj.legs.all())
+
+
+class ConsignmentDetailOut(ConsignmentOut):
+    destination_warnings: list[str] = Field(
+        default_factory=list,
+        description="For each line whose requirement's destination neither is nor contains where the consignment ends "
+        "(the last leg's 'to' place), a warning naming both; a warning, never a refusal",
+    )
 
 
 class LineIn(Schema):
@@ -340,10 +357,11 @@ def get_certificate(request, consignment_id: int):
     return {"consignment": consignment, "entry_sequence": entry.sequence if entry else None, "proof": proof}
 
 
-@router.get("/consignments/{consignment_id}", response=ConsignmentOut, summary="One consignment, with its ETag")
+@router.get("/consignments/{consignment_id}", response=ConsignmentDetailOut, summary="One consignment, with its ETag")
 def get_consignment(request, consignment_id: int, response: HttpResponse):
     consignment = _visible(request.actor, consignment_id)
     with_etag(response, consignment.version)
+    consignment.destination_warnings = destination_warnings(request.actor, consignment)
     return consignment
 
 

@@ -1,15 +1,19 @@
 """Imports of manifests, through the core pipeline (their export: exports.py).
 
-A manifest adds lines, with their serials and lots, to planned consignments. Each row names its consignment
-(`consignment`: its reference, or its id), what it ships (`allocation`, or `pledge` when that pledge has one active
-allocation) and how many units (`quantity`; left empty, the number of serials). A serial-tracked item needs one
-serial per unit: one row per serial, as the export writes, or several serials in one cell separated by ";", ","
-or line breaks. Rows with the same `line` number make one line of the consignment, and rows without one make one
-line per allocation; the numbers group the rows of this file and name no line already on the consignment.
+A manifest adds lines, with their serials and lots, to planned consignments, and updates the lines it names. Each
+row names its consignment (`consignment`: its reference, or its id), what it ships (`allocation`, or `pledge` when
+that pledge has one active allocation) and how many units (`quantity`; left empty, the number of serials). A
+serial-tracked item needs one serial per unit: one row per serial, as the export writes, or several serials in one
+cell separated by ";", "," or line breaks.
 
-A row reads what earlier rows of the file wrote (the line it adds to, the serials and the quantity they took), so
-the importer declares `rows_read_earlier_rows`; the whole file is still one transaction, written only if every
-row is valid."""
+Which line a row is of: the `id` the export writes first (the line's id) names that line when it is a line of the
+consignment the row names, and then the rows with that id give the line's whole content; otherwise (no id, or the
+id of a line elsewhere: a manifest of a cancelled consignment planned again) the row is of a new line, rows with
+the same `line` number making one line and rows without one making one line per allocation.
+
+Rows are only checked as they come (`services.ManifestDraft`, against what is recorded and what earlier rows gave);
+`finish` writes each line once, after every row passed, so a line of n serials costs n checks and one ledger
+entry, not n rewrites of a growing line."""
 
 from __future__ import annotations
 
@@ -21,11 +25,12 @@ from django.utils.translation import gettext_lazy
 
 from umbrella.core import imports
 from umbrella.core.access import DONOR_KINDS, Actor, OrganizationKind
-from umbrella.core.errors import Forbidden, Invalid, InvalidTransition
+from umbrella.core.errors import DomainError, Invalid, UnreadableFile
 from umbrella.core.exports import FORMULA_STARTS
 from umbrella.core.imports import Column, ImportContext
 from umbrella.logistics import services
 from umbrella.logistics.models import Consignment, ConsignmentLine, ConsignmentState
+from umbrella.logistics.queries import final_destination
 from umbrella.matching.models import Allocation, AllocationState
 
 LIST_SEPARATORS = re.compile(r"[;,\n\r]+")
@@ -43,7 +48,6 @@ class ManifestImporter(imports.Importer):
     kind = "manifest"
     label = gettext_lazy("Consignment manifest (lines and serials)")
     organization_kinds = DONOR_KINDS | {OrganizationKind.COORDINATOR}
-    rows_read_earlier_rows = True
     example = {
         "consignment": "CN-2026-014",
         "line": "1",
@@ -53,6 +57,12 @@ class ManifestImporter(imports.Importer):
         "quantity": "1",
     }
     columns = (
+        Column(
+            "id",
+            imports.integer(minimum=1),
+            required=False,
+            help=gettext_lazy("The line's id, as the export writes it: that line of the consignment is updated"),
+        ),
         Column("consignment", imports.text(80), help=gettext_lazy("The planned consignment's reference, or its id")),
         Column("line", imports.integer(minimum=1), required=False, help=gettext_lazy("Rows with the same number make one line")),
         Column("allocation", imports.integer(minimum=1), required=False),
@@ -65,8 +75,8 @@ class ManifestImporter(imports.Importer):
     export_only_columns = ("item_name",)
 
     def write(self, values: dict[str, Any], context: ImportContext) -> ConsignmentLine:
-        actor = context.actor
-        # Everything the row itself shows is checked before the service sees it, so a row reports all at once.
+        # Everything the row itself shows is checked before the draft sees it, so a row reports all at once.
+        draft = self._draft(context)
         consignment = self._consignment(values["consignment"], context)
         allocation, problems = self._allocation(values, context)
         if isinstance(consignment, str):
@@ -78,26 +88,64 @@ class ManifestImporter(imports.Importer):
         repeated = self._repeated_in_file(values, allocation, serials, context)
         if problems or allocation is None or isinstance(consignment, str):
             raise Invalid({**problems, **repeated})
-        lines: dict[tuple, ConsignmentLine] = context.cache.setdefault("manifest-lines", {})
-        key = (consignment.pk, "line", values["line"]) if "line" in values else (consignment.pk, "allocation", allocation.pk)
+        line = draft.recorded_line(consignment, values["id"]) if "id" in values else None
+        group = ("line", values["line"]) if "line" in values else ("allocation", allocation.pk)
         try:
-            line = services.add_to_planned_consignment(
-                actor=actor,
-                consignment_id=consignment.pk,
-                allocation=allocation.pk,
+            drafted = draft.add_row(
+                key=services.manifest_key(line, consignment, group),
+                consignment=consignment,
+                allocation=allocation,
+                line=line,
                 quantity=quantity,
                 serials=serials,
                 lots=lots,
-                line_id=lines[key].pk if key in lines else None,
             )
         except Invalid as error:
             raise Invalid({**error.field_errors, **repeated}) from None
-        except (InvalidTransition, Forbidden) as refusal:
-            raise Invalid({"consignment": [refusal.message]}) from None
         if repeated:
             raise Invalid(repeated)
-        lines[key] = line
-        return line
+        return drafted.shown
+
+    def warnings(self, record: ConsignmentLine, context: ImportContext) -> list[tuple[str, str]]:
+        """Once per consignment and allocation of the file: the consignment ends outside the destination of the
+        requirement the allocation is for (a warning; the row is written all the same)."""
+        key = ("manifest-destination-warned", record.consignment_id, record.allocation_id)
+        if key in context.cache:
+            return []
+        context.cache[key] = True
+        ends = ("manifest-final-destination", record.consignment_id)
+        if ends not in context.cache:
+            context.cache[ends] = final_destination(record.consignment)
+        destination, wanted = context.cache[ends], record.allocation.requirement.destination
+        if destination is None or destination.within(wanted):
+            return []
+        message = _(
+            "Allocation %(allocation)s is for a requirement whose destination is %(wanted)s, but %(reference)s ends at "
+            "%(destination)s, which is not within it."
+        ) % {
+            "allocation": record.allocation_id,
+            "wanted": str(wanted),
+            "reference": record.consignment.reference,
+            "destination": str(destination),
+        }
+        return [("consignment", message)]
+
+    def finish(self, context: ImportContext) -> None:
+        """Write each line once. Every row passed, so a refusal here means the consignments or allocations changed
+        between the check and the write (someone else's import or step): the whole file is refused, with why, as a
+        file that cannot be taken as it is (the pipeline rolls everything back; the page and the command say so)."""
+        try:
+            services.write_manifest(actor=context.actor, draft=self._draft(context))
+        except DomainError as refusal:
+            raise UnreadableFile(
+                _("The consignments changed while the manifest was checked (%(problem)s); nothing was written. Import it again.")
+                % {"problem": str(refusal)}
+            ) from None
+
+    def _draft(self, context: ImportContext) -> services.ManifestDraft:
+        if "manifest-draft" not in context.cache:
+            context.cache["manifest-draft"] = services.ManifestDraft(context.actor)
+        return context.cache["manifest-draft"]
 
     def _consignment(self, reference: str, context: ImportContext) -> Consignment | str:
         """The consignment a row names (a planned one with that reference, else one with that reference or id), or
@@ -109,8 +157,24 @@ class ManifestImporter(imports.Importer):
 
     def _allocation(self, values: dict[str, Any], context: ImportContext) -> tuple[Allocation | None, dict[str, list[str]]]:
         """The allocation a row ships, by its id or its pledge's (with one active allocation), and whether the
-        item type the row names is the allocation's."""
-        visible = Allocation.objects.visible_to(context.actor).select_related("pledge__item_type")
+        item type the row names is the allocation's. Looked up once per file: the rows of a line all name it."""
+        key = ("manifest-allocation", values.get("allocation"), values.get("pledge"))
+        if key not in context.cache:
+            context.cache[key] = self._find_allocation(values, context)
+        allocation, found = context.cache[key]
+        problems = {column: list(messages) for column, messages in found.items()}
+        if allocation is None:
+            return None, problems
+        code = values.get("item_type")
+        if code and code.upper() != allocation.pledge.item_type.code.upper():
+            problems["item_type"] = [
+                _("Allocation %(allocation)s ships %(code)s, not %(given)s.")
+                % {"allocation": allocation.pk, "code": allocation.pledge.item_type.code, "given": code}
+            ]
+        return allocation, problems
+
+    def _find_allocation(self, values: dict[str, Any], context: ImportContext) -> tuple[Allocation | None, dict[str, list[str]]]:
+        visible = Allocation.objects.visible_to(context.actor).select_related("pledge__item_type", "requirement__destination")
         problems: dict[str, list[str]] = {}
         if "allocation" in values:
             allocation = visible.filter(pk=values["allocation"]).first()
@@ -133,12 +197,6 @@ class ManifestImporter(imports.Importer):
             allocation = active[0]
         else:
             return None, {"allocation": [_("Name the allocation, or the pledge.")]}
-        code = values.get("item_type")
-        if code and code.upper() != allocation.pledge.item_type.code.upper():
-            problems["item_type"] = [
-                _("Allocation %(allocation)s ships %(code)s, not %(given)s.")
-                % {"allocation": allocation.pk, "code": allocation.pledge.item_type.code, "given": code}
-            ]
         return allocation, problems
 
     def _repeated_in_file(

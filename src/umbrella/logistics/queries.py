@@ -10,7 +10,7 @@ from typing import Any
 
 from django.db.models import Case, F, IntegerField, Max, Prefetch, Q, QuerySet, Value, When
 from django.utils import timezone
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext, gettext_lazy
 
 from umbrella.core.access import Actor
 from umbrella.core.ledger import entity_name
@@ -377,3 +377,41 @@ def carries(consignment: Consignment) -> list[str]:
 def coming_rows(consignments_coming) -> list[dict[str, Any]]:
     """What the page, the API and the recipient's dashboard show of each consignment on its way."""
     return [{"consignment": c, "late": is_late(c), "leg": current_leg(c), "carries": carries(c)} for c in consignments_coming]
+
+
+def final_destination(consignment: Consignment) -> Place | None:
+    """Where a consignment's way ends: the last leg's "to" place (None without legs)."""
+    legs = sorted(consignment.legs.all(), key=lambda leg: leg.pk)
+    return legs[-1].to_place if legs else None
+
+
+def destination_warnings(actor: Actor, consignment: Consignment) -> list[str]:
+    """For each line whose requirement's destination is neither where the consignment ends nor a place around it
+    (a region or country it lies in), a warning naming both: a consignment may go elsewhere (to a depot that
+    forwards it), so this warns and never refuses. Lines whose allocation the reader may not see say nothing."""
+    destination = final_destination(consignment)
+    if destination is None:
+        return []
+    lines = sorted(consignment.lines.all(), key=lambda line: line.pk)
+    allocations = {
+        allocation.pk: allocation
+        for allocation in Allocation.objects.visible_to(actor)
+        .filter(pk__in={line.allocation_id for line in lines})
+        .select_related("requirement__destination", "pledge__item_type")
+    }
+    warnings = []
+    for number, line in enumerate(lines, start=1):
+        allocation = allocations.get(line.allocation_id)
+        if allocation is None:
+            continue
+        wanted = allocation.requirement.destination
+        if not destination.within(wanted):
+            warnings.append(destination_warning(number, allocation.pledge.item_type.name, wanted, destination))
+    return warnings
+
+
+def destination_warning(line: int | str, item: str, wanted: Place, destination: Place) -> str:
+    return gettext(
+        "Line %(line)s (%(item)s) is for a requirement whose destination is %(wanted)s, but this consignment ends at "
+        "%(destination)s, which is not within it."
+    ) % {"line": line, "item": item, "wanted": str(wanted), "destination": str(destination)}

@@ -11,8 +11,10 @@ A donor closes a pledge short once nothing of it is on its way: its allocations 
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from decimal import Decimal
 from typing import Any
 
@@ -33,7 +35,7 @@ from umbrella.core.access import (
     require_owner,
     require_role,
 )
-from umbrella.core.errors import Invalid, InvalidTransition
+from umbrella.core.errors import Forbidden, Invalid, InvalidTransition
 from umbrella.logistics.models import (
     CONSIGNMENT_LIFECYCLE,
     LIVE_STATES,
@@ -231,7 +233,7 @@ def _serial_problems(item, quantity: int, serials: list[str], taken: dict[int, s
             _("%(item)s is serial-tracked: give one serial number per unit (%(quantity)s), not %(count)s.")
             % {"item": item.name, "quantity": quantity, "count": len(serials)}
         )
-    repeated = sorted({serial for serial in serials if serials.count(serial) > 1})
+    repeated = sorted(serial for serial, count in Counter(serials).items() if count > 1)
     if repeated:
         problems.append(_("Serial numbers given twice: %(serials)s.") % {"serials": ", ".join(repeated)})
     if item.pk not in taken:
@@ -245,80 +247,314 @@ def _serial_problems(item, quantity: int, serials: list[str], taken: dict[int, s
     return problems
 
 
-def add_to_planned_consignment(
-    *,
-    actor: Actor,
-    consignment_id: int,
-    allocation: Allocation | int,
-    quantity: int,
-    serials: Sequence[str] = (),
-    lots: Sequence[str] = (),
-    line_id: int | None = None,
-) -> ConsignmentLine:
-    """Put more of an allocation on a planned consignment: a new line, or (with `line_id`) more units on a line of
-    it that ships the same allocation, as a manifest import does row by row. The same rules as planning: an
-    active allocation of the consignment's donor, no more than it has left to ship, one new serial per unit of a
-    serial-tracked item type, lots for bulk supply only. Every problem is reported at once, under the line's
-    field names (allocation, quantity, serials, lots)."""
-    with services.atomic():
-        consignment = _locked(actor, consignment_id)
-        require_shipper(actor, consignment, doing=_("Adding to a consignment"))
-        if consignment.state != ConsignmentState.PLANNED:
-            raise InvalidTransition(
-                _("Lines are added to a planned consignment only; %(reference)s is %(state)s.")
-                % {"reference": consignment.reference, "state": consignment.get_state_display()},
-                state=consignment.state,
-            )
-        try:
-            found = _allocations(actor, [{"allocation": allocation}])
-        except Invalid as error:
-            raise Invalid({"allocation": [message for messages in error.field_errors.values() for message in messages]}) from None
-        shipping = found[_allocation_id(allocation)]
-        line = consignment.lines.select_for_update().get(pk=line_id) if line_id is not None else None
+# --- manifests: lines a file gives, checked row by row, written once each ----------------------------------
+
+
+@dataclass
+class DraftLine:
+    """One line as the rows of a manifest give it: a new line, or one the consignment has (`recorded`), whose rows
+    in the file give its whole content (quantity, serials, lots). `shown` is the line as the rows left it, for the
+    import's report; it is saved only through `write_manifest`."""
+
+    consignment: Consignment
+    allocation: Allocation
+    recorded: ConsignmentLine | None
+    shown: ConsignmentLine
+    quantity: int = 0
+    serials: list[str] = dataclass_field(default_factory=list)
+    lots: list[str] = dataclass_field(default_factory=list)
+    given: set[str] = dataclass_field(default_factory=set)  # its serials, to find one given twice without a scan
+    frozen: bool = False  # a line of a consignment no longer planned: its rows were checked, it never changes
+
+    @property
+    def changed(self) -> bool:
+        """Whether writing it would change anything: rows in another order (a sorted spreadsheet) do not."""
+        if self.frozen:
+            return False
+        if self.recorded is None:
+            return True
+        return (self.quantity, sorted(self.serials), sorted(self.lots)) != (
+            self.recorded.quantity,
+            sorted(self.recorded.serials),
+            sorted(self.recorded.lots),
+        )
+
+
+class ManifestDraft:
+    """The lines of a manifest, checked one row at a time with the rules of planning a consignment, against what
+    is recorded and what earlier rows of the file gave; nothing is written until `write_manifest`, which writes
+    each line once (one ledger entry), however many rows gave it. Each check reads what it needs once per file
+    (the lines of a consignment, what an allocation has on live consignments, the serials of an item type in
+    use), so a file of n rows costs n checks, not n times the line it grows."""
+
+    def __init__(self, actor: Actor) -> None:
+        self.actor = actor
+        self.lines: dict[Any, DraftLine] = {}
+        self._recorded: dict[int, dict[int, ConsignmentLine]] = {}
+        self._shipper_refusal: dict[int, str | None] = {}
+        self._shipped: dict[int, Decimal] = {}
+        self._serial_owner: dict[int, dict[str, Any]] = {}
+        self._carried_serials: dict[int, frozenset[str]] = {}
+
+    def recorded_line(self, consignment: Consignment, line_id: int) -> ConsignmentLine | None:
+        """The line of this consignment with this id, or None."""
+        if consignment.pk not in self._recorded:
+            lines = ConsignmentLine.objects.visible_to(self.actor).filter(consignment=consignment).order_by("id")
+            self._recorded[consignment.pk] = {line.pk: line for line in lines}
+        return self._recorded[consignment.pk].get(line_id)
+
+    def add_row(
+        self,
+        *,
+        key: Any,
+        consignment: Consignment,
+        allocation: Allocation,
+        line: ConsignmentLine | None,
+        quantity: int,
+        serials: Sequence[str] = (),
+        lots: Sequence[str] = (),
+    ) -> DraftLine:
+        """Check one row of the line `key` names (the recorded `line` it updates, or None for a new one) and add it
+        to that line; Invalid with every problem of the row (fields consignment, allocation, quantity, serials,
+        lots), and then the row counts for nothing. A row of a consignment no longer planned must say what its
+        line records: it changes nothing."""
+        refusal = self._refusal(consignment)
+        if refusal is not None:
+            raise Invalid({"consignment": [refusal]})
         serials, lots = _text_list(serials), _text_list(lots)
-        problems = _addition_problems(consignment, shipping, line, quantity, serials, lots)
+        drafted = self.lines.get(key)
+        problems: dict[str, list[str]] = {}
+        if allocation.pledge.owner_id != consignment.owner_id:
+            problems["allocation"] = [
+                _("This allocation is of another donor; a consignment carries allocations of one donor only.")
+            ]
+        elif line is not None and line.allocation_id != allocation.pk:
+            problems["allocation"] = [
+                _("The line with id %(id)s ships allocation %(line)s, not %(allocation)s.")
+                % {"id": line.pk, "line": line.allocation_id, "allocation": allocation.pk}
+            ]
+        elif drafted is not None and drafted.allocation.pk != allocation.pk:
+            problems["allocation"] = [
+                _("This line ships allocation %(line)s, not %(allocation)s.")
+                % {"line": drafted.allocation.pk, "allocation": allocation.pk}
+            ]
+        if not isinstance(quantity, int) or quantity < 1:
+            raise Invalid({**problems, "quantity": [_("Give a whole number of units, at least 1.")]})
+        if consignment.state != ConsignmentState.PLANNED:
+            if line is None:
+                raise Invalid({"consignment": [_not_planned(consignment)]})
+            problems.update(_differences_from(line, self._carried(line), consignment, quantity, serials, lots))
+            if problems:
+                raise Invalid(problems)
+            draft = self._draft(key, consignment, allocation, line)
+            draft.frozen = True
+            return draft
+        item = allocation.pledge.item_type
+        if allocation.state != AllocationState.ACTIVE and line is None:
+            problems["allocation"] = [_("This allocation was released; it ships nothing.")]
+        shipped = self._shipped_now(allocation, line if drafted is None else None)
+        left = allocation.quantity - shipped
+        if quantity > left:
+            problems["quantity"] = [
+                _("This allocation has %(left)s left to ship; %(quantity)s is more.")
+                % {"left": f"{max(left, Decimal(0)).normalize():f}", "quantity": quantity}
+            ]
+        owners = self._owners(item)
+        serial_problems = _serial_problems(item, quantity, serials, {item.pk: set()})
+        clashing = sorted({serial for serial in serials if owners.get(serial, key) != key})
+        twice = sorted({serial for serial in serials if drafted is not None and serial in drafted.given})
+        if twice and item.sensitive:
+            serial_problems.append(_("Serial numbers given twice: %(serials)s.") % {"serials": ", ".join(twice)})
+        if clashing and item.sensitive:
+            serial_problems.append(
+                _("Serial numbers already on another consignment of this item type: %(serials)s.")
+                % {"serials": ", ".join(clashing)}
+            )
+        if serial_problems:
+            problems["serials"] = serial_problems
+        if lots and not item.bulk:
+            problems["lots"] = [_("Lot numbers are given for ammunition and other bulk supply only.")]
         if problems:
             raise Invalid(problems)
-        if line is None:
-            line = ConsignmentLine(consignment=consignment, allocation=shipping, quantity=quantity, serials=serials, lots=lots)
-            return services.create_record(actor=actor, obj=line)
-        changes = {
-            "quantity": line.quantity + quantity,
-            "serials": [*line.serials, *serials],
-            "lots": [*line.lots, *(lot for lot in dict.fromkeys(lots) if lot not in line.lots)],
-        }
-        return services.update_record(actor=actor, obj=line, changes=changes, expected_version=None, action="add_to_line")
+        draft = self._draft(key, consignment, allocation, line)
+        if drafted is None and line is not None:
+            self._shipped[allocation.pk] -= line.quantity  # its rows give it again
+        self._shipped[allocation.pk] += quantity
+        draft.quantity += quantity
+        draft.serials.extend(serials)
+        draft.given.update(serials)
+        draft.lots.extend(lot for lot in dict.fromkeys(lots) if lot not in draft.lots)
+        for serial in serials:
+            owners[serial] = key
+        draft.shown.quantity, draft.shown.serials, draft.shown.lots = draft.quantity, draft.serials, draft.lots
+        return draft
+
+    def _draft(self, key: Any, consignment: Consignment, allocation: Allocation, line: ConsignmentLine | None) -> DraftLine:
+        if key not in self.lines:
+            shown = ConsignmentLine(consignment=consignment, allocation=allocation, quantity=0)
+            if line is not None:
+                shown.pk = line.pk
+                shown.quantity, shown.serials, shown.lots = line.quantity, list(line.serials), list(line.lots)
+            self.lines[key] = DraftLine(consignment, allocation, line, shown)
+        return self.lines[key]
+
+    def _carried(self, line: ConsignmentLine) -> frozenset[str]:
+        """The serials a recorded line carries, as a set: each row of a line of thousands is checked against it."""
+        if line.pk not in self._carried_serials:
+            self._carried_serials[line.pk] = frozenset(line.serials)
+        return self._carried_serials[line.pk]
+
+    def _refusal(self, consignment: Consignment) -> str | None:
+        if consignment.pk not in self._shipper_refusal:
+            try:
+                require_shipper(self.actor, consignment, doing=_("Adding to a consignment"))
+            except Forbidden as refusal:
+                self._shipper_refusal[consignment.pk] = refusal.message
+            else:
+                self._shipper_refusal[consignment.pk] = None
+        return self._shipper_refusal[consignment.pk]
+
+    def _shipped_now(self, allocation: Allocation, replaced: ConsignmentLine | None) -> Decimal:
+        """Units of the allocation on live consignments as the file leaves them so far: the recorded lines no
+        row gave, and the lines the rows gave; `replaced` (a recorded line this row starts) counts no more."""
+        if allocation.pk not in self._shipped:
+            self._shipped[allocation.pk] = Decimal(shipped_of([allocation.pk])[allocation.pk])
+        return self._shipped[allocation.pk] - (replaced.quantity if replaced is not None else 0)
+
+    def _owners(self, item) -> dict[str, Any]:
+        """Each serial of this item type on a live line: the key of the draft line that holds it (the line's id,
+        as `recorded` keys are, for a line no row gave yet)."""
+        if item.pk not in self._serial_owner:
+            owners: dict[str, Any] = {}
+            lines = ConsignmentLine.objects.filter(
+                allocation__pledge__item_type_id=item.pk, consignment__state__in=LIVE_STATES
+            ).values_list("pk", "serials")
+            for line_id, serials in lines:
+                owners.update(dict.fromkeys(serials or [], ("line", line_id)))
+            self._serial_owner[item.pk] = owners
+        return self._serial_owner[item.pk]
 
 
-def _addition_problems(
-    consignment: Consignment,
-    allocation: Allocation,
-    line: ConsignmentLine | None,
-    quantity: int,
-    serials: list[str],
-    lots: list[str],
+def manifest_key(line: ConsignmentLine | None, consignment: Consignment, group: Any) -> Any:
+    """What names a line of a manifest: the recorded line (by its id), or the consignment and the group of rows
+    of the file that make a new one (its `line` number, or its allocation)."""
+    if line is not None:
+        return ("line", line.pk)
+    return ("new", consignment.pk, group)
+
+
+def _not_planned(consignment: Consignment) -> str:
+    return _("Lines are added to a planned consignment only; %(reference)s is %(state)s.") % {
+        "reference": consignment.reference,
+        "state": consignment.get_state_display(),
+    }
+
+
+def _differences_from(
+    line: ConsignmentLine, carried: frozenset[str], consignment: Consignment, quantity: int, serials: list[str], lots: list[str]
 ) -> dict[str, list[str]]:
+    """How a row of a line of a consignment no longer planned differs from what the line records (by column)."""
+    where = {"reference": consignment.reference, "state": consignment.get_state_display(), "id": line.pk}
     problems: dict[str, list[str]] = {}
-    if allocation.pledge.owner_id != consignment.owner_id:
-        problems["allocation"] = [_("This allocation is of another donor; a consignment carries allocations of one donor only.")]
-    elif line is not None and line.allocation_id != allocation.pk:
-        problems["allocation"] = [
-            _("This line ships allocation %(line)s, not %(allocation)s.")
-            % {"line": line.allocation_id, "allocation": allocation.pk}
+    if line.serials:
+        foreign = [serial for serial in serials if serial not in carried]
+        if foreign or quantity != len(serials):
+            problems["serials"] = [
+                _("%(reference)s is %(state)s, its lines no longer change: line id %(id)s does not carry %(serials)s.")
+                % {**where, "serials": ", ".join(foreign) or _("these units")}
+            ]
+    elif quantity != line.quantity:
+        problems["quantity"] = [
+            _("%(reference)s is %(state)s, its lines no longer change: line id %(id)s carries %(recorded)s, not %(quantity)s.")
+            % {**where, "recorded": line.quantity, "quantity": quantity}
         ]
-    if not isinstance(quantity, int) or quantity < 1:
-        return {**problems, "quantity": [_("Give a whole number of units, at least 1.")]}
-    left = allocation.quantity - shipped_of([allocation.pk])[allocation.pk]
-    if quantity > left:
+    if not set(lots) <= set(line.lots) or (not line.serials and set(lots) != set(line.lots)):
+        problems["lots"] = [
+            _("%(reference)s is %(state)s, its lines no longer change: line id %(id)s carries the lots %(recorded)s.")
+            % {**where, "recorded": ", ".join(line.lots) or "—"}
+        ]
+    return problems
+
+
+def write_manifest(*, actor: Actor, draft: ManifestDraft) -> list[ConsignmentLine]:
+    """Write the lines a manifest gave, each once: a new line is created, a recorded one that the rows change is
+    updated (action `manifest`), one the rows give as it is writes nothing. Every line is checked again as a
+    whole, under the lock of its consignment, with the rules of planning; the lines that shrink are written
+    before those that grow or are new, so units and serials they give up are free for the others."""
+    with services.atomic():
+        changed = [line for line in draft.lines.values() if line.changed]
+        locked: dict[int, Consignment] = {}
+        for line in changed:
+            if line.consignment.pk not in locked:
+                consignment = _locked(actor, line.consignment.pk)
+                require_shipper(actor, consignment, doing=_("Adding to a consignment"))
+                if consignment.state != ConsignmentState.PLANNED:
+                    raise InvalidTransition(_not_planned(consignment), state=consignment.state)
+                locked[consignment.pk] = consignment
+        owners: dict[int, dict[str, int]] = {}
+        written = []
+        for line in sorted(changed, key=_shrinking_first):
+            consignment = locked[line.consignment.pk]
+            item = line.allocation.pledge.item_type
+            if item.pk not in owners:
+                owners[item.pk] = {}
+                for line_id, serials in ConsignmentLine.objects.filter(
+                    allocation__pledge__item_type_id=item.pk, consignment__state__in=LIVE_STATES
+                ).values_list("pk", "serials"):
+                    owners[item.pk].update(dict.fromkeys(serials or [], line_id))
+            own = line.recorded.pk if line.recorded is not None else None
+            problems = _whole_line_problems(line, own, owners[item.pk])
+            if problems:
+                raise Invalid(problems)
+            if line.recorded is None:
+                record = ConsignmentLine(
+                    consignment=consignment,
+                    allocation=line.allocation,
+                    quantity=line.quantity,
+                    serials=line.serials,
+                    lots=line.lots,
+                )
+                record = services.create_record(actor=actor, obj=record)
+            else:
+                record = ConsignmentLine.objects.select_for_update().get(pk=line.recorded.pk)
+                for serial in record.serials:
+                    owners[item.pk].pop(serial, None)
+                changes = {"quantity": line.quantity, "serials": line.serials, "lots": line.lots}
+                record = services.update_record(
+                    actor=actor, obj=record, changes=changes, expected_version=None, action="manifest"
+                )
+            owners[item.pk].update(dict.fromkeys(record.serials, record.pk))
+            line.shown.pk = record.pk
+            written.append(record)
+        return written
+
+
+def _shrinking_first(line: DraftLine) -> tuple[bool, int]:
+    return line.recorded is None, line.quantity - (line.recorded.quantity if line.recorded is not None else 0)
+
+
+def _whole_line_problems(line: DraftLine, own: int | None, owners: dict[str, int]) -> dict[str, list[str]]:
+    """The rules of planning, on a line as the whole file gives it."""
+    problems: dict[str, list[str]] = {}
+    allocation = line.allocation
+    if allocation.pledge.owner_id != line.consignment.owner_id:
+        problems["allocation"] = [_("This allocation is of another donor; a consignment carries allocations of one donor only.")]
+    left = allocation.quantity - shipped_of([allocation.pk], excluding=own)[allocation.pk]
+    if line.quantity > left:
         problems["quantity"] = [
             _("This allocation has %(left)s left to ship; %(quantity)s is more.")
-            % {"left": f"{max(left, Decimal(0)).normalize():f}", "quantity": quantity}
+            % {"left": f"{max(left, Decimal(0)).normalize():f}", "quantity": line.quantity}
         ]
     item = allocation.pledge.item_type
-    serial_problems = _serial_problems(item, quantity, serials, {})
+    serial_problems = _serial_problems(item, line.quantity, line.serials, {item.pk: set()})
+    clashing = sorted({serial for serial in line.serials if owners.get(serial, own) != own})
+    if clashing:
+        serial_problems.append(
+            _("Serial numbers already on another consignment of this item type: %(serials)s.") % {"serials": ", ".join(clashing)}
+        )
     if serial_problems:
         problems["serials"] = serial_problems
-    if lots and not item.bulk:
+    if line.lots and not item.bulk:
         problems["lots"] = [_("Lot numbers are given for ammunition and other bulk supply only.")]
     return problems
 

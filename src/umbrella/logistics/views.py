@@ -41,6 +41,7 @@ from umbrella.logistics.queries import (
     coming_rows,
     consignments,
     days_late,
+    destination_warnings,
     handover_entry,
     hub_board,
     is_late,
@@ -243,6 +244,7 @@ def consignment_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "legs": list(consignment.legs.all()),
             "serial_differences": services.serial_differences(consignment),
             "late": is_late(consignment),
+            "destination_warnings": destination_warnings(request.actor, consignment),
         },
     )
     return render(request, "logistics/consignment_detail.html", {"page": page})
