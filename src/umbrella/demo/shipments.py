@@ -142,6 +142,10 @@ class Shipments:
         )
 
     def _on_the_way(self, pledge: Pledge, parts: list[tuple[Allocation, int]], parties: Parties) -> None:
+        for to_one_place in _by_destination(parts):
+            self._one_on_the_way(pledge, to_one_place, parties)
+
+    def _one_on_the_way(self, pledge: Pledge, parts: list[tuple[Allocation, int]], parties: Parties) -> None:
         """Dispatched lately and still moving, some still before the hub, some at it, some beyond it or arrived
         and waiting to be received; a third of them past their ETA (late, until they arrive)."""
         late = self.random.random() < 0.33
@@ -160,6 +164,10 @@ class Shipments:
         return consignment.legs.order_by("id").first().to_place.hub_handling_days or 0
 
     def _received(self, pledge: Pledge, parts: list[tuple[Allocation, int]], parties: Parties, *, hand_over: bool) -> None:
+        for to_one_place in _by_destination(parts):
+            self._one_received(pledge, to_one_place, parties, hand_over=hand_over)
+
+    def _one_received(self, pledge: Pledge, parts: list[tuple[Allocation, int]], parties: Parties, *, hand_over: bool) -> None:
         dispatched = self.today - dt.timedelta(days=self.random.randrange(30, 120))
         eta = dispatched + dt.timedelta(days=self.random.randrange(*ROAD_DAYS))
         consignment, at_hub, via_hub = self._plan(pledge, parts, parties, dispatched=dispatched, eta=eta)
@@ -223,6 +231,15 @@ def _countries_by_iso3(places) -> dict[str, Place]:
             if len(alias) == 3 and alias.isupper():
                 found[alias] = country
     return found
+
+
+def _by_destination(parts: list[tuple[Allocation, int]]) -> list[list[tuple[Allocation, int]]]:
+    """A consignment per destination: a pledge allocated to several places ships to each on its own (one that
+    ended at one of them would carry the others' lines elsewhere)."""
+    groups: dict[int, list[tuple[Allocation, int]]] = {}
+    for allocation, units in parts:
+        groups.setdefault(allocation.requirement.destination_id, []).append((allocation, units))
+    return list(groups.values())
 
 
 def _whole_units(quantity: Decimal) -> int:
