@@ -238,8 +238,8 @@ def test_a_password_reads_as_set_or_changed_never_as_its_digest(personas, as_cli
 
 def _error_next_to(body: str, field: str) -> str:
     """The message under the filter, in the same group as its field, which names it as what describes it."""
-    group = rf'<div class="filter"><label>[^<]*<[^>]*name="{field}"[^>]*aria-describedby="id_{field}-error"[^>]*>.*?</label>'
-    found = re.search(rf'{group}\s*<p class="error" role="alert" id="id_{field}-error">(.*?)</p></div>', body, re.S)
+    group = rf'<div class="filter"><label>[^<]*<[^>]*name="{field}"[^>]*aria-describedby="id_{field}_error"[^>]*>.*?</label>'
+    found = re.search(rf'{group}\s*<p class="error" role="alert" id="id_{field}_error">(.*?)</p></div>', body, re.S)
     return found.group(1) if found else ""
 
 

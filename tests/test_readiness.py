@@ -445,8 +445,8 @@ def test_the_board_says_in_words_which_element_is_missing_with_figures_from_the_
         )
     )
     assert rounds == 50
-    assert f"missing</span>: 2.5 of 10 days of supply ({rounds} of 200 rounds)" in row
-    assert "present</span>: 2 of 2 crews (6 people qualified, crews of 3)" in row
+    assert f"missing</span>: 2.5 of 10 days of supply on hand ({rounds} of 200 rounds)" in row
+    assert "present</span>: 2 of 2 crews qualified (6 people qualified, crews of 3)" in row
     assert "present</span>: 2 of 2 handed over" in row and "needs none" in row
     assert 'data-missing data-label="Missing"><strong class="flag">munitions</strong>' in row
     # Only the least complete destination's packages are on the board itself; the others' on their own page.
@@ -454,7 +454,10 @@ def test_the_board_says_in_words_which_element_is_missing_with_figures_from_the_
     chosen = as_client("recipient").get("/readiness/", {"destination": "UA-KHARKIV"}).content.decode()
     kharkiv = chosen.split('data-destination="UA-KHARKIV"', 1)[1].split("</section>", 1)[0]
     assert "data-summary" not in chosen and "data-chosen" in chosen
-    assert "missing</span>: 1 of 2 crews" in kharkiv and 'data-label="Missing"><strong class="flag">crews</strong>' in kharkiv
+    assert (
+        "missing</span>: 1 of 2 crews qualified" in kharkiv
+        and 'data-label="Missing"><strong class="flag">crews</strong>' in kharkiv
+    )
     assert 'data-zoo="UA-KHARKIV"' in kharkiv
     chosen = as_client("coordinator").get("/readiness/", {"destination": "Atlantis"})
     assert chosen.status_code == 400 and "Atlantis" in chosen.content.decode()
@@ -615,9 +618,9 @@ def test_a_board_cell_calls_a_passed_due_date_overdue_and_says_when_no_course_ty
     day = dt.date(2026, 11, 26)
     assert "due 2025-08-10: overdue, not handed over" in _element(row, SYSTEMS, day)["text"]
     assert "next due" in _element(row, SYSTEMS, dt.date(2025, 8, 1))["text"]
-    assert _element(row, SPARES, day)["text"] == "0 of 5 spare kits"
+    assert _element(row, SPARES, day)["text"] == "0 of 5 spare kits on hand"
     crews = _element(row, CREWS, day)["text"]
-    assert crews == "0 of 5 crews (7 people qualified, crews of 20); no course type qualifies crews for this system"
+    assert crews == "0 of 5 crews qualified (7 people qualified, crews of 20); no course type qualifies crews for this system"
     trained = PackageRow(package, "AD-X", "X", 20, 0, 5, None, course_type="CT-X")
     assert "no course type" not in _element(trained, CREWS, day)["text"]
 
@@ -658,3 +661,78 @@ def test_the_training_plan_filters_by_destination_system_and_lateness_and_pages_
     assert pages == [every[:1], every[1:2]]
     second = client.get("/readiness/training-plan/", {"arrivals_page": 2, "flagged": ""}).content.decode()
     assert f"2–2 of {len(arrivals)}" in second and "arrivals_page=1" in second and "flagged=" in second
+
+
+@pytest.mark.django_db
+def test_the_board_names_crews_still_on_a_course_and_says_when_a_place_or_a_past_day_has_nothing(personas, world, as_client):
+    ends = TODAY + dt.timedelta(days=17)
+    on_course = course(personas, world["course_type"], starts_on=TODAY - dt.timedelta(days=20), ends_on=ends)
+    nominate(personas, on_course, world["kharkiv_unit"], 3)
+    kharkiv = package_at(readiness_board(personas.coordinator), "UA-KHARKIV")
+    assert (kharkiv["crews"]["people_training"], kharkiv["crews"]["training_until"]) == (3, ends.isoformat())
+    client = as_client("recipient")
+    chosen = client.get("/readiness/", {"destination": "UA-KHARKIV"}).content.decode()
+    crews = chosen.split(f'data-system="{world["system"].code}"', 1)[1].split("</tr>", 1)[0].split('data-element="4"', 1)[1]
+    assert f"1 of 2 crews qualified (3 people qualified, crews of 3); 3 more on courses, the last qualifying {ends}" in crews
+    # A place where no system is expected says so, rather than an empty table at 0 %.
+    odesa = factories.place(personas, "UA-ODESA")
+    nothing = client.get("/readiness/", {"destination": odesa.code}).content.decode()
+    assert "data-nothing-expected" in nothing and "0 % complete" not in nothing and "data-readiness-table" not in nothing
+    # A day not yet come is refused; a day before anything was recorded says so.
+    future = client.get("/readiness/", {"as_of": (TODAY + dt.timedelta(days=1)).isoformat()})
+    body = future.content.decode()
+    assert future.status_code == 400 and "has not come yet" in body
+    assert 'aria-describedby="id_as_of_error"' in body and 'id="id_as_of_error"' in body
+    before = client.get("/readiness/", {"as_of": "2020-01-01"}).content.decode()
+    assert "Nothing had been recorded by then: the first ledger entry you may read is of" in before
+
+
+@pytest.mark.django_db
+def test_the_training_plan_shows_nothing_under_a_bad_filter_and_a_destination_narrows_the_chart(personas, world, as_client):
+    client = as_client("coordinator")
+    bad = client.get("/readiness/training-plan/", {"destination": "Atlantis"})
+    body = bad.content.decode()
+    assert bad.status_code == 400 and "Nothing is shown until the fields above are corrected." in body
+    assert "data-arrivals" not in body and 'class="mark' not in body
+    other_system, _munition, other_type = system_with_package(personas)
+    course(personas, other_type, starts_on=TODAY, ends_on=TODAY + dt.timedelta(days=28))
+    everything = client.get("/readiness/training-plan/").content.decode().split("<svg", 1)[1].split("</svg>", 1)[0]
+    kharkiv = client.get("/readiness/training-plan/", {"destination": "UA-KHARKIV"}).content.decode()
+    chart = kharkiv.split("<svg", 1)[1].split("</svg>", 1)[0]
+    # Unfiltered, a system type with a course is drawn; filtered to Kharkiv, only the types arriving there are.
+    assert other_system.code in everything and other_system.code not in chart
+    assert world["system"].code in chart
+
+
+def test_seat_gaps_an_offered_course_closes_come_first_then_by_month():
+    from umbrella.training.crew_sync import Gap
+    from umbrella.training.views_readiness import actionable_first
+
+    day = dt.date(2026, 1, 1)
+    open_early = Gap(course_type=1, system=1, month="2026-01", need_by=day, seats=3)
+    closed_late = Gap(course_type=1, system=1, month="2026-05", need_by=day, seats=3, closing=((7, 3),))
+    open_late = Gap(course_type=2, system=2, month="2026-03", need_by=day, seats=1)
+    assert actionable_first([open_late, open_early, closed_late]) == [closed_late, open_early, open_late]
+
+
+@pytest.mark.django_db
+def test_a_gap_no_course_type_can_close_is_listed_apart_from_the_seat_gaps(personas, world, as_client):
+    untrained = factories.item_type(personas, crew_size=4, sensitive=False)
+    catalog.create_package_rule(
+        actor=personas.coordinator,
+        fields={
+            "system": untrained,
+            "crews_per_system": 1,
+            "rounds_per_day": Decimal(0),
+            "days_of_supply": 1,
+            "spare_kits_per_system": Decimal(0),
+            "source": "test rule",
+        },
+    )
+    (allocation,) = allocate(personas, [(untrained, 1, world["places"]["kharkiv"].code)])
+    deliver(personas, world["places"], allocation)
+    body = as_client("coordinator").get("/readiness/training-plan/").content.decode()
+    seat_gaps = body.split("data-gaps", 1)[1].split("</table>", 1)[0]
+    apart = body.split("data-untrained", 1)[1].split("</table>", 1)[0]
+    assert untrained.code not in seat_gaps and f'data-untrained-system="{untrained.code}"' in apart
+    assert world["system"].code in seat_gaps  # Kharkiv's launchers still lack a crew a course type can train

@@ -50,6 +50,8 @@ class CrewsOut(Schema):
     qualified: int = Field(description="floor(qualified people / crew size)")
     needed: int = Field(description="systems × crews per system")
     course_type: str | None = Field(description="The course type qualifying its crews; null when none does")
+    people_training: int = Field(description="People of units stationed there on a course for the system, not yet qualified")
+    training_until: str | None = Field(description="The day the last of them is to qualify (ISO date); null when none is")
 
 
 class PackageOut(Schema):

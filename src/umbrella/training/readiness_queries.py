@@ -96,6 +96,8 @@ class PackageRow:
     allocated: int
     next_arrival: dt.date | None
     course_type: str | None = None  # the code of the course type that qualifies its crews; None when none does
+    people_training: int = 0  # people of units stationed there on a course for the system, not yet qualified
+    training_until: dt.date | None = None  # the day the last of them is to qualify
 
     def as_dict(self) -> dict[str, Any]:
         p = self.package
@@ -122,6 +124,8 @@ class PackageRow:
                 "qualified": p.crews,
                 "needed": p.crews_needed,
                 "course_type": self.course_type,
+                "people_training": self.people_training,
+                "training_until": self.training_until.isoformat() if self.training_until else None,
             },
             "completeness": p.completeness,
             "missing": list(p.missing),
@@ -384,9 +388,16 @@ def _destination(world: _World, place: Place, area_names: dict[int, str]) -> Des
                 in_transit[item] += quantity
             next_arrival[item] = min(due, next_arrival.get(item, due))
     qualified: dict[int, int] = defaultdict(int)
-    for station, system, _on, count, graduated, _course in world.people:
-        if graduated and station in inside:
+    training: dict[int, int] = defaultdict(int)
+    training_until: dict[int, dt.date] = {}
+    for station, system, on, count, graduated, _course in world.people:
+        if station not in inside:
+            continue
+        if graduated:
             qualified[system] += count
+        else:
+            training[system] += count
+            training_until[system] = max(on, training_until.get(system, on))
     packages = readiness(world.rules, Destination(present=present, coming=coming, stock=stock, qualified=qualified))
     rows = [
         PackageRow(
@@ -398,6 +409,8 @@ def _destination(world: _World, place: Place, area_names: dict[int, str]) -> Des
             allocated=coming.get(package.system, 0) - in_transit.get(package.system, 0),
             next_arrival=next_arrival.get(package.system),
             course_type=_course_type_code(world, package.system),
+            people_training=training.get(package.system, 0),
+            training_until=training_until.get(package.system),
         )
         for package in packages
     ]

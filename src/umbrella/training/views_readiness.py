@@ -12,10 +12,12 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext, pgettext_lazy
 
 from umbrella.core.errors import NotFound
+from umbrella.core.models import ChangeRecord
 from umbrella.core.numbers import number
 from umbrella.places.queries import resolve_place
 from umbrella.training.readiness import CREWS, MUNITIONS, SPARES, SYSTEMS
@@ -49,6 +51,12 @@ class ReadinessFilters(forms.Form):
     )
     as_of = forms.DateField(label=gettext_lazy("As recorded on"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
 
+    def clean_as_of(self):
+        day = self.cleaned_data.get("as_of")
+        if day is not None and day > timezone.localdate():
+            raise forms.ValidationError(_("%(day)s has not come yet: choose today or an earlier day.") % {"day": day.isoformat()})
+        return day
+
     def __init__(self, *args, actor, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.actor = actor
@@ -80,7 +88,7 @@ def _element(row: PackageRow, element: str, day) -> dict[str, Any]:
     elif element == MUNITIONS:
         if p.days_of_supply is None:
             return {"label": ELEMENT_LABELS[element], "applies": False, "text": _("fires nothing"), "present": True}
-        text = _("%(days)s of %(needed)s days of supply (%(rounds)s of %(rounds_needed)s rounds)") % {
+        text = _("%(days)s of %(needed)s days of supply on hand (%(rounds)s of %(rounds_needed)s rounds)") % {
             "days": number(float(p.days_of_supply), 1),
             "needed": number(p.days_needed),
             "rounds": number(float(p.rounds)),
@@ -89,17 +97,22 @@ def _element(row: PackageRow, element: str, day) -> dict[str, Any]:
     elif element == SPARES:
         if not p.spares_needed:
             return {"label": ELEMENT_LABELS[element], "applies": False, "text": _("needs none"), "present": True}
-        text = _("%(on_hand)s of %(needed)s spare kits") % {
+        text = _("%(on_hand)s of %(needed)s spare kits on hand") % {
             "on_hand": _kits(p.spares),
             "needed": _kits(p.spares_needed),
         }
     else:
-        text = _("%(crews)s of %(needed)s crews (%(people)s people qualified, crews of %(size)s)") % {
+        text = _("%(crews)s of %(needed)s crews qualified (%(people)s people qualified, crews of %(size)s)") % {
             "crews": number(p.crews),
             "needed": number(p.crews_needed),
             "people": number(p.qualified_people),
             "size": number(row.crew_size),
         }
+        if row.people_training:
+            text += "; " + _("%(people)s more on courses, the last qualifying %(day)s") % {
+                "people": number(row.people_training),
+                "day": row.training_until.isoformat(),
+            }
         if not present and row.course_type is None:
             text += "; " + _("no course type qualifies crews for this system")
     return {"label": ELEMENT_LABELS[element], "applies": True, "text": text, "present": present}
@@ -173,8 +186,15 @@ def readiness_board_page(request: HttpRequest) -> HttpResponse:
         "as_of": as_of.isoformat() if as_of else "",
         "summary": _summary(board) if board and chosen.get("destination") is None else [],
         "destinations": [_section_of(destination, board.day) for destination in board.destinations[:1]] if board else [],
+        "first_recorded": _first_recorded(request.actor) if as_of else None,
     }
     return render(request, "training/readiness_board.html", {"page": page}, status=200 if valid else 400)
+
+
+def _first_recorded(actor) -> str | None:
+    """The day of the first ledger entry the reader may see: before it, nothing was recorded to read."""
+    first = ChangeRecord.objects.visible_to(actor).order_by("sequence").values_list("at", flat=True).first()
+    return first.date().isoformat() if first else None
 
 
 def _plan_chart(plan: TrainingPlan, syncs: list, systems_shown: set[int] | None) -> tuple[Any, int]:
@@ -348,7 +368,15 @@ def _narrowed(plan: TrainingPlan, chosen: dict[str, Any]) -> tuple[list, list, s
         syncs = [row for row in syncs if row.destination in inside]
     if chosen.get("flagged"):
         syncs = [row for row in syncs if row.crews_late or row.people_short]
+    if chosen.get("destination") is not None or chosen.get("flagged"):
+        # The courses drawn are those of the system types the arrivals left are of.
+        systems = {row.system for row in syncs}
     return syncs, gaps, systems
+
+
+def actionable_first(gaps) -> list:
+    """The gaps an offered course closes (in part) first, what a planner can act on; then the others; each by month."""
+    return sorted(gaps, key=lambda gap: (not gap.closing, gap.month))
 
 
 @login_required
@@ -358,14 +386,18 @@ def training_plan_page(request: HttpRequest) -> HttpResponse:
     plan = training_plan(request.actor)
     filters = _plan_filters(request, plan)
     valid = not filters.is_bound or filters.is_valid()
-    chosen = filters.cleaned_data if filters.is_bound and valid else {}
+    if not valid:
+        page = {"title": _("Training plan"), "plan": plan, "filters": filters, "invalid": True}
+        return render(request, "training/training_plan.html", {"page": page}, status=400)
+    chosen = filters.cleaned_data if filters.is_bound else {}
     syncs, gaps, systems = _narrowed(plan, chosen)
     chart, left_out = _plan_chart(plan, syncs, systems)
     # By date, then destination, then system: the order a planner reads a calendar in.
     in_order = sorted(syncs, key=lambda row: (row.on, plan.places[row.destination].code, plan.items[row.system]["code"]))
     arrivals = section(request, in_order, "arrivals_page", total=len(plan.syncs))
-    trainable = [gap for gap in gaps if gap.course_type is not None]
-    gap_rows = section(request, trainable, "gaps_page", total=sum(1 for gap in plan.gaps if gap.course_type is not None))
+    # A gap of a system type no course type qualifies crews for (the engine's course type 0) has its own table.
+    trainable = actionable_first(gap for gap in gaps if gap.course_type in plan.course_types)
+    gap_rows = section(request, trainable, "gaps_page", total=sum(1 for gap in plan.gaps if gap.course_type in plan.course_types))
     page = {
         "title": _("Training plan"),
         "plan": plan,
@@ -386,6 +418,6 @@ def training_plan_page(request: HttpRequest) -> HttpResponse:
         ],
         "gaps": gap_rows,
         "gap_rows": [plan.gap_dict(gap) for gap in gap_rows.rows],
-        "untrained": _untrained([plan.gap_dict(gap) for gap in gaps if gap.course_type is None]),
+        "untrained": _untrained([plan.gap_dict(gap) for gap in gaps if gap.course_type not in plan.course_types]),
     }
-    return render(request, "training/training_plan.html", {"page": page}, status=200 if valid else 400)
+    return render(request, "training/training_plan.html", {"page": page})

@@ -118,7 +118,7 @@ class LedgerFilters(forms.Form):
         super()._post_clean()
         for name in self.errors:
             if name in self.fields:
-                self.fields[name].widget.attrs.update({"aria-describedby": f"{self[name].auto_id}-error"})
+                self.fields[name].widget.attrs.update({"aria-describedby": f"{self[name].auto_id}_error"})
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
