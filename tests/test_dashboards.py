@@ -165,3 +165,23 @@ def test_value_by_donor_says_when_it_adds_up_only_what_the_reader_may_see(as_cli
     partial = "some pledges are not released to you, so these totals are not the whole"
     assert partial in as_client("observer").get("/").content.decode()
     assert partial not in as_client("coordinator").get("/").content.decode()
+
+
+def test_a_requirement_the_latest_run_plans_in_full_says_so_where_a_reason_would_be(as_client, personas):
+    mortar = factories.item_type(personas, name="Planned mortar")
+    lst = needs.create_requirement_list(
+        actor=personas.recipient, fields={"series": "PLN", "title": "Planned", "marking": "participants"}
+    )
+    requirement = needs.create_requirement(
+        actor=personas.recipient, list_id=lst.pk, fields=factories.requirement_fields(mortar, quantity=3, priority=1)
+    )
+    lst.refresh_from_db()
+    lst = needs.propose_requirement_list(actor=personas.recipient, list_id=lst.pk, expected_version=lst.version)
+    needs.approve_requirement_list(actor=personas.coordinator, list_id=lst.pk, expected_version=lst.version)
+    accepted(personas, "donor_editor", mortar, 3)
+    matching.run_match(actor=personas.coordinator)  # plans all 3; nothing approved yet
+    page = as_client("coordinator").get("/").content.decode()
+    unmet = page[page.index('id="unmet-heading"') :]
+    row = unmet.split(f"#{requirement.pk} P1", 1)[1].split("</tr>", 1)[0]
+    assert re.search(r"<td class=\"num\">0 / 3</td>\s*<td class=\"num\">3</td>", row)
+    assert "The latest run plans all of it; not yet approved." in row

@@ -67,6 +67,10 @@ def test_every_left_over_pledge_is_reachable_by_paging_counted_and_filtered_by_d
 def test_a_donor_may_not_open_a_run(personas, as_client, market):  # noqa: F811
     run = services.run_match(actor=personas.coordinator)
     assert as_client("donor_editor").get(f"/matching/{run.pk}/").status_code == 404
+    # Its list does not say "no runs yet" of runs it may not see, nor that there are some.
+    listing = as_client("donor_editor").get("/matching/").content.decode()
+    assert "none is shared with you" in listing and "No match runs yet." not in listing
+    assert "No match runs yet." not in as_client("coordinator").get("/matching/").content.decode()
 
 
 def test_approving_with_nothing_selected_says_so_and_approves_nothing(personas, as_client, market):  # noqa: F811
@@ -278,3 +282,17 @@ def test_an_extra_pledge_needed_by_a_day_already_past_is_wanted_as_soon_as_possi
     page = as_client("coordinator").get(run.get_absolute_url()).content.decode()
     table = page.split('aria-labelledby="suggestions"', 1)[1].split("</table>", 1)[0]
     assert "as soon as possible" not in table and "<td>2026-06-01</td>" in table
+
+
+def test_approve_all_under_filters_says_it_approves_more_than_they_show(personas, as_client, market):  # noqa: F811
+    run = services.run_match(actor=personas.coordinator)
+    proposals = ProposedAllocation.objects.filter(run=run)
+    total = proposals.count()
+    client = as_client("coordinator")
+    plain = client.get(f"/matching/{run.pk}/").content.decode()
+    assert f"Approve all {total} proposals</button>" in plain
+    one = proposals.first()
+    narrowed = client.get(f"/matching/{run.pk}/", {"item": one.requirement.item_type.code}).content.decode()
+    shown = proposals.filter(requirement__item_type=one.requirement.item_type).count()
+    assert shown < total
+    assert f"Approve all {total} proposals, not only the {shown} the filters show</button>" in narrowed

@@ -87,7 +87,8 @@ def run_list(request: HttpRequest) -> HttpResponse:
         export_kind="match-runs",
         create_url=reverse("match-run-new") if may_run else None,
         create_label=_("Run a match"),
-        empty=_("No match runs yet."),
+        # As on the scenarios list: whether runs exist that the reader may not see is not theirs to know.
+        empty=_("No match runs yet.") if may_run else _("Match runs are made by coordination staff; none is shared with you."),
         intro=_(
             "Each run matches the approved requirement list against the accepted pledges. Coordination staff review a run "
             "and approve its proposals, which become allocations."
