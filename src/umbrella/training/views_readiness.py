@@ -242,7 +242,7 @@ def _plan_chart(plan: TrainingPlan, syncs: list, systems_shown: set[int] | None)
         TimelineRow(f"{plan.items[system]['code']} {plan.items[system].get('name', '')}".strip(), spans[system], marks[system])
         for system in sorted(shown, key=lambda system: plan.items[system]["code"])
     ]
-    chart = timeline(_("Courses (bars) and systems arriving (diamonds) per system type, by month"), rows)
+    chart = timeline(_("Courses (bars) and systems arriving (diamonds) per system type, by month"), rows, today=plan.day)
     return chart, len(systems) - len(shown)
 
 

@@ -134,6 +134,7 @@ class Timeline:
     width: int = TIMELINE_LABEL_WIDTH + TIMELINE_PLOT_WIDTH + 56  # room for the last month's label
     label_width: int = TIMELINE_LABEL_WIDTH
     axis_height: int = TIMELINE_AXIS_HEIGHT
+    today_x: float | None = None  # x of today, when it falls on the axis
 
 
 def _month_starts(first: dt.date, last: dt.date) -> list[dt.date]:
@@ -144,8 +145,9 @@ def _month_starts(first: dt.date, last: dt.date) -> list[dt.date]:
     return months
 
 
-def timeline(title: str, rows: list[TimelineRow]) -> Timeline:
-    """Rows of spans and marks on one axis of whole months, from the first month anything is in to the last."""
+def timeline(title: str, rows: list[TimelineRow], today: dt.date | None = None) -> Timeline:
+    """Rows of spans and marks on one axis of whole months, from the first month anything is in to the last; a
+    line at `today` when it falls on the axis. Flagged spans are drawn last, so that no bar hides one."""
     days = [day for row in rows for span in row.spans for day in (span.starts, span.ends)] + [
         mark.on for row in rows for mark in row.marks
     ]
@@ -169,7 +171,7 @@ def timeline(title: str, rows: list[TimelineRow]) -> Timeline:
             y=TIMELINE_AXIS_HEIGHT + index * TIMELINE_ROW_HEIGHT,
             spans=[
                 DrawnSpan(x(span.starts), max(2.0, (span.ends - span.starts).days * scale + scale), span.text, span.flag)
-                for span in row.spans
+                for span in sorted(row.spans, key=lambda span: bool(span.flag))
             ],
             marks=[DrawnMark(x(mark.on), mark.text, mark.flag) for mark in row.marks],
         )
@@ -183,4 +185,5 @@ def timeline(title: str, rows: list[TimelineRow]) -> Timeline:
         height=bottom + TIMELINE_AXIS_HEIGHT,
         ticks=[x(month) for month in months],
         bottom=bottom,
+        today_x=x(today) if today is not None and start <= today < end else None,
     )
