@@ -360,9 +360,9 @@ def test_through_the_pages_the_donor_dispatches_and_the_recipient_receives_short
     world = allocated(personas, quantity=4, sensitive=True)
     donor = as_client("donor_editor")
     assert "New consignment" in donor.get("/consignments/").content.decode()
-    plan = {"reference": "CN-PAGES", "allocation": world["allocation"].pk, "quantity": 2, "serials": "P-1\nP-2"}
-    leg = {"from_place": "PL-RZE", "to_place": "UA-46-LWO", "mode": "rail", "planned_arrival": "2026-05-08"}
-    refused = donor.post("/consignments/new/", {**plan, "serials": "P-1", **leg})
+    plan = {"reference": "CN-PAGES", "line1-allocation": world["allocation"].pk, "line1-quantity": 2, "line1-serials": "P-1\nP-2"}
+    leg = {"leg1-from_place": "PL-RZE", "leg1-to_place": "UA-46-LWO", "leg1-mode": "rail", "leg1-planned_arrival": "2026-05-08"}
+    refused = donor.post("/consignments/new/", {**plan, "line1-serials": "P-1", **leg})
     assert refused.status_code == 400 and "one serial number per unit" in refused.content.decode()
     offered = donor.get("/consignments/new/").content.decode()
     assert f'<option value="{world["allocation"].pk}"' in offered and "4 left to ship" in offered
@@ -655,3 +655,50 @@ def test_a_consignment_ending_outside_its_requirements_destination_is_warned_abo
     assert api_client(personas, "donor_editor").get(f"/api/v1/consignments/{inside.pk}").json()["destination_warnings"] == []
     # A warning, not a refusal: the consignment goes on its way.
     assert step(personas, elsewhere, "dispatch").state == ConsignmentState.DISPATCHED
+
+
+@pytest.mark.django_db
+def test_the_plan_form_takes_several_lines_and_a_leg_on_from_a_hub_and_names_each_problem_where_it_is(
+    personas, places, as_client
+):
+    launchers, missiles = allocated(personas, quantity=4), allocated(personas, quantity=6)
+    donor = as_client("donor_editor")
+    lines = {
+        "reference": "CN-TWO",
+        "line1-allocation": launchers["allocation"].pk,
+        "line1-quantity": 2,
+        "line2-allocation": missiles["allocation"].pk,
+        "line2-quantity": 9,  # more than the 6 left
+    }
+    legs = {
+        "leg1-from_place": "PL",
+        "leg1-to_place": "PL-RZE",
+        "leg1-mode": "road",
+        "leg2-from_place": "PL-RZE",
+        "leg2-to_place": "Atlantis",
+        "leg2-mode": "rail",
+    }
+    refused = donor.post("/consignments/new/", {**lines, **legs})
+    body = refused.content.decode()
+    assert refused.status_code == 400 and not Consignment.objects.filter(reference="CN-TWO").exists()
+    leg2 = body.split("Leg 2 (optional)", 1)[1]
+    assert "Unknown place" in leg2 and "Atlantis" in leg2
+    fixed = donor.post("/consignments/new/", {**lines, **legs, "leg2-to_place": "UA-46-LWO"})
+    body = fixed.content.decode()
+    assert fixed.status_code == 400 and not Consignment.objects.filter(reference="CN-TWO").exists()
+    line2 = body.split("Line 2 (optional)", 1)[1].split("Line 3 (optional)", 1)[0]
+    assert "has 6 left to ship; 9 is more" in line2
+    assert "left to ship; 9 is more" not in body.split("Line 2 (optional)", 1)[0]
+    half_a_leg = donor.post("/consignments/new/", {**lines, "line2-quantity": 6, "leg1-from_place": "PL"})
+    assert half_a_leg.status_code == 400 and "A leg goes from one place to another: name both." in half_a_leg.content.decode()
+    assert "Choose how this leg travels." in half_a_leg.content.decode()
+    planned = donor.post("/consignments/new/", {**lines, **legs, "line2-quantity": 6, "leg2-to_place": "UA-46-LWO"})
+    assert planned.status_code == 302
+    consignment = Consignment.objects.get(reference="CN-TWO")
+    assert sorted((line.allocation_id, line.quantity) for line in consignment.lines.all()) == sorted(
+        [(launchers["allocation"].pk, 2), (missiles["allocation"].pk, 6)]
+    )
+    assert [(leg.from_place.code, leg.to_place.code) for leg in consignment.legs.order_by("id")] == [
+        ("PL", "PL-RZE"),
+        ("PL-RZE", "UA-46-LWO"),
+    ]

@@ -10,6 +10,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import F, Q, Sum
 from django.db.models.functions import Coalesce
@@ -48,6 +49,7 @@ from umbrella.logistics.queries import (
 )
 from umbrella.matching.models import Allocation, AllocationState
 from umbrella.places.models import CapacityUnit
+from umbrella.places.queries import resolve_place
 from umbrella.pledges import services as pledges
 from umbrella.pledges.models import REASON_MAX_LENGTH, Pledge
 from umbrella.ui.charts import Bar, BarChart, bar_chart
@@ -74,13 +76,45 @@ def consignment_list(request: HttpRequest) -> HttpResponse:
 PLACE_HELP = gettext_lazy("A code (UA-30), a name or another name (Kyiv, Kiev, Київ).")
 
 
+LINE_FORMS = 5  # lines a consignment planned on the page may carry; more through a manifest file or the API
+LEG_FORMS = 2  # to a hub and on from it; more through the API
+
+
 class ConsignmentForm(ServiceForm):
-    """One line and one leg: what most consignments are. More lines and legs go through the API."""
+    """The consignment itself; its lines and legs are the forms below it."""
 
     reference = forms.CharField(label=gettext_lazy("Reference"), max_length=80)
     weight_kg = forms.DecimalField(label=gettext_lazy("Weight (kg)"), required=False, min_value=0, decimal_places=1)
-    allocation = forms.ModelChoiceField(label=gettext_lazy("Allocation"), queryset=Allocation.objects.none())
-    quantity = forms.IntegerField(label=gettext_lazy("Quantity"), min_value=1)
+
+
+def shippable_choices(actor) -> list[tuple[str, str]]:
+    """The active allocations the actor may ship with units left, read once for every line of the form."""
+    shippable = Allocation.objects.visible_to(actor).filter(state=AllocationState.ACTIVE)
+    if actor.is_member and actor.kind != OrganizationKind.COORDINATOR:
+        shippable = shippable.filter(pledge__owner=actor.organization)
+    spoken_for = Sum("consignment_lines__quantity", filter=Q(consignment_lines__consignment__state__in=LIVE_STATES))
+    with_something_left = shippable.annotate(shipped=Coalesce(spoken_for, 0)).filter(quantity__gte=F("shipped") + 1)
+    return [
+        (
+            str(a.pk),
+            _("#%(id)s %(item)s (%(donor)s): %(allocation)s — %(left)s left to ship")
+            % {
+                "id": a.pk,
+                "item": a.pledge.item_type.name,
+                "donor": a.pledge.owner.code,
+                "allocation": a,
+                "left": number(a.quantity - a.shipped),
+            },
+        )
+        for a in with_something_left.select_related("pledge__item_type", "pledge__owner").order_by("id")
+    ]
+
+
+class LineForm(ServiceForm):
+    """One line: part of one allocation. The first line is needed; the others are left empty when not used."""
+
+    allocation = forms.TypedChoiceField(label=gettext_lazy("Allocation"), coerce=int, required=False, empty_value=None)
+    quantity = forms.IntegerField(label=gettext_lazy("Quantity"), min_value=1, required=False)
     serials = forms.CharField(
         label=gettext_lazy("Serial numbers"),
         required=False,
@@ -93,78 +127,138 @@ class ConsignmentForm(ServiceForm):
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text=gettext_lazy("One a line, for ammunition and other bulk supply."),
     )
-    from_place = forms.CharField(label=gettext_lazy("From"), max_length=120, required=False, help_text=PLACE_HELP)
-    to_place = forms.CharField(label=gettext_lazy("To"), max_length=120, required=False, help_text=PLACE_HELP)
-    mode = forms.ChoiceField(label=gettext_lazy("Mode"), choices=TransportMode.choices, required=False)
-    planned_arrival = forms.DateField(
-        label=gettext_lazy("Planned arrival"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
 
-    def __init__(self, *args, actor, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        shippable = Allocation.objects.visible_to(actor).filter(state=AllocationState.ACTIVE)
-        if actor.is_member and actor.kind != OrganizationKind.COORDINATOR:
-            shippable = shippable.filter(pledge__owner=actor.organization)
-        spoken_for = Sum("consignment_lines__quantity", filter=Q(consignment_lines__consignment__state__in=LIVE_STATES))
-        with_something_left = shippable.annotate(shipped=Coalesce(spoken_for, 0)).filter(quantity__gte=F("shipped") + 1)
-        self.fields["allocation"].queryset = with_something_left.select_related("pledge__item_type", "pledge__owner").order_by(
-            "id"
+    def __init__(self, *args, number_: int, choices: list[tuple[str, str]], **kwargs) -> None:
+        super().__init__(*args, prefix=f"line{number_}", **kwargs)
+        self.number = number_
+        self.legend = (
+            _("Line %(number)s") % {"number": number_} if number_ == 1 else _("Line %(number)s (optional)") % {"number": number_}
         )
-        self.fields["allocation"].label_from_instance = lambda a: (
-            _("#%(id)s %(item)s (%(donor)s): %(allocation)s — %(left)s left to ship")
-            % {
-                "id": a.pk,
-                "item": a.pledge.item_type.name,
-                "donor": a.pledge.owner.code,
-                "allocation": a,
-                "left": number(a.quantity - a.shipped),
-            }
-        )
+        self.fields["allocation"].choices = [("", "—")] + choices
 
-    def service_arguments(self) -> dict:
+    @property
+    def used(self) -> bool:
+        return any(self.cleaned_data.get(name) for name in ("allocation", "quantity", "serials", "lots"))
+
+    def clean(self):
+        data = super().clean()
+        if self.number == 1 or self.used:
+            if data.get("allocation") is None and "allocation" not in self.errors:
+                self.add_error("allocation", _("Choose the allocation this line ships."))
+            if data.get("quantity") is None and "quantity" not in self.errors:
+                self.add_error("quantity", _("Give the number of units this line ships."))
+        return data
+
+    def line(self) -> dict:
         data = self.cleaned_data
-        line = {
+        return {
             "allocation": data["allocation"],
             "quantity": data["quantity"],
             "serials": (data["serials"] or "").splitlines(),
             "lots": (data["lots"] or "").splitlines(),
         }
-        legs = []
-        if data["from_place"] or data["to_place"]:
-            leg = {"from_place": data["from_place"], "to_place": data["to_place"], "mode": data["mode"]}
-            legs.append({**leg, "planned_arrival": data["planned_arrival"]} if data["planned_arrival"] else leg)
-        fields = {"reference": data["reference"]}
-        if data["weight_kg"] is not None:
-            fields["weight_kg"] = data["weight_kg"]
-        return {"fields": fields, "lines": [line], "legs": legs}
 
 
-def _on_the_consignment_form(error: Invalid) -> Invalid:
-    """The service names the first line's and leg's fields `lines[0].<field>` and `legs.<field>`."""
-    renamed: dict[str, list[str]] = {}
+class LegForm(ServiceForm):
+    """One leg, optional: from a place to another (a hub, then on from it), with its mode and planned days."""
+
+    from_place = forms.CharField(label=gettext_lazy("From"), max_length=120, required=False, help_text=PLACE_HELP)
+    to_place = forms.CharField(label=gettext_lazy("To"), max_length=120, required=False, help_text=PLACE_HELP)
+    mode = forms.ChoiceField(label=gettext_lazy("Mode"), choices=[("", "—"), *TransportMode.choices], required=False)
+    planned_departure = forms.DateField(
+        label=gettext_lazy("Planned departure"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    planned_arrival = forms.DateField(
+        label=gettext_lazy("Planned arrival"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def __init__(self, *args, number_: int, actor, **kwargs) -> None:
+        super().__init__(*args, prefix=f"leg{number_}", **kwargs)
+        self.actor = actor
+        self.legend = _("Leg 1 (optional): from where it leaves") if number_ == 1 else _("Leg 2 (optional): on from a hub")
+
+    def _place(self, name: str):
+        text = self.cleaned_data.get(name)
+        if not text:
+            return None
+        try:
+            return resolve_place(text, self.actor)
+        except ValidationError as error:
+            raise forms.ValidationError(error.messages) from None
+
+    def clean_from_place(self):
+        return self._place("from_place")
+
+    def clean_to_place(self):
+        return self._place("to_place")
+
+    @property
+    def used(self) -> bool:
+        return any(self.cleaned_data.get(name) for name in self.fields)
+
+    def clean(self):
+        data = super().clean()
+        if any(data.get(name) for name in self.fields):
+            for name in ("from_place", "to_place"):
+                if data.get(name) is None and name not in self.errors:
+                    self.add_error(name, _("A leg goes from one place to another: name both."))
+            if not data.get("mode") and "mode" not in self.errors:
+                self.add_error("mode", _("Choose how this leg travels."))
+        return data
+
+    def leg(self) -> dict:
+        return {name: value for name, value in self.cleaned_data.items() if value not in (None, "")}
+
+
+def _on_the_forms(error: Invalid, lines: list[LineForm], legs: list[LegForm]) -> Invalid:
+    """The service names a line's fields `lines[i].<field>` (i among the lines used) and a leg's `legs.<field>`:
+    each problem goes on the form it belongs to; what is left is the consignment's own."""
+    own: dict[str, list[str]] = {}
     for name, problems in error.field_errors.items():
-        found = re.fullmatch(r"(?:lines\[0\]|legs)\.(\w+)", name)
-        renamed.setdefault(found[1] if found else name, []).extend(problems)
-    return Invalid(renamed)
+        line = re.fullmatch(r"lines\[(\d+)\]\.(\w+)", name)
+        leg = re.fullmatch(r"legs\.(\w+)", name)
+        if line and int(line[1]) < len(lines):
+            lines[int(line[1])].show(Invalid({line[2]: problems}))
+        elif leg and legs:
+            legs[0].show(Invalid({leg[1]: problems}))
+        else:
+            own[name] = problems
+    if not own:
+        own["lines"] = [_("The lines below have problems: each is named at its field.")]
+    return Invalid(own)
 
 
 @login_required
 def consignment_create(request: HttpRequest) -> HttpResponse:
     services.require_shipper(request.actor, doing=_("Planning a consignment"))
-    form = ConsignmentForm(request.POST or None, actor=request.actor)
+    data = request.POST or None
+    form = ConsignmentForm(data)
+    choices = shippable_choices(request.actor)
+    line_forms = [LineForm(data, number_=n, choices=choices) for n in range(1, LINE_FORMS + 1)]
+    leg_forms = [LegForm(data, number_=n, actor=request.actor) for n in range(1, LEG_FORMS + 1)]
     page = FormPage(
         title=_("New consignment"),
-        forms=[form],
+        forms=[form, *line_forms, *leg_forms],
         submit_label=_("Plan the consignment"),
         cancel_url=reverse("consignments"),
-        intro=_("It is planned first; dispatch it from its page when it leaves."),
+        intro=_(
+            "It is planned first; dispatch it from its page when it leaves. Up to five lines and two legs here (to a hub "
+            "and on from it); more lines from a manifest file on the consignment's page."
+        ),
     )
 
     def save() -> Consignment:
+        lines = [line for line in line_forms if line.used]
+        legs = [leg for leg in leg_forms if leg.used]
+        fields = {"reference": form.cleaned_data["reference"]}
+        if form.cleaned_data["weight_kg"] is not None:
+            fields["weight_kg"] = form.cleaned_data["weight_kg"]
         try:
-            return services.create_consignment(actor=request.actor, **form.service_arguments())
+            return services.create_consignment(
+                actor=request.actor, fields=fields, lines=[line.line() for line in lines], legs=[leg.leg() for leg in legs]
+            )
         except Invalid as error:
-            raise _on_the_consignment_form(error) from None
+            raise _on_the_forms(error, lines, legs) from None
 
     return submit(request, page, save, done=_("Consignment planned."))
 
