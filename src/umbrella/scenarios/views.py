@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 from django import forms
 from django.contrib.auth.decorators import login_required
@@ -117,7 +118,9 @@ def _top_up_chart(results: dict, year: str):
 
 def scenario_detail(request: HttpRequest, pk: int) -> HttpResponse:
     scenario = get_visible(WithdrawalScenario.objects.all(), request.actor, pk=pk)
-    lost = section(request, scenario.results.get("lost_pledges", []), "lost_page")
+    # The largest losses first: what a reader weighs first (the results keep them by pledge).
+    by_money = sorted(scenario.results.get("lost_pledges", []), key=lambda row: -Decimal(row.get("money_lost_eur") or 0))
+    lost = section(request, by_money, "lost_page")
     uncovered = section(request, scenario.results["uncovered"], "uncovered_page")
     # Only the rows on the page are put into words: a large donor's scenario loses thousands of pledges.
     results = in_reader_language(
