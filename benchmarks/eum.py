@@ -4,9 +4,10 @@
 
 A fresh data directory gets a small demo (`umbrella demo --no-serve --scale 0.1`: the organizations, the recipient's
 officer ukr-logistics, the auditor hq-auditor and the catalogue's serial-tracked item types); then `--serials`
-serials are registered through `eum.services.register_serial` on the bulk write path, spread over the serial-tracked
-item types and the donors, handed over on days spread over the last two years (so some are delinquent), and an
-inventory is opened for the first item type. Timed, each as its own process where it is a command:
+serials are registered through `eum.services.register_serials` (50,000 a call, on the bulk write path, their pairs
+looked up a chunk at a time), spread over the serial-tracked item types and the donors, handed over on days spread
+over the last two years (so some are delinquent), and an inventory is opened for the first item type. Timed, each as
+its own process where it is a command:
 
     register            the serials (set-up: timed, no target)
     import sightings    `umbrella import sightings` of `--sightings` rows (at most half the serials), the first
@@ -38,7 +39,6 @@ import datetime as dt, time
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from umbrella.catalog.models import ItemType
-from umbrella.core import bulk
 from umbrella.core.access import OrganizationKind
 from umbrella.eum import services
 from umbrella.orgs.models import Organization
@@ -49,15 +49,19 @@ donors = list(Organization.objects.filter(kind=OrganizationKind.DONOR).order_by(
 today = dt.date.today()
 started = time.perf_counter()
 for start in range(0, {serials}, 50_000):
-    with transaction.atomic(), bulk.deferred_writes(rows_read_earlier_rows=True) as batch:
-        for number in range(start, min(start + 50_000, {serials})):
-            fields = {{
+    entries = [
+        (
+            donors[(number // len(items)) % len(donors)],
+            {{
                 "item_type": items[0] if number < {first_block} else items[number % len(items)],
                 "serial": "BENCH-%07d" % number,
                 "handover_date": today - dt.timedelta(days=number % 730),
-            }}
-            services.register_serial(actor=actor, donor=donors[(number // len(items)) % len(donors)], fields=fields)
-            batch.row_done()
+            }},
+        )
+        for number in range(start, min(start + 50_000, {serials}))
+    ]
+    with transaction.atomic():
+        services.register_serials(actor=actor, entries=entries)
 seconds = time.perf_counter() - started
 with transaction.atomic():
     scope = {{"conducted_on": today, "method": "physical", "item_type": items[0]}}

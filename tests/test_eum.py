@@ -4,6 +4,8 @@ losses, and transfers that need the donor's consent; who sees what."""
 import datetime as dt
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from tests import factories
@@ -302,6 +304,33 @@ def test_many_earlier_deliveries_register_together_one_ledger_entry_each(persona
     assert ChangeRecord.objects.count() - before == 5 == len(created)
     assert set(Serial.objects.values_list("due_on", flat=True)) == {handed + dt.timedelta(days=90)}
     assert verify().ok and schedule_differences() == []
+
+
+@pytest.mark.django_db
+def test_a_batch_looks_its_serials_up_together_and_names_every_one_already_registered(personas, places):
+    item = factories.item_type(personas, sensitive=True)
+    other = factories.item_type(personas, sensitive=True)
+    donor = personas.donor_editor.organization
+    handed = TODAY() - dt.timedelta(days=10)
+    first = {"item_type": item, "serial": "B-1", "handover_date": handed}
+    eum.register_serials(actor=personas.recipient, entries=[(donor, first)])
+    entries = [
+        (donor, {"item_type": kind, "serial": f"B-{n}", "handover_date": handed}) for n in range(1, 41) for kind in (item, other)
+    ]
+    with pytest.raises(Forbidden):  # who may not register learns nothing of what is registered
+        eum.register_serials(actor=personas.donor_editor, entries=entries)
+    with pytest.raises(Invalid) as taken:
+        eum.register_serials(actor=personas.recipient, entries=entries)
+    assert f"Already registered: {item.code} B-1." in str(taken.value) and Serial.objects.count() == 1
+    assert f"{other.code} B-1" not in str(taken.value)  # the same number under another item type is another item
+
+    with CaptureQueriesContext(connection) as queries:
+        created = eum.register_serials(actor=personas.recipient, entries=entries[2:])
+    sql = [query["sql"] for query in queries.captured_queries]
+    lookups = [text for text in sql if text.startswith('SELECT 1 AS "a" FROM "eum_serial"')]
+    reads = [text for text in sql if text.startswith("SELECT") and '"eum_serial"' in text]
+    assert len(created) == 78 and lookups == [] and len(reads) == 2  # one per item type, not one per serial
+    assert Serial.objects.count() == 79 and schedule_differences() == [] and verify().ok
 
 
 @pytest.mark.django_db
