@@ -218,7 +218,10 @@ class Serial(OwnedModel):
         indexes = [
             models.Index(fields=["due_on"]),
             models.Index(fields=["owner", "due_on"]),
-            models.Index(fields=["status", "due_on"]),
+            # With the marking and owner the visibility rule reads, so that counting the delinquent serials (a list's
+            # pages) and a unit's held ones reads these indexes alone, not a million rows of the table.
+            models.Index(fields=["status", "due_on", "marking", "owner"], name="eum_serial_status_due"),
+            models.Index(fields=["holder", "status", "due_on", "marking", "owner"], name="eum_serial_holder_status"),
             # Covers the summaries (`queries.delinquency`, the dashboards' card, a donor's report, the public figures):
             # each reads this index alone, once, in the order it groups by, and never the table's wide rows.
             models.Index(

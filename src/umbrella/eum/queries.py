@@ -16,7 +16,8 @@ from decimal import Decimal
 from typing import Any
 
 import numpy as np
-from django.db.models import Case, Count, IntegerField, Max, Q, QuerySet, Sum, When
+from django.db.models import Case, Count, IntegerField, Max, OuterRef, Q, QuerySet, Subquery, Sum, When
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
@@ -458,8 +459,18 @@ INVENTORIES = Listing(
 
 
 def units(actor: Actor) -> QuerySet:
-    held = Count("serials", filter=Q(serials__status__in=ACCOUNTABLE))
-    return Unit.objects.visible_to(actor).select_related("parent", "station").annotate(held=held)
+    """The units the actor may see, each with how many of the serials it holds are held (in service or under
+    repair): counted per unit in a subquery over the index of holder and status, not by grouping a join of every
+    unit's columns with a million serials."""
+    held = (
+        Serial.objects.visible_to(actor)
+        .filter(holder=OuterRef("pk"), status__in=ACCOUNTABLE)
+        .order_by()
+        .values("holder")
+        .annotate(count=Count("*"))
+        .values("count")
+    )
+    return Unit.objects.visible_to(actor).select_related("parent", "station").annotate(held=Coalesce(Subquery(held), 0))
 
 
 UNITS = Listing(
