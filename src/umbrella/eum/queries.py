@@ -16,7 +16,9 @@ from decimal import Decimal
 from typing import Any
 
 import numpy as np
+from django.db import connection
 from django.db.models import Case, Count, IntegerField, Max, OuterRef, Q, QuerySet, Subquery, Sum, When
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
@@ -602,6 +604,19 @@ def unacknowledged_losses(actor: Actor) -> QuerySet:
 
 def pending_decisions(actor: Actor) -> PendingDecisions:
     return PendingDecisions(list(pending_consent_requests(actor)), list(unacknowledged_losses(actor)))
+
+
+def not_sighted(actor: Actor, inventory: Inventory) -> QuerySet:
+    """The serials the inventory expected and did not sight that the actor may see. The database reads the ids
+    from the inventory's own row (`json_each`, `jsonb_array_elements_text`) instead of being sent one parameter
+    per id: an inventory closed over a million serials may list hundreds of thousands, past SQLite's limit of
+    variables in one statement."""
+    table = connection.ops.quote_name(Inventory._meta.db_table)
+    if connection.vendor == "postgresql":
+        ids = f"SELECT (jsonb_array_elements_text(not_sighted))::bigint FROM {table} WHERE id = %s"
+    else:
+        ids = f"SELECT value FROM json_each((SELECT not_sighted FROM {table} WHERE id = %s))"
+    return Serial.objects.visible_to(actor).filter(pk__in=RawSQL(ids, [inventory.pk]))
 
 
 def missed_in(actor: Actor, serial: Serial) -> list[Inventory]:

@@ -684,10 +684,7 @@ def inventory_detail(request: HttpRequest, pk: int) -> HttpResponse:
     inventory = get_visible(queries.inventories(actor), actor, pk=pk)
     sightings = inventory.sightings.visible_to(actor).select_related("serial__item_type", "place").order_by("serial__serial")
     not_sighted = (
-        Serial.objects.visible_to(actor)
-        .filter(pk__in=inventory.not_sighted)
-        .select_related("item_type", "holder")
-        .order_by("item_type__code", "serial")
+        queries.not_sighted(actor, inventory).select_related("item_type", "holder").order_by("item_type__code", "serial")
     )
     sighted_count, not_sighted_count = sightings.count(), not_sighted.count()
     page = DetailPage(
