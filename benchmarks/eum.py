@@ -4,16 +4,24 @@
 
 A fresh data directory gets a small demo (`umbrella demo --no-serve --scale 0.1`: the organizations, the recipient's
 officer ukr-logistics, the auditor hq-auditor and the catalogue's serial-tracked item types); then `--serials`
-serials are registered through `eum.services.register_serial` on the bulk write path, spread over the serial-tracked
-item types and the donors, handed over on days spread over the last two years (so some are delinquent), and an
-inventory is opened for the first item type. Timed, each as its own process where it is a command:
+serials are registered through `eum.services.register_serials` (50,000 a call, on the bulk write path, their pairs
+looked up a chunk at a time), spread over the serial-tracked item types and the donors, handed over on days spread
+over the last two years (so some are delinquent) and held by the demo's units in turn, and an inventory is opened
+for the first item type. Timed, each as its own process where it is a command:
 
     register            the serials (set-up: timed, no target)
     import sightings    `umbrella import sightings` of `--sightings` rows (at most half the serials), the first
                         serials, all of that item type (target: 100,000 rows within 30 s)
     delinquency         `eum.queries.delinquency` on today over every serial, timed inside the process, without
                         its start-up (target: within 1 s at 1,000,000 serials)
+    delinquency (donor) the same as the first donor's liaison (its own serials only)
     eum due --json      `umbrella eum due --json` for one donor, as the auditor (the subset a report asks for)
+
+Then every end-use page is requested in-process through Django's test client as the persona who opens it (the
+overview, the serial lists, a sighted serial's page, the donor's report, the public figures, the inventories, the
+import's inventory, the units, the rules, the dashboards around the end-use card, and the card alone), as
+benchmarks/pages.py does: once to warm up, then five times, the median time and the query count (target: each
+within 300 ms at 1,000,000 serials, with a query count that does not grow with the rows).
 
 Targets (issue #15, this project's 2-core machine): the rows above at 1,000,000 serials.
 """
@@ -38,26 +46,32 @@ import datetime as dt, time
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from umbrella.catalog.models import ItemType
-from umbrella.core import bulk
 from umbrella.core.access import OrganizationKind
 from umbrella.eum import services
+from umbrella.eum.models import Unit
 from umbrella.orgs.models import Organization
 from umbrella.orgs.queries import actor_for
 actor = actor_for(get_user_model().objects.get(username="ukr-logistics"))
 items = list(ItemType.objects.filter(sensitive=True).order_by("code"))
 donors = list(Organization.objects.filter(kind=OrganizationKind.DONOR).order_by("code")[:6])
+units = list(Unit.objects.order_by("code"))
 today = dt.date.today()
 started = time.perf_counter()
 for start in range(0, {serials}, 50_000):
-    with transaction.atomic(), bulk.deferred_writes(rows_read_earlier_rows=True) as batch:
-        for number in range(start, min(start + 50_000, {serials})):
-            fields = {{
+    entries = [
+        (
+            donors[(number // len(items)) % len(donors)],
+            {{
                 "item_type": items[0] if number < {first_block} else items[number % len(items)],
                 "serial": "BENCH-%07d" % number,
                 "handover_date": today - dt.timedelta(days=number % 730),
-            }}
-            services.register_serial(actor=actor, donor=donors[(number // len(items)) % len(donors)], fields=fields)
-            batch.row_done()
+                "holder": units[number % len(units)] if units else None,
+            }},
+        )
+        for number in range(start, min(start + 50_000, {serials}))
+    ]
+    with transaction.atomic():
+        services.register_serials(actor=actor, entries=entries)
 seconds = time.perf_counter() - started
 with transaction.atomic():
     scope = {{"conducted_on": today, "method": "physical", "item_type": items[0]}}
@@ -70,13 +84,78 @@ import time
 from django.contrib.auth import get_user_model
 from umbrella.eum.queries import delinquency
 from umbrella.orgs.queries import actor_for
-actor = actor_for(get_user_model().objects.get(username="hq-auditor"))
+actor = actor_for(get_user_model().objects.get(username={username!r}))
 started = time.perf_counter()
 summary = delinquency(actor)
 seconds = time.perf_counter() - started
-print("result=" + json.dumps({"seconds": round(seconds, 3), "held": summary.held.count,
-    "delinquent": summary.delinquent.count}))
+print("result=" + json.dumps({{"seconds": round(seconds, 3), "held": summary.held.count,
+    "delinquent": summary.delinquent.count}}))
 """
+
+# Each end-use page as the persona who opens it, in-process through Django's test client as benchmarks/pages.py
+# does: once to warm up, then `repeat` times, the median time and the query count of the last request.
+PAGES = """
+import statistics, time
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from umbrella.eum.models import Serial
+from umbrella.eum.queries import card
+from umbrella.orgs.queries import actor_for
+donor, item_type, inventory, repeat = {donor!r}, {item_type!r}, {inventory}, {repeat}
+liaison = donor.lower() + "-liaison"
+sighted = Serial.objects.filter(item_type__code=item_type, serial="BENCH-0000000").values_list("pk", flat=True).first()
+pages = [
+    ("overview", "hq-auditor", "/eum/"),
+    ("overview (recipient)", "ukr-logistics", "/eum/"),
+    ("overview (donor)", liaison, "/eum/"),
+    ("serials", "hq-auditor", "/eum/serials/"),
+    ("serials, delinquent", "hq-auditor", "/eum/serials/?delinquent=True"),
+    ("serials (donor)", liaison, "/eum/serials/"),
+    ("serial (sighted)", "hq-auditor", f"/eum/serials/{{sighted}}/"),
+    ("serial (donor)", liaison, f"/eum/serials/{{sighted}}/"),
+    ("donor report", liaison, f"/eum/report/{{donor}}/"),
+    ("donor report (auditor)", "hq-auditor", f"/eum/report/{{donor}}/"),
+    ("public figures", "", "/eum/public/"),
+    ("inventories", "hq-auditor", "/eum/inventories/"),
+    ("inventory (the import's)", "hq-auditor", f"/eum/inventories/{{inventory}}/"),
+    ("units", "ukr-logistics", "/eum/units/"),
+    ("rules", "hq-auditor", "/eum/rules/"),
+    ("dashboard (coordination)", "hq-auditor", "/"),
+    ("dashboard (donor)", liaison, "/"),
+]
+results = []
+clients = {{}}
+for name, persona, url in pages:
+    if persona not in clients:
+        clients[persona] = Client(HTTP_HOST="127.0.0.1")
+        if persona:
+            clients[persona].force_login(get_user_model().objects.get(username=persona))
+    client = clients[persona]
+    status = client.get(url).status_code
+    timings = []
+    for _ in range(repeat):
+        with CaptureQueriesContext(connection) as queries:
+            started = time.perf_counter()
+            client.get(url)
+            timings.append((time.perf_counter() - started) * 1000)
+    results.append({{"page": name, "persona": persona or "public", "url": url, "status": status,
+        "median_ms": round(statistics.median(timings), 1), "queries": len(queries)}})
+# The dashboards' end-use card alone (the dashboard around it is other apps' work).
+actor = actor_for(get_user_model().objects.get(username="hq-auditor"))
+card(actor)
+timings = []
+for _ in range(repeat):
+    with CaptureQueriesContext(connection) as queries:
+        started = time.perf_counter()
+        card(actor)
+        timings.append((time.perf_counter() - started) * 1000)
+results.append({{"page": "dashboards' end-use card (queries.card)", "persona": "hq-auditor", "url": "", "status": 200,
+    "median_ms": round(statistics.median(timings), 1), "queries": len(queries)}})
+print("result=" + json.dumps(results))
+"""
+BUDGET_MS = 300
 
 
 def shell(script: str, environment: dict[str, str]) -> dict:
@@ -124,7 +203,10 @@ def main() -> None:
             ["import", "sightings", str(path), "--inventory", str(setup["inventory"]), "--user", "ukr-logistics", "--json"],
             environment,
         )
-        results["runs"]["delinquency"] = shell(DELINQUENCY, environment)
+        results["runs"]["delinquency"] = shell(DELINQUENCY.format(username="hq-auditor"), environment)
+        # A donor's summary: its own serials only, read through the same index.
+        liaison = setup["donor"].lower() + "-liaison"
+        results["runs"]["delinquency (donor)"] = shell(DELINQUENCY.format(username=liaison), environment)
         results["runs"]["eum due --json"] = run(
             ["eum", "due", "--json", "--user", "hq-auditor", "--donor", setup["donor"]], environment
         )
@@ -136,6 +218,14 @@ def main() -> None:
             print(f"{name:18} {outcome['seconds']:8.2f} s{extra}")
             if "output" in outcome:
                 outcome["output"] = outcome["output"][:2000]
+        pages = PAGES.format(donor=setup["donor"], item_type=setup["item_type"], inventory=setup["inventory"], repeat=5)
+        results["pages"] = shell(pages, environment)
+        print(f"\npage | persona | queries | median ms | within {BUDGET_MS} ms")
+        for page in results["pages"]:
+            within = "yes" if page["median_ms"] <= BUDGET_MS else "NO"
+            if page["status"] != 200:
+                within = f"status {page['status']}"
+            print(f"{page['page']} | {page['persona']} | {page['queries']} | {page['median_ms']} | {within}")
         if options.json:
             options.json.parent.mkdir(parents=True, exist_ok=True)
             options.json.write_text(json.dumps(results, indent=2))

@@ -2,19 +2,24 @@
 losses, and transfers that need the donor's consent; who sees what."""
 
 import datetime as dt
+from collections import Counter
+from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from tests import factories
 from tests.test_logistics import allocated, hand_over, receive, ship, step
+from umbrella.catalog.models import CapabilityArea
 from umbrella.core.errors import Conflict, Forbidden, Invalid, NotFound
 from umbrella.core.models import ChangeRecord
 from umbrella.core.testing import PERSONA_NAMES
 from umbrella.core.verify import verify
 from umbrella.eum import services as eum
-from umbrella.eum.models import Inventory, Serial, SerialStatus, TransferState
-from umbrella.eum.queries import delinquency, delinquency_over_time, donor_report, due_rows
+from umbrella.eum.models import ACCOUNTABLE, Inventory, Serial, SerialStatus, TransferState
+from umbrella.eum.queries import card, delinquency, delinquency_over_time, donor_report, due_rows
 from umbrella.eum.reads import public_counts, schedule_differences
 from umbrella.logistics.models import ConsignmentState
 
@@ -253,6 +258,121 @@ def test_a_donor_sees_its_own_serials_and_the_public_only_counts(personas, place
     }
 
 
+def spread_of_serials(personas, places) -> None:
+    """Serials of two donors, three item types of other unit values and capability areas, two units, with and without
+    a handover place; some sighted, one under repair, one lost, one transferred, one handed over long ago."""
+    other_area = CapabilityArea.objects.exclude(code="artillery").order_by("code").first()
+    items = [
+        factories.item_type(personas, sensitive=True, unit_value_eur=Decimal("1000.00")),
+        factories.item_type(personas, sensitive=True, unit_value_eur=Decimal("2500.50"), capability_area=other_area),
+        factories.item_type(personas, sensitive=True, unit_value_eur=Decimal("0.00")),
+    ]
+    units = [
+        eum.create_unit(actor=personas.recipient, fields={"code": code, "name": code, "kind": "brigade"})
+        for code in ("U-1", "U-2")
+    ]
+    donors = [personas.donor_editor.organization, personas.second_donor.organization]
+    entries = [
+        (
+            donors[number % 2],
+            {
+                "item_type": items[number % 3],
+                "serial": f"S-{number}",
+                # S-7 was handed over 90 days ago and not sighted: due today, not yet late.
+                "handover_date": TODAY() - dt.timedelta(days=90 if number == 7 else (37 * number) % 400),
+                "holder": units[number % 2] if number % 5 else None,
+                "handover_place": places["lviv"] if number % 4 == 0 else None,
+            },
+        )
+        for number in range(60)
+    ]
+    serials = eum.register_serials(actor=personas.recipient, entries=entries)
+    eum.record_inventory(
+        actor=personas.auditor,
+        fields={"conducted_on": TODAY() - dt.timedelta(days=5), "method": "physical"},
+        sightings=[
+            {"item_type": serial.item_type.code, "serial": serial.serial}
+            for serial in serials[::3]
+            if serial.handover_date <= TODAY() - dt.timedelta(days=5)
+        ],
+    )
+    day = TODAY() - dt.timedelta(days=1)
+    eum.report_loss(actor=personas.recipient, serial_id=serials[1].pk, kind="lost", occurred_on=day, circumstances="Shelled.")
+    eum.transfer(actor=personas.recipient, serial_id=serials[2].pk, kind="internal", to_unit=units[1], reason="Repair")
+    late = Serial.objects.filter(due_on__lt=TODAY()).count()
+    assert 10 < late < 55  # delinquent and not delinquent both present
+
+
+@pytest.mark.django_db
+def test_the_grouped_summaries_equal_a_count_of_each_visible_serial(personas, places):
+    """The summary, the dashboards' card, a donor's report and the public figures are grouped queries; each is
+    compared here with the same figures counted serial by serial in Python, for every persona (a donor sees its own
+    serials only, and its summary counts only those)."""
+    spread_of_serials(personas, places)
+    today = TODAY()
+    for name in PERSONA_NAMES:
+        actor = personas[name]
+        visible = Serial.objects.visible_to(actor).select_related("item_type", "owner", "holder", "handover_place")
+        for donor_code in (None, personas.second_donor.organization.code.lower()):
+            rows = [s for s in visible if donor_code is None or s.owner.code.lower() == donor_code]
+            held = [s for s in rows if s.handover_date <= today and (s.status in ACCOUNTABLE or s.status_on > today)]
+            late = [s for s in held if s.due_on is not None and s.due_on < today]
+            expected = {
+                "donor": Counter(s.owner.code for s in late),
+                "item_type": Counter(s.item_type.code for s in late),
+                "unit": Counter(s.holder.code if s.holder_id else "—" for s in late),
+                "place": Counter(s.handover_place.code if s.handover_place_id else "—" for s in late),
+            }
+            summary = delinquency(actor, donor_code=donor_code)
+            assert (summary.held.count, summary.delinquent.count) == (len(held), len(late)), (name, donor_code)
+            assert summary.held.value_eur == sum((s.item_type.unit_value_eur for s in held), Decimal(0))
+            assert summary.delinquent.value_eur == sum((s.item_type.unit_value_eur for s in late), Decimal(0))
+            for dimension, counts in expected.items():
+                assert {key: tally.count for key, tally in summary.by[dimension].items()} == dict(counts), (name, dimension)
+            for key, tally in summary.by["item_type"].items():
+                assert tally.value_eur == sum((s.item_type.unit_value_eur for s in late if s.item_type.code == key), Decimal(0))
+            if donor_code is None:
+                figures = card(actor)
+                assert (figures["held"], figures["delinquent"]) == (len(held), len(late))
+                assert (figures["held_value"], figures["delinquent_value"]) == (
+                    summary.held.value_eur,
+                    summary.delinquent.value_eur,
+                )
+    second = delinquency(personas.second_donor)
+    assert set(second.by["donor"]) == {personas.second_donor.organization.code} and second.held.count == 29  # 30, one lost
+    assert delinquency(personas.second_donor, donor_code=personas.donor_editor.organization.code).held.count == 0
+
+    for donor in (personas.donor_editor.organization, personas.second_donor.organization):
+        report = donor_report(personas.coordinator, donor).totals()
+        mine = [s for s in Serial.objects.filter(owner=donor) if s.handover_date <= today]
+        kept = [s for s in mine if s.status in ACCOUNTABLE]
+        overdue = [s for s in kept if s.due_on is not None and s.due_on < today]
+        sighted = [s for s in kept if s not in overdue and s.last_sighted_on is not None and s.last_sighted_on <= today]
+        assert report == {
+            "handed_over": len(mine),
+            "held": len(kept),
+            "inventoried": len(sighted),
+            "awaiting_first": len(kept) - len(overdue) - len(sighted),
+            "delinquent": len(overdue),
+            "lost": sum(s.status in ("lost", "destroyed", "captured") for s in mine),
+            "transferred": sum(s.status == "transferred" for s in mine),
+            "other": sum(s.status in ("returned", "disposed_of") for s in mine),
+        }, donor.code
+        assert report["inventoried"] and report["delinquent"] and report["awaiting_first"]
+
+    everything = list(Serial.objects.select_related("item_type__capability_area"))
+    public = {row["capability_area"]: (row["handed_over"], row["held"], row["lost"]) for row in public_counts()}
+    assert public == {
+        area: (
+            sum(s.item_type.capability_area.code == area for s in everything),
+            sum(s.item_type.capability_area.code == area and s.status in ACCOUNTABLE for s in everything),
+            sum(s.item_type.capability_area.code == area and s.status in ("lost", "destroyed", "captured") for s in everything),
+        )
+        for area in {s.item_type.capability_area.code for s in everything}
+    }
+    assert len(public) == 2
+
+
 @pytest.mark.django_db
 def test_a_stricter_rule_moves_every_serial_it_covers(personas, places):
     world, _consignment = handed_over(personas, places, count=2)
@@ -302,6 +422,33 @@ def test_many_earlier_deliveries_register_together_one_ledger_entry_each(persona
     assert ChangeRecord.objects.count() - before == 5 == len(created)
     assert set(Serial.objects.values_list("due_on", flat=True)) == {handed + dt.timedelta(days=90)}
     assert verify().ok and schedule_differences() == []
+
+
+@pytest.mark.django_db
+def test_a_batch_looks_its_serials_up_together_and_names_every_one_already_registered(personas, places):
+    item = factories.item_type(personas, sensitive=True)
+    other = factories.item_type(personas, sensitive=True)
+    donor = personas.donor_editor.organization
+    handed = TODAY() - dt.timedelta(days=10)
+    first = {"item_type": item, "serial": "B-1", "handover_date": handed}
+    eum.register_serials(actor=personas.recipient, entries=[(donor, first)])
+    entries = [
+        (donor, {"item_type": kind, "serial": f"B-{n}", "handover_date": handed}) for n in range(1, 41) for kind in (item, other)
+    ]
+    with pytest.raises(Forbidden):  # who may not register learns nothing of what is registered
+        eum.register_serials(actor=personas.donor_editor, entries=entries)
+    with pytest.raises(Invalid) as taken:
+        eum.register_serials(actor=personas.recipient, entries=entries)
+    assert f"Already registered: {item.code} B-1." in str(taken.value) and Serial.objects.count() == 1
+    assert f"{other.code} B-1" not in str(taken.value)  # the same number under another item type is another item
+
+    with CaptureQueriesContext(connection) as queries:
+        created = eum.register_serials(actor=personas.recipient, entries=entries[2:])
+    sql = [query["sql"] for query in queries.captured_queries]
+    lookups = [text for text in sql if text.startswith('SELECT 1 AS "a" FROM "eum_serial"')]
+    reads = [text for text in sql if text.startswith("SELECT") and '"eum_serial"' in text]
+    assert len(created) == 78 and lookups == [] and len(reads) == 2  # one per item type, not one per serial
+    assert Serial.objects.count() == 79 and schedule_differences() == [] and verify().ok
 
 
 @pytest.mark.django_db

@@ -5,13 +5,15 @@ import datetime as dt
 import json
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from tests import factories
 from umbrella.core.access import Actor, Marking
 from umbrella.eum import services as eum
-from umbrella.eum.models import Serial, SerialStatus
+from umbrella.eum.models import Inventory, Serial, SerialStatus
 from umbrella.orgs.services import issue_token
 
 PROBLEM = "application/problem+json"
@@ -165,3 +167,19 @@ def test_a_rule_set_over_the_api_moves_the_due_dates(personas, registry, client_
     assert [(rule["item_type"], rule["initial_days"]) for rule in rules] == [("ATGM-X", 200)]
     unknown = client_of("coordinator").put("/api/v1/eum/rules", json.dumps({"donor": "ZZZ"}), content_type="application/json")
     assert unknown.status_code == 422 and "donor" in unknown.json()["errors"]
+
+
+def test_an_inventory_that_missed_many_serials_answers_without_a_parameter_per_serial(personas, registry, client_of):
+    auditor = client_of("auditor")
+    body = {"conducted_on": TODAY().isoformat(), "method": "physical", "donor": "XDA", "sightings": []}
+    made = post(auditor, "/api/v1/eum/inventories", body, HTTP_IDEMPOTENCY_KEY="inv-many").json()
+    # As if it had missed a hundred thousand more, no longer (or never) in the registry.
+    Inventory.objects.filter(pk=made["id"]).update(not_sighted=[*made_ids(made), *range(10**7, 10**7 + 100_000)])
+    with CaptureQueriesContext(connection) as queries:
+        answer = auditor.get(f"/api/v1/eum/inventories/{made['id']}").json()
+    assert [row["serial"] for row in answer["not_sighted"]] == ["A-1", "A-2", "A-3"]
+    assert max(len(query["sql"]) for query in queries.captured_queries) < 20_000
+
+
+def made_ids(answer: dict) -> list[int]:
+    return [row["id"] for row in answer["not_sighted"]]

@@ -596,3 +596,22 @@ def test_the_unit_list_shows_where_each_unit_is_stationed(personas, as_client):
     html = body(as_client("recipient").get("/eum/units/"))
     assert "Stationed at" in html
     assert re.search(rf">{stationed.code}</a>.*?<td>{re.escape(str(place))}</td>", html, re.S)
+
+
+@pytest.mark.django_db
+def test_an_inventory_that_missed_many_serials_is_listed_without_a_parameter_per_serial(personas, as_client):
+    """A closed inventory over a million serials may keep hundreds of thousands not sighted, past SQLite's limit of
+        variables in one statement: the page reads the ids from the inventory's row in the database (and so does the API,
+    tests/test_eum_api.py)."""
+    serials = registered(personas, 3)
+    inventory = eum.record_inventory(
+        actor=personas.recipient,
+        fields={"conducted_on": TODAY(), "method": "physical", "holder": serials[0].holder},
+        sightings=[{"item_type": serials[0].item_type.code, "serial": serials[0].serial}],
+    )
+    # As if it had missed a hundred thousand more, most of them no longer (or never) in the registry.
+    Inventory.objects.filter(pk=inventory.pk).update(not_sighted=[*inventory.not_sighted, *range(10**7, 10**7 + 100_000)])
+    with CaptureQueriesContext(connection) as queries:
+        page = body(as_client("recipient").get(f"/eum/inventories/{inventory.pk}/"))
+    assert all(f'<tr data-serial="{serial.serial}">' in page for serial in serials[1:])
+    assert max(len(query["sql"]) for query in queries.captured_queries) < 20_000

@@ -30,7 +30,8 @@ ALLOWED = {
     "demo/end_use.py": "the demo loader acts as the system",
     "eum/reads.py": "a serial's schedule follows every rule and sighting of it, whoever may read them, so everyone sees "
     "the same due date; `umbrella eum check` recomputes all of them; the public's counts per capability area are "
-    "taken over every serial and name none",
+    "taken over every serial and name none; a summary of the serials the actor sees names their item types, units "
+    "and places by code, as a join from those serials would",
     "web/stats.py": "`umbrella stats`: counts per entity for the operator on the server, documented as not filtered",
 }
 

@@ -32,7 +32,7 @@ from umbrella.eum.models import (
     Unit,
     UnitKind,
 )
-from umbrella.eum.queries import SERIALS, current_due, delinquency, due_rows, row_of, serials
+from umbrella.eum.queries import SERIALS, current_due, delinquency, due_rows, not_sighted, row_of, serials
 from umbrella.eum.reads import public_counts
 from umbrella.orgs.models import Organization
 from umbrella.orgs.queries import donor_codes
@@ -254,12 +254,7 @@ def _inventory(actor, inventory_id: int) -> Inventory:
     inventory = get_visible(
         Inventory.objects.select_related("owner", "place", "holder", "item_type", "donor"), actor, pk=inventory_id
     )
-    missing = (
-        Serial.objects.visible_to(actor)
-        .filter(pk__in=inventory.not_sighted)
-        .order_by("item_type__code", "serial")
-        .values_list("pk", "item_type__code", "serial")
-    )
+    missing = not_sighted(actor, inventory).order_by("item_type__code", "serial").values_list("pk", "item_type__code", "serial")
     inventory.not_sighted_rows = [{"id": pk, "item_type": item, "serial": serial} for pk, item, serial in missing]
     return inventory
 

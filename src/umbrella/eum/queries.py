@@ -16,7 +16,10 @@ from decimal import Decimal
 from typing import Any
 
 import numpy as np
-from django.db.models import Count, F, Max, Q, QuerySet, Sum
+from django.db import connection
+from django.db.models import Case, Count, IntegerField, Max, OuterRef, Q, QuerySet, Subquery, Sum, When
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
@@ -38,9 +41,10 @@ from umbrella.eum.models import (
     Unit,
     UnitKind,
 )
-from umbrella.eum.reads import RuleBook
+from umbrella.eum.reads import RuleBook, codes_by_id
 from umbrella.orgs.models import Organization
 from umbrella.orgs.queries import donor_codes
+from umbrella.places.models import Place
 
 CHUNK = 5000
 
@@ -220,25 +224,58 @@ DIMENSIONS = {
 }
 
 
+# What the summary groups by, in the order of the covering index `eum_serial_summary`: one pass over the index reads
+# every figure, and the codes of the few thousand groups are looked up after.
+SUMMARY_GROUPS = ("owner_id", "item_type_id", "holder_id", "handover_place_id")
+
+
+def counted(condition: Q) -> Sum:
+    """How many rows of a group meet `condition` (`Count("*")` takes no filter, and counting a column would read
+    the table instead of the index on PostgreSQL)."""
+    return Sum(Case(When(condition, then=1), default=0, output_field=IntegerField()))
+
+
+def held_and_late(serials: QuerySet, as_of: dt.date, groups: tuple[str, ...] = SUMMARY_GROUPS) -> list[tuple]:
+    """(*group ids, held, delinquent) of these serials on `as_of` (today or later), grouped by `groups`, in one
+    grouped query over the schedule columns."""
+    return list(serials.values_list(*groups).annotate(held=Count("*"), late=counted(Q(due_on__lt=as_of))).order_by())
+
+
+def _worth(count: int, unit_value: Decimal | None) -> Decimal | None:
+    return None if unit_value is None else unit_value * count
+
+
 def delinquency(actor: Actor, as_of: dt.date | None = None, *, donor_code: str | None = None) -> Delinquency:
     """Counts and value held and delinquent on `as_of` (today when not given), whole and by each dimension, of one
-    donor's serials when `donor_code` is given. On today or later: grouped queries over the schedule columns; on an
+    donor's serials when `donor_code` is given. On today or later: one grouped query over the schedule columns
+    (a group per donor, item type, unit and handover place), each group valued at its item type's unit value; on an
     earlier day, rebuilt from the sightings."""
     as_of = as_of or timezone.localdate()
     result = Delinquency(as_of)
     serials = accountable_on(actor, as_of)
     if donor_code:
         serials = serials.filter(owner__code__iexact=donor_code)
-    value = F("item_type__unit_value_eur")
     if _is_current(as_of):
-        totals = serials.aggregate(count=Count("pk"), value=Sum(value))
-        result.held.add(totals["count"], totals["value"])
-        late = serials.filter(due_on__lt=as_of)
-        for dimension, path in DIMENSIONS.items():
-            for key, count, total in late.values_list(path).annotate(count=Count("pk"), value=Sum(value)).order_by():
-                result.by[dimension][key or "—"].add(count, total)
-        totals = late.aggregate(count=Count("pk"), value=Sum(value))
-        result.delinquent.add(totals["count"], totals["value"])
+        groups = held_and_late(serials, as_of)
+        donors = codes_by_id(Organization, {row[0] for row in groups}, "code")
+        items = codes_by_id(ItemType, {row[1] for row in groups}, "code", "unit_value_eur")
+        units = codes_by_id(Unit, {row[2] for row in groups if row[2] is not None}, "code")
+        places = codes_by_id(Place, {row[3] for row in groups if row[3] is not None}, "code")
+        for owner_id, item_id, holder_id, place_id, held, late in groups:
+            item_code, unit_value = items[item_id]
+            result.held.add(held, _worth(held, unit_value))
+            if not late:
+                continue
+            value = _worth(late, unit_value)
+            result.delinquent.add(late, value)
+            keys = {
+                "donor": donors[owner_id][0],
+                "item_type": item_code,
+                "unit": units[holder_id][0] if holder_id is not None else "—",
+                "place": places[place_id][0] if place_id is not None else "—",
+            }
+            for dimension, key in keys.items():
+                result.by[dimension][key].add(late, value)
         return result
     for row_chunk in _chunks(serials.select_related("item_type", "owner", "holder", "handover_place")):
         last = _last_sightings(actor, row_chunk, as_of)
@@ -270,50 +307,51 @@ class DonorReport:
     rows: list[dict[str, Any]]
 
     def totals(self) -> dict[str, int]:
-        keys = ("handed_over", "held", "inventoried", "awaiting_first", "delinquent", "lost", "transferred", "other")
-        return {key: sum(row[key] for row in self.rows) for key in keys}
+        return {key: sum(row[key] for row in self.rows) for key in REPORT_KEYS}
+
+
+REPORT_KEYS = ("handed_over", "held", "inventoried", "awaiting_first", "delinquent", "lost", "transferred", "other")
 
 
 def donor_report(actor: Actor, donor: Organization, as_of: dt.date | None = None) -> DonorReport:
     """The donor's serials the actor may see (all of them, for the donor itself, the headquarters and the
-    recipient), by item type, with statuses as they stand and delinquency on `as_of`."""
+    recipient), by item type, with statuses as they stand and delinquency on `as_of`. On today or later: one
+    grouped query over the schedule columns (a group per item type and status); on an earlier day, each serial's
+    delinquency rebuilt from the sightings (`due_rows`)."""
     as_of = as_of or timezone.localdate()
     serials = Serial.objects.visible_to(actor).filter(owner=donor, handover_date__lte=as_of)
-    delinquent_ids = {row.serial_id for row in due_rows(actor, as_of, donor_code=donor.code, delinquent_only=True)}
     per_item: dict[int, dict[str, Any]] = {}
-    items = {item.pk: item for item in ItemType.objects.visible_to(actor).filter(pk__in=serials.values("item_type_id"))}
-    listed = serials.values_list("item_type_id", "status", "pk", "last_sighted_on").order_by("item_type_id", "pk")
-    for item_id, status, pk, last_sighted in listed:
-        row = per_item.setdefault(
-            item_id,
-            {
-                "item_type": items[item_id].code,
-                "name": items[item_id].name,
-                "handed_over": 0,
-                "held": 0,
-                "inventoried": 0,
-                "awaiting_first": 0,
-                "delinquent": 0,
-                "lost": 0,
-                "transferred": 0,
-                "other": 0,
-            },
+    if _is_current(as_of):
+        late = Q(due_on__lt=as_of)
+        inventoried = Q(last_sighted_on__lte=as_of) & (Q(due_on__gte=as_of) | Q(due_on__isnull=True))
+        grouped = serials.values_list("item_type_id", "status").annotate(
+            count=Count("*"), late=counted(late), inventoried=counted(inventoried)
         )
-        row["handed_over"] += 1
+        counts = list(grouped.order_by())
+    else:
+        delinquent_ids = {row.serial_id for row in due_rows(actor, as_of, donor_code=donor.code, delinquent_only=True)}
+        listed = serials.values_list("item_type_id", "status", "pk", "last_sighted_on").order_by("item_type_id", "pk")
+        counts = [
+            (item_id, status, 1, int(pk in delinquent_ids), int(pk not in delinquent_ids and last is not None and last <= as_of))
+            for item_id, status, pk, last in listed
+        ]
+    items = {item.pk: item for item in ItemType.objects.visible_to(actor).filter(pk__in={row[0] for row in counts})}
+    for item_id, status, count, late, sighted in counts:
+        row = per_item.setdefault(
+            item_id, {"item_type": items[item_id].code, "name": items[item_id].name, **dict.fromkeys(REPORT_KEYS, 0)}
+        )
+        row["handed_over"] += count
         if status in ACCOUNTABLE:
-            row["held"] += 1
-            if pk in delinquent_ids:
-                row["delinquent"] += 1
-            elif last_sighted is not None and last_sighted <= as_of:
-                row["inventoried"] += 1
-            else:
-                row["awaiting_first"] += 1
+            row["held"] += count
+            row["delinquent"] += late
+            row["inventoried"] += sighted
+            row["awaiting_first"] += count - late - sighted
         elif status in LOSS_STATUSES:
-            row["lost"] += 1
+            row["lost"] += count
         elif status == SerialStatus.TRANSFERRED:
-            row["transferred"] += 1
+            row["transferred"] += count
         else:
-            row["other"] += 1
+            row["other"] += count
     rows = [per_item[key] for key in sorted(per_item, key=lambda key: items[key].code)]
     return DonorReport(donor=donor.code, as_of=as_of, rows=rows)
 
@@ -423,8 +461,18 @@ INVENTORIES = Listing(
 
 
 def units(actor: Actor) -> QuerySet:
-    held = Count("serials", filter=Q(serials__status__in=ACCOUNTABLE))
-    return Unit.objects.visible_to(actor).select_related("parent", "station").annotate(held=held)
+    """The units the actor may see, each with how many of the serials it holds are held (in service or under
+    repair): counted per unit in a subquery over the index of holder and status, not by grouping a join of every
+    unit's columns with a million serials."""
+    held = (
+        Serial.objects.visible_to(actor)
+        .filter(holder=OuterRef("pk"), status__in=ACCOUNTABLE)
+        .order_by()
+        .values("holder")
+        .annotate(count=Count("*"))
+        .values("count")
+    )
+    return Unit.objects.visible_to(actor).select_related("parent", "station").annotate(held=Coalesce(Subquery(held), 0))
 
 
 UNITS = Listing(
@@ -443,13 +491,19 @@ UNITS = Listing(
 
 
 def card(actor: Actor) -> dict[str, Any]:
-    """A dashboard's end-use card: items held and delinquent today, counted and valued, in one query."""
-    value = F("item_type__unit_value_eur")
-    late = Q(due_on__lt=timezone.localdate())
-    figures = accountable_on(actor, timezone.localdate()).aggregate(
-        held=Count("pk"), held_value=Sum(value), delinquent=Count("pk", filter=late), delinquent_value=Sum(value, filter=late)
-    )
-    return {key: value or 0 for key, value in figures.items()}
+    """A dashboard's end-use card: items held and delinquent today, counted and valued, in one grouped query (a
+    group per donor and item type, valued at the item type's unit value)."""
+    today = timezone.localdate()
+    groups = held_and_late(accountable_on(actor, today), today, groups=("owner_id", "item_type_id"))
+    values = codes_by_id(ItemType, {row[1] for row in groups}, "unit_value_eur")
+    figures = {"held": 0, "held_value": Decimal(0), "delinquent": 0, "delinquent_value": Decimal(0)}
+    for _owner_id, item_id, held, late in groups:
+        unit_value = values[item_id][0] or Decimal(0)
+        figures["held"] += held
+        figures["held_value"] += unit_value * held
+        figures["delinquent"] += late
+        figures["delinquent_value"] += unit_value * late
+    return figures
 
 
 def month_ends(today: dt.date, count: int = 12) -> list[dt.date]:
@@ -462,14 +516,17 @@ def month_ends(today: dt.date, count: int = 12) -> list[dt.date]:
     return sorted(days)
 
 
-def delinquency_over_time(actor: Actor, today: dt.date | None = None) -> tuple[list[Delinquency], bool]:
+def delinquency_over_time(
+    actor: Actor, today: dt.date | None = None, *, now: Delinquency | None = None
+) -> tuple[list[Delinquency], bool]:
     """Held and delinquent (count and value) at each of the chart's days, and whether the past was left out: the
     visible serials and their sightings are read once and every day is counted by the schedule engine over arrays.
-    Above HISTORY_LIMIT visible serials the chart shows today only (from the schedule columns)."""
+    Above HISTORY_LIMIT visible serials the chart shows today only (from the schedule columns, or `now`, today's
+    summary when the caller has it already)."""
     today = today or timezone.localdate()
     serials = Serial.objects.visible_to(actor)
-    if serials.count() > HISTORY_LIMIT:
-        return [delinquency(actor, today)], True
+    if serials.order_by().values("pk")[HISTORY_LIMIT : HISTORY_LIMIT + 1].exists():  # counts no further than that
+        return [now if now is not None and now.as_of == today else delinquency(actor, today)], True
     days = month_ends(today)
     rows = list(
         serials.values_list(
@@ -547,6 +604,19 @@ def unacknowledged_losses(actor: Actor) -> QuerySet:
 
 def pending_decisions(actor: Actor) -> PendingDecisions:
     return PendingDecisions(list(pending_consent_requests(actor)), list(unacknowledged_losses(actor)))
+
+
+def not_sighted(actor: Actor, inventory: Inventory) -> QuerySet:
+    """The serials the inventory expected and did not sight that the actor may see. The database reads the ids
+    from the inventory's own row (`json_each`, `jsonb_array_elements_text`) instead of being sent one parameter
+    per id: an inventory closed over a million serials may list hundreds of thousands, past SQLite's limit of
+    variables in one statement."""
+    table = connection.ops.quote_name(Inventory._meta.db_table)
+    if connection.vendor == "postgresql":
+        ids = f"SELECT (jsonb_array_elements_text(not_sighted))::bigint FROM {table} WHERE id = %s"
+    else:
+        ids = f"SELECT value FROM json_each((SELECT not_sighted FROM {table} WHERE id = %s))"
+    return Serial.objects.visible_to(actor).filter(pk__in=RawSQL(ids, [inventory.pk]))
 
 
 def missed_in(actor: Actor, serial: Serial) -> list[Inventory]:

@@ -3,6 +3,9 @@
 - the schedule of a serial follows every rule that applies to it and every sighting of it, whoever may read them,
   so that a donor, the headquarters and the recipient see the same due date (`RuleBook`, `schedule_rows`), and
   `umbrella eum check` recomputes every serial's schedule for the operator (`schedule_differences`);
+- the summaries name the donor, item type, holding unit and handover place of the serials the actor sees by code,
+  as those serials' own pages do, looked up by id after the figures are counted (`codes_by_id`) instead of joined
+  to a million rows;
 - the public's figures are counts per capability area over every serial (`public_counts`): never a serial, a
   place or a unit."""
 
@@ -12,8 +15,9 @@ import datetime as dt
 from typing import Any
 
 import numpy as np
-from django.db.models import Count, Max, Q
+from django.db.models import Case, Count, IntegerField, Max, Sum, When
 
+from umbrella.catalog.models import CapabilityArea, ItemType
 from umbrella.eum import schedule
 from umbrella.eum.models import ACCOUNTABLE, LOSS_STATUSES, InventoryRule, Serial, Sighting
 
@@ -33,6 +37,12 @@ class RuleBook:
     def for_serial(self, item_type_id: int, donor_id: int) -> schedule.Rule:
         keys = ((item_type_id, donor_id), (item_type_id, None), (None, donor_id), (None, None))
         return schedule.strictest([self.rules[key] for key in keys if key in self.rules])
+
+
+def codes_by_id(model, ids, *fields: str) -> dict[int, tuple[Any, ...]]:
+    """{id: (field, ...)} of the records of `model` with these ids: the item types, units and places a summary's
+    groups of visible serials name (as a join from those serials would name them), whoever may list them."""
+    return {row[0]: row[1:] for row in model.objects.filter(pk__in=list(ids)).values_list("pk", *fields).order_by()}
 
 
 def schedule_rows(serial_ids: list[int], book: RuleBook) -> list[tuple[Any, ...]]:
@@ -86,23 +96,25 @@ def _plain(values) -> list[Any]:
 
 def public_counts() -> list[dict[str, Any]]:
     """What the public may know: per capability area, how many serial-tracked items were handed over, are held, and
-    were reported lost, destroyed or captured. Never a serial, a place or a unit."""
-    rows = (
-        Serial.objects.values("item_type__capability_area__code", "item_type__capability_area__name")
+    were reported lost, destroyed or captured. Never a serial, a place or a unit. Counted per donor and item type
+    (the order of the summary index, read once without sorting a million rows), then added up per area."""
+    counted = (
+        Serial.objects.values_list("owner_id", "item_type_id")
         .annotate(
-            handed_over=Count("pk"),
-            held=Count("pk", filter=Q(status__in=ACCOUNTABLE)),
-            lost=Count("pk", filter=Q(status__in=LOSS_STATUSES)),
+            handed_over=Count("*"),
+            held=Sum(Case(When(status__in=ACCOUNTABLE, then=1), default=0, output_field=IntegerField())),
+            lost=Sum(Case(When(status__in=LOSS_STATUSES, then=1), default=0, output_field=IntegerField())),
         )
-        .order_by("item_type__capability_area__code")
+        .order_by()
     )
-    return [
-        {
-            "capability_area": row["item_type__capability_area__code"],
-            "name": row["item_type__capability_area__name"],
-            "handed_over": row["handed_over"],
-            "held": row["held"],
-            "lost": row["lost"],
-        }
-        for row in rows
-    ]
+    groups = list(counted)
+    areas = dict(ItemType.objects.filter(pk__in={row[1] for row in groups}).values_list("pk", "capability_area_id").order_by())
+    names = {pk: (code, name) for pk, code, name in CapabilityArea.objects.values_list("pk", "code", "name").order_by()}
+    by_area: dict[int, dict[str, Any]] = {}
+    for _owner_id, item_id, handed_over, held, lost in groups:
+        code, name = names[areas[item_id]]
+        row = by_area.setdefault(areas[item_id], {"capability_area": code, "name": name, "handed_over": 0, "held": 0, "lost": 0})
+        row["handed_over"] += handed_over
+        row["held"] += held
+        row["lost"] += lost
+    return sorted(by_area.values(), key=lambda row: row["capability_area"])

@@ -230,11 +230,20 @@ def _refresh_chunk(serial_ids: list[int], book: RuleBook) -> int:
 def register_serial(*, actor: Actor, donor: Organization, fields: Mapping[str, Any]) -> Serial:
     """Register one item handed over before Umbrella kept the handovers (the recipient, or coordination staff, on
     the donor's records). The donor owns it; it is marked for coordination and stays so."""
+    return _register(actor, donor, fields, pair_checked=False)
+
+
+def _require_registrar(actor: Actor) -> None:
+    if actor.is_member and actor.kind in COORDINATORS:
+        require_role(actor, Role.EDITOR, kinds=COORDINATORS, doing=_("Registering a serial"))
+    else:
+        require_recipient_editor(actor, doing=_("Registering a serial"))
+
+
+def _register(actor: Actor, donor: Organization, fields: Mapping[str, Any], *, pair_checked: bool) -> Serial:
+    """`register_serial`; `pair_checked`: its (item type, serial) pair was already looked up with its batch's."""
     with services.atomic():
-        if actor.is_member and actor.kind in COORDINATORS:
-            require_role(actor, Role.EDITOR, kinds=COORDINATORS, doing=_("Registering a serial"))
-        else:
-            require_recipient_editor(actor, doing=_("Registering a serial"))
+        _require_registrar(actor)
         values = services.writable(fields, SERIAL_FIELDS)
         problems: dict[str, list[str]] = {}
         if donor is None or donor.kind != OrganizationKind.DONOR:
@@ -246,11 +255,13 @@ def register_serial(*, actor: Actor, donor: Organization, fields: Mapping[str, A
         if problems:
             raise Invalid(problems)
         values["serial"] = str(values.get("serial") or "").strip()
-        serial = Serial(owner=donor, marking=Marking.COORDINATION, status_on=values.get("handover_date"), **values)
+        serial = services.new(Serial, owner=donor, marking=Marking.COORDINATION, status_on=values.get("handover_date"), **values)
         if item is not None and serial.handover_date is not None:
             # Never sighted yet: due its rule's days after the handover. Set here, not by refresh_schedule, which
             # reads the table a row on the bulk path is not in yet.
             serial.due_on = schedule.due_on(serial.handover_date, None, _rule_book().for_serial(item.pk, donor.pk))
+        if pair_checked:
+            serial._pair_checked_with_batch = True
         return services.create_record(actor=actor, obj=serial)
 
 
@@ -262,16 +273,46 @@ def _creates_in_one_batch(*, rows_read_earlier_rows: bool):
     return bulk.deferred_writes(rows_read_earlier_rows=rows_read_earlier_rows)
 
 
+def registered_pairs(pairs: Iterable[tuple[int | None, str]]) -> set[tuple[int, str]]:
+    """Which of these (item type id, serial) pairs are registered already: one query per CHUNK serial numbers
+    of an item type, instead of one per serial. Read past `visible_to` on purpose, as the uniqueness rule reads:
+    only those who see every serial (the recipient, coordination staff) register them."""
+    by_item: dict[int, list[str]] = {}
+    for item_id, number in pairs:
+        if item_id is not None:
+            by_item.setdefault(item_id, []).append(number)
+    taken: set[tuple[int, str]] = set()
+    for item_id, numbers in by_item.items():
+        for start in range(0, len(numbers), CHUNK):
+            found = Serial.objects.filter(item_type_id=item_id, serial__in=numbers[start : start + CHUNK])
+            taken.update((item_id, number) for number in found.values_list("serial", flat=True))
+    return taken
+
+
 def register_serials(*, actor: Actor, entries: Sequence[tuple[Organization, Mapping[str, Any]]]) -> list[Serial]:
     """Register many items handed over before Umbrella (the demo, a donor's delivery records): each as
-    `register_serial` checks and schedules it, written together."""
-    keys = [(getattr(fields.get("item_type"), "pk", None), str(fields.get("serial") or "").strip()) for _d, fields in entries]
-    repeated = sorted({serial for (_item, serial), count in Counter(keys).items() if count > 1})
-    if repeated:  # the batch's rows are checked against the table, not against each other
-        raise Invalid({"serial": [_("Serial numbers given twice: %(serials)s.") % {"serials": ", ".join(repeated)}]})
+    `register_serial` checks and schedules it, written together. Serial numbers given twice, and those already
+    registered for their item type, are each named, all at once, and nothing is written; the pairs are looked up
+    together, not row by row."""
     with services.atomic():
-        with _creates_in_one_batch(rows_read_earlier_rows=True):
-            return [register_serial(actor=actor, donor=donor, fields=fields) for donor, fields in entries]
+        _require_registrar(actor)
+        keys = [(getattr(fields.get("item_type"), "pk", None), str(fields.get("serial") or "").strip()) for _d, fields in entries]
+        repeated = sorted({serial for (_item, serial), count in Counter(keys).items() if count > 1})
+        if repeated:  # the batch's rows are checked against the table, not against each other
+            raise Invalid({"serial": [_("Serial numbers given twice: %(serials)s.") % {"serials": ", ".join(repeated)}]})
+        taken = registered_pairs(keys)
+        if taken:
+            codes = {fields["item_type"].pk: fields["item_type"].code for _d, fields in entries if fields.get("item_type")}
+            clashes = sorted(f"{codes[item_id]} {number}" for item_id, number in taken)
+            raise Invalid({"serial": [_("Already registered: %(serials)s.") % {"serials": ", ".join(clashes)}]})
+        if bulk.active_batch() is not None:  # an import's batch, written as its rows end
+            return [_register(actor, donor, fields, pair_checked=True) for donor, fields in entries]
+        created = []
+        with bulk.deferred_writes(rows_read_earlier_rows=True) as batch:
+            for donor, fields in entries:
+                created.append(_register(actor, donor, fields, pair_checked=True))
+                batch.row_done()  # inserted a chunk at a time, not held to the end
+        return created
 
 
 def _rule_book() -> RuleBook:
@@ -309,26 +350,22 @@ def register_handed_over(*, actor: Actor, consignment) -> list[Serial]:
     with _creates_in_one_batch(rows_read_earlier_rows=True):
         for line, serial in wanted:
             pledge = line.allocation.pledge
-            created.append(
-                services.create_record(
-                    actor=actor,
-                    obj=Serial(
-                        owner_id=consignment.owner_id,
-                        marking=Marking.COORDINATION,
-                        item_type=pledge.item_type,
-                        serial=serial,
-                        pledge=pledge,
-                        consignment=consignment,
-                        handover_date=consignment.handover_date,
-                        handover_place=consignment.handover_place,
-                        holder=holder,
-                        status=SerialStatus.IN_SERVICE,
-                        status_on=consignment.handover_date,
-                        retransfer_requires_consent=pledge.retransfer_requires_consent,
-                    ),
-                    action="handover",
-                )
+            obj = Serial(
+                owner_id=consignment.owner_id,
+                marking=Marking.COORDINATION,
+                item_type=pledge.item_type,
+                serial=serial,
+                pledge=pledge,
+                consignment=consignment,
+                handover_date=consignment.handover_date,
+                handover_place=consignment.handover_place,
+                holder=holder,
+                status=SerialStatus.IN_SERVICE,
+                status_on=consignment.handover_date,
+                retransfer_requires_consent=pledge.retransfer_requires_consent,
             )
+            obj._pair_checked_with_batch = True  # with `taken` above
+            created.append(services.create_record(actor=actor, obj=obj, action="handover"))
     if bulk.active_batch() is None:
         refresh_schedule(serial.pk for serial in created)
     return created
