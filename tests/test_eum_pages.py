@@ -615,3 +615,22 @@ def test_an_inventory_that_missed_many_serials_is_listed_without_a_parameter_per
         page = body(as_client("recipient").get(f"/eum/inventories/{inventory.pk}/"))
     assert all(f'<tr data-serial="{serial.serial}">' in page for serial in serials[1:])
     assert max(len(query["sql"]) for query in queries.captured_queries) < 20_000
+
+
+@pytest.mark.django_db
+def test_showing_the_expected_serials_keeps_the_day_place_method_and_evidence_typed_before(personas, as_client):
+    serials = registered(personas, 2)
+    unit = serials[0].holder
+    client = as_client("recipient")
+    typed = {
+        "conducted_on": (TODAY() - dt.timedelta(days=1)).isoformat(),
+        "place": "UA-30",
+        "method": "photo",
+        "evidence_reference": "PHOTO-77",
+    }
+    response = client.post("/eum/inventories/new/", {**typed, "holder": unit.pk, "note": "secret", "show_expected": "1"})
+    assert response.status_code == 302 and "secret" not in response["Location"]
+    form = body(client.get(response["Location"]))
+    assert f'value="{typed["conducted_on"]}"' in form and 'value="UA-30"' in form and 'value="PHOTO-77"' in form
+    assert 'value="photo" selected' in form
+    assert all(serial.serial in form for serial in serials)

@@ -683,6 +683,25 @@ def test_the_plan_form_takes_several_lines_and_a_leg_on_from_a_hub_and_names_eac
     assert refused.status_code == 400 and not Consignment.objects.filter(reference="CN-TWO").exists()
     leg2 = body.split("Leg 2 (optional)", 1)[1]
     assert "Unknown place" in leg2 and "Atlantis" in leg2
+    # Named with the others on the first submit, at its own line: more than the allocation has left.
+    assert "has 6 left to ship; 9 is more" in body.split("Line 2 (optional)", 1)[1].split("Line 3 (optional)", 1)[0]
+    assert 'id="form-problems"' in body and "nothing was saved" in body
+    late_second = {**lines, **legs, "line2-quantity": 6, "leg2-to_place": "UA-46-LWO"}
+    late_second.update({"leg2-planned_departure": "2026-12-05", "leg2-planned_arrival": "2026-12-04"})
+    body = donor.post("/consignments/new/", late_second).content.decode()
+    first_leg, second_leg = body.split("Leg 1 (optional)", 1)[1].split("Leg 2 (optional)", 1)
+    assert "The planned arrival comes before the planned departure." in second_leg
+    assert "The planned arrival comes before the planned departure." not in first_leg
+    elsewhere = donor.post(
+        "/consignments/new/", {**lines, **legs, "line2-quantity": 6, "leg2-from_place": "UA-30", "leg2-to_place": "UA-46-LWO"}
+    )
+    assert elsewhere.status_code == 400
+    assert "Leg 2 goes on from where leg 1 ends" in elsewhere.content.decode().split("Leg 2 (optional)", 1)[1]
+    twice = donor.post(
+        "/consignments/new/",
+        {**lines, **legs, "line2-allocation": launchers["allocation"].pk, "line2-quantity": 3, "leg2-to_place": "UA-46-LWO"},
+    )
+    assert "With the lines above of the same allocation this makes 5; it has 4 left to ship." in twice.content.decode()
     fixed = donor.post("/consignments/new/", {**lines, **legs, "leg2-to_place": "UA-46-LWO"})
     body = fixed.content.decode()
     assert fixed.status_code == 400 and not Consignment.objects.filter(reference="CN-TWO").exists()

@@ -685,6 +685,8 @@ def test_the_board_names_crews_still_on_a_course_and_says_when_a_place_or_a_past
     assert 'aria-describedby="id_as_of_error"' in body and 'id="id_as_of_error"' in body
     before = client.get("/readiness/", {"as_of": "2020-01-01"}).content.decode()
     assert "Nothing had been recorded by then: the first ledger entry you may read is of" in before
+    at_kharkiv = client.get("/readiness/", {"as_of": "2020-01-01", "destination": "UA-KHARKIV"}).content.decode()
+    assert "data-nothing-expected" in at_kharkiv and "Nothing had been recorded by then" in at_kharkiv
 
 
 @pytest.mark.django_db

@@ -600,6 +600,9 @@ def _rolled_back(actor: Actor, fields: dict, entries: list[dict]) -> None:
 
 
 SCOPE_FIELDS = ("holder", "item_type", "donor")
+# What a person may have typed before asking for the expected serials, carried through that GET so it is not lost
+# (short fields only: the sightings and the note stay out of a URL).
+CARRIED_FIELDS = ("conducted_on", "place", "method", "evidence_reference", "evidence_digest")
 
 
 def _expected_for(request: HttpRequest) -> tuple[list[Serial], int]:
@@ -626,9 +629,10 @@ def inventory_create(request: HttpRequest) -> HttpResponse:
         # Showing the expected serials is a GET of the scope alone: never the whole form, whose CSRF token must
         # not end up in a URL (a browser's history, a proxy's log, a Referer).
         scope = {name: request.POST[name] for name in SCOPE_FIELDS if request.POST.get(name, "").isdigit()}
+        scope |= {name: request.POST[name][:200] for name in CARRIED_FIELDS if request.POST.get(name)}
         return redirect(f"{reverse('eum-inventory-new')}?{urlencode(scope)}" if scope else reverse("eum-inventory-new"))
     expected, expected_count = _expected_for(request)
-    initial = {name: request.GET.get(name) for name in ("holder", "item_type", "donor") if request.GET.get(name)}
+    initial = {name: request.GET.get(name) for name in (*SCOPE_FIELDS, *CARRIED_FIELDS) if request.GET.get(name)}
     initial.setdefault("conducted_on", timezone.localdate())
     form = InventoryForm(request.POST or None, actor=actor, expected=expected, initial=initial)
     intro = _(

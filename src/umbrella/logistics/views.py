@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
 
 from django import forms
 from django.conf import settings
@@ -87,27 +90,43 @@ class ConsignmentForm(ServiceForm):
     weight_kg = forms.DecimalField(label=gettext_lazy("Weight (kg)"), required=False, min_value=0, decimal_places=1)
 
 
-def shippable_choices(actor) -> list[tuple[str, str]]:
-    """The active allocations the actor may ship with units left, read once for every line of the form."""
-    shippable = Allocation.objects.visible_to(actor).filter(state=AllocationState.ACTIVE)
+@dataclass(frozen=True)
+class Shippable:
+    """The active allocations the actor may ship with units left, read once for every line of the form: the
+    choices, and what each has left and whether it is serial-tracked, so that a line's problems are named with the
+    others' on the first submit (the service checks them all again)."""
+
+    choices: list[tuple[str, str]]
+    left: dict[int, Decimal]
+    serial_tracked: dict[int, str]  # allocation → item type name, for serial-tracked ones
+
+
+def shippable(actor) -> Shippable:
+    allocations = Allocation.objects.visible_to(actor).filter(state=AllocationState.ACTIVE)
     if actor.is_member and actor.kind != OrganizationKind.COORDINATOR:
-        shippable = shippable.filter(pledge__owner=actor.organization)
+        allocations = allocations.filter(pledge__owner=actor.organization)
     spoken_for = Sum("consignment_lines__quantity", filter=Q(consignment_lines__consignment__state__in=LIVE_STATES))
-    with_something_left = shippable.annotate(shipped=Coalesce(spoken_for, 0)).filter(quantity__gte=F("shipped") + 1)
-    return [
-        (
-            str(a.pk),
-            _("#%(id)s %(item)s (%(donor)s): %(allocation)s — %(left)s left to ship")
-            % {
-                "id": a.pk,
-                "item": a.pledge.item_type.name,
-                "donor": a.pledge.owner.code,
-                "allocation": a,
-                "left": number(a.quantity - a.shipped),
-            },
-        )
-        for a in with_something_left.select_related("pledge__item_type", "pledge__owner").order_by("id")
-    ]
+    with_something_left = (
+        allocations.annotate(shipped=Coalesce(spoken_for, 0))
+        .filter(quantity__gte=F("shipped") + 1)
+        .select_related("pledge__item_type", "pledge__owner", "requirement__destination")
+        .order_by("id")
+    )
+    choices, left, serial_tracked = [], {}, {}
+    for a in with_something_left:
+        left[a.pk] = a.quantity - a.shipped
+        if a.pledge.item_type.sensitive:
+            serial_tracked[a.pk] = a.pledge.item_type.name
+        label = _("#%(id)s %(item)s (%(donor)s) to %(destination)s: %(left)s left to ship of %(allocation)s") % {
+            "id": a.pk,
+            "item": a.pledge.item_type.name,
+            "donor": a.pledge.owner.code,
+            "destination": a.requirement.destination.code,
+            "left": number(left[a.pk]),
+            "allocation": a,
+        }
+        choices.append((str(a.pk), label))
+    return Shippable(choices, left, serial_tracked)
 
 
 class LineForm(ServiceForm):
@@ -128,13 +147,14 @@ class LineForm(ServiceForm):
         help_text=gettext_lazy("One a line, for ammunition and other bulk supply."),
     )
 
-    def __init__(self, *args, number_: int, choices: list[tuple[str, str]], **kwargs) -> None:
+    def __init__(self, *args, number_: int, shippable_: Shippable, **kwargs) -> None:
         super().__init__(*args, prefix=f"line{number_}", **kwargs)
         self.number = number_
+        self.shippable = shippable_
         self.legend = (
             _("Line %(number)s") % {"number": number_} if number_ == 1 else _("Line %(number)s (optional)") % {"number": number_}
         )
-        self.fields["allocation"].choices = [("", "—")] + choices
+        self.fields["allocation"].choices = [("", "—"), *shippable_.choices]
 
     @property
     def used(self) -> bool:
@@ -147,7 +167,26 @@ class LineForm(ServiceForm):
                 self.add_error("allocation", _("Choose the allocation this line ships."))
             if data.get("quantity") is None and "quantity" not in self.errors:
                 self.add_error("quantity", _("Give the number of units this line ships."))
+        allocation, quantity = data.get("allocation"), data.get("quantity")
+        if allocation is not None and quantity is not None:
+            self._check_against(allocation, quantity, [text for text in (data.get("serials") or "").splitlines() if text])
         return data
+
+    def _check_against(self, allocation: int, quantity: int, serials: list[str]) -> None:
+        left = self.shippable.left.get(allocation)
+        if left is not None and quantity > left:
+            self.add_error(
+                "quantity",
+                _("This allocation has %(left)s left to ship; %(quantity)s is more.")
+                % {"left": f"{max(left, Decimal(0)).normalize():f}", "quantity": quantity},
+            )
+        item = self.shippable.serial_tracked.get(allocation)
+        if item is not None and len(serials) != quantity:
+            self.add_error(
+                "serials",
+                _("%(item)s is serial-tracked: give one serial number per unit (%(quantity)s), not %(count)s.")
+                % {"item": item, "quantity": quantity, "count": len(serials)},
+            )
 
     def line(self) -> dict:
         data = self.cleaned_data
@@ -157,6 +196,23 @@ class LineForm(ServiceForm):
             "serials": (data["serials"] or "").splitlines(),
             "lots": (data["lots"] or "").splitlines(),
         }
+
+
+def _check_lines_together(lines: list[LineForm], shippable_: Shippable) -> None:
+    """Lines of one allocation together never ship more than it has left: said at the line that goes over."""
+    taken: dict[int, int] = defaultdict(int)
+    for line in lines:
+        if not line.is_valid() or not line.used:
+            continue
+        allocation, quantity = line.cleaned_data["allocation"], line.cleaned_data["quantity"]
+        taken[allocation] += quantity
+        left = shippable_.left.get(allocation)
+        if left is not None and taken[allocation] > left:
+            line.add_error(
+                "quantity",
+                _("With the lines above of the same allocation this makes %(taken)s; it has %(left)s left to ship.")
+                % {"taken": taken[allocation], "left": f"{max(left, Decimal(0)).normalize():f}"},
+            )
 
 
 class LegForm(ServiceForm):
@@ -204,10 +260,26 @@ class LegForm(ServiceForm):
                     self.add_error(name, _("A leg goes from one place to another: name both."))
             if not data.get("mode") and "mode" not in self.errors:
                 self.add_error("mode", _("Choose how this leg travels."))
+        departure, arrival = data.get("planned_departure"), data.get("planned_arrival")
+        if departure and arrival and arrival < departure:
+            self.add_error("planned_arrival", _("The planned arrival comes before the planned departure."))
         return data
 
     def leg(self) -> dict:
         return {name: value for name, value in self.cleaned_data.items() if value not in (None, "")}
+
+
+def _check_legs_together(legs: list[LegForm]) -> None:
+    """A second leg goes on from where the first ends."""
+    first, second = legs[0], legs[1]
+    if not (first.is_valid() and second.is_valid() and first.used and second.used):
+        return
+    end, start = first.cleaned_data["to_place"], second.cleaned_data["from_place"]
+    if end != start:
+        second.add_error(
+            "from_place",
+            _("Leg 2 goes on from where leg 1 ends (%(end)s), not from %(start)s.") % {"end": end, "start": start},
+        )
 
 
 def _on_the_forms(error: Invalid, lines: list[LineForm], legs: list[LegForm]) -> Invalid:
@@ -233,9 +305,12 @@ def consignment_create(request: HttpRequest) -> HttpResponse:
     services.require_shipper(request.actor, doing=_("Planning a consignment"))
     data = request.POST or None
     form = ConsignmentForm(data)
-    choices = shippable_choices(request.actor)
-    line_forms = [LineForm(data, number_=n, choices=choices) for n in range(1, LINE_FORMS + 1)]
+    allocations = shippable(request.actor)
+    line_forms = [LineForm(data, number_=n, shippable_=allocations) for n in range(1, LINE_FORMS + 1)]
     leg_forms = [LegForm(data, number_=n, actor=request.actor) for n in range(1, LEG_FORMS + 1)]
+    if data is not None:
+        _check_lines_together(line_forms, allocations)
+        _check_legs_together(leg_forms)
     page = FormPage(
         title=_("New consignment"),
         forms=[form, *line_forms, *leg_forms],

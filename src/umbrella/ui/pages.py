@@ -55,6 +55,11 @@ class FormPage:
     def form(self) -> django_forms.BaseForm:
         return self.forms[0]
 
+    @property
+    def problems(self) -> int:
+        """How many problems the forms show, said at the top: on a long form the first may be far below."""
+        return sum(len(messages) for form in self.forms if form.is_bound for messages in form.errors.values())
+
 
 @dataclass
 class ConfirmPage:
